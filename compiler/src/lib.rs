@@ -1,0 +1,14 @@
+//! BareFlow development system: front end, profiling interpreter, Cranelift tiers,
+//! snapshot export. The embedding API lives in [`runtime`] and is re-exported here.
+//! See `docs/ARCHITECTURE.md`.
+
+pub mod clif;
+pub mod interp;
+pub mod jit;
+pub mod parse;
+pub mod profile;
+pub mod runtime;
+pub mod tier;
+pub mod wast;
+
+pub use runtime::*;
