@@ -924,6 +924,7 @@ fn feature_from_message(msg: &str) -> Option<String> {
         ("legacy exceptions", "legacy-exceptions"),
         ("exception", "exceptions"),
         ("function references", "function-references"),
+        ("function-references", "function-references"),
         ("typed function", "function-references"),
         ("gc", "gc"),
         ("shared", "threads"),
