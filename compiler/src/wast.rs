@@ -191,7 +191,7 @@ pub enum WastError {
 impl fmt::Display for WastError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WastError::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
+            WastError::Io { path, .. } => write!(f, "cannot read {}", path.display()),
         }
     }
 }
@@ -1259,8 +1259,7 @@ fn form_text(script: &str, offset: usize) -> Option<&str> {
     let start = head
         .match_indices('(')
         .map(|(i, _)| i)
-        .filter(|&i| head.as_bytes().get(i + 1) != Some(&b';'))
-        .next_back()?;
+        .rfind(|&i| head.as_bytes().get(i + 1) != Some(&b';'))?;
     let b = script.as_bytes();
     let (mut depth, mut i) = (0usize, start);
     while i < b.len() {
