@@ -666,6 +666,12 @@ impl Interp {
                         ip = unsafe { ops.add(t as usize) };
                     }
                 }
+                Op::JumpIfNonZeroLoop(t) => {
+                    if pop!() as u32 != 0 {
+                        back_edge!();
+                        ip = unsafe { ops.add(t as usize) };
+                    }
+                }
                 Op::Br {
                     target,
                     height,
@@ -1176,10 +1182,10 @@ impl Interp {
     /// `Some(Ok(()))` when the entry frame returned, `None` to continue in the caller.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn ret<'c>(
+    fn ret(
         &self,
         frames: &mut Vec<Frame>,
-        code: &mut &'c FuncCode,
+        code: &mut &FuncCode,
         data: &mut *const InterpInstance,
         vmctx: &mut *mut VMContext,
         counters: &mut *const Counters,
