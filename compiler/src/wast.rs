@@ -52,7 +52,8 @@ pub enum Scope {
     /// multi-value, bulk memory, reference types). Everything else is skipped.
     #[default]
     Core,
-    /// Every feature `wasmparser` knows: nothing is skipped, unsupported features fail.
+    /// Every feature `wasmparser` knows: nothing is skipped; whatever the engine or the
+    /// embedding API cannot handle (e.g. `v128` values) fails.
     All,
 }
 
@@ -406,13 +407,30 @@ impl<'r> Runner<'r> {
         let line = self.line(d.span());
         let (kind, is_assertion) = directive_kind(&d);
         if let WastDirective::Thread(t) = &d {
-            // Threads are out of scope: every assertion inside is skipped.
+            // Threads are not supported: every assertion inside is skipped (failed when
+            // everything is in scope).
             let n = count_assertions(&t.directives);
-            self.record_skips("threads", n);
+            if self.cfg.scope == Scope::All {
+                self.report.failed += n;
+                self.report.failures.push(Failure {
+                    line,
+                    directive: kind,
+                    message: format!("threads are not supported ({n} assertions)"),
+                });
+            } else {
+                self.record_skips("threads", n);
+            }
             return;
         }
         let outcome = catch_unwind(AssertUnwindSafe(|| self.directive(d)))
             .unwrap_or_else(|p| Fail(format!("engine panicked: {}", panic_message(&p))));
+        // With every feature in scope nothing is skipped: what cannot run fails.
+        let outcome = match outcome {
+            Skip(f) if self.cfg.scope == Scope::All => {
+                Fail(format!("needs `{f}`, which cannot be expressed or run"))
+            }
+            o => o,
+        };
         match outcome {
             Pass => {
                 if is_assertion {
