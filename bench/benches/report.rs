@@ -1,0 +1,598 @@
+//! `cargo bench -p bench`: runs every workload of `bench::WORKLOADS` natively (clang -O2),
+//! in wasmi and in every BareFlow execution mode, checks every checksum against the native
+//! one, and writes `bench/RESULTS.md`.
+//!
+//! Environment:
+//! * `BENCH_QUICK=1`: smoke run: the small test arguments, one repetition, no warm-up; the
+//!   report goes to `target/bench/RESULTS-quick.md` instead of `bench/RESULTS.md`.
+//! * `BENCH_REPS=N`: timed repetitions per measurement (default 5; the median is reported).
+//! * `BENCH_FILTER=a,b`: only workloads whose name contains one of the substrings.
+//! * `BENCH_ENGINES=a,b`: only these engine columns (`native` always runs: it is the
+//!   reference checksum).
+//! * `BENCH_OUT=path`: where to write the report.
+//!
+//! Each measurement instantiates the module once, makes one untimed warm-up call (its time
+//! is reported as "first call": it includes lazy compilation and tier-up), then times
+//! `BENCH_REPS` calls. A mode the library does not support yet is reported as unavailable,
+//! never measured with a substitute. Any checksum mismatch, trap or error makes the run
+//! exit with status 1 after writing the report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use bench::{NativeDriver, ResultType, WORKLOADS, Workload, median};
+
+/// Calls one prepared export with fixed arguments and returns its checksum.
+trait Runner {
+    fn call(&mut self) -> Result<i64>;
+}
+
+/// Outcome of preparing an engine for a workload.
+enum Prepared {
+    Ready(Box<dyn Runner>),
+    /// The engine does not support this (e.g. a BareFlow mode not implemented yet).
+    Unavailable(String),
+}
+
+/// An engine column of the report.
+struct Engine {
+    name: &'static str,
+    prepare: fn(&Workload, &[u8], &[i32]) -> Result<Prepared>,
+}
+
+// ---------------------------------------------------------------- wasmi
+
+struct WasmiRunner {
+    store: wasmi::Store<()>,
+    func: wasmi::Func,
+    args: Vec<wasmi::Val>,
+    results: [wasmi::Val; 1],
+}
+
+impl Runner for WasmiRunner {
+    fn call(&mut self) -> Result<i64> {
+        self.func
+            .call(&mut self.store, &self.args, &mut self.results)
+            .map_err(|e| anyhow!("wasmi: {e}"))?;
+        match self.results[0] {
+            wasmi::Val::I32(v) => Ok(i64::from(v)),
+            wasmi::Val::I64(v) => Ok(v),
+            ref other => bail!("wasmi: unexpected result {other:?}"),
+        }
+    }
+}
+
+fn prepare_wasmi(w: &Workload, wasm: &[u8], args: &[i32]) -> Result<Prepared> {
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, wasm).map_err(|e| anyhow!("wasmi: {e}"))?;
+    let mut store = wasmi::Store::new(&engine, ());
+    let linker = wasmi::Linker::<()>::new(&engine);
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .map_err(|e| anyhow!("wasmi: {e}"))?;
+    let func = instance
+        .get_func(&store, w.export)
+        .with_context(|| format!("wasmi: no export `{}`", w.export))?;
+    let result = match w.result {
+        ResultType::I32 => wasmi::Val::I32(0),
+        ResultType::I64 => wasmi::Val::I64(0),
+    };
+    Ok(Prepared::Ready(Box::new(WasmiRunner {
+        store,
+        func,
+        args: args.iter().map(|&a| wasmi::Val::I32(a)).collect(),
+        results: [result],
+    })))
+}
+
+// ---------------------------------------------------------------- report
+
+/// Result of one (workload, engine) measurement.
+enum Cell {
+    Timed {
+        median: Duration,
+        first: Option<Duration>,
+    },
+    Unavailable(String),
+    Failed(String),
+}
+
+struct Settings {
+    quick: bool,
+    reps: usize,
+    filter: Option<Vec<String>>,
+    engines: Option<Vec<String>>,
+    out: PathBuf,
+}
+
+impl Settings {
+    fn from_env() -> Result<Settings> {
+        let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let reps = match std::env::var("BENCH_REPS") {
+            Ok(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|&r| r > 0)
+                .with_context(|| format!("BENCH_REPS={v}: expected a positive integer"))?,
+            Err(_) if quick => 1,
+            Err(_) => 5,
+        };
+        let list = |var: &str| {
+            std::env::var(var).ok().map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let out = match std::env::var_os("BENCH_OUT") {
+            Some(p) => PathBuf::from(p),
+            None if quick => bench::target_dir().join("bench/RESULTS-quick.md"),
+            None => bench::workspace_root().join("bench/RESULTS.md"),
+        };
+        Ok(Settings {
+            quick,
+            reps,
+            filter: list("BENCH_FILTER"),
+            engines: list("BENCH_ENGINES"),
+            out,
+        })
+    }
+
+    fn args<'w>(&self, w: &'w Workload) -> &'w [i32] {
+        if self.quick {
+            w.test_args
+        } else {
+            w.bench_args
+        }
+    }
+}
+
+fn engines() -> Vec<Engine> {
+    vec![Engine {
+        name: "wasmi",
+        prepare: prepare_wasmi,
+    }]
+}
+
+/// Times `reps` calls after one warm-up call, checking every checksum against `expected`.
+fn measure(runner: &mut dyn Runner, reps: usize, warmup: bool, expected: i64) -> Cell {
+    let check = |got: i64| -> Result<(), String> {
+        if got == expected {
+            Ok(())
+        } else {
+            Err(format!("CHECKSUM MISMATCH: got {got}, native {expected}"))
+        }
+    };
+    let mut first = None;
+    if warmup {
+        let t = Instant::now();
+        match runner.call() {
+            Ok(got) => {
+                first = Some(t.elapsed());
+                if let Err(e) = check(got) {
+                    return Cell::Failed(e);
+                }
+            }
+            Err(e) => return Cell::Failed(format!("{e:#}")),
+        }
+    }
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        let got = match runner.call() {
+            Ok(got) => got,
+            Err(e) => return Cell::Failed(format!("{e:#}")),
+        };
+        times.push(t.elapsed());
+        if let Err(e) = check(got) {
+            return Cell::Failed(e);
+        }
+    }
+    Cell::Timed {
+        median: median(&times),
+        first,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn fmt_ms(d: Duration) -> String {
+    let v = ms(d);
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+struct Row<'w> {
+    workload: &'w Workload,
+    args: Vec<i32>,
+    native: Option<(i64, Duration)>,
+    native_error: Option<String>,
+    cells: BTreeMap<&'static str, Cell>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the whole report; `Ok(false)` when some measurement failed.
+fn run() -> Result<bool> {
+    // `cargo bench` passes `--bench`; libtest-style filters are not supported here.
+    let settings = Settings::from_env()?;
+    let workloads: Vec<&Workload> = WORKLOADS
+        .iter()
+        .filter(|w| {
+            settings
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.iter().any(|s| w.name.contains(s.as_str())))
+        })
+        .collect();
+    let engines: Vec<Engine> = engines()
+        .into_iter()
+        .filter(|e| {
+            settings
+                .engines
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|n| n == e.name))
+        })
+        .collect();
+    let warmup = !settings.quick;
+    eprintln!(
+        "bench: {} workloads x {} engines + native, {} timed reps{}{}",
+        workloads.len(),
+        engines.len(),
+        settings.reps,
+        if warmup { " after 1 warm-up" } else { "" },
+        if settings.quick { " (BENCH_QUICK)" } else { "" },
+    );
+
+    let driver = NativeDriver::build().context("building the native driver")?;
+    let total = workloads.len() * (engines.len() + 1);
+    let mut step = 0;
+    let mut ok = true;
+    let mut rows = Vec::new();
+    let started = Instant::now();
+
+    for w in &workloads {
+        let args = settings.args(w).to_vec();
+        let mut row = Row {
+            workload: w,
+            args: args.clone(),
+            native: None,
+            native_error: None,
+            cells: BTreeMap::new(),
+        };
+        step += 1;
+        let reps = settings.reps + usize::from(warmup);
+        match driver.run(w, &args, reps) {
+            Ok(run) => {
+                let times = &run.times[usize::from(warmup)..];
+                let m = median(times);
+                eprintln!(
+                    "[{step}/{total}] {} native: median {} ms, checksum {}",
+                    w.name,
+                    fmt_ms(m),
+                    run.checksum
+                );
+                row.native = Some((run.checksum, m));
+            }
+            Err(e) => {
+                eprintln!("[{step}/{total}] {} native: FAILED: {e:#}", w.name);
+                row.native_error = Some(format!("{e:#}"));
+                ok = false;
+            }
+        }
+        let wasm = w.wasm_bytes()?;
+        for e in &engines {
+            step += 1;
+            let cell = match row.native {
+                None => Cell::Failed("no native reference checksum".into()),
+                Some((expected, _)) => match (e.prepare)(w, &wasm, &args) {
+                    Ok(Prepared::Ready(mut runner)) => {
+                        measure(runner.as_mut(), settings.reps, warmup, expected)
+                    }
+                    Ok(Prepared::Unavailable(why)) => Cell::Unavailable(why),
+                    Err(err) => Cell::Failed(format!("{err:#}")),
+                },
+            };
+            let native_ms = row.native.map(|(_, t)| t);
+            match &cell {
+                Cell::Timed { median, first } => eprintln!(
+                    "[{step}/{total}] {} {}: median {} ms{}{}, checksum ok",
+                    w.name,
+                    e.name,
+                    fmt_ms(*median),
+                    native_ms.map_or(String::new(), |n| format!(
+                        " (x{:.2} native)",
+                        ms(*median) / ms(n)
+                    )),
+                    first.map_or(String::new(), |f| format!(", first call {} ms", fmt_ms(f))),
+                ),
+                Cell::Unavailable(why) => {
+                    eprintln!("[{step}/{total}] {} {}: unavailable: {why}", w.name, e.name)
+                }
+                Cell::Failed(why) => {
+                    ok = false;
+                    eprintln!("[{step}/{total}] {} {}: FAILED: {why}", w.name, e.name)
+                }
+            }
+            row.cells.insert(e.name, cell);
+        }
+        rows.push(row);
+    }
+
+    let report = render(&settings, &engines, &rows, started.elapsed());
+    if let Some(dir) = settings.out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&settings.out, report)
+        .with_context(|| format!("writing {}", settings.out.display()))?;
+    eprintln!(
+        "bench: wrote {} in {:.0} s",
+        settings.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if !ok {
+        eprintln!("bench: FAILURES above (checksum mismatch, trap or error)");
+    }
+    Ok(ok)
+}
+
+/// Geometric mean of `ratios` (empty -> None).
+fn geomean(ratios: &[f64]) -> Option<f64> {
+    if ratios.is_empty() {
+        return None;
+    }
+    Some((ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp())
+}
+
+fn timed(cell: Option<&Cell>) -> Option<Duration> {
+    match cell {
+        Some(Cell::Timed { median, .. }) => Some(*median),
+        _ => None,
+    }
+}
+
+fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Duration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# BareFlow benchmark results\n");
+    let _ = writeln!(
+        s,
+        "Generated by `cargo bench -p bench` (`bench/benches/report.rs`){}.\n",
+        if settings.quick {
+            " with BENCH_QUICK=1 (smoke run: tiny inputs, numbers are not meaningful)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(s, "* date: {}", bench::utc_now());
+    let _ = writeln!(s, "* CPU: {}", bench::cpu_model());
+    let _ = writeln!(s, "* cores available: {}", bench::core_count());
+    let _ = writeln!(
+        s,
+        "* method: per cell, one instantiation, {} call(s), median of {} timed call(s){}; \
+         native = the same C (or `bench/native/trio.c` for the .wat samples) built with \
+         `clang -O2`, timed in-process by `bench/native/driver.c`",
+        settings.reps + usize::from(!settings.quick),
+        settings.reps,
+        if settings.quick {
+            ""
+        } else {
+            " after 1 warm-up call"
+        },
+    );
+    let _ = writeln!(s, "* total run time: {:.0} s", took.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "* every checksum of every engine was compared with the native one; a mismatch fails the run\n"
+    );
+
+    // Main table.
+    let _ = writeln!(s, "## Time per call\n");
+    let _ = writeln!(
+        s,
+        "Median milliseconds per call; in parentheses the ratio to native (lower is better).\n"
+    );
+    let mut header = String::from("| workload | args | native |");
+    let mut sep = String::from("|---|---|---:|");
+    for e in engines {
+        let _ = write!(header, " {} |", e.name);
+        sep.push_str("---:|");
+    }
+    let _ = writeln!(s, "{header}\n{sep}");
+    for r in rows {
+        let native = r.native.map(|(_, t)| t);
+        let _ = write!(
+            s,
+            "| {} | {} | {} |",
+            r.workload.name,
+            bench::format_args(&r.args),
+            native.map_or("failed".to_string(), fmt_ms)
+        );
+        for e in engines {
+            let text = match r.cells.get(e.name) {
+                Some(Cell::Timed { median, .. }) => match native {
+                    Some(n) => format!("{} ({:.1}x)", fmt_ms(*median), ms(*median) / ms(n)),
+                    None => fmt_ms(*median),
+                },
+                Some(Cell::Unavailable(_)) => "n/a".to_string(),
+                Some(Cell::Failed(_)) => "**FAILED**".to_string(),
+                None => String::new(),
+            };
+            let _ = write!(s, " {text} |");
+        }
+        let _ = writeln!(s);
+    }
+    // Geometric means of the ratio to native.
+    let _ = write!(s, "| geometric mean vs native | | 1.0x |");
+    for e in engines {
+        let ratios: Vec<f64> = rows
+            .iter()
+            .filter_map(|r| {
+                let n = r.native?.1;
+                Some(ms(timed(r.cells.get(e.name))?) / ms(n))
+            })
+            .collect();
+        let _ = match geomean(&ratios) {
+            Some(g) if ratios.len() == rows.len() => write!(s, " {g:.1}x |"),
+            Some(g) => write!(s, " {g:.1}x ({} of {}) |", ratios.len(), rows.len()),
+            None => write!(s, " n/a |"),
+        };
+    }
+    let _ = writeln!(s, "\n");
+
+    // First calls (warm-up): lazy compilation / tier-up cost.
+    if !settings.quick {
+        let _ = writeln!(s, "## First call\n");
+        let _ = writeln!(
+            s,
+            "Milliseconds of the untimed warm-up call (includes lazy compilation and tier-up).\n"
+        );
+        let mut header = String::from("| workload |");
+        let mut sep = String::from("|---|");
+        for e in engines {
+            let _ = write!(header, " {} |", e.name);
+            sep.push_str("---:|");
+        }
+        let _ = writeln!(s, "{header}\n{sep}");
+        for r in rows {
+            let _ = write!(s, "| {} |", r.workload.name);
+            for e in engines {
+                let text = match r.cells.get(e.name) {
+                    Some(Cell::Timed { first: Some(f), .. }) => fmt_ms(*f),
+                    Some(Cell::Failed(_)) => "**FAILED**".into(),
+                    _ => "n/a".into(),
+                };
+                let _ = write!(s, " {text} |");
+            }
+            let _ = writeln!(s);
+        }
+        let _ = writeln!(s);
+    }
+
+    // Profiling overhead.
+    profiling_section(&mut s, rows);
+
+    // Checksums.
+    let _ = writeln!(s, "## Checksums\n");
+    let _ = writeln!(
+        s,
+        "| workload | args | native checksum | engines that matched |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---|");
+    for r in rows {
+        let matched: Vec<&str> = engines
+            .iter()
+            .filter(|e| matches!(r.cells.get(e.name), Some(Cell::Timed { .. })))
+            .map(|e| e.name)
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            r.workload.name,
+            bench::format_args(&r.args),
+            r.native
+                .map_or("failed".to_string(), |(c, _)| c.to_string()),
+            if matched.is_empty() {
+                "none".to_string()
+            } else {
+                matched.join(", ")
+            }
+        );
+    }
+    let _ = writeln!(s);
+
+    // Unavailable and failed cells, with reasons.
+    let mut notes = Vec::new();
+    for r in rows {
+        if let Some(e) = &r.native_error {
+            notes.push(format!("* {} native: FAILED: {e}", r.workload.name));
+        }
+        for e in engines {
+            match r.cells.get(e.name) {
+                Some(Cell::Unavailable(why)) => notes.push(format!(
+                    "* {} {}: unavailable: {why}",
+                    r.workload.name, e.name
+                )),
+                Some(Cell::Failed(why)) => {
+                    notes.push(format!("* {} {}: FAILED: {why}", r.workload.name, e.name))
+                }
+                _ => {}
+            }
+        }
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(s, "## Unavailable or failed\n");
+        for n in notes {
+            let _ = writeln!(s, "{}", n.replace('\n', " "));
+        }
+        let _ = writeln!(s);
+    }
+    s
+}
+
+/// The profiling-counters overhead: interp with `Config.profiling` on vs off.
+fn profiling_section(s: &mut String, rows: &[Row<'_>]) {
+    let pairs: Vec<(&str, Duration, Duration)> = rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.workload.name,
+                timed(r.cells.get("interp"))?,
+                timed(r.cells.get("interp+prof"))?,
+            ))
+        })
+        .collect();
+    let _ = writeln!(s, "## Profiling counters overhead\n");
+    if pairs.is_empty() {
+        let _ = writeln!(
+            s,
+            "Not measured: needs both the `interp` and `interp+prof` columns.\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "BareFlow interpreter with `Config.profiling` off (`interp`) and on (`interp+prof`).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | profiling off (ms) | profiling on (ms) | overhead |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for (name, off, on) in &pairs {
+        let ratio = ms(*on) / ms(*off);
+        ratios.push(ratio);
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {:+.1}% |",
+            fmt_ms(*off),
+            fmt_ms(*on),
+            (ratio - 1.0) * 100.0
+        );
+    }
+    if let Some(g) = geomean(&ratios) {
+        let _ = writeln!(s, "| geometric mean | | | {:+.1}% |", (g - 1.0) * 100.0);
+    }
+    let _ = writeln!(s);
+}
