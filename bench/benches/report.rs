@@ -24,7 +24,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use bench::{NativeDriver, ResultType, WORKLOADS, Workload, median};
+use bareflow::{Config, Mode};
+use bench::{BareflowRunner, NativeDriver, ResultType, WORKLOADS, Workload, median};
 
 /// Calls one prepared export with fixed arguments and returns its checksum.
 trait Runner {
@@ -38,10 +39,50 @@ enum Prepared {
     Unavailable(String),
 }
 
+/// Prepares a runner for (workload, module bytes, arguments).
+type PrepareFn = Box<dyn Fn(&Workload, &[u8], &[i32]) -> Result<Prepared>>;
+
 /// An engine column of the report.
 struct Engine {
     name: &'static str,
-    prepare: fn(&Workload, &[u8], &[i32]) -> Result<Prepared>,
+    prepare: PrepareFn,
+}
+
+// ---------------------------------------------------------------- BareFlow
+
+impl Runner for BareflowRunner {
+    fn call(&mut self) -> Result<i64> {
+        BareflowRunner::call(self)
+    }
+}
+
+/// One engine per BareFlow mode the library knows (`Mode::ALL`), plus the interpreter with
+/// profiling counters on. Profiling is off except where the mode needs it (tiered, whose
+/// tier-up policy reads the counters) and in `interp+prof`.
+fn bareflow_engines() -> Vec<Engine> {
+    let mut engines = Vec::new();
+    for mode in Mode::ALL {
+        let mut configs = vec![(mode.name(), mode == Mode::Tiered)];
+        if mode == Mode::Interp {
+            configs.push(("interp+prof", true));
+        }
+        for (name, profiling) in configs {
+            let config = Config {
+                profiling,
+                ..Config::new(mode)
+            };
+            engines.push(Engine {
+                name,
+                prepare: Box::new(move |w, wasm, args| {
+                    Ok(match BareflowRunner::new(w, wasm, args, config.clone())? {
+                        Ok(r) => Prepared::Ready(Box::new(r)),
+                        Err(why) => Prepared::Unavailable(why),
+                    })
+                }),
+            });
+        }
+    }
+    engines
 }
 
 // ---------------------------------------------------------------- wasmi
@@ -153,10 +194,12 @@ impl Settings {
 }
 
 fn engines() -> Vec<Engine> {
-    vec![Engine {
+    let mut engines = vec![Engine {
         name: "wasmi",
-        prepare: prepare_wasmi,
-    }]
+        prepare: Box::new(prepare_wasmi),
+    }];
+    engines.extend(bareflow_engines());
+    engines
 }
 
 /// Times `reps` calls after one warm-up call, checking every checksum against `expected`.
@@ -178,7 +221,7 @@ fn measure(runner: &mut dyn Runner, reps: usize, warmup: bool, expected: i64) ->
                     return Cell::Failed(e);
                 }
             }
-            Err(e) => return Cell::Failed(format!("{e:#}")),
+            Err(e) => return failure(e),
         }
     }
     let mut times = Vec::with_capacity(reps);
@@ -186,7 +229,7 @@ fn measure(runner: &mut dyn Runner, reps: usize, warmup: bool, expected: i64) ->
         let t = Instant::now();
         let got = match runner.call() {
             Ok(got) => got,
-            Err(e) => return Cell::Failed(format!("{e:#}")),
+            Err(e) => return failure(e),
         };
         times.push(t.elapsed());
         if let Err(e) = check(got) {
@@ -196,6 +239,14 @@ fn measure(runner: &mut dyn Runner, reps: usize, warmup: bool, expected: i64) ->
     Cell::Timed {
         median: median(&times),
         first,
+    }
+}
+
+/// A failed call: unavailable if the mode cannot run it, a failure otherwise.
+fn failure(e: anyhow::Error) -> Cell {
+    match bench::is_unsupported(&e) {
+        Some(why) => Cell::Unavailable(why.to_string()),
+        None => Cell::Failed(format!("{e:#}")),
     }
 }
 

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use bareflow::{CallError, Config, Extern, Func, InstantiateError, Module, Store, Val};
 
 /// Result type of a workload's exported function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -346,6 +347,68 @@ impl NativeDriver {
             w.name
         );
         Ok(NativeRun { checksum, times })
+    }
+}
+
+/// A workload's export instantiated in a BareFlow [`Store`], ready to be called repeatedly
+/// with fixed arguments.
+pub struct BareflowRunner {
+    store: Store,
+    func: Func,
+    args: Vec<Val>,
+}
+
+impl BareflowRunner {
+    /// Parses `wasm`, instantiates it in a new store with `config` and looks up `w.export`.
+    /// `Ok(Err(reason))` when the store's mode does not support the module (a mode that is
+    /// not implemented yet): the caller reports it as unavailable.
+    ///
+    /// # Errors
+    /// Parse errors, link errors, traps during instantiation, a missing export.
+    pub fn new(
+        w: &Workload,
+        wasm: &[u8],
+        args: &[i32],
+        config: Config,
+    ) -> Result<std::result::Result<BareflowRunner, String>> {
+        let module = Module::from_bytes(wasm).with_context(|| format!("parsing {}", w.name))?;
+        let mut store = Store::new(config);
+        let instance = match store.instantiate(&module, &|_, _| None) {
+            Ok(i) => i,
+            Err(InstantiateError::Unsupported(why)) => return Ok(Err(why)),
+            Err(e) => return Err(anyhow!(e).context(format!("instantiating {}", w.name))),
+        };
+        let func = match store.export(instance, w.export) {
+            Some(Extern::Func(f)) => f,
+            _ => bail!("{}: no exported function `{}`", w.name, w.export),
+        };
+        Ok(Ok(BareflowRunner {
+            store,
+            func,
+            args: args.iter().map(|&a| Val::I32(a)).collect(),
+        }))
+    }
+
+    /// Calls the export and returns its checksum (sign-extended for `i32`).
+    ///
+    /// # Errors
+    /// The call fails; the error's source chain contains the [`CallError`] (use
+    /// [`is_unsupported`] to recognise a mode that cannot run the call).
+    pub fn call(&mut self) -> Result<i64> {
+        let results = self.store.call(self.func, &self.args)?;
+        match results.as_slice() {
+            [Val::I32(v)] => Ok(i64::from(*v)),
+            [Val::I64(v)] => Ok(*v),
+            other => bail!("unexpected results {other:?}"),
+        }
+    }
+}
+
+/// Whether `e` is BareFlow's "this mode cannot run this call" ([`CallError::Unsupported`]).
+pub fn is_unsupported(e: &anyhow::Error) -> Option<&str> {
+    match e.downcast_ref::<CallError>() {
+        Some(CallError::Unsupported(why)) => Some(why),
+        _ => None,
     }
 }
 

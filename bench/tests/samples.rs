@@ -5,7 +5,8 @@
 //! (which is what catches interpreter bugs).
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use bench::{ExpectedRow, NativeDriver, ResultType, WORKLOADS, Workload};
+use bareflow::Mode;
+use bench::{BareflowRunner, ExpectedRow, NativeDriver, ResultType, WORKLOADS, Workload};
 
 fn expected(w: &Workload) -> ExpectedRow {
     let rows = bench::expected_checksums().expect("wasm-samples/README.md checksum table");
@@ -102,6 +103,67 @@ fn native_matches_readme() -> Result<()> {
             run.checksum,
             row.bench_checksum
         );
+    }
+    Ok(())
+}
+
+/// Runs every sample with its test arguments in `mode` (twice, to catch state that leaks
+/// between calls); `Ok(false)` if the mode is not supported yet.
+fn check_mode(config: bareflow::Config) -> Result<bool> {
+    let mode = config.mode;
+    for w in WORKLOADS {
+        let row = expected(w);
+        let wasm = w.wasm_bytes()?;
+        let mut runner = match BareflowRunner::new(w, &wasm, w.test_args, config.clone())? {
+            Ok(r) => r,
+            Err(why) => {
+                eprintln!("{mode}: unsupported ({why})");
+                return Ok(false);
+            }
+        };
+        for call in 1..=2 {
+            let got = match runner.call() {
+                Ok(got) => got,
+                Err(e) if bench::is_unsupported(&e).is_some() => {
+                    eprintln!("{mode}: unsupported ({e:#})");
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.context(format!("{} in {mode}, call {call}", w.name))),
+            };
+            ensure!(
+                got == row.test_checksum,
+                "{} in {mode} (call {call}, args {:?}): checksum {got}, native {}",
+                w.name,
+                w.test_args,
+                row.test_checksum
+            );
+        }
+    }
+    Ok(true)
+}
+
+#[test]
+fn interp_matches_readme() -> Result<()> {
+    for profiling in [false, true] {
+        let config = bareflow::Config {
+            profiling,
+            ..bareflow::Config::new(Mode::Interp)
+        };
+        ensure!(
+            check_mode(config)?,
+            "the interpreter must support every sample"
+        );
+    }
+    Ok(())
+}
+
+/// Every other mode the library accepts; modes not implemented yet are reported on stderr.
+#[test]
+fn other_modes_match_readme() -> Result<()> {
+    for mode in Mode::ALL.into_iter().filter(|&m| m != Mode::Interp) {
+        if !check_mode(bareflow::Config::new(mode))? {
+            eprintln!("other_modes_match_readme: {mode} not checked (unsupported)");
+        }
     }
     Ok(())
 }
