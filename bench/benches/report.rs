@@ -10,6 +10,7 @@
 //! * `BENCH_ENGINES=a,b`: only these engine columns (`native` always runs: it is the
 //!   reference checksum).
 //! * `BENCH_OUT=path`: where to write the report.
+//! * `BENCH_NOTE=text`: a note copied into the report (e.g. "machine shared with builds").
 //!
 //! Each measurement instantiates the module once, makes one untimed warm-up call (its time
 //! is reported as "first call": it includes lazy compilation and tier-up), then times
@@ -148,6 +149,8 @@ struct Settings {
     filter: Option<Vec<String>>,
     engines: Option<Vec<String>>,
     out: PathBuf,
+    note: Option<String>,
+    load_before: String,
 }
 
 impl Settings {
@@ -181,6 +184,10 @@ impl Settings {
             filter: list("BENCH_FILTER"),
             engines: list("BENCH_ENGINES"),
             out,
+            note: std::env::var("BENCH_NOTE")
+                .ok()
+                .filter(|n| !n.trim().is_empty()),
+            load_before: bench::load_average(),
         })
     }
 
@@ -202,43 +209,53 @@ fn engines() -> Vec<Engine> {
     engines
 }
 
-/// Times `reps` calls after one warm-up call, checking every checksum against `expected`.
-fn measure(runner: &mut dyn Runner, reps: usize, warmup: bool, expected: i64) -> Cell {
-    let check = |got: i64| -> Result<(), String> {
-        if got == expected {
-            Ok(())
-        } else {
-            Err(format!("CHECKSUM MISMATCH: got {got}, native {expected}"))
-        }
-    };
-    let mut first = None;
-    if warmup {
-        let t = Instant::now();
-        match runner.call() {
-            Ok(got) => {
-                first = Some(t.elapsed());
-                if let Err(e) = check(got) {
-                    return Cell::Failed(e);
-                }
+/// One checked call: its time, or the cell that ends the measurement (trap, error,
+/// unsupported, checksum mismatch).
+fn timed_call(runner: &mut dyn Runner, expected: i64) -> Result<Duration, Cell> {
+    let t = Instant::now();
+    let got = runner.call().map_err(failure)?;
+    let took = t.elapsed();
+    if got != expected {
+        return Err(Cell::Failed(format!(
+            "CHECKSUM MISMATCH: got {got}, native {expected}"
+        )));
+    }
+    Ok(took)
+}
+
+/// An engine being measured: calls of all engines of a workload are interleaved round by
+/// round, so that a burst of load from other processes hits every column alike.
+struct Measuring {
+    engine: &'static str,
+    runner: Option<Box<dyn Runner>>,
+    first: Option<Duration>,
+    times: Vec<Duration>,
+    /// Set when the measurement ended early (or never started).
+    outcome: Option<Cell>,
+}
+
+impl Measuring {
+    fn call(&mut self, expected: i64) -> Option<Duration> {
+        let runner = self.runner.as_mut()?;
+        match timed_call(runner.as_mut(), expected) {
+            Ok(t) => Some(t),
+            Err(cell) => {
+                self.outcome = Some(cell);
+                self.runner = None;
+                None
             }
-            Err(e) => return failure(e),
         }
     }
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let t = Instant::now();
-        let got = match runner.call() {
-            Ok(got) => got,
-            Err(e) => return failure(e),
-        };
-        times.push(t.elapsed());
-        if let Err(e) = check(got) {
-            return Cell::Failed(e);
+
+    fn finish(self) -> Cell {
+        match self.outcome {
+            Some(cell) => cell,
+            None if self.times.is_empty() => Cell::Failed("no measurement".into()),
+            None => Cell::Timed {
+                median: median(&self.times),
+                first: self.first,
+            },
         }
-    }
-    Cell::Timed {
-        median: median(&times),
-        first,
     }
 }
 
@@ -332,45 +349,94 @@ fn run() -> Result<bool> {
             native_error: None,
             cells: BTreeMap::new(),
         };
-        step += 1;
-        let reps = settings.reps + usize::from(warmup);
-        match driver.run(w, &args, reps) {
-            Ok(run) => {
-                let times = &run.times[usize::from(warmup)..];
-                let m = median(times);
-                eprintln!(
-                    "[{step}/{total}] {} native: median {} ms, checksum {}",
-                    w.name,
-                    fmt_ms(m),
-                    run.checksum
-                );
-                row.native = Some((run.checksum, m));
-            }
+        // The native driver runs `per_round` calls in one process and we keep the last: the
+        // earlier one warms the static buffers' pages, as the wasm warm-up call does.
+        let per_round = 1 + usize::from(warmup);
+        let expected = match driver.run(w, &args, per_round) {
+            Ok(run) => run.checksum,
             Err(e) => {
+                step += engines.len() + 1;
                 eprintln!("[{step}/{total}] {} native: FAILED: {e:#}", w.name);
                 row.native_error = Some(format!("{e:#}"));
+                for e in &engines {
+                    row.cells
+                        .insert(e.name, Cell::Failed("no native reference checksum".into()));
+                }
                 ok = false;
+                rows.push(row);
+                continue;
+            }
+        };
+        let wasm = w.wasm_bytes()?;
+        let mut measuring: Vec<Measuring> = engines
+            .iter()
+            .map(|e| {
+                let (runner, outcome) = match (e.prepare)(w, &wasm, &args) {
+                    Ok(Prepared::Ready(r)) => (Some(r), None),
+                    Ok(Prepared::Unavailable(why)) => (None, Some(Cell::Unavailable(why))),
+                    Err(err) => (None, Some(Cell::Failed(format!("{err:#}")))),
+                };
+                Measuring {
+                    engine: e.name,
+                    runner,
+                    first: None,
+                    times: Vec::new(),
+                    outcome,
+                }
+            })
+            .collect();
+        if warmup {
+            for m in &mut measuring {
+                m.first = m.call(expected);
             }
         }
-        let wasm = w.wasm_bytes()?;
-        for e in &engines {
+        let mut native_times = Vec::new();
+        for round in 1..=settings.reps {
+            let mut line = format!("  {} round {round}/{}:", w.name, settings.reps);
+            match driver.run(w, &args, per_round) {
+                Ok(run) if run.checksum == expected => {
+                    let t = *run.times.last().expect("driver returned per_round times");
+                    native_times.push(t);
+                    let _ = write!(line, " native {} ms", fmt_ms(t));
+                }
+                Ok(run) => {
+                    row.native_error = Some(format!(
+                        "native checksum changed between runs: {} then {}",
+                        expected, run.checksum
+                    ));
+                }
+                Err(e) => row.native_error = Some(format!("{e:#}")),
+            }
+            for m in &mut measuring {
+                if let Some(t) = m.call(expected) {
+                    m.times.push(t);
+                    let _ = write!(line, ", {} {} ms", m.engine, fmt_ms(t));
+                }
+            }
+            eprintln!("{line}");
+        }
+        step += 1;
+        if let Some(e) = &row.native_error {
+            ok = false;
+            eprintln!("[{step}/{total}] {} native: FAILED: {e}", w.name);
+        } else {
+            let m = median(&native_times);
+            row.native = Some((expected, m));
+            eprintln!(
+                "[{step}/{total}] {} native: median {} ms, checksum {expected}",
+                w.name,
+                fmt_ms(m)
+            );
+        }
+        let native_ms = row.native.map(|(_, t)| t);
+        for m in measuring {
             step += 1;
-            let cell = match row.native {
-                None => Cell::Failed("no native reference checksum".into()),
-                Some((expected, _)) => match (e.prepare)(w, &wasm, &args) {
-                    Ok(Prepared::Ready(mut runner)) => {
-                        measure(runner.as_mut(), settings.reps, warmup, expected)
-                    }
-                    Ok(Prepared::Unavailable(why)) => Cell::Unavailable(why),
-                    Err(err) => Cell::Failed(format!("{err:#}")),
-                },
-            };
-            let native_ms = row.native.map(|(_, t)| t);
+            let name = m.engine;
+            let cell = m.finish();
             match &cell {
                 Cell::Timed { median, first } => eprintln!(
-                    "[{step}/{total}] {} {}: median {} ms{}{}, checksum ok",
+                    "[{step}/{total}] {} {name}: median {} ms{}{}, checksum ok",
                     w.name,
-                    e.name,
                     fmt_ms(*median),
                     native_ms.map_or(String::new(), |n| format!(
                         " (x{:.2} native)",
@@ -379,14 +445,14 @@ fn run() -> Result<bool> {
                     first.map_or(String::new(), |f| format!(", first call {} ms", fmt_ms(f))),
                 ),
                 Cell::Unavailable(why) => {
-                    eprintln!("[{step}/{total}] {} {}: unavailable: {why}", w.name, e.name)
+                    eprintln!("[{step}/{total}] {} {name}: unavailable: {why}", w.name)
                 }
                 Cell::Failed(why) => {
                     ok = false;
-                    eprintln!("[{step}/{total}] {} {}: FAILED: {why}", w.name, e.name)
+                    eprintln!("[{step}/{total}] {} {name}: FAILED: {why}", w.name)
                 }
             }
-            row.cells.insert(e.name, cell);
+            row.cells.insert(name, cell);
         }
         rows.push(row);
     }
@@ -441,6 +507,7 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
     let _ = writeln!(
         s,
         "* method: per cell, one instantiation, {} call(s), median of {} timed call(s){}; \
+         the calls of all columns of a workload are interleaved round by round; \
          native = the same C (or `bench/native/trio.c` for the .wat samples) built with \
          `clang -O2`, timed in-process by `bench/native/driver.c`",
         settings.reps + usize::from(!settings.quick),
@@ -452,6 +519,15 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
         },
     );
     let _ = writeln!(s, "* total run time: {:.0} s", took.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "* load average (1/5/15 min) at start: {}, at end: {}",
+        settings.load_before,
+        bench::load_average()
+    );
+    if let Some(note) = &settings.note {
+        let _ = writeln!(s, "* note: {note}");
+    }
     let _ = writeln!(
         s,
         "* every checksum of every engine was compared with the native one; a mismatch fails the run\n"

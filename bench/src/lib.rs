@@ -441,6 +441,16 @@ pub fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The 1-, 5- and 15-minute load averages from `/proc/loadavg` (or `unknown`): a busy
+/// machine makes every number noisier.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 /// Logical cores available to this process.
 pub fn core_count() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
