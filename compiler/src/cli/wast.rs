@@ -68,6 +68,13 @@ impl WastCommand {
             }
             total.absorb(&report);
         }
+        if total.message_mismatches > 0 {
+            eprintln!(
+                "note: {} assert_invalid/assert_malformed passed with an error message that \
+                 differs from the script's (informational)",
+                total.message_mismatches
+            );
+        }
         println!("{}", total.counts());
         Ok(if total.failed > 0 {
             ExitCode::from(1)
@@ -105,7 +112,7 @@ fn run_on_big_stack(file: &Path, cfg: RunConfig) -> Result<FileReport> {
         .spawn(move || run_file(&owned, &cfg))
         .context("spawning the script thread")?;
     match handle.join() {
-        Ok(r) => r.with_context(|| format!("running {}", file.display())),
+        Ok(r) => Ok(r?),
         Err(_) => Err(anyhow!("the runner panicked on {}", file.display())),
     }
 }
