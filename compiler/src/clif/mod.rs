@@ -93,6 +93,34 @@ impl ModuleInfo {
         self.types.get(ty as usize)
     }
 
+    /// The translator's view of a parsed module's metadata.
+    pub fn from_meta(meta: &runtime_loader::meta::ModuleMeta) -> ModuleInfo {
+        ModuleInfo {
+            types: meta
+                .types
+                .iter()
+                .map(|t| {
+                    FuncType::new(
+                        t.params.iter().map(|v| wasm_val_type(*v)),
+                        t.results.iter().map(|v| wasm_val_type(*v)),
+                    )
+                })
+                .collect(),
+            func_types: meta.funcs.clone(),
+            num_imported_funcs: meta.num_imported_funcs,
+            globals: meta
+                .global_types
+                .iter()
+                .map(|g| GlobalInfo {
+                    ty: wasm_val_type(g.ty),
+                    mutable: g.mutable,
+                })
+                .collect(),
+            num_tables: meta.tables.len() as u32,
+            has_memory: !meta.memories.is_empty(),
+        }
+    }
+
     /// Reads the parts of a module the translator needs, plus the code section bodies
     /// (byte range inside `wasm` of each defined function). Does not validate.
     pub fn from_wasm(
@@ -149,6 +177,19 @@ impl ModuleInfo {
             }
         }
         Ok((info, bodies))
+    }
+}
+
+/// The wasmparser value type of a runtime value type.
+pub fn wasm_val_type(v: runtime_loader::meta::ValType) -> ValType {
+    use runtime_loader::meta::ValType as M;
+    match v {
+        M::I32 => ValType::I32,
+        M::I64 => ValType::I64,
+        M::F32 => ValType::F32,
+        M::F64 => ValType::F64,
+        M::FuncRef => ValType::FUNCREF,
+        M::ExternRef => ValType::EXTERNREF,
     }
 }
 
