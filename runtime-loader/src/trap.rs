@@ -137,7 +137,12 @@ core::arch::global_asm!(
     ".globl bareflow_trap_raise",
     "bareflow_trap_raise:",
     // rdi = vmctx, esi = code
-    "mov rax, qword ptr [rdi + {vmctx_trap_ctx}]",
+    "mov rdi, qword ptr [rdi + {vmctx_trap_ctx}]",
+    // fall through
+    ".globl bareflow_trap_raise_ctx",
+    "bareflow_trap_raise_ctx:",
+    // rdi = trap_ctx, esi = code
+    "mov rax, rdi",
     "mov rcx, qword ptr [rax + {jmp}]",
     "test rcx, rcx",
     "jz 3f",
@@ -165,6 +170,7 @@ unsafe extern "C" {
         values: *mut u64,
     ) -> u32;
     fn bareflow_trap_raise(vmctx: *mut VMContext, code: u32) -> !;
+    fn bareflow_trap_raise_ctx(trap_ctx: *mut TrapContext, code: u32) -> !;
 }
 
 /// Calls `array_fn(vmctx, callee, values)` so that a [`raise_trap`] anywhere below it (in
@@ -193,6 +199,28 @@ pub unsafe fn enter(
 /// Its ABI is `extern "C" fn(vmctx: *mut VMContext, code: u32) -> !`.
 pub fn raise_trap_address() -> usize {
     bareflow_trap_raise as *const () as usize
+}
+
+/// Address of [`enter`]'s trampoline, `extern "C" fn(trap_ctx, array_fn, vmctx, callee,
+/// values) -> u32`, for generated code that enters other generated code.
+pub fn enter_address() -> usize {
+    bareflow_trap_enter as *const () as usize
+}
+
+/// Address of [`raise_trap_in`]'s routine, `extern "C" fn(trap_ctx: *mut TrapContext,
+/// code: u32) -> !`, for generated code that knows its trap context but has no vmctx.
+pub fn raise_trap_in_address() -> usize {
+    bareflow_trap_raise_ctx as *const () as usize
+}
+
+/// Like [`raise_trap`], with the trap context given directly.
+///
+/// # Safety
+///
+/// As for [`raise_trap`]; `trap_ctx` must have an active [`enter`].
+pub unsafe fn raise_trap_in(trap_ctx: *mut TrapContext, code: u32) -> ! {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { bareflow_trap_raise_ctx(trap_ctx, code) }
 }
 
 /// Unwinds to the innermost active [`enter`], which returns `code`.

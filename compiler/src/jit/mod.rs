@@ -33,6 +33,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Module, ModuleError};
 use runtime_loader::abi;
+use runtime_loader::trap::{self, TrapContext};
 use wasmparser::{FuncType, FunctionBody};
 
 use crate::clif::{self, ClifEnv, FuncTranslator, ModuleInfo, TranslateError};
@@ -136,6 +137,8 @@ pub struct JitTier {
     translator: FuncTranslator,
     builder_ctx: FunctionBuilderContext,
     ctx: Context,
+    trap_ctx: *mut TrapContext,
+    raw_array_trampolines: HashMap<SigKey, *const u8>,
     array_trampolines: HashMap<SigKey, *const u8>,
     native_stubs: HashMap<SigKey, *const u8>,
 }
@@ -201,7 +204,11 @@ impl JitTier {
     /// # Errors
     ///
     /// [`JitError::Isa`] if the host is not supported by Cranelift.
-    pub fn new(opt: OptLevel) -> Result<JitTier, JitError> {
+    ///
+    /// `trap_ctx` is the store's trap context: array entries enter compiled code through it
+    /// and native→array stubs raise traps into it. It must outlive every function compiled
+    /// here.
+    pub fn new(opt: OptLevel, trap_ctx: *mut TrapContext) -> Result<JitTier, JitError> {
         let isa_err = |e: &dyn core::fmt::Display| JitError::Isa(e.to_string());
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
@@ -242,6 +249,8 @@ impl JitTier {
             translator: FuncTranslator::new(),
             builder_ctx: FunctionBuilderContext::new(),
             ctx,
+            trap_ctx,
+            raw_array_trampolines: HashMap::new(),
             array_trampolines: HashMap::new(),
             native_stubs: HashMap::new(),
         })
@@ -336,7 +345,10 @@ impl JitTier {
         Ok(out)
     }
 
-    /// The array→native trampoline for signature `ty` (compiled on first use).
+    /// The array entry of compiled functions of signature `ty` (compiled on first use): an
+    /// [`ArrayFn`](runtime_loader::abi::ArrayFn) that is safe to call from Rust. It enters
+    /// the raw array→native trampoline through `trap::enter` on the tier's trap context, so a
+    /// trap in the callee returns here as a status.
     ///
     /// # Errors
     ///
@@ -344,6 +356,51 @@ impl JitTier {
     pub fn array_trampoline(&mut self, ty: &FuncType) -> Result<*const u8, JitError> {
         let key = sig_key(ty).map_err(|error| JitError::Translate { func: 0, error })?;
         if let Some(p) = self.array_trampolines.get(&key) {
+            return Ok(*p);
+        }
+        let raw = self.raw_array_trampoline(ty)?;
+        let call_conv = self.call_conv();
+        let mut func = Function::with_name_signature(
+            UserFuncName::user(3, 0),
+            clif::array_signature(call_conv),
+        );
+        {
+            let mut b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let mut sig = ir::Signature::new(call_conv);
+            for _ in 0..5 {
+                sig.params.push(ir::AbiParam::new(I64));
+            }
+            sig.returns.push(ir::AbiParam::new(I32));
+            let sig = b.import_signature(sig);
+            let enter = b.ins().iconst(I64, trap::enter_address() as i64);
+            let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            let raw = b.ins().iconst(I64, raw as i64);
+            let call = b
+                .ins()
+                .call_indirect(sig, enter, &[ctx, raw, p[0], p[1], p[2]]);
+            let status = b.inst_results(call)[0];
+            b.ins().return_(&[status]);
+            b.finalize(env_config(call_conv));
+        }
+        let p = self.define_helper(func)?;
+        self.array_trampolines.insert(key, p);
+        Ok(p)
+    }
+
+    /// The raw array→native trampoline for signature `ty`: must be entered through
+    /// `trap::enter` (compiled code may unwind through it).
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Translate`] for unsupported value types, [`JitError::Codegen`].
+    pub fn raw_array_trampoline(&mut self, ty: &FuncType) -> Result<*const u8, JitError> {
+        let key = sig_key(ty).map_err(|error| JitError::Translate { func: 0, error })?;
+        if let Some(p) = self.raw_array_trampolines.get(&key) {
             return Ok(*p);
         }
         let call_conv = self.call_conv();
@@ -379,7 +436,7 @@ impl JitTier {
             b.finalize(env_config(call_conv));
         }
         let p = self.define_helper(func)?;
-        self.array_trampolines.insert(key, p);
+        self.raw_array_trampolines.insert(key, p);
         Ok(p)
     }
 
@@ -428,8 +485,15 @@ impl JitTier {
             b.seal_block(trap);
             b.seal_block(done);
             b.switch_to_block(trap);
-            let mut env = clif::VmctxEnv { call_conv };
-            env.raise_trap(&mut b, vmctx, status);
+            // The callee's vmctx may be null (host functions): raise into the tier's trap
+            // context directly.
+            let mut sig = ir::Signature::new(call_conv);
+            sig.params.push(ir::AbiParam::new(I64));
+            sig.params.push(ir::AbiParam::new(I32));
+            let sig = b.import_signature(sig);
+            let raise = b.ins().iconst(I64, trap::raise_trap_in_address() as i64);
+            let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            b.ins().call_indirect(sig, raise, &[ctx, status]);
             b.ins().trap(ir::TrapCode::unwrap_user(1));
             b.switch_to_block(done);
             let mut results = Vec::with_capacity(key.1.len());

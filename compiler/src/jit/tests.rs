@@ -77,7 +77,8 @@ impl TestInstance {
             .validate_all(&wasm)
             .expect("test module validates");
         let (info, bodies) = ModuleInfo::from_wasm(&wasm).expect("module info");
-        let mut tier = JitTier::new(opt).expect("jit");
+        let mut trap_ctx = Box::new(TrapContext::new(256 << 10));
+        let mut tier = JitTier::new(opt, &mut *trap_ctx).expect("jit");
         let funcs: Vec<(u32, FunctionBody)> = bodies
             .iter()
             .enumerate()
@@ -101,7 +102,7 @@ impl TestInstance {
         let mut inst = Box::new(TestInstance {
             _tier: tier,
             info: info.clone(),
-            trap_ctx: Box::new(TrapContext::new(256 << 10)),
+            trap_ctx,
             vmctx: Box::new(VMContext {
                 memory: null_mut(),
                 globals: null(),

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use runtime_loader::abi::FuncRef;
+use runtime_loader::trap::TrapContext;
 use wasmparser::FunctionBody;
 
 use super::policy::{self, Counters, Thresholds, Tier};
@@ -39,6 +40,7 @@ pub struct TierUpEvent {
 #[derive(Debug)]
 pub struct TierManager {
     thresholds: Thresholds,
+    trap_ctx: *mut TrapContext,
     none: Option<JitTier>,
     speed: Option<JitTier>,
     tiers: HashMap<(usize, u32), Tier>,
@@ -51,9 +53,11 @@ pub struct TierManager {
 impl TierManager {
     /// A manager with the given thresholds; with `verbose`, every tier-up is also printed to
     /// stderr.
-    pub fn new(thresholds: Thresholds, verbose: bool) -> TierManager {
+    /// `trap_ctx` is the store's trap context (see [`JitTier::new`]).
+    pub fn new(thresholds: Thresholds, trap_ctx: *mut TrapContext, verbose: bool) -> TierManager {
         TierManager {
             thresholds,
+            trap_ctx,
             none: None,
             speed: None,
             tiers: HashMap::new(),
@@ -80,7 +84,7 @@ impl TierManager {
             OptLevel::Speed => &mut self.speed,
         };
         if slot.is_none() {
-            *slot = Some(JitTier::new(opt)?);
+            *slot = Some(JitTier::new(opt, self.trap_ctx)?);
         }
         Ok(slot.as_mut().expect("just created"))
     }
@@ -228,7 +232,8 @@ mod tests {
             reserved: 0,
             host_data: null_mut(),
         };
-        let mut m = TierManager::new(Thresholds::default(), false);
+        let mut ctx = TrapContext::default();
+        let mut m = TierManager::new(Thresholds::default(), &mut ctx, false);
         let cold = Counters {
             calls: 3,
             back_edges: 0,
