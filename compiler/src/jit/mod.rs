@@ -536,5 +536,7 @@ fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
     }
 }
 
+pub mod store;
+
 #[cfg(test)]
 mod tests;
