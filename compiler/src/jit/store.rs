@@ -82,7 +82,7 @@ impl JitStore {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
             Mode::JitSpeed => (Some(JitTier::new(OptLevel::Speed, ctx)?), None),
             Mode::Tiered => {
-                let verbose = std::env::var_os("BAREFLOW_LOG_TIER").is_some();
+                let verbose = false;
                 (
                     None,
                     Some(TierManager::new(thresholds(config), ctx, verbose)),
