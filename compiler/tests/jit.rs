@@ -182,6 +182,19 @@ fn tiered_mixes_interpreted_and_compiled_calls() {
                 Some(TrapCode::Unreachable)
             );
         }
+        if mode == Mode::Tiered {
+            // `mid` (function 2) is counted while interpreted and while compiled at `none`
+            // (the baseline tier keeps counting), then promoted to `speed` once its hotness
+            // (calls + back-edges / 16 with these thresholds) reaches 30, after which it
+            // stops counting: fewer than the 40 calls are seen, more than the 3 of tier 0.
+            let mid = store
+                .func_counters(inst)
+                .into_iter()
+                .find(|c| c.func == 2)
+                .expect("counters of mid");
+            assert!(mid.calls > 4 && mid.calls < 40, "{mid:?}");
+            assert!(mid.calls + mid.back_edges / 16 >= 30, "{mid:?}");
+        }
         match &reference {
             None => reference = Some(out),
             Some(r) => assert_eq!(&out, r, "{mode} differs from the interpreter"),

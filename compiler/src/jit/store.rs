@@ -243,9 +243,11 @@ impl JitStore {
                 let fr = inst
                     .defined_func_ref(d as u32)
                     .expect("one FuncRef per defined function");
+                let cells = Some((c.calls.as_ptr() as usize, c.back_edges.as_ptr() as usize));
                 // SAFETY: `fr` belongs to a live instance of this store; swapping entries
                 // between calls is the tiering contract.
-                if let Err(e) = unsafe { manager.observe(key, &ij.info, func, &body, counters, fr) }
+                if let Err(e) =
+                    unsafe { manager.observe(key, &ij.info, func, &body, counters, fr, cells) }
                 {
                     first_err.get_or_insert(e);
                 }
