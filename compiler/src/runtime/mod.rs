@@ -16,3 +16,6 @@ pub use types::{
     Config, FuncCounters, FuncType, GlobalType, Limits, MemoryType, Mode, TableType, TierUp,
     UnknownMode, Val, ValType,
 };
+
+#[cfg(test)]
+mod tests;
