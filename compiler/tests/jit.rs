@@ -373,3 +373,39 @@ fn differential_interp_vs_jit_speed() {
         "only {compared} calls compared over {cases} modules"
     );
 }
+
+#[test]
+fn tiered_compiles_hot_functions_during_one_long_call() {
+    let wat = r#"
+      (module
+        (func $f (param i32) (result i32) (i32.xor (i32.mul (local.get 0) (i32.const 31)) (i32.const 7)))
+        (func (export "run") (param i32) (result i32) (local $i i32) (local $acc i32)
+          (loop $l
+            (local.set $acc (i32.add (local.get $acc) (call $f (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+          (local.get $acc)))"#;
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    let mut results = Vec::new();
+    for mode in [Mode::Interp, Mode::Tiered] {
+        let mut store = Store::new(Config::new(mode));
+        let inst = store
+            .instantiate(&module, &|_, _| None)
+            .expect("instantiate");
+        let run = func(&store, inst, "run");
+        results.push(store.call(run, &[Val::I32(200_000)]).expect("run"));
+        let f = store
+            .func_counters(inst)
+            .into_iter()
+            .find(|c| c.func == 0)
+            .expect("counters of f");
+        if mode == Mode::Tiered {
+            // Promoted to `speed` (which stops counting) long before the loop ends, inside
+            // the single host call.
+            assert!(f.calls < 100_000, "{f:?}");
+        } else {
+            assert_eq!(f.calls, 200_000);
+        }
+    }
+    assert_eq!(results[0], results[1]);
+}
