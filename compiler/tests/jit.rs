@@ -356,9 +356,10 @@ fn differential_interp_vs_jit_speed() {
             .iter()
             .find(|e| matches!(e.ty, bareflow::ExternType::Memory(_)))
             .map(|e| e.name.to_string());
-        if let (Some(name), false) = (memory, skipped_stack) {
-            if let (Some(Extern::Memory(ma)), Some(Extern::Memory(mb))) =
+        if let (Some(name), false) = (memory, skipped_stack)
+            && let (Some(Extern::Memory(ma)), Some(Extern::Memory(mb))) =
                 (a.store.export(ia, &name), b.store.export(ib, &name))
+        {
             {
                 assert!(
                     a.store.memory_data(ma) == b.store.memory_data(mb),

@@ -69,8 +69,8 @@ pub enum JitError {
         /// The translator's error.
         error: TranslateError,
     },
-    /// Cranelift rejected or failed to compile a function.
-    Codegen(ModuleError),
+    /// Cranelift rejected or failed to compile a function (boxed: `ModuleError` is large).
+    Codegen(Box<ModuleError>),
 }
 
 impl core::fmt::Display for JitError {
@@ -87,7 +87,7 @@ impl std::error::Error for JitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             JitError::Translate { error, .. } => Some(error),
-            JitError::Codegen(e) => Some(e),
+            JitError::Codegen(e) => Some(&**e),
             JitError::Isa(_) => None,
         }
     }
@@ -95,7 +95,7 @@ impl std::error::Error for JitError {
 
 impl From<ModuleError> for JitError {
     fn from(e: ModuleError) -> Self {
-        JitError::Codegen(e)
+        JitError::Codegen(Box::new(e))
     }
 }
 

@@ -232,7 +232,8 @@ impl JitStore {
         for key in 0..self.instances.len() {
             // SAFETY: instances and their interpreter views live as long as the store
             // (`install_instance`'s contract).
-            let n = unsafe { (&(*self.instances[key].interp).counters).len() };
+            let interp: &InterpInstance = unsafe { &*self.instances[key].interp };
+            let n = interp.counters.len();
             for d in 0..n {
                 if let Err(e) = self.check_one(key, d) {
                     first_err.get_or_insert(e);
@@ -255,7 +256,7 @@ impl JitStore {
     /// Applies the policy to the function whose counters live at `counters`, if any.
     fn tier_up_counters(&mut self, counters: *const Counters) {
         self.samples += 1;
-        if self.samples % FULL_SCAN_SAMPLES == 0 {
+        if self.samples.is_multiple_of(FULL_SCAN_SAMPLES) {
             let _ = self.tier_up();
             return;
         }
