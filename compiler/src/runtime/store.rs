@@ -343,7 +343,8 @@ impl Store {
         let exec = ExecConfig {
             max_depth: config.max_call_depth.max(1),
             max_slots: config.max_stack_slots.max(1),
-            profiling: config.profiling,
+            // Tiered mode needs the counters to decide what to compile.
+            profiling: config.profiling || config.mode == Mode::Tiered,
         };
         Store {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
