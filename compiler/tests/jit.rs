@@ -115,6 +115,12 @@ fn every_trap_kind_in_every_jit_mode() {
                     "{mode} after {name}"
                 );
             }
+            // Traps raised by compiled code name the trapping function.
+            let unreachable = func(&store, inst, "unreachable");
+            match store.call(unreachable, &[]) {
+                Err(CallError::Trap(t)) => assert_eq!(t.func, Some(4), "{mode}: {t}"),
+                other => panic!("{mode}: {other:?}"),
+            }
             let host = func(&store, inst, "host");
             assert_eq!(
                 store.call(host, &[Val::I32(5)]).expect("host"),

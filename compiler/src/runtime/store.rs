@@ -553,12 +553,19 @@ impl Store {
             // function interpreted).
             let _ = jit.tier_up();
             self.interp.tier_hook = jit.tier_hook();
+            jit.clear_trap_site();
         }
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
-        unsafe {
+        let r = unsafe {
             self.interp
-                .invoke(fr, &mut values, ty.params.len(), ty.results.len())?;
+                .invoke(fr, &mut values, ty.params.len(), ty.results.len())
+        };
+        if let (Err(t), Some(jit)) = (&r, &mut self.jit) {
+            let mut t = t.clone();
+            jit.attribute_trap(&mut t);
+            return Err(CallError::Trap(t));
         }
+        r?;
         Ok(ty
             .results
             .iter()
