@@ -15,6 +15,10 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod error;
+pub mod format;
+
+pub use error::LoadError;
 
 pub use abi::TrapCode;
 #[cfg(feature = "alloc")]
