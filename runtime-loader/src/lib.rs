@@ -15,6 +15,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod code;
+pub mod elf;
 pub mod error;
 pub mod format;
 
