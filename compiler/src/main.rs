@@ -1,5 +1,6 @@
-//! The `bareflow` command line.
+//! The `bareflow` command line: see `bareflow --help` and [`cli`].
 mod cli;
+
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+    cli::main()
 }

@@ -1,1 +1,511 @@
-//! (work in progress)
+//! Front end: `.wasm` or `.wat` bytes → validated [`Module`].
+//!
+//! This is the only module that sees raw sections. It drives wasmparser's `Parser` and
+//! `Validator` together (WebAssembly 2.0 without SIMD: sign-extension, non-trapping
+//! float-to-int, multi-value, bulk memory, reference types, multiple tables) and builds the
+//! compiler-neutral [`ModuleMeta`] plus the byte range of every function body, which the
+//! interpreter lowering and the Cranelift translator read again later. Everything
+//! downstream may rely on the module being valid.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use runtime_loader::meta::{
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, FuncType,
+    GlobalDef, GlobalType, Import, ImportKind, Limits, MemoryType, ModuleMeta, TableType, ValType,
+};
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// A front-end error: the bytes are not a valid module in scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Byte offset in the binary module, when known (text errors carry line/column in the
+    /// message instead).
+    pub offset: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ParseError {
+    fn at(offset: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            offset: Some(offset),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.offset {
+            Some(off) => write!(f, "{} (at offset {off:#x})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<wasmparser::BinaryReaderError> for ParseError {
+    fn from(e: wasmparser::BinaryReaderError) -> ParseError {
+        ParseError::at(e.offset() as usize, e.message().to_string())
+    }
+}
+
+/// One function body: where its bytes are in [`Module::bytes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncBody {
+    /// Byte range of the body (locals and code, without the size prefix).
+    pub range: Range<usize>,
+}
+
+/// A parsed and validated module.
+#[derive(Clone, Debug)]
+pub struct Module {
+    /// The compiler-neutral description.
+    pub meta: ModuleMeta,
+    /// Bodies of the defined functions (index `i` is function `num_imported_funcs + i`).
+    pub bodies: Vec<FuncBody>,
+    /// The binary module (text input is converted first).
+    pub bytes: Arc<[u8]>,
+    /// Function names from the name section: `(function index, name)`, sorted by index.
+    pub func_names: Vec<(u32, String)>,
+    /// Module name from the name section.
+    pub name: Option<String>,
+}
+
+impl Module {
+    /// The name-section name of function `index`.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        self.func_names
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()
+            .map(|i| self.func_names[i].1.as_str())
+    }
+
+    /// A reader over the body of defined function `defined_index`.
+    pub fn body_reader(&self, defined_index: usize) -> Option<wasmparser::FunctionBody<'_>> {
+        let body = self.bodies.get(defined_index)?;
+        let bytes = self.bytes.get(body.range.clone())?;
+        Some(wasmparser::FunctionBody::new(
+            wasmparser::BinaryReader::new(bytes, body.range.start as u64),
+        ))
+    }
+}
+
+/// The features this front end accepts: WebAssembly 2.0 without SIMD.
+pub fn features() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// Parses `.wasm` or `.wat` bytes (text is recognized by not starting with `\0asm`).
+///
+/// # Errors
+/// Text syntax errors, malformed binaries and validation failures (including features
+/// outside WebAssembly 2.0 without SIMD).
+pub fn parse(bytes: &[u8]) -> Result<Module, ParseError> {
+    if bytes.starts_with(b"\0asm") {
+        parse_binary(Arc::from(bytes))
+    } else {
+        let bin = wat::parse_bytes(bytes).map_err(|e| ParseError {
+            offset: None,
+            message: e.to_string(),
+        })?;
+        parse_binary(Arc::from(bin.as_ref()))
+    }
+}
+
+fn val_type(offset: usize, t: wasmparser::ValType) -> Result<ValType, ParseError> {
+    Ok(match t {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => return Err(ParseError::at(offset, "v128 is not supported")),
+        wasmparser::ValType::Ref(r) => ref_type(offset, r)?,
+    })
+}
+
+fn ref_type(offset: usize, r: wasmparser::RefType) -> Result<ValType, ParseError> {
+    use wasmparser::{AbstractHeapType, HeapType};
+    match r.heap_type() {
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            shared: false,
+        } if r.is_nullable() => Ok(ValType::FuncRef),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            shared: false,
+        } if r.is_nullable() => Ok(ValType::ExternRef),
+        _ => Err(ParseError::at(
+            offset,
+            format!("reference type {r} is not supported"),
+        )),
+    }
+}
+
+fn heap_ref_type(offset: usize, h: wasmparser::HeapType) -> Result<ValType, ParseError> {
+    use wasmparser::{AbstractHeapType, HeapType};
+    match h {
+        HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            shared: false,
+        } => Ok(ValType::FuncRef),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            shared: false,
+        } => Ok(ValType::ExternRef),
+        _ => Err(ParseError::at(offset, "heap type is not supported")),
+    }
+}
+
+fn limits32(offset: usize, min: u64, max: Option<u64>) -> Result<Limits, ParseError> {
+    let conv = |v: u64| u32::try_from(v).map_err(|_| ParseError::at(offset, "limit too large"));
+    Ok(Limits {
+        min: conv(min)?,
+        max: max.map(conv).transpose()?,
+    })
+}
+
+fn memory_type(offset: usize, m: wasmparser::MemoryType) -> Result<MemoryType, ParseError> {
+    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+        return Err(ParseError::at(offset, "memory type is not supported"));
+    }
+    Ok(MemoryType {
+        limits: limits32(offset, m.initial, m.maximum)?,
+    })
+}
+
+fn table_type(offset: usize, t: wasmparser::TableType) -> Result<TableType, ParseError> {
+    if t.table64 || t.shared {
+        return Err(ParseError::at(offset, "table type is not supported"));
+    }
+    Ok(TableType {
+        elem: ref_type(offset, t.element_type)?,
+        limits: limits32(offset, t.initial, t.maximum)?,
+    })
+}
+
+fn global_type(offset: usize, g: wasmparser::GlobalType) -> Result<GlobalType, ParseError> {
+    if g.shared {
+        return Err(ParseError::at(offset, "shared globals are not supported"));
+    }
+    Ok(GlobalType {
+        ty: val_type(offset, g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+fn const_expr(offset: usize, e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, ParseError> {
+    use wasmparser::Operator as O;
+    let mut reader = e.get_operators_reader();
+    let first = reader.read()?;
+    let value = match first {
+        O::I32Const { value } => ConstExpr::I32(value),
+        O::I64Const { value } => ConstExpr::I64(value),
+        O::F32Const { value } => ConstExpr::F32(value.bits()),
+        O::F64Const { value } => ConstExpr::F64(value.bits()),
+        O::RefNull { hty } => ConstExpr::RefNull(heap_ref_type(offset, hty)?),
+        O::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
+        O::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),
+        _ => return Err(ParseError::at(offset, "unsupported constant expression")),
+    };
+    match reader.read()? {
+        O::End => Ok(value),
+        _ => Err(ParseError::at(offset, "unsupported constant expression")),
+    }
+}
+
+fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
+    let mut validator = Validator::new_with_features(features());
+    let mut meta = ModuleMeta::default();
+    let mut bodies = Vec::new();
+    let mut func_names = Vec::new();
+    let mut name = None;
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+
+    for payload in Parser::new(0).parse_all(&bytes) {
+        let payload = payload?;
+        let valid = validator.payload(&payload)?;
+        match payload {
+            Payload::TypeSection(reader) => {
+                let off = reader.range().start as usize;
+                for group in reader {
+                    for sub in group?.into_types() {
+                        match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => {
+                                let params = f
+                                    .params()
+                                    .iter()
+                                    .map(|t| val_type(off, *t))
+                                    .collect::<Result<_, _>>()?;
+                                let results = f
+                                    .results()
+                                    .iter()
+                                    .map(|t| val_type(off, *t))
+                                    .collect::<Result<_, _>>()?;
+                                meta.types.push(FuncType { params, results });
+                            }
+                            _ => {
+                                return Err(ParseError::at(
+                                    off,
+                                    "only function types are supported",
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for imp in reader.into_imports_with_offsets() {
+                    let (off, imp) = imp?;
+                    let off = off as usize;
+                    let kind = match imp.ty {
+                        wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                            meta.funcs.push(t);
+                            meta.num_imported_funcs += 1;
+                            ImportKind::Func(t)
+                        }
+                        wasmparser::TypeRef::Memory(m) => {
+                            let m = memory_type(off, m)?;
+                            meta.memories.push(m);
+                            meta.num_imported_memories += 1;
+                            ImportKind::Memory(m)
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            let t = table_type(off, t)?;
+                            meta.tables.push(t);
+                            meta.num_imported_tables += 1;
+                            ImportKind::Table(t)
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            let g = global_type(off, g)?;
+                            meta.global_types.push(g);
+                            meta.num_imported_globals += 1;
+                            ImportKind::Global(g)
+                        }
+                        wasmparser::TypeRef::Tag(_) => {
+                            return Err(ParseError::at(off, "tags are not supported"));
+                        }
+                    };
+                    meta.imports.push(Import {
+                        module: imp.module.to_string(),
+                        name: imp.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    meta.funcs.push(t?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                let off = reader.range().start as usize;
+                for t in reader {
+                    let t = t?;
+                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
+                        return Err(ParseError::at(off, "table initializers are not supported"));
+                    }
+                    meta.tables.push(table_type(off, t.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                let off = reader.range().start as usize;
+                for m in reader {
+                    meta.memories.push(memory_type(off, m?)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                let off = reader.range().start as usize;
+                for g in reader {
+                    let g = g?;
+                    let ty = global_type(off, g.ty)?;
+                    meta.global_types.push(ty);
+                    meta.globals.push(GlobalDef {
+                        ty,
+                        init: const_expr(off, &g.init_expr)?,
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                let off = reader.range().start as usize;
+                for e in reader {
+                    let e = e?;
+                    let kind = match e.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            ExportKind::Func
+                        }
+                        wasmparser::ExternalKind::Memory => ExportKind::Memory,
+                        wasmparser::ExternalKind::Table => ExportKind::Table,
+                        wasmparser::ExternalKind::Global => ExportKind::Global,
+                        wasmparser::ExternalKind::Tag => {
+                            return Err(ParseError::at(off, "tags are not supported"));
+                        }
+                    };
+                    meta.exports.push(Export {
+                        name: e.name.to_string(),
+                        kind,
+                        index: e.index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => meta.start = Some(func),
+            Payload::ElementSection(reader) => {
+                let off = reader.range().start as usize;
+                for e in reader {
+                    let e = e?;
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => ElemMode::Passive,
+                        wasmparser::ElementKind::Declared => ElemMode::Declared,
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: table_index.unwrap_or(0),
+                            offset: const_expr(off, &offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match e.items {
+                        wasmparser::ElementItems::Functions(r) => (
+                            ValType::FuncRef,
+                            r.into_iter()
+                                .map(|f| f.map(ConstExpr::RefFunc))
+                                .collect::<Result<Vec<_>, _>>()?,
+                        ),
+                        wasmparser::ElementItems::Expressions(rt, r) => {
+                            let ty = ref_type(off, rt)?;
+                            let mut items = Vec::new();
+                            for ex in r {
+                                items.push(const_expr(off, &ex?)?);
+                            }
+                            (ty, items)
+                        }
+                    };
+                    meta.elems.push(ElemSegment { mode, ty, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                let off = reader.range().start as usize;
+                for d in reader {
+                    let d = d?;
+                    let mode = match d.kind {
+                        wasmparser::DataKind::Passive => DataMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataMode::Active {
+                            memory: memory_index,
+                            offset: const_expr(off, &offset_expr)?,
+                        },
+                    };
+                    meta.datas.push(DataSegment {
+                        mode,
+                        bytes: d.data.to_vec(),
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                bodies.push(FuncBody {
+                    range: r.start as usize..r.end as usize,
+                });
+            }
+            Payload::CustomSection(reader) => {
+                if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                    // A malformed name section is not an error (custom sections never are).
+                    read_names(names, &mut func_names, &mut name);
+                }
+            }
+            _ => {}
+        }
+        if let wasmparser::ValidPayload::Func(fv, body) = valid {
+            let mut fv = fv.into_validator(std::mem::take(&mut allocs));
+            fv.validate(&body)?;
+            allocs = fv.into_allocations();
+        }
+    }
+    func_names.sort_by_key(|(i, _)| *i);
+    func_names.dedup_by_key(|(i, _)| *i);
+    Ok(Module {
+        meta,
+        bodies,
+        bytes,
+        func_names,
+        name,
+    })
+}
+
+fn read_names(
+    reader: wasmparser::NameSectionReader<'_>,
+    func_names: &mut Vec<(u32, String)>,
+    module_name: &mut Option<String>,
+) {
+    for sub in reader {
+        let Ok(sub) = sub else { return };
+        match sub {
+            wasmparser::Name::Module { name, .. } => *module_name = Some(name.to_string()),
+            wasmparser::Name::Function(map) => {
+                for n in map {
+                    let Ok(n) = n else { return };
+                    func_names.push((n.index, n.name.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_text_and_builds_meta() {
+        let m = parse(
+            br#"(module
+                (import "env" "f" (func $f (param i32)))
+                (import "env" "g" (global i64))
+                (memory 1 2)
+                (table 3 funcref)
+                (global $x (mut i32) (i32.const 7))
+                (func $add (export "add") (param i32 i32) (result i32)
+                    local.get 0 local.get 1 i32.add)
+                (elem (i32.const 0) func $add)
+                (data (i32.const 8) "hi")
+                (start $add2)
+                (func $add2))"#,
+        )
+        .expect("valid module");
+        assert_eq!(m.meta.num_imported_funcs, 1);
+        assert_eq!(m.meta.funcs.len(), 3);
+        assert_eq!(m.meta.num_imported_globals, 1);
+        assert_eq!(m.meta.globals[0].init, ConstExpr::I32(7));
+        assert_eq!(
+            m.meta.memories[0].limits,
+            Limits {
+                min: 1,
+                max: Some(2)
+            }
+        );
+        assert_eq!(m.meta.tables[0].elem, ValType::FuncRef);
+        assert_eq!(m.bodies.len(), 2);
+        assert_eq!(m.meta.start, Some(2));
+        assert_eq!(m.func_name(1), Some("add"));
+        assert_eq!(m.meta.datas[0].bytes, b"hi");
+        assert_eq!(m.meta.elems[0].items, vec![ConstExpr::RefFunc(1)]);
+        assert_eq!(m.meta.export("add").map(|e| e.index), Some(1));
+    }
+
+    #[test]
+    fn rejects_invalid_and_out_of_scope() {
+        let e = parse(b"(module (func (result i32) i64.const 0))").unwrap_err();
+        assert!(e.offset.is_some(), "{e}");
+        assert!(parse(b"(module (func (drop (v128.const i32x4 0 0 0 0))))").is_err());
+        assert!(parse(b"(module (memory 1) (memory 1))").is_err());
+        assert!(parse(b"(module (memory i64 1))").is_err());
+        assert!(parse(b"\0asm\x01\0\0\0\x01").is_err());
+        assert!(parse(b"(module (func").is_err());
+    }
+}

@@ -1,1 +1,1314 @@
-//! (work in progress)
+//! The `.wast` script runner shared by `bareflow wast` and the `spec-tests` crate.
+//!
+//! A script is parsed with the `wast` crate (confusing Unicode allowed: `names.wast` uses
+//! U+202E on purpose) and executed directive by directive against one [`Store`] whose
+//! [`Mode`] comes from [`RunConfig`]; nothing here depends on the mode, so new execution
+//! modes need no runner changes.
+//!
+//! Counting rules:
+//! * every `assert_*` directive is one assertion and ends up passed, failed or skipped;
+//! * `module`, `register` and `invoke` are not assertions; they only count (as failed)
+//!   when they go wrong, so a clean run reports exactly the number of assertions;
+//! * an assertion that needs a feature outside the configured [`Scope`] (SIMD values,
+//!   multi-memory, GC, ...) is skipped with the feature named, never passed. A module that
+//!   only validates with such a feature is skipped, and so is every directive that uses it
+//!   (invokes, registrations, modules importing from it).
+//!
+//! Whether a module needs an out-of-scope feature is decided here, independently of the
+//! engine, with `wasmparser`'s validator: the scope's feature set is tried first; if it
+//! rejects the module with a "feature not enabled" message, or if the module only validates
+//! with every feature on, the feature is named and the directive skipped. Everything else
+//! is handed to the engine, which must accept valid modules and reject invalid/malformed
+//! ones (any error counts as a rejection; messages that differ from the script's are only
+//! counted in [`FileReport::message_mismatches`]).
+//!
+//! Engine panics are caught per directive and reported as failures, so one engine bug does
+//! not hide the rest of a file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::str::FromStr;
+
+use wasmparser::WasmFeatures;
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::token::{Id, Span};
+use wast::{QuoteWat, QuoteWatTest, Wast, WastArg, WastDirective, WastExecute, WastInvoke};
+use wast::{WastRet, Wat};
+
+use crate::runtime::{
+    CallError, Config, Extern, FuncType, InstanceId, InstantiateError, Mode, Module, Store, Trap,
+    TrapCode, Val, ValType,
+};
+
+/// Which WebAssembly features count as "in scope" for a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Scope {
+    /// WebAssembly 1.0 plus 2.0 without SIMD (sign-extension, non-trapping float-to-int,
+    /// multi-value, bulk memory, reference types). Everything else is skipped.
+    #[default]
+    Core,
+    /// Every feature `wasmparser` knows: nothing is skipped, unsupported features fail.
+    All,
+}
+
+impl Scope {
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Core => "core",
+            Scope::All => "all",
+        }
+    }
+
+    /// The validator features of this scope.
+    pub fn features(self) -> WasmFeatures {
+        match self {
+            Scope::Core => WasmFeatures::WASM2 & !WasmFeatures::SIMD,
+            Scope::All => WasmFeatures::all(),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Scope, String> {
+        match s {
+            "core" => Ok(Scope::Core),
+            "all" => Ok(Scope::All),
+            other => Err(format!("unknown scope `{other}` (expected core or all)")),
+        }
+    }
+}
+
+/// How to run a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RunConfig {
+    /// Execution mode of the store.
+    pub mode: Mode,
+    /// Which features are in scope.
+    pub scope: Scope,
+}
+
+/// One failed directive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// 1-based line of the directive in the script.
+    pub line: usize,
+    /// The directive kind (`assert_return`, `module`, ...).
+    pub directive: &'static str,
+    /// What was expected and what happened.
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {}: {}",
+            self.line, self.directive, self.message
+        )
+    }
+}
+
+/// The result of running one script.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileReport {
+    /// The script's path (as given).
+    pub path: String,
+    /// Assertions that held.
+    pub passed: usize,
+    /// Assertions that did not hold, plus failed non-assertion directives.
+    pub failed: usize,
+    /// Assertions skipped because they need an out-of-scope feature.
+    pub skipped: usize,
+    /// Details of every failure, in script order.
+    pub failures: Vec<Failure>,
+    /// Skipped assertions per feature name.
+    pub skipped_features: BTreeMap<String, usize>,
+    /// `assert_invalid` / `assert_malformed` that passed although the engine's message
+    /// differs from the script's (informational: wording differs between implementations).
+    pub message_mismatches: usize,
+}
+
+impl FileReport {
+    /// `N passed, N failed, N skipped`.
+    pub fn counts(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.skipped
+        )
+    }
+
+    /// `path: N passed, N failed, N skipped` plus the skipped features, if any.
+    pub fn summary_line(&self) -> String {
+        let mut s = format!("{}: {}", self.path, self.counts());
+        if !self.skipped_features.is_empty() {
+            let feats: Vec<String> = self
+                .skipped_features
+                .iter()
+                .map(|(f, n)| format!("{f} ×{n}"))
+                .collect();
+            s.push_str(&format!(" (skipped: {})", feats.join(", ")));
+        }
+        s
+    }
+
+    /// Adds another report's counts to this one (for totals).
+    pub fn absorb(&mut self, other: &FileReport) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+        self.message_mismatches += other.message_mismatches;
+        for (f, n) in &other.skipped_features {
+            *self.skipped_features.entry(f.clone()).or_default() += n;
+        }
+    }
+}
+
+/// Errors that prevent a script from running at all.
+#[derive(Debug)]
+pub enum WastError {
+    /// The script could not be read.
+    Io {
+        /// The script.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl fmt::Display for WastError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WastError::Io { path, source } => write!(f, "reading {}: {source}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for WastError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WastError::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+/// Reads and runs one `.wast` file.
+///
+/// # Errors
+/// [`WastError::Io`] if the file cannot be read (a file that does not parse is a report
+/// with one failure).
+pub fn run_file(path: &Path, cfg: &RunConfig) -> Result<FileReport, WastError> {
+    let bytes = std::fs::read(path).map_err(|source| WastError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(run_script(&name, text, cfg)),
+        Err(e) => {
+            let mut r = FileReport {
+                path: name,
+                ..FileReport::default()
+            };
+            r.failed = 1;
+            r.failures.push(Failure {
+                line: 0,
+                directive: "script",
+                message: format!("script is not UTF-8: {e}"),
+            });
+            Ok(r)
+        }
+    }
+}
+
+/// Runs a script given as text; `name` is used in the report.
+pub fn run_script(name: &str, text: &str, cfg: &RunConfig) -> FileReport {
+    let mut report = FileReport {
+        path: name.to_string(),
+        ..FileReport::default()
+    };
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let parsed = ParseBuffer::new_with_lexer(lexer).and_then(|buf| {
+        // `Wast` borrows the buffer; run inside the closure's scope.
+        let wast = parser::parse::<Wast>(&buf)?;
+        let mut runner = Runner::new(text, *cfg, &mut report);
+        for d in wast.directives {
+            runner.run_directive(d);
+        }
+        Ok(())
+    });
+    if let Err(e) = parsed {
+        report.failed += 1;
+        report.failures.push(Failure {
+            line: e.span().linecol_in(text).0 + 1,
+            directive: "script",
+            message: format!("script does not parse: {}", e.message()),
+        });
+    }
+    report
+}
+
+/// The result of one directive.
+enum Outcome {
+    Pass,
+    /// Passed, but the engine's error message differs from the script's.
+    PassMismatch,
+    Fail(String),
+    Skip(String),
+}
+
+use Outcome::{Fail, Pass, PassMismatch, Skip};
+
+/// A compiled module plus the names the runner needs (read from the bytes, so the runner
+/// does not depend on how the engine describes modules).
+struct Loaded {
+    module: Module,
+    exports: Vec<String>,
+    imports: Vec<(String, String)>,
+}
+
+impl Loaded {
+    fn new(module: Module, bytes: &[u8]) -> Loaded {
+        let mut exports = Vec::new();
+        let mut imports = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            match payload {
+                Ok(wasmparser::Payload::ImportSection(reader)) => {
+                    for imp in reader.into_imports().flatten() {
+                        imports.push((imp.module.to_string(), imp.name.to_string()));
+                    }
+                }
+                Ok(wasmparser::Payload::ExportSection(reader)) => {
+                    for exp in reader.into_iter().flatten() {
+                        exports.push(exp.name.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Loaded {
+            module,
+            exports,
+            imports,
+        }
+    }
+}
+
+/// A module as the runner sees it after compilation.
+enum Compiled {
+    Ok(Rc<Loaded>),
+    /// Needs an out-of-scope feature (named).
+    OutOfScope(String),
+    /// The text did not parse/encode.
+    Malformed(String),
+    /// The engine rejected the binary.
+    Rejected(String),
+}
+
+/// What a module name (or "the current module") refers to.
+#[derive(Clone)]
+enum Slot {
+    Instance(InstanceId, Rc<Loaded>),
+    /// Skipped because it needs this feature.
+    Skipped(String),
+    /// Failed (message says where).
+    Failed(String),
+}
+
+/// A name imports can refer to.
+enum Registered {
+    Exports(HashMap<String, Extern>),
+    Skipped(String),
+    Failed(String),
+}
+
+/// Module definitions (`module definition`): compiled, not instantiated.
+enum Definition {
+    Module(Rc<Loaded>),
+    Skipped(String),
+    Failed(String),
+}
+
+struct Runner<'r> {
+    text: &'r str,
+    cfg: RunConfig,
+    report: &'r mut FileReport,
+    store: Store,
+    current: Option<Slot>,
+    named: HashMap<String, Slot>,
+    definitions: HashMap<String, Definition>,
+    last_definition: Option<String>,
+    registered: HashMap<String, Registered>,
+}
+
+impl<'r> Runner<'r> {
+    fn new(text: &'r str, cfg: RunConfig, report: &'r mut FileReport) -> Runner<'r> {
+        let mut store = Store::new(Config::new(cfg.mode));
+        let spectest = spectest_exports(&mut store);
+        let mut registered = HashMap::new();
+        registered.insert("spectest".to_string(), Registered::Exports(spectest));
+        Runner {
+            text,
+            cfg,
+            report,
+            store,
+            current: None,
+            named: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
+            registered,
+        }
+    }
+
+    fn line(&self, span: Span) -> usize {
+        span.linecol_in(self.text).0 + 1
+    }
+
+    /// Runs one directive, catching engine panics, and records its outcome.
+    fn run_directive(&mut self, d: WastDirective<'_>) {
+        let line = self.line(d.span());
+        let (kind, is_assertion) = directive_kind(&d);
+        if let WastDirective::Thread(t) = &d {
+            // Threads are out of scope: every assertion inside is skipped.
+            let n = count_assertions(&t.directives);
+            self.record_skips("threads", n);
+            return;
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.directive(d)))
+            .unwrap_or_else(|p| Fail(format!("engine panicked: {}", panic_message(&p))));
+        match outcome {
+            Pass => {
+                if is_assertion {
+                    self.report.passed += 1;
+                }
+            }
+            PassMismatch => {
+                if is_assertion {
+                    self.report.passed += 1;
+                    self.report.message_mismatches += 1;
+                }
+            }
+            Skip(feature) => {
+                if is_assertion {
+                    self.record_skips(&feature, 1);
+                }
+            }
+            Fail(message) => {
+                self.report.failed += 1;
+                self.report.failures.push(Failure {
+                    line,
+                    directive: kind,
+                    message,
+                });
+            }
+        }
+    }
+
+    fn record_skips(&mut self, feature: &str, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.report.skipped += n;
+        *self
+            .report
+            .skipped_features
+            .entry(feature.to_string())
+            .or_default() += n;
+    }
+
+    fn directive(&mut self, d: WastDirective<'_>) -> Outcome {
+        match d {
+            WastDirective::Module(mut qw) => {
+                let line = self.line(qw.span());
+                let name = qw.name().map(|id| id.name().to_string());
+                let slot = match self.compile_quote(&mut qw) {
+                    Compiled::Ok(m) => self.instantiate_slot(m, line),
+                    Compiled::OutOfScope(f) => Slot::Skipped(f),
+                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                        Slot::Failed(format!("module at line {line} was rejected: {e}"))
+                    }
+                };
+                let outcome = match &slot {
+                    Slot::Instance(..) => Pass,
+                    Slot::Skipped(f) => Skip(f.clone()),
+                    Slot::Failed(m) => Fail(m.clone()),
+                };
+                if let Some(name) = name {
+                    self.named.insert(name, slot.clone());
+                }
+                self.current = Some(slot);
+                outcome
+            }
+            WastDirective::ModuleDefinition(mut qw) => {
+                let line = self.line(qw.span());
+                let name = qw
+                    .name()
+                    .map(|id| id.name().to_string())
+                    .unwrap_or_else(|| format!("<definition at line {line}>"));
+                let (def, outcome) = match self.compile_quote(&mut qw) {
+                    Compiled::Ok(m) => (Definition::Module(m), Pass),
+                    Compiled::OutOfScope(f) => (Definition::Skipped(f.clone()), Skip(f)),
+                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                        let m = format!("module definition at line {line} was rejected: {e}");
+                        (Definition::Failed(m.clone()), Fail(m))
+                    }
+                };
+                self.definitions.insert(name.clone(), def);
+                self.last_definition = Some(name);
+                outcome
+            }
+            WastDirective::ModuleInstance {
+                span,
+                instance,
+                module,
+            } => {
+                let line = self.line(span);
+                let def_name = module
+                    .map(|id| id.name().to_string())
+                    .or_else(|| self.last_definition.clone());
+                let def = def_name.as_ref().and_then(|n| self.definitions.get(n));
+                let slot = match def {
+                    None => Slot::Failed(format!(
+                        "module instance at line {line}: no such module definition"
+                    )),
+                    Some(Definition::Skipped(f)) => Slot::Skipped(f.clone()),
+                    Some(Definition::Failed(m)) => Slot::Failed(m.clone()),
+                    Some(Definition::Module(m)) => {
+                        let m = m.clone();
+                        self.instantiate_slot(m, line)
+                    }
+                };
+                let outcome = match &slot {
+                    Slot::Instance(..) => Pass,
+                    Slot::Skipped(f) => Skip(f.clone()),
+                    Slot::Failed(m) => Fail(m.clone()),
+                };
+                if let Some(id) = instance {
+                    self.named.insert(id.name().to_string(), slot.clone());
+                }
+                self.current = Some(slot);
+                outcome
+            }
+            WastDirective::Register { name, module, .. } => {
+                let (reg, outcome) = match self.slot(module) {
+                    Err(e) => (Registered::Failed(e.clone()), Fail(e)),
+                    Ok(Slot::Skipped(f)) => (Registered::Skipped(f.clone()), Skip(f)),
+                    Ok(Slot::Failed(m)) => (Registered::Failed(m.clone()), Fail(m)),
+                    Ok(Slot::Instance(id, m)) => {
+                        let mut exports = HashMap::new();
+                        for name in &m.exports {
+                            if let Some(e) = self.store.export(id, name) {
+                                exports.insert(name.clone(), e);
+                            }
+                        }
+                        (Registered::Exports(exports), Pass)
+                    }
+                };
+                self.registered.insert(name.to_string(), reg);
+                outcome
+            }
+            WastDirective::Invoke(inv) => match self.invoke(&inv) {
+                Ok(Ok(_)) => Pass,
+                Ok(Err(e)) => Fail(format!("invoke `{}` failed: {e}", inv.name)),
+                Err(o) => o,
+            },
+            WastDirective::AssertReturn { exec, results, .. } => self.assert_return(exec, &results),
+            WastDirective::AssertTrap { exec, message, .. } => self.assert_trap(exec, message),
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
+                Err(o) => o,
+                Ok(Ok(vals)) => Fail(format!(
+                    "expected `{message}`, got results {}",
+                    fmt_vals(&vals)
+                )),
+                Ok(Err(CallError::Trap(t))) if t.code == TrapCode::StackOverflow => Pass,
+                Ok(Err(e)) => Fail(format!("expected `{message}`, got {e}")),
+            },
+            WastDirective::AssertInvalid {
+                mut module,
+                message,
+                ..
+            } => self.assert_rejected(&mut module, message, "invalid"),
+            WastDirective::AssertMalformed {
+                mut module,
+                message,
+                ..
+            } => self.assert_rejected(&mut module, message, "malformed"),
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                if matches!(module, Wat::Component(_)) {
+                    return Skip("component-model".into());
+                }
+                let m = match self.compile_bytes(module.encode().map_err(|e| e.message())) {
+                    Compiled::Ok(m) => m,
+                    Compiled::OutOfScope(f) => return Skip(f),
+                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                        return Fail(format!("module was rejected: {e}"));
+                    }
+                };
+                match self.instantiate(&m) {
+                    Err(InstantiateError::Unlinkable(_)) => Pass,
+                    Err(InstantiateError::Unsupported(f)) if f.starts_with("skip:") => {
+                        Skip(f["skip:".len()..].to_string())
+                    }
+                    Err(e) => Fail(format!("expected unlinkable `{message}`, got {e}")),
+                    Ok(_) => Fail(format!(
+                        "expected unlinkable `{message}`, but the module instantiated"
+                    )),
+                }
+            }
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => Skip("custom-annotations".into()),
+            WastDirective::AssertException { .. } => Skip("exceptions".into()),
+            WastDirective::AssertSuspension { .. } => Skip("stack-switching".into()),
+            WastDirective::Thread(_) | WastDirective::Wait { .. } => Skip("threads".into()),
+        }
+    }
+
+    /// The instance a directive refers to (`$id` or the current module).
+    fn slot(&self, id: Option<Id<'_>>) -> Result<Slot, String> {
+        match id {
+            Some(id) => self
+                .named
+                .get(id.name())
+                .cloned()
+                .ok_or_else(|| format!("unknown module `${}`", id.name())),
+            None => self
+                .current
+                .clone()
+                .ok_or_else(|| "no module instantiated yet".to_string()),
+        }
+    }
+
+    /// Parses (for `module quote`) and encodes a module, then compiles it.
+    fn compile_quote(&mut self, qw: &mut QuoteWat<'_>) -> Compiled {
+        if matches!(
+            qw,
+            QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
+        ) {
+            return Compiled::OutOfScope("component-model".into());
+        }
+        let bytes = match qw.to_test() {
+            Err(e) => Err(e.message()),
+            Ok(QuoteWatTest::Binary(b)) => Ok(b),
+            Ok(QuoteWatTest::Text(t)) => encode_text(&t),
+        };
+        self.compile_bytes(bytes)
+    }
+
+    fn compile_bytes(&mut self, bytes: Result<Vec<u8>, String>) -> Compiled {
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => return Compiled::Malformed(e),
+        };
+        if let Some(f) = out_of_scope_feature(&bytes, self.cfg.scope) {
+            return Compiled::OutOfScope(f);
+        }
+        if let Some(f) = self.imports_skipped_module(&bytes) {
+            return Compiled::OutOfScope(f);
+        }
+        match Module::from_bytes(&bytes) {
+            Ok(m) => Compiled::Ok(Rc::new(Loaded::new(m, &bytes))),
+            Err(e) => Compiled::Rejected(e.to_string()),
+        }
+    }
+
+    /// If the module imports from a registered name that was skipped, that feature.
+    fn imports_skipped_module(&self, bytes: &[u8]) -> Option<String> {
+        if !self
+            .registered
+            .values()
+            .any(|r| matches!(r, Registered::Skipped(_)))
+        {
+            return None;
+        }
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            let Ok(wasmparser::Payload::ImportSection(reader)) = payload else {
+                continue;
+            };
+            for imp in reader.into_imports().flatten() {
+                if let Some(Registered::Skipped(f)) = self.registered.get(imp.module) {
+                    return Some(f.clone());
+                }
+            }
+        }
+        None
+    }
+
+    /// Resolves a module's imports against the registered names and instantiates it.
+    fn instantiate(&mut self, m: &Loaded) -> Result<InstanceId, InstantiateError> {
+        let mut resolved: HashMap<(String, String), Extern> = HashMap::new();
+        for (module, name) in m.imports.iter().cloned() {
+            match self.registered.get(&module) {
+                Some(Registered::Exports(map)) => {
+                    if let Some(e) = map.get(&name) {
+                        resolved.insert((module, name), *e);
+                    }
+                }
+                // The runner reports these as skipped/failed; the engine never sees them.
+                Some(Registered::Skipped(f)) => {
+                    return Err(InstantiateError::Unsupported(format!("skip:{f}")));
+                }
+                Some(Registered::Failed(msg)) => {
+                    return Err(InstantiateError::Unlinkable(format!(
+                        "import from failed module `{module}`: {msg}"
+                    )));
+                }
+                None => {}
+            }
+        }
+        let lookup = |module: &str, name: &str| {
+            resolved
+                .get(&(module.to_string(), name.to_string()))
+                .copied()
+        };
+        self.store.instantiate(&m.module, &lookup)
+    }
+
+    fn instantiate_slot(&mut self, m: Rc<Loaded>, line: usize) -> Slot {
+        match self.instantiate(&m) {
+            Ok(id) => Slot::Instance(id, m),
+            Err(InstantiateError::Unsupported(f)) if f.starts_with("skip:") => {
+                Slot::Skipped(f["skip:".len()..].to_string())
+            }
+            Err(e) => Slot::Failed(format!("module at line {line} failed to instantiate: {e}")),
+        }
+    }
+
+    /// Calls an export. `Err(outcome)` when the call cannot even be attempted.
+    fn invoke(&mut self, inv: &WastInvoke<'_>) -> Result<Result<Vec<Val>, CallError>, Outcome> {
+        let mut args = Vec::with_capacity(inv.args.len());
+        for a in &inv.args {
+            args.push(arg_val(a).map_err(Skip)?);
+        }
+        let (id, _) = self.instance(inv.module)?;
+        let f = match self.store.export(id, inv.name) {
+            Some(Extern::Func(f)) => f,
+            Some(_) => return Err(Fail(format!("export `{}` is not a function", inv.name))),
+            None => return Err(Fail(format!("no export named `{}`", inv.name))),
+        };
+        Ok(self.store.call(f, &args))
+    }
+
+    /// The live instance a directive refers to, or the outcome for a skipped/failed one.
+    fn instance(&self, id: Option<Id<'_>>) -> Result<(InstanceId, Rc<Loaded>), Outcome> {
+        match self.slot(id).map_err(Fail)? {
+            Slot::Instance(i, m) => Ok((i, m)),
+            Slot::Skipped(f) => Err(Skip(f)),
+            Slot::Failed(m) => Err(Fail(m)),
+        }
+    }
+
+    fn assert_return(&mut self, exec: WastExecute<'_>, results: &[WastRet<'_>]) -> Outcome {
+        // Expected values needing out-of-scope features are skipped before running anything.
+        for r in results {
+            if let Some(f) = ret_feature(r) {
+                return Skip(f);
+            }
+        }
+        let got = match exec {
+            WastExecute::Invoke(inv) => match self.invoke(&inv) {
+                Err(o) => return o,
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => return Fail(format!("expected results, got {e}")),
+            },
+            WastExecute::Get { module, global, .. } => {
+                let (id, _) = match self.instance(module) {
+                    Ok(x) => x,
+                    Err(o) => return o,
+                };
+                match self.store.export(id, global) {
+                    Some(Extern::Global(g)) => vec![self.store.global_get(g)],
+                    Some(_) => return Fail(format!("export `{global}` is not a global")),
+                    None => return Fail(format!("no export named `{global}`")),
+                }
+            }
+            WastExecute::Wat(mut wat) => {
+                if matches!(wat, Wat::Component(_)) {
+                    return Skip("component-model".into());
+                }
+                let m = match self.compile_bytes(wat.encode().map_err(|e| e.message())) {
+                    Compiled::Ok(m) => m,
+                    Compiled::OutOfScope(f) => return Skip(f),
+                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                        return Fail(format!("module was rejected: {e}"));
+                    }
+                };
+                match self.instantiate_slot(m, 0) {
+                    Slot::Instance(..) => Vec::new(),
+                    Slot::Skipped(f) => return Skip(f),
+                    Slot::Failed(m) => return Fail(m),
+                }
+            }
+        };
+        if got.len() != results.len() {
+            return Fail(format!(
+                "expected {} results {}, got {}",
+                results.len(),
+                fmt_expected(results),
+                fmt_vals(&got)
+            ));
+        }
+        for (g, r) in got.iter().zip(results) {
+            let WastRet::Core(r) = r else {
+                return Skip("component-model".into());
+            };
+            match ret_matches(r, g) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Fail(format!(
+                        "expected {}, got {}",
+                        fmt_expected(results),
+                        fmt_vals(&got)
+                    ));
+                }
+                Err(f) => return Skip(f),
+            }
+        }
+        Pass
+    }
+
+    fn assert_trap(&mut self, exec: WastExecute<'_>, message: &str) -> Outcome {
+        let trap: Trap = match exec {
+            WastExecute::Invoke(inv) => match self.invoke(&inv) {
+                Err(o) => return o,
+                Ok(Ok(v)) => {
+                    return Fail(format!("expected trap `{message}`, got {}", fmt_vals(&v)));
+                }
+                Ok(Err(CallError::Trap(t))) => t,
+                Ok(Err(e)) => return Fail(format!("expected trap `{message}`, got {e}")),
+            },
+            WastExecute::Get { .. } => {
+                return Fail(format!("expected trap `{message}`, but `get` cannot trap"));
+            }
+            WastExecute::Wat(mut wat) => {
+                if matches!(wat, Wat::Component(_)) {
+                    return Skip("component-model".into());
+                }
+                let m = match self.compile_bytes(wat.encode().map_err(|e| e.message())) {
+                    Compiled::Ok(m) => m,
+                    Compiled::OutOfScope(f) => return Skip(f),
+                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                        return Fail(format!("module was rejected: {e}"));
+                    }
+                };
+                match self.instantiate(&m) {
+                    Ok(_) => {
+                        return Fail(format!(
+                            "expected trap `{message}`, but the module instantiated"
+                        ));
+                    }
+                    Err(InstantiateError::Trap(t)) => t,
+                    Err(InstantiateError::Unsupported(f)) if f.starts_with("skip:") => {
+                        return Skip(f["skip:".len()..].to_string());
+                    }
+                    Err(e) => return Fail(format!("expected trap `{message}`, got {e}")),
+                }
+            }
+        };
+        if trap_matches(message, trap.code) {
+            Pass
+        } else {
+            Fail(format!("expected trap `{message}`, got trap `{trap}`"))
+        }
+    }
+
+    /// `assert_invalid` / `assert_malformed`: any rejection passes.
+    fn assert_rejected(&mut self, qw: &mut QuoteWat<'_>, message: &str, what: &str) -> Outcome {
+        match self.compile_quote(qw) {
+            Compiled::OutOfScope(f) => Skip(f),
+            Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                if e.contains(message) {
+                    Pass
+                } else {
+                    PassMismatch
+                }
+            }
+            Compiled::Ok(_) => Fail(format!(
+                "module should be {what} (`{message}`) but the engine accepted it"
+            )),
+        }
+    }
+}
+
+/// Parses a `module quote` text (confusing Unicode allowed) and encodes it.
+fn encode_text(text: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "malformed UTF-8 encoding".to_string())?;
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = ParseBuffer::new_with_lexer(lexer).map_err(|e| e.message())?;
+    let mut wat = parser::parse::<Wat>(&buf).map_err(|e| e.message())?;
+    if matches!(wat, Wat::Component(_)) {
+        return Err("component in module quote".into());
+    }
+    wat.encode().map_err(|e| e.message())
+}
+
+/// Decides whether `bytes` needs a feature outside `scope`; returns its name.
+fn out_of_scope_feature(bytes: &[u8], scope: Scope) -> Option<String> {
+    if scope == Scope::All {
+        return None;
+    }
+    let features = scope.features();
+    let err = match wasmparser::Validator::new_with_features(features).validate_all(bytes) {
+        Ok(_) => return None,
+        Err(e) => e,
+    };
+    let msg = err.message();
+    if let Some(f) = feature_from_message(msg) {
+        return Some(f);
+    }
+    // Valid with every feature on: find a minimal set of extra features it needs.
+    let all = WasmFeatures::all();
+    if wasmparser::Validator::new_with_features(all)
+        .validate_all(bytes)
+        .is_err()
+    {
+        return None;
+    }
+    let mut needed = all;
+    for (_, flag) in (all & !features).iter_names() {
+        let fewer = needed & !flag;
+        if wasmparser::Validator::new_with_features(fewer)
+            .validate_all(bytes)
+            .is_ok()
+        {
+            needed = fewer;
+        }
+    }
+    let names: Vec<String> = (needed & !features)
+        .iter_names()
+        .map(|(n, _)| n.to_ascii_lowercase().replace('_', "-"))
+        .collect();
+    if names.is_empty() {
+        Some(format!("feature outside scope ({msg})"))
+    } else {
+        Some(names.join("+"))
+    }
+}
+
+/// Maps a validator message of the "X support is not enabled" kind to a feature name.
+fn feature_from_message(msg: &str) -> Option<String> {
+    let lower = msg.to_ascii_lowercase();
+    let is_feature = lower.contains("not enabled")
+        || lower.contains("must be enabled")
+        || lower.contains("to be enabled")
+        || lower.contains("requires the")
+        || lower.contains("proposal");
+    if !is_feature {
+        return None;
+    }
+    const NAMES: &[(&str, &str)] = &[
+        ("relaxed simd", "relaxed-simd"),
+        ("simd", "simd"),
+        ("multi-memory", "multi-memory"),
+        ("multiple memories", "multi-memory"),
+        ("memory64", "memory64"),
+        ("64-bit", "memory64"),
+        ("tail call", "tail-call"),
+        ("legacy exceptions", "legacy-exceptions"),
+        ("exception", "exceptions"),
+        ("function references", "function-references"),
+        ("function-references", "function-references"),
+        ("typed function", "function-references"),
+        ("gc", "gc"),
+        ("shared", "threads"),
+        ("thread", "threads"),
+        ("atomic", "threads"),
+        ("extended const", "extended-const"),
+        ("custom page", "custom-page-sizes"),
+        ("wide arithmetic", "wide-arithmetic"),
+        ("stack switching", "stack-switching"),
+        ("custom descriptors", "custom-descriptors"),
+    ];
+    Some(
+        NAMES
+            .iter()
+            .find(|(k, _)| lower.contains(k))
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|| format!("feature outside scope ({msg})")),
+    )
+}
+
+/// Converts a script argument; `Err(feature)` if it needs an out-of-scope feature.
+fn arg_val(a: &WastArg<'_>) -> Result<Val, String> {
+    let WastArg::Core(a) = a else {
+        return Err("component-model".into());
+    };
+    Ok(match a {
+        WastArgCore::I32(v) => Val::I32(*v),
+        WastArgCore::I64(v) => Val::I64(*v),
+        WastArgCore::F32(v) => Val::F32(v.bits),
+        WastArgCore::F64(v) => Val::F64(v.bits),
+        WastArgCore::V128(_) => return Err("simd".into()),
+        WastArgCore::RefNull(HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func,
+        }) => Val::FuncRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern,
+        }) => Val::ExternRef(None),
+        WastArgCore::RefNull(h) => return Err(heap_type_feature(h).into()),
+        // Slots encode null as 0, so host reference N is N + 1 (see ARCHITECTURE.md).
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(u64::from(*n) + 1)),
+        WastArgCore::RefHost(_) => return Err("gc".into()),
+    })
+}
+
+fn heap_type_feature(h: &HeapType<'_>) -> &'static str {
+    match h {
+        HeapType::Abstract { shared: true, .. } => "shared-everything-threads",
+        HeapType::Abstract { ty, .. } => match ty {
+            AbstractHeapType::Func | AbstractHeapType::Extern => "function-references",
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => "exceptions",
+            AbstractHeapType::Cont | AbstractHeapType::NoCont => "stack-switching",
+            _ => "gc",
+        },
+        HeapType::Concrete(_) => "function-references",
+        HeapType::Exact(_) => "custom-descriptors",
+    }
+}
+
+/// The out-of-scope feature an expected result needs, if any.
+fn ret_feature(r: &WastRet<'_>) -> Option<String> {
+    let WastRet::Core(r) = r else {
+        return Some("component-model".into());
+    };
+    core_ret_feature(r)
+}
+
+fn core_ret_feature(r: &WastRetCore<'_>) -> Option<String> {
+    match r {
+        WastRetCore::I32(_)
+        | WastRetCore::I64(_)
+        | WastRetCore::F32(_)
+        | WastRetCore::F64(_)
+        | WastRetCore::RefExtern(_)
+        | WastRetCore::RefFunc(_)
+        | WastRetCore::RefNull(None) => None,
+        WastRetCore::RefNull(Some(HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func | AbstractHeapType::Extern,
+        })) => None,
+        WastRetCore::RefNull(Some(h)) => Some(heap_type_feature(h).into()),
+        WastRetCore::V128(_) => Some("simd".into()),
+        WastRetCore::Either(alts) => {
+            // Skipped only if no alternative can be checked.
+            let feats: Vec<String> = alts.iter().filter_map(core_ret_feature).collect();
+            if feats.len() == alts.len() {
+                feats.into_iter().next()
+            } else {
+                None
+            }
+        }
+        WastRetCore::RefHost(_)
+        | WastRetCore::RefAny
+        | WastRetCore::RefEq
+        | WastRetCore::RefArray
+        | WastRetCore::RefStruct
+        | WastRetCore::RefI31
+        | WastRetCore::RefI31Shared => Some("gc".into()),
+    }
+}
+
+/// Whether `got` matches the expectation; `Err(feature)` if it cannot be checked in scope.
+fn ret_matches(r: &WastRetCore<'_>, got: &Val) -> Result<bool, String> {
+    Ok(match (r, got) {
+        (WastRetCore::I32(e), Val::I32(g)) => e == g,
+        (WastRetCore::I64(e), Val::I64(g)) => e == g,
+        (WastRetCore::F32(p), Val::F32(g)) => match p {
+            NanPattern::CanonicalNan => g & 0x7fff_ffff == 0x7fc0_0000,
+            NanPattern::ArithmeticNan => g & 0x7fc0_0000 == 0x7fc0_0000,
+            NanPattern::Value(v) => v.bits == *g,
+        },
+        (WastRetCore::F64(p), Val::F64(g)) => match p {
+            NanPattern::CanonicalNan => g & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+            NanPattern::ArithmeticNan => g & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+            NanPattern::Value(v) => v.bits == *g,
+        },
+        (WastRetCore::RefNull(None), Val::FuncRef(g)) => g.is_none(),
+        (WastRetCore::RefNull(None), Val::ExternRef(g)) => g.is_none(),
+        (
+            WastRetCore::RefNull(Some(HeapType::Abstract {
+                shared: false,
+                ty: AbstractHeapType::Func,
+            })),
+            Val::FuncRef(g),
+        ) => g.is_none(),
+        (
+            WastRetCore::RefNull(Some(HeapType::Abstract {
+                shared: false,
+                ty: AbstractHeapType::Extern,
+            })),
+            Val::ExternRef(g),
+        ) => g.is_none(),
+        (WastRetCore::RefExtern(None), Val::ExternRef(g)) => g.is_some(),
+        (WastRetCore::RefExtern(Some(n)), Val::ExternRef(g)) => *g == Some(u64::from(*n) + 1),
+        (WastRetCore::RefFunc(_), Val::FuncRef(g)) => g.is_some(),
+        (WastRetCore::Either(alts), g) => {
+            let mut skipped = None;
+            for a in alts {
+                match ret_matches(a, g) {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => {}
+                    Err(f) => skipped = Some(f),
+                }
+            }
+            match skipped {
+                Some(f) => return Err(f),
+                None => false,
+            }
+        }
+        (r, _) => {
+            if let Some(f) = core_ret_feature(r) {
+                return Err(f);
+            }
+            false
+        }
+    })
+}
+
+/// Whether a trap matches the script's expected message. The spec's messages sometimes add
+/// detail (`uninitialized element 2`), so containment either way counts.
+fn trap_matches(expected: &str, code: TrapCode) -> bool {
+    let ours = code.message();
+    expected.contains(ours) || ours.contains(expected)
+}
+
+fn fmt_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => format!("i32:{x}"),
+        Val::I64(x) => format!("i64:{x}"),
+        Val::F32(b) => format!("f32:{} ({b:#010x})", f32::from_bits(*b)),
+        Val::F64(b) => format!("f64:{} ({b:#018x})", f64::from_bits(*b)),
+        Val::FuncRef(None) => "ref.null func".into(),
+        Val::FuncRef(Some(_)) => "ref.func".into(),
+        Val::ExternRef(None) => "ref.null extern".into(),
+        Val::ExternRef(Some(n)) => format!("ref.extern {}", n.wrapping_sub(1)),
+    }
+}
+
+fn fmt_vals(v: &[Val]) -> String {
+    let parts: Vec<String> = v.iter().map(fmt_val).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn fmt_expected(r: &[WastRet<'_>]) -> String {
+    let parts: Vec<String> = r
+        .iter()
+        .map(|r| match r {
+            WastRet::Core(c) => fmt_ret(c),
+            #[allow(unreachable_patterns)]
+            _ => "<component value>".into(),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn fmt_ret(r: &WastRetCore<'_>) -> String {
+    let nan = |p: &NanPattern<()>| match p {
+        NanPattern::CanonicalNan => "nan:canonical",
+        _ => "nan:arithmetic",
+    };
+    match r {
+        WastRetCore::I32(x) => format!("i32:{x}"),
+        WastRetCore::I64(x) => format!("i64:{x}"),
+        WastRetCore::F32(NanPattern::Value(v)) => {
+            format!("f32:{} ({:#010x})", f32::from_bits(v.bits), v.bits)
+        }
+        WastRetCore::F32(NanPattern::CanonicalNan) | WastRetCore::F64(NanPattern::CanonicalNan) => {
+            nan(&NanPattern::CanonicalNan).into()
+        }
+        WastRetCore::F32(NanPattern::ArithmeticNan)
+        | WastRetCore::F64(NanPattern::ArithmeticNan) => nan(&NanPattern::ArithmeticNan).into(),
+        WastRetCore::F64(NanPattern::Value(v)) => {
+            format!("f64:{} ({:#018x})", f64::from_bits(v.bits), v.bits)
+        }
+        WastRetCore::RefNull(_) => "ref.null".into(),
+        WastRetCore::RefExtern(Some(n)) => format!("ref.extern {n}"),
+        WastRetCore::RefExtern(None) => "ref.extern".into(),
+        WastRetCore::RefFunc(_) => "ref.func".into(),
+        WastRetCore::Either(alts) => {
+            let parts: Vec<String> = alts.iter().map(fmt_ret).collect();
+            format!("either({})", parts.join(" | "))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// The directive's name and whether it counts as an assertion.
+fn directive_kind(d: &WastDirective<'_>) -> (&'static str, bool) {
+    match d {
+        WastDirective::Module(_) => ("module", false),
+        WastDirective::ModuleDefinition(_) => ("module definition", false),
+        WastDirective::ModuleInstance { .. } => ("module instance", false),
+        WastDirective::Register { .. } => ("register", false),
+        WastDirective::Invoke(_) => ("invoke", false),
+        WastDirective::Thread(_) => ("thread", false),
+        WastDirective::Wait { .. } => ("wait", false),
+        WastDirective::AssertMalformed { .. } => ("assert_malformed", true),
+        WastDirective::AssertInvalid { .. } => ("assert_invalid", true),
+        WastDirective::AssertInvalidCustom { .. } => ("assert_invalid_custom", true),
+        WastDirective::AssertMalformedCustom { .. } => ("assert_malformed_custom", true),
+        WastDirective::AssertTrap { .. } => ("assert_trap", true),
+        WastDirective::AssertReturn { .. } => ("assert_return", true),
+        WastDirective::AssertExhaustion { .. } => ("assert_exhaustion", true),
+        WastDirective::AssertUnlinkable { .. } => ("assert_unlinkable", true),
+        WastDirective::AssertException { .. } => ("assert_exception", true),
+        WastDirective::AssertSuspension { .. } => ("assert_suspension", true),
+    }
+}
+
+fn count_assertions(ds: &[WastDirective<'_>]) -> usize {
+    ds.iter()
+        .map(|d| match d {
+            WastDirective::Thread(t) => count_assertions(&t.directives),
+            d => usize::from(directive_kind(d).1),
+        })
+        .sum()
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Builds the `spectest` host module through the public store API.
+fn spectest_exports(store: &mut Store) -> HashMap<String, Extern> {
+    let mut m = HashMap::new();
+    let print = |store: &mut Store, params: Vec<ValType>| {
+        Extern::Func(store.host_func(
+            FuncType {
+                params,
+                results: Vec::new(),
+            },
+            Box::new(|_args: &[Val], _results: &mut [Val]| Ok(())),
+        ))
+    };
+    use ValType::{F32, F64, I32, I64};
+    for (name, params) in [
+        ("print", vec![]),
+        ("print_i32", vec![I32]),
+        ("print_i64", vec![I64]),
+        ("print_f32", vec![F32]),
+        ("print_f64", vec![F64]),
+        ("print_i32_f32", vec![I32, F32]),
+        ("print_f64_f64", vec![F64, F64]),
+    ] {
+        let f = print(store, params);
+        m.insert(name.to_string(), f);
+    }
+    let g = |store: &mut Store, ty, v| Extern::Global(store.new_global(ty, false, v));
+    let gi32 = g(store, I32, Val::I32(666));
+    let gi64 = g(store, I64, Val::I64(666));
+    let gf32 = g(store, F32, Val::F32(666.6f32.to_bits()));
+    let gf64 = g(store, F64, Val::F64(666.6f64.to_bits()));
+    m.insert("global_i32".into(), gi32);
+    m.insert("global_i64".into(), gi64);
+    m.insert("global_f32".into(), gf32);
+    m.insert("global_f64".into(), gf64);
+    let table = store.new_table(ValType::FuncRef, 10, Some(20));
+    m.insert("table".into(), Extern::Table(table));
+    let memory = store.new_memory(1, Some(2));
+    m.insert("memory".into(), Extern::Memory(memory));
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_features() {
+        let core = Scope::Core.features();
+        assert!(core.bulk_memory() && core.reference_types() && core.multi_value());
+        assert!(!core.simd() && !core.multi_memory() && !core.gc());
+    }
+
+    #[test]
+    fn out_of_scope_detection() {
+        let simd = wat::parse_str("(module (func (result v128) v128.const i64x2 0 0))").unwrap();
+        assert_eq!(
+            out_of_scope_feature(&simd, Scope::Core).as_deref(),
+            Some("simd")
+        );
+        assert_eq!(out_of_scope_feature(&simd, Scope::All), None);
+        let mm = wat::parse_str("(module (memory 1) (memory 1))").unwrap();
+        assert_eq!(
+            out_of_scope_feature(&mm, Scope::Core).as_deref(),
+            Some("multi-memory")
+        );
+        let tail = wat::parse_str("(module (func return_call 0))").unwrap();
+        assert_eq!(
+            out_of_scope_feature(&tail, Scope::Core).as_deref(),
+            Some("tail-call")
+        );
+        let mvp = wat::parse_str("(module (func (result i32) i32.const 1))").unwrap();
+        assert_eq!(out_of_scope_feature(&mvp, Scope::Core), None);
+        // Invalid in every scope: not a feature question.
+        let bad = wat::parse_str("(module (func (result i32) i64.const 1))").unwrap();
+        assert_eq!(out_of_scope_feature(&bad, Scope::Core), None);
+    }
+
+    #[test]
+    fn trap_messages() {
+        assert!(trap_matches(
+            "uninitialized element 2",
+            TrapCode::UninitializedElement
+        ));
+        assert!(trap_matches(
+            "undefined element",
+            TrapCode::UndefinedElement
+        ));
+        assert!(!trap_matches(
+            "uninitialized element",
+            TrapCode::UndefinedElement
+        ));
+        assert!(trap_matches("unreachable", TrapCode::Unreachable));
+        assert!(!trap_matches("unreachable", TrapCode::IntegerOverflow));
+    }
+
+    #[test]
+    fn nan_patterns() {
+        let canon = WastRetCore::F32(NanPattern::CanonicalNan);
+        let arith = WastRetCore::F32(NanPattern::ArithmeticNan);
+        assert_eq!(ret_matches(&canon, &Val::F32(0x7fc0_0000)), Ok(true));
+        assert_eq!(ret_matches(&canon, &Val::F32(0xffc0_0000)), Ok(true));
+        assert_eq!(ret_matches(&canon, &Val::F32(0x7fc0_0001)), Ok(false));
+        assert_eq!(ret_matches(&arith, &Val::F32(0x7fc0_0001)), Ok(true));
+        assert_eq!(ret_matches(&arith, &Val::F32(0x7f80_0001)), Ok(false));
+        let canon64 = WastRetCore::F64(NanPattern::CanonicalNan);
+        assert_eq!(
+            ret_matches(&canon64, &Val::F64(0x7ff8_0000_0000_0000)),
+            Ok(true)
+        );
+        assert_eq!(ret_matches(&canon64, &Val::F32(0x7fc0_0000)), Ok(false));
+    }
+
+    #[test]
+    fn unparsable_script_is_one_failure() {
+        let r = run_script("x.wast", "(module", &RunConfig::default());
+        assert_eq!((r.passed, r.failed, r.skipped), (0, 1, 0));
+    }
+}

@@ -1,1 +1,292 @@
-//! Work in progress.
+//! `ModuleMeta`: a compiler-neutral description of a WebAssembly module.
+//!
+//! Everything an instance needs besides code: signatures, imports, the type of every
+//! function, memories, tables, globals (with their constant initializers), exports, the
+//! start function and the element and data segments. It is plain owned data (no borrowed
+//! bytes, no compiler types) so the compiler can build it from wasmparser and a snapshot can
+//! serialize it field by field.
+//!
+//! Index spaces follow the WebAssembly convention: in `funcs`, `memories`, `tables` and
+//! `globals`, imported entities come first (in import order), then the defined ones.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A value type (WebAssembly 2.0 without `v128`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+    /// Nullable function reference.
+    FuncRef,
+    /// Nullable host reference.
+    ExternRef,
+}
+
+impl ValType {
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+}
+
+impl core::fmt::Display for ValType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FuncType {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+}
+
+impl core::fmt::Display for FuncType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("(")?;
+        for (i, p) in self.params.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        f.write_str(") -> (")?;
+        for (i, r) in self.results.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{r}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Size limits of a memory (in 64 KiB pages) or a table (in elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Initial size.
+    pub min: u32,
+    /// Optional maximum size.
+    pub max: Option<u32>,
+}
+
+/// A linear memory's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    /// Size limits in pages.
+    pub limits: Limits,
+}
+
+/// A table's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    /// Element type: [`ValType::FuncRef`] or [`ValType::ExternRef`].
+    pub elem: ValType,
+    /// Size limits in elements.
+    pub limits: Limits,
+}
+
+/// A global's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    /// Value type.
+    pub ty: ValType,
+    /// Whether `global.set` may write it.
+    pub mutable: bool,
+}
+
+/// A constant expression (initializers of globals, segment offsets and element items).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConstExpr {
+    /// `i32.const`.
+    I32(i32),
+    /// `i64.const`.
+    I64(i64),
+    /// `f32.const` (raw bits).
+    F32(u32),
+    /// `f64.const` (raw bits).
+    F64(u64),
+    /// `ref.null` of the given reference type.
+    RefNull(ValType),
+    /// `ref.func` of a function index.
+    RefFunc(u32),
+    /// `global.get` of a global index.
+    GlobalGet(u32),
+}
+
+/// What an import brings in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportKind {
+    /// A function of the given module type index.
+    Func(u32),
+    /// A linear memory.
+    Memory(MemoryType),
+    /// A table.
+    Table(TableType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// One import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// Kind and type.
+    pub kind: ImportKind,
+}
+
+/// Which index space an export refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExportKind {
+    /// Function index.
+    Func,
+    /// Memory index.
+    Memory,
+    /// Table index.
+    Table,
+    /// Global index.
+    Global,
+}
+
+/// One export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// Export name.
+    pub name: String,
+    /// Index space.
+    pub kind: ExportKind,
+    /// Index in that space.
+    pub index: u32,
+}
+
+/// A global definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalDef {
+    /// Type.
+    pub ty: GlobalType,
+    /// Initializer.
+    pub init: ConstExpr,
+}
+
+/// How an element segment is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ElemMode {
+    /// Copied into a table at instantiation, then dropped.
+    Active {
+        /// Table index.
+        table: u32,
+        /// Offset (an `i32` constant expression).
+        offset: ConstExpr,
+    },
+    /// Available to `table.init` until `elem.drop`.
+    Passive,
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElemSegment {
+    /// Mode.
+    pub mode: ElemMode,
+    /// Element type ([`ValType::FuncRef`] or [`ValType::ExternRef`]).
+    pub ty: ValType,
+    /// Items; function-index items are stored as [`ConstExpr::RefFunc`].
+    pub items: Vec<ConstExpr>,
+}
+
+/// How a data segment is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataMode {
+    /// Copied into a memory at instantiation, then dropped.
+    Active {
+        /// Memory index.
+        memory: u32,
+        /// Offset (an `i32` constant expression).
+        offset: ConstExpr,
+    },
+    /// Available to `memory.init` until `data.drop`.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSegment {
+    /// Mode.
+    pub mode: DataMode,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+/// A compiler-neutral module description.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModuleMeta {
+    /// The type section.
+    pub types: Vec<FuncType>,
+    /// Imports in section order.
+    pub imports: Vec<Import>,
+    /// Type index of every function (imports first).
+    pub funcs: Vec<u32>,
+    /// Number of imported functions (the first entries of `funcs`).
+    pub num_imported_funcs: u32,
+    /// Every memory (imports first).
+    pub memories: Vec<MemoryType>,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Every table (imports first).
+    pub tables: Vec<TableType>,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Type of every global (imports first).
+    pub global_types: Vec<GlobalType>,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Defined globals with their initializers (index `num_imported_globals + i`).
+    pub globals: Vec<GlobalDef>,
+    /// Exports in section order.
+    pub exports: Vec<Export>,
+    /// Start function index.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// Data segments.
+    pub datas: Vec<DataSegment>,
+}
+
+impl ModuleMeta {
+    /// The signature of function `index`, if the index is in range.
+    pub fn func_type(&self, index: u32) -> Option<&FuncType> {
+        let ty = *self.funcs.get(index as usize)?;
+        self.types.get(ty as usize)
+    }
+
+    /// Number of functions defined (not imported) by the module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.funcs.len() as u32 - self.num_imported_funcs
+    }
+
+    /// Finds an export by name.
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
+    }
+}

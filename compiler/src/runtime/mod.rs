@@ -1,1 +1,21 @@
-//! (work in progress)
+//! The public embedding API: [`Module`], [`Store`], values, handles, traps.
+//!
+//! Every execution mode sits behind this API; the CLI, the spec runner, the bench and the
+//! differential tests use only this. See `docs/ARCHITECTURE.md` for the contract.
+
+mod error;
+mod store;
+mod types;
+
+pub use error::{CallError, InstantiateError, Trap, TrapCode};
+pub use store::{
+    ExportType, Extern, ExternType, Func, Global, ImportType, InstanceId, Memory, Module, Store,
+    Table,
+};
+pub use types::{
+    Config, FuncCounters, FuncType, GlobalType, Limits, MemoryType, Mode, TableType, TierUp,
+    UnknownMode, Val, ValType,
+};
+
+#[cfg(test)]
+mod tests;

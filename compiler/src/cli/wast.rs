@@ -1,0 +1,111 @@
+//! `bareflow wast`: run `.wast` scripts and report passed/failed/skipped assertions.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use bareflow::Mode;
+use bareflow::wast::{FileReport, RunConfig, Scope, run_file};
+use clap::Args;
+
+/// Stack size of the thread each script runs on: the interpreter and the `wast` parser may
+/// recurse deeply on the host stack for deeply nested scripts.
+const SCRIPT_STACK_BYTES: usize = 256 << 20;
+
+/// Run `.wast` spec scripts.
+///
+/// Prints one line per file (`path: N passed, N failed, N skipped`, plus the features of
+/// skipped assertions), failure details on stderr, and a last line with the totals.
+/// Directories are searched (not recursively) for `*.wast` files. Exits with 1 if any
+/// assertion failed.
+#[derive(Args, Debug)]
+pub struct WastCommand {
+    /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
+    #[arg(long, default_value = "interp", value_parser = super::parse_mode)]
+    mode: Mode,
+    /// Features in scope: `core` (WebAssembly 1.0 + 2.0 without SIMD; the rest is skipped)
+    /// or `all` (nothing skipped).
+    #[arg(long, default_value = "core", value_parser = parse_scope)]
+    scope: Scope,
+    /// Failure details printed per file (0 = all).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    max_failures: usize,
+    /// Script files or directories of scripts.
+    #[arg(required = true, value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    s.parse()
+}
+
+impl WastCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let files = expand(&self.paths)?;
+        let cfg = RunConfig {
+            mode: self.mode,
+            scope: self.scope,
+        };
+        let mut total = FileReport::default();
+        for file in &files {
+            let report = run_on_big_stack(file, cfg)?;
+            println!("{}", report.summary_line());
+            let shown = if self.max_failures == 0 {
+                report.failures.len()
+            } else {
+                self.max_failures.min(report.failures.len())
+            };
+            for f in &report.failures[..shown] {
+                eprintln!("{}:{}: {}: {}", report.path, f.line, f.directive, f.message);
+            }
+            if shown < report.failures.len() {
+                eprintln!(
+                    "{}: ... {} more failures",
+                    report.path,
+                    report.failures.len() - shown
+                );
+            }
+            total.absorb(&report);
+        }
+        println!("{}", total.counts());
+        Ok(if total.failed > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
+/// Expands directories into their `*.wast` files (sorted).
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "wast"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Runs one script on a thread with a large stack.
+fn run_on_big_stack(file: &Path, cfg: RunConfig) -> Result<FileReport> {
+    let owned = file.to_path_buf();
+    let handle = std::thread::Builder::new()
+        .name("wast".into())
+        .stack_size(SCRIPT_STACK_BYTES)
+        .spawn(move || run_file(&owned, &cfg))
+        .context("spawning the script thread")?;
+    match handle.join() {
+        Ok(r) => r.with_context(|| format!("running {}", file.display())),
+        Err(_) => Err(anyhow!("the runner panicked on {}", file.display())),
+    }
+}

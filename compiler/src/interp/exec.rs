@@ -1,0 +1,1064 @@
+//! The dispatch loop.
+//!
+//! One value stack of 8-byte slots and one explicit frame stack per [`Interp`]: wasm calls
+//! never recurse on the host stack. A frame's slots are `[base, base + max_height)`: its
+//! locals (parameters first), then its operand stack. A call pops the arguments, which
+//! become the callee's first locals in place; a return copies the results down to the
+//! callee's base, where the caller expects them.
+//!
+//! Calls go through the callee's `FuncRef`: a host function, or a wasm function with a
+//! native entry (compiled code), is called through its array-ABI entry (`FuncRef::array`);
+//! any other wasm function is interpreted, its code found through `FuncRef::host_data`
+//! (an [`InterpInstance`]) and `FuncRef::func_index`.
+//!
+//! Profiling is done at frame switches and loop back-edges only, when enabled: call and
+//! back-edge counts, and self time from the time-stamp counter.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use runtime_loader::TrapCode;
+use runtime_loader::abi::{ArrayFn, FuncRef, VMContext, func_kind};
+use runtime_loader::instance::Instance;
+
+use super::num;
+use super::ops::{FuncCode, Op};
+use crate::parse;
+use crate::runtime::Trap;
+
+/// All lowered functions of one module plus arity tables.
+#[derive(Debug, Default)]
+pub struct ModuleCode {
+    /// Lowered bodies, by defined-function index.
+    pub funcs: Vec<FuncCode>,
+    /// `(params, results)` of every function index (imports included).
+    pub func_arity: Vec<(u32, u32)>,
+    /// `(params, results)` of every module type.
+    pub type_arity: Vec<(u32, u32)>,
+}
+
+/// Per-function profile counters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Calls.
+    pub calls: Cell<u64>,
+    /// Loop back-edges taken.
+    pub back_edges: Cell<u64>,
+    /// Self time in clock ticks (see [`ticks_to_nanos`]).
+    pub ticks: Cell<u64>,
+}
+
+/// What a wasm `FuncRef::host_data` points at: the interpreter's view of an instance.
+#[derive(Debug)]
+pub struct InterpInstance {
+    /// The parsed module (names for traps).
+    pub module: Arc<parse::Module>,
+    /// Lowered code.
+    pub code: Arc<ModuleCode>,
+    /// One counter set per defined function.
+    pub counters: Box<[Counters]>,
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+}
+
+impl InterpInstance {
+    /// Creates the interpreter view of an instance of `module`.
+    pub fn new(module: Arc<parse::Module>, code: Arc<ModuleCode>) -> InterpInstance {
+        let n = code.funcs.len();
+        InterpInstance {
+            num_imported_funcs: module.meta.num_imported_funcs,
+            module,
+            code,
+            counters: (0..n).map(|_| Counters::default()).collect(),
+        }
+    }
+}
+
+/// Limits and switches of one interpreter.
+#[derive(Clone, Copy, Debug)]
+pub struct ExecConfig {
+    /// Maximum frame depth.
+    pub max_depth: usize,
+    /// Maximum value-stack slots.
+    pub max_slots: usize,
+    /// Collect counters.
+    pub profiling: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    code: *const FuncCode,
+    data: *const InterpInstance,
+    vmctx: *mut VMContext,
+    counters: *const Counters,
+    pc: usize,
+    base: usize,
+}
+
+/// An interpreter: reusable stacks plus configuration.
+#[derive(Debug)]
+pub struct Interp {
+    stack: Vec<u64>,
+    frames: Vec<Frame>,
+    /// Configuration.
+    pub config: ExecConfig,
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("pc", &self.pc)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A monotonic tick counter (the TSC on x86-64).
+#[inline]
+pub fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `rdtsc` has no preconditions on x86-64.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::OnceLock;
+        static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
+        EPOCH
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_nanos() as u64
+    }
+}
+
+/// Converts ticks to nanoseconds given a calibration: `ref_ticks` ticks took `ref_nanos`.
+pub fn ticks_to_nanos(t: u64, ref_ticks: u64, ref_nanos: u64) -> u64 {
+    if ref_ticks == 0 {
+        return 0;
+    }
+    ((t as u128 * ref_nanos as u128) / ref_ticks as u128) as u64
+}
+
+/// Looks up a function's interpreted code.
+///
+/// # Safety
+/// `f` must be a live wasm `FuncRef` whose `host_data` is a live [`InterpInstance`].
+unsafe fn wasm_code(
+    f: *const FuncRef,
+) -> (*const InterpInstance, *const FuncCode, *const Counters) {
+    // SAFETY: per the caller.
+    unsafe {
+        let data = (*f).host_data as *const InterpInstance;
+        let idx = ((*f).func_index - (*data).num_imported_funcs) as usize;
+        let d = &*data;
+        let code = &d.code.funcs[idx] as *const FuncCode;
+        let counters = &d.counters[idx] as *const Counters;
+        (data, code, counters)
+    }
+}
+
+fn trap_status(status: u32) -> TrapCode {
+    TrapCode::from_u32(status).unwrap_or(TrapCode::HostError)
+}
+
+impl Interp {
+    /// A new interpreter.
+    pub fn new(config: ExecConfig) -> Interp {
+        Interp {
+            stack: Vec::new(),
+            frames: Vec::new(),
+            config,
+        }
+    }
+
+    /// Calls `callee` with the array ABI: `values[..nparams]` are the arguments, results
+    /// are written to `values[..nresults]`.
+    ///
+    /// # Safety
+    /// `callee` must be a live `FuncRef` of this store (wasm functions interpreted through
+    /// an [`InterpInstance`]), and `values` must hold `max(nparams, nresults)` slots of the
+    /// right types for its signature.
+    pub unsafe fn invoke(
+        &mut self,
+        callee: *const FuncRef,
+        values: &mut [u64],
+        nparams: usize,
+        nresults: usize,
+    ) -> Result<(), Trap> {
+        // SAFETY: per the caller.
+        unsafe {
+            if (*callee).kind == func_kind::HOST || !(*callee).native.is_null() {
+                let arr: ArrayFn = std::mem::transmute((*callee).array);
+                let status = arr((*callee).vmctx, callee, values.as_mut_ptr());
+                return if status == 0 {
+                    Ok(())
+                } else {
+                    Err(Trap::new(trap_status(status)))
+                };
+            }
+            // Take the stacks out so a nested entry (compiled code calling back into the
+            // interpreter) gets fresh ones instead of aliasing these.
+            let mut stack = std::mem::take(&mut self.stack);
+            let mut frames = std::mem::take(&mut self.frames);
+            stack.clear();
+            frames.clear();
+            let r = self.run(&mut stack, &mut frames, callee, values, nparams, nresults);
+            self.stack = stack;
+            self.frames = frames;
+            r
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run(
+        &self,
+        stack: &mut Vec<u64>,
+        frames: &mut Vec<Frame>,
+        callee: *const FuncRef,
+        values: &mut [u64],
+        nparams: usize,
+        nresults: usize,
+    ) -> Result<(), Trap> {
+        let cfg = self.config;
+        let profiling = cfg.profiling;
+        // SAFETY: per `invoke`'s contract, `callee` is a live interpreted function.
+        let (mut data, code0, mut counters) = unsafe { wasm_code(callee) };
+        // SAFETY: as above.
+        let mut code: &FuncCode = unsafe { &*code0 };
+        let mut vmctx = unsafe { (*callee).vmctx };
+        let mut base = 0usize;
+        let need = (code.max_height as usize).max(nresults).max(nparams);
+        if need > cfg.max_slots {
+            return Err(Trap::new(TrapCode::StackOverflow));
+        }
+        stack.resize(need, 0);
+        stack[..nparams].copy_from_slice(&values[..nparams]);
+        let mut sp = code.num_locals as usize;
+        let mut pc = 0usize;
+        let mut last_tick = if profiling { ticks() } else { 0 };
+        if profiling {
+            // SAFETY: counters of a live instance.
+            let c = unsafe { &*counters };
+            c.calls.set(c.calls.get() + 1);
+        }
+        frames.push(Frame {
+            code: code0,
+            data,
+            vmctx,
+            counters,
+            pc: 0,
+            base: 0,
+        });
+
+        macro_rules! pop {
+            () => {{
+                sp -= 1;
+                stack[sp]
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                let v: u64 = $v;
+                stack[sp] = v;
+                sp += 1;
+            }};
+        }
+        macro_rules! un {
+            ($f:expr) => {{
+                let f = $f;
+                stack[sp - 1] = f(stack[sp - 1]);
+            }};
+        }
+        macro_rules! i32_bin {
+            ($f:expr) => {{
+                let f = $f;
+                let b = pop!() as u32;
+                let a = stack[sp - 1] as u32;
+                let r: u32 = f(a, b);
+                stack[sp - 1] = r as u64;
+            }};
+        }
+        macro_rules! i32_cmp {
+            ($f:expr) => {{
+                let f = $f;
+                let b = pop!() as u32;
+                let a = stack[sp - 1] as u32;
+                let r: bool = f(a, b);
+                stack[sp - 1] = r as u64;
+            }};
+        }
+        macro_rules! i64_bin {
+            ($f:expr) => {{
+                let f = $f;
+                let b = pop!();
+                let a = stack[sp - 1];
+                let r: u64 = f(a, b);
+                stack[sp - 1] = r;
+            }};
+        }
+        macro_rules! i64_cmp {
+            ($f:expr) => {{
+                let f = $f;
+                let b = pop!();
+                let a = stack[sp - 1];
+                let r: bool = f(a, b);
+                stack[sp - 1] = r as u64;
+            }};
+        }
+        macro_rules! f32_bin {
+            ($f:expr) => {{
+                let f = $f;
+                let b = f32::from_bits(pop!() as u32);
+                let a = f32::from_bits(stack[sp - 1] as u32);
+                let r: f32 = f(a, b);
+                stack[sp - 1] = r.to_bits() as u64;
+            }};
+        }
+        macro_rules! f32_cmp {
+            ($f:expr) => {{
+                let f = $f;
+                let b = f32::from_bits(pop!() as u32);
+                let a = f32::from_bits(stack[sp - 1] as u32);
+                let r: bool = f(a, b);
+                stack[sp - 1] = r as u64;
+            }};
+        }
+        macro_rules! f32_un {
+            ($f:expr) => {{
+                let f = $f;
+                let a = f32::from_bits(stack[sp - 1] as u32);
+                let r: f32 = f(a);
+                stack[sp - 1] = r.to_bits() as u64;
+            }};
+        }
+        macro_rules! f64_bin {
+            ($f:expr) => {{
+                let f = $f;
+                let b = f64::from_bits(pop!());
+                let a = f64::from_bits(stack[sp - 1]);
+                let r: f64 = f(a, b);
+                stack[sp - 1] = r.to_bits();
+            }};
+        }
+        macro_rules! f64_cmp {
+            ($f:expr) => {{
+                let f = $f;
+                let b = f64::from_bits(pop!());
+                let a = f64::from_bits(stack[sp - 1]);
+                let r: bool = f(a, b);
+                stack[sp - 1] = r as u64;
+            }};
+        }
+        macro_rules! f64_un {
+            ($f:expr) => {{
+                let f = $f;
+                let a = f64::from_bits(stack[sp - 1]);
+                let r: f64 = f(a);
+                stack[sp - 1] = r.to_bits();
+            }};
+        }
+        macro_rules! trap {
+            ($c:expr) => {
+                break Err($c)
+            };
+        }
+        macro_rules! try_trap {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(c) => trap!(c),
+                }
+            };
+        }
+        macro_rules! back_edge {
+            () => {
+                if profiling {
+                    // SAFETY: counters of a live instance.
+                    let c = unsafe { &*counters };
+                    c.back_edges.set(c.back_edges.get() + 1);
+                }
+            };
+        }
+        macro_rules! branch {
+            ($target:expr, $height:expr, $keep:expr) => {{
+                let keep = $keep as usize;
+                let dst = base + $height as usize;
+                if keep > 0 {
+                    stack.copy_within(sp - keep..sp, dst);
+                }
+                sp = dst + keep;
+                pc = $target as usize;
+            }};
+        }
+        macro_rules! account {
+            () => {
+                if profiling {
+                    let now = ticks();
+                    // SAFETY: counters of a live instance.
+                    let c = unsafe { &*counters };
+                    c.ticks.set(c.ticks.get() + now.wrapping_sub(last_tick));
+                    last_tick = now;
+                }
+            };
+        }
+        macro_rules! inst {
+            () => {
+                // SAFETY: `vmctx` belongs to the live instance running this frame.
+                unsafe { Instance::from_vmctx(vmctx) }
+            };
+        }
+        macro_rules! mem_addr {
+            ($off:expr, $n:expr) => {{
+                let addr = pop!() as u32 as u64 + $off as u64;
+                // SAFETY: validation guarantees the module has a memory, so
+                // `vmctx.memory` points at a live definition.
+                let m = unsafe { &*(*vmctx).memory };
+                if addr + $n > m.len {
+                    trap!(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `addr + n <= len` was just checked.
+                unsafe { m.base.add(addr as usize) }
+            }};
+        }
+        macro_rules! load {
+            ($off:expr, $n:literal, $conv:expr) => {{
+                let p = mem_addr!($off, $n);
+                // SAFETY: `p..p + n` is inside the memory.
+                let bytes: [u8; $n] = unsafe { std::ptr::read_unaligned(p as *const [u8; $n]) };
+                let conv = $conv;
+                let v: u64 = conv(bytes);
+                push!(v);
+            }};
+        }
+        macro_rules! store {
+            ($off:expr, $n:literal, $conv:expr) => {{
+                let v = pop!();
+                let p = mem_addr!($off, $n);
+                let conv = $conv;
+                let bytes: [u8; $n] = conv(v);
+                // SAFETY: `p..p + n` is inside the memory.
+                unsafe { std::ptr::write_unaligned(p as *mut [u8; $n], bytes) };
+            }};
+        }
+        // Calls `$f` (a `*const FuncRef`) with `$np` arguments on the stack and `$nr` results.
+        macro_rules! call {
+            ($f:expr, $np:expr, $nr:expr) => {{
+                let f: *const FuncRef = $f;
+                let np = $np as usize;
+                let nr = $nr as usize;
+                // SAFETY: `f` comes from this instance's function array or a table of the
+                // store; FuncRefs live as long as the store.
+                let (kind, native) = unsafe { ((*f).kind, (*f).native) };
+                if kind == func_kind::HOST || !native.is_null() {
+                    account!();
+                    let vbase = sp - np;
+                    // SAFETY: `array` is an ArrayFn for host and compiled functions; the
+                    // buffer has max(np, nr) slots (the frame's max height covers results).
+                    let status = unsafe {
+                        let arr: ArrayFn = std::mem::transmute((*f).array);
+                        arr((*f).vmctx, f, stack.as_mut_ptr().add(vbase))
+                    };
+                    if profiling {
+                        last_tick = ticks();
+                    }
+                    if status != 0 {
+                        trap!(trap_status(status));
+                    }
+                    sp = vbase + nr;
+                } else {
+                    if frames.len() >= cfg.max_depth {
+                        trap!(TrapCode::StackOverflow);
+                    }
+                    // SAFETY: a wasm FuncRef without native code is interpreted.
+                    let (d, c, k) = unsafe { wasm_code(f) };
+                    // SAFETY: code of a live instance.
+                    let callee_code: &FuncCode = unsafe { &*c };
+                    let new_base = sp - np;
+                    let need = new_base + callee_code.max_height as usize;
+                    if need > cfg.max_slots {
+                        trap!(TrapCode::StackOverflow);
+                    }
+                    if need > stack.len() {
+                        stack.resize(need.max(stack.len() * 2), 0);
+                    }
+                    let locals_end = new_base + callee_code.num_locals as usize;
+                    stack[sp..locals_end].fill(0);
+                    account!();
+                    frames.last_mut().expect("a frame is running").pc = pc;
+                    data = d;
+                    code = callee_code;
+                    counters = k;
+                    // SAFETY: as above.
+                    vmctx = unsafe { (*f).vmctx };
+                    base = new_base;
+                    sp = locals_end;
+                    pc = 0;
+                    if profiling {
+                        // SAFETY: counters of a live instance.
+                        let kc = unsafe { &*counters };
+                        kc.calls.set(kc.calls.get() + 1);
+                    }
+                    frames.push(Frame {
+                        code: c,
+                        data,
+                        vmctx,
+                        counters,
+                        pc: 0,
+                        base,
+                    });
+                }
+            }};
+        }
+
+        let result: Result<(), TrapCode> = loop {
+            let op = code.ops[pc];
+            pc += 1;
+            match op {
+                // ---- control -------------------------------------------------------------
+                Op::Unreachable => trap!(TrapCode::Unreachable),
+                Op::Jump(t) => pc = t as usize,
+                Op::JumpLoop(t) => {
+                    back_edge!();
+                    pc = t as usize;
+                }
+                Op::JumpIfZero(t) => {
+                    if pop!() as u32 == 0 {
+                        pc = t as usize;
+                    }
+                }
+                Op::JumpIfNonZero(t) => {
+                    if pop!() as u32 != 0 {
+                        pc = t as usize;
+                    }
+                }
+                Op::Br {
+                    target,
+                    height,
+                    keep,
+                } => branch!(target, height, keep),
+                Op::BrLoop {
+                    target,
+                    height,
+                    keep,
+                } => {
+                    back_edge!();
+                    branch!(target, height, keep);
+                }
+                Op::BrIf {
+                    target,
+                    height,
+                    keep,
+                } => {
+                    if pop!() as u32 != 0 {
+                        branch!(target, height, keep);
+                    }
+                }
+                Op::BrIfLoop {
+                    target,
+                    height,
+                    keep,
+                } => {
+                    if pop!() as u32 != 0 {
+                        back_edge!();
+                        branch!(target, height, keep);
+                    }
+                }
+                Op::BrTable { start, len } => {
+                    let i = pop!() as u32;
+                    let i = i.min(len - 1);
+                    let e = code.br_tables[(start + i) as usize];
+                    if e.target == u32::MAX {
+                        // Branch to the function label.
+                        let n = code.num_results as usize;
+                        stack.copy_within(sp - n..sp, base);
+                        sp = base + n;
+                        // Fall into the shared return path below.
+                        if let Some(done) = self.ret(
+                            frames,
+                            &mut code,
+                            &mut data,
+                            &mut vmctx,
+                            &mut counters,
+                            &mut pc,
+                            &mut base,
+                            profiling,
+                            &mut last_tick,
+                        ) {
+                            break done;
+                        }
+                        continue;
+                    }
+                    if e.is_loop {
+                        back_edge!();
+                    }
+                    branch!(e.target, e.height, e.keep);
+                }
+                Op::Return => {
+                    let n = code.num_results as usize;
+                    stack.copy_within(sp - n..sp, base);
+                    sp = base + n;
+                    if let Some(done) = self.ret(
+                        frames,
+                        &mut code,
+                        &mut data,
+                        &mut vmctx,
+                        &mut counters,
+                        &mut pc,
+                        &mut base,
+                        profiling,
+                        &mut last_tick,
+                    ) {
+                        break done;
+                    }
+                }
+
+                // ---- calls ---------------------------------------------------------------
+                Op::Call(idx) => {
+                    // SAFETY: validated index into the live instance's function array.
+                    let f = unsafe { *(*vmctx).funcs.add(idx as usize) };
+                    // SAFETY: `data` is the live interpreter view of this instance.
+                    let (np, nr) = unsafe { (&*data).code.func_arity[idx as usize] };
+                    call!(f, np, nr);
+                }
+                Op::CallIndirect { ty, table } => {
+                    let i = pop!() as u32;
+                    // SAFETY: validated table index; the table definition is live.
+                    let t = unsafe { &**(*vmctx).tables.add(table as usize) };
+                    if u64::from(i) >= t.len {
+                        trap!(TrapCode::UndefinedElement);
+                    }
+                    // SAFETY: `i < len`.
+                    let f = unsafe { *t.base.add(i as usize) } as *const FuncRef;
+                    if f.is_null() {
+                        trap!(TrapCode::UninitializedElement);
+                    }
+                    // SAFETY: validated type index; non-null table entries of a funcref
+                    // table are live FuncRefs.
+                    let (want, have) =
+                        unsafe { (*(*vmctx).type_ids.add(ty as usize), (*f).type_id) };
+                    if want != have {
+                        trap!(TrapCode::IndirectCallTypeMismatch);
+                    }
+                    // SAFETY: `data` is the live interpreter view of this instance.
+                    let (np, nr) = unsafe { (&*data).code.type_arity[ty as usize] };
+                    call!(f, np, nr);
+                }
+
+                // ---- parametric and variables --------------------------------------------
+                Op::Drop => sp -= 1,
+                Op::Select => {
+                    let c = pop!() as u32;
+                    let b = pop!();
+                    if c == 0 {
+                        stack[sp - 1] = b;
+                    }
+                }
+                Op::LocalGet(i) => push!(stack[base + i as usize]),
+                Op::LocalSet(i) => {
+                    let v = pop!();
+                    stack[base + i as usize] = v;
+                }
+                Op::LocalTee(i) => stack[base + i as usize] = stack[sp - 1],
+                Op::GlobalGet(i) => {
+                    // SAFETY: validated index; global cells are live.
+                    let v = unsafe { **(*vmctx).globals.add(i as usize) };
+                    push!(v);
+                }
+                Op::GlobalSet(i) => {
+                    let v = pop!();
+                    // SAFETY: validated index of a mutable global; cells are live.
+                    unsafe { **(*vmctx).globals.add(i as usize) = v };
+                }
+                Op::Const(v) => push!(v),
+
+                // ---- memory --------------------------------------------------------------
+                Op::I32Load(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),
+                Op::I64Load(o) => load!(o, 8, u64::from_le_bytes),
+                Op::F32Load(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),
+                Op::F64Load(o) => load!(o, 8, u64::from_le_bytes),
+                Op::I32Load8S(o) => load!(o, 1, |b: [u8; 1]| b[0] as i8 as i32 as u32 as u64),
+                Op::I32Load8U(o) => load!(o, 1, |b: [u8; 1]| b[0] as u64),
+                Op::I32Load16S(o) => {
+                    load!(o, 2, |b| i16::from_le_bytes(b) as i32 as u32 as u64)
+                }
+                Op::I32Load16U(o) => load!(o, 2, |b| u16::from_le_bytes(b) as u64),
+                Op::I64Load8S(o) => load!(o, 1, |b: [u8; 1]| b[0] as i8 as i64 as u64),
+                Op::I64Load8U(o) => load!(o, 1, |b: [u8; 1]| b[0] as u64),
+                Op::I64Load16S(o) => load!(o, 2, |b| i16::from_le_bytes(b) as i64 as u64),
+                Op::I64Load16U(o) => load!(o, 2, |b| u16::from_le_bytes(b) as u64),
+                Op::I64Load32S(o) => load!(o, 4, |b| i32::from_le_bytes(b) as i64 as u64),
+                Op::I64Load32U(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),
+                Op::I32Store(o) | Op::F32Store(o) => {
+                    store!(o, 4, |v: u64| (v as u32).to_le_bytes())
+                }
+                Op::I64Store(o) | Op::F64Store(o) => store!(o, 8, |v: u64| v.to_le_bytes()),
+                Op::I32Store8(o) | Op::I64Store8(o) => store!(o, 1, |v: u64| [v as u8]),
+                Op::I32Store16(o) | Op::I64Store16(o) => {
+                    store!(o, 2, |v: u64| (v as u16).to_le_bytes())
+                }
+                Op::I64Store32(o) => store!(o, 4, |v: u64| (v as u32).to_le_bytes()),
+                Op::MemorySize => push!(u64::from(inst!().memory_size(0))),
+                Op::MemoryGrow => {
+                    let d = pop!() as u32;
+                    push!(u64::from(inst!().memory_grow(0, d)));
+                }
+                Op::MemoryFill => {
+                    let n = pop!() as u32;
+                    let v = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().memory_fill(0, d, v, n));
+                }
+                Op::MemoryCopy => {
+                    let n = pop!() as u32;
+                    let s = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().memory_copy(0, 0, d, s, n));
+                }
+                Op::MemoryInit(seg) => {
+                    let n = pop!() as u32;
+                    let s = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().memory_init(0, seg, d, s, n));
+                }
+                Op::DataDrop(seg) => inst!().data_drop(seg),
+
+                // ---- tables and references -----------------------------------------------
+                Op::TableGet(t) => {
+                    let i = pop!() as u32;
+                    let v = try_trap!(inst!().table_get(t, i));
+                    push!(v);
+                }
+                Op::TableSet(t) => {
+                    let v = pop!();
+                    let i = pop!() as u32;
+                    try_trap!(inst!().table_set(t, i, v));
+                }
+                Op::TableSize(t) => push!(u64::from(inst!().table_size(t))),
+                Op::TableGrow(t) => {
+                    let n = pop!() as u32;
+                    let v = pop!();
+                    push!(u64::from(inst!().table_grow(t, v, n)));
+                }
+                Op::TableFill(t) => {
+                    let n = pop!() as u32;
+                    let v = pop!();
+                    let d = pop!() as u32;
+                    try_trap!(inst!().table_fill(t, d, v, n));
+                }
+                Op::TableCopy { dst, src } => {
+                    let n = pop!() as u32;
+                    let s = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().table_copy(dst, src, d, s, n));
+                }
+                Op::TableInit { table, elem } => {
+                    let n = pop!() as u32;
+                    let s = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().table_init(table, elem, d, s, n));
+                }
+                Op::ElemDrop(seg) => inst!().elem_drop(seg),
+                Op::RefIsNull => un!(|v: u64| (v == 0) as u64),
+                Op::RefFunc(i) => {
+                    // SAFETY: validated index into the live function array.
+                    let f = unsafe { *(*vmctx).funcs.add(i as usize) };
+                    push!(f as u64);
+                }
+
+                // ---- i32 -----------------------------------------------------------------
+                Op::I32Eqz => un!(|v: u64| (v as u32 == 0) as u64),
+                Op::I32Eq => i32_cmp!(|a, b| a == b),
+                Op::I32Ne => i32_cmp!(|a, b| a != b),
+                Op::I32LtS => i32_cmp!(|a, b| (a as i32) < (b as i32)),
+                Op::I32LtU => i32_cmp!(|a, b| a < b),
+                Op::I32GtS => i32_cmp!(|a, b| (a as i32) > (b as i32)),
+                Op::I32GtU => i32_cmp!(|a, b| a > b),
+                Op::I32LeS => i32_cmp!(|a, b| (a as i32) <= (b as i32)),
+                Op::I32LeU => i32_cmp!(|a, b| a <= b),
+                Op::I32GeS => i32_cmp!(|a, b| (a as i32) >= (b as i32)),
+                Op::I32GeU => i32_cmp!(|a, b| a >= b),
+                Op::I32Clz => un!(|v: u64| u64::from((v as u32).leading_zeros())),
+                Op::I32Ctz => un!(|v: u64| u64::from((v as u32).trailing_zeros())),
+                Op::I32Popcnt => un!(|v: u64| u64::from((v as u32).count_ones())),
+                Op::I32Add => i32_bin!(|a: u32, b| a.wrapping_add(b)),
+                Op::I32Sub => i32_bin!(|a: u32, b| a.wrapping_sub(b)),
+                Op::I32Mul => i32_bin!(|a: u32, b| a.wrapping_mul(b)),
+                Op::I32DivS => {
+                    let b = stack[sp - 1] as u32 as i32;
+                    let a = stack[sp - 2] as u32 as i32;
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    if a == i32::MIN && b == -1 {
+                        trap!(TrapCode::IntegerOverflow);
+                    }
+                    i32_bin!(|a: u32, b: u32| (a as i32 / b as i32) as u32);
+                }
+                Op::I32DivU => {
+                    if stack[sp - 1] as u32 == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    i32_bin!(|a: u32, b: u32| a / b);
+                }
+                Op::I32RemS => {
+                    if stack[sp - 1] as u32 == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    i32_bin!(|a: u32, b: u32| (a as i32).wrapping_rem(b as i32) as u32);
+                }
+                Op::I32RemU => {
+                    if stack[sp - 1] as u32 == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    i32_bin!(|a: u32, b: u32| a % b);
+                }
+                Op::I32And => i32_bin!(|a: u32, b: u32| a & b),
+                Op::I32Or => i32_bin!(|a: u32, b: u32| a | b),
+                Op::I32Xor => i32_bin!(|a: u32, b: u32| a ^ b),
+                Op::I32Shl => i32_bin!(|a: u32, b: u32| a.wrapping_shl(b)),
+                Op::I32ShrS => i32_bin!(|a: u32, b: u32| (a as i32).wrapping_shr(b) as u32),
+                Op::I32ShrU => i32_bin!(|a: u32, b: u32| a.wrapping_shr(b)),
+                Op::I32Rotl => i32_bin!(|a: u32, b: u32| a.rotate_left(b)),
+                Op::I32Rotr => i32_bin!(|a: u32, b: u32| a.rotate_right(b)),
+
+                // ---- i64 -----------------------------------------------------------------
+                Op::I64Eqz => un!(|v: u64| (v == 0) as u64),
+                Op::I64Eq => i64_cmp!(|a, b| a == b),
+                Op::I64Ne => i64_cmp!(|a, b| a != b),
+                Op::I64LtS => i64_cmp!(|a, b| (a as i64) < (b as i64)),
+                Op::I64LtU => i64_cmp!(|a, b| a < b),
+                Op::I64GtS => i64_cmp!(|a, b| (a as i64) > (b as i64)),
+                Op::I64GtU => i64_cmp!(|a, b| a > b),
+                Op::I64LeS => i64_cmp!(|a, b| (a as i64) <= (b as i64)),
+                Op::I64LeU => i64_cmp!(|a, b| a <= b),
+                Op::I64GeS => i64_cmp!(|a, b| (a as i64) >= (b as i64)),
+                Op::I64GeU => i64_cmp!(|a, b| a >= b),
+                Op::I64Clz => un!(|v: u64| u64::from(v.leading_zeros())),
+                Op::I64Ctz => un!(|v: u64| u64::from(v.trailing_zeros())),
+                Op::I64Popcnt => un!(|v: u64| u64::from(v.count_ones())),
+                Op::I64Add => i64_bin!(|a: u64, b| a.wrapping_add(b)),
+                Op::I64Sub => i64_bin!(|a: u64, b| a.wrapping_sub(b)),
+                Op::I64Mul => i64_bin!(|a: u64, b| a.wrapping_mul(b)),
+                Op::I64DivS => {
+                    let b = stack[sp - 1] as i64;
+                    let a = stack[sp - 2] as i64;
+                    if b == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    if a == i64::MIN && b == -1 {
+                        trap!(TrapCode::IntegerOverflow);
+                    }
+                    i64_bin!(|a: u64, b: u64| (a as i64 / b as i64) as u64);
+                }
+                Op::I64DivU => {
+                    if stack[sp - 1] == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    i64_bin!(|a: u64, b: u64| a / b);
+                }
+                Op::I64RemS => {
+                    if stack[sp - 1] == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    i64_bin!(|a: u64, b: u64| (a as i64).wrapping_rem(b as i64) as u64);
+                }
+                Op::I64RemU => {
+                    if stack[sp - 1] == 0 {
+                        trap!(TrapCode::IntegerDivideByZero);
+                    }
+                    i64_bin!(|a: u64, b: u64| a % b);
+                }
+                Op::I64And => i64_bin!(|a: u64, b: u64| a & b),
+                Op::I64Or => i64_bin!(|a: u64, b: u64| a | b),
+                Op::I64Xor => i64_bin!(|a: u64, b: u64| a ^ b),
+                Op::I64Shl => i64_bin!(|a: u64, b: u64| a.wrapping_shl(b as u32)),
+                Op::I64ShrS => i64_bin!(|a: u64, b: u64| (a as i64).wrapping_shr(b as u32) as u64),
+                Op::I64ShrU => i64_bin!(|a: u64, b: u64| a.wrapping_shr(b as u32)),
+                Op::I64Rotl => i64_bin!(|a: u64, b: u64| a.rotate_left((b & 63) as u32)),
+                Op::I64Rotr => i64_bin!(|a: u64, b: u64| a.rotate_right((b & 63) as u32)),
+
+                // ---- f32 -----------------------------------------------------------------
+                Op::F32Eq => f32_cmp!(|a, b| a == b),
+                Op::F32Ne => f32_cmp!(|a, b| a != b),
+                Op::F32Lt => f32_cmp!(|a, b| a < b),
+                Op::F32Gt => f32_cmp!(|a, b| a > b),
+                Op::F32Le => f32_cmp!(|a, b| a <= b),
+                Op::F32Ge => f32_cmp!(|a, b| a >= b),
+                Op::F32Abs => un!(|v: u64| v & 0x7fff_ffff),
+                Op::F32Neg => un!(|v: u64| (v ^ 0x8000_0000) & 0xffff_ffff),
+                Op::F32Ceil => f32_un!(|a: f32| num::round32(a, f32::ceil)),
+                Op::F32Floor => f32_un!(|a: f32| num::round32(a, f32::floor)),
+                Op::F32Trunc => f32_un!(|a: f32| num::round32(a, f32::trunc)),
+                Op::F32Nearest => f32_un!(num::nearest32),
+                Op::F32Sqrt => f32_un!(f32::sqrt),
+                Op::F32Add => f32_bin!(|a: f32, b: f32| a + b),
+                Op::F32Sub => f32_bin!(|a: f32, b: f32| a - b),
+                Op::F32Mul => f32_bin!(|a: f32, b: f32| a * b),
+                Op::F32Div => f32_bin!(|a: f32, b: f32| a / b),
+                Op::F32Min => f32_bin!(num::fmin32),
+                Op::F32Max => f32_bin!(num::fmax32),
+                Op::F32Copysign => {
+                    let b = pop!();
+                    let a = stack[sp - 1];
+                    stack[sp - 1] = (a & 0x7fff_ffff) | (b & 0x8000_0000);
+                }
+
+                // ---- f64 -----------------------------------------------------------------
+                Op::F64Eq => f64_cmp!(|a, b| a == b),
+                Op::F64Ne => f64_cmp!(|a, b| a != b),
+                Op::F64Lt => f64_cmp!(|a, b| a < b),
+                Op::F64Gt => f64_cmp!(|a, b| a > b),
+                Op::F64Le => f64_cmp!(|a, b| a <= b),
+                Op::F64Ge => f64_cmp!(|a, b| a >= b),
+                Op::F64Abs => un!(|v: u64| v & 0x7fff_ffff_ffff_ffff),
+                Op::F64Neg => un!(|v: u64| v ^ 0x8000_0000_0000_0000),
+                Op::F64Ceil => f64_un!(|a: f64| num::round64(a, f64::ceil)),
+                Op::F64Floor => f64_un!(|a: f64| num::round64(a, f64::floor)),
+                Op::F64Trunc => f64_un!(|a: f64| num::round64(a, f64::trunc)),
+                Op::F64Nearest => f64_un!(num::nearest64),
+                Op::F64Sqrt => f64_un!(f64::sqrt),
+                Op::F64Add => f64_bin!(|a: f64, b: f64| a + b),
+                Op::F64Sub => f64_bin!(|a: f64, b: f64| a - b),
+                Op::F64Mul => f64_bin!(|a: f64, b: f64| a * b),
+                Op::F64Div => f64_bin!(|a: f64, b: f64| a / b),
+                Op::F64Min => f64_bin!(num::fmin64),
+                Op::F64Max => f64_bin!(num::fmax64),
+                Op::F64Copysign => {
+                    let b = pop!();
+                    let a = stack[sp - 1];
+                    stack[sp - 1] = (a & 0x7fff_ffff_ffff_ffff) | (b & 0x8000_0000_0000_0000);
+                }
+
+                // ---- conversions ---------------------------------------------------------
+                Op::I32WrapI64 => un!(|v: u64| v & 0xffff_ffff),
+                Op::I32TruncF32S => {
+                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
+                    stack[sp - 1] = try_trap!(num::trunc_i32_s(x)) as u32 as u64;
+                }
+                Op::I32TruncF32U => {
+                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
+                    stack[sp - 1] = try_trap!(num::trunc_i32_u(x)) as u64;
+                }
+                Op::I32TruncF64S => {
+                    let x = f64::from_bits(stack[sp - 1]);
+                    stack[sp - 1] = try_trap!(num::trunc_i32_s(x)) as u32 as u64;
+                }
+                Op::I32TruncF64U => {
+                    let x = f64::from_bits(stack[sp - 1]);
+                    stack[sp - 1] = try_trap!(num::trunc_i32_u(x)) as u64;
+                }
+                Op::I64ExtendI32S => un!(|v: u64| v as u32 as i32 as i64 as u64),
+                Op::I64ExtendI32U => un!(|v: u64| v & 0xffff_ffff),
+                Op::I64TruncF32S => {
+                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
+                    stack[sp - 1] = try_trap!(num::trunc_i64_s(x)) as u64;
+                }
+                Op::I64TruncF32U => {
+                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
+                    stack[sp - 1] = try_trap!(num::trunc_i64_u(x));
+                }
+                Op::I64TruncF64S => {
+                    let x = f64::from_bits(stack[sp - 1]);
+                    stack[sp - 1] = try_trap!(num::trunc_i64_s(x)) as u64;
+                }
+                Op::I64TruncF64U => {
+                    let x = f64::from_bits(stack[sp - 1]);
+                    stack[sp - 1] = try_trap!(num::trunc_i64_u(x));
+                }
+                Op::F32ConvertI32S => {
+                    un!(|v: u64| ((v as u32 as i32) as f32).to_bits() as u64)
+                }
+                Op::F32ConvertI32U => un!(|v: u64| ((v as u32) as f32).to_bits() as u64),
+                Op::F32ConvertI64S => un!(|v: u64| ((v as i64) as f32).to_bits() as u64),
+                Op::F32ConvertI64U => un!(|v: u64| (v as f32).to_bits() as u64),
+                Op::F32DemoteF64 => un!(|v: u64| (f64::from_bits(v) as f32).to_bits() as u64),
+                Op::F64ConvertI32S => un!(|v: u64| ((v as u32 as i32) as f64).to_bits()),
+                Op::F64ConvertI32U => un!(|v: u64| ((v as u32) as f64).to_bits()),
+                Op::F64ConvertI64S => un!(|v: u64| ((v as i64) as f64).to_bits()),
+                Op::F64ConvertI64U => un!(|v: u64| (v as f64).to_bits()),
+                Op::F64PromoteF32 => {
+                    un!(|v: u64| (f32::from_bits(v as u32) as f64).to_bits())
+                }
+                Op::I32Extend8S => un!(|v: u64| v as u8 as i8 as i32 as u32 as u64),
+                Op::I32Extend16S => un!(|v: u64| v as u16 as i16 as i32 as u32 as u64),
+                Op::I64Extend8S => un!(|v: u64| v as u8 as i8 as i64 as u64),
+                Op::I64Extend16S => un!(|v: u64| v as u16 as i16 as i64 as u64),
+                Op::I64Extend32S => un!(|v: u64| v as u32 as i32 as i64 as u64),
+                Op::I32TruncSatF32S => {
+                    un!(|v: u64| (f32::from_bits(v as u32) as i32) as u32 as u64)
+                }
+                Op::I32TruncSatF32U => un!(|v: u64| (f32::from_bits(v as u32) as u32) as u64),
+                Op::I32TruncSatF64S => un!(|v: u64| (f64::from_bits(v) as i32) as u32 as u64),
+                Op::I32TruncSatF64U => un!(|v: u64| (f64::from_bits(v) as u32) as u64),
+                Op::I64TruncSatF32S => un!(|v: u64| (f32::from_bits(v as u32) as i64) as u64),
+                Op::I64TruncSatF32U => un!(|v: u64| f32::from_bits(v as u32) as u64),
+                Op::I64TruncSatF64S => un!(|v: u64| (f64::from_bits(v) as i64) as u64),
+                Op::I64TruncSatF64U => un!(|v: u64| f64::from_bits(v) as u64),
+            }
+        };
+
+        match result {
+            Ok(()) => {
+                values[..nresults].copy_from_slice(&stack[..nresults]);
+                Ok(())
+            }
+            Err(c) => {
+                if profiling {
+                    // SAFETY: counters of a live instance.
+                    let k = unsafe { &*counters };
+                    k.ticks.set(k.ticks.get() + ticks().wrapping_sub(last_tick));
+                }
+                // The trapping op is the one before `pc` in the current frame.
+                let op_index = pc.saturating_sub(1);
+                let offset = code.offsets.get(op_index).copied();
+                // SAFETY: `data` is the live interpreter view of the trapping instance.
+                let module = unsafe { &(*data).module };
+                frames.clear();
+                Err(Trap {
+                    code: c,
+                    func: Some(code.func_index),
+                    offset,
+                    func_name: module.func_name(code.func_index).map(str::to_string),
+                })
+            }
+        }
+    }
+
+    /// Pops the current frame after its results were copied to its base. Returns
+    /// `Some(Ok(()))` when the entry frame returned, `None` to continue in the caller.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn ret<'c>(
+        &self,
+        frames: &mut Vec<Frame>,
+        code: &mut &'c FuncCode,
+        data: &mut *const InterpInstance,
+        vmctx: &mut *mut VMContext,
+        counters: &mut *const Counters,
+        pc: &mut usize,
+        base: &mut usize,
+        profiling: bool,
+        last_tick: &mut u64,
+    ) -> Option<Result<(), TrapCode>> {
+        if profiling {
+            let now = ticks();
+            // SAFETY: counters of a live instance.
+            let c = unsafe { &**counters };
+            c.ticks.set(c.ticks.get() + now.wrapping_sub(*last_tick));
+            *last_tick = now;
+        }
+        frames.pop();
+        let Some(caller) = frames.last() else {
+            return Some(Ok(()));
+        };
+        // SAFETY: frames hold code of live instances.
+        *code = unsafe { &*caller.code };
+        *data = caller.data;
+        *vmctx = caller.vmctx;
+        *counters = caller.counters;
+        *pc = caller.pc;
+        *base = caller.base;
+        None
+    }
+}

@@ -1,0 +1,798 @@
+//! Lowering: one validated wasm function body → [`FuncCode`].
+//!
+//! Runs once per function. It keeps a control stack mirroring wasm's blocks and the
+//! current operand-stack height (validation already proved the code well-typed, so only
+//! heights are tracked, never types). Forward branches are recorded as fixups and patched
+//! when their block ends; loop branches resolve immediately to the loop header. Code after
+//! an unconditional branch is unreachable and emitted as nothing: nested blocks in it are
+//! tracked only to find the matching `else`/`end`.
+
+use std::fmt;
+
+use runtime_loader::meta::ModuleMeta;
+use wasmparser::{BlockType, FunctionBody, Operator};
+
+use super::ops::{BrEntry, FuncCode, Op};
+
+/// A function body the lowering cannot handle (only possible for operators outside the
+/// validated feature set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LowerError {
+    /// Wasm code offset.
+    pub offset: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LowerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at offset {:#x})", self.message, self.offset)
+    }
+}
+
+impl std::error::Error for LowerError {}
+
+impl From<wasmparser::BinaryReaderError> for LowerError {
+    fn from(e: wasmparser::BinaryReaderError) -> LowerError {
+        LowerError {
+            offset: e.offset() as usize,
+            message: e.message().to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Func,
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fixup {
+    Op(usize),
+    Table(usize),
+}
+
+#[derive(Debug)]
+struct Ctrl {
+    kind: Kind,
+    /// Height at block entry, below its parameters.
+    height: u32,
+    nparams: u32,
+    nresults: u32,
+    /// Loop header op index.
+    header: u32,
+    fixups: Vec<Fixup>,
+    /// The `JumpIfZero` of an `if`, patched at `else` or `end`.
+    if_jump: Option<usize>,
+    /// Code after an unconditional branch in this block is dead.
+    unreachable: bool,
+    /// The block itself was opened in dead code.
+    dead: bool,
+}
+
+struct Lowerer<'m> {
+    meta: &'m ModuleMeta,
+    code: FuncCode,
+    ctrl: Vec<Ctrl>,
+    h: u32,
+}
+
+/// Lowers the body of function `func_index`.
+///
+/// # Errors
+/// Malformed bodies and operators outside WebAssembly 2.0 without SIMD.
+pub fn lower_function(
+    meta: &ModuleMeta,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<FuncCode, LowerError> {
+    let ty = meta.func_type(func_index).ok_or_else(|| LowerError {
+        offset: body.range().start as usize,
+        message: "function index out of range".into(),
+    })?;
+    let num_params = ty.params.len() as u32;
+    let num_results = ty.results.len() as u32;
+    let mut num_locals = num_params;
+    for l in body.get_locals_reader()? {
+        let (n, _) = l?;
+        num_locals = num_locals.checked_add(n).ok_or_else(|| LowerError {
+            offset: body.range().start as usize,
+            message: "too many locals".into(),
+        })?;
+    }
+    let mut lw = Lowerer {
+        meta,
+        code: FuncCode {
+            func_index,
+            num_params,
+            num_results,
+            num_locals,
+            max_height: num_locals,
+            ..FuncCode::default()
+        },
+        ctrl: vec![Ctrl {
+            kind: Kind::Func,
+            height: num_locals,
+            nparams: 0,
+            nresults: num_results,
+            header: 0,
+            fixups: Vec::new(),
+            if_jump: None,
+            unreachable: false,
+            dead: false,
+        }],
+        h: num_locals,
+    };
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let (op, offset) = reader.read_with_offset()?;
+        lw.operator(op, offset as usize)?;
+    }
+    if !lw.ctrl.is_empty() {
+        return Err(LowerError {
+            offset: body.range().end as usize,
+            message: "function body does not end".into(),
+        });
+    }
+    Ok(lw.code)
+}
+
+impl Lowerer<'_> {
+    fn emit(&mut self, op: Op, offset: usize) -> usize {
+        self.code.ops.push(op);
+        self.code.offsets.push(offset as u32);
+        self.code.ops.len() - 1
+    }
+
+    fn pc(&self) -> u32 {
+        self.code.ops.len() as u32
+    }
+
+    fn push(&mut self, n: u32) {
+        self.h += n;
+        if self.h > self.code.max_height {
+            self.code.max_height = self.h;
+        }
+    }
+
+    fn pop(&mut self, n: u32) {
+        self.h = self.h.saturating_sub(n);
+    }
+
+    fn block_arity(&self, bt: BlockType, offset: usize) -> Result<(u32, u32), LowerError> {
+        Ok(match bt {
+            BlockType::Empty => (0, 0),
+            BlockType::Type(_) => (0, 1),
+            BlockType::FuncType(i) => {
+                let t = self.meta.types.get(i as usize).ok_or_else(|| LowerError {
+                    offset,
+                    message: "type index out of range".into(),
+                })?;
+                (t.params.len() as u32, t.results.len() as u32)
+            }
+        })
+    }
+
+    fn top(&mut self) -> &mut Ctrl {
+        self.ctrl
+            .last_mut()
+            .expect("control stack is non-empty inside a body")
+    }
+
+    fn set_unreachable(&mut self) {
+        let base = {
+            let c = self.top();
+            c.unreachable = true;
+            c.height
+        };
+        self.h = base;
+    }
+
+    /// Resolves a branch to relative depth `depth`: `(target or fixup-needed, height, keep,
+    /// is_loop, is_return)`.
+    fn label(&self, depth: u32, offset: usize) -> Result<(usize, u32, u32, bool), LowerError> {
+        let idx = self
+            .ctrl
+            .len()
+            .checked_sub(1 + depth as usize)
+            .ok_or_else(|| LowerError {
+                offset,
+                message: "branch depth out of range".into(),
+            })?;
+        let c = &self.ctrl[idx];
+        let keep = if c.kind == Kind::Loop {
+            c.nparams
+        } else {
+            c.nresults
+        };
+        Ok((idx, c.height, keep, c.kind == Kind::Loop))
+    }
+
+    /// Emits a branch to relative depth `depth`. `cond` selects `br_if`.
+    fn branch(&mut self, depth: u32, cond: bool, offset: usize) -> Result<(), LowerError> {
+        if cond {
+            self.pop(1);
+        }
+        let (idx, height, keep, is_loop) = self.label(depth, offset)?;
+        if idx == 0 {
+            // Branch to the function body: a return.
+            if cond {
+                // `br_if` to the function label: jump over an unconditional return.
+                let skip = self.emit(Op::JumpIfZero(0), offset);
+                self.emit(Op::Return, offset);
+                let end = self.pc();
+                self.code.ops[skip] = Op::JumpIfZero(end);
+            } else {
+                self.emit(Op::Return, offset);
+            }
+            return Ok(());
+        }
+        let simple = self.h == height + keep;
+        let target = if is_loop { self.ctrl[idx].header } else { 0 };
+        let op = match (cond, is_loop, simple) {
+            (false, false, true) => Op::Jump(target),
+            (false, true, true) => Op::JumpLoop(target),
+            (true, false, true) => Op::JumpIfNonZero(target),
+            (false, false, false) => Op::Br {
+                target,
+                height,
+                keep,
+            },
+            (false, true, false) => Op::BrLoop {
+                target,
+                height,
+                keep,
+            },
+            (true, false, false) => Op::BrIf {
+                target,
+                height,
+                keep,
+            },
+            (true, true, _) => Op::BrIfLoop {
+                target,
+                height,
+                keep,
+            },
+        };
+        let at = self.emit(op, offset);
+        if !is_loop {
+            self.ctrl[idx].fixups.push(Fixup::Op(at));
+        }
+        Ok(())
+    }
+
+    fn end_block(&mut self, offset: usize) -> Result<(), LowerError> {
+        let c = self.ctrl.pop().ok_or_else(|| LowerError {
+            offset,
+            message: "unbalanced end".into(),
+        })?;
+        if c.dead {
+            return Ok(());
+        }
+        if c.kind == Kind::Func {
+            self.emit(Op::Return, offset);
+            return Ok(());
+        }
+        let end = self.pc();
+        if let Some(j) = c.if_jump {
+            self.code.ops[j] = Op::JumpIfZero(end);
+        }
+        for f in c.fixups {
+            match f {
+                Fixup::Op(i) => patch(&mut self.code.ops[i], end),
+                Fixup::Table(i) => self.code.br_tables[i].target = end,
+            }
+        }
+        self.h = c.height;
+        self.push(c.nresults);
+        Ok(())
+    }
+
+    fn open(&mut self, kind: Kind, bt: BlockType, offset: usize) -> Result<(), LowerError> {
+        let dead = self.top().unreachable;
+        if dead {
+            let h = self.h;
+            self.ctrl.push(Ctrl {
+                kind,
+                height: h,
+                nparams: 0,
+                nresults: 0,
+                header: 0,
+                fixups: Vec::new(),
+                if_jump: None,
+                unreachable: true,
+                dead: true,
+            });
+            return Ok(());
+        }
+        let (nparams, nresults) = self.block_arity(bt, offset)?;
+        let mut if_jump = None;
+        if kind == Kind::If {
+            self.pop(1);
+            if_jump = Some(self.emit(Op::JumpIfZero(0), offset));
+        }
+        let height = self.h.saturating_sub(nparams);
+        let header = self.pc();
+        self.ctrl.push(Ctrl {
+            kind,
+            height,
+            nparams,
+            nresults,
+            header,
+            fixups: Vec::new(),
+            if_jump,
+            unreachable: false,
+            dead: false,
+        });
+        Ok(())
+    }
+
+    fn operator(&mut self, op: Operator<'_>, offset: usize) -> Result<(), LowerError> {
+        use Operator as O;
+        // Structure is tracked even in dead code; everything else there is skipped.
+        match op {
+            O::Block { blockty } => return self.open(Kind::Block, blockty, offset),
+            O::Loop { blockty } => return self.open(Kind::Loop, blockty, offset),
+            O::If { blockty } => return self.open(Kind::If, blockty, offset),
+            O::Else => {
+                let c = self.top();
+                if c.dead {
+                    return Ok(());
+                }
+                let was_unreachable = c.unreachable;
+                let (height, nparams) = (c.height, c.nparams);
+                if !was_unreachable {
+                    let j = self.emit(Op::Jump(0), offset);
+                    self.top().fixups.push(Fixup::Op(j));
+                }
+                let else_start = self.pc();
+                let c = self.top();
+                c.kind = Kind::Else;
+                c.unreachable = false;
+                if let Some(j) = c.if_jump.take() {
+                    self.code.ops[j] = Op::JumpIfZero(else_start);
+                }
+                self.h = height;
+                self.push(nparams);
+                return Ok(());
+            }
+            O::End => return self.end_block(offset),
+            _ => {}
+        }
+        if self.top().unreachable {
+            return Ok(());
+        }
+        let memarg = |m: &wasmparser::MemArg| -> Result<u32, LowerError> {
+            u32::try_from(m.offset).map_err(|_| LowerError {
+                offset,
+                message: "memory offset out of range".into(),
+            })
+        };
+        macro_rules! unop {
+            ($op:expr) => {{
+                self.emit($op, offset);
+            }};
+        }
+        macro_rules! binop {
+            ($op:expr) => {{
+                self.emit($op, offset);
+                self.pop(1);
+            }};
+        }
+        macro_rules! load {
+            ($op:ident, $m:expr) => {{
+                let o = memarg(&$m)?;
+                self.emit(Op::$op(o), offset);
+            }};
+        }
+        macro_rules! store {
+            ($op:ident, $m:expr) => {{
+                let o = memarg(&$m)?;
+                self.emit(Op::$op(o), offset);
+                self.pop(2);
+            }};
+        }
+        match op {
+            // ---- control ---------------------------------------------------------------
+            O::Unreachable => {
+                self.emit(Op::Unreachable, offset);
+                self.set_unreachable();
+            }
+            O::Nop => {}
+            O::Br { relative_depth } => {
+                self.branch(relative_depth, false, offset)?;
+                self.set_unreachable();
+            }
+            O::BrIf { relative_depth } => self.branch(relative_depth, true, offset)?,
+            O::BrTable { targets } => {
+                self.pop(1);
+                let start = self.code.br_tables.len() as u32;
+                let mut depths = Vec::with_capacity(targets.len() as usize + 1);
+                for t in targets.targets() {
+                    depths.push(t?);
+                }
+                depths.push(targets.default());
+                for d in &depths {
+                    let (idx, height, keep, is_loop) = self.label(*d, offset)?;
+                    let entry_index = self.code.br_tables.len();
+                    if idx == 0 {
+                        // Branch to the function label: target `u32::MAX` means return.
+                        self.code.br_tables.push(BrEntry {
+                            target: u32::MAX,
+                            height,
+                            keep,
+                            is_loop: false,
+                        });
+                        continue;
+                    }
+                    let target = if is_loop { self.ctrl[idx].header } else { 0 };
+                    self.code.br_tables.push(BrEntry {
+                        target,
+                        height,
+                        keep,
+                        is_loop,
+                    });
+                    if !is_loop {
+                        self.ctrl[idx].fixups.push(Fixup::Table(entry_index));
+                    }
+                }
+                self.emit(
+                    Op::BrTable {
+                        start,
+                        len: depths.len() as u32,
+                    },
+                    offset,
+                );
+                self.set_unreachable();
+            }
+            O::Return => {
+                self.emit(Op::Return, offset);
+                self.set_unreachable();
+            }
+            O::Call { function_index } => {
+                let ty = self
+                    .meta
+                    .func_type(function_index)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "function index out of range".into(),
+                    })?;
+                let (np, nr) = (ty.params.len() as u32, ty.results.len() as u32);
+                self.emit(Op::Call(function_index), offset);
+                self.pop(np);
+                self.push(nr);
+            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let ty = self
+                    .meta
+                    .types
+                    .get(type_index as usize)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "type index out of range".into(),
+                    })?;
+                let (np, nr) = (ty.params.len() as u32, ty.results.len() as u32);
+                self.emit(
+                    Op::CallIndirect {
+                        ty: type_index,
+                        table: table_index,
+                    },
+                    offset,
+                );
+                self.pop(np + 1);
+                self.push(nr);
+            }
+
+            // ---- parametric and variables ------------------------------------------------
+            O::Drop => {
+                self.emit(Op::Drop, offset);
+                self.pop(1);
+            }
+            O::Select | O::TypedSelect { .. } => {
+                self.emit(Op::Select, offset);
+                self.pop(2);
+            }
+            O::LocalGet { local_index } => {
+                self.emit(Op::LocalGet(local_index), offset);
+                self.push(1);
+            }
+            O::LocalSet { local_index } => {
+                self.emit(Op::LocalSet(local_index), offset);
+                self.pop(1);
+            }
+            O::LocalTee { local_index } => {
+                self.emit(Op::LocalTee(local_index), offset);
+            }
+            O::GlobalGet { global_index } => {
+                self.emit(Op::GlobalGet(global_index), offset);
+                self.push(1);
+            }
+            O::GlobalSet { global_index } => {
+                self.emit(Op::GlobalSet(global_index), offset);
+                self.pop(1);
+            }
+            O::I32Const { value } => {
+                self.emit(Op::Const(u64::from(value as u32)), offset);
+                self.push(1);
+            }
+            O::I64Const { value } => {
+                self.emit(Op::Const(value as u64), offset);
+                self.push(1);
+            }
+            O::F32Const { value } => {
+                self.emit(Op::Const(u64::from(value.bits())), offset);
+                self.push(1);
+            }
+            O::F64Const { value } => {
+                self.emit(Op::Const(value.bits()), offset);
+                self.push(1);
+            }
+
+            // ---- memory --------------------------------------------------------------------
+            O::I32Load { memarg } => load!(I32Load, memarg),
+            O::I64Load { memarg } => load!(I64Load, memarg),
+            O::F32Load { memarg } => load!(F32Load, memarg),
+            O::F64Load { memarg } => load!(F64Load, memarg),
+            O::I32Load8S { memarg } => load!(I32Load8S, memarg),
+            O::I32Load8U { memarg } => load!(I32Load8U, memarg),
+            O::I32Load16S { memarg } => load!(I32Load16S, memarg),
+            O::I32Load16U { memarg } => load!(I32Load16U, memarg),
+            O::I64Load8S { memarg } => load!(I64Load8S, memarg),
+            O::I64Load8U { memarg } => load!(I64Load8U, memarg),
+            O::I64Load16S { memarg } => load!(I64Load16S, memarg),
+            O::I64Load16U { memarg } => load!(I64Load16U, memarg),
+            O::I64Load32S { memarg } => load!(I64Load32S, memarg),
+            O::I64Load32U { memarg } => load!(I64Load32U, memarg),
+            O::I32Store { memarg } => store!(I32Store, memarg),
+            O::I64Store { memarg } => store!(I64Store, memarg),
+            O::F32Store { memarg } => store!(F32Store, memarg),
+            O::F64Store { memarg } => store!(F64Store, memarg),
+            O::I32Store8 { memarg } => store!(I32Store8, memarg),
+            O::I32Store16 { memarg } => store!(I32Store16, memarg),
+            O::I64Store8 { memarg } => store!(I64Store8, memarg),
+            O::I64Store16 { memarg } => store!(I64Store16, memarg),
+            O::I64Store32 { memarg } => store!(I64Store32, memarg),
+            O::MemorySize { .. } => {
+                self.emit(Op::MemorySize, offset);
+                self.push(1);
+            }
+            O::MemoryGrow { .. } => unop!(Op::MemoryGrow),
+            O::MemoryFill { .. } => {
+                self.emit(Op::MemoryFill, offset);
+                self.pop(3);
+            }
+            O::MemoryCopy { .. } => {
+                self.emit(Op::MemoryCopy, offset);
+                self.pop(3);
+            }
+            O::MemoryInit { data_index, .. } => {
+                self.emit(Op::MemoryInit(data_index), offset);
+                self.pop(3);
+            }
+            O::DataDrop { data_index } => {
+                self.emit(Op::DataDrop(data_index), offset);
+            }
+
+            // ---- tables and references -----------------------------------------------------
+            O::TableGet { table } => unop!(Op::TableGet(table)),
+            O::TableSet { table } => {
+                self.emit(Op::TableSet(table), offset);
+                self.pop(2);
+            }
+            O::TableSize { table } => {
+                self.emit(Op::TableSize(table), offset);
+                self.push(1);
+            }
+            O::TableGrow { table } => binop!(Op::TableGrow(table)),
+            O::TableFill { table } => {
+                self.emit(Op::TableFill(table), offset);
+                self.pop(3);
+            }
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                self.emit(
+                    Op::TableCopy {
+                        dst: dst_table,
+                        src: src_table,
+                    },
+                    offset,
+                );
+                self.pop(3);
+            }
+            O::TableInit { elem_index, table } => {
+                self.emit(
+                    Op::TableInit {
+                        table,
+                        elem: elem_index,
+                    },
+                    offset,
+                );
+                self.pop(3);
+            }
+            O::ElemDrop { elem_index } => {
+                self.emit(Op::ElemDrop(elem_index), offset);
+            }
+            O::RefNull { .. } => {
+                self.emit(Op::Const(0), offset);
+                self.push(1);
+            }
+            O::RefIsNull => unop!(Op::RefIsNull),
+            O::RefFunc { function_index } => {
+                self.emit(Op::RefFunc(function_index), offset);
+                self.push(1);
+            }
+
+            // ---- i32 -----------------------------------------------------------------------
+            O::I32Eqz => unop!(Op::I32Eqz),
+            O::I32Eq => binop!(Op::I32Eq),
+            O::I32Ne => binop!(Op::I32Ne),
+            O::I32LtS => binop!(Op::I32LtS),
+            O::I32LtU => binop!(Op::I32LtU),
+            O::I32GtS => binop!(Op::I32GtS),
+            O::I32GtU => binop!(Op::I32GtU),
+            O::I32LeS => binop!(Op::I32LeS),
+            O::I32LeU => binop!(Op::I32LeU),
+            O::I32GeS => binop!(Op::I32GeS),
+            O::I32GeU => binop!(Op::I32GeU),
+            O::I32Clz => unop!(Op::I32Clz),
+            O::I32Ctz => unop!(Op::I32Ctz),
+            O::I32Popcnt => unop!(Op::I32Popcnt),
+            O::I32Add => binop!(Op::I32Add),
+            O::I32Sub => binop!(Op::I32Sub),
+            O::I32Mul => binop!(Op::I32Mul),
+            O::I32DivS => binop!(Op::I32DivS),
+            O::I32DivU => binop!(Op::I32DivU),
+            O::I32RemS => binop!(Op::I32RemS),
+            O::I32RemU => binop!(Op::I32RemU),
+            O::I32And => binop!(Op::I32And),
+            O::I32Or => binop!(Op::I32Or),
+            O::I32Xor => binop!(Op::I32Xor),
+            O::I32Shl => binop!(Op::I32Shl),
+            O::I32ShrS => binop!(Op::I32ShrS),
+            O::I32ShrU => binop!(Op::I32ShrU),
+            O::I32Rotl => binop!(Op::I32Rotl),
+            O::I32Rotr => binop!(Op::I32Rotr),
+
+            // ---- i64 -----------------------------------------------------------------------
+            O::I64Eqz => unop!(Op::I64Eqz),
+            O::I64Eq => binop!(Op::I64Eq),
+            O::I64Ne => binop!(Op::I64Ne),
+            O::I64LtS => binop!(Op::I64LtS),
+            O::I64LtU => binop!(Op::I64LtU),
+            O::I64GtS => binop!(Op::I64GtS),
+            O::I64GtU => binop!(Op::I64GtU),
+            O::I64LeS => binop!(Op::I64LeS),
+            O::I64LeU => binop!(Op::I64LeU),
+            O::I64GeS => binop!(Op::I64GeS),
+            O::I64GeU => binop!(Op::I64GeU),
+            O::I64Clz => unop!(Op::I64Clz),
+            O::I64Ctz => unop!(Op::I64Ctz),
+            O::I64Popcnt => unop!(Op::I64Popcnt),
+            O::I64Add => binop!(Op::I64Add),
+            O::I64Sub => binop!(Op::I64Sub),
+            O::I64Mul => binop!(Op::I64Mul),
+            O::I64DivS => binop!(Op::I64DivS),
+            O::I64DivU => binop!(Op::I64DivU),
+            O::I64RemS => binop!(Op::I64RemS),
+            O::I64RemU => binop!(Op::I64RemU),
+            O::I64And => binop!(Op::I64And),
+            O::I64Or => binop!(Op::I64Or),
+            O::I64Xor => binop!(Op::I64Xor),
+            O::I64Shl => binop!(Op::I64Shl),
+            O::I64ShrS => binop!(Op::I64ShrS),
+            O::I64ShrU => binop!(Op::I64ShrU),
+            O::I64Rotl => binop!(Op::I64Rotl),
+            O::I64Rotr => binop!(Op::I64Rotr),
+
+            // ---- f32 -----------------------------------------------------------------------
+            O::F32Eq => binop!(Op::F32Eq),
+            O::F32Ne => binop!(Op::F32Ne),
+            O::F32Lt => binop!(Op::F32Lt),
+            O::F32Gt => binop!(Op::F32Gt),
+            O::F32Le => binop!(Op::F32Le),
+            O::F32Ge => binop!(Op::F32Ge),
+            O::F32Abs => unop!(Op::F32Abs),
+            O::F32Neg => unop!(Op::F32Neg),
+            O::F32Ceil => unop!(Op::F32Ceil),
+            O::F32Floor => unop!(Op::F32Floor),
+            O::F32Trunc => unop!(Op::F32Trunc),
+            O::F32Nearest => unop!(Op::F32Nearest),
+            O::F32Sqrt => unop!(Op::F32Sqrt),
+            O::F32Add => binop!(Op::F32Add),
+            O::F32Sub => binop!(Op::F32Sub),
+            O::F32Mul => binop!(Op::F32Mul),
+            O::F32Div => binop!(Op::F32Div),
+            O::F32Min => binop!(Op::F32Min),
+            O::F32Max => binop!(Op::F32Max),
+            O::F32Copysign => binop!(Op::F32Copysign),
+
+            // ---- f64 -----------------------------------------------------------------------
+            O::F64Eq => binop!(Op::F64Eq),
+            O::F64Ne => binop!(Op::F64Ne),
+            O::F64Lt => binop!(Op::F64Lt),
+            O::F64Gt => binop!(Op::F64Gt),
+            O::F64Le => binop!(Op::F64Le),
+            O::F64Ge => binop!(Op::F64Ge),
+            O::F64Abs => unop!(Op::F64Abs),
+            O::F64Neg => unop!(Op::F64Neg),
+            O::F64Ceil => unop!(Op::F64Ceil),
+            O::F64Floor => unop!(Op::F64Floor),
+            O::F64Trunc => unop!(Op::F64Trunc),
+            O::F64Nearest => unop!(Op::F64Nearest),
+            O::F64Sqrt => unop!(Op::F64Sqrt),
+            O::F64Add => binop!(Op::F64Add),
+            O::F64Sub => binop!(Op::F64Sub),
+            O::F64Mul => binop!(Op::F64Mul),
+            O::F64Div => binop!(Op::F64Div),
+            O::F64Min => binop!(Op::F64Min),
+            O::F64Max => binop!(Op::F64Max),
+            O::F64Copysign => binop!(Op::F64Copysign),
+
+            // ---- conversions ---------------------------------------------------------------
+            O::I32WrapI64 => unop!(Op::I32WrapI64),
+            O::I32TruncF32S => unop!(Op::I32TruncF32S),
+            O::I32TruncF32U => unop!(Op::I32TruncF32U),
+            O::I32TruncF64S => unop!(Op::I32TruncF64S),
+            O::I32TruncF64U => unop!(Op::I32TruncF64U),
+            O::I64ExtendI32S => unop!(Op::I64ExtendI32S),
+            O::I64ExtendI32U => unop!(Op::I64ExtendI32U),
+            O::I64TruncF32S => unop!(Op::I64TruncF32S),
+            O::I64TruncF32U => unop!(Op::I64TruncF32U),
+            O::I64TruncF64S => unop!(Op::I64TruncF64S),
+            O::I64TruncF64U => unop!(Op::I64TruncF64U),
+            O::F32ConvertI32S => unop!(Op::F32ConvertI32S),
+            O::F32ConvertI32U => unop!(Op::F32ConvertI32U),
+            O::F32ConvertI64S => unop!(Op::F32ConvertI64S),
+            O::F32ConvertI64U => unop!(Op::F32ConvertI64U),
+            O::F32DemoteF64 => unop!(Op::F32DemoteF64),
+            O::F64ConvertI32S => unop!(Op::F64ConvertI32S),
+            O::F64ConvertI32U => unop!(Op::F64ConvertI32U),
+            O::F64ConvertI64S => unop!(Op::F64ConvertI64S),
+            O::F64ConvertI64U => unop!(Op::F64ConvertI64U),
+            O::F64PromoteF32 => unop!(Op::F64PromoteF32),
+            // Slots hold raw bits: reinterpretation is free.
+            O::I32ReinterpretF32
+            | O::I64ReinterpretF64
+            | O::F32ReinterpretI32
+            | O::F64ReinterpretI64 => {}
+            O::I32Extend8S => unop!(Op::I32Extend8S),
+            O::I32Extend16S => unop!(Op::I32Extend16S),
+            O::I64Extend8S => unop!(Op::I64Extend8S),
+            O::I64Extend16S => unop!(Op::I64Extend16S),
+            O::I64Extend32S => unop!(Op::I64Extend32S),
+            O::I32TruncSatF32S => unop!(Op::I32TruncSatF32S),
+            O::I32TruncSatF32U => unop!(Op::I32TruncSatF32U),
+            O::I32TruncSatF64S => unop!(Op::I32TruncSatF64S),
+            O::I32TruncSatF64U => unop!(Op::I32TruncSatF64U),
+            O::I64TruncSatF32S => unop!(Op::I64TruncSatF32S),
+            O::I64TruncSatF32U => unop!(Op::I64TruncSatF32U),
+            O::I64TruncSatF64S => unop!(Op::I64TruncSatF64S),
+            O::I64TruncSatF64U => unop!(Op::I64TruncSatF64U),
+
+            other => {
+                return Err(LowerError {
+                    offset,
+                    message: format!("unsupported operator {other:?}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn patch(op: &mut Op, end: u32) {
+    match op {
+        Op::Jump(t) | Op::JumpIfNonZero(t) | Op::JumpIfZero(t) => *t = end,
+        Op::Br { target, .. } | Op::BrIf { target, .. } => *target = end,
+        _ => {}
+    }
+}

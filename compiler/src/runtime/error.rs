@@ -1,0 +1,133 @@
+//! Traps and errors of the embedding API.
+
+use std::fmt;
+
+pub use runtime_loader::TrapCode;
+
+/// Why a call stopped abnormally. Traps are values: the store stays usable after one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    /// What happened.
+    pub code: TrapCode,
+    /// Index (in its module) of the function that trapped, when known.
+    pub func: Option<u32>,
+    /// Wasm code offset (from the start of the module) of the trapping instruction.
+    pub offset: Option<u32>,
+    /// Name of the trapping function from the name section, when known.
+    pub func_name: Option<String>,
+}
+
+impl Trap {
+    /// A trap with no location (e.g. raised by a host function).
+    pub fn new(code: TrapCode) -> Trap {
+        Trap {
+            code,
+            func: None,
+            offset: None,
+            func_name: None,
+        }
+    }
+}
+
+impl From<TrapCode> for Trap {
+    fn from(code: TrapCode) -> Trap {
+        Trap::new(code)
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code.message())?;
+        match (&self.func_name, self.func, self.offset) {
+            (None, None, None) => Ok(()),
+            (name, func, offset) => {
+                f.write_str(" (")?;
+                let mut sep = "";
+                if let Some(name) = name {
+                    write!(f, "in function {name}")?;
+                    sep = ", ";
+                } else if let Some(func) = func {
+                    write!(f, "in function {func}")?;
+                    sep = ", ";
+                }
+                if let Some(off) = offset {
+                    write!(f, "{sep}at code offset {off:#x}")?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Error of [`super::Store::instantiate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstantiateError {
+    /// An import is missing or has the wrong type. The message starts with `unknown import`
+    /// or `incompatible import type` (the spec tests' wording).
+    Unlinkable(String),
+    /// A segment initializer or the start function trapped. Effects that happened before
+    /// the trap (segment writes into imported memories or tables) stay visible.
+    Trap(Trap),
+    /// The store's mode cannot run this module.
+    Unsupported(String),
+    /// The module and the store disagree (e.g. a handle from another store).
+    Resource(String),
+}
+
+impl fmt::Display for InstantiateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiateError::Unlinkable(m) => write!(f, "unlinkable: {m}"),
+            InstantiateError::Trap(t) => write!(f, "trap during instantiation: {t}"),
+            InstantiateError::Unsupported(m) => write!(f, "unsupported: {m}"),
+            InstantiateError::Resource(m) => write!(f, "instantiation failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for InstantiateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InstantiateError::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Error of [`super::Store::call`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// Wrong number or types of arguments, or a handle from another store.
+    BadArguments(String),
+    /// The call trapped.
+    Trap(Trap),
+    /// The store's mode cannot run this call.
+    Unsupported(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::BadArguments(m) => write!(f, "bad arguments: {m}"),
+            CallError::Trap(t) => write!(f, "{t}"),
+            CallError::Unsupported(m) => write!(f, "unsupported: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl From<Trap> for CallError {
+    fn from(t: Trap) -> CallError {
+        CallError::Trap(t)
+    }
+}

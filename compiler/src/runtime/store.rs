@@ -1,0 +1,799 @@
+//! `Module`, `Store` and the handles into a store.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::path::Path;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use runtime_loader::TrapCode;
+use runtime_loader::abi::{FuncRef, VMContext, func_kind};
+use runtime_loader::instance::{
+    GlobalCell, Imports, Instance, InstanceError, LinearMemory, TableInst, TypeRegistry,
+};
+use runtime_loader::meta::{ExportKind, ImportKind, Limits};
+
+use super::error::{CallError, InstantiateError, Trap};
+use super::types::{
+    Config, FuncCounters, FuncType, GlobalType, MemoryType, Mode, TableType, Val, ValType,
+};
+use crate::interp::{self, ExecConfig, Interp, InterpInstance, ModuleCode};
+use crate::parse::{self, ParseError};
+
+/// A parsed, validated module, cheap to clone (shared).
+#[derive(Clone, Debug)]
+pub struct Module {
+    inner: Arc<parse::Module>,
+    code: Arc<ModuleCode>,
+}
+
+/// The type of an import or export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A table.
+    Table(TableType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// One import of a module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportType<'a> {
+    /// Module name.
+    pub module: &'a str,
+    /// Field name.
+    pub name: &'a str,
+    /// Type.
+    pub ty: ExternType,
+}
+
+/// One export of a module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportType<'a> {
+    /// Export name.
+    pub name: &'a str,
+    /// Type.
+    pub ty: ExternType,
+}
+
+impl Module {
+    /// Parses and validates a binary or text module.
+    ///
+    /// # Errors
+    /// See [`parse::parse`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Module, ParseError> {
+        let parsed = parse::parse(bytes)?;
+        let code = interp::lower_module(&parsed).map_err(|e| ParseError {
+            offset: Some(e.offset),
+            message: e.message,
+        })?;
+        Ok(Module {
+            inner: Arc::new(parsed),
+            code: Arc::new(code),
+        })
+    }
+
+    /// The interpreter's lowered code.
+    pub fn interp_code(&self) -> &Arc<ModuleCode> {
+        &self.code
+    }
+
+    /// Reads and parses a `.wasm` or `.wat` file.
+    ///
+    /// # Errors
+    /// I/O errors (offset `None`) and parse errors.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Module, ParseError> {
+        let bytes = std::fs::read(path.as_ref()).map_err(|e| ParseError {
+            offset: None,
+            message: format!("cannot read {}: {e}", path.as_ref().display()),
+        })?;
+        Module::from_bytes(&bytes)
+    }
+
+    /// The parsed module (metadata, bodies, names).
+    pub fn parsed(&self) -> &parse::Module {
+        &self.inner
+    }
+
+    fn extern_type(&self, kind: runtime_loader::meta::ExportKind, index: u32) -> ExternType {
+        use runtime_loader::meta::ExportKind;
+        let meta = &self.inner.meta;
+        match kind {
+            ExportKind::Func => {
+                ExternType::Func(meta.func_type(index).cloned().unwrap_or_default())
+            }
+            ExportKind::Memory => ExternType::Memory(meta.memories[index as usize]),
+            ExportKind::Table => ExternType::Table(meta.tables[index as usize]),
+            ExportKind::Global => ExternType::Global(meta.global_types[index as usize]),
+        }
+    }
+
+    /// The module's exports in order.
+    pub fn exports(&self) -> Vec<ExportType<'_>> {
+        self.inner
+            .meta
+            .exports
+            .iter()
+            .map(|e| ExportType {
+                name: &e.name,
+                ty: self.extern_type(e.kind, e.index),
+            })
+            .collect()
+    }
+
+    /// The module's imports in order.
+    pub fn imports(&self) -> Vec<ImportType<'_>> {
+        use runtime_loader::meta::ImportKind;
+        let meta = &self.inner.meta;
+        meta.imports
+            .iter()
+            .map(|i| ImportType {
+                module: &i.module,
+                name: &i.name,
+                ty: match &i.kind {
+                    ImportKind::Func(t) => {
+                        ExternType::Func(meta.types.get(*t as usize).cloned().unwrap_or_default())
+                    }
+                    ImportKind::Memory(m) => ExternType::Memory(*m),
+                    ImportKind::Table(t) => ExternType::Table(*t),
+                    ImportKind::Global(g) => ExternType::Global(*g),
+                },
+            })
+            .collect()
+    }
+
+    /// The name-section name of function `index`.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        self.inner.func_name(index)
+    }
+
+    /// The start function index.
+    pub fn start(&self) -> Option<u32> {
+        self.inner.meta.start
+    }
+}
+
+/// An instance inside a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InstanceId(pub(crate) u32);
+
+/// A function handle (wasm or host) into a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    pub(crate) store: u64,
+    pub(crate) ptr: usize,
+}
+
+/// A memory handle into a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    pub(crate) store: u64,
+    pub(crate) ptr: usize,
+}
+
+/// A table handle into a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    pub(crate) store: u64,
+    pub(crate) ptr: usize,
+}
+
+/// A global handle into a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global {
+    pub(crate) store: u64,
+    pub(crate) ptr: usize,
+}
+
+/// Anything that can be imported or exported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A memory.
+    Memory(Memory),
+    /// A table.
+    Table(Table),
+    /// A global.
+    Global(Global),
+}
+
+/// Owns instances, host functions, memories, tables and globals; runs calls.
+///
+/// Handles ([`Func`], [`Memory`], ...) carry the id of the store that made them; a handle
+/// from another store is rejected (`BadArguments`, `Unlinkable`) or yields a neutral
+/// answer for the infallible getters, never undefined behaviour.
+pub struct Store {
+    id: u64,
+    config: Config,
+    types: TypeRegistry,
+    instances: Vec<StoreInstance>,
+    host_funcs: Vec<*mut HostFunc>,
+    memories: Vec<*mut LinearMemory>,
+    tables: Vec<*mut TableInst>,
+    globals: Vec<*mut GlobalCell>,
+    interp: Interp,
+    created: Instant,
+    created_ticks: u64,
+}
+
+struct StoreInstance {
+    // Field order is drop order: the instance before the data its FuncRefs point at.
+    inst: Pin<Box<Instance>>,
+    interp: *mut InterpInstance,
+    module: Module,
+}
+
+impl Drop for StoreInstance {
+    fn drop(&mut self) {
+        // SAFETY: `interp` came from `Box::into_raw` in `instantiate` and is dropped once.
+        unsafe { drop(Box::from_raw(self.interp)) };
+    }
+}
+
+type HostClosure = Box<dyn FnMut(&[Val], &mut [Val]) -> Result<(), Trap>>;
+
+/// A host function: its `FuncRef` first, so a `*const FuncRef` is a `*const HostFunc`.
+#[repr(C)]
+struct HostFunc {
+    func_ref: FuncRef,
+    ty: FuncType,
+    store: u64,
+    f: RefCell<HostClosure>,
+}
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+fn slot_to_val(slot: u64, ty: ValType, store: u64) -> Val {
+    match ty {
+        ValType::I32 => Val::I32(slot as u32 as i32),
+        ValType::I64 => Val::I64(slot as i64),
+        ValType::F32 => Val::F32(slot as u32),
+        ValType::F64 => Val::F64(slot),
+        ValType::FuncRef => Val::FuncRef((slot != 0).then_some(Func {
+            store,
+            ptr: slot as usize,
+        })),
+        ValType::ExternRef => Val::ExternRef((slot != 0).then_some(slot)),
+    }
+}
+
+fn val_to_slot(v: &Val, store: u64) -> Result<u64, String> {
+    Ok(match *v {
+        Val::I32(x) => u64::from(x as u32),
+        Val::I64(x) => x as u64,
+        Val::F32(x) => u64::from(x),
+        Val::F64(x) => x,
+        Val::FuncRef(None) | Val::ExternRef(None) => 0,
+        Val::FuncRef(Some(f)) => {
+            if f.store != store {
+                return Err("function from another store".into());
+            }
+            f.ptr as u64
+        }
+        Val::ExternRef(Some(0)) => return Err("externref value 0 is reserved for null".into()),
+        Val::ExternRef(Some(x)) => x,
+    })
+}
+
+/// The array-ABI entry of every host function.
+///
+/// # Safety
+/// `callee` must be the `FuncRef` of a live [`HostFunc`] and `values` must hold
+/// `max(params, results)` slots.
+unsafe extern "C" fn host_trampoline(
+    _vmctx: *mut VMContext,
+    callee: *const FuncRef,
+    values: *mut u64,
+) -> u32 {
+    // SAFETY: per the contract, `callee` is the first field of a live HostFunc.
+    let hf = unsafe { &*(callee as *const HostFunc) };
+    let params: Vec<Val> = hf
+        .ty
+        .params
+        .iter()
+        .enumerate()
+        // SAFETY: the buffer holds at least `params.len()` slots.
+        .map(|(i, t)| slot_to_val(unsafe { *values.add(i) }, *t, hf.store))
+        .collect();
+    let mut results: Vec<Val> = hf.ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let Ok(mut f) = hf.f.try_borrow_mut() else {
+        // A host function re-entered itself.
+        return TrapCode::HostError as u32;
+    };
+    if let Err(t) = f(&params, &mut results) {
+        return t.code as u32;
+    }
+    for (i, (r, t)) in results.iter().zip(&hf.ty.results).enumerate() {
+        if r.ty() != *t {
+            return TrapCode::HostError as u32;
+        }
+        match val_to_slot(r, hf.store) {
+            // SAFETY: the buffer holds at least `results.len()` slots.
+            Ok(v) => unsafe { *values.add(i) = v },
+            Err(_) => return TrapCode::HostError as u32,
+        }
+    }
+    0
+}
+
+fn check_mode(mode: Mode) -> Result<(), String> {
+    match mode {
+        Mode::Interp => Ok(()),
+        other => Err(format!(
+            "execution mode `{other}` is not available in this build"
+        )),
+    }
+}
+
+impl Store {
+    /// A new empty store.
+    pub fn new(config: Config) -> Store {
+        let exec = ExecConfig {
+            max_depth: config.max_call_depth.max(1),
+            max_slots: config.max_stack_slots.max(1),
+            profiling: config.profiling,
+        };
+        Store {
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+            config,
+            types: TypeRegistry::new(),
+            instances: Vec::new(),
+            host_funcs: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            interp: Interp::new(exec),
+            created: Instant::now(),
+            created_ticks: interp::exec::ticks(),
+        }
+    }
+
+    /// The store's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The store-wide signature registry (`FuncRef::type_id` indexes it).
+    pub fn types(&self) -> &TypeRegistry {
+        &self.types
+    }
+
+    /// Instantiates `m`, resolving each import through `imports(module, name)`, then
+    /// applies segments and runs the start function.
+    ///
+    /// # Errors
+    /// See [`InstantiateError`]. When a segment or the start function traps, the writes
+    /// done before the trap stay visible through imported memories and tables.
+    pub fn instantiate(
+        &mut self,
+        m: &Module,
+        imports: &dyn Fn(&str, &str) -> Option<Extern>,
+    ) -> Result<InstanceId, InstantiateError> {
+        check_mode(self.config.mode).map_err(InstantiateError::Unsupported)?;
+        let meta = &m.inner.meta;
+        let mut resolved = Imports::default();
+        for imp in &meta.imports {
+            let what = format!("{}::{}", imp.module, imp.name);
+            let Some(ext) = imports(&imp.module, &imp.name) else {
+                return Err(InstantiateError::Unlinkable(format!(
+                    "unknown import {what}"
+                )));
+            };
+            let incompatible =
+                || InstantiateError::Unlinkable(format!("incompatible import type for {what}"));
+            match (&imp.kind, ext) {
+                (ImportKind::Func(_), Extern::Func(f)) if f.store == self.id => {
+                    resolved.funcs.push(f.ptr as *const FuncRef)
+                }
+                (ImportKind::Memory(_), Extern::Memory(x)) if x.store == self.id => {
+                    resolved.memories.push(x.ptr as *mut LinearMemory)
+                }
+                (ImportKind::Table(_), Extern::Table(x)) if x.store == self.id => {
+                    resolved.tables.push(x.ptr as *mut TableInst)
+                }
+                (ImportKind::Global(_), Extern::Global(x)) if x.store == self.id => {
+                    resolved.globals.push(x.ptr as *mut GlobalCell)
+                }
+                _ => return Err(incompatible()),
+            }
+        }
+        let type_ids = meta.types.iter().map(|t| self.types.intern(t)).collect();
+        let data = Box::into_raw(Box::new(InterpInstance::new(
+            m.inner.clone(),
+            m.code.clone(),
+        )));
+        // SAFETY: every import pointer is owned by this store (checked ids above) and
+        // lives as long as the store, which outlives the instance.
+        let inst = unsafe { Instance::new(meta, type_ids, resolved, data as *mut c_void) };
+        let inst = match inst {
+            Ok(i) => i,
+            Err(e) => {
+                // SAFETY: `data` came from `Box::into_raw` above and was not shared.
+                unsafe { drop(Box::from_raw(data)) };
+                return Err(match e {
+                    InstanceError::IncompatibleImport { index, .. } => {
+                        let imp = &meta.imports[index];
+                        InstantiateError::Unlinkable(format!(
+                            "incompatible import type for {}::{}: {e}",
+                            imp.module, imp.name
+                        ))
+                    }
+                    InstanceError::ImportCount => InstantiateError::Unlinkable(e.to_string()),
+                    other => InstantiateError::Resource(other.to_string()),
+                });
+            }
+        };
+        let id = InstanceId(self.instances.len() as u32);
+        self.instances.push(StoreInstance {
+            inst,
+            interp: data,
+            module: m.clone(),
+        });
+        let si = self.instances.last().expect("just pushed");
+        if let Err(code) = si.inst.initialize(meta) {
+            return Err(InstantiateError::Trap(Trap::new(code)));
+        }
+        if let Some(start) = meta.start {
+            let f = si
+                .inst
+                .func(start)
+                .ok_or_else(|| InstantiateError::Resource("start index out of range".into()))?;
+            let f = Func {
+                store: self.id,
+                ptr: f as usize,
+            };
+            match self.call(f, &[]) {
+                Ok(_) => {}
+                Err(CallError::Trap(t)) => return Err(InstantiateError::Trap(t)),
+                Err(e) => return Err(InstantiateError::Resource(e.to_string())),
+            }
+        }
+        Ok(id)
+    }
+
+    fn instance(&self, i: InstanceId) -> Option<&StoreInstance> {
+        self.instances.get(i.0 as usize)
+    }
+
+    /// The module an instance was created from.
+    pub fn instance_module(&self, i: InstanceId) -> Option<&Module> {
+        self.instance(i).map(|s| &s.module)
+    }
+
+    /// An export of an instance.
+    pub fn export(&self, i: InstanceId, name: &str) -> Option<Extern> {
+        let si = self.instance(i)?;
+        let e = si.module.inner.meta.export(name)?;
+        let store = self.id;
+        Some(match e.kind {
+            ExportKind::Func => Extern::Func(Func {
+                store,
+                ptr: si.inst.func(e.index)? as usize,
+            }),
+            ExportKind::Memory => Extern::Memory(Memory {
+                store,
+                ptr: si.inst.memory(e.index)? as usize,
+            }),
+            ExportKind::Table => Extern::Table(Table {
+                store,
+                ptr: si.inst.table(e.index)? as usize,
+            }),
+            ExportKind::Global => Extern::Global(Global {
+                store,
+                ptr: si.inst.global(e.index)? as usize,
+            }),
+        })
+    }
+
+    /// Calls `f` with `args`.
+    ///
+    /// # Errors
+    /// `BadArguments` for a wrong argument count or type or a foreign handle; `Trap` when
+    /// the call traps (the store stays usable).
+    pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>, CallError> {
+        check_mode(self.config.mode).map_err(CallError::Unsupported)?;
+        if f.store != self.id {
+            return Err(CallError::BadArguments(
+                "function from another store".into(),
+            ));
+        }
+        let fr = f.ptr as *const FuncRef;
+        // SAFETY: handles of this store point at FuncRefs that live as long as the store.
+        let type_id = unsafe { (*fr).type_id };
+        let ty = self
+            .types
+            .get(type_id)
+            .ok_or_else(|| CallError::BadArguments("unknown signature".into()))?
+            .clone();
+        if args.len() != ty.params.len() {
+            return Err(CallError::BadArguments(format!(
+                "expected {} arguments, got {}",
+                ty.params.len(),
+                args.len()
+            )));
+        }
+        let n = ty.params.len().max(ty.results.len());
+        let mut values = vec![0u64; n];
+        for (i, (a, t)) in args.iter().zip(&ty.params).enumerate() {
+            if a.ty() != *t {
+                return Err(CallError::BadArguments(format!(
+                    "argument {i}: expected {t}, got {}",
+                    a.ty()
+                )));
+            }
+            values[i] = val_to_slot(a, self.id).map_err(CallError::BadArguments)?;
+        }
+        // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
+        unsafe {
+            self.interp
+                .invoke(fr, &mut values, ty.params.len(), ty.results.len())?;
+        }
+        Ok(ty
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, t)| slot_to_val(values[i], *t, self.id))
+            .collect())
+    }
+
+    /// The signature of `f` (empty for a foreign handle).
+    pub fn func_type(&self, f: Func) -> FuncType {
+        if f.store != self.id {
+            return FuncType::default();
+        }
+        // SAFETY: handles of this store point at live FuncRefs.
+        let id = unsafe { (*(f.ptr as *const FuncRef)).type_id };
+        self.types.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The current value of `g` (`I32(0)` for a foreign handle).
+    pub fn global_get(&self, g: Global) -> Val {
+        if g.store != self.id {
+            return Val::I32(0);
+        }
+        // SAFETY: handles of this store point at live global cells.
+        let cell = unsafe { &*(g.ptr as *const GlobalCell) };
+        slot_to_val(cell.value, cell.ty.ty, self.id)
+    }
+
+    /// The type of `g`.
+    pub fn global_type(&self, g: Global) -> Option<GlobalType> {
+        if g.store != self.id {
+            return None;
+        }
+        // SAFETY: handles of this store point at live global cells.
+        Some(unsafe { (*(g.ptr as *const GlobalCell)).ty })
+    }
+
+    /// Sets a mutable global.
+    ///
+    /// # Errors
+    /// `BadArguments` for an immutable global, a type mismatch or a foreign handle.
+    pub fn global_set(&mut self, g: Global, v: Val) -> Result<(), CallError> {
+        let ty = self
+            .global_type(g)
+            .ok_or_else(|| CallError::BadArguments("global from another store".into()))?;
+        if !ty.mutable || v.ty() != ty.ty {
+            return Err(CallError::BadArguments("global type mismatch".into()));
+        }
+        let slot = val_to_slot(&v, self.id).map_err(CallError::BadArguments)?;
+        // SAFETY: handles of this store point at live global cells; `&mut self` excludes
+        // concurrent wasm execution.
+        unsafe { (*(g.ptr as *mut GlobalCell)).value = slot };
+        Ok(())
+    }
+
+    /// Defines a host function. It is called with its parameters and a result buffer
+    /// pre-filled with zero values; it must store values of the declared result types.
+    pub fn host_func(&mut self, ty: FuncType, f: HostClosure) -> Func {
+        let type_id = self.types.intern(&ty);
+        let hf = Box::into_raw(Box::new(HostFunc {
+            func_ref: FuncRef {
+                native: ptr::null(),
+                array: host_trampoline as *const u8,
+                vmctx: ptr::null_mut(),
+                type_id,
+                func_index: self.host_funcs.len() as u32,
+                kind: func_kind::HOST,
+                reserved: 0,
+                host_data: ptr::null_mut(),
+            },
+            ty,
+            store: self.id,
+            f: RefCell::new(f),
+        }));
+        // SAFETY: `hf` was just allocated and is not shared yet.
+        unsafe { (*hf).func_ref.host_data = hf as *mut c_void };
+        self.host_funcs.push(hf);
+        Func {
+            store: self.id,
+            ptr: hf as usize,
+        }
+    }
+
+    /// Creates a standalone memory.
+    ///
+    /// # Panics
+    /// If `min_pages` exceeds 65536 or the memory cannot be allocated.
+    pub fn new_memory(&mut self, min_pages: u32, max: Option<u32>) -> Memory {
+        let m = LinearMemory::new(MemoryType {
+            limits: Limits {
+                min: min_pages,
+                max,
+            },
+        })
+        .expect("host memory size within 4 GiB and allocatable");
+        let p = Box::into_raw(m);
+        self.memories.push(p);
+        Memory {
+            store: self.id,
+            ptr: p as usize,
+        }
+    }
+
+    /// Creates a standalone table (elements start null).
+    ///
+    /// # Panics
+    /// If `min` exceeds the table size limit or `elem` is not a reference type.
+    pub fn new_table(&mut self, elem: ValType, min: u32, max: Option<u32>) -> Table {
+        assert!(elem.is_ref(), "table element type must be a reference type");
+        let t = TableInst::new(
+            TableType {
+                elem,
+                limits: Limits { min, max },
+            },
+            0,
+        )
+        .expect("host table size within limits");
+        let p = Box::into_raw(t);
+        self.tables.push(p);
+        Table {
+            store: self.id,
+            ptr: p as usize,
+        }
+    }
+
+    /// Creates a standalone global.
+    ///
+    /// # Panics
+    /// If `init` does not have type `ty` or is a function from another store.
+    pub fn new_global(&mut self, ty: ValType, mutable: bool, init: Val) -> Global {
+        assert_eq!(init.ty(), ty, "global initializer type");
+        let value = val_to_slot(&init, self.id).expect("global initializer from this store");
+        let p = Box::into_raw(Box::new(GlobalCell {
+            value,
+            ty: GlobalType { ty, mutable },
+        }));
+        self.globals.push(p);
+        Global {
+            store: self.id,
+            ptr: p as usize,
+        }
+    }
+
+    /// The bytes of memory `m` (empty for a foreign handle).
+    pub fn memory_data(&self, m: Memory) -> &[u8] {
+        if m.store != self.id {
+            return &[];
+        }
+        // SAFETY: handles of this store point at live memories; the returned borrow of
+        // `self` prevents wasm from running (and growing the memory) meanwhile.
+        unsafe { (*(m.ptr as *const LinearMemory)).data() }
+    }
+
+    /// The bytes of memory `m`, writable (empty for a foreign handle).
+    pub fn memory_data_mut(&mut self, m: Memory) -> &mut [u8] {
+        if m.store != self.id {
+            return &mut [];
+        }
+        // SAFETY: as in `memory_data`, with `&mut self` making the access exclusive.
+        unsafe { (*(m.ptr as *mut LinearMemory)).data_mut() }
+    }
+
+    /// The type of memory `m` with its current size as the minimum.
+    pub fn memory_type(&self, m: Memory) -> Option<MemoryType> {
+        if m.store != self.id {
+            return None;
+        }
+        // SAFETY: handles of this store point at live memories.
+        let lm = unsafe { &*(m.ptr as *const LinearMemory) };
+        Some(MemoryType {
+            limits: Limits {
+                min: lm.pages(),
+                max: lm.ty.limits.max,
+            },
+        })
+    }
+
+    /// The type of table `t` with its current size as the minimum.
+    pub fn table_type(&self, t: Table) -> Option<TableType> {
+        if t.store != self.id {
+            return None;
+        }
+        // SAFETY: handles of this store point at live tables.
+        let ti = unsafe { &*(t.ptr as *const TableInst) };
+        Some(TableType {
+            elem: ti.ty.elem,
+            limits: Limits {
+                min: ti.len(),
+                max: ti.ty.limits.max,
+            },
+        })
+    }
+
+    /// Element `i` of table `t`, if in bounds.
+    pub fn table_get(&self, t: Table, i: u32) -> Option<Val> {
+        if t.store != self.id {
+            return None;
+        }
+        // SAFETY: handles of this store point at live tables.
+        let ti = unsafe { &*(t.ptr as *const TableInst) };
+        Some(slot_to_val(ti.get(i)?, ti.ty.elem, self.id))
+    }
+
+    /// Counters of every defined function of instance `i` (empty for an unknown id).
+    pub fn func_counters(&self, i: InstanceId) -> Vec<FuncCounters> {
+        let Some(si) = self.instance(i) else {
+            return Vec::new();
+        };
+        let ref_ticks = interp::exec::ticks().wrapping_sub(self.created_ticks);
+        let ref_nanos = self.created.elapsed().as_nanos() as u64;
+        // SAFETY: `interp` is live while the instance is in the store.
+        let data = unsafe { &*si.interp };
+        data.counters
+            .iter()
+            .enumerate()
+            .map(|(j, c)| FuncCounters {
+                func: data.num_imported_funcs + j as u32,
+                calls: c.calls.get(),
+                back_edges: c.back_edges.get(),
+                nanos: interp::exec::ticks_to_nanos(c.ticks.get(), ref_ticks, ref_nanos),
+            })
+            .collect()
+    }
+
+    /// The runtime instance behind an id (for tiers that install compiled code).
+    pub fn runtime_instance(&self, i: InstanceId) -> Option<&Instance> {
+        self.instance(i).map(|s| &*s.inst)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Instances first: nothing is dereferenced on drop, but keep the owners last.
+        self.instances.clear();
+        // SAFETY: each pointer came from `Box::into_raw` in this store and is freed once.
+        unsafe {
+            for p in self.host_funcs.drain(..) {
+                drop(Box::from_raw(p));
+            }
+            for p in self.memories.drain(..) {
+                drop(Box::from_raw(p));
+            }
+            for p in self.tables.drain(..) {
+                drop(Box::from_raw(p));
+            }
+            for p in self.globals.drain(..) {
+                drop(Box::from_raw(p));
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("id", &self.id)
+            .field("mode", &self.config.mode)
+            .field("instances", &self.instances.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,189 @@
+//! Value and configuration types of the embedding API.
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use runtime_loader::meta::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+
+use super::store::Func;
+
+/// How a store executes wasm code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// Tier-0 interpreter only.
+    #[default]
+    Interp,
+    /// Every function compiled by Cranelift with `opt_level=none` before it runs.
+    JitNone,
+    /// Every function compiled by Cranelift with `opt_level=speed` before it runs.
+    JitSpeed,
+    /// Interpreter first, hot functions tier up.
+    Tiered,
+    /// Compile to a snapshot, load it with the runtime loader, run it.
+    Snapshot,
+}
+
+impl Mode {
+    /// All modes, in the order the CLI lists them.
+    pub const ALL: [Mode; 5] = [
+        Mode::Interp,
+        Mode::JitNone,
+        Mode::JitSpeed,
+        Mode::Tiered,
+        Mode::Snapshot,
+    ];
+
+    /// The command-line name (`interp`, `jit-none`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Interp => "interp",
+            Mode::JitNone => "jit-none",
+            Mode::JitSpeed => "jit-speed",
+            Mode::Tiered => "tiered",
+            Mode::Snapshot => "snapshot",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error of [`Mode::from_str`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownMode(pub String);
+
+impl fmt::Display for UnknownMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown mode `{}` (expected interp, jit-none, jit-speed, tiered or snapshot)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownMode {}
+
+impl FromStr for Mode {
+    type Err = UnknownMode;
+    fn from_str(s: &str) -> Result<Mode, UnknownMode> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownMode(s.to_string()))
+    }
+}
+
+/// Tier-up thresholds (used by [`Mode::Tiered`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierUp {
+    /// Calls after which a function is compiled.
+    pub calls: u64,
+    /// Loop back-edges after which a function is compiled.
+    pub back_edges: u64,
+}
+
+impl Default for TierUp {
+    fn default() -> TierUp {
+        TierUp {
+            calls: 1000,
+            back_edges: 10_000,
+        }
+    }
+}
+
+/// Store configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Execution mode.
+    pub mode: Mode,
+    /// Whether per-function counters (calls, back-edges, time) are collected.
+    pub profiling: bool,
+    /// Tier-up thresholds.
+    pub tier_up: TierUp,
+    /// Maximum wasm call depth; deeper calls trap with `StackOverflow`.
+    pub max_call_depth: usize,
+    /// Maximum number of 8-byte value slots the interpreter's value stack may use.
+    pub max_stack_slots: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            mode: Mode::Interp,
+            profiling: true,
+            tier_up: TierUp::default(),
+            max_call_depth: 10_000,
+            max_stack_slots: 16 << 20,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration for `mode`.
+    pub fn new(mode: Mode) -> Config {
+        Config {
+            mode,
+            ..Config::default()
+        }
+    }
+}
+
+/// A WebAssembly value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Val {
+    /// `i32`.
+    I32(i32),
+    /// `i64`.
+    I64(i64),
+    /// `f32` as raw bits.
+    F32(u32),
+    /// `f64` as raw bits.
+    F64(u64),
+    /// `funcref` (`None` = null).
+    FuncRef(Option<Func>),
+    /// `externref` (`None` = null). The value must not be 0 (0 encodes null in slots).
+    ExternRef(Option<u64>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero value (null for references) of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+}
+
+/// Per-function counters collected by the interpreter (see [`Config::profiling`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FuncCounters {
+    /// Function index in its module.
+    pub func: u32,
+    /// Calls.
+    pub calls: u64,
+    /// Taken branches to a loop header.
+    pub back_edges: u64,
+    /// Estimated time spent in the function itself (excluding callees), in nanoseconds.
+    pub nanos: u64,
+}

@@ -1,0 +1,326 @@
+//! Integration tests of the `bareflow` binary: error reporting (one line, non-zero status,
+//! never a panic), `run --invoke`, accumulating profiles, `profile show` and `wast`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bareflow::profile::Profile;
+
+const FIB: &str = r#"
+(module
+  (func $fib (export "fib") (param i32) (result i32)
+    local.get 0
+    i32.const 2
+    i32.lt_s
+    if (result i32)
+      local.get 0
+    else
+      local.get 0
+      i32.const 1
+      i32.sub
+      call $fib
+      local.get 0
+      i32.const 2
+      i32.sub
+      call $fib
+      i32.add
+    end)
+  (func $cold (export "cold") (result i32) i32.const 7)
+  (func $main (export "main") (param i32) (result i32)
+    call $cold
+    drop
+    local.get 0
+    call $fib))
+"#;
+
+/// A fresh directory for one test.
+fn tmpdir(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("bareflow-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).expect("write test file");
+    p
+}
+
+fn bareflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bareflow"))
+        .args(args)
+        .output()
+        .expect("run bareflow")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The run failed with status 1 and exactly one `error:` line on stderr containing every
+/// needle, and nothing panicked.
+fn assert_one_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(o.status.code(), Some(1), "status; stderr: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "want one error line, got: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "`{n}` not in: {err}");
+    }
+}
+
+fn run_wat(test: &str, wat: &str, args: &[&str]) -> Output {
+    let dir = tmpdir(test);
+    let f = write(&dir, "m.wat", wat);
+    let mut all = vec!["run", f.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    bareflow(&all)
+}
+
+#[test]
+fn malformed_bytes() {
+    let dir = tmpdir("malformed");
+    let f = write(&dir, "bad.wasm", b"\0asm\x01\0\0\0\x01\xff\xff\xff");
+    let o = bareflow(&["run", f.to_str().unwrap()]);
+    assert_one_error(&o, &["bad.wasm"]);
+    let garbage = write(&dir, "garbage.wasm", [0xde, 0xad, 0xbe, 0xef, 0, 1, 2]);
+    let o = bareflow(&["run", garbage.to_str().unwrap()]);
+    assert_one_error(&o, &["garbage.wasm"]);
+}
+
+#[test]
+fn missing_file() {
+    let o = bareflow(&["run", "/nonexistent/x.wasm"]);
+    assert_one_error(&o, &["/nonexistent/x.wasm"]);
+}
+
+#[test]
+fn invalid_module() {
+    let o = run_wat(
+        "invalid",
+        "(module (func (export \"f\") (result i32) i64.const 1))",
+        &["--invoke", "f"],
+    );
+    assert_one_error(&o, &["type mismatch"]);
+}
+
+#[test]
+fn missing_export() {
+    let o = run_wat("missing-export", FIB, &["--invoke", "nope"]);
+    assert_one_error(&o, &["no export named `nope`", "fib"]);
+}
+
+#[test]
+fn wrong_argument_count() {
+    let o = run_wat("argc", FIB, &["--invoke", "fib"]);
+    assert_one_error(&o, &["`fib`", "1 argument", "got 0"]);
+    let o = run_wat("argc2", FIB, &["--invoke", "fib", "1", "2"]);
+    assert_one_error(&o, &["`fib`", "got 2"]);
+}
+
+#[test]
+fn wrong_argument_type() {
+    let o = run_wat("argtype", FIB, &["--invoke", "fib", "abc"]);
+    assert_one_error(&o, &["argument 1", "abc", "i32"]);
+    let o = run_wat("argrange", FIB, &["--invoke", "fib", "4294967296"]);
+    assert_one_error(&o, &["argument 1", "out of range"]);
+}
+
+#[test]
+fn out_of_bounds_load() {
+    let o = run_wat(
+        "oob",
+        r#"(module (memory 1)
+             (func $load (export "load") (param i32) (result i32) local.get 0 i32.load))"#,
+        &["--invoke", "load", "65535"],
+    );
+    assert_one_error(&o, &["out of bounds memory access", "load"]);
+}
+
+#[test]
+fn division_by_zero() {
+    let o = run_wat(
+        "div0",
+        r#"(module (func $div (export "div") (param i32 i32) (result i32)
+             local.get 0 local.get 1 i32.div_s))"#,
+        &["--invoke", "div", "7", "0"],
+    );
+    assert_one_error(&o, &["integer divide by zero", "div"]);
+}
+
+#[test]
+fn infinite_recursion() {
+    let o = run_wat(
+        "recursion",
+        r#"(module (func $down (export "down") (param i32) (result i32)
+             local.get 0 i32.const 1 i32.add call $down))"#,
+        &["--invoke", "down", "0"],
+    );
+    assert_one_error(&o, &["call stack exhausted", "down"]);
+}
+
+#[test]
+fn unreachable() {
+    let o = run_wat(
+        "unreachable",
+        r#"(module (func $boom (export "boom") unreachable))"#,
+        &["--invoke", "boom"],
+    );
+    assert_one_error(&o, &["unreachable", "boom"]);
+}
+
+#[test]
+fn trap_in_start_function() {
+    let o = run_wat(
+        "start-trap",
+        r#"(module (func $s unreachable) (start $s))"#,
+        &[],
+    );
+    assert_one_error(&o, &["unreachable"]);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = bareflow(&["run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = bareflow(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = bareflow(&["run", "x.wasm", "--mode", "warp"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown mode"));
+    let o = bareflow(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    for sub in ["run", "wast", "profile"] {
+        let o = bareflow(&[sub, "--help"]);
+        assert_eq!(o.status.code(), Some(0), "{sub} --help");
+        assert!(stdout(&o).contains("Usage"));
+    }
+}
+
+#[test]
+fn invoke_fib() {
+    let o = run_wat("fib", FIB, &["--invoke", "fib", "20"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "6765\n");
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn results_formatting() {
+    let wat = r#"(module
+      (func (export "multi") (param i32 i64 f32 f64) (result f64 f32 i64 i32)
+        local.get 3 local.get 2 local.get 1 local.get 0))"#;
+    let o = run_wat(
+        "multi",
+        wat,
+        &["--invoke", "multi", "-5", "0x10", "0.1", "-inf"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "-inf\n0.1\n16\n-5\n");
+}
+
+#[test]
+fn profiles_accumulate_and_show_hot_function_first() {
+    let dir = tmpdir("profile");
+    let m = write(&dir, "fib.wat", FIB);
+    let prof = dir.join("fib.profile");
+    let (m, prof_s) = (m.to_str().unwrap(), prof.to_str().unwrap());
+    let run = || {
+        let o = bareflow(&["run", m, "--invoke", "main", "--profile-out", prof_s, "10"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "55\n");
+    };
+    run();
+    let first = Profile::load(&prof).expect("profile after one run");
+    assert_eq!(first.runs, 1);
+    let fib_calls = |p: &Profile| {
+        p.funcs
+            .values()
+            .find(|f| f.name.as_deref() == Some("fib"))
+            .map(|f| f.calls)
+            .expect("fib in profile")
+    };
+    // fib(10) makes 177 calls.
+    assert_eq!(fib_calls(&first), 177);
+    run();
+    let second = Profile::load(&prof).expect("profile after two runs");
+    assert_eq!(second.runs, 2);
+    assert_eq!(fib_calls(&second), 2 * 177);
+    for (idx, f) in &first.funcs {
+        assert_eq!(second.funcs[idx].calls, 2 * f.calls, "func {idx}");
+    }
+
+    let o = bareflow(&["profile", "show", prof_s]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.contains("function"))
+        .skip(1)
+        .collect();
+    assert!(rows[0].contains("fib"), "hot function first:\n{out}");
+    assert!(rows[0].contains("354"), "{out}");
+
+    // A profile of another module is refused, and the file is left alone.
+    let other = write(&dir, "other.wat", "(module (func (export \"f\")))");
+    let o = bareflow(&[
+        "run",
+        other.to_str().unwrap(),
+        "--invoke",
+        "f",
+        "--profile-out",
+        prof_s,
+    ]);
+    assert_one_error(&o, &["another module"]);
+    assert_eq!(Profile::load(&prof).unwrap(), second);
+
+    // A corrupt profile is a clear error.
+    let bad = write(&dir, "bad.profile", "bareflow-profile 1\nmodule nope\n");
+    let o = bareflow(&["profile", "show", bad.to_str().unwrap()]);
+    assert_one_error(&o, &["corrupt profile", "line 2"]);
+}
+
+#[test]
+fn wast_counts_and_exit_status() {
+    let dir = tmpdir("wast");
+    let ok = write(
+        &dir,
+        "ok.wast",
+        r#"(module (func (export "add") (param i32 i32) (result i32)
+             local.get 0 local.get 1 i32.add))
+           (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+           (assert_trap (module (func $u unreachable) (start $u)) "unreachable")
+           (assert_invalid (module (func (result i32) i64.const 0)) "type mismatch")
+           (assert_malformed (module quote "(func") "unexpected end")
+           (module (func (export "v") (result v128) v128.const i64x2 0 0))
+           (assert_return (invoke "v") (v128.const i64x2 0 0))"#,
+    );
+    let o = bareflow(&["wast", ok.to_str().unwrap()]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("4 passed, 0 failed, 1 skipped"), "{out}");
+    assert!(lines[0].contains("simd"), "{out}");
+    assert_eq!(*lines.last().unwrap(), "4 passed, 0 failed, 1 skipped");
+
+    let bad = write(
+        &dir,
+        "bad.wast",
+        r#"(module (func (export "one") (result i32) i32.const 1))
+           (assert_return (invoke "one") (i32.const 2))"#,
+    );
+    let o = bareflow(&["wast", bad.to_str().unwrap(), ok.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o).lines().last().unwrap(),
+        "4 passed, 1 failed, 1 skipped"
+    );
+    assert!(stderr(&o).contains("bad.wast:2"), "{}", stderr(&o));
+}

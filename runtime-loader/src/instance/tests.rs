@@ -1,0 +1,286 @@
+//! Unit tests of instantiation, segments and the libcalls.
+
+use super::*;
+use crate::meta::{DataSegment, ElemSegment, Export, ExportKind, GlobalDef, Import};
+use alloc::string::ToString;
+
+fn empty_sig_meta() -> ModuleMeta {
+    ModuleMeta {
+        types: vec![FuncType::default()],
+        ..ModuleMeta::default()
+    }
+}
+
+fn mem_ty(min: u32, max: Option<u32>) -> MemoryType {
+    MemoryType {
+        limits: Limits { min, max },
+    }
+}
+
+fn new_inst(meta: &ModuleMeta, imports: Imports) -> Result<Pin<Box<Instance>>, InstanceError> {
+    let ids = (0..meta.types.len() as u32).collect();
+    // SAFETY: test imports are live for the test's duration.
+    unsafe { Instance::new(meta, ids, imports, ptr::null_mut()) }
+}
+
+#[test]
+fn globals_funcs_and_data() {
+    let mut meta = empty_sig_meta();
+    meta.funcs = vec![0, 0];
+    meta.memories = vec![mem_ty(1, Some(3))];
+    meta.global_types = vec![GlobalType {
+        ty: ValType::I32,
+        mutable: false,
+    }];
+    meta.globals = vec![GlobalDef {
+        ty: meta.global_types[0],
+        init: ConstExpr::I32(-5),
+    }];
+    meta.datas = vec![DataSegment {
+        mode: DataMode::Active {
+            memory: 0,
+            offset: ConstExpr::GlobalGet(0),
+        },
+        bytes: b"xy".to_vec(),
+    }];
+    meta.exports = vec![Export {
+        name: "m".to_string(),
+        kind: ExportKind::Memory,
+        index: 0,
+    }];
+    // Offset -5 as u32 is out of bounds: instantiation traps.
+    let inst = new_inst(&meta, Imports::default()).unwrap();
+    assert_eq!(inst.initialize(&meta), Err(TrapCode::MemoryOutOfBounds));
+
+    meta.globals[0].init = ConstExpr::I32(10);
+    let inst = new_inst(&meta, Imports::default()).unwrap();
+    inst.initialize(&meta).unwrap();
+    let m = inst.memory(0).unwrap();
+    // SAFETY: the instance is live.
+    assert_eq!(unsafe { &(*m).data()[10..12] }, b"xy");
+    // SAFETY: as above.
+    assert_eq!(unsafe { (*inst.global(0).unwrap()).value }, 10);
+    let f1 = inst.func(1).unwrap();
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!((*f1).func_index, 1);
+        assert_eq!((*f1).vmctx, inst.vmctx());
+        assert_eq!(
+            Instance::from_vmctx(inst.vmctx()) as *const _,
+            &*inst as *const _
+        );
+        let globals = (*inst.vmctx()).globals;
+        assert_eq!(**globals, 10);
+    }
+    // memory.grow through the libcall table, honouring the maximum.
+    // SAFETY: the table holds `libcall_memory_grow` at this index.
+    let grow: unsafe extern "C" fn(*mut VMContext, u32, u32) -> u32 =
+        unsafe { core::mem::transmute(*inst.libcalls_mut().add(libcall::MEMORY_GROW)) };
+    // SAFETY: the vmctx is live.
+    unsafe {
+        assert_eq!(grow(inst.vmctx(), 0, 2), 1);
+        assert_eq!(grow(inst.vmctx(), 0, 1), u32::MAX);
+        assert_eq!((*(*inst.vmctx()).memory).len, 3 * WASM_PAGE_SIZE);
+        assert_eq!(&(*m).data()[10..12], b"xy");
+    }
+}
+
+#[test]
+fn element_segments_trap_midway_and_keep_earlier_writes() {
+    let mut meta = empty_sig_meta();
+    meta.funcs = vec![0];
+    meta.tables = vec![TableType {
+        elem: ValType::FuncRef,
+        limits: Limits { min: 2, max: None },
+    }];
+    meta.memories = vec![mem_ty(1, None)];
+    meta.elems = vec![
+        ElemSegment {
+            mode: ElemMode::Active {
+                table: 0,
+                offset: ConstExpr::I32(0),
+            },
+            ty: ValType::FuncRef,
+            items: vec![ConstExpr::RefFunc(0)],
+        },
+        ElemSegment {
+            mode: ElemMode::Active {
+                table: 0,
+                offset: ConstExpr::I32(1),
+            },
+            ty: ValType::FuncRef,
+            items: vec![ConstExpr::RefFunc(0), ConstExpr::RefFunc(0)],
+        },
+    ];
+    meta.datas = vec![DataSegment {
+        mode: DataMode::Active {
+            memory: 0,
+            offset: ConstExpr::I32(0),
+        },
+        bytes: b"z".to_vec(),
+    }];
+    let inst = new_inst(&meta, Imports::default()).unwrap();
+    assert_eq!(inst.initialize(&meta), Err(TrapCode::TableOutOfBounds));
+    assert_eq!(inst.table_get(0, 0).unwrap(), inst.func(0).unwrap() as u64);
+    assert_eq!(inst.table_get(0, 1).unwrap(), 0);
+    // Data segments come after elements: not applied.
+    // SAFETY: the instance is live.
+    assert_eq!(unsafe { (*inst.memory(0).unwrap()).data()[0] }, 0);
+    // Active segments are dropped: table.init of length 0 at offset 0 works, 1 traps.
+    assert_eq!(inst.table_init(0, 0, 0, 0, 0), Ok(()));
+    assert_eq!(
+        inst.table_init(0, 0, 0, 0, 1),
+        Err(TrapCode::TableOutOfBounds)
+    );
+}
+
+#[test]
+fn passive_segments_and_bulk_ops() {
+    let mut meta = empty_sig_meta();
+    meta.funcs = vec![0];
+    meta.tables = vec![TableType {
+        elem: ValType::FuncRef,
+        limits: Limits {
+            min: 4,
+            max: Some(5),
+        },
+    }];
+    meta.memories = vec![mem_ty(1, None)];
+    meta.elems = vec![ElemSegment {
+        mode: ElemMode::Passive,
+        ty: ValType::FuncRef,
+        items: vec![ConstExpr::RefNull(ValType::FuncRef), ConstExpr::RefFunc(0)],
+    }];
+    meta.datas = vec![DataSegment {
+        mode: DataMode::Passive,
+        bytes: b"abcd".to_vec(),
+    }];
+    let inst = new_inst(&meta, Imports::default()).unwrap();
+    inst.initialize(&meta).unwrap();
+    let f0 = inst.func(0).unwrap() as u64;
+
+    inst.table_init(0, 0, 2, 0, 2).unwrap();
+    assert_eq!(inst.table_get(0, 3), Ok(f0));
+    assert_eq!(
+        inst.table_init(0, 0, 3, 0, 2),
+        Err(TrapCode::TableOutOfBounds)
+    );
+    inst.table_copy(0, 0, 0, 2, 2).unwrap();
+    assert_eq!(inst.table_get(0, 1), Ok(f0));
+    inst.table_fill(0, 0, 7, 4).unwrap();
+    assert_eq!(inst.table_get(0, 3), Ok(7));
+    assert_eq!(inst.table_fill(0, 4, 7, 1), Err(TrapCode::TableOutOfBounds));
+    assert_eq!(inst.table_fill(0, 4, 7, 0), Ok(()));
+    assert_eq!(inst.table_grow(0, 9, 1), 4);
+    assert_eq!(inst.table_grow(0, 9, 1), u32::MAX);
+    assert_eq!(inst.table_get(0, 4), Ok(9));
+    inst.elem_drop(0);
+    assert_eq!(
+        inst.table_init(0, 0, 0, 0, 1),
+        Err(TrapCode::TableOutOfBounds)
+    );
+
+    inst.memory_init(0, 0, 100, 1, 3).unwrap();
+    inst.memory_copy(0, 0, 101, 100, 3).unwrap();
+    inst.memory_fill(0, 99, 0x2a, 1).unwrap();
+    // SAFETY: the instance is live.
+    let data = unsafe { (*inst.memory(0).unwrap()).data() };
+    assert_eq!(&data[99..104], b"*bbcd");
+    assert_eq!(
+        inst.memory_fill(0, 65535, 0, 2),
+        Err(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(inst.memory_fill(0, 65536, 0, 0), Ok(()));
+    assert_eq!(
+        inst.memory_copy(0, 0, 0, 65535, 2),
+        Err(TrapCode::MemoryOutOfBounds)
+    );
+    inst.data_drop(0);
+    assert_eq!(
+        inst.memory_init(0, 0, 0, 0, 1),
+        Err(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(inst.memory_init(0, 0, 0, 0, 0), Ok(()));
+}
+
+#[test]
+fn import_checks() {
+    let mut exporter = empty_sig_meta();
+    exporter.memories = vec![mem_ty(2, Some(4))];
+    exporter.global_types = vec![GlobalType {
+        ty: ValType::I64,
+        mutable: true,
+    }];
+    exporter.globals = vec![GlobalDef {
+        ty: exporter.global_types[0],
+        init: ConstExpr::I64(42),
+    }];
+    let a = new_inst(&exporter, Imports::default()).unwrap();
+
+    let mut importer = empty_sig_meta();
+    let imp = |kind| Import {
+        module: "a".to_string(),
+        name: "x".to_string(),
+        kind,
+    };
+    importer.imports = vec![
+        imp(ImportKind::Memory(mem_ty(1, Some(4)))),
+        imp(ImportKind::Global(exporter.global_types[0])),
+    ];
+    importer.memories = vec![mem_ty(1, Some(4))];
+    importer.num_imported_memories = 1;
+    importer.global_types = vec![exporter.global_types[0]];
+    importer.num_imported_globals = 1;
+    let imports = Imports {
+        memories: vec![a.memory(0).unwrap()],
+        globals: vec![a.global(0).unwrap()],
+        ..Imports::default()
+    };
+    let b = new_inst(&importer, imports.clone()).unwrap();
+    assert_eq!(b.memory(0), a.memory(0));
+    assert_eq!(b.memory_grow(0, 1), 2);
+    assert_eq!(a.memory_size(0), 3);
+    // SAFETY: both instances are live.
+    unsafe {
+        *(*(*b.vmctx()).globals) = 7;
+        assert_eq!((*a.global(0).unwrap()).value, 7);
+    }
+
+    // Memory max larger than the import allows.
+    importer.imports[0].kind = ImportKind::Memory(mem_ty(1, Some(3)));
+    assert!(matches!(
+        new_inst(&importer, imports.clone()),
+        Err(InstanceError::IncompatibleImport { index: 0, .. })
+    ));
+    // Minimum larger than the current size.
+    importer.imports[0].kind = ImportKind::Memory(mem_ty(4, None));
+    assert!(new_inst(&importer, imports.clone()).is_err());
+    // Global mutability mismatch.
+    importer.imports[0].kind = ImportKind::Memory(mem_ty(1, None));
+    importer.imports[1].kind = ImportKind::Global(GlobalType {
+        ty: ValType::I64,
+        mutable: false,
+    });
+    assert!(matches!(
+        new_inst(&importer, imports),
+        Err(InstanceError::IncompatibleImport { index: 1, .. })
+    ));
+}
+
+#[test]
+fn type_registry_interns() {
+    let mut r = TypeRegistry::new();
+    let a = FuncType {
+        params: vec![ValType::I32],
+        results: vec![],
+    };
+    let b = FuncType {
+        params: vec![],
+        results: vec![ValType::I32],
+    };
+    let ia = r.intern(&a);
+    let ib = r.intern(&b);
+    assert_ne!(ia, ib);
+    assert_eq!(r.intern(&a.clone()), ia);
+    assert_eq!(r.get(ib), Some(&b));
+}
