@@ -27,6 +27,8 @@ pub use error::LoadError;
 pub use abi::TrapCode;
 #[cfg(feature = "alloc")]
 pub mod instance;
+#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+pub mod loader;
 #[cfg(feature = "alloc")]
 pub mod meta;
 #[cfg(feature = "alloc")]
