@@ -132,6 +132,49 @@ pub fn ticks() -> u64 {
     }
 }
 
+/// Hook events (calls, returns, back-edges) between two clock reads.
+const SAMPLE_PERIOD: u32 = 32;
+
+/// Self-time estimation: reading the clock at every frame switch costs more than a small
+/// call, so the clock is read every [`SAMPLE_PERIOD`] hook events and the elapsed time is
+/// charged to the function running at that moment. Totals are exact (every tick is charged
+/// to someone); the split between functions is a statistical estimate weighted by hook
+/// events, which is good enough to rank hot functions.
+struct Sampler {
+    last: u64,
+    countdown: u32,
+}
+
+impl Sampler {
+    fn new(profiling: bool) -> Sampler {
+        Sampler {
+            last: if profiling { ticks() } else { 0 },
+            countdown: SAMPLE_PERIOD,
+        }
+    }
+
+    #[inline(always)]
+    fn event(&mut self, c: &Counters) {
+        self.countdown -= 1;
+        if self.countdown == 0 {
+            self.sample(c);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sample(&mut self, c: &Counters) {
+        self.flush(c);
+        self.countdown = SAMPLE_PERIOD;
+    }
+
+    fn flush(&mut self, c: &Counters) {
+        let now = ticks();
+        c.ticks.set(c.ticks.get() + now.wrapping_sub(self.last));
+        self.last = now;
+    }
+}
+
 /// Converts ticks to nanoseconds given a calibration: `ref_ticks` ticks took `ref_nanos`.
 pub fn ticks_to_nanos(t: u64, ref_ticks: u64, ref_nanos: u64) -> u64 {
     if ref_ticks == 0 {
@@ -299,7 +342,7 @@ impl Interp {
         stack[..nparams].copy_from_slice(&values[..nparams]);
         let mut sp = code.num_locals as usize;
         let mut pc = 0usize;
-        let mut last_tick = if profiling { ticks() } else { 0 };
+        let mut sampler = Sampler::new(profiling);
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };
@@ -440,6 +483,7 @@ impl Interp {
                     // SAFETY: counters of a live instance.
                     let c = unsafe { &*counters };
                     c.back_edges.set(c.back_edges.get() + 1);
+                    sampler.event(c);
                 }
             };
         }
@@ -457,11 +501,8 @@ impl Interp {
         macro_rules! account {
             () => {
                 if profiling {
-                    let now = ticks();
                     // SAFETY: counters of a live instance.
-                    let c = unsafe { &*counters };
-                    c.ticks.set(c.ticks.get() + now.wrapping_sub(last_tick));
-                    last_tick = now;
+                    sampler.event(unsafe { &*counters });
                 }
             };
         }
@@ -521,9 +562,6 @@ impl Interp {
                         let arr: ArrayFn = std::mem::transmute((*f).array);
                         arr((*f).vmctx, f, stack.as_mut_ptr().add(vbase))
                     };
-                    if profiling {
-                        last_tick = ticks();
-                    }
                     if status != 0 {
                         trap!(trap_status(status));
                     }
@@ -645,7 +683,7 @@ impl Interp {
                             &mut pc,
                             &mut base,
                             profiling,
-                            &mut last_tick,
+                            &mut sampler,
                         ) {
                             break done;
                         }
@@ -669,7 +707,7 @@ impl Interp {
                         &mut pc,
                         &mut base,
                         profiling,
-                        &mut last_tick,
+                        &mut sampler,
                     ) {
                         break done;
                     }
@@ -1060,17 +1098,16 @@ impl Interp {
             }
         };
 
+        if profiling {
+            // SAFETY: counters of a live instance.
+            sampler.flush(unsafe { &*counters });
+        }
         match result {
             Ok(()) => {
                 values[..nresults].copy_from_slice(&stack[..nresults]);
                 Ok(())
             }
             Err(c) => {
-                if profiling {
-                    // SAFETY: counters of a live instance.
-                    let k = unsafe { &*counters };
-                    k.ticks.set(k.ticks.get() + ticks().wrapping_sub(last_tick));
-                }
                 // The trapping op is the one before `pc` in the current frame.
                 let op_index = pc.saturating_sub(1);
                 let offset = code.offsets.get(op_index).copied();
@@ -1101,14 +1138,11 @@ impl Interp {
         pc: &mut usize,
         base: &mut usize,
         profiling: bool,
-        last_tick: &mut u64,
+        sampler: &mut Sampler,
     ) -> Option<Result<(), TrapCode>> {
         if profiling {
-            let now = ticks();
             // SAFETY: counters of a live instance.
-            let c = unsafe { &**counters };
-            c.ticks.set(c.ticks.get() + now.wrapping_sub(*last_tick));
-            *last_tick = now;
+            sampler.event(unsafe { &**counters });
         }
         frames.pop();
         let Some(caller) = frames.last() else {

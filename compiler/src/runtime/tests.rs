@@ -634,3 +634,43 @@ fn other_modes_report_unsupported_and_handles_are_store_checked() {
     assert_eq!("jit-speed".parse::<Mode>(), Ok(Mode::JitSpeed));
     assert!("fast".parse::<Mode>().is_err());
 }
+
+/// Measures the cost of profiling (run with `--ignored --nocapture`; prints, never fails on
+/// timing).
+#[test]
+#[ignore = "timing measurement, run by hand"]
+fn profiling_overhead() {
+    let wat = r#"(module
+        (func $fib (export "fib") (param i32) (result i32)
+            (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                (then (local.get 0))
+                (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                               (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+        (func (export "loop") (param i32) (result i32) (local i32)
+            (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (local.get 0))))
+                (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+            (local.get 1)))"#;
+    let m = Module::from_bytes(wat.as_bytes()).unwrap();
+    for (name, arg) in [("fib", 27), ("loop", 20_000_000)] {
+        let mut best = [f64::MAX; 2];
+        for _ in 0..3 {
+            for (k, profiling) in [false, true].into_iter().enumerate() {
+                let mut s = Store::new(Config {
+                    profiling,
+                    ..Config::default()
+                });
+                let i = s.instantiate(&m, &|_, _| None).unwrap();
+                let t = std::time::Instant::now();
+                call(&mut s, i, name, &[Val::I32(arg)]).unwrap();
+                best[k] = best[k].min(t.elapsed().as_secs_f64());
+            }
+        }
+        println!(
+            "{name}: off {:.3}s on {:.3}s overhead {:+.1}%",
+            best[0],
+            best[1],
+            (best[1] / best[0] - 1.0) * 100.0
+        );
+    }
+}
