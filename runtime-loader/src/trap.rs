@@ -275,7 +275,7 @@ mod tests {
 
     unsafe extern "C" fn adds(_vmctx: *mut VMContext, _c: *const FuncRef, v: *mut u64) -> u32 {
         // SAFETY: the tests pass a two-slot buffer.
-        unsafe { *v = *v + *v.add(1) };
+        unsafe { *v += *v.add(1) };
         0
     }
 
