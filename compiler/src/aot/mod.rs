@@ -498,3 +498,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     }
     r.map_err(AotError::Io)
 }
+pub mod store;
