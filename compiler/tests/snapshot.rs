@@ -305,3 +305,77 @@ fn loader_builds_without_std() {
         );
     }
 }
+
+/// `bareflow-load` end to end: results one per line, traps and bad snapshots exit 1 with one
+/// message line, usage errors exit 2.
+#[test]
+fn bareflow_load_cli() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let target = tmp.join("loadbin");
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--bin",
+            "bareflow-load",
+            "--offline",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = target.join("debug/bareflow-load");
+    let (_, bytes, _) = snapshot(AotOpt::Speed);
+    let snap = tmp.join("cli-test.snap");
+    aot::write_atomic(&snap, &bytes).unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(&bin).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let s = snap.to_str().unwrap();
+    assert_eq!(
+        run(&[s, "--invoke", "fib", "20"]),
+        (Some(0), "6765\n".into(), String::new())
+    );
+    assert_eq!(
+        run(&[s, "--invoke", "fadd", "1.25", "-3.5"]),
+        (Some(0), "1.75\n-7\n".into(), String::new())
+    );
+    assert_eq!(run(&[s, "--invoke", "indirect", "9", "1"]).1, "81\n");
+    let (code, out, err) = run(&[s, "--invoke", "div", "1", "0"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(err.contains("trap: integer divide by zero"), "{err}");
+    let (code, _, err) = run(&[s, "--invoke", "rec", "0"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("call stack exhausted"), "{err}");
+    let (code, _, err) = run(&[s, "--invoke", "fib", "x"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("not a valid i64"), "{err}");
+    assert_eq!(run(&[s, "--invoke"]).0, Some(2));
+    assert_eq!(run(&[]).0, Some(2));
+    assert_eq!(run(&[s]).0, Some(0));
+    // A corrupted snapshot: clear error, exit 1.
+    let mut bad = bytes.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    let badp = tmp.join("cli-test-bad.snap");
+    std::fs::write(&badp, &bad).unwrap();
+    let (code, out, err) = run(&[badp.to_str().unwrap(), "--invoke", "fib", "1"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(err.contains("checksum"), "{err}");
+    let (code, _, err) = run(&["/nonexistent.snap"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot read"), "{err}");
+}
