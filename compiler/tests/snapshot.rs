@@ -379,3 +379,75 @@ fn bareflow_load_cli() {
     assert_eq!(code, Some(1));
     assert!(err.contains("cannot read"), "{err}");
 }
+
+/// Profile-guided export through the CLI: `run --profile-out` records calls, `compile
+/// --profile` puts the hot function at `speed` and the cold ones at `size`, `inspect` shows
+/// it, and the snapshot still computes the same results.
+#[test]
+fn profile_guided_compile_and_inspect_cli() {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgo");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wat = tmp.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let prof = tmp.join("m.profile");
+    let _ = std::fs::remove_file(&prof);
+    let bareflow = env!("CARGO_BIN_EXE_bareflow");
+    let ok = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(bareflow).args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let os = |s: &str| std::ffi::OsStr::new(s).to_owned();
+    for _ in 0..2 {
+        ok(&[
+            &os("run"),
+            wat.as_os_str(),
+            &os("--profile-out"),
+            prof.as_os_str(),
+            &os("--invoke"),
+            &os("fib"),
+            &os("15"),
+        ]);
+    }
+    let snap = tmp.join("m.snap");
+    ok(&[
+        &os("compile"),
+        wat.as_os_str(),
+        &os("-o"),
+        snap.as_os_str(),
+        &os("--profile"),
+        prof.as_os_str(),
+    ]);
+    let listing = ok(&[&os("inspect"), snap.as_os_str()]);
+    let fib_line = listing
+        .lines()
+        .find(|l| l.ends_with(" fib"))
+        .expect(&listing);
+    assert!(fib_line.contains("speed"), "{listing}");
+    assert!(listing.lines().any(|l| l.contains(" size ")), "{listing}");
+    let bytes = std::fs::read(&snap).unwrap();
+    let s = format::Snapshot::parse(&bytes).unwrap();
+    let fib = s.func_records().find(|r| r.name == "fib").unwrap();
+    assert_eq!(fib.calls, 2 * 1973, "fib(15) makes 1973 calls per run");
+    assert_eq!(run_snapshot(&bytes, &calls()), run_interp(&calls()));
+    // A profile of another module is refused.
+    let other = tmp.join("other.wat");
+    std::fs::write(&other, "(module (func (export \"f\")))").unwrap();
+    let o = Command::new(bareflow)
+        .args([
+            os("compile"),
+            other.into(),
+            os("-o"),
+            tmp.join("o.snap").into(),
+            os("--profile"),
+        ])
+        .arg(&prof)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another module"));
+}
