@@ -279,8 +279,7 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
     } else {
         (1u64 << 53, 22)
     };
-    for k in 0..=max_k {
-        let p = POW10[k];
+    for (k, &p) in POW10.iter().enumerate().take(max_k + 1) {
         let scaled = a * p;
         if scaled >= max_m as f64 {
             break;
@@ -352,7 +351,7 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
 
 /// C entry point.
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
+extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let mut args: Vec<(*const c_char, &str)> = Vec::new();
     for i in 1..argc.max(0) as usize {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
