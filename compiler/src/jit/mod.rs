@@ -516,6 +516,10 @@ impl JitTier {
             let sig = b.import_signature(sig);
             let raise = b.ins().iconst(I64, trap::raise_trap_in_address() as i64);
             let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            // The trap came from Rust code (host or interpreter): no compiled function to name.
+            let null = b.ins().iconst(I64, 0);
+            b.ins()
+                .store(MemFlagsData::trusted(), null, ctx, trap::TRAP_CTX_LAST_FUNC);
             b.ins().call_indirect(sig, raise, &[ctx, status]);
             b.ins().trap(ir::TrapCode::unwrap_user(1));
             b.switch_to_block(done);

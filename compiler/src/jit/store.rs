@@ -111,6 +111,30 @@ impl JitStore {
         &mut *self.trap_ctx
     }
 
+    /// Forgets the function recorded by the last compiled-code trap (call before entering).
+    pub fn clear_trap_site(&mut self) {
+        self.trap_ctx.last_func = core::ptr::null();
+    }
+
+    /// Names the compiled function that raised `trap`, if compiled code raised it and the
+    /// trap carries no location yet.
+    pub fn attribute_trap(&mut self, trap: &mut crate::runtime::Trap) {
+        let f = core::mem::replace(&mut self.trap_ctx.last_func, core::ptr::null());
+        if trap.func.is_some() || f.is_null() {
+            return;
+        }
+        // SAFETY: compiled code records its own live wasm FuncRef, whose `host_data` is the
+        // instance's interpreter view (set by the runtime for every wasm function).
+        unsafe {
+            let index = (*f).func_index;
+            trap.func = Some(index);
+            let data = (*f).host_data as *const InterpInstance;
+            if !data.is_null() {
+                trap.func_name = (*data).module.func_name(index).map(str::to_string);
+            }
+        }
+    }
+
     /// The tier manager (tiered mode), e.g. to read its tier-up log.
     pub fn manager(&self) -> Option<&TierManager> {
         self.manager.as_ref()

@@ -343,7 +343,8 @@ impl Store {
         let exec = ExecConfig {
             max_depth: config.max_call_depth.max(1),
             max_slots: config.max_stack_slots.max(1),
-            profiling: config.profiling,
+            // Tiered mode needs the counters to decide what to compile.
+            profiling: config.profiling || config.mode == Mode::Tiered,
         };
         Store {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -557,12 +558,19 @@ impl Store {
             // function interpreted).
             let _ = jit.tier_up();
             self.interp.tier_hook = jit.tier_hook();
+            jit.clear_trap_site();
         }
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
-        unsafe {
+        let r = unsafe {
             self.interp
-                .invoke(fr, &mut values, ty.params.len(), ty.results.len())?;
+                .invoke(fr, &mut values, ty.params.len(), ty.results.len())
+        };
+        if let (Err(t), Some(jit)) = (&r, &mut self.jit) {
+            let mut t = t.clone();
+            jit.attribute_trap(&mut t);
+            return Err(CallError::Trap(t));
         }
+        r?;
         Ok(ty
             .results
             .iter()
