@@ -102,6 +102,9 @@ pub struct Interp {
     frames: Vec<Frame>,
     /// Configuration.
     pub config: ExecConfig,
+    /// Called at profile sample points (tiered mode); its `data` must stay valid during
+    /// every `invoke`.
+    pub tier_hook: Option<TierHook>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -143,13 +146,27 @@ const SAMPLE_PERIOD: u32 = 32;
 struct Sampler {
     last: u64,
     countdown: u32,
+    hook: Option<TierHook>,
+}
+
+/// A callback run at every profile sample point with the counters of the function running
+/// then (tiered mode: the tier manager checks whether that function should be compiled).
+/// The interpreter keeps running the current frame; a swapped `FuncRef` is picked up at the
+/// next call.
+#[derive(Clone, Copy, Debug)]
+pub struct TierHook {
+    /// The callback: `f(data, counters)`.
+    pub f: unsafe fn(*mut std::ffi::c_void, *const Counters),
+    /// Its context.
+    pub data: *mut std::ffi::c_void,
 }
 
 impl Sampler {
-    fn new(profiling: bool) -> Sampler {
+    fn new(profiling: bool, hook: Option<TierHook>) -> Sampler {
         Sampler {
             last: if profiling { ticks() } else { 0 },
             countdown: SAMPLE_PERIOD,
+            hook,
         }
     }
 
@@ -166,6 +183,11 @@ impl Sampler {
     fn sample(&mut self, c: &Counters) {
         self.flush(c);
         self.countdown = SAMPLE_PERIOD;
+        if let Some(h) = self.hook {
+            // SAFETY: whoever installed the hook keeps `data` valid while this interpreter
+            // runs (see `Interp::tier_hook`).
+            unsafe { (h.f)(h.data, c) };
+        }
     }
 
     fn flush(&mut self, c: &Counters) {
@@ -205,6 +227,52 @@ fn pc_of_caller(frames: &[Frame]) -> usize {
     frames.last().map_or(0, |f| f.pc)
 }
 
+/// Whether `f` runs in this interpreter: a wasm function with no array entry, or whose
+/// array entry is the interpreter's own ([`array_entry`], tiered mode). Everything else
+/// (host functions, compiled code) is called through `FuncRef::array`.
+///
+/// # Safety
+/// `f` must be a live `FuncRef`.
+#[inline]
+unsafe fn is_interpreted(f: *const FuncRef) -> bool {
+    // SAFETY: per the caller.
+    let (kind, array) = unsafe { ((*f).kind, (*f).array) };
+    kind == func_kind::WASM && (array.is_null() || array == array_entry as *const u8)
+}
+
+/// The interpreter's array-ABI entry (`FuncRef::array` of interpreted functions in tiered
+/// mode, reached from compiled code through the native→array stub). Runs the function on
+/// a fresh interpreter with default limits and returns 0 or the trap code.
+///
+/// # Safety
+/// `callee` must be a live interpreted wasm `FuncRef` and `values` must hold
+/// `max(params, results)` slots of its signature.
+pub unsafe extern "C" fn array_entry(
+    _vmctx: *mut VMContext,
+    callee: *const FuncRef,
+    values: *mut u64,
+) -> u32 {
+    // SAFETY: per the caller, `callee` is interpreted, so `host_data` is its InterpInstance.
+    let (np, nr) = unsafe {
+        let data = &*((*callee).host_data as *const InterpInstance);
+        data.code.func_arity[(*callee).func_index as usize]
+    };
+    let n = (np as usize).max(nr as usize);
+    // SAFETY: per the caller, `values` holds `n` slots.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, n) };
+    let defaults = crate::runtime::Config::default();
+    let mut interp = Interp::new(ExecConfig {
+        max_depth: defaults.max_call_depth,
+        max_slots: defaults.max_stack_slots,
+        profiling: true,
+    });
+    // SAFETY: per the caller.
+    match unsafe { interp.run_interpreted(callee, values, np as usize, nr as usize) } {
+        Ok(()) => 0,
+        Err(t) => t.code as u32,
+    }
+}
+
 fn trap_status(status: u32) -> TrapCode {
     TrapCode::from_u32(status).unwrap_or(TrapCode::HostError)
 }
@@ -216,6 +284,7 @@ impl Interp {
             stack: Vec::new(),
             frames: Vec::new(),
             config,
+            tier_hook: None,
         }
     }
 
@@ -235,7 +304,7 @@ impl Interp {
     ) -> Result<(), Trap> {
         // SAFETY: per the caller.
         unsafe {
-            if (*callee).kind == func_kind::HOST || !(*callee).native.is_null() {
+            if !is_interpreted(callee) {
                 let arr: ArrayFn = std::mem::transmute((*callee).array);
                 let status = arr((*callee).vmctx, callee, values.as_mut_ptr());
                 return if status == 0 {
@@ -255,6 +324,23 @@ impl Interp {
             self.frames = frames;
             r
         }
+    }
+
+    /// Runs an interpreted function (no array-entry dispatch; see [`array_entry`]).
+    ///
+    /// # Safety
+    /// As for [`Interp::invoke`], and `callee` must be interpreted.
+    unsafe fn run_interpreted(
+        &mut self,
+        callee: *const FuncRef,
+        values: &mut [u64],
+        nparams: usize,
+        nresults: usize,
+    ) -> Result<(), Trap> {
+        let mut stack = Vec::new();
+        let mut frames = Vec::new();
+        // SAFETY: per the caller.
+        unsafe { self.run(&mut stack, &mut frames, callee, values, nparams, nresults) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -290,7 +376,7 @@ impl Interp {
         let mut fp: *mut u64 = sptr;
         // SAFETY: `num_locals <= max_height <= need = slen`.
         let mut sp: *mut u64 = unsafe { sptr.add(code.num_locals as usize) };
-        let mut sampler = Sampler::new(profiling);
+        let mut sampler = Sampler::new(profiling, self.tier_hook);
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };
@@ -562,8 +648,7 @@ impl Interp {
                 let nr = $nr as usize;
                 // SAFETY: `f` comes from this instance's function array or a table of the
                 // store; FuncRefs live as long as the store.
-                let (kind, native) = unsafe { ((*f).kind, (*f).native) };
-                if kind == func_kind::HOST || !native.is_null() {
+                if !unsafe { is_interpreted(f) } {
                     account!();
                     // SAFETY: the arguments are the top `np` slots.
                     let vbase = unsafe { sp.sub(np) };
@@ -663,6 +748,12 @@ impl Interp {
                 }
                 Op::JumpIfNonZero(t) => {
                     if pop!() as u32 != 0 {
+                        ip = unsafe { ops.add(t as usize) };
+                    }
+                }
+                Op::JumpIfNonZeroLoop(t) => {
+                    if pop!() as u32 != 0 {
+                        back_edge!();
                         ip = unsafe { ops.add(t as usize) };
                     }
                 }
@@ -1176,10 +1267,10 @@ impl Interp {
     /// `Some(Ok(()))` when the entry frame returned, `None` to continue in the caller.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn ret<'c>(
+    fn ret(
         &self,
         frames: &mut Vec<Frame>,
-        code: &mut &'c FuncCode,
+        code: &mut &FuncCode,
         data: &mut *const InterpInstance,
         vmctx: &mut *mut VMContext,
         counters: &mut *const Counters,
