@@ -648,23 +648,33 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
     }
     let _ = writeln!(s);
 
-    // Unavailable and failed cells, with reasons.
+    // Unavailable and failed cells, with reasons; one line per (engine, reason).
     let mut notes = Vec::new();
     for r in rows {
         if let Some(e) = &r.native_error {
-            notes.push(format!("* {} native: FAILED: {e}", r.workload.name));
+            notes.push(format!("* native, {}: FAILED: {e}", r.workload.name));
         }
-        for e in engines {
-            match r.cells.get(e.name) {
-                Some(Cell::Unavailable(why)) => notes.push(format!(
-                    "* {} {}: unavailable: {why}",
-                    r.workload.name, e.name
-                )),
-                Some(Cell::Failed(why)) => {
-                    notes.push(format!("* {} {}: FAILED: {why}", r.workload.name, e.name))
-                }
-                _ => {}
+    }
+    for e in engines {
+        let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+        for r in rows {
+            let why = match r.cells.get(e.name) {
+                Some(Cell::Unavailable(why)) => format!("unavailable: {why}"),
+                Some(Cell::Failed(why)) => format!("FAILED: {why}"),
+                _ => continue,
+            };
+            match groups.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, names)) => names.push(r.workload.name),
+                None => groups.push((why, vec![r.workload.name])),
             }
+        }
+        for (why, names) in groups {
+            let which = if names.len() == rows.len() {
+                "every workload".to_string()
+            } else {
+                names.join(", ")
+            };
+            notes.push(format!("* {} ({which}): {why}", e.name));
         }
     }
     if !notes.is_empty() {
