@@ -45,11 +45,18 @@ pub const ENTER_SYMBOL: &str = "bf_enter";
 pub struct LoadedModule<M: CodeMemory> {
     /// The module's metadata.
     pub meta: ModuleMeta,
-    /// Trap records (function, offset, code) for diagnostics.
+    /// Trap records (function, offset, code): diagnostics, and in guard mode the
+    /// instructions whose faults the signal handler turns into traps.
     pub traps: Vec<TrapRecord>,
+    /// The memory mode the code was compiled for.
+    pub memory_mode: MemoryMode,
     natives: Vec<*const u8>,
     arrays: Vec<*const u8>,
     base: *const u8,
+    code_len: usize,
+    /// Guard mode: the trap sites registered with the signal handler, per trap context.
+    #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+    registrations: core::cell::RefCell<Vec<(usize, crate::guard::Registration)>>,
     // Keeps the code mapped; dropped last.
     _mem: M,
 }
@@ -68,10 +75,30 @@ impl<M: CodeMemory> LoadedModule<M> {
     ///
     /// # Errors
     /// Any [`LoadError`]; nothing has been executed when this fails.
-    pub fn load(file: &[u8], mut mem: M) -> Result<Self, LoadError> {
+    ///
+    /// Either memory mode is accepted when this build can provide it: a guard-mode snapshot
+    /// needs guard-page memories and the fault handler (`std` on Linux x86-64), else it is
+    /// [`LoadError::UnsupportedMemoryMode`].
+    pub fn load(file: &[u8], mem: M) -> Result<Self, LoadError> {
+        Self::load_impl(file, mem, None)
+    }
+
+    /// [`LoadedModule::load`], refusing a snapshot compiled for another memory mode than
+    /// `mode` with [`LoadError::MemoryModeMismatch`].
+    ///
+    /// # Errors
+    /// As for [`LoadedModule::load`].
+    pub fn load_expecting(file: &[u8], mem: M, mode: MemoryMode) -> Result<Self, LoadError> {
+        Self::load_impl(file, mem, Some(mode))
+    }
+
+    fn load_impl(file: &[u8], mut mem: M, expect: Option<MemoryMode>) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
-        if snap.memory_mode != MemoryMode::Checked {
+        if snap.memory_mode == MemoryMode::Guard && !crate::instance::GUARD_MEMORY_SUPPORTED {
             return Err(LoadError::UnsupportedMemoryMode);
+        }
+        if expect.is_some_and(|m| m != snap.memory_mode) {
+            return Err(LoadError::MemoryModeMismatch);
         }
         let meta = decode_meta(snap.meta_bytes())?;
         let obj = ElfObject::parse(snap.object_bytes())?;
@@ -98,6 +125,7 @@ impl<M: CodeMemory> LoadedModule<M> {
                 return Err(LoadError::MissingCode);
             }
         }
+        let code_len = obj.region_size()?;
         let base = load_object(&obj, &mut mem, &mut |name| {
             if name == ENTER_SYMBOL {
                 Some(trap::enter_address() as u64)
@@ -106,14 +134,69 @@ impl<M: CodeMemory> LoadedModule<M> {
             }
         })?;
         let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
+        let natives: Vec<*const u8> = offsets.into_iter().map(at).collect();
+        // Every trap site must lie inside the code of a function that has code.
+        let traps: Vec<TrapRecord> = snap.trap_records().collect();
+        for r in &traps {
+            let d = (r.func_index - meta.num_imported_funcs) as usize;
+            let f = natives.get(d).copied().unwrap_or(core::ptr::null());
+            let start = (f as usize).wrapping_sub(base as usize);
+            if f.is_null() || start.checked_add(r.offset as usize).is_none_or(|e| e >= code_len) {
+                return Err(LoadError::BadRecord);
+            }
+        }
         Ok(LoadedModule {
-            traps: snap.trap_records().collect(),
-            natives: offsets.into_iter().map(at).collect(),
+            traps,
+            memory_mode: snap.memory_mode,
+            natives,
             arrays: array_offsets.into_iter().map(at).collect(),
             meta,
             base,
+            code_len,
+            #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+            registrations: core::cell::RefCell::new(Vec::new()),
             _mem: mem,
         })
+    }
+
+    /// Guard mode: registers this module's trap sites with the fault handler, raising into
+    /// `trap_ctx` (once per trap context; the registration lives as long as `self`). Does
+    /// nothing in checked mode. [`LoadedModule::instantiate`] calls it; embedders that build
+    /// instances themselves call it before running the code.
+    ///
+    /// # Errors
+    /// [`LoadError::UnsupportedMemoryMode`] if guard mode is not available in this build.
+    ///
+    /// # Safety
+    /// `trap_ctx` must outlive `self`. Two trap contexts must not run this module's code at
+    /// the same time (a fault is raised into the most recently registered one).
+    pub unsafe fn register_traps(&self, trap_ctx: *mut TrapContext) -> Result<(), LoadError> {
+        if self.memory_mode == MemoryMode::Checked {
+            return Ok(());
+        }
+        #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+        {
+            let mut regs = self.registrations.borrow_mut();
+            if regs.iter().any(|(c, _)| *c == trap_ctx as usize) {
+                return Ok(());
+            }
+            let base = self.base as usize;
+            let sites = self.traps.iter().map(|r| {
+                let f = self.native(r.func_index) as usize;
+                ((f - base + r.offset as usize) as u32, r.code)
+            });
+            // SAFETY: the sites were validated at load (inside the code region, in
+            // functions with code); the code stays mapped while `self` (which owns the
+            // registration) lives; `trap_ctx` outlives `self` per the caller.
+            let reg = unsafe { crate::guard::register(self.base, self.code_len, sites, trap_ctx) };
+            regs.insert(0, (trap_ctx as usize, reg));
+            Ok(())
+        }
+        #[cfg(not(all(feature = "std", target_os = "linux", target_arch = "x86_64")))]
+        {
+            let _ = (trap_ctx, self.code_len);
+            Err(LoadError::UnsupportedMemoryMode)
+        }
     }
 
     /// Native entry of function `index` (null if imported, unknown or dropped as unreachable).
@@ -155,8 +238,14 @@ impl<M: CodeMemory> LoadedModule<M> {
         host_data: *mut c_void,
         trap_ctx: *mut TrapContext,
     ) -> Result<Pin<Box<Instance>>, InstanceError> {
+        let guard = self.memory_mode == MemoryMode::Guard;
+        // SAFETY: forwarded from the caller's contract (trap_ctx outlives the instance,
+        // which does not outlive `self`).
+        unsafe { self.register_traps(trap_ctx) }
+            .map_err(|_| InstanceError::Unsupported("guard-page memory mode"))?;
         // SAFETY: forwarded from the caller's contract.
-        let inst = unsafe { Instance::new(&self.meta, type_ids, imports, host_data)? };
+        let inst =
+            unsafe { Instance::new_in_mode(&self.meta, type_ids, imports, host_data, guard)? };
         // SAFETY: the vmctx and the libcall table are live allocations owned by `inst`; no
         // code has run yet.
         unsafe {
