@@ -437,7 +437,10 @@ mod tests {
             register(
                 start,
                 code.len(),
-                [(10, TrapCode::MemoryOutOfBounds), (3, TrapCode::Unreachable)],
+                [
+                    (10, TrapCode::MemoryOutOfBounds),
+                    (3, TrapCode::Unreachable),
+                ],
                 &mut ctx,
             )
         };

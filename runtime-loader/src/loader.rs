@@ -141,7 +141,11 @@ impl<M: CodeMemory> LoadedModule<M> {
             let d = (r.func_index - meta.num_imported_funcs) as usize;
             let f = natives.get(d).copied().unwrap_or(core::ptr::null());
             let start = (f as usize).wrapping_sub(base as usize);
-            if f.is_null() || start.checked_add(r.offset as usize).is_none_or(|e| e >= code_len) {
+            if f.is_null()
+                || start
+                    .checked_add(r.offset as usize)
+                    .is_none_or(|e| e >= code_len)
+            {
                 return Err(LoadError::BadRecord);
             }
         }

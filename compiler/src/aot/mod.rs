@@ -26,7 +26,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc, default_libcall_names};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use runtime_loader::abi;
-use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder};
+use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder, TrapRecord};
 use runtime_loader::loader::{ENTER_SYMBOL, array_symbol, func_symbol};
 use runtime_loader::meta::{ConstExpr, ExportKind};
 use runtime_loader::meta_codec::encode_meta;
@@ -68,6 +68,9 @@ pub struct AotOptions {
     /// Hot functions (at least `hot_fraction` of the hottest function's hotness) → speed,
     /// the others → size.
     pub profile: Option<Profile>,
+    /// Memory mode of the code (header byte 7): `Checked` (explicit bounds checks) or `Guard`
+    /// (faulting accesses, listed as trap records for the loader's fault handler).
+    pub memory: MemoryMode,
 }
 
 impl Default for AotOptions {
@@ -75,6 +78,7 @@ impl Default for AotOptions {
         AotOptions {
             opt: AotOpt::Speed,
             profile: None,
+            memory: MemoryMode::Checked,
         }
     }
 }
@@ -320,6 +324,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     }
 
     let mut translator = FuncTranslator::new();
+    translator.set_memory_mode(opts.memory);
+    let mut trap_records = Vec::new();
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     let mut records = Vec::new();
@@ -354,6 +360,13 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         ctx.compile(&**isa, &mut ControlPlane::default())
             .map_err(|e| AotError::Codegen(format!("function {index}: {:?}", e.inner)))?;
         let code = ctx.compiled_code().expect("just compiled");
+        for (offset, code) in clif::heap_trap_sites(code.buffer.traps()) {
+            trap_records.push(TrapRecord {
+                func_index: index,
+                offset,
+                code,
+            });
+        }
         let alignment = code.buffer.alignment as u64;
         let bytes = code.buffer.data().to_vec();
         let relocs: Vec<ModuleReloc> = code
@@ -461,8 +474,11 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         .emit()
         .map_err(|e| AotError::Codegen(e.to_string()))?;
     stats.object_bytes = object.len();
-    let mut snap = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+    let mut snap = SnapshotBuilder::new(Isa::X86_64, opts.memory);
     snap.meta(encode_meta(meta)).object(object);
+    for r in &trap_records {
+        snap.trap_record(r);
+    }
     for (index, tier, calls, avg_nanos, code_size) in records {
         snap.func_record(&FuncRecord {
             func_index: index,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use bareflow::MemoryMode;
 use bareflow::aot::{self, AotOpt, AotOptions};
 use bareflow::profile::{ModuleId, Profile};
 use clap::Args;
@@ -27,6 +28,10 @@ pub struct CompileCommand {
     /// Profile written by `bareflow run --profile-out`: hot functions → speed, cold → size.
     #[arg(long, value_name = "P")]
     profile: Option<PathBuf>,
+    /// Memory mode of the code: checked (explicit bounds checks, runs anywhere) or guard
+    /// (guard pages: no checks, needs the loader's fault handler, i.e. `std` on Linux x86-64).
+    #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
+    memory: MemoryMode,
 }
 
 impl CompileCommand {
@@ -49,6 +54,7 @@ impl CompileCommand {
         let opts = AotOptions {
             opt: self.opt,
             profile,
+            memory: self.memory,
         };
         let (snap, stats) =
             aot::compile(&module, &opts).with_context(|| format!("compiling {path}"))?;

@@ -92,3 +92,8 @@ fn one_line(s: &str) -> String {
 fn parse_mode(s: &str) -> Result<bareflow::Mode, String> {
     s.parse().map_err(|e: bareflow::UnknownMode| e.to_string())
 }
+
+fn parse_memory(s: &str) -> Result<bareflow::MemoryMode, String> {
+    s.parse()
+        .map_err(|e: bareflow::UnknownMemoryMode| e.to_string())
+}

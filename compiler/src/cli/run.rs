@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use bareflow::profile::{FuncProfile, ModuleId, Profile};
-use bareflow::{Config, Extern, InstanceId, Mode, Module, Store, Val, ValType};
+use bareflow::{Config, Extern, InstanceId, MemoryMode, Mode, Module, Store, Val, ValType};
 use clap::Args;
 
 /// Run a WebAssembly module.
@@ -24,6 +24,9 @@ pub struct RunCommand {
     /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
     #[arg(long, default_value = "interp", value_parser = super::parse_mode)]
     mode: Mode,
+    /// Memory mode of compiled code: checked (explicit bounds checks) or guard (guard pages).
+    #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
+    memory: MemoryMode,
     /// Add this run's per-function counters to the profile file P (created if missing).
     #[arg(long, value_name = "P")]
     profile_out: Option<PathBuf>,
@@ -39,6 +42,7 @@ impl RunCommand {
         let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
         let module = Module::from_bytes(&bytes).with_context(|| format!("loading {path}"))?;
         let mut config = Config::new(self.mode);
+        config.memory = self.memory;
         config.profiling = self.profile_out.is_some();
         let mut store = Store::new(config);
         if self.invoke.is_none() && !self.args.is_empty() {

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use runtime_loader::abi::FuncRef;
+use runtime_loader::format::MemoryMode;
 use runtime_loader::trap::TrapContext;
 use wasmparser::FunctionBody;
 
@@ -48,6 +49,7 @@ pub struct TierManager {
     events: Vec<TierUpEvent>,
     start: Instant,
     verbose: bool,
+    memory_mode: MemoryMode,
 }
 
 impl TierManager {
@@ -65,7 +67,14 @@ impl TierManager {
             events: Vec::new(),
             start: Instant::now(),
             verbose,
+            memory_mode: MemoryMode::Checked,
         }
+    }
+
+    /// Sets the memory mode of the tiers created from now on (checked by default; call
+    /// before the first [`TierManager::jit`]).
+    pub fn set_memory_mode(&mut self, mode: MemoryMode) {
+        self.memory_mode = mode;
     }
 
     /// The thresholds in use.
@@ -84,7 +93,9 @@ impl TierManager {
             OptLevel::Speed => &mut self.speed,
         };
         if slot.is_none() {
-            *slot = Some(JitTier::new(opt, self.trap_ctx)?);
+            let mut tier = JitTier::new(opt, self.trap_ctx)?;
+            tier.set_memory_mode(self.memory_mode)?;
+            *slot = Some(tier);
         }
         Ok(slot.as_mut().expect("just created"))
     }
