@@ -1,1 +1,378 @@
-//! Work in progress.
+//! Entering compiled code and unwinding out of it on a trap, without any OS support.
+//!
+//! [`enter`] is a small x86-64 System V trampoline: it saves the callee-saved registers on
+//! its own stack, links a jump buffer (two words on the same stack: the previous innermost
+//! buffer and the [`TrapContext`]) into the store-wide [`TrapContext`], and calls an
+//! [`ArrayFn`](crate::abi::ArrayFn). [`raise_trap`] (the libcall in slot
+//! [`libcall::RAISE_TRAP`](crate::abi::libcall::RAISE_TRAP)) reloads the stack pointer from the
+//! innermost buffer, unlinks it and makes that [`enter`] return the trap code.
+//!
+//! Nesting (host → wasm → host → wasm) works because every host-to-wasm transition goes
+//! through its own [`enter`]: a trap only ever unwinds compiled-code frames up to the innermost
+//! trampoline. Rust frames (host functions, the interpreter, libcalls) are never jumped over:
+//! they return a status, and the compiled code that called them raises the trap itself.
+//!
+//! The trap context also carries the stack limit compiled code checks at function entry (see
+//! docs/ABI.md, "Stack overflow"): the outermost [`enter`] sets it to its own stack pointer
+//! minus [`TrapContext::stack_budget`].
+
+use crate::abi::{FuncRef, VMContext};
+
+/// Store-wide trap state, reached from every instance through `VMContext::trap_ctx`.
+///
+/// Field offsets are the `TRAP_CTX_*` constants below; compiled code reads
+/// [`TrapContext::stack_limit`] and the trampolines read and write [`TrapContext::jmp`].
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrapContext {
+    /// Innermost jump buffer (null when no compiled code is running on this store).
+    pub jmp: *mut u8,
+    /// Lowest stack address compiled code may reach; checked in every compiled function's
+    /// prologue. Written by the outermost [`enter`] when [`TrapContext::stack_budget`] is
+    /// non-zero.
+    pub stack_limit: usize,
+    /// How many bytes of stack compiled code (and everything it calls) may use below the
+    /// outermost [`enter`]. Zero means "leave `stack_limit` alone" (the embedder sets it).
+    pub stack_budget: usize,
+    /// Number of [`enter`] frames currently active.
+    pub depth: usize,
+    /// The code of the last trap that unwound to an [`enter`] (0 if none yet).
+    pub last_trap: u32,
+    /// Padding; always zero.
+    pub reserved: u32,
+}
+
+/// Offset of [`TrapContext::jmp`].
+pub const TRAP_CTX_JMP: i32 = 0;
+/// Offset of [`TrapContext::stack_limit`].
+pub const TRAP_CTX_STACK_LIMIT: i32 = 8;
+/// Offset of [`TrapContext::stack_budget`].
+pub const TRAP_CTX_STACK_BUDGET: i32 = 16;
+/// Offset of [`TrapContext::depth`].
+pub const TRAP_CTX_DEPTH: i32 = 24;
+/// Offset of [`TrapContext::last_trap`].
+pub const TRAP_CTX_LAST_TRAP: i32 = 32;
+
+/// Default [`TrapContext::stack_budget`]: 1 MiB. Rust's default thread stack is 2 MiB, so the
+/// rest stays free for host frames (libcalls, host functions, the interpreter) that run below
+/// the deepest compiled frame.
+pub const DEFAULT_STACK_BUDGET: usize = 1 << 20;
+
+impl TrapContext {
+    /// A trap context with no active entry and the given stack budget.
+    pub const fn new(stack_budget: usize) -> TrapContext {
+        TrapContext {
+            jmp: core::ptr::null_mut(),
+            stack_limit: 0,
+            stack_budget,
+            depth: 0,
+            last_trap: 0,
+            reserved: 0,
+        }
+    }
+}
+
+impl Default for TrapContext {
+    fn default() -> Self {
+        TrapContext::new(DEFAULT_STACK_BUDGET)
+    }
+}
+
+// The jump buffer `enter` builds on its stack, from its stack pointer upwards:
+//   [rsp + 0]  previous innermost buffer (TrapContext::jmp before this entry)
+//   [rsp + 8]  the TrapContext
+//   [rsp + 16] padding (keeps rsp 16-byte aligned at the call)
+//   [rsp + 24] r15, r14, r13, r12, rbx, rbp, return address
+core::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl bareflow_trap_enter",
+    "bareflow_trap_enter:",
+    // rdi = trap_ctx, rsi = array fn, rdx = vmctx, rcx = callee, r8 = values
+    "push rbp",
+    "mov rbp, rsp",
+    "push rbx",
+    "push r12",
+    "push r13",
+    "push r14",
+    "push r15",
+    "sub rsp, 24",
+    // Outermost entry: derive the stack limit from the current stack pointer.
+    "cmp qword ptr [rdi + {depth}], 0",
+    "jne 2f",
+    "mov rax, qword ptr [rdi + {budget}]",
+    "test rax, rax",
+    "jz 2f",
+    "mov r9, rsp",
+    "sub r9, rax",
+    "mov qword ptr [rdi + {limit}], r9",
+    "2:",
+    "add qword ptr [rdi + {depth}], 1",
+    "mov rax, qword ptr [rdi + {jmp}]",
+    "mov qword ptr [rsp], rax",
+    "mov qword ptr [rsp + 8], rdi",
+    "mov qword ptr [rdi + {jmp}], rsp",
+    "mov rax, rsi",
+    "mov rdi, rdx",
+    "mov rsi, rcx",
+    "mov rdx, r8",
+    "call rax",
+    // Normal return (eax = status) or landing from raise_trap (eax = trap code, rsp = buffer).
+    ".globl bareflow_trap_landing",
+    "bareflow_trap_landing:",
+    "mov rcx, qword ptr [rsp + 8]",
+    "mov rdx, qword ptr [rsp]",
+    "mov qword ptr [rcx + {jmp}], rdx",
+    "sub qword ptr [rcx + {depth}], 1",
+    "add rsp, 24",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    "",
+    ".p2align 4",
+    ".globl bareflow_trap_raise",
+    "bareflow_trap_raise:",
+    // rdi = vmctx, esi = code
+    "mov rdi, qword ptr [rdi + {vmctx_trap_ctx}]",
+    // fall through
+    ".globl bareflow_trap_raise_ctx",
+    "bareflow_trap_raise_ctx:",
+    // rdi = trap_ctx, esi = code
+    "mov rax, rdi",
+    "mov rcx, qword ptr [rax + {jmp}]",
+    "test rcx, rcx",
+    "jz 3f",
+    "mov dword ptr [rax + {last_trap}], esi",
+    "mov rsp, rcx",
+    "mov eax, esi",
+    "jmp bareflow_trap_landing",
+    // No active entry: a bug in the embedder; there is nowhere to unwind to.
+    "3:",
+    "ud2",
+    jmp = const TRAP_CTX_JMP,
+    limit = const TRAP_CTX_STACK_LIMIT,
+    budget = const TRAP_CTX_STACK_BUDGET,
+    depth = const TRAP_CTX_DEPTH,
+    last_trap = const TRAP_CTX_LAST_TRAP,
+    vmctx_trap_ctx = const crate::abi::VMCTX_TRAP_CTX,
+);
+
+unsafe extern "C" {
+    fn bareflow_trap_enter(
+        trap_ctx: *mut TrapContext,
+        array_fn: *const u8,
+        vmctx: *mut VMContext,
+        callee: *const FuncRef,
+        values: *mut u64,
+    ) -> u32;
+    fn bareflow_trap_raise(vmctx: *mut VMContext, code: u32) -> !;
+    fn bareflow_trap_raise_ctx(trap_ctx: *mut TrapContext, code: u32) -> !;
+}
+
+/// Calls `array_fn(vmctx, callee, values)` so that a [`raise_trap`] anywhere below it (in
+/// compiled code, not across Rust frames) returns here. Returns the function's status: 0 on
+/// success, else a [`TrapCode`](crate::TrapCode) value.
+///
+/// # Safety
+///
+/// `trap_ctx` must point to a live [`TrapContext`] that every vmctx reachable from the callee
+/// refers to; `array_fn` must be an [`ArrayFn`](crate::abi::ArrayFn) that accepts `vmctx`,
+/// `callee` and a `values` buffer as large as its signature needs. Code reached from it may
+/// call [`raise_trap`] only from frames that hold no destructors or locks (compiled code).
+pub unsafe fn enter(
+    trap_ctx: *mut TrapContext,
+    array_fn: *const u8,
+    vmctx: *mut VMContext,
+    callee: *const FuncRef,
+    values: *mut u64,
+) -> u32 {
+    // SAFETY: forwarded from the caller's contract; the trampoline preserves every
+    // callee-saved register and restores the stack on both the normal and the trap path.
+    unsafe { bareflow_trap_enter(trap_ctx, array_fn, vmctx, callee, values) }
+}
+
+/// Address of the raise-trap routine, for slot `libcall::RAISE_TRAP` of the libcall table.
+/// Its ABI is `extern "C" fn(vmctx: *mut VMContext, code: u32) -> !`.
+pub fn raise_trap_address() -> usize {
+    bareflow_trap_raise as *const () as usize
+}
+
+/// Address of [`enter`]'s trampoline, `extern "C" fn(trap_ctx, array_fn, vmctx, callee,
+/// values) -> u32`, for generated code that enters other generated code.
+pub fn enter_address() -> usize {
+    bareflow_trap_enter as *const () as usize
+}
+
+/// Address of [`raise_trap_in`]'s routine, `extern "C" fn(trap_ctx: *mut TrapContext,
+/// code: u32) -> !`, for generated code that knows its trap context but has no vmctx.
+pub fn raise_trap_in_address() -> usize {
+    bareflow_trap_raise_ctx as *const () as usize
+}
+
+/// Like [`raise_trap`], with the trap context given directly.
+///
+/// # Safety
+///
+/// As for [`raise_trap`]; `trap_ctx` must have an active [`enter`].
+pub unsafe fn raise_trap_in(trap_ctx: *mut TrapContext, code: u32) -> ! {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { bareflow_trap_raise_ctx(trap_ctx, code) }
+}
+
+/// Unwinds to the innermost active [`enter`], which returns `code`.
+///
+/// # Safety
+///
+/// `vmctx.trap_ctx` must point to a [`TrapContext`] with an active [`enter`], and every frame
+/// between here and that entry must be safe to discard without running code (no Rust frames
+/// with destructors, no held locks). Intended for compiled code; Rust code returns a status.
+pub unsafe fn raise_trap(vmctx: *mut VMContext, code: u32) -> ! {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { bareflow_trap_raise(vmctx, code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::offset_of;
+    use core::ptr::{null, null_mut};
+
+    #[test]
+    fn offsets_match_layout() {
+        assert_eq!(offset_of!(TrapContext, jmp) as i32, TRAP_CTX_JMP);
+        assert_eq!(
+            offset_of!(TrapContext, stack_limit) as i32,
+            TRAP_CTX_STACK_LIMIT
+        );
+        assert_eq!(
+            offset_of!(TrapContext, stack_budget) as i32,
+            TRAP_CTX_STACK_BUDGET
+        );
+        assert_eq!(offset_of!(TrapContext, depth) as i32, TRAP_CTX_DEPTH);
+        assert_eq!(
+            offset_of!(TrapContext, last_trap) as i32,
+            TRAP_CTX_LAST_TRAP
+        );
+    }
+
+    fn vmctx_with(trap_ctx: *mut TrapContext) -> VMContext {
+        VMContext {
+            memory: null_mut(),
+            globals: null(),
+            tables: null(),
+            funcs: null(),
+            type_ids: null(),
+            stack_limit: 0,
+            libcalls: null(),
+            trap_ctx: trap_ctx.cast(),
+            instance: null_mut(),
+        }
+    }
+
+    unsafe extern "C" fn adds(_vmctx: *mut VMContext, _c: *const FuncRef, v: *mut u64) -> u32 {
+        // SAFETY: the tests pass a two-slot buffer.
+        unsafe { *v = *v + *v.add(1) };
+        0
+    }
+
+    unsafe extern "C" fn traps(vmctx: *mut VMContext, _c: *const FuncRef, v: *mut u64) -> u32 {
+        // SAFETY: the tests pass a one-slot buffer; this frame has nothing to drop.
+        unsafe {
+            *v = 99;
+            raise_trap(vmctx, 7)
+        }
+    }
+
+    /// Re-enters (host → "wasm" → host → "wasm"), lets the inner one trap, then traps itself
+    /// with a code derived from the inner status.
+    unsafe extern "C" fn nested(vmctx: *mut VMContext, _c: *const FuncRef, v: *mut u64) -> u32 {
+        // SAFETY: vmctx.trap_ctx is live (set up by the test); the inner call uses its own slot.
+        unsafe {
+            let ctx: *mut TrapContext = (*vmctx).trap_ctx.cast();
+            assert_eq!((*ctx).depth, 1);
+            let mut inner = [0u64; 1];
+            let status = enter(ctx, traps as *const u8, vmctx, null(), inner.as_mut_ptr());
+            assert_eq!(status, 7);
+            assert_eq!((*ctx).depth, 1);
+            *v = u64::from(status);
+            raise_trap(vmctx, status + 1)
+        }
+    }
+
+    #[test]
+    fn normal_return_and_trap() {
+        let mut ctx = TrapContext::default();
+        let mut vm = vmctx_with(&mut ctx);
+        let mut values = [40u64, 2];
+        // SAFETY: live trap context and a two-slot buffer.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, 0);
+        assert_eq!(values[0], 42);
+        assert!(ctx.jmp.is_null());
+        assert_eq!(ctx.depth, 0);
+        assert!(ctx.stack_limit != 0);
+
+        // SAFETY: as above.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                traps as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, 7);
+        assert_eq!(values[0], 99);
+        assert_eq!(ctx.last_trap, 7);
+        assert!(ctx.jmp.is_null());
+        assert_eq!(ctx.depth, 0);
+
+        // The context stays usable after a trap.
+        let mut values = [1u64, 2];
+        // SAFETY: as above.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!((status, values[0]), (0, 3));
+    }
+
+    #[test]
+    fn nested_entries_unwind_to_the_innermost() {
+        let mut ctx = TrapContext::default();
+        let mut vm = vmctx_with(&mut ctx);
+        let mut values = [0u64; 1];
+        // SAFETY: live trap context and a one-slot buffer.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                nested as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, 8);
+        assert_eq!(values[0], 7);
+        assert!(ctx.jmp.is_null());
+        assert_eq!(ctx.depth, 0);
+    }
+}

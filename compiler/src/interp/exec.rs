@@ -201,6 +201,52 @@ unsafe fn wasm_code(
     }
 }
 
+/// Whether `f` runs in this interpreter: a wasm function with no array entry, or whose
+/// array entry is the interpreter's own ([`array_entry`], tiered mode). Everything else
+/// (host functions, compiled code) is called through `FuncRef::array`.
+///
+/// # Safety
+/// `f` must be a live `FuncRef`.
+#[inline]
+unsafe fn is_interpreted(f: *const FuncRef) -> bool {
+    // SAFETY: per the caller.
+    let (kind, array) = unsafe { ((*f).kind, (*f).array) };
+    kind == func_kind::WASM && (array.is_null() || array == array_entry as *const u8)
+}
+
+/// The interpreter's array-ABI entry (`FuncRef::array` of interpreted functions in tiered
+/// mode, reached from compiled code through the native→array stub). Runs the function on
+/// a fresh interpreter with default limits and returns 0 or the trap code.
+///
+/// # Safety
+/// `callee` must be a live interpreted wasm `FuncRef` and `values` must hold
+/// `max(params, results)` slots of its signature.
+pub unsafe extern "C" fn array_entry(
+    _vmctx: *mut VMContext,
+    callee: *const FuncRef,
+    values: *mut u64,
+) -> u32 {
+    // SAFETY: per the caller, `callee` is interpreted, so `host_data` is its InterpInstance.
+    let (np, nr) = unsafe {
+        let data = &*((*callee).host_data as *const InterpInstance);
+        data.code.func_arity[(*callee).func_index as usize]
+    };
+    let n = (np as usize).max(nr as usize);
+    // SAFETY: per the caller, `values` holds `n` slots.
+    let values = unsafe { std::slice::from_raw_parts_mut(values, n) };
+    let defaults = crate::runtime::Config::default();
+    let mut interp = Interp::new(ExecConfig {
+        max_depth: defaults.max_call_depth,
+        max_slots: defaults.max_stack_slots,
+        profiling: true,
+    });
+    // SAFETY: per the caller.
+    match unsafe { interp.run_interpreted(callee, values, np as usize, nr as usize) } {
+        Ok(()) => 0,
+        Err(t) => t.code as u32,
+    }
+}
+
 fn trap_status(status: u32) -> TrapCode {
     TrapCode::from_u32(status).unwrap_or(TrapCode::HostError)
 }
@@ -231,7 +277,7 @@ impl Interp {
     ) -> Result<(), Trap> {
         // SAFETY: per the caller.
         unsafe {
-            if (*callee).kind == func_kind::HOST || !(*callee).native.is_null() {
+            if !is_interpreted(callee) {
                 let arr: ArrayFn = std::mem::transmute((*callee).array);
                 let status = arr((*callee).vmctx, callee, values.as_mut_ptr());
                 return if status == 0 {
@@ -251,6 +297,23 @@ impl Interp {
             self.frames = frames;
             r
         }
+    }
+
+    /// Runs an interpreted function (no array-entry dispatch; see [`array_entry`]).
+    ///
+    /// # Safety
+    /// As for [`Interp::invoke`], and `callee` must be interpreted.
+    unsafe fn run_interpreted(
+        &mut self,
+        callee: *const FuncRef,
+        values: &mut [u64],
+        nparams: usize,
+        nresults: usize,
+    ) -> Result<(), Trap> {
+        let mut stack = Vec::new();
+        let mut frames = Vec::new();
+        // SAFETY: per the caller.
+        unsafe { self.run(&mut stack, &mut frames, callee, values, nparams, nresults) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -490,8 +553,7 @@ impl Interp {
                 let nr = $nr as usize;
                 // SAFETY: `f` comes from this instance's function array or a table of the
                 // store; FuncRefs live as long as the store.
-                let (kind, native) = unsafe { ((*f).kind, (*f).native) };
-                if kind == func_kind::HOST || !native.is_null() {
+                if !unsafe { is_interpreted(f) } {
                     account!();
                     let vbase = sp - np;
                     // SAFETY: `array` is an ArrayFn for host and compiled functions; the

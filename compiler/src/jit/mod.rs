@@ -1,1 +1,542 @@
-//! (work in progress)
+//! Cranelift JIT tiers: wasm functions and call trampolines compiled into executable memory.
+//!
+//! One [`JitTier`] wraps one `cranelift_jit::JITModule` at one optimization level (a JIT
+//! module cannot redefine a function, so every tier has its own). It produces:
+//!
+//! * **wasm functions** ([`JitTier::compile_functions`]) in the native ABI
+//!   `(callee_vmctx, callee: *const FuncRef, params...) -> results`;
+//! * **array→native trampolines** ([`JitTier::array_trampoline`], one per signature): an
+//!   [`ArrayFn`](runtime_loader::abi::ArrayFn) that loads the parameters from the values
+//!   buffer, calls `callee->native`, stores the results and returns 0. The host enters compiled
+//!   code through `runtime_loader::trap::enter` with one of these;
+//! * **native→array stubs** ([`JitTier::native_stub`], one per signature): a native-ABI
+//!   function that spills its parameters into a stack buffer, calls `callee->array` (a host
+//!   function or the interpreter), and raises the returned trap status, if any, with the
+//!   `RAISE_TRAP` libcall. It is the `FuncRef::native` of functions that have no compiled code.
+//!
+//! Compiled code reaches libcalls only through `vmctx.libcalls`, so the JIT module resolves no
+//! Rust symbols. Calls go through `FuncRef::native` (loaded at each call, so tier swaps are
+//! seen) unless `direct_calls` is requested for a batch compiled once for good.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use cranelift_codegen::Context;
+use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::{
+    self, Function, InstBuilder, MemFlagsData, SigRef, StackSlotData, StackSlotKind, UserFuncName,
+    Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Module, ModuleError};
+use runtime_loader::abi;
+use runtime_loader::trap::{self, TrapContext};
+use wasmparser::{FuncType, FunctionBody};
+
+use crate::clif::{self, ClifEnv, FuncTranslator, ModuleInfo, TranslateError};
+
+/// Optimization level of a JIT tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No mid-end optimization, single-pass register allocation: the cheap first tier.
+    None,
+    /// Full mid-end (e-graphs: GVN, LICM, constant folding) and the backtracking allocator.
+    Speed,
+}
+
+impl OptLevel {
+    /// Lower-case name (`none`, `speed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+        }
+    }
+}
+
+/// A JIT compilation failure.
+#[derive(Debug)]
+pub enum JitError {
+    /// The host ISA could not be set up.
+    Isa(String),
+    /// The function could not be translated to CLIF.
+    Translate {
+        /// Function index.
+        func: u32,
+        /// The translator's error.
+        error: TranslateError,
+    },
+    /// Cranelift rejected or failed to compile a function.
+    Codegen(ModuleError),
+}
+
+impl core::fmt::Display for JitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            JitError::Isa(e) => write!(f, "cannot set up the host ISA: {e}"),
+            JitError::Translate { func, error } => write!(f, "function {func}: {error}"),
+            JitError::Codegen(e) => write!(f, "code generation failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for JitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            JitError::Translate { error, .. } => Some(error),
+            JitError::Codegen(e) => Some(e),
+            JitError::Isa(_) => None,
+        }
+    }
+}
+
+impl From<ModuleError> for JitError {
+    fn from(e: ModuleError) -> Self {
+        JitError::Codegen(e)
+    }
+}
+
+/// One compiled wasm function.
+#[derive(Clone, Copy, Debug)]
+pub struct CompiledFunc {
+    /// Function index in its module.
+    pub func_index: u32,
+    /// Native-ABI entry (for `FuncRef::native`).
+    pub native: *const u8,
+    /// Array-ABI entry (for `FuncRef::array`): the signature's array→native trampoline.
+    pub array: *const u8,
+    /// Time spent translating and compiling this function.
+    pub compile_time: Duration,
+    /// Machine code size in bytes.
+    pub code_size: usize,
+}
+
+/// Key of the per-signature trampoline caches: the CLIF types of params and results.
+type SigKey = (Vec<ir::Type>, Vec<ir::Type>);
+
+fn sig_key(ty: &FuncType) -> Result<SigKey, TranslateError> {
+    Ok((
+        ty.params()
+            .iter()
+            .map(|t| clif::clif_type(*t))
+            .collect::<Result<_, _>>()?,
+        ty.results()
+            .iter()
+            .map(|t| clif::clif_type(*t))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+/// One JIT tier: a `JITModule` at one optimization level plus trampoline caches.
+pub struct JitTier {
+    module: Option<JITModule>,
+    opt: OptLevel,
+    translator: FuncTranslator,
+    builder_ctx: FunctionBuilderContext,
+    ctx: Context,
+    trap_ctx: *mut TrapContext,
+    raw_array_trampolines: HashMap<SigKey, *const u8>,
+    array_trampolines: HashMap<SigKey, *const u8>,
+    native_stubs: HashMap<SigKey, *const u8>,
+}
+
+impl core::fmt::Debug for JitTier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("JitTier")
+            .field("opt", &self.opt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for JitTier {
+    fn drop(&mut self) {
+        if let Some(m) = self.module.take() {
+            // SAFETY: the owner (a store) drops its tiers only after every instance whose
+            // FuncRefs point into this module is gone and no compiled code is running.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+/// The environment used for JIT code: the default vmctx ABI, plus optional direct calls to
+/// functions compiled in the same batch.
+struct JitEnv<'m> {
+    call_conv: CallConv,
+    module: &'m mut JITModule,
+    direct: &'m HashMap<u32, FuncId>,
+}
+
+impl ClifEnv for JitEnv<'_> {
+    fn call_conv(&self) -> CallConv {
+        self.call_conv
+    }
+
+    fn call_direct(
+        &mut self,
+        b: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+        sig: SigRef,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let func_ref = self.func_ref(b, vmctx, index);
+        let Some(id) = self.direct.get(&index) else {
+            return self.call_func_ref(b, sig, func_ref, args);
+        };
+        let callee = self.module.declare_func_in_func(*id, b.func);
+        // JIT code may be spread over several mappings: use absolute calls.
+        b.func.dfg.ext_funcs[callee].colocated = false;
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.push(vmctx);
+        all.push(func_ref);
+        all.extend_from_slice(args);
+        let call = b.ins().call(callee, &all);
+        b.inst_results(call).to_vec()
+    }
+}
+
+impl JitTier {
+    /// A new, empty tier for the host CPU.
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Isa`] if the host is not supported by Cranelift.
+    ///
+    /// `trap_ctx` is the store's trap context: array entries enter compiled code through it
+    /// and native→array stubs raise traps into it. It must outlive every function compiled
+    /// here.
+    pub fn new(opt: OptLevel, trap_ctx: *mut TrapContext) -> Result<JitTier, JitError> {
+        let isa_err = |e: &dyn core::fmt::Display| JitError::Isa(e.to_string());
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+            flags.set(k, v).map_err(|e| isa_err(&e))
+        };
+        set(&mut flags, "opt_level", opt.name())?;
+        set(&mut flags, "is_pic", "false")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        set(
+            &mut flags,
+            "regalloc_algorithm",
+            if opt == OptLevel::None {
+                "single_pass"
+            } else {
+                "backtracking"
+            },
+        )?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| isa_err(&e))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| isa_err(&e))?;
+        let builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        let module = JITModule::new(builder);
+        let ctx = module.make_context();
+        Ok(JitTier {
+            module: Some(module),
+            opt,
+            translator: FuncTranslator::new(),
+            builder_ctx: FunctionBuilderContext::new(),
+            ctx,
+            trap_ctx,
+            raw_array_trampolines: HashMap::new(),
+            array_trampolines: HashMap::new(),
+            native_stubs: HashMap::new(),
+        })
+    }
+
+    /// The tier's optimization level.
+    pub fn opt_level(&self) -> OptLevel {
+        self.opt
+    }
+
+    fn module(&mut self) -> &mut JITModule {
+        self.module.as_mut().expect("the module lives until drop")
+    }
+
+    fn call_conv(&mut self) -> CallConv {
+        self.module().isa().default_call_conv()
+    }
+
+    /// Compiles the given defined functions (`(function index, body)`) of one module and
+    /// returns their entries, in the same order. With `direct_calls`, calls between functions
+    /// of this batch are direct (they never pick up a later tier swap).
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Translate`] for unsupported operators, [`JitError::Codegen`] if Cranelift
+    /// fails.
+    pub fn compile_functions(
+        &mut self,
+        info: &ModuleInfo,
+        funcs: &[(u32, FunctionBody<'_>)],
+        direct_calls: bool,
+    ) -> Result<Vec<CompiledFunc>, JitError> {
+        let call_conv = self.call_conv();
+        let mut ids = Vec::with_capacity(funcs.len());
+        let mut direct = HashMap::new();
+        for (index, _) in funcs {
+            let ty = info.func_type(*index).ok_or(JitError::Translate {
+                func: *index,
+                error: TranslateError::Invalid("function index out of range"),
+            })?;
+            let sig =
+                clif::native_signature(ty, call_conv).map_err(|error| JitError::Translate {
+                    func: *index,
+                    error,
+                })?;
+            let id = self.module().declare_anonymous_function(&sig)?;
+            ids.push(id);
+            if direct_calls {
+                direct.insert(*index, id);
+            }
+        }
+        let mut stats = Vec::with_capacity(funcs.len());
+        for ((index, body), id) in funcs.iter().zip(&ids) {
+            let start = Instant::now();
+            let module = self.module.as_mut().expect("the module lives until drop");
+            self.ctx.clear();
+            self.ctx.func.name = UserFuncName::user(0, *index);
+            let mut env = JitEnv {
+                call_conv,
+                module,
+                direct: &direct,
+            };
+            self.translator
+                .translate(info, &mut env, *index, body, &mut self.ctx.func)
+                .map_err(|error| JitError::Translate {
+                    func: *index,
+                    error,
+                })?;
+            module.define_function(*id, &mut self.ctx)?;
+            let size = self
+                .ctx
+                .compiled_code()
+                .map(|c| c.code_buffer().len())
+                .unwrap_or(0);
+            stats.push((start.elapsed(), size));
+        }
+        let start = Instant::now();
+        self.module().finalize_definitions()?;
+        let finalize_share = start.elapsed() / (funcs.len().max(1) as u32);
+        let mut out = Vec::with_capacity(funcs.len());
+        for (((index, _), id), (time, size)) in funcs.iter().zip(&ids).zip(stats) {
+            let ty = info.func_type(*index).expect("checked above");
+            let array = self.array_trampoline(ty)?;
+            out.push(CompiledFunc {
+                func_index: *index,
+                native: self.module().get_finalized_function(*id),
+                array,
+                compile_time: time + finalize_share,
+                code_size: size,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The array entry of compiled functions of signature `ty` (compiled on first use): an
+    /// [`ArrayFn`](runtime_loader::abi::ArrayFn) that is safe to call from Rust. It enters
+    /// the raw array→native trampoline through `trap::enter` on the tier's trap context, so a
+    /// trap in the callee returns here as a status.
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Translate`] for unsupported value types, [`JitError::Codegen`].
+    pub fn array_trampoline(&mut self, ty: &FuncType) -> Result<*const u8, JitError> {
+        let key = sig_key(ty).map_err(|error| JitError::Translate { func: 0, error })?;
+        if let Some(p) = self.array_trampolines.get(&key) {
+            return Ok(*p);
+        }
+        let raw = self.raw_array_trampoline(ty)?;
+        let call_conv = self.call_conv();
+        let mut func = Function::with_name_signature(
+            UserFuncName::user(3, 0),
+            clif::array_signature(call_conv),
+        );
+        {
+            let mut b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let mut sig = ir::Signature::new(call_conv);
+            for _ in 0..5 {
+                sig.params.push(ir::AbiParam::new(I64));
+            }
+            sig.returns.push(ir::AbiParam::new(I32));
+            let sig = b.import_signature(sig);
+            let enter = b.ins().iconst(I64, trap::enter_address() as i64);
+            let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            let raw = b.ins().iconst(I64, raw as i64);
+            let call = b
+                .ins()
+                .call_indirect(sig, enter, &[ctx, raw, p[0], p[1], p[2]]);
+            let status = b.inst_results(call)[0];
+            b.ins().return_(&[status]);
+            b.finalize(env_config(call_conv));
+        }
+        let p = self.define_helper(func)?;
+        self.array_trampolines.insert(key, p);
+        Ok(p)
+    }
+
+    /// The raw array→native trampoline for signature `ty`: must be entered through
+    /// `trap::enter` (compiled code may unwind through it).
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Translate`] for unsupported value types, [`JitError::Codegen`].
+    pub fn raw_array_trampoline(&mut self, ty: &FuncType) -> Result<*const u8, JitError> {
+        let key = sig_key(ty).map_err(|error| JitError::Translate { func: 0, error })?;
+        if let Some(p) = self.raw_array_trampolines.get(&key) {
+            return Ok(*p);
+        }
+        let call_conv = self.call_conv();
+        let native_sig = clif::native_signature(ty, call_conv)
+            .map_err(|error| JitError::Translate { func: 0, error })?;
+        let mut func = Function::with_name_signature(
+            UserFuncName::user(1, 0),
+            clif::array_signature(call_conv),
+        );
+        {
+            let mut b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let (vmctx, callee, values) = (p[0], p[1], p[2]);
+            let flags = MemFlagsData::trusted();
+            let mut args = vec![vmctx, callee];
+            for (i, t) in key.0.iter().enumerate() {
+                args.push(b.ins().load(*t, flags, values, (i * 8) as i32));
+            }
+            let sig = b.import_signature(native_sig);
+            let native = b.ins().load(I64, flags, callee, abi::FUNC_REF_NATIVE);
+            let call = b.ins().call_indirect(sig, native, &args);
+            let results = b.inst_results(call).to_vec();
+            for (i, r) in results.into_iter().enumerate() {
+                let slot = widen(&mut b, r);
+                b.ins().store(flags, slot, values, (i * 8) as i32);
+            }
+            let ok = b.ins().iconst(I32, 0);
+            b.ins().return_(&[ok]);
+            b.finalize(env_config(call_conv));
+        }
+        let p = self.define_helper(func)?;
+        self.raw_array_trampolines.insert(key, p);
+        Ok(p)
+    }
+
+    /// The native→array stub for signature `ty` (compiled on first use).
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Translate`] for unsupported value types, [`JitError::Codegen`].
+    pub fn native_stub(&mut self, ty: &FuncType) -> Result<*const u8, JitError> {
+        let key = sig_key(ty).map_err(|error| JitError::Translate { func: 0, error })?;
+        if let Some(p) = self.native_stubs.get(&key) {
+            return Ok(*p);
+        }
+        let call_conv = self.call_conv();
+        let native_sig = clif::native_signature(ty, call_conv)
+            .map_err(|error| JitError::Translate { func: 0, error })?;
+        let mut func = Function::with_name_signature(UserFuncName::user(2, 0), native_sig);
+        {
+            let mut b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let (vmctx, callee) = (p[0], p[1]);
+            let slots = key.0.len().max(key.1.len()).max(1);
+            let slot = b.create_sized_stack_slot(StackSlotData::new(
+                StackSlotKind::ExplicitSlot,
+                (slots * 8) as u32,
+                3,
+            ));
+            let values = b.ins().stack_addr(I64, slot, 0);
+            let flags = MemFlagsData::trusted();
+            for (i, v) in p[2..].iter().enumerate() {
+                let w = widen(&mut b, *v);
+                b.ins().store(flags, w, values, (i * 8) as i32);
+            }
+            let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
+            let sig = b.import_signature(clif::array_signature(call_conv));
+            let call = b.ins().call_indirect(sig, array, &[vmctx, callee, values]);
+            let status = b.inst_results(call)[0];
+            let trap = b.create_block();
+            let done = b.create_block();
+            b.set_cold_block(trap);
+            b.ins().brif(status, trap, &[], done, &[]);
+            b.seal_block(trap);
+            b.seal_block(done);
+            b.switch_to_block(trap);
+            // The callee's vmctx may be null (host functions): raise into the tier's trap
+            // context directly.
+            let mut sig = ir::Signature::new(call_conv);
+            sig.params.push(ir::AbiParam::new(I64));
+            sig.params.push(ir::AbiParam::new(I32));
+            let sig = b.import_signature(sig);
+            let raise = b.ins().iconst(I64, trap::raise_trap_in_address() as i64);
+            let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            b.ins().call_indirect(sig, raise, &[ctx, status]);
+            b.ins().trap(ir::TrapCode::unwrap_user(1));
+            b.switch_to_block(done);
+            let mut results = Vec::with_capacity(key.1.len());
+            for (i, t) in key.1.iter().enumerate() {
+                results.push(b.ins().load(*t, flags, values, (i * 8) as i32));
+            }
+            b.ins().return_(&results);
+            b.finalize(env_config(call_conv));
+        }
+        let p = self.define_helper(func)?;
+        self.native_stubs.insert(key, p);
+        Ok(p)
+    }
+
+    fn define_helper(&mut self, func: Function) -> Result<*const u8, JitError> {
+        let module = self.module.as_mut().expect("the module lives until drop");
+        let id = module.declare_anonymous_function(&func.signature)?;
+        self.ctx.clear();
+        self.ctx.func = func;
+        module.define_function(id, &mut self.ctx)?;
+        module.finalize_definitions()?;
+        Ok(module.get_finalized_function(id))
+    }
+}
+
+fn env_config(call_conv: CallConv) -> cranelift_codegen::isa::TargetFrontendConfig {
+    clif::VmctxEnv { call_conv }.frontend_config()
+}
+
+/// Widens a value to a full 8-byte slot: i32/f32 zero-extended bits, f64 raw bits.
+fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
+    match b.func.dfg.value_type(v) {
+        I32 => b.ins().uextend(I64, v),
+        F32 => {
+            let bits = b.ins().bitcast(I32, MemFlagsData::new(), v);
+            b.ins().uextend(I64, bits)
+        }
+        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
+        _ => v,
+    }
+}
+
+pub mod store;
+
+#[cfg(test)]
+mod tests;

@@ -21,6 +21,7 @@ use super::types::{
     Config, FuncCounters, FuncType, GlobalType, MemoryType, Mode, TableType, Val, ValType,
 };
 use crate::interp::{self, ExecConfig, Interp, InterpInstance, ModuleCode};
+use crate::jit::store::JitStore;
 use crate::parse::{self, ParseError};
 
 /// A parsed, validated module, cheap to clone (shared).
@@ -220,6 +221,8 @@ pub struct Store {
     tables: Vec<*mut TableInst>,
     globals: Vec<*mut GlobalCell>,
     interp: Interp,
+    /// JIT state (JIT modes only; see `crate::jit::store`).
+    jit: Option<JitStore>,
     created: Instant,
     created_ticks: u64,
 }
@@ -326,7 +329,7 @@ unsafe extern "C" fn host_trampoline(
 
 fn check_mode(mode: Mode) -> Result<(), String> {
     match mode {
-        Mode::Interp => Ok(()),
+        Mode::Interp | Mode::JitNone | Mode::JitSpeed | Mode::Tiered => Ok(()),
         other => Err(format!(
             "execution mode `{other}` is not available in this build"
         )),
@@ -336,6 +339,7 @@ fn check_mode(mode: Mode) -> Result<(), String> {
 impl Store {
     /// A new empty store.
     pub fn new(config: Config) -> Store {
+        let jit = JitStore::new(&config).unwrap_or(None);
         let exec = ExecConfig {
             max_depth: config.max_call_depth.max(1),
             max_slots: config.max_stack_slots.max(1),
@@ -351,6 +355,7 @@ impl Store {
             tables: Vec::new(),
             globals: Vec::new(),
             interp: Interp::new(exec),
+            jit,
             created: Instant::now(),
             created_ticks: interp::exec::ticks(),
         }
@@ -438,6 +443,17 @@ impl Store {
             module: m.clone(),
         });
         let si = self.instances.last().expect("just pushed");
+        if let Some(jit) = &mut self.jit {
+            // SAFETY: the instance, its interpreter view and the module live as long as the
+            // store; none of the instance's code has run yet.
+            unsafe { jit.install_instance(&si.inst, &m.inner, si.interp) }
+                .map_err(|e| InstantiateError::Resource(e.to_string()))?;
+        } else if self.config.mode != Mode::Interp {
+            return Err(InstantiateError::Unsupported(format!(
+                "execution mode `{}` is not available on this host",
+                self.config.mode
+            )));
+        }
         if let Err(code) = si.inst.initialize(meta) {
             return Err(InstantiateError::Trap(Trap::new(code)));
         }
@@ -531,6 +547,11 @@ impl Store {
             }
             values[i] = val_to_slot(a, self.id).map_err(CallError::BadArguments)?;
         }
+        if let Some(jit) = &mut self.jit {
+            // Tiered mode: compile what got hot since the last call (errors leave the
+            // function interpreted).
+            let _ = jit.tier_up();
+        }
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
         unsafe {
             self.interp
@@ -613,6 +634,11 @@ impl Store {
         // SAFETY: `hf` was just allocated and is not shared yet.
         unsafe { (*hf).func_ref.host_data = hf as *mut c_void };
         self.host_funcs.push(hf);
+        if let Some(jit) = &mut self.jit {
+            // SAFETY: `hf` is a live host function of this store.
+            unsafe { jit.install_host_func(&mut (*hf).func_ref, &(*hf).ty) }
+                .expect("a native->array stub compiles for every signature");
+        }
         Func {
             store: self.id,
             ptr: hf as usize,

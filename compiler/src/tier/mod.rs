@@ -1,1 +1,9 @@
-//! (work in progress)
+//! Tiering: when a function moves from the interpreter to Cranelift `none`, then `speed`
+//! ([`policy`], pure functions of counters), and the machinery that compiles it and swaps its
+//! `FuncRef::native` ([`manager`]).
+
+pub mod manager;
+pub mod policy;
+
+pub use manager::{TierManager, TierUpEvent};
+pub use policy::{Counters, Thresholds, Tier};

@@ -1,0 +1,172 @@
+//! The environment seam: how translated code reaches the runtime.
+//!
+//! Every method has a default that follows the `runtime_loader::abi` layout (the vmctx is the
+//! first parameter of every compiled function; arrays of pointers hang off it). The JIT and the
+//! object writer implement [`ClifEnv`] and override only what differs, typically
+//! [`ClifEnv::call_direct`] (direct calls to functions compiled in the same module).
+//!
+//! Loads of vmctx fields that never change while an instance lives (the array pointers, the
+//! per-index entries of those arrays) are `readonly` so the optimizer may hoist and merge them;
+//! loads of things that can change (memory base/length after `memory.grow`, table length,
+//! `FuncRef::native` after a tier-up, global cells) are plain loads.
+
+use cranelift_codegen::ir::{
+    self, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value, types::I64,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::FunctionBuilder;
+use runtime_loader::abi;
+use runtime_loader::trap::TRAP_CTX_STACK_LIMIT;
+use target_lexicon::PointerWidth;
+
+/// Flags for loads of runtime structures that cannot trap and never change.
+pub fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
+}
+
+/// Flags for loads/stores of runtime structures that cannot trap but may change.
+pub fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Loads `vmctx_array_field[index]` (an 8-byte entry of one of the vmctx pointer arrays).
+fn array_entry(b: &mut FunctionBuilder, vmctx: Value, field: i32, index: u32) -> Value {
+    let array = b.ins().load(I64, readonly(), vmctx, field);
+    let offset = i32::try_from(u64::from(index) * 8).expect("wasm index spaces fit in i32 / 8");
+    b.ins().load(I64, readonly(), array, offset)
+}
+
+/// The seam between the translator and the runtime (about ten methods; see the module docs).
+pub trait ClifEnv {
+    /// Calling convention of native-ABI functions, array-ABI functions and libcalls.
+    fn call_conv(&self) -> CallConv;
+
+    /// Target facts the frontend needs when finishing a function (64-bit pointers).
+    fn frontend_config(&self) -> TargetFrontendConfig {
+        TargetFrontendConfig {
+            default_call_conv: self.call_conv(),
+            pointer_width: PointerWidth::U64,
+            page_size_align_log2: 12,
+        }
+    }
+
+    /// Base address and current byte length of memory 0.
+    fn memory_base_bound(&mut self, b: &mut FunctionBuilder, vmctx: Value) -> (Value, Value) {
+        let def = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_MEMORY);
+        let base = b.ins().load(I64, trusted(), def, abi::MEMORY_DEF_BASE);
+        let len = b.ins().load(I64, trusted(), def, abi::MEMORY_DEF_LEN);
+        (base, len)
+    }
+
+    /// Address of global `index`'s 8-byte cell.
+    fn global_cell(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        array_entry(b, vmctx, abi::VMCTX_GLOBALS, index)
+    }
+
+    /// Address of table `index`'s `TableDef`.
+    fn table_def(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        array_entry(b, vmctx, abi::VMCTX_TABLES, index)
+    }
+
+    /// The `*const FuncRef` of function `index` (imports included).
+    fn func_ref(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        array_entry(b, vmctx, abi::VMCTX_FUNCS, index)
+    }
+
+    /// The store-wide signature id (i32) of the module's type `type_index`.
+    fn type_id(&mut self, b: &mut FunctionBuilder, vmctx: Value, type_index: u32) -> Value {
+        let ids = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_TYPE_IDS);
+        let offset = i32::try_from(u64::from(type_index) * 4).expect("type index fits");
+        b.ins().load(ir::types::I32, readonly(), ids, offset)
+    }
+
+    /// Calls through a `*const FuncRef`: loads `native` and `vmctx` at the call, so a tier-up
+    /// that swaps `native` is seen by the next call. `sig` is the callee's native signature.
+    fn call_func_ref(
+        &mut self,
+        b: &mut FunctionBuilder,
+        sig: SigRef,
+        func_ref: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let native = b.ins().load(I64, trusted(), func_ref, abi::FUNC_REF_NATIVE);
+        let callee_vmctx = b.ins().load(I64, trusted(), func_ref, abi::FUNC_REF_VMCTX);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.push(callee_vmctx);
+        all.push(func_ref);
+        all.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, native, &all);
+        b.inst_results(call).to_vec()
+    }
+
+    /// A direct call of function `index` (`call`). The default goes through the FuncRef.
+    fn call_direct(
+        &mut self,
+        b: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+        sig: SigRef,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let func_ref = self.func_ref(b, vmctx, index);
+        self.call_func_ref(b, sig, func_ref, args)
+    }
+
+    /// Calls libcall `index` (see `abi::libcall`) with `vmctx` prepended to `args`.
+    fn libcall(
+        &mut self,
+        b: &mut FunctionBuilder,
+        vmctx: Value,
+        index: usize,
+        params: &[ir::Type],
+        returns: &[ir::Type],
+        args: &[Value],
+    ) -> Vec<Value> {
+        let mut sig = Signature::new(self.call_conv());
+        sig.params.push(AbiParam::new(I64));
+        sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+        sig.returns
+            .extend(returns.iter().map(|t| AbiParam::new(*t)));
+        let sig = b.import_signature(sig);
+        let table = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_LIBCALLS);
+        let offset = i32::try_from(index * 8).expect("libcall index fits");
+        let f = b.ins().load(I64, readonly(), table, offset);
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(vmctx);
+        all.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, f, &all);
+        b.inst_results(call).to_vec()
+    }
+
+    /// The lowest stack address compiled code may use (the store's `TrapContext::stack_limit`).
+    fn stack_limit(&mut self, b: &mut FunctionBuilder, vmctx: Value) -> Value {
+        let ctx = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_TRAP_CTX);
+        b.ins().load(I64, trusted(), ctx, TRAP_CTX_STACK_LIMIT)
+    }
+
+    /// Raises trap `code` (an i32 value): calls the `RAISE_TRAP` libcall, which does not return.
+    /// The caller terminates the block afterwards.
+    fn raise_trap(&mut self, b: &mut FunctionBuilder, vmctx: Value, code: Value) {
+        self.libcall(
+            b,
+            vmctx,
+            abi::libcall::RAISE_TRAP,
+            &[ir::types::I32],
+            &[],
+            &[code],
+        );
+    }
+}
+
+/// The plain environment: everything through the vmctx, calls through `FuncRef::native`.
+#[derive(Clone, Copy, Debug)]
+pub struct VmctxEnv {
+    /// Calling convention of the target.
+    pub call_conv: CallConv,
+}
+
+impl ClifEnv for VmctxEnv {
+    fn call_conv(&self) -> CallConv {
+        self.call_conv
+    }
+}

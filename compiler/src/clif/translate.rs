@@ -1,0 +1,1308 @@
+//! The operator translator: one wasm function body → one CLIF function.
+//!
+//! State while walking the body:
+//!
+//! * the **value stack** holds CLIF `Value`s (wasm locals are cranelift-frontend `Variable`s,
+//!   so SSA construction and phis are the frontend's job);
+//! * the **control stack** holds one [`Frame`] per open `block`/`loop`/`if` plus the function
+//!   itself. Block results travel as parameters of the frame's `end` block; loop parameters as
+//!   parameters of the loop header; `if` parameters are plain values that dominate both arms;
+//! * **reachability**: after `br`, `br_table`, `return` or `unreachable` the rest of the
+//!   enclosing construct is dead; dead operators are skipped (only nesting is tracked) until
+//!   the `else`/`end` that makes code live again. A block's `end` is live only if something
+//!   branched to it or fell through.
+//!
+//! Every trap is an explicit check that branches to a per-code cold block calling the
+//! `RAISE_TRAP` libcall (see [`super::env::ClifEnv::raise_trap`]); no instruction relies on a
+//! CPU fault: divisions are guarded (zero, `INT_MIN / -1`), float→int conversions are
+//! range-checked, `srem` by -1 is rewritten to `srem` by 1.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
+use cranelift_codegen::ir::{
+    self, Block, BlockArg, Function, InstBuilder, MemFlagsData, SigRef, SourceLoc, Type, Value,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
+use runtime_loader::TrapCode;
+use runtime_loader::abi::{self, libcall};
+use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
+
+use super::env::ClifEnv;
+use super::{ModuleInfo, TranslateError, clif_type, native_signature};
+
+type Result<T> = core::result::Result<T, TranslateError>;
+
+/// Reusable translation state (the frontend's scratch buffers survive across functions).
+#[derive(Default)]
+pub struct FuncTranslator {
+    ctx: FunctionBuilderContext,
+}
+
+impl FuncTranslator {
+    /// A translator with empty scratch buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Translates the body of defined function `func_index` into `func`, whose signature is
+    /// set to the function's native signature.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::Unsupported`] for operators outside WebAssembly 2.0 (SIMD, tail
+    /// calls, GC, ...), [`TranslateError::Parse`] if the body cannot be decoded.
+    pub fn translate(
+        &mut self,
+        info: &ModuleInfo,
+        env: &mut dyn ClifEnv,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        func: &mut Function,
+    ) -> Result<()> {
+        let ty = info
+            .func_type(func_index)
+            .ok_or(TranslateError::Invalid("function index out of range"))?;
+        func.signature = native_signature(ty, env.call_conv())?;
+        let b = FunctionBuilder::new(func, &mut self.ctx);
+        let mut t = Translator {
+            b,
+            env,
+            info,
+            vmctx: Value::from_u32(0),
+            locals: Vec::new(),
+            stack: Vec::new(),
+            control: Vec::new(),
+            reachable: true,
+            dead_depth: 0,
+            trap_blocks: Vec::new(),
+            status_block: None,
+            sigs: HashMap::new(),
+        };
+        t.run(ty, body)?;
+        t.finish();
+        Ok(())
+    }
+}
+
+/// Translates one function with a fresh [`FuncTranslator`].
+///
+/// # Errors
+///
+/// See [`FuncTranslator::translate`].
+pub fn translate_function(
+    info: &ModuleInfo,
+    env: &mut dyn ClifEnv,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    func: &mut Function,
+) -> Result<()> {
+    FuncTranslator::new().translate(info, env, func_index, body, func)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum FrameKind {
+    Function,
+    Block,
+    Loop,
+    If,
+}
+
+/// One open control construct.
+struct Frame {
+    kind: FrameKind,
+    /// Continuation after `end`; its parameters are the construct's results.
+    end: Block,
+    /// Loop header (branch target of a loop); equal to `end` for other kinds.
+    header: Block,
+    num_params: usize,
+    num_results: usize,
+    /// Value-stack height below the construct's parameters.
+    height: usize,
+    /// An `if` whose `else` has not been seen yet: the block of the false arm.
+    else_block: Option<Block>,
+    /// The `if`'s parameter values (re-pushed at `else`).
+    else_args: Vec<Value>,
+    /// Whether anything branches to (or falls through into) `end`.
+    end_reachable: bool,
+}
+
+impl Frame {
+    fn branch_target(&self) -> (Block, usize) {
+        if self.kind == FrameKind::Loop {
+            (self.header, self.num_params)
+        } else {
+            (self.end, self.num_results)
+        }
+    }
+}
+
+struct Translator<'a, 'f> {
+    b: FunctionBuilder<'f>,
+    env: &'a mut dyn ClifEnv,
+    info: &'a ModuleInfo,
+    vmctx: Value,
+    locals: Vec<(Variable, Type)>,
+    stack: Vec<Value>,
+    control: Vec<Frame>,
+    reachable: bool,
+    /// Nesting depth of constructs opened inside dead code.
+    dead_depth: u32,
+    /// Cold blocks raising a fixed trap code, filled in at the end.
+    trap_blocks: Vec<(TrapCode, Block)>,
+    /// Cold block raising the trap code passed as its parameter (libcall statuses).
+    status_block: Option<Block>,
+    /// Imported native signatures, by type index.
+    sigs: HashMap<u32, SigRef>,
+}
+
+fn block_args(vals: &[Value]) -> Vec<BlockArg> {
+    vals.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+fn heap_flags() -> MemFlagsData {
+    // Bounds were checked explicitly; the access itself never faults.
+    MemFlagsData::new().with_notrap()
+}
+
+impl<'a, 'f> Translator<'a, 'f> {
+    // ----------------------------------------------------------------------------------
+    // Setup and teardown
+    // ----------------------------------------------------------------------------------
+
+    fn run(&mut self, ty: &wasmparser::FuncType, body: &FunctionBody<'_>) -> Result<()> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        self.b.seal_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        self.vmctx = params[0];
+        for (i, p) in ty.params().iter().enumerate() {
+            let cty = clif_type(*p)?;
+            let var = self.b.declare_var(cty);
+            self.b.def_var(var, params[i + 2]);
+            self.locals.push((var, cty));
+        }
+        let mut locals = body.get_locals_reader()?;
+        for _ in 0..locals.get_count() {
+            let (count, vty) = locals.read()?;
+            let cty = clif_type(vty)?;
+            for _ in 0..count {
+                let var = self.b.declare_var(cty);
+                let zero = self.zero(cty);
+                self.b.def_var(var, zero);
+                self.locals.push((var, cty));
+            }
+        }
+
+        // Stack overflow check: the frame is already allocated here, so compare the current
+        // stack pointer with the store's limit.
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.env.stack_limit(&mut self.b, self.vmctx);
+        let overflow = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        self.trap_if(overflow, TrapCode::StackOverflow);
+
+        let results: Vec<Type> = ty
+            .results()
+            .iter()
+            .map(|r| clif_type(*r))
+            .collect::<Result<_>>()?;
+        let end = self.b.create_block();
+        for r in &results {
+            self.b.append_block_param(end, *r);
+        }
+        self.control.push(Frame {
+            kind: FrameKind::Function,
+            end,
+            header: end,
+            num_params: 0,
+            num_results: results.len(),
+            height: 0,
+            else_block: None,
+            else_args: Vec::new(),
+            end_reachable: false,
+        });
+
+        let mut ops = body.get_operators_reader()?;
+        while !self.control.is_empty() {
+            let offset = ops.original_position();
+            let op = ops.read()?;
+            self.b
+                .set_srcloc(SourceLoc::new(u32::try_from(offset).unwrap_or(u32::MAX)));
+            if self.reachable {
+                self.translate_op(op)?;
+            } else {
+                self.translate_dead_op(op)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) {
+        for (code, block) in std::mem::take(&mut self.trap_blocks) {
+            self.b.switch_to_block(block);
+            let code = self.b.ins().iconst(I32, i64::from(code as u32));
+            self.env.raise_trap(&mut self.b, self.vmctx, code);
+            self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+        }
+        if let Some(block) = self.status_block {
+            self.b.switch_to_block(block);
+            let code = self.b.block_params(block)[0];
+            self.env.raise_trap(&mut self.b, self.vmctx, code);
+            self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+        }
+        self.b.seal_all_blocks();
+        let config = self.env.frontend_config();
+        self.b.finalize(config);
+    }
+
+    fn zero(&mut self, ty: Type) -> Value {
+        match ty {
+            F32 => self.b.ins().f32const(0.0),
+            F64 => self.b.ins().f64const(0.0),
+            _ => self.b.ins().iconst(ty, 0),
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Value stack
+    // ----------------------------------------------------------------------------------
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    fn pop(&mut self) -> Result<Value> {
+        self.stack
+            .pop()
+            .ok_or(TranslateError::Invalid("value stack underflow"))
+    }
+
+    fn popn(&mut self, n: usize) -> Result<Vec<Value>> {
+        let at = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .ok_or(TranslateError::Invalid("value stack underflow"))?;
+        Ok(self.stack.split_off(at))
+    }
+
+    fn peekn(&self, n: usize) -> Result<&[Value]> {
+        let at = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .ok_or(TranslateError::Invalid("value stack underflow"))?;
+        Ok(&self.stack[at..])
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Traps
+    // ----------------------------------------------------------------------------------
+
+    fn trap_block(&mut self, code: TrapCode) -> Block {
+        if let Some((_, b)) = self.trap_blocks.iter().find(|(c, _)| *c == code) {
+            return *b;
+        }
+        let block = self.b.create_block();
+        self.b.set_cold_block(block);
+        self.trap_blocks.push((code, block));
+        block
+    }
+
+    /// Traps with `code` if `cond` (an integer) is non-zero; continues in a new block.
+    fn trap_if(&mut self, cond: Value, code: TrapCode) {
+        let trap = self.trap_block(code);
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, trap, &[], cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Traps with the status returned by a libcall if it is non-zero.
+    fn trap_if_status(&mut self, status: Value) {
+        let block = match self.status_block {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.b.append_block_param(b, I32);
+                self.b.set_cold_block(b);
+                self.status_block = Some(b);
+                b
+            }
+        };
+        let cont = self.b.create_block();
+        self.b
+            .ins()
+            .brif(status, block, &[BlockArg::Value(status)], cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+    }
+
+    fn trap_now(&mut self, code: TrapCode) {
+        let trap = self.trap_block(code);
+        self.b.ins().jump(trap, &[]);
+        self.reachable = false;
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Control flow
+    // ----------------------------------------------------------------------------------
+
+    fn block_types(&self, bt: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
+        match bt {
+            BlockType::Empty => Ok((Vec::new(), Vec::new())),
+            BlockType::Type(t) => Ok((Vec::new(), vec![clif_type(t)?])),
+            BlockType::FuncType(idx) => {
+                let ft = self
+                    .info
+                    .types
+                    .get(idx as usize)
+                    .ok_or(TranslateError::Invalid("block type index out of range"))?;
+                let p = ft
+                    .params()
+                    .iter()
+                    .map(|t| clif_type(*t))
+                    .collect::<Result<_>>()?;
+                let r = ft
+                    .results()
+                    .iter()
+                    .map(|t| clif_type(*t))
+                    .collect::<Result<_>>()?;
+                Ok((p, r))
+            }
+        }
+    }
+
+    fn new_block_with(&mut self, tys: &[Type]) -> Block {
+        let block = self.b.create_block();
+        for t in tys {
+            self.b.append_block_param(block, *t);
+        }
+        block
+    }
+
+    fn translate_block(&mut self, bt: BlockType) -> Result<()> {
+        let (params, results) = self.block_types(bt)?;
+        let end = self.new_block_with(&results);
+        let height = self
+            .stack
+            .len()
+            .checked_sub(params.len())
+            .ok_or(TranslateError::Invalid("value stack underflow"))?;
+        self.control.push(Frame {
+            kind: FrameKind::Block,
+            end,
+            header: end,
+            num_params: params.len(),
+            num_results: results.len(),
+            height,
+            else_block: None,
+            else_args: Vec::new(),
+            end_reachable: false,
+        });
+        Ok(())
+    }
+
+    fn translate_loop(&mut self, bt: BlockType) -> Result<()> {
+        let (params, results) = self.block_types(bt)?;
+        let header = self.new_block_with(&params);
+        let end = self.new_block_with(&results);
+        let args = self.popn(params.len())?;
+        let height = self.stack.len();
+        self.b.ins().jump(header, &block_args(&args));
+        self.b.switch_to_block(header);
+        let header_params = self.b.block_params(header).to_vec();
+        self.stack.extend(header_params);
+        self.control.push(Frame {
+            kind: FrameKind::Loop,
+            end,
+            header,
+            num_params: params.len(),
+            num_results: results.len(),
+            height,
+            else_block: None,
+            else_args: Vec::new(),
+            end_reachable: false,
+        });
+        Ok(())
+    }
+
+    fn translate_if(&mut self, bt: BlockType) -> Result<()> {
+        let cond = self.pop()?;
+        let (params, results) = self.block_types(bt)?;
+        let then_block = self.b.create_block();
+        let else_block = self.b.create_block();
+        let end = self.new_block_with(&results);
+        self.b.ins().brif(cond, then_block, &[], else_block, &[]);
+        self.b.seal_block(then_block);
+        self.b.seal_block(else_block);
+        self.b.switch_to_block(then_block);
+        let else_args = self.peekn(params.len())?.to_vec();
+        let height = self.stack.len() - params.len();
+        self.control.push(Frame {
+            kind: FrameKind::If,
+            end,
+            header: end,
+            num_params: params.len(),
+            num_results: results.len(),
+            height,
+            else_block: Some(else_block),
+            else_args,
+            end_reachable: false,
+        });
+        Ok(())
+    }
+
+    fn translate_else(&mut self) -> Result<()> {
+        let (end, num_results) = {
+            let f = self
+                .control
+                .last()
+                .ok_or(TranslateError::Invalid("else outside if"))?;
+            (f.end, f.num_results)
+        };
+        if self.reachable {
+            let vals = self.popn(num_results)?;
+            self.b.ins().jump(end, &block_args(&vals));
+        }
+        let reachable = self.reachable;
+        let f = self.control.last_mut().expect("checked above");
+        f.end_reachable |= reachable;
+        let else_block = f
+            .else_block
+            .take()
+            .ok_or(TranslateError::Invalid("else without if"))?;
+        let height = f.height;
+        let args = f.else_args.clone();
+        self.b.switch_to_block(else_block);
+        self.stack.truncate(height);
+        self.stack.extend(args);
+        self.reachable = true;
+        Ok(())
+    }
+
+    fn translate_end(&mut self) -> Result<()> {
+        let mut frame = self
+            .control
+            .pop()
+            .ok_or(TranslateError::Invalid("unbalanced end"))?;
+        if self.reachable {
+            let vals = self.popn(frame.num_results)?;
+            self.b.ins().jump(frame.end, &block_args(&vals));
+            frame.end_reachable = true;
+        }
+        if let Some(else_block) = frame.else_block.take() {
+            // `if` without `else`: the false arm passes the parameters through.
+            self.b.switch_to_block(else_block);
+            self.b.ins().jump(frame.end, &block_args(&frame.else_args));
+            frame.end_reachable = true;
+        }
+        if frame.kind == FrameKind::Loop {
+            self.b.seal_block(frame.header);
+        }
+        self.stack.truncate(frame.height);
+        if frame.end_reachable {
+            self.b.switch_to_block(frame.end);
+            self.b.seal_block(frame.end);
+            let results = self.b.block_params(frame.end).to_vec();
+            if frame.kind == FrameKind::Function {
+                self.b.ins().return_(&results);
+            } else {
+                self.stack.extend(results);
+            }
+        }
+        self.reachable = frame.end_reachable && frame.kind != FrameKind::Function;
+        Ok(())
+    }
+
+    fn frame_at(&mut self, depth: u32) -> Result<&mut Frame> {
+        let len = self.control.len();
+        let i = len
+            .checked_sub(depth as usize + 1)
+            .ok_or(TranslateError::Invalid("branch depth out of range"))?;
+        Ok(&mut self.control[i])
+    }
+
+    /// Branch target block and arity for relative depth `depth`; marks it reachable.
+    fn branch_target(&mut self, depth: u32) -> Result<(Block, usize)> {
+        let f = self.frame_at(depth)?;
+        if f.kind != FrameKind::Loop {
+            f.end_reachable = true;
+        }
+        Ok(f.branch_target())
+    }
+
+    fn translate_br(&mut self, depth: u32) -> Result<()> {
+        let (target, arity) = self.branch_target(depth)?;
+        let args = block_args(self.peekn(arity)?);
+        self.b.ins().jump(target, &args);
+        self.reachable = false;
+        Ok(())
+    }
+
+    fn translate_br_if(&mut self, depth: u32) -> Result<()> {
+        let cond = self.pop()?;
+        let (target, arity) = self.branch_target(depth)?;
+        let args = block_args(self.peekn(arity)?);
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, target, &args, cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
+        Ok(())
+    }
+
+    fn translate_br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<()> {
+        let index = self.pop()?;
+        let depths = targets
+            .targets()
+            .collect::<core::result::Result<Vec<u32>, _>>()?;
+        let default = targets.default();
+        // One block per distinct target depth; blocks with arguments get a trampoline block
+        // that forwards the (dominating) branch values.
+        let mut by_depth: HashMap<u32, Block> = HashMap::new();
+        let mut forwarders: Vec<(Block, Block, usize)> = Vec::new();
+        for &d in depths.iter().chain(core::iter::once(&default)) {
+            if by_depth.contains_key(&d) {
+                continue;
+            }
+            let (target, arity) = self.branch_target(d)?;
+            let block = if arity == 0 {
+                target
+            } else {
+                let fwd = self.b.create_block();
+                forwarders.push((fwd, target, arity));
+                fwd
+            };
+            by_depth.insert(d, block);
+        }
+        let mut switch = Switch::new();
+        for (i, d) in depths.iter().enumerate() {
+            switch.set_entry(i as u128, by_depth[d]);
+        }
+        switch.emit(&mut self.b, index, by_depth[&default]);
+        for (fwd, target, arity) in forwarders {
+            let args = block_args(self.peekn(arity)?);
+            self.b.seal_block(fwd);
+            self.b.switch_to_block(fwd);
+            self.b.ins().jump(target, &args);
+        }
+        self.reachable = false;
+        Ok(())
+    }
+
+    fn translate_return(&mut self) -> Result<()> {
+        let n = self.control[0].num_results;
+        let vals = self.peekn(n)?.to_vec();
+        self.b.ins().return_(&vals);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// Skips an operator in dead code, tracking only nesting.
+    fn translate_dead_op(&mut self, op: Operator<'_>) -> Result<()> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.dead_depth += 1;
+            }
+            Operator::Else if self.dead_depth == 0 => self.translate_else()?,
+            Operator::End => {
+                if self.dead_depth > 0 {
+                    self.dead_depth -= 1;
+                } else {
+                    self.translate_end()?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Calls
+    // ----------------------------------------------------------------------------------
+
+    fn sig_ref(&mut self, type_index: u32) -> Result<SigRef> {
+        if let Some(s) = self.sigs.get(&type_index) {
+            return Ok(*s);
+        }
+        let ft = self
+            .info
+            .types
+            .get(type_index as usize)
+            .ok_or(TranslateError::Invalid("type index out of range"))?;
+        let sig = native_signature(ft, self.env.call_conv())?;
+        let s = self.b.import_signature(sig);
+        self.sigs.insert(type_index, s);
+        Ok(s)
+    }
+
+    fn translate_call(&mut self, func: u32) -> Result<()> {
+        let type_index = *self
+            .info
+            .func_types
+            .get(func as usize)
+            .ok_or(TranslateError::Invalid("function index out of range"))?;
+        let n = self.info.types[type_index as usize].params().len();
+        let sig = self.sig_ref(type_index)?;
+        let args = self.popn(n)?;
+        let results = self
+            .env
+            .call_direct(&mut self.b, self.vmctx, func, sig, &args);
+        self.stack.extend(results);
+        Ok(())
+    }
+
+    fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        let n = self
+            .info
+            .types
+            .get(type_index as usize)
+            .ok_or(TranslateError::Invalid("type index out of range"))?
+            .params()
+            .len();
+        let sig = self.sig_ref(type_index)?;
+        let index = self.pop()?;
+        let args = self.popn(n)?;
+        let (elem_addr, _) = self.table_elem_addr(table, index, TrapCode::UndefinedElement);
+        let func_ref = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), elem_addr, 0);
+        let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
+        self.trap_if(is_null, TrapCode::UninitializedElement);
+        let actual = self.b.ins().load(
+            I32,
+            MemFlagsData::trusted(),
+            func_ref,
+            abi::FUNC_REF_TYPE_ID,
+        );
+        let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.stack.extend(results);
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Memory
+    // ----------------------------------------------------------------------------------
+
+    /// Pops an address, bounds-checks an access of `size` bytes at `memarg.offset`, and
+    /// returns the native address.
+    fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<Value> {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+            return Err(TranslateError::Unsupported("multiple memories"));
+        }
+        let index = self.pop()?;
+        let index = self.b.ins().uextend(I64, index);
+        let (base, len) = self.env.memory_base_bound(&mut self.b, self.vmctx);
+        // 33-bit arithmetic in 64-bit registers: index < 2^32, offset < 2^32, size <= 8.
+        let end = self
+            .b
+            .ins()
+            .iadd_imm_s(index, (memarg.offset + size) as i64);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+        let addr = self.b.ins().iadd(base, index);
+        Ok(if memarg.offset == 0 {
+            addr
+        } else {
+            self.b.ins().iadd_imm_s(addr, memarg.offset as i64)
+        })
+    }
+
+    fn translate_load(&mut self, memarg: &MemArg, ty: Type, size: u8, signed: bool) -> Result<()> {
+        let addr = self.heap_addr(memarg, u64::from(size))?;
+        let f = heap_flags();
+        let ins = self.b.ins();
+        let v = match (size, signed, ty) {
+            (1, false, _) => ins.uload8(ty, f, addr, 0),
+            (1, true, _) => ins.sload8(ty, f, addr, 0),
+            (2, false, _) => ins.uload16(ty, f, addr, 0),
+            (2, true, _) => ins.sload16(ty, f, addr, 0),
+            (4, false, I64) => ins.uload32(f, addr, 0),
+            (4, true, I64) => ins.sload32(f, addr, 0),
+            _ => ins.load(ty, f, addr, 0),
+        };
+        self.push(v);
+        Ok(())
+    }
+
+    fn translate_store(&mut self, memarg: &MemArg, size: u8) -> Result<()> {
+        let val = self.pop()?;
+        let addr = self.heap_addr(memarg, u64::from(size))?;
+        let f = heap_flags();
+        let ty = self.b.func.dfg.value_type(val);
+        let ins = self.b.ins();
+        match size {
+            1 => ins.istore8(f, val, addr, 0),
+            2 => ins.istore16(f, val, addr, 0),
+            4 if ty == I64 => ins.istore32(f, val, addr, 0),
+            _ => ins.store(f, val, addr, 0),
+        };
+        Ok(())
+    }
+
+    fn translate_memory_size(&mut self, mem: u32) -> Result<()> {
+        if mem != 0 {
+            return Err(TranslateError::Unsupported("multiple memories"));
+        }
+        let (_, len) = self.env.memory_base_bound(&mut self.b, self.vmctx);
+        let pages = self.b.ins().ushr_imm_s(len, 16);
+        let pages = self.b.ins().ireduce(I32, pages);
+        self.push(pages);
+        Ok(())
+    }
+
+    fn translate_memory_grow(&mut self, mem: u32) -> Result<()> {
+        let delta = self.pop()?;
+        let m = self.b.ins().iconst(I32, i64::from(mem));
+        let r = self.libcall(libcall::MEMORY_GROW, &[I32, I32], &[I32], &[m, delta]);
+        self.push(r[0]);
+        Ok(())
+    }
+
+    fn libcall(
+        &mut self,
+        index: usize,
+        params: &[Type],
+        rets: &[Type],
+        args: &[Value],
+    ) -> Vec<Value> {
+        self.env
+            .libcall(&mut self.b, self.vmctx, index, params, rets, args)
+    }
+
+    /// A bulk operation libcall: `(consts..., popped operands...) -> status`.
+    fn bulk(&mut self, index: usize, consts: &[u32], operand_types: &[Type]) -> Result<()> {
+        let operands = self.popn(operand_types.len())?;
+        let mut args = Vec::with_capacity(consts.len() + operands.len());
+        let mut params = Vec::with_capacity(args.capacity());
+        for c in consts {
+            args.push(self.b.ins().iconst(I32, i64::from(*c)));
+            params.push(I32);
+        }
+        args.extend(operands);
+        params.extend_from_slice(operand_types);
+        let status = self.libcall(index, &params, &[I32], &args)[0];
+        self.trap_if_status(status);
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Tables
+    // ----------------------------------------------------------------------------------
+
+    /// Bounds-checks `index` (i32) against table `table` and returns the element address.
+    fn table_elem_addr(&mut self, table: u32, index: Value, oob: TrapCode) -> (Value, Value) {
+        let def = self.env.table_def(&mut self.b, self.vmctx, table);
+        let len = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), def, abi::TABLE_DEF_LEN);
+        let index = self.b.ins().uextend(I64, index);
+        let out = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        self.trap_if(out, oob);
+        let base = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), def, abi::TABLE_DEF_BASE);
+        let offset = self.b.ins().ishl_imm_s(index, 3);
+        (self.b.ins().iadd(base, offset), def)
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Numeric helpers
+    // ----------------------------------------------------------------------------------
+
+    fn unop(&mut self, f: impl FnOnce(&mut FunctionBuilder<'f>, Value) -> Value) -> Result<()> {
+        let a = self.pop()?;
+        let r = f(&mut self.b, a);
+        self.push(r);
+        Ok(())
+    }
+
+    fn binop(
+        &mut self,
+        f: impl FnOnce(&mut FunctionBuilder<'f>, Value, Value) -> Value,
+    ) -> Result<()> {
+        let y = self.pop()?;
+        let x = self.pop()?;
+        let r = f(&mut self.b, x, y);
+        self.push(r);
+        Ok(())
+    }
+
+    fn icmp(&mut self, cc: IntCC) -> Result<()> {
+        self.binop(|b, x, y| {
+            let c = b.ins().icmp(cc, x, y);
+            b.ins().uextend(I32, c)
+        })
+    }
+
+    fn fcmp(&mut self, cc: FloatCC) -> Result<()> {
+        self.binop(|b, x, y| {
+            let c = b.ins().fcmp(cc, x, y);
+            b.ins().uextend(I32, c)
+        })
+    }
+
+    fn eqz(&mut self) -> Result<()> {
+        self.unop(|b, x| {
+            let c = b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+            b.ins().uextend(I32, c)
+        })
+    }
+
+    fn sign_extend(&mut self, from: Type, to: Type) -> Result<()> {
+        self.unop(|b, x| {
+            let narrow = b.ins().ireduce(from, x);
+            b.ins().sextend(to, narrow)
+        })
+    }
+
+    /// Division and remainder with the wasm traps made explicit.
+    fn divrem(&mut self, ty: Type, signed: bool, rem: bool) -> Result<()> {
+        let y = self.pop()?;
+        let x = self.pop()?;
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, y, 0);
+        self.trap_if(zero, TrapCode::IntegerDivideByZero);
+        let r = match (signed, rem) {
+            (false, false) => self.b.ins().udiv(x, y),
+            (false, true) => self.b.ins().urem(x, y),
+            (true, false) => {
+                let min = if ty == I32 {
+                    i64::from(i32::MIN)
+                } else {
+                    i64::MIN
+                };
+                let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, x, min);
+                let is_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+                let both = self.b.ins().band(is_min, is_m1);
+                self.trap_if(both, TrapCode::IntegerOverflow);
+                self.b.ins().sdiv(x, y)
+            }
+            (true, true) => {
+                // INT_MIN % -1 is 0 in wasm but faults on x86: x % -1 == x % 1 == 0.
+                let is_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, y, -1);
+                let one = self.b.ins().iconst(ty, 1);
+                let y = self.b.ins().select(is_m1, one, y);
+                self.b.ins().srem(x, y)
+            }
+        };
+        self.push(r);
+        Ok(())
+    }
+
+    /// Trapping float → int conversion: NaN → invalid conversion, out of range → overflow.
+    fn trunc(&mut self, from: Type, to: Type, signed: bool) -> Result<()> {
+        let x = self.pop()?;
+        let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        self.trap_if(nan, TrapCode::InvalidConversionToInteger);
+        // Valid iff lo < x < hi (exclusive bounds, exactly representable in `from`).
+        let (lo, hi): (f64, f64) = match (to, signed) {
+            (I32, true) => {
+                if from == F32 {
+                    // The f32 below -2^31 is -2^31 - 256; -2^31 itself is valid.
+                    (-2147483904.0, 2147483648.0)
+                } else {
+                    (-2147483649.0, 2147483648.0)
+                }
+            }
+            (I32, false) => (-1.0, 4294967296.0),
+            (_, true) => {
+                if from == F32 {
+                    (-9223373136366403584.0, 9223372036854775808.0)
+                } else {
+                    (-9223372036854777856.0, 9223372036854775808.0)
+                }
+            }
+            (_, false) => (-1.0, 18446744073709551616.0),
+        };
+        let (lo, hi) = if from == F32 {
+            (
+                self.b.ins().f32const(lo as f32),
+                self.b.ins().f32const(hi as f32),
+            )
+        } else {
+            (self.b.ins().f64const(lo), self.b.ins().f64const(hi))
+        };
+        let below = self.b.ins().fcmp(FloatCC::LessThanOrEqual, x, lo);
+        let above = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, hi);
+        let out = self.b.ins().bor(below, above);
+        self.trap_if(out, TrapCode::IntegerOverflow);
+        let r = if signed {
+            self.b.ins().fcvt_to_sint(to, x)
+        } else {
+            self.b.ins().fcvt_to_uint(to, x)
+        };
+        self.push(r);
+        Ok(())
+    }
+
+    fn global_type(&self, index: u32) -> Result<(Type, bool)> {
+        let g = self
+            .info
+            .globals
+            .get(index as usize)
+            .ok_or(TranslateError::Invalid("global index out of range"))?;
+        Ok((clif_type(g.ty)?, g.mutable))
+    }
+
+    // ----------------------------------------------------------------------------------
+    // The operator match
+    // ----------------------------------------------------------------------------------
+
+    fn translate_op(&mut self, op: Operator<'_>) -> Result<()> {
+        use Operator as O;
+        match op {
+            // ---- control ----------------------------------------------------------------
+            O::Unreachable => self.trap_now(TrapCode::Unreachable),
+            O::Nop => {}
+            O::Block { blockty } => self.translate_block(blockty)?,
+            O::Loop { blockty } => self.translate_loop(blockty)?,
+            O::If { blockty } => self.translate_if(blockty)?,
+            O::Else => self.translate_else()?,
+            O::End => self.translate_end()?,
+            O::Br { relative_depth } => self.translate_br(relative_depth)?,
+            O::BrIf { relative_depth } => self.translate_br_if(relative_depth)?,
+            O::BrTable { targets } => self.translate_br_table(&targets)?,
+            O::Return => self.translate_return()?,
+            O::Call { function_index } => self.translate_call(function_index)?,
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(type_index, table_index)?,
+
+            // ---- parametric -------------------------------------------------------------
+            O::Drop => {
+                self.pop()?;
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let c = self.pop()?;
+                let y = self.pop()?;
+                let x = self.pop()?;
+                let r = self.b.ins().select(c, x, y);
+                self.push(r);
+            }
+
+            // ---- variables --------------------------------------------------------------
+            O::LocalGet { local_index } => {
+                let (var, _) = *self
+                    .locals
+                    .get(local_index as usize)
+                    .ok_or(TranslateError::Invalid("local index out of range"))?;
+                let v = self.b.use_var(var);
+                self.push(v);
+            }
+            O::LocalSet { local_index } | O::LocalTee { local_index } => {
+                let (var, _) = *self
+                    .locals
+                    .get(local_index as usize)
+                    .ok_or(TranslateError::Invalid("local index out of range"))?;
+                let v = if matches!(op, O::LocalTee { .. }) {
+                    *self
+                        .stack
+                        .last()
+                        .ok_or(TranslateError::Invalid("value stack underflow"))?
+                } else {
+                    self.pop()?
+                };
+                self.b.def_var(var, v);
+            }
+            O::GlobalGet { global_index } => {
+                let (ty, mutable) = self.global_type(global_index)?;
+                let cell = self.env.global_cell(&mut self.b, self.vmctx, global_index);
+                let flags = if mutable {
+                    MemFlagsData::trusted()
+                } else {
+                    super::env::readonly()
+                };
+                let v = self.b.ins().load(ty, flags, cell, 0);
+                self.push(v);
+            }
+            O::GlobalSet { global_index } => {
+                let v = self.pop()?;
+                let cell = self.env.global_cell(&mut self.b, self.vmctx, global_index);
+                self.b.ins().store(MemFlagsData::trusted(), v, cell, 0);
+            }
+
+            // ---- references and tables --------------------------------------------------
+            O::RefNull { .. } => {
+                let v = self.b.ins().iconst(I64, 0);
+                self.push(v);
+            }
+            O::RefIsNull => self.unop(|b, x| {
+                let c = b.ins().icmp_imm_s(IntCC::Equal, x, 0);
+                b.ins().uextend(I32, c)
+            })?,
+            O::RefFunc { function_index } => {
+                let v = self.env.func_ref(&mut self.b, self.vmctx, function_index);
+                self.push(v);
+            }
+            O::TableGet { table } => {
+                let index = self.pop()?;
+                let (addr, _) = self.table_elem_addr(table, index, TrapCode::TableOutOfBounds);
+                let v = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
+                self.push(v);
+            }
+            O::TableSet { table } => {
+                let v = self.pop()?;
+                let index = self.pop()?;
+                let (addr, _) = self.table_elem_addr(table, index, TrapCode::TableOutOfBounds);
+                self.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
+            }
+            O::TableSize { table } => {
+                let def = self.env.table_def(&mut self.b, self.vmctx, table);
+                let len = self
+                    .b
+                    .ins()
+                    .load(I64, MemFlagsData::trusted(), def, abi::TABLE_DEF_LEN);
+                let v = self.b.ins().ireduce(I32, len);
+                self.push(v);
+            }
+            O::TableGrow { table } => {
+                let delta = self.pop()?;
+                let init = self.pop()?;
+                let t = self.b.ins().iconst(I32, i64::from(table));
+                let r = self.libcall(
+                    libcall::TABLE_GROW,
+                    &[I32, I64, I32],
+                    &[I32],
+                    &[t, init, delta],
+                );
+                self.push(r[0]);
+            }
+            O::TableFill { table } => self.bulk(libcall::TABLE_FILL, &[table], &[I32, I64, I32])?,
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => self.bulk(
+                libcall::TABLE_COPY,
+                &[dst_table, src_table],
+                &[I32, I32, I32],
+            )?,
+            O::TableInit { elem_index, table } => {
+                self.bulk(libcall::TABLE_INIT, &[table, elem_index], &[I32, I32, I32])?
+            }
+            O::ElemDrop { elem_index } => {
+                let e = self.b.ins().iconst(I32, i64::from(elem_index));
+                self.libcall(libcall::ELEM_DROP, &[I32], &[], &[e]);
+            }
+
+            // ---- memory -----------------------------------------------------------------
+            O::I32Load { memarg } => self.translate_load(&memarg, I32, 4, false)?,
+            O::I64Load { memarg } => self.translate_load(&memarg, I64, 8, false)?,
+            O::F32Load { memarg } => self.translate_load(&memarg, F32, 4, false)?,
+            O::F64Load { memarg } => self.translate_load(&memarg, F64, 8, false)?,
+            O::I32Load8S { memarg } => self.translate_load(&memarg, I32, 1, true)?,
+            O::I32Load8U { memarg } => self.translate_load(&memarg, I32, 1, false)?,
+            O::I32Load16S { memarg } => self.translate_load(&memarg, I32, 2, true)?,
+            O::I32Load16U { memarg } => self.translate_load(&memarg, I32, 2, false)?,
+            O::I64Load8S { memarg } => self.translate_load(&memarg, I64, 1, true)?,
+            O::I64Load8U { memarg } => self.translate_load(&memarg, I64, 1, false)?,
+            O::I64Load16S { memarg } => self.translate_load(&memarg, I64, 2, true)?,
+            O::I64Load16U { memarg } => self.translate_load(&memarg, I64, 2, false)?,
+            O::I64Load32S { memarg } => self.translate_load(&memarg, I64, 4, true)?,
+            O::I64Load32U { memarg } => self.translate_load(&memarg, I64, 4, false)?,
+            O::I32Store { memarg } | O::F32Store { memarg } => self.translate_store(&memarg, 4)?,
+            O::I64Store { memarg } | O::F64Store { memarg } => self.translate_store(&memarg, 8)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.translate_store(&memarg, 1)?
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.translate_store(&memarg, 2)?
+            }
+            O::I64Store32 { memarg } => self.translate_store(&memarg, 4)?,
+            O::MemorySize { mem } => self.translate_memory_size(mem)?,
+            O::MemoryGrow { mem } => self.translate_memory_grow(mem)?,
+            O::MemoryFill { mem } => self.bulk(libcall::MEMORY_FILL, &[mem], &[I32, I32, I32])?,
+            O::MemoryCopy { dst_mem, src_mem } => {
+                self.bulk(libcall::MEMORY_COPY, &[dst_mem, src_mem], &[I32, I32, I32])?
+            }
+            O::MemoryInit { data_index, mem } => {
+                self.bulk(libcall::MEMORY_INIT, &[mem, data_index], &[I32, I32, I32])?
+            }
+            O::DataDrop { data_index } => {
+                let d = self.b.ins().iconst(I32, i64::from(data_index));
+                self.libcall(libcall::DATA_DROP, &[I32], &[], &[d]);
+            }
+
+            // ---- constants --------------------------------------------------------------
+            O::I32Const { value } => {
+                let v = self.b.ins().iconst(I32, i64::from(value));
+                self.push(v);
+            }
+            O::I64Const { value } => {
+                let v = self.b.ins().iconst(I64, value);
+                self.push(v);
+            }
+            O::F32Const { value } => {
+                let v = self
+                    .b
+                    .ins()
+                    .f32const(ir::immediates::Ieee32::with_bits(value.bits()));
+                self.push(v);
+            }
+            O::F64Const { value } => {
+                let v = self
+                    .b
+                    .ins()
+                    .f64const(ir::immediates::Ieee64::with_bits(value.bits()));
+                self.push(v);
+            }
+
+            // ---- integer comparisons ----------------------------------------------------
+            O::I32Eqz | O::I64Eqz => self.eqz()?,
+            O::I32Eq | O::I64Eq => self.icmp(IntCC::Equal)?,
+            O::I32Ne | O::I64Ne => self.icmp(IntCC::NotEqual)?,
+            O::I32LtS | O::I64LtS => self.icmp(IntCC::SignedLessThan)?,
+            O::I32LtU | O::I64LtU => self.icmp(IntCC::UnsignedLessThan)?,
+            O::I32GtS | O::I64GtS => self.icmp(IntCC::SignedGreaterThan)?,
+            O::I32GtU | O::I64GtU => self.icmp(IntCC::UnsignedGreaterThan)?,
+            O::I32LeS | O::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual)?,
+            O::I32LeU | O::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual)?,
+            O::I32GeS | O::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual)?,
+            O::I32GeU | O::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual)?,
+
+            // ---- float comparisons ------------------------------------------------------
+            O::F32Eq | O::F64Eq => self.fcmp(FloatCC::Equal)?,
+            O::F32Ne | O::F64Ne => self.fcmp(FloatCC::NotEqual)?,
+            O::F32Lt | O::F64Lt => self.fcmp(FloatCC::LessThan)?,
+            O::F32Gt | O::F64Gt => self.fcmp(FloatCC::GreaterThan)?,
+            O::F32Le | O::F64Le => self.fcmp(FloatCC::LessThanOrEqual)?,
+            O::F32Ge | O::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual)?,
+
+            // ---- integer arithmetic -----------------------------------------------------
+            O::I32Clz | O::I64Clz => self.unop(|b, x| b.ins().clz(x))?,
+            O::I32Ctz | O::I64Ctz => self.unop(|b, x| b.ins().ctz(x))?,
+            O::I32Popcnt | O::I64Popcnt => self.unop(|b, x| b.ins().popcnt(x))?,
+            O::I32Add | O::I64Add => self.binop(|b, x, y| b.ins().iadd(x, y))?,
+            O::I32Sub | O::I64Sub => self.binop(|b, x, y| b.ins().isub(x, y))?,
+            O::I32Mul | O::I64Mul => self.binop(|b, x, y| b.ins().imul(x, y))?,
+            O::I32DivS => self.divrem(I32, true, false)?,
+            O::I32DivU => self.divrem(I32, false, false)?,
+            O::I32RemS => self.divrem(I32, true, true)?,
+            O::I32RemU => self.divrem(I32, false, true)?,
+            O::I64DivS => self.divrem(I64, true, false)?,
+            O::I64DivU => self.divrem(I64, false, false)?,
+            O::I64RemS => self.divrem(I64, true, true)?,
+            O::I64RemU => self.divrem(I64, false, true)?,
+            O::I32And | O::I64And => self.binop(|b, x, y| b.ins().band(x, y))?,
+            O::I32Or | O::I64Or => self.binop(|b, x, y| b.ins().bor(x, y))?,
+            O::I32Xor | O::I64Xor => self.binop(|b, x, y| b.ins().bxor(x, y))?,
+            // Cranelift masks shift and rotate amounts to the type width, as wasm does.
+            O::I32Shl | O::I64Shl => self.binop(|b, x, y| b.ins().ishl(x, y))?,
+            O::I32ShrS | O::I64ShrS => self.binop(|b, x, y| b.ins().sshr(x, y))?,
+            O::I32ShrU | O::I64ShrU => self.binop(|b, x, y| b.ins().ushr(x, y))?,
+            O::I32Rotl | O::I64Rotl => self.binop(|b, x, y| b.ins().rotl(x, y))?,
+            O::I32Rotr | O::I64Rotr => self.binop(|b, x, y| b.ins().rotr(x, y))?,
+
+            // ---- float arithmetic -------------------------------------------------------
+            O::F32Abs | O::F64Abs => self.unop(|b, x| b.ins().fabs(x))?,
+            O::F32Neg | O::F64Neg => self.unop(|b, x| b.ins().fneg(x))?,
+            O::F32Ceil | O::F64Ceil => self.unop(|b, x| b.ins().ceil(x))?,
+            O::F32Floor | O::F64Floor => self.unop(|b, x| b.ins().floor(x))?,
+            O::F32Trunc | O::F64Trunc => self.unop(|b, x| b.ins().trunc(x))?,
+            O::F32Nearest | O::F64Nearest => self.unop(|b, x| b.ins().nearest(x))?,
+            O::F32Sqrt | O::F64Sqrt => self.unop(|b, x| b.ins().sqrt(x))?,
+            O::F32Add | O::F64Add => self.binop(|b, x, y| b.ins().fadd(x, y))?,
+            O::F32Sub | O::F64Sub => self.binop(|b, x, y| b.ins().fsub(x, y))?,
+            O::F32Mul | O::F64Mul => self.binop(|b, x, y| b.ins().fmul(x, y))?,
+            O::F32Div | O::F64Div => self.binop(|b, x, y| b.ins().fdiv(x, y))?,
+            // Cranelift's fmin/fmax have wasm semantics (NaN propagation, -0 < +0).
+            O::F32Min | O::F64Min => self.binop(|b, x, y| b.ins().fmin(x, y))?,
+            O::F32Max | O::F64Max => self.binop(|b, x, y| b.ins().fmax(x, y))?,
+            O::F32Copysign | O::F64Copysign => self.binop(|b, x, y| b.ins().fcopysign(x, y))?,
+
+            // ---- conversions ------------------------------------------------------------
+            O::I32WrapI64 => self.unop(|b, x| b.ins().ireduce(I32, x))?,
+            O::I64ExtendI32S => self.unop(|b, x| b.ins().sextend(I64, x))?,
+            O::I64ExtendI32U => self.unop(|b, x| b.ins().uextend(I64, x))?,
+            O::I32TruncF32S => self.trunc(F32, I32, true)?,
+            O::I32TruncF32U => self.trunc(F32, I32, false)?,
+            O::I32TruncF64S => self.trunc(F64, I32, true)?,
+            O::I32TruncF64U => self.trunc(F64, I32, false)?,
+            O::I64TruncF32S => self.trunc(F32, I64, true)?,
+            O::I64TruncF32U => self.trunc(F32, I64, false)?,
+            O::I64TruncF64S => self.trunc(F64, I64, true)?,
+            O::I64TruncF64U => self.trunc(F64, I64, false)?,
+            O::I32TruncSatF32S | O::I32TruncSatF64S => {
+                self.unop(|b, x| b.ins().fcvt_to_sint_sat(I32, x))?
+            }
+            O::I32TruncSatF32U | O::I32TruncSatF64U => {
+                self.unop(|b, x| b.ins().fcvt_to_uint_sat(I32, x))?
+            }
+            O::I64TruncSatF32S | O::I64TruncSatF64S => {
+                self.unop(|b, x| b.ins().fcvt_to_sint_sat(I64, x))?
+            }
+            O::I64TruncSatF32U | O::I64TruncSatF64U => {
+                self.unop(|b, x| b.ins().fcvt_to_uint_sat(I64, x))?
+            }
+            O::F32ConvertI32S | O::F32ConvertI64S => {
+                self.unop(|b, x| b.ins().fcvt_from_sint(F32, x))?
+            }
+            O::F32ConvertI32U | O::F32ConvertI64U => {
+                self.unop(|b, x| b.ins().fcvt_from_uint(F32, x))?
+            }
+            O::F64ConvertI32S | O::F64ConvertI64S => {
+                self.unop(|b, x| b.ins().fcvt_from_sint(F64, x))?
+            }
+            O::F64ConvertI32U | O::F64ConvertI64U => {
+                self.unop(|b, x| b.ins().fcvt_from_uint(F64, x))?
+            }
+            O::F32DemoteF64 => self.unop(|b, x| b.ins().fdemote(F32, x))?,
+            O::F64PromoteF32 => self.unop(|b, x| b.ins().fpromote(F64, x))?,
+            O::I32ReinterpretF32 => {
+                self.unop(|b, x| b.ins().bitcast(I32, MemFlagsData::new(), x))?
+            }
+            O::I64ReinterpretF64 => {
+                self.unop(|b, x| b.ins().bitcast(I64, MemFlagsData::new(), x))?
+            }
+            O::F32ReinterpretI32 => {
+                self.unop(|b, x| b.ins().bitcast(F32, MemFlagsData::new(), x))?
+            }
+            O::F64ReinterpretI64 => {
+                self.unop(|b, x| b.ins().bitcast(F64, MemFlagsData::new(), x))?
+            }
+            O::I32Extend8S => self.sign_extend(I8, I32)?,
+            O::I32Extend16S => self.sign_extend(I16, I32)?,
+            O::I64Extend8S => self.sign_extend(I8, I64)?,
+            O::I64Extend16S => self.sign_extend(I16, I64)?,
+            O::I64Extend32S => self.sign_extend(I32, I64)?,
+
+            // ---- everything else ----------------------------------------------------------
+            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
+                return Err(TranslateError::Unsupported("tail calls"));
+            }
+            O::TypedSelectMulti { .. } => {
+                return Err(TranslateError::Unsupported("multi-value select"));
+            }
+            _ => return Err(TranslateError::Unsupported(unsupported_name(&op))),
+        }
+        Ok(())
+    }
+}
+
+/// A static description of an operator outside the supported set.
+fn unsupported_name(op: &Operator<'_>) -> &'static str {
+    match op {
+        Operator::Try { .. }
+        | Operator::Catch { .. }
+        | Operator::Throw { .. }
+        | Operator::Rethrow { .. }
+        | Operator::TryTable { .. }
+        | Operator::ThrowRef => "exception handling",
+        Operator::MemoryAtomicNotify { .. }
+        | Operator::MemoryAtomicWait32 { .. }
+        | Operator::MemoryAtomicWait64 { .. }
+        | Operator::AtomicFence { .. } => "threads",
+        _ => "operator outside WebAssembly 2.0 (SIMD, GC, threads or another proposal)",
+    }
+}

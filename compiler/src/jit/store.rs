@@ -1,0 +1,256 @@
+//! The JIT side of a [`Store`](crate::runtime::Store): what the runtime calls at store
+//! creation, instantiation, host-function creation and call time in the JIT modes.
+//!
+//! * `jit-none` / `jit-speed`: every defined function is compiled at instantiation (one batch
+//!   per instance, direct calls inside the batch), its `FuncRef::native` and `array` set.
+//! * `tiered`: defined functions start interpreted, with `FuncRef::native` = the
+//!   native→array stub of their signature and `FuncRef::array` = the interpreter's array entry,
+//!   so compiled callers reach them; [`JitStore::tier_up`] applies the tier policy to the
+//!   interpreter's counters and swaps in compiled code.
+//! * In every JIT mode host functions get the native→array stub as `native`, every instance's
+//!   vmctx gets the store's [`TrapContext`] and the `RAISE_TRAP` libcall.
+//!
+//! Array entries of compiled functions enter through `trap::enter` themselves, so the runtime
+//! and the interpreter call them like any `ArrayFn` and get a trap status back.
+
+use runtime_loader::abi::{FuncRef, libcall};
+use runtime_loader::instance::Instance;
+use runtime_loader::meta;
+use runtime_loader::trap::{self, TrapContext};
+
+use super::{JitError, JitTier, OptLevel};
+use crate::clif::{ModuleInfo, wasm_val_type};
+use crate::interp::InterpInstance;
+use crate::parse;
+use crate::runtime::{Config, Mode};
+use crate::tier::{Counters, Thresholds, TierManager};
+
+/// Per-store JIT state (present in the JIT modes only).
+pub struct JitStore {
+    // Field order is drop order: code (which embeds the trap context's address) first.
+    pure: Option<JitTier>,
+    manager: Option<TierManager>,
+    trap_ctx: Box<TrapContext>,
+    instances: Vec<InstanceJit>,
+}
+
+/// What tiering needs to know about one instance.
+struct InstanceJit {
+    info: ModuleInfo,
+    module: std::sync::Arc<parse::Module>,
+    vmctx_instance: *const Instance,
+    interp: *const InterpInstance,
+}
+
+impl core::fmt::Debug for JitStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("JitStore")
+            .field("pure", &self.pure)
+            .field("instances", &self.instances.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn wasm_func_type(t: &meta::FuncType) -> wasmparser::FuncType {
+    wasmparser::FuncType::new(
+        t.params.iter().map(|v| wasm_val_type(*v)),
+        t.results.iter().map(|v| wasm_val_type(*v)),
+    )
+}
+
+/// The tier thresholds of a store configuration: compile at `none` after `tier_up.calls`
+/// calls (or `tier_up.back_edges` back-edges), at `speed` after ten times as many.
+pub fn thresholds(config: &Config) -> Thresholds {
+    let calls = config.tier_up.calls.max(1);
+    Thresholds {
+        to_none: calls,
+        to_speed: calls.saturating_mul(10),
+        back_edge_weight: (config.tier_up.back_edges / calls).max(1),
+    }
+}
+
+impl JitStore {
+    /// The JIT state for `config`, or `None` when the mode does not use the JIT.
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Isa`] if the host is not supported.
+    pub fn new(config: &Config) -> Result<Option<JitStore>, JitError> {
+        let mut trap_ctx = Box::new(TrapContext::default());
+        let ctx: *mut TrapContext = &mut *trap_ctx;
+        let (pure, manager) = match config.mode {
+            Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
+            Mode::JitSpeed => (Some(JitTier::new(OptLevel::Speed, ctx)?), None),
+            Mode::Tiered => {
+                let verbose = std::env::var_os("BAREFLOW_LOG_TIER").is_some();
+                (
+                    None,
+                    Some(TierManager::new(thresholds(config), ctx, verbose)),
+                )
+            }
+            Mode::Interp | Mode::Snapshot => return Ok(None),
+        };
+        Ok(Some(JitStore {
+            pure,
+            manager,
+            trap_ctx,
+            instances: Vec::new(),
+        }))
+    }
+
+    /// The store's trap context.
+    pub fn trap_ctx(&mut self) -> *mut TrapContext {
+        &mut *self.trap_ctx
+    }
+
+    /// The tier manager (tiered mode), e.g. to read its tier-up log.
+    pub fn manager(&self) -> Option<&TierManager> {
+        self.manager.as_ref()
+    }
+
+    fn stub_tier(&mut self) -> Result<&mut JitTier, JitError> {
+        match (&mut self.pure, &mut self.manager) {
+            (Some(t), _) => Ok(t),
+            (None, Some(m)) => m.jit(OptLevel::None),
+            (None, None) => Err(JitError::Isa("no JIT tier in this store".into())),
+        }
+    }
+
+    /// Gives a host function its native entry (the native→array stub of its signature).
+    ///
+    /// # Errors
+    ///
+    /// A [`JitError`] if the stub cannot be compiled.
+    ///
+    /// # Safety
+    ///
+    /// `func_ref` must be a live host `FuncRef` of this store with signature `ty`.
+    pub unsafe fn install_host_func(
+        &mut self,
+        func_ref: *mut FuncRef,
+        ty: &meta::FuncType,
+    ) -> Result<(), JitError> {
+        let stub = self.stub_tier()?.native_stub(&wasm_func_type(ty))?;
+        // SAFETY: per the caller, `func_ref` is live.
+        unsafe { (*func_ref).native = stub };
+        Ok(())
+    }
+
+    /// Prepares a new instance for compiled code: trap context, `RAISE_TRAP`, and (pure JIT
+    /// modes) compiled code for every defined function, or (tiered) stubs and interpreter
+    /// entries. Call it after the instance is created and before any of its code runs
+    /// (segment initialization included, since `initialize` only copies FuncRef pointers).
+    ///
+    /// # Errors
+    ///
+    /// A [`JitError`] if a function cannot be compiled (the instance must not be used then).
+    ///
+    /// # Safety
+    ///
+    /// `inst` must be a live instance of `module` owned by this store, `interp` its
+    /// interpreter view (the `host_data` of its FuncRefs); both must outlive the store's use
+    /// of them (until the store drops).
+    pub unsafe fn install_instance(
+        &mut self,
+        inst: &Instance,
+        module: &std::sync::Arc<parse::Module>,
+        interp: *const InterpInstance,
+    ) -> Result<(), JitError> {
+        let ctx: *mut TrapContext = &mut *self.trap_ctx;
+        // SAFETY: the vmctx and libcall table are live allocations owned by `inst`.
+        unsafe {
+            (*inst.vmctx()).trap_ctx = ctx.cast();
+            *inst.libcalls_mut().add(libcall::RAISE_TRAP) = trap::raise_trap_address();
+        }
+        let meta = &module.meta;
+        let info = ModuleInfo::from_meta(meta);
+        let n = meta.num_defined_funcs();
+        if let Some(tier) = &mut self.pure {
+            let mut bodies = Vec::with_capacity(n as usize);
+            for d in 0..n {
+                let body = module.body_reader(d as usize).ok_or(JitError::Translate {
+                    func: meta.num_imported_funcs + d,
+                    error: crate::clif::TranslateError::Invalid("missing function body"),
+                })?;
+                bodies.push((meta.num_imported_funcs + d, body));
+            }
+            let compiled = tier.compile_functions(&info, &bodies, true)?;
+            for (d, c) in compiled.iter().enumerate() {
+                let fr = inst
+                    .defined_func_ref(d as u32)
+                    .expect("one FuncRef per defined function");
+                // SAFETY: `fr` is a live FuncRef of `inst`; no code of it runs yet.
+                unsafe {
+                    (*fr).native = c.native;
+                    (*fr).array = c.array;
+                }
+            }
+        } else {
+            let manager = self.manager.as_mut().expect("tiered mode has a manager");
+            let tier = manager.jit(OptLevel::None)?;
+            for d in 0..n {
+                let ty = info
+                    .func_type(meta.num_imported_funcs + d)
+                    .expect("defined function has a type");
+                let stub = tier.native_stub(ty)?;
+                let fr = inst
+                    .defined_func_ref(d)
+                    .expect("one FuncRef per defined function");
+                // SAFETY: `fr` is a live FuncRef of `inst`; no code of it runs yet.
+                unsafe {
+                    (*fr).native = stub;
+                    (*fr).array = crate::interp::exec::array_entry as *const u8;
+                }
+            }
+        }
+        self.instances.push(InstanceJit {
+            info,
+            module: module.clone(),
+            vmctx_instance: inst,
+            interp,
+        });
+        Ok(())
+    }
+
+    /// Tiered mode: applies the tier policy to every interpreted or compiled function of
+    /// every instance and compiles the ones that crossed a threshold. Compilation failures
+    /// leave the function where it is (and are returned after the scan, first one only).
+    ///
+    /// # Errors
+    ///
+    /// The first [`JitError`] met.
+    pub fn tier_up(&mut self) -> Result<(), JitError> {
+        let Some(manager) = &mut self.manager else {
+            return Ok(());
+        };
+        let mut first_err = None;
+        for (key, ij) in self.instances.iter().enumerate() {
+            // SAFETY: instances and their interpreter views live as long as the store
+            // (`install_instance`'s contract).
+            let (inst, interp) = unsafe { (&*ij.vmctx_instance, &*ij.interp) };
+            for (d, c) in interp.counters.iter().enumerate() {
+                let counters = Counters {
+                    calls: c.calls.get(),
+                    back_edges: c.back_edges.get(),
+                };
+                let func = ij.module.meta.num_imported_funcs + d as u32;
+                if !manager.wants_tier_up(key, func, counters) {
+                    continue;
+                }
+                let Some(body) = ij.module.body_reader(d) else {
+                    continue;
+                };
+                let fr = inst
+                    .defined_func_ref(d as u32)
+                    .expect("one FuncRef per defined function");
+                // SAFETY: `fr` belongs to a live instance of this store; swapping entries
+                // between calls is the tiering contract.
+                if let Err(e) = unsafe { manager.observe(key, &ij.info, func, &body, counters, fr) }
+                {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}

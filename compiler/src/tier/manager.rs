@@ -1,0 +1,271 @@
+//! The tier manager: compiles hot functions and swaps their `FuncRef` entries.
+//!
+//! It owns one [`JitTier`] per optimization level (created on first use, because a
+//! `JITModule` cannot redefine a function), remembers each function's current tier, and logs
+//! every tier-up ([`TierUpEvent`]: function, tier, when, compile time, code size).
+//!
+//! Swapping is two stores: `FuncRef::native` (what compiled callers load at every call) and
+//! `FuncRef::array` (what the host and the interpreter call). Both point at code of the same
+//! function, so a caller that loads one before the swap and the other after is still right.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use runtime_loader::abi::FuncRef;
+use runtime_loader::trap::TrapContext;
+use wasmparser::FunctionBody;
+
+use super::policy::{self, Counters, Thresholds, Tier};
+use crate::clif::ModuleInfo;
+use crate::jit::{CompiledFunc, JitError, JitTier, OptLevel};
+
+/// One tier-up, as logged by the manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierUpEvent {
+    /// Host-chosen instance key.
+    pub instance: usize,
+    /// Function index inside the instance's module.
+    pub func: u32,
+    /// The tier the function moved to.
+    pub tier: Tier,
+    /// When, relative to the manager's creation.
+    pub at: Duration,
+    /// Translation + code generation time.
+    pub compile_time: Duration,
+    /// Machine code size in bytes.
+    pub code_size: usize,
+}
+
+/// Compiles functions at the tier the policy asks for and swaps their entries.
+#[derive(Debug)]
+pub struct TierManager {
+    thresholds: Thresholds,
+    trap_ctx: *mut TrapContext,
+    none: Option<JitTier>,
+    speed: Option<JitTier>,
+    tiers: HashMap<(usize, u32), Tier>,
+    failed: HashMap<(usize, u32), Tier>,
+    events: Vec<TierUpEvent>,
+    start: Instant,
+    verbose: bool,
+}
+
+impl TierManager {
+    /// A manager with the given thresholds; with `verbose`, every tier-up is also printed to
+    /// stderr.
+    /// `trap_ctx` is the store's trap context (see [`JitTier::new`]).
+    pub fn new(thresholds: Thresholds, trap_ctx: *mut TrapContext, verbose: bool) -> TierManager {
+        TierManager {
+            thresholds,
+            trap_ctx,
+            none: None,
+            speed: None,
+            tiers: HashMap::new(),
+            failed: HashMap::new(),
+            events: Vec::new(),
+            start: Instant::now(),
+            verbose,
+        }
+    }
+
+    /// The thresholds in use.
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// The JIT tier for `opt`, created on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Isa`] if the host CPU is not supported.
+    pub fn jit(&mut self, opt: OptLevel) -> Result<&mut JitTier, JitError> {
+        let slot = match opt {
+            OptLevel::None => &mut self.none,
+            OptLevel::Speed => &mut self.speed,
+        };
+        if slot.is_none() {
+            *slot = Some(JitTier::new(opt, self.trap_ctx)?);
+        }
+        Ok(slot.as_mut().expect("just created"))
+    }
+
+    /// The current tier of a function.
+    pub fn tier_of(&self, instance: usize, func: u32) -> Tier {
+        self.tiers
+            .get(&(instance, func))
+            .copied()
+            .unwrap_or(Tier::Interp)
+    }
+
+    /// Every tier-up so far, in order.
+    pub fn events(&self) -> &[TierUpEvent] {
+        &self.events
+    }
+
+    /// Whether the policy would move a function with these counters up (cheap; call it
+    /// before fetching the body for [`TierManager::observe`]).
+    pub fn wants_tier_up(&self, instance: usize, func: u32, counters: Counters) -> bool {
+        let current = self.tier_of(instance, func);
+        match policy::next_tier(current, counters, &self.thresholds) {
+            Some(t) => self.failed.get(&(instance, func)).is_none_or(|f| t < *f),
+            None => false,
+        }
+    }
+
+    /// Applies the policy to a function's counters; compiles and swaps if it should move up.
+    /// Returns the new tier, if it changed. A function whose compilation failed stays where
+    /// it is and is not retried at that tier.
+    ///
+    /// # Errors
+    ///
+    /// The [`JitError`] of a failed compilation.
+    ///
+    /// # Safety
+    ///
+    /// `func_ref` must be the live `FuncRef` of function `func` of the instance described by
+    /// `info`, and the compiled code must only run while that instance is alive.
+    pub unsafe fn observe(
+        &mut self,
+        instance: usize,
+        info: &ModuleInfo,
+        func: u32,
+        body: &FunctionBody<'_>,
+        counters: Counters,
+        func_ref: *mut FuncRef,
+    ) -> Result<Option<Tier>, JitError> {
+        if !self.wants_tier_up(instance, func, counters) {
+            return Ok(None);
+        }
+        let current = self.tier_of(instance, func);
+        let target = policy::target_tier(current, counters, &self.thresholds);
+        // SAFETY: forwarded from the caller's contract.
+        match unsafe { self.compile_at(target, instance, info, func, body, func_ref) } {
+            Ok(_) => Ok(Some(target)),
+            Err(e) => {
+                self.failed.insert((instance, func), target);
+                Err(e)
+            }
+        }
+    }
+
+    /// Compiles function `func` at `tier` (not [`Tier::Interp`]) and swaps its entries.
+    ///
+    /// # Errors
+    ///
+    /// The [`JitError`] of a failed compilation; the `FuncRef` is unchanged then.
+    ///
+    /// # Safety
+    ///
+    /// As for [`TierManager::observe`].
+    pub unsafe fn compile_at(
+        &mut self,
+        tier: Tier,
+        instance: usize,
+        info: &ModuleInfo,
+        func: u32,
+        body: &FunctionBody<'_>,
+        func_ref: *mut FuncRef,
+    ) -> Result<CompiledFunc, JitError> {
+        let opt = match tier {
+            Tier::Interp | Tier::JitNone => OptLevel::None,
+            Tier::JitSpeed => OptLevel::Speed,
+        };
+        let compiled = self
+            .jit(opt)?
+            .compile_functions(info, &[(func, body.clone())], false)?[0];
+        // SAFETY: the caller guarantees `func_ref` is live; both entries are valid code for
+        // this function's signature.
+        unsafe {
+            (*func_ref).native = compiled.native;
+            (*func_ref).array = compiled.array;
+        }
+        self.tiers.insert((instance, func), tier);
+        let event = TierUpEvent {
+            instance,
+            func,
+            tier,
+            at: self.start.elapsed(),
+            compile_time: compiled.compile_time,
+            code_size: compiled.code_size,
+        };
+        if self.verbose {
+            eprintln!(
+                "tier-up: instance {} function {} -> {} at {:?} (compile {:?}, {} bytes)",
+                instance,
+                func,
+                tier.name(),
+                event.at,
+                event.compile_time,
+                event.code_size
+            );
+        }
+        self.events.push(event);
+        Ok(compiled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ptr::null_mut;
+    use runtime_loader::abi::func_kind;
+
+    #[test]
+    fn tiers_up_and_logs() {
+        let wasm = wat::parse_str(
+            "(module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))",
+        )
+        .expect("wat");
+        let (info, bodies) = ModuleInfo::from_wasm(&wasm).expect("info");
+        let r = bodies[0].clone();
+        let body = FunctionBody::new(wasmparser::BinaryReader::new(
+            &wasm[r.clone()],
+            r.start as u64,
+        ));
+        let mut fr = FuncRef {
+            native: core::ptr::null(),
+            array: core::ptr::null(),
+            vmctx: null_mut(),
+            type_id: 0,
+            func_index: 0,
+            kind: func_kind::WASM,
+            reserved: 0,
+            host_data: null_mut(),
+        };
+        let mut ctx = TrapContext::default();
+        let mut m = TierManager::new(Thresholds::default(), &mut ctx, false);
+        let cold = Counters {
+            calls: 3,
+            back_edges: 0,
+        };
+        // SAFETY: `fr` is live for the whole test and no code runs.
+        unsafe {
+            assert_eq!(m.observe(7, &info, 0, &body, cold, &mut fr).unwrap(), None);
+            assert!(fr.native.is_null());
+            let warm = Counters {
+                calls: 100,
+                back_edges: 0,
+            };
+            assert_eq!(
+                m.observe(7, &info, 0, &body, warm, &mut fr).unwrap(),
+                Some(Tier::JitNone)
+            );
+            let first = fr.native;
+            assert!(!first.is_null() && !fr.array.is_null());
+            assert_eq!(m.observe(7, &info, 0, &body, warm, &mut fr).unwrap(), None);
+            let hot = Counters {
+                calls: 5_000,
+                back_edges: 0,
+            };
+            assert_eq!(
+                m.observe(7, &info, 0, &body, hot, &mut fr).unwrap(),
+                Some(Tier::JitSpeed)
+            );
+            assert_ne!(fr.native, first);
+        }
+        let tiers: Vec<Tier> = m.events().iter().map(|e| e.tier).collect();
+        assert_eq!(tiers, [Tier::JitNone, Tier::JitSpeed]);
+        assert_eq!(m.tier_of(7, 0), Tier::JitSpeed);
+        assert!(m.events().iter().all(|e| e.func == 0 && e.code_size > 0));
+    }
+}
