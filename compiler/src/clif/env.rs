@@ -144,6 +144,13 @@ pub trait ClifEnv {
         b.ins().load(I64, trusted(), ctx, TRAP_CTX_STACK_LIMIT)
     }
 
+    /// Addresses of the function's profile counters `(calls, back_edges)`, two `u64` cells,
+    /// when compiled code should keep counting (the baseline tier of tiered mode, so the
+    /// policy can promote it further). `None` (the default) emits no counting code.
+    fn profile_counters(&mut self) -> Option<(usize, usize)> {
+        None
+    }
+
     /// Raises trap `code` (an i32 value): calls the `RAISE_TRAP` libcall, which does not return.
     /// The caller terminates the block afterwards.
     fn raise_trap(&mut self, b: &mut FunctionBuilder, vmctx: Value, code: Value) {

@@ -79,6 +79,7 @@ impl FuncTranslator {
             trap_blocks: Vec::new(),
             status_block: None,
             sigs: HashMap::new(),
+            back_edge_counter: None,
         };
         t.run(ty, body)?;
         t.finish();
@@ -155,6 +156,8 @@ struct Translator<'a, 'f> {
     status_block: Option<Block>,
     /// Imported native signatures, by type index.
     sigs: HashMap<u32, SigRef>,
+    /// Address of the back-edge counter when the code counts (see `ClifEnv::profile_counters`).
+    back_edge_counter: Option<usize>,
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
@@ -202,6 +205,12 @@ impl<'a, 'f> Translator<'a, 'f> {
         let limit = self.env.stack_limit(&mut self.b, self.vmctx);
         let overflow = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(overflow, TrapCode::StackOverflow);
+
+        if let Some((calls, back_edges)) = self.env.profile_counters() {
+            let one = self.b.ins().iconst(I64, 1);
+            self.add_to_counter(calls, one);
+            self.back_edge_counter = Some(back_edges);
+        }
 
         let results: Vec<Type> = ty
             .results()
@@ -255,6 +264,33 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.seal_all_blocks();
         let config = self.env.frontend_config();
         self.b.finalize(config);
+    }
+
+    /// `*(addr as *mut u64) += delta` (profile counters; single-threaded store).
+    fn add_to_counter(&mut self, addr: usize, delta: Value) {
+        let a = self.b.ins().iconst(I64, addr as i64);
+        let v = self.b.ins().load(I64, MemFlagsData::trusted(), a, 0);
+        let v = self.b.ins().iadd(v, delta);
+        self.b.ins().store(MemFlagsData::trusted(), v, a, 0);
+    }
+
+    /// Counts a taken back-edge to `depth` if that is a loop and the code counts.
+    fn count_back_edge(&mut self, depth: u32, taken: Option<Value>) -> Result<()> {
+        let Some(addr) = self.back_edge_counter else {
+            return Ok(());
+        };
+        if self.frame_at(depth)?.kind != FrameKind::Loop {
+            return Ok(());
+        }
+        let delta = match taken {
+            None => self.b.ins().iconst(I64, 1),
+            Some(cond) => {
+                let c = self.b.ins().icmp_imm_s(IntCC::NotEqual, cond, 0);
+                self.b.ins().uextend(I64, c)
+            }
+        };
+        self.add_to_counter(addr, delta);
+        Ok(())
     }
 
     fn zero(&mut self, ty: Type) -> Value {
@@ -535,6 +571,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     fn translate_br(&mut self, depth: u32) -> Result<()> {
+        self.count_back_edge(depth, None)?;
         let (target, arity) = self.branch_target(depth)?;
         let args = block_args(self.peekn(arity)?);
         self.b.ins().jump(target, &args);
@@ -544,6 +581,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_br_if(&mut self, depth: u32) -> Result<()> {
         let cond = self.pop()?;
+        self.count_back_edge(depth, Some(cond))?;
         let (target, arity) = self.branch_target(depth)?;
         let args = block_args(self.peekn(arity)?);
         let cont = self.b.create_block();
@@ -562,17 +600,19 @@ impl<'a, 'f> Translator<'a, 'f> {
         // One block per distinct target depth; blocks with arguments get a trampoline block
         // that forwards the (dominating) branch values.
         let mut by_depth: HashMap<u32, Block> = HashMap::new();
-        let mut forwarders: Vec<(Block, Block, usize)> = Vec::new();
+        let mut forwarders: Vec<(Block, Block, usize, u32)> = Vec::new();
         for &d in depths.iter().chain(core::iter::once(&default)) {
             if by_depth.contains_key(&d) {
                 continue;
             }
             let (target, arity) = self.branch_target(d)?;
-            let block = if arity == 0 {
+            let counted =
+                self.back_edge_counter.is_some() && self.frame_at(d)?.kind == FrameKind::Loop;
+            let block = if arity == 0 && !counted {
                 target
             } else {
                 let fwd = self.b.create_block();
-                forwarders.push((fwd, target, arity));
+                forwarders.push((fwd, target, arity, d));
                 fwd
             };
             by_depth.insert(d, block);
@@ -582,10 +622,11 @@ impl<'a, 'f> Translator<'a, 'f> {
             switch.set_entry(i as u128, by_depth[d]);
         }
         switch.emit(&mut self.b, index, by_depth[&default]);
-        for (fwd, target, arity) in forwarders {
+        for (fwd, target, arity, depth) in forwarders {
             let args = block_args(self.peekn(arity)?);
             self.b.seal_block(fwd);
             self.b.switch_to_block(fwd);
+            self.count_back_edge(depth, None)?;
             self.b.ins().jump(target, &args);
         }
         self.reachable = false;

@@ -102,6 +102,9 @@ pub struct Interp {
     frames: Vec<Frame>,
     /// Configuration.
     pub config: ExecConfig,
+    /// Called at profile sample points (tiered mode); its `data` must stay valid during
+    /// every `invoke`.
+    pub tier_hook: Option<TierHook>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -143,13 +146,27 @@ const SAMPLE_PERIOD: u32 = 32;
 struct Sampler {
     last: u64,
     countdown: u32,
+    hook: Option<TierHook>,
+}
+
+/// A callback run at every profile sample point with the counters of the function running
+/// then (tiered mode: the tier manager checks whether that function should be compiled).
+/// The interpreter keeps running the current frame; a swapped `FuncRef` is picked up at the
+/// next call.
+#[derive(Clone, Copy, Debug)]
+pub struct TierHook {
+    /// The callback: `f(data, counters)`.
+    pub f: unsafe fn(*mut std::ffi::c_void, *const Counters),
+    /// Its context.
+    pub data: *mut std::ffi::c_void,
 }
 
 impl Sampler {
-    fn new(profiling: bool) -> Sampler {
+    fn new(profiling: bool, hook: Option<TierHook>) -> Sampler {
         Sampler {
             last: if profiling { ticks() } else { 0 },
             countdown: SAMPLE_PERIOD,
+            hook,
         }
     }
 
@@ -166,6 +183,11 @@ impl Sampler {
     fn sample(&mut self, c: &Counters) {
         self.flush(c);
         self.countdown = SAMPLE_PERIOD;
+        if let Some(h) = self.hook {
+            // SAFETY: whoever installed the hook keeps `data` valid while this interpreter
+            // runs (see `Interp::tier_hook`).
+            unsafe { (h.f)(h.data, c) };
+        }
     }
 
     fn flush(&mut self, c: &Counters) {
@@ -258,6 +280,7 @@ impl Interp {
             stack: Vec::new(),
             frames: Vec::new(),
             config,
+            tier_hook: None,
         }
     }
 
@@ -342,7 +365,7 @@ impl Interp {
         stack[..nparams].copy_from_slice(&values[..nparams]);
         let mut sp = code.num_locals as usize;
         let mut pc = 0usize;
-        let mut sampler = Sampler::new(profiling);
+        let mut sampler = Sampler::new(profiling, self.tier_hook);
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };

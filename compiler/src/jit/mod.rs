@@ -167,11 +167,16 @@ struct JitEnv<'m> {
     call_conv: CallConv,
     module: &'m mut JITModule,
     direct: &'m HashMap<u32, FuncId>,
+    counters: Option<(usize, usize)>,
 }
 
 impl ClifEnv for JitEnv<'_> {
     fn call_conv(&self) -> CallConv {
         self.call_conv
+    }
+
+    fn profile_counters(&mut self) -> Option<(usize, usize)> {
+        self.counters
     }
 
     fn call_direct(
@@ -283,6 +288,23 @@ impl JitTier {
         funcs: &[(u32, FunctionBody<'_>)],
         direct_calls: bool,
     ) -> Result<Vec<CompiledFunc>, JitError> {
+        self.compile_functions_with(info, funcs, direct_calls, &[])
+    }
+
+    /// [`JitTier::compile_functions`] where `counters[i]`, when present and `Some`, gives the
+    /// addresses of function `i`'s `(calls, back_edges)` u64 profile cells for the compiled
+    /// code to keep counting (see `ClifEnv::profile_counters`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`JitTier::compile_functions`].
+    pub fn compile_functions_with(
+        &mut self,
+        info: &ModuleInfo,
+        funcs: &[(u32, FunctionBody<'_>)],
+        direct_calls: bool,
+        counters: &[Option<(usize, usize)>],
+    ) -> Result<Vec<CompiledFunc>, JitError> {
         let call_conv = self.call_conv();
         let mut ids = Vec::with_capacity(funcs.len());
         let mut direct = HashMap::new();
@@ -303,7 +325,7 @@ impl JitTier {
             }
         }
         let mut stats = Vec::with_capacity(funcs.len());
-        for ((index, body), id) in funcs.iter().zip(&ids) {
+        for (i, ((index, body), id)) in funcs.iter().zip(&ids).enumerate() {
             let start = Instant::now();
             let module = self.module.as_mut().expect("the module lives until drop");
             self.ctx.clear();
@@ -312,6 +334,7 @@ impl JitTier {
                 call_conv,
                 module,
                 direct: &direct,
+                counters: counters.get(i).copied().flatten(),
             };
             self.translator
                 .translate(info, &mut env, *index, body, &mut self.ctx.func)

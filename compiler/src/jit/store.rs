@@ -21,9 +21,10 @@ use runtime_loader::trap::{self, TrapContext};
 use super::{JitError, JitTier, OptLevel};
 use crate::clif::{ModuleInfo, wasm_val_type};
 use crate::interp::InterpInstance;
+use crate::interp::exec::{Counters, TierHook};
 use crate::parse;
 use crate::runtime::{Config, Mode};
-use crate::tier::{Counters, Thresholds, TierManager};
+use crate::tier::{Counters as TierCounters, Thresholds, TierManager};
 
 /// Per-store JIT state (present in the JIT modes only).
 pub struct JitStore {
@@ -32,7 +33,13 @@ pub struct JitStore {
     manager: Option<TierManager>,
     trap_ctx: Box<TrapContext>,
     instances: Vec<InstanceJit>,
+    /// Interpreter samples seen by the tier hook.
+    samples: u64,
 }
+
+/// Every this many interpreter samples, the tier hook scans every function: functions
+/// running compiled at `none` are never sampled by the interpreter but keep counting.
+const FULL_SCAN_SAMPLES: u64 = 256;
 
 /// What tiering needs to know about one instance.
 struct InstanceJit {
@@ -82,7 +89,7 @@ impl JitStore {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
             Mode::JitSpeed => (Some(JitTier::new(OptLevel::Speed, ctx)?), None),
             Mode::Tiered => {
-                let verbose = std::env::var_os("BAREFLOW_LOG_TIER").is_some();
+                let verbose = false;
                 (
                     None,
                     Some(TierManager::new(thresholds(config), ctx, verbose)),
@@ -95,6 +102,7 @@ impl JitStore {
             manager,
             trap_ctx,
             instances: Vec::new(),
+            samples: 0,
         }))
     }
 
@@ -214,43 +222,96 @@ impl JitStore {
 
     /// Tiered mode: applies the tier policy to every interpreted or compiled function of
     /// every instance and compiles the ones that crossed a threshold. Compilation failures
-    /// leave the function where it is (and are returned after the scan, first one only).
+    /// leave the function where it is (the first error is returned after the scan).
     ///
     /// # Errors
     ///
     /// The first [`JitError`] met.
     pub fn tier_up(&mut self) -> Result<(), JitError> {
-        let Some(manager) = &mut self.manager else {
-            return Ok(());
-        };
         let mut first_err = None;
-        for (key, ij) in self.instances.iter().enumerate() {
+        for key in 0..self.instances.len() {
             // SAFETY: instances and their interpreter views live as long as the store
             // (`install_instance`'s contract).
-            let (inst, interp) = unsafe { (&*ij.vmctx_instance, &*ij.interp) };
-            for (d, c) in interp.counters.iter().enumerate() {
-                let counters = Counters {
-                    calls: c.calls.get(),
-                    back_edges: c.back_edges.get(),
-                };
-                let func = ij.module.meta.num_imported_funcs + d as u32;
-                if !manager.wants_tier_up(key, func, counters) {
-                    continue;
-                }
-                let Some(body) = ij.module.body_reader(d) else {
-                    continue;
-                };
-                let fr = inst
-                    .defined_func_ref(d as u32)
-                    .expect("one FuncRef per defined function");
-                // SAFETY: `fr` belongs to a live instance of this store; swapping entries
-                // between calls is the tiering contract.
-                if let Err(e) = unsafe { manager.observe(key, &ij.info, func, &body, counters, fr) }
-                {
+            let n = unsafe { (&(*self.instances[key].interp).counters).len() };
+            for d in 0..n {
+                if let Err(e) = self.check_one(key, d) {
                     first_err.get_or_insert(e);
                 }
             }
         }
         first_err.map_or(Ok(()), Err)
     }
+
+    /// Tiered mode: the interpreter's hook, run at profile sample points with the counters
+    /// of the function running then. `None` in the other modes.
+    pub fn tier_hook(&mut self) -> Option<TierHook> {
+        self.manager.as_ref()?;
+        Some(TierHook {
+            f: tier_hook_entry,
+            data: (self as *mut JitStore).cast(),
+        })
+    }
+
+    /// Applies the policy to the function whose counters live at `counters`, if any.
+    fn tier_up_counters(&mut self, counters: *const Counters) {
+        self.samples += 1;
+        if self.samples % FULL_SCAN_SAMPLES == 0 {
+            let _ = self.tier_up();
+            return;
+        }
+        for key in 0..self.instances.len() {
+            // SAFETY: as in `tier_up`.
+            let all = unsafe { &(*self.instances[key].interp).counters };
+            let base = all.as_ptr() as usize;
+            let addr = counters as usize;
+            let size = core::mem::size_of::<Counters>().max(1);
+            if addr >= base && addr < base + all.len() * size {
+                // A failure leaves the function interpreted; it is not retried.
+                let _ = self.check_one(key, (addr - base) / size);
+                return;
+            }
+        }
+    }
+
+    /// Applies the tier policy to defined function `d` of instance `key`.
+    fn check_one(&mut self, key: usize, d: usize) -> Result<(), JitError> {
+        let Some(manager) = &mut self.manager else {
+            return Ok(());
+        };
+        let ij = &self.instances[key];
+        // SAFETY: as in `tier_up`.
+        let (inst, interp) = unsafe { (&*ij.vmctx_instance, &*ij.interp) };
+        let Some(c) = interp.counters.get(d) else {
+            return Ok(());
+        };
+        let counters = TierCounters {
+            calls: c.calls.get(),
+            back_edges: c.back_edges.get(),
+        };
+        let func = ij.module.meta.num_imported_funcs + d as u32;
+        if !manager.wants_tier_up(key, func, counters) {
+            return Ok(());
+        }
+        let Some(body) = ij.module.body_reader(d) else {
+            return Ok(());
+        };
+        let fr = inst
+            .defined_func_ref(d as u32)
+            .expect("one FuncRef per defined function");
+        let cells = Some((c.calls.as_ptr() as usize, c.back_edges.as_ptr() as usize));
+        // SAFETY: `fr` belongs to a live instance of this store; swapping entries between
+        // calls is the tiering contract; the counter cells live as long as the instance.
+        unsafe { manager.observe(key, &ij.info, func, &body, counters, fr, cells) }?;
+        Ok(())
+    }
+}
+
+/// [`TierHook`] callback: `data` is the store's [`JitStore`].
+///
+/// # Safety
+/// `data` must be a live `JitStore` not otherwise borrowed, `counters` a live counter set.
+unsafe fn tier_hook_entry(data: *mut core::ffi::c_void, counters: *const Counters) {
+    // SAFETY: per the caller (the store installs the hook only for the duration of a call,
+    // during which it does not touch its JitStore).
+    unsafe { (*(data as *mut JitStore)).tier_up_counters(counters) }
 }

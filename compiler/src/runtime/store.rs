@@ -551,6 +551,7 @@ impl Store {
             // Tiered mode: compile what got hot since the last call (errors leave the
             // function interpreted).
             let _ = jit.tier_up();
+            self.interp.tier_hook = jit.tier_hook();
         }
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
         unsafe {

@@ -621,7 +621,7 @@ fn counters_count_calls_and_back_edges() {
 #[test]
 fn other_modes_report_unsupported_and_handles_are_store_checked() {
     let m = Module::from_bytes(b"(module (func (export \"f\")))").unwrap();
-    let mut jit = Store::new(Config::new(Mode::JitNone));
+    let mut jit = Store::new(Config::new(Mode::Snapshot));
     assert!(matches!(
         jit.instantiate(&m, &|_, _| None),
         Err(InstantiateError::Unsupported(_))

@@ -124,6 +124,10 @@ impl TierManager {
     ///
     /// `func_ref` must be the live `FuncRef` of function `func` of the instance described by
     /// `info`, and the compiled code must only run while that instance is alive.
+    /// `counter_cells`, if given, are the addresses of the function's `(calls, back_edges)`
+    /// u64 counters, which code compiled at [`Tier::JitNone`] keeps incrementing; they must
+    /// outlive the compiled code.
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn observe(
         &mut self,
         instance: usize,
@@ -132,6 +136,7 @@ impl TierManager {
         body: &FunctionBody<'_>,
         counters: Counters,
         func_ref: *mut FuncRef,
+        counter_cells: Option<(usize, usize)>,
     ) -> Result<Option<Tier>, JitError> {
         if !self.wants_tier_up(instance, func, counters) {
             return Ok(None);
@@ -139,7 +144,9 @@ impl TierManager {
         let current = self.tier_of(instance, func);
         let target = policy::target_tier(current, counters, &self.thresholds);
         // SAFETY: forwarded from the caller's contract.
-        match unsafe { self.compile_at(target, instance, info, func, body, func_ref) } {
+        match unsafe {
+            self.compile_at(target, instance, info, func, body, func_ref, counter_cells)
+        } {
             Ok(_) => Ok(Some(target)),
             Err(e) => {
                 self.failed.insert((instance, func), target);
@@ -157,6 +164,7 @@ impl TierManager {
     /// # Safety
     ///
     /// As for [`TierManager::observe`].
+    #[allow(clippy::too_many_arguments)]
     pub unsafe fn compile_at(
         &mut self,
         tier: Tier,
@@ -165,14 +173,24 @@ impl TierManager {
         func: u32,
         body: &FunctionBody<'_>,
         func_ref: *mut FuncRef,
+        counter_cells: Option<(usize, usize)>,
     ) -> Result<CompiledFunc, JitError> {
         let opt = match tier {
             Tier::Interp | Tier::JitNone => OptLevel::None,
             Tier::JitSpeed => OptLevel::Speed,
         };
-        let compiled = self
-            .jit(opt)?
-            .compile_functions(info, &[(func, body.clone())], false)?[0];
+        // Only the baseline tier counts: the top tier has nowhere further to go.
+        let cells = if opt == OptLevel::None {
+            counter_cells
+        } else {
+            None
+        };
+        let compiled = self.jit(opt)?.compile_functions_with(
+            info,
+            &[(func, body.clone())],
+            false,
+            &[cells],
+        )?[0];
         // SAFETY: the caller guarantees `func_ref` is live; both entries are valid code for
         // this function's signature.
         unsafe {
@@ -240,25 +258,31 @@ mod tests {
         };
         // SAFETY: `fr` is live for the whole test and no code runs.
         unsafe {
-            assert_eq!(m.observe(7, &info, 0, &body, cold, &mut fr).unwrap(), None);
+            assert_eq!(
+                m.observe(7, &info, 0, &body, cold, &mut fr, None).unwrap(),
+                None
+            );
             assert!(fr.native.is_null());
             let warm = Counters {
                 calls: 100,
                 back_edges: 0,
             };
             assert_eq!(
-                m.observe(7, &info, 0, &body, warm, &mut fr).unwrap(),
+                m.observe(7, &info, 0, &body, warm, &mut fr, None).unwrap(),
                 Some(Tier::JitNone)
             );
             let first = fr.native;
             assert!(!first.is_null() && !fr.array.is_null());
-            assert_eq!(m.observe(7, &info, 0, &body, warm, &mut fr).unwrap(), None);
+            assert_eq!(
+                m.observe(7, &info, 0, &body, warm, &mut fr, None).unwrap(),
+                None
+            );
             let hot = Counters {
                 calls: 5_000,
                 back_edges: 0,
             };
             assert_eq!(
-                m.observe(7, &info, 0, &body, hot, &mut fr).unwrap(),
+                m.observe(7, &info, 0, &body, hot, &mut fr, None).unwrap(),
                 Some(Tier::JitSpeed)
             );
             assert_ne!(fr.native, first);
