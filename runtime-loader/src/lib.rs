@@ -8,6 +8,7 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
 //! | `std`   | `alloc` + `unix` (default) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
+//! | `wasi`  | WASI preview1 host functions ([`wasi`]), shared by every tier and the loader (needs `std`) |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -35,3 +36,5 @@ pub mod meta;
 pub mod meta_codec;
 #[cfg(target_arch = "x86_64")]
 pub mod trap;
+#[cfg(feature = "wasi")]
+pub mod wasi;

@@ -11,7 +11,9 @@ use clap::Args;
 /// Run a WebAssembly module.
 ///
 /// Without `--invoke`, instantiation runs the start function and then `_start` is called if
-/// the module exports it. With `--invoke NAME`, the export is called with ARGS parsed per
+/// the module exports it. A module importing `wasi_snapshot_preview1` runs as a WASI
+/// command: ARGS (after `--`) are its arguments, `--dir`/`--env` grant directories and
+/// variables, and the exit status is the program's. With `--invoke NAME`, the export is called with ARGS parsed per
 /// its parameter types (integers in decimal or 0x hex, negative allowed; floats in decimal,
 /// `inf`, `-inf`, `nan`; references as `null`) and each result is printed on its own line.
 #[derive(Args, Debug)]
@@ -27,6 +29,12 @@ pub struct RunCommand {
     /// Add this run's per-function counters to the profile file P (created if missing).
     #[arg(long, value_name = "P")]
     profile_out: Option<PathBuf>,
+    /// WASI: grant host directory HOST to the program, named GUEST (default: HOST).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// WASI: give the program the environment variable KEY=VALUE (none by default).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    envs: Vec<String>,
     /// Arguments of the invoked function.
     #[arg(allow_hyphen_values = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -40,6 +48,23 @@ impl RunCommand {
         let module = Module::from_bytes(&bytes).with_context(|| format!("loading {path}"))?;
         let mut config = Config::new(self.mode);
         config.profiling = self.profile_out.is_some();
+        if self.invoke.is_none() && bareflow::wasi::imports_wasi(&module) {
+            // WASI command: ARGS are the program's arguments (see cli/wasi.rs).
+            let run = super::wasi::WasiRun {
+                file: &self.file,
+                dirs: &self.dirs,
+                envs: &self.envs,
+                args: &self.args,
+                profile_out: self.profile_out.as_ref(),
+            };
+            return run.execute(&module, &bytes, config);
+        }
+        if !self.dirs.is_empty() || !self.envs.is_empty() {
+            bail!(
+                "--dir and --env apply only to modules that import {}",
+                bareflow::wasi::MODULE
+            );
+        }
         let mut store = Store::new(config);
         if self.invoke.is_none() && !self.args.is_empty() {
             bail!("arguments given but no function to pass them to (use --invoke NAME)");
@@ -126,7 +151,7 @@ fn type_list(tys: &[ValType]) -> String {
 }
 
 /// Accumulates this run's counters into the profile file `out`.
-fn write_profile(
+pub(super) fn write_profile(
     store: &Store,
     module: &Module,
     inst: InstanceId,
