@@ -13,8 +13,8 @@ use clap::Args;
 /// Without `--invoke`, instantiation runs the start function and then `_start` is called if
 /// the module exports it. A module importing `wasi_snapshot_preview1` runs as a WASI
 /// command: ARGS (after `--`) are its arguments, `--dir`/`--env` grant directories and
-/// variables, and the exit status is the program's. With `--invoke NAME`, the export is called with ARGS parsed per
-/// its parameter types (integers in decimal or 0x hex, negative allowed; floats in decimal,
+/// variables, and the exit status is the program's. With `--invoke NAME`, the export is
+/// called with ARGS parsed per its parameter types (integers in decimal or 0x hex, negative allowed; floats in decimal,
 /// `inf`, `-inf`, `nan`; references as `null`) and each result is printed on its own line.
 #[derive(Args, Debug)]
 pub struct RunCommand {
