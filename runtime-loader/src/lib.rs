@@ -8,7 +8,7 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
 //! | `std`   | `alloc` + `unix` (default) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
-//! | `wasi`  | WASI preview1 host functions ([`wasi`]), shared by every tier and the loader (needs `std`) |
+//! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
 #![no_std]
 #![deny(missing_docs)]
 
