@@ -276,6 +276,7 @@ use Outcome::{Fail, Pass, PassMismatch, Skip};
 /// does not depend on how the engine describes modules).
 struct Loaded {
     module: Module,
+    bytes: Vec<u8>,
     exports: Vec<String>,
     imports: Vec<(String, String)>,
 }
@@ -301,6 +302,7 @@ impl Loaded {
         }
         Loaded {
             module,
+            bytes: bytes.to_vec(),
             exports,
             imports,
         }
@@ -328,9 +330,19 @@ enum Slot {
     Failed(String),
 }
 
+/// Who owns the externs behind a registered name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Owner {
+    Spectest,
+    Instance(InstanceId),
+}
+
 /// A name imports can refer to.
 enum Registered {
-    Exports(HashMap<String, Extern>),
+    Exports {
+        owner: Owner,
+        exports: HashMap<String, Extern>,
+    },
     Skipped(String),
     Failed(String),
 }
@@ -338,7 +350,8 @@ enum Registered {
 /// Module definitions (`module definition`): compiled, not instantiated.
 enum Definition {
     Module(Rc<Loaded>),
-    Skipped(String),
+    /// Skipped for this feature; the bytes are kept to know what instantiating it would touch.
+    Skipped(String, Vec<u8>),
     Failed(String),
 }
 
@@ -352,6 +365,10 @@ struct Runner<'r> {
     definitions: HashMap<String, Definition>,
     last_definition: Option<String>,
     registered: HashMap<String, Registered>,
+    /// Instances (and `spectest`) whose state a skipped module would have changed at
+    /// instantiation (segments into imported memories/tables, a start function): every later
+    /// directive that observes them is skipped with the skipped module's feature.
+    tainted: HashMap<Owner, String>,
 }
 
 impl<'r> Runner<'r> {
@@ -359,7 +376,13 @@ impl<'r> Runner<'r> {
         let mut store = Store::new(Config::new(cfg.mode));
         let spectest = spectest_exports(&mut store);
         let mut registered = HashMap::new();
-        registered.insert("spectest".to_string(), Registered::Exports(spectest));
+        registered.insert(
+            "spectest".to_string(),
+            Registered::Exports {
+                owner: Owner::Spectest,
+                exports: spectest,
+            },
+        );
         Runner {
             text,
             cfg,
@@ -370,6 +393,7 @@ impl<'r> Runner<'r> {
             definitions: HashMap::new(),
             last_definition: None,
             registered,
+            tainted: HashMap::new(),
         }
     }
 
@@ -434,7 +458,7 @@ impl<'r> Runner<'r> {
             WastDirective::Module(mut qw) => {
                 let line = self.line(qw.span());
                 let name = qw.name().map(|id| id.name().to_string());
-                let slot = match self.compile_quote(&mut qw) {
+                let slot = match self.compile_quote(&mut qw, true) {
                     Compiled::Ok(m) => self.instantiate_slot(m, line),
                     Compiled::OutOfScope(f) => Slot::Skipped(f),
                     Compiled::Malformed(e) | Compiled::Rejected(e) => {
@@ -458,9 +482,21 @@ impl<'r> Runner<'r> {
                     .name()
                     .map(|id| id.name().to_string())
                     .unwrap_or_else(|| format!("<definition at line {line}>"));
-                let (def, outcome) = match self.compile_quote(&mut qw) {
+                let is_component = matches!(
+                    qw,
+                    QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
+                );
+                let source = quote_source(&qw, self.text);
+                let bytes = quote_bytes(&mut qw);
+                let kept = bytes.clone().unwrap_or_default();
+                let compiled = if is_component {
+                    Compiled::OutOfScope("component-model".into())
+                } else {
+                    self.compile_bytes(bytes, source.as_deref(), false)
+                };
+                let (def, outcome) = match compiled {
                     Compiled::Ok(m) => (Definition::Module(m), Pass),
-                    Compiled::OutOfScope(f) => (Definition::Skipped(f.clone()), Skip(f)),
+                    Compiled::OutOfScope(f) => (Definition::Skipped(f.clone(), kept), Skip(f)),
                     Compiled::Malformed(e) | Compiled::Rejected(e) => {
                         let m = format!("module definition at line {line} was rejected: {e}");
                         (Definition::Failed(m.clone()), Fail(m))
@@ -484,7 +520,11 @@ impl<'r> Runner<'r> {
                     None => Slot::Failed(format!(
                         "module instance at line {line}: no such module definition"
                     )),
-                    Some(Definition::Skipped(f)) => Slot::Skipped(f.clone()),
+                    Some(Definition::Skipped(f, bytes)) => {
+                        let (f, bytes) = (f.clone(), bytes.clone());
+                        self.taint_from(&bytes, &f);
+                        Slot::Skipped(f)
+                    }
                     Some(Definition::Failed(m)) => Slot::Failed(m.clone()),
                     Some(Definition::Module(m)) => {
                         let m = m.clone();
@@ -514,7 +554,8 @@ impl<'r> Runner<'r> {
                                 exports.insert(name.clone(), e);
                             }
                         }
-                        (Registered::Exports(exports), Pass)
+                        let owner = Owner::Instance(id);
+                        (Registered::Exports { owner, exports }, Pass)
                     }
                 };
                 self.registered.insert(name.to_string(), reg);
@@ -554,7 +595,9 @@ impl<'r> Runner<'r> {
                 if matches!(module, Wat::Component(_)) {
                     return Skip("component-model".into());
                 }
-                let m = match self.compile_bytes(module.encode().map_err(|e| e.message())) {
+                let source = form_text(self.text, module.span().offset()).map(str::to_string);
+                let bytes = module.encode().map_err(|e| e.message());
+                let m = match self.compile_bytes(bytes, source.as_deref(), true) {
                     Compiled::Ok(m) => m,
                     Compiled::OutOfScope(f) => return Skip(f),
                     Compiled::Malformed(e) | Compiled::Rejected(e) => {
@@ -595,31 +638,48 @@ impl<'r> Runner<'r> {
         }
     }
 
-    /// Parses (for `module quote`) and encodes a module, then compiles it.
-    fn compile_quote(&mut self, qw: &mut QuoteWat<'_>) -> Compiled {
+    /// Parses (for `module quote`) and encodes a module, then compiles it. `instantiates`
+    /// says whether the directive would instantiate it (see [`Runner::taint_from`]).
+    fn compile_quote(&mut self, qw: &mut QuoteWat<'_>, instantiates: bool) -> Compiled {
         if matches!(
             qw,
             QuoteWat::QuoteComponent(..) | QuoteWat::Wat(Wat::Component(_))
         ) {
             return Compiled::OutOfScope("component-model".into());
         }
-        let bytes = match qw.to_test() {
-            Err(e) => Err(e.message()),
-            Ok(QuoteWatTest::Binary(b)) => Ok(b),
-            Ok(QuoteWatTest::Text(t)) => encode_text(&t),
-        };
-        self.compile_bytes(bytes)
+        let source = quote_source(qw, self.text);
+        self.compile_bytes(quote_bytes(qw), source.as_deref(), instantiates)
     }
 
-    fn compile_bytes(&mut self, bytes: Result<Vec<u8>, String>) -> Compiled {
+    /// Compiles a module binary (or reports why there is none). `source` is the module's
+    /// text, used to name the feature when text does not parse.
+    fn compile_bytes(
+        &mut self,
+        bytes: Result<Vec<u8>, String>,
+        source: Option<&str>,
+        instantiates: bool,
+    ) -> Compiled {
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => return Compiled::Malformed(e),
+            Err(e) => {
+                // An unknown instruction name is malformed in every scope (e.g. obsolete
+                // spellings); other text errors inside out-of-scope syntax are skipped.
+                if self.cfg.scope != Scope::All
+                    && !e.contains("unknown operator")
+                    && let Some(f) = source.and_then(text_feature)
+                {
+                    return Compiled::OutOfScope(f.to_string());
+                }
+                return Compiled::Malformed(e);
+            }
         };
-        if let Some(f) = out_of_scope_feature(&bytes, self.cfg.scope) {
-            return Compiled::OutOfScope(f);
-        }
-        if let Some(f) = self.imports_skipped_module(&bytes) {
+        let skip = out_of_scope_feature(&bytes, self.cfg.scope)
+            .or_else(|| self.text_feature_of_invalid(&bytes, source))
+            .or_else(|| self.imports_out_of_scope(&bytes));
+        if let Some(f) = skip {
+            if instantiates {
+                self.taint_from(&bytes, &f);
+            }
             return Compiled::OutOfScope(f);
         }
         match Module::from_bytes(&bytes) {
@@ -628,26 +688,48 @@ impl<'r> Runner<'r> {
         }
     }
 
-    /// If the module imports from a registered name that was skipped, that feature.
-    fn imports_skipped_module(&self, bytes: &[u8]) -> Option<String> {
-        if !self
-            .registered
-            .values()
-            .any(|r| matches!(r, Registered::Skipped(_)))
-        {
+    /// For a module from text that is invalid in scope: an out-of-scope feature its text
+    /// uses (the validator may report an in-scope error before it reaches the feature, e.g.
+    /// limits of a `(memory i64 ...)`).
+    fn text_feature_of_invalid(&self, bytes: &[u8], source: Option<&str>) -> Option<String> {
+        if self.cfg.scope == Scope::All {
             return None;
         }
-        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-            let Ok(wasmparser::Payload::ImportSection(reader)) = payload else {
-                continue;
-            };
-            for imp in reader.into_imports().flatten() {
-                if let Some(Registered::Skipped(f)) = self.registered.get(imp.module) {
-                    return Some(f.clone());
-                }
+        let feature = text_feature(source?)?;
+        wasmparser::Validator::new_with_features(self.cfg.scope.features())
+            .validate_all(bytes)
+            .is_err()
+            .then(|| feature.to_string())
+    }
+
+    /// If the module imports from a skipped registration or a tainted owner, that feature.
+    fn imports_out_of_scope(&self, bytes: &[u8]) -> Option<String> {
+        let (imports, _) = imports_and_effects(bytes);
+        imports
+            .iter()
+            .find_map(|module| match self.registered.get(module)? {
+                Registered::Skipped(f) => Some(f.clone()),
+                Registered::Exports { owner, .. } => self.tainted.get(owner).cloned(),
+                Registered::Failed(_) => None,
+            })
+    }
+
+    /// A module that needs `feature` is skipped although a directive would instantiate it.
+    /// If instantiating it could have changed state it imports (active segments, a start
+    /// function), the owners of that state are tainted so later directives observing them
+    /// are skipped too instead of failing.
+    fn taint_from(&mut self, bytes: &[u8], feature: &str) {
+        let (imports, effects) = imports_and_effects(bytes);
+        if !effects {
+            return;
+        }
+        for module in imports {
+            if let Some(Registered::Exports { owner, .. }) = self.registered.get(&module) {
+                self.tainted
+                    .entry(*owner)
+                    .or_insert_with(|| feature.to_string());
             }
         }
-        None
     }
 
     /// Resolves a module's imports against the registered names and instantiates it.
@@ -655,8 +737,11 @@ impl<'r> Runner<'r> {
         let mut resolved: HashMap<(String, String), Extern> = HashMap::new();
         for (module, name) in m.imports.iter().cloned() {
             match self.registered.get(&module) {
-                Some(Registered::Exports(map)) => {
-                    if let Some(e) = map.get(&name) {
+                Some(Registered::Exports { owner, exports }) => {
+                    if let Some(f) = self.tainted.get(owner) {
+                        return Err(InstantiateError::Unsupported(format!("skip:{f}")));
+                    }
+                    if let Some(e) = exports.get(&name) {
                         resolved.insert((module, name), *e);
                     }
                 }
@@ -681,7 +766,14 @@ impl<'r> Runner<'r> {
     }
 
     fn instantiate_slot(&mut self, m: Rc<Loaded>, line: usize) -> Slot {
-        match self.instantiate(&m) {
+        let r = self.instantiate(&m);
+        if let Err(InstantiateError::Unsupported(f)) = &r
+            && let Some(f) = f.strip_prefix("skip:")
+        {
+            let f = f.to_string();
+            self.taint_from(&m.bytes, &f);
+        }
+        match r {
             Ok(id) => Slot::Instance(id, m),
             Err(InstantiateError::Unsupported(f)) if f.starts_with("skip:") => {
                 Slot::Skipped(f["skip:".len()..].to_string())
@@ -708,6 +800,9 @@ impl<'r> Runner<'r> {
     /// The live instance a directive refers to, or the outcome for a skipped/failed one.
     fn instance(&self, id: Option<Id<'_>>) -> Result<(InstanceId, Rc<Loaded>), Outcome> {
         match self.slot(id).map_err(Fail)? {
+            Slot::Instance(i, _) if self.tainted.contains_key(&Owner::Instance(i)) => {
+                Err(Skip(self.tainted[&Owner::Instance(i)].clone()))
+            }
             Slot::Instance(i, m) => Ok((i, m)),
             Slot::Skipped(f) => Err(Skip(f)),
             Slot::Failed(m) => Err(Fail(m)),
@@ -742,7 +837,9 @@ impl<'r> Runner<'r> {
                 if matches!(wat, Wat::Component(_)) {
                     return Skip("component-model".into());
                 }
-                let m = match self.compile_bytes(wat.encode().map_err(|e| e.message())) {
+                let source = form_text(self.text, wat.span().offset()).map(str::to_string);
+                let bytes = wat.encode().map_err(|e| e.message());
+                let m = match self.compile_bytes(bytes, source.as_deref(), true) {
                     Compiled::Ok(m) => m,
                     Compiled::OutOfScope(f) => return Skip(f),
                     Compiled::Malformed(e) | Compiled::Rejected(e) => {
@@ -800,7 +897,9 @@ impl<'r> Runner<'r> {
                 if matches!(wat, Wat::Component(_)) {
                     return Skip("component-model".into());
                 }
-                let m = match self.compile_bytes(wat.encode().map_err(|e| e.message())) {
+                let source = form_text(self.text, wat.span().offset()).map(str::to_string);
+                let bytes = wat.encode().map_err(|e| e.message());
+                let m = match self.compile_bytes(bytes, source.as_deref(), true) {
                     Compiled::Ok(m) => m,
                     Compiled::OutOfScope(f) => return Skip(f),
                     Compiled::Malformed(e) | Compiled::Rejected(e) => {
@@ -830,7 +929,7 @@ impl<'r> Runner<'r> {
 
     /// `assert_invalid` / `assert_malformed`: any rejection passes.
     fn assert_rejected(&mut self, qw: &mut QuoteWat<'_>, message: &str, what: &str) -> Outcome {
-        match self.compile_quote(qw) {
+        match self.compile_quote(qw, false) {
             Compiled::OutOfScope(f) => Skip(f),
             Compiled::Malformed(e) | Compiled::Rejected(e) => {
                 if e.contains(message) {
@@ -844,6 +943,59 @@ impl<'r> Runner<'r> {
             )),
         }
     }
+}
+
+/// The text of a script module, if it has one (quoted text, or the `(module ...)` form).
+fn quote_source(qw: &QuoteWat<'_>, script: &str) -> Option<String> {
+    match qw {
+        QuoteWat::QuoteModule(_, parts) => Some(
+            parts
+                .iter()
+                .map(|(_, b)| String::from_utf8_lossy(b))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        QuoteWat::Wat(w) => form_text(script, w.span().offset()).map(str::to_string),
+        QuoteWat::QuoteComponent(..) => None,
+    }
+}
+
+/// The binary of a script module (`module quote` text is parsed and encoded first).
+fn quote_bytes(qw: &mut QuoteWat<'_>) -> Result<Vec<u8>, String> {
+    match qw.to_test() {
+        Err(e) => Err(e.message()),
+        Ok(QuoteWatTest::Binary(b)) => Ok(b),
+        Ok(QuoteWatTest::Text(t)) => encode_text(&t),
+    }
+}
+
+/// The module names a binary imports from, and whether instantiating it can change imported
+/// state (data/element segments or a start function; unparsable bytes count as "can").
+fn imports_and_effects(bytes: &[u8]) -> (Vec<String>, bool) {
+    use wasmparser::Payload;
+    let mut imports = Vec::new();
+    let mut effects = false;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::ImportSection(reader)) => {
+                for imp in reader.into_imports() {
+                    match imp {
+                        Ok(i) => imports.push(i.module.to_string()),
+                        Err(_) => effects = true,
+                    }
+                }
+            }
+            Ok(
+                Payload::DataSection(_) | Payload::ElementSection(_) | Payload::StartSection { .. },
+            ) => effects = true,
+            Ok(_) => {}
+            Err(_) => {
+                effects = true;
+                break;
+            }
+        }
+    }
+    (imports, effects)
 }
 
 /// Parses a `module quote` text (confusing Unicode allowed) and encodes it.
@@ -873,14 +1025,16 @@ fn out_of_scope_feature(bytes: &[u8], scope: Scope) -> Option<String> {
     if let Some(f) = feature_from_message(msg) {
         return Some(f);
     }
-    // Valid with every feature on: find a minimal set of extra features it needs.
     let all = WasmFeatures::all();
     if wasmparser::Validator::new_with_features(all)
         .validate_all(bytes)
         .is_err()
     {
+        // Invalid with every feature on too: an in-scope rejection (feature-related ones
+        // were recognized by their message above).
         return None;
     }
+    // Valid with every feature on: find a minimal set of extra features it needs.
     let mut needed = all;
     for (_, flag) in (all & !features).iter_names() {
         let fewer = needed & !flag;
@@ -905,17 +1059,33 @@ fn out_of_scope_feature(bytes: &[u8], scope: Scope) -> Option<String> {
 /// Maps a validator message of the "X support is not enabled" kind to a feature name.
 fn feature_from_message(msg: &str) -> Option<String> {
     let lower = msg.to_ascii_lowercase();
-    let is_feature = lower.contains("not enabled")
-        || lower.contains("must be enabled")
-        || lower.contains("to be enabled")
-        || lower.contains("requires the")
-        || lower.contains("proposal");
+    let is_feature = [
+        "not enabled",
+        "must be enabled",
+        "to be enabled",
+        "requires the",
+        "required for",
+        "not supported without",
+        "multiple memories",
+        "proposal",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
     if !is_feature {
         return None;
     }
+    Some(
+        feature_name_in(msg)
+            .map_or_else(|| format!("feature outside scope ({msg})"), str::to_string),
+    )
+}
+
+/// The feature a validator message names, if any.
+fn feature_name_in(msg: &str) -> Option<&'static str> {
     const NAMES: &[(&str, &str)] = &[
         ("relaxed simd", "relaxed-simd"),
         ("simd", "simd"),
+        ("v128", "simd"),
         ("multi-memory", "multi-memory"),
         ("multiple memories", "multi-memory"),
         ("memory64", "memory64"),
@@ -936,13 +1106,203 @@ fn feature_from_message(msg: &str) -> Option<String> {
         ("stack switching", "stack-switching"),
         ("custom descriptors", "custom-descriptors"),
     ];
-    Some(
-        NAMES
-            .iter()
-            .find(|(k, _)| lower.contains(k))
-            .map(|(_, n)| n.to_string())
-            .unwrap_or_else(|| format!("feature outside scope ({msg})")),
-    )
+    let lower = msg.to_ascii_lowercase();
+    NAMES
+        .iter()
+        .find(|(k, _)| lower.contains(k))
+        .map(|(_, n)| *n)
+}
+
+/// For module text that does not parse: the out-of-scope feature its tokens use, if any.
+/// The validator cannot help when the text never becomes a binary, so this looks for
+/// keywords only those features have (`v128`, `return_call`, `(memory i64`, `(@annot`, ...).
+fn text_feature(src: &str) -> Option<&'static str> {
+    let toks = tokenize(src);
+    let word = |t: &str| t.strip_prefix('(').unwrap_or(t).to_string();
+    let words: Vec<String> = toks.iter().map(|t| word(t)).collect();
+    for (i, t) in toks.iter().enumerate() {
+        let w = words[i].as_str();
+        if w.starts_with('@') {
+            return Some("annotations");
+        }
+        let head = w.split('.').next().unwrap_or(w);
+        if w.contains("relaxed_") {
+            return Some("relaxed-simd");
+        }
+        if ["v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2"].contains(&head) {
+            return Some("simd");
+        }
+        if w.starts_with("return_call") {
+            return Some("tail-call");
+        }
+        if matches!(
+            w,
+            "call_ref" | "ref.as_non_null" | "br_on_null" | "br_on_non_null"
+        ) {
+            return Some("function-references");
+        }
+        let gc_op = w.contains('.')
+            && matches!(head, "struct" | "array" | "i31" | "any" | "extern" | "ref")
+            && !matches!(w, "ref.null" | "ref.func" | "ref.is_null" | "ref.extern");
+        let gc_word = matches!(
+            w,
+            "struct"
+                | "array"
+                | "anyref"
+                | "eqref"
+                | "i31ref"
+                | "structref"
+                | "arrayref"
+                | "nullref"
+                | "nullfuncref"
+                | "nullexternref"
+                | "rec"
+                | "sub"
+                | "br_on_cast"
+                | "br_on_cast_fail"
+        );
+        if gc_op || gc_word {
+            return Some("gc");
+        }
+        if matches!(
+            w,
+            "try_table"
+                | "throw"
+                | "throw_ref"
+                | "tag"
+                | "exnref"
+                | "try"
+                | "catch"
+                | "delegate"
+                | "rethrow"
+        ) {
+            return Some("exceptions");
+        }
+        if w == "shared" || w.contains(".atomic") {
+            return Some("threads");
+        }
+        if t == "(memory" || t == "(table" {
+            let mut j = i + 1;
+            if toks.get(j).is_some_and(|n| n.starts_with('$')) {
+                j += 1;
+            }
+            if toks.get(j).map(String::as_str) == Some("i64") {
+                return Some("memory64");
+            }
+        }
+    }
+    // Several memories are not flagged: text errors such as duplicate identifiers are
+    // the same in every scope.
+    None
+}
+
+/// Splits module text into atoms, `(keyword` pairs and `)`; strings and comments are
+/// dropped. Good enough for [`text_feature`]; never fails.
+fn tokenize(src: &str) -> Vec<String> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut depth_comment = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if depth_comment > 0 {
+            if b[i..].starts_with(b"(;") {
+                depth_comment += 1;
+                i += 2;
+            } else if b[i..].starts_with(b";)") {
+                depth_comment -= 1;
+                i += 2;
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        if b[i..].starts_with(b"(;") {
+            depth_comment = 1;
+            i += 2;
+        } else if b[i..].starts_with(b";;") {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c == b'(' {
+            let start = i;
+            i += 1;
+            while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'(' | b')' | b'"')
+            {
+                i += 1;
+            }
+            out.push(String::from_utf8_lossy(&b[start..i]).into_owned());
+        } else if c == b')' || c.is_ascii_whitespace() {
+            i += 1;
+        } else {
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'(' | b')' | b'"')
+            {
+                i += 1;
+            }
+            out.push(String::from_utf8_lossy(&b[start..i]).into_owned());
+        }
+    }
+    out
+}
+
+/// The source text of the parenthesized form whose keyword starts at `offset`.
+fn form_text(script: &str, offset: usize) -> Option<&str> {
+    // The opening paren: the last `(` before the keyword that does not open a comment.
+    let head = script.get(..offset)?;
+    let start = head
+        .match_indices('(')
+        .map(|(i, _)| i)
+        .filter(|&i| head.as_bytes().get(i + 1) != Some(&b';'))
+        .next_back()?;
+    let b = script.as_bytes();
+    let (mut depth, mut i) = (0usize, start);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b';' if b.get(i + 1) == Some(&b';') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' if b.get(i + 1) == Some(&b';') => {
+                let mut d = 1;
+                i += 2;
+                while i < b.len() && d > 0 {
+                    if b[i..].starts_with(b"(;") {
+                        d += 1;
+                        i += 1;
+                    } else if b[i..].starts_with(b";)") {
+                        d -= 1;
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return script.get(start..=i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Converts a script argument; `Err(feature)` if it needs an out-of-scope feature.
@@ -1310,5 +1670,71 @@ mod tests {
     fn unparsable_script_is_one_failure() {
         let r = run_script("x.wast", "(module", &RunConfig::default());
         assert_eq!((r.passed, r.failed, r.skipped), (0, 1, 0));
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn text_features() {
+        assert_eq!(
+            text_feature("(func (v128.const i32x4 0x100000000 1 0 0) drop)"),
+            Some("simd")
+        );
+        assert_eq!(
+            text_feature("(memory i64 1) (func (drop (i32.load (i64.const 0))))"),
+            Some("memory64")
+        );
+        assert_eq!(text_feature("(memory $m i64 1)"), Some("memory64"));
+        assert_eq!(text_feature("(func return_call 0)"), Some("tail-call"));
+        assert_eq!(text_feature("(type (struct))"), Some("gc"));
+        assert_eq!(text_feature("(func (@name \"x\"))"), Some("annotations"));
+        // Core syntax, strings and comments do not trigger.
+        assert_eq!(
+            text_feature(
+                "(memory 1) (memory $a 1) (func (export \"v128 struct\") ;; i8x16\n (ref.null func) (; try ;) drop)"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn form_text_finds_the_form() {
+        let script = "(assert_invalid\n  (;c;)(module (func \"(\" ;; )\n ))\n  \"msg\")";
+        let off = script.find("module").unwrap();
+        assert_eq!(
+            form_text(script, off),
+            Some("(module (func \"(\" ;; )\n ))")
+        );
+        // Unbalanced input: no panic, no text.
+        assert_eq!(form_text("module)", 0), None);
+        assert_eq!(form_text("(module", 1), None);
+    }
+
+    #[test]
+    fn skipped_module_taints_what_it_imports() {
+        // The second module needs multi-memory and writes into $M's memory when
+        // instantiated: assertions reading that memory afterwards must be skipped, not
+        // failed or passed.
+        let script = r#"
+            (module $M (memory (export "mem") 1)
+              (func (export "read") (param i32) (result i32) (i32.load8_u (local.get 0))))
+            (register "M")
+            (assert_return (invoke $M "read" (i32.const 0)) (i32.const 0))
+            (module
+              (memory $a (import "M" "mem") 1)
+              (memory $b 1)
+              (data (memory $a) (i32.const 0) "\01"))
+            (assert_return (invoke $M "read" (i32.const 0)) (i32.const 1))"#;
+        let r = run_script("taint.wast", script, &RunConfig::default());
+        assert_eq!(
+            (r.passed, r.failed, r.skipped),
+            (1, 0, 1),
+            "{:?}",
+            r.failures
+        );
+        assert_eq!(r.skipped_features.get("multi-memory"), Some(&1));
     }
 }

@@ -1,6 +1,6 @@
 //! JIT modes through the public embedding API: every trap kind in every JIT mode (the same
 //! store answers the next call), interpreter ↔ compiled calls in tiered mode, and a
-//! differential test interp vs jit-speed over wasm-smith modules.
+//! differential test interp vs jit-speed and tiered over wasm-smith modules.
 //!
 //! `BAREFLOW_DIFF_CASES=N` runs N differential cases instead of the CI default.
 
@@ -115,6 +115,12 @@ fn every_trap_kind_in_every_jit_mode() {
                     "{mode} after {name}"
                 );
             }
+            // Traps raised by compiled code name the trapping function.
+            let unreachable = func(&store, inst, "unreachable");
+            match store.call(unreachable, &[]) {
+                Err(CallError::Trap(t)) => assert_eq!(t.func, Some(4), "{mode}: {t}"),
+                other => panic!("{mode}: {other:?}"),
+            }
             let host = func(&store, inst, "host");
             assert_eq!(
                 store.call(host, &[Val::I32(5)]).expect("host"),
@@ -202,7 +208,7 @@ fn tiered_mixes_interpreted_and_compiled_calls() {
     }
 }
 
-// ---- differential: interp vs jit-speed ------------------------------------------------------
+// ---- differential: interp vs jit-speed / tiered ------------------------------------------------------
 
 fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
@@ -268,7 +274,13 @@ struct Run {
 }
 
 fn instantiate(module: &Module, mode: Mode) -> Run {
-    let mut store = Store::new(Config::new(mode));
+    let mut config = Config::new(mode);
+    // Tiered: compile everything after its first call, so swaps happen between calls.
+    config.tier_up = TierUp {
+        calls: 1,
+        back_edges: 1,
+    };
+    let mut store = Store::new(config);
     let inst = store
         .instantiate(module, &|_, _| None)
         .map_err(|e| match e {
@@ -278,44 +290,31 @@ fn instantiate(module: &Module, mode: Mode) -> Run {
     Run { store, inst }
 }
 
-#[test]
-fn differential_interp_vs_jit_speed() {
-    let cases: u64 = std::env::var("BAREFLOW_DIFF_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
-    let mut compared = 0u64;
-    let mut modules = 0u64;
-    for seed in 0..cases {
-        let bytes = seed_bytes(seed, 4096);
-        let mut u = arbitrary::Unstructured::new(&bytes);
-        let Ok(mut m) = wasm_smith::Module::new(smith_config(), &mut u) else {
-            continue;
-        };
-        if m.ensure_termination(2_000).is_err() {
-            continue;
+/// Runs every exported function of `module` twice in the interpreter and in `other` and
+/// compares results, traps and the final memory. Returns the number of calls compared, or
+/// `None` if the module did not instantiate (identically) in both.
+fn compare(module: &Module, seed: u64, other: Mode) -> Option<u64> {
+    let mut a = instantiate(module, Mode::Interp);
+    let mut b = instantiate(module, other);
+    let (ia, ib) = match (&a.inst, &b.inst) {
+        (Ok(ia), Ok(ib)) => (*ia, *ib),
+        (ea, eb) => {
+            assert_eq!(
+                ea.is_ok(),
+                eb.is_ok(),
+                "seed {seed}: instantiation differs ({other})"
+            );
+            assert_eq!(
+                ea.err(),
+                eb.err(),
+                "seed {seed}: instantiation trap differs ({other})"
+            );
+            return None;
         }
-        let wasm = m.to_bytes();
-        let module = match Module::from_bytes(&wasm) {
-            Ok(m) => m,
-            Err(e) => panic!("seed {seed}: wasm-smith module rejected: {e}"),
-        };
-        let mut a = instantiate(&module, Mode::Interp);
-        let mut b = instantiate(&module, Mode::JitSpeed);
-        let (ia, ib) = match (&a.inst, &b.inst) {
-            (Ok(ia), Ok(ib)) => (*ia, *ib),
-            (ea, eb) => {
-                assert_eq!(ea.is_ok(), eb.is_ok(), "seed {seed}: instantiation differs");
-                assert_eq!(
-                    ea.err(),
-                    eb.err(),
-                    "seed {seed}: instantiation trap differs"
-                );
-                continue;
-            }
-        };
-        modules += 1;
-        let mut skipped_stack = false;
+    };
+    let mut compared = 0;
+    let mut skipped_stack = false;
+    for round in 0..2 {
         for export in module.exports() {
             let bareflow::ExternType::Func(ty) = &export.ty else {
                 continue;
@@ -343,7 +342,7 @@ fn differential_interp_vs_jit_speed() {
             if let (Some(ra), Some(rb)) = (&ra, &rb) {
                 assert_eq!(
                     ra, rb,
-                    "seed {seed}: export {} differs (interp vs jit-speed)",
+                    "seed {seed}: export {} differs (interp vs {other}, round {round})",
                     export.name
                 );
                 compared += 1;
@@ -351,25 +350,56 @@ fn differential_interp_vs_jit_speed() {
                 skipped_stack = true;
             }
         }
-        let memory = module
-            .exports()
-            .iter()
-            .find(|e| matches!(e.ty, bareflow::ExternType::Memory(_)))
-            .map(|e| e.name.to_string());
-        if let (Some(name), false) = (memory, skipped_stack) {
-            if let (Some(Extern::Memory(ma)), Some(Extern::Memory(mb))) =
-                (a.store.export(ia, &name), b.store.export(ib, &name))
-            {
-                assert!(
-                    a.store.memory_data(ma) == b.store.memory_data(mb),
-                    "seed {seed}: memory contents differ"
-                );
+    }
+    let memory = module
+        .exports()
+        .iter()
+        .find(|e| matches!(e.ty, bareflow::ExternType::Memory(_)))
+        .map(|e| e.name.to_string());
+    if let (Some(name), false) = (memory, skipped_stack)
+        && let (Some(Extern::Memory(ma)), Some(Extern::Memory(mb))) =
+            (a.store.export(ia, &name), b.store.export(ib, &name))
+    {
+        assert!(
+            a.store.memory_data(ma) == b.store.memory_data(mb),
+            "seed {seed}: memory contents differ (interp vs {other})"
+        );
+    }
+    Some(compared)
+}
+
+#[test]
+fn differential_interp_vs_jit() {
+    let cases: u64 = std::env::var("BAREFLOW_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let mut compared = 0u64;
+    let mut modules = 0u64;
+    for seed in 0..cases {
+        let bytes = seed_bytes(seed, 4096);
+        let mut u = arbitrary::Unstructured::new(&bytes);
+        let Ok(mut m) = wasm_smith::Module::new(smith_config(), &mut u) else {
+            continue;
+        };
+        if m.ensure_termination(2_000).is_err() {
+            continue;
+        }
+        let wasm = m.to_bytes();
+        let module = match Module::from_bytes(&wasm) {
+            Ok(m) => m,
+            Err(e) => panic!("seed {seed}: wasm-smith module rejected: {e}"),
+        };
+        for other in [Mode::JitSpeed, Mode::Tiered] {
+            if let Some(n) = compare(&module, seed, other) {
+                modules += 1;
+                compared += n;
             }
         }
     }
-    eprintln!("differential: {modules} modules instantiated, {compared} calls compared");
+    eprintln!("differential: {modules} module runs, {compared} calls compared");
     assert!(
-        compared > cases / 4,
+        compared > cases / 2,
         "only {compared} calls compared over {cases} modules"
     );
 }

@@ -133,7 +133,7 @@ fn build_object(pic: bool) -> Vec<u8> {
 }
 
 fn resolver(name: &str) -> Option<u64> {
-    (name == "host_triple").then_some(host_triple as usize as u64)
+    (name == "host_triple").then_some(host_triple as *const () as usize as u64)
 }
 
 fn load_and_run(pic: bool) {

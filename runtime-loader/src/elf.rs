@@ -466,7 +466,7 @@ impl<'a> ElfObject<'a> {
         resolve: &mut dyn FnMut(&str) -> Option<u64>,
     ) -> Result<(), LoadError> {
         let size = self.region_size()?;
-        if region.len() < size || base % self.region_align() as u64 != 0 {
+        if region.len() < size || !base.is_multiple_of(self.region_align() as u64) {
             return Err(LoadError::CodeMemory);
         }
         region.fill(0);

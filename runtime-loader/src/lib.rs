@@ -21,6 +21,7 @@ pub mod abi;
 pub mod code;
 pub mod elf;
 pub mod error;
+pub mod float;
 pub mod format;
 
 pub use error::LoadError;

@@ -4,8 +4,9 @@
 //! metadata, validates the ELF object, and only then copies the code into memory from a
 //! [`CodeMemory`], relocates it and makes it executable. It then looks up, by the naming
 //! convention of `docs/SNAPSHOT.md`, the native entry `bf_f<i>` of every defined function and
-//! the array entry `bf_a<t>` of every signature. The only external symbol the object may use
-//! is `bf_enter` (the trap trampoline, [`trap::enter_address`]).
+//! the array entry `bf_a<t>` of every signature. The only external symbols the object may use
+//! are `bf_enter` (the trap trampoline, [`trap::enter_address`]) and the float rounding
+//! helpers of [`crate::float`].
 //!
 //! [`LoadedModule::instantiate`] builds an [`Instance`] whose `FuncRef`s point at the loaded
 //! code; calls go through [`call`], which uses the function's array entry (that entry enters
@@ -98,7 +99,11 @@ impl<M: CodeMemory> LoadedModule<M> {
             }
         }
         let base = load_object(&obj, &mut mem, &mut |name| {
-            (name == ENTER_SYMBOL).then(|| trap::enter_address() as u64)
+            if name == ENTER_SYMBOL {
+                Some(trap::enter_address() as u64)
+            } else {
+                crate::float::symbol(name)
+            }
         })?;
         let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
         Ok(LoadedModule {

@@ -40,6 +40,10 @@ pub struct TrapContext {
     pub last_trap: u32,
     /// Padding; always zero.
     pub reserved: u32,
+    /// The `FuncRef` of the compiled function that raised the last trap, when compiled code
+    /// raised it (null when it came from a host function or the interpreter through a stub).
+    /// Written by compiled code just before it calls `RAISE_TRAP`; the embedder clears it.
+    pub last_func: *const FuncRef,
 }
 
 /// Offset of [`TrapContext::jmp`].
@@ -52,6 +56,8 @@ pub const TRAP_CTX_STACK_BUDGET: i32 = 16;
 pub const TRAP_CTX_DEPTH: i32 = 24;
 /// Offset of [`TrapContext::last_trap`].
 pub const TRAP_CTX_LAST_TRAP: i32 = 32;
+/// Offset of [`TrapContext::last_func`].
+pub const TRAP_CTX_LAST_FUNC: i32 = 40;
 
 /// Default [`TrapContext::stack_budget`]: 1 MiB. Rust's default thread stack is 2 MiB, so the
 /// rest stays free for host frames (libcalls, host functions, the interpreter) that run below
@@ -68,6 +74,7 @@ impl TrapContext {
             depth: 0,
             last_trap: 0,
             reserved: 0,
+            last_func: core::ptr::null(),
         }
     }
 }
@@ -257,6 +264,10 @@ mod tests {
             offset_of!(TrapContext, last_trap) as i32,
             TRAP_CTX_LAST_TRAP
         );
+        assert_eq!(
+            offset_of!(TrapContext, last_func) as i32,
+            TRAP_CTX_LAST_FUNC
+        );
     }
 
     fn vmctx_with(trap_ctx: *mut TrapContext) -> VMContext {
@@ -275,7 +286,7 @@ mod tests {
 
     unsafe extern "C" fn adds(_vmctx: *mut VMContext, _c: *const FuncRef, v: *mut u64) -> u32 {
         // SAFETY: the tests pass a two-slot buffer.
-        unsafe { *v = *v + *v.add(1) };
+        unsafe { *v += *v.add(1) };
         0
     }
 

@@ -371,7 +371,7 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
             index,
             tier,
             prof.map_or(0, |p| p.calls),
-            prof.map_or(0, |p| if p.calls > 0 { p.nanos / p.calls } else { 0 }),
+            prof.map_or(0, |p| p.nanos.checked_div(p.calls).unwrap_or(0)),
             bytes.len() as u32,
         ));
     }
@@ -498,3 +498,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     }
     r.map_err(AotError::Io)
 }
+pub mod store;

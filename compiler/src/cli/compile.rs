@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use bareflow::aot::{self, AotOpt, AotOptions};
-use bareflow::profile::Profile;
+use bareflow::profile::{ModuleId, Profile};
 use clap::Args;
 
 /// Compile a WebAssembly module ahead of time into a snapshot.
@@ -41,6 +41,11 @@ impl CompileCommand {
             }
             None => None,
         };
+        if let Some(p) = &profile
+            && p.module != ModuleId::of_bytes(&bytes)
+        {
+            bail!("the profile was recorded for another module (or another version of {path})");
+        }
         let opts = AotOptions {
             opt: self.opt,
             profile,

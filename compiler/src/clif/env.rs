@@ -16,7 +16,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
 use runtime_loader::abi;
-use runtime_loader::trap::TRAP_CTX_STACK_LIMIT;
+use runtime_loader::trap::{TRAP_CTX_LAST_FUNC, TRAP_CTX_STACK_LIMIT};
 use target_lexicon::PointerWidth;
 
 /// Flags for loads of runtime structures that cannot trap and never change.
@@ -149,6 +149,14 @@ pub trait ClifEnv {
     /// policy can promote it further). `None` (the default) emits no counting code.
     fn profile_counters(&mut self) -> Option<(usize, usize)> {
         None
+    }
+
+    /// Records which function is about to raise a trap (`callee` is the function's own
+    /// `*const FuncRef`, its second parameter): the default stores it in the store's
+    /// `TrapContext::last_func` so the host can name the trapping function.
+    fn record_trap_site(&mut self, b: &mut FunctionBuilder, vmctx: Value, callee: Value) {
+        let ctx = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_TRAP_CTX);
+        b.ins().store(trusted(), callee, ctx, TRAP_CTX_LAST_FUNC);
     }
 
     /// Raises trap `code` (an i32 value): calls the `RAISE_TRAP` libcall, which does not return.

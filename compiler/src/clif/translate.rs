@@ -71,6 +71,7 @@ impl FuncTranslator {
             env,
             info,
             vmctx: Value::from_u32(0),
+            callee: Value::from_u32(0),
             locals: Vec::new(),
             stack: Vec::new(),
             control: Vec::new(),
@@ -144,6 +145,8 @@ struct Translator<'a, 'f> {
     env: &'a mut dyn ClifEnv,
     info: &'a ModuleInfo,
     vmctx: Value,
+    /// The function's own `*const FuncRef` (second parameter).
+    callee: Value,
     locals: Vec<(Variable, Type)>,
     stack: Vec<Value>,
     control: Vec<Frame>,
@@ -181,6 +184,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.seal_block(entry);
         let params = self.b.block_params(entry).to_vec();
         self.vmctx = params[0];
+        self.callee = params[1];
         for (i, p) in ty.params().iter().enumerate() {
             let cty = clif_type(*p)?;
             let var = self.b.declare_var(cty);
@@ -251,6 +255,8 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn finish(mut self) {
         for (code, block) in std::mem::take(&mut self.trap_blocks) {
             self.b.switch_to_block(block);
+            self.env
+                .record_trap_site(&mut self.b, self.vmctx, self.callee);
             let code = self.b.ins().iconst(I32, i64::from(code as u32));
             self.env.raise_trap(&mut self.b, self.vmctx, code);
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
@@ -258,6 +264,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         if let Some(block) = self.status_block {
             self.b.switch_to_block(block);
             let code = self.b.block_params(block)[0];
+            self.env
+                .record_trap_site(&mut self.b, self.vmctx, self.callee);
             self.env.raise_trap(&mut self.b, self.vmctx, code);
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
         }

@@ -69,8 +69,8 @@ pub enum JitError {
         /// The translator's error.
         error: TranslateError,
     },
-    /// Cranelift rejected or failed to compile a function.
-    Codegen(ModuleError),
+    /// Cranelift rejected or failed to compile a function (boxed: `ModuleError` is large).
+    Codegen(Box<ModuleError>),
 }
 
 impl core::fmt::Display for JitError {
@@ -87,7 +87,7 @@ impl std::error::Error for JitError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             JitError::Translate { error, .. } => Some(error),
-            JitError::Codegen(e) => Some(e),
+            JitError::Codegen(e) => Some(&**e),
             JitError::Isa(_) => None,
         }
     }
@@ -95,7 +95,7 @@ impl std::error::Error for JitError {
 
 impl From<ModuleError> for JitError {
     fn from(e: ModuleError) -> Self {
-        JitError::Codegen(e)
+        JitError::Codegen(Box::new(e))
     }
 }
 
@@ -516,6 +516,10 @@ impl JitTier {
             let sig = b.import_signature(sig);
             let raise = b.ins().iconst(I64, trap::raise_trap_in_address() as i64);
             let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            // The trap came from Rust code (host or interpreter): no compiled function to name.
+            let null = b.ins().iconst(I64, 0);
+            b.ins()
+                .store(MemFlagsData::trusted(), null, ctx, trap::TRAP_CTX_LAST_FUNC);
             b.ins().call_indirect(sig, raise, &[ctx, status]);
             b.ins().trap(ir::TrapCode::unwrap_user(1));
             b.switch_to_block(done);

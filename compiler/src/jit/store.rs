@@ -111,6 +111,30 @@ impl JitStore {
         &mut *self.trap_ctx
     }
 
+    /// Forgets the function recorded by the last compiled-code trap (call before entering).
+    pub fn clear_trap_site(&mut self) {
+        self.trap_ctx.last_func = core::ptr::null();
+    }
+
+    /// Names the compiled function that raised `trap`, if compiled code raised it and the
+    /// trap carries no location yet.
+    pub fn attribute_trap(&mut self, trap: &mut crate::runtime::Trap) {
+        let f = core::mem::replace(&mut self.trap_ctx.last_func, core::ptr::null());
+        if trap.func.is_some() || f.is_null() {
+            return;
+        }
+        // SAFETY: compiled code records its own live wasm FuncRef, whose `host_data` is the
+        // instance's interpreter view (set by the runtime for every wasm function).
+        unsafe {
+            let index = (*f).func_index;
+            trap.func = Some(index);
+            let data = (*f).host_data as *const InterpInstance;
+            if !data.is_null() {
+                trap.func_name = (*data).module.func_name(index).map(str::to_string);
+            }
+        }
+    }
+
     /// The tier manager (tiered mode), e.g. to read its tier-up log.
     pub fn manager(&self) -> Option<&TierManager> {
         self.manager.as_ref()
@@ -232,7 +256,8 @@ impl JitStore {
         for key in 0..self.instances.len() {
             // SAFETY: instances and their interpreter views live as long as the store
             // (`install_instance`'s contract).
-            let n = unsafe { (&(*self.instances[key].interp).counters).len() };
+            let interp: &InterpInstance = unsafe { &*self.instances[key].interp };
+            let n = interp.counters.len();
             for d in 0..n {
                 if let Err(e) = self.check_one(key, d) {
                     first_err.get_or_insert(e);
@@ -255,7 +280,7 @@ impl JitStore {
     /// Applies the policy to the function whose counters live at `counters`, if any.
     fn tier_up_counters(&mut self, counters: *const Counters) {
         self.samples += 1;
-        if self.samples % FULL_SCAN_SAMPLES == 0 {
+        if self.samples.is_multiple_of(FULL_SCAN_SAMPLES) {
             let _ = self.tier_up();
             return;
         }

@@ -7,6 +7,8 @@ use runtime_loader::abi::{FuncRef, MemoryDef, TableDef, VMContext, func_kind, li
 use runtime_loader::trap::{self, TrapContext};
 
 /// A minimal instance: one memory, tables, globals, FuncRefs and a few real libcalls.
+// Boxes inside vectors are deliberate: compiled code holds their addresses.
+#[allow(clippy::vec_box)]
 struct TestInstance {
     _tier: JitTier,
     info: ModuleInfo,

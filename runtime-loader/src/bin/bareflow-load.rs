@@ -7,10 +7,11 @@
 //!
 //! Built small: `#![no_main]` with a C `main`, talking to libc through a handful of `extern "C"`
 //! declarations, no argument-parsing crate. Without the `std` feature
-//! (`--no-default-features --features alloc,unix`) it is also `#![no_std]`, with a malloc-backed
-//! allocator and an aborting panic handler: that is the configuration `scripts/loader-size.sh`
-//! measures with the `min-size` profile.
-#![cfg_attr(not(feature = "std"), no_std)]
+//! (`--no-default-features --features alloc,unix`) and with `panic = "abort"` (the `min-size`
+//! profile) it is also `#![no_std]`, with a malloc-backed allocator and an aborting panic
+//! handler: that is the configuration `scripts/loader-size.sh` measures. (A no_std binary
+//! cannot be built with unwinding panics, so other profiles link std.)
+#![cfg_attr(all(not(feature = "std"), panic = "abort"), no_std)]
 #![no_main]
 
 extern crate alloc;
@@ -34,7 +35,7 @@ unsafe extern "C" {
     fn close(fd: i32) -> i32;
 }
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), panic = "abort"))]
 mod rt {
     use core::alloc::{GlobalAlloc, Layout};
     use core::ffi::c_void;
@@ -190,31 +191,141 @@ fn parse_int(s: &str, bits: u32) -> Option<u64> {
     }
 }
 
-fn parse_float<F: core::str::FromStr>(s: &str, nan: F, inf: F, neg: impl Fn(F) -> F) -> Option<F> {
-    let (is_neg, body) = match s.strip_prefix('-') {
+/// Exact powers of ten in `f64` (10^0 ..= 10^22 are exactly representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Float literal: `nan`, `inf`, or a decimal `[+-]digits[.digits][e[+-]digits]`.
+///
+/// Decimal conversion uses only the exact "fast path" (Clinger): the significand must fit
+/// the format's mantissa (2^53 for f64, 2^24 for f32) and the power of ten its exact range
+/// (10^22 / 10^10), so the one rounding done by the FPU is the correct one. Longer literals
+/// are rejected rather than converted inexactly (core's full parser costs ~18 KB).
+fn parse_float(s: &str, f32_: bool) -> Option<f64> {
+    let (neg, body) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let v = if body.eq_ignore_ascii_case("nan") {
-        nan
+        f64::NAN
     } else if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
-        inf
-    } else if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        body.parse().ok()?
+        f64::INFINITY
     } else {
-        return None;
+        let (num, exp) = match body.find(['e', 'E']) {
+            Some(i) => (body.get(..i)?, body.get(i + 1..)?),
+            None => (body, "0"),
+        };
+        let mut exp = parse_int(exp, 32)? as u32 as i32 as i64;
+        let mut m: u64 = 0;
+        let (mut digits, mut dot) = (0, false);
+        for c in num.chars() {
+            match c {
+                '.' if !dot => dot = true,
+                '_' => {}
+                _ => {
+                    m = m.checked_mul(10)?.checked_add(u64::from(c.to_digit(10)?))?;
+                    digits += 1;
+                    if dot {
+                        exp -= 1;
+                    }
+                }
+            }
+        }
+        if digits == 0 {
+            return None;
+        }
+        let (max_m, max_e) = if f32_ {
+            (1u64 << 24, 10)
+        } else {
+            (1u64 << 53, 22)
+        };
+        if m > max_m || exp.abs() > max_e {
+            return None;
+        }
+        let p = POW10[exp.unsigned_abs() as usize];
+        if f32_ {
+            let (mf, pf) = (m as f32, p as f32);
+            f64::from(if exp < 0 { mf / pf } else { mf * pf })
+        } else if exp < 0 {
+            m as f64 / p
+        } else {
+            m as f64 * p
+        }
     };
-    Some(if is_neg { neg(v) } else { v })
+    Some(if neg { -v } else { v })
+}
+
+/// Writes `v` (an `f32` widened when `f32_`) as the shortest fixed-point decimal that
+/// converts back to exactly `v` through the fast path above, else as its exact integer
+/// value if it is one below 2^64; anything else is printed as raw bits (`bits 0x...`),
+/// never inexactly. (core's shortest-float formatting costs ~12 KB.)
+fn write_float(o: &mut Fd, v: f64, f32_: bool) {
+    if v.is_nan() {
+        let _ = o.write_str("NaN");
+        return;
+    }
+    if v.is_sign_negative() {
+        let _ = o.write_str("-");
+    }
+    let a = v.abs();
+    if a.is_infinite() {
+        let _ = o.write_str("inf");
+        return;
+    }
+    let (max_m, max_k) = if f32_ {
+        (1u64 << 24, 10)
+    } else {
+        (1u64 << 53, 22)
+    };
+    for (k, &p) in POW10.iter().enumerate().take(max_k + 1) {
+        let scaled = a * p;
+        if scaled >= max_m as f64 {
+            break;
+        }
+        let m = (scaled + 0.5) as u64;
+        let back = if f32_ {
+            f64::from(m as f32 / p as f32)
+        } else {
+            m as f64 / p
+        };
+        if back == a {
+            // `m` with a decimal point `k` digits from the right (zero-padded).
+            let mut digits = [b'0'; 24];
+            let (mut n, mut i) = (m, digits.len());
+            while n > 0 || digits.len() - i <= k {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            let (int, frac) = digits[i..].split_at(digits.len() - i - k);
+            o.1.extend_from_slice(int);
+            if k > 0 {
+                o.1.push(b'.');
+                o.1.extend_from_slice(frac);
+            }
+            return;
+        }
+    }
+    if a < 1.8e19 && (a as u64) as f64 == a {
+        let _ = write!(o, "{}", a as u64);
+        return;
+    }
+    let bits = if f32_ {
+        u64::from((v as f32).to_bits())
+    } else {
+        v.to_bits()
+    };
+    let _ = write!(o, "bits {bits:#x}");
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
     match ty {
         ValType::I32 => parse_int(s, 32),
         ValType::I64 => parse_int(s, 64),
-        ValType::F32 => {
-            parse_float(s, f32::NAN, f32::INFINITY, |v: f32| -v).map(|v| u64::from(v.to_bits()))
-        }
-        ValType::F64 => parse_float(s, f64::NAN, f64::INFINITY, |v: f64| -v).map(f64::to_bits),
+        ValType::F32 => parse_float(s, true).map(|v| u64::from((v as f32).to_bits())),
+        ValType::F64 => parse_float(s, false).map(f64::to_bits),
         ValType::FuncRef | ValType::ExternRef => (s == "null").then_some(0),
     }
 }
@@ -223,8 +334,14 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
     let _ = match ty {
         ValType::I32 => writeln!(o, "{}", v as u32 as i32),
         ValType::I64 => writeln!(o, "{}", v as i64),
-        ValType::F32 => writeln!(o, "{}", f32::from_bits(v as u32)),
-        ValType::F64 => writeln!(o, "{}", f64::from_bits(v)),
+        ValType::F32 => {
+            write_float(o, f64::from(f32::from_bits(v as u32)), true);
+            writeln!(o)
+        }
+        ValType::F64 => {
+            write_float(o, f64::from_bits(v), false);
+            writeln!(o)
+        }
         ValType::FuncRef if v == 0 => writeln!(o, "null"),
         ValType::FuncRef => writeln!(o, "funcref"),
         ValType::ExternRef if v == 0 => writeln!(o, "null"),
@@ -234,7 +351,7 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
 
 /// C entry point.
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
+extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let mut args: Vec<(*const c_char, &str)> = Vec::new();
     for i in 1..argc.max(0) as usize {
         // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
