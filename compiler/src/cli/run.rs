@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use bareflow::profile::{FuncProfile, ModuleId, Profile};
-use bareflow::{Config, Extern, InstanceId, Mode, Module, Store, Val, ValType};
+use bareflow::{Config, Extern, InstanceId, Mode, Module, Store, TierUp, Val, ValType};
 use clap::Args;
 
 /// Run a WebAssembly module.
@@ -14,8 +14,9 @@ use clap::Args;
 /// the module exports it. A module importing `wasi_snapshot_preview1` runs as a WASI
 /// command: ARGS (after `--`) are its arguments, `--dir`/`--env` grant directories and
 /// variables, and the exit status is the program's. With `--invoke NAME`, the export is
-/// called with ARGS parsed per its parameter types (integers in decimal or 0x hex, negative allowed; floats in decimal,
-/// `inf`, `-inf`, `nan`; references as `null`) and each result is printed on its own line.
+/// called with ARGS parsed per its parameter types (integers in decimal or 0x hex, negative
+/// allowed; floats in decimal, `inf`, `-inf`, `nan`; references as `null`) and each result
+/// is printed on its own line.
 #[derive(Args, Debug)]
 pub struct RunCommand {
     /// The module (`.wasm` binary or `.wat` text).
@@ -24,8 +25,15 @@ pub struct RunCommand {
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
-    #[arg(long, default_value = "interp", value_parser = super::parse_mode)]
+    #[arg(long, default_value = "tiered", value_parser = super::parse_mode)]
     mode: Mode,
+    /// Tier-up thresholds for `tiered`: compile a function at opt level `none` after CALLS
+    /// calls or EDGES loop back-edges (and at `speed` after ten times as many).
+    #[arg(long, value_name = "CALLS,EDGES", value_parser = parse_tier_up)]
+    tier_up: Option<TierUp>,
+    /// Print each tier-up (function, tier, when, compile time) to stderr.
+    #[arg(long)]
+    tier_log: bool,
     /// Add this run's per-function counters to the profile file P (created if missing).
     #[arg(long, value_name = "P")]
     profile_out: Option<PathBuf>,
@@ -48,6 +56,10 @@ impl RunCommand {
         let module = Module::from_bytes(&bytes).with_context(|| format!("loading {path}"))?;
         let mut config = Config::new(self.mode);
         config.profiling = self.profile_out.is_some();
+        config.tier_log = self.tier_log;
+        if let Some(t) = self.tier_up {
+            config.tier_up = t;
+        }
         if self.invoke.is_none() && bareflow::wasi::imports_wasi(&module) {
             // WASI command: ARGS are the program's arguments (see cli/wasi.rs).
             let run = super::wasi::WasiRun {
@@ -360,4 +372,21 @@ mod tests {
         assert_eq!(format_val(&Val::F64(0.1f64.to_bits())), "0.1");
         assert_eq!(format_val(&Val::I32(-7)), "-7");
     }
+}
+
+/// Parses `--tier-up CALLS,EDGES` (both positive integers).
+fn parse_tier_up(s: &str) -> Result<TierUp, String> {
+    let (c, e) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected CALLS,EDGES, got {s:?}"))?;
+    let num = |v: &str, what: &str| -> Result<u64, String> {
+        match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{what} must be a positive integer, got {v:?}")),
+        }
+    };
+    Ok(TierUp {
+        calls: num(c, "CALLS")?,
+        back_edges: num(e, "EDGES")?,
+    })
 }

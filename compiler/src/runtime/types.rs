@@ -108,6 +108,8 @@ pub struct Config {
     pub max_call_depth: usize,
     /// Maximum number of 8-byte value slots the interpreter's value stack may use.
     pub max_stack_slots: usize,
+    /// Print every tier-up (function, tier, when, compile time) to stderr ([`Mode::Tiered`]).
+    pub tier_log: bool,
 }
 
 impl Default for Config {
@@ -118,6 +120,7 @@ impl Default for Config {
             tier_up: TierUp::default(),
             max_call_depth: 10_000,
             max_stack_slots: 16 << 20,
+            tier_log: false,
         }
     }
 }

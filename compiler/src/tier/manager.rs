@@ -48,6 +48,7 @@ pub struct TierManager {
     events: Vec<TierUpEvent>,
     start: Instant,
     verbose: bool,
+    count_top_tier: bool,
 }
 
 impl TierManager {
@@ -65,7 +66,14 @@ impl TierManager {
             events: Vec::new(),
             start: Instant::now(),
             verbose,
+            count_top_tier: false,
         }
+    }
+
+    /// Makes code compiled at the top tier keep counting calls and back-edges too (a profile
+    /// was asked for: without this, counts would stop when a function reaches `speed`).
+    pub fn set_count_top_tier(&mut self, on: bool) {
+        self.count_top_tier = on;
     }
 
     /// The thresholds in use.
@@ -179,8 +187,9 @@ impl TierManager {
             Tier::Interp | Tier::JitNone => OptLevel::None,
             Tier::JitSpeed => OptLevel::Speed,
         };
-        // Only the baseline tier counts: the top tier has nowhere further to go.
-        let cells = if opt == OptLevel::None {
+        // Only the baseline tier needs to count to move on; the top tier counts only when a
+        // profile was asked for.
+        let cells = if opt == OptLevel::None || self.count_top_tier {
             counter_cells
         } else {
             None
