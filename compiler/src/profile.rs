@@ -132,7 +132,7 @@ pub enum ProfileError {
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProfileError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            ProfileError::Io { path, .. } => write!(f, "cannot access {}", path.display()),
             ProfileError::Parse { line, message } => {
                 write!(f, "corrupt profile at line {line}: {message}")
             }

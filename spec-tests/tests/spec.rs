@@ -1,6 +1,7 @@
 //! The spec suite as libtest trials: one per (core file × execution mode), plus a summary
 //! trial printing the `N passed, N failed, N skipped` total. A trial fails on any failed or
-//! skipped assertion.
+//! skipped assertion. Per mode, one more trial runs every other top-level script of the suite
+//! (features outside the core scope are skipped there) and fails on any failure.
 //!
 //! A missing suite is never a silent pass: it fails, unless `BAREFLOW_ALLOW_MISSING_SUITE=1`
 //! (and not `CI=true`), in which case every trial is reported as ignored with a message.
@@ -23,6 +24,23 @@ fn report<'c>(
 ) -> &'c Result<FileReport, String> {
     let mode: Mode = MODES[mode_idx];
     cache[&(mode_idx, file)].get_or_init(|| run_script(&suite_dir().join(file), mode))
+}
+
+/// The suite's top-level scripts that are not in [`CORE_FILES`], sorted.
+fn other_files() -> Result<Vec<std::path::PathBuf>, String> {
+    let dir = suite_dir();
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("reading {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "wast")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !CORE_FILES.contains(&n))
+        })
+        .collect();
+    v.sort();
+    Ok(v)
 }
 
 fn main() {
@@ -65,6 +83,27 @@ fn main() {
                 },
             ));
         }
+    }
+    // Every other top-level script runs too: out-of-scope assertions are skipped there, but
+    // nothing may fail (in-scope parts of 3.0 files, the runner's skip logic).
+    for mode in MODES.iter().copied() {
+        trials.push(Trial::test(format!("{mode}::other-files"), move || {
+            let mut total = FileReport::default();
+            let mut failures = Vec::new();
+            for path in other_files().map_err(Failed::from)? {
+                let r = run_script(&path, mode).map_err(Failed::from)?;
+                if r.failed > 0 {
+                    failures.push(verdict(&r).unwrap_err());
+                }
+                total.absorb(&r);
+            }
+            println!("{mode} (other files): {}", total.counts());
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(Failed::from(failures.join("\n")))
+            }
+        }));
     }
     let cache_sum = Arc::clone(&cache);
     trials.push(Trial::test("summary", move || {

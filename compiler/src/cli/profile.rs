@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use bareflow::profile::Profile;
+use anyhow::Result;
+use bareflow::profile::{Profile, ProfileError};
 use clap::Subcommand;
 
 /// Profile subcommands.
@@ -22,8 +22,15 @@ impl ProfileCommand {
     pub fn execute(self) -> Result<ExitCode> {
         match self {
             ProfileCommand::Show { path } => {
-                let p = Profile::load(&path)
-                    .with_context(|| format!("reading profile {}", path.display()))?;
+                let p = match Profile::load(&path) {
+                    Ok(p) => p,
+                    // The I/O error already names the file.
+                    Err(e @ ProfileError::Io { .. }) => return Err(e.into()),
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("reading profile {}", path.display())));
+                    }
+                };
                 print!("{}", render(&p));
                 Ok(ExitCode::SUCCESS)
             }

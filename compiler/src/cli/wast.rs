@@ -112,7 +112,7 @@ fn run_on_big_stack(file: &Path, cfg: RunConfig) -> Result<FileReport> {
         .spawn(move || run_file(&owned, &cfg))
         .context("spawning the script thread")?;
     match handle.join() {
-        Ok(r) => r.with_context(|| format!("running {}", file.display())),
+        Ok(r) => Ok(r?),
         Err(_) => Err(anyhow!("the runner panicked on {}", file.display())),
     }
 }

@@ -269,6 +269,10 @@ pub unsafe extern "C" fn array_entry(
     }
 }
 
+fn pc_of_caller(frames: &[Frame]) -> usize {
+    frames.last().map_or(0, |f| f.pc)
+}
+
 fn trap_status(status: u32) -> TrapCode {
     TrapCode::from_u32(status).unwrap_or(TrapCode::HostError)
 }
@@ -356,15 +360,22 @@ impl Interp {
         // SAFETY: as above.
         let mut code: &FuncCode = unsafe { &*code0 };
         let mut vmctx = unsafe { (*callee).vmctx };
-        let mut base = 0usize;
         let need = (code.max_height as usize).max(nresults).max(nparams);
         if need > cfg.max_slots {
             return Err(Trap::new(TrapCode::StackOverflow));
         }
         stack.resize(need, 0);
         stack[..nparams].copy_from_slice(&values[..nparams]);
-        let mut sp = code.num_locals as usize;
-        let mut pc = 0usize;
+        // From here on the stack is accessed through `sptr` only (see `rd!`); it is
+        // refreshed whenever the vector reallocates.
+        let mut sptr: *mut u64 = stack.as_mut_ptr();
+        let mut slen: usize = stack.len();
+        // Hot state as pointers: the next op, the frame base (local 0), the stack top.
+        let mut ops: *const Op = code.ops.as_ptr();
+        let mut ip: *const Op = ops;
+        let mut fp: *mut u64 = sptr;
+        // SAFETY: `num_locals <= max_height <= need = slen`.
+        let mut sp: *mut u64 = unsafe { sptr.add(code.num_locals as usize) };
         let mut sampler = Sampler::new(profiling, self.tier_hook);
         if profiling {
             // SAFETY: counters of a live instance.
@@ -380,111 +391,168 @@ impl Interp {
             base: 0,
         });
 
+        // Slot access without bounds checks. Invariant: validation plus the lowering's
+        // height tracking keep every access inside `[fp, fp + max_height)` of the current
+        // frame, which `need`/`resize` made part of the vector (below `sptr + slen`).
+        // Debug builds (tests, the spec runner) check it.
+        macro_rules! in_bounds {
+            ($p:expr) => {
+                debug_assert!(
+                    ($p as usize) >= (sptr as usize) && ($p as usize) < (sptr as usize) + slen * 8,
+                    "stack access out of bounds"
+                )
+            };
+        }
+        macro_rules! top {
+            ($k:literal) => {{
+                // SAFETY: see the invariant above.
+                let p = unsafe { sp.sub($k) };
+                in_bounds!(p);
+                // SAFETY: see the invariant above.
+                unsafe { *p }
+            }};
+        }
+        macro_rules! set_top {
+            ($k:literal, $v:expr) => {{
+                let v: u64 = $v;
+                // SAFETY: see the invariant above.
+                let p = unsafe { sp.sub($k) };
+                in_bounds!(p);
+                // SAFETY: see the invariant above.
+                unsafe { *p = v }
+            }};
+        }
+        macro_rules! loc {
+            ($i:expr) => {{
+                // SAFETY: validated local index, inside the frame.
+                let p = unsafe { fp.add($i as usize) };
+                in_bounds!(p);
+                // SAFETY: see the invariant above.
+                unsafe { *p }
+            }};
+        }
+        macro_rules! set_loc {
+            ($i:expr, $v:expr) => {{
+                let v: u64 = $v;
+                // SAFETY: validated local index, inside the frame.
+                let p = unsafe { fp.add($i as usize) };
+                in_bounds!(p);
+                // SAFETY: see the invariant above.
+                unsafe { *p = v }
+            }};
+        }
         macro_rules! pop {
             () => {{
-                sp -= 1;
-                stack[sp]
+                // SAFETY: see the invariant above.
+                sp = unsafe { sp.sub(1) };
+                in_bounds!(sp);
+                // SAFETY: see the invariant above.
+                unsafe { *sp }
             }};
         }
         macro_rules! push {
             ($v:expr) => {{
                 let v: u64 = $v;
-                stack[sp] = v;
-                sp += 1;
+                in_bounds!(sp);
+                // SAFETY: see the invariant above.
+                unsafe {
+                    *sp = v;
+                    sp = sp.add(1);
+                }
             }};
         }
         macro_rules! un {
             ($f:expr) => {{
                 let f = $f;
-                stack[sp - 1] = f(stack[sp - 1]);
+                set_top!(1, f(top!(1)));
             }};
         }
         macro_rules! i32_bin {
             ($f:expr) => {{
                 let f = $f;
                 let b = pop!() as u32;
-                let a = stack[sp - 1] as u32;
+                let a = top!(1) as u32;
                 let r: u32 = f(a, b);
-                stack[sp - 1] = r as u64;
+                set_top!(1, r as u64);
             }};
         }
         macro_rules! i32_cmp {
             ($f:expr) => {{
                 let f = $f;
                 let b = pop!() as u32;
-                let a = stack[sp - 1] as u32;
+                let a = top!(1) as u32;
                 let r: bool = f(a, b);
-                stack[sp - 1] = r as u64;
+                set_top!(1, r as u64);
             }};
         }
         macro_rules! i64_bin {
             ($f:expr) => {{
                 let f = $f;
                 let b = pop!();
-                let a = stack[sp - 1];
+                let a = top!(1);
                 let r: u64 = f(a, b);
-                stack[sp - 1] = r;
+                set_top!(1, r);
             }};
         }
         macro_rules! i64_cmp {
             ($f:expr) => {{
                 let f = $f;
                 let b = pop!();
-                let a = stack[sp - 1];
+                let a = top!(1);
                 let r: bool = f(a, b);
-                stack[sp - 1] = r as u64;
+                set_top!(1, r as u64);
             }};
         }
         macro_rules! f32_bin {
             ($f:expr) => {{
                 let f = $f;
                 let b = f32::from_bits(pop!() as u32);
-                let a = f32::from_bits(stack[sp - 1] as u32);
+                let a = f32::from_bits(top!(1) as u32);
                 let r: f32 = f(a, b);
-                stack[sp - 1] = r.to_bits() as u64;
+                set_top!(1, r.to_bits() as u64);
             }};
         }
         macro_rules! f32_cmp {
             ($f:expr) => {{
                 let f = $f;
                 let b = f32::from_bits(pop!() as u32);
-                let a = f32::from_bits(stack[sp - 1] as u32);
+                let a = f32::from_bits(top!(1) as u32);
                 let r: bool = f(a, b);
-                stack[sp - 1] = r as u64;
+                set_top!(1, r as u64);
             }};
         }
         macro_rules! f32_un {
             ($f:expr) => {{
                 let f = $f;
-                let a = f32::from_bits(stack[sp - 1] as u32);
+                let a = f32::from_bits(top!(1) as u32);
                 let r: f32 = f(a);
-                stack[sp - 1] = r.to_bits() as u64;
+                set_top!(1, r.to_bits() as u64);
             }};
         }
         macro_rules! f64_bin {
             ($f:expr) => {{
                 let f = $f;
                 let b = f64::from_bits(pop!());
-                let a = f64::from_bits(stack[sp - 1]);
+                let a = f64::from_bits(top!(1));
                 let r: f64 = f(a, b);
-                stack[sp - 1] = r.to_bits();
+                set_top!(1, r.to_bits());
             }};
         }
         macro_rules! f64_cmp {
             ($f:expr) => {{
                 let f = $f;
                 let b = f64::from_bits(pop!());
-                let a = f64::from_bits(stack[sp - 1]);
+                let a = f64::from_bits(top!(1));
                 let r: bool = f(a, b);
-                stack[sp - 1] = r as u64;
+                set_top!(1, r as u64);
             }};
         }
         macro_rules! f64_un {
             ($f:expr) => {{
                 let f = $f;
-                let a = f64::from_bits(stack[sp - 1]);
+                let a = f64::from_bits(top!(1));
                 let r: f64 = f(a);
-                stack[sp - 1] = r.to_bits();
+                set_top!(1, r.to_bits());
             }};
         }
         macro_rules! trap {
@@ -513,12 +581,16 @@ impl Interp {
         macro_rules! branch {
             ($target:expr, $height:expr, $keep:expr) => {{
                 let keep = $keep as usize;
-                let dst = base + $height as usize;
-                if keep > 0 {
-                    stack.copy_within(sp - keep..sp, dst);
+                // SAFETY: the target height is inside the frame, the kept values lie below
+                // `sp` and above it (see the invariant above).
+                unsafe {
+                    let dst = fp.add($height as usize);
+                    if keep > 0 {
+                        std::ptr::copy(sp.sub(keep), dst, keep);
+                    }
+                    sp = dst.add(keep);
+                    ip = ops.add($target as usize);
                 }
-                sp = dst + keep;
-                pc = $target as usize;
             }};
         }
         macro_rules! account {
@@ -578,17 +650,19 @@ impl Interp {
                 // store; FuncRefs live as long as the store.
                 if !unsafe { is_interpreted(f) } {
                     account!();
-                    let vbase = sp - np;
+                    // SAFETY: the arguments are the top `np` slots.
+                    let vbase = unsafe { sp.sub(np) };
                     // SAFETY: `array` is an ArrayFn for host and compiled functions; the
                     // buffer has max(np, nr) slots (the frame's max height covers results).
                     let status = unsafe {
                         let arr: ArrayFn = std::mem::transmute((*f).array);
-                        arr((*f).vmctx, f, stack.as_mut_ptr().add(vbase))
+                        arr((*f).vmctx, f, vbase)
                     };
                     if status != 0 {
                         trap!(trap_status(status));
                     }
-                    sp = vbase + nr;
+                    // SAFETY: the frame's max height covers the results.
+                    sp = unsafe { vbase.add(nr) };
                 } else {
                     if frames.len() >= cfg.max_depth {
                         trap!(TrapCode::StackOverflow);
@@ -597,26 +671,41 @@ impl Interp {
                     let (d, c, k) = unsafe { wasm_code(f) };
                     // SAFETY: code of a live instance.
                     let callee_code: &FuncCode = unsafe { &*c };
-                    let new_base = sp - np;
+                    // SAFETY: `sp` points into the vector.
+                    let sp_index = unsafe { sp.offset_from(sptr) } as usize;
+                    let new_base = sp_index - np;
                     let need = new_base + callee_code.max_height as usize;
                     if need > cfg.max_slots {
                         trap!(TrapCode::StackOverflow);
                     }
-                    if need > stack.len() {
-                        stack.resize(need.max(stack.len() * 2), 0);
+                    if need > slen {
+                        stack.resize(need.max(slen * 2), 0);
+                        sptr = stack.as_mut_ptr();
+                        slen = stack.len();
+                        // SAFETY: rebase the stack top onto the new allocation (the caller's
+                        // frame base is recomputed from `Frame::base` on return).
+                        sp = unsafe { sptr.add(sp_index) };
                     }
                     let locals_end = new_base + callee_code.num_locals as usize;
-                    stack[sp..locals_end].fill(0);
+                    debug_assert!(locals_end <= slen);
+                    // SAFETY: `locals_end <= need <= slen`.
+                    unsafe { std::ptr::write_bytes(sp, 0, locals_end - sp_index) };
                     account!();
-                    frames.last_mut().expect("a frame is running").pc = pc;
+                    // SAFETY: `ip` points into the current body.
+                    frames.last_mut().expect("a frame is running").pc =
+                        unsafe { ip.offset_from(ops) } as usize;
                     data = d;
                     code = callee_code;
+                    ops = code.ops.as_ptr();
                     counters = k;
                     // SAFETY: as above.
                     vmctx = unsafe { (*f).vmctx };
-                    base = new_base;
-                    sp = locals_end;
-                    pc = 0;
+                    // SAFETY: `new_base..locals_end` lies inside the vector (`need <= slen`).
+                    unsafe {
+                        fp = sptr.add(new_base);
+                        sp = sptr.add(locals_end);
+                    }
+                    ip = ops;
                     if profiling {
                         // SAFETY: counters of a live instance.
                         let kc = unsafe { &*counters };
@@ -628,31 +717,44 @@ impl Interp {
                         vmctx,
                         counters,
                         pc: 0,
-                        base,
+                        base: new_base,
                     });
                 }
             }};
         }
 
         let result: Result<(), TrapCode> = loop {
-            let op = code.ops[pc];
-            pc += 1;
+            // SAFETY: every body ends with `Return` and branch targets are op indices of
+            // the same body, so `ip` stays in bounds.
+            let op = unsafe {
+                debug_assert!((ip.offset_from(ops) as usize) < code.ops.len());
+                let op = *ip;
+                ip = ip.add(1);
+                op
+            };
             match op {
                 // ---- control -------------------------------------------------------------
                 Op::Unreachable => trap!(TrapCode::Unreachable),
-                Op::Jump(t) => pc = t as usize,
+                // SAFETY (jumps): targets are op indices of the current body.
+                Op::Jump(t) => ip = unsafe { ops.add(t as usize) },
                 Op::JumpLoop(t) => {
                     back_edge!();
-                    pc = t as usize;
+                    ip = unsafe { ops.add(t as usize) };
                 }
                 Op::JumpIfZero(t) => {
                     if pop!() as u32 == 0 {
-                        pc = t as usize;
+                        ip = unsafe { ops.add(t as usize) };
                     }
                 }
                 Op::JumpIfNonZero(t) => {
                     if pop!() as u32 != 0 {
-                        pc = t as usize;
+                        ip = unsafe { ops.add(t as usize) };
+                    }
+                }
+                Op::JumpIfNonZeroLoop(t) => {
+                    if pop!() as u32 != 0 {
+                        back_edge!();
+                        ip = unsafe { ops.add(t as usize) };
                     }
                 }
                 Op::Br {
@@ -694,8 +796,11 @@ impl Interp {
                     if e.target == u32::MAX {
                         // Branch to the function label.
                         let n = code.num_results as usize;
-                        stack.copy_within(sp - n..sp, base);
-                        sp = base + n;
+                        // SAFETY: results lie below `sp`, the base is below them.
+                        unsafe {
+                            std::ptr::copy(sp.sub(n), fp, n);
+                            sp = fp.add(n);
+                        }
                         // Fall into the shared return path below.
                         if let Some(done) = self.ret(
                             frames,
@@ -703,13 +808,16 @@ impl Interp {
                             &mut data,
                             &mut vmctx,
                             &mut counters,
-                            &mut pc,
-                            &mut base,
+                            &mut fp,
+                            sptr,
                             profiling,
                             &mut sampler,
                         ) {
                             break done;
                         }
+                        ops = code.ops.as_ptr();
+                        // SAFETY: the caller's saved op index is inside its body.
+                        ip = unsafe { ops.add(pc_of_caller(frames)) };
                         continue;
                     }
                     if e.is_loop {
@@ -719,21 +827,27 @@ impl Interp {
                 }
                 Op::Return => {
                     let n = code.num_results as usize;
-                    stack.copy_within(sp - n..sp, base);
-                    sp = base + n;
+                    // SAFETY: results lie below `sp`, the base is below them.
+                    unsafe {
+                        std::ptr::copy(sp.sub(n), fp, n);
+                        sp = fp.add(n);
+                    }
                     if let Some(done) = self.ret(
                         frames,
                         &mut code,
                         &mut data,
                         &mut vmctx,
                         &mut counters,
-                        &mut pc,
-                        &mut base,
+                        &mut fp,
+                        sptr,
                         profiling,
                         &mut sampler,
                     ) {
                         break done;
                     }
+                    ops = code.ops.as_ptr();
+                    // SAFETY: the caller's saved op index is inside its body.
+                    ip = unsafe { ops.add(pc_of_caller(frames)) };
                 }
 
                 // ---- calls ---------------------------------------------------------------
@@ -769,20 +883,21 @@ impl Interp {
                 }
 
                 // ---- parametric and variables --------------------------------------------
-                Op::Drop => sp -= 1,
+                // SAFETY: validation guarantees an operand.
+                Op::Drop => sp = unsafe { sp.sub(1) },
                 Op::Select => {
                     let c = pop!() as u32;
                     let b = pop!();
                     if c == 0 {
-                        stack[sp - 1] = b;
+                        set_top!(1, b);
                     }
                 }
-                Op::LocalGet(i) => push!(stack[base + i as usize]),
+                Op::LocalGet(i) => push!(loc!(i)),
                 Op::LocalSet(i) => {
                     let v = pop!();
-                    stack[base + i as usize] = v;
+                    set_loc!(i, v);
                 }
-                Op::LocalTee(i) => stack[base + i as usize] = stack[sp - 1],
+                Op::LocalTee(i) => set_loc!(i, top!(1)),
                 Op::GlobalGet(i) => {
                     // SAFETY: validated index; global cells are live.
                     let v = unsafe { **(*vmctx).globals.add(i as usize) };
@@ -908,8 +1023,8 @@ impl Interp {
                 Op::I32Sub => i32_bin!(|a: u32, b| a.wrapping_sub(b)),
                 Op::I32Mul => i32_bin!(|a: u32, b| a.wrapping_mul(b)),
                 Op::I32DivS => {
-                    let b = stack[sp - 1] as u32 as i32;
-                    let a = stack[sp - 2] as u32 as i32;
+                    let b = top!(1) as u32 as i32;
+                    let a = top!(2) as u32 as i32;
                     if b == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
@@ -919,19 +1034,19 @@ impl Interp {
                     i32_bin!(|a: u32, b: u32| (a as i32 / b as i32) as u32);
                 }
                 Op::I32DivU => {
-                    if stack[sp - 1] as u32 == 0 {
+                    if top!(1) as u32 == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
                     i32_bin!(|a: u32, b: u32| a / b);
                 }
                 Op::I32RemS => {
-                    if stack[sp - 1] as u32 == 0 {
+                    if top!(1) as u32 == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
                     i32_bin!(|a: u32, b: u32| (a as i32).wrapping_rem(b as i32) as u32);
                 }
                 Op::I32RemU => {
-                    if stack[sp - 1] as u32 == 0 {
+                    if top!(1) as u32 == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
                     i32_bin!(|a: u32, b: u32| a % b);
@@ -964,8 +1079,8 @@ impl Interp {
                 Op::I64Sub => i64_bin!(|a: u64, b| a.wrapping_sub(b)),
                 Op::I64Mul => i64_bin!(|a: u64, b| a.wrapping_mul(b)),
                 Op::I64DivS => {
-                    let b = stack[sp - 1] as i64;
-                    let a = stack[sp - 2] as i64;
+                    let b = top!(1) as i64;
+                    let a = top!(2) as i64;
                     if b == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
@@ -975,19 +1090,19 @@ impl Interp {
                     i64_bin!(|a: u64, b: u64| (a as i64 / b as i64) as u64);
                 }
                 Op::I64DivU => {
-                    if stack[sp - 1] == 0 {
+                    if top!(1) == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
                     i64_bin!(|a: u64, b: u64| a / b);
                 }
                 Op::I64RemS => {
-                    if stack[sp - 1] == 0 {
+                    if top!(1) == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
                     i64_bin!(|a: u64, b: u64| (a as i64).wrapping_rem(b as i64) as u64);
                 }
                 Op::I64RemU => {
-                    if stack[sp - 1] == 0 {
+                    if top!(1) == 0 {
                         trap!(TrapCode::IntegerDivideByZero);
                     }
                     i64_bin!(|a: u64, b: u64| a % b);
@@ -1023,8 +1138,8 @@ impl Interp {
                 Op::F32Max => f32_bin!(num::fmax32),
                 Op::F32Copysign => {
                     let b = pop!();
-                    let a = stack[sp - 1];
-                    stack[sp - 1] = (a & 0x7fff_ffff) | (b & 0x8000_0000);
+                    let a = top!(1);
+                    set_top!(1, (a & 0x7fff_ffff) | (b & 0x8000_0000));
                 }
 
                 // ---- f64 -----------------------------------------------------------------
@@ -1049,45 +1164,45 @@ impl Interp {
                 Op::F64Max => f64_bin!(num::fmax64),
                 Op::F64Copysign => {
                     let b = pop!();
-                    let a = stack[sp - 1];
-                    stack[sp - 1] = (a & 0x7fff_ffff_ffff_ffff) | (b & 0x8000_0000_0000_0000);
+                    let a = top!(1);
+                    set_top!(1, (a & 0x7fff_ffff_ffff_ffff) | (b & 0x8000_0000_0000_0000));
                 }
 
                 // ---- conversions ---------------------------------------------------------
                 Op::I32WrapI64 => un!(|v: u64| v & 0xffff_ffff),
                 Op::I32TruncF32S => {
-                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
-                    stack[sp - 1] = try_trap!(num::trunc_i32_s(x)) as u32 as u64;
+                    let x = f32::from_bits(top!(1) as u32) as f64;
+                    set_top!(1, try_trap!(num::trunc_i32_s(x)) as u32 as u64);
                 }
                 Op::I32TruncF32U => {
-                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
-                    stack[sp - 1] = try_trap!(num::trunc_i32_u(x)) as u64;
+                    let x = f32::from_bits(top!(1) as u32) as f64;
+                    set_top!(1, try_trap!(num::trunc_i32_u(x)) as u64);
                 }
                 Op::I32TruncF64S => {
-                    let x = f64::from_bits(stack[sp - 1]);
-                    stack[sp - 1] = try_trap!(num::trunc_i32_s(x)) as u32 as u64;
+                    let x = f64::from_bits(top!(1));
+                    set_top!(1, try_trap!(num::trunc_i32_s(x)) as u32 as u64);
                 }
                 Op::I32TruncF64U => {
-                    let x = f64::from_bits(stack[sp - 1]);
-                    stack[sp - 1] = try_trap!(num::trunc_i32_u(x)) as u64;
+                    let x = f64::from_bits(top!(1));
+                    set_top!(1, try_trap!(num::trunc_i32_u(x)) as u64);
                 }
                 Op::I64ExtendI32S => un!(|v: u64| v as u32 as i32 as i64 as u64),
                 Op::I64ExtendI32U => un!(|v: u64| v & 0xffff_ffff),
                 Op::I64TruncF32S => {
-                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
-                    stack[sp - 1] = try_trap!(num::trunc_i64_s(x)) as u64;
+                    let x = f32::from_bits(top!(1) as u32) as f64;
+                    set_top!(1, try_trap!(num::trunc_i64_s(x)) as u64);
                 }
                 Op::I64TruncF32U => {
-                    let x = f32::from_bits(stack[sp - 1] as u32) as f64;
-                    stack[sp - 1] = try_trap!(num::trunc_i64_u(x));
+                    let x = f32::from_bits(top!(1) as u32) as f64;
+                    set_top!(1, try_trap!(num::trunc_i64_u(x)));
                 }
                 Op::I64TruncF64S => {
-                    let x = f64::from_bits(stack[sp - 1]);
-                    stack[sp - 1] = try_trap!(num::trunc_i64_s(x)) as u64;
+                    let x = f64::from_bits(top!(1));
+                    set_top!(1, try_trap!(num::trunc_i64_s(x)) as u64);
                 }
                 Op::I64TruncF64U => {
-                    let x = f64::from_bits(stack[sp - 1]);
-                    stack[sp - 1] = try_trap!(num::trunc_i64_u(x));
+                    let x = f64::from_bits(top!(1));
+                    set_top!(1, try_trap!(num::trunc_i64_u(x)));
                 }
                 Op::F32ConvertI32S => {
                     un!(|v: u64| ((v as u32 as i32) as f32).to_bits() as u64)
@@ -1132,7 +1247,8 @@ impl Interp {
             }
             Err(c) => {
                 // The trapping op is the one before `pc` in the current frame.
-                let op_index = pc.saturating_sub(1);
+                // SAFETY: `ip` points into the current body, one past the trapping op.
+                let op_index = (unsafe { ip.offset_from(ops) } as usize).saturating_sub(1);
                 let offset = code.offsets.get(op_index).copied();
                 // SAFETY: `data` is the live interpreter view of the trapping instance.
                 let module = unsafe { &(*data).module };
@@ -1151,15 +1267,15 @@ impl Interp {
     /// `Some(Ok(()))` when the entry frame returned, `None` to continue in the caller.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn ret<'c>(
+    fn ret(
         &self,
         frames: &mut Vec<Frame>,
-        code: &mut &'c FuncCode,
+        code: &mut &FuncCode,
         data: &mut *const InterpInstance,
         vmctx: &mut *mut VMContext,
         counters: &mut *const Counters,
-        pc: &mut usize,
-        base: &mut usize,
+        fp: &mut *mut u64,
+        sptr: *mut u64,
         profiling: bool,
         sampler: &mut Sampler,
     ) -> Option<Result<(), TrapCode>> {
@@ -1176,8 +1292,8 @@ impl Interp {
         *data = caller.data;
         *vmctx = caller.vmctx;
         *counters = caller.counters;
-        *pc = caller.pc;
-        *base = caller.base;
+        // SAFETY: the caller's base is inside the vector.
+        *fp = unsafe { sptr.add(caller.base) };
         None
     }
 }

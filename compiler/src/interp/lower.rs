@@ -252,7 +252,8 @@ impl Lowerer<'_> {
                 height,
                 keep,
             },
-            (true, true, _) => Op::BrIfLoop {
+            (true, true, true) => Op::JumpIfNonZeroLoop(target),
+            (true, true, false) => Op::BrIfLoop {
                 target,
                 height,
                 keep,
@@ -794,5 +795,81 @@ fn patch(op: &mut Op, end: u32) {
         Op::Jump(t) | Op::JumpIfNonZero(t) | Op::JumpIfZero(t) => *t = end,
         Op::Br { target, .. } | Op::BrIf { target, .. } => *target = end,
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lower_wat(wat: &str) -> Vec<FuncCode> {
+        let m = crate::parse::parse(wat.as_bytes()).expect("valid module");
+        (0..m.bodies.len())
+            .map(|i| {
+                let body = m.body_reader(i).unwrap();
+                lower_function(&m.meta, m.meta.num_imported_funcs + i as u32, &body).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dead_code_is_dropped_but_structure_tracked() {
+        let code = lower_wat(
+            r#"(module (func (result i32)
+                (block (result i32)
+                    (br 0 (i32.const 1))
+                    (block (loop (if (i32.const 0) (then nop) (else unreachable))))
+                    (i32.add (i32.const 2) (i32.const 3)))))"#,
+        );
+        let ops = &code[0].ops;
+        // const 1, (jump to block end elided into a simple jump), return.
+        assert_eq!(ops[0], Op::Const(1));
+        assert!(matches!(ops[1], Op::Jump(2)), "{ops:?}");
+        assert_eq!(ops[2], Op::Return);
+        assert_eq!(ops.len(), 3);
+        assert_eq!(code[0].offsets.len(), ops.len());
+    }
+
+    #[test]
+    fn branch_heights_and_loop_back_edges() {
+        let code = lower_wat(
+            r#"(module (func (param i32) (result i32) (local i32)
+                (loop $l
+                    (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                (block $b (result i32)
+                    (i32.const 9)
+                    (i32.const 7)
+                    (br_if $b (local.get 0))
+                    (drop))))"#,
+        );
+        let c = &code[0];
+        assert_eq!(c.num_locals, 2);
+        assert!(c.ops.contains(&Op::JumpIfNonZeroLoop(0)), "{:?}", c.ops);
+        // The br_if with an extra value below the result must move it: height 2, keep 1.
+        assert!(
+            c.ops.iter().any(|op| matches!(
+                op,
+                Op::BrIf {
+                    height: 2,
+                    keep: 1,
+                    ..
+                }
+            )),
+            "{:?}",
+            c.ops
+        );
+        assert_eq!(c.max_height, 5);
+    }
+
+    #[test]
+    fn br_table_to_function_label_returns() {
+        let code = lower_wat(
+            r#"(module (func (param i32) (result i32)
+                (block (result i32) (br_table 0 1 (i32.const 5) (local.get 0)))))"#,
+        );
+        let c = &code[0];
+        assert_eq!(c.br_tables.len(), 2);
+        assert_eq!(c.br_tables[1].target, u32::MAX);
+        assert_ne!(c.br_tables[0].target, u32::MAX);
     }
 }

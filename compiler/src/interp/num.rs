@@ -82,7 +82,7 @@ pub fn trunc_i64_s(x: f64) -> Result<i64, TrapCode> {
     if x.is_nan() {
         return Err(TrapCode::InvalidConversionToInteger);
     }
-    if x < -9223372036854775808.0 || x >= 9223372036854775808.0 {
+    if !(-9223372036854775808.0..9223372036854775808.0).contains(&x) {
         return Err(TrapCode::IntegerOverflow);
     }
     Ok(x as i64)

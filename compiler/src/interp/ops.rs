@@ -21,6 +21,8 @@ pub enum Op {
     JumpIfZero(u32),
     /// Pop an i32; jump if non-zero (no stack adjustment needed).
     JumpIfNonZero(u32),
+    /// Pop an i32; jump to a loop header if non-zero (no stack adjustment needed).
+    JumpIfNonZeroLoop(u32),
     /// Branch that moves the top `keep` values down to `height`.
     Br {
         target: u32,

@@ -87,14 +87,9 @@ impl fmt::Display for InstantiateError {
     }
 }
 
-impl std::error::Error for InstantiateError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            InstantiateError::Trap(t) => Some(t),
-            _ => None,
-        }
-    }
-}
+// `Display` already includes the trap's message, so `source()` stays `None` (an error
+// chain printer such as anyhow's `{:#}` would otherwise repeat it).
+impl std::error::Error for InstantiateError {}
 
 /// Error of [`super::Store::call`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,14 +112,9 @@ impl fmt::Display for CallError {
     }
 }
 
-impl std::error::Error for CallError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            CallError::Trap(t) => Some(t),
-            _ => None,
-        }
-    }
-}
+// `Display` already includes the trap's message, so `source()` stays `None` (an error
+// chain printer such as anyhow's `{:#}` would otherwise repeat it).
+impl std::error::Error for CallError {}
 
 impl From<Trap> for CallError {
     fn from(t: Trap) -> CallError {

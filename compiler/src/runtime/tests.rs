@@ -674,3 +674,32 @@ fn profiling_overhead() {
         );
     }
 }
+
+/// A fixed interpreter workload for instruction-count comparisons under
+/// `valgrind --tool=cachegrind` (run with `--ignored`).
+#[test]
+#[ignore = "workload for external measurement"]
+fn interp_workload() {
+    let m = Module::from_bytes(
+        br#"(module
+        (func $fib (export "fib") (param i32) (result i32)
+            (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                (then (local.get 0))
+                (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                               (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+        (func (export "loop") (param i32) (result i32) (local i32)
+            (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (local.get 0))))
+                (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+            (local.get 1)))"#,
+    )
+    .unwrap();
+    let mut s = Store::new(Config {
+        profiling: std::env::var_os("BAREFLOW_PROFILING").is_some(),
+        ..Config::default()
+    });
+    let i = s.instantiate(&m, &|_, _| None).unwrap();
+    let which = std::env::var("BAREFLOW_WORKLOAD").unwrap_or_else(|_| "loop".into());
+    let arg = if which == "fib" { 20 } else { 1_000_000 };
+    call(&mut s, i, &which, &[Val::I32(arg)]).unwrap();
+}
