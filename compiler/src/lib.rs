@@ -2,6 +2,7 @@
 //! snapshot export. The embedding API lives in [`runtime`] and is re-exported here.
 //! See `docs/ARCHITECTURE.md`.
 
+pub mod aot;
 pub mod clif;
 pub mod interp;
 pub mod jit;

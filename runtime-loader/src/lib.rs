@@ -1,11 +1,13 @@
-//! BareFlow runtime loader: the runtime ABI every tier shares, instances, and (later) the
-//! snapshot loader. Depends on no compiler crate; `#![no_std]` with optional `alloc`/`std`.
+//! BareFlow runtime loader: the runtime ABI every tier shares, instances, and the snapshot
+//! loader. Depends on no compiler crate; `#![no_std]` with optional `alloc`/`std`.
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | (none)  | the ABI constants and types ([`abi`]) |
-//! | `alloc` | heap-allocated instances |
-//! | `std`   | mmap-backed code and memory (default) |
+//! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`]), the ELF relocator ([`elf`]), [`code::BufferCodeMemory`] |
+//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, [`loader`] |
+//! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
+//! | `std`   | `alloc` + `unix` (default) |
+//! | `write` | the snapshot and metadata writers (used by the compiler) |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -15,11 +17,22 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod code;
+pub mod elf;
+pub mod error;
+pub mod float;
+pub mod format;
+
+pub use error::LoadError;
 
 pub use abi::TrapCode;
 #[cfg(feature = "alloc")]
 pub mod instance;
+#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+pub mod loader;
 #[cfg(feature = "alloc")]
 pub mod meta;
+#[cfg(feature = "alloc")]
+pub mod meta_codec;
 #[cfg(target_arch = "x86_64")]
 pub mod trap;

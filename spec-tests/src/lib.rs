@@ -10,7 +10,13 @@ use bareflow::Mode;
 use bareflow::wast::{FileReport, RunConfig, Scope, run_file};
 
 /// Every execution mode the spec suite runs in. Adding a mode is one line here.
-pub const MODES: &[Mode] = &[Mode::Interp, Mode::JitNone, Mode::JitSpeed, Mode::Tiered];
+pub const MODES: &[Mode] = &[
+    Mode::Interp,
+    Mode::JitNone,
+    Mode::JitSpeed,
+    Mode::Tiered,
+    Mode::Snapshot, // H5 hook
+];
 
 /// The in-scope files (WebAssembly 1.0 + 2.0 without SIMD), as listed in
 /// `spec-scope/core.txt` next to the suite (24,578 assertions).

@@ -4,6 +4,8 @@
 //! on stderr), 2 usage error (clap). Engine panics are caught and reported as one
 //! `error: internal error: ... panicked ...` line, never a raw backtrace.
 
+mod compile; // H5 (snapshot) hook
+mod inspect; // H5 (snapshot) hook
 mod profile;
 mod run;
 mod wast;
@@ -30,6 +32,10 @@ enum Command {
     /// Inspect profile files written by `run --profile-out`.
     #[command(subcommand)]
     Profile(profile::ProfileCommand),
+    /// Compile a module ahead of time into a snapshot.
+    Compile(compile::CompileCommand),
+    /// Show what a snapshot contains.
+    Inspect(inspect::InspectCommand),
 }
 
 /// The last panic's message and location, recorded by the panic hook.
@@ -52,6 +58,8 @@ pub fn main() -> ExitCode {
         Command::Run(c) => c.execute(),
         Command::Wast(c) => c.execute(),
         Command::Profile(c) => c.execute(),
+        Command::Compile(c) => c.execute(),
+        Command::Inspect(c) => c.execute(),
     });
     match result {
         Ok(Ok(code)) => code,

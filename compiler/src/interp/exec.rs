@@ -223,6 +223,10 @@ unsafe fn wasm_code(
     }
 }
 
+fn pc_of_caller(frames: &[Frame]) -> usize {
+    frames.last().map_or(0, |f| f.pc)
+}
+
 /// Whether `f` runs in this interpreter: a wasm function with no array entry, or whose
 /// array entry is the interpreter's own ([`array_entry`], tiered mode). Everything else
 /// (host functions, compiled code) is called through `FuncRef::array`.
@@ -267,10 +271,6 @@ pub unsafe extern "C" fn array_entry(
         Ok(()) => 0,
         Err(t) => t.code as u32,
     }
-}
-
-fn pc_of_caller(frames: &[Frame]) -> usize {
-    frames.last().map_or(0, |f| f.pc)
 }
 
 fn trap_status(status: u32) -> TrapCode {

@@ -223,6 +223,8 @@ pub struct Store {
     interp: Interp,
     /// JIT state (JIT modes only; see `crate::jit::store`).
     jit: Option<JitStore>,
+    /// Snapshot state (`Mode::Snapshot` only; H5 hook, see `crate::aot::store`).
+    snap: Option<crate::aot::store::SnapshotStore>,
     created: Instant,
     created_ticks: u64,
 }
@@ -329,10 +331,7 @@ unsafe extern "C" fn host_trampoline(
 
 fn check_mode(mode: Mode) -> Result<(), String> {
     match mode {
-        Mode::Interp | Mode::JitNone | Mode::JitSpeed | Mode::Tiered => Ok(()),
-        other => Err(format!(
-            "execution mode `{other}` is not available in this build"
-        )),
+        Mode::Interp | Mode::JitNone | Mode::JitSpeed | Mode::Tiered | Mode::Snapshot => Ok(()),
     }
 }
 
@@ -340,6 +339,7 @@ impl Store {
     /// A new empty store.
     pub fn new(config: Config) -> Store {
         let jit = JitStore::new(&config).unwrap_or(None);
+        let snap = crate::aot::store::SnapshotStore::new(&config);
         let exec = ExecConfig {
             max_depth: config.max_call_depth.max(1),
             max_slots: config.max_stack_slots.max(1),
@@ -357,6 +357,7 @@ impl Store {
             globals: Vec::new(),
             interp: Interp::new(exec),
             jit,
+            snap,
             created: Instant::now(),
             created_ticks: interp::exec::ticks(),
         }
@@ -449,6 +450,10 @@ impl Store {
             // store; none of the instance's code has run yet.
             unsafe { jit.install_instance(&si.inst, &m.inner, si.interp) }
                 .map_err(|e| InstantiateError::Resource(e.to_string()))?;
+        } else if let Some(snap) = &mut self.snap {
+            // SAFETY: as above (H5 hook: snapshot mode).
+            unsafe { snap.install_instance(&si.inst, &m.inner) }
+                .map_err(InstantiateError::Resource)?;
         } else if self.config.mode != Mode::Interp {
             return Err(InstantiateError::Unsupported(format!(
                 "execution mode `{}` is not available on this host",
@@ -646,6 +651,11 @@ impl Store {
         if let Some(jit) = &mut self.jit {
             // SAFETY: `hf` is a live host function of this store.
             unsafe { jit.install_host_func(&mut (*hf).func_ref, &(*hf).ty) }
+                .expect("a native->array stub compiles for every signature");
+        }
+        if let Some(snap) = &mut self.snap {
+            // SAFETY: `hf` is a live host function of this store (H5 hook: snapshot mode).
+            unsafe { snap.install_host_func(&mut (*hf).func_ref, &(*hf).ty) }
                 .expect("a native->array stub compiles for every signature");
         }
         Func {

@@ -621,11 +621,11 @@ fn counters_count_calls_and_back_edges() {
 #[test]
 fn other_modes_report_unsupported_and_handles_are_store_checked() {
     let m = Module::from_bytes(b"(module (func (export \"f\")))").unwrap();
-    let mut jit = Store::new(Config::new(Mode::Snapshot));
-    assert!(matches!(
-        jit.instantiate(&m, &|_, _| None),
-        Err(InstantiateError::Unsupported(_))
-    ));
+    // H5: snapshot mode is supported now (compile -> snapshot bytes -> runtime-loader).
+    let mut snap = Store::new(Config::new(Mode::Snapshot));
+    let k = snap.instantiate(&m, &|_, _| None).unwrap();
+    let g = func(&snap, k, "f");
+    assert_eq!(snap.call(g, &[]).unwrap(), vec![]);
     let mut a = store();
     let mut b = store();
     let i = a.instantiate(&m, &|_, _| None).unwrap();

@@ -1,0 +1,501 @@
+//! Ahead-of-time export: every reachable function of a module compiled with cranelift-object
+//! into one ELF64 x86-64 relocatable object, packed with the module metadata, function records
+//! and trap records into a snapshot (`docs/SNAPSHOT.md`) that `runtime_loader` loads.
+//!
+//! * Reachability: exports, the start function, every element segment item and `ref.func`
+//!   global initializer are roots; direct `call`s are followed. Unreachable functions are
+//!   dropped (no symbol; their `FuncRef` has no entry) and counted in [`AotStats`].
+//! * Optimization: one level for everything, or with a profile hot functions at `speed` and
+//!   cold ones at `size` (compiled with their own ISA, defined with `define_function_bytes`).
+//! * Symbols (the loader's contract, `runtime_loader::loader`): `bf_f<i>` the native entry of
+//!   function `i`; `bf_r<t>` the raw array→native trampoline of type `t`; `bf_a<t>` the array
+//!   entry of type `t`, which calls the import `bf_enter` (the trap trampoline) with the
+//!   callee's `vmctx.trap_ctx` and `bf_r<t>`. Calls between compiled functions are direct
+//!   (colocated, `R_X86_64_PLT32`); imports and `call_indirect` go through `FuncRef`s.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, SigRef, UserFuncName, Value};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc, default_libcall_names};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use runtime_loader::abi;
+use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder};
+use runtime_loader::loader::{ENTER_SYMBOL, array_symbol, func_symbol};
+use runtime_loader::meta::{ConstExpr, ExportKind};
+use runtime_loader::meta_codec::encode_meta;
+
+use crate::clif::{self, ClifEnv, FuncTranslator, ModuleInfo, TranslateError};
+use crate::parse;
+use crate::profile::Profile;
+
+/// Optimization choice for `bareflow compile --opt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AotOpt {
+    /// Cranelift `opt_level=none` for every function.
+    None,
+    /// `speed` for every function.
+    Speed,
+    /// `speed_and_size` for every function.
+    Size,
+}
+
+impl std::str::FromStr for AotOpt {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(AotOpt::None),
+            "speed" => Ok(AotOpt::Speed),
+            "size" => Ok(AotOpt::Size),
+            _ => Err(format!(
+                "unknown optimization level `{s}` (none, speed, size)"
+            )),
+        }
+    }
+}
+
+/// Options of one export.
+#[derive(Clone, Debug)]
+pub struct AotOptions {
+    /// Level for every function (without a profile) or for functions the profile never saw.
+    pub opt: AotOpt,
+    /// Hot functions (at least `hot_fraction` of the hottest function's hotness) → speed,
+    /// the others → size.
+    pub profile: Option<Profile>,
+}
+
+impl Default for AotOptions {
+    fn default() -> Self {
+        AotOptions {
+            opt: AotOpt::Speed,
+            profile: None,
+        }
+    }
+}
+
+/// What an export produced.
+#[derive(Clone, Debug, Default)]
+pub struct AotStats {
+    /// Functions compiled.
+    pub compiled: u32,
+    /// Defined functions dropped as unreachable.
+    pub dropped: u32,
+    /// Functions compiled at `speed` / `size` / `none`.
+    pub by_tier: [u32; 3],
+    /// Total machine code bytes of wasm functions.
+    pub code_bytes: u64,
+    /// Size of the ELF object.
+    pub object_bytes: usize,
+    /// Size of the whole snapshot.
+    pub snapshot_bytes: usize,
+}
+
+/// An export failure.
+#[derive(Debug)]
+pub enum AotError {
+    /// A function could not be translated.
+    Translate {
+        /// Function index.
+        func: u32,
+        /// Why.
+        error: TranslateError,
+    },
+    /// Cranelift or the object writer failed.
+    Codegen(String),
+    /// Writing the snapshot failed.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for AotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AotError::Translate { func, error } => write!(f, "function {func}: {error}"),
+            AotError::Codegen(e) => write!(f, "code generation failed: {e}"),
+            AotError::Io(e) => write!(f, "cannot write snapshot: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AotError::Translate { error, .. } => Some(error),
+            AotError::Io(e) => Some(e),
+            AotError::Codegen(_) => None,
+        }
+    }
+}
+
+impl From<ModuleError> for AotError {
+    fn from(e: ModuleError) -> Self {
+        AotError::Codegen(format!("{e:?}"))
+    }
+}
+
+fn isa(opt: &str) -> Result<OwnedTargetIsa, AotError> {
+    let err = |e: &dyn std::fmt::Display| AotError::Codegen(e.to_string());
+    let mut flags = settings::builder();
+    for (k, v) in [
+        ("opt_level", opt),
+        ("is_pic", "false"),
+        ("use_colocated_libcalls", "false"),
+        ("enable_multi_ret_implicit_sret", "true"),
+        (
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        ),
+    ] {
+        flags.set(k, v).map_err(|e| err(&e))?;
+    }
+    cranelift_codegen::isa::lookup_by_name("x86_64-unknown-none-elf")
+        .map_err(|e| err(&e))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| err(&e))
+}
+
+/// Defined functions reachable from the module's roots.
+pub fn reachable(module: &parse::Module) -> Result<Vec<bool>, AotError> {
+    let meta = &module.meta;
+    let nimp = meta.num_imported_funcs;
+    let mut seen = vec![false; meta.funcs.len()];
+    let mut work = Vec::new();
+    let mut root = |f: u32, work: &mut Vec<u32>| {
+        if let Some(s) = seen.get_mut(f as usize)
+            && !*s
+        {
+            *s = true;
+            work.push(f);
+        }
+    };
+    for e in &meta.exports {
+        if e.kind == ExportKind::Func {
+            root(e.index, &mut work);
+        }
+    }
+    if let Some(s) = meta.start {
+        root(s, &mut work);
+    }
+    for e in &meta.elems {
+        for item in &e.items {
+            if let ConstExpr::RefFunc(f) = item {
+                root(*f, &mut work);
+            }
+        }
+    }
+    for g in &meta.globals {
+        if let ConstExpr::RefFunc(f) = g.init {
+            root(f, &mut work);
+        }
+    }
+    while let Some(f) = work.pop() {
+        let Some(d) = f.checked_sub(nimp) else {
+            continue;
+        };
+        let Some(body) = module.body_reader(d as usize) else {
+            continue;
+        };
+        let mut ops = body
+            .get_operators_reader()
+            .map_err(|e| AotError::Translate {
+                func: f,
+                error: e.into(),
+            })?;
+        while !ops.eof() {
+            let op = ops.read().map_err(|e| AotError::Translate {
+                func: f,
+                error: e.into(),
+            })?;
+            match op {
+                wasmparser::Operator::Call { function_index }
+                | wasmparser::Operator::RefFunc { function_index } => {
+                    root(function_index, &mut work)
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(seen.split_off(nimp as usize))
+}
+
+/// The object-output environment: direct, colocated calls between compiled functions.
+struct ObjEnv<'m> {
+    call_conv: CallConv,
+    module: &'m mut ObjectModule,
+    ids: &'m HashMap<u32, FuncId>,
+}
+
+impl ClifEnv for ObjEnv<'_> {
+    fn call_conv(&self) -> CallConv {
+        self.call_conv
+    }
+
+    fn call_direct(
+        &mut self,
+        b: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+        sig: SigRef,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let func_ref = self.func_ref(b, vmctx, index);
+        let Some(id) = self.ids.get(&index) else {
+            return self.call_func_ref(b, sig, func_ref, args);
+        };
+        let callee = self.module.declare_func_in_func(*id, b.func);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.push(vmctx);
+        all.push(func_ref);
+        all.extend_from_slice(args);
+        let call = b.ins().call(callee, &all);
+        b.inst_results(call).to_vec()
+    }
+}
+
+fn tier_of(opts: &AotOptions, func: u32) -> CodeTier {
+    let base = match opts.opt {
+        AotOpt::None => CodeTier::None,
+        AotOpt::Speed => CodeTier::Speed,
+        AotOpt::Size => CodeTier::Size,
+    };
+    let Some(p) = &opts.profile else {
+        return base;
+    };
+    let max = p.funcs.values().map(|f| f.hotness()).max().unwrap_or(0);
+    match p.funcs.get(&func) {
+        Some(f) if max > 0 && f.hotness().saturating_mul(10) >= max => CodeTier::Speed,
+        _ => CodeTier::Size,
+    }
+}
+
+fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
+    match b.func.dfg.value_type(v) {
+        I32 => b.ins().uextend(I64, v),
+        F32 => {
+            let bits = b.ins().bitcast(I32, MemFlagsData::new(), v);
+            b.ins().uextend(I64, bits)
+        }
+        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
+        _ => v,
+    }
+}
+
+/// Compiles `module` into snapshot bytes.
+///
+/// # Errors
+/// [`AotError::Translate`] or [`AotError::Codegen`].
+pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, AotStats), AotError> {
+    let meta = &module.meta;
+    let info = ModuleInfo::from_meta(meta);
+    let isas = [isa("none")?, isa("speed")?, isa("speed_and_size")?];
+    let call_conv = isas[0].default_call_conv();
+    let frontend = clif::VmctxEnv { call_conv }.frontend_config();
+    let builder = ObjectBuilder::new(isa("speed")?, "bareflow", default_libcall_names())?;
+    let mut obj = ObjectModule::new(builder);
+    let mut stats = AotStats::default();
+
+    let live = reachable(module)?;
+    let nimp = meta.num_imported_funcs;
+    let mut ids = HashMap::new();
+    for (d, keep) in live.iter().enumerate() {
+        let index = nimp + d as u32;
+        if !keep {
+            stats.dropped += 1;
+            continue;
+        }
+        let ty = info.func_type(index).expect("defined function has a type");
+        let sig = clif::native_signature(ty, call_conv)
+            .map_err(|error| AotError::Translate { func: index, error })?;
+        let id = obj.declare_function(&func_symbol(index), Linkage::Export, &sig)?;
+        ids.insert(index, id);
+    }
+
+    let mut translator = FuncTranslator::new();
+    let mut ctx = Context::new();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut records = Vec::new();
+    let mut types_used = HashSet::new();
+    for (d, keep) in live.iter().enumerate() {
+        if !keep {
+            continue;
+        }
+        let index = nimp + d as u32;
+        let body = module.body_reader(d).ok_or(AotError::Translate {
+            func: index,
+            error: TranslateError::Invalid("missing function body"),
+        })?;
+        types_used.insert(meta.funcs[index as usize]);
+        ctx.clear();
+        ctx.func.name = UserFuncName::user(0, index);
+        let mut env = ObjEnv {
+            call_conv,
+            module: &mut obj,
+            ids: &ids,
+        };
+        translator
+            .translate(&info, &mut env, index, &body, &mut ctx.func)
+            .map_err(|error| AotError::Translate { func: index, error })?;
+        let tier = tier_of(opts, index);
+        let isa = match tier {
+            CodeTier::None => &isas[0],
+            CodeTier::Speed => &isas[1],
+            CodeTier::Size => &isas[2],
+        };
+        let id = ids[&index];
+        ctx.compile(&**isa, &mut ControlPlane::default())
+            .map_err(|e| AotError::Codegen(format!("function {index}: {:?}", e.inner)))?;
+        let code = ctx.compiled_code().expect("just compiled");
+        let alignment = code.buffer.alignment as u64;
+        let bytes = code.buffer.data().to_vec();
+        let relocs: Vec<ModuleReloc> = code
+            .buffer
+            .relocs()
+            .iter()
+            .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+            .collect();
+        obj.define_function_bytes(id, alignment, &bytes, &relocs)?;
+        stats.compiled += 1;
+        stats.by_tier[tier as usize] += 1;
+        stats.code_bytes += bytes.len() as u64;
+        let prof = opts.profile.as_ref().and_then(|p| p.funcs.get(&index));
+        records.push((
+            index,
+            tier,
+            prof.map_or(0, |p| p.calls),
+            prof.map_or(0, |p| p.nanos.checked_div(p.calls).unwrap_or(0)),
+            bytes.len() as u32,
+        ));
+    }
+
+    // Array entries for every signature a compiled function has.
+    let enter_sig = {
+        let mut s = ir::Signature::new(call_conv);
+        for _ in 0..5 {
+            s.params.push(ir::AbiParam::new(I64));
+        }
+        s.returns.push(ir::AbiParam::new(I32));
+        s
+    };
+    let enter = obj.declare_function(ENTER_SYMBOL, Linkage::Import, &enter_sig)?;
+    let mut types: Vec<u32> = types_used.into_iter().collect();
+    types.sort_unstable();
+    for t in types {
+        let ty = &info.types[t as usize];
+        let native_sig = clif::native_signature(ty, call_conv)
+            .map_err(|error| AotError::Translate { func: 0, error })?;
+        let key: Vec<ir::Type> = native_sig.params[2..]
+            .iter()
+            .map(|p| p.value_type)
+            .collect();
+        let array_sig = clif::array_signature(call_conv);
+        let raw = obj.declare_function(&format!("bf_r{t}"), Linkage::Local, &array_sig)?;
+        let safe = obj.declare_function(&array_symbol(t), Linkage::Export, &array_sig)?;
+
+        // Raw trampoline: load params, call callee->native, store results.
+        ctx.clear();
+        ctx.func.signature = array_sig.clone();
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let (vmctx, callee, values) = (p[0], p[1], p[2]);
+            let flags = MemFlagsData::trusted();
+            let mut args = vec![vmctx, callee];
+            for (i, t) in key.iter().enumerate() {
+                args.push(b.ins().load(*t, flags, values, (i * 8) as i32));
+            }
+            let sig = b.import_signature(native_sig.clone());
+            let native = b.ins().load(I64, flags, callee, abi::FUNC_REF_NATIVE);
+            let call = b.ins().call_indirect(sig, native, &args);
+            let results = b.inst_results(call).to_vec();
+            for (i, r) in results.into_iter().enumerate() {
+                let slot = widen(&mut b, r);
+                b.ins().store(flags, slot, values, (i * 8) as i32);
+            }
+            let ok = b.ins().iconst(I32, 0);
+            b.ins().return_(&[ok]);
+            b.finalize(frontend);
+        }
+        obj.define_function(raw, &mut ctx)?;
+
+        // Safe entry: bf_enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values).
+        ctx.clear();
+        ctx.func.signature = array_sig.clone();
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let p = b.block_params(entry).to_vec();
+            let trap_ctx = b
+                .ins()
+                .load(I64, MemFlagsData::trusted(), p[0], abi::VMCTX_TRAP_CTX);
+            let raw_ref = obj.declare_func_in_func(raw, b.func);
+            let raw_addr = b.ins().func_addr(I64, raw_ref);
+            let enter_ref = obj.declare_func_in_func(enter, b.func);
+            let call = b
+                .ins()
+                .call(enter_ref, &[trap_ctx, raw_addr, p[0], p[1], p[2]]);
+            let status = b.inst_results(call)[0];
+            b.ins().return_(&[status]);
+            b.finalize(frontend);
+        }
+        obj.define_function(safe, &mut ctx)?;
+    }
+
+    let object = obj
+        .finish()
+        .emit()
+        .map_err(|e| AotError::Codegen(e.to_string()))?;
+    stats.object_bytes = object.len();
+    let mut snap = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+    snap.meta(encode_meta(meta)).object(object);
+    for (index, tier, calls, avg_nanos, code_size) in records {
+        snap.func_record(&FuncRecord {
+            func_index: index,
+            tier,
+            calls,
+            avg_nanos,
+            code_size,
+            name: module.func_name(index).unwrap_or(""),
+        });
+    }
+    let bytes = snap.finish();
+    stats.snapshot_bytes = bytes.len();
+    Ok((bytes, stats))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+///
+/// # Errors
+/// [`AotError::Io`].
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r.map_err(AotError::Io)
+}
+pub mod store;

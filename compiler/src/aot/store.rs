@@ -1,0 +1,146 @@
+//! The snapshot side of a [`Store`](crate::runtime::Store) in `Mode::Snapshot`: every module
+//! is compiled ahead of time into snapshot bytes ([`super::compile`]), loaded back with the
+//! real loader (`runtime_loader::loader::LoadedModule`: verify, map, relocate) and its code
+//! installed in the store's instance, exactly as a shipped snapshot would run. Host functions
+//! get a native→array stub from a small JIT tier (the loader itself has no compiler; in
+//! `bareflow-load` modules with imports are rejected instead).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use runtime_loader::abi::{FuncRef, libcall};
+use runtime_loader::code::MmapCodeMemory;
+use runtime_loader::instance::Instance;
+use runtime_loader::loader::LoadedModule;
+use runtime_loader::meta;
+use runtime_loader::trap::{self, TrapContext};
+
+use super::{AotOpt, AotOptions};
+use crate::clif::wasm_val_type;
+use crate::jit::{JitTier, OptLevel};
+use crate::parse;
+use crate::runtime::{Config, Mode};
+
+/// Per-store snapshot state (present in `Mode::Snapshot` only).
+pub struct SnapshotStore {
+    // Field order is drop order: code first, the trap context last.
+    stubs: JitTier,
+    loaded: Vec<LoadedModule<MmapCodeMemory>>,
+    by_module: HashMap<usize, usize>,
+    _modules: Vec<Arc<parse::Module>>,
+    trap_ctx: Box<TrapContext>,
+}
+
+impl core::fmt::Debug for SnapshotStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SnapshotStore")
+            .field("loaded", &self.loaded.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn wasm_func_type(t: &meta::FuncType) -> wasmparser::FuncType {
+    wasmparser::FuncType::new(
+        t.params.iter().map(|v| wasm_val_type(*v)),
+        t.results.iter().map(|v| wasm_val_type(*v)),
+    )
+}
+
+impl SnapshotStore {
+    /// The snapshot state for `config`, or `None` in other modes (or if the host has no
+    /// Cranelift backend for the stubs).
+    pub fn new(config: &Config) -> Option<SnapshotStore> {
+        if config.mode != Mode::Snapshot {
+            return None;
+        }
+        let mut trap_ctx = Box::new(TrapContext::default());
+        let stubs = JitTier::new(OptLevel::None, &mut *trap_ctx).ok()?;
+        Some(SnapshotStore {
+            stubs,
+            loaded: Vec::new(),
+            by_module: HashMap::new(),
+            _modules: Vec::new(),
+            trap_ctx,
+        })
+    }
+
+    /// Gives a host function its native entry (the native→array stub of its signature).
+    ///
+    /// # Errors
+    /// A message if the stub cannot be compiled.
+    ///
+    /// # Safety
+    /// `func_ref` must be a live host `FuncRef` of this store with signature `ty`.
+    pub unsafe fn install_host_func(
+        &mut self,
+        func_ref: *mut FuncRef,
+        ty: &meta::FuncType,
+    ) -> Result<(), String> {
+        let stub = self
+            .stubs
+            .native_stub(&wasm_func_type(ty))
+            .map_err(|e| e.to_string())?;
+        // SAFETY: per the caller, `func_ref` is live.
+        unsafe { (*func_ref).native = stub };
+        Ok(())
+    }
+
+    /// Compiles `module` to a snapshot (once per module), loads it with the real loader and
+    /// points `inst`'s defined FuncRefs at the loaded code.
+    ///
+    /// # Errors
+    /// A message if compilation or loading fails (the instance must not be used then).
+    ///
+    /// # Safety
+    /// `inst` must be a live instance of `module` owned by this store, outliving nothing of
+    /// this store's state it uses (the store drops instances before this).
+    pub unsafe fn install_instance(
+        &mut self,
+        inst: &Instance,
+        module: &Arc<parse::Module>,
+    ) -> Result<(), String> {
+        let ctx: *mut TrapContext = &mut *self.trap_ctx;
+        // SAFETY: the vmctx and libcall table are live allocations owned by `inst`.
+        unsafe {
+            (*inst.vmctx()).trap_ctx = ctx.cast();
+            *inst.libcalls_mut().add(libcall::RAISE_TRAP) = trap::raise_trap_address();
+        }
+        let key = Arc::as_ptr(module) as usize;
+        let slot = match self.by_module.get(&key) {
+            Some(i) => *i,
+            None => {
+                let opts = AotOptions {
+                    opt: AotOpt::Speed,
+                    profile: None,
+                };
+                let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
+                let loaded = LoadedModule::load(&bytes, MmapCodeMemory::new())
+                    .map_err(|e| format!("loading snapshot: {e}"))?;
+                self.loaded.push(loaded);
+                self._modules.push(module.clone());
+                self.by_module.insert(key, self.loaded.len() - 1);
+                self.loaded.len() - 1
+            }
+        };
+        let loaded = &self.loaded[slot];
+        let meta = &module.meta;
+        for d in 0..meta.num_defined_funcs() {
+            let index = meta.num_imported_funcs + d;
+            let native = loaded.native(index);
+            let array = if native.is_null() {
+                std::ptr::null()
+            } else {
+                loaded.array_entry(meta.funcs[index as usize])
+            };
+            let fr = inst
+                .defined_func_ref(d)
+                .ok_or("defined function count mismatch")?;
+            // SAFETY: `fr` is a live FuncRef of `inst`; none of its code runs yet.
+            unsafe {
+                (*fr).native = native;
+                (*fr).array = array;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! `bareflow compile`: freeze a module into a snapshot (relocatable x86-64 code + metadata)
+//! that `bareflow-load` and `runtime_loader::loader` run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use bareflow::aot::{self, AotOpt, AotOptions};
+use bareflow::profile::{ModuleId, Profile};
+use clap::Args;
+
+/// Compile a WebAssembly module ahead of time into a snapshot.
+///
+/// Every function reachable from the exports, the start function and the element segments is
+/// compiled with Cranelift into one ELF object; unreachable functions are dropped. With
+/// `--profile`, hot functions are optimized for speed and cold ones for size.
+#[derive(Args, Debug)]
+pub struct CompileCommand {
+    /// The module (`.wasm` binary or `.wat` text).
+    file: PathBuf,
+    /// Output snapshot path (overwritten atomically).
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Optimization level for every function without a profile: none, speed or size.
+    #[arg(long, default_value = "speed")]
+    opt: AotOpt,
+    /// Profile written by `bareflow run --profile-out`: hot functions → speed, cold → size.
+    #[arg(long, value_name = "P")]
+    profile: Option<PathBuf>,
+}
+
+impl CompileCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let path = self.file.display().to_string();
+        let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
+        let module = bareflow::parse::parse(&bytes).with_context(|| format!("loading {path}"))?;
+        let profile = match &self.profile {
+            Some(p) => {
+                Some(Profile::load(p).with_context(|| format!("reading profile {}", p.display()))?)
+            }
+            None => None,
+        };
+        if let Some(p) = &profile
+            && p.module != ModuleId::of_bytes(&bytes)
+        {
+            bail!("the profile was recorded for another module (or another version of {path})");
+        }
+        let opts = AotOptions {
+            opt: self.opt,
+            profile,
+        };
+        let (snap, stats) =
+            aot::compile(&module, &opts).with_context(|| format!("compiling {path}"))?;
+        aot::write_atomic(&self.output, &snap)
+            .with_context(|| format!("writing {}", self.output.display()))?;
+        eprintln!(
+            "compiled {} functions ({} speed, {} size, {} none), dropped {} unreachable; \
+             code {} bytes, object {} bytes, snapshot {} bytes",
+            stats.compiled,
+            stats.by_tier[1],
+            stats.by_tier[2],
+            stats.by_tier[0],
+            stats.dropped,
+            stats.code_bytes,
+            stats.object_bytes,
+            stats.snapshot_bytes
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,73 @@
+//! `bareflow inspect`: print what a snapshot holds (header, sections, exports, function
+//! records), after full validation with the real loader's reader.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use runtime_loader::elf::ElfObject;
+use runtime_loader::format::Snapshot;
+use runtime_loader::meta_codec::decode_meta;
+
+/// Show the contents of a snapshot.
+#[derive(Args, Debug)]
+pub struct InspectCommand {
+    /// The snapshot file.
+    file: PathBuf,
+}
+
+impl InspectCommand {
+    /// Runs the command.
+    pub fn execute(self) -> Result<ExitCode> {
+        let path = self.file.display().to_string();
+        let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
+        let snap = Snapshot::parse(&bytes).map_err(|e| anyhow!("{path}: {e}"))?;
+        let meta = decode_meta(snap.meta_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
+        let obj = ElfObject::parse(snap.object_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
+        println!(
+            "snapshot {path}: {} bytes, isa {:?}, memory {:?}",
+            bytes.len(),
+            snap.isa,
+            snap.memory_mode
+        );
+        println!(
+            "  metadata {} bytes, object {} bytes (code region {} bytes)",
+            snap.meta_bytes().len(),
+            snap.object_bytes().len(),
+            obj.region_size().unwrap_or(0)
+        );
+        println!(
+            "  {} types, {} imports, {} functions ({} imported), {} exports",
+            meta.types.len(),
+            meta.imports.len(),
+            meta.funcs.len(),
+            meta.num_imported_funcs,
+            meta.exports.len()
+        );
+        for e in &meta.exports {
+            println!("  export {:?}: {:?} {}", e.name, e.kind, e.index);
+        }
+        println!(
+            "  {} function records, {} trap records",
+            snap.func_record_count(),
+            snap.trap_record_count()
+        );
+        println!(
+            "  {:>6} {:>6} {:>12} {:>10} {:>6}  name",
+            "func", "tier", "calls", "avg ns", "bytes"
+        );
+        for r in snap.func_records() {
+            println!(
+                "  {:>6} {:>6} {:>12} {:>10} {:>6}  {}",
+                r.func_index,
+                r.tier.name(),
+                r.calls,
+                r.avg_nanos,
+                r.code_size,
+                r.name
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,453 @@
+//! Snapshots end to end: compile with `bareflow::aot`, load with the real `runtime_loader`,
+//! run, compare with the interpreter; corrupted snapshots are rejected before any code runs;
+//! the loader crate stays compiler-free and builds without std.
+
+use std::process::Command;
+
+use bareflow::aot::{self, AotOpt, AotOptions};
+use bareflow::{Config, Extern, Mode, Module, Store, Val};
+use runtime_loader::LoadError;
+use runtime_loader::code::{BufferCodeMemory, MmapCodeMemory};
+use runtime_loader::instance::Imports;
+use runtime_loader::loader::{LoadedModule, call};
+use runtime_loader::trap::TrapContext;
+use runtime_loader::{TrapCode, format};
+
+const WAT: &str = r#"
+(module
+  (memory 1)
+  (data (i32.const 16) "\2a\00\00\00")
+  (global $g (mut i32) (i32.const 5))
+  (table 4 funcref)
+  (elem (i32.const 0) $fib $sq)
+  (type $t (func (param i64) (result i64)))
+  (func $fib (export "fib") (param i64) (result i64)
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+      (then (local.get 0))
+      (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                     (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+  (func $sq (param i64) (result i64) (i64.mul (local.get 0) (local.get 0)))
+  (func (export "indirect") (param i64 i32) (result i64)
+    (call_indirect (type $t) (local.get 0) (local.get 1)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "fadd") (param f64 f32) (result f64 f32)
+    (f64.add (local.get 0) (f64.const 0.5)) (f32.mul (local.get 1) (f32.const 2)))
+  (func (export "bump") (result i32)
+    (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g))
+  (func (export "grow") (result i32) (memory.grow (i32.const 2)))
+  (func (export "fill") (param i32 i32 i32) (result i32)
+    (memory.fill (local.get 0) (local.get 1) (local.get 2)) (i32.load8_u (local.get 0)))
+  (func $unused (result i32) (i32.const 7))
+  (func $also_unused (result i32) (call $unused))
+  (func $rec (export "rec") (param i32) (result i32) (call $rec (local.get 0)))
+)
+"#;
+
+fn snapshot(opt: AotOpt) -> (bareflow::parse::Module, Vec<u8>, aot::AotStats) {
+    let m = bareflow::parse::parse(WAT.as_bytes()).unwrap();
+    let (bytes, stats) = aot::compile(&m, &AotOptions { opt, profile: None }).unwrap();
+    (m, bytes, stats)
+}
+
+/// Calls through the real loader; `Err` is a trap.
+fn run_snapshot(bytes: &[u8], calls: &[(&str, Vec<u64>)]) -> Vec<Result<Vec<u64>, TrapCode>> {
+    let module = LoadedModule::load(bytes, MmapCodeMemory::new()).unwrap();
+    let meta = &module.meta;
+    let type_ids = (0..meta.types.len())
+        .map(|i| meta.types.iter().position(|t| *t == meta.types[i]).unwrap() as u32)
+        .collect();
+    let mut trap_ctx = Box::new(TrapContext::default());
+    // SAFETY: no imports; `trap_ctx` and `module` outlive `inst` (dropped at the end of
+    // this function, `inst` first).
+    let inst = unsafe {
+        module
+            .instantiate(
+                type_ids,
+                Imports::default(),
+                std::ptr::null_mut(),
+                &mut *trap_ctx,
+            )
+            .unwrap()
+    };
+    inst.initialize(meta).unwrap();
+    let mut out = Vec::new();
+    for (name, args) in calls {
+        let e = meta.export(name).unwrap();
+        let ty = meta.func_type(e.index).unwrap();
+        let mut values = args.clone();
+        values.resize(ty.params.len().max(ty.results.len()).max(1), 0);
+        // SAFETY: `values` is large enough and holds parameters of the right types.
+        let r = unsafe { call(&inst, e.index, &mut values) };
+        out.push(r.map(|()| values[..ty.results.len()].to_vec()));
+    }
+    drop(inst);
+    out
+}
+
+fn to_bits(v: &Val) -> u64 {
+    match v {
+        Val::I32(x) => *x as u32 as u64,
+        Val::I64(x) => *x as u64,
+        Val::F32(b) => u64::from(*b),
+        Val::F64(b) => *b,
+        _ => panic!("no references in this test"),
+    }
+}
+
+fn run_interp(calls: &[(&str, Vec<u64>)]) -> Vec<Result<Vec<u64>, TrapCode>> {
+    let module = Module::from_bytes(WAT.as_bytes()).unwrap();
+    let mut store = Store::new(Config::new(Mode::Interp));
+    let inst = store.instantiate(&module, &|_, _| None).unwrap();
+    calls
+        .iter()
+        .map(|(name, args)| {
+            let Some(Extern::Func(f)) = store.export(inst, name) else {
+                panic!("export {name}");
+            };
+            let ty = store.func_type(f);
+            let vals: Vec<Val> = ty
+                .params
+                .iter()
+                .zip(args)
+                .map(|(t, a)| match t {
+                    bareflow::ValType::I32 => Val::I32(*a as i32),
+                    bareflow::ValType::I64 => Val::I64(*a as i64),
+                    bareflow::ValType::F32 => Val::F32(*a as u32),
+                    bareflow::ValType::F64 => Val::F64(*a),
+                    _ => unreachable!(),
+                })
+                .collect();
+            match store.call(f, &vals) {
+                Ok(r) => Ok(r.iter().map(to_bits).collect()),
+                Err(bareflow::CallError::Trap(t)) => Err(t.code),
+                Err(e) => panic!("{e}"),
+            }
+        })
+        .collect()
+}
+
+fn calls() -> Vec<(&'static str, Vec<u64>)> {
+    vec![
+        ("fib", vec![20]),
+        ("indirect", vec![9, 0]),
+        ("indirect", vec![9, 1]),
+        ("indirect", vec![9, 2]),
+        ("indirect", vec![9, 7]),
+        ("div", vec![7, (-2i32) as u32 as u64]),
+        ("div", vec![1, 0]),
+        ("div", vec![i32::MIN as u32 as u64, u64::from(u32::MAX)]),
+        ("load", vec![16]),
+        ("load", vec![65533]),
+        (
+            "fadd",
+            vec![1.25f64.to_bits(), u64::from((-3.5f32).to_bits())],
+        ),
+        ("bump", vec![]),
+        ("bump", vec![]),
+        ("grow", vec![]),
+        ("load", vec![65536 * 2]),
+        ("fill", vec![100, 0xab, 10]),
+        ("fill", vec![100, 1, 1 << 30]),
+        ("rec", vec![1]),
+        ("fib", vec![10]),
+    ]
+}
+
+#[test]
+fn snapshot_matches_interpreter_at_every_opt_level() {
+    let expected = run_interp(&calls());
+    assert!(expected.iter().any(|r| r.is_err()), "the test covers traps");
+    for opt in [AotOpt::None, AotOpt::Speed, AotOpt::Size] {
+        let (_, bytes, stats) = snapshot(opt);
+        assert_eq!(stats.dropped, 2, "two unreachable functions dropped");
+        assert_eq!(run_snapshot(&bytes, &calls()), expected, "opt {opt:?}");
+    }
+}
+
+#[test]
+fn snapshot_records_describe_compiled_functions() {
+    let (m, bytes, stats) = snapshot(AotOpt::Speed);
+    let snap = format::Snapshot::parse(&bytes).unwrap();
+    let recs: Vec<_> = snap.func_records().collect();
+    assert_eq!(recs.len() as u32, stats.compiled);
+    assert_eq!(stats.compiled + stats.dropped, m.meta.num_defined_funcs());
+    assert!(recs.iter().all(|r| r.code_size > 0));
+    assert!(recs.iter().any(|r| r.name == "fib"));
+}
+
+/// Every truncation, and single-byte corruption at many positions, is rejected by
+/// `LoadedModule::load` before any code runs (loaded into a plain, never executed buffer).
+#[test]
+fn corrupted_snapshots_are_rejected() {
+    let (_, bytes, _) = snapshot(AotOpt::Speed);
+    let try_load = |b: &[u8]| {
+        let mut buf = vec![0u8; 1 << 16];
+        LoadedModule::load(b, BufferCodeMemory::new(&mut buf, None)).map(|_| ())
+    };
+    try_load(&bytes).expect("the intact snapshot loads");
+    for n in 0..bytes.len() {
+        assert!(try_load(&bytes[..n]).is_err(), "truncated to {n} accepted");
+    }
+    let step = (bytes.len() / 1500).max(1);
+    for i in (0..bytes.len()).step_by(step) {
+        let mut b = bytes.clone();
+        b[i] ^= 0x41;
+        assert!(try_load(&b).is_err(), "flip at {i} accepted");
+    }
+    let mut b = bytes.clone();
+    b[0] = b'X';
+    assert_eq!(try_load(&b), Err(LoadError::BadMagic));
+    let mut b = bytes.clone();
+    b[4] = 9;
+    assert_eq!(try_load(&b), Err(LoadError::UnsupportedVersion));
+}
+
+/// With a valid checksum, the structure checks still hold: corrupt the object's section
+/// header offset and relocation entries, re-seal the checksum, expect clear errors.
+#[test]
+fn corrupted_object_with_valid_checksum_is_rejected() {
+    let (_, bytes, _) = snapshot(AotOpt::Speed);
+    let snap = format::Snapshot::parse(&bytes).unwrap();
+    let obj_start = snap.object_bytes().as_ptr() as usize - bytes.as_ptr() as usize;
+    let reseal = |b: &mut Vec<u8>| {
+        let sum = format::file_checksum(b).unwrap();
+        b[format::CHECKSUM_RANGE].copy_from_slice(&sum.to_le_bytes());
+    };
+    let load = |b: &[u8]| {
+        let mut buf = vec![0u8; 1 << 16];
+        LoadedModule::load(b, BufferCodeMemory::new(&mut buf, None)).map(|_| ())
+    };
+    // e_shoff far outside the object.
+    let mut b = bytes.clone();
+    b[obj_start + 40..obj_start + 48].copy_from_slice(&u64::MAX.to_le_bytes());
+    reseal(&mut b);
+    assert_eq!(load(&b), Err(LoadError::BadElf));
+    // Every byte of the object overwritten in turn (checksum re-sealed): never a panic,
+    // and most are rejected.
+    let obj_len = snap.object_bytes().len();
+    let mut rejected = 0;
+    for i in 0..obj_len {
+        let mut b = bytes.clone();
+        b[obj_start + i] = 0xff;
+        reseal(&mut b);
+        if load(&b).is_err() {
+            rejected += 1;
+        }
+    }
+    assert!(rejected > 0);
+    // Metadata corrupted with a valid checksum: export index out of range.
+    let mut b = bytes.clone();
+    let meta_start = snap.meta_bytes().as_ptr() as usize - bytes.as_ptr() as usize;
+    b[meta_start] = 0x7f; // absurd type count
+    reseal(&mut b);
+    assert_eq!(load(&b), Err(LoadError::BadMeta));
+}
+
+#[test]
+fn loader_dependency_tree_is_compiler_free() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "runtime-loader",
+            "--edges",
+            "normal",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("runtime-loader"), "{tree}");
+    for bad in [
+        "cranelift",
+        "wasmparser",
+        "wasmtime",
+        "object ",
+        "bareflow-compiler",
+    ] {
+        assert!(!tree.contains(bad), "{bad} in loader tree:\n{tree}");
+    }
+}
+
+#[test]
+fn loader_builds_without_std() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("nostd");
+    for features in [None, Some("alloc")] {
+        let mut c = Command::new(&cargo);
+        c.args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--lib",
+            "--no-default-features",
+            "--offline",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if let Some(f) = features {
+            c.args(["--features", f]);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `bareflow-load` end to end: results one per line, traps and bad snapshots exit 1 with one
+/// message line, usage errors exit 2.
+#[test]
+fn bareflow_load_cli() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let target = tmp.join("loadbin");
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--bin",
+            "bareflow-load",
+            "--offline",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = target.join("debug/bareflow-load");
+    let (_, bytes, _) = snapshot(AotOpt::Speed);
+    let snap = tmp.join("cli-test.snap");
+    aot::write_atomic(&snap, &bytes).unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(&bin).args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let s = snap.to_str().unwrap();
+    assert_eq!(
+        run(&[s, "--invoke", "fib", "20"]),
+        (Some(0), "6765\n".into(), String::new())
+    );
+    assert_eq!(
+        run(&[s, "--invoke", "fadd", "1.25", "-3.5"]),
+        (Some(0), "1.75\n-7\n".into(), String::new())
+    );
+    assert_eq!(run(&[s, "--invoke", "indirect", "9", "1"]).1, "81\n");
+    let (code, out, err) = run(&[s, "--invoke", "div", "1", "0"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(err.contains("trap: integer divide by zero"), "{err}");
+    let (code, _, err) = run(&[s, "--invoke", "rec", "0"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("call stack exhausted"), "{err}");
+    let (code, _, err) = run(&[s, "--invoke", "fib", "x"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("not a valid i64"), "{err}");
+    assert_eq!(run(&[s, "--invoke"]).0, Some(2));
+    assert_eq!(run(&[]).0, Some(2));
+    assert_eq!(run(&[s]).0, Some(0));
+    // A corrupted snapshot: clear error, exit 1.
+    let mut bad = bytes.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    let badp = tmp.join("cli-test-bad.snap");
+    std::fs::write(&badp, &bad).unwrap();
+    let (code, out, err) = run(&[badp.to_str().unwrap(), "--invoke", "fib", "1"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(err.contains("checksum"), "{err}");
+    let (code, _, err) = run(&["/nonexistent.snap"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+/// Profile-guided export through the CLI: `run --profile-out` records calls, `compile
+/// --profile` puts the hot function at `speed` and the cold ones at `size`, `inspect` shows
+/// it, and the snapshot still computes the same results.
+#[test]
+fn profile_guided_compile_and_inspect_cli() {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgo");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wat = tmp.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let prof = tmp.join("m.profile");
+    let _ = std::fs::remove_file(&prof);
+    let bareflow = env!("CARGO_BIN_EXE_bareflow");
+    let ok = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(bareflow).args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let os = |s: &str| std::ffi::OsStr::new(s).to_owned();
+    for _ in 0..2 {
+        ok(&[
+            &os("run"),
+            wat.as_os_str(),
+            &os("--profile-out"),
+            prof.as_os_str(),
+            &os("--invoke"),
+            &os("fib"),
+            &os("15"),
+        ]);
+    }
+    let snap = tmp.join("m.snap");
+    ok(&[
+        &os("compile"),
+        wat.as_os_str(),
+        &os("-o"),
+        snap.as_os_str(),
+        &os("--profile"),
+        prof.as_os_str(),
+    ]);
+    let listing = ok(&[&os("inspect"), snap.as_os_str()]);
+    let fib_line = listing
+        .lines()
+        .find(|l| l.ends_with(" fib"))
+        .expect(&listing);
+    assert!(fib_line.contains("speed"), "{listing}");
+    assert!(listing.lines().any(|l| l.contains(" size ")), "{listing}");
+    let bytes = std::fs::read(&snap).unwrap();
+    let s = format::Snapshot::parse(&bytes).unwrap();
+    let fib = s.func_records().find(|r| r.name == "fib").unwrap();
+    assert_eq!(fib.calls, 2 * 1973, "fib(15) makes 1973 calls per run");
+    assert_eq!(run_snapshot(&bytes, &calls()), run_interp(&calls()));
+    // A profile of another module is refused.
+    let other = tmp.join("other.wat");
+    std::fs::write(&other, "(module (func (export \"f\")))").unwrap();
+    let o = Command::new(bareflow)
+        .args([
+            os("compile"),
+            other.into(),
+            os("-o"),
+            tmp.join("o.snap").into(),
+            os("--profile"),
+        ])
+        .arg(&prof)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another module"));
+}

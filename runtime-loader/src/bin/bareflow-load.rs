@@ -1,0 +1,468 @@
+//! `bareflow-load SNAP [--invoke NAME [ARGS...]]`: load a snapshot with the tiny loader,
+//! instantiate it (running its start function) and optionally call one exported function,
+//! printing its results one per line.
+//!
+//! Exit status: 0 success, 1 bad snapshot / trap / bad argument value (one `error:` or `trap:`
+//! line on stderr), 2 usage error.
+//!
+//! Built small: `#![no_main]` with a C `main`, talking to libc through a handful of `extern "C"`
+//! declarations, no argument-parsing crate. Without the `std` feature
+//! (`--no-default-features --features alloc,unix`) and with `panic = "abort"` (the `min-size`
+//! profile) it is also `#![no_std]`, with a malloc-backed allocator and an aborting panic
+//! handler: that is the configuration `scripts/loader-size.sh` measures. (A no_std binary
+//! cannot be built with unwinding panics, so other profiles link std.)
+#![cfg_attr(all(not(feature = "std"), panic = "abort"), no_std)]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::{c_char, c_void};
+use core::fmt::Write;
+
+use runtime_loader::code::MmapCodeMemory;
+use runtime_loader::instance::Imports;
+use runtime_loader::loader::{LoadedModule, call};
+use runtime_loader::meta::{ExportKind, ValType};
+use runtime_loader::trap::TrapContext;
+
+unsafe extern "C" {
+    fn open(path: *const c_char, flags: i32, ...) -> i32;
+    fn read(fd: i32, buf: *mut c_void, n: usize) -> isize;
+    fn write(fd: i32, buf: *const c_void, n: usize) -> isize;
+    fn close(fd: i32) -> i32;
+}
+
+#[cfg(all(not(feature = "std"), panic = "abort"))]
+mod rt {
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::ffi::c_void;
+
+    unsafe extern "C" {
+        fn malloc(n: usize) -> *mut c_void;
+        fn aligned_alloc(align: usize, n: usize) -> *mut c_void;
+        fn free(p: *mut c_void);
+        fn abort() -> !;
+    }
+
+    struct Malloc;
+
+    // SAFETY: malloc/aligned_alloc return blocks valid for the requested size and alignment
+    // (malloc guarantees 16-byte alignment on x86-64 glibc/musl) or null; free releases them.
+    unsafe impl GlobalAlloc for Malloc {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            // SAFETY: plain libc allocation calls with a non-zero-rounded size.
+            unsafe {
+                if l.align() <= 16 {
+                    malloc(l.size().max(1)).cast()
+                } else {
+                    aligned_alloc(l.align(), l.size().next_multiple_of(l.align())).cast()
+                }
+            }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, _: Layout) {
+            // SAFETY: `p` came from `alloc` above.
+            unsafe { free(p.cast()) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOC: Malloc = Malloc;
+
+    // The prebuilt `alloc` crate was compiled with unwinding; with `panic = "abort"` these are
+    // never called, but its landing pads still name them.
+    /// Never called (see above).
+    #[unsafe(no_mangle)]
+    extern "C" fn rust_eh_personality() {}
+
+    /// Never called (see above).
+    #[unsafe(no_mangle)]
+    extern "C" fn _Unwind_Resume() -> ! {
+        // SAFETY: abort never returns and needs no preconditions.
+        unsafe { abort() }
+    }
+
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo) -> ! {
+        super::out(2, b"bareflow-load: internal error\n");
+        // SAFETY: abort never returns and needs no preconditions.
+        unsafe { abort() }
+    }
+}
+
+fn out(fd: i32, b: &[u8]) {
+    let mut b = b;
+    while !b.is_empty() {
+        // SAFETY: `b` is a live byte slice; write reads at most `b.len()` bytes of it.
+        let n = unsafe { write(fd, b.as_ptr().cast(), b.len()) };
+        if n <= 0 {
+            return;
+        }
+        b = b.get(n as usize..).unwrap_or(&[]);
+    }
+}
+
+/// A `fmt::Write` sink for one file descriptor (buffered per line).
+struct Fd(i32, Vec<u8>);
+
+impl Write for Fd {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.1.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        out(self.0, &self.1);
+    }
+}
+
+const USAGE: &str = "usage: bareflow-load SNAPSHOT [--invoke NAME [ARGS...]]\n";
+
+fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
+    let _ = writeln!(Fd(2, Vec::new()), "bareflow-load: {kind}: {msg}");
+    code
+}
+
+fn read_file(path: *const c_char) -> Option<Vec<u8>> {
+    // SAFETY: `path` is a NUL-terminated argv string; O_RDONLY = 0.
+    let fd = unsafe { open(path, 0) };
+    if fd < 0 {
+        return None;
+    }
+    let mut data = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        // SAFETY: `chunk` is a live writable buffer of `chunk.len()` bytes.
+        let n = unsafe { read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n < 0 {
+            // SAFETY: `fd` is open.
+            unsafe { close(fd) };
+            return None;
+        }
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(chunk.get(..n as usize)?);
+    }
+    // SAFETY: `fd` is open.
+    unsafe { close(fd) };
+    Some(data)
+}
+
+/// Integer literal: optional sign, decimal or `0x` hex, `_` separators; values up to
+/// `2^bits - 1` wrap to the signed value.
+fn parse_int(s: &str, bits: u32) -> Option<u64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (radix, digits) = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        Some(h) => (16, h),
+        None => (10, body),
+    };
+    let mut mag: u64 = 0;
+    let mut any = false;
+    for c in digits.chars() {
+        if c == '_' {
+            continue;
+        }
+        let d = c.to_digit(radix)?;
+        mag = mag
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(d))?;
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    let max = if bits == 64 {
+        u64::MAX
+    } else {
+        (1u64 << bits) - 1
+    };
+    if neg {
+        (mag <= 1u64 << (bits - 1)).then(|| mag.wrapping_neg() & max)
+    } else {
+        (mag <= max).then_some(mag)
+    }
+}
+
+/// Exact powers of ten in `f64` (10^0 ..= 10^22 are exactly representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Float literal: `nan`, `inf`, or a decimal `[+-]digits[.digits][e[+-]digits]`.
+///
+/// Decimal conversion uses only the exact "fast path" (Clinger): the significand must fit
+/// the format's mantissa (2^53 for f64, 2^24 for f32) and the power of ten its exact range
+/// (10^22 / 10^10), so the one rounding done by the FPU is the correct one. Longer literals
+/// are rejected rather than converted inexactly (core's full parser costs ~18 KB).
+fn parse_float(s: &str, f32_: bool) -> Option<f64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let v = if body.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        f64::INFINITY
+    } else {
+        let (num, exp) = match body.find(['e', 'E']) {
+            Some(i) => (body.get(..i)?, body.get(i + 1..)?),
+            None => (body, "0"),
+        };
+        let mut exp = parse_int(exp, 32)? as u32 as i32 as i64;
+        let mut m: u64 = 0;
+        let (mut digits, mut dot) = (0, false);
+        for c in num.chars() {
+            match c {
+                '.' if !dot => dot = true,
+                '_' => {}
+                _ => {
+                    m = m.checked_mul(10)?.checked_add(u64::from(c.to_digit(10)?))?;
+                    digits += 1;
+                    if dot {
+                        exp -= 1;
+                    }
+                }
+            }
+        }
+        if digits == 0 {
+            return None;
+        }
+        let (max_m, max_e) = if f32_ {
+            (1u64 << 24, 10)
+        } else {
+            (1u64 << 53, 22)
+        };
+        if m > max_m || exp.abs() > max_e {
+            return None;
+        }
+        let p = POW10[exp.unsigned_abs() as usize];
+        if f32_ {
+            let (mf, pf) = (m as f32, p as f32);
+            f64::from(if exp < 0 { mf / pf } else { mf * pf })
+        } else if exp < 0 {
+            m as f64 / p
+        } else {
+            m as f64 * p
+        }
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Writes `v` (an `f32` widened when `f32_`) as the shortest fixed-point decimal that
+/// converts back to exactly `v` through the fast path above, else as its exact integer
+/// value if it is one below 2^64; anything else is printed as raw bits (`bits 0x...`),
+/// never inexactly. (core's shortest-float formatting costs ~12 KB.)
+fn write_float(o: &mut Fd, v: f64, f32_: bool) {
+    if v.is_nan() {
+        let _ = o.write_str("NaN");
+        return;
+    }
+    if v.is_sign_negative() {
+        let _ = o.write_str("-");
+    }
+    let a = v.abs();
+    if a.is_infinite() {
+        let _ = o.write_str("inf");
+        return;
+    }
+    let (max_m, max_k) = if f32_ {
+        (1u64 << 24, 10)
+    } else {
+        (1u64 << 53, 22)
+    };
+    for (k, &p) in POW10.iter().enumerate().take(max_k + 1) {
+        let scaled = a * p;
+        if scaled >= max_m as f64 {
+            break;
+        }
+        let m = (scaled + 0.5) as u64;
+        let back = if f32_ {
+            f64::from(m as f32 / p as f32)
+        } else {
+            m as f64 / p
+        };
+        if back == a {
+            // `m` with a decimal point `k` digits from the right (zero-padded).
+            let mut digits = [b'0'; 24];
+            let (mut n, mut i) = (m, digits.len());
+            while n > 0 || digits.len() - i <= k {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            let (int, frac) = digits[i..].split_at(digits.len() - i - k);
+            o.1.extend_from_slice(int);
+            if k > 0 {
+                o.1.push(b'.');
+                o.1.extend_from_slice(frac);
+            }
+            return;
+        }
+    }
+    if a < 1.8e19 && (a as u64) as f64 == a {
+        let _ = write!(o, "{}", a as u64);
+        return;
+    }
+    let bits = if f32_ {
+        u64::from((v as f32).to_bits())
+    } else {
+        v.to_bits()
+    };
+    let _ = write!(o, "bits {bits:#x}");
+}
+
+fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
+    match ty {
+        ValType::I32 => parse_int(s, 32),
+        ValType::I64 => parse_int(s, 64),
+        ValType::F32 => parse_float(s, true).map(|v| u64::from((v as f32).to_bits())),
+        ValType::F64 => parse_float(s, false).map(f64::to_bits),
+        ValType::FuncRef | ValType::ExternRef => (s == "null").then_some(0),
+    }
+}
+
+fn print_result(o: &mut Fd, ty: ValType, v: u64) {
+    let _ = match ty {
+        ValType::I32 => writeln!(o, "{}", v as u32 as i32),
+        ValType::I64 => writeln!(o, "{}", v as i64),
+        ValType::F32 => {
+            write_float(o, f64::from(f32::from_bits(v as u32)), true);
+            writeln!(o)
+        }
+        ValType::F64 => {
+            write_float(o, f64::from_bits(v), false);
+            writeln!(o)
+        }
+        ValType::FuncRef if v == 0 => writeln!(o, "null"),
+        ValType::FuncRef => writeln!(o, "funcref"),
+        ValType::ExternRef if v == 0 => writeln!(o, "null"),
+        ValType::ExternRef => writeln!(o, "externref {}", v.wrapping_sub(1)),
+    };
+}
+
+/// C entry point.
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
+    let mut args: Vec<(*const c_char, &str)> = Vec::new();
+    for i in 1..argc.max(0) as usize {
+        // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+        let p = unsafe { *argv.add(i) };
+        // SAFETY: as above; the strings live for the whole process.
+        let s = unsafe { core::ffi::CStr::from_ptr(p) };
+        let Ok(s) = s.to_str() else {
+            return fail(2, "error", &"argument is not valid utf-8");
+        };
+        args.push((p, s));
+    }
+    if args.iter().any(|a| a.1 == "-h" || a.1 == "--help") {
+        out(1, USAGE.as_bytes());
+        return 0;
+    }
+    let (path, invoke, rest) = match args.as_slice() {
+        [p] => (p.0, None, &[][..]),
+        [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
+        _ => {
+            out(2, USAGE.as_bytes());
+            return 2;
+        }
+    };
+    let Some(bytes) = read_file(path) else {
+        return fail(1, "error", &"cannot read snapshot file");
+    };
+    let module = match LoadedModule::load(&bytes, MmapCodeMemory::new()) {
+        Ok(m) => m,
+        Err(e) => return fail(1, "error", &e),
+    };
+    drop(bytes);
+    let meta = &module.meta;
+    if !meta.imports.is_empty() {
+        return fail(
+            1,
+            "error",
+            &"modules with imports cannot run in bareflow-load",
+        );
+    }
+    // Canonical signature ids: the first type index with an equal signature.
+    let type_ids: Vec<u32> = (0..meta.types.len())
+        .map(|i| {
+            meta.types
+                .iter()
+                .position(|t| *t == meta.types[i])
+                .unwrap_or(i) as u32
+        })
+        .collect();
+    let mut trap_ctx = Box::new(TrapContext::default());
+    // SAFETY: no imports; `trap_ctx` and `module` outlive the instance (dropped after it,
+    // in reverse declaration order).
+    let inst = match unsafe {
+        module.instantiate(
+            type_ids,
+            Imports::default(),
+            core::ptr::null_mut(),
+            &mut *trap_ctx,
+        )
+    } {
+        Ok(i) => i,
+        Err(e) => return fail(1, "error", &e),
+    };
+    if let Err(t) = inst.initialize(meta) {
+        return fail(1, "trap", &t);
+    }
+    if let Some(start) = meta.start {
+        // SAFETY: the start function takes and returns nothing; one slot is enough.
+        if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {
+            return fail(1, "trap", &t);
+        }
+    }
+    let Some(name) = invoke else {
+        return 0;
+    };
+    let Some(export) = meta.export(name).filter(|e| e.kind == ExportKind::Func) else {
+        return fail(1, "error", &format_args!("no exported function `{name}`"));
+    };
+    let Some(ty) = meta.func_type(export.index) else {
+        return fail(1, "error", &"bad export");
+    };
+    if rest.len() != ty.params.len() {
+        return fail(
+            1,
+            "error",
+            &format_args!(
+                "`{name}` takes {} arguments, {} given",
+                ty.params.len(),
+                rest.len()
+            ),
+        );
+    }
+    let mut values = vec![0u64; ty.params.len().max(ty.results.len()).max(1)];
+    for (i, (p, a)) in ty.params.iter().zip(rest).enumerate() {
+        match parse_arg(*p, a.1) {
+            Some(v) => values[i] = v,
+            None => {
+                return fail(
+                    1,
+                    "error",
+                    &format_args!("argument {}: `{}` is not a valid {p}", i + 1, a.1),
+                );
+            }
+        }
+    }
+    // SAFETY: `values` holds max(params, results) slots with parameters of the right types.
+    if let Err(t) = unsafe { call(&inst, export.index, &mut values) } {
+        return fail(1, "trap", &t);
+    }
+    let mut o = Fd(1, Vec::new());
+    for (r, v) in ty.results.iter().zip(&values) {
+        print_result(&mut o, *r, *v);
+    }
+    0
+}

@@ -1,0 +1,781 @@
+//! The snapshot container: a little-endian, versioned file holding module metadata, the
+//! relocatable ELF object emitted by cranelift-object, per-function profile records and trap
+//! records, with one FNV-1a-64 checksum over the whole file. `docs/SNAPSHOT.md` has the byte
+//! layout.
+//!
+//! [`Snapshot::parse`] validates everything before handing anything out: magic, version,
+//! checksum, every section offset and length, every record count and string. After it
+//! succeeds, the accessors cannot fail. Reading allocates nothing; the writer
+//! ([`SnapshotBuilder`]) needs the `write` feature.
+
+use crate::abi::TrapCode;
+use crate::error::LoadError;
+
+/// The four bytes every snapshot starts with.
+pub const MAGIC: [u8; 4] = *b"SNAP";
+/// The container version this crate reads and writes.
+pub const VERSION: u16 = 1;
+/// Size of the fixed header.
+pub const HEADER_SIZE: usize = 32;
+/// Size of one section table entry.
+pub const SECTION_ENTRY_SIZE: usize = 16;
+/// Byte range of the checksum field inside the header (treated as zero when hashing).
+pub const CHECKSUM_RANGE: core::ops::Range<usize> = 24..32;
+/// Sections start at multiples of this in files the writer produces (readers do not require it).
+pub const SECTION_ALIGN: usize = 16;
+/// Size of one trap record.
+pub const TRAP_RECORD_SIZE: usize = 12;
+/// Fixed part of a function record (the name follows).
+pub const FUNC_RECORD_FIXED: usize = 32;
+
+/// Section kinds.
+pub mod section {
+    /// Module metadata (`ModuleMeta` encoding). Required.
+    pub const META: u32 = 1;
+    /// The ELF64 relocatable object. Required.
+    pub const OBJECT: u32 = 2;
+    /// Function records. Optional.
+    pub const FUNCS: u32 = 3;
+    /// Trap records. Optional.
+    pub const TRAPS: u32 = 4;
+    /// Largest kind this version knows.
+    pub const MAX: u32 = 4;
+}
+
+/// Instruction set the code was compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Isa {
+    /// x86-64 (System V calling convention for entry points).
+    X86_64 = 1,
+}
+
+/// How compiled code checks linear-memory accesses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum MemoryMode {
+    /// Explicit bounds checks against `MemoryDef::len`; works without an MMU.
+    Checked = 0,
+    /// Accesses rely on a reserved region with guard pages (needs an MMU and a fault handler).
+    Guard = 1,
+}
+
+/// Optimization level a function was exported with (function record `tier` field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CodeTier {
+    /// Cranelift `opt_level=none`.
+    None = 0,
+    /// Cranelift `opt_level=speed` (hot functions).
+    Speed = 1,
+    /// Cranelift `opt_level=speed_and_size` (cold functions).
+    Size = 2,
+}
+
+impl CodeTier {
+    /// Decodes a record byte.
+    pub fn from_u8(v: u8) -> Option<CodeTier> {
+        match v {
+            0 => Some(CodeTier::None),
+            1 => Some(CodeTier::Speed),
+            2 => Some(CodeTier::Size),
+            _ => None,
+        }
+    }
+
+    /// Short lower-case name (`none`, `speed`, `size`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeTier::None => "none",
+            CodeTier::Speed => "speed",
+            CodeTier::Size => "size",
+        }
+    }
+}
+
+/// FNV-1a 64-bit offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+/// FNV-1a 64-bit prime.
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// Continues an FNV-1a-64 hash over `bytes`.
+fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+/// FNV-1a-64 of `bytes`.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    fnv1a64_update(FNV_OFFSET, bytes)
+}
+
+/// The snapshot checksum: FNV-1a-64 of the whole file with the checksum field read as zeros.
+/// `None` if `file` is shorter than the header.
+pub fn file_checksum(file: &[u8]) -> Option<u64> {
+    let head = file.get(..CHECKSUM_RANGE.start)?;
+    let tail = file.get(CHECKSUM_RANGE.end..)?;
+    let h = fnv1a64_update(FNV_OFFSET, head);
+    let h = fnv1a64_update(h, &[0u8; 8]);
+    Some(fnv1a64_update(h, tail))
+}
+
+/// A bounds-checked little-endian cursor over untrusted bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Cursor { bytes, pos: 0 }
+    }
+
+    /// Bytes not yet consumed.
+    pub fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.pos)
+    }
+
+    /// Current position.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Takes the next `n` bytes.
+    ///
+    /// # Errors
+    /// [`LoadError::Truncated`] if fewer than `n` bytes remain.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], LoadError> {
+        let end = self.pos.checked_add(n).ok_or(LoadError::Truncated)?;
+        let s = self.bytes.get(self.pos..end).ok_or(LoadError::Truncated)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], LoadError> {
+        let s = self.take(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(s);
+        Ok(a)
+    }
+
+    /// Reads a `u8`.
+    ///
+    /// # Errors
+    /// [`LoadError::Truncated`] at the end of input.
+    pub fn u8(&mut self) -> Result<u8, LoadError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    /// Reads a little-endian `u16`.
+    ///
+    /// # Errors
+    /// [`LoadError::Truncated`] at the end of input.
+    pub fn u16(&mut self) -> Result<u16, LoadError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a little-endian `u32`.
+    ///
+    /// # Errors
+    /// [`LoadError::Truncated`] at the end of input.
+    pub fn u32(&mut self) -> Result<u32, LoadError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a little-endian `u64`.
+    ///
+    /// # Errors
+    /// [`LoadError::Truncated`] at the end of input.
+    pub fn u64(&mut self) -> Result<u64, LoadError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    /// Reads a `u32` length followed by that many bytes of UTF-8.
+    ///
+    /// # Errors
+    /// [`LoadError::Truncated`] or [`LoadError::BadUtf8`].
+    pub fn str(&mut self) -> Result<&'a str, LoadError> {
+        let n = self.u32()? as usize;
+        let b = self.take(n)?;
+        core::str::from_utf8(b).map_err(|_| LoadError::BadUtf8)
+    }
+}
+
+/// One function's profile record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncRecord<'a> {
+    /// Function index in the module (imports count).
+    pub func_index: u32,
+    /// Optimization level the function was exported with.
+    pub tier: CodeTier,
+    /// Calls observed while profiling.
+    pub calls: u64,
+    /// Average time per call in nanoseconds (0 if unknown).
+    pub avg_nanos: u64,
+    /// Size of the function's machine code in bytes.
+    pub code_size: u32,
+    /// Function name (from the name section or export), may be empty.
+    pub name: &'a str,
+}
+
+impl<'a> FuncRecord<'a> {
+    fn read(c: &mut Cursor<'a>) -> Result<Self, LoadError> {
+        let func_index = c.u32()?;
+        let tier = CodeTier::from_u8(c.u8()?).ok_or(LoadError::BadRecord)?;
+        if c.take(3)? != [0, 0, 0] {
+            return Err(LoadError::BadRecord);
+        }
+        let calls = c.u64()?;
+        let avg_nanos = c.u64()?;
+        let code_size = c.u32()?;
+        let name = c.str()?;
+        Ok(FuncRecord {
+            func_index,
+            tier,
+            calls,
+            avg_nanos,
+            code_size,
+            name,
+        })
+    }
+}
+
+/// A trapping instruction inside a function: where it is and which trap it raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrapRecord {
+    /// Function index of the function containing the instruction.
+    pub func_index: u32,
+    /// Byte offset of the instruction from the function's start.
+    pub offset: u32,
+    /// The trap raised.
+    pub code: TrapCode,
+}
+
+impl TrapRecord {
+    fn read(c: &mut Cursor<'_>) -> Result<Self, LoadError> {
+        let func_index = c.u32()?;
+        let offset = c.u32()?;
+        let code = TrapCode::from_u32(c.u32()?).ok_or(LoadError::BadRecord)?;
+        Ok(TrapRecord {
+            func_index,
+            offset,
+            code,
+        })
+    }
+}
+
+/// A validated snapshot borrowing the file's bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot<'a> {
+    /// Instruction set of the code.
+    pub isa: Isa,
+    /// Memory mode the code was compiled for.
+    pub memory_mode: MemoryMode,
+    /// log2 of the wasm page size (16).
+    pub page_size_log2: u8,
+    meta: &'a [u8],
+    object: &'a [u8],
+    funcs: &'a [u8],
+    func_count: u32,
+    traps: &'a [u8],
+    trap_count: u32,
+}
+
+impl<'a> Snapshot<'a> {
+    /// Validates `file` completely and returns views of its sections.
+    ///
+    /// # Errors
+    /// Any [`LoadError`] describing the first problem found; checks run in the order magic,
+    /// version, length, checksum, header fields, section table, section contents.
+    pub fn parse(file: &'a [u8]) -> Result<Self, LoadError> {
+        let mut c = Cursor::new(file);
+        if c.take(4).map_err(|_| LoadError::BadMagic)? != MAGIC {
+            return Err(LoadError::BadMagic);
+        }
+        let version = c.u16()?;
+        if version != VERSION {
+            return Err(LoadError::UnsupportedVersion);
+        }
+        let isa = c.u8()?;
+        let memory_mode = c.u8()?;
+        let page_size_log2 = c.u8()?;
+        let reserved8 = c.u8()?;
+        let section_count = c.u16()?;
+        let reserved32 = c.u32()?;
+        let file_len = c.u64()?;
+        let checksum = c.u64()?;
+        if file_len != file.len() as u64 {
+            return Err(if file_len > file.len() as u64 {
+                LoadError::Truncated
+            } else {
+                LoadError::BadHeader
+            });
+        }
+        if file_checksum(file) != Some(checksum) {
+            return Err(LoadError::BadChecksum);
+        }
+        if reserved8 != 0 || reserved32 != 0 || page_size_log2 != 16 {
+            return Err(LoadError::BadHeader);
+        }
+        let isa = match isa {
+            1 => Isa::X86_64,
+            _ => return Err(LoadError::UnsupportedIsa),
+        };
+        let memory_mode = match memory_mode {
+            0 => MemoryMode::Checked,
+            1 => MemoryMode::Guard,
+            _ => return Err(LoadError::UnsupportedMemoryMode),
+        };
+
+        let table_end = (section_count as usize)
+            .checked_mul(SECTION_ENTRY_SIZE)
+            .and_then(|n| n.checked_add(HEADER_SIZE))
+            .ok_or(LoadError::BadOffset)?;
+        if table_end > file.len() {
+            return Err(LoadError::Truncated);
+        }
+        let mut found: [Option<(usize, usize)>; section::MAX as usize] =
+            [None; section::MAX as usize];
+        for _ in 0..section_count {
+            let kind = c.u32()?;
+            let offset = c.u32()? as usize;
+            let len = c.u32()? as usize;
+            if c.u32()? != 0 {
+                return Err(LoadError::BadSection);
+            }
+            let slot = kind
+                .checked_sub(1)
+                .and_then(|k| found.get_mut(k as usize))
+                .ok_or(LoadError::BadSection)?;
+            if slot.is_some() {
+                return Err(LoadError::BadSection);
+            }
+            let end = offset.checked_add(len).ok_or(LoadError::BadOffset)?;
+            if offset < table_end || end > file.len() {
+                return Err(LoadError::BadOffset);
+            }
+            *slot = Some((offset, end));
+        }
+        // Sections may not overlap one another.
+        for (i, a) in found.iter().enumerate() {
+            for b in found.iter().skip(i + 1) {
+                if let (Some(a), Some(b)) = (a, b)
+                    && a.0 < b.1
+                    && b.0 < a.1
+                {
+                    return Err(LoadError::BadSection);
+                }
+            }
+        }
+        let get = |kind: u32| -> Option<&'a [u8]> {
+            let (s, e) = found.get(kind as usize - 1).copied().flatten()?;
+            file.get(s..e)
+        };
+        let meta = get(section::META).ok_or(LoadError::MissingSection)?;
+        let object = get(section::OBJECT).ok_or(LoadError::MissingSection)?;
+        let funcs = get(section::FUNCS).unwrap_or(&[]);
+        let traps = get(section::TRAPS).unwrap_or(&[]);
+
+        let (funcs, func_count) = Self::check_funcs(funcs)?;
+        let (traps, trap_count) = Self::check_traps(traps)?;
+        Ok(Snapshot {
+            isa,
+            memory_mode,
+            page_size_log2,
+            meta,
+            object,
+            funcs,
+            func_count,
+            traps,
+            trap_count,
+        })
+    }
+
+    fn check_funcs(s: &'a [u8]) -> Result<(&'a [u8], u32), LoadError> {
+        if s.is_empty() {
+            return Ok((s, 0));
+        }
+        let mut c = Cursor::new(s);
+        let count = c.u32()?;
+        // Each record is at least FUNC_RECORD_FIXED bytes: reject absurd counts early.
+        if (count as usize).checked_mul(FUNC_RECORD_FIXED) > Some(c.remaining()) {
+            return Err(LoadError::BadRecord);
+        }
+        let body = c.take(c.remaining())?;
+        let mut r = Cursor::new(body);
+        for _ in 0..count {
+            FuncRecord::read(&mut r).map_err(|e| match e {
+                LoadError::Truncated => LoadError::BadRecord,
+                e => e,
+            })?;
+        }
+        if r.remaining() != 0 {
+            return Err(LoadError::BadRecord);
+        }
+        Ok((body, count))
+    }
+
+    fn check_traps(s: &'a [u8]) -> Result<(&'a [u8], u32), LoadError> {
+        if s.is_empty() {
+            return Ok((s, 0));
+        }
+        let mut c = Cursor::new(s);
+        let count = c.u32()?;
+        let body = c.take(c.remaining())?;
+        if (count as usize).checked_mul(TRAP_RECORD_SIZE) != Some(body.len()) {
+            return Err(LoadError::BadRecord);
+        }
+        let mut r = Cursor::new(body);
+        for _ in 0..count {
+            TrapRecord::read(&mut r)?;
+        }
+        Ok((body, count))
+    }
+
+    /// The module metadata bytes (see `ModuleMeta` decoding).
+    pub fn meta_bytes(&self) -> &'a [u8] {
+        self.meta
+    }
+
+    /// The ELF object bytes.
+    pub fn object_bytes(&self) -> &'a [u8] {
+        self.object
+    }
+
+    /// Number of function records.
+    pub fn func_record_count(&self) -> u32 {
+        self.func_count
+    }
+
+    /// The function records (validated by [`Snapshot::parse`]).
+    pub fn func_records(&self) -> impl Iterator<Item = FuncRecord<'a>> + 'a {
+        let mut c = Cursor::new(self.funcs);
+        (0..self.func_count).map_while(move |_| FuncRecord::read(&mut c).ok())
+    }
+
+    /// Number of trap records.
+    pub fn trap_record_count(&self) -> u32 {
+        self.trap_count
+    }
+
+    /// The trap records (validated by [`Snapshot::parse`]).
+    pub fn trap_records(&self) -> impl Iterator<Item = TrapRecord> + 'a {
+        let mut c = Cursor::new(self.traps);
+        (0..self.trap_count).map_while(move |_| TrapRecord::read(&mut c).ok())
+    }
+}
+
+#[cfg(feature = "write")]
+pub use writer::SnapshotBuilder;
+
+#[cfg(feature = "write")]
+mod writer {
+    use super::*;
+    use alloc::vec::Vec;
+
+    /// Assembles a snapshot file.
+    #[derive(Clone, Debug)]
+    pub struct SnapshotBuilder {
+        isa: Isa,
+        memory_mode: MemoryMode,
+        meta: Vec<u8>,
+        object: Vec<u8>,
+        funcs: Vec<u8>,
+        func_count: u32,
+        traps: Vec<u8>,
+        trap_count: u32,
+    }
+
+    /// Appends a little-endian `u32`.
+    pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+
+    impl SnapshotBuilder {
+        /// A builder for code compiled for `isa` with `memory_mode`.
+        pub fn new(isa: Isa, memory_mode: MemoryMode) -> Self {
+            SnapshotBuilder {
+                isa,
+                memory_mode,
+                meta: Vec::new(),
+                object: Vec::new(),
+                funcs: Vec::new(),
+                func_count: 0,
+                traps: Vec::new(),
+                trap_count: 0,
+            }
+        }
+
+        /// Sets the module metadata bytes.
+        pub fn meta(&mut self, bytes: Vec<u8>) -> &mut Self {
+            self.meta = bytes;
+            self
+        }
+
+        /// Sets the ELF object bytes.
+        pub fn object(&mut self, bytes: Vec<u8>) -> &mut Self {
+            self.object = bytes;
+            self
+        }
+
+        /// Adds a function record.
+        pub fn func_record(&mut self, r: &FuncRecord<'_>) -> &mut Self {
+            let f = &mut self.funcs;
+            put_u32(f, r.func_index);
+            f.extend_from_slice(&[r.tier as u8, 0, 0, 0]);
+            f.extend_from_slice(&r.calls.to_le_bytes());
+            f.extend_from_slice(&r.avg_nanos.to_le_bytes());
+            put_u32(f, r.code_size);
+            let name = r.name.as_bytes();
+            put_u32(f, name.len() as u32);
+            f.extend_from_slice(name);
+            self.func_count += 1;
+            self
+        }
+
+        /// Adds a trap record.
+        pub fn trap_record(&mut self, r: &TrapRecord) -> &mut Self {
+            put_u32(&mut self.traps, r.func_index);
+            put_u32(&mut self.traps, r.offset);
+            put_u32(&mut self.traps, r.code as u32);
+            self.trap_count += 1;
+            self
+        }
+
+        /// Produces the file bytes (checksum filled in).
+        ///
+        /// # Panics
+        /// If the file would exceed 4 GiB (section offsets are 32-bit).
+        pub fn finish(&self) -> Vec<u8> {
+            let mut sections: Vec<(u32, Vec<u8>)> = Vec::new();
+            sections.push((section::META, self.meta.clone()));
+            sections.push((section::OBJECT, self.object.clone()));
+            if self.func_count > 0 {
+                let mut s = Vec::with_capacity(4 + self.funcs.len());
+                put_u32(&mut s, self.func_count);
+                s.extend_from_slice(&self.funcs);
+                sections.push((section::FUNCS, s));
+            }
+            if self.trap_count > 0 {
+                let mut s = Vec::with_capacity(4 + self.traps.len());
+                put_u32(&mut s, self.trap_count);
+                s.extend_from_slice(&self.traps);
+                sections.push((section::TRAPS, s));
+            }
+            let align = |n: usize| n.div_ceil(SECTION_ALIGN) * SECTION_ALIGN;
+            let mut offset = align(HEADER_SIZE + sections.len() * SECTION_ENTRY_SIZE);
+            let mut table = Vec::new();
+            for (kind, body) in &sections {
+                put_u32(&mut table, *kind);
+                put_u32(
+                    &mut table,
+                    u32::try_from(offset).expect("snapshot under 4 GiB"),
+                );
+                put_u32(
+                    &mut table,
+                    u32::try_from(body.len()).expect("section under 4 GiB"),
+                );
+                put_u32(&mut table, 0);
+                offset = align(offset + body.len());
+            }
+            let mut out = Vec::with_capacity(offset);
+            out.extend_from_slice(&MAGIC);
+            out.extend_from_slice(&VERSION.to_le_bytes());
+            out.push(self.isa as u8);
+            out.push(self.memory_mode as u8);
+            out.push(16);
+            out.push(0);
+            out.extend_from_slice(&(sections.len() as u16).to_le_bytes());
+            put_u32(&mut out, 0);
+            out.extend_from_slice(&[0; 16]); // length, checksum: patched below
+            out.extend_from_slice(&table);
+            for (_, body) in &sections {
+                out.resize(align(out.len()), 0);
+                out.extend_from_slice(body);
+            }
+            let len = out.len() as u64;
+            out[16..24].copy_from_slice(&len.to_le_bytes());
+            let sum = file_checksum(&out).expect("file longer than header");
+            out[CHECKSUM_RANGE].copy_from_slice(&sum.to_le_bytes());
+            out
+        }
+    }
+}
+
+#[cfg(all(test, feature = "write"))]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn sample() -> Vec<u8> {
+        let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+        b.meta(b"meta-bytes".to_vec())
+            .object(b"\x7fELF-not-really".to_vec());
+        b.func_record(&FuncRecord {
+            func_index: 3,
+            tier: CodeTier::Speed,
+            calls: 1000,
+            avg_nanos: 42,
+            code_size: 77,
+            name: "fib",
+        });
+        b.func_record(&FuncRecord {
+            func_index: 4,
+            tier: CodeTier::Size,
+            calls: 0,
+            avg_nanos: 0,
+            code_size: 12,
+            name: "",
+        });
+        b.trap_record(&TrapRecord {
+            func_index: 3,
+            offset: 9,
+            code: TrapCode::IntegerDivideByZero,
+        });
+        b.finish()
+    }
+
+    fn rehash(f: &mut [u8]) {
+        let sum = file_checksum(f).unwrap();
+        f[CHECKSUM_RANGE].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    #[test]
+    fn round_trip() {
+        let f = sample();
+        let s = Snapshot::parse(&f).unwrap();
+        assert_eq!(s.isa, Isa::X86_64);
+        assert_eq!(s.memory_mode, MemoryMode::Checked);
+        assert_eq!(s.meta_bytes(), b"meta-bytes");
+        assert_eq!(s.object_bytes(), b"\x7fELF-not-really");
+        let recs: Vec<_> = s.func_records().collect();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0].name, "fib");
+        assert_eq!(recs[0].calls, 1000);
+        assert_eq!(recs[1].tier, CodeTier::Size);
+        let traps: Vec<_> = s.trap_records().collect();
+        assert_eq!(
+            traps,
+            [TrapRecord {
+                func_index: 3,
+                offset: 9,
+                code: TrapCode::IntegerDivideByZero
+            }]
+        );
+    }
+
+    #[test]
+    fn fnv_known_values() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn every_truncation_rejected() {
+        let f = sample();
+        for n in 0..f.len() {
+            assert!(Snapshot::parse(&f[..n]).is_err(), "length {n} accepted");
+        }
+    }
+
+    #[test]
+    fn every_flip_rejected() {
+        let f = sample();
+        for i in 0..f.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut g = f.clone();
+                g[i] ^= bit;
+                assert!(Snapshot::parse(&g).is_err(), "flip at {i} accepted");
+            }
+        }
+    }
+
+    #[test]
+    fn specific_errors() {
+        let f = sample();
+        let mut g = f.clone();
+        g[0] = b'X';
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
+        let mut g = f.clone();
+        g[4] = 2;
+        rehash(&mut g);
+        assert_eq!(
+            Snapshot::parse(&g).unwrap_err(),
+            LoadError::UnsupportedVersion
+        );
+        let mut g = f.clone();
+        g[6] = 9;
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::UnsupportedIsa);
+        let mut g = f.clone();
+        g[40] ^= 1;
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadChecksum);
+        assert_eq!(Snapshot::parse(b"SN").unwrap_err(), LoadError::BadMagic);
+        assert_eq!(Snapshot::parse(&f[..20]).unwrap_err(), LoadError::Truncated);
+    }
+
+    /// Section table entries pointing outside the file, overlapping or duplicated are
+    /// rejected even when the checksum is recomputed to match.
+    #[test]
+    fn bad_section_table_rejected_with_valid_checksum() {
+        let f = sample();
+        let entry = |i: usize| HEADER_SIZE + i * SECTION_ENTRY_SIZE;
+        let set =
+            |g: &mut Vec<u8>, at: usize, v: u32| g[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        // Offset past the end.
+        let mut g = f.clone();
+        set(&mut g, entry(1) + 4, u32::MAX - 2);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadOffset);
+        // Length past the end.
+        let mut g = f.clone();
+        set(&mut g, entry(1) + 8, f.len() as u32);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadOffset);
+        // Offset inside the header.
+        let mut g = f.clone();
+        set(&mut g, entry(0) + 4, 4);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadOffset);
+        // Duplicate kind.
+        let mut g = f.clone();
+        set(&mut g, entry(1), section::META);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadSection);
+        // Unknown kind.
+        let mut g = f.clone();
+        set(&mut g, entry(1), 99);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadSection);
+        // Overlap: object section starts inside meta.
+        let mut g = f.clone();
+        let meta_off = u32::from_le_bytes(g[entry(0) + 4..entry(0) + 8].try_into().unwrap());
+        set(&mut g, entry(1) + 4, meta_off + 1);
+        set(&mut g, entry(1) + 8, 4);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadSection);
+        // Huge section count.
+        let mut g = f.clone();
+        g[10..12].copy_from_slice(&u16::MAX.to_le_bytes());
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::Truncated);
+        // Huge record count.
+        let mut g = f.clone();
+        let funcs_off =
+            u32::from_le_bytes(g[entry(2) + 4..entry(2) + 8].try_into().unwrap()) as usize;
+        set(&mut g, funcs_off, u32::MAX);
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadRecord);
+        // Missing object section: turn the entry into a second... drop it by count.
+        let mut g = f.clone();
+        g[10..12].copy_from_slice(&1u16.to_le_bytes());
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::MissingSection);
+    }
+}

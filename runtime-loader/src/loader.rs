@@ -1,0 +1,214 @@
+//! Snapshot → running instance: verify, map code, relocate, instantiate, call.
+//!
+//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`]), decodes the module
+//! metadata, validates the ELF object, and only then copies the code into memory from a
+//! [`CodeMemory`], relocates it and makes it executable. It then looks up, by the naming
+//! convention of `docs/SNAPSHOT.md`, the native entry `bf_f<i>` of every defined function and
+//! the array entry `bf_a<t>` of every signature. The only external symbols the object may use
+//! are `bf_enter` (the trap trampoline, [`trap::enter_address`]) and the float rounding
+//! helpers of [`crate::float`].
+//!
+//! [`LoadedModule::instantiate`] builds an [`Instance`] whose `FuncRef`s point at the loaded
+//! code; calls go through [`call`], which uses the function's array entry (that entry enters
+//! through the trap trampoline itself, so a trap comes back as a status).
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::pin::Pin;
+
+use crate::abi::{ArrayFn, TrapCode, libcall};
+use crate::code::{CodeMemory, load_object};
+use crate::elf::ElfObject;
+use crate::error::LoadError;
+use crate::format::{MemoryMode, Snapshot, TrapRecord};
+use crate::instance::{Imports, Instance, InstanceError};
+use crate::meta::ModuleMeta;
+use crate::meta_codec::decode_meta;
+use crate::trap::{self, TrapContext};
+
+/// Symbol of defined function `index`'s native entry.
+pub fn func_symbol(index: u32) -> alloc::string::String {
+    format!("bf_f{index}")
+}
+
+/// Symbol of type `index`'s array entry (an [`ArrayFn`] that enters through `bf_enter`).
+pub fn array_symbol(type_index: u32) -> alloc::string::String {
+    format!("bf_a{type_index}")
+}
+
+/// Name of the external symbol resolved to [`trap::enter_address`].
+pub const ENTER_SYMBOL: &str = "bf_enter";
+
+/// A snapshot whose code is loaded, relocated and executable.
+pub struct LoadedModule<M: CodeMemory> {
+    /// The module's metadata.
+    pub meta: ModuleMeta,
+    /// Trap records (function, offset, code) for diagnostics.
+    pub traps: Vec<TrapRecord>,
+    natives: Vec<*const u8>,
+    arrays: Vec<*const u8>,
+    base: *const u8,
+    // Keeps the code mapped; dropped last.
+    _mem: M,
+}
+
+impl<M: CodeMemory> core::fmt::Debug for LoadedModule<M> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoadedModule")
+            .field("base", &self.base)
+            .field("funcs", &self.natives.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: CodeMemory> LoadedModule<M> {
+    /// Verifies `file` and loads its code into `mem`.
+    ///
+    /// # Errors
+    /// Any [`LoadError`]; nothing has been executed when this fails.
+    pub fn load(file: &[u8], mut mem: M) -> Result<Self, LoadError> {
+        let snap = Snapshot::parse(file)?;
+        if snap.memory_mode != MemoryMode::Checked {
+            return Err(LoadError::UnsupportedMemoryMode);
+        }
+        let meta = decode_meta(snap.meta_bytes())?;
+        let obj = ElfObject::parse(snap.object_bytes())?;
+        let ndef = meta.num_defined_funcs() as usize;
+        for r in snap.trap_records() {
+            if r.func_index < meta.num_imported_funcs || r.func_index as usize >= meta.funcs.len() {
+                return Err(LoadError::BadRecord);
+            }
+        }
+        // Look symbols up before loading so a mismatch fails before any memory is mapped.
+        let mut offsets = Vec::with_capacity(ndef);
+        for d in 0..ndef {
+            let index = meta.num_imported_funcs + d as u32;
+            offsets.push(obj.find_symbol(&func_symbol(index)));
+        }
+        let mut array_offsets = Vec::with_capacity(meta.types.len());
+        for t in 0..meta.types.len() {
+            array_offsets.push(obj.find_symbol(&array_symbol(t as u32)));
+        }
+        // Every function with code needs its signature's array entry.
+        for (d, off) in offsets.iter().enumerate() {
+            let ty = meta.funcs[meta.num_imported_funcs as usize + d] as usize;
+            if off.is_some() && array_offsets.get(ty).copied().flatten().is_none() {
+                return Err(LoadError::MissingCode);
+            }
+        }
+        let base = load_object(&obj, &mut mem, &mut |name| {
+            if name == ENTER_SYMBOL {
+                Some(trap::enter_address() as u64)
+            } else {
+                crate::float::symbol(name)
+            }
+        })?;
+        let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
+        Ok(LoadedModule {
+            traps: snap.trap_records().collect(),
+            natives: offsets.into_iter().map(at).collect(),
+            arrays: array_offsets.into_iter().map(at).collect(),
+            meta,
+            base,
+            _mem: mem,
+        })
+    }
+
+    /// Native entry of function `index` (null if imported, unknown or dropped as unreachable).
+    pub fn native(&self, index: u32) -> *const u8 {
+        index
+            .checked_sub(self.meta.num_imported_funcs)
+            .and_then(|d| self.natives.get(d as usize).copied())
+            .unwrap_or(core::ptr::null())
+    }
+
+    /// Array entry for module type `type_index` (null if the object has none).
+    pub fn array_entry(&self, type_index: u32) -> *const u8 {
+        self.arrays
+            .get(type_index as usize)
+            .copied()
+            .unwrap_or(core::ptr::null())
+    }
+
+    /// Start address of the code region.
+    pub fn code_base(&self) -> *const u8 {
+        self.base
+    }
+
+    /// Creates an instance running this module's code: [`Instance::new`], then every
+    /// defined `FuncRef` gets its native and array entry, the vmctx gets `trap_ctx` and the
+    /// `RAISE_TRAP` libcall. Segments are not applied yet: call
+    /// [`Instance::initialize`], then run the start function ([`LoadedModule::meta`]`.start`).
+    ///
+    /// # Errors
+    /// Any [`InstanceError`].
+    ///
+    /// # Safety
+    /// As for [`Instance::new`]; in addition `trap_ctx` must outlive the instance, and the
+    /// instance must not outlive `self` (its FuncRefs point into this module's code).
+    pub unsafe fn instantiate(
+        &self,
+        type_ids: Vec<u32>,
+        imports: Imports,
+        host_data: *mut c_void,
+        trap_ctx: *mut TrapContext,
+    ) -> Result<Pin<Box<Instance>>, InstanceError> {
+        // SAFETY: forwarded from the caller's contract.
+        let inst = unsafe { Instance::new(&self.meta, type_ids, imports, host_data)? };
+        // SAFETY: the vmctx and the libcall table are live allocations owned by `inst`; no
+        // code has run yet.
+        unsafe {
+            (*inst.vmctx()).trap_ctx = trap_ctx.cast();
+            *inst.libcalls_mut().add(libcall::RAISE_TRAP) = trap::raise_trap_address();
+        }
+        for d in 0..self.meta.num_defined_funcs() {
+            let index = self.meta.num_imported_funcs + d;
+            let ty = self.meta.funcs[index as usize];
+            let fr = inst
+                .defined_func_ref(d)
+                .ok_or(InstanceError::Malformed("defined function count"))?;
+            // SAFETY: `fr` is a live FuncRef of `inst`; nothing runs yet.
+            unsafe {
+                (*fr).native = self.native(index);
+                (*fr).array = if (*fr).native.is_null() {
+                    core::ptr::null()
+                } else {
+                    self.array_entry(ty)
+                };
+            }
+        }
+        Ok(inst)
+    }
+}
+
+/// Calls function `index` of `inst` with `values` (parameters in, results out, one 8-byte
+/// slot each, as in the array ABI).
+///
+/// # Errors
+/// The trap that stopped the call; [`TrapCode::HostError`] if the function has no entry
+/// (an unreachable function dropped at compile time, or a bad index).
+///
+/// # Safety
+/// `values` must hold `max(params, results)` slots of the function's signature, filled with
+/// valid values of the parameter types; the instance's trap context must be live.
+pub unsafe fn call(inst: &Instance, index: u32, values: &mut [u64]) -> Result<(), TrapCode> {
+    let fr = inst.func(index).ok_or(TrapCode::HostError)?;
+    // SAFETY: `fr` is a live FuncRef (owned by `inst` or an import it keeps alive).
+    let (array, vmctx) = unsafe { ((*fr).array, (*fr).vmctx) };
+    if array.is_null() {
+        return Err(TrapCode::HostError);
+    }
+    // SAFETY: non-null array entries are `ArrayFn`s (the FuncRef invariant) that enter
+    // through the trap trampoline themselves; `values` is large enough per the contract.
+    let status = unsafe {
+        let f: ArrayFn = core::mem::transmute(array);
+        f(vmctx, fr, values.as_mut_ptr())
+    };
+    match TrapCode::from_u32(status) {
+        None if status == 0 => Ok(()),
+        Some(c) => Err(c),
+        None => Err(TrapCode::HostError),
+    }
+}

@@ -1,0 +1,801 @@
+//! Binary encoding of [`ModuleMeta`] for the snapshot's metadata section.
+//!
+//! Compact and self-delimiting: counts and indices are unsigned LEB128, `i32`/`i64` constants
+//! signed LEB128, float bits fixed-width little-endian, names length-prefixed UTF-8. The layout
+//! follows the struct field order; `docs/SNAPSHOT.md` lists it.
+//!
+//! [`decode_meta`] trusts nothing: every tag, count and index is checked (indices against the
+//! index spaces they refer to), counts can never make it allocate more than the input's size,
+//! and trailing bytes are an error. Encoding ([`encode_meta`]) needs the `write` feature.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::LoadError;
+use crate::format::Cursor;
+use crate::meta::{
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, FuncType,
+    GlobalDef, GlobalType, Import, ImportKind, Limits, MemoryType, ModuleMeta, TableType, ValType,
+};
+
+const E: LoadError = LoadError::BadMeta;
+
+struct Reader<'a> {
+    c: Cursor<'a>,
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Result<u8, LoadError> {
+        self.c.u8().map_err(|_| E)
+    }
+
+    fn leb(&mut self, bits: u32, signed: bool) -> Result<u64, LoadError> {
+        let mut result = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = self.byte()?;
+            if shift == 63 {
+                // Tenth byte: only bit 63 (and, when signed, its sign copies) may remain.
+                let payload = b & 0x7f;
+                let ok = if signed {
+                    payload == 0 || payload == 0x7f
+                } else {
+                    payload <= 1
+                };
+                if !ok || b & 0x80 != 0 {
+                    return Err(E);
+                }
+                result |= u64::from(payload & 1) << 63;
+                break;
+            }
+            result |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                if signed && shift < 64 && b & 0x40 != 0 {
+                    result |= !0u64 << shift;
+                }
+                break;
+            }
+        }
+        // Reject encodings whose value does not fit `bits`.
+        if bits < 64 {
+            let ok = if signed {
+                let v = result as i64;
+                v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
+            } else {
+                result < (1u64 << bits)
+            };
+            if !ok {
+                return Err(E);
+            }
+        }
+        Ok(result)
+    }
+
+    fn u32(&mut self) -> Result<u32, LoadError> {
+        Ok(self.leb(32, false)? as u32)
+    }
+
+    /// A count of items each taking at least one byte: bounded by the remaining input so a
+    /// hostile count cannot cause a huge allocation.
+    fn count(&mut self) -> Result<usize, LoadError> {
+        let n = self.u32()? as usize;
+        if n > self.c.remaining() {
+            return Err(E);
+        }
+        Ok(n)
+    }
+
+    fn str(&mut self) -> Result<String, LoadError> {
+        let n = self.u32()? as usize;
+        let b = self.c.take(n).map_err(|_| E)?;
+        core::str::from_utf8(b)
+            .map(String::from)
+            .map_err(|_| LoadError::BadUtf8)
+    }
+
+    fn val_type(&mut self) -> Result<ValType, LoadError> {
+        Ok(match self.byte()? {
+            0 => ValType::I32,
+            1 => ValType::I64,
+            2 => ValType::F32,
+            3 => ValType::F64,
+            4 => ValType::FuncRef,
+            5 => ValType::ExternRef,
+            _ => return Err(E),
+        })
+    }
+
+    fn ref_type(&mut self) -> Result<ValType, LoadError> {
+        let t = self.val_type()?;
+        if !t.is_ref() {
+            return Err(E);
+        }
+        Ok(t)
+    }
+
+    fn limits(&mut self) -> Result<Limits, LoadError> {
+        let has_max = self.byte()?;
+        let min = self.u32()?;
+        let max = match has_max {
+            0 => None,
+            1 => Some(self.u32()?),
+            _ => return Err(E),
+        };
+        Ok(Limits { min, max })
+    }
+
+    fn global_type(&mut self) -> Result<GlobalType, LoadError> {
+        let ty = self.val_type()?;
+        let mutable = match self.byte()? {
+            0 => false,
+            1 => true,
+            _ => return Err(E),
+        };
+        Ok(GlobalType { ty, mutable })
+    }
+
+    fn table_type(&mut self) -> Result<TableType, LoadError> {
+        let elem = self.ref_type()?;
+        Ok(TableType {
+            elem,
+            limits: self.limits()?,
+        })
+    }
+
+    fn const_expr(&mut self) -> Result<ConstExpr, LoadError> {
+        Ok(match self.byte()? {
+            0 => ConstExpr::I32(self.leb(32, true)? as i32),
+            1 => ConstExpr::I64(self.leb(64, true)? as i64),
+            2 => ConstExpr::F32(self.c.u32().map_err(|_| E)?),
+            3 => ConstExpr::F64(self.c.u64().map_err(|_| E)?),
+            4 => ConstExpr::RefNull(self.ref_type()?),
+            5 => ConstExpr::RefFunc(self.u32()?),
+            6 => ConstExpr::GlobalGet(self.u32()?),
+            _ => return Err(E),
+        })
+    }
+
+    fn vec<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Self) -> Result<T, LoadError>,
+    ) -> Result<Vec<T>, LoadError> {
+        let n = self.count()?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(f(self)?);
+        }
+        Ok(v)
+    }
+}
+
+/// Decodes and validates a metadata section.
+///
+/// # Errors
+/// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
+/// for a bad name.
+pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
+    let mut r = Reader {
+        c: Cursor::new(bytes),
+    };
+    let types = r.vec(|r| {
+        Ok(FuncType {
+            params: r.vec(Reader::val_type)?,
+            results: r.vec(Reader::val_type)?,
+        })
+    })?;
+    let imports = r.vec(|r| {
+        let module = r.str()?;
+        let name = r.str()?;
+        let kind = match r.byte()? {
+            0 => ImportKind::Func(r.u32()?),
+            1 => ImportKind::Memory(MemoryType {
+                limits: r.limits()?,
+            }),
+            2 => ImportKind::Table(r.table_type()?),
+            3 => ImportKind::Global(r.global_type()?),
+            _ => return Err(E),
+        };
+        Ok(Import { module, name, kind })
+    })?;
+    let funcs = r.vec(Reader::u32)?;
+    let num_imported_funcs = r.u32()?;
+    let memories = r.vec(|r| {
+        Ok(MemoryType {
+            limits: r.limits()?,
+        })
+    })?;
+    let num_imported_memories = r.u32()?;
+    let tables = r.vec(Reader::table_type)?;
+    let num_imported_tables = r.u32()?;
+    let global_types = r.vec(Reader::global_type)?;
+    let num_imported_globals = r.u32()?;
+    let globals = r.vec(|r| {
+        Ok(GlobalDef {
+            ty: r.global_type()?,
+            init: r.const_expr()?,
+        })
+    })?;
+    let exports = r.vec(|r| {
+        let name = r.str()?;
+        let kind = match r.byte()? {
+            0 => ExportKind::Func,
+            1 => ExportKind::Memory,
+            2 => ExportKind::Table,
+            3 => ExportKind::Global,
+            _ => return Err(E),
+        };
+        Ok(Export {
+            name,
+            kind,
+            index: r.u32()?,
+        })
+    })?;
+    let start = match r.byte()? {
+        0 => None,
+        1 => Some(r.u32()?),
+        _ => return Err(E),
+    };
+    let elems = r.vec(|r| {
+        let mode = match r.byte()? {
+            0 => ElemMode::Active {
+                table: r.u32()?,
+                offset: r.const_expr()?,
+            },
+            1 => ElemMode::Passive,
+            2 => ElemMode::Declared,
+            _ => return Err(E),
+        };
+        Ok(ElemSegment {
+            mode,
+            ty: r.ref_type()?,
+            items: r.vec(Reader::const_expr)?,
+        })
+    })?;
+    let datas = r.vec(|r| {
+        let mode = match r.byte()? {
+            0 => DataMode::Active {
+                memory: r.u32()?,
+                offset: r.const_expr()?,
+            },
+            1 => DataMode::Passive,
+            _ => return Err(E),
+        };
+        let n = r.u32()? as usize;
+        let bytes = r.c.take(n).map_err(|_| E)?.to_vec();
+        Ok(DataSegment { mode, bytes })
+    })?;
+    if r.c.remaining() != 0 {
+        return Err(E);
+    }
+    let meta = ModuleMeta {
+        types,
+        imports,
+        funcs,
+        num_imported_funcs,
+        memories,
+        num_imported_memories,
+        tables,
+        num_imported_tables,
+        global_types,
+        num_imported_globals,
+        globals,
+        exports,
+        start,
+        elems,
+        datas,
+    };
+    check_consistency(&meta)?;
+    Ok(meta)
+}
+
+/// Cross-field checks: every index refers to something that exists, import counts agree
+/// with the import list, defined globals agree with their types.
+fn check_consistency(m: &ModuleMeta) -> Result<(), LoadError> {
+    let ok = |b: bool| if b { Ok(()) } else { Err(E) };
+    let nty = m.types.len() as u64;
+    let nf = m.funcs.len() as u64;
+    let nm = m.memories.len() as u64;
+    let nt = m.tables.len() as u64;
+    let ng = m.global_types.len() as u64;
+    ok(m.funcs.iter().all(|&t| u64::from(t) < nty))?;
+    let (mut fi, mut mi, mut ti, mut gi) = (0u32, 0u32, 0u32, 0u32);
+    for imp in &m.imports {
+        match imp.kind {
+            ImportKind::Func(t) => {
+                ok(m.funcs.get(fi as usize) == Some(&t))?;
+                fi += 1;
+            }
+            ImportKind::Memory(mt) => {
+                ok(m.memories.get(mi as usize) == Some(&mt))?;
+                mi += 1;
+            }
+            ImportKind::Table(tt) => {
+                ok(m.tables.get(ti as usize) == Some(&tt))?;
+                ti += 1;
+            }
+            ImportKind::Global(gt) => {
+                ok(m.global_types.get(gi as usize) == Some(&gt))?;
+                gi += 1;
+            }
+        }
+    }
+    ok(fi == m.num_imported_funcs
+        && mi == m.num_imported_memories
+        && ti == m.num_imported_tables
+        && gi == m.num_imported_globals)?;
+    ok(m.globals.len() as u64 + u64::from(gi) == ng)?;
+    for (k, g) in m.globals.iter().enumerate() {
+        ok(m.global_types.get(gi as usize + k) == Some(&g.ty))?;
+    }
+    let expr = |e: &ConstExpr| match *e {
+        ConstExpr::RefFunc(f) => u64::from(f) < nf,
+        ConstExpr::GlobalGet(g) => u64::from(g) < ng,
+        _ => true,
+    };
+    ok(m.globals.iter().all(|g| expr(&g.init)))?;
+    for e in &m.exports {
+        let n = match e.kind {
+            ExportKind::Func => nf,
+            ExportKind::Memory => nm,
+            ExportKind::Table => nt,
+            ExportKind::Global => ng,
+        };
+        ok(u64::from(e.index) < n)?;
+    }
+    ok(m.start.is_none_or(|s| u64::from(s) < nf))?;
+    for e in &m.elems {
+        if let ElemMode::Active { table, offset } = &e.mode {
+            ok(u64::from(*table) < nt && expr(offset))?;
+        }
+        ok(e.items.iter().all(expr))?;
+    }
+    for d in &m.datas {
+        if let DataMode::Active { memory, offset } = &d.mode {
+            ok(u64::from(*memory) < nm && expr(offset))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "write")]
+pub use writer::encode_meta;
+
+#[cfg(feature = "write")]
+mod writer {
+    use super::*;
+
+    struct W(Vec<u8>);
+
+    impl W {
+        fn leb_u(&mut self, mut v: u64) {
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    self.0.push(b);
+                    return;
+                }
+                self.0.push(b | 0x80);
+            }
+        }
+        fn leb_s(&mut self, mut v: i64) {
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                if (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0) {
+                    self.0.push(b);
+                    return;
+                }
+                self.0.push(b | 0x80);
+            }
+        }
+        fn u32(&mut self, v: u32) {
+            self.leb_u(u64::from(v));
+        }
+        fn len(&mut self, n: usize) {
+            self.leb_u(n as u64);
+        }
+        fn str(&mut self, s: &str) {
+            self.len(s.len());
+            self.0.extend_from_slice(s.as_bytes());
+        }
+        fn val_type(&mut self, t: ValType) {
+            self.0.push(match t {
+                ValType::I32 => 0,
+                ValType::I64 => 1,
+                ValType::F32 => 2,
+                ValType::F64 => 3,
+                ValType::FuncRef => 4,
+                ValType::ExternRef => 5,
+            });
+        }
+        fn limits(&mut self, l: Limits) {
+            self.0.push(l.max.is_some() as u8);
+            self.u32(l.min);
+            if let Some(m) = l.max {
+                self.u32(m);
+            }
+        }
+        fn global_type(&mut self, g: GlobalType) {
+            self.val_type(g.ty);
+            self.0.push(g.mutable as u8);
+        }
+        fn table_type(&mut self, t: TableType) {
+            self.val_type(t.elem);
+            self.limits(t.limits);
+        }
+        fn const_expr(&mut self, e: &ConstExpr) {
+            match *e {
+                ConstExpr::I32(v) => {
+                    self.0.push(0);
+                    self.leb_s(i64::from(v));
+                }
+                ConstExpr::I64(v) => {
+                    self.0.push(1);
+                    self.leb_s(v);
+                }
+                ConstExpr::F32(b) => {
+                    self.0.push(2);
+                    self.0.extend_from_slice(&b.to_le_bytes());
+                }
+                ConstExpr::F64(b) => {
+                    self.0.push(3);
+                    self.0.extend_from_slice(&b.to_le_bytes());
+                }
+                ConstExpr::RefNull(t) => {
+                    self.0.push(4);
+                    self.val_type(t);
+                }
+                ConstExpr::RefFunc(f) => {
+                    self.0.push(5);
+                    self.u32(f);
+                }
+                ConstExpr::GlobalGet(g) => {
+                    self.0.push(6);
+                    self.u32(g);
+                }
+            }
+        }
+    }
+
+    /// Encodes `meta` for the snapshot's metadata section.
+    pub fn encode_meta(meta: &ModuleMeta) -> Vec<u8> {
+        let mut w = W(Vec::new());
+        w.len(meta.types.len());
+        for t in &meta.types {
+            w.len(t.params.len());
+            t.params.iter().for_each(|p| w.val_type(*p));
+            w.len(t.results.len());
+            t.results.iter().for_each(|p| w.val_type(*p));
+        }
+        w.len(meta.imports.len());
+        for i in &meta.imports {
+            w.str(&i.module);
+            w.str(&i.name);
+            match &i.kind {
+                ImportKind::Func(t) => {
+                    w.0.push(0);
+                    w.u32(*t);
+                }
+                ImportKind::Memory(m) => {
+                    w.0.push(1);
+                    w.limits(m.limits);
+                }
+                ImportKind::Table(t) => {
+                    w.0.push(2);
+                    w.table_type(*t);
+                }
+                ImportKind::Global(g) => {
+                    w.0.push(3);
+                    w.global_type(*g);
+                }
+            }
+        }
+        w.len(meta.funcs.len());
+        meta.funcs.iter().for_each(|f| w.u32(*f));
+        w.u32(meta.num_imported_funcs);
+        w.len(meta.memories.len());
+        meta.memories.iter().for_each(|m| w.limits(m.limits));
+        w.u32(meta.num_imported_memories);
+        w.len(meta.tables.len());
+        meta.tables.iter().for_each(|t| w.table_type(*t));
+        w.u32(meta.num_imported_tables);
+        w.len(meta.global_types.len());
+        meta.global_types.iter().for_each(|g| w.global_type(*g));
+        w.u32(meta.num_imported_globals);
+        w.len(meta.globals.len());
+        for g in &meta.globals {
+            w.global_type(g.ty);
+            w.const_expr(&g.init);
+        }
+        w.len(meta.exports.len());
+        for e in &meta.exports {
+            w.str(&e.name);
+            w.0.push(match e.kind {
+                ExportKind::Func => 0,
+                ExportKind::Memory => 1,
+                ExportKind::Table => 2,
+                ExportKind::Global => 3,
+            });
+            w.u32(e.index);
+        }
+        match meta.start {
+            None => w.0.push(0),
+            Some(s) => {
+                w.0.push(1);
+                w.u32(s);
+            }
+        }
+        w.len(meta.elems.len());
+        for e in &meta.elems {
+            match &e.mode {
+                ElemMode::Active { table, offset } => {
+                    w.0.push(0);
+                    w.u32(*table);
+                    w.const_expr(offset);
+                }
+                ElemMode::Passive => w.0.push(1),
+                ElemMode::Declared => w.0.push(2),
+            }
+            w.val_type(e.ty);
+            w.len(e.items.len());
+            e.items.iter().for_each(|i| w.const_expr(i));
+        }
+        w.len(meta.datas.len());
+        for d in &meta.datas {
+            match &d.mode {
+                DataMode::Active { memory, offset } => {
+                    w.0.push(0);
+                    w.u32(*memory);
+                    w.const_expr(offset);
+                }
+                DataMode::Passive => w.0.push(1),
+            }
+            w.len(d.bytes.len());
+            w.0.extend_from_slice(&d.bytes);
+        }
+        w.0
+    }
+}
+
+#[cfg(all(test, feature = "write"))]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    /// A metadata value exercising every variant.
+    pub(crate) fn sample() -> ModuleMeta {
+        let ft = |p: &[ValType], r: &[ValType]| FuncType {
+            params: p.to_vec(),
+            results: r.to_vec(),
+        };
+        let mem = MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(3),
+            },
+        };
+        let tab = TableType {
+            elem: ValType::FuncRef,
+            limits: Limits { min: 2, max: None },
+        };
+        let g0 = GlobalType {
+            ty: ValType::I32,
+            mutable: false,
+        };
+        let g1 = GlobalType {
+            ty: ValType::F64,
+            mutable: true,
+        };
+        ModuleMeta {
+            types: vec![
+                ft(&[], &[]),
+                ft(&[ValType::I32, ValType::I64], &[ValType::F32]),
+                ft(
+                    &[ValType::F64, ValType::ExternRef],
+                    &[ValType::FuncRef, ValType::I32],
+                ),
+            ],
+            imports: vec![
+                Import {
+                    module: "env".to_string(),
+                    name: "f".to_string(),
+                    kind: ImportKind::Func(1),
+                },
+                Import {
+                    module: "env".to_string(),
+                    name: "mem".to_string(),
+                    kind: ImportKind::Memory(mem),
+                },
+                Import {
+                    module: "env".to_string(),
+                    name: "tab".to_string(),
+                    kind: ImportKind::Table(tab),
+                },
+                Import {
+                    module: "env".to_string(),
+                    name: "g".to_string(),
+                    kind: ImportKind::Global(g0),
+                },
+            ],
+            funcs: vec![1, 0, 2, 2],
+            num_imported_funcs: 1,
+            memories: vec![mem],
+            num_imported_memories: 1,
+            tables: vec![
+                tab,
+                TableType {
+                    elem: ValType::ExternRef,
+                    limits: Limits {
+                        min: 0,
+                        max: Some(0),
+                    },
+                },
+            ],
+            num_imported_tables: 1,
+            global_types: vec![g0, g1],
+            num_imported_globals: 1,
+            globals: vec![GlobalDef {
+                ty: g1,
+                init: ConstExpr::F64(0x4009_21fb_5444_2d18),
+            }],
+            exports: vec![
+                Export {
+                    name: "run".to_string(),
+                    kind: ExportKind::Func,
+                    index: 2,
+                },
+                Export {
+                    name: "ünï".to_string(),
+                    kind: ExportKind::Global,
+                    index: 1,
+                },
+                Export {
+                    name: "m".to_string(),
+                    kind: ExportKind::Memory,
+                    index: 0,
+                },
+                Export {
+                    name: "t".to_string(),
+                    kind: ExportKind::Table,
+                    index: 1,
+                },
+            ],
+            start: Some(1),
+            elems: vec![
+                ElemSegment {
+                    mode: ElemMode::Active {
+                        table: 0,
+                        offset: ConstExpr::GlobalGet(0),
+                    },
+                    ty: ValType::FuncRef,
+                    items: vec![ConstExpr::RefFunc(3), ConstExpr::RefNull(ValType::FuncRef)],
+                },
+                ElemSegment {
+                    mode: ElemMode::Passive,
+                    ty: ValType::ExternRef,
+                    items: vec![ConstExpr::RefNull(ValType::ExternRef)],
+                },
+                ElemSegment {
+                    mode: ElemMode::Declared,
+                    ty: ValType::FuncRef,
+                    items: vec![ConstExpr::RefFunc(0)],
+                },
+            ],
+            datas: vec![
+                DataSegment {
+                    mode: DataMode::Active {
+                        memory: 0,
+                        offset: ConstExpr::I32(-5),
+                    },
+                    bytes: b"hello".to_vec(),
+                },
+                DataSegment {
+                    mode: DataMode::Passive,
+                    bytes: vec![0; 300],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trip_sample_and_empty() {
+        for m in [sample(), ModuleMeta::default()] {
+            let b = encode_meta(&m);
+            assert_eq!(decode_meta(&b).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn const_extremes_round_trip() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            64,
+            -64,
+            -65,
+            i64::from(i32::MIN),
+            i64::from(i32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut m = ModuleMeta::default();
+            m.global_types = vec![GlobalType {
+                ty: ValType::I64,
+                mutable: false,
+            }];
+            m.globals = vec![GlobalDef {
+                ty: m.global_types[0],
+                init: ConstExpr::I64(v),
+            }];
+            assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+            if let Ok(v32) = i32::try_from(v) {
+                m.global_types[0].ty = ValType::I32;
+                m.globals[0] = GlobalDef {
+                    ty: m.global_types[0],
+                    init: ConstExpr::I32(v32),
+                };
+                assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_extension_rejected() {
+        let b = encode_meta(&sample());
+        for n in 0..b.len() {
+            assert!(decode_meta(&b[..n]).is_err(), "prefix {n} accepted");
+        }
+        let mut longer = b.clone();
+        longer.push(0);
+        assert_eq!(decode_meta(&longer), Err(LoadError::BadMeta));
+    }
+
+    #[test]
+    fn flips_never_panic() {
+        let b = encode_meta(&sample());
+        let mut rejected = 0;
+        for i in 0..b.len() {
+            for v in [0u8, 0x7f, 0x80, 0xff, 5] {
+                let mut g = b.clone();
+                g[i] = v;
+                if decode_meta(&g).is_err() {
+                    rejected += 1;
+                }
+            }
+        }
+        assert!(rejected > b.len());
+    }
+
+    #[test]
+    fn inconsistent_indices_rejected() {
+        let mut m = sample();
+        m.exports[0].index = 99;
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        let mut m = sample();
+        m.funcs[2] = 7;
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        let mut m = sample();
+        m.num_imported_globals = 0;
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        let mut m = sample();
+        m.start = Some(4);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        let mut m = sample();
+        m.elems[0].items[0] = ConstExpr::RefFunc(4);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+    }
+
+    #[test]
+    fn huge_count_does_not_allocate() {
+        // types count = u32::MAX with nothing after it.
+        assert_eq!(
+            decode_meta(&[0xff, 0xff, 0xff, 0xff, 0x0f]),
+            Err(LoadError::BadMeta)
+        );
+    }
+}
