@@ -16,6 +16,8 @@
 //! functions not provided return `NOSYS`; `proc_exit` records the status and returns
 //! [`TrapCode::Exit`], which unwinds the guest like a trap.
 
+#[cfg(target_arch = "x86_64")]
+pub mod command;
 mod errno;
 mod fs;
 mod funcs;
