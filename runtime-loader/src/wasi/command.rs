@@ -115,15 +115,14 @@ pub fn run_command<M: CodeMemory>(
     for fr in &mut host {
         fr.vmctx = inst.vmctx();
     }
-    if let Some(e) = meta
+    let memory = meta
         .export("memory")
         .filter(|e| e.kind == ExportKind::Memory)
-    {
-        if let Some(m) = inst.memory(e.index) {
-            // SAFETY: `LinearMemory` is `#[repr(C)]` with its `MemoryDef` first, and it lives
-            // as long as the instance, i.e. for every call of the guest below.
-            unsafe { (*ctx_ptr).bind_memory(m.cast()) };
-        }
+        .and_then(|e| inst.memory(e.index));
+    if let Some(m) = memory {
+        // SAFETY: `LinearMemory` is `#[repr(C)]` with its `MemoryDef` first, and it lives
+        // as long as the instance, i.e. for every call of the guest below.
+        unsafe { (*ctx_ptr).bind_memory(m.cast()) };
     }
     let outcome = (|| {
         inst.initialize(meta)?;

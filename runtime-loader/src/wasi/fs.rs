@@ -107,22 +107,21 @@ pub(crate) fn resolve(
         let follow = !last || follow_last || trailing_slash;
         if follow {
             let candidate = join(base, &stack).join(OsStr::from_bytes(&comp));
-            if let Ok(m) = std::fs::symlink_metadata(&candidate) {
-                if m.file_type().is_symlink() {
-                    links += 1;
-                    if links > MAX_LINKS {
-                        return Err(errno::LOOP);
-                    }
-                    let target = std::fs::read_link(&candidate).map_err(|e| errno::from_io(&e))?;
-                    let t = target.as_os_str().as_bytes();
-                    if t.starts_with(b"/") {
-                        return Err(errno::NOTCAPABLE);
-                    }
-                    for c in t.split(|b| *b == b'/').rev() {
-                        pending.push(c.to_vec());
-                    }
-                    continue;
+            let meta = std::fs::symlink_metadata(&candidate);
+            if meta.is_ok_and(|m| m.file_type().is_symlink()) {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(errno::LOOP);
                 }
+                let target = std::fs::read_link(&candidate).map_err(|e| errno::from_io(&e))?;
+                let t = target.as_os_str().as_bytes();
+                if t.starts_with(b"/") {
+                    return Err(errno::NOTCAPABLE);
+                }
+                for c in t.split(|b| *b == b'/').rev() {
+                    pending.push(c.to_vec());
+                }
+                continue;
             }
         }
         stack.push(comp);

@@ -277,11 +277,9 @@ pub(crate) fn poll_oneoff(
                 _ => return Err(errno::INVAL),
             }
         }
-        if ready.is_empty() {
-            if let Some((wait, userdata)) = earliest {
-                std::thread::sleep(std::time::Duration::from_nanos(wait));
-                ready.push((userdata, 0, 0));
-            }
+        if let (true, Some((wait, userdata))) = (ready.is_empty(), earliest) {
+            std::thread::sleep(std::time::Duration::from_nanos(wait));
+            ready.push((userdata, 0, 0));
         }
         for (i, (userdata, ty, err)) in ready.iter().enumerate() {
             let at = events + 32 * i as u32;
