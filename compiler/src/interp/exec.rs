@@ -1072,6 +1072,32 @@ impl Interp {
                         cond_jump!(lp, t);
                     }
                 }
+                Op::I32BinLLD { k, a, b, d } => {
+                    set_loc!(d, u64::from(k.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32BinLCD { k, a, c, d } => {
+                    set_loc!(d, u64::from(k.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32BinSLD { k, b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(k.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32BinSCD { k, c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(k.eval32(x, c)))
+                }
+                Op::I64BinLLD { k, a, b, d } => set_loc!(d, k.eval64(loc!(a), loc!(b))),
+                Op::I64BinLCD { k, a, c, d } => {
+                    set_loc!(d, k.eval64(loc!(a), c as i64 as u64))
+                }
+                Op::I64BinSLD { k, b, d } => {
+                    let x = pop!();
+                    set_loc!(d, k.eval64(x, loc!(b)))
+                }
+                Op::I64BinSCD { k, c, d } => {
+                    let x = pop!();
+                    set_loc!(d, k.eval64(x, c as i64 as u64))
+                }
                 Op::Copy { a, b } => set_loc!(b, loc!(a)),
                 Op::SetConst32 { d, c } => set_loc!(d, u64::from(c)),
                 Op::LocalGet2 { a, b } => {

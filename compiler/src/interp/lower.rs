@@ -909,6 +909,14 @@ fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
             return match *last {
                 Op::LocalGet(a) => Some((1, Op::Copy { a, b: d })),
                 Op::Const(c) if c >> 32 == 0 => Some((1, Op::SetConst32 { d, c: c as u32 })),
+                Op::I32BinLL { k, a, b } => Some((1, Op::I32BinLLD { k, a, b, d })),
+                Op::I32BinLC { k, a, c } => Some((1, Op::I32BinLCD { k, a, c, d })),
+                Op::I32BinSL { k, b } => Some((1, Op::I32BinSLD { k, b, d })),
+                Op::I32BinSC { k, c } => Some((1, Op::I32BinSCD { k, c, d })),
+                Op::I64BinLL { k, a, b } => Some((1, Op::I64BinLLD { k, a, b, d })),
+                Op::I64BinLC { k, a, c } => Some((1, Op::I64BinLCD { k, a, c, d })),
+                Op::I64BinSL { k, b } => Some((1, Op::I64BinSLD { k, b, d })),
+                Op::I64BinSC { k, c } => Some((1, Op::I64BinSCD { k, c, d })),
                 _ => None,
             };
         }
@@ -1082,10 +1090,11 @@ mod tests {
             "{ops:?}"
         );
         assert!(
-            ops.contains(&Op::I32BinLC {
+            ops.contains(&Op::I32BinLCD {
                 k: Bin::Add,
                 a: 0,
-                c: 1
+                c: 1,
+                d: 0
             }),
             "{ops:?}"
         );

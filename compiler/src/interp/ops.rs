@@ -229,6 +229,58 @@ pub enum Op {
         c: i32,
         t: u32,
     },
+    /// [`Op::I32BinLL`] into `local d` instead of the stack.
+    I32BinLLD {
+        k: Bin,
+        a: u32,
+        b: u32,
+        d: u32,
+    },
+    /// [`Op::I32BinLC`] into `local d`.
+    I32BinLCD {
+        k: Bin,
+        a: u32,
+        c: u32,
+        d: u32,
+    },
+    /// Pop `x`; `local d = x k local b` (i32).
+    I32BinSLD {
+        k: Bin,
+        b: u32,
+        d: u32,
+    },
+    /// Pop `x`; `local d = x k c` (i32).
+    I32BinSCD {
+        k: Bin,
+        c: u32,
+        d: u32,
+    },
+    /// [`Op::I64BinLL`] into `local d`.
+    I64BinLLD {
+        k: Bin,
+        a: u32,
+        b: u32,
+        d: u32,
+    },
+    /// [`Op::I64BinLC`] into `local d`.
+    I64BinLCD {
+        k: Bin,
+        a: u32,
+        c: i32,
+        d: u32,
+    },
+    /// Pop `x`; `local d = x k local b` (i64).
+    I64BinSLD {
+        k: Bin,
+        b: u32,
+        d: u32,
+    },
+    /// Pop `x`; `local d = x k c` (i64, `c` sign-extended).
+    I64BinSCD {
+        k: Bin,
+        c: i32,
+        d: u32,
+    },
     /// `local b = local a`.
     Copy {
         a: u32,
