@@ -863,6 +863,7 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
     compile_section(&mut s, rows);
     tiering_section(&mut s, settings, extras);
     sizes_section(&mut s, extras, rows);
+    trio_section(&mut s, extras, rows);
 
     // Checksums.
     let _ = writeln!(s, "## Checksums\n");
@@ -1179,6 +1180,12 @@ fn sizes_section(s: &mut String, extras: &Extras, rows: &[Row<'_>]) {
     if extras.bareflow_size.is_none() && rows.iter().all(|r| r.compile.is_none()) {
         return;
     }
+    if extras.bareflow_size.is_some() || extras.loader_size.is_some() {
+        binary_table(s, extras);
+    }
+}
+
+fn binary_table(s: &mut String, extras: &Extras) {
     let _ = writeln!(s, "## Binary sizes\n");
     let _ = writeln!(s, "| binary | how it is built | bytes |\n|---|---|---:|");
     if let Some(b) = &extras.bareflow_size {
@@ -1196,8 +1203,10 @@ fn sizes_section(s: &mut String, extras: &Extras, rows: &[Row<'_>]) {
         );
     }
     let _ = writeln!(s);
+}
 
-    // Grow to shrink: the classic trio.
+/// Grow to shrink: the classic trio.
+fn trio_section(s: &mut String, extras: &Extras, rows: &[Row<'_>]) {
     let trio: Vec<&Row<'_>> = rows
         .iter()
         .filter(|r| ["fibonacci", "sum_to_n", "multiply"].contains(&r.workload.name))
@@ -1236,7 +1245,7 @@ fn sizes_section(s: &mut String, extras: &Extras, rows: &[Row<'_>]) {
     let (ld, ld_n) = size(&extras.loader_size);
     for r in trio {
         let (wasm, snap) = match &r.compile {
-            Some(Ok(c)) => (kb(c.wasm_bytes), Some(c.snapshot_bytes)),
+            Some(Ok(c)) => (format!("{} B", c.wasm_bytes), Some(c.snapshot_bytes)),
             _ => ("-".to_string(), None),
         };
         let _ = writeln!(
