@@ -8,6 +8,7 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
+//! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -38,3 +39,5 @@ pub mod meta;
 pub mod meta_codec;
 #[cfg(target_arch = "x86_64")]
 pub mod trap;
+#[cfg(feature = "wasi")]
+pub mod wasi;

@@ -38,6 +38,13 @@ pub fn array_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_a{type_index}")
 }
 
+/// Symbol of the native→array stub for imported functions of type `type_index`: the native
+/// entry a host `FuncRef` bound to such an import needs (it calls `FuncRef::array` and
+/// raises a non-zero status through the `vmctx` libcalls).
+pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
+    format!("bf_s{type_index}")
+}
+
 /// Name of the external symbol resolved to [`trap::enter_address`].
 pub const ENTER_SYMBOL: &str = "bf_enter";
 
@@ -52,6 +59,7 @@ pub struct LoadedModule<M: CodeMemory> {
     pub memory_mode: MemoryMode,
     natives: Vec<*const u8>,
     arrays: Vec<*const u8>,
+    import_stubs: Vec<*const u8>,
     base: *const u8,
     code_len: usize,
     /// Guard mode: the trap sites registered with the signal handler, per trap context.
@@ -126,6 +134,9 @@ impl<M: CodeMemory> LoadedModule<M> {
             }
         }
         let code_len = obj.region_size()?;
+        let stub_offsets: Vec<Option<usize>> = (0..meta.types.len())
+            .map(|t| obj.find_symbol(&import_stub_symbol(t as u32)))
+            .collect();
         let base = load_object(&obj, &mut mem, &mut |name| {
             if name == ENTER_SYMBOL {
                 Some(trap::enter_address() as u64)
@@ -154,6 +165,7 @@ impl<M: CodeMemory> LoadedModule<M> {
             memory_mode: snap.memory_mode,
             natives,
             arrays: array_offsets.into_iter().map(at).collect(),
+            import_stubs: stub_offsets.into_iter().map(at).collect(),
             meta,
             base,
             code_len,
@@ -214,6 +226,15 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// Array entry for module type `type_index` (null if the object has none).
     pub fn array_entry(&self, type_index: u32) -> *const u8 {
         self.arrays
+            .get(type_index as usize)
+            .copied()
+            .unwrap_or(core::ptr::null())
+    }
+
+    /// Native→array stub for imported functions of module type `type_index` (null if the
+    /// snapshot has none, e.g. from a compiler that predates them).
+    pub fn import_stub(&self, type_index: u32) -> *const u8 {
+        self.import_stubs
             .get(type_index as usize)
             .copied()
             .unwrap_or(core::ptr::null())

@@ -469,6 +469,9 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         obj.define_function(safe, &mut ctx)?;
     }
 
+    // Native entries for imported (host) functions (H6 WASI hook, see stubs.rs).
+    stubs::emit_import_stubs(&mut obj, meta, &info, call_conv, frontend)?;
+
     let object = obj
         .finish()
         .emit()
@@ -515,3 +518,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     r.map_err(AotError::Io)
 }
 pub mod store;
+mod stubs;

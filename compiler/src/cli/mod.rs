@@ -8,6 +8,7 @@ mod compile; // H5 (snapshot) hook
 mod inspect; // H5 (snapshot) hook
 mod profile;
 mod run;
+mod wasi;
 mod wast;
 
 use std::process::ExitCode;

@@ -89,10 +89,14 @@ impl JitStore {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
             Mode::JitSpeed => (Some(JitTier::new(OptLevel::Speed, ctx)?), None),
             Mode::Tiered => {
-                let verbose = false;
+                let verbose = config.tier_log;
                 (
                     None,
-                    Some(TierManager::new(thresholds(config), ctx, verbose)),
+                    Some({
+                        let mut m = TierManager::new(thresholds(config), ctx, verbose);
+                        m.set_count_top_tier(config.profiling);
+                        m
+                    }),
                 )
             }
             Mode::Interp | Mode::Snapshot => return Ok(None),

@@ -114,6 +114,8 @@ pub struct Config {
     /// and out-of-bounds accesses fault; Linux x86-64 only). Applies to the compiled modes
     /// (`jit-none`, `jit-speed`, `tiered`, `snapshot`); the interpreter checks either way.
     pub memory: MemoryMode,
+    /// Print every tier-up (function, tier, when, compile time) to stderr ([`Mode::Tiered`]).
+    pub tier_log: bool,
 }
 
 impl Default for Config {
@@ -125,6 +127,7 @@ impl Default for Config {
             max_call_depth: 10_000,
             max_stack_slots: 16 << 20,
             memory: MemoryMode::Checked,
+            tier_log: false,
         }
     }
 }

@@ -50,6 +50,7 @@ pub struct TierManager {
     start: Instant,
     verbose: bool,
     memory_mode: MemoryMode,
+    count_top_tier: bool,
 }
 
 impl TierManager {
@@ -68,6 +69,7 @@ impl TierManager {
             start: Instant::now(),
             verbose,
             memory_mode: MemoryMode::Checked,
+            count_top_tier: false,
         }
     }
 
@@ -75,6 +77,12 @@ impl TierManager {
     /// before the first [`TierManager::jit`]).
     pub fn set_memory_mode(&mut self, mode: MemoryMode) {
         self.memory_mode = mode;
+    }
+
+    /// Makes code compiled at the top tier keep counting calls and back-edges too (a profile
+    /// was asked for: without this, counts would stop when a function reaches `speed`).
+    pub fn set_count_top_tier(&mut self, on: bool) {
+        self.count_top_tier = on;
     }
 
     /// The thresholds in use.
@@ -190,8 +198,9 @@ impl TierManager {
             Tier::Interp | Tier::JitNone => OptLevel::None,
             Tier::JitSpeed => OptLevel::Speed,
         };
-        // Only the baseline tier counts: the top tier has nowhere further to go.
-        let cells = if opt == OptLevel::None {
+        // Only the baseline tier needs to count to move on; the top tier counts only when a
+        // profile was asked for.
+        let cells = if opt == OptLevel::None || self.count_top_tier {
             counter_cells
         } else {
             None
