@@ -22,7 +22,7 @@ use runtime_loader::abi::{ArrayFn, FuncRef, VMContext, func_kind};
 use runtime_loader::instance::Instance;
 
 use super::num;
-use super::ops::{FuncCode, Load, Op};
+use super::ops::{Bin, FuncCode, Load, Op};
 use crate::parse;
 use crate::runtime::Trap;
 
@@ -1050,6 +1050,18 @@ impl Interp {
                         cond_jump!(lp, t);
                     }
                 }
+                Op::I32JumpSL { k, lp, b, t } => {
+                    let a = pop!() as u32;
+                    if k.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64JumpSL { k, lp, b, t } => {
+                    let a = pop!();
+                    if k.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
                 Op::I64JumpLL { k, lp, a, b, t } => {
                     if k.test64(loc!(a), loc!(b)) {
                         cond_jump!(lp, t);
@@ -1143,6 +1155,993 @@ impl Interp {
                     };
                     push!(v);
                 }
+
+                // ---- specialized fused forms (scripts/gen-interp-fused.py) ---------------
+                // BEGIN GENERATED
+                Op::I32AddLL { a, b } => {
+                    push!(u64::from(Bin::Add.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32SubLL { a, b } => {
+                    push!(u64::from(Bin::Sub.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32MulLL { a, b } => {
+                    push!(u64::from(Bin::Mul.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32AndLL { a, b } => {
+                    push!(u64::from(Bin::And.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32OrLL { a, b } => {
+                    push!(u64::from(Bin::Or.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32XorLL { a, b } => {
+                    push!(u64::from(Bin::Xor.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32ShlLL { a, b } => {
+                    push!(u64::from(Bin::Shl.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32ShrSLL { a, b } => {
+                    push!(u64::from(Bin::ShrS.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32ShrULL { a, b } => {
+                    push!(u64::from(Bin::ShrU.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32RotlLL { a, b } => {
+                    push!(u64::from(Bin::Rotl.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32RotrLL { a, b } => {
+                    push!(u64::from(Bin::Rotr.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32AddLC { a, c } => push!(u64::from(Bin::Add.eval32(loc!(a) as u32, c))),
+                Op::I32SubLC { a, c } => push!(u64::from(Bin::Sub.eval32(loc!(a) as u32, c))),
+                Op::I32MulLC { a, c } => push!(u64::from(Bin::Mul.eval32(loc!(a) as u32, c))),
+                Op::I32AndLC { a, c } => push!(u64::from(Bin::And.eval32(loc!(a) as u32, c))),
+                Op::I32OrLC { a, c } => push!(u64::from(Bin::Or.eval32(loc!(a) as u32, c))),
+                Op::I32XorLC { a, c } => push!(u64::from(Bin::Xor.eval32(loc!(a) as u32, c))),
+                Op::I32ShlLC { a, c } => push!(u64::from(Bin::Shl.eval32(loc!(a) as u32, c))),
+                Op::I32ShrSLC { a, c } => push!(u64::from(Bin::ShrS.eval32(loc!(a) as u32, c))),
+                Op::I32ShrULC { a, c } => push!(u64::from(Bin::ShrU.eval32(loc!(a) as u32, c))),
+                Op::I32RotlLC { a, c } => push!(u64::from(Bin::Rotl.eval32(loc!(a) as u32, c))),
+                Op::I32RotrLC { a, c } => push!(u64::from(Bin::Rotr.eval32(loc!(a) as u32, c))),
+                Op::I32AddSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Add.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32SubSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Sub.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32MulSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Mul.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32AndSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::And.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32OrSL { b } => {
+                    set_top!(1, u64::from(Bin::Or.eval32(top!(1) as u32, loc!(b) as u32)))
+                }
+                Op::I32XorSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Xor.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32ShlSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Shl.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32ShrSSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::ShrS.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32ShrUSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::ShrU.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32RotlSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Rotl.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32RotrSL { b } => set_top!(
+                    1,
+                    u64::from(Bin::Rotr.eval32(top!(1) as u32, loc!(b) as u32))
+                ),
+                Op::I32AddSC { c } => set_top!(1, u64::from(Bin::Add.eval32(top!(1) as u32, c))),
+                Op::I32SubSC { c } => set_top!(1, u64::from(Bin::Sub.eval32(top!(1) as u32, c))),
+                Op::I32MulSC { c } => set_top!(1, u64::from(Bin::Mul.eval32(top!(1) as u32, c))),
+                Op::I32AndSC { c } => set_top!(1, u64::from(Bin::And.eval32(top!(1) as u32, c))),
+                Op::I32OrSC { c } => set_top!(1, u64::from(Bin::Or.eval32(top!(1) as u32, c))),
+                Op::I32XorSC { c } => set_top!(1, u64::from(Bin::Xor.eval32(top!(1) as u32, c))),
+                Op::I32ShlSC { c } => set_top!(1, u64::from(Bin::Shl.eval32(top!(1) as u32, c))),
+                Op::I32ShrSSC { c } => set_top!(1, u64::from(Bin::ShrS.eval32(top!(1) as u32, c))),
+                Op::I32ShrUSC { c } => set_top!(1, u64::from(Bin::ShrU.eval32(top!(1) as u32, c))),
+                Op::I32RotlSC { c } => set_top!(1, u64::from(Bin::Rotl.eval32(top!(1) as u32, c))),
+                Op::I32RotrSC { c } => set_top!(1, u64::from(Bin::Rotr.eval32(top!(1) as u32, c))),
+                Op::I32AddLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Add.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32SubLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Sub.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32MulLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Mul.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32AndLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::And.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32OrLLD { a, b, d } => {
+                    set_loc!(d, u64::from(Bin::Or.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32XorLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Xor.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32ShlLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Shl.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32ShrSLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::ShrS.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32ShrULLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::ShrU.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32RotlLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Rotl.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32RotrLLD { a, b, d } => set_loc!(
+                    d,
+                    u64::from(Bin::Rotr.eval32(loc!(a) as u32, loc!(b) as u32))
+                ),
+                Op::I32AddLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Add.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32SubLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Sub.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32MulLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Mul.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32AndLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::And.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32OrLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Or.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32XorLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Xor.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32ShlLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Shl.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32ShrSLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::ShrS.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32ShrULCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::ShrU.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32RotlLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Rotl.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32RotrLCD { a, c, d } => {
+                    set_loc!(d, u64::from(Bin::Rotr.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32AddSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Add.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32SubSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Sub.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32MulSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Mul.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32AndSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::And.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32OrSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Or.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32XorSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Xor.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32ShlSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Shl.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32ShrSSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::ShrS.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32ShrUSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::ShrU.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32RotlSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Rotl.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32RotrSLD { b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Rotr.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32AddSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Add.eval32(x, c)))
+                }
+                Op::I32SubSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Sub.eval32(x, c)))
+                }
+                Op::I32MulSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Mul.eval32(x, c)))
+                }
+                Op::I32AndSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::And.eval32(x, c)))
+                }
+                Op::I32OrSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Or.eval32(x, c)))
+                }
+                Op::I32XorSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Xor.eval32(x, c)))
+                }
+                Op::I32ShlSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Shl.eval32(x, c)))
+                }
+                Op::I32ShrSSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::ShrS.eval32(x, c)))
+                }
+                Op::I32ShrUSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::ShrU.eval32(x, c)))
+                }
+                Op::I32RotlSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Rotl.eval32(x, c)))
+                }
+                Op::I32RotrSCD { c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Rotr.eval32(x, c)))
+                }
+                Op::I64AddLL { a, b } => push!(Bin::Add.eval64(loc!(a), loc!(b))),
+                Op::I64SubLL { a, b } => push!(Bin::Sub.eval64(loc!(a), loc!(b))),
+                Op::I64MulLL { a, b } => push!(Bin::Mul.eval64(loc!(a), loc!(b))),
+                Op::I64AndLL { a, b } => push!(Bin::And.eval64(loc!(a), loc!(b))),
+                Op::I64OrLL { a, b } => push!(Bin::Or.eval64(loc!(a), loc!(b))),
+                Op::I64XorLL { a, b } => push!(Bin::Xor.eval64(loc!(a), loc!(b))),
+                Op::I64ShlLL { a, b } => push!(Bin::Shl.eval64(loc!(a), loc!(b))),
+                Op::I64ShrSLL { a, b } => push!(Bin::ShrS.eval64(loc!(a), loc!(b))),
+                Op::I64ShrULL { a, b } => push!(Bin::ShrU.eval64(loc!(a), loc!(b))),
+                Op::I64RotlLL { a, b } => push!(Bin::Rotl.eval64(loc!(a), loc!(b))),
+                Op::I64RotrLL { a, b } => push!(Bin::Rotr.eval64(loc!(a), loc!(b))),
+                Op::I64AddLC { a, c } => push!(Bin::Add.eval64(loc!(a), c as i64 as u64)),
+                Op::I64SubLC { a, c } => push!(Bin::Sub.eval64(loc!(a), c as i64 as u64)),
+                Op::I64MulLC { a, c } => push!(Bin::Mul.eval64(loc!(a), c as i64 as u64)),
+                Op::I64AndLC { a, c } => push!(Bin::And.eval64(loc!(a), c as i64 as u64)),
+                Op::I64OrLC { a, c } => push!(Bin::Or.eval64(loc!(a), c as i64 as u64)),
+                Op::I64XorLC { a, c } => push!(Bin::Xor.eval64(loc!(a), c as i64 as u64)),
+                Op::I64ShlLC { a, c } => push!(Bin::Shl.eval64(loc!(a), c as i64 as u64)),
+                Op::I64ShrSLC { a, c } => push!(Bin::ShrS.eval64(loc!(a), c as i64 as u64)),
+                Op::I64ShrULC { a, c } => push!(Bin::ShrU.eval64(loc!(a), c as i64 as u64)),
+                Op::I64RotlLC { a, c } => push!(Bin::Rotl.eval64(loc!(a), c as i64 as u64)),
+                Op::I64RotrLC { a, c } => push!(Bin::Rotr.eval64(loc!(a), c as i64 as u64)),
+                Op::I64AddSL { b } => set_top!(1, Bin::Add.eval64(top!(1), loc!(b))),
+                Op::I64SubSL { b } => set_top!(1, Bin::Sub.eval64(top!(1), loc!(b))),
+                Op::I64MulSL { b } => set_top!(1, Bin::Mul.eval64(top!(1), loc!(b))),
+                Op::I64AndSL { b } => set_top!(1, Bin::And.eval64(top!(1), loc!(b))),
+                Op::I64OrSL { b } => set_top!(1, Bin::Or.eval64(top!(1), loc!(b))),
+                Op::I64XorSL { b } => set_top!(1, Bin::Xor.eval64(top!(1), loc!(b))),
+                Op::I64ShlSL { b } => set_top!(1, Bin::Shl.eval64(top!(1), loc!(b))),
+                Op::I64ShrSSL { b } => set_top!(1, Bin::ShrS.eval64(top!(1), loc!(b))),
+                Op::I64ShrUSL { b } => set_top!(1, Bin::ShrU.eval64(top!(1), loc!(b))),
+                Op::I64RotlSL { b } => set_top!(1, Bin::Rotl.eval64(top!(1), loc!(b))),
+                Op::I64RotrSL { b } => set_top!(1, Bin::Rotr.eval64(top!(1), loc!(b))),
+                Op::I64AddSC { c } => set_top!(1, Bin::Add.eval64(top!(1), c as i64 as u64)),
+                Op::I64SubSC { c } => set_top!(1, Bin::Sub.eval64(top!(1), c as i64 as u64)),
+                Op::I64MulSC { c } => set_top!(1, Bin::Mul.eval64(top!(1), c as i64 as u64)),
+                Op::I64AndSC { c } => set_top!(1, Bin::And.eval64(top!(1), c as i64 as u64)),
+                Op::I64OrSC { c } => set_top!(1, Bin::Or.eval64(top!(1), c as i64 as u64)),
+                Op::I64XorSC { c } => set_top!(1, Bin::Xor.eval64(top!(1), c as i64 as u64)),
+                Op::I64ShlSC { c } => set_top!(1, Bin::Shl.eval64(top!(1), c as i64 as u64)),
+                Op::I64ShrSSC { c } => set_top!(1, Bin::ShrS.eval64(top!(1), c as i64 as u64)),
+                Op::I64ShrUSC { c } => set_top!(1, Bin::ShrU.eval64(top!(1), c as i64 as u64)),
+                Op::I64RotlSC { c } => set_top!(1, Bin::Rotl.eval64(top!(1), c as i64 as u64)),
+                Op::I64RotrSC { c } => set_top!(1, Bin::Rotr.eval64(top!(1), c as i64 as u64)),
+                Op::I64AddLLD { a, b, d } => set_loc!(d, Bin::Add.eval64(loc!(a), loc!(b))),
+                Op::I64SubLLD { a, b, d } => set_loc!(d, Bin::Sub.eval64(loc!(a), loc!(b))),
+                Op::I64MulLLD { a, b, d } => set_loc!(d, Bin::Mul.eval64(loc!(a), loc!(b))),
+                Op::I64AndLLD { a, b, d } => set_loc!(d, Bin::And.eval64(loc!(a), loc!(b))),
+                Op::I64OrLLD { a, b, d } => set_loc!(d, Bin::Or.eval64(loc!(a), loc!(b))),
+                Op::I64XorLLD { a, b, d } => set_loc!(d, Bin::Xor.eval64(loc!(a), loc!(b))),
+                Op::I64ShlLLD { a, b, d } => set_loc!(d, Bin::Shl.eval64(loc!(a), loc!(b))),
+                Op::I64ShrSLLD { a, b, d } => set_loc!(d, Bin::ShrS.eval64(loc!(a), loc!(b))),
+                Op::I64ShrULLD { a, b, d } => set_loc!(d, Bin::ShrU.eval64(loc!(a), loc!(b))),
+                Op::I64RotlLLD { a, b, d } => set_loc!(d, Bin::Rotl.eval64(loc!(a), loc!(b))),
+                Op::I64RotrLLD { a, b, d } => set_loc!(d, Bin::Rotr.eval64(loc!(a), loc!(b))),
+                Op::I64AddLCD { a, c, d } => set_loc!(d, Bin::Add.eval64(loc!(a), c as i64 as u64)),
+                Op::I64SubLCD { a, c, d } => set_loc!(d, Bin::Sub.eval64(loc!(a), c as i64 as u64)),
+                Op::I64MulLCD { a, c, d } => set_loc!(d, Bin::Mul.eval64(loc!(a), c as i64 as u64)),
+                Op::I64AndLCD { a, c, d } => set_loc!(d, Bin::And.eval64(loc!(a), c as i64 as u64)),
+                Op::I64OrLCD { a, c, d } => set_loc!(d, Bin::Or.eval64(loc!(a), c as i64 as u64)),
+                Op::I64XorLCD { a, c, d } => set_loc!(d, Bin::Xor.eval64(loc!(a), c as i64 as u64)),
+                Op::I64ShlLCD { a, c, d } => set_loc!(d, Bin::Shl.eval64(loc!(a), c as i64 as u64)),
+                Op::I64ShrSLCD { a, c, d } => {
+                    set_loc!(d, Bin::ShrS.eval64(loc!(a), c as i64 as u64))
+                }
+                Op::I64ShrULCD { a, c, d } => {
+                    set_loc!(d, Bin::ShrU.eval64(loc!(a), c as i64 as u64))
+                }
+                Op::I64RotlLCD { a, c, d } => {
+                    set_loc!(d, Bin::Rotl.eval64(loc!(a), c as i64 as u64))
+                }
+                Op::I64RotrLCD { a, c, d } => {
+                    set_loc!(d, Bin::Rotr.eval64(loc!(a), c as i64 as u64))
+                }
+                Op::I64AddSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Add.eval64(x, loc!(b)))
+                }
+                Op::I64SubSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Sub.eval64(x, loc!(b)))
+                }
+                Op::I64MulSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Mul.eval64(x, loc!(b)))
+                }
+                Op::I64AndSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::And.eval64(x, loc!(b)))
+                }
+                Op::I64OrSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Or.eval64(x, loc!(b)))
+                }
+                Op::I64XorSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Xor.eval64(x, loc!(b)))
+                }
+                Op::I64ShlSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Shl.eval64(x, loc!(b)))
+                }
+                Op::I64ShrSSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::ShrS.eval64(x, loc!(b)))
+                }
+                Op::I64ShrUSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::ShrU.eval64(x, loc!(b)))
+                }
+                Op::I64RotlSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Rotl.eval64(x, loc!(b)))
+                }
+                Op::I64RotrSLD { b, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Rotr.eval64(x, loc!(b)))
+                }
+                Op::I64AddSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Add.eval64(x, c as i64 as u64))
+                }
+                Op::I64SubSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Sub.eval64(x, c as i64 as u64))
+                }
+                Op::I64MulSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Mul.eval64(x, c as i64 as u64))
+                }
+                Op::I64AndSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::And.eval64(x, c as i64 as u64))
+                }
+                Op::I64OrSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Or.eval64(x, c as i64 as u64))
+                }
+                Op::I64XorSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Xor.eval64(x, c as i64 as u64))
+                }
+                Op::I64ShlSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Shl.eval64(x, c as i64 as u64))
+                }
+                Op::I64ShrSSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::ShrS.eval64(x, c as i64 as u64))
+                }
+                Op::I64ShrUSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::ShrU.eval64(x, c as i64 as u64))
+                }
+                Op::I64RotlSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Rotl.eval64(x, c as i64 as u64))
+                }
+                Op::I64RotrSCD { c, d } => {
+                    let x = pop!();
+                    set_loc!(d, Bin::Rotr.eval64(x, c as i64 as u64))
+                }
+                Op::I32EqJumpLL { lp, a, b, t } => {
+                    if Bin::Eq.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32NeJumpLL { lp, a, b, t } => {
+                    if Bin::Ne.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtSJumpLL { lp, a, b, t } => {
+                    if Bin::LtS.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtUJumpLL { lp, a, b, t } => {
+                    if Bin::LtU.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtSJumpLL { lp, a, b, t } => {
+                    if Bin::GtS.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtUJumpLL { lp, a, b, t } => {
+                    if Bin::GtU.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeSJumpLL { lp, a, b, t } => {
+                    if Bin::LeS.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeUJumpLL { lp, a, b, t } => {
+                    if Bin::LeU.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeSJumpLL { lp, a, b, t } => {
+                    if Bin::GeS.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeUJumpLL { lp, a, b, t } => {
+                    if Bin::GeU.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32EqJumpLC { lp, a, c, t } => {
+                    if Bin::Eq.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32NeJumpLC { lp, a, c, t } => {
+                    if Bin::Ne.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtSJumpLC { lp, a, c, t } => {
+                    if Bin::LtS.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtUJumpLC { lp, a, c, t } => {
+                    if Bin::LtU.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtSJumpLC { lp, a, c, t } => {
+                    if Bin::GtS.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtUJumpLC { lp, a, c, t } => {
+                    if Bin::GtU.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeSJumpLC { lp, a, c, t } => {
+                    if Bin::LeS.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeUJumpLC { lp, a, c, t } => {
+                    if Bin::LeU.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeSJumpLC { lp, a, c, t } => {
+                    if Bin::GeS.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeUJumpLC { lp, a, c, t } => {
+                    if Bin::GeU.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32EqJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::Eq.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32NeJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::Ne.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtSJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::LtS.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtUJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::LtU.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtSJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::GtS.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtUJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::GtU.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeSJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::LeS.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeUJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::LeU.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeSJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::GeS.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeUJumpSS { lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if Bin::GeU.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32EqJumpSC { lp, c, t } => {
+                    if Bin::Eq.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32NeJumpSC { lp, c, t } => {
+                    if Bin::Ne.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtSJumpSC { lp, c, t } => {
+                    if Bin::LtS.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtUJumpSC { lp, c, t } => {
+                    if Bin::LtU.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtSJumpSC { lp, c, t } => {
+                    if Bin::GtS.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtUJumpSC { lp, c, t } => {
+                    if Bin::GtU.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeSJumpSC { lp, c, t } => {
+                    if Bin::LeS.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeUJumpSC { lp, c, t } => {
+                    if Bin::LeU.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeSJumpSC { lp, c, t } => {
+                    if Bin::GeS.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeUJumpSC { lp, c, t } => {
+                    if Bin::GeU.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32EqJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::Eq.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32NeJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::Ne.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtSJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::LtS.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LtUJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::LtU.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtSJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::GtS.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GtUJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::GtU.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeSJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::LeS.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32LeUJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::LeU.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeSJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::GeS.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32GeUJumpSL { lp, b, t } => {
+                    let a = pop!() as u32;
+                    if Bin::GeU.test32(a, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64EqJumpLL { lp, a, b, t } => {
+                    if Bin::Eq.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64NeJumpLL { lp, a, b, t } => {
+                    if Bin::Ne.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtSJumpLL { lp, a, b, t } => {
+                    if Bin::LtS.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtUJumpLL { lp, a, b, t } => {
+                    if Bin::LtU.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtSJumpLL { lp, a, b, t } => {
+                    if Bin::GtS.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtUJumpLL { lp, a, b, t } => {
+                    if Bin::GtU.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeSJumpLL { lp, a, b, t } => {
+                    if Bin::LeS.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeUJumpLL { lp, a, b, t } => {
+                    if Bin::LeU.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeSJumpLL { lp, a, b, t } => {
+                    if Bin::GeS.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeUJumpLL { lp, a, b, t } => {
+                    if Bin::GeU.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64EqJumpLC { lp, a, c, t } => {
+                    if Bin::Eq.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64NeJumpLC { lp, a, c, t } => {
+                    if Bin::Ne.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtSJumpLC { lp, a, c, t } => {
+                    if Bin::LtS.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtUJumpLC { lp, a, c, t } => {
+                    if Bin::LtU.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtSJumpLC { lp, a, c, t } => {
+                    if Bin::GtS.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtUJumpLC { lp, a, c, t } => {
+                    if Bin::GtU.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeSJumpLC { lp, a, c, t } => {
+                    if Bin::LeS.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeUJumpLC { lp, a, c, t } => {
+                    if Bin::LeU.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeSJumpLC { lp, a, c, t } => {
+                    if Bin::GeS.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeUJumpLC { lp, a, c, t } => {
+                    if Bin::GeU.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64EqJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::Eq.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64NeJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::Ne.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtSJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::LtS.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtUJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::LtU.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtSJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::GtS.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtUJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::GtU.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeSJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::LeS.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeUJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::LeU.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeSJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::GeS.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeUJumpSS { lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if Bin::GeU.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64EqJumpSC { lp, c, t } => {
+                    if Bin::Eq.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64NeJumpSC { lp, c, t } => {
+                    if Bin::Ne.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtSJumpSC { lp, c, t } => {
+                    if Bin::LtS.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtUJumpSC { lp, c, t } => {
+                    if Bin::LtU.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtSJumpSC { lp, c, t } => {
+                    if Bin::GtS.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtUJumpSC { lp, c, t } => {
+                    if Bin::GtU.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeSJumpSC { lp, c, t } => {
+                    if Bin::LeS.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeUJumpSC { lp, c, t } => {
+                    if Bin::LeU.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeSJumpSC { lp, c, t } => {
+                    if Bin::GeS.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeUJumpSC { lp, c, t } => {
+                    if Bin::GeU.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64EqJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::Eq.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64NeJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::Ne.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtSJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::LtS.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LtUJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::LtU.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtSJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::GtS.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GtUJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::GtU.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeSJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::LeS.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64LeUJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::LeU.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeSJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::GeS.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64GeUJumpSL { lp, b, t } => {
+                    let a = pop!();
+                    if Bin::GeU.test64(a, loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                } // END GENERATED
 
                 // ---- i32 -----------------------------------------------------------------
                 Op::I32Eqz => un!(|v: u64| (v as u32 == 0) as u64),
