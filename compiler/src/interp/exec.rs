@@ -22,7 +22,7 @@ use runtime_loader::abi::{ArrayFn, FuncRef, VMContext, func_kind};
 use runtime_loader::instance::Instance;
 
 use super::num;
-use super::ops::{Bin, FuncCode, Load, Op};
+use super::ops::{Bin, FuncCode, Load, Op, Store};
 use crate::parse;
 use crate::runtime::Trap;
 
@@ -59,17 +59,24 @@ pub struct InterpInstance {
     pub counters: Box<[Counters]>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
+    /// `code.funcs` and `counters` as raw pointers, for the call path (both live as long
+    /// as `self`, and neither is ever resized).
+    funcs_ptr: *const FuncCode,
+    counters_ptr: *const Counters,
 }
 
 impl InterpInstance {
     /// Creates the interpreter view of an instance of `module`.
     pub fn new(module: Arc<parse::Module>, code: Arc<ModuleCode>) -> InterpInstance {
         let n = code.funcs.len();
+        let counters: Box<[Counters]> = (0..n).map(|_| Counters::default()).collect();
         InterpInstance {
             num_imported_funcs: module.meta.num_imported_funcs,
+            funcs_ptr: code.funcs.as_ptr(),
+            counters_ptr: counters.as_ptr(),
             module,
             code,
-            counters: (0..n).map(|_| Counters::default()).collect(),
+            counters,
         }
     }
 }
@@ -91,7 +98,8 @@ struct Frame {
     data: *const InterpInstance,
     vmctx: *mut VMContext,
     counters: *const Counters,
-    pc: usize,
+    /// Where the caller resumes (the op after its call; unused for the entry frame).
+    ret: *const Op,
     base: usize,
 }
 
@@ -110,7 +118,7 @@ pub struct Interp {
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Frame")
-            .field("pc", &self.pc)
+            .field("ret", &self.ret)
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
@@ -212,19 +220,22 @@ pub fn ticks_to_nanos(t: u64, ref_ticks: u64, ref_nanos: u64) -> u64 {
 unsafe fn wasm_code(
     f: *const FuncRef,
 ) -> (*const InterpInstance, *const FuncCode, *const Counters) {
-    // SAFETY: per the caller.
+    // SAFETY: per the caller; a wasm FuncRef's `func_index` is a defined function of the
+    // instance `host_data` describes, so the index is below `code.funcs.len()`.
     unsafe {
         let data = (*f).host_data as *const InterpInstance;
         let idx = ((*f).func_index - (*data).num_imported_funcs) as usize;
-        let d = &*data;
-        let code = &d.code.funcs[idx] as *const FuncCode;
-        let counters = &d.counters[idx] as *const Counters;
+        debug_assert!(idx < (&(*data).code).funcs.len());
+        let code = (*data).funcs_ptr.add(idx);
+        let counters = (*data).counters_ptr.add(idx);
         (data, code, counters)
     }
 }
 
-fn pc_of_caller(frames: &[Frame]) -> usize {
-    frames.last().map_or(0, |f| f.pc)
+/// Where the caller (now the last frame) resumes.
+#[inline(always)]
+fn caller_ret(frames: &[Frame]) -> *const Op {
+    frames.last().map_or(std::ptr::null(), |f| f.ret)
 }
 
 /// Whether `f` runs in this interpreter: a wasm function with no array entry, or whose
@@ -387,7 +398,7 @@ impl Interp {
             data,
             vmctx,
             counters,
-            pc: 0,
+            ret: std::ptr::null(),
             base: 0,
         });
 
@@ -649,15 +660,43 @@ impl Interp {
                 unsafe { std::ptr::write_unaligned(p as *mut [u8; $n], bytes) };
             }};
         }
+        // Stores the low bytes (width `$k`, a `Store`) of `$v` at linear address `$addr`.
+        macro_rules! store_w {
+            ($k:expr, $addr:expr, $v:expr) => {{
+                let (k, addr, v): (Store, u64, u64) = ($k, $addr, $v);
+                // SAFETY: validation guarantees the module has a memory, so
+                // `vmctx.memory` points at a live definition.
+                let m = unsafe { &*(*vmctx).memory };
+                let w = match k {
+                    Store::S8 => 1,
+                    Store::S16 => 2,
+                    Store::S32 => 4,
+                    Store::S64 => 8,
+                };
+                if addr + w > m.len {
+                    trap!(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `addr + w <= len` was just checked.
+                unsafe {
+                    let p = m.base.add(addr as usize);
+                    match k {
+                        Store::S8 => *p = v as u8,
+                        Store::S16 => std::ptr::write_unaligned(p as *mut u16, (v as u16).to_le()),
+                        Store::S32 => std::ptr::write_unaligned(p as *mut u32, (v as u32).to_le()),
+                        Store::S64 => std::ptr::write_unaligned(p as *mut u64, v.to_le()),
+                    }
+                }
+            }};
+        }
         // Calls `$f` (a `*const FuncRef`) with `$np` arguments on the stack and `$nr` results.
         macro_rules! call {
-            ($f:expr, $np:expr, $nr:expr) => {{
+            ($f:expr, $arity:expr) => {{
                 let f: *const FuncRef = $f;
-                let np = $np as usize;
-                let nr = $nr as usize;
                 // SAFETY: `f` comes from this instance's function array or a table of the
                 // store; FuncRefs live as long as the store.
                 if !unsafe { is_interpreted(f) } {
+                    let (np, nr): (u32, u32) = $arity;
+                    let (np, nr) = (np as usize, nr as usize);
                     account!();
                     // SAFETY: the arguments are the top `np` slots.
                     let vbase = unsafe { sp.sub(np) };
@@ -680,15 +719,18 @@ impl Interp {
                     let (d, c, k) = unsafe { wasm_code(f) };
                     // SAFETY: code of a live instance.
                     let callee_code: &FuncCode = unsafe { &*c };
+                    let np = callee_code.num_params as usize;
                     // SAFETY: `sp` points into the vector.
                     let sp_index = unsafe { sp.offset_from(sptr) } as usize;
                     let new_base = sp_index - np;
                     let need = new_base + callee_code.max_height as usize;
-                    if need > cfg.max_slots {
-                        trap!(TrapCode::StackOverflow);
-                    }
+                    // Invariant: `slen <= max(cfg.max_slots, first frame's need)`, so only
+                    // a growing stack can exceed the limit.
                     if need > slen {
-                        stack.resize(need.max(slen * 2), 0);
+                        if need > cfg.max_slots {
+                            trap!(TrapCode::StackOverflow);
+                        }
+                        stack.resize(need.max(slen * 2).min(cfg.max_slots), 0);
                         sptr = stack.as_mut_ptr();
                         slen = stack.len();
                         // SAFETY: rebase the stack top onto the new allocation (the caller's
@@ -697,12 +739,22 @@ impl Interp {
                     }
                     let locals_end = new_base + callee_code.num_locals as usize;
                     debug_assert!(locals_end <= slen);
+                    // Zero the declared locals: a short loop for the usual few (volatile
+                    // keeps it from becoming a `memset` call), `write_bytes` for many.
+                    let n = locals_end - sp_index;
                     // SAFETY: `locals_end <= need <= slen`.
-                    unsafe { std::ptr::write_bytes(sp, 0, locals_end - sp_index) };
+                    unsafe {
+                        if n <= 8 {
+                            for i in 0..n {
+                                std::ptr::write_volatile(sp.add(i), 0);
+                            }
+                        } else {
+                            std::ptr::write_bytes(sp, 0, n);
+                        }
+                    }
                     account!();
-                    // SAFETY: `ip` points into the current body.
-                    frames.last_mut().expect("a frame is running").pc =
-                        unsafe { ip.offset_from(ops) } as usize;
+                    // SAFETY: a frame is running (the caller).
+                    unsafe { (*frames.as_mut_ptr().add(frames.len() - 1)).ret = ip };
                     data = d;
                     code = callee_code;
                     ops = code.ops.as_ptr();
@@ -725,7 +777,7 @@ impl Interp {
                         data,
                         vmctx,
                         counters,
-                        pc: 0,
+                        ret: std::ptr::null(),
                         base: new_base,
                     });
                 }
@@ -827,8 +879,8 @@ impl Interp {
                             break done;
                         }
                         ops = code.ops.as_ptr();
-                        // SAFETY: the caller's saved op index is inside its body.
-                        ip = unsafe { ops.add(pc_of_caller(frames)) };
+                        // The caller resumes after its call op.
+                        ip = caller_ret(frames);
                         continue;
                     }
                     if e.is_loop {
@@ -840,7 +892,11 @@ impl Interp {
                     let n = code.num_results as usize;
                     // SAFETY: results lie below `sp`, the base is below them.
                     unsafe {
-                        std::ptr::copy(sp.sub(n), fp, n);
+                        if n == 1 {
+                            *fp = *sp.sub(1);
+                        } else {
+                            std::ptr::copy(sp.sub(n), fp, n);
+                        }
                         sp = fp.add(n);
                     }
                     if let Some(done) = self.ret(
@@ -857,8 +913,8 @@ impl Interp {
                         break done;
                     }
                     ops = code.ops.as_ptr();
-                    // SAFETY: the caller's saved op index is inside its body.
-                    ip = unsafe { ops.add(pc_of_caller(frames)) };
+                    // The caller resumes after its call op.
+                    ip = caller_ret(frames);
                 }
 
                 // ---- calls ---------------------------------------------------------------
@@ -866,8 +922,7 @@ impl Interp {
                     // SAFETY: validated index into the live instance's function array.
                     let f = unsafe { *(*vmctx).funcs.add(idx as usize) };
                     // SAFETY: `data` is the live interpreter view of this instance.
-                    let (np, nr) = unsafe { (&*data).code.func_arity[idx as usize] };
-                    call!(f, np, nr);
+                    call!(f, unsafe { (&*data).code.func_arity[idx as usize] });
                 }
                 Op::CallIndirect { ty, table } => {
                     let i = pop!() as u32;
@@ -889,8 +944,7 @@ impl Interp {
                         trap!(TrapCode::IndirectCallTypeMismatch);
                     }
                     // SAFETY: `data` is the live interpreter view of this instance.
-                    let (np, nr) = unsafe { (&*data).code.type_arity[ty as usize] };
-                    call!(f, np, nr);
+                    call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
                 }
 
                 // ---- parametric and variables --------------------------------------------
@@ -1115,6 +1169,20 @@ impl Interp {
                 Op::LocalGet2 { a, b } => {
                     push!(loc!(a));
                     push!(loc!(b));
+                }
+                Op::StoreLL { k, a, b, off } => {
+                    let addr = (loc!(a) as u32 as u64) + u64::from(off);
+                    let v = loc!(b);
+                    store_w!(k, addr, v);
+                }
+                Op::StoreSL { k, b, off } => {
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    let v = loc!(b);
+                    store_w!(k, addr, v);
+                }
+                Op::StoreSC { k, c, off } => {
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    store_w!(k, addr, u64::from(c));
                 }
                 Op::LoadL { k, a, off } => {
                     let addr = (loc!(a) as u32 as u64) + u64::from(off);

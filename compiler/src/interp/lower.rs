@@ -12,7 +12,7 @@ use std::fmt;
 use runtime_loader::meta::ModuleMeta;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use super::ops::{Bin, BrEntry, FuncCode, Load, Op};
+use super::ops::{Bin, BrEntry, FuncCode, Load, Op, Store};
 
 /// A function body the lowering cannot handle (only possible for operators outside the
 /// validated feature set).
@@ -868,6 +868,7 @@ fn consumes_local(op: &Op) -> bool {
     Bin::of_i32(op).is_some()
         || Bin::of_i64(op).is_some()
         || Load::of(op).is_some()
+        || Store::of(op).is_some()
         || matches!(
             op,
             Op::LocalSet(_) | Op::JumpIfZero(_) | Op::JumpIfNonZero(_) | Op::Const(_)
@@ -906,6 +907,21 @@ fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
             }
             (_, &Op::LocalGet(b)) => Some((1, Op::I64BinSL { k, b })),
             (_, &Op::Const(c)) => small64(c).map(|c| (1, Op::I64BinSC { k, c })),
+            _ => None,
+        };
+    }
+    if let Some((k, off)) = Store::of(op) {
+        return match (prev, last) {
+            (Some(&Op::LocalGet(a)), &Op::LocalGet(b)) => Some((2, Op::StoreLL { k, a, b, off })),
+            (_, &Op::LocalGet(b)) => Some((1, Op::StoreSL { k, b, off })),
+            (_, &Op::Const(c)) if c >> 32 == 0 => Some((
+                1,
+                Op::StoreSC {
+                    k,
+                    c: c as u32,
+                    off,
+                },
+            )),
             _ => None,
         };
     }
@@ -2103,6 +2119,42 @@ mod tests {
             "{:?}",
             code[0].ops
         );
+    }
+
+    #[test]
+    fn stores_fuse_local_and_small_constant_operands() {
+        let code = lower_wat(
+            r#"(module (memory 1) (func (param i32 i32)
+                (i32.store offset=8 (local.get 0) (local.get 1))
+                (i32.store8 (i32.add (local.get 0) (i32.const 1)) (i32.const 7))
+                (i64.store (local.get 1) (i64.const -1))))"#,
+        );
+        let ops = &code[0].ops;
+        use super::Store;
+        assert_eq!(
+            ops[0],
+            Op::StoreLL {
+                k: Store::S32,
+                a: 0,
+                b: 1,
+                off: 8
+            },
+            "{ops:?}"
+        );
+        assert_eq!(ops[1], Op::I32AddLC { a: 0, c: 1 }, "{ops:?}");
+        assert_eq!(
+            ops[2],
+            Op::StoreSC {
+                k: Store::S8,
+                c: 7,
+                off: 0
+            },
+            "{ops:?}"
+        );
+        // A constant wider than 32 bits stays a separate op.
+        assert_eq!(ops[4], Op::Const(u64::MAX), "{ops:?}");
+        assert_eq!(ops[5], Op::I64Store(0), "{ops:?}");
+        assert_eq!(code[0].offsets.len(), ops.len());
     }
 
     #[test]

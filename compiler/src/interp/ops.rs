@@ -316,6 +316,25 @@ pub enum Op {
         a: u32,
         off: u32,
     },
+    /// Store `local b` to memory at `local a + off` (width `k`).
+    StoreLL {
+        k: Store,
+        a: u32,
+        b: u32,
+        off: u32,
+    },
+    /// Pop an address; store `local b` at it `+ off`.
+    StoreSL {
+        k: Store,
+        b: u32,
+        off: u32,
+    },
+    /// Pop an address; store the zero-extended constant `c` at it `+ off`.
+    StoreSC {
+        k: Store,
+        c: u32,
+        off: u32,
+    },
 
     // ---- specialized fused forms ----------------------------------------------------------
     // One variant per operator of the generic fused forms above (same fields minus `k`),
@@ -1936,6 +1955,31 @@ impl Load {
             Load::I32_8S | Load::I32_8U | Load::I64_8S => 1,
             Load::I32_16S | Load::I32_16U | Load::I64_16S => 2,
         }
+    }
+}
+
+/// Memory store widths of the fused stores ([`Op::StoreLL`], ...): a store writes the low
+/// bytes of its slot, whatever the value type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // Named after the widths in bits.
+#[repr(u8)]
+pub enum Store {
+    S8,
+    S16,
+    S32,
+    S64,
+}
+
+impl Store {
+    /// The store op `op` (and its static offset) as a [`Store`] width.
+    pub fn of(op: &Op) -> Option<(Store, u32)> {
+        Some(match *op {
+            Op::I32Store8(o) | Op::I64Store8(o) => (Store::S8, o),
+            Op::I32Store16(o) | Op::I64Store16(o) => (Store::S16, o),
+            Op::I32Store(o) | Op::F32Store(o) | Op::I64Store32(o) => (Store::S32, o),
+            Op::I64Store(o) | Op::F64Store(o) => (Store::S64, o),
+            _ => return None,
+        })
     }
 }
 
