@@ -27,6 +27,8 @@ BIN32 = {
     "SLD": (["b: u32", "d: u32"],
             "{ let x = pop!() as u32; set_loc!(d, u64::from(K.eval32(x, loc!(b) as u32))) }"),
     "SCD": (["c: u32", "d: u32"], "{ let x = pop!() as u32; set_loc!(d, u64::from(K.eval32(x, c))) }"),
+    "SSD": (["d: u32"],
+            "{ let y = pop!() as u32; let x = pop!() as u32; set_loc!(d, u64::from(K.eval32(x, y))) }"),
 }
 BIN64 = {
     "LL": (["a: u32", "b: u32"], "push!(K.eval64(loc!(a), loc!(b)))"),
@@ -37,6 +39,7 @@ BIN64 = {
     "LCD": (["a: u32", "c: i32", "d: u32"], "set_loc!(d, K.eval64(loc!(a), c as i64 as u64))"),
     "SLD": (["b: u32", "d: u32"], "{ let x = pop!(); set_loc!(d, K.eval64(x, loc!(b))) }"),
     "SCD": (["c: i32", "d: u32"], "{ let x = pop!(); set_loc!(d, K.eval64(x, c as i64 as u64)) }"),
+    "SSD": (["d: u32"], "{ let y = pop!(); let x = pop!(); set_loc!(d, K.eval64(x, y)) }"),
 }
 J = "{ cond_jump!(lp, t); }"
 JUMP32 = {

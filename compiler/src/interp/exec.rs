@@ -1164,6 +1164,16 @@ impl Interp {
                     let x = pop!();
                     set_loc!(d, k.eval64(x, c as i64 as u64))
                 }
+                Op::I32BinSSD { k, d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(k.eval32(x, y)))
+                }
+                Op::I64BinSSD { k, d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, k.eval64(x, y))
+                }
                 Op::Copy { a, b } => set_loc!(b, loc!(a)),
                 Op::SetConst32 { d, c } => set_loc!(d, u64::from(c)),
                 Op::LocalGet2 { a, b } => {
@@ -1488,6 +1498,61 @@ impl Interp {
                     let x = pop!() as u32;
                     set_loc!(d, u64::from(Bin::Rotr.eval32(x, c)))
                 }
+                Op::I32AddSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Add.eval32(x, y)))
+                }
+                Op::I32SubSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Sub.eval32(x, y)))
+                }
+                Op::I32MulSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Mul.eval32(x, y)))
+                }
+                Op::I32AndSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::And.eval32(x, y)))
+                }
+                Op::I32OrSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Or.eval32(x, y)))
+                }
+                Op::I32XorSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Xor.eval32(x, y)))
+                }
+                Op::I32ShlSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Shl.eval32(x, y)))
+                }
+                Op::I32ShrSSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::ShrS.eval32(x, y)))
+                }
+                Op::I32ShrUSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::ShrU.eval32(x, y)))
+                }
+                Op::I32RotlSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Rotl.eval32(x, y)))
+                }
+                Op::I32RotrSSD { d } => {
+                    let y = pop!() as u32;
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(Bin::Rotr.eval32(x, y)))
+                }
                 Op::I64AddLL { a, b } => push!(Bin::Add.eval64(loc!(a), loc!(b))),
                 Op::I64SubLL { a, b } => push!(Bin::Sub.eval64(loc!(a), loc!(b))),
                 Op::I64MulLL { a, b } => push!(Bin::Mul.eval64(loc!(a), loc!(b))),
@@ -1649,6 +1714,61 @@ impl Interp {
                 Op::I64RotrSCD { c, d } => {
                     let x = pop!();
                     set_loc!(d, Bin::Rotr.eval64(x, c as i64 as u64))
+                }
+                Op::I64AddSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Add.eval64(x, y))
+                }
+                Op::I64SubSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Sub.eval64(x, y))
+                }
+                Op::I64MulSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Mul.eval64(x, y))
+                }
+                Op::I64AndSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::And.eval64(x, y))
+                }
+                Op::I64OrSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Or.eval64(x, y))
+                }
+                Op::I64XorSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Xor.eval64(x, y))
+                }
+                Op::I64ShlSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Shl.eval64(x, y))
+                }
+                Op::I64ShrSSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::ShrS.eval64(x, y))
+                }
+                Op::I64ShrUSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::ShrU.eval64(x, y))
+                }
+                Op::I64RotlSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Rotl.eval64(x, y))
+                }
+                Op::I64RotrSSD { d } => {
+                    let y = pop!();
+                    let x = pop!();
+                    set_loc!(d, Bin::Rotr.eval64(x, y))
                 }
                 Op::I32EqJumpLL { lp, a, b, t } => {
                     if Bin::Eq.test32(loc!(a) as u32, loc!(b) as u32) {

@@ -295,6 +295,16 @@ pub enum Op {
         c: i32,
         d: u32,
     },
+    /// Pop `y`, `x`; `local d = x k y` (i32).
+    I32BinSSD {
+        k: Bin,
+        d: u32,
+    },
+    /// Pop `y`, `x`; `local d = x k y` (i64).
+    I64BinSSD {
+        k: Bin,
+        d: u32,
+    },
     /// `local b = local a`.
     Copy {
         a: u32,
@@ -693,6 +703,39 @@ pub enum Op {
         c: u32,
         d: u32,
     },
+    I32AddSSD {
+        d: u32,
+    },
+    I32SubSSD {
+        d: u32,
+    },
+    I32MulSSD {
+        d: u32,
+    },
+    I32AndSSD {
+        d: u32,
+    },
+    I32OrSSD {
+        d: u32,
+    },
+    I32XorSSD {
+        d: u32,
+    },
+    I32ShlSSD {
+        d: u32,
+    },
+    I32ShrSSSD {
+        d: u32,
+    },
+    I32ShrUSSD {
+        d: u32,
+    },
+    I32RotlSSD {
+        d: u32,
+    },
+    I32RotrSSD {
+        d: u32,
+    },
     I64AddLL {
         a: u32,
         b: u32,
@@ -1043,6 +1086,39 @@ pub enum Op {
     },
     I64RotrSCD {
         c: i32,
+        d: u32,
+    },
+    I64AddSSD {
+        d: u32,
+    },
+    I64SubSSD {
+        d: u32,
+    },
+    I64MulSSD {
+        d: u32,
+    },
+    I64AndSSD {
+        d: u32,
+    },
+    I64OrSSD {
+        d: u32,
+    },
+    I64XorSSD {
+        d: u32,
+    },
+    I64ShlSSD {
+        d: u32,
+    },
+    I64ShrSSSD {
+        d: u32,
+    },
+    I64ShrUSSD {
+        d: u32,
+    },
+    I64RotlSSD {
+        d: u32,
+    },
+    I64RotrSSD {
         d: u32,
     },
     I32EqJumpLL {
