@@ -106,7 +106,10 @@ fn main() -> Result<()> {
         let name = argv.get(2).ok_or_else(|| anyhow!("workload?"))?;
         let w = bench::workload(name).ok_or_else(|| anyhow!("no workload {name}"))?;
         let args: Vec<i32> = if argv.len() > 3 {
-            argv[3..].iter().map(|a| a.parse()).collect::<Result<_, _>>()?
+            argv[3..]
+                .iter()
+                .map(|a| a.parse())
+                .collect::<Result<_, _>>()?
         } else {
             w.test_args.to_vec()
         };

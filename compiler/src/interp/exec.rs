@@ -660,6 +660,44 @@ impl Interp {
                 unsafe { std::ptr::write_unaligned(p as *mut [u8; $n], bytes) };
             }};
         }
+        // Loads kind `$k` (a `Load`) from linear address `$addr` and pushes it.
+        macro_rules! load_k {
+            ($k:expr, $addr:expr) => {{
+                let (k, addr): (Load, u64) = ($k, $addr);
+                // SAFETY: validation guarantees the module has a memory, so
+                // `vmctx.memory` points at a live definition.
+                let m = unsafe { &*(*vmctx).memory };
+                if addr + k.width() > m.len {
+                    trap!(TrapCode::MemoryOutOfBounds);
+                }
+                // SAFETY: `addr + width <= len` was just checked.
+                let p = unsafe { m.base.add(addr as usize) };
+                // SAFETY: `p..p + width` is inside the memory.
+                let v = unsafe {
+                    match k {
+                        Load::I32 => {
+                            u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32)))
+                        }
+                        Load::I64 => u64::from_le(std::ptr::read_unaligned(p as *const u64)),
+                        Load::I32_8S => *p as i8 as i32 as u32 as u64,
+                        Load::I32_8U => u64::from(*p),
+                        Load::I32_16S => i16::from_le(std::ptr::read_unaligned(p as *const i16))
+                            as i32 as u32 as u64,
+                        Load::I32_16U => {
+                            u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16)))
+                        }
+                        Load::I64_8S => *p as i8 as i64 as u64,
+                        Load::I64_16S => {
+                            i16::from_le(std::ptr::read_unaligned(p as *const i16)) as i64 as u64
+                        }
+                        Load::I64_32S => {
+                            i32::from_le(std::ptr::read_unaligned(p as *const i32)) as i64 as u64
+                        }
+                    }
+                };
+                push!(v);
+            }};
+        }
         // Stores the low bytes (width `$k`, a `Store`) of `$v` at linear address `$addr`.
         macro_rules! store_w {
             ($k:expr, $addr:expr, $v:expr) => {{
@@ -1195,43 +1233,19 @@ impl Interp {
                     store_w!(k, addr, u64::from(c));
                 }
                 Op::LoadL { k, a, off } => {
-                    let addr = (loc!(a) as u32 as u64) + u64::from(off);
-                    // SAFETY: validation guarantees the module has a memory, so
-                    // `vmctx.memory` points at a live definition.
-                    let m = unsafe { &*(*vmctx).memory };
-                    if addr + k.width() > m.len {
-                        trap!(TrapCode::MemoryOutOfBounds);
-                    }
-                    // SAFETY: `addr + width <= len` was just checked.
-                    let p = unsafe { m.base.add(addr as usize) };
-                    // SAFETY: `p..p + width` is inside the memory.
-                    let v = unsafe {
-                        match k {
-                            Load::I32 => {
-                                u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32)))
-                            }
-                            Load::I64 => u64::from_le(std::ptr::read_unaligned(p as *const u64)),
-                            Load::I32_8S => *p as i8 as i32 as u32 as u64,
-                            Load::I32_8U => u64::from(*p),
-                            Load::I32_16S => {
-                                i16::from_le(std::ptr::read_unaligned(p as *const i16)) as i32
-                                    as u32 as u64
-                            }
-                            Load::I32_16U => {
-                                u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16)))
-                            }
-                            Load::I64_8S => *p as i8 as i64 as u64,
-                            Load::I64_16S => {
-                                i16::from_le(std::ptr::read_unaligned(p as *const i16)) as i64
-                                    as u64
-                            }
-                            Load::I64_32S => {
-                                i32::from_le(std::ptr::read_unaligned(p as *const i32)) as i64
-                                    as u64
-                            }
-                        }
-                    };
-                    push!(v);
+                    load_k!(k, (loc!(a) as u32 as u64) + u64::from(off))
+                }
+                Op::LoadLC { k, a, c, off } => {
+                    load_k!(
+                        k,
+                        u64::from((loc!(a) as u32).wrapping_add(c)) + u64::from(off)
+                    )
+                }
+                Op::LoadSC { k, c, off } => {
+                    load_k!(
+                        k,
+                        u64::from((pop!() as u32).wrapping_add(c)) + u64::from(off)
+                    )
                 }
 
                 // ---- specialized fused forms (scripts/gen-interp-fused.py) ---------------
@@ -2622,5 +2636,41 @@ impl Interp {
         // SAFETY: the caller's base is inside the vector.
         *fp = unsafe { sptr.add(caller.base) };
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::runtime::{CallError, Config, Extern, Mode, Module, Store, Val};
+
+    /// Runs export `name` of `wat` with one i32 argument in the interpreter.
+    fn call(wat: &str, name: &str, arg: i32) -> Result<Vec<Val>, CallError> {
+        let m = Module::from_bytes(wat.as_bytes()).expect("valid module");
+        let mut store = Store::new(Config::new(Mode::Interp));
+        let i = store.instantiate(&m, &|_, _| None).expect("instantiates");
+        let Some(Extern::Func(f)) = store.export(i, name) else {
+            panic!("no export {name}");
+        };
+        store.call(f, &[Val::I32(arg)])
+    }
+
+    #[test]
+    fn fused_address_arithmetic_wraps_like_wasm() {
+        // `x + c` with a "negative" c must wrap at 32 bits before the static offset is
+        // added (the fused loads compute both in one op).
+        let wat = r#"(module (memory 1)
+            (data (i32.const 0) "\01\02\03\04\05\06\07\08")
+            (func (export "lc") (param i32) (result i32)
+                (i32.load8_u offset=1 (i32.add (local.get 0) (i32.const -4))))
+            (func (export "sc") (param i32) (result i32)
+                (i32.load8_u offset=1
+                    (i32.sub (i32.mul (local.get 0) (i32.const 1)) (i32.const 4)))))"#;
+        for name in ["lc", "sc"] {
+            let r = call(wat, name, 5).expect("in bounds");
+            assert!(matches!(r[..], [Val::I32(3)]), "{name}: {r:?}");
+            // 3 - 4 wraps to 0xffff_ffff; + offset 1 is past the memory: a trap.
+            let e = call(wat, name, 3).expect_err("out of bounds");
+            assert!(e.to_string().contains("out of bounds"), "{name}: {e}");
+        }
     }
 }

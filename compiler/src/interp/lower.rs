@@ -927,8 +927,29 @@ fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
         };
     }
     if let Some((k, off)) = Load::of(op) {
+        // An address computed as `x + c` (or `x - c`) folds into the load; the addition
+        // keeps wasm's 32-bit wrap-around, the static offset does not wrap.
         return match *last {
             Op::LocalGet(a) => Some((1, Op::LoadL { k, a, off })),
+            Op::I32BinLC { k: Bin::Add, a, c } => Some((1, Op::LoadLC { k, a, c, off })),
+            Op::I32BinLC { k: Bin::Sub, a, c } => Some((
+                1,
+                Op::LoadLC {
+                    k,
+                    a,
+                    c: c.wrapping_neg(),
+                    off,
+                },
+            )),
+            Op::I32BinSC { k: Bin::Add, c } => Some((1, Op::LoadSC { k, c, off })),
+            Op::I32BinSC { k: Bin::Sub, c } => Some((
+                1,
+                Op::LoadSC {
+                    k,
+                    c: c.wrapping_neg(),
+                    off,
+                },
+            )),
             _ => None,
         };
     }
@@ -2249,6 +2270,21 @@ mod tests {
                 off: 0
             },
             "{ops:?}"
+        );
+        let code2 = lower_wat(
+            r#"(module (memory 1) (func (param i32) (result i32)
+                (i32.load offset=4 (i32.add (local.get 0) (i32.const -8)))))"#,
+        );
+        assert_eq!(
+            code2[0].ops[0],
+            Op::LoadLC {
+                k: Load::I32,
+                a: 0,
+                c: (-8i32) as u32,
+                off: 4
+            },
+            "{:?}",
+            code2[0].ops
         );
         // A constant wider than 32 bits stays a separate op.
         assert_eq!(ops[4], Op::Const(u64::MAX), "{ops:?}");

@@ -326,6 +326,19 @@ pub enum Op {
         a: u32,
         off: u32,
     },
+    /// Load from memory at `(local a + c mod 2^32) + off` and push (kind `k`).
+    LoadLC {
+        k: Load,
+        a: u32,
+        c: u32,
+        off: u32,
+    },
+    /// Pop `x`; load from memory at `(x + c mod 2^32) + off` and push (kind `k`).
+    LoadSC {
+        k: Load,
+        c: u32,
+        off: u32,
+    },
     /// Store `local b` to memory at `local a + off` (width `k`).
     StoreLL {
         k: Store,
