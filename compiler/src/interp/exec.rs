@@ -225,7 +225,10 @@ unsafe fn wasm_code(
     unsafe {
         let data = (*f).host_data as *const InterpInstance;
         let idx = ((*f).func_index - (*data).num_imported_funcs) as usize;
-        debug_assert!(idx < (&(*data).code).funcs.len());
+        debug_assert!({
+            let d = &*data;
+            idx < d.code.funcs.len()
+        });
         let code = (*data).funcs_ptr.add(idx);
         let counters = (*data).counters_ptr.add(idx);
         (data, code, counters)
