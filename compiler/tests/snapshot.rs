@@ -46,7 +46,15 @@ const WAT: &str = r#"
 
 fn snapshot(opt: AotOpt) -> (bareflow::parse::Module, Vec<u8>, aot::AotStats) {
     let m = bareflow::parse::parse(WAT.as_bytes()).unwrap();
-    let (bytes, stats) = aot::compile(&m, &AotOptions { opt, profile: None }).unwrap();
+    let (bytes, stats) = aot::compile(
+        &m,
+        &AotOptions {
+            opt,
+            profile: None,
+            xip: false,
+        },
+    )
+    .unwrap();
     (m, bytes, stats)
 }
 

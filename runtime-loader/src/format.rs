@@ -269,6 +269,18 @@ impl TrapRecord {
     }
 }
 
+/// Header flag bits (offset 12). Unknown bits are rejected.
+pub mod flags {
+    /// Execute in place: the object has no relocations and exactly one loaded section, so
+    /// its code runs from the snapshot bytes unchanged (`bareflow compile --xip`).
+    pub const XIP: u32 = 1;
+    /// The code uses SSE4.1 (`roundss`/`roundsd` instead of rounding libcalls); the loader
+    /// refuses it on a CPU without SSE4.1.
+    pub const SSE41: u32 = 2;
+    /// Every bit this version knows.
+    pub const KNOWN: u32 = XIP | SSE41;
+}
+
 /// A validated snapshot borrowing the file's bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Snapshot<'a> {
@@ -278,6 +290,8 @@ pub struct Snapshot<'a> {
     pub memory_mode: MemoryMode,
     /// log2 of the wasm page size (16).
     pub page_size_log2: u8,
+    /// Header flags ([`flags`]).
+    pub flags: u32,
     meta: &'a [u8],
     object: &'a [u8],
     funcs: &'a [u8],
@@ -306,7 +320,7 @@ impl<'a> Snapshot<'a> {
         let page_size_log2 = c.u8()?;
         let reserved8 = c.u8()?;
         let section_count = c.u16()?;
-        let reserved32 = c.u32()?;
+        let flag_bits = c.u32()?;
         let file_len = c.u64()?;
         let checksum = c.u64()?;
         if file_len != file.len() as u64 {
@@ -319,7 +333,7 @@ impl<'a> Snapshot<'a> {
         if file_checksum(file) != Some(checksum) {
             return Err(LoadError::BadChecksum);
         }
-        if reserved8 != 0 || reserved32 != 0 || page_size_log2 != 16 {
+        if reserved8 != 0 || flag_bits & !flags::KNOWN != 0 || page_size_log2 != 16 {
             return Err(LoadError::BadHeader);
         }
         let isa = match isa {
@@ -387,6 +401,7 @@ impl<'a> Snapshot<'a> {
             isa,
             memory_mode,
             page_size_log2,
+            flags: flag_bits,
             meta,
             object,
             funcs,
@@ -483,6 +498,7 @@ mod writer {
     pub struct SnapshotBuilder {
         isa: Isa,
         memory_mode: MemoryMode,
+        flags: u32,
         meta: Vec<u8>,
         object: Vec<u8>,
         funcs: Vec<u8>,
@@ -502,6 +518,7 @@ mod writer {
             SnapshotBuilder {
                 isa,
                 memory_mode,
+                flags: 0,
                 meta: Vec::new(),
                 object: Vec::new(),
                 funcs: Vec::new(),
@@ -509,6 +526,12 @@ mod writer {
                 traps: Vec::new(),
                 trap_count: 0,
             }
+        }
+
+        /// Sets the header flags ([`super::flags`]).
+        pub fn flags(&mut self, flags: u32) -> &mut Self {
+            self.flags = flags;
+            self
         }
 
         /// Sets the module metadata bytes.
@@ -591,7 +614,7 @@ mod writer {
             out.push(16);
             out.push(0);
             out.extend_from_slice(&(sections.len() as u16).to_le_bytes());
-            put_u32(&mut out, 0);
+            put_u32(&mut out, self.flags);
             out.extend_from_slice(&[0; 16]); // length, checksum: patched below
             out.extend_from_slice(&table);
             for (_, body) in &sections {

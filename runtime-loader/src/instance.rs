@@ -1221,7 +1221,8 @@ pub unsafe extern "C" fn libcall_elem_drop(vmctx: *mut VMContext, elem: u32) {
     unsafe { inst(vmctx) }.elem_drop(elem)
 }
 
-/// The default libcall table ([`libcall::RAISE_TRAP`] is 0 until a JIT installs it).
+/// The default libcall table ([`libcall::RAISE_TRAP`] is 0 until a JIT installs it;
+/// [`libcall::ENTER`] is the entry trampoline on x86-64).
 pub fn default_libcalls() -> [usize; libcall::COUNT] {
     let mut t = [0usize; libcall::COUNT];
     t[libcall::MEMORY_GROW] = libcall_memory_grow as *const () as usize;
@@ -1234,6 +1235,10 @@ pub fn default_libcalls() -> [usize; libcall::COUNT] {
     t[libcall::TABLE_COPY] = libcall_table_copy as *const () as usize;
     t[libcall::TABLE_INIT] = libcall_table_init as *const () as usize;
     t[libcall::ELEM_DROP] = libcall_elem_drop as *const () as usize;
+    #[cfg(target_arch = "x86_64")]
+    {
+        t[libcall::ENTER] = crate::trap::enter_address();
+    }
     t
 }
 

@@ -38,6 +38,12 @@ pub fn array_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_a{type_index}")
 }
 
+/// Symbol of type `index`'s native→array stub (present for the signatures of imported
+/// functions): the `FuncRef::native` an embedder without a compiler gives a host function.
+pub fn stub_symbol(type_index: u32) -> alloc::string::String {
+    format!("bf_s{type_index}")
+}
+
 /// Name of the external symbol resolved to [`trap::enter_address`].
 pub const ENTER_SYMBOL: &str = "bf_enter";
 
@@ -49,6 +55,7 @@ pub struct LoadedModule<M: CodeMemory> {
     pub traps: Vec<TrapRecord>,
     natives: Vec<*const u8>,
     arrays: Vec<*const u8>,
+    stubs: Vec<*const u8>,
     base: *const u8,
     // Keeps the code mapped; dropped last.
     _mem: M,
@@ -68,8 +75,31 @@ impl<M: CodeMemory> LoadedModule<M> {
     ///
     /// # Errors
     /// Any [`LoadError`]; nothing has been executed when this fails.
-    pub fn load(file: &[u8], mut mem: M) -> Result<Self, LoadError> {
+    pub fn load(file: &[u8], mem: M) -> Result<Self, LoadError> {
+        Self::load_impl(file, mem, false)
+    }
+
+    /// Verifies an execute-in-place snapshot (`bareflow compile --xip`: no relocations) and
+    /// runs its code where it lies, inside `file`; nothing is copied or patched. `keep` is
+    /// kept alive with the module (e.g. the mapping that holds `file`); it is not asked for
+    /// memory.
+    ///
+    /// # Errors
+    /// Any [`LoadError`]; [`LoadError::UnsupportedElf`] if the object needs relocating,
+    /// [`LoadError::CodeMemory`] if the code in `file` is not aligned as it requires.
+    ///
+    /// # Safety
+    /// `file` must be executable memory that stays alive and unchanged as long as the module
+    /// and every instance made from it.
+    pub unsafe fn load_in_place(file: &[u8], keep: M) -> Result<Self, LoadError> {
+        Self::load_impl(file, keep, true)
+    }
+
+    fn load_impl(file: &[u8], mut mem: M, in_place: bool) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
+        if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
+            return Err(LoadError::UnsupportedIsa);
+        }
         if snap.memory_mode != MemoryMode::Checked {
             return Err(LoadError::UnsupportedMemoryMode);
         }
@@ -91,6 +121,10 @@ impl<M: CodeMemory> LoadedModule<M> {
         for t in 0..meta.types.len() {
             array_offsets.push(obj.find_symbol(&array_symbol(t as u32)));
         }
+        let mut stub_offsets = Vec::with_capacity(meta.types.len());
+        for t in 0..meta.types.len() {
+            stub_offsets.push(obj.find_symbol(&stub_symbol(t as u32)));
+        }
         // Every function with code needs its signature's array entry.
         for (d, off) in offsets.iter().enumerate() {
             let ty = meta.funcs[meta.num_imported_funcs as usize + d] as usize;
@@ -98,18 +132,30 @@ impl<M: CodeMemory> LoadedModule<M> {
                 return Err(LoadError::MissingCode);
             }
         }
-        let base = load_object(&obj, &mut mem, &mut |name| {
-            if name == ENTER_SYMBOL {
-                Some(trap::enter_address() as u64)
-            } else {
-                crate::float::symbol(name)
+        let base = if in_place {
+            let p = snap
+                .object_bytes()
+                .as_ptr()
+                .wrapping_add(obj.in_place_offset()?);
+            if !(p as usize).is_multiple_of(obj.region_align()) {
+                return Err(LoadError::CodeMemory);
             }
-        })?;
+            p
+        } else {
+            load_object(&obj, &mut mem, &mut |name| {
+                if name == ENTER_SYMBOL {
+                    Some(trap::enter_address() as u64)
+                } else {
+                    crate::float::symbol(name)
+                }
+            })?
+        };
         let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
         Ok(LoadedModule {
             traps: snap.trap_records().collect(),
             natives: offsets.into_iter().map(at).collect(),
             arrays: array_offsets.into_iter().map(at).collect(),
+            stubs: stub_offsets.into_iter().map(at).collect(),
             meta,
             base,
             _mem: mem,
@@ -127,6 +173,15 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// Array entry for module type `type_index` (null if the object has none).
     pub fn array_entry(&self, type_index: u32) -> *const u8 {
         self.arrays
+            .get(type_index as usize)
+            .copied()
+            .unwrap_or(core::ptr::null())
+    }
+
+    /// Native→array stub for module type `type_index` (null if the object has none; the
+    /// compiler emits one per signature of an imported function).
+    pub fn host_stub(&self, type_index: u32) -> *const u8 {
+        self.stubs
             .get(type_index as usize)
             .copied()
             .unwrap_or(core::ptr::null())
@@ -181,6 +236,13 @@ impl<M: CodeMemory> LoadedModule<M> {
         }
         Ok(inst)
     }
+}
+
+/// Whether the CPU has SSE4.1 (CPUID leaf 1, ECX bit 19).
+fn has_sse41() -> bool {
+    // CPUID leaf 1 exists on every x86-64 CPU and has no side effects.
+    let r = core::arch::x86_64::__cpuid(1);
+    r.ecx & (1 << 19) != 0
 }
 
 /// Calls function `index` of `inst` with `values` (parameters in, results out, one 8-byte

@@ -27,7 +27,7 @@ use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc, defaul
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use runtime_loader::abi;
 use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder};
-use runtime_loader::loader::{ENTER_SYMBOL, array_symbol, func_symbol};
+use runtime_loader::loader::{array_symbol, func_symbol, stub_symbol};
 use runtime_loader::meta::{ConstExpr, ExportKind};
 use runtime_loader::meta_codec::encode_meta;
 
@@ -68,6 +68,9 @@ pub struct AotOptions {
     /// Hot functions (at least `hot_fraction` of the hottest function's hotness) → speed,
     /// the others → size.
     pub profile: Option<Profile>,
+    /// Execute in place: compile with SSE4.1 (no float rounding libcalls) and resolve every
+    /// relocation at compile time, so the code runs from read-only memory unchanged.
+    pub xip: bool,
 }
 
 impl Default for AotOptions {
@@ -75,6 +78,7 @@ impl Default for AotOptions {
         AotOptions {
             opt: AotOpt::Speed,
             profile: None,
+            xip: false,
         }
     }
 }
@@ -138,7 +142,7 @@ impl From<ModuleError> for AotError {
     }
 }
 
-fn isa(opt: &str) -> Result<OwnedTargetIsa, AotError> {
+fn isa(opt: &str, sse41: bool) -> Result<OwnedTargetIsa, AotError> {
     let err = |e: &dyn std::fmt::Display| AotError::Codegen(e.to_string());
     let mut flags = settings::builder();
     for (k, v) in [
@@ -157,10 +161,14 @@ fn isa(opt: &str) -> Result<OwnedTargetIsa, AotError> {
     ] {
         flags.set(k, v).map_err(|e| err(&e))?;
     }
-    cranelift_codegen::isa::lookup_by_name("x86_64-unknown-none-elf")
-        .map_err(|e| err(&e))?
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| err(&e))
+    let mut isa =
+        cranelift_codegen::isa::lookup_by_name("x86_64-unknown-none-elf").map_err(|e| err(&e))?;
+    if sse41 {
+        for k in ["has_sse3", "has_ssse3", "has_sse41"] {
+            isa.enable(k).map_err(|e| err(&e))?;
+        }
+    }
+    isa.finish(settings::Flags::new(flags)).map_err(|e| err(&e))
 }
 
 /// Defined functions reachable from the module's roots.
@@ -289,6 +297,76 @@ fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
     }
 }
 
+/// Body of the native→array stub `bf_s<t>`: spills the parameters into a stack buffer, calls
+/// `callee->array(vmctx, callee, values)` and returns the results from the buffer. A non-zero
+/// status is raised through `vmctx->libcalls[RAISE_TRAP]` (the host `FuncRef`'s vmctx must
+/// be a live instance vmctx, as the C API sets it), after clearing `trap_ctx.last_func` (the
+/// trap came from host code). Everything is reached through the vmctx: no relocation.
+fn build_host_stub(
+    func: &mut ir::Function,
+    fctx: &mut FunctionBuilderContext,
+    native_sig: &ir::Signature,
+    nresults: usize,
+    call_conv: CallConv,
+) {
+    let frontend = clif::VmctxEnv { call_conv }.frontend_config();
+    let mut b = FunctionBuilder::new(func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let p = b.block_params(entry).to_vec();
+    let (vmctx, callee) = (p[0], p[1]);
+    let slots = (p.len() - 2).max(nresults).max(1);
+    let slot = b.create_sized_stack_slot(ir::StackSlotData::new(
+        ir::StackSlotKind::ExplicitSlot,
+        (slots * 8) as u32,
+        3,
+    ));
+    let values = b.ins().stack_addr(I64, slot, 0);
+    let flags = MemFlagsData::trusted();
+    for (i, v) in p[2..].iter().enumerate() {
+        let w = widen(&mut b, *v);
+        b.ins().store(flags, w, values, (i * 8) as i32);
+    }
+    let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
+    let sig = b.import_signature(clif::array_signature(call_conv));
+    let call = b.ins().call_indirect(sig, array, &[vmctx, callee, values]);
+    let status = b.inst_results(call)[0];
+    let trap = b.create_block();
+    let done = b.create_block();
+    b.set_cold_block(trap);
+    b.ins().brif(status, trap, &[], done, &[]);
+    b.seal_block(trap);
+    b.seal_block(done);
+    b.switch_to_block(trap);
+    let trap_ctx = b.ins().load(I64, flags, vmctx, abi::VMCTX_TRAP_CTX);
+    let null = b.ins().iconst(I64, 0);
+    b.ins().store(
+        flags,
+        null,
+        trap_ctx,
+        runtime_loader::trap::TRAP_CTX_LAST_FUNC,
+    );
+    let libcalls = b.ins().load(I64, flags, vmctx, abi::VMCTX_LIBCALLS);
+    let raise = b
+        .ins()
+        .load(I64, flags, libcalls, (abi::libcall::RAISE_TRAP * 8) as i32);
+    let mut rsig = ir::Signature::new(call_conv);
+    rsig.params.push(ir::AbiParam::new(I64));
+    rsig.params.push(ir::AbiParam::new(I32));
+    let rsig = b.import_signature(rsig);
+    b.ins().call_indirect(rsig, raise, &[vmctx, status]);
+    b.ins().trap(ir::TrapCode::unwrap_user(1));
+    b.switch_to_block(done);
+    let mut results = Vec::with_capacity(nresults);
+    for (i, r) in native_sig.returns.iter().take(nresults).enumerate() {
+        results.push(b.ins().load(r.value_type, flags, values, (i * 8) as i32));
+    }
+    b.ins().return_(&results);
+    b.finalize(frontend);
+}
+
 /// Compiles `module` into snapshot bytes.
 ///
 /// # Errors
@@ -296,10 +374,15 @@ fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
 pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, AotStats), AotError> {
     let meta = &module.meta;
     let info = ModuleInfo::from_meta(meta);
-    let isas = [isa("none")?, isa("speed")?, isa("speed_and_size")?];
+    let sse41 = opts.xip;
+    let isas = [
+        isa("none", sse41)?,
+        isa("speed", sse41)?,
+        isa("speed_and_size", sse41)?,
+    ];
     let call_conv = isas[0].default_call_conv();
     let frontend = clif::VmctxEnv { call_conv }.frontend_config();
-    let builder = ObjectBuilder::new(isa("speed")?, "bareflow", default_libcall_names())?;
+    let builder = ObjectBuilder::new(isa("speed", sse41)?, "bareflow", default_libcall_names())?;
     let mut obj = ObjectModule::new(builder);
     let mut stats = AotStats::default();
 
@@ -385,7 +468,6 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         s.returns.push(ir::AbiParam::new(I32));
         s
     };
-    let enter = obj.declare_function(ENTER_SYMBOL, Linkage::Import, &enter_sig)?;
     let mut types: Vec<u32> = types_used.into_iter().collect();
     types.sort_unstable();
     for t in types {
@@ -430,7 +512,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         }
         obj.define_function(raw, &mut ctx)?;
 
-        // Safe entry: bf_enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values).
+        // Safe entry: enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values), with `enter`
+        // loaded from vmctx->libcalls[ENTER] (no relocation against the loader).
         ctx.clear();
         ctx.func.signature = array_sig.clone();
         {
@@ -445,10 +528,19 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
                 .load(I64, MemFlagsData::trusted(), p[0], abi::VMCTX_TRAP_CTX);
             let raw_ref = obj.declare_func_in_func(raw, b.func);
             let raw_addr = b.ins().func_addr(I64, raw_ref);
-            let enter_ref = obj.declare_func_in_func(enter, b.func);
-            let call = b
+            let libcalls = b
                 .ins()
-                .call(enter_ref, &[trap_ctx, raw_addr, p[0], p[1], p[2]]);
+                .load(I64, MemFlagsData::trusted(), p[0], abi::VMCTX_LIBCALLS);
+            let enter = b.ins().load(
+                I64,
+                MemFlagsData::trusted(),
+                libcalls,
+                (abi::libcall::ENTER * 8) as i32,
+            );
+            let enter_sig = b.import_signature(enter_sig.clone());
+            let call =
+                b.ins()
+                    .call_indirect(enter_sig, enter, &[trap_ctx, raw_addr, p[0], p[1], p[2]]);
             let status = b.inst_results(call)[0];
             b.ins().return_(&[status]);
             b.finalize(frontend);
@@ -456,12 +548,51 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         obj.define_function(safe, &mut ctx)?;
     }
 
-    let object = obj
+    // Native→array stubs for the signatures of imported functions (`bf_s<t>`): an embedder
+    // without a compiler (the C API) gives a host function's `FuncRef::native` this stub.
+    let mut import_types: Vec<u32> = meta
+        .imports
+        .iter()
+        .filter_map(|i| match i.kind {
+            runtime_loader::meta::ImportKind::Func(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    import_types.sort_unstable();
+    import_types.dedup();
+    for t in import_types {
+        let ty = &info.types[t as usize];
+        let native_sig = clif::native_signature(ty, call_conv)
+            .map_err(|error| AotError::Translate { func: 0, error })?;
+        let id = obj.declare_function(&stub_symbol(t), Linkage::Export, &native_sig)?;
+        ctx.clear();
+        ctx.func.signature = native_sig.clone();
+        build_host_stub(
+            &mut ctx.func,
+            &mut fctx,
+            &native_sig,
+            ty.results().len(),
+            call_conv,
+        );
+        obj.define_function(id, &mut ctx)?;
+    }
+
+    let mut object = obj
         .finish()
         .emit()
         .map_err(|e| AotError::Codegen(e.to_string()))?;
+    let mut flags = 0;
+    if opts.xip {
+        resolve_in_place(&mut object)?;
+        let elf = runtime_loader::elf::ElfObject::parse(&object)
+            .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
+        elf.in_place_offset()
+            .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
+        flags = runtime_loader::format::flags::XIP | runtime_loader::format::flags::SSE41;
+    }
     stats.object_bytes = object.len();
     let mut snap = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+    snap.flags(flags);
     snap.meta(encode_meta(meta)).object(object);
     for (index, tier, calls, avg_nanos, code_size) in records {
         snap.func_record(&FuncRecord {
@@ -476,6 +607,67 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     let bytes = snap.finish();
     stats.snapshot_bytes = bytes.len();
     Ok((bytes, stats))
+}
+
+/// Applies, in the object bytes, every relocation of a loaded section against a symbol of
+/// the same section (PC-relative, so independent of the load address) and empties the
+/// relocation sections. Anything else (an external symbol, an absolute relocation) means the
+/// code cannot execute in place: [`AotError::Codegen`].
+fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
+    const SHT_RELA: u32 = 4;
+    const SHF_ALLOC: u64 = 2;
+    let bad = |what: &str| AotError::Codegen(format!("execute in place: {what}"));
+    let rd = |b: &[u8], at: usize, n: usize| -> Result<u64, AotError> {
+        let s = b.get(at..at + n).ok_or_else(|| bad("truncated object"))?;
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    };
+    let shoff = rd(obj, 0x28, 8)? as usize;
+    let shnum = rd(obj, 0x3c, 2)? as usize;
+    let shdr = |b: &[u8], i: usize, field: usize, n: usize| rd(b, shoff + i * 64 + field, n);
+    for i in 0..shnum {
+        if shdr(obj, i, 4, 4)? as u32 != SHT_RELA {
+            continue;
+        }
+        let target = shdr(obj, i, 44, 4)? as usize;
+        if shdr(obj, target, 8, 8)? & SHF_ALLOC == 0 {
+            continue;
+        }
+        let symtab = shdr(obj, i, 40, 4)? as usize;
+        let sym_off = shdr(obj, symtab, 24, 8)? as usize;
+        let t_off = shdr(obj, target, 24, 8)? as usize;
+        let t_size = shdr(obj, target, 32, 8)? as usize;
+        let r_off = shdr(obj, i, 24, 8)? as usize;
+        let r_size = shdr(obj, i, 32, 8)? as usize;
+        for k in 0..r_size / 24 {
+            let at = r_off + k * 24;
+            let offset = rd(obj, at, 8)? as usize;
+            let info = rd(obj, at + 8, 8)?;
+            let addend = rd(obj, at + 16, 8)? as i64;
+            let (ty, sym) = (info as u32, (info >> 32) as usize);
+            if ty != runtime_loader::elf::R_X86_64_PC32 && ty != runtime_loader::elf::R_X86_64_PLT32
+            {
+                return Err(bad(&format!("relocation type {ty} at {offset:#x}")));
+            }
+            let shndx = rd(obj, sym_off + sym * 24 + 6, 2)? as usize;
+            if shndx != target {
+                return Err(bad(&format!(
+                    "relocation at {offset:#x} leaves its section"
+                )));
+            }
+            let value = rd(obj, sym_off + sym * 24 + 8, 8)? as i64;
+            let v = i32::try_from(value + addend - offset as i64)
+                .map_err(|_| bad("relocation out of range"))?;
+            if offset + 4 > t_size {
+                return Err(bad("relocation outside its section"));
+            }
+            obj[t_off + offset..t_off + offset + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        // An empty relocation section.
+        obj[shoff + i * 64 + 32..shoff + i * 64 + 40].copy_from_slice(&0u64.to_le_bytes());
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).

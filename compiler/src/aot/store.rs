@@ -112,6 +112,7 @@ impl SnapshotStore {
                 let opts = AotOptions {
                     opt: AotOpt::Speed,
                     profile: None,
+                    xip: false,
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
                 let loaded = LoadedModule::load(&bytes, MmapCodeMemory::new())

@@ -27,6 +27,10 @@ pub struct CompileCommand {
     /// Profile written by `bareflow run --profile-out`: hot functions → speed, cold → size.
     #[arg(long, value_name = "P")]
     profile: Option<PathBuf>,
+    /// Execute in place: resolve every relocation at compile time (code compiled with
+    /// SSE4.1), so the snapshot's code runs from read-only memory unchanged.
+    #[arg(long)]
+    xip: bool,
 }
 
 impl CompileCommand {
@@ -49,6 +53,7 @@ impl CompileCommand {
         let opts = AotOptions {
             opt: self.opt,
             profile,
+            xip: self.xip,
         };
         let (snap, stats) =
             aot::compile(&module, &opts).with_context(|| format!("compiling {path}"))?;

@@ -38,6 +38,15 @@ impl InspectCommand {
             obj.region_size().unwrap_or(0)
         );
         println!(
+            "  relocations {}{}",
+            obj.relocation_count(),
+            if snap.flags & runtime_loader::format::flags::XIP != 0 {
+                " (execute in place: code runs unchanged from the snapshot bytes)"
+            } else {
+                ""
+            }
+        );
+        println!(
             "  {} types, {} imports, {} functions ({} imported), {} exports",
             meta.types.len(),
             meta.imports.len(),
