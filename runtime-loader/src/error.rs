@@ -52,6 +52,13 @@ pub enum LoadError {
     CodeMemory,
     /// The metadata and the object disagree (missing function or trampoline symbol).
     MissingCode,
+    /// A public key is configured but the snapshot carries no signature.
+    Unsigned,
+    /// The snapshot's signature does not verify under the configured public key (tampered
+    /// bytes, or signed with another key).
+    BadSignature,
+    /// The configured public key is not a valid Ed25519 key (not a curve point, or weak).
+    BadPublicKey,
 }
 
 impl LoadError {
@@ -80,6 +87,9 @@ impl LoadError {
             LoadError::RelocationOverflow => "relocation value out of range",
             LoadError::CodeMemory => "cannot allocate executable memory",
             LoadError::MissingCode => "function code missing from object",
+            LoadError::Unsigned => "snapshot is not signed (a public key is configured)",
+            LoadError::BadSignature => "snapshot signature does not verify",
+            LoadError::BadPublicKey => "invalid ed25519 public key",
         }
     }
 }

@@ -277,8 +277,10 @@ pub mod flags {
     /// The code uses SSE4.1 (`roundss`/`roundsd` instead of rounding libcalls); the loader
     /// refuses it on a CPU without SSE4.1.
     pub const SSE41: u32 = 2;
+    /// Signed: an Ed25519 signature trailer follows the container (`crate::sign`).
+    pub const SIGNED: u32 = 4;
     /// Every bit this version knows.
-    pub const KNOWN: u32 = XIP | SSE41;
+    pub const KNOWN: u32 = XIP | SSE41 | SIGNED;
 }
 
 /// A validated snapshot borrowing the file's bytes.
@@ -307,6 +309,8 @@ impl<'a> Snapshot<'a> {
     /// Any [`LoadError`] describing the first problem found; checks run in the order magic,
     /// version, length, checksum, header fields, section table, section contents.
     pub fn parse(file: &'a [u8]) -> Result<Self, LoadError> {
+        // Signed snapshots: validate the container, not the signature trailer after it.
+        let file = crate::sign::container(file)?;
         let mut c = Cursor::new(file);
         if c.take(4).map_err(|_| LoadError::BadMagic)? != MAGIC {
             return Err(LoadError::BadMagic);

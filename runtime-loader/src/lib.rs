@@ -8,6 +8,7 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
 //! | `std`   | `alloc` + `unix` (default) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
+//! | `sign`  | Ed25519 verification of signed snapshots ([`sign::verify`], `LoadedModule::load_signed`) |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod elf;
 pub mod error;
 pub mod float;
 pub mod format;
+pub mod sign;
 
 pub use error::LoadError;
 

@@ -95,6 +95,41 @@ impl<M: CodeMemory> LoadedModule<M> {
         Self::load_impl(file, keep, true)
     }
 
+    // ---- signed snapshots (feature `sign`) ----
+
+    /// [`LoadedModule::load`] for a loader configured with an Ed25519 public key: the
+    /// signature is checked on the raw bytes first ([`crate::sign::verify`]), before anything
+    /// is parsed or a byte of code memory is asked for.
+    ///
+    /// # Errors
+    /// [`LoadError::Unsigned`], [`LoadError::BadSignature`], [`LoadError::BadPublicKey`], then
+    /// any error of [`LoadedModule::load`].
+    #[cfg(feature = "sign")]
+    pub fn load_signed(file: &[u8], mem: M, public_key: &[u8; 32]) -> Result<Self, LoadError> {
+        crate::sign::verify(file, public_key)?;
+        Self::load_impl(file, mem, false)
+    }
+
+    /// [`LoadedModule::load_in_place`] after [`crate::sign::verify`] (see
+    /// [`LoadedModule::load_signed`]).
+    ///
+    /// # Errors
+    /// As [`LoadedModule::load_signed`] and [`LoadedModule::load_in_place`].
+    ///
+    /// # Safety
+    /// As for [`LoadedModule::load_in_place`]; `file` must not change after it is verified.
+    #[cfg(feature = "sign")]
+    pub unsafe fn load_signed_in_place(
+        file: &[u8],
+        keep: M,
+        public_key: &[u8; 32],
+    ) -> Result<Self, LoadError> {
+        crate::sign::verify(file, public_key)?;
+        Self::load_impl(file, keep, true)
+    }
+
+    // ---- end signed snapshots ----
+
     fn load_impl(file: &[u8], mut mem: M, in_place: bool) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
         if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
