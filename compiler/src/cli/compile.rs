@@ -31,6 +31,10 @@ pub struct CompileCommand {
     /// SSE4.1), so the snapshot's code runs from read-only memory unchanged.
     #[arg(long)]
     xip: bool,
+    /// Sign the snapshot with the secret key KEYFILE (`bareflow keygen`'s PREFIX.key): a
+    /// loader configured with the public key refuses it if any byte changes.
+    #[arg(long, value_name = "KEYFILE")]
+    sign: Option<PathBuf>,
 }
 
 impl CompileCommand {
@@ -55,8 +59,20 @@ impl CompileCommand {
             profile,
             xip: self.xip,
         };
-        let (snap, stats) =
+        // Read the key first: a bad key file fails before the (slow) compilation.
+        let key = match &self.sign {
+            Some(k) => Some(
+                bareflow::signing::SigningKey::load(k)
+                    .with_context(|| format!("reading key {}", k.display()))?,
+            ),
+            None => None,
+        };
+        let (mut snap, mut stats) =
             aot::compile(&module, &opts).with_context(|| format!("compiling {path}"))?;
+        if let Some(key) = &key {
+            snap = key.sign_snapshot(&snap)?;
+            stats.snapshot_bytes = snap.len();
+        }
         aot::write_atomic(&self.output, &snap)
             .with_context(|| format!("writing {}", self.output.display()))?;
         eprintln!(
@@ -71,6 +87,9 @@ impl CompileCommand {
             stats.object_bytes,
             stats.snapshot_bytes
         );
+        if key.is_some() {
+            eprintln!("signed (ed25519)");
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

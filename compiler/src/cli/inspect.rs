@@ -46,6 +46,12 @@ impl InspectCommand {
                 ""
             }
         );
+        if let Some(p) = runtime_loader::sign::signature_parts(&bytes).ok().flatten() {
+            println!(
+                "  signed: ed25519, signature {}",
+                bareflow::signing::to_hex(p.signature)
+            );
+        }
         println!(
             "  {} types, {} imports, {} functions ({} imported), {} exports",
             meta.types.len(),

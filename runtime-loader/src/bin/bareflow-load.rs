@@ -1,6 +1,7 @@
-//! `bareflow-load SNAP [--invoke NAME [ARGS...]]`: load a snapshot with the tiny loader,
-//! instantiate it (running its start function) and optionally call one exported function,
-//! printing its results one per line.
+//! `bareflow-load [--pubkey FILE] SNAP [--invoke NAME [ARGS...]]`: load a snapshot with the
+//! tiny loader, instantiate it (running its start function) and optionally call one exported
+//! function, printing its results one per line. With `--pubkey` (feature `sign`) the snapshot
+//! must carry an Ed25519 signature that verifies under that key, or nothing of it is loaded.
 //!
 //! Exit status: 0 success, 1 bad snapshot / trap / bad argument value (one `error:` or `trap:`
 //! line on stderr), 2 usage error.
@@ -120,7 +121,7 @@ impl Drop for Fd {
     }
 }
 
-const USAGE: &str = "usage: bareflow-load SNAPSHOT [--invoke NAME [ARGS...]]\n";
+const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
 
 fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     let _ = writeln!(Fd(2, Vec::new()), "bareflow-load: {kind}: {msg}");
@@ -349,6 +350,62 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
     };
 }
 
+/// Loads `bytes`; with `--pubkey FILE`, only if its Ed25519 signature verifies under that
+/// key (checked before anything is parsed or mapped). Errors are reported here; the `Err`
+/// is the exit status.
+fn load(bytes: &[u8], pubkey: Option<*const c_char>) -> Result<LoadedModule<MmapCodeMemory>, i32> {
+    let Some(key_path) = pubkey else {
+        return LoadedModule::load(bytes, MmapCodeMemory::new()).map_err(|e| fail(1, "error", &e));
+    };
+    #[cfg(feature = "sign")]
+    {
+        let key = read_public_key(key_path)?;
+        LoadedModule::load_signed(bytes, MmapCodeMemory::new(), &key)
+            .map_err(|e| fail(1, "error", &e))
+    }
+    #[cfg(not(feature = "sign"))]
+    {
+        let _ = key_path;
+        Err(fail(
+            1,
+            "error",
+            &"--pubkey: this bareflow-load was built without signature verification (feature `sign`)",
+        ))
+    }
+}
+
+/// Reads a public key file written by `bareflow keygen`: 64 hex digits (32 bytes), optional
+/// trailing whitespace.
+#[cfg(feature = "sign")]
+fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
+    let Some(text) = read_file(path) else {
+        return Err(fail(1, "error", &"cannot read public key file"));
+    };
+    let digits = text.trim_ascii_end();
+    let mut key = [0u8; 32];
+    let hex = |c: u8| (c as char).to_digit(16);
+    let ok = digits.len() == 64
+        && key
+            .iter_mut()
+            .zip(digits.chunks_exact(2))
+            .all(|(k, d)| match (hex(d[0]), hex(d[1])) {
+                (Some(h), Some(l)) => {
+                    *k = (h * 16 + l) as u8;
+                    true
+                }
+                _ => false,
+            });
+    if !ok {
+        return Err(fail(
+            1,
+            "error",
+            &"public key file must hold 64 hex digits (bareflow keygen writes PREFIX.pub)",
+        ));
+    }
+    runtime_loader::sign::check_public_key(&key).map_err(|e| fail(1, "error", &e))?;
+    Ok(key)
+}
+
 /// C entry point.
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
@@ -367,7 +424,11 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         out(1, USAGE.as_bytes());
         return 0;
     }
-    let (path, invoke, rest) = match args.as_slice() {
+    let (pubkey, args) = match args.as_slice() {
+        [flag, file, rest @ ..] if flag.1 == "--pubkey" => (Some(file.0), rest),
+        a => (None, a),
+    };
+    let (path, invoke, rest) = match args {
         [p] => (p.0, None, &[][..]),
         [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
         _ => {
@@ -378,9 +439,9 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let Some(bytes) = read_file(path) else {
         return fail(1, "error", &"cannot read snapshot file");
     };
-    let module = match LoadedModule::load(&bytes, MmapCodeMemory::new()) {
+    let module = match load(&bytes, pubkey) {
         Ok(m) => m,
-        Err(e) => return fail(1, "error", &e),
+        Err(code) => return code,
     };
     drop(bytes);
     let meta = &module.meta;
