@@ -11,6 +11,7 @@ pub mod profile;
 pub mod runtime;
 pub mod signing;
 pub mod tier;
+pub mod wasi;
 pub mod wast;
 
 pub use runtime::*;

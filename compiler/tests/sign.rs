@@ -30,8 +30,8 @@ fn unsigned_snapshot(xip: bool) -> Vec<u8> {
         &m,
         &AotOptions {
             opt: AotOpt::Speed,
-            profile: None,
             xip,
+            ..Default::default()
         },
     )
     .unwrap()

@@ -52,6 +52,8 @@ pub enum LoadError {
     CodeMemory,
     /// The metadata and the object disagree (missing function or trampoline symbol).
     MissingCode,
+    /// The snapshot's memory mode is not the one the embedder asked for.
+    MemoryModeMismatch,
     /// A public key is configured but the snapshot carries no signature.
     Unsigned,
     /// The snapshot's signature does not verify under the configured public key (tampered
@@ -87,6 +89,9 @@ impl LoadError {
             LoadError::RelocationOverflow => "relocation value out of range",
             LoadError::CodeMemory => "cannot allocate executable memory",
             LoadError::MissingCode => "function code missing from object",
+            LoadError::MemoryModeMismatch => {
+                "snapshot memory mode (checked / guard) differs from the requested one"
+            }
             LoadError::Unsigned => "snapshot is not signed (a public key is configured)",
             LoadError::BadSignature => "snapshot signature does not verify",
             LoadError::BadPublicKey => "invalid ed25519 public key",

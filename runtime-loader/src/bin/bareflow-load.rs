@@ -23,6 +23,7 @@ use alloc::vec::Vec;
 use core::ffi::{c_char, c_void};
 use core::fmt::Write;
 
+use runtime_loader::LoadError;
 use runtime_loader::code::MmapCodeMemory;
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
@@ -121,7 +122,11 @@ impl Drop for Fd {
     }
 }
 
+#[cfg(not(feature = "wasi"))]
 const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
+#[cfg(feature = "wasi")]
+const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
+     bareflow-load [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
 
 fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     let _ = writeln!(Fd(2, Vec::new()), "bareflow-load: {kind}: {msg}");
@@ -350,27 +355,43 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
     };
 }
 
-/// Loads `bytes`; with `--pubkey FILE`, only if its Ed25519 signature verifies under that
-/// key (checked before anything is parsed or mapped). Errors are reported here; the `Err`
-/// is the exit status.
-fn load(bytes: &[u8], pubkey: Option<*const c_char>) -> Result<LoadedModule<MmapCodeMemory>, i32> {
-    let Some(key_path) = pubkey else {
-        return LoadedModule::load(bytes, MmapCodeMemory::new()).map_err(|e| fail(1, "error", &e));
+/// The public key given with `--pubkey` (feature `sign`). Without the feature no key can
+/// be given (`--pubkey` is refused), so the type has no values.
+#[cfg(feature = "sign")]
+type Key = [u8; 32];
+/// See above.
+#[cfg(not(feature = "sign"))]
+type Key = core::convert::Infallible;
+
+/// Reads the `--pubkey` file, if any (errors are reported here; `Err` is the exit status).
+fn public_key(path: Option<*const c_char>) -> Result<Option<Key>, i32> {
+    let Some(path) = path else {
+        return Ok(None);
     };
     #[cfg(feature = "sign")]
     {
-        let key = read_public_key(key_path)?;
-        LoadedModule::load_signed(bytes, MmapCodeMemory::new(), &key)
-            .map_err(|e| fail(1, "error", &e))
+        read_public_key(path).map(Some)
     }
     #[cfg(not(feature = "sign"))]
     {
-        let _ = key_path;
+        let _ = path;
         Err(fail(
             1,
             "error",
-            &"--pubkey: this bareflow-load was built without signature verification (feature `sign`)",
+            &"--pubkey: built without signature verification (feature `sign`)",
         ))
+    }
+}
+
+/// Loads `bytes`; with a key, only if the snapshot's Ed25519 signature verifies under it
+/// (checked on the raw bytes before anything is parsed or mapped).
+fn load(bytes: &[u8], key: Option<&Key>) -> Result<LoadedModule<MmapCodeMemory>, LoadError> {
+    match key {
+        None => LoadedModule::load(bytes, MmapCodeMemory::new()),
+        #[cfg(feature = "sign")]
+        Some(k) => LoadedModule::load_signed(bytes, MmapCodeMemory::new(), k),
+        #[cfg(not(feature = "sign"))]
+        Some(k) => match *k {},
     }
 }
 
@@ -428,6 +449,19 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         [flag, file, rest @ ..] if flag.1 == "--pubkey" => (Some(file.0), rest),
         a => (None, a),
     };
+    let key = match public_key(pubkey) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    // WASI command line (H6 hook): anything after SNAPSHOT other than `--invoke`.
+    #[cfg(feature = "wasi")]
+    if let [p, rest @ ..] = args {
+        let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";
+        if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0, key.as_ref())) {
+            let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
+            return wasi_cmd::main(p.0, p.1, &rest, key.as_ref());
+        }
+    }
     let (path, invoke, rest) = match args {
         [p] => (p.0, None, &[][..]),
         [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
@@ -439,9 +473,9 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let Some(bytes) = read_file(path) else {
         return fail(1, "error", &"cannot read snapshot file");
     };
-    let module = match load(&bytes, pubkey) {
+    let module = match load(&bytes, key.as_ref()) {
         Ok(m) => m,
-        Err(code) => return code,
+        Err(e) => return fail(1, "error", &e),
     };
     drop(bytes);
     let meta = &module.meta;
@@ -526,4 +560,88 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         print_result(&mut o, *r, *v);
     }
     0
+}
+
+/// True if the snapshot at `path` loads and imports WASI functions.
+#[cfg(feature = "wasi")]
+fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
+    read_file(path)
+        .and_then(|b| load(&b, key).ok())
+        .is_some_and(|m| {
+            m.meta
+                .imports
+                .iter()
+                .any(|i| i.module == runtime_loader::wasi::MODULE)
+        })
+}
+
+/// `bareflow-load SNAPSHOT [--dir ..] [--env ..] [-- ARGS]`: runs a WASI command and exits
+/// with its status.
+#[cfg(feature = "wasi")]
+mod wasi_cmd {
+    use super::*;
+    use runtime_loader::wasi::WasiCtx;
+    use runtime_loader::wasi::command::run_command;
+
+    pub(super) fn main(
+        path: *const c_char,
+        path_str: &str,
+        rest: &[&str],
+        key: Option<&Key>,
+    ) -> i32 {
+        let mut ctx = WasiCtx::new();
+        let argv0 = path_str.rsplit('/').next().unwrap_or(path_str);
+        let mut prog_args = alloc::vec![argv0];
+        let mut i = 0;
+        while i < rest.len() {
+            match rest[i] {
+                "--" => {
+                    prog_args.extend_from_slice(&rest[i + 1..]);
+                    break;
+                }
+                flag @ ("--dir" | "--env") => {
+                    let Some(v) = rest.get(i + 1) else {
+                        out(2, USAGE.as_bytes());
+                        return 2;
+                    };
+                    let r = if flag == "--dir" {
+                        ctx.grant_dir_spec(v)
+                    } else {
+                        ctx.push_env(v)
+                    };
+                    if let Err(e) = r {
+                        return fail(1, "error", &e);
+                    }
+                    i += 2;
+                }
+                a => {
+                    // Program arguments may follow without `--` if they are not flags.
+                    if a.starts_with("--") {
+                        out(2, USAGE.as_bytes());
+                        return 2;
+                    }
+                    prog_args.extend_from_slice(&rest[i..]);
+                    break;
+                }
+            }
+        }
+        for a in prog_args {
+            if let Err(e) = ctx.push_arg(a) {
+                return fail(1, "error", &e);
+            }
+        }
+        let Some(bytes) = read_file(path) else {
+            return fail(1, "error", &"cannot read snapshot file");
+        };
+        let module = match load(&bytes, key) {
+            Ok(m) => m,
+            Err(e) => return fail(1, "error", &e),
+        };
+        drop(bytes);
+        match run_command(&module, &mut ctx) {
+            Ok(status) => (status & 0xff) as i32,
+            Err(runtime_loader::wasi::command::CommandError::Trap(t)) => fail(1, "trap", &t),
+            Err(e) => fail(1, "error", &e),
+        }
+    }
 }
