@@ -270,3 +270,92 @@ fn keygen_compile_sign_and_load_cli() {
     );
     assert_eq!(invoke(&p("k.pub"), &p("xs.snap")).1, "6765\n");
 }
+
+fn c_compiler() -> Option<String> {
+    let candidates = std::env::var("CC")
+        .ok()
+        .into_iter()
+        .chain(["cc", "gcc", "clang"].map(String::from));
+    candidates.into_iter().find(|cc| {
+        Command::new(cc)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// The C API: `libbareflow.a` built with `--features sign` (min-size, no_std), driven by
+/// `runtime-loader/examples/signed/check_signed.c`: `bf_set_public_key` + `bf_load` return
+/// `BF_ERR_SIGNATURE` with a clear message for another key, a tampered byte, an unsigned
+/// snapshot and an invalid key; the right key loads and runs. Skipped only when no C compiler
+/// is found and `CI` is unset.
+#[test]
+fn c_api_signature_statuses() {
+    let Some(cc) = c_compiler() else {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        assert!(!ci, "no C compiler found (CI is set)");
+        eprintln!("skipping: no C compiler found");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let target = root.join("target").join("firmware-sign");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "bareflow-capi",
+            "--profile",
+            "min-size",
+        ])
+        .args(["--features", "sign", "--offline"])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(st.success(), "building libbareflow.a with sign failed");
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sign-capi");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let p = |name: &str| tmp.join(name).to_str().unwrap().to_owned();
+    let prog = p("check_signed");
+    let o = Command::new(&cc)
+        .args(["-O2", "-Wall", "-I"])
+        .arg(root.join("runtime-loader/include"))
+        .arg(root.join("runtime-loader/examples/signed/check_signed.c"))
+        .arg(target.join("min-size/libbareflow.a"))
+        .args(["-o", &prog])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let key = SigningKey::from_seed([0x51; 32]).unwrap();
+    let other = SigningKey::from_seed([0x52; 32]).unwrap();
+    let unsigned = unsigned_snapshot(false);
+    std::fs::write(p("s.snap"), key.sign_snapshot(&unsigned).unwrap()).unwrap();
+    std::fs::write(p("u.snap"), &unsigned).unwrap();
+    std::fs::write(p("k.pub"), key.public_file_text()).unwrap();
+    std::fs::write(p("o.pub"), other.public_file_text()).unwrap();
+    let o = Command::new(&prog)
+        .args([p("s.snap"), p("u.snap"), p("k.pub"), p("o.pub")])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let expected = "\
+right-key 0 ok
+fib(20) = 6765
+other-key 10 snapshot rejected: snapshot signature does not verify
+tampered 10 snapshot rejected: snapshot signature does not verify
+unsigned 10 snapshot rejected: snapshot is not signed (a public key is configured)
+weak-key 10 invalid ed25519 public key
+no-key 0 ok
+late-key 2
+status-message signature check failed
+";
+    assert_eq!(out, expected);
+}

@@ -35,6 +35,7 @@ typedef uint32_t bf_status;
 #define BF_ERR_NOT_FOUND 7u   /* no such exported function */
 #define BF_ERR_TRAP 8u        /* wasm trapped: bf_trap_code, bf_error_message */
 #define BF_ERR_BOUNDS 9u      /* memory range or value buffer too small */
+#define BF_ERR_SIGNATURE 10u  /* signed snapshots: unsigned, bad signature, bad/unsupported key */
 
 /* Trap codes (bf_trap_code), as in runtime-loader/src/abi.rs. */
 #define BF_TRAP_UNREACHABLE 1u
@@ -71,6 +72,13 @@ bf_status bf_init(void *arena, size_t arena_len, size_t stack_budget, bf_runtime
  * runs from the snapshot bytes, which must be executable and stay alive. */
 bf_status bf_load(bf_runtime *rt, const uint8_t *snap, size_t snap_len, uint8_t *code,
                   size_t code_len);
+
+/* Signed snapshots (library built with feature "sign"): from now on bf_load accepts only
+ * snapshots signed (bareflow compile --sign) with the secret half of key[0..32] (the bytes
+ * of bareflow keygen's PREFIX.pub, hex-decoded), checked before any byte of the snapshot is
+ * parsed or mapped; otherwise BF_ERR_SIGNATURE. Call before bf_load. BF_ERR_SIGNATURE here
+ * means an invalid key, or a library built without the feature. */
+bf_status bf_set_public_key(bf_runtime *rt, const uint8_t key[32]);
 
 /* Binds import (module, name) to func; call before bf_instantiate. */
 bf_status bf_bind(bf_runtime *rt, const char *module, const char *name, bf_host_fn func,

@@ -65,6 +65,9 @@ pub const BF_ERR_NOT_FOUND: bf_status = 7;
 pub const BF_ERR_TRAP: bf_status = 8;
 /// A memory access or a value buffer out of bounds.
 pub const BF_ERR_BOUNDS: bf_status = 9;
+/// Signed snapshots (`bf_set_public_key`): the snapshot is unsigned, its signature does not
+/// verify, or the key is invalid / not supported by this build (`bf_error_message` says which).
+pub const BF_ERR_SIGNATURE: bf_status = 10;
 
 /// A static, NUL-terminated description of `status`.
 #[unsafe(no_mangle)]
@@ -80,6 +83,7 @@ pub extern "C" fn bf_status_message(status: bf_status) -> *const c_char {
         BF_ERR_NOT_FOUND => c"export not found",
         BF_ERR_TRAP => c"trap",
         BF_ERR_BOUNDS => c"out of bounds",
+        BF_ERR_SIGNATURE => c"signature check failed",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -246,6 +250,8 @@ pub struct Runtime {
     instance: Option<Pin<Box<Instance>>>,
     trap_code: u32,
     message: [u8; 96],
+    /// Ed25519 key every snapshot must be signed with (`bf_set_public_key`).
+    public_key: Option<[u8; 32]>,
 }
 
 /// Writes the concatenation of `parts` into `buf`, truncated, NUL-terminated.
@@ -381,6 +387,7 @@ pub unsafe extern "C" fn bf_init(
             instance: None,
             trap_code: 0,
             message: [0; 96],
+            public_key: None,
         });
         *out = rt;
     }
@@ -426,6 +433,13 @@ pub unsafe extern "C" fn bf_load(
             let Some(region) = region.take() else {
                 return BF_ERR_STATE;
             };
+            // Signed snapshots: checked on the raw bytes before anything is parsed or mapped.
+            if let Some(key) = &r.public_key
+                && let Err(e) = verify_signature(file, key)
+            {
+                set_msg(&mut r.message, &["snapshot rejected: ", e.message()]);
+                return BF_ERR_SIGNATURE;
+            }
             let mem = BufferCodeMemory::new(region, None);
             let loaded = if in_place {
                 // (Inside the caller's `unsafe` block.) Per the contract, with `code` null
@@ -872,4 +886,69 @@ pub unsafe extern "C" fn bf_arena_used(rt: *const Runtime) -> usize {
     }
     // SAFETY: per the contract.
     unsafe { (*rt).heap.cur - rt as usize }
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed snapshots (feature `sign`)
+// ---------------------------------------------------------------------------------------
+
+/// Verifies `file`'s Ed25519 signature under `key` (`runtime_loader::sign::verify`).
+#[cfg(feature = "sign")]
+fn verify_signature(file: &[u8], key: &[u8; 32]) -> Result<(), LoadError> {
+    runtime_loader::sign::verify(file, key)
+}
+
+/// Without the `sign` feature no key can be set; refuse anyway (fail closed).
+#[cfg(not(feature = "sign"))]
+fn verify_signature(_: &[u8], _: &[u8; 32]) -> Result<(), LoadError> {
+    Err(LoadError::BadSignature)
+}
+
+/// Whether `key` can be used to verify snapshots (else why not).
+#[cfg(feature = "sign")]
+fn check_key(key: &[u8; 32]) -> Result<(), &'static str> {
+    runtime_loader::sign::check_public_key(key).map_err(LoadError::message)
+}
+
+/// Whether `key` can be used to verify snapshots: not without the `sign` feature.
+#[cfg(not(feature = "sign"))]
+fn check_key(_: &[u8; 32]) -> Result<(), &'static str> {
+    Err("signature verification not built in (feature sign)")
+}
+
+/// Requires every snapshot later given to `bf_load` to carry an Ed25519 signature that
+/// verifies under `key` (32 bytes, `bareflow keygen`'s PREFIX.pub decoded from hex); the check
+/// runs on the raw bytes before anything of the snapshot is parsed or mapped, and a failure
+/// returns `BF_ERR_SIGNATURE`. Call it after `bf_init`, before `bf_load`.
+///
+/// Returns `BF_ERR_SIGNATURE` if `key` is not a valid Ed25519 public key, or if the library
+/// was built without the `sign` feature (then no snapshot could be checked).
+///
+/// # Safety
+/// `rt` from `bf_init`; `key` readable for 32 bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bf_set_public_key(rt: *mut Runtime, key: *const u8) -> bf_status {
+    if key.is_null() {
+        return BF_ERR_ARG;
+    }
+    // SAFETY: per the contract `key` points at 32 readable bytes.
+    let key: [u8; 32] = unsafe { key.cast::<[u8; 32]>().read_unaligned() };
+    // SAFETY: `rt` per the contract.
+    unsafe {
+        guarded(rt, &mut |r| {
+            if r.module.is_some() {
+                return BF_ERR_STATE;
+            }
+            match check_key(&key) {
+                Ok(()) => {
+                    r.public_key = Some(key);
+                    BF_OK
+                }
+                Err(why) => {
+                    set_msg(&mut r.message, &[why]);
+                    BF_ERR_SIGNATURE
+                }
+            }
+        })
+    }
 }
