@@ -375,11 +375,7 @@ fn public_key(path: Option<*const c_char>) -> Result<Option<Key>, i32> {
     #[cfg(not(feature = "sign"))]
     {
         let _ = path;
-        Err(fail(
-            1,
-            "error",
-            &"--pubkey: built without signature verification (feature `sign`)",
-        ))
+        Err(fail(1, "error", &"--pubkey needs feature `sign`"))
     }
 }
 
