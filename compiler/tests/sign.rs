@@ -359,3 +359,29 @@ status-message signature check failed
 ";
     assert_eq!(out, expected);
 }
+
+/// The verifier is no_std: runtime-loader builds with `sign` and without `std` (as the
+/// shipped `bareflow-load` and the C library use it).
+#[test]
+fn verifier_builds_without_std() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nostd-sign");
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--lib",
+            "--no-default-features",
+        ])
+        .args(["--features", "sign", "--offline", "--target-dir"])
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
