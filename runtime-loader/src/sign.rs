@@ -8,8 +8,8 @@
 //!
 //! Always available: [`signature_parts`] (the raw split, which [`Snapshot::parse`] uses so
 //! that a loader without a key still loads signed snapshots). With the `write` feature,
-//! [`sign_snapshot`] turns an unsigned snapshot into a signed one given a signing function
-//! (the compiler supplies Ed25519). With the `sign` feature, [`verify`] checks the signature
+//! `sign_snapshot` turns an unsigned snapshot into a signed one given a signing function
+//! (the compiler supplies Ed25519). With the `sign` feature, `verify` checks the signature
 //! with a public key on the raw bytes, before anything is parsed, decoded or mapped.
 //!
 //! [`Snapshot::parse`]: crate::format::Snapshot::parse
