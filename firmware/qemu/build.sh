@@ -71,7 +71,11 @@ grep -v "RWX permissions\|missing .note.GNU-stack" "$OUT/link.log" >&2 || true
 objcopy --strip-all "$OUT/bareflow-qemu.debug" "$OUT/bareflow-qemu.elf"
 
 # 4. Sizes: the image file, what QEMU loads, and the bytes that come from libbareflow.a.
-echo "image $(wc -c <"$OUT/bareflow-qemu.elf") bytes ($OUT/bareflow-qemu.elf)"
+loaded=0
+for n in $(readelf -lW "$OUT/bareflow-qemu.elf" | awk '$1 == "LOAD" { print $5 }'); do
+    loaded=$((loaded + n))
+done
+echo "image $(wc -c <"$OUT/bareflow-qemu.elf") bytes ($OUT/bareflow-qemu.elf), $loaded bytes loaded"
 for s in fibonacci sum_to_n multiply sha256 trap; do
     printf 'snapshot %s %d bytes\n' "$s" "$(wc -c <"$OUT/$s.snap")"
 done

@@ -23,9 +23,10 @@
 
 /* ---- the snapshots (SNAP_DIR is set by build.sh) --------------------------------------- */
 /* In .bfsnap, which the linker script places in the read-only part of the image: their code
- * runs right there (bf_load with code = NULL). */
+ * runs right there (bf_load with code = NULL). The loader checks that the code is aligned as
+ * the snapshot requires (16 bytes for Cranelift's code and constants; 64 is ample). */
 #define EMBED(sym, file)                                                                   \
-    __asm__(".section .bfsnap,\"ax\",@progbits\n.balign 4096\n.globl " #sym "\n" #sym      \
+    __asm__(".section .bfsnap,\"ax\",@progbits\n.balign 64\n.globl " #sym "\n" #sym      \
             ":\n.incbin \"" SNAP_DIR "/" file "\"\n.globl " #sym "_end\n" #sym "_end:\n"    \
             ".previous\n");                                                                \
     extern const uint8_t sym[], sym##_end[];
