@@ -14,6 +14,7 @@
 #   CARGO             cargo binary (default: cargo)
 #   CARGO_TARGET_DIR  where cargo builds the staticlib (default: <repo>/target)
 #   CC                C compiler, gcc or clang (default: cc)
+#   LDFLAGS           extra link flags (e.g. -fuse-ld=lld)
 #
 # Boot: qemu-system-x86_64 -cpu max -m 64M -nographic -no-reboot -serial stdio -display none \
 #         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel OUTDIR/bareflow-qemu.elf
@@ -60,7 +61,7 @@ fi
 "$CC" $CFLAGS -I "$root/runtime-loader/include" -DSNAP_DIR="\"$OUT\"" -c "$here/main.c" \
     -o "$OUT/main.o"
 "$CC" $CFLAGS $MEMFLAGS -c "$root/runtime-loader/examples/freestanding/mem.c" -o "$OUT/mem.o"
-"$CC" -nostdlib -static -no-pie -T "$here/link.ld" -Wl,--gc-sections -Wl,--build-id=none \
+"$CC" ${LDFLAGS:-} -nostdlib -static -no-pie -T "$here/link.ld" -Wl,--gc-sections -Wl,--build-id=none \
     -Wl,-z,max-page-size=4096 -Wl,-Map,"$OUT/bareflow-qemu.map" \
     "$OUT/boot.o" "$OUT/main.o" "$OUT/mem.o" "$LIB" -o "$OUT/bareflow-qemu.debug" \
     2>"$OUT/link.log" || {
@@ -92,6 +93,7 @@ awk '
     }
     /^\.(text|rodata|bfsnap|data|bss) / { out[$1] = hex($3) }
     END {
+        if (out[".text"] == 0) { print "(no section sizes: the link map is not in GNU ld format)"; exit }
         printf "loader core in the image: text %d bytes, rodata %d bytes, data+bss %d bytes\n", text, ro, data
         printf "image sections: .text %d, .rodata %d, .bfsnap %d, .data %d, .bss %d bytes\n", out[".text"], out[".rodata"], out[".bfsnap"], out[".data"], out[".bss"]
     }
