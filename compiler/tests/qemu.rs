@@ -1,5 +1,5 @@
 //! Bare metal: builds the QEMU image (`firmware/qemu/build.sh`: execute-in-place snapshots of
-//! the trio, sha256 and a trapping module, `libbareflow.a`, a PVH entry into long mode) and
+//! the trio, sha256, a trapping module and one calling a host import, `libbareflow.a`, a PVH entry into long mode) and
 //! boots it in `qemu-system-x86_64`. The image prints its calls on the serial port and leaves
 //! through `isa-debug-exit`; this test checks the exit status, that the image found every
 //! result as expected, and replays every `call` line in the interpreter.
@@ -51,8 +51,8 @@ fn have(tool: &str) -> bool {
 
 fn module_path(snap: &str) -> PathBuf {
     let root = root();
-    if snap == "trap" {
-        root.join("firmware/qemu/trap.wat")
+    if snap == "trap" || snap == "serial" {
+        root.join("firmware/qemu").join(format!("{snap}.wat"))
     } else {
         root.join("wasm-samples").join(format!("{snap}.wasm"))
     }
@@ -62,7 +62,18 @@ fn module_path(snap: &str) -> PathBuf {
 fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
     let module = Module::from_file(module_path(snap)).unwrap();
     let mut store = Store::new(Config::new(Mode::Interp));
-    let inst = store.instantiate(&module, &|_, _| None).unwrap();
+    // serial.wat's env.write(ptr, len); its output is checked on the serial port instead.
+    let write_ty = bareflow::FuncType {
+        params: vec![ValType::I32, ValType::I32],
+        results: vec![],
+    };
+    let write = store.host_func(write_ty, Box::new(|_, _| Ok(())));
+    let inst = store
+        .instantiate(&module, &|m, n| match (m, n) {
+            ("env", "write") => Some(Extern::Func(write)),
+            _ => None,
+        })
+        .unwrap();
     let Some(Extern::Func(f)) = store.export(inst, export) else {
         panic!("{snap} has no export {export}");
     };
@@ -212,7 +223,7 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
         assert_eq!(got, interpret(words[0], words[1], &args), "{l}");
         calls += 1;
     }
-    assert_eq!(calls, 10, "call lines:\n{serial}");
+    assert_eq!(calls, 11, "call lines:\n{serial}");
     // Each trap kind is printed with its message, and all five snapshots ran in place.
     for want in [
         "call trap boom trap 1 trap: unreachable",
@@ -220,12 +231,23 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
         "call trap load 65533 trap 2 trap: out of bounds memory access",
         "call trap deep 0 trap 10 trap: call stack exhausted",
         "call trap div 7 2 -> 3",
+        "call serial hello 2 -> 60",
+        "write to snapshot memory at 0x",
     ] {
-        assert!(lines.contains(&want), "missing `{want}` in:\n{serial}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(want)),
+            "missing `{want}` in:\n{serial}"
+        );
     }
+    // Wasm wrote through the host import, twice.
+    let hello = lines
+        .iter()
+        .filter(|l| **l == "wasm: hello from wasm, on bare metal")
+        .count();
+    assert_eq!(hello, 2, "{serial}");
     let in_place = lines
         .iter()
         .filter(|l| l.starts_with("snapshot ") && l.ends_with(", in place"))
         .count();
-    assert_eq!(in_place, 5, "{serial}");
+    assert_eq!(in_place, 6, "{serial}");
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the BareFlow bare-metal QEMU image:
-#   1. execute-in-place snapshots of the trio + sha256 (wasm-samples) and trap.wat with
-#      `bareflow compile --xip`;
+#   1. execute-in-place snapshots of the trio + sha256 (wasm-samples), trap.wat and serial.wat
+#      with `bareflow compile --xip`;
 #   2. libbareflow.a (`cargo build -p bareflow-capi --profile min-size`), unless LIB is set;
 #   3. boot.S + main.c + mem.c (from the freestanding proof), linked with link.ld and the
 #      staticlib into OUTDIR/bareflow-qemu.elf (stripped; OUTDIR/bareflow-qemu.debug keeps
@@ -32,9 +32,11 @@ BAREFLOW=$2
 CC=${CC:-cc}
 
 # 1. Snapshots.
-for s in fibonacci sum_to_n multiply sha256 trap; do
-    src=$root/wasm-samples/$s.wasm
-    [ "$s" = trap ] && src=$here/trap.wat
+for s in fibonacci sum_to_n multiply sha256 trap serial; do
+    case $s in
+    trap | serial) src=$here/$s.wat ;;
+    *) src=$root/wasm-samples/$s.wasm ;;
+    esac
     "$BAREFLOW" compile --xip "$src" -o "$OUT/$s.snap" >"$OUT/compile.log" 2>&1 || {
         cat "$OUT/compile.log" >&2
         exit 1
@@ -77,7 +79,7 @@ for n in $(readelf -lW "$OUT/bareflow-qemu.elf" | awk '$1 == "LOAD" { print $5 }
     loaded=$((loaded + n))
 done
 echo "image $(wc -c <"$OUT/bareflow-qemu.elf") bytes ($OUT/bareflow-qemu.elf), $loaded bytes loaded"
-for s in fibonacci sum_to_n multiply sha256 trap; do
+for s in fibonacci sum_to_n multiply sha256 trap serial; do
     printf 'snapshot %s %d bytes\n' "$s" "$(wc -c <"$OUT/$s.snap")"
 done
 awk '

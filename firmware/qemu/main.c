@@ -35,6 +35,7 @@ EMBED(snap_sum_to_n, "sum_to_n.snap")
 EMBED(snap_multiply, "multiply.snap")
 EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_trap, "trap.snap")
+EMBED(snap_serial, "serial.snap")
 
 /* The runtime state, instances and linear memories: 4 MiB of .bss (sha256 uses ~330 KB). */
 static uint8_t arena[4u << 20] __attribute__((aligned(4096)));
@@ -179,19 +180,23 @@ static const struct call calls[] = {
     /* After four traps the instance still works. */
     {"trap", "div", 2, {7, 2}, 0, 3},
     {"trap", "load", 1, {65532}, 0, 0},
+    /* Wasm calls the host (host_write) twice; returns the bytes written. */
+    {"serial", "hello", 1, {2}, 0, 60},
 };
 
 struct snap {
     const char *name;
     const uint8_t *start, *end;
+    int bind; /* imports env.write */
 };
 
 static const struct snap snaps[] = {
-    {"fibonacci", snap_fibonacci, snap_fibonacci_end},
-    {"sum_to_n", snap_sum_to_n, snap_sum_to_n_end},
-    {"multiply", snap_multiply, snap_multiply_end},
-    {"sha256", snap_sha256, snap_sha256_end},
-    {"trap", snap_trap, snap_trap_end},
+    {"fibonacci", snap_fibonacci, snap_fibonacci_end, 0},
+    {"sum_to_n", snap_sum_to_n, snap_sum_to_n_end, 0},
+    {"multiply", snap_multiply, snap_multiply_end, 0},
+    {"sha256", snap_sha256, snap_sha256_end, 0},
+    {"trap", snap_trap, snap_trap_end, 0},
+    {"serial", snap_serial, snap_serial_end, 1},
 };
 
 static int streq(const char *a, const char *b) {
@@ -199,11 +204,25 @@ static int streq(const char *a, const char *b) {
     return *a == *b;
 }
 
+/* env.write(ptr, len): prints `len` bytes of linear memory at `ptr` as a line "wasm: ...". */
+static uint32_t host_write(void *env, bf_runtime *rt, uint64_t *v) {
+    (void)env;
+    char text[128];
+    uint32_t ptr = (uint32_t)v[0], n = (uint32_t)v[1];
+    if (n >= sizeof text || bf_memory_read(rt, ptr, text, n) != BF_OK) return BF_TRAP_HOST_ERROR;
+    text[n] = 0;
+    put("wasm: ");
+    put(text);
+    flush();
+    return 0;
+}
+
 /* Loads and instantiates one snapshot in place; NULL (after a FAIL line) on error. */
 static bf_runtime *start(const struct snap *s) {
     bf_runtime *rt;
     bf_status st = bf_init(arena, sizeof arena, 0, &rt);
     if (st == BF_OK) st = bf_load(rt, s->start, (size_t)(s->end - s->start), NULL, 0);
+    if (st == BF_OK && s->bind) st = bf_bind(rt, "env", "write", host_write, NULL);
     if (st == BF_OK) st = bf_instantiate(rt);
     put("snapshot ");
     put(s->name);
