@@ -11,6 +11,13 @@
 //!   reference checksum).
 //! * `BENCH_OUT=path`: where to write the report.
 //! * `BENCH_NOTE=text`: a note copied into the report (e.g. "machine shared with builds").
+//! * `BENCH_SKIP=a,b`: skip parts of the report: `peers`, `sizes`, `compile`, `tiering`.
+//!
+//! Besides time per call the report has: peers (wasmtime, wasm3, wasm2c, node's V8, run as
+//! subprocesses by `bench/peers/*`; a missing peer is listed with the reason), compile time
+//! per tier and snapshot sizes, the loader's load-to-first-call path, the tiering picture
+//! (fib(n) from nothing, also drawn in `bench/tiering.svg`), binary sizes (`bareflow`,
+//! `bareflow-load`, built by the report) and the grow-to-shrink table of the classic trio.
 //!
 //! Each measurement instantiates the module once, makes one untimed warm-up call (its time
 //! is reported as "first call": it includes lazy compilation and tier-up), then times
@@ -26,6 +33,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use bareflow::{Config, Mode};
+use bench::measure::{self, BuiltSize, LoaderTimes};
+use bench::peers::{PEERS, Peer};
 use bench::{BareflowRunner, NativeDriver, ResultType, WORKLOADS, Workload, median};
 
 /// Calls one prepared export with fixed arguments and returns its checksum.
@@ -151,6 +160,7 @@ struct Settings {
     out: PathBuf,
     note: Option<String>,
     load_before: String,
+    skip: Vec<String>,
 }
 
 impl Settings {
@@ -188,7 +198,24 @@ impl Settings {
                 .ok()
                 .filter(|n| !n.trim().is_empty()),
             load_before: bench::load_average(),
+            skip: list("BENCH_SKIP").unwrap_or_default(),
         })
+    }
+
+    fn skips(&self, part: &str) -> bool {
+        self.skip.iter().any(|s| s == part)
+    }
+
+    /// Where a side file (e.g. `tiering.svg`) goes: next to the report.
+    fn side_file(&self, name: &str) -> PathBuf {
+        let stem = if self.quick {
+            name.replace('.', "-quick.")
+        } else {
+            name.to_string()
+        };
+        self.out
+            .parent()
+            .map_or_else(|| PathBuf::from(&stem), |d| d.join(&stem))
     }
 
     fn args<'w>(&self, w: &'w Workload) -> &'w [i32] {
@@ -288,6 +315,44 @@ struct Row<'w> {
     native: Option<(i64, Duration)>,
     native_error: Option<String>,
     cells: BTreeMap<&'static str, Cell>,
+    compile: Option<Result<CompileRow, String>>,
+}
+
+/// Compile, size and load figures of one workload.
+struct CompileRow {
+    wasm_bytes: usize,
+    parse: Duration,
+    /// `Store::instantiate` per mode: interp, jit-none, jit-speed, snapshot.
+    instantiate: [Duration; 4],
+    aot: Duration,
+    snapshot_bytes: usize,
+    loader: LoaderTimes,
+}
+
+const INSTANTIATE_MODES: [Mode; 4] = [Mode::Interp, Mode::JitNone, Mode::JitSpeed, Mode::Snapshot];
+
+/// One point of the tiering picture: fib(n) from nothing in each mode (None = failed).
+struct TierPoint {
+    n: i32,
+    times: Vec<Option<Duration>>,
+}
+
+const TIER_MODES: [(&str, Mode, bool, &str); 3] = [
+    ("interp", Mode::Interp, false, "#d62728"),
+    ("jit-speed", Mode::JitSpeed, false, "#1f77b4"),
+    ("tiered", Mode::Tiered, true, "#2ca02c"),
+];
+
+/// Everything the report renders besides the rows.
+struct Extras {
+    columns: Vec<&'static str>,
+    peers: Vec<Peer>,
+    missing_peers: Vec<(&'static str, String)>,
+    bareflow_size: Option<BuiltSize>,
+    loader_size: Option<BuiltSize>,
+    tiering: Vec<TierPoint>,
+    tiering_reps: usize,
+    svg: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -334,11 +399,51 @@ fn run() -> Result<bool> {
     );
 
     let driver = NativeDriver::build().context("building the native driver")?;
-    let total = workloads.len() * (engines.len() + 1);
+    let started = Instant::now();
+
+    // Binary sizes first: the builds must not overlap the timed calls.
+    let (bareflow_size, loader_size) = if settings.skips("sizes") {
+        (None, None)
+    } else {
+        eprintln!("bench: building the bareflow CLI (release) to measure its size");
+        let b = measure::build_bareflow();
+        eprintln!("bench: bareflow: {}", size_text(&b));
+        eprintln!("bench: building bareflow-load with scripts/loader-size.sh");
+        let l = measure::build_loader();
+        eprintln!("bench: bareflow-load: {}", size_text(&l));
+        (Some(b), Some(l))
+    };
+
+    let mut peers = Vec::new();
+    let mut missing_peers = Vec::new();
+    if !settings.skips("peers") {
+        for (kind, name) in PEERS {
+            if settings
+                .engines
+                .as_ref()
+                .is_some_and(|list| !list.iter().any(|n| n == name))
+            {
+                continue;
+            }
+            match Peer::probe(kind, name) {
+                Ok(p) => {
+                    eprintln!("bench: peer {name}: {}", p.description);
+                    peers.push(p);
+                }
+                Err(why) => {
+                    eprintln!("bench: peer {name}: missing: {why}");
+                    missing_peers.push((name, why));
+                }
+            }
+        }
+    }
+    let mut columns: Vec<&'static str> = engines.iter().map(|e| e.name).collect();
+    columns.extend(peers.iter().map(|p| p.name));
+
+    let total = workloads.len() * (columns.len() + 1);
     let mut step = 0;
     let mut ok = true;
     let mut rows = Vec::new();
-    let started = Instant::now();
 
     for w in &workloads {
         let args = settings.args(w).to_vec();
@@ -348,6 +453,7 @@ fn run() -> Result<bool> {
             native: None,
             native_error: None,
             cells: BTreeMap::new(),
+            compile: None,
         };
         // The native driver runs `per_round` calls in one process and we keep the last: the
         // earlier one warms the static buffers' pages, as the wasm warm-up call does.
@@ -355,12 +461,12 @@ fn run() -> Result<bool> {
         let expected = match driver.run(w, &args, per_round) {
             Ok(run) => run.checksum,
             Err(e) => {
-                step += engines.len() + 1;
+                step += columns.len() + 1;
                 eprintln!("[{step}/{total}] {} native: FAILED: {e:#}", w.name);
                 row.native_error = Some(format!("{e:#}"));
-                for e in &engines {
+                for c in &columns {
                     row.cells
-                        .insert(e.name, Cell::Failed("no native reference checksum".into()));
+                        .insert(c, Cell::Failed("no native reference checksum".into()));
                 }
                 ok = false;
                 rows.push(row);
@@ -415,6 +521,26 @@ fn run() -> Result<bool> {
             }
             eprintln!("{line}");
         }
+        // Peers: one subprocess each, instantiating once, warm-up call then the timed calls.
+        let mut peer_cells = Vec::new();
+        for p in &peers {
+            eprintln!("  {} {}: running", w.name, p.name);
+            let cell = match p.run(w, &args, settings.reps + usize::from(warmup)) {
+                Ok(run) if run.checksum != expected => Cell::Failed(format!(
+                    "CHECKSUM MISMATCH: got {}, native {expected}",
+                    run.checksum
+                )),
+                Ok(run) => {
+                    let skip = usize::from(warmup);
+                    Cell::Timed {
+                        median: median(&run.times[skip..]),
+                        first: warmup.then(|| run.times[0]),
+                    }
+                }
+                Err(e) => Cell::Failed(format!("{e:#}")),
+            };
+            peer_cells.push((p.name, cell));
+        }
         step += 1;
         if let Some(e) = &row.native_error {
             ok = false;
@@ -429,10 +555,12 @@ fn run() -> Result<bool> {
             );
         }
         let native_ms = row.native.map(|(_, t)| t);
-        for m in measuring {
+        let cells = measuring
+            .into_iter()
+            .map(|m| (m.engine, m.finish()))
+            .chain(peer_cells);
+        for (name, cell) in cells {
             step += 1;
-            let name = m.engine;
-            let cell = m.finish();
             match &cell {
                 Cell::Timed { median, first } => eprintln!(
                     "[{step}/{total}] {} {name}: median {} ms{}{}, checksum ok",
@@ -457,7 +585,114 @@ fn run() -> Result<bool> {
         rows.push(row);
     }
 
-    let report = render(&settings, &engines, &rows, started.elapsed());
+    if !settings.skips("compile") {
+        let reps = if settings.quick { 1 } else { 3 };
+        for row in &mut rows {
+            let w = row.workload;
+            let native = row.native.map(|(n, _)| n);
+            let c = compile_row(w, &settings, reps).and_then(|c| match native {
+                Some(n) if n != c.loader.checksum => Err(format!(
+                    "CHECKSUM MISMATCH in the loader path: got {}, native {n}",
+                    c.loader.checksum
+                )),
+                _ => Ok(c),
+            });
+            match &c {
+                Ok(c) => eprintln!(
+                    "bench: compile {}: jit-none {} ms, jit-speed {} ms, aot {} ms, snapshot {} bytes, loader load {} ms, checksum ok",
+                    w.name,
+                    fmt_ms(c.instantiate[1]),
+                    fmt_ms(c.instantiate[2]),
+                    fmt_ms(c.aot),
+                    c.snapshot_bytes,
+                    fmt_ms(c.loader.load),
+                ),
+                Err(e) => {
+                    ok = false;
+                    eprintln!("bench: compile {}: FAILED: {e}", w.name);
+                }
+            }
+            row.compile = Some(c);
+        }
+    }
+
+    let tiering_reps = if settings.quick { 1 } else { 3 };
+    let mut tiering = Vec::new();
+    let mut svg = None;
+    let fib = bench::workload("fibonacci").filter(|w| workloads.iter().any(|x| x.name == w.name));
+    if let (false, Some(w)) = (settings.skips("tiering"), fib) {
+        let wasm = w.wasm_bytes()?;
+        let ns: Vec<i32> = if settings.quick {
+            vec![5, 10, 15, 20]
+        } else {
+            (5..=35).step_by(3).collect()
+        };
+        for n in ns {
+            let mut times = Vec::new();
+            let mut line = format!("bench: tiering fib({n}):");
+            for (name, mode, profiling, _) in TIER_MODES {
+                let config = Config {
+                    profiling,
+                    ..Config::new(mode)
+                };
+                let mut t = Vec::new();
+                for _ in 0..tiering_reps {
+                    match measure::fib_fresh(&wasm, &config, n) {
+                        Ok(d) => t.push(d),
+                        Err(e) => {
+                            ok = false;
+                            eprintln!("bench: tiering fib({n}) {name}: FAILED: {e:#}");
+                            break;
+                        }
+                    }
+                }
+                let m = (t.len() == tiering_reps).then(|| median(&t));
+                if let Some(m) = m {
+                    let _ = write!(line, " {name} {} ms", fmt_ms(m));
+                }
+                times.push(m);
+            }
+            eprintln!("{line}");
+            tiering.push(TierPoint { n, times });
+        }
+        let path = settings.side_file("tiering.svg");
+        let series: Vec<bench::svg::Series<'_>> = TIER_MODES
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _, _, color))| bench::svg::Series {
+                label: name,
+                color,
+                points: tiering
+                    .iter()
+                    .filter_map(|p| Some((f64::from(p.n), ms(p.times[i]?))))
+                    .collect(),
+            })
+            .collect();
+        let chart = bench::svg::log_line_chart(
+            "fib(n) from a fresh store and module: time to result",
+            "n",
+            "milliseconds (log scale)",
+            &series,
+        );
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, chart).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("bench: wrote {}", path.display());
+        svg = Some(path);
+    }
+
+    let extras = Extras {
+        columns,
+        peers,
+        missing_peers,
+        bareflow_size,
+        loader_size,
+        tiering,
+        tiering_reps,
+        svg,
+    };
+    let report = render(&settings, &extras, &rows, started.elapsed());
     if let Some(dir) = settings.out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -489,7 +724,8 @@ fn timed(cell: Option<&Cell>) -> Option<Duration> {
     }
 }
 
-fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Duration) -> String {
+fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration) -> String {
+    let engines = &extras.columns;
     let mut s = String::new();
     let _ = writeln!(s, "# BareFlow benchmark results\n");
     let _ = writeln!(
@@ -528,6 +764,12 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
     if let Some(note) = &settings.note {
         let _ = writeln!(s, "* note: {note}");
     }
+    for p in &extras.peers {
+        let _ = writeln!(s, "* peer `{}`: {}", p.name, p.description);
+    }
+    for (name, why) in &extras.missing_peers {
+        let _ = writeln!(s, "* peer `{name}`: missing ({why})");
+    }
     let _ = writeln!(
         s,
         "* every checksum of every engine was compared with the native one; a mismatch fails the run\n"
@@ -542,7 +784,7 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
     let mut header = String::from("| workload | args | native |");
     let mut sep = String::from("|---|---|---:|");
     for e in engines {
-        let _ = write!(header, " {} |", e.name);
+        let _ = write!(header, " {} |", *e);
         sep.push_str("---:|");
     }
     let _ = writeln!(s, "{header}\n{sep}");
@@ -556,7 +798,7 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
             native.map_or("failed".to_string(), fmt_ms)
         );
         for e in engines {
-            let text = match r.cells.get(e.name) {
+            let text = match r.cells.get(*e) {
                 Some(Cell::Timed { median, .. }) => match native {
                     Some(n) => format!("{} ({:.1}x)", fmt_ms(*median), ms(*median) / ms(n)),
                     None => fmt_ms(*median),
@@ -576,7 +818,7 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
             .iter()
             .filter_map(|r| {
                 let n = r.native?.1;
-                Some(ms(timed(r.cells.get(e.name))?) / ms(n))
+                Some(ms(timed(r.cells.get(*e))?) / ms(n))
             })
             .collect();
         let _ = match geomean(&ratios) {
@@ -597,14 +839,14 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
         let mut header = String::from("| workload |");
         let mut sep = String::from("|---|");
         for e in engines {
-            let _ = write!(header, " {} |", e.name);
+            let _ = write!(header, " {} |", *e);
             sep.push_str("---:|");
         }
         let _ = writeln!(s, "{header}\n{sep}");
         for r in rows {
             let _ = write!(s, "| {} |", r.workload.name);
             for e in engines {
-                let text = match r.cells.get(e.name) {
+                let text = match r.cells.get(*e) {
                     Some(Cell::Timed { first: Some(f), .. }) => fmt_ms(*f),
                     Some(Cell::Failed(_)) => "**FAILED**".into(),
                     _ => "n/a".into(),
@@ -618,6 +860,10 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
 
     // Profiling overhead.
     profiling_section(&mut s, rows);
+    compile_section(&mut s, rows);
+    tiering_section(&mut s, settings, extras);
+    sizes_section(&mut s, extras, rows);
+    trio_section(&mut s, extras, rows);
 
     // Checksums.
     let _ = writeln!(s, "## Checksums\n");
@@ -629,8 +875,8 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
     for r in rows {
         let matched: Vec<&str> = engines
             .iter()
-            .filter(|e| matches!(r.cells.get(e.name), Some(Cell::Timed { .. })))
-            .map(|e| e.name)
+            .filter(|e| matches!(r.cells.get(*e), Some(Cell::Timed { .. })))
+            .map(|e| *e)
             .collect();
         let _ = writeln!(
             s,
@@ -648,23 +894,44 @@ fn render(settings: &Settings, engines: &[Engine], rows: &[Row<'_>], took: Durat
     }
     let _ = writeln!(s);
 
-    // Unavailable and failed cells, with reasons.
+    // Unavailable and failed cells, with reasons; one line per (engine, reason).
     let mut notes = Vec::new();
     for r in rows {
         if let Some(e) = &r.native_error {
-            notes.push(format!("* {} native: FAILED: {e}", r.workload.name));
+            notes.push(format!("* native, {}: FAILED: {e}", r.workload.name));
         }
-        for e in engines {
-            match r.cells.get(e.name) {
-                Some(Cell::Unavailable(why)) => notes.push(format!(
-                    "* {} {}: unavailable: {why}",
-                    r.workload.name, e.name
-                )),
-                Some(Cell::Failed(why)) => {
-                    notes.push(format!("* {} {}: FAILED: {why}", r.workload.name, e.name))
-                }
-                _ => {}
+    }
+    for e in engines {
+        let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+        for r in rows {
+            let why = match r.cells.get(*e) {
+                Some(Cell::Unavailable(why)) => format!("unavailable: {why}"),
+                Some(Cell::Failed(why)) => format!("FAILED: {why}"),
+                _ => continue,
+            };
+            match groups.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, names)) => names.push(r.workload.name),
+                None => groups.push((why, vec![r.workload.name])),
             }
+        }
+        for (why, names) in groups {
+            let which = if names.len() == rows.len() {
+                "every workload".to_string()
+            } else {
+                names.join(", ")
+            };
+            notes.push(format!("* {} ({which}): {why}", *e));
+        }
+    }
+    for (name, why) in &extras.missing_peers {
+        notes.push(format!("* {name} (every workload): missing: {why}"));
+    }
+    for r in rows {
+        if let Some(Err(e)) = &r.compile {
+            notes.push(format!(
+                "* compile/load figures, {}: FAILED: {e}",
+                r.workload.name
+            ));
         }
     }
     if !notes.is_empty() {
@@ -720,6 +987,281 @@ fn profiling_section(s: &mut String, rows: &[Row<'_>]) {
     }
     if let Some(g) = geomean(&ratios) {
         let _ = writeln!(s, "| geometric mean | | | {:+.1}% |", (g - 1.0) * 100.0);
+    }
+    let _ = writeln!(s);
+}
+
+fn size_text(b: &BuiltSize) -> String {
+    match b {
+        Ok(n) => format!("{n} bytes ({})", kb(*n as usize)),
+        Err(why) => format!("not built: {why}"),
+    }
+}
+
+fn kb(bytes: usize) -> String {
+    let k = bytes as f64 / 1000.0;
+    if k >= 100.0 {
+        format!("{k:.0} KB")
+    } else {
+        format!("{k:.1} KB")
+    }
+}
+
+fn compile_row(w: &Workload, settings: &Settings, reps: usize) -> Result<CompileRow, String> {
+    let measure = || -> Result<CompileRow> {
+        let wasm = w.wasm_bytes()?;
+        let parse = measure::parse_time(&wasm, reps)?;
+        let mut instantiate = [Duration::ZERO; 4];
+        for (slot, mode) in instantiate.iter_mut().zip(INSTANTIATE_MODES) {
+            *slot = measure::instantiate_time(&wasm, mode, reps)?;
+        }
+        let (aot, snap) = measure::snapshot_compile(&wasm, reps)?;
+        let loader = measure::loader_first_call(&snap, w, settings.args(w))?;
+        Ok(CompileRow {
+            wasm_bytes: wasm.len(),
+            parse,
+            instantiate,
+            aot,
+            snapshot_bytes: snap.len(),
+            loader,
+        })
+    };
+    measure().map_err(|e| format!("{e:#}"))
+}
+
+/// wasm kilobytes per second compiled in `d`.
+fn kb_per_s(bytes: usize, d: Duration) -> String {
+    let v = bytes as f64 / 1000.0 / d.as_secs_f64();
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn compile_section(s: &mut String, rows: &[Row<'_>]) {
+    let done: Vec<(&Row<'_>, &CompileRow)> = rows
+        .iter()
+        .filter_map(|r| match &r.compile {
+            Some(Ok(c)) => Some((r, c)),
+            _ => None,
+        })
+        .collect();
+    if done.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Compile time per tier\n");
+    let _ = writeln!(
+        s,
+        "Median of fresh runs, milliseconds; in parentheses wasm KB compiled per second. \
+         `parse` = `Module::from_bytes` (decode + validate). `interp`, `jit-none`, `jit-speed`, \
+         `snapshot` = `Store::new` + `Store::instantiate` of the parsed module in that mode \
+         (interp: lowering to pre-decoded ops; jit-*: the whole module compiled by Cranelift; \
+         snapshot: AOT compile + load by the real loader). `aot compile` = \
+         `bareflow::aot::compile` at `speed` alone (what `bareflow compile` does).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | wasm | parse | interp | jit-none | jit-speed | snapshot | aot compile |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (r, c) in &done {
+        let _ = write!(
+            s,
+            "| {} | {} | {} |",
+            r.workload.name,
+            kb(c.wasm_bytes),
+            fmt_ms(c.parse)
+        );
+        for d in c.instantiate.iter().chain([&c.aot]) {
+            let _ = write!(s, " {} ({}) |", fmt_ms(*d), kb_per_s(c.wasm_bytes, *d));
+        }
+        let _ = writeln!(s);
+    }
+    let total: usize = done.iter().map(|(_, c)| c.wasm_bytes).sum();
+    let sum =
+        |f: &dyn Fn(&CompileRow) -> Duration| -> Duration { done.iter().map(|(_, c)| f(c)).sum() };
+    let _ = write!(s, "| all | {} | {} |", kb(total), fmt_ms(sum(&|c| c.parse)));
+    for i in 0..4 {
+        let d = sum(&|c| c.instantiate[i]);
+        let _ = write!(s, " {} ({}) |", fmt_ms(d), kb_per_s(total, d));
+    }
+    let d = sum(&|c| c.aot);
+    let _ = writeln!(s, " {} ({}) |\n", fmt_ms(d), kb_per_s(total, d));
+
+    let _ = writeln!(s, "## Snapshot size and loader\n");
+    let _ = writeln!(
+        s,
+        "Snapshot bytes (`aot::compile` at `speed`: code, relocations, metadata) against the \
+         `.wasm`. Loader times run `runtime_loader` directly, as `bareflow-load` does: `load` = \
+         `LoadedModule::load` (verify, decode, map, relocate, protect), `instantiate` = \
+         instance + segments + start, `load to first call` = their sum (snapshot bytes in \
+         memory until the export can be entered); `first call` = the export with the report's \
+         arguments, its checksum checked against native.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | wasm | snapshot | snapshot / wasm | load (ms) | instantiate (ms) | load to first call (ms) | first call (ms) |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (r, c) in &done {
+        let l = &c.loader;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.1}x | {:.3} | {:.3} | {:.3} | {} |",
+            r.workload.name,
+            c.wasm_bytes,
+            c.snapshot_bytes,
+            c.snapshot_bytes as f64 / c.wasm_bytes as f64,
+            ms(l.load),
+            ms(l.instantiate),
+            ms(l.load + l.instantiate),
+            fmt_ms(l.first_call)
+        );
+    }
+    let _ = writeln!(s);
+}
+
+fn tiering_section(s: &mut String, settings: &Settings, extras: &Extras) {
+    if extras.tiering.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Tiering: time to result from nothing\n");
+    let _ = writeln!(
+        s,
+        "fib(n) (`wasm-samples/fibonacci.wasm`): `Module::from_bytes` + `Store::new` + \
+         instantiate + one call, median of {} fresh run(s) per cell, milliseconds; every \
+         result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
+         front, `tiered` starts in the interpreter (profiling on) and compiles `fib` once its \
+         counters pass the thresholds.\n",
+        extras.tiering_reps
+    );
+    if let Some(p) = &extras.svg {
+        let name = p
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        if settings.quick {
+            let _ = writeln!(s, "Chart: `{}`.\n", p.display());
+        } else {
+            let _ = writeln!(s, "![fib(n) time to result per mode]({name})\n");
+        }
+    }
+    let mut header = String::from("| n |");
+    let mut sep = String::from("|---:|");
+    for (name, ..) in TIER_MODES {
+        let _ = write!(header, " {name} |");
+        sep.push_str("---:|");
+    }
+    header.push_str(" fastest |");
+    sep.push_str("---|");
+    let _ = writeln!(s, "{header}\n{sep}");
+    for p in &extras.tiering {
+        let _ = write!(s, "| {} |", p.n);
+        for t in &p.times {
+            let _ = write!(
+                s,
+                " {} |",
+                t.map_or("**FAILED**".to_string(), |d| format!("{:.3}", ms(d)))
+            );
+        }
+        let best = p
+            .times
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i, (*t)?)))
+            .min_by_key(|&(_, t)| t)
+            .map_or("-", |(i, _)| TIER_MODES[i].0);
+        let _ = writeln!(s, " {best} |");
+    }
+    let _ = writeln!(s);
+}
+
+fn sizes_section(s: &mut String, extras: &Extras, rows: &[Row<'_>]) {
+    if extras.bareflow_size.is_none() && rows.iter().all(|r| r.compile.is_none()) {
+        return;
+    }
+    if extras.bareflow_size.is_some() || extras.loader_size.is_some() {
+        binary_table(s, extras);
+    }
+}
+
+fn binary_table(s: &mut String, extras: &Extras) {
+    let _ = writeln!(s, "## Binary sizes\n");
+    let _ = writeln!(s, "| binary | how it is built | bytes |\n|---|---|---:|");
+    if let Some(b) = &extras.bareflow_size {
+        let _ = writeln!(
+            s,
+            "| `bareflow` (development system: parser, interpreter, Cranelift JIT and AOT) | `cargo build --release -p bareflow-compiler --bin bareflow` (not stripped) | {} |",
+            size_text(b)
+        );
+    }
+    if let Some(l) = &extras.loader_size {
+        let _ = writeln!(
+            s,
+            "| `bareflow-load` (the tiny loader: no compiler, no_std) | `scripts/loader-size.sh` (min-size profile, LTO, stripped) | {} |",
+            size_text(l)
+        );
+    }
+    let _ = writeln!(s);
+}
+
+/// Grow to shrink: the classic trio.
+fn trio_section(s: &mut String, extras: &Extras, rows: &[Row<'_>]) {
+    let trio: Vec<&Row<'_>> = rows
+        .iter()
+        .filter(|r| ["fibonacci", "sum_to_n", "multiply"].contains(&r.workload.name))
+        .collect();
+    if trio.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Grow to shrink: the classic trio\n");
+    let _ = writeln!(
+        s,
+        "The development system that profiles, tiers and compiles, against what ships: the \
+         no_std loader plus one snapshot per program. Run times are the medians of the table \
+         above (same run); ratios are to native clang -O2.\n"
+    );
+    let cell = |r: &Row<'_>, name: &str| -> String {
+        match (r.cells.get(name), r.native) {
+            (Some(Cell::Timed { median, .. }), Some((_, n))) => {
+                format!("{} ({:.1}x)", fmt_ms(*median), ms(*median) / ms(n))
+            }
+            (Some(Cell::Timed { median, .. }), None) => fmt_ms(*median),
+            (Some(Cell::Failed(_)), _) => "**FAILED**".into(),
+            _ => "n/a".into(),
+        }
+    };
+    let _ = writeln!(
+        s,
+        "| program | args | `bareflow` | `bareflow-load` | .wasm | snapshot | loader + snapshot | snapshot (ms) | jit-speed (ms) | native (ms) |"
+    );
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let size = |b: &Option<BuiltSize>| match b {
+        Some(Ok(n)) => (kb(*n as usize), Some(*n as usize)),
+        Some(Err(_)) => ("not built".to_string(), None),
+        None => ("skipped".to_string(), None),
+    };
+    let (bf, _) = size(&extras.bareflow_size);
+    let (ld, ld_n) = size(&extras.loader_size);
+    for r in trio {
+        let (wasm, snap) = match &r.compile {
+            Some(Ok(c)) => (format!("{} B", c.wasm_bytes), Some(c.snapshot_bytes)),
+            _ => ("-".to_string(), None),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {bf} | {ld} | {wasm} | {} | {} | {} | {} | {} |",
+            r.workload.name,
+            bench::format_args(&r.args),
+            snap.map_or("-".to_string(), |n| format!("{n} B")),
+            match (ld_n, snap) {
+                (Some(l), Some(n)) => kb(l + n),
+                _ => "-".to_string(),
+            },
+            cell(r, "snapshot"),
+            cell(r, "jit-speed"),
+            r.native.map_or("failed".to_string(), |(_, t)| fmt_ms(t)),
+        );
     }
     let _ = writeln!(s);
 }

@@ -14,6 +14,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use bareflow::{CallError, Config, Extern, Func, InstantiateError, Module, Store, Val};
 
+pub mod measure;
+pub mod peers;
+pub mod svg;
+
 /// Result type of a workload's exported function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResultType {
@@ -323,31 +327,40 @@ impl NativeDriver {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let mut checksum = None;
-        let mut times = Vec::new();
-        for line in stdout.lines() {
-            let mut words = line.split_whitespace();
-            match words.next() {
-                Some("checksum") => {
-                    checksum = Some(words.next().context("checksum value")?.parse::<i64>()?)
-                }
-                Some("ns") => {
-                    for t in words {
-                        times.push(Duration::from_nanos(t.parse::<u64>()?));
-                    }
-                }
-                _ => {}
-            }
-        }
-        let checksum = checksum.with_context(|| format!("native {}: no checksum", w.name))?;
-        ensure!(
-            times.len() == reps,
-            "native {}: expected {reps} times",
-            w.name
-        );
-        Ok(NativeRun { checksum, times })
+        parse_driver_output(&String::from_utf8_lossy(&out.stdout), reps)
+            .with_context(|| format!("native {}", w.name))
     }
+}
+
+/// Parses a driver's output (`checksum <n>` then `ns <t1> <t2> ...`): the format of
+/// `bench/native/driver.c`, which the peer drivers share.
+///
+/// # Errors
+/// No checksum line, a malformed number, or not exactly `reps` times.
+pub fn parse_driver_output(stdout: &str, reps: usize) -> Result<NativeRun> {
+    let mut checksum = None;
+    let mut times = Vec::new();
+    for line in stdout.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("checksum") => {
+                checksum = Some(words.next().context("checksum value")?.parse::<i64>()?)
+            }
+            Some("ns") => {
+                for t in words {
+                    times.push(Duration::from_nanos(t.parse::<u64>()?));
+                }
+            }
+            _ => {}
+        }
+    }
+    let checksum = checksum.context("no checksum in the output")?;
+    ensure!(
+        times.len() == reps,
+        "expected {reps} times, got {}",
+        times.len()
+    );
+    Ok(NativeRun { checksum, times })
 }
 
 /// A workload's export instantiated in a BareFlow [`Store`], ready to be called repeatedly

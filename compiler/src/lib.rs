@@ -10,6 +10,7 @@ pub mod parse;
 pub mod profile;
 pub mod runtime;
 pub mod tier;
+pub mod wasi;
 pub mod wast;
 
 pub use runtime::*;

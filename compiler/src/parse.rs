@@ -77,11 +77,21 @@ pub struct Module {
 
 impl Module {
     /// The name-section name of function `index`.
+    ///
+    /// Without a name-section entry, the name of the first function export of `index` is used,
+    /// so traps, profiles and snapshots of stripped modules still name exported functions.
     pub fn func_name(&self, index: u32) -> Option<&str> {
         self.func_names
             .binary_search_by_key(&index, |(i, _)| *i)
             .ok()
             .map(|i| self.func_names[i].1.as_str())
+            .or_else(|| {
+                self.meta
+                    .exports
+                    .iter()
+                    .find(|e| e.kind == ExportKind::Func && e.index == index)
+                    .map(|e| e.name.as_str())
+            })
     }
 
     /// A reader over the body of defined function `defined_index`.

@@ -99,6 +99,8 @@ pub struct RunConfig {
     pub mode: Mode,
     /// Which features are in scope.
     pub scope: Scope,
+    /// Memory mode of the store (checked bounds or guard pages).
+    pub memory: crate::runtime::MemoryMode,
 }
 
 /// One failed directive.
@@ -374,7 +376,10 @@ struct Runner<'r> {
 
 impl<'r> Runner<'r> {
     fn new(text: &'r str, cfg: RunConfig, report: &'r mut FileReport) -> Runner<'r> {
-        let mut store = Store::new(Config::new(cfg.mode));
+        let mut store = Store::new(Config {
+            memory: cfg.memory,
+            ..Config::new(cfg.mode)
+        });
         let spectest = spectest_exports(&mut store);
         let mut registered = HashMap::new();
         registered.insert(

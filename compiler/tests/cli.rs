@@ -324,3 +324,35 @@ fn wast_counts_and_exit_status() {
     );
     assert!(stderr(&o).contains("bad.wast:2"), "{}", stderr(&o));
 }
+
+#[test]
+fn tiered_run_logs_tier_ups_and_checks_thresholds() {
+    let dir = tmpdir("tierlog");
+    let m = write(&dir, "fib.wat", FIB);
+    let m = m.to_str().unwrap();
+    // `tiered` is the default mode; with thresholds of 1 call, fib reaches the top tier (the
+    // policy may skip `none` when the counters are already past the `speed` threshold).
+    let o = bareflow(&[
+        "run",
+        "--tier-log",
+        "--tier-up",
+        "1,1",
+        "--invoke",
+        "fib",
+        m,
+        "20",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "6765\n");
+    let log = stderr(&o);
+    assert!(log.contains("tier-up: instance 0 function 0"), "{log}");
+    assert!(log.contains("-> jit-speed"), "{log}");
+    // Without --tier-log nothing is printed.
+    let o = bareflow(&["run", "--tier-up", "1,1", "--invoke", "fib", m, "20"]);
+    assert_eq!(stderr(&o), "");
+    // Bad thresholds are a usage error.
+    for bad in ["0,5", "5", "x,1"] {
+        let o = bareflow(&["run", "--tier-up", bad, "--invoke", "fib", m, "1"]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+    }
+}

@@ -51,7 +51,7 @@ fn snapshot(opt: AotOpt) -> (bareflow::parse::Module, Vec<u8>, aot::AotStats) {
         &AotOptions {
             opt,
             profile: None,
-            xip: false,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -458,4 +458,31 @@ fn profile_guided_compile_and_inspect_cli() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("another module"));
+}
+
+#[test]
+fn compile_emits_the_bare_object_on_request() {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("emit-obj");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let wat = tmp.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let (snap, obj) = (tmp.join("m.snap"), tmp.join("m.o"));
+    let _ = std::fs::remove_file(&obj);
+    let o = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+        .arg("compile")
+        .arg(&wat)
+        .arg("-o")
+        .arg(&snap)
+        .arg("--emit-obj")
+        .arg(&obj)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap_bytes = std::fs::read(&snap).unwrap();
+    let obj_bytes = std::fs::read(&obj).unwrap();
+    // The `.o` is an ELF64 relocatable object, identical to the one inside the snapshot.
+    assert_eq!(&obj_bytes[..4], b"\x7fELF");
+    assert_eq!(obj_bytes[4], 2, "ELFCLASS64");
+    let parsed = runtime_loader::format::Snapshot::parse(&snap_bytes).unwrap();
+    assert_eq!(parsed.object_bytes(), &obj_bytes[..]);
 }

@@ -52,6 +52,8 @@ pub enum LoadError {
     CodeMemory,
     /// The metadata and the object disagree (missing function or trampoline symbol).
     MissingCode,
+    /// The snapshot's memory mode is not the one the embedder asked for.
+    MemoryModeMismatch,
 }
 
 impl LoadError {
@@ -80,6 +82,9 @@ impl LoadError {
             LoadError::RelocationOverflow => "relocation value out of range",
             LoadError::CodeMemory => "cannot allocate executable memory",
             LoadError::MissingCode => "function code missing from object",
+            LoadError::MemoryModeMismatch => {
+                "snapshot memory mode (checked / guard) differs from the requested one"
+            }
         }
     }
 }

@@ -51,13 +51,53 @@ pub enum Isa {
 }
 
 /// How compiled code checks linear-memory accesses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(u8)]
 pub enum MemoryMode {
     /// Explicit bounds checks against `MemoryDef::len`; works without an MMU.
+    #[default]
     Checked = 0,
     /// Accesses rely on a reserved region with guard pages (needs an MMU and a fault handler).
     Guard = 1,
+}
+
+impl MemoryMode {
+    /// Lower-case name: `checked` or `guard`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MemoryMode::Checked => "checked",
+            MemoryMode::Guard => "guard",
+        }
+    }
+}
+
+impl core::fmt::Display for MemoryMode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error of [`MemoryMode`]'s `FromStr`: the name is neither `checked` nor `guard`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownMemoryMode;
+
+impl core::fmt::Display for UnknownMemoryMode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("unknown memory mode (expected checked or guard)")
+    }
+}
+
+impl core::error::Error for UnknownMemoryMode {}
+
+impl core::str::FromStr for MemoryMode {
+    type Err = UnknownMemoryMode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "checked" => Ok(MemoryMode::Checked),
+            "guard" => Ok(MemoryMode::Guard),
+            _ => Err(UnknownMemoryMode),
+        }
+    }
 }
 
 /// Optimization level a function was exported with (function record `tier` field).

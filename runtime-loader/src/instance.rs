@@ -85,6 +85,8 @@ pub enum InstanceError {
     OutOfMemory,
     /// The module refers to something out of range (not produced by a validated module).
     Malformed(&'static str),
+    /// The build cannot provide what was asked for (guard-page memory without `std`).
+    Unsupported(&'static str),
 }
 
 impl core::fmt::Display for InstanceError {
@@ -96,6 +98,7 @@ impl core::fmt::Display for InstanceError {
             }
             InstanceError::OutOfMemory => f.write_str("out of memory"),
             InstanceError::Malformed(w) => write!(f, "malformed module: {w}"),
+            InstanceError::Unsupported(w) => write!(f, "unsupported: {w}"),
         }
     }
 }
@@ -106,8 +109,12 @@ impl core::error::Error for InstanceError {}
 // Linear memory
 // ---------------------------------------------------------------------------------------
 
-/// A linear memory ("checked" mode: heap-allocated, bounds checked explicitly, may move on
-/// growth). The first field is the ABI [`MemoryDef`].
+/// A linear memory. The first field is the ABI [`MemoryDef`].
+///
+/// "Checked" memories ([`LinearMemory::new`]) are heap-allocated, bounds-checked explicitly
+/// by compiled code and may move on growth. "Guard" memories ([`LinearMemory::new_guard`],
+/// Linux x86-64 with `std`) live in a reserved region ([`crate::guard`]) whose accessible
+/// prefix grows in place, so `base` never moves and compiled code needs no bounds checks.
 #[repr(C)]
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -115,8 +122,16 @@ pub struct LinearMemory {
     pub def: MemoryDef,
     /// Declared limits (the minimum is the initial size).
     pub ty: MemoryType,
+    guard: bool,
     _pin: PhantomPinned,
 }
+
+/// Whether this build can provide guard-page memories ([`LinearMemory::new_guard`]).
+pub const GUARD_MEMORY_SUPPORTED: bool = cfg!(all(
+    feature = "std",
+    target_os = "linux",
+    target_arch = "x86_64"
+));
 
 fn mem_layout(bytes: usize) -> Option<Layout> {
     Layout::from_size_align(bytes, 16).ok()
@@ -136,8 +151,56 @@ impl LinearMemory {
         Ok(Box::new(LinearMemory {
             def: MemoryDef { base, len: bytes },
             ty,
+            guard: false,
             _pin: PhantomPinned,
         }))
+    }
+
+    /// Reserves a guard-page memory of `ty.limits.min` pages (see [`crate::guard`]).
+    ///
+    /// # Errors
+    /// `OutOfMemory` if the size exceeds 4 GiB or the reservation fails;
+    /// `Unsupported` when the build has no guard-page support ([`GUARD_MEMORY_SUPPORTED`]).
+    pub fn new_guard(ty: MemoryType) -> Result<Box<LinearMemory>, InstanceError> {
+        if u64::from(ty.limits.min) > MAX_WASM_PAGES {
+            return Err(InstanceError::OutOfMemory);
+        }
+        let bytes = u64::from(ty.limits.min) * WASM_PAGE_SIZE;
+        #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+        {
+            let base = crate::guard::reserve(bytes as usize).ok_or(InstanceError::OutOfMemory)?;
+            Ok(Box::new(LinearMemory {
+                def: MemoryDef { base, len: bytes },
+                ty,
+                guard: true,
+                _pin: PhantomPinned,
+            }))
+        }
+        #[cfg(not(all(feature = "std", target_os = "linux", target_arch = "x86_64")))]
+        {
+            let _ = bytes;
+            Err(InstanceError::Unsupported(
+                "guard-page memory is not supported by this build",
+            ))
+        }
+    }
+
+    /// A memory of the given mode: [`LinearMemory::new_guard`] if `guard`, else
+    /// [`LinearMemory::new`].
+    ///
+    /// # Errors
+    /// As for those constructors.
+    pub fn new_in_mode(ty: MemoryType, guard: bool) -> Result<Box<LinearMemory>, InstanceError> {
+        if guard {
+            LinearMemory::new_guard(ty)
+        } else {
+            LinearMemory::new(ty)
+        }
+    }
+
+    /// Whether this is a guard-page memory (its base never moves).
+    pub fn is_guard(&self) -> bool {
+        self.guard
     }
 
     /// Current size in pages.
@@ -185,6 +248,16 @@ impl LinearMemory {
                 return Some(old_pages);
             }
             let new_len = new_pages * WASM_PAGE_SIZE;
+            #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+            if (*this).guard {
+                // In place: the reservation covers every reachable size.
+                let base = (*this).def.base;
+                if !crate::guard::commit(base, old_len as usize, new_len as usize) {
+                    return None;
+                }
+                (*this).def.len = new_len;
+                return Some(old_pages);
+            }
             // A fresh zeroed allocation leaves untouched pages lazily mapped; only the old
             // contents are copied.
             let new_base = alloc_zeroed_bytes(new_len)?;
@@ -201,6 +274,12 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+        if self.guard {
+            // SAFETY: the base came from `guard::reserve` and nothing uses it after drop.
+            unsafe { crate::guard::release(self.def.base) };
+            return;
+        }
         if self.def.len > 0 {
             // SAFETY: allocated by `alloc_zeroed_bytes` with this length.
             unsafe { free_bytes(self.def.base, self.def.len) };
@@ -444,6 +523,28 @@ impl Instance {
         imports: Imports,
         host_data: *mut c_void,
     ) -> Result<Pin<Box<Instance>>, InstanceError> {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { Instance::new_in_mode(meta, type_ids, imports, host_data, false) }
+    }
+
+    /// [`Instance::new`] with the memory mode of the code that will run in the instance:
+    /// with `guard_memory`, defined memories are guard-page memories
+    /// ([`LinearMemory::new_guard`]) and imported memories must be too (compiled code does
+    /// not bounds-check them); otherwise every memory is a checked one.
+    ///
+    /// # Errors
+    /// As for [`Instance::new`]; an imported memory of the other mode is an
+    /// [`InstanceError::IncompatibleImport`].
+    ///
+    /// # Safety
+    /// As for [`Instance::new`].
+    pub unsafe fn new_in_mode(
+        meta: &ModuleMeta,
+        type_ids: Vec<u32>,
+        imports: Imports,
+        host_data: *mut c_void,
+        guard_memory: bool,
+    ) -> Result<Pin<Box<Instance>>, InstanceError> {
         let bad = InstanceError::Malformed;
         if type_ids.len() != meta.types.len() {
             return Err(bad("type id count"));
@@ -477,6 +578,9 @@ impl Instance {
                     if !ok {
                         return Err(incompatible("memory limits"));
                     }
+                    if unsafe { (*mem).is_guard() } != guard_memory {
+                        return Err(incompatible("memory mode (checked vs guard pages)"));
+                    }
                 }
                 ImportKind::Table(t) => {
                     let tab = imports.tables[ti];
@@ -508,7 +612,7 @@ impl Instance {
             .iter()
             .skip(meta.num_imported_memories as usize)
         {
-            let m = Owned::new(LinearMemory::new(*ty)?);
+            let m = Owned::new(LinearMemory::new_in_mode(*ty, guard_memory)?);
             memories.push(m.ptr());
             owned_memories.push(m);
         }

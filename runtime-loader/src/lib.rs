@@ -6,8 +6,9 @@
 //! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`]), the ELF relocator ([`elf`]), [`code::BufferCodeMemory`] |
 //! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, [`loader`] |
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
-//! | `std`   | `alloc` + `unix` (default) |
+//! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
+//! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -22,6 +23,8 @@ pub mod elf;
 pub mod error;
 pub mod float;
 pub mod format;
+#[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+pub mod guard;
 
 pub use error::LoadError;
 
@@ -36,3 +39,5 @@ pub mod meta;
 pub mod meta_codec;
 #[cfg(target_arch = "x86_64")]
 pub mod trap;
+#[cfg(feature = "wasi")]
+pub mod wasi;

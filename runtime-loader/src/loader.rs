@@ -38,9 +38,10 @@ pub fn array_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_a{type_index}")
 }
 
-/// Symbol of type `index`'s native→array stub (present for the signatures of imported
-/// functions): the `FuncRef::native` an embedder without a compiler gives a host function.
-pub fn stub_symbol(type_index: u32) -> alloc::string::String {
+/// Symbol of the native→array stub for imported functions of type `type_index`: the native
+/// entry a host `FuncRef` bound to such an import needs (it calls `FuncRef::array` and
+/// raises a non-zero status through the `vmctx` libcalls).
+pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_s{type_index}")
 }
 
@@ -51,12 +52,19 @@ pub const ENTER_SYMBOL: &str = "bf_enter";
 pub struct LoadedModule<M: CodeMemory> {
     /// The module's metadata.
     pub meta: ModuleMeta,
-    /// Trap records (function, offset, code) for diagnostics.
+    /// Trap records (function, offset, code): diagnostics, and in guard mode the
+    /// instructions whose faults the signal handler turns into traps.
     pub traps: Vec<TrapRecord>,
+    /// The memory mode the code was compiled for.
+    pub memory_mode: MemoryMode,
     natives: Vec<*const u8>,
     arrays: Vec<*const u8>,
-    stubs: Vec<*const u8>,
+    import_stubs: Vec<*const u8>,
     base: *const u8,
+    code_len: usize,
+    /// Guard mode: the trap sites registered with the signal handler, per trap context.
+    #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+    registrations: core::cell::RefCell<Vec<(usize, crate::guard::Registration)>>,
     // Keeps the code mapped; dropped last.
     _mem: M,
 }
@@ -75,14 +83,28 @@ impl<M: CodeMemory> LoadedModule<M> {
     ///
     /// # Errors
     /// Any [`LoadError`]; nothing has been executed when this fails.
+    ///
+    /// Either memory mode is accepted when this build can provide it: a guard-mode snapshot
+    /// needs guard-page memories and the fault handler (`std` on Linux x86-64), else it is
+    /// [`LoadError::UnsupportedMemoryMode`].
     pub fn load(file: &[u8], mem: M) -> Result<Self, LoadError> {
-        Self::load_impl(file, mem, false)
+        Self::load_impl(file, mem, None, false)
+    }
+
+    /// [`LoadedModule::load`], refusing a snapshot compiled for another memory mode than
+    /// `mode` with [`LoadError::MemoryModeMismatch`].
+    ///
+    /// # Errors
+    /// As for [`LoadedModule::load`].
+    pub fn load_expecting(file: &[u8], mem: M, mode: MemoryMode) -> Result<Self, LoadError> {
+        Self::load_impl(file, mem, Some(mode), false)
     }
 
     /// Verifies an execute-in-place snapshot (`bareflow compile --xip`: no relocations) and
     /// runs its code where it lies, inside `file`; nothing is copied or patched. `keep` is
     /// kept alive with the module (e.g. the mapping that holds `file`); it is not asked for
-    /// memory.
+    /// memory. `expect`, if given, is the memory mode the snapshot must have been compiled
+    /// for ([`LoadError::MemoryModeMismatch`] otherwise).
     ///
     /// # Errors
     /// Any [`LoadError`]; [`LoadError::UnsupportedElf`] if the object needs relocating,
@@ -91,16 +113,28 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// # Safety
     /// `file` must be executable memory that stays alive and unchanged as long as the module
     /// and every instance made from it.
-    pub unsafe fn load_in_place(file: &[u8], keep: M) -> Result<Self, LoadError> {
-        Self::load_impl(file, keep, true)
+    pub unsafe fn load_in_place(
+        file: &[u8],
+        keep: M,
+        expect: Option<MemoryMode>,
+    ) -> Result<Self, LoadError> {
+        Self::load_impl(file, keep, expect, true)
     }
 
-    fn load_impl(file: &[u8], mut mem: M, in_place: bool) -> Result<Self, LoadError> {
+    fn load_impl(
+        file: &[u8],
+        mut mem: M,
+        expect: Option<MemoryMode>,
+        in_place: bool,
+    ) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
         if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
             return Err(LoadError::UnsupportedIsa);
         }
-        if snap.memory_mode != MemoryMode::Checked {
+        if expect.is_some_and(|m| m != snap.memory_mode) {
+            return Err(LoadError::MemoryModeMismatch);
+        }
+        if snap.memory_mode == MemoryMode::Guard && !crate::instance::GUARD_MEMORY_SUPPORTED {
             return Err(LoadError::UnsupportedMemoryMode);
         }
         let meta = decode_meta(snap.meta_bytes())?;
@@ -123,7 +157,7 @@ impl<M: CodeMemory> LoadedModule<M> {
         }
         let mut stub_offsets = Vec::with_capacity(meta.types.len());
         for t in 0..meta.types.len() {
-            stub_offsets.push(obj.find_symbol(&stub_symbol(t as u32)));
+            stub_offsets.push(obj.find_symbol(&import_stub_symbol(t as u32)));
         }
         // Every function with code needs its signature's array entry.
         for (d, off) in offsets.iter().enumerate() {
@@ -132,6 +166,7 @@ impl<M: CodeMemory> LoadedModule<M> {
                 return Err(LoadError::MissingCode);
             }
         }
+        let code_len = obj.region_size()?;
         let base = if in_place {
             let p = snap
                 .object_bytes()
@@ -151,15 +186,74 @@ impl<M: CodeMemory> LoadedModule<M> {
             })?
         };
         let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
+        let natives: Vec<*const u8> = offsets.into_iter().map(at).collect();
+        // Every trap site must lie inside the code of a function that has code.
+        let traps: Vec<TrapRecord> = snap.trap_records().collect();
+        for r in &traps {
+            let d = (r.func_index - meta.num_imported_funcs) as usize;
+            let f = natives.get(d).copied().unwrap_or(core::ptr::null());
+            let start = (f as usize).wrapping_sub(base as usize);
+            if f.is_null()
+                || start
+                    .checked_add(r.offset as usize)
+                    .is_none_or(|e| e >= code_len)
+            {
+                return Err(LoadError::BadRecord);
+            }
+        }
         Ok(LoadedModule {
-            traps: snap.trap_records().collect(),
-            natives: offsets.into_iter().map(at).collect(),
+            traps,
+            memory_mode: snap.memory_mode,
+            natives,
             arrays: array_offsets.into_iter().map(at).collect(),
-            stubs: stub_offsets.into_iter().map(at).collect(),
+            import_stubs: stub_offsets.into_iter().map(at).collect(),
             meta,
             base,
+            code_len,
+            #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+            registrations: core::cell::RefCell::new(Vec::new()),
             _mem: mem,
         })
+    }
+
+    /// Guard mode: registers this module's trap sites with the fault handler, raising into
+    /// `trap_ctx` (once per trap context; the registration lives as long as `self`). Does
+    /// nothing in checked mode. [`LoadedModule::instantiate`] calls it; embedders that build
+    /// instances themselves call it before running the code.
+    ///
+    /// # Errors
+    /// [`LoadError::UnsupportedMemoryMode`] if guard mode is not available in this build.
+    ///
+    /// # Safety
+    /// `trap_ctx` must outlive `self`. Two trap contexts must not run this module's code at
+    /// the same time (a fault is raised into the most recently registered one).
+    pub unsafe fn register_traps(&self, trap_ctx: *mut TrapContext) -> Result<(), LoadError> {
+        if self.memory_mode == MemoryMode::Checked {
+            return Ok(());
+        }
+        #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+        {
+            let mut regs = self.registrations.borrow_mut();
+            if regs.iter().any(|(c, _)| *c == trap_ctx as usize) {
+                return Ok(());
+            }
+            let base = self.base as usize;
+            let sites = self.traps.iter().map(|r| {
+                let f = self.native(r.func_index) as usize;
+                ((f - base + r.offset as usize) as u32, r.code)
+            });
+            // SAFETY: the sites were validated at load (inside the code region, in
+            // functions with code); the code stays mapped while `self` (which owns the
+            // registration) lives; `trap_ctx` outlives `self` per the caller.
+            let reg = unsafe { crate::guard::register(self.base, self.code_len, sites, trap_ctx) };
+            regs.insert(0, (trap_ctx as usize, reg));
+            Ok(())
+        }
+        #[cfg(not(all(feature = "std", target_os = "linux", target_arch = "x86_64")))]
+        {
+            let _ = (trap_ctx, self.code_len);
+            Err(LoadError::UnsupportedMemoryMode)
+        }
     }
 
     /// Native entry of function `index` (null if imported, unknown or dropped as unreachable).
@@ -178,10 +272,10 @@ impl<M: CodeMemory> LoadedModule<M> {
             .unwrap_or(core::ptr::null())
     }
 
-    /// Native→array stub for module type `type_index` (null if the object has none; the
-    /// compiler emits one per signature of an imported function).
-    pub fn host_stub(&self, type_index: u32) -> *const u8 {
-        self.stubs
+    /// Native→array stub for imported functions of module type `type_index` (null if the
+    /// snapshot has none, e.g. from a compiler that predates them).
+    pub fn import_stub(&self, type_index: u32) -> *const u8 {
+        self.import_stubs
             .get(type_index as usize)
             .copied()
             .unwrap_or(core::ptr::null())
@@ -210,8 +304,14 @@ impl<M: CodeMemory> LoadedModule<M> {
         host_data: *mut c_void,
         trap_ctx: *mut TrapContext,
     ) -> Result<Pin<Box<Instance>>, InstanceError> {
+        let guard = self.memory_mode == MemoryMode::Guard;
+        // SAFETY: forwarded from the caller's contract (trap_ctx outlives the instance,
+        // which does not outlive `self`).
+        unsafe { self.register_traps(trap_ctx) }
+            .map_err(|_| InstanceError::Unsupported("guard-page memory mode"))?;
         // SAFETY: forwarded from the caller's contract.
-        let inst = unsafe { Instance::new(&self.meta, type_ids, imports, host_data)? };
+        let inst =
+            unsafe { Instance::new_in_mode(&self.meta, type_ids, imports, host_data, guard)? };
         // SAFETY: the vmctx and the libcall table are live allocations owned by `inst`; no
         // code has run yet.
         unsafe {

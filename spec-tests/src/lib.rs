@@ -6,16 +6,53 @@
 
 use std::path::{Path, PathBuf};
 
-use bareflow::Mode;
 use bareflow::wast::{FileReport, RunConfig, Scope, run_file};
+use bareflow::{MemoryMode, Mode};
+
+/// An execution mode plus the memory mode of its compiled code, as the suite runs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpecMode {
+    /// Execution mode.
+    pub mode: Mode,
+    /// Memory mode (checked bounds or guard pages).
+    pub memory: MemoryMode,
+}
+
+impl SpecMode {
+    const fn checked(mode: Mode) -> SpecMode {
+        SpecMode {
+            mode,
+            memory: MemoryMode::Checked,
+        }
+    }
+
+    const fn guard(mode: Mode) -> SpecMode {
+        SpecMode {
+            mode,
+            memory: MemoryMode::Guard,
+        }
+    }
+}
+
+impl std::fmt::Display for SpecMode {
+    /// The mode's name, with `-guard` appended in guard memory mode (`jit-speed-guard`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.memory {
+            MemoryMode::Checked => write!(f, "{}", self.mode),
+            MemoryMode::Guard => write!(f, "{}-guard", self.mode),
+        }
+    }
+}
 
 /// Every execution mode the spec suite runs in. Adding a mode is one line here.
-pub const MODES: &[Mode] = &[
-    Mode::Interp,
-    Mode::JitNone,
-    Mode::JitSpeed,
-    Mode::Tiered,
-    Mode::Snapshot, // H5 hook
+pub const MODES: &[SpecMode] = &[
+    SpecMode::checked(Mode::Interp),
+    SpecMode::checked(Mode::JitNone),
+    SpecMode::checked(Mode::JitSpeed),
+    SpecMode::checked(Mode::Tiered),
+    SpecMode::checked(Mode::Snapshot), // H5 hook
+    SpecMode::guard(Mode::JitSpeed),   // H9: guard-page memory
+    SpecMode::guard(Mode::Snapshot),   // H9: guard-page memory
 ];
 
 /// The in-scope files (WebAssembly 1.0 + 2.0 without SIMD), as listed in
@@ -119,10 +156,11 @@ pub fn suite_dir() -> PathBuf {
 ///
 /// # Errors
 /// A message if the file cannot be read or the runner thread dies.
-pub fn run_script(path: &Path, mode: Mode) -> Result<FileReport, String> {
+pub fn run_script(path: &Path, mode: SpecMode) -> Result<FileReport, String> {
     let cfg = RunConfig {
-        mode,
+        mode: mode.mode,
         scope: Scope::Core,
+        memory: mode.memory,
     };
     let owned = path.to_path_buf();
     let handle = std::thread::Builder::new()

@@ -9,10 +9,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use bareflow::Mode;
 use bareflow::wast::FileReport;
 use libtest_mimic::{Arguments, Failed, Trial};
-use spec_tests::{CORE_FILES, MODES, run_script, suite_dir, verdict};
+use spec_tests::{CORE_FILES, MODES, SpecMode, run_script, suite_dir, verdict};
 
 /// Each (mode, file) report is computed once, by whichever trial asks first.
 type Cache = BTreeMap<(usize, &'static str), OnceLock<Result<FileReport, String>>>;
@@ -22,7 +21,7 @@ fn report<'c>(
     mode_idx: usize,
     file: &'static str,
 ) -> &'c Result<FileReport, String> {
-    let mode: Mode = MODES[mode_idx];
+    let mode: SpecMode = MODES[mode_idx];
     cache[&(mode_idx, file)].get_or_init(|| run_script(&suite_dir().join(file), mode))
 }
 

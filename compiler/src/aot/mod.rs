@@ -26,8 +26,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc, default_libcall_names};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use runtime_loader::abi;
-use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder};
-use runtime_loader::loader::{array_symbol, func_symbol, stub_symbol};
+use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder, TrapRecord};
+use runtime_loader::loader::{array_symbol, func_symbol};
 use runtime_loader::meta::{ConstExpr, ExportKind};
 use runtime_loader::meta_codec::encode_meta;
 
@@ -71,6 +71,9 @@ pub struct AotOptions {
     /// Execute in place: compile with SSE4.1 (no float rounding libcalls) and resolve every
     /// relocation at compile time, so the code runs from read-only memory unchanged.
     pub xip: bool,
+    /// Memory mode of the code (header byte 7): `Checked` (explicit bounds checks) or `Guard`
+    /// (faulting accesses, listed as trap records for the loader's fault handler).
+    pub memory: MemoryMode,
 }
 
 impl Default for AotOptions {
@@ -79,6 +82,7 @@ impl Default for AotOptions {
             opt: AotOpt::Speed,
             profile: None,
             xip: false,
+            memory: MemoryMode::Checked,
         }
     }
 }
@@ -297,76 +301,6 @@ fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
     }
 }
 
-/// Body of the native→array stub `bf_s<t>`: spills the parameters into a stack buffer, calls
-/// `callee->array(vmctx, callee, values)` and returns the results from the buffer. A non-zero
-/// status is raised through `vmctx->libcalls[RAISE_TRAP]` (the host `FuncRef`'s vmctx must
-/// be a live instance vmctx, as the C API sets it), after clearing `trap_ctx.last_func` (the
-/// trap came from host code). Everything is reached through the vmctx: no relocation.
-fn build_host_stub(
-    func: &mut ir::Function,
-    fctx: &mut FunctionBuilderContext,
-    native_sig: &ir::Signature,
-    nresults: usize,
-    call_conv: CallConv,
-) {
-    let frontend = clif::VmctxEnv { call_conv }.frontend_config();
-    let mut b = FunctionBuilder::new(func, fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let p = b.block_params(entry).to_vec();
-    let (vmctx, callee) = (p[0], p[1]);
-    let slots = (p.len() - 2).max(nresults).max(1);
-    let slot = b.create_sized_stack_slot(ir::StackSlotData::new(
-        ir::StackSlotKind::ExplicitSlot,
-        (slots * 8) as u32,
-        3,
-    ));
-    let values = b.ins().stack_addr(I64, slot, 0);
-    let flags = MemFlagsData::trusted();
-    for (i, v) in p[2..].iter().enumerate() {
-        let w = widen(&mut b, *v);
-        b.ins().store(flags, w, values, (i * 8) as i32);
-    }
-    let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
-    let sig = b.import_signature(clif::array_signature(call_conv));
-    let call = b.ins().call_indirect(sig, array, &[vmctx, callee, values]);
-    let status = b.inst_results(call)[0];
-    let trap = b.create_block();
-    let done = b.create_block();
-    b.set_cold_block(trap);
-    b.ins().brif(status, trap, &[], done, &[]);
-    b.seal_block(trap);
-    b.seal_block(done);
-    b.switch_to_block(trap);
-    let trap_ctx = b.ins().load(I64, flags, vmctx, abi::VMCTX_TRAP_CTX);
-    let null = b.ins().iconst(I64, 0);
-    b.ins().store(
-        flags,
-        null,
-        trap_ctx,
-        runtime_loader::trap::TRAP_CTX_LAST_FUNC,
-    );
-    let libcalls = b.ins().load(I64, flags, vmctx, abi::VMCTX_LIBCALLS);
-    let raise = b
-        .ins()
-        .load(I64, flags, libcalls, (abi::libcall::RAISE_TRAP * 8) as i32);
-    let mut rsig = ir::Signature::new(call_conv);
-    rsig.params.push(ir::AbiParam::new(I64));
-    rsig.params.push(ir::AbiParam::new(I32));
-    let rsig = b.import_signature(rsig);
-    b.ins().call_indirect(rsig, raise, &[vmctx, status]);
-    b.ins().trap(ir::TrapCode::unwrap_user(1));
-    b.switch_to_block(done);
-    let mut results = Vec::with_capacity(nresults);
-    for (i, r) in native_sig.returns.iter().take(nresults).enumerate() {
-        results.push(b.ins().load(r.value_type, flags, values, (i * 8) as i32));
-    }
-    b.ins().return_(&results);
-    b.finalize(frontend);
-}
-
 /// Compiles `module` into snapshot bytes.
 ///
 /// # Errors
@@ -403,6 +337,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     }
 
     let mut translator = FuncTranslator::new();
+    translator.set_memory_mode(opts.memory);
+    let mut trap_records = Vec::new();
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
     let mut records = Vec::new();
@@ -437,6 +373,13 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         ctx.compile(&**isa, &mut ControlPlane::default())
             .map_err(|e| AotError::Codegen(format!("function {index}: {:?}", e.inner)))?;
         let code = ctx.compiled_code().expect("just compiled");
+        for (offset, code) in clif::heap_trap_sites(code.buffer.traps()) {
+            trap_records.push(TrapRecord {
+                func_index: index,
+                offset,
+                code,
+            });
+        }
         let alignment = code.buffer.alignment as u64;
         let bytes = code.buffer.data().to_vec();
         let relocs: Vec<ModuleReloc> = code
@@ -548,34 +491,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         obj.define_function(safe, &mut ctx)?;
     }
 
-    // Native→array stubs for the signatures of imported functions (`bf_s<t>`): an embedder
-    // without a compiler (the C API) gives a host function's `FuncRef::native` this stub.
-    let mut import_types: Vec<u32> = meta
-        .imports
-        .iter()
-        .filter_map(|i| match i.kind {
-            runtime_loader::meta::ImportKind::Func(t) => Some(t),
-            _ => None,
-        })
-        .collect();
-    import_types.sort_unstable();
-    import_types.dedup();
-    for t in import_types {
-        let ty = &info.types[t as usize];
-        let native_sig = clif::native_signature(ty, call_conv)
-            .map_err(|error| AotError::Translate { func: 0, error })?;
-        let id = obj.declare_function(&stub_symbol(t), Linkage::Export, &native_sig)?;
-        ctx.clear();
-        ctx.func.signature = native_sig.clone();
-        build_host_stub(
-            &mut ctx.func,
-            &mut fctx,
-            &native_sig,
-            ty.results().len(),
-            call_conv,
-        );
-        obj.define_function(id, &mut ctx)?;
-    }
+    // Native entries for imported (host) functions (H6 WASI hook, see stubs.rs).
+    stubs::emit_import_stubs(&mut obj, meta, &info, call_conv, frontend)?;
 
     let mut object = obj
         .finish()
@@ -591,9 +508,12 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         flags = runtime_loader::format::flags::XIP | runtime_loader::format::flags::SSE41;
     }
     stats.object_bytes = object.len();
-    let mut snap = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+    let mut snap = SnapshotBuilder::new(Isa::X86_64, opts.memory);
     snap.flags(flags);
     snap.meta(encode_meta(meta)).object(object);
+    for r in &trap_records {
+        snap.trap_record(r);
+    }
     for (index, tier, calls, avg_nanos, code_size) in records {
         snap.func_record(&FuncRecord {
             func_index: index,
@@ -691,3 +611,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     r.map_err(AotError::Io)
 }
 pub mod store;
+mod stubs;

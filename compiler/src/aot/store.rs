@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use runtime_loader::abi::{FuncRef, libcall};
 use runtime_loader::code::MmapCodeMemory;
+use runtime_loader::format::MemoryMode;
 use runtime_loader::instance::Instance;
 use runtime_loader::loader::LoadedModule;
 use runtime_loader::meta;
@@ -28,6 +29,7 @@ pub struct SnapshotStore {
     loaded: Vec<LoadedModule<MmapCodeMemory>>,
     by_module: HashMap<usize, usize>,
     _modules: Vec<Arc<parse::Module>>,
+    memory: MemoryMode,
     trap_ctx: Box<TrapContext>,
 }
 
@@ -60,6 +62,7 @@ impl SnapshotStore {
             loaded: Vec::new(),
             by_module: HashMap::new(),
             _modules: Vec::new(),
+            memory: config.memory,
             trap_ctx,
         })
     }
@@ -113,9 +116,14 @@ impl SnapshotStore {
                     opt: AotOpt::Speed,
                     profile: None,
                     xip: false,
+                    memory: self.memory,
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
-                let loaded = LoadedModule::load(&bytes, MmapCodeMemory::new())
+                let loaded =
+                    LoadedModule::load_expecting(&bytes, MmapCodeMemory::new(), self.memory)
+                        .map_err(|e| format!("loading snapshot: {e}"))?;
+                // SAFETY: the trap context is boxed and dropped after `loaded` (field order).
+                unsafe { loaded.register_traps(ctx) }
                     .map_err(|e| format!("loading snapshot: {e}"))?;
                 self.loaded.push(loaded);
                 self._modules.push(module.clone());

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use bareflow::MemoryMode;
 use bareflow::aot::{self, AotOpt, AotOptions};
 use bareflow::profile::{ModuleId, Profile};
 use clap::Args;
@@ -31,6 +32,13 @@ pub struct CompileCommand {
     /// SSE4.1), so the snapshot's code runs from read-only memory unchanged.
     #[arg(long)]
     xip: bool,
+    /// Memory mode of the code: checked (explicit bounds checks, runs anywhere) or guard
+    /// (guard pages: no checks, needs the loader's fault handler, i.e. `std` on Linux x86-64).
+    #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
+    memory: MemoryMode,
+    /// Also write the bare relocatable ELF object (as packed in the snapshot) to FILE.
+    #[arg(long, value_name = "FILE")]
+    emit_obj: Option<PathBuf>,
 }
 
 impl CompileCommand {
@@ -54,11 +62,20 @@ impl CompileCommand {
             opt: self.opt,
             profile,
             xip: self.xip,
+            memory: self.memory,
         };
         let (snap, stats) =
             aot::compile(&module, &opts).with_context(|| format!("compiling {path}"))?;
         aot::write_atomic(&self.output, &snap)
             .with_context(|| format!("writing {}", self.output.display()))?;
+        if let Some(obj_path) = &self.emit_obj {
+            // The object is taken back out of the snapshot just written, so the `.o` is
+            // byte-for-byte what the loader relocates.
+            let parsed = runtime_loader::format::Snapshot::parse(&snap)
+                .map_err(|e| anyhow::anyhow!("re-reading the snapshot: {e}"))?;
+            aot::write_atomic(obj_path, parsed.object_bytes())
+                .with_context(|| format!("writing {}", obj_path.display()))?;
+        }
         eprintln!(
             "compiled {} functions ({} speed, {} size, {} none), dropped {} unreachable; \
              code {} bytes, object {} bytes, snapshot {} bytes",

@@ -54,6 +54,9 @@ impl InspectCommand {
             meta.num_imported_funcs,
             meta.exports.len()
         );
+        for i in &meta.imports {
+            println!("  import {:?}.{:?}: {:?}", i.module, i.name, i.kind);
+        }
         for e in &meta.exports {
             println!("  export {:?}: {:?} {}", e.name, e.kind, e.index);
         }
@@ -66,7 +69,12 @@ impl InspectCommand {
             "  {:>6} {:>6} {:>12} {:>10} {:>6}  name",
             "func", "tier", "calls", "avg ns", "bytes"
         );
+        let (mut total_calls, mut total_bytes, mut total_nanos, mut n) = (0u64, 0u64, 0u128, 0u32);
         for r in snap.func_records() {
+            n += 1;
+            total_calls = total_calls.saturating_add(r.calls);
+            total_bytes += u64::from(r.code_size);
+            total_nanos += u128::from(r.avg_nanos) * u128::from(r.calls);
             println!(
                 "  {:>6} {:>6} {:>12} {:>10} {:>6}  {}",
                 r.func_index,
@@ -74,9 +82,14 @@ impl InspectCommand {
                 r.calls,
                 r.avg_nanos,
                 r.code_size,
-                r.name
+                if r.name.is_empty() { "-" } else { r.name }
             );
         }
+        println!(
+            "  total: {n} functions, {total_calls} calls, {:.3} ms profiled, {total_bytes} code bytes, snapshot {} bytes",
+            total_nanos as f64 / 1e6,
+            bytes.len()
+        );
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -8,6 +8,7 @@ mod compile; // H5 (snapshot) hook
 mod inspect; // H5 (snapshot) hook
 mod profile;
 mod run;
+mod wasi;
 mod wast;
 
 use std::process::ExitCode;
@@ -91,4 +92,9 @@ fn one_line(s: &str) -> String {
 /// Clap value parser for `--mode`.
 fn parse_mode(s: &str) -> Result<bareflow::Mode, String> {
     s.parse().map_err(|e: bareflow::UnknownMode| e.to_string())
+}
+
+fn parse_memory(s: &str) -> Result<bareflow::MemoryMode, String> {
+    s.parse()
+        .map_err(|e: bareflow::UnknownMemoryMode| e.to_string())
 }

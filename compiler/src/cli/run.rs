@@ -5,15 +5,18 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use bareflow::profile::{FuncProfile, ModuleId, Profile};
-use bareflow::{Config, Extern, InstanceId, Mode, Module, Store, Val, ValType};
+use bareflow::{Config, Extern, InstanceId, MemoryMode, Mode, Module, Store, TierUp, Val, ValType};
 use clap::Args;
 
 /// Run a WebAssembly module.
 ///
 /// Without `--invoke`, instantiation runs the start function and then `_start` is called if
-/// the module exports it. With `--invoke NAME`, the export is called with ARGS parsed per
-/// its parameter types (integers in decimal or 0x hex, negative allowed; floats in decimal,
-/// `inf`, `-inf`, `nan`; references as `null`) and each result is printed on its own line.
+/// the module exports it. A module importing `wasi_snapshot_preview1` runs as a WASI
+/// command: ARGS (after `--`) are its arguments, `--dir`/`--env` grant directories and
+/// variables, and the exit status is the program's. With `--invoke NAME`, the export is
+/// called with ARGS parsed per its parameter types (integers in decimal or 0x hex, negative
+/// allowed; floats in decimal, `inf`, `-inf`, `nan`; references as `null`) and each result
+/// is printed on its own line.
 #[derive(Args, Debug)]
 pub struct RunCommand {
     /// The module (`.wasm` binary or `.wat` text).
@@ -22,11 +25,27 @@ pub struct RunCommand {
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
-    #[arg(long, default_value = "interp", value_parser = super::parse_mode)]
+    #[arg(long, default_value = "tiered", value_parser = super::parse_mode)]
     mode: Mode,
+    /// Memory mode of compiled code: checked (explicit bounds checks) or guard (guard pages).
+    #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
+    memory: MemoryMode,
+    /// Tier-up thresholds for `tiered`: compile a function at opt level `none` after CALLS
+    /// calls or EDGES loop back-edges (and at `speed` after ten times as many).
+    #[arg(long, value_name = "CALLS,EDGES", value_parser = parse_tier_up)]
+    tier_up: Option<TierUp>,
+    /// Print each tier-up (function, tier, when, compile time) to stderr.
+    #[arg(long)]
+    tier_log: bool,
     /// Add this run's per-function counters to the profile file P (created if missing).
     #[arg(long, value_name = "P")]
     profile_out: Option<PathBuf>,
+    /// WASI: grant host directory HOST to the program, named GUEST (default: HOST).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// WASI: give the program the environment variable KEY=VALUE (none by default).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    envs: Vec<String>,
     /// Arguments of the invoked function.
     #[arg(allow_hyphen_values = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -39,7 +58,29 @@ impl RunCommand {
         let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
         let module = Module::from_bytes(&bytes).with_context(|| format!("loading {path}"))?;
         let mut config = Config::new(self.mode);
+        config.memory = self.memory;
         config.profiling = self.profile_out.is_some();
+        config.tier_log = self.tier_log;
+        if let Some(t) = self.tier_up {
+            config.tier_up = t;
+        }
+        if self.invoke.is_none() && bareflow::wasi::imports_wasi(&module) {
+            // WASI command: ARGS are the program's arguments (see cli/wasi.rs).
+            let run = super::wasi::WasiRun {
+                file: &self.file,
+                dirs: &self.dirs,
+                envs: &self.envs,
+                args: &self.args,
+                profile_out: self.profile_out.as_ref(),
+            };
+            return run.execute(&module, &bytes, config);
+        }
+        if !self.dirs.is_empty() || !self.envs.is_empty() {
+            bail!(
+                "--dir and --env apply only to modules that import {}",
+                bareflow::wasi::MODULE
+            );
+        }
         let mut store = Store::new(config);
         if self.invoke.is_none() && !self.args.is_empty() {
             bail!("arguments given but no function to pass them to (use --invoke NAME)");
@@ -126,7 +167,7 @@ fn type_list(tys: &[ValType]) -> String {
 }
 
 /// Accumulates this run's counters into the profile file `out`.
-fn write_profile(
+pub(super) fn write_profile(
     store: &Store,
     module: &Module,
     inst: InstanceId,
@@ -335,4 +376,21 @@ mod tests {
         assert_eq!(format_val(&Val::F64(0.1f64.to_bits())), "0.1");
         assert_eq!(format_val(&Val::I32(-7)), "-7");
     }
+}
+
+/// Parses `--tier-up CALLS,EDGES` (both positive integers).
+fn parse_tier_up(s: &str) -> Result<TierUp, String> {
+    let (c, e) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected CALLS,EDGES, got {s:?}"))?;
+    let num = |v: &str, what: &str| -> Result<u64, String> {
+        match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{what} must be a positive integer, got {v:?}")),
+        }
+    };
+    Ok(TierUp {
+        calls: num(c, "CALLS")?,
+        back_edges: num(e, "EDGES")?,
+    })
 }

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
-use bareflow::Mode;
 use bareflow::wast::{FileReport, RunConfig, Scope, run_file};
+use bareflow::{MemoryMode, Mode};
 use clap::Args;
 
 /// Stack size of the thread each script runs on: the interpreter and the `wast` parser may
@@ -23,6 +23,9 @@ pub struct WastCommand {
     /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
     #[arg(long, default_value = "interp", value_parser = super::parse_mode)]
     mode: Mode,
+    /// Memory mode of compiled code: checked (explicit bounds checks) or guard (guard pages).
+    #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
+    memory: MemoryMode,
     /// Features in scope: `core` (WebAssembly 1.0 + 2.0 without SIMD; the rest is skipped)
     /// or `all` (nothing skipped).
     #[arg(long, default_value = "core", value_parser = parse_scope)]
@@ -46,6 +49,7 @@ impl WastCommand {
         let cfg = RunConfig {
             mode: self.mode,
             scope: self.scope,
+            memory: self.memory,
         };
         let mut total = FileReport::default();
         for file in &files {

@@ -58,6 +58,12 @@ pub trait ClifEnv {
         (base, len)
     }
 
+    /// Base address of memory 0 (guard mode: the length is not needed).
+    fn memory_base(&mut self, b: &mut FunctionBuilder, vmctx: Value) -> Value {
+        let def = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_MEMORY);
+        b.ins().load(I64, trusted(), def, abi::MEMORY_DEF_BASE)
+    }
+
     /// Address of global `index`'s 8-byte cell.
     fn global_cell(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
         array_entry(b, vmctx, abi::VMCTX_GLOBALS, index)

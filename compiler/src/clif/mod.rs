@@ -9,8 +9,10 @@
 //! * [`ModuleInfo`] is everything the translator needs to know about the module around the
 //!   function: signatures, function types, globals, tables.
 //!
-//! Memory mode is "checked": every load/store is bounds-checked explicitly against the
-//! `MemoryDef` length, and every trap (bounds, division, conversion, indirect-call checks,
+//! Memory mode is "checked" by default: every load/store is bounds-checked explicitly against
+//! the `MemoryDef` length. In "guard" mode ([`FuncTranslator::set_memory_mode`]) loads and
+//! stores carry a trap code instead and fault on the guard pages of a reserved memory (the
+//! only traps that rely on a signal handler). Every other trap (bounds, division, conversion, indirect-call checks,
 //! `unreachable`, stack overflow) branches to a cold block that calls the `RAISE_TRAP` libcall,
 //! so no trap depends on a CPU fault or a signal handler.
 
@@ -22,7 +24,7 @@ use cranelift_codegen::isa::CallConv;
 use wasmparser::{FuncType, ValType};
 
 pub use env::{ClifEnv, VmctxEnv};
-pub use translate::{FuncTranslator, translate_function};
+pub use translate::{FuncTranslator, heap_trap_sites, translate_function};
 
 /// A translation failure. Validated input only fails with [`TranslateError::Unsupported`].
 #[derive(Debug)]

@@ -27,6 +27,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
 use runtime_loader::TrapCode;
 use runtime_loader::abi::{self, libcall};
+use runtime_loader::format::MemoryMode;
 use wasmparser::{BlockType, FunctionBody, MemArg, Operator};
 
 use super::env::ClifEnv;
@@ -38,12 +39,27 @@ type Result<T> = core::result::Result<T, TranslateError>;
 #[derive(Default)]
 pub struct FuncTranslator {
     ctx: FunctionBuilderContext,
+    memory_mode: MemoryMode,
 }
 
 impl FuncTranslator {
-    /// A translator with empty scratch buffers.
+    /// A translator with empty scratch buffers (checked memory mode).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets how the functions translated from now on access linear memory:
+    /// [`MemoryMode::Checked`] (explicit bounds checks, the default) or [`MemoryMode::Guard`]
+    /// (no checks: the memory is a guard-page reservation and an out-of-bounds access faults
+    /// at a load/store carrying Cranelift's `HEAP_OUT_OF_BOUNDS` trap code, which the
+    /// embedder must register with `runtime_loader::guard`; see [`heap_trap_sites`]).
+    pub fn set_memory_mode(&mut self, mode: MemoryMode) {
+        self.memory_mode = mode;
+    }
+
+    /// The memory mode set with [`FuncTranslator::set_memory_mode`].
+    pub fn memory_mode(&self) -> MemoryMode {
+        self.memory_mode
     }
 
     /// Translates the body of defined function `func_index` into `func`, whose signature is
@@ -81,6 +97,7 @@ impl FuncTranslator {
             status_block: None,
             sigs: HashMap::new(),
             back_edge_counter: None,
+            guard: self.memory_mode == MemoryMode::Guard,
         };
         t.run(ty, body)?;
         t.finish();
@@ -161,15 +178,33 @@ struct Translator<'a, 'f> {
     sigs: HashMap<u32, SigRef>,
     /// Address of the back-edge counter when the code counts (see `ClifEnv::profile_counters`).
     back_edge_counter: Option<usize>,
+    /// Guard-page memory mode: no explicit bounds checks, faulting accesses.
+    guard: bool,
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
     vals.iter().map(|v| BlockArg::Value(*v)).collect()
 }
 
-fn heap_flags() -> MemFlagsData {
-    // Bounds were checked explicitly; the access itself never faults.
-    MemFlagsData::new().with_notrap()
+fn heap_flags(guard: bool) -> MemFlagsData {
+    if guard {
+        // The access itself is the bounds check: Cranelift records a trap site for it.
+        MemFlagsData::new().with_trap_code(Some(ir::TrapCode::HEAP_OUT_OF_BOUNDS))
+    } else {
+        // Bounds were checked explicitly; the access itself never faults.
+        MemFlagsData::new().with_notrap()
+    }
+}
+
+/// The trap sites a guard-mode function relies on: offsets (from the function's start) of
+/// the loads and stores whose faults are wasm out-of-bounds traps, from the compiled code's
+/// trap records.
+pub fn heap_trap_sites(traps: &[cranelift_codegen::MachTrap]) -> Vec<(u32, TrapCode)> {
+    traps
+        .iter()
+        .filter(|t| t.code == ir::TrapCode::HEAP_OUT_OF_BOUNDS)
+        .map(|t| (t.offset, TrapCode::MemoryOutOfBounds))
+        .collect()
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
@@ -747,6 +782,16 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
         let index = self.pop()?;
         let index = self.b.ins().uextend(I64, index);
+        if self.guard {
+            // base + zext(index) + offset < base + 2^33 + 8: inside the reservation.
+            let base = self.env.memory_base(&mut self.b, self.vmctx);
+            let addr = self.b.ins().iadd(base, index);
+            return Ok(if memarg.offset == 0 {
+                addr
+            } else {
+                self.b.ins().iadd_imm_s(addr, memarg.offset as i64)
+            });
+        }
         let (base, len) = self.env.memory_base_bound(&mut self.b, self.vmctx);
         // 33-bit arithmetic in 64-bit registers: index < 2^32, offset < 2^32, size <= 8.
         let end = self
@@ -765,7 +810,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_load(&mut self, memarg: &MemArg, ty: Type, size: u8, signed: bool) -> Result<()> {
         let addr = self.heap_addr(memarg, u64::from(size))?;
-        let f = heap_flags();
+        let f = heap_flags(self.guard);
         let ins = self.b.ins();
         let v = match (size, signed, ty) {
             (1, false, _) => ins.uload8(ty, f, addr, 0),
@@ -783,7 +828,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_store(&mut self, memarg: &MemArg, size: u8) -> Result<()> {
         let val = self.pop()?;
         let addr = self.heap_addr(memarg, u64::from(size))?;
-        let f = heap_flags();
+        let f = heap_flags(self.guard);
         let ty = self.b.func.dfg.value_type(val);
         let ins = self.b.ins();
         match size {

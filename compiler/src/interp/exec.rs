@@ -22,7 +22,7 @@ use runtime_loader::abi::{ArrayFn, FuncRef, VMContext, func_kind};
 use runtime_loader::instance::Instance;
 
 use super::num;
-use super::ops::{FuncCode, Op};
+use super::ops::{FuncCode, Load, Op};
 use crate::parse;
 use crate::runtime::Trap;
 
@@ -593,6 +593,15 @@ impl Interp {
                 }
             }};
         }
+        macro_rules! cond_jump {
+            ($lp:expr, $t:expr) => {{
+                if $lp {
+                    back_edge!();
+                }
+                // SAFETY: targets are op indices of the current body.
+                ip = unsafe { ops.add($t as usize) };
+            }};
+        }
         macro_rules! account {
             () => {
                 if profiling {
@@ -726,13 +735,15 @@ impl Interp {
         let result: Result<(), TrapCode> = loop {
             // SAFETY: every body ends with `Return` and branch targets are op indices of
             // the same body, so `ip` stays in bounds.
-            let op = unsafe {
+            // Matching on the place (not a copy) lets each handler load only the
+            // immediates it uses, instead of all of them before the dispatch jump.
+            let op: &Op = unsafe {
                 debug_assert!((ip.offset_from(ops) as usize) < code.ops.len());
-                let op = *ip;
+                let op = &*ip;
                 ip = ip.add(1);
                 op
             };
-            match op {
+            match *op {
                 // ---- control -------------------------------------------------------------
                 Op::Unreachable => trap!(TrapCode::Unreachable),
                 // SAFETY (jumps): targets are op indices of the current body.
@@ -1002,6 +1013,135 @@ impl Interp {
                     // SAFETY: validated index into the live function array.
                     let f = unsafe { *(*vmctx).funcs.add(i as usize) };
                     push!(f as u64);
+                }
+
+                // ---- fused forms --------------------------------------------------------
+                Op::I32BinLL { k, a, b } => {
+                    push!(u64::from(k.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32BinLC { k, a, c } => push!(u64::from(k.eval32(loc!(a) as u32, c))),
+                Op::I32BinSL { k, b } => {
+                    set_top!(1, u64::from(k.eval32(top!(1) as u32, loc!(b) as u32)))
+                }
+                Op::I32BinSC { k, c } => set_top!(1, u64::from(k.eval32(top!(1) as u32, c))),
+                Op::I64BinLL { k, a, b } => push!(k.eval64(loc!(a), loc!(b))),
+                Op::I64BinLC { k, a, c } => push!(k.eval64(loc!(a), c as i64 as u64)),
+                Op::I64BinSL { k, b } => set_top!(1, k.eval64(top!(1), loc!(b))),
+                Op::I64BinSC { k, c } => set_top!(1, k.eval64(top!(1), c as i64 as u64)),
+                Op::I32JumpLL { k, lp, a, b, t } => {
+                    if k.test32(loc!(a) as u32, loc!(b) as u32) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32JumpLC { k, lp, a, c, t } => {
+                    if k.test32(loc!(a) as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32JumpSS { k, lp, t } => {
+                    let b = pop!() as u32;
+                    let a = pop!() as u32;
+                    if k.test32(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32JumpSC { k, lp, c, t } => {
+                    if k.test32(pop!() as u32, c) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64JumpLL { k, lp, a, b, t } => {
+                    if k.test64(loc!(a), loc!(b)) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64JumpLC { k, lp, a, c, t } => {
+                    if k.test64(loc!(a), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64JumpSS { k, lp, t } => {
+                    let b = pop!();
+                    let a = pop!();
+                    if k.test64(a, b) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I64JumpSC { k, lp, c, t } => {
+                    if k.test64(pop!(), c as i64 as u64) {
+                        cond_jump!(lp, t);
+                    }
+                }
+                Op::I32BinLLD { k, a, b, d } => {
+                    set_loc!(d, u64::from(k.eval32(loc!(a) as u32, loc!(b) as u32)))
+                }
+                Op::I32BinLCD { k, a, c, d } => {
+                    set_loc!(d, u64::from(k.eval32(loc!(a) as u32, c)))
+                }
+                Op::I32BinSLD { k, b, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(k.eval32(x, loc!(b) as u32)))
+                }
+                Op::I32BinSCD { k, c, d } => {
+                    let x = pop!() as u32;
+                    set_loc!(d, u64::from(k.eval32(x, c)))
+                }
+                Op::I64BinLLD { k, a, b, d } => set_loc!(d, k.eval64(loc!(a), loc!(b))),
+                Op::I64BinLCD { k, a, c, d } => {
+                    set_loc!(d, k.eval64(loc!(a), c as i64 as u64))
+                }
+                Op::I64BinSLD { k, b, d } => {
+                    let x = pop!();
+                    set_loc!(d, k.eval64(x, loc!(b)))
+                }
+                Op::I64BinSCD { k, c, d } => {
+                    let x = pop!();
+                    set_loc!(d, k.eval64(x, c as i64 as u64))
+                }
+                Op::Copy { a, b } => set_loc!(b, loc!(a)),
+                Op::SetConst32 { d, c } => set_loc!(d, u64::from(c)),
+                Op::LocalGet2 { a, b } => {
+                    push!(loc!(a));
+                    push!(loc!(b));
+                }
+                Op::LoadL { k, a, off } => {
+                    let addr = (loc!(a) as u32 as u64) + u64::from(off);
+                    // SAFETY: validation guarantees the module has a memory, so
+                    // `vmctx.memory` points at a live definition.
+                    let m = unsafe { &*(*vmctx).memory };
+                    if addr + k.width() > m.len {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                    // SAFETY: `addr + width <= len` was just checked.
+                    let p = unsafe { m.base.add(addr as usize) };
+                    // SAFETY: `p..p + width` is inside the memory.
+                    let v = unsafe {
+                        match k {
+                            Load::I32 => {
+                                u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32)))
+                            }
+                            Load::I64 => u64::from_le(std::ptr::read_unaligned(p as *const u64)),
+                            Load::I32_8S => *p as i8 as i32 as u32 as u64,
+                            Load::I32_8U => u64::from(*p),
+                            Load::I32_16S => {
+                                i16::from_le(std::ptr::read_unaligned(p as *const i16)) as i32
+                                    as u32 as u64
+                            }
+                            Load::I32_16U => {
+                                u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16)))
+                            }
+                            Load::I64_8S => *p as i8 as i64 as u64,
+                            Load::I64_16S => {
+                                i16::from_le(std::ptr::read_unaligned(p as *const i16)) as i64
+                                    as u64
+                            }
+                            Load::I64_32S => {
+                                i32::from_le(std::ptr::read_unaligned(p as *const i32)) as i64
+                                    as u64
+                            }
+                        }
+                    };
+                    push!(v);
                 }
 
                 // ---- i32 -----------------------------------------------------------------

@@ -12,7 +12,7 @@ use std::fmt;
 use runtime_loader::meta::ModuleMeta;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use super::ops::{BrEntry, FuncCode, Op};
+use super::ops::{Bin, BrEntry, FuncCode, Load, Op};
 
 /// A function body the lowering cannot handle (only possible for operators outside the
 /// validated feature set).
@@ -79,6 +79,9 @@ struct Lowerer<'m> {
     code: FuncCode,
     ctrl: Vec<Ctrl>,
     h: u32,
+    /// Largest op index some branch may target: the peephole never merges an op at or
+    /// after it into an earlier one.
+    barrier: usize,
 }
 
 /// Lowers the body of function `func_index`.
@@ -126,6 +129,7 @@ pub fn lower_function(
             dead: false,
         }],
         h: num_locals,
+        barrier: 0,
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -142,10 +146,43 @@ pub fn lower_function(
 }
 
 impl Lowerer<'_> {
+    /// Appends `op`, first merging it with the ops before it where a fused form exists
+    /// (see [`fuse`]). Returns the index of the op that now holds it. A fused op takes
+    /// the code offset of its last part, the only one that may trap (loads).
     fn emit(&mut self, op: Op, offset: usize) -> usize {
+        let mut op = op;
+        loop {
+            let len = self.code.ops.len();
+            // `LocalGet2` is split back when its second local may feed `op`.
+            if len > self.barrier
+                && let Some(&Op::LocalGet2 { a, b }) = self.code.ops.last()
+                && consumes_local(&op)
+            {
+                self.code.ops[len - 1] = Op::LocalGet(a);
+                let off = self.code.offsets[len - 1];
+                self.code.ops.push(Op::LocalGet(b));
+                self.code.offsets.push(off);
+                continue;
+            }
+            let avail = len - self.barrier.min(len);
+            let tail = &self.code.ops[len - avail.min(2)..];
+            match fuse(tail, &op) {
+                Some((n, fused)) => {
+                    self.code.ops.truncate(len - n);
+                    self.code.offsets.truncate(len - n);
+                    op = fused;
+                }
+                None => break,
+            }
+        }
         self.code.ops.push(op);
         self.code.offsets.push(offset as u32);
         self.code.ops.len() - 1
+    }
+
+    /// Marks the next op as a branch target.
+    fn bind_label(&mut self) {
+        self.barrier = self.code.ops.len();
     }
 
     fn pc(&self) -> u32 {
@@ -225,7 +262,8 @@ impl Lowerer<'_> {
                 let skip = self.emit(Op::JumpIfZero(0), offset);
                 self.emit(Op::Return, offset);
                 let end = self.pc();
-                self.code.ops[skip] = Op::JumpIfZero(end);
+                self.bind_label();
+                patch(&mut self.code.ops[skip], end);
             } else {
                 self.emit(Op::Return, offset);
             }
@@ -279,8 +317,9 @@ impl Lowerer<'_> {
             return Ok(());
         }
         let end = self.pc();
+        self.bind_label();
         if let Some(j) = c.if_jump {
-            self.code.ops[j] = Op::JumpIfZero(end);
+            patch(&mut self.code.ops[j], end);
         }
         for f in c.fixups {
             match f {
@@ -318,6 +357,9 @@ impl Lowerer<'_> {
         }
         let height = self.h.saturating_sub(nparams);
         let header = self.pc();
+        if kind == Kind::Loop {
+            self.bind_label();
+        }
         self.ctrl.push(Ctrl {
             kind,
             height,
@@ -351,11 +393,12 @@ impl Lowerer<'_> {
                     self.top().fixups.push(Fixup::Op(j));
                 }
                 let else_start = self.pc();
+                self.bind_label();
                 let c = self.top();
                 c.kind = Kind::Else;
                 c.unreachable = false;
                 if let Some(j) = c.if_jump.take() {
-                    self.code.ops[j] = Op::JumpIfZero(else_start);
+                    patch(&mut self.code.ops[j], else_start);
                 }
                 self.h = height;
                 self.push(nparams);
@@ -794,8 +837,168 @@ fn patch(op: &mut Op, end: u32) {
     match op {
         Op::Jump(t) | Op::JumpIfNonZero(t) | Op::JumpIfZero(t) => *t = end,
         Op::Br { target, .. } | Op::BrIf { target, .. } => *target = end,
+        Op::I32JumpLL { t, .. }
+        | Op::I32JumpLC { t, .. }
+        | Op::I32JumpSS { t, .. }
+        | Op::I32JumpSC { t, .. }
+        | Op::I64JumpLL { t, .. }
+        | Op::I64JumpLC { t, .. }
+        | Op::I64JumpSS { t, .. }
+        | Op::I64JumpSC { t, .. } => *t = end,
         _ => {}
     }
+}
+
+/// Whether `op` may fuse with a `LocalGet` right before it.
+fn consumes_local(op: &Op) -> bool {
+    Bin::of_i32(op).is_some()
+        || Bin::of_i64(op).is_some()
+        || Load::of(op).is_some()
+        || matches!(
+            op,
+            Op::LocalSet(_) | Op::JumpIfZero(_) | Op::JumpIfNonZero(_) | Op::Const(_)
+        )
+}
+
+/// An i64 immediate that fits a sign-extended i32.
+fn small64(c: u64) -> Option<i32> {
+    let v = c as i64 as i32;
+    (v as i64 as u64 == c).then_some(v)
+}
+
+/// The peephole: `tail` holds the last ops that no branch targets (at most two), `op`
+/// the op being appended. Returns how many ops of the tail to replace, and the fused op
+/// that replaces them and `op`. Only non-trapping ops are merged into a later op, so
+/// the fused op's trap offset is `op`'s.
+fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
+    let last = tail.last()?;
+    let prev = tail.len().checked_sub(2).map(|i| &tail[i]);
+    if let Some(k) = Bin::of_i32(op) {
+        return match (prev, last) {
+            (Some(&Op::LocalGet(a)), &Op::LocalGet(b)) => Some((2, Op::I32BinLL { k, a, b })),
+            (Some(&Op::LocalGet(a)), &Op::Const(c)) => {
+                Some((2, Op::I32BinLC { k, a, c: c as u32 }))
+            }
+            (_, &Op::LocalGet(b)) => Some((1, Op::I32BinSL { k, b })),
+            (_, &Op::Const(c)) => Some((1, Op::I32BinSC { k, c: c as u32 })),
+            _ => None,
+        };
+    }
+    if let Some(k) = Bin::of_i64(op) {
+        return match (prev, last) {
+            (Some(&Op::LocalGet(a)), &Op::LocalGet(b)) => Some((2, Op::I64BinLL { k, a, b })),
+            (Some(&Op::LocalGet(a)), &Op::Const(c)) => {
+                small64(c).map(|c| (2, Op::I64BinLC { k, a, c }))
+            }
+            (_, &Op::LocalGet(b)) => Some((1, Op::I64BinSL { k, b })),
+            (_, &Op::Const(c)) => small64(c).map(|c| (1, Op::I64BinSC { k, c })),
+            _ => None,
+        };
+    }
+    if let Some((k, off)) = Load::of(op) {
+        return match *last {
+            Op::LocalGet(a) => Some((1, Op::LoadL { k, a, off })),
+            _ => None,
+        };
+    }
+    let (t, lp, negate) = match *op {
+        Op::JumpIfNonZero(t) => (t, false, false),
+        Op::JumpIfNonZeroLoop(t) => (t, true, false),
+        Op::JumpIfZero(t) => (t, false, true),
+        Op::LocalSet(d) => {
+            return match *last {
+                Op::LocalGet(a) => Some((1, Op::Copy { a, b: d })),
+                Op::Const(c) if c >> 32 == 0 => Some((1, Op::SetConst32 { d, c: c as u32 })),
+                Op::I32BinLL { k, a, b } => Some((1, Op::I32BinLLD { k, a, b, d })),
+                Op::I32BinLC { k, a, c } => Some((1, Op::I32BinLCD { k, a, c, d })),
+                Op::I32BinSL { k, b } => Some((1, Op::I32BinSLD { k, b, d })),
+                Op::I32BinSC { k, c } => Some((1, Op::I32BinSCD { k, c, d })),
+                Op::I64BinLL { k, a, b } => Some((1, Op::I64BinLLD { k, a, b, d })),
+                Op::I64BinLC { k, a, c } => Some((1, Op::I64BinLCD { k, a, c, d })),
+                Op::I64BinSL { k, b } => Some((1, Op::I64BinSLD { k, b, d })),
+                Op::I64BinSC { k, c } => Some((1, Op::I64BinSCD { k, c, d })),
+                _ => None,
+            };
+        }
+        Op::LocalGet(b) => {
+            return match *last {
+                Op::LocalGet(a) => Some((1, Op::LocalGet2 { a, b })),
+                _ => None,
+            };
+        }
+        _ => return None,
+    };
+    // A conditional jump: fuse the comparison (or value) that feeds it.
+    let cond = |k: Bin| if negate { k.negate() } else { Some(k) };
+    let fused = match *last {
+        Op::I32BinLL { k, a, b } if k.is_cmp() => Op::I32JumpLL {
+            k: cond(k)?,
+            lp,
+            a,
+            b,
+            t,
+        },
+        Op::I32BinLC { k, a, c } if k.is_cmp() => Op::I32JumpLC {
+            k: cond(k)?,
+            lp,
+            a,
+            c,
+            t,
+        },
+        Op::I32BinSC { k, c } if k.is_cmp() => Op::I32JumpSC {
+            k: cond(k)?,
+            lp,
+            c,
+            t,
+        },
+        Op::I64BinLL { k, a, b } if k.is_cmp() => Op::I64JumpLL {
+            k: cond(k)?,
+            lp,
+            a,
+            b,
+            t,
+        },
+        Op::I64BinLC { k, a, c } if k.is_cmp() => Op::I64JumpLC {
+            k: cond(k)?,
+            lp,
+            a,
+            c,
+            t,
+        },
+        Op::I64BinSC { k, c } if k.is_cmp() => Op::I64JumpSC {
+            k: cond(k)?,
+            lp,
+            c,
+            t,
+        },
+        Op::LocalGet(a) => Op::I32JumpLC {
+            k: if negate { Bin::Eq } else { Bin::Ne },
+            lp,
+            a,
+            c: 0,
+            t,
+        },
+        Op::I32Eqz => Op::I32JumpSC {
+            k: if negate { Bin::Ne } else { Bin::Eq },
+            lp,
+            c: 0,
+            t,
+        },
+        ref other => {
+            let (k, wide) = match (Bin::of_i32(other), Bin::of_i64(other)) {
+                (Some(k), _) if k.is_cmp() => (k, false),
+                (_, Some(k)) if k.is_cmp() => (k, true),
+                _ => return None,
+            };
+            let k = cond(k)?;
+            if wide {
+                Op::I64JumpSS { k, lp, t }
+            } else {
+                Op::I32JumpSS { k, lp, t }
+            }
+        }
+    };
+    Some((1, fused))
 }
 
 #[cfg(test)]
@@ -859,6 +1062,69 @@ mod tests {
             c.ops
         );
         assert_eq!(c.max_height, 5);
+    }
+
+    #[test]
+    fn peephole_fuses_but_never_across_a_label() {
+        let code = lower_wat(
+            r#"(module (memory 1) (func (param i32 i32) (result i32)
+                (block $done
+                    (loop $next
+                        (br_if $done (i32.gt_s (local.get 0) (local.get 1)))
+                        (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                        (br_if $next (i32.lt_u (local.get 0) (i32.const 9)))))
+                (i32.load offset=4 (local.get 1))))"#,
+        );
+        let ops = &code[0].ops;
+        assert!(
+            matches!(
+                ops[0],
+                Op::I32JumpLL {
+                    k: Bin::GtS,
+                    lp: false,
+                    a: 0,
+                    b: 1,
+                    ..
+                }
+            ),
+            "{ops:?}"
+        );
+        assert!(
+            ops.contains(&Op::I32BinLCD {
+                k: Bin::Add,
+                a: 0,
+                c: 1,
+                d: 0
+            }),
+            "{ops:?}"
+        );
+        assert!(
+            ops.contains(&Op::I32JumpLC {
+                k: Bin::LtU,
+                lp: true,
+                a: 0,
+                c: 9,
+                t: 0
+            }),
+            "{ops:?}"
+        );
+        assert!(
+            ops.iter()
+                .any(|op| matches!(op, Op::LoadL { a: 1, off: 4, .. }))
+        );
+        assert_eq!(code[0].offsets.len(), ops.len());
+        // A loop header right after `local.get` keeps the two apart.
+        let code = lower_wat(
+            r#"(module (func (param i32) (result i32)
+                (local.get 0)
+                (loop (param i32) (result i32) (i32.const 1) (i32.add))))"#,
+        );
+        assert_eq!(code[0].ops[0], Op::LocalGet(0), "{:?}", code[0].ops);
+        assert!(
+            matches!(code[0].ops[1], Op::I32BinSC { k: Bin::Add, c: 1 }),
+            "{:?}",
+            code[0].ops
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Module, ModuleError};
+use runtime_loader::TrapCode;
 use runtime_loader::abi;
+use runtime_loader::format::MemoryMode;
+use runtime_loader::instance::GUARD_MEMORY_SUPPORTED;
 use runtime_loader::trap::{self, TrapContext};
 use wasmparser::{FuncType, FunctionBody};
 
@@ -141,7 +144,15 @@ pub struct JitTier {
     raw_array_trampolines: HashMap<SigKey, *const u8>,
     array_trampolines: HashMap<SigKey, *const u8>,
     native_stubs: HashMap<SigKey, *const u8>,
+    /// Guard memory mode: trap sites of the compiled functions, registered with the fault
+    /// handler (dropped before the code is freed).
+    trap_sites: Vec<GuardRegistration>,
 }
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+type GuardRegistration = runtime_loader::guard::Registration;
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+type GuardRegistration = ();
 
 impl core::fmt::Debug for JitTier {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -153,6 +164,7 @@ impl core::fmt::Debug for JitTier {
 
 impl Drop for JitTier {
     fn drop(&mut self) {
+        self.trap_sites.clear();
         if let Some(m) = self.module.take() {
             // SAFETY: the owner (a store) drops its tiers only after every instance whose
             // FuncRefs point into this module is gone and no compiled code is running.
@@ -258,7 +270,28 @@ impl JitTier {
             raw_array_trampolines: HashMap::new(),
             array_trampolines: HashMap::new(),
             native_stubs: HashMap::new(),
+            trap_sites: Vec::new(),
         })
+    }
+
+    /// Sets the memory mode of the functions compiled from now on (checked by default).
+    ///
+    /// # Errors
+    ///
+    /// [`JitError::Isa`] if guard mode is asked for on a host without guard-page support.
+    pub fn set_memory_mode(&mut self, mode: MemoryMode) -> Result<(), JitError> {
+        if mode == MemoryMode::Guard && !GUARD_MEMORY_SUPPORTED {
+            return Err(JitError::Isa(
+                "guard-page memory needs Linux on x86-64".to_string(),
+            ));
+        }
+        self.translator.set_memory_mode(mode);
+        Ok(())
+    }
+
+    /// The tier's memory mode.
+    pub fn memory_mode(&self) -> MemoryMode {
+        self.translator.memory_mode()
     }
 
     /// The tier's optimization level.
@@ -325,6 +358,7 @@ impl JitTier {
             }
         }
         let mut stats = Vec::with_capacity(funcs.len());
+        let mut traps = Vec::with_capacity(funcs.len());
         for (i, ((index, body), id)) in funcs.iter().zip(&ids).enumerate() {
             let start = Instant::now();
             let module = self.module.as_mut().expect("the module lives until drop");
@@ -343,29 +377,55 @@ impl JitTier {
                     error,
                 })?;
             module.define_function(*id, &mut self.ctx)?;
-            let size = self
+            let (size, sites) = self
                 .ctx
                 .compiled_code()
-                .map(|c| c.code_buffer().len())
-                .unwrap_or(0);
+                .map(|c| {
+                    (
+                        c.code_buffer().len(),
+                        clif::heap_trap_sites(c.buffer.traps()),
+                    )
+                })
+                .unwrap_or_default();
             stats.push((start.elapsed(), size));
+            traps.push(sites);
         }
         let start = Instant::now();
         self.module().finalize_definitions()?;
         let finalize_share = start.elapsed() / (funcs.len().max(1) as u32);
         let mut out = Vec::with_capacity(funcs.len());
-        for (((index, _), id), (time, size)) in funcs.iter().zip(&ids).zip(stats) {
+        for ((((index, _), id), (time, size)), sites) in
+            funcs.iter().zip(&ids).zip(stats).zip(traps)
+        {
             let ty = info.func_type(*index).expect("checked above");
             let array = self.array_trampoline(ty)?;
+            let native = self.module().get_finalized_function(*id);
+            if !sites.is_empty() {
+                self.register_trap_sites(native, size, sites);
+            }
             out.push(CompiledFunc {
                 func_index: *index,
-                native: self.module().get_finalized_function(*id),
+                native,
                 array,
                 compile_time: time + finalize_share,
                 code_size: size,
             });
         }
         Ok(out)
+    }
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    fn register_trap_sites(&mut self, native: *const u8, size: usize, sites: Vec<(u32, TrapCode)>) {
+        // SAFETY: the sites are guard-mode heap accesses of this function (Cranelift's trap
+        // records); the code stays mapped until `Drop`, which drops the registration first;
+        // the trap context outlives the tier (contract of `JitTier::new`).
+        let reg = unsafe { runtime_loader::guard::register(native, size, sites, self.trap_ctx) };
+        self.trap_sites.push(reg);
+    }
+
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    fn register_trap_sites(&mut self, _: *const u8, _: usize, _: Vec<(u32, TrapCode)>) {
+        // Unreachable in practice: `set_memory_mode` refuses guard mode on these hosts.
     }
 
     /// The array entry of compiled functions of signature `ty` (compiled on first use): an

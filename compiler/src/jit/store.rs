@@ -85,18 +85,28 @@ impl JitStore {
     pub fn new(config: &Config) -> Result<Option<JitStore>, JitError> {
         let mut trap_ctx = Box::new(TrapContext::default());
         let ctx: *mut TrapContext = &mut *trap_ctx;
-        let (pure, manager) = match config.mode {
+        let (mut pure, mut manager) = match config.mode {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
             Mode::JitSpeed => (Some(JitTier::new(OptLevel::Speed, ctx)?), None),
             Mode::Tiered => {
-                let verbose = false;
+                let verbose = config.tier_log;
                 (
                     None,
-                    Some(TierManager::new(thresholds(config), ctx, verbose)),
+                    Some({
+                        let mut m = TierManager::new(thresholds(config), ctx, verbose);
+                        m.set_count_top_tier(config.profiling);
+                        m
+                    }),
                 )
             }
             Mode::Interp | Mode::Snapshot => return Ok(None),
         };
+        if let Some(t) = &mut pure {
+            t.set_memory_mode(config.memory)?;
+        }
+        if let Some(m) = &mut manager {
+            m.set_memory_mode(config.memory);
+        }
         Ok(Some(JitStore {
             pure,
             manager,

@@ -18,7 +18,8 @@ use runtime_loader::meta::{ExportKind, ImportKind, Limits};
 
 use super::error::{CallError, InstantiateError, Trap};
 use super::types::{
-    Config, FuncCounters, FuncType, GlobalType, MemoryType, Mode, TableType, Val, ValType,
+    Config, FuncCounters, FuncType, GlobalType, MemoryMode, MemoryType, Mode, TableType, Val,
+    ValType,
 };
 use crate::interp::{self, ExecConfig, Interp, InterpInstance, ModuleCode};
 use crate::jit::store::JitStore;
@@ -368,6 +369,11 @@ impl Store {
         &self.config
     }
 
+    /// Whether the store's memories are guard-page memories (`Config::memory`).
+    fn guard(&self) -> bool {
+        self.config.memory == MemoryMode::Guard
+    }
+
     /// The store-wide signature registry (`FuncRef::type_id` indexes it).
     pub fn types(&self) -> &TypeRegistry {
         &self.types
@@ -419,7 +425,9 @@ impl Store {
         )));
         // SAFETY: every import pointer is owned by this store (checked ids above) and
         // lives as long as the store, which outlives the instance.
-        let inst = unsafe { Instance::new(meta, type_ids, resolved, data as *mut c_void) };
+        let inst = unsafe {
+            Instance::new_in_mode(meta, type_ids, resolved, data as *mut c_void, self.guard())
+        };
         let inst = match inst {
             Ok(i) => i,
             Err(e) => {
@@ -522,6 +530,11 @@ impl Store {
     /// the call traps (the store stays usable).
     pub fn call(&mut self, f: Func, args: &[Val]) -> Result<Vec<Val>, CallError> {
         check_mode(self.config.mode).map_err(CallError::Unsupported)?;
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        if self.guard() {
+            // Guard-mode faults are handled on an alternate signal stack.
+            runtime_loader::guard::prepare_thread();
+        }
         if f.store != self.id {
             return Err(CallError::BadArguments(
                 "function from another store".into(),
@@ -669,13 +682,14 @@ impl Store {
     /// # Panics
     /// If `min_pages` exceeds 65536 or the memory cannot be allocated.
     pub fn new_memory(&mut self, min_pages: u32, max: Option<u32>) -> Memory {
-        let m = LinearMemory::new(MemoryType {
+        let ty = MemoryType {
             limits: Limits {
                 min: min_pages,
                 max,
             },
-        })
-        .expect("host memory size within 4 GiB and allocatable");
+        };
+        let m = LinearMemory::new_in_mode(ty, self.guard())
+            .expect("host memory size within 4 GiB and allocatable");
         let p = Box::into_raw(m);
         self.memories.push(p);
         Memory {

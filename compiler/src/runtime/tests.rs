@@ -703,3 +703,84 @@ fn interp_workload() {
     let arg = if which == "fib" { 20 } else { 1_000_000 };
     call(&mut s, i, &which, &[Val::I32(arg)]).unwrap();
 }
+
+/// Guard-page memory mode (H9): out-of-bounds loads and stores fault on the guard pages and
+/// come back as ordinary traps, the store stays usable, and growth keeps the base in place.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn guard_memory_traps_and_grows_in_place() {
+    const WAT: &str = r#"(module
+        (memory (export "mem") 1 4)
+        (func (export "load") (param i32) (result i32) (i32.load offset=4 (local.get 0)))
+        (func (export "store") (param i32 i32) (i64.store (local.get 0) (i64.extend_i32_u (local.get 1))))
+        (func (export "far") (result i32) (i32.load offset=0xffffffff (i32.const -1)))
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    for mode in [Mode::JitSpeed, Mode::JitNone, Mode::Tiered, Mode::Snapshot] {
+        let mut s = Store::new(Config {
+            memory: MemoryMode::Guard,
+            ..Config::new(mode)
+        });
+        let i = inst(&mut s, WAT);
+        let Some(Extern::Memory(m)) = s.export(i, "mem") else {
+            panic!("memory export")
+        };
+        let base = s.memory_data(m).as_ptr();
+        let lm = s.runtime_instance(i).unwrap().memory(0).unwrap();
+        // SAFETY: the memory lives as long as the store.
+        assert!(unsafe { (*lm).is_guard() }, "{mode}");
+        call(&mut s, i, "store", &[Val::I32(100), Val::I32(42)]).unwrap();
+        assert_eq!(
+            call(&mut s, i, "load", &[Val::I32(96)]).unwrap(),
+            vec![Val::I32(42)],
+            "{mode}"
+        );
+        // The last in-bounds i32 and the first out-of-bounds one.
+        assert!(call(&mut s, i, "load", &[Val::I32(65532 - 4)]).is_ok());
+        let t = call(&mut s, i, "load", &[Val::I32(65533 - 4)]);
+        assert_eq!(trap_code(t), TrapCode::MemoryOutOfBounds, "{mode}");
+        let t = call(&mut s, i, "store", &[Val::I32(65529), Val::I32(1)]);
+        assert_eq!(trap_code(t), TrapCode::MemoryOutOfBounds, "{mode}");
+        let t = call(&mut s, i, "far", &[]);
+        let Err(CallError::Trap(trap)) = t else {
+            panic!("{mode}: expected a trap")
+        };
+        assert!(
+            trap.to_string().contains("out of bounds memory access"),
+            "{mode}: {trap}"
+        );
+        // The store is still usable, and growth keeps the base in place.
+        assert_eq!(
+            call(&mut s, i, "grow", &[Val::I32(2)]).unwrap(),
+            vec![Val::I32(1)]
+        );
+        assert_eq!(s.memory_data(m).as_ptr(), base, "{mode}");
+        assert_eq!(s.memory_data(m).len(), 3 << 16);
+        call(&mut s, i, "store", &[Val::I32(3 * 65536 - 8), Val::I32(7)]).unwrap();
+        assert_eq!(
+            call(&mut s, i, "load", &[Val::I32(3 * 65536 - 8)]).unwrap(),
+            vec![Val::I32(0)],
+            "{mode}: the upper half of the i64 stored"
+        );
+        let t = call(&mut s, i, "store", &[Val::I32(3 * 65536 - 7), Val::I32(7)]);
+        assert_eq!(trap_code(t), TrapCode::MemoryOutOfBounds, "{mode}");
+        assert_eq!(
+            call(&mut s, i, "grow", &[Val::I32(2)]).unwrap(),
+            vec![Val::I32(-1)],
+            "{mode}: beyond the maximum"
+        );
+    }
+}
+
+/// Host memories of a guard-mode store are guard memories, so guard-mode instances import
+/// them (an instance refuses a memory of the other mode: its code would not check bounds).
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn guard_store_host_memories_link() {
+    let mut s = Store::new(Config {
+        memory: MemoryMode::Guard,
+        ..Config::new(Mode::JitSpeed)
+    });
+    let mem = s.new_memory(1, None);
+    let m = Module::from_bytes(br#"(module (import "env" "mem" (memory 1)))"#).unwrap();
+    assert!(s.instantiate(&m, &|_, _| Some(Extern::Memory(mem))).is_ok());
+}

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub use runtime_loader::format::{MemoryMode, UnknownMemoryMode};
 pub use runtime_loader::meta::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 
 use super::store::Func;
@@ -108,6 +109,13 @@ pub struct Config {
     pub max_call_depth: usize,
     /// Maximum number of 8-byte value slots the interpreter's value stack may use.
     pub max_stack_slots: usize,
+    /// How compiled code accesses linear memory: explicit bounds checks (`Checked`, the
+    /// default) or guard pages (`Guard`: every memory of the store is an 8 GiB reservation
+    /// and out-of-bounds accesses fault; Linux x86-64 only). Applies to the compiled modes
+    /// (`jit-none`, `jit-speed`, `tiered`, `snapshot`); the interpreter checks either way.
+    pub memory: MemoryMode,
+    /// Print every tier-up (function, tier, when, compile time) to stderr ([`Mode::Tiered`]).
+    pub tier_log: bool,
 }
 
 impl Default for Config {
@@ -118,6 +126,8 @@ impl Default for Config {
             tier_up: TierUp::default(),
             max_call_depth: 10_000,
             max_stack_slots: 16 << 20,
+            memory: MemoryMode::Checked,
+            tier_log: false,
         }
     }
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use runtime_loader::abi::FuncRef;
+use runtime_loader::format::MemoryMode;
 use runtime_loader::trap::TrapContext;
 use wasmparser::FunctionBody;
 
@@ -48,6 +49,8 @@ pub struct TierManager {
     events: Vec<TierUpEvent>,
     start: Instant,
     verbose: bool,
+    memory_mode: MemoryMode,
+    count_top_tier: bool,
 }
 
 impl TierManager {
@@ -65,7 +68,21 @@ impl TierManager {
             events: Vec::new(),
             start: Instant::now(),
             verbose,
+            memory_mode: MemoryMode::Checked,
+            count_top_tier: false,
         }
+    }
+
+    /// Sets the memory mode of the tiers created from now on (checked by default; call
+    /// before the first [`TierManager::jit`]).
+    pub fn set_memory_mode(&mut self, mode: MemoryMode) {
+        self.memory_mode = mode;
+    }
+
+    /// Makes code compiled at the top tier keep counting calls and back-edges too (a profile
+    /// was asked for: without this, counts would stop when a function reaches `speed`).
+    pub fn set_count_top_tier(&mut self, on: bool) {
+        self.count_top_tier = on;
     }
 
     /// The thresholds in use.
@@ -84,7 +101,9 @@ impl TierManager {
             OptLevel::Speed => &mut self.speed,
         };
         if slot.is_none() {
-            *slot = Some(JitTier::new(opt, self.trap_ctx)?);
+            let mut tier = JitTier::new(opt, self.trap_ctx)?;
+            tier.set_memory_mode(self.memory_mode)?;
+            *slot = Some(tier);
         }
         Ok(slot.as_mut().expect("just created"))
     }
@@ -179,8 +198,9 @@ impl TierManager {
             Tier::Interp | Tier::JitNone => OptLevel::None,
             Tier::JitSpeed => OptLevel::Speed,
         };
-        // Only the baseline tier counts: the top tier has nowhere further to go.
-        let cells = if opt == OptLevel::None {
+        // Only the baseline tier needs to count to move on; the top tier counts only when a
+        // profile was asked for.
+        let cells = if opt == OptLevel::None || self.count_top_tier {
             counter_cells
         } else {
             None

@@ -32,6 +32,7 @@ use core::ptr;
 
 use runtime_loader::abi::{FuncRef, VMContext, func_kind};
 use runtime_loader::code::BufferCodeMemory;
+use runtime_loader::format::MemoryMode;
 use runtime_loader::instance::{Imports, Instance, TypeRegistry};
 use runtime_loader::loader::{LoadedModule, call};
 use runtime_loader::meta::{ExportKind, ImportKind};
@@ -213,6 +214,7 @@ fn halt() -> ! {
 }
 
 /// The status a panic unwinds with (never a real trap code).
+#[cfg(panic = "abort")]
 const PANIC_STATUS: u32 = 0xBF_DEAD;
 
 // ---------------------------------------------------------------------------------------
@@ -428,9 +430,9 @@ pub unsafe extern "C" fn bf_load(
             let loaded = if in_place {
                 // (Inside the caller's `unsafe` block.) Per the contract, with `code` null
                 // the snapshot bytes are executable and outlive the runtime.
-                LoadedModule::load_in_place(file, mem)
+                LoadedModule::load_in_place(file, mem, Some(MemoryMode::Checked))
             } else {
-                LoadedModule::load(file, mem)
+                LoadedModule::load_expecting(file, mem, MemoryMode::Checked)
             };
             match loaded {
                 Ok(m) => {
@@ -560,7 +562,7 @@ fn instantiate(r: &mut Runtime) -> bf_status {
             );
             return BF_ERR_LINK;
         };
-        let stub = module.host_stub(t);
+        let stub = module.import_stub(t);
         if stub.is_null() {
             set_msg(
                 &mut r.message,

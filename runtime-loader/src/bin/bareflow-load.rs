@@ -120,7 +120,11 @@ impl Drop for Fd {
     }
 }
 
+#[cfg(not(feature = "wasi"))]
 const USAGE: &str = "usage: bareflow-load SNAPSHOT [--invoke NAME [ARGS...]]\n";
+#[cfg(feature = "wasi")]
+const USAGE: &str = "usage: bareflow-load SNAPSHOT [--invoke NAME [ARGS...]]\n       \
+     bareflow-load SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
 
 fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     let _ = writeln!(Fd(2, Vec::new()), "bareflow-load: {kind}: {msg}");
@@ -367,6 +371,15 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         out(1, USAGE.as_bytes());
         return 0;
     }
+    // WASI command line (H6 hook): anything after SNAPSHOT other than `--invoke`.
+    #[cfg(feature = "wasi")]
+    if let [p, rest @ ..] = args.as_slice() {
+        let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";
+        if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0)) {
+            let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
+            return wasi_cmd::main(p.0, p.1, &rest);
+        }
+    }
     let (path, invoke, rest) = match args.as_slice() {
         [p] => (p.0, None, &[][..]),
         [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
@@ -465,4 +478,83 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         print_result(&mut o, *r, *v);
     }
     0
+}
+
+/// True if the snapshot at `path` loads and imports WASI functions.
+#[cfg(feature = "wasi")]
+fn snapshot_imports_wasi(path: *const c_char) -> bool {
+    read_file(path)
+        .and_then(|b| LoadedModule::load(&b, MmapCodeMemory::new()).ok())
+        .is_some_and(|m| {
+            m.meta
+                .imports
+                .iter()
+                .any(|i| i.module == runtime_loader::wasi::MODULE)
+        })
+}
+
+/// `bareflow-load SNAPSHOT [--dir ..] [--env ..] [-- ARGS]`: runs a WASI command and exits
+/// with its status.
+#[cfg(feature = "wasi")]
+mod wasi_cmd {
+    use super::*;
+    use runtime_loader::wasi::WasiCtx;
+    use runtime_loader::wasi::command::run_command;
+
+    pub(super) fn main(path: *const c_char, path_str: &str, rest: &[&str]) -> i32 {
+        let mut ctx = WasiCtx::new();
+        let argv0 = path_str.rsplit('/').next().unwrap_or(path_str);
+        let mut prog_args = alloc::vec![argv0];
+        let mut i = 0;
+        while i < rest.len() {
+            match rest[i] {
+                "--" => {
+                    prog_args.extend_from_slice(&rest[i + 1..]);
+                    break;
+                }
+                flag @ ("--dir" | "--env") => {
+                    let Some(v) = rest.get(i + 1) else {
+                        out(2, USAGE.as_bytes());
+                        return 2;
+                    };
+                    let r = if flag == "--dir" {
+                        ctx.grant_dir_spec(v)
+                    } else {
+                        ctx.push_env(v)
+                    };
+                    if let Err(e) = r {
+                        return fail(1, "error", &e);
+                    }
+                    i += 2;
+                }
+                a => {
+                    // Program arguments may follow without `--` if they are not flags.
+                    if a.starts_with("--") {
+                        out(2, USAGE.as_bytes());
+                        return 2;
+                    }
+                    prog_args.extend_from_slice(&rest[i..]);
+                    break;
+                }
+            }
+        }
+        for a in prog_args {
+            if let Err(e) = ctx.push_arg(a) {
+                return fail(1, "error", &e);
+            }
+        }
+        let Some(bytes) = read_file(path) else {
+            return fail(1, "error", &"cannot read snapshot file");
+        };
+        let module = match LoadedModule::load(&bytes, MmapCodeMemory::new()) {
+            Ok(m) => m,
+            Err(e) => return fail(1, "error", &e),
+        };
+        drop(bytes);
+        match run_command(&module, &mut ctx) {
+            Ok(status) => (status & 0xff) as i32,
+            Err(runtime_loader::wasi::command::CommandError::Trap(t)) => fail(1, "trap", &t),
+            Err(e) => fail(1, "error", &e),
+        }
+    }
 }

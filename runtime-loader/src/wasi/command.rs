@@ -1,0 +1,149 @@
+//! Running a WASI command from a loaded snapshot: the loader's side of WASI.
+//!
+//! Every import must be a `wasi_snapshot_preview1` function with preview1's signature. Each
+//! gets a host `FuncRef` whose `array` is the function's [`WasiFunc::entry`], whose
+//! `host_data` is the [`WasiCtx`], and whose `native` is the snapshot's import stub of its
+//! type (`bf_s<t>`, see [`LoadedModule::import_stub`]); its `vmctx` is the instance's, so a
+//! trap (`proc_exit`) raised by the stub unwinds through the instance's trap context.
+
+use std::boxed::Box;
+use std::string::String;
+use std::vec::Vec;
+
+use super::{MODULE, WasiCtx, lookup};
+use crate::abi::{FuncRef, TrapCode, func_kind};
+use crate::code::CodeMemory;
+use crate::instance::{Imports, InstanceError};
+use crate::loader::{LoadedModule, call};
+use crate::meta::{ExportKind, ImportKind};
+use crate::trap::TrapContext;
+
+/// Why a command could not run to completion.
+#[derive(Debug)]
+pub enum CommandError {
+    /// An import that is not a preview1 function (or has another signature).
+    Unlinkable(String),
+    /// The snapshot has no native stub for an imported function's type.
+    MissingStub(u32),
+    /// Instantiation failed.
+    Instance(InstanceError),
+    /// The module exports no `_start` function.
+    NoStart,
+    /// The program trapped (anything but `proc_exit`).
+    Trap(TrapCode),
+}
+
+impl core::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CommandError::Unlinkable(s) => write!(f, "{s}"),
+            CommandError::MissingStub(t) => write!(
+                f,
+                "the snapshot has no import stub for type {t} (recompile it with this version)"
+            ),
+            CommandError::Instance(e) => write!(f, "instantiation failed: {e}"),
+            CommandError::NoStart => write!(f, "the module exports no `_start` function"),
+            CommandError::Trap(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// Instantiates `module` with its WASI imports bound to `ctx`, runs the start function and
+/// `_start`, and returns the exit status (0 when `_start` returns, the `proc_exit` status
+/// otherwise).
+///
+/// # Errors
+/// [`CommandError`]; a trap other than `proc_exit` is [`CommandError::Trap`].
+pub fn run_command<M: CodeMemory>(
+    module: &LoadedModule<M>,
+    ctx: &mut WasiCtx,
+) -> Result<u32, CommandError> {
+    let meta = &module.meta;
+    // Canonical signature ids: the first type index with an equal signature.
+    let type_ids: Vec<u32> = (0..meta.types.len())
+        .map(|i| {
+            meta.types
+                .iter()
+                .position(|t| *t == meta.types[i])
+                .unwrap_or(i) as u32
+        })
+        .collect();
+    let ctx_ptr: *mut WasiCtx = ctx;
+    let mut host: Vec<Box<FuncRef>> = Vec::new();
+    let mut imports = Imports::default();
+    for imp in &meta.imports {
+        let what = || std::format!("unknown import {}::{}", imp.module, imp.name);
+        let ImportKind::Func(t) = imp.kind else {
+            return Err(CommandError::Unlinkable(what()));
+        };
+        let f = lookup(&imp.name)
+            .filter(|_| imp.module == MODULE)
+            .ok_or_else(|| CommandError::Unlinkable(what()))?;
+        let ty = meta.types.get(t as usize);
+        if ty.is_none_or(|ty| ty.params != f.params || ty.results != f.results) {
+            return Err(CommandError::Unlinkable(std::format!(
+                "incompatible import type for {}::{}",
+                imp.module,
+                imp.name
+            )));
+        }
+        let native = module.import_stub(t);
+        if native.is_null() {
+            return Err(CommandError::MissingStub(t));
+        }
+        let fr = Box::new(FuncRef {
+            native,
+            array: f.entry as *const u8,
+            vmctx: core::ptr::null_mut(),
+            type_id: type_ids[t as usize],
+            func_index: f.index as u32,
+            kind: func_kind::HOST,
+            reserved: 0,
+            host_data: ctx_ptr.cast(),
+        });
+        imports.funcs.push(&*fr as *const FuncRef);
+        host.push(fr);
+    }
+    let mut trap_ctx = Box::new(TrapContext::default());
+    // SAFETY: the imported FuncRefs (`host`), `trap_ctx` and `module` outlive the instance,
+    // which is dropped at the end of this function before them (declared later).
+    let inst =
+        unsafe { module.instantiate(type_ids, imports, core::ptr::null_mut(), &mut *trap_ctx) }
+            .map_err(CommandError::Instance)?;
+    for fr in &mut host {
+        fr.vmctx = inst.vmctx();
+    }
+    let memory = meta
+        .export("memory")
+        .filter(|e| e.kind == ExportKind::Memory)
+        .and_then(|e| inst.memory(e.index));
+    if let Some(m) = memory {
+        // SAFETY: `LinearMemory` is `#[repr(C)]` with its `MemoryDef` first, and it lives
+        // as long as the instance, i.e. for every call of the guest below.
+        unsafe { (*ctx_ptr).bind_memory(m.cast()) };
+    }
+    let outcome = (|| {
+        inst.initialize(meta)?;
+        if let Some(start) = meta.start {
+            // SAFETY: the start function takes and returns nothing; one slot is enough.
+            unsafe { call(&inst, start, &mut [0u64]) }?;
+        }
+        let start = meta
+            .export("_start")
+            .filter(|e| e.kind == ExportKind::Func)
+            .ok_or(TrapCode::HostError)?;
+        // SAFETY: `_start` is `() -> ()` in a WASI command; one slot is enough.
+        unsafe { call(&inst, start.index, &mut [0u64]) }
+    })();
+    // SAFETY: no guest code runs any more.
+    unsafe { (*ctx_ptr).bind_memory(core::ptr::null_mut()) };
+    drop(inst);
+    match outcome {
+        Ok(()) => Ok(0),
+        Err(TrapCode::Exit) => Ok(ctx.exit_status().unwrap_or(1)),
+        Err(TrapCode::HostError) if meta.export("_start").is_none() => Err(CommandError::NoStart),
+        Err(t) => Err(CommandError::Trap(t)),
+    }
+}

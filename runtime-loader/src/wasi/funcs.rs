@@ -1,0 +1,804 @@
+//! The preview1 functions. Each takes the context, the guest memory and the array-ABI
+//! parameter slots, and returns the errno to hand back (or a trap, for `proc_exit`).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::vec::Vec;
+
+use super::WasiCtx;
+use super::errno::{self, Errno};
+use super::fs::{self, ALL_RIGHTS, FdEntry, FdKind, filetype};
+use super::mem::GuestMem;
+use crate::abi::TrapCode;
+
+/// Signature of every implementation.
+pub(crate) type Imp = fn(&mut WasiCtx, &mut GuestMem<'_>, &[u64]) -> Result<Errno, TrapCode>;
+
+/// Linux `O_NOFOLLOW` (x86-64 and aarch64 differ; this crate targets x86-64 Linux).
+const O_NOFOLLOW: i32 = 0o400000;
+/// WASI `oflags`.
+const OFLAGS_CREAT: u32 = 1;
+const OFLAGS_DIRECTORY: u32 = 2;
+const OFLAGS_EXCL: u32 = 4;
+const OFLAGS_TRUNC: u32 = 8;
+/// WASI `fdflags::append`.
+const FDFLAGS_APPEND: u32 = 1;
+/// WASI `lookupflags::symlink_follow`.
+const LOOKUP_FOLLOW: u32 = 1;
+
+fn done(r: Result<(), Errno>) -> Result<Errno, TrapCode> {
+    Ok(r.err().unwrap_or(errno::SUCCESS))
+}
+
+fn a32(v: &[u64], i: usize) -> u32 {
+    v[i] as u32
+}
+
+fn a64(v: &[u64], i: usize) -> u64 {
+    v[i]
+}
+
+impl WasiCtx {
+    fn fd(&self, fd: u32) -> Result<&FdEntry, Errno> {
+        self.fds
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or(errno::BADF)
+    }
+
+    fn fd_mut(&mut self, fd: u32) -> Result<&mut FdEntry, Errno> {
+        self.fds
+            .get_mut(fd as usize)
+            .and_then(Option::as_mut)
+            .ok_or(errno::BADF)
+    }
+
+    fn file(&mut self, fd: u32) -> Result<&mut File, Errno> {
+        match &mut self.fd_mut(fd)?.kind {
+            FdKind::File(f) => Ok(f),
+            FdKind::Dir { .. } => Err(errno::ISDIR),
+            _ => Err(errno::SPIPE),
+        }
+    }
+
+    fn dir(&self, fd: u32) -> Result<&PathBuf, Errno> {
+        match &self.fd(fd)?.kind {
+            FdKind::Dir { host, .. } => Ok(host),
+            _ => Err(errno::NOTDIR),
+        }
+    }
+
+    /// Resolves a guest path (at `ptr`, `len` bytes) below directory descriptor `fd`.
+    fn path(
+        &self,
+        mem: &GuestMem<'_>,
+        fd: u32,
+        ptr: u32,
+        len: u32,
+        follow: bool,
+    ) -> Result<PathBuf, Errno> {
+        let base = self.dir(fd)?;
+        let path = mem.slice(ptr, len)?;
+        fs::resolve(base, path, follow)
+    }
+
+    fn alloc_fd(&mut self, e: FdEntry) -> Result<u32, Errno> {
+        let i = match self.fds.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.fds.push(None);
+                self.fds.len() - 1
+            }
+        };
+        let fd = u32::try_from(i).map_err(|_| errno::MFILE)?;
+        self.fds[i] = Some(e);
+        Ok(fd)
+    }
+}
+
+// ---------------------------------------------------------------- args, environment
+
+fn strings_sizes(
+    list: &[Vec<u8>],
+    mem: &mut GuestMem<'_>,
+    count_ptr: u32,
+    size_ptr: u32,
+) -> Result<(), Errno> {
+    let size: usize = list.iter().map(|s| s.len() + 1).sum();
+    mem.write_u32(count_ptr, list.len() as u32)?;
+    mem.write_u32(size_ptr, u32::try_from(size).map_err(|_| errno::NOMEM)?)
+}
+
+fn strings_get(list: &[Vec<u8>], mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) -> Result<(), Errno> {
+    let mut at = buf;
+    for (i, s) in list.iter().enumerate() {
+        mem.write_u32(ptrs.checked_add(4 * i as u32).ok_or(errno::FAULT)?, at)?;
+        mem.write(at, s)?;
+        let end = at.checked_add(s.len() as u32).ok_or(errno::FAULT)?;
+        mem.write_u8(end, 0)?;
+        at = end.checked_add(1).ok_or(errno::FAULT)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn args_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done(strings_get(&c.args, m, a32(v, 0), a32(v, 1)))
+}
+
+pub(crate) fn args_sizes_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done(strings_sizes(&c.args, m, a32(v, 0), a32(v, 1)))
+}
+
+pub(crate) fn environ_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done(strings_get(&c.env, m, a32(v, 0), a32(v, 1)))
+}
+
+pub(crate) fn environ_sizes_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done(strings_sizes(&c.env, m, a32(v, 0), a32(v, 1)))
+}
+
+// ---------------------------------------------------------------- clocks, random, process
+
+fn clock_now(c: &WasiCtx, id: u32) -> Result<u64, Errno> {
+    match id {
+        // Realtime.
+        0 => {
+            let d = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|_| errno::INVAL)?;
+            Ok(d.as_nanos() as u64)
+        }
+        // Monotonic, process and thread CPU time: time since the context was created
+        // (plus one, so it is never zero).
+        1..=3 => Ok(c.start.elapsed().as_nanos() as u64 + 1),
+        _ => Err(errno::INVAL),
+    }
+}
+
+pub(crate) fn clock_res_get(
+    _c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done(match a32(v, 0) {
+        0..=3 => m.write_u64(a32(v, 1), 1),
+        _ => Err(errno::INVAL),
+    })
+}
+
+pub(crate) fn clock_time_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done(clock_now(c, a32(v, 0)).and_then(|t| m.write_u64(a32(v, 2), t)))
+}
+
+pub(crate) fn random_get(
+    _c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let buf = m.slice_mut(a32(v, 0), a32(v, 1))?;
+        let mut f = File::open("/dev/urandom").map_err(|e| errno::from_io(&e))?;
+        f.read_exact(buf).map_err(|e| errno::from_io(&e))
+    })())
+}
+
+pub(crate) fn proc_exit(
+    c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    c.exit_status = Some(a32(v, 0));
+    Err(TrapCode::Exit)
+}
+
+pub(crate) fn sched_yield(
+    _c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    _v: &[u64],
+) -> Result<Errno, TrapCode> {
+    std::thread::yield_now();
+    Ok(errno::SUCCESS)
+}
+
+/// Not provided: `NOSYS`.
+pub(crate) fn nosys(
+    _c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    _v: &[u64],
+) -> Result<Errno, TrapCode> {
+    Ok(errno::NOSYS)
+}
+
+/// `poll_oneoff`: clock subscriptions sleep until the earliest deadline; descriptor
+/// subscriptions are reported ready at once (every descriptor here is blocking).
+pub(crate) fn poll_oneoff(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (subs, events, n, nevents_ptr) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
+        if n == 0 {
+            return Err(errno::INVAL);
+        }
+        let sub_bytes = m
+            .slice(subs, n.checked_mul(48).ok_or(errno::FAULT)?)?
+            .to_vec();
+        m.slice(events, n.checked_mul(32).ok_or(errno::FAULT)?)?;
+        let u64_at =
+            |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
+        let mut ready: Vec<(u64, u8, u16)> = Vec::new();
+        let mut earliest: Option<(u64, u64)> = None; // (deadline ns, userdata)
+        for s in sub_bytes.chunks_exact(48) {
+            let userdata = u64_at(s, 0);
+            match s[8] {
+                0 => {
+                    let id = u32::from_le_bytes([s[16], s[17], s[18], s[19]]);
+                    let timeout = u64_at(s, 24);
+                    let abs = u16::from_le_bytes([s[40], s[41]]) & 1 != 0;
+                    let now = clock_now(c, id)?;
+                    let wait = if abs {
+                        timeout.saturating_sub(now)
+                    } else {
+                        timeout
+                    };
+                    if earliest.is_none_or(|(w, _)| wait < w) {
+                        earliest = Some((wait, userdata));
+                    }
+                }
+                t @ (1 | 2) => {
+                    let fd = u32::from_le_bytes([s[16], s[17], s[18], s[19]]);
+                    let err = if c.fd(fd).is_ok() { 0 } else { errno::BADF.0 };
+                    ready.push((userdata, t, err));
+                }
+                _ => return Err(errno::INVAL),
+            }
+        }
+        if let (true, Some((wait, userdata))) = (ready.is_empty(), earliest) {
+            std::thread::sleep(std::time::Duration::from_nanos(wait));
+            ready.push((userdata, 0, 0));
+        }
+        for (i, (userdata, ty, err)) in ready.iter().enumerate() {
+            let at = events + 32 * i as u32;
+            m.write(at, &[0u8; 32])?;
+            m.write_u64(at, *userdata)?;
+            m.write_u16(at + 8, *err)?;
+            m.write_u8(at + 10, *ty)?;
+        }
+        m.write_u32(nevents_ptr, ready.len() as u32)
+    })())
+}
+
+// ---------------------------------------------------------------- descriptors
+
+pub(crate) fn fd_write(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
+        let iov = m.iovecs(iovs, n)?;
+        let mut total: u32 = 0;
+        let io = |e: std::io::Error| errno::from_io(&e);
+        match &mut c.fd_mut(fd)?.kind {
+            FdKind::Stdout | FdKind::Stderr => {
+                let is_out = matches!(c.fd(fd)?.kind, FdKind::Stdout);
+                let mut data = Vec::new();
+                for (p, l) in &iov {
+                    data.extend_from_slice(m.slice(*p, *l)?);
+                }
+                if is_out {
+                    let mut o = std::io::stdout().lock();
+                    o.write_all(&data).and_then(|()| o.flush()).map_err(io)?;
+                } else {
+                    std::io::stderr().lock().write_all(&data).map_err(io)?;
+                }
+                total = data.len() as u32;
+            }
+            FdKind::File(f) => {
+                for (p, l) in &iov {
+                    f.write_all(m.slice(*p, *l)?).map_err(io)?;
+                    total = total.wrapping_add(*l);
+                }
+            }
+            FdKind::Dir { .. } => return Err(errno::ISDIR),
+            FdKind::Stdin => return Err(errno::BADF),
+        }
+        m.write_u32(out, total)
+    })())
+}
+
+pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
+        let iov = m.iovecs(iovs, n)?;
+        let mut total: u32 = 0;
+        let io = |e: std::io::Error| errno::from_io(&e);
+        let mut read_into = |r: &mut dyn Read, m: &mut GuestMem<'_>| -> Result<(), Errno> {
+            for (p, l) in &iov {
+                let buf = m.slice_mut(*p, *l)?;
+                let got = r.read(buf).map_err(io)?;
+                total += got as u32;
+                if got < buf.len() {
+                    break;
+                }
+            }
+            Ok(())
+        };
+        match &mut c.fd_mut(fd)?.kind {
+            FdKind::Stdin => read_into(&mut std::io::stdin().lock(), m)?,
+            FdKind::File(f) => read_into(f, m)?,
+            FdKind::Dir { .. } => return Err(errno::ISDIR),
+            FdKind::Stdout | FdKind::Stderr => return Err(errno::BADF),
+        }
+        m.write_u32(out, total)
+    })())
+}
+
+pub(crate) fn fd_pread(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
+        let iov = m.iovecs(iovs, n)?;
+        let f = c.file(fd)?;
+        let mut total: u32 = 0;
+        for (p, l) in &iov {
+            let buf = m.slice_mut(*p, *l)?;
+            let got = f.read_at(buf, off).map_err(|e| errno::from_io(&e))?;
+            total += got as u32;
+            off += got as u64;
+            if got < buf.len() {
+                break;
+            }
+        }
+        m.write_u32(out, total)
+    })())
+}
+
+pub(crate) fn fd_pwrite(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
+        let iov = m.iovecs(iovs, n)?;
+        let f = c.file(fd)?;
+        let mut total: u32 = 0;
+        for (p, l) in &iov {
+            f.write_all_at(m.slice(*p, *l)?, off)
+                .map_err(|e| errno::from_io(&e))?;
+            total = total.wrapping_add(*l);
+            off += u64::from(*l);
+        }
+        m.write_u32(out, total)
+    })())
+}
+
+pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (fd, off, whence, out) = (a32(v, 0), a64(v, 1) as i64, a32(v, 2), a32(v, 3));
+        let pos = match whence {
+            0 => SeekFrom::Start(u64::try_from(off).map_err(|_| errno::INVAL)?),
+            1 => SeekFrom::Current(off),
+            2 => SeekFrom::End(off),
+            _ => return Err(errno::INVAL),
+        };
+        let p = c.file(fd)?.seek(pos).map_err(|e| errno::from_io(&e))?;
+        m.write_u64(out, p)
+    })())
+}
+
+pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+    done((|| {
+        let p = c
+            .file(a32(v, 0))?
+            .stream_position()
+            .map_err(|e| errno::from_io(&e))?;
+        m.write_u64(a32(v, 1), p)
+    })())
+}
+
+pub(crate) fn fd_close(
+    c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let fd = a32(v, 0);
+        c.fd(fd)?;
+        c.fds[fd as usize] = None;
+        Ok(())
+    })())
+}
+
+pub(crate) fn fd_renumber(
+    c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (from, to) = (a32(v, 0), a32(v, 1));
+        c.fd(from)?;
+        c.fd(to)?;
+        let e = c.fds[from as usize].take();
+        c.fds[to as usize] = e;
+        Ok(())
+    })())
+}
+
+pub(crate) fn fd_sync(
+    c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        c.file(a32(v, 0))?
+            .sync_all()
+            .map_err(|e| errno::from_io(&e))
+    })())
+}
+
+pub(crate) fn fd_advise(
+    c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    // Advice is optional; only the descriptor and the advice value are checked.
+    done((|| {
+        c.file(a32(v, 0))?;
+        if a32(v, 3) > 5 {
+            return Err(errno::INVAL);
+        }
+        Ok(())
+    })())
+}
+
+pub(crate) fn fd_filestat_set_size(
+    c: &mut WasiCtx,
+    _m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        c.file(a32(v, 0))?
+            .set_len(a64(v, 1))
+            .map_err(|e| errno::from_io(&e))
+    })())
+}
+
+fn stdio_is_tty(k: &FdKind) -> bool {
+    use std::io::IsTerminal;
+    match k {
+        FdKind::Stdin => std::io::stdin().is_terminal(),
+        FdKind::Stdout => std::io::stdout().is_terminal(),
+        FdKind::Stderr => std::io::stderr().is_terminal(),
+        _ => false,
+    }
+}
+
+pub(crate) fn fd_fdstat_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let e = c.fd(a32(v, 0))?;
+        let ft = match &e.kind {
+            FdKind::Stdin | FdKind::Stdout | FdKind::Stderr => {
+                if stdio_is_tty(&e.kind) {
+                    filetype::CHARACTER_DEVICE
+                } else {
+                    filetype::UNKNOWN
+                }
+            }
+            FdKind::Dir { .. } => filetype::DIRECTORY,
+            FdKind::File(f) => f
+                .metadata()
+                .map(|md| fs::filetype_of(&md))
+                .unwrap_or(filetype::REGULAR_FILE),
+        };
+        let mut b = [0u8; 24];
+        b[0] = ft;
+        b[2..4].copy_from_slice(&e.flags.to_le_bytes());
+        b[8..16].copy_from_slice(&e.rights_base.to_le_bytes());
+        b[16..24].copy_from_slice(&e.rights_inheriting.to_le_bytes());
+        m.write(a32(v, 1), &b)
+    })())
+}
+
+pub(crate) fn fd_filestat_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let io = |e: std::io::Error| errno::from_io(&e);
+        let b = match &c.fd(a32(v, 0))?.kind {
+            FdKind::File(f) => fs::filestat_bytes(&f.metadata().map_err(io)?),
+            FdKind::Dir { host, .. } => fs::filestat_bytes(&std::fs::metadata(host).map_err(io)?),
+            k => {
+                let mut b = [0u8; 64];
+                b[16] = if stdio_is_tty(k) {
+                    filetype::CHARACTER_DEVICE
+                } else {
+                    filetype::UNKNOWN
+                };
+                b
+            }
+        };
+        m.write(a32(v, 1), &b)
+    })())
+}
+
+pub(crate) fn fd_prestat_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| match &c.fd(a32(v, 0))?.kind {
+        FdKind::Dir {
+            preopen: Some(name),
+            ..
+        } => {
+            let mut b = [0u8; 8];
+            b[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
+            m.write(a32(v, 1), &b)
+        }
+        _ => Err(errno::BADF),
+    })())
+}
+
+pub(crate) fn fd_prestat_dir_name(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| match &c.fd(a32(v, 0))?.kind {
+        FdKind::Dir {
+            preopen: Some(name),
+            ..
+        } => {
+            if (a32(v, 2) as usize) < name.len() {
+                return Err(errno::NAMETOOLONG);
+            }
+            m.write(a32(v, 1), name)
+        }
+        _ => Err(errno::BADF),
+    })())
+}
+
+pub(crate) fn fd_readdir(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (fd, buf, len, cookie, used_ptr) =
+            (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
+        m.slice(buf, len)?;
+        let host = c.dir(fd)?.clone();
+        let io = |e: std::io::Error| errno::from_io(&e);
+        let me = std::fs::metadata(&host).map_err(io)?;
+        let mut entries: Vec<(Vec<u8>, u64, u8)> = std::vec![
+            (b".".to_vec(), me.ino(), filetype::DIRECTORY),
+            (b"..".to_vec(), 0, filetype::DIRECTORY),
+        ];
+        let mut rest = Vec::new();
+        for d in std::fs::read_dir(&host).map_err(io)? {
+            let d = d.map_err(io)?;
+            let ft = match d.file_type() {
+                Ok(t) if t.is_dir() => filetype::DIRECTORY,
+                Ok(t) if t.is_file() => filetype::REGULAR_FILE,
+                Ok(t) if t.is_symlink() => filetype::SYMBOLIC_LINK,
+                _ => filetype::UNKNOWN,
+            };
+            let ino = std::os::unix::fs::DirEntryExt::ino(&d);
+            rest.push((d.file_name().as_bytes().to_vec(), ino, ft));
+        }
+        // A stable order, so cookies (indices) stay valid between calls.
+        rest.sort();
+        entries.extend(rest);
+        let mut out = Vec::new();
+        for (i, (name, ino, ft)) in entries
+            .iter()
+            .enumerate()
+            .skip(cookie.min(usize::MAX as u64) as usize)
+        {
+            if out.len() >= len as usize {
+                break;
+            }
+            out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
+            out.extend_from_slice(&ino.to_le_bytes());
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            out.extend_from_slice(&[*ft, 0, 0, 0]);
+            out.extend_from_slice(name);
+        }
+        out.truncate(len as usize);
+        m.write(buf, &out)?;
+        m.write_u32(used_ptr, out.len() as u32)
+    })())
+}
+
+// ---------------------------------------------------------------- paths
+
+pub(crate) fn path_open(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (dirfd, lookup, path, path_len, oflags) =
+            (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3), a32(v, 4));
+        let (rights, rights_inh, fdflags, out) = (a64(v, 5), a64(v, 6), a32(v, 7), a32(v, 8));
+        m.slice(out, 4)?;
+        let follow = lookup & LOOKUP_FOLLOW != 0;
+        let host = c.path(m, dirfd, path, path_len, follow)?;
+        let io = |e: std::io::Error| errno::from_io(&e);
+        let write = rights & fs::RIGHT_FD_WRITE != 0 || fdflags & FDFLAGS_APPEND != 0;
+        let existing = if follow {
+            std::fs::metadata(&host)
+        } else {
+            std::fs::symlink_metadata(&host)
+        };
+        let kind = match existing {
+            Ok(md) if md.file_type().is_symlink() => return Err(errno::LOOP),
+            Ok(md) if md.is_dir() => {
+                if oflags & (OFLAGS_CREAT | OFLAGS_TRUNC) != 0 && oflags & OFLAGS_EXCL == 0 || write
+                {
+                    return Err(errno::ISDIR);
+                }
+                if oflags & OFLAGS_EXCL != 0 {
+                    return Err(errno::EXIST);
+                }
+                FdKind::Dir {
+                    host,
+                    preopen: None,
+                }
+            }
+            Ok(_) if oflags & OFLAGS_DIRECTORY != 0 => return Err(errno::NOTDIR),
+            Err(e) if oflags & OFLAGS_CREAT == 0 => return Err(io(e)),
+            _ => {
+                if oflags & OFLAGS_DIRECTORY != 0 {
+                    return Err(errno::NOENT);
+                }
+                let mut o = OpenOptions::new();
+                let read = rights & fs::RIGHT_FD_READ != 0 || !write;
+                o.read(read)
+                    .write(write && fdflags & FDFLAGS_APPEND == 0)
+                    .append(fdflags & FDFLAGS_APPEND != 0);
+                if oflags & OFLAGS_CREAT != 0 {
+                    if !write {
+                        o.write(true);
+                    }
+                    if oflags & OFLAGS_EXCL != 0 {
+                        o.create_new(true);
+                    } else {
+                        o.create(true);
+                    }
+                }
+                if oflags & OFLAGS_TRUNC != 0 {
+                    o.write(true).truncate(true);
+                }
+                o.custom_flags(O_NOFOLLOW);
+                FdKind::File(o.open(&host).map_err(io)?)
+            }
+        };
+        let base = c.fd(dirfd)?.rights_inheriting;
+        let fd = c.alloc_fd(FdEntry {
+            kind,
+            rights_base: rights & base & ALL_RIGHTS,
+            rights_inheriting: rights_inh & base & ALL_RIGHTS,
+            flags: (fdflags & 0x1f) as u16,
+        })?;
+        m.write_u32(out, fd)
+    })())
+}
+
+pub(crate) fn path_filestat_get(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let follow = a32(v, 1) & LOOKUP_FOLLOW != 0;
+        let host = c.path(m, a32(v, 0), a32(v, 2), a32(v, 3), follow)?;
+        let md = if follow {
+            std::fs::metadata(&host)
+        } else {
+            std::fs::symlink_metadata(&host)
+        }
+        .map_err(|e| errno::from_io(&e))?;
+        m.write(a32(v, 4), &fs::filestat_bytes(&md))
+    })())
+}
+
+pub(crate) fn path_readlink(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
+        let t = std::fs::read_link(&host).map_err(|e| errno::from_io(&e))?;
+        let bytes = t.as_os_str().as_bytes();
+        let n = bytes.len().min(a32(v, 4) as usize);
+        m.write(a32(v, 3), &bytes[..n])?;
+        m.write_u32(a32(v, 5), n as u32)
+    })())
+}
+
+pub(crate) fn path_create_directory(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
+        std::fs::create_dir(&host).map_err(|e| errno::from_io(&e))
+    })())
+}
+
+pub(crate) fn path_remove_directory(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
+        std::fs::remove_dir(&host).map_err(|e| errno::from_io(&e))
+    })())
+}
+
+pub(crate) fn path_unlink_file(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
+        let md = std::fs::symlink_metadata(&host).map_err(|e| errno::from_io(&e))?;
+        if md.is_dir() {
+            return Err(errno::ISDIR);
+        }
+        std::fs::remove_file(&host).map_err(|e| errno::from_io(&e))
+    })())
+}
+
+pub(crate) fn path_rename(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &[u64],
+) -> Result<Errno, TrapCode> {
+    done((|| {
+        let from = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
+        let to = c.path(m, a32(v, 3), a32(v, 4), a32(v, 5), false)?;
+        std::fs::rename(&from, &to).map_err(|e| errno::from_io(&e))
+    })())
+}

@@ -1,0 +1,341 @@
+//! WASI preview1 (`wasi_snapshot_preview1`) host functions, written once for every tier.
+//!
+//! A [`WasiCtx`] holds what the guest may see: arguments, environment, the descriptor table
+//! (stdin/stdout/stderr and the preopened directories granted with
+//! [`WasiCtx::preopen_dir`]), and the exit status set by `proc_exit`. Nothing else of the
+//! host is reachable: by default there are no files and no environment variables.
+//!
+//! Each function of [`FUNCS`] is an [`ArrayFn`] (`entry`) whose `FuncRef::host_data` is the
+//! `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
+//! store calls the same implementations through [`WasiCtx::invoke`]. A host function does
+//! not get the caller's vmctx, so the guest memory is bound once after instantiation with
+//! [`WasiCtx::bind_memory`] (the exported `memory`); it is re-read at every call, so growth
+//! is seen.
+//!
+//! Every guest pointer and length is checked against the memory (`FAULT` otherwise);
+//! functions not provided return `NOSYS`; `proc_exit` records the status and returns
+//! [`TrapCode::Exit`], which unwinds the guest like a trap.
+
+#[cfg(target_arch = "x86_64")]
+pub mod command;
+mod errno;
+mod fs;
+mod funcs;
+mod mem;
+
+use std::path::Path;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use crate::abi::{FuncRef, MemoryDef, TrapCode, VMContext};
+use crate::meta::ValType;
+
+pub use errno::Errno;
+use fs::{ALL_RIGHTS, FdEntry, FdKind};
+
+/// The import module name of WASI preview1.
+pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// One WASI function: name, signature and entry points.
+pub struct WasiFunc {
+    /// Import name inside [`MODULE`].
+    pub name: &'static str,
+    /// Parameter types.
+    pub params: &'static [ValType],
+    /// Result types (`[i32]` errno, or none for `proc_exit`).
+    pub results: &'static [ValType],
+    /// Array-ABI entry; `FuncRef::host_data` must be a `*mut WasiCtx`.
+    pub entry: crate::abi::ArrayFn,
+    /// Position in [`FUNCS`].
+    pub index: usize,
+    imp: funcs::Imp,
+}
+
+impl core::fmt::Debug for WasiFunc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WasiFunc")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasiFunc {
+    /// Number of 8-byte slots the array ABI needs for this function.
+    pub fn slots(&self) -> usize {
+        self.params.len().max(self.results.len())
+    }
+}
+
+/// The function named `name`, if preview1 has it.
+pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
+    FUNCS.iter().find(|f| f.name == name)
+}
+
+/// The array-ABI entry of `FUNCS[I]`.
+///
+/// # Safety
+/// `callee` must be a live `FuncRef` whose `host_data` is a live `*mut WasiCtx` not
+/// otherwise borrowed, and `values` must hold `FUNCS[I].slots()` slots.
+unsafe extern "C" fn entry<const I: usize>(
+    _vmctx: *mut VMContext,
+    callee: *const FuncRef,
+    values: *mut u64,
+) -> u32 {
+    // SAFETY: per the contract `callee` is live.
+    let ctx = unsafe { (*callee).host_data } as *mut WasiCtx;
+    if ctx.is_null() || values.is_null() {
+        return TrapCode::HostError as u32;
+    }
+    let f = &FUNCS[I];
+    // SAFETY: per the contract the buffer has `slots()` slots and the context is live and
+    // unaliased for the duration of the call.
+    unsafe {
+        let vals = core::slice::from_raw_parts_mut(values, f.slots());
+        (*ctx).invoke(I, vals)
+    }
+}
+
+macro_rules! wasi_table {
+    ($($idx:literal $name:literal ($($p:ident),*) $(-> $r:ident)? => $imp:path;)*) => {
+        /// Every preview1 function, in a fixed order (`FUNCS[i].index == i`).
+        pub static FUNCS: &[WasiFunc] = &[$(
+            WasiFunc {
+                name: $name,
+                params: &[$(ValType::$p),*],
+                results: &[$(ValType::$r)?],
+                entry: entry::<$idx>,
+                index: $idx,
+                imp: $imp,
+            }
+        ),*];
+    };
+}
+
+wasi_table! {
+    0 "args_get" (I32, I32) -> I32 => funcs::args_get;
+    1 "args_sizes_get" (I32, I32) -> I32 => funcs::args_sizes_get;
+    2 "environ_get" (I32, I32) -> I32 => funcs::environ_get;
+    3 "environ_sizes_get" (I32, I32) -> I32 => funcs::environ_sizes_get;
+    4 "clock_res_get" (I32, I32) -> I32 => funcs::clock_res_get;
+    5 "clock_time_get" (I32, I64, I32) -> I32 => funcs::clock_time_get;
+    6 "fd_advise" (I32, I64, I64, I32) -> I32 => funcs::fd_advise;
+    7 "fd_allocate" (I32, I64, I64) -> I32 => funcs::nosys;
+    8 "fd_close" (I32) -> I32 => funcs::fd_close;
+    9 "fd_datasync" (I32) -> I32 => funcs::fd_sync;
+    10 "fd_fdstat_get" (I32, I32) -> I32 => funcs::fd_fdstat_get;
+    11 "fd_fdstat_set_flags" (I32, I32) -> I32 => funcs::nosys;
+    12 "fd_fdstat_set_rights" (I32, I64, I64) -> I32 => funcs::nosys;
+    13 "fd_filestat_get" (I32, I32) -> I32 => funcs::fd_filestat_get;
+    14 "fd_filestat_set_size" (I32, I64) -> I32 => funcs::fd_filestat_set_size;
+    15 "fd_filestat_set_times" (I32, I64, I64, I32) -> I32 => funcs::nosys;
+    16 "fd_pread" (I32, I32, I32, I64, I32) -> I32 => funcs::fd_pread;
+    17 "fd_prestat_get" (I32, I32) -> I32 => funcs::fd_prestat_get;
+    18 "fd_prestat_dir_name" (I32, I32, I32) -> I32 => funcs::fd_prestat_dir_name;
+    19 "fd_pwrite" (I32, I32, I32, I64, I32) -> I32 => funcs::fd_pwrite;
+    20 "fd_read" (I32, I32, I32, I32) -> I32 => funcs::fd_read;
+    21 "fd_readdir" (I32, I32, I32, I64, I32) -> I32 => funcs::fd_readdir;
+    22 "fd_renumber" (I32, I32) -> I32 => funcs::fd_renumber;
+    23 "fd_seek" (I32, I64, I32, I32) -> I32 => funcs::fd_seek;
+    24 "fd_sync" (I32) -> I32 => funcs::fd_sync;
+    25 "fd_tell" (I32, I32) -> I32 => funcs::fd_tell;
+    26 "fd_write" (I32, I32, I32, I32) -> I32 => funcs::fd_write;
+    27 "path_create_directory" (I32, I32, I32) -> I32 => funcs::path_create_directory;
+    28 "path_filestat_get" (I32, I32, I32, I32, I32) -> I32 => funcs::path_filestat_get;
+    29 "path_filestat_set_times" (I32, I32, I32, I32, I64, I64, I32) -> I32 => funcs::nosys;
+    30 "path_link" (I32, I32, I32, I32, I32, I32, I32) -> I32 => funcs::nosys;
+    31 "path_open" (I32, I32, I32, I32, I32, I64, I64, I32, I32) -> I32 => funcs::path_open;
+    32 "path_readlink" (I32, I32, I32, I32, I32, I32) -> I32 => funcs::path_readlink;
+    33 "path_remove_directory" (I32, I32, I32) -> I32 => funcs::path_remove_directory;
+    34 "path_rename" (I32, I32, I32, I32, I32, I32) -> I32 => funcs::path_rename;
+    35 "path_symlink" (I32, I32, I32, I32, I32) -> I32 => funcs::nosys;
+    36 "path_unlink_file" (I32, I32, I32) -> I32 => funcs::path_unlink_file;
+    37 "poll_oneoff" (I32, I32, I32, I32) -> I32 => funcs::poll_oneoff;
+    38 "proc_exit" (I32) => funcs::proc_exit;
+    39 "proc_raise" (I32) -> I32 => funcs::nosys;
+    40 "random_get" (I32, I32) -> I32 => funcs::random_get;
+    41 "sched_yield" () -> I32 => funcs::sched_yield;
+    42 "sock_accept" (I32, I32, I32) -> I32 => funcs::nosys;
+    43 "sock_recv" (I32, I32, I32, I32, I32, I32) -> I32 => funcs::nosys;
+    44 "sock_send" (I32, I32, I32, I32, I32) -> I32 => funcs::nosys;
+    45 "sock_shutdown" (I32, I32) -> I32 => funcs::nosys;
+}
+
+/// Why a [`WasiCtx`] could not be set up.
+#[derive(Debug)]
+pub enum WasiError {
+    /// A preopened directory does not exist or is not a directory.
+    BadDir {
+        /// The host path as given.
+        path: String,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+    /// An environment entry has no `=` or contains a NUL byte.
+    BadEnv(String),
+    /// An argument contains a NUL byte.
+    BadArg(String),
+}
+
+impl core::fmt::Display for WasiError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            WasiError::BadDir { path, error } => {
+                write!(f, "cannot grant directory `{path}`: {error}")
+            }
+            WasiError::BadEnv(e) => write!(f, "environment entry `{e}` is not KEY=VALUE"),
+            WasiError::BadArg(a) => write!(f, "argument `{a}` contains a NUL byte"),
+        }
+    }
+}
+
+impl std::error::Error for WasiError {}
+
+/// The state a WASI guest sees (see the module docs).
+#[derive(Debug)]
+pub struct WasiCtx {
+    args: Vec<Vec<u8>>,
+    env: Vec<Vec<u8>>,
+    fds: Vec<Option<FdEntry>>,
+    exit_status: Option<u32>,
+    memory: *mut MemoryDef,
+    start: std::time::Instant,
+}
+
+impl Default for WasiCtx {
+    fn default() -> Self {
+        WasiCtx::new()
+    }
+}
+
+impl WasiCtx {
+    /// A context with stdin/stdout/stderr, no arguments, no environment and no directories.
+    pub fn new() -> WasiCtx {
+        let std_fd = |kind, rights| {
+            Some(FdEntry {
+                kind,
+                rights_base: rights,
+                rights_inheriting: 0,
+                flags: 0,
+            })
+        };
+        WasiCtx {
+            args: Vec::new(),
+            env: Vec::new(),
+            fds: std::vec![
+                std_fd(FdKind::Stdin, fs::RIGHT_FD_READ | fs::RIGHT_POLL),
+                std_fd(FdKind::Stdout, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
+                std_fd(FdKind::Stderr, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
+            ],
+            exit_status: None,
+            memory: core::ptr::null_mut(),
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// Appends a program argument (`argv[0]` first, conventionally the program name).
+    ///
+    /// # Errors
+    /// [`WasiError::BadArg`] if it contains a NUL byte.
+    pub fn push_arg(&mut self, arg: &str) -> Result<(), WasiError> {
+        if arg.contains('\0') {
+            return Err(WasiError::BadArg(arg.into()));
+        }
+        self.args.push(arg.as_bytes().to_vec());
+        Ok(())
+    }
+
+    /// Grants an environment variable given as `KEY=VALUE`.
+    ///
+    /// # Errors
+    /// [`WasiError::BadEnv`] without `=`, with an empty key or with a NUL byte.
+    pub fn push_env(&mut self, entry: &str) -> Result<(), WasiError> {
+        match entry.split_once('=') {
+            Some((k, _)) if !k.is_empty() && !entry.contains('\0') => {
+                self.env.push(entry.as_bytes().to_vec());
+                Ok(())
+            }
+            _ => Err(WasiError::BadEnv(entry.into())),
+        }
+    }
+
+    /// Grants the host directory `host` to the guest under the name `guest` (the next free
+    /// descriptor, from 3 on).
+    ///
+    /// # Errors
+    /// [`WasiError::BadDir`] if `host` cannot be canonicalized or is not a directory.
+    pub fn preopen_dir(&mut self, host: &Path, guest: &str) -> Result<(), WasiError> {
+        let bad = |error| WasiError::BadDir {
+            path: host.display().to_string(),
+            error,
+        };
+        let canon = host.canonicalize().map_err(bad)?;
+        if !canon.is_dir() {
+            return Err(bad(std::io::Error::from(std::io::ErrorKind::NotADirectory)));
+        }
+        self.fds.push(Some(FdEntry {
+            kind: FdKind::Dir {
+                host: canon,
+                preopen: Some(guest.as_bytes().to_vec()),
+            },
+            rights_base: ALL_RIGHTS,
+            rights_inheriting: ALL_RIGHTS,
+            flags: 0,
+        }));
+        Ok(())
+    }
+
+    /// Parses a wasmtime-style `--dir` value, `HOST[::GUEST]` (the guest name defaults to
+    /// `HOST` as written), and grants it.
+    ///
+    /// # Errors
+    /// As [`WasiCtx::preopen_dir`].
+    pub fn grant_dir_spec(&mut self, spec: &str) -> Result<(), WasiError> {
+        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
+        self.preopen_dir(Path::new(host), guest)
+    }
+
+    /// Binds the guest's linear memory (the instance's exported `memory`). Until bound, every
+    /// access to guest memory fails with `FAULT`.
+    ///
+    /// # Safety
+    /// `memory` must be null or stay a live `MemoryDef` for as long as the guest can call
+    /// the WASI functions of this context.
+    pub unsafe fn bind_memory(&mut self, memory: *mut MemoryDef) {
+        self.memory = memory;
+    }
+
+    /// The status passed to `proc_exit`, once the guest called it.
+    pub fn exit_status(&self) -> Option<u32> {
+        self.exit_status
+    }
+
+    /// Runs `FUNCS[func]` with its parameters in `values` (array ABI: the errno result, if
+    /// any, is written to `values[0]`). Returns 0, or a [`TrapCode`] value (`Exit` after
+    /// `proc_exit`, `HostError` for a bad index or a short buffer).
+    ///
+    /// # Safety
+    /// The bound memory (if any) must be live and not accessed by anything else during the
+    /// call (true while a host function runs: the guest is suspended).
+    pub unsafe fn invoke(&mut self, func: usize, values: &mut [u64]) -> u32 {
+        let Some(f) = FUNCS.get(func) else {
+            return TrapCode::HostError as u32;
+        };
+        if values.len() < f.slots() {
+            return TrapCode::HostError as u32;
+        }
+        // SAFETY: forwarded from the caller's contract and `bind_memory`'s.
+        let mut mem = unsafe { mem::GuestMem::new(self.memory) };
+        match (f.imp)(self, &mut mem, values) {
+            Ok(e) => {
+                if !f.results.is_empty() {
+                    values[0] = u64::from(e.0);
+                }
+                0
+            }
+            Err(t) => t as u32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
