@@ -232,6 +232,8 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
         "call trap deep 0 trap 10 trap: call stack exhausted",
         "call trap div 7 2 -> 3",
         "call serial hello 2 -> 60",
+        // A snapshot for the other memory mode is refused with a load status.
+        "snapshot fibonacci-guard (--memory guard) -> status 4 snapshot rejected",
         "write to snapshot memory at 0x",
     ] {
         assert!(

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the BareFlow bare-metal QEMU image:
 #   1. execute-in-place snapshots of the trio + sha256 (wasm-samples), trap.wat and serial.wat
-#      with `bareflow compile --xip`;
+#      with `bareflow compile --xip`, and fibonacci with `--memory guard` (to be refused);
 #   2. libbareflow.a (`cargo build -p bareflow-capi --profile min-size`), unless LIB is set;
 #   3. boot.S + main.c + mem.c (from the freestanding proof), linked with link.ld and the
 #      staticlib into OUTDIR/bareflow-qemu.elf (stripped; OUTDIR/bareflow-qemu.debug keeps
@@ -42,6 +42,12 @@ for s in fibonacci sum_to_n multiply sha256 trap serial; do
         exit 1
     }
 done
+# The same sample for the other memory mode (guard pages): the image must refuse it.
+"$BAREFLOW" compile --xip --memory guard "$root/wasm-samples/fibonacci.wasm" \
+    -o "$OUT/fibonacci-guard.snap" >"$OUT/compile.log" 2>&1 || {
+    cat "$OUT/compile.log" >&2
+    exit 1
+}
 
 # 2. The staticlib.
 if [ -z "${LIB:-}" ]; then

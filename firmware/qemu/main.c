@@ -36,6 +36,7 @@ EMBED(snap_multiply, "multiply.snap")
 EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_trap, "trap.snap")
 EMBED(snap_serial, "serial.snap")
+EMBED(snap_guard, "fibonacci-guard.snap")
 
 /* The runtime state, instances and linear memories: 4 MiB of .bss (sha256 uses ~330 KB). */
 static uint8_t arena[4u << 20] __attribute__((aligned(4096)));
@@ -314,6 +315,22 @@ __attribute__((noreturn)) void kmain(void) {
             put("arena used ");
             put_u64(bf_arena_used(rt));
             flush();
+        }
+    }
+    /* Compiled for the other memory mode (guard pages, no bounds checks): must be refused. */
+    {
+        bf_runtime *rt;
+        bf_status st = bf_init(arena, sizeof arena, 0, &rt);
+        if (st == BF_OK) st = bf_load(rt, snap_guard, (size_t)(snap_guard_end - snap_guard), NULL, 0);
+        put("snapshot fibonacci-guard (--memory guard) -> status ");
+        put_u64(st);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        if (st != BF_ERR_LOAD) {
+            put("FAIL guard-mode snapshot not refused");
+            flush();
+            failures++;
         }
     }
     if (next != sizeof calls / sizeof calls[0]) {
