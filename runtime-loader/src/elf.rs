@@ -405,7 +405,8 @@ impl<'a> ElfObject<'a> {
     /// For execute in place: the byte offset, within the object, at which the code region
     /// starts, if the object can run from its own bytes unchanged. That needs no relocations
     /// (hence no GOT) and loaded sections that are all `PROGBITS` laid out in the file
-    /// exactly as [`ElfObject::load`] lays them out in a region.
+    /// exactly as [`ElfObject::load`] lays them out in a region. An object without loaded
+    /// sections runs in place trivially (offset 0, an empty region).
     ///
     /// # Errors
     /// [`LoadError::UnsupportedElf`] if the object needs loading.
@@ -428,7 +429,8 @@ impl<'a> ElfObject<'a> {
                 return Err(LoadError::UnsupportedElf);
             }
         }
-        first.ok_or(LoadError::UnsupportedElf)
+        // No loaded section (a module without code): an empty region, anywhere.
+        Ok(first.unwrap_or(0))
     }
 
     /// Alignment the region's base address must have.

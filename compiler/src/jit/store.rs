@@ -99,7 +99,7 @@ impl JitStore {
                     }),
                 )
             }
-            Mode::Interp | Mode::Snapshot => return Ok(None),
+            Mode::Interp | Mode::Snapshot | Mode::SnapshotXip => return Ok(None),
         };
         if let Some(t) = &mut pure {
             t.set_memory_mode(config.memory)?;
