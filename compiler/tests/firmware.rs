@@ -184,6 +184,8 @@ pub fn check_output(stdout: &str) -> usize {
         "stateful host sum_bytes 100 3 -> 6",
         "instantiate host-unbound -> status 5 unknown import: env.log",
         "load corrupted -> status 4 snapshot rejected",
+        "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \
+         differs from the requested one",
         "-byte arena -> status 3 arena exhausted",
         "done 0",
     ] {

@@ -68,7 +68,9 @@ bf_status bf_init(void *arena, size_t arena_len, size_t stack_budget, bf_runtime
 /* Verifies the snapshot (container, checksum, metadata, ELF object) and loads its code into
  * code[0..code_len], which must be executable memory that stays alive. Nothing runs yet.
  * For an execute-in-place snapshot (bareflow compile --xip) pass code = NULL: the code then
- * runs from the snapshot bytes, which must be executable and stay alive. */
+ * runs from the snapshot bytes, which must be executable and stay alive. A snapshot this
+ * library cannot run (corrupt, another ISA, compiled with --memory guard: only checked
+ * memory is provided here) is refused with BF_ERR_LOAD and a bf_error_message. */
 bf_status bf_load(bf_runtime *rt, const uint8_t *snap, size_t snap_len, uint8_t *code,
                   size_t code_len);
 

@@ -374,3 +374,115 @@ pub unsafe fn call(inst: &Instance, index: u32, values: &mut [u64]) -> Result<()
         None => Err(TrapCode::HostError),
     }
 }
+
+#[cfg(all(test, feature = "write"))]
+mod tests {
+    use super::*;
+    use crate::code::BufferCodeMemory;
+    use crate::format::{Isa, SnapshotBuilder};
+    use crate::meta_codec::encode_meta;
+
+    /// A well-formed ELF64 x86-64 relocatable object without code: a null section, the
+    /// section-name table, a symbol table holding only the null symbol, and its string table.
+    fn empty_object() -> Vec<u8> {
+        let names = b"\0.shstrtab\0.symtab\0.strtab\0";
+        let mut o = alloc::vec![0u8; 64];
+        o[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+        o[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+        o[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        o[20..24].copy_from_slice(&1u32.to_le_bytes());
+        o[52..54].copy_from_slice(&64u16.to_le_bytes());
+        o[58..60].copy_from_slice(&64u16.to_le_bytes());
+        o[60..62].copy_from_slice(&4u16.to_le_bytes()); // shnum
+        o[62..64].copy_from_slice(&1u16.to_le_bytes()); // shstrndx
+        let names_at = o.len();
+        o.extend_from_slice(names);
+        let sym_at = o.len().next_multiple_of(8);
+        o.resize(sym_at + 24, 0);
+        let str_at = o.len();
+        o.push(0);
+        let shoff = o.len().next_multiple_of(8);
+        o.resize(shoff, 0);
+        o[40..48].copy_from_slice(&(shoff as u64).to_le_bytes());
+        // (name, type, offset, size, link, align, entsize)
+        let sections = [
+            (0u32, 0u32, 0usize, 0usize, 0u32, 0u64, 0u64),
+            (1, 3, names_at, names.len(), 0, 1, 0), // .shstrtab
+            (11, 2, sym_at, 24, 3, 8, 24),          // .symtab -> .strtab
+            (19, 3, str_at, 1, 0, 1, 0),            // .strtab
+        ];
+        for (name, ty, off, size, link, align, entsize) in sections {
+            let mut h = [0u8; 64];
+            h[0..4].copy_from_slice(&name.to_le_bytes());
+            h[4..8].copy_from_slice(&ty.to_le_bytes());
+            h[24..32].copy_from_slice(&(off as u64).to_le_bytes());
+            h[32..40].copy_from_slice(&(size as u64).to_le_bytes());
+            h[40..44].copy_from_slice(&link.to_le_bytes());
+            h[44..48].copy_from_slice(&1u32.to_le_bytes()); // .symtab: first global symbol
+            h[48..56].copy_from_slice(&align.to_le_bytes());
+            h[56..64].copy_from_slice(&entsize.to_le_bytes());
+            o.extend_from_slice(&h);
+        }
+        o
+    }
+
+    fn snapshot(mode: MemoryMode) -> Vec<u8> {
+        let mut b = SnapshotBuilder::new(Isa::X86_64, mode);
+        b.meta(encode_meta(&ModuleMeta::default()))
+            .object(empty_object());
+        b.finish()
+    }
+
+    fn load(file: &[u8], expect: Option<MemoryMode>) -> Result<MemoryMode, LoadError> {
+        let mut buf = [0u8; 64];
+        let mem = BufferCodeMemory::new(&mut buf, None);
+        match expect {
+            Some(mode) => LoadedModule::load_expecting(file, mem, mode),
+            None => LoadedModule::load(file, mem),
+        }
+        .map(|m| m.memory_mode)
+    }
+
+    #[test]
+    fn memory_mode_mismatch_is_refused_before_anything_is_mapped() {
+        let checked = snapshot(MemoryMode::Checked);
+        let guard = snapshot(MemoryMode::Guard);
+        assert_eq!(
+            load(&checked, Some(MemoryMode::Checked)),
+            Ok(MemoryMode::Checked)
+        );
+        assert_eq!(load(&checked, None), Ok(MemoryMode::Checked));
+        assert_eq!(
+            load(&checked, Some(MemoryMode::Guard)),
+            Err(LoadError::MemoryModeMismatch)
+        );
+        assert_eq!(
+            load(&guard, Some(MemoryMode::Checked)),
+            Err(LoadError::MemoryModeMismatch)
+        );
+        // Without an expectation a guard snapshot loads where guard memory exists.
+        let any = load(&guard, None);
+        if crate::instance::GUARD_MEMORY_SUPPORTED {
+            assert_eq!(any, Ok(MemoryMode::Guard));
+            assert_eq!(load(&guard, Some(MemoryMode::Guard)), Ok(MemoryMode::Guard));
+        } else {
+            assert_eq!(any, Err(LoadError::UnsupportedMemoryMode));
+        }
+        // The in-place path checks it too.
+        let mut buf = [0u8; 8];
+        // SAFETY: the load fails before any code could run.
+        let r = unsafe {
+            LoadedModule::load_in_place(
+                &guard,
+                BufferCodeMemory::new(&mut buf, None),
+                Some(MemoryMode::Checked),
+            )
+        };
+        assert_eq!(r.err(), Some(LoadError::MemoryModeMismatch));
+        assert!(
+            LoadError::MemoryModeMismatch
+                .message()
+                .contains("memory mode")
+        );
+    }
+}

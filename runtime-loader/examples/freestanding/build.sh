@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the freestanding C proof of the BareFlow C API:
-#   1. snapshots of the trio + sha256 (wasm-samples) and host.wat with `bareflow compile`;
+#   1. snapshots of the trio + sha256 (wasm-samples) and host.wat with `bareflow compile`
+#      (plus fibonacci in guard memory mode, which the C API must refuse);
 #   2. main.c + mem.c with -ffreestanding -nostdlib -static, linked with libbareflow.a;
 #   3. prints the loader core's share of the program (from the link map) and `size`.
 # Environment:
@@ -24,6 +25,9 @@ for s in fibonacci sum_to_n multiply sha256; do
     "$BAREFLOW" compile $COMPILE_FLAGS "$root/wasm-samples/$s.wasm" -o "$OUT/$s.snap" 2>/dev/null
 done
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/host.wat" -o "$OUT/host.snap" 2>/dev/null
+# Compiled for the other memory mode (guard pages): the C API must refuse it.
+"$BAREFLOW" compile $COMPILE_FLAGS --memory guard "$root/wasm-samples/fibonacci.wasm" \
+    -o "$OUT/fibonacci-guard.snap" 2>/dev/null
 
 CFLAGS="-O2 -ffreestanding -fno-stack-protector -fno-pie -fno-asynchronous-unwind-tables -Wall -Wextra"
 MEMFLAGS="-fno-builtin"

@@ -22,6 +22,7 @@ EMBED(snap_sum_to_n, "sum_to_n.snap")
 EMBED(snap_multiply, "multiply.snap")
 EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_host, "host.snap")
+EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
 
 /* Executable memory for loaded code: a writable+executable .bss-like section (the loader
  * writes it once, then only executes it). The linker warns about an RWX segment: expected. */
@@ -255,6 +256,20 @@ int main(void) {
 
     /* Error paths: each must come back as a status. */
     if (start("host-unbound", snap_host, snap_host_end, 0)) failures++;
+    {
+        /* A snapshot compiled for guard-page memory: this library runs checked code only. */
+        bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+        s = s ? s : bf_load(rt, snap_fibonacci_guard,
+                            (size_t)(snap_fibonacci_guard_end - snap_fibonacci_guard),
+                            CODE_REGION, CODE_LEN);
+        put("load guard-mode -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        expect(s == BF_ERR_LOAD, "guard-mode snapshot refused");
+        expect(bf_instantiate(rt) == BF_ERR_STATE, "nothing loaded after a refused snapshot");
+    }
     {
         size_t n = (size_t)(snap_fibonacci_end - snap_fibonacci);
         if (n <= sizeof scratch) {
