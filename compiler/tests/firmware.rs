@@ -43,24 +43,42 @@ fn in_ci() -> bool {
 /// Builds the staticlib (own target dir: the outer cargo may still hold the workspace's)
 /// and the program with `build.sh`; returns the program and build.sh's stdout.
 pub fn build_program(out: &Path, compile_flags: &str) -> Option<(PathBuf, String)> {
+    build_program_with(out, compile_flags, false)
+}
+
+/// [`build_program`]; with `xip_only` the library is built without its default `relocate`
+/// feature (execute-in-place snapshots only), in a target dir of its own.
+pub fn build_program_with(
+    out: &Path,
+    compile_flags: &str,
+    xip_only: bool,
+) -> Option<(PathBuf, String)> {
     let Some(cc) = c_compiler() else {
         assert!(!in_ci(), "no C compiler found (CI is set)");
         eprintln!("skipping: no C compiler found");
         return None;
     };
     let root = root();
-    let target = root.join("target").join("firmware");
+    let target = root.join("target").join(if xip_only {
+        "firmware-xip-only"
+    } else {
+        "firmware"
+    });
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec![
+        "build",
+        "-q",
+        "-p",
+        "bareflow-capi",
+        "--profile",
+        "min-size",
+    ];
+    if xip_only {
+        args.push("--no-default-features");
+    }
     let st = Command::new(cargo)
         .current_dir(&root)
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "bareflow-capi",
-            "--profile",
-            "min-size",
-        ])
+        .args(args)
         .env("CARGO_TARGET_DIR", &target)
         .status()
         .expect("running cargo");
@@ -225,4 +243,35 @@ fn freestanding_c_program_runs_xip_snapshots_in_place() {
     assert!(o.status.success(), "exit status {:?}:\n{stdout}", o.status);
     let calls = check_output(&stdout);
     assert!(calls >= 11, "only {calls} calls checked:\n{stdout}");
+    assert!(
+        stdout.contains("load xip snapshot into a code region -> status 0"),
+        "{stdout}"
+    );
+}
+
+/// The library without the relocating path (`--no-default-features`): XIP snapshots still
+/// run, and a code region is refused with `BF_ERR_ARG` rather than silently ignored.
+#[test]
+fn freestanding_c_program_runs_xip_snapshots_with_the_xip_only_library() {
+    let out = root()
+        .join("target")
+        .join("firmware-xip-only")
+        .join("freestanding-xip");
+    let Some((prog, build)) = build_program_with(&out, "--xip", true) else {
+        return;
+    };
+    eprintln!("{build}");
+    let o = Command::new(&prog).output().expect("running the program");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{stdout}");
+    assert!(o.status.success(), "exit status {:?}:\n{stdout}", o.status);
+    let calls = check_output(&stdout);
+    assert!(calls >= 11, "only {calls} calls checked:\n{stdout}");
+    assert!(
+        stdout.contains(
+            "load xip snapshot into a code region -> status 1 this build runs \
+             execute-in-place snapshots only"
+        ),
+        "{stdout}"
+    );
 }

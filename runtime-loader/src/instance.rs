@@ -17,7 +17,6 @@
 //! leaves the earlier writes in place ([`Instance::initialize`]).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -43,7 +42,8 @@ pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 #[derive(Debug, Default, Clone)]
 pub struct TypeRegistry {
     types: Vec<FuncType>,
-    ids: BTreeMap<FuncType, u32>,
+    /// Ids sorted by their signature, for a binary search (smaller code than a map).
+    sorted: Vec<u32>,
 }
 
 impl TypeRegistry {
@@ -54,12 +54,16 @@ impl TypeRegistry {
 
     /// The id of `ty`, adding it if new.
     pub fn intern(&mut self, ty: &FuncType) -> u32 {
-        if let Some(id) = self.ids.get(ty) {
-            return *id;
-        }
+        let at = match self
+            .sorted
+            .binary_search_by(|&id| self.types[id as usize].cmp(ty))
+        {
+            Ok(at) => return self.sorted[at],
+            Err(at) => at,
+        };
         let id = self.types.len() as u32;
         self.types.push(ty.clone());
-        self.ids.insert(ty.clone(), id);
+        self.sorted.insert(at, id);
         id
     }
 

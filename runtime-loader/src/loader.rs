@@ -45,6 +45,26 @@ pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_s{type_index}")
 }
 
+/// Decodes an entry symbol name written by [`func_symbol`], [`array_symbol`] or
+/// [`import_stub_symbol`]: `bf_` + kind letter + canonical decimal index (no sign, no leading
+/// zero). Anything else is `None`. Matching names this way needs no formatting code in the
+/// loader, and one pass over the symbol table instead of a lookup per function.
+fn entry_symbol(name: &str) -> Option<(u8, u32)> {
+    let rest = name.strip_prefix("bf_")?.as_bytes();
+    let (&kind, digits) = rest.split_first()?;
+    if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+    }
+    Some((kind, v))
+}
+
 /// Name of the external symbol resolved to [`trap::enter_address`].
 pub const ENTER_SYMBOL: &str = "bf_enter";
 
@@ -145,19 +165,25 @@ impl<M: CodeMemory> LoadedModule<M> {
                 return Err(LoadError::BadRecord);
             }
         }
-        // Look symbols up before loading so a mismatch fails before any memory is mapped.
-        let mut offsets = Vec::with_capacity(ndef);
-        for d in 0..ndef {
-            let index = meta.num_imported_funcs + d as u32;
-            offsets.push(obj.find_symbol(&func_symbol(index)));
-        }
-        let mut array_offsets = Vec::with_capacity(meta.types.len());
-        for t in 0..meta.types.len() {
-            array_offsets.push(obj.find_symbol(&array_symbol(t as u32)));
-        }
-        let mut stub_offsets = Vec::with_capacity(meta.types.len());
-        for t in 0..meta.types.len() {
-            stub_offsets.push(obj.find_symbol(&import_stub_symbol(t as u32)));
+        // Look symbols up before loading so a mismatch fails before any memory is mapped:
+        // one pass over the defined symbols, decoding the entry names (`bf_f<i>`, ...).
+        let ntypes = meta.types.len();
+        let mut offsets: Vec<Option<usize>> = alloc::vec![None; ndef];
+        let mut array_offsets: Vec<Option<usize>> = alloc::vec![None; ntypes];
+        let mut stub_offsets: Vec<Option<usize>> = alloc::vec![None; ntypes];
+        for (name, off) in obj.defined_symbols() {
+            let slot = match entry_symbol(name) {
+                Some((b'f', i)) => i
+                    .checked_sub(meta.num_imported_funcs)
+                    .and_then(|d| offsets.get_mut(d as usize)),
+                Some((b'a', t)) => array_offsets.get_mut(t as usize),
+                Some((b's', t)) => stub_offsets.get_mut(t as usize),
+                _ => None,
+            };
+            // The first definition wins, as a by-name lookup would find it.
+            if let Some(slot @ None) = slot {
+                *slot = Some(off);
+            }
         }
         // Every function with code needs its signature's array entry.
         for (d, off) in offsets.iter().enumerate() {
@@ -441,6 +467,27 @@ mod tests {
             None => LoadedModule::load(file, mem),
         }
         .map(|m| m.memory_mode)
+    }
+
+    #[test]
+    fn entry_symbol_names_round_trip() {
+        for i in [0u32, 7, 10, 4_294_967_295] {
+            assert_eq!(entry_symbol(&func_symbol(i)), Some((b'f', i)));
+            assert_eq!(entry_symbol(&array_symbol(i)), Some((b'a', i)));
+            assert_eq!(entry_symbol(&import_stub_symbol(i)), Some((b's', i)));
+        }
+        for bad in [
+            "bf_f",
+            "bf_f01",
+            "bf_f-1",
+            "bf_f4294967296",
+            "bf_fx",
+            "bf_",
+            "xbf_f1",
+            "bf_f1 ",
+        ] {
+            assert_eq!(entry_symbol(bad), None, "{bad}");
+        }
     }
 
     #[test]

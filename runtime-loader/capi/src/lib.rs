@@ -431,8 +431,15 @@ pub unsafe extern "C" fn bf_load(
                 // (Inside the caller's `unsafe` block.) Per the contract, with `code` null
                 // the snapshot bytes are executable and outlive the runtime.
                 LoadedModule::load_in_place(file, mem, Some(MemoryMode::Checked))
-            } else {
+            } else if cfg!(feature = "relocate") {
                 LoadedModule::load_expecting(file, mem, MemoryMode::Checked)
+            } else {
+                // Built without the relocating loader: execute-in-place snapshots only.
+                set_msg(
+                    &mut r.message,
+                    &["this build runs execute-in-place snapshots only (pass code = NULL)"],
+                );
+                return BF_ERR_ARG;
             };
             match loaded {
                 Ok(m) => {

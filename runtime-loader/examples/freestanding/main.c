@@ -276,7 +276,7 @@ int main(void) {
             for (size_t i = 0; i < n; i++) scratch[i] = snap_fibonacci[i];
             scratch[n / 2] ^= 0x40;
             bf_status s = bf_init(arena, sizeof arena, 0, &rt);
-            s = s ? s : bf_load(rt, scratch, n, code_region, CODE_LEN);
+            s = s ? s : bf_load(rt, scratch, n, CODE_REGION, CODE_LEN);
             put("load corrupted -> status ");
             put_u64(s);
             put(" ");
@@ -284,6 +284,22 @@ int main(void) {
             flush();
             expect(s == BF_ERR_LOAD, "corrupted snapshot rejected");
         }
+#ifdef XIP
+        /* An XIP snapshot given a code region: the relocating path copies it there (0); a
+         * library built without it (no `relocate` feature) refuses with BF_ERR_ARG (1). */
+        {
+            bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+            s = s ? s : bf_load(rt, snap_fibonacci, (size_t)(snap_fibonacci_end - snap_fibonacci),
+                                code_region, CODE_LEN);
+            put("load xip snapshot into a code region -> status ");
+            put_u64(s);
+            if (s != BF_OK) {
+                put(" ");
+                put(bf_error_message(rt));
+            }
+            flush();
+        }
+#endif
         /* An arena with room for the runtime state but not the module: BF_ERR_ARENA. */
         bf_status s = BF_OK;
         size_t small = 256;
