@@ -167,7 +167,8 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
         return;
     }
     let root = root();
-    let target = root.join("target").join("firmware");
+    // build.sh builds the XIP-only library; same target dir as firmware.rs's XIP-only build.
+    let target = root.join("target").join("firmware-xip-only");
     let out = target.join("qemu");
     let o = Command::new("sh")
         .arg(root.join("firmware/qemu/build.sh"))

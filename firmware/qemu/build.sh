@@ -2,7 +2,8 @@
 # Builds the BareFlow bare-metal QEMU image:
 #   1. execute-in-place snapshots of the trio + sha256 (wasm-samples), trap.wat and serial.wat
 #      with `bareflow compile --xip`, and fibonacci with `--memory guard` (to be refused);
-#   2. libbareflow.a (`cargo build -p bareflow-capi --profile min-size`), unless LIB is set;
+#   2. libbareflow.a, execute-in-place only (`cargo build -p bareflow-capi --profile min-size
+#      --no-default-features`: no relocating loader), unless LIB is set;
 #   3. boot.S + main.c + mem.c (from the freestanding proof), linked with link.ld and the
 #      staticlib into OUTDIR/bareflow-qemu.elf (stripped; OUTDIR/bareflow-qemu.debug keeps
 #      the symbols);
@@ -12,7 +13,8 @@
 # Environment:
 #   LIB               a prebuilt libbareflow.a (skips the cargo build)
 #   CARGO             cargo binary (default: cargo)
-#   CARGO_TARGET_DIR  where cargo builds the staticlib (default: <repo>/target)
+#   CARGO_TARGET_DIR  where cargo builds the staticlib (default: <repo>/target/firmware-xip-only,
+#                     shared with compiler/tests/firmware.rs's XIP-only build)
 #   CC                C compiler, gcc or clang (default: cc)
 #   LDFLAGS           extra link flags (e.g. -fuse-ld=lld)
 #
@@ -49,11 +51,11 @@ done
     exit 1
 }
 
-# 2. The staticlib.
+# 2. The staticlib, without the relocating path: the image only runs snapshots in place.
 if [ -z "${LIB:-}" ]; then
-    target=${CARGO_TARGET_DIR:-$root/target}
+    target=${CARGO_TARGET_DIR:-$root/target/firmware-xip-only}
     (cd "$root" && CARGO_TARGET_DIR="$target" "${CARGO:-cargo}" build -q -p bareflow-capi \
-        --profile min-size)
+        --profile min-size --no-default-features)
     LIB=$target/min-size/libbareflow.a
 fi
 
