@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use bareflow::{Config, Mode};
+use bareflow::{Config, MemoryMode, Mode};
 use bench::measure::{self, BuiltSize, LoaderTimes};
 use bench::peers::{PEERS, Peer};
 use bench::{BareflowRunner, NativeDriver, ResultType, WORKLOADS, Workload, median};
@@ -67,18 +67,27 @@ impl Runner for BareflowRunner {
 }
 
 /// One engine per BareFlow mode the library knows (`Mode::ALL`), plus the interpreter with
-/// profiling counters on. Profiling is off except where the mode needs it (tiered, whose
-/// tier-up policy reads the counters) and in `interp+prof`.
+/// profiling counters on, plus `jit-speed` and `snapshot` in guard-page memory mode.
+/// Profiling is off except in `interp+prof` (tiered mode always counts in the interpreter,
+/// which its tier-up policy reads; `Config.profiling` would also keep the top tier
+/// counting).
 fn bareflow_engines() -> Vec<Engine> {
     let mut engines = Vec::new();
     for mode in Mode::ALL {
-        let mut configs = vec![(mode.name(), mode == Mode::Tiered)];
+        let mut configs = vec![(mode.name(), false, MemoryMode::Checked)];
         if mode == Mode::Interp {
-            configs.push(("interp+prof", true));
+            configs.push(("interp+prof", true, MemoryMode::Checked));
         }
-        for (name, profiling) in configs {
+        if mode == Mode::JitSpeed {
+            configs.push(("jit-speed-guard", false, MemoryMode::Guard));
+        }
+        if mode == Mode::Snapshot {
+            configs.push(("snapshot-guard", false, MemoryMode::Guard));
+        }
+        for (name, profiling, memory) in configs {
             let config = Config {
                 profiling,
+                memory,
                 ..Config::new(mode)
             };
             engines.push(Engine {
@@ -340,7 +349,7 @@ struct TierPoint {
 const TIER_MODES: [(&str, Mode, bool, &str); 3] = [
     ("interp", Mode::Interp, false, "#d62728"),
     ("jit-speed", Mode::JitSpeed, false, "#1f77b4"),
-    ("tiered", Mode::Tiered, true, "#2ca02c"),
+    ("tiered", Mode::Tiered, false, "#2ca02c"),
 ];
 
 /// Everything the report renders besides the rows.
@@ -625,7 +634,10 @@ fn run() -> Result<bool> {
         let ns: Vec<i32> = if settings.quick {
             vec![5, 10, 15, 20]
         } else {
-            (5..=35).step_by(3).collect()
+            let mut ns: Vec<i32> = (5..=35).step_by(3).collect();
+            ns.push(10);
+            ns.sort_unstable();
+            ns
         };
         for n in ns {
             let mut times = Vec::new();
@@ -1132,7 +1144,7 @@ fn tiering_section(s: &mut String, settings: &Settings, extras: &Extras) {
         "fib(n) (`wasm-samples/fibonacci.wasm`): `Module::from_bytes` + `Store::new` + \
          instantiate + one call, median of {} fresh run(s) per cell, milliseconds; every \
          result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
-         front, `tiered` starts in the interpreter (profiling on) and compiles `fib` once its \
+         front, `tiered` starts in the interpreter (counting calls and back-edges) and compiles `fib` once its \
          counters pass the thresholds.\n",
         extras.tiering_reps
     );
