@@ -100,6 +100,9 @@ impl FuncTranslator {
             guard: self.memory_mode == MemoryMode::Guard,
             heap: None,
             offset: 0,
+            trap_sites: HashMap::new(),
+            pending_sites: Vec::new(),
+            checked: Vec::new(),
         };
         t.run(ty, body)?;
         t.finish();
@@ -188,6 +191,14 @@ struct Translator<'a, 'f> {
     heap: Option<(Variable, Option<Variable>)>,
     /// Module offset of the operator being translated (trap blocks receive it).
     offset: u32,
+    /// Cold per-site blocks that pass their offset to the shared trap block of a code.
+    trap_sites: HashMap<(u32, u32), Block>,
+    /// Trap-site blocks still to be filled: `(block, code, offset)`.
+    pending_sites: Vec<(Block, TrapCode, u32)>,
+    /// Checked mode: `(wasm index value, end)` pairs already bounds-checked on every path
+    /// to the current position (index + end <= length holds); forgotten at control-flow
+    /// merges and whenever the length may change.
+    checked: Vec<(Value, u64)>,
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
@@ -330,6 +341,12 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     fn finish(mut self) {
+        for (site, code, offset) in std::mem::take(&mut self.pending_sites) {
+            let trap = self.trap_block(code);
+            self.b.switch_to_block(site);
+            let offset = self.b.ins().iconst(I32, i64::from(offset));
+            self.b.ins().jump(trap, &[BlockArg::Value(offset)]);
+        }
         for (code, block) in std::mem::take(&mut self.trap_blocks) {
             self.b.switch_to_block(block);
             let offset = self.b.block_params(block)[0];
@@ -355,6 +372,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     /// (Re)loads the heap variables from the memory definition.
     fn load_heap(&mut self) {
+        self.checked.clear();
         let Some((base_var, len_var)) = self.heap else {
             return;
         };
@@ -497,12 +515,26 @@ impl<'a, 'f> Translator<'a, 'f> {
         BlockArg::Value(self.b.ins().iconst(I32, i64::from(self.offset)))
     }
 
+    /// The cold block that raises `code` at the current operator: it passes the offset to
+    /// the code's shared trap block, so the hot path carries no trap bookkeeping.
+    fn trap_site(&mut self, code: TrapCode) -> Block {
+        let key = (code as u32, self.offset);
+        if let Some(b) = self.trap_sites.get(&key) {
+            return *b;
+        }
+        // Filled in `finish` (the current block is not terminated yet).
+        let site = self.b.create_block();
+        self.b.set_cold_block(site);
+        self.trap_sites.insert(key, site);
+        self.pending_sites.push((site, code, self.offset));
+        site
+    }
+
     /// Traps with `code` if `cond` (an integer) is non-zero; continues in a new block.
     fn trap_if(&mut self, cond: Value, code: TrapCode) {
-        let trap = self.trap_block(code);
+        let site = self.trap_site(code);
         let cont = self.b.create_block();
-        let offset = self.offset_arg();
-        self.b.ins().brif(cond, trap, &[offset], cont, &[]);
+        self.b.ins().brif(cond, site, &[], cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
@@ -893,8 +925,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(TranslateError::Unsupported("multiple memories"));
         }
-        let index = self.pop()?;
-        let index = self.b.ins().uextend(I64, index);
+        let wasm_index = self.pop()?;
+        let index = self.b.ins().uextend(I64, wasm_index);
         let (base_var, len_var) = self
             .heap
             .ok_or(TranslateError::Invalid("memory access without a memory"))?;
@@ -911,13 +943,21 @@ impl<'a, 'f> Translator<'a, 'f> {
         let len = self
             .b
             .use_var(len_var.ok_or(TranslateError::Invalid("checked memory without length"))?);
-        // 33-bit arithmetic in 64-bit registers: index < 2^32, offset < 2^32, size <= 8.
-        let end = self
-            .b
-            .ins()
-            .iadd_imm_s(index, (memarg.offset + size) as i64);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
-        self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+        let end_offset = memarg.offset + size;
+        let known = self
+            .checked
+            .iter()
+            .any(|&(v, e)| v == wasm_index && e >= end_offset);
+        if !known {
+            // 33-bit arithmetic in 64-bit registers: index < 2^32, offset < 2^32, size <= 8.
+            let end = self.b.ins().iadd_imm_s(index, end_offset as i64);
+            let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+            if self.checked.len() >= 16 {
+                self.checked.remove(0);
+            }
+            self.checked.push((wasm_index, end_offset));
+        }
         let addr = self.b.ins().iadd(base, index);
         Ok(if memarg.offset == 0 {
             addr
@@ -1177,6 +1217,19 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_op(&mut self, op: Operator<'_>) -> Result<()> {
         use Operator as O;
+        if matches!(
+            op,
+            O::Loop { .. }
+                | O::Else
+                | O::End
+                | O::Br { .. }
+                | O::BrTable { .. }
+                | O::Return
+                | O::Unreachable
+        ) {
+            // Control-flow merges (or dead code) follow: earlier checks may not dominate.
+            self.checked.clear();
+        }
         match op {
             // ---- control ----------------------------------------------------------------
             O::Unreachable => self.trap_now(TrapCode::Unreachable),
