@@ -42,8 +42,9 @@ pub struct TierUpEvent {
 pub struct TierManager {
     thresholds: Thresholds,
     trap_ctx: *mut TrapContext,
-    none: Option<JitTier>,
-    speed: Option<JitTier>,
+    // Boxed: a `JitTier` is large (Cranelift contexts), and most stores never create one.
+    none: Option<Box<JitTier>>,
+    speed: Option<Box<JitTier>>,
     tiers: HashMap<(usize, u32), Tier>,
     failed: HashMap<(usize, u32), Tier>,
     events: Vec<TierUpEvent>,
@@ -115,7 +116,7 @@ impl TierManager {
             if opt == OptLevel::None {
                 tier.set_tier_hook(self.tier_hook);
             }
-            *slot = Some(tier);
+            *slot = Some(Box::new(tier));
         }
         Ok(slot.as_mut().expect("just created"))
     }
