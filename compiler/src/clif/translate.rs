@@ -949,9 +949,13 @@ impl<'a, 'f> Translator<'a, 'f> {
             .iter()
             .any(|&(v, e)| v == wasm_index && e >= end_offset);
         if !known {
-            // 33-bit arithmetic in 64-bit registers: index < 2^32, offset < 2^32, size <= 8.
-            let end = self.b.ins().iadd_imm_s(index, end_offset as i64);
-            let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            // index + end > len  <=>  index > len - end, in signed 64-bit arithmetic:
+            // index < 2^32, len <= 2^32 and end < 2^33 + 8, so nothing overflows, and a
+            // negative `len - end` (memory smaller than the access) traps for every index.
+            // `len - end` depends only on the length: it is computed once per length value
+            // (hoisted out of loops) and the check is one compare of the index.
+            let limit = self.b.ins().iadd_imm_s(len, -(end_offset as i64));
+            let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, index, limit);
             self.trap_if(oob, TrapCode::MemoryOutOfBounds);
             if self.checked.len() >= 16 {
                 self.checked.remove(0);
