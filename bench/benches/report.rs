@@ -888,7 +888,7 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
         let matched: Vec<&str> = engines
             .iter()
             .filter(|e| matches!(r.cells.get(*e), Some(Cell::Timed { .. })))
-            .map(|e| *e)
+            .copied()
             .collect();
         let _ = writeln!(
             s,

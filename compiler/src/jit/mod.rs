@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::Context;
-use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::types::{self, F32, F64, I32, I64};
 use cranelift_codegen::ir::{
     self, Function, InstBuilder, MemFlagsData, SigRef, StackSlotData, StackSlotKind, UserFuncName,
     Value,
@@ -181,6 +181,8 @@ struct JitEnv<'m> {
     call_conv: CallConv,
     module: &'m mut JITModule,
     direct: &'m HashMap<u32, FuncId>,
+    /// `FuncRef` addresses known at compile time (JIT code lives no longer than them).
+    func_refs: &'m HashMap<u32, usize>,
     counters: Option<(usize, usize)>,
     tier_hook: Option<(usize, usize)>,
 }
@@ -197,6 +199,20 @@ impl ClifEnv for JitEnv<'_> {
     fn tier_hook(&mut self) -> Option<(usize, usize, u64)> {
         self.tier_hook
             .map(|(f, data)| (f, data, crate::tier::HOOK_PERIOD))
+    }
+
+    fn func_ref(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        match self.func_refs.get(&index) {
+            Some(&addr) => b.ins().iconst(types::I64, addr as i64),
+            None => {
+                let funcs =
+                    b.ins()
+                        .load(types::I64, clif::env::readonly(), vmctx, abi::VMCTX_FUNCS);
+                let offset = i32::try_from(u64::from(index) * 8).expect("function index fits");
+                b.ins()
+                    .load(types::I64, clif::env::readonly(), funcs, offset)
+            }
+        }
     }
 
     fn call_direct(
@@ -343,7 +359,8 @@ impl JitTier {
     /// [`JitTier::compile_functions`] where `counters[i]`, when present and `Some`, gives the
     /// addresses of function `i`'s `(calls, back_edges)` u64 profile cells for the compiled
     /// code to keep counting (see `ClifEnv::profile_counters`), and `func_refs[i]`, when
-    /// present, the function's `FuncRef` (guard mode: a fault in the function names it).
+    /// present and not null, the function's `FuncRef`, which must outlive the code (calls to it and
+    /// `ref.func` of it use the address as a constant; a guard-mode fault in it names it).
     ///
     /// # Errors
     ///
@@ -375,6 +392,12 @@ impl JitTier {
                 direct.insert(*index, id);
             }
         }
+        let known_refs: HashMap<u32, usize> = funcs
+            .iter()
+            .zip(func_refs)
+            .filter(|(_, fr)| !fr.is_null())
+            .map(|((index, _), fr)| (*index, *fr as usize))
+            .collect();
         let mut stats = Vec::with_capacity(funcs.len());
         let mut traps = Vec::with_capacity(funcs.len());
         for (i, ((index, body), id)) in funcs.iter().zip(&ids).enumerate() {
@@ -386,6 +409,7 @@ impl JitTier {
                 call_conv,
                 module,
                 direct: &direct,
+                func_refs: &known_refs,
                 counters: counters.get(i).copied().flatten(),
                 tier_hook: self.tier_hook.map(|(f, d)| (f as usize, d as usize)),
             };
