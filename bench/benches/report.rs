@@ -823,23 +823,35 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
         }
         let _ = writeln!(s);
     }
-    // Geometric means of the ratio to native.
-    let _ = write!(s, "| geometric mean vs native | | 1.0x |");
-    for e in engines {
-        let ratios: Vec<f64> = rows
-            .iter()
-            .filter_map(|r| {
-                let n = r.native?.1;
-                Some(ms(timed(r.cells.get(*e))?) / ms(n))
-            })
-            .collect();
-        let _ = match geomean(&ratios) {
-            Some(g) if ratios.len() == rows.len() => write!(s, " {g:.1}x |"),
-            Some(g) => write!(s, " {g:.1}x ({} of {}) |", ratios.len(), rows.len()),
-            None => write!(s, " n/a |"),
-        };
+    // Geometric means of the ratio to native: over every workload, and over the C kernels
+    // alone (the workloads exporting `run`; the `.wat` trio is hand-written).
+    let subsets: [(&str, fn(&Workload) -> bool); 2] = [
+        ("geometric mean vs native", |_| true),
+        ("geometric mean vs native, C kernels", |w| w.export == "run"),
+    ];
+    for (label, keep) in subsets {
+        let subset: Vec<&Row<'_>> = rows.iter().filter(|r| keep(r.workload)).collect();
+        if subset.is_empty() {
+            continue;
+        }
+        let _ = write!(s, "| {label} | | 1.0x |");
+        for e in engines {
+            let ratios: Vec<f64> = subset
+                .iter()
+                .filter_map(|r| {
+                    let n = r.native?.1;
+                    Some(ms(timed(r.cells.get(*e))?) / ms(n))
+                })
+                .collect();
+            let _ = match geomean(&ratios) {
+                Some(g) if ratios.len() == subset.len() => write!(s, " {g:.2}x |"),
+                Some(g) => write!(s, " {g:.2}x ({} of {}) |", ratios.len(), subset.len()),
+                None => write!(s, " n/a |"),
+            };
+        }
+        let _ = writeln!(s);
     }
-    let _ = writeln!(s, "\n");
+    let _ = writeln!(s);
 
     // First calls (warm-up): lazy compilation / tier-up cost.
     if !settings.quick {
