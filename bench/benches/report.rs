@@ -50,6 +50,9 @@ enum Prepared {
 }
 
 /// Prepares a runner for (workload, module bytes, arguments).
+/// Selects workloads (for a geometric mean over a subset).
+type WorkloadFilter = fn(&Workload) -> bool;
+
 type PrepareFn = Box<dyn Fn(&Workload, &[u8], &[i32]) -> Result<Prepared>>;
 
 /// An engine column of the report.
@@ -825,7 +828,7 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
     }
     // Geometric means of the ratio to native: over every workload, and over the C kernels
     // alone (the workloads exporting `run`; the `.wat` trio is hand-written).
-    let subsets: [(&str, fn(&Workload) -> bool); 2] = [
+    let subsets: [(&str, WorkloadFilter); 2] = [
         ("geometric mean vs native", |_| true),
         ("geometric mean vs native, C kernels", |w| w.export == "run"),
     ];
