@@ -367,6 +367,16 @@ struct Extras {
     svg: Option<PathBuf>,
 }
 
+/// Fresh runs per cell of the tiering table: 1 in quick mode, else 5, or 51 for fib(n <= 20)
+/// (well under a millisecond each, so the median needs many).
+fn tiering_reps_for(quick: bool, n: i32) -> usize {
+    match (quick, n) {
+        (true, _) => 1,
+        (false, ..=20) => 51,
+        (false, _) => 5,
+    }
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
@@ -628,7 +638,7 @@ fn run() -> Result<bool> {
         }
     }
 
-    let tiering_reps = if settings.quick { 1 } else { 3 };
+    let tiering_reps = tiering_reps_for(settings.quick, 35);
     let mut tiering = Vec::new();
     let mut svg = None;
     let fib = bench::workload("fibonacci").filter(|w| workloads.iter().any(|x| x.name == w.name));
@@ -643,25 +653,34 @@ fn run() -> Result<bool> {
             ns
         };
         for n in ns {
-            let mut times = Vec::new();
-            let mut line = format!("bench: tiering fib({n}):");
-            for (name, mode, profiling, _) in TIER_MODES {
-                let config = Config {
-                    profiling,
-                    ..Config::new(mode)
-                };
-                let mut t = Vec::new();
-                for _ in 0..tiering_reps {
+            // Short runs are cheap and noisy: many more fresh runs for them. The modes are
+            // interleaved run by run, so that load bursts hit every mode alike.
+            let reps = tiering_reps_for(settings.quick, n);
+            let mut t: Vec<Vec<Duration>> = vec![Vec::with_capacity(reps); TIER_MODES.len()];
+            let mut failed = [false; TIER_MODES.len()];
+            for _ in 0..reps {
+                for (i, (name, mode, profiling, _)) in TIER_MODES.iter().enumerate() {
+                    if failed[i] {
+                        continue;
+                    }
+                    let config = Config {
+                        profiling: *profiling,
+                        ..Config::new(*mode)
+                    };
                     match measure::fib_fresh(&wasm, &config, n) {
-                        Ok(d) => t.push(d),
+                        Ok(d) => t[i].push(d),
                         Err(e) => {
                             ok = false;
+                            failed[i] = true;
                             eprintln!("bench: tiering fib({n}) {name}: FAILED: {e:#}");
-                            break;
                         }
                     }
                 }
-                let m = (t.len() == tiering_reps).then(|| median(&t));
+            }
+            let mut times = Vec::new();
+            let mut line = format!("bench: tiering fib({n}), {reps} runs:");
+            for (i, (name, ..)) in TIER_MODES.iter().enumerate() {
+                let m = (!failed[i]).then(|| median(&t[i]));
                 if let Some(m) = m {
                     let _ = write!(line, " {name} {} ms", fmt_ms(m));
                 }
@@ -1157,11 +1176,12 @@ fn tiering_section(s: &mut String, settings: &Settings, extras: &Extras) {
     let _ = writeln!(
         s,
         "fib(n) (`wasm-samples/fibonacci.wasm`): `Module::from_bytes` + `Store::new` + \
-         instantiate + one call, median of {} fresh run(s) per cell, milliseconds; every \
-         result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
+         instantiate + one call, median of {} fresh runs per cell ({} for n <= 20; the modes \
+         interleaved run by run), milliseconds; every result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
          front, `tiered` starts in the interpreter (counting calls and back-edges) and compiles `fib` once its \
          counters pass the thresholds.\n",
-        extras.tiering_reps
+        extras.tiering_reps,
+        tiering_reps_for(settings.quick, 0)
     );
     if let Some(p) = &extras.svg {
         let name = p
