@@ -653,26 +653,26 @@ fn run() -> Result<bool> {
             ns
         };
         for n in ns {
-            // Short runs are cheap and noisy: many more fresh runs for them. The modes are
-            // interleaved run by run, so that load bursts hit every mode alike.
+            // Short runs are cheap and noisy: many more fresh runs for them. Each mode's runs
+            // are consecutive, after one untimed run: a fresh run right after another mode's
+            // (e.g. jit-speed freeing its compiler memory) pays for that mode's aftermath.
             let reps = tiering_reps_for(settings.quick, n);
             let mut t: Vec<Vec<Duration>> = vec![Vec::with_capacity(reps); TIER_MODES.len()];
             let mut failed = [false; TIER_MODES.len()];
-            for _ in 0..reps {
-                for (i, (name, mode, profiling, _)) in TIER_MODES.iter().enumerate() {
-                    if failed[i] {
-                        continue;
-                    }
-                    let config = Config {
-                        profiling: *profiling,
-                        ..Config::new(*mode)
-                    };
+            for (i, (name, mode, profiling, _)) in TIER_MODES.iter().enumerate() {
+                let config = Config {
+                    profiling: *profiling,
+                    ..Config::new(*mode)
+                };
+                for rep in 0..=reps {
                     match measure::fib_fresh(&wasm, &config, n) {
-                        Ok(d) => t[i].push(d),
+                        Ok(d) if rep > 0 => t[i].push(d),
+                        Ok(_) => {}
                         Err(e) => {
                             ok = false;
                             failed[i] = true;
                             eprintln!("bench: tiering fib({n}) {name}: FAILED: {e:#}");
+                            break;
                         }
                     }
                 }
@@ -1176,8 +1176,8 @@ fn tiering_section(s: &mut String, settings: &Settings, extras: &Extras) {
     let _ = writeln!(
         s,
         "fib(n) (`wasm-samples/fibonacci.wasm`): `Module::from_bytes` + `Store::new` + \
-         instantiate + one call, median of {} fresh runs per cell ({} for n <= 20; the modes \
-         interleaved run by run), milliseconds; every result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
+         instantiate + one call, median of {} fresh runs per cell ({} for n <= 20), after one \
+         untimed fresh run, milliseconds; every result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
          front, `tiered` starts in the interpreter (counting calls and back-edges) and compiles `fib` once its \
          counters pass the thresholds.\n",
         extras.tiering_reps,
