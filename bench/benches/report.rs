@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use bareflow::{Config, Mode};
+use bareflow::{Config, MemoryMode, Mode};
 use bench::measure::{self, BuiltSize, LoaderTimes};
 use bench::peers::{PEERS, Peer};
 use bench::{BareflowRunner, NativeDriver, ResultType, WORKLOADS, Workload, median};
@@ -50,6 +50,9 @@ enum Prepared {
 }
 
 /// Prepares a runner for (workload, module bytes, arguments).
+/// Selects workloads (for a geometric mean over a subset).
+type WorkloadFilter = fn(&Workload) -> bool;
+
 type PrepareFn = Box<dyn Fn(&Workload, &[u8], &[i32]) -> Result<Prepared>>;
 
 /// An engine column of the report.
@@ -67,18 +70,27 @@ impl Runner for BareflowRunner {
 }
 
 /// One engine per BareFlow mode the library knows (`Mode::ALL`), plus the interpreter with
-/// profiling counters on. Profiling is off except where the mode needs it (tiered, whose
-/// tier-up policy reads the counters) and in `interp+prof`.
+/// profiling counters on, plus `jit-speed` and `snapshot` in guard-page memory mode.
+/// Profiling is off except in `interp+prof` (tiered mode always counts in the interpreter,
+/// which its tier-up policy reads; `Config.profiling` would also keep the top tier
+/// counting).
 fn bareflow_engines() -> Vec<Engine> {
     let mut engines = Vec::new();
     for mode in Mode::ALL {
-        let mut configs = vec![(mode.name(), mode == Mode::Tiered)];
+        let mut configs = vec![(mode.name(), false, MemoryMode::Checked)];
         if mode == Mode::Interp {
-            configs.push(("interp+prof", true));
+            configs.push(("interp+prof", true, MemoryMode::Checked));
         }
-        for (name, profiling) in configs {
+        if mode == Mode::JitSpeed {
+            configs.push(("jit-speed-guard", false, MemoryMode::Guard));
+        }
+        if mode == Mode::Snapshot {
+            configs.push(("snapshot-guard", false, MemoryMode::Guard));
+        }
+        for (name, profiling, memory) in configs {
             let config = Config {
                 profiling,
+                memory,
                 ..Config::new(mode)
             };
             engines.push(Engine {
@@ -340,7 +352,7 @@ struct TierPoint {
 const TIER_MODES: [(&str, Mode, bool, &str); 3] = [
     ("interp", Mode::Interp, false, "#d62728"),
     ("jit-speed", Mode::JitSpeed, false, "#1f77b4"),
-    ("tiered", Mode::Tiered, true, "#2ca02c"),
+    ("tiered", Mode::Tiered, false, "#2ca02c"),
 ];
 
 /// Everything the report renders besides the rows.
@@ -353,6 +365,16 @@ struct Extras {
     tiering: Vec<TierPoint>,
     tiering_reps: usize,
     svg: Option<PathBuf>,
+}
+
+/// Fresh runs per cell of the tiering table: 1 in quick mode, else 5, or 51 for fib(n <= 20)
+/// (well under a millisecond each, so the median needs many).
+fn tiering_reps_for(quick: bool, n: i32) -> usize {
+    match (quick, n) {
+        (true, _) => 1,
+        (false, ..=20) => 51,
+        (false, _) => 5,
+    }
 }
 
 fn main() -> ExitCode {
@@ -616,7 +638,7 @@ fn run() -> Result<bool> {
         }
     }
 
-    let tiering_reps = if settings.quick { 1 } else { 3 };
+    let tiering_reps = tiering_reps_for(settings.quick, 35);
     let mut tiering = Vec::new();
     let mut svg = None;
     let fib = bench::workload("fibonacci").filter(|w| workloads.iter().any(|x| x.name == w.name));
@@ -625,28 +647,40 @@ fn run() -> Result<bool> {
         let ns: Vec<i32> = if settings.quick {
             vec![5, 10, 15, 20]
         } else {
-            (5..=35).step_by(3).collect()
+            let mut ns: Vec<i32> = (5..=35).step_by(3).collect();
+            ns.push(10);
+            ns.sort_unstable();
+            ns
         };
         for n in ns {
-            let mut times = Vec::new();
-            let mut line = format!("bench: tiering fib({n}):");
-            for (name, mode, profiling, _) in TIER_MODES {
+            // Short runs are cheap and noisy: many more fresh runs for them. Each mode's runs
+            // are consecutive, after one untimed run: a fresh run right after another mode's
+            // (e.g. jit-speed freeing its compiler memory) pays for that mode's aftermath.
+            let reps = tiering_reps_for(settings.quick, n);
+            let mut t: Vec<Vec<Duration>> = vec![Vec::with_capacity(reps); TIER_MODES.len()];
+            let mut failed = [false; TIER_MODES.len()];
+            for (i, (name, mode, profiling, _)) in TIER_MODES.iter().enumerate() {
                 let config = Config {
-                    profiling,
-                    ..Config::new(mode)
+                    profiling: *profiling,
+                    ..Config::new(*mode)
                 };
-                let mut t = Vec::new();
-                for _ in 0..tiering_reps {
+                for rep in 0..=reps {
                     match measure::fib_fresh(&wasm, &config, n) {
-                        Ok(d) => t.push(d),
+                        Ok(d) if rep > 0 => t[i].push(d),
+                        Ok(_) => {}
                         Err(e) => {
                             ok = false;
+                            failed[i] = true;
                             eprintln!("bench: tiering fib({n}) {name}: FAILED: {e:#}");
                             break;
                         }
                     }
                 }
-                let m = (t.len() == tiering_reps).then(|| median(&t));
+            }
+            let mut times = Vec::new();
+            let mut line = format!("bench: tiering fib({n}), {reps} runs:");
+            for (i, (name, ..)) in TIER_MODES.iter().enumerate() {
+                let m = (!failed[i]).then(|| median(&t[i]));
                 if let Some(m) = m {
                     let _ = write!(line, " {name} {} ms", fmt_ms(m));
                 }
@@ -811,23 +845,35 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
         }
         let _ = writeln!(s);
     }
-    // Geometric means of the ratio to native.
-    let _ = write!(s, "| geometric mean vs native | | 1.0x |");
-    for e in engines {
-        let ratios: Vec<f64> = rows
-            .iter()
-            .filter_map(|r| {
-                let n = r.native?.1;
-                Some(ms(timed(r.cells.get(*e))?) / ms(n))
-            })
-            .collect();
-        let _ = match geomean(&ratios) {
-            Some(g) if ratios.len() == rows.len() => write!(s, " {g:.1}x |"),
-            Some(g) => write!(s, " {g:.1}x ({} of {}) |", ratios.len(), rows.len()),
-            None => write!(s, " n/a |"),
-        };
+    // Geometric means of the ratio to native: over every workload, and over the C kernels
+    // alone (the workloads exporting `run`; the `.wat` trio is hand-written).
+    let subsets: [(&str, WorkloadFilter); 2] = [
+        ("geometric mean vs native", |_| true),
+        ("geometric mean vs native, C kernels", |w| w.export == "run"),
+    ];
+    for (label, keep) in subsets {
+        let subset: Vec<&Row<'_>> = rows.iter().filter(|r| keep(r.workload)).collect();
+        if subset.is_empty() {
+            continue;
+        }
+        let _ = write!(s, "| {label} | | 1.0x |");
+        for e in engines {
+            let ratios: Vec<f64> = subset
+                .iter()
+                .filter_map(|r| {
+                    let n = r.native?.1;
+                    Some(ms(timed(r.cells.get(*e))?) / ms(n))
+                })
+                .collect();
+            let _ = match geomean(&ratios) {
+                Some(g) if ratios.len() == subset.len() => write!(s, " {g:.2}x |"),
+                Some(g) => write!(s, " {g:.2}x ({} of {}) |", ratios.len(), subset.len()),
+                None => write!(s, " n/a |"),
+            };
+        }
+        let _ = writeln!(s);
     }
-    let _ = writeln!(s, "\n");
+    let _ = writeln!(s);
 
     // First calls (warm-up): lazy compilation / tier-up cost.
     if !settings.quick {
@@ -876,7 +922,7 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
         let matched: Vec<&str> = engines
             .iter()
             .filter(|e| matches!(r.cells.get(*e), Some(Cell::Timed { .. })))
-            .map(|e| *e)
+            .copied()
             .collect();
         let _ = writeln!(
             s,
@@ -1130,11 +1176,12 @@ fn tiering_section(s: &mut String, settings: &Settings, extras: &Extras) {
     let _ = writeln!(
         s,
         "fib(n) (`wasm-samples/fibonacci.wasm`): `Module::from_bytes` + `Store::new` + \
-         instantiate + one call, median of {} fresh run(s) per cell, milliseconds; every \
-         result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
-         front, `tiered` starts in the interpreter (profiling on) and compiles `fib` once its \
+         instantiate + one call, median of {} fresh runs per cell ({} for n <= 20), after one \
+         untimed fresh run, milliseconds; every result checked against an iterative fib. `jit-speed` pays the Cranelift compile up \
+         front, `tiered` starts in the interpreter (counting calls and back-edges) and compiles `fib` once its \
          counters pass the thresholds.\n",
-        extras.tiering_reps
+        extras.tiering_reps,
+        tiering_reps_for(settings.quick, 0)
     );
     if let Some(p) = &extras.svg {
         let name = p

@@ -9,6 +9,7 @@ pub mod jit;
 pub mod parse;
 pub mod profile;
 pub mod runtime;
+pub mod signing;
 pub mod tier;
 pub mod wasi;
 pub mod wast;

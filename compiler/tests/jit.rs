@@ -130,6 +130,75 @@ fn every_trap_kind_in_every_jit_mode() {
     }
 }
 
+/// Traps raised by compiled code carry the trapping function and wasm code offset, the
+/// same as the interpreter reports, in checked and guard memory mode.
+#[test]
+fn compiled_traps_report_function_and_offset() {
+    let module = Module::from_bytes(TRAPS.as_bytes()).expect("module");
+    let cases: &[(&str, &[Val])] = &[
+        ("unreachable", &[]),
+        ("oob", &[Val::I32(65533)]),
+        ("div0", &[Val::I32(0)]),
+        ("overflow", &[]),
+        ("nan", &[]),
+        ("range", &[]),
+        ("undefined", &[]),
+        ("null", &[]),
+        ("mismatch", &[]),
+        ("table", &[]),
+        ("fill", &[]),
+    ];
+    let run = |config: Config| -> Vec<(Option<u32>, Option<u32>)> {
+        let mut store = Store::new(config);
+        let fail = host_fail(&mut store);
+        let inst = store
+            .instantiate(&module, &|m, n| {
+                (m == "host" && n == "fail").then_some(Extern::Func(fail))
+            })
+            .expect("instantiate");
+        let mut out = Vec::new();
+        for (name, args) in cases {
+            let f = func(&store, inst, name);
+            // Twice: in tiered mode (one-call thresholds) the second call runs compiled code.
+            let mut last = None;
+            for _ in 0..2 {
+                match store.call(f, args) {
+                    Err(CallError::Trap(t)) => last = Some((t.func, t.offset)),
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+            out.push(last.expect("trapped"));
+        }
+        out
+    };
+    let reference = run(Config::new(Mode::Interp));
+    assert!(
+        reference.iter().all(|(f, o)| f.is_some() && o.is_some()),
+        "{reference:?}"
+    );
+    let mut configs = Vec::new();
+    for mode in JIT_MODES {
+        configs.push(Config::new(mode));
+        if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
+            configs.push(Config {
+                memory: bareflow::MemoryMode::Guard,
+                ..Config::new(mode)
+            });
+        }
+    }
+    for mut config in configs {
+        config.tier_up = TierUp {
+            calls: 1,
+            back_edges: 1,
+        };
+        let what = format!("{} {:?}", config.mode, config.memory);
+        let got = run(config);
+        for (((name, _), want), got) in cases.iter().zip(&reference).zip(&got) {
+            assert_eq!(got, want, "{what}: {name}");
+        }
+    }
+}
+
 const MIXED: &str = r#"
 (module
   (import "host" "twice" (func $twice (param i32) (result i32)))

@@ -61,6 +61,14 @@ fn snapshot(opt: AotOpt) -> (bareflow::parse::Module, Vec<u8>, aot::AotStats) {
 /// Calls through the real loader; `Err` is a trap.
 fn run_snapshot(bytes: &[u8], calls: &[(&str, Vec<u64>)]) -> Vec<Result<Vec<u64>, TrapCode>> {
     let module = LoadedModule::load(bytes, MmapCodeMemory::new()).unwrap();
+    run_loaded(&module, calls)
+}
+
+/// Instantiates `module` (no imports) and makes `calls`; `Err` is a trap.
+fn run_loaded(
+    module: &LoadedModule<MmapCodeMemory>,
+    calls: &[(&str, Vec<u64>)],
+) -> Vec<Result<Vec<u64>, TrapCode>> {
     let meta = &module.meta;
     let type_ids = (0..meta.types.len())
         .map(|i| meta.types.iter().position(|t| *t == meta.types[i]).unwrap() as u32)
@@ -171,6 +179,64 @@ fn snapshot_matches_interpreter_at_every_opt_level() {
         assert_eq!(stats.dropped, 2, "two unreachable functions dropped");
         assert_eq!(run_snapshot(&bytes, &calls()), expected, "opt {opt:?}");
     }
+}
+
+/// Permissions (`r-xp`, ...) of the mapping of this process that contains `addr`.
+fn mapping_perms(addr: usize) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let (lo, hi) = f.next()?.split_once('-')?;
+        let (lo, hi) = (
+            usize::from_str_radix(lo, 16).ok()?,
+            usize::from_str_radix(hi, 16).ok()?,
+        );
+        (lo <= addr && addr < hi).then(|| f.next().map(str::to_string))?
+    })
+}
+
+/// `--xip`: no relocation left, the snapshot copied into a read+execute-only mapping runs
+/// from there (every entry point lies inside it, on a page the process cannot write) and
+/// gives the interpreter's results, traps included.
+#[test]
+fn xip_snapshot_runs_in_place_from_read_exec_memory() {
+    let expected = run_interp(&calls());
+    let m = bareflow::parse::parse(WAT.as_bytes()).unwrap();
+    let opts = AotOptions {
+        xip: true,
+        ..Default::default()
+    };
+    let (bytes, _) = aot::compile(&m, &opts).unwrap();
+    let snap = format::Snapshot::parse(&bytes).unwrap();
+    assert_eq!(
+        snap.flags & format::flags::XIP,
+        format::flags::XIP,
+        "XIP flag set"
+    );
+    let elf = runtime_loader::elf::ElfObject::parse(snap.object_bytes()).unwrap();
+    assert_eq!(elf.relocation_count(), 0);
+    let image = MmapCodeMemory::map_read_exec(&bytes).unwrap();
+    let range = image.bytes().as_ptr_range();
+    let (lo, hi) = (range.start as usize, range.end as usize);
+    let file: *const [u8] = image.bytes();
+    // SAFETY: `file` is the read+execute mapping `image` owns; the module keeps `image`.
+    let module = unsafe { LoadedModule::load_in_place(&*file, image, None) }.unwrap();
+    let meta = &module.meta;
+    let mut entries = 0;
+    for i in meta.num_imported_funcs..meta.funcs.len() as u32 {
+        let p = module.native(i) as usize;
+        if p == 0 {
+            continue;
+        }
+        entries += 1;
+        assert!(lo <= p && p < hi, "function {i} runs outside the image");
+        let perms = mapping_perms(p).expect("mapped");
+        assert!(perms.starts_with("r-x"), "code page is {perms}");
+    }
+    assert!(entries >= 8);
+    assert_eq!(run_loaded(&module, &calls()), expected);
+    // The copying loader takes the same snapshot too.
+    assert_eq!(run_snapshot(&bytes, &calls()), expected);
 }
 
 #[test]

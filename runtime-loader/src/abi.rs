@@ -177,8 +177,12 @@ pub mod libcall {
     pub const ELEM_DROP: usize = 9;
     /// `(vmctx, code: u32) -> !` unwinds to the innermost entry trampoline.
     pub const RAISE_TRAP: usize = 10;
+    /// `(trap_ctx, array_fn, vmctx, callee, values) -> u32`: the entry trampoline
+    /// ([`crate::trap::enter_address`]), which snapshot array entries reach through the vmctx
+    /// so their code needs no relocation (execute in place).
+    pub const ENTER: usize = 11;
     /// Number of libcalls.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
 }
 
 /// Why wasm code stopped. Values are stable: they appear in snapshots, in the C API and as

@@ -130,6 +130,7 @@ mod mmap {
     pub struct MmapCodeMemory {
         ptr: *mut u8,
         len: usize,
+        size: usize,
     }
 
     impl MmapCodeMemory {
@@ -138,7 +139,33 @@ mod mmap {
             MmapCodeMemory {
                 ptr: core::ptr::null_mut(),
                 len: 0,
+                size: 0,
             }
+        }
+
+        /// A page-aligned copy of `bytes` mapped read+execute only, e.g. an execute-in-place
+        /// snapshot for [`LoadedModule::load_in_place`](crate::loader::LoadedModule::load_in_place)
+        /// with [`MmapCodeMemory::bytes`] as the file and this value as `keep`: any write into
+        /// the mapping faults, as it would in flash.
+        ///
+        /// # Errors
+        /// [`LoadError::CodeMemory`] if mapping or protecting fails.
+        pub fn map_read_exec(bytes: &[u8]) -> Result<Self, LoadError> {
+            let mut m = MmapCodeMemory::new();
+            m.allocate(bytes.len(), PAGE)?.copy_from_slice(bytes);
+            m.publish()?;
+            Ok(m)
+        }
+
+        /// The bytes asked for by the last allocation (empty if nothing is mapped); after
+        /// [`CodeMemory::publish`] they are read+execute only.
+        pub fn bytes(&self) -> &[u8] {
+            if self.ptr.is_null() {
+                return &[];
+            }
+            // SAFETY: `ptr` is a live readable mapping of `len >= size` bytes owned by
+            // `self`; after `allocate`'s mutable borrow ended nothing writes to it.
+            unsafe { core::slice::from_raw_parts(self.ptr, self.size) }
         }
 
         fn release(&mut self) {
@@ -149,6 +176,7 @@ mod mmap {
                 unsafe { munmap(self.ptr.cast(), self.len) };
                 self.ptr = core::ptr::null_mut();
                 self.len = 0;
+                self.size = 0;
             }
         }
     }
@@ -186,6 +214,7 @@ mod mmap {
             }
             self.ptr = p.cast();
             self.len = len;
+            self.size = size;
             // SAFETY: the mapping is `len >= size` bytes, readable and writable, and owned
             // exclusively by `self` for the lifetime of the returned borrow.
             Ok(unsafe { core::slice::from_raw_parts_mut(self.ptr, size) })

@@ -392,6 +392,47 @@ impl<'a> ElfObject<'a> {
             .ok_or(LoadError::BadOffset)
     }
 
+    /// Number of relocation entries that apply to loaded sections.
+    pub fn relocation_count(&self) -> usize {
+        (0..self.shnum)
+            .filter_map(|i| self.shdr(i).ok())
+            .filter(|s| s.ty == SHT_RELA)
+            .filter(|s| self.shdr(s.info as usize).is_ok_and(|t| t.is_loaded()))
+            .map(|s| s.size / RELA_SIZE)
+            .sum()
+    }
+
+    /// For execute in place: the byte offset, within the object, at which the code region
+    /// starts, if the object can run from its own bytes unchanged. That needs no relocations
+    /// (hence no GOT) and loaded sections that are all `PROGBITS` laid out in the file
+    /// exactly as [`ElfObject::load`] lays them out in a region. An object without loaded
+    /// sections runs in place trivially (offset 0, an empty region).
+    ///
+    /// # Errors
+    /// [`LoadError::UnsupportedElf`] if the object needs loading.
+    pub fn in_place_offset(&self) -> Result<usize, LoadError> {
+        if self.relocation_count() != 0 || self.got_slots != 0 {
+            return Err(LoadError::UnsupportedElf);
+        }
+        let mut first: Option<usize> = None;
+        for i in 0..self.shnum {
+            let s = self.shdr(i)?;
+            if !s.is_loaded() {
+                continue;
+            }
+            if s.ty == SHT_NOBITS {
+                return Err(LoadError::UnsupportedElf);
+            }
+            let region_off = self.section_offset(i)?.ok_or(LoadError::BadElf)?;
+            let start = *first.get_or_insert(s.offset.wrapping_sub(region_off));
+            if s.offset.checked_sub(start) != Some(region_off) {
+                return Err(LoadError::UnsupportedElf);
+            }
+        }
+        // No loaded section (a module without code): an empty region, anywhere.
+        Ok(first.unwrap_or(0))
+    }
+
     /// Alignment the region's base address must have.
     pub fn region_align(&self) -> usize {
         self.max_align.max(8)

@@ -54,6 +54,13 @@ pub enum LoadError {
     MissingCode,
     /// The snapshot's memory mode is not the one the embedder asked for.
     MemoryModeMismatch,
+    /// A public key is configured but the snapshot carries no signature.
+    Unsigned,
+    /// The snapshot's signature does not verify under the configured public key (tampered
+    /// bytes, or signed with another key).
+    BadSignature,
+    /// The configured public key is not a valid Ed25519 key (not a curve point, or weak).
+    BadPublicKey,
 }
 
 impl LoadError {
@@ -85,6 +92,9 @@ impl LoadError {
             LoadError::MemoryModeMismatch => {
                 "snapshot memory mode (checked / guard) differs from the requested one"
             }
+            LoadError::Unsigned => "snapshot is not signed (a public key is configured)",
+            LoadError::BadSignature => "snapshot signature does not verify",
+            LoadError::BadPublicKey => "invalid ed25519 public key",
         }
     }
 }

@@ -309,6 +309,20 @@ impl TrapRecord {
     }
 }
 
+/// Header flag bits (offset 12). Unknown bits are rejected.
+pub mod flags {
+    /// Execute in place: the object has no relocations and exactly one loaded section, so
+    /// its code runs from the snapshot bytes unchanged (`bareflow compile --xip`).
+    pub const XIP: u32 = 1;
+    /// The code uses SSE4.1 (`roundss`/`roundsd` instead of rounding libcalls); the loader
+    /// refuses it on a CPU without SSE4.1.
+    pub const SSE41: u32 = 2;
+    /// Signed: an Ed25519 signature trailer follows the container (`crate::sign`).
+    pub const SIGNED: u32 = 4;
+    /// Every bit this version knows.
+    pub const KNOWN: u32 = XIP | SSE41 | SIGNED;
+}
+
 /// A validated snapshot borrowing the file's bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Snapshot<'a> {
@@ -318,6 +332,8 @@ pub struct Snapshot<'a> {
     pub memory_mode: MemoryMode,
     /// log2 of the wasm page size (16).
     pub page_size_log2: u8,
+    /// Header flags ([`flags`]).
+    pub flags: u32,
     meta: &'a [u8],
     object: &'a [u8],
     funcs: &'a [u8],
@@ -333,6 +349,8 @@ impl<'a> Snapshot<'a> {
     /// Any [`LoadError`] describing the first problem found; checks run in the order magic,
     /// version, length, checksum, header fields, section table, section contents.
     pub fn parse(file: &'a [u8]) -> Result<Self, LoadError> {
+        // Signed snapshots: validate the container, not the signature trailer after it.
+        let file = crate::sign::container(file)?;
         let mut c = Cursor::new(file);
         if c.take(4).map_err(|_| LoadError::BadMagic)? != MAGIC {
             return Err(LoadError::BadMagic);
@@ -346,7 +364,7 @@ impl<'a> Snapshot<'a> {
         let page_size_log2 = c.u8()?;
         let reserved8 = c.u8()?;
         let section_count = c.u16()?;
-        let reserved32 = c.u32()?;
+        let flag_bits = c.u32()?;
         let file_len = c.u64()?;
         let checksum = c.u64()?;
         if file_len != file.len() as u64 {
@@ -359,7 +377,7 @@ impl<'a> Snapshot<'a> {
         if file_checksum(file) != Some(checksum) {
             return Err(LoadError::BadChecksum);
         }
-        if reserved8 != 0 || reserved32 != 0 || page_size_log2 != 16 {
+        if reserved8 != 0 || flag_bits & !flags::KNOWN != 0 || page_size_log2 != 16 {
             return Err(LoadError::BadHeader);
         }
         let isa = match isa {
@@ -427,6 +445,7 @@ impl<'a> Snapshot<'a> {
             isa,
             memory_mode,
             page_size_log2,
+            flags: flag_bits,
             meta,
             object,
             funcs,
@@ -523,6 +542,7 @@ mod writer {
     pub struct SnapshotBuilder {
         isa: Isa,
         memory_mode: MemoryMode,
+        flags: u32,
         meta: Vec<u8>,
         object: Vec<u8>,
         funcs: Vec<u8>,
@@ -542,6 +562,7 @@ mod writer {
             SnapshotBuilder {
                 isa,
                 memory_mode,
+                flags: 0,
                 meta: Vec::new(),
                 object: Vec::new(),
                 funcs: Vec::new(),
@@ -549,6 +570,12 @@ mod writer {
                 traps: Vec::new(),
                 trap_count: 0,
             }
+        }
+
+        /// Sets the header flags ([`super::flags`]).
+        pub fn flags(&mut self, flags: u32) -> &mut Self {
+            self.flags = flags;
+            self
         }
 
         /// Sets the module metadata bytes.
@@ -631,7 +658,7 @@ mod writer {
             out.push(16);
             out.push(0);
             out.extend_from_slice(&(sections.len() as u16).to_le_bytes());
-            put_u32(&mut out, 0);
+            put_u32(&mut out, self.flags);
             out.extend_from_slice(&[0; 16]); // length, checksum: patched below
             out.extend_from_slice(&table);
             for (_, body) in &sections {

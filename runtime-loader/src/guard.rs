@@ -28,7 +28,7 @@ use core::ffi::c_void;
 use std::sync::{Once, RwLock};
 use std::vec::Vec;
 
-use crate::abi::TrapCode;
+use crate::abi::{FuncRef, TrapCode};
 use crate::trap::{TrapContext, raise_trap_in_address};
 
 /// Bytes reserved per guard-mode memory: 8 GiB (32-bit index + 32-bit offset) plus one wasm
@@ -152,8 +152,11 @@ struct Region {
     start: usize,
     end: usize,
     trap_ctx: usize,
-    /// `(offset from start, trap code)`, sorted by offset.
-    traps: Vec<(u32, u32)>,
+    /// The `FuncRef` of the function the code belongs to (0 = unknown), written to
+    /// `TrapContext::last_func` when one of its sites faults.
+    func: usize,
+    /// `(offset from start, trap code, wasm code offset or 0)`, sorted by offset.
+    traps: Vec<(u32, u32, u32)>,
 }
 
 struct Registry {
@@ -195,9 +198,31 @@ pub unsafe fn register(
     traps: impl IntoIterator<Item = (u32, TrapCode)>,
     trap_ctx: *mut TrapContext,
 ) -> Registration {
+    let traps = traps.into_iter().map(|(o, c)| (o, c, 0));
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { register_located(start, len, traps, core::ptr::null(), trap_ctx) }
+}
+
+/// [`register`] for the code of one function whose trap sites also carry their wasm code
+/// offset (`(code offset, trap code, wasm offset or 0)`): a fault at a site also records the
+/// wasm offset in `TrapContext::last_offset` and `func` (the function's `FuncRef`, or null)
+/// in `TrapContext::last_func`, as compiled code does before raising an explicit trap.
+///
+/// # Safety
+/// As for [`register`]; `func`, if not null, must stay valid while registered.
+pub unsafe fn register_located(
+    start: *const u8,
+    len: usize,
+    traps: impl IntoIterator<Item = (u32, TrapCode, u32)>,
+    func: *const FuncRef,
+    trap_ctx: *mut TrapContext,
+) -> Registration {
     install();
     prepare_thread();
-    let mut traps: Vec<(u32, u32)> = traps.into_iter().map(|(o, c)| (o, c as u32)).collect();
+    let mut traps: Vec<(u32, u32, u32)> = traps
+        .into_iter()
+        .map(|(o, c, w)| (o, c as u32, w))
+        .collect();
     traps.sort_unstable();
     traps.dedup_by_key(|t| t.0);
     let start = start as usize;
@@ -212,14 +237,24 @@ pub unsafe fn register(
             start,
             end: start.saturating_add(len),
             trap_ctx: trap_ctx as usize,
+            func: func as usize,
             traps,
         },
     );
     Registration { id }
 }
 
-/// The trap context and trap code registered for a faulting `pc`, if it is a trap site.
-fn lookup(pc: usize) -> Option<(usize, u32)> {
+/// What the registry knows about a faulting trap site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Site {
+    trap_ctx: usize,
+    code: u32,
+    wasm_offset: u32,
+    func: usize,
+}
+
+/// The registered trap site at a faulting `pc`, if it is one.
+fn lookup(pc: usize) -> Option<Site> {
     let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
     let i = reg.regions.partition_point(|r| r.start <= pc);
     // Regions may overlap only if code is registered twice; search backwards a little.
@@ -229,7 +264,13 @@ fn lookup(pc: usize) -> Option<(usize, u32)> {
         }
         let off = u32::try_from(pc - r.start).ok()?;
         if let Ok(k) = r.traps.binary_search_by_key(&off, |t| t.0) {
-            return Some((r.trap_ctx, r.traps[k].1));
+            let (_, code, wasm_offset) = r.traps[k];
+            return Some(Site {
+                trap_ctx: r.trap_ctx,
+                code,
+                wasm_offset,
+                func: r.func,
+            });
         }
     }
     None
@@ -367,7 +408,15 @@ unsafe extern "C" fn handler(sig: i32, info: *mut c_void, uctx: *mut c_void) {
     let gregs = unsafe { uctx.cast::<u8>().add(GREGS_OFFSET).cast::<u64>() };
     // SAFETY: as above, REG_RIP is inside the 23-entry gregs array.
     let pc = unsafe { *gregs.add(REG_RIP) } as usize;
-    if let Some((trap_ctx, code)) = lookup(pc) {
+    if let Some(site) = lookup(pc) {
+        let (trap_ctx, code) = (site.trap_ctx, site.code);
+        // SAFETY: the registration's contract keeps the trap context alive; it belongs to
+        // the store whose code faulted on this thread and nothing else touches it now.
+        unsafe {
+            let ctx = trap_ctx as *mut TrapContext;
+            (*ctx).last_func = site.func as *const FuncRef;
+            (*ctx).last_offset = site.wasm_offset;
+        }
         // Resume in `raise_trap_in(trap_ctx, code)` as if the faulting instruction had called
         // it: 16-byte aligned stack minus a return address slot. It never returns; it resets
         // rsp to the innermost `enter`'s jump buffer.
@@ -446,17 +495,41 @@ mod tests {
         };
         let base = start as usize;
         let ctx_addr = &mut ctx as *mut TrapContext as usize;
-        assert_eq!(
-            lookup(base + 10),
-            Some((ctx_addr, TrapCode::MemoryOutOfBounds as u32))
-        );
-        assert_eq!(
-            lookup(base + 3),
-            Some((ctx_addr, TrapCode::Unreachable as u32))
-        );
+        let site = |code: TrapCode| Site {
+            trap_ctx: ctx_addr,
+            code: code as u32,
+            wasm_offset: 0,
+            func: 0,
+        };
+        assert_eq!(lookup(base + 10), Some(site(TrapCode::MemoryOutOfBounds)));
+        assert_eq!(lookup(base + 3), Some(site(TrapCode::Unreachable)));
         assert_eq!(lookup(base + 4), None);
         assert_eq!(lookup(base + 64), None);
         drop(r);
         assert_eq!(lookup(base + 10), None);
+    }
+
+    #[test]
+    fn registry_lookup_located() {
+        let mut ctx = TrapContext::default();
+        let code = [0u8; 32];
+        let start = code.as_ptr();
+        let func = 0x1000 as *const FuncRef;
+        // SAFETY: the "code" is never executed and `func` never dereferenced; the
+        // registration is dropped before `ctx`.
+        let r = unsafe {
+            register_located(
+                start,
+                code.len(),
+                [(7, TrapCode::MemoryOutOfBounds, 0x42)],
+                func,
+                &mut ctx,
+            )
+        };
+        let got = lookup(start as usize + 7).expect("registered site");
+        assert_eq!(got.wasm_offset, 0x42);
+        assert_eq!(got.func, 0x1000);
+        assert_eq!(got.code, TrapCode::MemoryOutOfBounds as u32);
+        drop(r);
     }
 }

@@ -17,7 +17,6 @@
 //! leaves the earlier writes in place ([`Instance::initialize`]).
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -43,7 +42,8 @@ pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 #[derive(Debug, Default, Clone)]
 pub struct TypeRegistry {
     types: Vec<FuncType>,
-    ids: BTreeMap<FuncType, u32>,
+    /// Ids sorted by their signature, for a binary search (smaller code than a map).
+    sorted: Vec<u32>,
 }
 
 impl TypeRegistry {
@@ -54,12 +54,16 @@ impl TypeRegistry {
 
     /// The id of `ty`, adding it if new.
     pub fn intern(&mut self, ty: &FuncType) -> u32 {
-        if let Some(id) = self.ids.get(ty) {
-            return *id;
-        }
+        let at = match self
+            .sorted
+            .binary_search_by(|&id| self.types[id as usize].cmp(ty))
+        {
+            Ok(at) => return self.sorted[at],
+            Err(at) => at,
+        };
         let id = self.types.len() as u32;
         self.types.push(ty.clone());
-        self.ids.insert(ty.clone(), id);
+        self.sorted.insert(at, id);
         id
     }
 
@@ -1325,7 +1329,8 @@ pub unsafe extern "C" fn libcall_elem_drop(vmctx: *mut VMContext, elem: u32) {
     unsafe { inst(vmctx) }.elem_drop(elem)
 }
 
-/// The default libcall table ([`libcall::RAISE_TRAP`] is 0 until a JIT installs it).
+/// The default libcall table ([`libcall::RAISE_TRAP`] is 0 until a JIT installs it;
+/// [`libcall::ENTER`] is the entry trampoline on x86-64).
 pub fn default_libcalls() -> [usize; libcall::COUNT] {
     let mut t = [0usize; libcall::COUNT];
     t[libcall::MEMORY_GROW] = libcall_memory_grow as *const () as usize;
@@ -1338,6 +1343,10 @@ pub fn default_libcalls() -> [usize; libcall::COUNT] {
     t[libcall::TABLE_COPY] = libcall_table_copy as *const () as usize;
     t[libcall::TABLE_INIT] = libcall_table_init as *const () as usize;
     t[libcall::ELEM_DROP] = libcall_elem_drop as *const () as usize;
+    #[cfg(target_arch = "x86_64")]
+    {
+        t[libcall::ENTER] = crate::trap::enter_address();
+    }
     t
 }
 

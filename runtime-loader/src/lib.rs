@@ -9,6 +9,7 @@
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
 //! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
+//! | `sign`  | Ed25519 verification of signed snapshots (`sign::verify`, `LoadedModule::load_signed`) |
 #![no_std]
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ pub mod float;
 pub mod format;
 #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
 pub mod guard;
+pub mod sign;
 
 pub use error::LoadError;
 

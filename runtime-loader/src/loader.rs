@@ -45,6 +45,26 @@ pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_s{type_index}")
 }
 
+/// Decodes an entry symbol name written by [`func_symbol`], [`array_symbol`] or
+/// [`import_stub_symbol`]: `bf_` + kind letter + canonical decimal index (no sign, no leading
+/// zero). Anything else is `None`. Matching names this way needs no formatting code in the
+/// loader, and one pass over the symbol table instead of a lookup per function.
+fn entry_symbol(name: &str) -> Option<(u8, u32)> {
+    let rest = name.strip_prefix("bf_")?.as_bytes();
+    let (&kind, digits) = rest.split_first()?;
+    if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+    }
+    Some((kind, v))
+}
+
 /// Name of the external symbol resolved to [`trap::enter_address`].
 pub const ENTER_SYMBOL: &str = "bf_enter";
 
@@ -88,7 +108,7 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// needs guard-page memories and the fault handler (`std` on Linux x86-64), else it is
     /// [`LoadError::UnsupportedMemoryMode`].
     pub fn load(file: &[u8], mem: M) -> Result<Self, LoadError> {
-        Self::load_impl(file, mem, None)
+        Self::load_impl(file, mem, None, false)
     }
 
     /// [`LoadedModule::load`], refusing a snapshot compiled for another memory mode than
@@ -97,16 +117,81 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// # Errors
     /// As for [`LoadedModule::load`].
     pub fn load_expecting(file: &[u8], mem: M, mode: MemoryMode) -> Result<Self, LoadError> {
-        Self::load_impl(file, mem, Some(mode))
+        Self::load_impl(file, mem, Some(mode), false)
     }
 
-    fn load_impl(file: &[u8], mut mem: M, expect: Option<MemoryMode>) -> Result<Self, LoadError> {
+    /// Verifies an execute-in-place snapshot (`bareflow compile --xip`: no relocations) and
+    /// runs its code where it lies, inside `file`; nothing is copied or patched. `keep` is
+    /// kept alive with the module (e.g. the mapping that holds `file`); it is not asked for
+    /// memory. `expect`, if given, is the memory mode the snapshot must have been compiled
+    /// for ([`LoadError::MemoryModeMismatch`] otherwise).
+    ///
+    /// # Errors
+    /// Any [`LoadError`]; [`LoadError::UnsupportedElf`] if the object needs relocating,
+    /// [`LoadError::CodeMemory`] if the code in `file` is not aligned as it requires.
+    ///
+    /// # Safety
+    /// `file` must be executable memory that stays alive and unchanged as long as the module
+    /// and every instance made from it.
+    pub unsafe fn load_in_place(
+        file: &[u8],
+        keep: M,
+        expect: Option<MemoryMode>,
+    ) -> Result<Self, LoadError> {
+        Self::load_impl(file, keep, expect, true)
+    }
+
+    // ---- signed snapshots (feature `sign`) ----
+
+    /// [`LoadedModule::load`] for a loader configured with an Ed25519 public key: the
+    /// signature is checked on the raw bytes first ([`crate::sign::verify`]), before anything
+    /// is parsed or a byte of code memory is asked for.
+    ///
+    /// # Errors
+    /// [`LoadError::Unsigned`], [`LoadError::BadSignature`], [`LoadError::BadPublicKey`], then
+    /// any error of [`LoadedModule::load`].
+    #[cfg(feature = "sign")]
+    pub fn load_signed(file: &[u8], mem: M, public_key: &[u8; 32]) -> Result<Self, LoadError> {
+        crate::sign::verify(file, public_key)?;
+        Self::load_impl(file, mem, None, false)
+    }
+
+    /// [`LoadedModule::load_in_place`] after [`crate::sign::verify`] (see
+    /// [`LoadedModule::load_signed`]).
+    ///
+    /// # Errors
+    /// As [`LoadedModule::load_signed`] and [`LoadedModule::load_in_place`].
+    ///
+    /// # Safety
+    /// As for [`LoadedModule::load_in_place`]; `file` must not change after it is verified.
+    #[cfg(feature = "sign")]
+    pub unsafe fn load_signed_in_place(
+        file: &[u8],
+        keep: M,
+        expect: Option<MemoryMode>,
+        public_key: &[u8; 32],
+    ) -> Result<Self, LoadError> {
+        crate::sign::verify(file, public_key)?;
+        Self::load_impl(file, keep, expect, true)
+    }
+
+    // ---- end signed snapshots ----
+
+    fn load_impl(
+        file: &[u8],
+        mut mem: M,
+        expect: Option<MemoryMode>,
+        in_place: bool,
+    ) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
-        if snap.memory_mode == MemoryMode::Guard && !crate::instance::GUARD_MEMORY_SUPPORTED {
-            return Err(LoadError::UnsupportedMemoryMode);
+        if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
+            return Err(LoadError::UnsupportedIsa);
         }
         if expect.is_some_and(|m| m != snap.memory_mode) {
             return Err(LoadError::MemoryModeMismatch);
+        }
+        if snap.memory_mode == MemoryMode::Guard && !crate::instance::GUARD_MEMORY_SUPPORTED {
+            return Err(LoadError::UnsupportedMemoryMode);
         }
         let meta = decode_meta(snap.meta_bytes())?;
         let obj = ElfObject::parse(snap.object_bytes())?;
@@ -116,15 +201,25 @@ impl<M: CodeMemory> LoadedModule<M> {
                 return Err(LoadError::BadRecord);
             }
         }
-        // Look symbols up before loading so a mismatch fails before any memory is mapped.
-        let mut offsets = Vec::with_capacity(ndef);
-        for d in 0..ndef {
-            let index = meta.num_imported_funcs + d as u32;
-            offsets.push(obj.find_symbol(&func_symbol(index)));
-        }
-        let mut array_offsets = Vec::with_capacity(meta.types.len());
-        for t in 0..meta.types.len() {
-            array_offsets.push(obj.find_symbol(&array_symbol(t as u32)));
+        // Look symbols up before loading so a mismatch fails before any memory is mapped:
+        // one pass over the defined symbols, decoding the entry names (`bf_f<i>`, ...).
+        let ntypes = meta.types.len();
+        let mut offsets: Vec<Option<usize>> = alloc::vec![None; ndef];
+        let mut array_offsets: Vec<Option<usize>> = alloc::vec![None; ntypes];
+        let mut stub_offsets: Vec<Option<usize>> = alloc::vec![None; ntypes];
+        for (name, off) in obj.defined_symbols() {
+            let slot = match entry_symbol(name) {
+                Some((b'f', i)) => i
+                    .checked_sub(meta.num_imported_funcs)
+                    .and_then(|d| offsets.get_mut(d as usize)),
+                Some((b'a', t)) => array_offsets.get_mut(t as usize),
+                Some((b's', t)) => stub_offsets.get_mut(t as usize),
+                _ => None,
+            };
+            // The first definition wins, as a by-name lookup would find it.
+            if let Some(slot @ None) = slot {
+                *slot = Some(off);
+            }
         }
         // Every function with code needs its signature's array entry.
         for (d, off) in offsets.iter().enumerate() {
@@ -134,16 +229,24 @@ impl<M: CodeMemory> LoadedModule<M> {
             }
         }
         let code_len = obj.region_size()?;
-        let stub_offsets: Vec<Option<usize>> = (0..meta.types.len())
-            .map(|t| obj.find_symbol(&import_stub_symbol(t as u32)))
-            .collect();
-        let base = load_object(&obj, &mut mem, &mut |name| {
-            if name == ENTER_SYMBOL {
-                Some(trap::enter_address() as u64)
-            } else {
-                crate::float::symbol(name)
+        let base = if in_place {
+            let p = snap
+                .object_bytes()
+                .as_ptr()
+                .wrapping_add(obj.in_place_offset()?);
+            if !(p as usize).is_multiple_of(obj.region_align()) {
+                return Err(LoadError::CodeMemory);
             }
-        })?;
+            p
+        } else {
+            load_object(&obj, &mut mem, &mut |name| {
+                if name == ENTER_SYMBOL {
+                    Some(trap::enter_address() as u64)
+                } else {
+                    crate::float::symbol(name)
+                }
+            })?
+        };
         let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
         let natives: Vec<*const u8> = offsets.into_iter().map(at).collect();
         // Every trap site must lie inside the code of a function that has code.
@@ -297,6 +400,13 @@ impl<M: CodeMemory> LoadedModule<M> {
     }
 }
 
+/// Whether the CPU has SSE4.1 (CPUID leaf 1, ECX bit 19).
+fn has_sse41() -> bool {
+    // CPUID leaf 1 exists on every x86-64 CPU and has no side effects.
+    let r = core::arch::x86_64::__cpuid(1);
+    r.ecx & (1 << 19) != 0
+}
+
 /// Calls function `index` of `inst` with `values` (parameters in, results out, one 8-byte
 /// slot each, as in the array ABI).
 ///
@@ -324,5 +434,138 @@ pub unsafe fn call(inst: &Instance, index: u32, values: &mut [u64]) -> Result<()
         None if status == 0 => Ok(()),
         Some(c) => Err(c),
         None => Err(TrapCode::HostError),
+    }
+}
+
+#[cfg(all(test, feature = "write"))]
+mod tests {
+    use super::*;
+    use crate::code::BufferCodeMemory;
+    use crate::format::{Isa, SnapshotBuilder};
+    use crate::meta_codec::encode_meta;
+
+    /// A well-formed ELF64 x86-64 relocatable object without code: a null section, the
+    /// section-name table, a symbol table holding only the null symbol, and its string table.
+    fn empty_object() -> Vec<u8> {
+        let names = b"\0.shstrtab\0.symtab\0.strtab\0";
+        let mut o = alloc::vec![0u8; 64];
+        o[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+        o[16..18].copy_from_slice(&1u16.to_le_bytes()); // ET_REL
+        o[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+        o[20..24].copy_from_slice(&1u32.to_le_bytes());
+        o[52..54].copy_from_slice(&64u16.to_le_bytes());
+        o[58..60].copy_from_slice(&64u16.to_le_bytes());
+        o[60..62].copy_from_slice(&4u16.to_le_bytes()); // shnum
+        o[62..64].copy_from_slice(&1u16.to_le_bytes()); // shstrndx
+        let names_at = o.len();
+        o.extend_from_slice(names);
+        let sym_at = o.len().next_multiple_of(8);
+        o.resize(sym_at + 24, 0);
+        let str_at = o.len();
+        o.push(0);
+        let shoff = o.len().next_multiple_of(8);
+        o.resize(shoff, 0);
+        o[40..48].copy_from_slice(&(shoff as u64).to_le_bytes());
+        // (name, type, offset, size, link, align, entsize)
+        let sections = [
+            (0u32, 0u32, 0usize, 0usize, 0u32, 0u64, 0u64),
+            (1, 3, names_at, names.len(), 0, 1, 0), // .shstrtab
+            (11, 2, sym_at, 24, 3, 8, 24),          // .symtab -> .strtab
+            (19, 3, str_at, 1, 0, 1, 0),            // .strtab
+        ];
+        for (name, ty, off, size, link, align, entsize) in sections {
+            let mut h = [0u8; 64];
+            h[0..4].copy_from_slice(&name.to_le_bytes());
+            h[4..8].copy_from_slice(&ty.to_le_bytes());
+            h[24..32].copy_from_slice(&(off as u64).to_le_bytes());
+            h[32..40].copy_from_slice(&(size as u64).to_le_bytes());
+            h[40..44].copy_from_slice(&link.to_le_bytes());
+            h[44..48].copy_from_slice(&1u32.to_le_bytes()); // .symtab: first global symbol
+            h[48..56].copy_from_slice(&align.to_le_bytes());
+            h[56..64].copy_from_slice(&entsize.to_le_bytes());
+            o.extend_from_slice(&h);
+        }
+        o
+    }
+
+    fn snapshot(mode: MemoryMode) -> Vec<u8> {
+        let mut b = SnapshotBuilder::new(Isa::X86_64, mode);
+        b.meta(encode_meta(&ModuleMeta::default()))
+            .object(empty_object());
+        b.finish()
+    }
+
+    fn load(file: &[u8], expect: Option<MemoryMode>) -> Result<MemoryMode, LoadError> {
+        let mut buf = [0u8; 64];
+        let mem = BufferCodeMemory::new(&mut buf, None);
+        match expect {
+            Some(mode) => LoadedModule::load_expecting(file, mem, mode),
+            None => LoadedModule::load(file, mem),
+        }
+        .map(|m| m.memory_mode)
+    }
+
+    #[test]
+    fn entry_symbol_names_round_trip() {
+        for i in [0u32, 7, 10, 4_294_967_295] {
+            assert_eq!(entry_symbol(&func_symbol(i)), Some((b'f', i)));
+            assert_eq!(entry_symbol(&array_symbol(i)), Some((b'a', i)));
+            assert_eq!(entry_symbol(&import_stub_symbol(i)), Some((b's', i)));
+        }
+        for bad in [
+            "bf_f",
+            "bf_f01",
+            "bf_f-1",
+            "bf_f4294967296",
+            "bf_fx",
+            "bf_",
+            "xbf_f1",
+            "bf_f1 ",
+        ] {
+            assert_eq!(entry_symbol(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn memory_mode_mismatch_is_refused_before_anything_is_mapped() {
+        let checked = snapshot(MemoryMode::Checked);
+        let guard = snapshot(MemoryMode::Guard);
+        assert_eq!(
+            load(&checked, Some(MemoryMode::Checked)),
+            Ok(MemoryMode::Checked)
+        );
+        assert_eq!(load(&checked, None), Ok(MemoryMode::Checked));
+        assert_eq!(
+            load(&checked, Some(MemoryMode::Guard)),
+            Err(LoadError::MemoryModeMismatch)
+        );
+        assert_eq!(
+            load(&guard, Some(MemoryMode::Checked)),
+            Err(LoadError::MemoryModeMismatch)
+        );
+        // Without an expectation a guard snapshot loads where guard memory exists.
+        let any = load(&guard, None);
+        if crate::instance::GUARD_MEMORY_SUPPORTED {
+            assert_eq!(any, Ok(MemoryMode::Guard));
+            assert_eq!(load(&guard, Some(MemoryMode::Guard)), Ok(MemoryMode::Guard));
+        } else {
+            assert_eq!(any, Err(LoadError::UnsupportedMemoryMode));
+        }
+        // The in-place path checks it too.
+        let mut buf = [0u8; 8];
+        // SAFETY: the load fails before any code could run.
+        let r = unsafe {
+            LoadedModule::load_in_place(
+                &guard,
+                BufferCodeMemory::new(&mut buf, None),
+                Some(MemoryMode::Checked),
+            )
+        };
+        assert_eq!(r.err(), Some(LoadError::MemoryModeMismatch));
+        assert!(
+            LoadError::MemoryModeMismatch
+                .message()
+                .contains("memory mode")
+        );
     }
 }

@@ -38,8 +38,10 @@ pub struct TrapContext {
     pub depth: usize,
     /// The code of the last trap that unwound to an [`enter`] (0 if none yet).
     pub last_trap: u32,
-    /// Padding; always zero.
-    pub reserved: u32,
+    /// Wasm code offset (from the start of the module) of the instruction that raised the
+    /// last trap, when compiled code knows it (0 = unknown: no instruction sits at offset 0).
+    /// Written with [`TrapContext::last_func`]; the embedder clears it.
+    pub last_offset: u32,
     /// The `FuncRef` of the compiled function that raised the last trap, when compiled code
     /// raised it (null when it came from a host function or the interpreter through a stub).
     /// Written by compiled code just before it calls `RAISE_TRAP`; the embedder clears it.
@@ -56,6 +58,8 @@ pub const TRAP_CTX_STACK_BUDGET: i32 = 16;
 pub const TRAP_CTX_DEPTH: i32 = 24;
 /// Offset of [`TrapContext::last_trap`].
 pub const TRAP_CTX_LAST_TRAP: i32 = 32;
+/// Offset of [`TrapContext::last_offset`].
+pub const TRAP_CTX_LAST_OFFSET: i32 = 36;
 /// Offset of [`TrapContext::last_func`].
 pub const TRAP_CTX_LAST_FUNC: i32 = 40;
 
@@ -73,7 +77,7 @@ impl TrapContext {
             stack_budget,
             depth: 0,
             last_trap: 0,
-            reserved: 0,
+            last_offset: 0,
             last_func: core::ptr::null(),
         }
     }
@@ -263,6 +267,10 @@ mod tests {
         assert_eq!(
             offset_of!(TrapContext, last_trap) as i32,
             TRAP_CTX_LAST_TRAP
+        );
+        assert_eq!(
+            offset_of!(TrapContext, last_offset) as i32,
+            TRAP_CTX_LAST_OFFSET
         );
         assert_eq!(
             offset_of!(TrapContext, last_func) as i32,

@@ -50,9 +50,10 @@ pub const MODES: &[SpecMode] = &[
     SpecMode::checked(Mode::JitNone),
     SpecMode::checked(Mode::JitSpeed),
     SpecMode::checked(Mode::Tiered),
-    SpecMode::checked(Mode::Snapshot), // H5 hook
-    SpecMode::guard(Mode::JitSpeed),   // H9: guard-page memory
-    SpecMode::guard(Mode::Snapshot),   // H9: guard-page memory
+    SpecMode::checked(Mode::Snapshot),    // H5 hook
+    SpecMode::guard(Mode::JitSpeed),      // H9: guard-page memory
+    SpecMode::guard(Mode::Snapshot),      // H9: guard-page memory
+    SpecMode::checked(Mode::SnapshotXip), // issue 7: execute in place, code mapped read+exec
 ];
 
 /// The in-scope files (WebAssembly 1.0 + 2.0 without SIMD), as listed in

@@ -27,7 +27,7 @@ use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc, defaul
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use runtime_loader::abi;
 use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder, TrapRecord};
-use runtime_loader::loader::{ENTER_SYMBOL, array_symbol, func_symbol};
+use runtime_loader::loader::{array_symbol, func_symbol};
 use runtime_loader::meta::{ConstExpr, ExportKind};
 use runtime_loader::meta_codec::encode_meta;
 
@@ -68,6 +68,9 @@ pub struct AotOptions {
     /// Hot functions (at least `hot_fraction` of the hottest function's hotness) → speed,
     /// the others → size.
     pub profile: Option<Profile>,
+    /// Execute in place: compile with SSE4.1 (no float rounding libcalls) and resolve every
+    /// relocation at compile time, so the code runs from read-only memory unchanged.
+    pub xip: bool,
     /// Memory mode of the code (header byte 7): `Checked` (explicit bounds checks) or `Guard`
     /// (faulting accesses, listed as trap records for the loader's fault handler).
     pub memory: MemoryMode,
@@ -78,6 +81,7 @@ impl Default for AotOptions {
         AotOptions {
             opt: AotOpt::Speed,
             profile: None,
+            xip: false,
             memory: MemoryMode::Checked,
         }
     }
@@ -142,7 +146,7 @@ impl From<ModuleError> for AotError {
     }
 }
 
-fn isa(opt: &str) -> Result<OwnedTargetIsa, AotError> {
+fn isa(opt: &str, sse41: bool) -> Result<OwnedTargetIsa, AotError> {
     let err = |e: &dyn std::fmt::Display| AotError::Codegen(e.to_string());
     let mut flags = settings::builder();
     for (k, v) in [
@@ -161,10 +165,14 @@ fn isa(opt: &str) -> Result<OwnedTargetIsa, AotError> {
     ] {
         flags.set(k, v).map_err(|e| err(&e))?;
     }
-    cranelift_codegen::isa::lookup_by_name("x86_64-unknown-none-elf")
-        .map_err(|e| err(&e))?
-        .finish(settings::Flags::new(flags))
-        .map_err(|e| err(&e))
+    let mut isa =
+        cranelift_codegen::isa::lookup_by_name("x86_64-unknown-none-elf").map_err(|e| err(&e))?;
+    if sse41 {
+        for k in ["has_sse3", "has_ssse3", "has_sse41"] {
+            isa.enable(k).map_err(|e| err(&e))?;
+        }
+    }
+    isa.finish(settings::Flags::new(flags)).map_err(|e| err(&e))
 }
 
 /// Defined functions reachable from the module's roots.
@@ -300,10 +308,15 @@ fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
 pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, AotStats), AotError> {
     let meta = &module.meta;
     let info = ModuleInfo::from_meta(meta);
-    let isas = [isa("none")?, isa("speed")?, isa("speed_and_size")?];
+    let sse41 = opts.xip;
+    let isas = [
+        isa("none", sse41)?,
+        isa("speed", sse41)?,
+        isa("speed_and_size", sse41)?,
+    ];
     let call_conv = isas[0].default_call_conv();
     let frontend = clif::VmctxEnv { call_conv }.frontend_config();
-    let builder = ObjectBuilder::new(isa("speed")?, "bareflow", default_libcall_names())?;
+    let builder = ObjectBuilder::new(isa("speed", sse41)?, "bareflow", default_libcall_names())?;
     let mut obj = ObjectModule::new(builder);
     let mut stats = AotStats::default();
 
@@ -398,7 +411,6 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         s.returns.push(ir::AbiParam::new(I32));
         s
     };
-    let enter = obj.declare_function(ENTER_SYMBOL, Linkage::Import, &enter_sig)?;
     let mut types: Vec<u32> = types_used.into_iter().collect();
     types.sort_unstable();
     for t in types {
@@ -443,7 +455,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         }
         obj.define_function(raw, &mut ctx)?;
 
-        // Safe entry: bf_enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values).
+        // Safe entry: enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values), with `enter`
+        // loaded from vmctx->libcalls[ENTER] (no relocation against the loader).
         ctx.clear();
         ctx.func.signature = array_sig.clone();
         {
@@ -458,10 +471,19 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
                 .load(I64, MemFlagsData::trusted(), p[0], abi::VMCTX_TRAP_CTX);
             let raw_ref = obj.declare_func_in_func(raw, b.func);
             let raw_addr = b.ins().func_addr(I64, raw_ref);
-            let enter_ref = obj.declare_func_in_func(enter, b.func);
-            let call = b
+            let libcalls = b
                 .ins()
-                .call(enter_ref, &[trap_ctx, raw_addr, p[0], p[1], p[2]]);
+                .load(I64, MemFlagsData::trusted(), p[0], abi::VMCTX_LIBCALLS);
+            let enter = b.ins().load(
+                I64,
+                MemFlagsData::trusted(),
+                libcalls,
+                (abi::libcall::ENTER * 8) as i32,
+            );
+            let enter_sig = b.import_signature(enter_sig.clone());
+            let call =
+                b.ins()
+                    .call_indirect(enter_sig, enter, &[trap_ctx, raw_addr, p[0], p[1], p[2]]);
             let status = b.inst_results(call)[0];
             b.ins().return_(&[status]);
             b.finalize(frontend);
@@ -472,12 +494,22 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     // Native entries for imported (host) functions (H6 WASI hook, see stubs.rs).
     stubs::emit_import_stubs(&mut obj, meta, &info, call_conv, frontend)?;
 
-    let object = obj
+    let mut object = obj
         .finish()
         .emit()
         .map_err(|e| AotError::Codegen(e.to_string()))?;
+    let mut flags = 0;
+    if opts.xip {
+        resolve_in_place(&mut object)?;
+        let elf = runtime_loader::elf::ElfObject::parse(&object)
+            .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
+        elf.in_place_offset()
+            .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
+        flags = runtime_loader::format::flags::XIP | runtime_loader::format::flags::SSE41;
+    }
     stats.object_bytes = object.len();
     let mut snap = SnapshotBuilder::new(Isa::X86_64, opts.memory);
+    snap.flags(flags);
     snap.meta(encode_meta(meta)).object(object);
     for r in &trap_records {
         snap.trap_record(r);
@@ -495,6 +527,67 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     let bytes = snap.finish();
     stats.snapshot_bytes = bytes.len();
     Ok((bytes, stats))
+}
+
+/// Applies, in the object bytes, every relocation of a loaded section against a symbol of
+/// the same section (PC-relative, so independent of the load address) and empties the
+/// relocation sections. Anything else (an external symbol, an absolute relocation) means the
+/// code cannot execute in place: [`AotError::Codegen`].
+fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
+    const SHT_RELA: u32 = 4;
+    const SHF_ALLOC: u64 = 2;
+    let bad = |what: &str| AotError::Codegen(format!("execute in place: {what}"));
+    let rd = |b: &[u8], at: usize, n: usize| -> Result<u64, AotError> {
+        let s = b.get(at..at + n).ok_or_else(|| bad("truncated object"))?;
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    };
+    let shoff = rd(obj, 0x28, 8)? as usize;
+    let shnum = rd(obj, 0x3c, 2)? as usize;
+    let shdr = |b: &[u8], i: usize, field: usize, n: usize| rd(b, shoff + i * 64 + field, n);
+    for i in 0..shnum {
+        if shdr(obj, i, 4, 4)? as u32 != SHT_RELA {
+            continue;
+        }
+        let target = shdr(obj, i, 44, 4)? as usize;
+        if shdr(obj, target, 8, 8)? & SHF_ALLOC == 0 {
+            continue;
+        }
+        let symtab = shdr(obj, i, 40, 4)? as usize;
+        let sym_off = shdr(obj, symtab, 24, 8)? as usize;
+        let t_off = shdr(obj, target, 24, 8)? as usize;
+        let t_size = shdr(obj, target, 32, 8)? as usize;
+        let r_off = shdr(obj, i, 24, 8)? as usize;
+        let r_size = shdr(obj, i, 32, 8)? as usize;
+        for k in 0..r_size / 24 {
+            let at = r_off + k * 24;
+            let offset = rd(obj, at, 8)? as usize;
+            let info = rd(obj, at + 8, 8)?;
+            let addend = rd(obj, at + 16, 8)? as i64;
+            let (ty, sym) = (info as u32, (info >> 32) as usize);
+            if ty != runtime_loader::elf::R_X86_64_PC32 && ty != runtime_loader::elf::R_X86_64_PLT32
+            {
+                return Err(bad(&format!("relocation type {ty} at {offset:#x}")));
+            }
+            let shndx = rd(obj, sym_off + sym * 24 + 6, 2)? as usize;
+            if shndx != target {
+                return Err(bad(&format!(
+                    "relocation at {offset:#x} leaves its section"
+                )));
+            }
+            let value = rd(obj, sym_off + sym * 24 + 8, 8)? as i64;
+            let v = i32::try_from(value + addend - offset as i64)
+                .map_err(|_| bad("relocation out of range"))?;
+            if offset + 4 > t_size {
+                return Err(bad("relocation outside its section"));
+            }
+            obj[t_off + offset..t_off + offset + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        // An empty relocation section.
+        obj[shoff + i * 64 + 32..shoff + i * 64 + 40].copy_from_slice(&0u64.to_le_bytes());
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).

@@ -1,7 +1,10 @@
 //! The snapshot side of a [`Store`](crate::runtime::Store) in `Mode::Snapshot`: every module
 //! is compiled ahead of time into snapshot bytes ([`super::compile`]), loaded back with the
 //! real loader (`runtime_loader::loader::LoadedModule`: verify, map, relocate) and its code
-//! installed in the store's instance, exactly as a shipped snapshot would run. Host functions
+//! installed in the store's instance, exactly as a shipped snapshot would run. In
+//! `Mode::SnapshotXip` the module is compiled with `--xip` and its snapshot copied into a
+//! mapping made read+execute only before the loader sees it; the code then runs from there
+//! unpatched (`LoadedModule::load_in_place`), so any write into it would fault. Host functions
 //! get a native→array stub from a small JIT tier (the loader itself has no compiler; in
 //! `bareflow-load` modules with imports are rejected instead).
 
@@ -22,7 +25,7 @@ use crate::jit::{JitTier, OptLevel};
 use crate::parse;
 use crate::runtime::{Config, Mode};
 
-/// Per-store snapshot state (present in `Mode::Snapshot` only).
+/// Per-store snapshot state (present in `Mode::Snapshot` and `Mode::SnapshotXip` only).
 pub struct SnapshotStore {
     // Field order is drop order: code first, the trap context last.
     stubs: JitTier,
@@ -30,6 +33,7 @@ pub struct SnapshotStore {
     by_module: HashMap<usize, usize>,
     _modules: Vec<Arc<parse::Module>>,
     memory: MemoryMode,
+    xip: bool,
     trap_ctx: Box<TrapContext>,
 }
 
@@ -52,9 +56,11 @@ impl SnapshotStore {
     /// The snapshot state for `config`, or `None` in other modes (or if the host has no
     /// Cranelift backend for the stubs).
     pub fn new(config: &Config) -> Option<SnapshotStore> {
-        if config.mode != Mode::Snapshot {
-            return None;
-        }
+        let xip = match config.mode {
+            Mode::Snapshot => false,
+            Mode::SnapshotXip => true,
+            _ => return None,
+        };
         let mut trap_ctx = Box::new(TrapContext::default());
         let stubs = JitTier::new(OptLevel::None, &mut *trap_ctx).ok()?;
         Some(SnapshotStore {
@@ -63,6 +69,7 @@ impl SnapshotStore {
             by_module: HashMap::new(),
             _modules: Vec::new(),
             memory: config.memory,
+            xip,
             trap_ctx,
         })
     }
@@ -115,12 +122,21 @@ impl SnapshotStore {
                 let opts = AotOptions {
                     opt: AotOpt::Speed,
                     profile: None,
+                    xip: self.xip,
                     memory: self.memory,
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
-                let loaded =
+                let loaded = if self.xip {
+                    let image = MmapCodeMemory::map_read_exec(&bytes)
+                        .map_err(|e| format!("mapping snapshot: {e}"))?;
+                    let file: *const [u8] = image.bytes();
+                    // SAFETY: `file` is the read+execute mapping owned by `image`, which the
+                    // module keeps (and unmaps only when dropped); nothing writes to it.
+                    unsafe { LoadedModule::load_in_place(&*file, image, Some(self.memory)) }
+                } else {
                     LoadedModule::load_expecting(&bytes, MmapCodeMemory::new(), self.memory)
-                        .map_err(|e| format!("loading snapshot: {e}"))?;
+                }
+                .map_err(|e| format!("loading snapshot: {e}"))?;
                 // SAFETY: the trap context is boxed and dropped after `loaded` (field order).
                 unsafe { loaded.register_traps(ctx) }
                     .map_err(|e| format!("loading snapshot: {e}"))?;

@@ -28,6 +28,10 @@ pub struct CompileCommand {
     /// Profile written by `bareflow run --profile-out`: hot functions → speed, cold → size.
     #[arg(long, value_name = "P")]
     profile: Option<PathBuf>,
+    /// Execute in place: resolve every relocation at compile time (code compiled with
+    /// SSE4.1), so the snapshot's code runs from read-only memory unchanged.
+    #[arg(long)]
+    xip: bool,
     /// Memory mode of the code: checked (explicit bounds checks, runs anywhere) or guard
     /// (guard pages: no checks, needs the loader's fault handler, i.e. `std` on Linux x86-64).
     #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
@@ -35,6 +39,10 @@ pub struct CompileCommand {
     /// Also write the bare relocatable ELF object (as packed in the snapshot) to FILE.
     #[arg(long, value_name = "FILE")]
     emit_obj: Option<PathBuf>,
+    /// Sign the snapshot with the secret key KEYFILE (`bareflow keygen`'s PREFIX.key): a
+    /// loader configured with the public key refuses it if any byte changes.
+    #[arg(long, value_name = "KEYFILE")]
+    sign: Option<PathBuf>,
 }
 
 impl CompileCommand {
@@ -57,10 +65,23 @@ impl CompileCommand {
         let opts = AotOptions {
             opt: self.opt,
             profile,
+            xip: self.xip,
             memory: self.memory,
         };
-        let (snap, stats) =
+        // Read the key first: a bad key file fails before the (slow) compilation.
+        let key = match &self.sign {
+            Some(k) => Some(
+                bareflow::signing::SigningKey::load(k)
+                    .with_context(|| format!("reading key {}", k.display()))?,
+            ),
+            None => None,
+        };
+        let (mut snap, mut stats) =
             aot::compile(&module, &opts).with_context(|| format!("compiling {path}"))?;
+        if let Some(key) = &key {
+            snap = key.sign_snapshot(&snap)?;
+            stats.snapshot_bytes = snap.len();
+        }
         aot::write_atomic(&self.output, &snap)
             .with_context(|| format!("writing {}", self.output.display()))?;
         if let Some(obj_path) = &self.emit_obj {
@@ -83,6 +104,9 @@ impl CompileCommand {
             stats.object_bytes,
             stats.snapshot_bytes
         );
+        if key.is_some() {
+            eprintln!("signed (ed25519)");
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -38,6 +38,21 @@ impl InspectCommand {
             obj.region_size().unwrap_or(0)
         );
         println!(
+            "  relocations {}{}",
+            obj.relocation_count(),
+            if snap.flags & runtime_loader::format::flags::XIP != 0 {
+                " (execute in place: code runs unchanged from the snapshot bytes)"
+            } else {
+                ""
+            }
+        );
+        if let Some(p) = runtime_loader::sign::signature_parts(&bytes).ok().flatten() {
+            println!(
+                "  signed: ed25519, signature {}",
+                bareflow::signing::to_hex(p.signature)
+            );
+        }
+        println!(
             "  {} types, {} imports, {} functions ({} imported), {} exports",
             meta.types.len(),
             meta.imports.len(),

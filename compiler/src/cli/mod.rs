@@ -6,6 +6,7 @@
 
 mod compile; // H5 (snapshot) hook
 mod inspect; // H5 (snapshot) hook
+mod keygen; // signed snapshots
 mod profile;
 mod run;
 mod wasi;
@@ -37,6 +38,8 @@ enum Command {
     Compile(compile::CompileCommand),
     /// Show what a snapshot contains.
     Inspect(inspect::InspectCommand),
+    /// Make an Ed25519 key pair for signed snapshots (`compile --sign`).
+    Keygen(keygen::KeygenCommand),
 }
 
 /// The last panic's message and location, recorded by the panic hook.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Profile(c) => c.execute(),
         Command::Compile(c) => c.execute(),
         Command::Inspect(c) => c.execute(),
+        Command::Keygen(c) => c.execute(),
     });
     match result {
         Ok(Ok(code)) => code,

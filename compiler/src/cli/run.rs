@@ -24,7 +24,7 @@ pub struct RunCommand {
     /// Exported function to call.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
-    /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
+    /// Execution mode: interp, jit-none, jit-speed, tiered, snapshot or snapshot-xip.
     #[arg(long, default_value = "tiered", value_parser = super::parse_mode)]
     mode: Mode,
     /// Memory mode of compiled code: checked (explicit bounds checks) or guard (guard pages).

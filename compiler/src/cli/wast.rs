@@ -20,7 +20,7 @@ const SCRIPT_STACK_BYTES: usize = 256 << 20;
 /// assertion failed.
 #[derive(Args, Debug)]
 pub struct WastCommand {
-    /// Execution mode: interp, jit-none, jit-speed, tiered or snapshot.
+    /// Execution mode: interp, jit-none, jit-speed, tiered, snapshot or snapshot-xip.
     #[arg(long, default_value = "interp", value_parser = super::parse_mode)]
     mode: Mode,
     /// Memory mode of compiled code: checked (explicit bounds checks) or guard (guard pages).

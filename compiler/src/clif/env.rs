@@ -16,7 +16,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
 use runtime_loader::abi;
-use runtime_loader::trap::{TRAP_CTX_LAST_FUNC, TRAP_CTX_STACK_LIMIT};
+use runtime_loader::trap::{TRAP_CTX_LAST_FUNC, TRAP_CTX_LAST_OFFSET, TRAP_CTX_STACK_LIMIT};
 use target_lexicon::PointerWidth;
 
 /// Flags for loads of runtime structures that cannot trap and never change.
@@ -157,12 +157,27 @@ pub trait ClifEnv {
         None
     }
 
-    /// Records which function is about to raise a trap (`callee` is the function's own
-    /// `*const FuncRef`, its second parameter): the default stores it in the store's
-    /// `TrapContext::last_func` so the host can name the trapping function.
-    fn record_trap_site(&mut self, b: &mut FunctionBuilder, vmctx: Value, callee: Value) {
+    /// With profile counters: `(hook, data, period)` asks the code to call the `extern "C"`
+    /// function `hook(data, calls_cell)` whenever its call count becomes a multiple of
+    /// `period` (a power of two), so the tier policy can look at it. `None` by default.
+    fn tier_hook(&mut self) -> Option<(usize, usize, u64)> {
+        None
+    }
+
+    /// Records which function is about to raise a trap, and where (`callee` is the
+    /// function's own `*const FuncRef`, its second parameter; `offset` the i32 wasm code
+    /// offset of the trapping instruction): the default stores them in the store's
+    /// `TrapContext::last_func` and `last_offset` so the host can report the location.
+    fn record_trap_site(
+        &mut self,
+        b: &mut FunctionBuilder,
+        vmctx: Value,
+        callee: Value,
+        offset: Value,
+    ) {
         let ctx = b.ins().load(I64, readonly(), vmctx, abi::VMCTX_TRAP_CTX);
         b.ins().store(trusted(), callee, ctx, TRAP_CTX_LAST_FUNC);
+        b.ins().store(trusted(), offset, ctx, TRAP_CTX_LAST_OFFSET);
     }
 
     /// Raises trap `code` (an i32 value): calls the `RAISE_TRAP` libcall, which does not return.

@@ -24,7 +24,7 @@ use cranelift_codegen::isa::CallConv;
 use wasmparser::{FuncType, ValType};
 
 pub use env::{ClifEnv, VmctxEnv};
-pub use translate::{FuncTranslator, heap_trap_sites, translate_function};
+pub use translate::{FuncTranslator, heap_trap_sites, heap_trap_sites_located, translate_function};
 
 /// A translation failure. Validated input only fails with [`TranslateError::Unsupported`].
 #[derive(Debug)]

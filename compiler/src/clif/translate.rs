@@ -98,6 +98,11 @@ impl FuncTranslator {
             sigs: HashMap::new(),
             back_edge_counter: None,
             guard: self.memory_mode == MemoryMode::Guard,
+            heap: None,
+            offset: 0,
+            trap_sites: HashMap::new(),
+            pending_sites: Vec::new(),
+            checked: Vec::new(),
         };
         t.run(ty, body)?;
         t.finish();
@@ -180,6 +185,20 @@ struct Translator<'a, 'f> {
     back_edge_counter: Option<usize>,
     /// Guard-page memory mode: no explicit bounds checks, faulting accesses.
     guard: bool,
+    /// Memory 0's base address and (checked mode) byte length, kept in variables when the
+    /// body accesses memory: loaded once at entry and reloaded after anything that may
+    /// grow or move the memory (calls, `memory.grow`; guard-mode memories never move).
+    heap: Option<(Variable, Option<Variable>)>,
+    /// Module offset of the operator being translated (trap blocks receive it).
+    offset: u32,
+    /// Cold per-site blocks that pass their offset to the shared trap block of a code.
+    trap_sites: HashMap<(u32, u32), Block>,
+    /// Trap-site blocks still to be filled: `(block, code, offset)`.
+    pending_sites: Vec<(Block, TrapCode, u32)>,
+    /// Checked mode: `(wasm index value, end)` pairs already bounds-checked on every path
+    /// to the current position (index + end <= length holds); forgotten at control-flow
+    /// merges and whenever the length may change.
+    checked: Vec<(Value, u64)>,
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
@@ -204,6 +223,26 @@ pub fn heap_trap_sites(traps: &[cranelift_codegen::MachTrap]) -> Vec<(u32, TrapC
         .iter()
         .filter(|t| t.code == ir::TrapCode::HEAP_OUT_OF_BOUNDS)
         .map(|t| (t.offset, TrapCode::MemoryOutOfBounds))
+        .collect()
+}
+
+/// [`heap_trap_sites`] with the wasm code offset of each site (from the compiled code's
+/// source locations, which the translator sets to each operator's module offset; 0 when
+/// unknown): `(code offset, trap code, wasm offset)`.
+pub fn heap_trap_sites_located(
+    code: &cranelift_codegen::CompiledCode,
+) -> Vec<(u32, TrapCode, u32)> {
+    let srclocs = code.buffer.get_srclocs_sorted();
+    heap_trap_sites(code.buffer.traps())
+        .into_iter()
+        .map(|(offset, trap)| {
+            let i = srclocs.partition_point(|l| l.end <= offset);
+            let wasm = srclocs
+                .get(i)
+                .filter(|l| l.start <= offset && !l.loc.is_default())
+                .map_or(0, |l| l.loc.bits());
+            (offset, trap, wasm)
+        })
         .collect()
 }
 
@@ -238,6 +277,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
         }
 
+        // Entry checks (stack, counters) are located at the body's first operator.
+        let first_op = body.get_operators_reader()?.original_position();
+        self.offset = u32::try_from(first_op).unwrap_or(u32::MAX);
+
         // Stack overflow check: the frame is already allocated here, so compare the current
         // stack pointer with the store's limit.
         let sp = self.b.ins().get_stack_pointer(I64);
@@ -247,8 +290,18 @@ impl<'a, 'f> Translator<'a, 'f> {
 
         if let Some((calls, back_edges)) = self.env.profile_counters() {
             let one = self.b.ins().iconst(I64, 1);
-            self.add_to_counter(calls, one);
+            let count = self.add_to_counter(calls, one);
             self.back_edge_counter = Some(back_edges);
+            if let Some((hook, data, period)) = self.env.tier_hook() {
+                self.call_tier_hook(count, calls, hook, data, period);
+            }
+        }
+
+        if self.info.has_memory && uses_memory(body)? {
+            let base = self.b.declare_var(I64);
+            let len = (!self.guard).then(|| self.b.declare_var(I64));
+            self.heap = Some((base, len));
+            self.load_heap();
         }
 
         let results: Vec<Type> = ty
@@ -276,8 +329,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         while !self.control.is_empty() {
             let offset = ops.original_position();
             let op = ops.read()?;
-            self.b
-                .set_srcloc(SourceLoc::new(u32::try_from(offset).unwrap_or(u32::MAX)));
+            self.offset = u32::try_from(offset).unwrap_or(u32::MAX);
+            self.b.set_srcloc(SourceLoc::new(self.offset));
             if self.reachable {
                 self.translate_op(op)?;
             } else {
@@ -288,10 +341,17 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     fn finish(mut self) {
+        for (site, code, offset) in std::mem::take(&mut self.pending_sites) {
+            let trap = self.trap_block(code);
+            self.b.switch_to_block(site);
+            let offset = self.b.ins().iconst(I32, i64::from(offset));
+            self.b.ins().jump(trap, &[BlockArg::Value(offset)]);
+        }
         for (code, block) in std::mem::take(&mut self.trap_blocks) {
             self.b.switch_to_block(block);
+            let offset = self.b.block_params(block)[0];
             self.env
-                .record_trap_site(&mut self.b, self.vmctx, self.callee);
+                .record_trap_site(&mut self.b, self.vmctx, self.callee, offset);
             let code = self.b.ins().iconst(I32, i64::from(code as u32));
             self.env.raise_trap(&mut self.b, self.vmctx, code);
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
@@ -299,8 +359,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         if let Some(block) = self.status_block {
             self.b.switch_to_block(block);
             let code = self.b.block_params(block)[0];
+            let offset = self.b.block_params(block)[1];
             self.env
-                .record_trap_site(&mut self.b, self.vmctx, self.callee);
+                .record_trap_site(&mut self.b, self.vmctx, self.callee, offset);
             self.env.raise_trap(&mut self.b, self.vmctx, code);
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
         }
@@ -309,12 +370,70 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.finalize(config);
     }
 
-    /// `*(addr as *mut u64) += delta` (profile counters; single-threaded store).
-    fn add_to_counter(&mut self, addr: usize, delta: Value) {
+    /// (Re)loads the heap variables from the memory definition.
+    fn load_heap(&mut self) {
+        self.checked.clear();
+        let Some((base_var, len_var)) = self.heap else {
+            return;
+        };
+        match len_var {
+            Some(len_var) => {
+                let (base, len) = self.env.memory_base_bound(&mut self.b, self.vmctx);
+                self.b.def_var(base_var, base);
+                self.b.def_var(len_var, len);
+            }
+            None => {
+                let base = self.env.memory_base(&mut self.b, self.vmctx);
+                self.b.def_var(base_var, base);
+            }
+        }
+    }
+
+    /// After a call or `memory.grow`: a checked-mode memory may have grown or moved.
+    fn heap_may_have_changed(&mut self) {
+        if !self.guard {
+            self.load_heap();
+        }
+    }
+
+    /// `*(addr as *mut u64) += delta` (profile counters; single-threaded store); returns the
+    /// new count.
+    fn add_to_counter(&mut self, addr: usize, delta: Value) -> Value {
         let a = self.b.ins().iconst(I64, addr as i64);
         let v = self.b.ins().load(I64, MemFlagsData::trusted(), a, 0);
         let v = self.b.ins().iadd(v, delta);
         self.b.ins().store(MemFlagsData::trusted(), v, a, 0);
+        v
+    }
+
+    /// Calls `hook(data, calls_addr)` in a cold block when `count` is a multiple of `period`.
+    fn call_tier_hook(
+        &mut self,
+        count: Value,
+        calls_addr: usize,
+        hook: usize,
+        data: usize,
+        period: u64,
+    ) {
+        let mask = period.max(1).next_power_of_two() - 1;
+        let low = self.b.ins().band_imm_s(count, mask as i64);
+        let call = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(call);
+        self.b.ins().brif(low, cont, &[], call, &[]);
+        self.b.seal_block(call);
+        self.b.switch_to_block(call);
+        let mut sig = ir::Signature::new(self.env.call_conv());
+        sig.params.push(ir::AbiParam::new(I64));
+        sig.params.push(ir::AbiParam::new(I64));
+        let sig = self.b.import_signature(sig);
+        let f = self.b.ins().iconst(I64, hook as i64);
+        let d = self.b.ins().iconst(I64, data as i64);
+        let c = self.b.ins().iconst(I64, calls_addr as i64);
+        self.b.ins().call_indirect(sig, f, &[d, c]);
+        self.b.ins().jump(cont, &[]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
     }
 
     /// Counts a taken back-edge to `depth` if that is a loop and the code counts.
@@ -385,16 +504,37 @@ impl<'a, 'f> Translator<'a, 'f> {
             return *b;
         }
         let block = self.b.create_block();
+        self.b.append_block_param(block, I32);
         self.b.set_cold_block(block);
         self.trap_blocks.push((code, block));
         block
     }
 
+    /// The current operator's offset, as the argument of a trap block.
+    fn offset_arg(&mut self) -> BlockArg {
+        BlockArg::Value(self.b.ins().iconst(I32, i64::from(self.offset)))
+    }
+
+    /// The cold block that raises `code` at the current operator: it passes the offset to
+    /// the code's shared trap block, so the hot path carries no trap bookkeeping.
+    fn trap_site(&mut self, code: TrapCode) -> Block {
+        let key = (code as u32, self.offset);
+        if let Some(b) = self.trap_sites.get(&key) {
+            return *b;
+        }
+        // Filled in `finish` (the current block is not terminated yet).
+        let site = self.b.create_block();
+        self.b.set_cold_block(site);
+        self.trap_sites.insert(key, site);
+        self.pending_sites.push((site, code, self.offset));
+        site
+    }
+
     /// Traps with `code` if `cond` (an integer) is non-zero; continues in a new block.
     fn trap_if(&mut self, cond: Value, code: TrapCode) {
-        let trap = self.trap_block(code);
+        let site = self.trap_site(code);
         let cont = self.b.create_block();
-        self.b.ins().brif(cond, trap, &[], cont, &[]);
+        self.b.ins().brif(cond, site, &[], cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
@@ -406,22 +546,25 @@ impl<'a, 'f> Translator<'a, 'f> {
             None => {
                 let b = self.b.create_block();
                 self.b.append_block_param(b, I32);
+                self.b.append_block_param(b, I32);
                 self.b.set_cold_block(b);
                 self.status_block = Some(b);
                 b
             }
         };
         let cont = self.b.create_block();
+        let offset = self.offset_arg();
         self.b
             .ins()
-            .brif(status, block, &[BlockArg::Value(status)], cont, &[]);
+            .brif(status, block, &[BlockArg::Value(status), offset], cont, &[]);
         self.b.seal_block(cont);
         self.b.switch_to_block(cont);
     }
 
     fn trap_now(&mut self, code: TrapCode) {
         let trap = self.trap_block(code);
-        self.b.ins().jump(trap, &[]);
+        let offset = self.offset_arg();
+        self.b.ins().jump(trap, &[offset]);
         self.reachable = false;
     }
 
@@ -734,6 +877,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let results = self
             .env
             .call_direct(&mut self.b, self.vmctx, func, sig, &args);
+        self.heap_may_have_changed();
         self.stack.extend(results);
         Ok(())
     }
@@ -766,6 +910,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
         let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.heap_may_have_changed();
         self.stack.extend(results);
         Ok(())
     }
@@ -780,11 +925,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(TranslateError::Unsupported("multiple memories"));
         }
-        let index = self.pop()?;
-        let index = self.b.ins().uextend(I64, index);
+        let wasm_index = self.pop()?;
+        let index = self.b.ins().uextend(I64, wasm_index);
+        let (base_var, len_var) = self
+            .heap
+            .ok_or(TranslateError::Invalid("memory access without a memory"))?;
+        let base = self.b.use_var(base_var);
         if self.guard {
             // base + zext(index) + offset < base + 2^33 + 8: inside the reservation.
-            let base = self.env.memory_base(&mut self.b, self.vmctx);
             let addr = self.b.ins().iadd(base, index);
             return Ok(if memarg.offset == 0 {
                 addr
@@ -792,14 +940,28 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.b.ins().iadd_imm_s(addr, memarg.offset as i64)
             });
         }
-        let (base, len) = self.env.memory_base_bound(&mut self.b, self.vmctx);
-        // 33-bit arithmetic in 64-bit registers: index < 2^32, offset < 2^32, size <= 8.
-        let end = self
+        let len = self
             .b
-            .ins()
-            .iadd_imm_s(index, (memarg.offset + size) as i64);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
-        self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+            .use_var(len_var.ok_or(TranslateError::Invalid("checked memory without length"))?);
+        let end_offset = memarg.offset + size;
+        let known = self
+            .checked
+            .iter()
+            .any(|&(v, e)| v == wasm_index && e >= end_offset);
+        if !known {
+            // index + end > len  <=>  index > len - end, in signed 64-bit arithmetic:
+            // index < 2^32, len <= 2^32 and end < 2^33 + 8, so nothing overflows, and a
+            // negative `len - end` (memory smaller than the access) traps for every index.
+            // `len - end` depends only on the length: it is computed once per length value
+            // (hoisted out of loops) and the check is one compare of the index.
+            let limit = self.b.ins().iadd_imm_s(len, -(end_offset as i64));
+            let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, index, limit);
+            self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+            if self.checked.len() >= 16 {
+                self.checked.remove(0);
+            }
+            self.checked.push((wasm_index, end_offset));
+        }
         let addr = self.b.ins().iadd(base, index);
         Ok(if memarg.offset == 0 {
             addr
@@ -844,7 +1006,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         if mem != 0 {
             return Err(TranslateError::Unsupported("multiple memories"));
         }
-        let (_, len) = self.env.memory_base_bound(&mut self.b, self.vmctx);
+        let len = match self.heap {
+            Some((_, Some(len_var))) => self.b.use_var(len_var),
+            _ => self.env.memory_base_bound(&mut self.b, self.vmctx).1,
+        };
         let pages = self.b.ins().ushr_imm_s(len, 16);
         let pages = self.b.ins().ireduce(I32, pages);
         self.push(pages);
@@ -855,6 +1020,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let delta = self.pop()?;
         let m = self.b.ins().iconst(I32, i64::from(mem));
         let r = self.libcall(libcall::MEMORY_GROW, &[I32, I32], &[I32], &[m, delta]);
+        self.heap_may_have_changed();
         self.push(r[0]);
         Ok(())
     }
@@ -1055,6 +1221,19 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_op(&mut self, op: Operator<'_>) -> Result<()> {
         use Operator as O;
+        if matches!(
+            op,
+            O::Loop { .. }
+                | O::Else
+                | O::End
+                | O::Br { .. }
+                | O::BrTable { .. }
+                | O::Return
+                | O::Unreachable
+        ) {
+            // Control-flow merges (or dead code) follow: earlier checks may not dominate.
+            self.checked.clear();
+        }
         match op {
             // ---- control ----------------------------------------------------------------
             O::Unreachable => self.trap_now(TrapCode::Unreachable),
@@ -1382,6 +1561,43 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
         Ok(())
     }
+}
+
+/// Whether a function body reads, writes or sizes linear memory (bulk operations go through
+/// libcalls and do not need the heap variables).
+fn uses_memory(body: &FunctionBody<'_>) -> Result<bool> {
+    use Operator as O;
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        match ops.read()? {
+            O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::F32Load { .. }
+            | O::F64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I64Load8S { .. }
+            | O::I64Load8U { .. }
+            | O::I64Load16S { .. }
+            | O::I64Load16U { .. }
+            | O::I64Load32S { .. }
+            | O::I64Load32U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+            | O::MemorySize { .. } => return Ok(true),
+            _ => {}
+        }
+    }
+    Ok(false)
 }
 
 /// A static description of an operator outside the supported set.

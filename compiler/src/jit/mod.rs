@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::Context;
-use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::types::{self, F32, F64, I32, I64};
 use cranelift_codegen::ir::{
     self, Function, InstBuilder, MemFlagsData, SigRef, StackSlotData, StackSlotKind, UserFuncName,
     Value,
@@ -147,6 +147,8 @@ pub struct JitTier {
     /// Guard memory mode: trap sites of the compiled functions, registered with the fault
     /// handler (dropped before the code is freed).
     trap_sites: Vec<GuardRegistration>,
+    /// `(hook, data)` called by counting code every `tier::HOOK_PERIOD` calls.
+    tier_hook: Option<(*const u8, *const u8)>,
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -179,7 +181,10 @@ struct JitEnv<'m> {
     call_conv: CallConv,
     module: &'m mut JITModule,
     direct: &'m HashMap<u32, FuncId>,
+    /// `FuncRef` addresses known at compile time (JIT code lives no longer than them).
+    func_refs: &'m HashMap<u32, usize>,
     counters: Option<(usize, usize)>,
+    tier_hook: Option<(usize, usize)>,
 }
 
 impl ClifEnv for JitEnv<'_> {
@@ -189,6 +194,25 @@ impl ClifEnv for JitEnv<'_> {
 
     fn profile_counters(&mut self) -> Option<(usize, usize)> {
         self.counters
+    }
+
+    fn tier_hook(&mut self) -> Option<(usize, usize, u64)> {
+        self.tier_hook
+            .map(|(f, data)| (f, data, crate::tier::HOOK_PERIOD))
+    }
+
+    fn func_ref(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        match self.func_refs.get(&index) {
+            Some(&addr) => b.ins().iconst(types::I64, addr as i64),
+            None => {
+                let funcs =
+                    b.ins()
+                        .load(types::I64, clif::env::readonly(), vmctx, abi::VMCTX_FUNCS);
+                let offset = i32::try_from(u64::from(index) * 8).expect("function index fits");
+                b.ins()
+                    .load(types::I64, clif::env::readonly(), funcs, offset)
+            }
+        }
     }
 
     fn call_direct(
@@ -271,6 +295,7 @@ impl JitTier {
             array_trampolines: HashMap::new(),
             native_stubs: HashMap::new(),
             trap_sites: Vec::new(),
+            tier_hook: None,
         })
     }
 
@@ -287,6 +312,13 @@ impl JitTier {
         }
         self.translator.set_memory_mode(mode);
         Ok(())
+    }
+
+    /// Makes the code compiled from now on with profile counters call `hook(data, calls)`
+    /// (an `extern "C"` function) every [`crate::tier::HOOK_PERIOD`] calls; `data` must
+    /// outlive the code.
+    pub fn set_tier_hook(&mut self, hook: Option<(*const u8, *const u8)>) {
+        self.tier_hook = hook;
     }
 
     /// The tier's memory mode.
@@ -321,12 +353,14 @@ impl JitTier {
         funcs: &[(u32, FunctionBody<'_>)],
         direct_calls: bool,
     ) -> Result<Vec<CompiledFunc>, JitError> {
-        self.compile_functions_with(info, funcs, direct_calls, &[])
+        self.compile_functions_with(info, funcs, direct_calls, &[], &[])
     }
 
     /// [`JitTier::compile_functions`] where `counters[i]`, when present and `Some`, gives the
     /// addresses of function `i`'s `(calls, back_edges)` u64 profile cells for the compiled
-    /// code to keep counting (see `ClifEnv::profile_counters`).
+    /// code to keep counting (see `ClifEnv::profile_counters`), and `func_refs[i]`, when
+    /// present and not null, the function's `FuncRef`, which must outlive the code (calls to it and
+    /// `ref.func` of it use the address as a constant; a guard-mode fault in it names it).
     ///
     /// # Errors
     ///
@@ -337,6 +371,7 @@ impl JitTier {
         funcs: &[(u32, FunctionBody<'_>)],
         direct_calls: bool,
         counters: &[Option<(usize, usize)>],
+        func_refs: &[*const abi::FuncRef],
     ) -> Result<Vec<CompiledFunc>, JitError> {
         let call_conv = self.call_conv();
         let mut ids = Vec::with_capacity(funcs.len());
@@ -357,6 +392,12 @@ impl JitTier {
                 direct.insert(*index, id);
             }
         }
+        let known_refs: HashMap<u32, usize> = funcs
+            .iter()
+            .zip(func_refs)
+            .filter(|(_, fr)| !fr.is_null())
+            .map(|((index, _), fr)| (*index, *fr as usize))
+            .collect();
         let mut stats = Vec::with_capacity(funcs.len());
         let mut traps = Vec::with_capacity(funcs.len());
         for (i, ((index, body), id)) in funcs.iter().zip(&ids).enumerate() {
@@ -368,7 +409,9 @@ impl JitTier {
                 call_conv,
                 module,
                 direct: &direct,
+                func_refs: &known_refs,
                 counters: counters.get(i).copied().flatten(),
+                tier_hook: self.tier_hook.map(|(f, d)| (f as usize, d as usize)),
             };
             self.translator
                 .translate(info, &mut env, *index, body, &mut self.ctx.func)
@@ -376,16 +419,25 @@ impl JitTier {
                     func: *index,
                     error,
                 })?;
+            let dump = dump_code();
+            if dump {
+                self.ctx.set_disasm(true);
+            }
             module.define_function(*id, &mut self.ctx)?;
+            if dump {
+                eprintln!(
+                    "; function {index} ({}):\n{}",
+                    self.opt.name(),
+                    self.ctx.func.display()
+                );
+                if let Some(vcode) = self.ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+                    eprintln!("; machine code:\n{vcode}");
+                }
+            }
             let (size, sites) = self
                 .ctx
                 .compiled_code()
-                .map(|c| {
-                    (
-                        c.code_buffer().len(),
-                        clif::heap_trap_sites(c.buffer.traps()),
-                    )
-                })
+                .map(|c| (c.code_buffer().len(), clif::heap_trap_sites_located(c)))
                 .unwrap_or_default();
             stats.push((start.elapsed(), size));
             traps.push(sites);
@@ -394,14 +446,15 @@ impl JitTier {
         self.module().finalize_definitions()?;
         let finalize_share = start.elapsed() / (funcs.len().max(1) as u32);
         let mut out = Vec::with_capacity(funcs.len());
-        for ((((index, _), id), (time, size)), sites) in
-            funcs.iter().zip(&ids).zip(stats).zip(traps)
+        for (i, ((((index, _), id), (time, size)), sites)) in
+            funcs.iter().zip(&ids).zip(stats).zip(traps).enumerate()
         {
             let ty = info.func_type(*index).expect("checked above");
             let array = self.array_trampoline(ty)?;
             let native = self.module().get_finalized_function(*id);
             if !sites.is_empty() {
-                self.register_trap_sites(native, size, sites);
+                let func = func_refs.get(i).copied().unwrap_or(core::ptr::null());
+                self.register_trap_sites(native, size, sites, func);
             }
             out.push(CompiledFunc {
                 func_index: *index,
@@ -415,16 +468,31 @@ impl JitTier {
     }
 
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    fn register_trap_sites(&mut self, native: *const u8, size: usize, sites: Vec<(u32, TrapCode)>) {
+    fn register_trap_sites(
+        &mut self,
+        native: *const u8,
+        size: usize,
+        sites: Vec<(u32, TrapCode, u32)>,
+        func: *const abi::FuncRef,
+    ) {
         // SAFETY: the sites are guard-mode heap accesses of this function (Cranelift's trap
         // records); the code stays mapped until `Drop`, which drops the registration first;
-        // the trap context outlives the tier (contract of `JitTier::new`).
-        let reg = unsafe { runtime_loader::guard::register(native, size, sites, self.trap_ctx) };
+        // the trap context outlives the tier (contract of `JitTier::new`); `func` is null or
+        // the live FuncRef of an instance whose code this is (it lives as long as the code).
+        let reg = unsafe {
+            runtime_loader::guard::register_located(native, size, sites, func, self.trap_ctx)
+        };
         self.trap_sites.push(reg);
     }
 
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
-    fn register_trap_sites(&mut self, _: *const u8, _: usize, _: Vec<(u32, TrapCode)>) {
+    fn register_trap_sites(
+        &mut self,
+        _: *const u8,
+        _: usize,
+        _: Vec<(u32, TrapCode, u32)>,
+        _: *const abi::FuncRef,
+    ) {
         // Unreachable in practice: `set_memory_mode` refuses guard mode on these hosts.
     }
 
@@ -604,6 +672,13 @@ impl JitTier {
         module.finalize_definitions()?;
         Ok(module.get_finalized_function(id))
     }
+}
+
+/// Whether `BAREFLOW_JIT_DUMP` is set: every compiled wasm function's optimized CLIF and
+/// machine code are printed to stderr (for inspecting the generated code).
+fn dump_code() -> bool {
+    static DUMP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DUMP.get_or_init(|| std::env::var_os("BAREFLOW_JIT_DUMP").is_some())
 }
 
 fn env_config(call_conv: CallConv) -> cranelift_codegen::isa::TargetFrontendConfig {

@@ -14,6 +14,8 @@
 //! and the interpreter call them like any `ArrayFn` and get a trap status back.
 
 use runtime_loader::abi::{FuncRef, libcall};
+use runtime_loader::format::MemoryMode;
+use runtime_loader::instance::GUARD_MEMORY_SUPPORTED;
 use runtime_loader::instance::Instance;
 use runtime_loader::meta;
 use runtime_loader::trap::{self, TrapContext};
@@ -30,11 +32,24 @@ use crate::tier::{Counters as TierCounters, Thresholds, TierManager};
 pub struct JitStore {
     // Field order is drop order: code (which embeds the trap context's address) first.
     pure: Option<JitTier>,
-    manager: Option<TierManager>,
+    /// Tiered mode. Boxed: compiled baseline code calls [`compiled_tier_hook`] with its
+    /// address, which must not change when the store moves.
+    tiering: Option<Box<Tiering>>,
     trap_ctx: Box<TrapContext>,
+}
+
+/// The tiered-mode state: the tier manager and what it needs to know about every instance.
+struct Tiering {
+    manager: TierManager,
     instances: Vec<InstanceJit>,
     /// Interpreter samples seen by the tier hook.
     samples: u64,
+    /// Whether the `none` tier exists and every interpreted function has its native→array
+    /// stub as `FuncRef::native`. Until the first tier-up nothing is compiled, so nothing
+    /// calls `native`: a short run pays no JIT set-up at all.
+    stubs_ready: bool,
+    /// Host functions created before the stubs (their `native` is set with the stubs).
+    pending_hosts: Vec<(*mut FuncRef, wasmparser::FuncType)>,
 }
 
 /// Every this many interpreter samples, the tier hook scans every function: functions
@@ -53,7 +68,10 @@ impl core::fmt::Debug for JitStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("JitStore")
             .field("pure", &self.pure)
-            .field("instances", &self.instances.len())
+            .field(
+                "instances",
+                &self.tiering.as_ref().map(|t| t.instances.len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -85,34 +103,39 @@ impl JitStore {
     pub fn new(config: &Config) -> Result<Option<JitStore>, JitError> {
         let mut trap_ctx = Box::new(TrapContext::default());
         let ctx: *mut TrapContext = &mut *trap_ctx;
-        let (mut pure, mut manager) = match config.mode {
+        let (mut pure, tiering) = match config.mode {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
             Mode::JitSpeed => (Some(JitTier::new(OptLevel::Speed, ctx)?), None),
             Mode::Tiered => {
-                let verbose = config.tier_log;
-                (
-                    None,
-                    Some({
-                        let mut m = TierManager::new(thresholds(config), ctx, verbose);
-                        m.set_count_top_tier(config.profiling);
-                        m
-                    }),
-                )
+                if config.memory == MemoryMode::Guard && !GUARD_MEMORY_SUPPORTED {
+                    return Err(JitError::Isa(
+                        "guard-page memory needs Linux on x86-64".to_string(),
+                    ));
+                }
+                let mut m = TierManager::new(thresholds(config), ctx, config.tier_log);
+                m.set_count_top_tier(config.profiling);
+                m.set_memory_mode(config.memory);
+                let mut t = Box::new(Tiering {
+                    manager: m,
+                    instances: Vec::new(),
+                    samples: 0,
+                    stubs_ready: false,
+                    pending_hosts: Vec::new(),
+                });
+                let data: *mut Tiering = &mut *t;
+                t.manager
+                    .set_tier_hook(compiled_tier_hook as *const u8, data as *const u8);
+                (None, Some(t))
             }
-            Mode::Interp | Mode::Snapshot => return Ok(None),
+            Mode::Interp | Mode::Snapshot | Mode::SnapshotXip => return Ok(None),
         };
         if let Some(t) = &mut pure {
             t.set_memory_mode(config.memory)?;
         }
-        if let Some(m) = &mut manager {
-            m.set_memory_mode(config.memory);
-        }
         Ok(Some(JitStore {
             pure,
-            manager,
+            tiering,
             trap_ctx,
-            instances: Vec::new(),
-            samples: 0,
         }))
     }
 
@@ -124,14 +147,19 @@ impl JitStore {
     /// Forgets the function recorded by the last compiled-code trap (call before entering).
     pub fn clear_trap_site(&mut self) {
         self.trap_ctx.last_func = core::ptr::null();
+        self.trap_ctx.last_offset = 0;
     }
 
     /// Names the compiled function that raised `trap`, if compiled code raised it and the
     /// trap carries no location yet.
     pub fn attribute_trap(&mut self, trap: &mut crate::runtime::Trap) {
         let f = core::mem::replace(&mut self.trap_ctx.last_func, core::ptr::null());
+        let offset = core::mem::replace(&mut self.trap_ctx.last_offset, 0);
         if trap.func.is_some() || f.is_null() {
             return;
+        }
+        if trap.offset.is_none() && offset != 0 {
+            trap.offset = Some(offset);
         }
         // SAFETY: compiled code records its own live wasm FuncRef, whose `host_data` is the
         // instance's interpreter view (set by the runtime for every wasm function).
@@ -147,15 +175,7 @@ impl JitStore {
 
     /// The tier manager (tiered mode), e.g. to read its tier-up log.
     pub fn manager(&self) -> Option<&TierManager> {
-        self.manager.as_ref()
-    }
-
-    fn stub_tier(&mut self) -> Result<&mut JitTier, JitError> {
-        match (&mut self.pure, &mut self.manager) {
-            (Some(t), _) => Ok(t),
-            (None, Some(m)) => m.jit(OptLevel::None),
-            (None, None) => Err(JitError::Isa("no JIT tier in this store".into())),
-        }
+        self.tiering.as_ref().map(|t| &t.manager)
     }
 
     /// Gives a host function its native entry (the native→array stub of its signature).
@@ -172,7 +192,18 @@ impl JitStore {
         func_ref: *mut FuncRef,
         ty: &meta::FuncType,
     ) -> Result<(), JitError> {
-        let stub = self.stub_tier()?.native_stub(&wasm_func_type(ty))?;
+        let ty = wasm_func_type(ty);
+        let tier = match (&mut self.pure, &mut self.tiering) {
+            (Some(t), _) => t,
+            (None, Some(t)) if !t.stubs_ready => {
+                // No compiled code exists yet: the stub is installed with the first tier-up.
+                t.pending_hosts.push((func_ref, ty));
+                return Ok(());
+            }
+            (None, Some(t)) => t.manager.jit(OptLevel::None)?,
+            (None, None) => return Err(JitError::Isa("no JIT tier in this store".into())),
+        };
+        let stub = tier.native_stub(&ty)?;
         // SAFETY: per the caller, `func_ref` is live.
         unsafe { (*func_ref).native = stub };
         Ok(())
@@ -216,7 +247,14 @@ impl JitStore {
                 })?;
                 bodies.push((meta.num_imported_funcs + d, body));
             }
-            let compiled = tier.compile_functions(&info, &bodies, true)?;
+            let func_refs: Vec<*const FuncRef> = (0..n)
+                .map(|d| {
+                    inst.defined_func_ref(d)
+                        .expect("one FuncRef per defined function")
+                        .cast_const()
+                })
+                .collect();
+            let compiled = tier.compile_functions_with(&info, &bodies, true, &[], &func_refs)?;
             for (d, c) in compiled.iter().enumerate() {
                 let fr = inst
                     .defined_func_ref(d as u32)
@@ -227,30 +265,29 @@ impl JitStore {
                     (*fr).array = c.array;
                 }
             }
-        } else {
-            let manager = self.manager.as_mut().expect("tiered mode has a manager");
-            let tier = manager.jit(OptLevel::None)?;
-            for d in 0..n {
-                let ty = info
-                    .func_type(meta.num_imported_funcs + d)
-                    .expect("defined function has a type");
-                let stub = tier.native_stub(ty)?;
-                let fr = inst
-                    .defined_func_ref(d)
-                    .expect("one FuncRef per defined function");
-                // SAFETY: `fr` is a live FuncRef of `inst`; no code of it runs yet.
-                unsafe {
-                    (*fr).native = stub;
-                    (*fr).array = crate::interp::exec::array_entry as *const u8;
-                }
-            }
+            return Ok(());
         }
-        self.instances.push(InstanceJit {
+        let tiering = self
+            .tiering
+            .as_mut()
+            .expect("tiered mode has a tier manager");
+        for d in 0..n {
+            let fr = inst
+                .defined_func_ref(d)
+                .expect("one FuncRef per defined function");
+            // SAFETY: `fr` is a live FuncRef of `inst`; no code of it runs yet.
+            unsafe { (*fr).array = crate::interp::exec::array_entry as *const u8 };
+        }
+        tiering.instances.push(InstanceJit {
             info,
             module: module.clone(),
             vmctx_instance: inst,
             interp,
         });
+        if tiering.stubs_ready {
+            let key = tiering.instances.len() - 1;
+            tiering.install_stubs(key)?;
+        }
         Ok(())
     }
 
@@ -262,6 +299,78 @@ impl JitStore {
     ///
     /// The first [`JitError`] met.
     pub fn tier_up(&mut self) -> Result<(), JitError> {
+        match &mut self.tiering {
+            Some(t) => t.tier_up(),
+            None => Ok(()),
+        }
+    }
+
+    /// Tiered mode: the interpreter's hook, run at profile sample points with the counters
+    /// of the function running then. `None` in the other modes.
+    pub fn tier_hook(&mut self) -> Option<TierHook> {
+        let t = self.tiering.as_mut()?;
+        Some(TierHook {
+            f: tier_hook_entry,
+            data: (&mut **t as *mut Tiering).cast(),
+        })
+    }
+}
+
+impl Tiering {
+    /// Creates the `none` tier and gives every interpreted function (and host function) its
+    /// native→array stub, once, before the first compilation.
+    fn ensure_stubs(&mut self) -> Result<(), JitError> {
+        if self.stubs_ready {
+            return Ok(());
+        }
+        for key in 0..self.instances.len() {
+            self.install_stubs(key)?;
+        }
+        let tier = self.manager.jit(OptLevel::None)?;
+        for (fr, ty) in std::mem::take(&mut self.pending_hosts) {
+            let stub = tier.native_stub(&ty)?;
+            // SAFETY: host FuncRefs live as long as the store (`install_host_func`).
+            unsafe { (*fr).native = stub };
+        }
+        self.stubs_ready = true;
+        Ok(())
+    }
+
+    /// Sets `FuncRef::native` of instance `key`'s functions that have no code yet to the
+    /// native→array stub of their signature.
+    fn install_stubs(&mut self, key: usize) -> Result<(), JitError> {
+        let tier = self.manager.jit(OptLevel::None)?;
+        let ij = &self.instances[key];
+        // SAFETY: instances live as long as the store (`install_instance`'s contract).
+        let inst = unsafe { &*ij.vmctx_instance };
+        let meta = &ij.module.meta;
+        for d in 0..meta.num_defined_funcs() {
+            let ty = ij
+                .info
+                .func_type(meta.num_imported_funcs + d)
+                .expect("defined function has a type");
+            let fr = inst
+                .defined_func_ref(d)
+                .expect("one FuncRef per defined function");
+            // SAFETY: `fr` is a live FuncRef of a live instance; only functions without
+            // code (still interpreted) get the stub.
+            unsafe {
+                if (*fr).native.is_null() {
+                    (*fr).native = tier.native_stub(ty)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tiered mode: applies the tier policy to every interpreted or compiled function of
+    /// every instance and compiles the ones that crossed a threshold. Compilation failures
+    /// leave the function where it is (the first error is returned after the scan).
+    ///
+    /// # Errors
+    ///
+    /// The first [`JitError`] met.
+    fn tier_up(&mut self) -> Result<(), JitError> {
         let mut first_err = None;
         for key in 0..self.instances.len() {
             // SAFETY: instances and their interpreter views live as long as the store
@@ -275,16 +384,6 @@ impl JitStore {
             }
         }
         first_err.map_or(Ok(()), Err)
-    }
-
-    /// Tiered mode: the interpreter's hook, run at profile sample points with the counters
-    /// of the function running then. `None` in the other modes.
-    pub fn tier_hook(&mut self) -> Option<TierHook> {
-        self.manager.as_ref()?;
-        Some(TierHook {
-            f: tier_hook_entry,
-            data: (self as *mut JitStore).cast(),
-        })
     }
 
     /// Applies the policy to the function whose counters live at `counters`, if any.
@@ -310,9 +409,6 @@ impl JitStore {
 
     /// Applies the tier policy to defined function `d` of instance `key`.
     fn check_one(&mut self, key: usize, d: usize) -> Result<(), JitError> {
-        let Some(manager) = &mut self.manager else {
-            return Ok(());
-        };
         let ij = &self.instances[key];
         // SAFETY: as in `tier_up`.
         let (inst, interp) = unsafe { (&*ij.vmctx_instance, &*ij.interp) };
@@ -324,9 +420,11 @@ impl JitStore {
             back_edges: c.back_edges.get(),
         };
         let func = ij.module.meta.num_imported_funcs + d as u32;
-        if !manager.wants_tier_up(key, func, counters) {
+        if !self.manager.wants_tier_up(key, func, counters) {
             return Ok(());
         }
+        self.ensure_stubs()?;
+        let ij = &self.instances[key];
         let Some(body) = ij.module.body_reader(d) else {
             return Ok(());
         };
@@ -336,17 +434,35 @@ impl JitStore {
         let cells = Some((c.calls.as_ptr() as usize, c.back_edges.as_ptr() as usize));
         // SAFETY: `fr` belongs to a live instance of this store; swapping entries between
         // calls is the tiering contract; the counter cells live as long as the instance.
-        unsafe { manager.observe(key, &ij.info, func, &body, counters, fr, cells) }?;
+        unsafe {
+            self.manager
+                .observe(key, &ij.info, func, &body, counters, fr, cells)
+        }?;
         Ok(())
     }
 }
 
-/// [`TierHook`] callback: `data` is the store's [`JitStore`].
+/// [`TierHook`] callback: `data` is the store's [`Tiering`].
 ///
 /// # Safety
-/// `data` must be a live `JitStore` not otherwise borrowed, `counters` a live counter set.
+/// `data` must be a live `Tiering` not otherwise borrowed, `counters` a live counter set.
 unsafe fn tier_hook_entry(data: *mut core::ffi::c_void, counters: *const Counters) {
     // SAFETY: per the caller (the store installs the hook only for the duration of a call,
     // during which it does not touch its JitStore).
-    unsafe { (*(data as *mut JitStore)).tier_up_counters(counters) }
+    unsafe { (*(data as *mut Tiering)).tier_up_counters(counters) }
+}
+
+/// The tier hook of compiled baseline code (`extern "C"`): called every
+/// [`crate::tier::HOOK_PERIOD`] calls of a function running at `none`, with the address of
+/// its call counter, so a function that is only ever called from compiled code still moves
+/// on to `speed`.
+///
+/// # Safety
+/// `data` must be the live boxed [`Tiering`] of the store whose compiled code calls this
+/// (it is baked into that code, which the `Tiering` owns), not otherwise borrowed;
+/// `calls` the function's call counter.
+unsafe extern "C" fn compiled_tier_hook(data: *mut Tiering, calls: *const u64) {
+    // SAFETY: per the caller: compiled code runs only inside a store call, during which the
+    // store does not touch its tiering state; the counter lies inside a `Counters` entry.
+    unsafe { (*data).tier_up_counters(calls.cast()) }
 }

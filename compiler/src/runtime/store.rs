@@ -224,7 +224,7 @@ pub struct Store {
     interp: Interp,
     /// JIT state (JIT modes only; see `crate::jit::store`).
     jit: Option<JitStore>,
-    /// Snapshot state (`Mode::Snapshot` only; H5 hook, see `crate::aot::store`).
+    /// Snapshot state (`Mode::Snapshot`/`SnapshotXip` only; H5 hook, see `crate::aot::store`).
     snap: Option<crate::aot::store::SnapshotStore>,
     created: Instant,
     created_ticks: u64,
@@ -332,7 +332,12 @@ unsafe extern "C" fn host_trampoline(
 
 fn check_mode(mode: Mode) -> Result<(), String> {
     match mode {
-        Mode::Interp | Mode::JitNone | Mode::JitSpeed | Mode::Tiered | Mode::Snapshot => Ok(()),
+        Mode::Interp
+        | Mode::JitNone
+        | Mode::JitSpeed
+        | Mode::Tiered
+        | Mode::Snapshot
+        | Mode::SnapshotXip => Ok(()),
     }
 }
 

@@ -22,16 +22,20 @@ pub enum Mode {
     Tiered,
     /// Compile to a snapshot, load it with the runtime loader, run it.
     Snapshot,
+    /// Compile to an execute-in-place snapshot (`bareflow compile --xip`), map it read+execute
+    /// only and run its code where it lies (nothing relocated or written).
+    SnapshotXip,
 }
 
 impl Mode {
     /// All modes, in the order the CLI lists them.
-    pub const ALL: [Mode; 5] = [
+    pub const ALL: [Mode; 6] = [
         Mode::Interp,
         Mode::JitNone,
         Mode::JitSpeed,
         Mode::Tiered,
         Mode::Snapshot,
+        Mode::SnapshotXip,
     ];
 
     /// The command-line name (`interp`, `jit-none`, ...).
@@ -42,6 +46,7 @@ impl Mode {
             Mode::JitSpeed => "jit-speed",
             Mode::Tiered => "tiered",
             Mode::Snapshot => "snapshot",
+            Mode::SnapshotXip => "snapshot-xip",
         }
     }
 }
@@ -60,7 +65,7 @@ impl fmt::Display for UnknownMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown mode `{}` (expected interp, jit-none, jit-speed, tiered or snapshot)",
+            "unknown mode `{}` (expected interp, jit-none, jit-speed, tiered, snapshot or snapshot-xip)",
             self.0
         )
     }

@@ -42,8 +42,9 @@ pub struct TierUpEvent {
 pub struct TierManager {
     thresholds: Thresholds,
     trap_ctx: *mut TrapContext,
-    none: Option<JitTier>,
-    speed: Option<JitTier>,
+    // Boxed: a `JitTier` is large (Cranelift contexts), and most stores never create one.
+    none: Option<Box<JitTier>>,
+    speed: Option<Box<JitTier>>,
     tiers: HashMap<(usize, u32), Tier>,
     failed: HashMap<(usize, u32), Tier>,
     events: Vec<TierUpEvent>,
@@ -51,6 +52,7 @@ pub struct TierManager {
     verbose: bool,
     memory_mode: MemoryMode,
     count_top_tier: bool,
+    tier_hook: Option<(*const u8, *const u8)>,
 }
 
 impl TierManager {
@@ -70,6 +72,7 @@ impl TierManager {
             verbose,
             memory_mode: MemoryMode::Checked,
             count_top_tier: false,
+            tier_hook: None,
         }
     }
 
@@ -83,6 +86,13 @@ impl TierManager {
     /// was asked for: without this, counts would stop when a function reaches `speed`).
     pub fn set_count_top_tier(&mut self, on: bool) {
         self.count_top_tier = on;
+    }
+
+    /// Makes code compiled at `none` call `hook(data, calls_cell)` (an `extern "C"`
+    /// function) every [`super::HOOK_PERIOD`] calls (call before the first
+    /// [`TierManager::jit`]). `data` must outlive the compiled code.
+    pub fn set_tier_hook(&mut self, hook: *const u8, data: *const u8) {
+        self.tier_hook = Some((hook, data));
     }
 
     /// The thresholds in use.
@@ -103,7 +113,10 @@ impl TierManager {
         if slot.is_none() {
             let mut tier = JitTier::new(opt, self.trap_ctx)?;
             tier.set_memory_mode(self.memory_mode)?;
-            *slot = Some(tier);
+            if opt == OptLevel::None {
+                tier.set_tier_hook(self.tier_hook);
+            }
+            *slot = Some(Box::new(tier));
         }
         Ok(slot.as_mut().expect("just created"))
     }
@@ -205,11 +218,13 @@ impl TierManager {
         } else {
             None
         };
+        // The top tier is never replaced: its recursive calls can be direct.
         let compiled = self.jit(opt)?.compile_functions_with(
             info,
             &[(func, body.clone())],
-            false,
+            opt == OptLevel::Speed,
             &[cells],
+            &[func_ref.cast_const()],
         )?[0];
         // SAFETY: the caller guarantees `func_ref` is live; both entries are valid code for
         // this function's signature.

@@ -7,3 +7,7 @@ pub mod policy;
 
 pub use manager::{TierManager, TierUpEvent};
 pub use policy::{Counters, Thresholds, Tier};
+
+/// Code compiled at `none` calls the store's tier hook every this many calls of the
+/// function (a power of two), so functions called only from compiled code move on too.
+pub const HOOK_PERIOD: u64 = 256;

@@ -1,6 +1,7 @@
-//! `bareflow-load SNAP [--invoke NAME [ARGS...]]`: load a snapshot with the tiny loader,
-//! instantiate it (running its start function) and optionally call one exported function,
-//! printing its results one per line.
+//! `bareflow-load [--pubkey FILE] SNAP [--invoke NAME [ARGS...]]`: load a snapshot with the
+//! tiny loader, instantiate it (running its start function) and optionally call one exported
+//! function, printing its results one per line. With `--pubkey` (feature `sign`) the snapshot
+//! must carry an Ed25519 signature that verifies under that key, or nothing of it is loaded.
 //!
 //! Exit status: 0 success, 1 bad snapshot / trap / bad argument value (one `error:` or `trap:`
 //! line on stderr), 2 usage error.
@@ -22,6 +23,7 @@ use alloc::vec::Vec;
 use core::ffi::{c_char, c_void};
 use core::fmt::Write;
 
+use runtime_loader::LoadError;
 use runtime_loader::code::MmapCodeMemory;
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
@@ -121,10 +123,10 @@ impl Drop for Fd {
 }
 
 #[cfg(not(feature = "wasi"))]
-const USAGE: &str = "usage: bareflow-load SNAPSHOT [--invoke NAME [ARGS...]]\n";
+const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
 #[cfg(feature = "wasi")]
-const USAGE: &str = "usage: bareflow-load SNAPSHOT [--invoke NAME [ARGS...]]\n       \
-     bareflow-load SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
+const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
+     bareflow-load [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
 
 fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     let _ = writeln!(Fd(2, Vec::new()), "bareflow-load: {kind}: {msg}");
@@ -353,6 +355,74 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
     };
 }
 
+/// The public key given with `--pubkey` (feature `sign`). Without the feature no key can
+/// be given (`--pubkey` is refused), so the type has no values.
+#[cfg(feature = "sign")]
+type Key = [u8; 32];
+/// See above.
+#[cfg(not(feature = "sign"))]
+type Key = core::convert::Infallible;
+
+/// Reads the `--pubkey` file, if any (errors are reported here; `Err` is the exit status).
+fn public_key(path: Option<*const c_char>) -> Result<Option<Key>, i32> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    #[cfg(feature = "sign")]
+    {
+        read_public_key(path).map(Some)
+    }
+    #[cfg(not(feature = "sign"))]
+    {
+        let _ = path;
+        Err(fail(1, "error", &"--pubkey needs feature `sign`"))
+    }
+}
+
+/// Loads `bytes`; with a key, only if the snapshot's Ed25519 signature verifies under it
+/// (checked on the raw bytes before anything is parsed or mapped).
+fn load(bytes: &[u8], key: Option<&Key>) -> Result<LoadedModule<MmapCodeMemory>, LoadError> {
+    match key {
+        None => LoadedModule::load(bytes, MmapCodeMemory::new()),
+        #[cfg(feature = "sign")]
+        Some(k) => LoadedModule::load_signed(bytes, MmapCodeMemory::new(), k),
+        #[cfg(not(feature = "sign"))]
+        Some(k) => match *k {},
+    }
+}
+
+/// Reads a public key file written by `bareflow keygen`: 64 hex digits (32 bytes), optional
+/// trailing whitespace.
+#[cfg(feature = "sign")]
+fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
+    let Some(text) = read_file(path) else {
+        return Err(fail(1, "error", &"cannot read public key file"));
+    };
+    let digits = text.trim_ascii_end();
+    let mut key = [0u8; 32];
+    let hex = |c: u8| (c as char).to_digit(16);
+    let ok = digits.len() == 64
+        && key
+            .iter_mut()
+            .zip(digits.chunks_exact(2))
+            .all(|(k, d)| match (hex(d[0]), hex(d[1])) {
+                (Some(h), Some(l)) => {
+                    *k = (h * 16 + l) as u8;
+                    true
+                }
+                _ => false,
+            });
+    if !ok {
+        return Err(fail(
+            1,
+            "error",
+            &"public key file must hold 64 hex digits (bareflow keygen writes PREFIX.pub)",
+        ));
+    }
+    runtime_loader::sign::check_public_key(&key).map_err(|e| fail(1, "error", &e))?;
+    Ok(key)
+}
+
 /// C entry point.
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
@@ -371,16 +441,24 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         out(1, USAGE.as_bytes());
         return 0;
     }
+    let (pubkey, args) = match args.as_slice() {
+        [flag, file, rest @ ..] if flag.1 == "--pubkey" => (Some(file.0), rest),
+        a => (None, a),
+    };
+    let key = match public_key(pubkey) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
     // WASI command line (H6 hook): anything after SNAPSHOT other than `--invoke`.
     #[cfg(feature = "wasi")]
-    if let [p, rest @ ..] = args.as_slice() {
+    if let [p, rest @ ..] = args {
         let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";
-        if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0)) {
+        if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0, key.as_ref())) {
             let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
-            return wasi_cmd::main(p.0, p.1, &rest);
+            return wasi_cmd::main(p.0, p.1, &rest, key.as_ref());
         }
     }
-    let (path, invoke, rest) = match args.as_slice() {
+    let (path, invoke, rest) = match args {
         [p] => (p.0, None, &[][..]),
         [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
         _ => {
@@ -391,7 +469,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let Some(bytes) = read_file(path) else {
         return fail(1, "error", &"cannot read snapshot file");
     };
-    let module = match LoadedModule::load(&bytes, MmapCodeMemory::new()) {
+    let module = match load(&bytes, key.as_ref()) {
         Ok(m) => m,
         Err(e) => return fail(1, "error", &e),
     };
@@ -482,9 +560,9 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
 
 /// True if the snapshot at `path` loads and imports WASI functions.
 #[cfg(feature = "wasi")]
-fn snapshot_imports_wasi(path: *const c_char) -> bool {
+fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
     read_file(path)
-        .and_then(|b| LoadedModule::load(&b, MmapCodeMemory::new()).ok())
+        .and_then(|b| load(&b, key).ok())
         .is_some_and(|m| {
             m.meta
                 .imports
@@ -501,7 +579,12 @@ mod wasi_cmd {
     use runtime_loader::wasi::WasiCtx;
     use runtime_loader::wasi::command::run_command;
 
-    pub(super) fn main(path: *const c_char, path_str: &str, rest: &[&str]) -> i32 {
+    pub(super) fn main(
+        path: *const c_char,
+        path_str: &str,
+        rest: &[&str],
+        key: Option<&Key>,
+    ) -> i32 {
         let mut ctx = WasiCtx::new();
         let argv0 = path_str.rsplit('/').next().unwrap_or(path_str);
         let mut prog_args = alloc::vec![argv0];
@@ -546,7 +629,7 @@ mod wasi_cmd {
         let Some(bytes) = read_file(path) else {
             return fail(1, "error", &"cannot read snapshot file");
         };
-        let module = match LoadedModule::load(&bytes, MmapCodeMemory::new()) {
+        let module = match load(&bytes, key) {
             Ok(m) => m,
             Err(e) => return fail(1, "error", &e),
         };

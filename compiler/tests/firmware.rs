@@ -1,0 +1,277 @@
+//! The C API end to end: builds `libbareflow.a` (`runtime-loader/capi`, min-size profile,
+//! no_std), compiles snapshots with this crate's `bareflow` binary, builds the freestanding C
+//! program (`runtime-loader/examples/freestanding`: `-ffreestanding -nostdlib -static`, its
+//! own `_start`, raw syscalls) and runs it. Every `call` line it prints is checked against
+//! the interpreter running the same module; host-function lines and the error paths are
+//! checked too.
+//!
+//! Skipped only when no C compiler is found and `CI` is unset; under `CI` a missing tool fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bareflow::{Config, Extern, Mode, Module, Store, Trap, TrapCode, Val, ValType};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn c_compiler() -> Option<String> {
+    let candidates = std::env::var("CC")
+        .ok()
+        .into_iter()
+        .chain(["cc", "gcc", "clang"].map(String::from));
+    for cc in candidates {
+        if Command::new(&cc)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(cc);
+        }
+    }
+    None
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Builds the staticlib (own target dir: the outer cargo may still hold the workspace's)
+/// and the program with `build.sh`; returns the program and build.sh's stdout.
+pub fn build_program(out: &Path, compile_flags: &str) -> Option<(PathBuf, String)> {
+    build_program_with(out, compile_flags, false)
+}
+
+/// [`build_program`]; with `xip_only` the library is built without its default `relocate`
+/// feature (execute-in-place snapshots only), in a target dir of its own.
+pub fn build_program_with(
+    out: &Path,
+    compile_flags: &str,
+    xip_only: bool,
+) -> Option<(PathBuf, String)> {
+    let Some(cc) = c_compiler() else {
+        assert!(!in_ci(), "no C compiler found (CI is set)");
+        eprintln!("skipping: no C compiler found");
+        return None;
+    };
+    let root = root();
+    let target = root.join("target").join(if xip_only {
+        "firmware-xip-only"
+    } else {
+        "firmware"
+    });
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut args = vec![
+        "build",
+        "-q",
+        "-p",
+        "bareflow-capi",
+        "--profile",
+        "min-size",
+    ];
+    if xip_only {
+        args.push("--no-default-features");
+    }
+    let st = Command::new(cargo)
+        .current_dir(&root)
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("running cargo");
+    assert!(st.success(), "building libbareflow.a failed");
+    let lib = target.join("min-size").join("libbareflow.a");
+    std::fs::create_dir_all(out).unwrap();
+    let o = Command::new("sh")
+        .arg(root.join("runtime-loader/examples/freestanding/build.sh"))
+        .env("BAREFLOW", env!("CARGO_BIN_EXE_bareflow"))
+        .env("LIB", &lib)
+        .env("OUT", out)
+        .env("CC", &cc)
+        .env("COMPILE_FLAGS", compile_flags)
+        .output()
+        .expect("running build.sh");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "build.sh failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some((out.join("freestanding"), stdout))
+}
+
+fn module_path(snap: &str) -> PathBuf {
+    let root = root();
+    if snap == "host" {
+        root.join("runtime-loader/examples/freestanding/host.wat")
+    } else {
+        root.join("wasm-samples").join(format!("{snap}.wasm"))
+    }
+}
+
+fn slot(v: &Val) -> u64 {
+    match v {
+        Val::I32(x) => *x as u32 as u64,
+        Val::I64(x) => *x as u64,
+        Val::F32(b) => u64::from(*b),
+        Val::F64(b) => *b,
+        _ => panic!("reference result"),
+    }
+}
+
+/// What the interpreter says about `export(args)` of `snap`: result slots or a trap code.
+fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
+    let module = Module::from_file(module_path(snap)).unwrap();
+    let mut store = Store::new(Config::new(Mode::Interp));
+    let log_ty = bareflow::FuncType {
+        params: vec![ValType::I32, ValType::I64],
+        results: vec![],
+    };
+    let fail_ty = bareflow::FuncType {
+        params: vec![],
+        results: vec![ValType::I32],
+    };
+    let log = store.host_func(log_ty, Box::new(|_, _| Ok(())));
+    let fail = store.host_func(
+        fail_ty,
+        Box::new(|_, _| Err(Trap::new(TrapCode::HostError))),
+    );
+    let inst = store
+        .instantiate(&module, &|m, n| match (m, n) {
+            ("env", "log") => Some(Extern::Func(log)),
+            ("env", "fail") => Some(Extern::Func(fail)),
+            _ => None,
+        })
+        .unwrap();
+    let Some(Extern::Func(f)) = store.export(inst, export) else {
+        panic!("{snap} has no export {export}");
+    };
+    let ty = store.func_type(f);
+    let vals: Vec<Val> = ty
+        .params
+        .iter()
+        .zip(args)
+        .map(|(t, a)| match t {
+            ValType::I32 => Val::I32(*a as i32),
+            ValType::I64 => Val::I64(*a as i64),
+            ValType::F32 => Val::F32(*a as u32),
+            ValType::F64 => Val::F64(*a),
+            _ => panic!("reference parameter"),
+        })
+        .collect();
+    match store.call(f, &vals) {
+        Ok(r) => Ok(r.iter().map(slot).collect()),
+        Err(bareflow::CallError::Trap(t)) => Err(t.code as u32),
+        Err(e) => panic!("{snap}.{export}: {e}"),
+    }
+}
+
+/// Checks the program's output; returns the number of `call` lines checked.
+pub fn check_output(stdout: &str) -> usize {
+    let mut calls = 0;
+    for line in stdout.lines() {
+        assert!(!line.starts_with("FAIL"), "the program reported: {line}");
+        let Some(rest) = line.strip_prefix("call ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let (snap, export) = (words[0], words[1]);
+        let split = words
+            .iter()
+            .position(|w| *w == "->" || *w == "trap")
+            .unwrap_or_else(|| panic!("malformed line: {line}"));
+        let args: Vec<u64> = words[2..split].iter().map(|w| w.parse().unwrap()).collect();
+        let got = if words[split] == "->" {
+            Ok(words[split + 1..]
+                .iter()
+                .map(|w| w.parse().unwrap())
+                .collect::<Vec<u64>>())
+        } else {
+            Err(words[split + 1].parse::<u32>().unwrap())
+        };
+        assert_eq!(got, interpret(snap, export, &args), "{line}");
+        calls += 1;
+    }
+    for want in [
+        "host log 5 5000",
+        "host log 16 15 \"hello from wasm\"",
+        // The host wrote bytes 1, 2, 3 at offset 100 after the traps: the instance survived.
+        "stateful host sum_bytes 100 3 -> 6",
+        "instantiate host-unbound -> status 5 unknown import: env.log",
+        "load corrupted -> status 4 snapshot rejected",
+        "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \
+         differs from the requested one",
+        "-byte arena -> status 3 arena exhausted",
+        "done 0",
+    ] {
+        assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");
+    }
+    calls
+}
+
+#[test]
+fn freestanding_c_program_runs_snapshots() {
+    let out = root().join("target").join("firmware").join("freestanding");
+    let Some((prog, build)) = build_program(&out, "") else {
+        return;
+    };
+    eprintln!("{build}");
+    let o = Command::new(&prog).output().expect("running the program");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{stdout}");
+    assert!(o.status.success(), "exit status {:?}:\n{stdout}", o.status);
+    let calls = check_output(&stdout);
+    assert!(calls >= 11, "only {calls} calls checked:\n{stdout}");
+}
+
+#[test]
+fn freestanding_c_program_runs_xip_snapshots_in_place() {
+    let out = root()
+        .join("target")
+        .join("firmware")
+        .join("freestanding-xip");
+    let Some((prog, build)) = build_program(&out, "--xip") else {
+        return;
+    };
+    eprintln!("{build}");
+    let o = Command::new(&prog).output().expect("running the program");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{stdout}");
+    assert!(o.status.success(), "exit status {:?}:\n{stdout}", o.status);
+    let calls = check_output(&stdout);
+    assert!(calls >= 11, "only {calls} calls checked:\n{stdout}");
+    assert!(
+        stdout.contains("load xip snapshot into a code region -> status 0"),
+        "{stdout}"
+    );
+}
+
+/// The library without the relocating path (`--no-default-features`): XIP snapshots still
+/// run, and a code region is refused with `BF_ERR_ARG` rather than silently ignored.
+#[test]
+fn freestanding_c_program_runs_xip_snapshots_with_the_xip_only_library() {
+    let out = root()
+        .join("target")
+        .join("firmware-xip-only")
+        .join("freestanding-xip");
+    let Some((prog, build)) = build_program_with(&out, "--xip", true) else {
+        return;
+    };
+    eprintln!("{build}");
+    let o = Command::new(&prog).output().expect("running the program");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{stdout}");
+    assert!(o.status.success(), "exit status {:?}:\n{stdout}", o.status);
+    let calls = check_output(&stdout);
+    assert!(calls >= 11, "only {calls} calls checked:\n{stdout}");
+    assert!(
+        stdout.contains(
+            "load xip snapshot into a code region -> status 1 this build runs \
+             execute-in-place snapshots only"
+        ),
+        "{stdout}"
+    );
+}

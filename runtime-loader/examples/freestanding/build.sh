@@ -1,0 +1,61 @@
+#!/bin/sh
+# Builds the freestanding C proof of the BareFlow C API:
+#   1. snapshots of the trio + sha256 (wasm-samples) and host.wat with `bareflow compile`
+#      (plus fibonacci in guard memory mode, which the C API must refuse);
+#   2. main.c + mem.c with -ffreestanding -nostdlib -static, linked with libbareflow.a;
+#   3. prints the loader core's share of the program (from the link map) and `size`.
+# Environment:
+#   BAREFLOW  the bareflow binary            (default: target/debug/bareflow)
+#   LIB       libbareflow.a                  (default: target/min-size/libbareflow.a, built
+#             with `cargo build -p bareflow-capi --profile min-size`)
+#   OUT       output directory               (default: target/freestanding)
+#   CC        C compiler                     (default: cc)
+#   COMPILE_FLAGS  extra `bareflow compile` flags (e.g. --xip)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+BAREFLOW=${BAREFLOW:-$root/target/debug/bareflow}
+LIB=${LIB:-$root/target/min-size/libbareflow.a}
+OUT=${OUT:-$root/target/freestanding}
+CC=${CC:-cc}
+COMPILE_FLAGS=${COMPILE_FLAGS:-}
+mkdir -p "$OUT"
+
+for s in fibonacci sum_to_n multiply sha256; do
+    "$BAREFLOW" compile $COMPILE_FLAGS "$root/wasm-samples/$s.wasm" -o "$OUT/$s.snap" 2>/dev/null
+done
+"$BAREFLOW" compile $COMPILE_FLAGS "$here/host.wat" -o "$OUT/host.snap" 2>/dev/null
+# Compiled for the other memory mode (guard pages): the C API must refuse it.
+"$BAREFLOW" compile $COMPILE_FLAGS --memory guard "$root/wasm-samples/fibonacci.wasm" \
+    -o "$OUT/fibonacci-guard.snap" 2>/dev/null
+
+CFLAGS="-O2 -ffreestanding -fno-stack-protector -fno-pie -fno-asynchronous-unwind-tables -Wall -Wextra"
+MEMFLAGS="-fno-builtin"
+# gcc turns the byte loops of memcpy/memset into calls to themselves without this flag.
+if "$CC" -fno-tree-loop-distribute-patterns -x c -c -o /dev/null /dev/null 2>/dev/null; then
+    MEMFLAGS="$MEMFLAGS -fno-tree-loop-distribute-patterns"
+fi
+case " $COMPILE_FLAGS " in *" --xip "*) CFLAGS="$CFLAGS -DXIP=1" ;; esac
+"$CC" $CFLAGS -I "$root/runtime-loader/include" -DSNAP_DIR="\"$OUT\"" -c "$here/main.c" -o "$OUT/main.o"
+"$CC" $CFLAGS $MEMFLAGS -c "$here/mem.c" -o "$OUT/mem.o"
+"$CC" -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-Map,"$OUT/freestanding.map" \
+    "$OUT/main.o" "$OUT/mem.o" "$LIB" -o "$OUT/freestanding" 2>"$OUT/link.log" || {
+    cat "$OUT/link.log" >&2
+    exit 1
+}
+grep -v "RWX permissions\|missing .note.GNU-stack" "$OUT/link.log" >&2 || true
+
+# Bytes of the final program that come from libbareflow.a, by output section kind.
+awk '
+    function hex(h,   i, c, v) { v = 0; h = tolower(h); sub(/^0x/, "", h); for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c } return v }
+    /^ \.[a-z]/ {
+        sec = $1
+        if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
+        if (file !~ /libbareflow\.a/) next
+        if (sec ~ /^\.text/) text += hex(size)
+        else if (sec ~ /^\.rodata/ || sec ~ /^\.data\.rel\.ro/) ro += hex(size)
+        else if (sec ~ /^\.(data|bss)/) data += hex(size)
+    }
+    END { printf "loader core in the program: text %d bytes, rodata %d bytes, data+bss %d bytes\n", text, ro, data }
+' "$OUT/freestanding.map" 2>/dev/null || true
+size "$OUT/freestanding"

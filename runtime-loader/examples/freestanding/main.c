@@ -1,0 +1,324 @@
+/* Freestanding proof for the BareFlow C API: no libc, no dynamic loader, its own _start,
+ * raw Linux syscalls for write and exit only. Runs exported functions of snapshots that are
+ * linked into the program (.incbin) and prints one line per call:
+ *     call <snapshot> <export> <args...> -> <result slots as unsigned decimal>
+ *     call <snapshot> <export> <args...> trap <code> <message>
+ * plus lines for the host function calls and the error paths. Built by build.sh; run by
+ * compiler/tests/firmware.rs, which checks every result against the interpreter. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bareflow.h"
+
+/* ---- the snapshots, embedded (SNAP_DIR is set by build.sh) ---------------------------- */
+/* In a read-only executable section, so that execute-in-place snapshots (-DXIP) can run
+ * their code right there. */
+#define EMBED(sym, file)                                                                   \
+    __asm__(".section .bfsnap,\"ax\",@progbits\n.balign 4096\n.globl " #sym "\n" #sym ":\n.incbin \"" SNAP_DIR \
+            "/" file "\"\n.globl " #sym "_end\n" #sym "_end:\n.previous\n");                \
+    extern const uint8_t sym[], sym##_end[];
+EMBED(snap_fibonacci, "fibonacci.snap")
+EMBED(snap_sum_to_n, "sum_to_n.snap")
+EMBED(snap_multiply, "multiply.snap")
+EMBED(snap_sha256, "sha256.snap")
+EMBED(snap_host, "host.snap")
+EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
+
+/* Executable memory for loaded code: a writable+executable .bss-like section (the loader
+ * writes it once, then only executes it). The linker warns about an RWX segment: expected. */
+__asm__(".section .bfcode,\"awx\",@nobits\n.balign 4096\n.globl code_region\ncode_region:\n"
+        ".skip 1048576\n.previous\n");
+extern uint8_t code_region[];
+#ifdef XIP
+/* Execute in place: no code region at all; bf_load gets NULL. */
+#define CODE_REGION ((uint8_t *)0)
+#else
+#define CODE_REGION code_region
+#endif
+#define CODE_LEN 1048576u
+
+static uint8_t arena[8u << 20] __attribute__((aligned(64)));
+static uint8_t scratch[65536];
+
+/* ---- raw syscalls ----------------------------------------------------------------------- */
+static long sys3(long n, long a, long b, long c) {
+    long r;
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+__attribute__((noreturn, unused)) static void sys_exit(int code) {
+    for (;;) sys3(231, code, 0, 0); /* exit_group */
+}
+
+__asm__(".text\n.globl _start\n_start:\n"
+        "  xor %ebp, %ebp\n"
+        "  and $-16, %rsp\n"
+        "  call main\n"
+        "  mov %eax, %edi\n"
+        "  mov $231, %eax\n"
+        "  syscall\n"
+        "  hlt\n");
+
+/* ---- line output -------------------------------------------------------------------------- */
+static char line[512];
+static size_t len;
+
+static void put(const char *s) {
+    while (*s && len < sizeof line - 1) line[len++] = *s++;
+}
+static void put_u64(uint64_t v) {
+    char b[24];
+    int i = sizeof b;
+    b[--i] = 0;
+    do b[--i] = (char)('0' + v % 10); while ((v /= 10) && i > 0);
+    put(b + i);
+}
+static void put_i64(int64_t v) {
+    if (v < 0) {
+        put("-");
+        put_u64(0 - (uint64_t)v);
+    } else {
+        put_u64((uint64_t)v);
+    }
+}
+static void flush(void) {
+    line[len++] = '\n';
+    size_t off = 0;
+    while (off < len) {
+        long n = sys3(1, 1, (long)(line + off), (long)(len - off));
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    len = 0;
+}
+
+static int failures;
+
+static void expect(int ok, const char *what) {
+    if (!ok) {
+        put("FAIL ");
+        put(what);
+        flush();
+        failures++;
+    }
+}
+
+/* ---- host functions ------------------------------------------------------------------------ */
+static uint32_t host_log(void *env, bf_runtime *rt, uint64_t *v) {
+    (void)env;
+    put("host log ");
+    put_i64((int32_t)v[0]);
+    put(" ");
+    put_i64((int64_t)v[1]);
+    if (v[0] == 16) { /* (ptr, len) of a string in linear memory */
+        char s[64];
+        size_t n = v[1] < sizeof s ? (size_t)v[1] : sizeof s - 1;
+        if (bf_memory_read(rt, v[0], s, n) != BF_OK) return BF_TRAP_HOST_ERROR;
+        s[n] = 0;
+        put(" \"");
+        put(s);
+        put("\"");
+    }
+    flush();
+    return 0;
+}
+
+static uint32_t host_fail(void *env, bf_runtime *rt, uint64_t *v) {
+    (void)rt;
+    (void)v;
+    return *(uint32_t *)env; /* not a trap code: becomes "host function error" */
+}
+
+/* ---- running exports ----------------------------------------------------------------------- */
+/* "call" lines depend only on their arguments (the test replays them in the interpreter);
+ * calls that depend on earlier host writes are printed as "stateful". */
+static const char *verb = "call ";
+
+static void run(bf_runtime *rt, const char *snap, const char *name, const uint64_t *args,
+                uint32_t nargs) {
+    uint32_t idx, np, nr;
+    uint64_t v[8] = {0};
+    bf_status s = bf_export_func(rt, name, &idx, &np, &nr);
+    if (s != BF_OK || np != nargs || np > 8 || nr > 8) {
+        put("lookup failed: ");
+        put(name);
+        flush();
+        failures++;
+        return;
+    }
+    for (uint32_t i = 0; i < nargs; i++) v[i] = args[i];
+    /* Call first: host functions print their own lines while it runs. */
+    s = bf_call(rt, idx, v, 8);
+    put(verb);
+    put(snap);
+    put(" ");
+    put(name);
+    for (uint32_t i = 0; i < nargs; i++) {
+        put(" ");
+        put_u64(args[i]);
+    }
+    if (s == BF_OK) {
+        put(" ->");
+        for (uint32_t i = 0; i < nr; i++) {
+            put(" ");
+            put_u64(v[i]);
+        }
+    } else if (s == BF_ERR_TRAP) {
+        put(" trap ");
+        put_u64(bf_trap_code(rt));
+        put(" ");
+        put(bf_error_message(rt));
+    } else {
+        put(" error ");
+        put(bf_status_message(s));
+        failures++;
+    }
+    flush();
+}
+
+static bf_runtime *start(const char *snap, const uint8_t *b, const uint8_t *e, int bind) {
+    static uint32_t fail_code = 42;
+    bf_runtime *rt;
+    bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+    expect(s == BF_OK, "bf_init");
+    s = bf_load(rt, b, (size_t)(e - b), CODE_REGION, CODE_LEN);
+    if (s != BF_OK) {
+        put("load ");
+        put(snap);
+        put(" failed: ");
+        put(bf_error_message(rt));
+        flush();
+        failures++;
+        return 0;
+    }
+    if (bind) {
+        expect(bf_bind(rt, "env", "log", host_log, 0) == BF_OK, "bind log");
+        expect(bf_bind(rt, "env", "fail", host_fail, &fail_code) == BF_OK, "bind fail");
+    }
+    s = bf_instantiate(rt);
+    if (s != BF_OK) {
+        put("instantiate ");
+        put(snap);
+        put(" -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        return 0;
+    }
+    return rt;
+}
+
+int main(void) {
+    bf_runtime *rt;
+
+    if ((rt = start("fibonacci", snap_fibonacci, snap_fibonacci_end, 0))) {
+        uint64_t a[] = {20};
+        run(rt, "fibonacci", "fib", a, 1);
+    }
+    if ((rt = start("sum_to_n", snap_sum_to_n, snap_sum_to_n_end, 0))) {
+        uint64_t a[] = {100000};
+        run(rt, "sum_to_n", "sum_to_n", a, 1);
+    }
+    if ((rt = start("multiply", snap_multiply, snap_multiply_end, 0))) {
+        uint64_t a[] = {7, 100000};
+        run(rt, "multiply", "multiply", a, 2);
+    }
+    if ((rt = start("sha256", snap_sha256, snap_sha256_end, 0))) {
+        uint64_t a[] = {3};
+        run(rt, "sha256", "run", a, 1);
+        put("arena used ");
+        put_u64(bf_arena_used(rt));
+        flush();
+    }
+    if ((rt = start("host", snap_host, snap_host_end, 1))) {
+        uint64_t a1[] = {5}, a2[] = {7, 2}, a3[] = {7, 0}, a4[] = {0x80000000u, 0xffffffffu};
+        uint64_t a5[] = {16, 15}, a6[] = {65530, 100};
+        run(rt, "host", "log_twice", a1, 1);
+        run(rt, "host", "div", a2, 2);
+        run(rt, "host", "div", a3, 2);
+        run(rt, "host", "div", a4, 2);
+        run(rt, "host", "host_fails", 0, 0);
+        run(rt, "host", "sum_bytes", a5, 2);
+        run(rt, "host", "sum_bytes", a6, 2);
+        /* Still usable after traps; the host writes memory, wasm reads it. */
+        expect(bf_memory_write(rt, 100, "\x01\x02\x03", 3) == BF_OK, "memory write");
+        uint64_t a7[] = {100, 3};
+        verb = "stateful ";
+        run(rt, "host", "sum_bytes", a7, 2);
+        verb = "call ";
+        uint64_t size = 0;
+        char c;
+        expect(bf_memory_size(rt, &size) == BF_OK && size == 65536, "memory size");
+        expect(bf_memory_read(rt, size, &c, 1) == BF_ERR_BOUNDS, "memory read out of bounds");
+        expect(bf_export_func(rt, "nope", 0, 0, 0) == BF_ERR_NOT_FOUND, "missing export");
+    }
+
+    /* Error paths: each must come back as a status. */
+    if (start("host-unbound", snap_host, snap_host_end, 0)) failures++;
+    {
+        /* A snapshot compiled for guard-page memory: this library runs checked code only. */
+        bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+        s = s ? s : bf_load(rt, snap_fibonacci_guard,
+                            (size_t)(snap_fibonacci_guard_end - snap_fibonacci_guard),
+                            CODE_REGION, CODE_LEN);
+        put("load guard-mode -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        expect(s == BF_ERR_LOAD, "guard-mode snapshot refused");
+        expect(bf_instantiate(rt) == BF_ERR_STATE, "nothing loaded after a refused snapshot");
+    }
+    {
+        size_t n = (size_t)(snap_fibonacci_end - snap_fibonacci);
+        if (n <= sizeof scratch) {
+            for (size_t i = 0; i < n; i++) scratch[i] = snap_fibonacci[i];
+            scratch[n / 2] ^= 0x40;
+            bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+            s = s ? s : bf_load(rt, scratch, n, CODE_REGION, CODE_LEN);
+            put("load corrupted -> status ");
+            put_u64(s);
+            put(" ");
+            put(bf_error_message(rt));
+            flush();
+            expect(s == BF_ERR_LOAD, "corrupted snapshot rejected");
+        }
+#ifdef XIP
+        /* An XIP snapshot given a code region: the relocating path copies it there (0); a
+         * library built without it (no `relocate` feature) refuses with BF_ERR_ARG (1). */
+        {
+            bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+            s = s ? s : bf_load(rt, snap_fibonacci, (size_t)(snap_fibonacci_end - snap_fibonacci),
+                                code_region, CODE_LEN);
+            put("load xip snapshot into a code region -> status ");
+            put_u64(s);
+            if (s != BF_OK) {
+                put(" ");
+                put(bf_error_message(rt));
+            }
+            flush();
+        }
+#endif
+        /* An arena with room for the runtime state but not the module: BF_ERR_ARENA. */
+        bf_status s = BF_OK;
+        size_t small = 256;
+        while (small < 65536 && (s = bf_init(arena, small, 0, &rt)) == BF_ERR_ARENA) small += 256;
+        s = s ? s : bf_load(rt, snap_sha256, (size_t)(snap_sha256_end - snap_sha256), CODE_REGION,
+                            CODE_LEN);
+        put("load into a ");
+        put_u64(small);
+        put("-byte arena -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        expect(s == BF_ERR_ARENA, "small arena reported");
+        expect(bf_instantiate(rt) == BF_ERR_STATE, "poisoned runtime refuses calls");
+    }
+
+    put(failures ? "FAILED " : "done ");
+    put_u64((uint64_t)failures);
+    flush();
+    return failures ? 1 : 0;
+}

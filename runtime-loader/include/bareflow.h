@@ -1,0 +1,119 @@
+/* BareFlow snapshot loader, C API (libbareflow.a from runtime-loader/capi).
+ *
+ * The embedder hands in every byte of memory: one arena (runtime state, instance, vmctx,
+ * tables, globals, linear memory, host bindings; bump-allocated) and one executable code
+ * region. The library calls no OS and never aborts: every call returns a bf_status.
+ * Single-threaded. See docs/FIRMWARE.md.
+ *
+ *   bf_runtime *rt;
+ *   bf_init(arena, sizeof arena, 0, &rt);
+ *   bf_load(rt, snap, snap_len, code, sizeof code);
+ *   bf_bind(rt, "env", "log", my_log, NULL);         // every imported function
+ *   bf_instantiate(rt);                               // segments + start function
+ *   bf_export_func(rt, "fib", &idx, &np, &nr);
+ *   uint64_t v[1] = { 20 };
+ *   if (bf_call(rt, idx, v, 1) == BF_ERR_TRAP) puts(bf_error_message(rt));
+ */
+#ifndef BAREFLOW_H
+#define BAREFLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef uint32_t bf_status;
+#define BF_OK 0u
+#define BF_ERR_ARG 1u         /* null pointer, bad length, name not UTF-8 */
+#define BF_ERR_STATE 2u       /* calls out of order, or runtime poisoned (bf_init again) */
+#define BF_ERR_ARENA 3u       /* arena exhausted */
+#define BF_ERR_LOAD 4u        /* snapshot rejected (bf_error_message says why) */
+#define BF_ERR_LINK 5u        /* an import is not bound or not a function */
+#define BF_ERR_INSTANTIATE 6u /* instance creation failed */
+#define BF_ERR_NOT_FOUND 7u   /* no such exported function */
+#define BF_ERR_TRAP 8u        /* wasm trapped: bf_trap_code, bf_error_message */
+#define BF_ERR_BOUNDS 9u      /* memory range or value buffer too small */
+#define BF_ERR_SIGNATURE 10u  /* signed snapshots: unsigned, bad signature, bad/unsupported key */
+
+/* Trap codes (bf_trap_code), as in runtime-loader/src/abi.rs. */
+#define BF_TRAP_UNREACHABLE 1u
+#define BF_TRAP_MEMORY_OUT_OF_BOUNDS 2u
+#define BF_TRAP_TABLE_OUT_OF_BOUNDS 3u
+#define BF_TRAP_UNDEFINED_ELEMENT 4u
+#define BF_TRAP_UNINITIALIZED_ELEMENT 5u
+#define BF_TRAP_INDIRECT_CALL_TYPE_MISMATCH 6u
+#define BF_TRAP_INTEGER_DIVIDE_BY_ZERO 7u
+#define BF_TRAP_INTEGER_OVERFLOW 8u
+#define BF_TRAP_INVALID_CONVERSION_TO_INTEGER 9u
+#define BF_TRAP_STACK_OVERFLOW 10u
+#define BF_TRAP_HOST_ERROR 11u
+
+typedef struct bf_runtime bf_runtime;
+
+/* A host function bound to an import. values[] holds the parameters on entry and receives
+ * the results: one 8-byte slot each, max(params, results) slots; i32/f32 in the low 32 bits,
+ * floats as raw bits. Return 0, or non-zero to trap (a trap code above is kept, anything else
+ * becomes BF_TRAP_HOST_ERROR). It may call bf_memory_read/bf_memory_write on rt. */
+typedef uint32_t (*bf_host_fn)(void *env, bf_runtime *rt, uint64_t *values);
+
+/* A static description of a status. */
+const char *bf_status_message(bf_status status);
+
+/* Places the runtime at the start of arena (the rest is its heap). stack_budget: bytes of
+ * stack wasm code may use below an API call (0 = 256 KiB; must be smaller than the stack).
+ * Calling it again on the same arena discards the old runtime. */
+bf_status bf_init(void *arena, size_t arena_len, size_t stack_budget, bf_runtime **out);
+
+/* Verifies the snapshot (container, checksum, metadata, ELF object) and loads its code into
+ * code[0..code_len], which must be executable memory that stays alive. Nothing runs yet.
+ * For an execute-in-place snapshot (bareflow compile --xip) pass code = NULL: the code then
+ * runs from the snapshot bytes, which must be executable and stay alive. A snapshot this
+ * library cannot run (corrupt, another ISA, compiled with --memory guard: only checked
+ * memory is provided here) is refused with BF_ERR_LOAD and a bf_error_message. */
+bf_status bf_load(bf_runtime *rt, const uint8_t *snap, size_t snap_len, uint8_t *code,
+                  size_t code_len);
+
+/* Signed snapshots (library built with feature "sign"): from now on bf_load accepts only
+ * snapshots signed (bareflow compile --sign) with the secret half of key[0..32] (the bytes
+ * of bareflow keygen's PREFIX.pub, hex-decoded), checked before any byte of the snapshot is
+ * parsed or mapped; otherwise BF_ERR_SIGNATURE. Call before bf_load. BF_ERR_SIGNATURE here
+ * means an invalid key, or a library built without the feature. */
+bf_status bf_set_public_key(bf_runtime *rt, const uint8_t key[32]);
+
+/* Binds import (module, name) to func; call before bf_instantiate. */
+bf_status bf_bind(bf_runtime *rt, const char *module, const char *name, bf_host_fn func,
+                  void *env);
+
+/* Resolves imports, creates memory/tables/globals in the arena, applies segments, runs the
+ * start function (BF_ERR_TRAP if it traps). */
+bf_status bf_instantiate(bf_runtime *rt);
+
+/* Finds an exported function; out pointers may be NULL. */
+bf_status bf_export_func(bf_runtime *rt, const char *name, uint32_t *index,
+                         uint32_t *nparams, uint32_t *nresults);
+
+/* Calls function `index`; values: nvalues >= max(params, results) slots, params in,
+ * results out. BF_ERR_TRAP on a trap; the instance stays usable. */
+bf_status bf_call(bf_runtime *rt, uint32_t index, uint64_t *values, size_t nvalues);
+
+/* Trap code of the last trapped call (0 if none). */
+uint32_t bf_trap_code(const bf_runtime *rt);
+
+/* Description of the last error or trap ("" if none), valid until the next call. */
+const char *bf_error_message(const bf_runtime *rt);
+
+/* Memory 0: size in bytes, and bounds-checked copies out of / into it. */
+bf_status bf_memory_size(bf_runtime *rt, uint64_t *bytes);
+bf_status bf_memory_read(bf_runtime *rt, uint64_t offset, void *dst, size_t len);
+bf_status bf_memory_write(bf_runtime *rt, uint64_t offset, const void *src, size_t len);
+
+/* Arena bytes in use (for sizing the arena). */
+size_t bf_arena_used(const bf_runtime *rt);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BAREFLOW_H */
