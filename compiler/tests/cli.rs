@@ -356,3 +356,48 @@ fn tiered_run_logs_tier_ups_and_checks_thresholds() {
         assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn compile_refuses_to_overwrite_its_input() {
+    let dir = tmpdir("compile-overwrite");
+    let wat = write(&dir, "fib.wat", FIB);
+    let before = std::fs::read(&wat).expect("read input");
+    let out = bareflow(&[
+        "compile",
+        wat.to_str().unwrap(),
+        "-o",
+        wat.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert_eq!(
+        std::fs::read(&wat).expect("read input"),
+        before,
+        "input unchanged"
+    );
+    // An output that is a different file is fine, and --emit-obj onto the input is refused.
+    let snap = dir.join("fib.snap");
+    let ok = bareflow(&[
+        "compile",
+        wat.to_str().unwrap(),
+        "-o",
+        snap.to_str().unwrap(),
+    ]);
+    assert!(ok.status.success(), "{ok:?}");
+    let bad = bareflow(&[
+        "compile",
+        wat.to_str().unwrap(),
+        "-o",
+        snap.to_str().unwrap(),
+        "--emit-obj",
+        wat.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    assert_eq!(
+        std::fs::read(&wat).expect("read input"),
+        before,
+        "input unchanged"
+    );
+}

@@ -49,6 +49,22 @@ impl CompileCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let path = self.file.display().to_string();
+        // Never replace one of the user's inputs with an output.
+        let inputs = [Some(&self.file), self.profile.as_ref(), self.sign.as_ref()];
+        for out in [Some(&self.output), self.emit_obj.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            for input in inputs.into_iter().flatten() {
+                if same_file(out, input) {
+                    bail!(
+                        "output {} is the input {}: refusing to overwrite it",
+                        out.display(),
+                        input.display()
+                    );
+                }
+            }
+        }
         let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
         let module = bareflow::parse::parse(&bytes).with_context(|| format!("loading {path}"))?;
         let profile = match &self.profile {
@@ -108,5 +124,13 @@ impl CompileCommand {
             eprintln!("signed (ed25519)");
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Whether two paths name the same existing file (false if either does not exist).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
