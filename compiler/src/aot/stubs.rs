@@ -23,7 +23,8 @@ use runtime_loader::loader::import_stub_symbol;
 use runtime_loader::meta::{ImportKind, ModuleMeta};
 use runtime_loader::trap::TRAP_CTX_LAST_FUNC;
 
-use super::{AotError, widen};
+use super::AotError;
+use crate::clif::widen;
 use crate::clif::{self, ClifEnv, ModuleInfo, VmctxEnv};
 
 /// Defines `bf_s<t>` for every type of an imported function.

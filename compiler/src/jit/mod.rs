@@ -22,16 +22,15 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::Context;
-use cranelift_codegen::ir::types::{self, F32, F64, I32, I64};
+use cranelift_codegen::ir::types::{self, I32, I64};
 use cranelift_codegen::ir::{
-    self, Function, InstBuilder, MemFlagsData, SigRef, StackSlotData, StackSlotKind, UserFuncName,
-    Value,
+    self, Function, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Module, ModuleError};
+use cranelift_module::{Module, ModuleError};
 use runtime_loader::TrapCode;
 use runtime_loader::abi;
 use runtime_loader::format::MemoryMode;
@@ -179,8 +178,8 @@ impl Drop for JitTier {
 /// functions compiled in the same batch.
 struct JitEnv<'m> {
     call_conv: CallConv,
-    module: &'m mut JITModule,
-    direct: &'m HashMap<u32, FuncId>,
+    /// Direct calls to functions compiled in the same batch.
+    calls: clif::ModuleCalls<'m, JITModule>,
     /// `FuncRef` addresses known at compile time (JIT code lives no longer than them).
     func_refs: &'m HashMap<u32, usize>,
     counters: Option<(usize, usize)>,
@@ -215,27 +214,8 @@ impl ClifEnv for JitEnv<'_> {
         }
     }
 
-    fn call_direct(
-        &mut self,
-        b: &mut FunctionBuilder,
-        vmctx: Value,
-        index: u32,
-        sig: SigRef,
-        args: &[Value],
-    ) -> Vec<Value> {
-        let func_ref = self.func_ref(b, vmctx, index);
-        let Some(id) = self.direct.get(&index) else {
-            return self.call_func_ref(b, sig, func_ref, args);
-        };
-        let callee = self.module.declare_func_in_func(*id, b.func);
-        // JIT code may be spread over several mappings: use absolute calls.
-        b.func.dfg.ext_funcs[callee].colocated = false;
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.push(vmctx);
-        all.push(func_ref);
-        all.extend_from_slice(args);
-        let call = b.ins().call(callee, &all);
-        b.inst_results(call).to_vec()
+    fn direct_callee(&mut self, func: &mut ir::Function, index: u32) -> Option<ir::FuncRef> {
+        self.calls.callee(func, index)
     }
 }
 
@@ -407,8 +387,12 @@ impl JitTier {
             self.ctx.func.name = UserFuncName::user(0, *index);
             let mut env = JitEnv {
                 call_conv,
-                module,
-                direct: &direct,
+                calls: clif::ModuleCalls {
+                    module,
+                    ids: &direct,
+                    // JIT code may be spread over several mappings: use absolute calls.
+                    colocated: false,
+                },
                 func_refs: &known_refs,
                 counters: counters.get(i).copied().flatten(),
                 tier_hook: self.tier_hook.map(|(f, d)| (f as usize, d as usize)),
@@ -579,7 +563,7 @@ impl JitTier {
             let call = b.ins().call_indirect(sig, native, &args);
             let results = b.inst_results(call).to_vec();
             for (i, r) in results.into_iter().enumerate() {
-                let slot = widen(&mut b, r);
+                let slot = clif::widen(&mut b, r);
                 b.ins().store(flags, slot, values, (i * 8) as i32);
             }
             let ok = b.ins().iconst(I32, 0);
@@ -622,7 +606,7 @@ impl JitTier {
             let values = b.ins().stack_addr(I64, slot, 0);
             let flags = MemFlagsData::trusted();
             for (i, v) in p[2..].iter().enumerate() {
-                let w = widen(&mut b, *v);
+                let w = clif::widen(&mut b, *v);
                 b.ins().store(flags, w, values, (i * 8) as i32);
             }
             let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
@@ -683,19 +667,6 @@ fn dump_code() -> bool {
 
 fn env_config(call_conv: CallConv) -> cranelift_codegen::isa::TargetFrontendConfig {
     clif::VmctxEnv { call_conv }.frontend_config()
-}
-
-/// Widens a value to a full 8-byte slot: i32/f32 zero-extended bits, f64 raw bits.
-fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
-    match b.func.dfg.value_type(v) {
-        I32 => b.ins().uextend(I64, v),
-        F32 => {
-            let bits = b.ins().bitcast(I32, MemFlagsData::new(), v);
-            b.ins().uextend(I64, bits)
-        }
-        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
-        _ => v,
-    }
 }
 
 pub mod store;
