@@ -401,31 +401,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         // Raw trampoline: load params, call callee->native, store results.
         ctx.clear();
         ctx.func.signature = array_sig.clone();
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let p = b.block_params(entry).to_vec();
-            let (vmctx, callee, values) = (p[0], p[1], p[2]);
-            let flags = MemFlagsData::trusted();
-            let mut args = vec![vmctx, callee];
-            for (i, t) in key.iter().enumerate() {
-                args.push(b.ins().load(*t, flags, values, (i * 8) as i32));
-            }
-            let sig = b.import_signature(native_sig.clone());
-            let native = b.ins().load(I64, flags, callee, abi::FUNC_REF_NATIVE);
-            let call = b.ins().call_indirect(sig, native, &args);
-            let results = b.inst_results(call).to_vec();
-            for (i, r) in results.into_iter().enumerate() {
-                let slot = clif::widen(&mut b, r);
-                b.ins().store(flags, slot, values, (i * 8) as i32);
-            }
-            let ok = b.ins().iconst(I32, 0);
-            b.ins().return_(&[ok]);
-            b.finalize(frontend);
-        }
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        clif::stubs::raw_array_trampoline(b, &key, native_sig.clone(), frontend);
         obj.define_function(raw, &mut ctx)?;
 
         // Safe entry: enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values), with `enter`

@@ -17,6 +17,7 @@
 //! so no trap depends on a CPU fault or a signal handler.
 
 pub mod env;
+pub mod stubs;
 pub mod translate;
 
 use cranelift_codegen::ir::{self, AbiParam, Signature, types};
