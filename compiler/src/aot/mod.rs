@@ -545,6 +545,17 @@ fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
 /// # Errors
 /// [`AotError::Io`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
+    let tmp = temp_beside(path);
+    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r.map_err(AotError::Io)
+}
+
+/// A temporary name in `path`'s directory (`.<name>.tmp<pid>`), for writes that become
+/// visible at `path` in one step (rename or link).
+pub(crate) fn temp_beside(path: &Path) -> std::path::PathBuf {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -553,12 +564,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r.map_err(AotError::Io)
+    dir.join(format!(".{name}.tmp{}", std::process::id()))
 }
+
 pub mod store;
 mod stubs;
