@@ -188,15 +188,7 @@ impl SigningKey {
 /// replaced) and removes the temporary name.
 fn create_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = crate::aot::temp_beside(path);
     let result = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -615,17 +615,9 @@ impl<'r> Runner<'r> {
                 message,
                 ..
             } => {
-                if matches!(module, Wat::Component(_)) {
-                    return Skip("component-model".into());
-                }
-                let source = form_text(self.text, module.span().offset()).map(str::to_string);
-                let bytes = module.encode().map_err(|e| e.message());
-                let m = match self.compile_bytes(bytes, source.as_deref(), true) {
-                    Compiled::Ok(m) => m,
-                    Compiled::OutOfScope(f) => return Skip(f),
-                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
-                        return Fail(format!("module was rejected: {e}"));
-                    }
+                let m = match self.compile_valid(&mut module) {
+                    Ok(m) => m,
+                    Err(o) => return o,
                 };
                 match self.instantiate(&m) {
                     Err(InstantiateError::Unlinkable(_)) => Pass,
@@ -672,6 +664,23 @@ impl<'r> Runner<'r> {
         }
         let source = quote_source(qw, self.text);
         self.compile_bytes(quote_bytes(qw), source.as_deref(), instantiates)
+    }
+
+    /// Compiles a module text that must be valid (`assert_unlinkable`, `assert_trap` and
+    /// `assert_return` on a module): the outcome to report when it is not.
+    fn compile_valid(&mut self, wat: &mut Wat<'_>) -> Result<Rc<Loaded>, Outcome> {
+        if matches!(wat, Wat::Component(_)) {
+            return Err(Skip("component-model".into()));
+        }
+        let source = form_text(self.text, wat.span().offset()).map(str::to_string);
+        let bytes = wat.encode().map_err(|e| e.message());
+        match self.compile_bytes(bytes, source.as_deref(), true) {
+            Compiled::Ok(m) => Ok(m),
+            Compiled::OutOfScope(f) => Err(Skip(f)),
+            Compiled::Malformed(e) | Compiled::Rejected(e) => {
+                Err(Fail(format!("module was rejected: {e}")))
+            }
+        }
     }
 
     /// Compiles a module binary (or reports why there is none). `source` is the module's
@@ -857,17 +866,9 @@ impl<'r> Runner<'r> {
                 }
             }
             WastExecute::Wat(mut wat) => {
-                if matches!(wat, Wat::Component(_)) {
-                    return Skip("component-model".into());
-                }
-                let source = form_text(self.text, wat.span().offset()).map(str::to_string);
-                let bytes = wat.encode().map_err(|e| e.message());
-                let m = match self.compile_bytes(bytes, source.as_deref(), true) {
-                    Compiled::Ok(m) => m,
-                    Compiled::OutOfScope(f) => return Skip(f),
-                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
-                        return Fail(format!("module was rejected: {e}"));
-                    }
+                let m = match self.compile_valid(&mut wat) {
+                    Ok(m) => m,
+                    Err(o) => return o,
                 };
                 match self.instantiate_slot(m, 0) {
                     Slot::Instance(..) => Vec::new(),
@@ -917,17 +918,9 @@ impl<'r> Runner<'r> {
                 return Fail(format!("expected trap `{message}`, but `get` cannot trap"));
             }
             WastExecute::Wat(mut wat) => {
-                if matches!(wat, Wat::Component(_)) {
-                    return Skip("component-model".into());
-                }
-                let source = form_text(self.text, wat.span().offset()).map(str::to_string);
-                let bytes = wat.encode().map_err(|e| e.message());
-                let m = match self.compile_bytes(bytes, source.as_deref(), true) {
-                    Compiled::Ok(m) => m,
-                    Compiled::OutOfScope(f) => return Skip(f),
-                    Compiled::Malformed(e) | Compiled::Rejected(e) => {
-                        return Fail(format!("module was rejected: {e}"));
-                    }
+                let m = match self.compile_valid(&mut wat) {
+                    Ok(m) => m,
+                    Err(o) => return o,
                 };
                 match self.instantiate(&m) {
                     Ok(_) => {

@@ -288,6 +288,45 @@ fn profiles_accumulate_and_show_hot_function_first() {
 }
 
 #[test]
+fn wast_timeout_fails_the_script_and_moves_on() {
+    let dir = tmpdir("wast-timeout");
+    let spin = write(
+        &dir,
+        "spin.wast",
+        r#"(module (func (export "spin") (loop br 0)))
+           (assert_return (invoke "spin"))"#,
+    );
+    let ok = write(
+        &dir,
+        "ok.wast",
+        r#"(module (func (export "one") (result i32) i32.const 1))
+           (assert_return (invoke "one") (i32.const 1))"#,
+    );
+    let start = std::time::Instant::now();
+    let o = bareflow(&[
+        "wast",
+        "--mode",
+        "interp",
+        "--timeout",
+        "1",
+        spin.to_str().unwrap(),
+        ok.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("spin.wast: 0 passed, 1 failed"), "{out}");
+    assert!(lines[1].contains("ok.wast: 1 passed, 0 failed"), "{out}");
+    assert_eq!(*lines.last().unwrap(), "1 passed, 1 failed, 0 skipped");
+    assert!(
+        stderr(&o).contains("spin.wast:0: script: timeout"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn wast_counts_and_exit_status() {
     let dir = tmpdir("wast");
     let ok = write(

@@ -24,16 +24,12 @@ fn c_compiler() -> Option<String> {
         .ok()
         .into_iter()
         .chain(["cc", "gcc", "clang"].map(String::from));
-    for cc in candidates {
-        if Command::new(&cc)
+    candidates.into_iter().find(|cc| {
+        Command::new(cc)
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success())
-        {
-            return Some(cc);
-        }
-    }
-    None
+    })
 }
 
 fn in_ci() -> bool {

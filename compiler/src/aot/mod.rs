@@ -18,12 +18,12 @@ use std::path::Path;
 
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::types::{F32, F64, I32, I64};
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, SigRef, UserFuncName, Value};
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, UserFuncName};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use cranelift_module::{FuncId, Linkage, Module, ModuleError, ModuleReloc, default_libcall_names};
+use cranelift_module::{Linkage, Module, ModuleError, ModuleReloc, default_libcall_names};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use runtime_loader::abi;
 use runtime_loader::format::{CodeTier, FuncRecord, Isa, MemoryMode, SnapshotBuilder, TrapRecord};
@@ -242,8 +242,7 @@ pub fn reachable(module: &parse::Module) -> Result<Vec<bool>, AotError> {
 /// The object-output environment: direct, colocated calls between compiled functions.
 struct ObjEnv<'m> {
     call_conv: CallConv,
-    module: &'m mut ObjectModule,
-    ids: &'m HashMap<u32, FuncId>,
+    calls: clif::ModuleCalls<'m, ObjectModule>,
 }
 
 impl ClifEnv for ObjEnv<'_> {
@@ -251,25 +250,8 @@ impl ClifEnv for ObjEnv<'_> {
         self.call_conv
     }
 
-    fn call_direct(
-        &mut self,
-        b: &mut FunctionBuilder,
-        vmctx: Value,
-        index: u32,
-        sig: SigRef,
-        args: &[Value],
-    ) -> Vec<Value> {
-        let func_ref = self.func_ref(b, vmctx, index);
-        let Some(id) = self.ids.get(&index) else {
-            return self.call_func_ref(b, sig, func_ref, args);
-        };
-        let callee = self.module.declare_func_in_func(*id, b.func);
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.push(vmctx);
-        all.push(func_ref);
-        all.extend_from_slice(args);
-        let call = b.ins().call(callee, &all);
-        b.inst_results(call).to_vec()
+    fn direct_callee(&mut self, func: &mut ir::Function, index: u32) -> Option<ir::FuncRef> {
+        self.calls.callee(func, index)
     }
 }
 
@@ -286,18 +268,6 @@ fn tier_of(opts: &AotOptions, func: u32) -> CodeTier {
     match p.funcs.get(&func) {
         Some(f) if max > 0 && f.hotness().saturating_mul(10) >= max => CodeTier::Speed,
         _ => CodeTier::Size,
-    }
-}
-
-fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
-    match b.func.dfg.value_type(v) {
-        I32 => b.ins().uextend(I64, v),
-        F32 => {
-            let bits = b.ins().bitcast(I32, MemFlagsData::new(), v);
-            b.ins().uextend(I64, bits)
-        }
-        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
-        _ => v,
     }
 }
 
@@ -357,8 +327,11 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         ctx.func.name = UserFuncName::user(0, index);
         let mut env = ObjEnv {
             call_conv,
-            module: &mut obj,
-            ids: &ids,
+            calls: clif::ModuleCalls {
+                module: &mut obj,
+                ids: &ids,
+                colocated: true,
+            },
         };
         translator
             .translate(&info, &mut env, index, &body, &mut ctx.func)
@@ -428,31 +401,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         // Raw trampoline: load params, call callee->native, store results.
         ctx.clear();
         ctx.func.signature = array_sig.clone();
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let p = b.block_params(entry).to_vec();
-            let (vmctx, callee, values) = (p[0], p[1], p[2]);
-            let flags = MemFlagsData::trusted();
-            let mut args = vec![vmctx, callee];
-            for (i, t) in key.iter().enumerate() {
-                args.push(b.ins().load(*t, flags, values, (i * 8) as i32));
-            }
-            let sig = b.import_signature(native_sig.clone());
-            let native = b.ins().load(I64, flags, callee, abi::FUNC_REF_NATIVE);
-            let call = b.ins().call_indirect(sig, native, &args);
-            let results = b.inst_results(call).to_vec();
-            for (i, r) in results.into_iter().enumerate() {
-                let slot = widen(&mut b, r);
-                b.ins().store(flags, slot, values, (i * 8) as i32);
-            }
-            let ok = b.ins().iconst(I32, 0);
-            b.ins().return_(&[ok]);
-            b.finalize(frontend);
-        }
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        clif::stubs::raw_array_trampoline(b, &key, native_sig.clone(), frontend);
         obj.define_function(raw, &mut ctx)?;
 
         // Safe entry: enter(vmctx->trap_ctx, bf_r<t>, vmctx, callee, values), with `enter`
@@ -595,6 +545,17 @@ fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
 /// # Errors
 /// [`AotError::Io`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
+    let tmp = temp_beside(path);
+    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r.map_err(AotError::Io)
+}
+
+/// A temporary name in `path`'s directory (`.<name>.tmp<pid>`), for writes that become
+/// visible at `path` in one step (rename or link).
+pub(crate) fn temp_beside(path: &Path) -> std::path::PathBuf {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -603,12 +564,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r.map_err(AotError::Io)
+    dir.join(format!(".{name}.tmp{}", std::process::id()))
 }
+
 pub mod store;
 mod stubs;

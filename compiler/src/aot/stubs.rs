@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::types::I64;
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{Linkage, Module};
@@ -23,7 +23,7 @@ use runtime_loader::loader::import_stub_symbol;
 use runtime_loader::meta::{ImportKind, ModuleMeta};
 use runtime_loader::trap::TRAP_CTX_LAST_FUNC;
 
-use super::{AotError, widen};
+use super::AotError;
 use crate::clif::{self, ClifEnv, ModuleInfo, VmctxEnv};
 
 /// Defines `bf_s<t>` for every type of an imported function.
@@ -54,63 +54,16 @@ pub(super) fn emit_import_stubs(
         let id = obj.declare_function(&import_stub_symbol(t), Linkage::Export, &sig)?;
         ctx.clear();
         ctx.func.signature = sig;
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let p = b.block_params(entry).to_vec();
-            let (vmctx, callee) = (p[0], p[1]);
-            let slots = ty.params().len().max(ty.results().len()).max(1);
-            let slot = b.create_sized_stack_slot(StackSlotData::new(
-                StackSlotKind::ExplicitSlot,
-                (slots * 8) as u32,
-                3,
-            ));
-            let values = b.ins().stack_addr(I64, slot, 0);
-            let flags = MemFlagsData::trusted();
-            for (i, v) in p[2..].iter().enumerate() {
-                let w = widen(&mut b, *v);
-                b.ins().store(flags, w, values, (i * 8) as i32);
-            }
-            let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
-            let array_sig = b.import_signature(clif::array_signature(call_conv));
-            let call = b
-                .ins()
-                .call_indirect(array_sig, array, &[vmctx, callee, values]);
-            let status = b.inst_results(call)[0];
-            let trap = b.create_block();
-            let done = b.create_block();
-            b.set_cold_block(trap);
-            b.ins().brif(status, trap, &[], done, &[]);
-            b.seal_block(trap);
-            b.seal_block(done);
-            b.switch_to_block(trap);
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        clif::stubs::native_to_array_stub(b, call_conv, frontend, |b, vmctx, status| {
             // The trap came from host code: no compiled function to name.
+            let flags = MemFlagsData::trusted();
             let tctx = b.ins().load(I64, flags, vmctx, abi::VMCTX_TRAP_CTX);
             let null = b.ins().iconst(I64, 0);
             b.ins().store(flags, null, tctx, TRAP_CTX_LAST_FUNC);
-            VmctxEnv { call_conv }.raise_trap(&mut b, vmctx, status);
-            b.ins().trap(ir::TrapCode::unwrap_user(1));
-            b.switch_to_block(done);
-            let mut results = Vec::with_capacity(ty.results().len());
-            for (i, r) in sig_results(&b).iter().enumerate() {
-                results.push(b.ins().load(*r, flags, values, (i * 8) as i32));
-            }
-            b.ins().return_(&results);
-            b.finalize(frontend);
-        }
+            VmctxEnv { call_conv }.raise_trap(b, vmctx, status);
+        });
         obj.define_function(id, &mut ctx)?;
     }
     Ok(())
-}
-
-fn sig_results(b: &FunctionBuilder) -> Vec<ir::Type> {
-    b.func
-        .signature
-        .returns
-        .iter()
-        .map(|r| r.value_type)
-        .collect()
 }

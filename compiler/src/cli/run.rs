@@ -326,6 +326,23 @@ pub(crate) fn format_val(v: &Val) -> String {
     }
 }
 
+/// Parses `--tier-up CALLS,EDGES` (both positive integers).
+fn parse_tier_up(s: &str) -> Result<TierUp, String> {
+    let (c, e) = s
+        .split_once(',')
+        .ok_or_else(|| format!("expected CALLS,EDGES, got {s:?}"))?;
+    let num = |v: &str, what: &str| -> Result<u64, String> {
+        match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("{what} must be a positive integer, got {v:?}")),
+        }
+    };
+    Ok(TierUp {
+        calls: num(c, "CALLS")?,
+        back_edges: num(e, "EDGES")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,21 +393,4 @@ mod tests {
         assert_eq!(format_val(&Val::F64(0.1f64.to_bits())), "0.1");
         assert_eq!(format_val(&Val::I32(-7)), "-7");
     }
-}
-
-/// Parses `--tier-up CALLS,EDGES` (both positive integers).
-fn parse_tier_up(s: &str) -> Result<TierUp, String> {
-    let (c, e) = s
-        .split_once(',')
-        .ok_or_else(|| format!("expected CALLS,EDGES, got {s:?}"))?;
-    let num = |v: &str, what: &str| -> Result<u64, String> {
-        match v.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("{what} must be a positive integer, got {v:?}")),
-        }
-    };
-    Ok(TierUp {
-        calls: num(c, "CALLS")?,
-        back_edges: num(e, "EDGES")?,
-    })
 }

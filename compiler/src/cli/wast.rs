@@ -2,9 +2,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use bareflow::wast::{FileReport, RunConfig, Scope, run_file};
+use bareflow::wast::{Failure, FileReport, RunConfig, Scope, run_file};
 use bareflow::{MemoryMode, Mode};
 use clap::Args;
 
@@ -18,6 +20,12 @@ const SCRIPT_STACK_BYTES: usize = 256 << 20;
 /// skipped assertions), failure details on stderr, and a last line with the totals.
 /// Directories are searched (not recursively) for `*.wast` files. Exits with 1 if any
 /// assertion failed.
+///
+/// Each script runs on its own worker thread under a deadline (`--timeout`). A script that
+/// does not finish in time (e.g. a function that loops forever) counts as one failure,
+/// `timeout`, and the run moves on to the next file. The runtime has no fuel or epoch
+/// interruption, and a thread cannot be stopped from outside, so the late worker is left
+/// running detached (it holds a CPU until the process exits after the last file).
 #[derive(Args, Debug)]
 pub struct WastCommand {
     /// Execution mode: interp, jit-none, jit-speed, tiered, snapshot or snapshot-xip.
@@ -33,6 +41,10 @@ pub struct WastCommand {
     /// Failure details printed per file (0 = all).
     #[arg(long, default_value_t = 20, value_name = "N")]
     max_failures: usize,
+    /// Time limit per script, in seconds (0 = none). A script that exceeds it is reported
+    /// as one `timeout` failure and the run continues with the next file.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    timeout: u64,
     /// Script files or directories of scripts.
     #[arg(required = true, value_name = "PATHS")]
     paths: Vec<PathBuf>,
@@ -53,7 +65,8 @@ impl WastCommand {
         };
         let mut total = FileReport::default();
         for file in &files {
-            let report = run_on_big_stack(file, cfg)?;
+            let limit = (self.timeout > 0).then(|| Duration::from_secs(self.timeout));
+            let report = run_on_big_stack(file, cfg, limit)?;
             println!("{}", report.summary_line());
             let shown = if self.max_failures == 0 {
                 report.failures.len()
@@ -107,16 +120,42 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Runs one script on a thread with a large stack.
-fn run_on_big_stack(file: &Path, cfg: RunConfig) -> Result<FileReport> {
+/// Runs one script on a worker thread with a large stack, waiting at most `limit` for it.
+/// A script still running at the deadline is reported as one `timeout` failure; its thread
+/// is detached (see [`WastCommand`]).
+fn run_on_big_stack(file: &Path, cfg: RunConfig, limit: Option<Duration>) -> Result<FileReport> {
     let owned = file.to_path_buf();
-    let handle = std::thread::Builder::new()
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
         .name("wast".into())
         .stack_size(SCRIPT_STACK_BYTES)
-        .spawn(move || run_file(&owned, &cfg))
+        .spawn(move || {
+            // The receiver is gone only after a timeout: nobody wants the late report.
+            let _ = tx.send(run_file(&owned, &cfg));
+        })
         .context("spawning the script thread")?;
-    match handle.join() {
+    let got = match limit {
+        Some(limit) => rx.recv_timeout(limit),
+        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    };
+    match got {
         Ok(r) => Ok(r?),
-        Err(_) => Err(anyhow!("the runner panicked on {}", file.display())),
+        Err(RecvTimeoutError::Timeout) => {
+            let secs = limit.map_or(0, |l| l.as_secs());
+            Ok(FileReport {
+                path: file.display().to_string(),
+                failed: 1,
+                failures: vec![Failure {
+                    line: 0,
+                    directive: "script",
+                    message: format!("timeout: the script did not finish within {secs} s"),
+                }],
+                ..FileReport::default()
+            })
+        }
+        // The worker dropped the sender without sending: it panicked.
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(anyhow!("the runner panicked on {}", file.display()))
+        }
     }
 }

@@ -10,14 +10,53 @@
 //! loads of things that can change (memory base/length after `memory.grow`, table length,
 //! `FuncRef::native` after a tier-up, global cells) are plain loads.
 
-use cranelift_codegen::ir::{
-    self, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value, types::I64,
-};
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::types::{F32, F64, I32, I64};
+use cranelift_codegen::ir::{self, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value};
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
+use cranelift_module::{FuncId, Module};
 use runtime_loader::abi;
 use runtime_loader::trap::{TRAP_CTX_LAST_FUNC, TRAP_CTX_LAST_OFFSET, TRAP_CTX_STACK_LIMIT};
 use target_lexicon::PointerWidth;
+
+/// Direct calls between functions defined in one `cranelift_module::Module` (the JIT's
+/// `JITModule` or the object writer's `ObjectModule`): the part of [`ClifEnv::direct_callee`]
+/// both environments share.
+pub struct ModuleCalls<'m, M: ?Sized> {
+    /// The module the calling function is compiled into.
+    pub module: &'m mut M,
+    /// Wasm function index → declared function, for the functions defined in `module`.
+    pub ids: &'m HashMap<u32, FuncId>,
+    /// Whether callees are near enough for PC-relative calls. Object code is one section
+    /// (`true`); JIT code may be spread over several mappings (`false`: absolute calls).
+    pub colocated: bool,
+}
+
+impl<M: Module + ?Sized> ModuleCalls<'_, M> {
+    /// Imports function `index` into `func` when it is defined in the module.
+    pub fn callee(&mut self, func: &mut ir::Function, index: u32) -> Option<ir::FuncRef> {
+        let id = *self.ids.get(&index)?;
+        let callee = self.module.declare_func_in_func(id, func);
+        func.dfg.ext_funcs[callee].colocated = self.colocated;
+        Some(callee)
+    }
+}
+
+/// Widens a value to a full 8-byte slot (array-ABI arguments and results): i32/f32
+/// zero-extended bits, f64 raw bits, i64 unchanged.
+pub fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
+    match b.func.dfg.value_type(v) {
+        I32 => b.ins().uextend(I64, v),
+        F32 => {
+            let bits = b.ins().bitcast(I32, MemFlagsData::new(), v);
+            b.ins().uextend(I64, bits)
+        }
+        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
+        _ => v,
+    }
+}
 
 /// Flags for loads of runtime structures that cannot trap and never change.
 pub fn readonly() -> MemFlagsData {
@@ -105,7 +144,16 @@ pub trait ClifEnv {
         b.inst_results(call).to_vec()
     }
 
-    /// A direct call of function `index` (`call`). The default goes through the FuncRef.
+    /// The callee of a direct `call` instruction for function `index` when it is compiled into
+    /// the same code module (see [`ModuleCalls`]); `None` (the default) calls through the
+    /// function's `FuncRef`.
+    fn direct_callee(&mut self, _func: &mut ir::Function, _index: u32) -> Option<ir::FuncRef> {
+        None
+    }
+
+    /// A direct call of function `index` (`call`): a `call` instruction when
+    /// [`ClifEnv::direct_callee`] knows the callee, otherwise through the `FuncRef`.
+    /// Either way the callee gets its own `FuncRef` as the second argument.
     fn call_direct(
         &mut self,
         b: &mut FunctionBuilder,
@@ -115,7 +163,15 @@ pub trait ClifEnv {
         args: &[Value],
     ) -> Vec<Value> {
         let func_ref = self.func_ref(b, vmctx, index);
-        self.call_func_ref(b, sig, func_ref, args)
+        let Some(callee) = self.direct_callee(b.func, index) else {
+            return self.call_func_ref(b, sig, func_ref, args);
+        };
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.push(vmctx);
+        all.push(func_ref);
+        all.extend_from_slice(args);
+        let call = b.ins().call(callee, &all);
+        b.inst_results(call).to_vec()
     }
 
     /// Calls libcall `index` (see `abi::libcall`) with `vmctx` prepended to `args`.

@@ -17,13 +17,14 @@
 //! so no trap depends on a CPU fault or a signal handler.
 
 pub mod env;
+pub mod stubs;
 pub mod translate;
 
 use cranelift_codegen::ir::{self, AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
 use wasmparser::{FuncType, ValType};
 
-pub use env::{ClifEnv, VmctxEnv};
+pub use env::{ClifEnv, ModuleCalls, VmctxEnv, widen};
 pub use translate::{FuncTranslator, heap_trap_sites, heap_trap_sites_located, translate_function};
 
 /// A translation failure. Validated input only fails with [`TranslateError::Unsupported`].

@@ -22,16 +22,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use cranelift_codegen::Context;
-use cranelift_codegen::ir::types::{self, F32, F64, I32, I64};
-use cranelift_codegen::ir::{
-    self, Function, InstBuilder, MemFlagsData, SigRef, StackSlotData, StackSlotKind, UserFuncName,
-    Value,
-};
+use cranelift_codegen::ir::types::{self, I32, I64};
+use cranelift_codegen::ir::{self, Function, InstBuilder, MemFlagsData, UserFuncName, Value};
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Module, ModuleError};
+use cranelift_module::{Module, ModuleError};
 use runtime_loader::TrapCode;
 use runtime_loader::abi;
 use runtime_loader::format::MemoryMode;
@@ -179,8 +176,8 @@ impl Drop for JitTier {
 /// functions compiled in the same batch.
 struct JitEnv<'m> {
     call_conv: CallConv,
-    module: &'m mut JITModule,
-    direct: &'m HashMap<u32, FuncId>,
+    /// Direct calls to functions compiled in the same batch.
+    calls: clif::ModuleCalls<'m, JITModule>,
     /// `FuncRef` addresses known at compile time (JIT code lives no longer than them).
     func_refs: &'m HashMap<u32, usize>,
     counters: Option<(usize, usize)>,
@@ -215,27 +212,8 @@ impl ClifEnv for JitEnv<'_> {
         }
     }
 
-    fn call_direct(
-        &mut self,
-        b: &mut FunctionBuilder,
-        vmctx: Value,
-        index: u32,
-        sig: SigRef,
-        args: &[Value],
-    ) -> Vec<Value> {
-        let func_ref = self.func_ref(b, vmctx, index);
-        let Some(id) = self.direct.get(&index) else {
-            return self.call_func_ref(b, sig, func_ref, args);
-        };
-        let callee = self.module.declare_func_in_func(*id, b.func);
-        // JIT code may be spread over several mappings: use absolute calls.
-        b.func.dfg.ext_funcs[callee].colocated = false;
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.push(vmctx);
-        all.push(func_ref);
-        all.extend_from_slice(args);
-        let call = b.ins().call(callee, &all);
-        b.inst_results(call).to_vec()
+    fn direct_callee(&mut self, func: &mut ir::Function, index: u32) -> Option<ir::FuncRef> {
+        self.calls.callee(func, index)
     }
 }
 
@@ -407,8 +385,12 @@ impl JitTier {
             self.ctx.func.name = UserFuncName::user(0, *index);
             let mut env = JitEnv {
                 call_conv,
-                module,
-                direct: &direct,
+                calls: clif::ModuleCalls {
+                    module,
+                    ids: &direct,
+                    // JIT code may be spread over several mappings: use absolute calls.
+                    colocated: false,
+                },
                 func_refs: &known_refs,
                 counters: counters.get(i).copied().flatten(),
                 tier_hook: self.tier_hook.map(|(f, d)| (f as usize, d as usize)),
@@ -561,31 +543,8 @@ impl JitTier {
             UserFuncName::user(1, 0),
             clif::array_signature(call_conv),
         );
-        {
-            let mut b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let p = b.block_params(entry).to_vec();
-            let (vmctx, callee, values) = (p[0], p[1], p[2]);
-            let flags = MemFlagsData::trusted();
-            let mut args = vec![vmctx, callee];
-            for (i, t) in key.0.iter().enumerate() {
-                args.push(b.ins().load(*t, flags, values, (i * 8) as i32));
-            }
-            let sig = b.import_signature(native_sig);
-            let native = b.ins().load(I64, flags, callee, abi::FUNC_REF_NATIVE);
-            let call = b.ins().call_indirect(sig, native, &args);
-            let results = b.inst_results(call).to_vec();
-            for (i, r) in results.into_iter().enumerate() {
-                let slot = widen(&mut b, r);
-                b.ins().store(flags, slot, values, (i * 8) as i32);
-            }
-            let ok = b.ins().iconst(I32, 0);
-            b.ins().return_(&[ok]);
-            b.finalize(env_config(call_conv));
-        }
+        let b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
+        clif::stubs::raw_array_trampoline(b, &key.0, native_sig, env_config(call_conv));
         let p = self.define_helper(func)?;
         self.raw_array_trampolines.insert(key, p);
         Ok(p)
@@ -605,59 +564,23 @@ impl JitTier {
         let native_sig = clif::native_signature(ty, call_conv)
             .map_err(|error| JitError::Translate { func: 0, error })?;
         let mut func = Function::with_name_signature(UserFuncName::user(2, 0), native_sig);
-        {
-            let mut b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let p = b.block_params(entry).to_vec();
-            let (vmctx, callee) = (p[0], p[1]);
-            let slots = key.0.len().max(key.1.len()).max(1);
-            let slot = b.create_sized_stack_slot(StackSlotData::new(
-                StackSlotKind::ExplicitSlot,
-                (slots * 8) as u32,
-                3,
-            ));
-            let values = b.ins().stack_addr(I64, slot, 0);
-            let flags = MemFlagsData::trusted();
-            for (i, v) in p[2..].iter().enumerate() {
-                let w = widen(&mut b, *v);
-                b.ins().store(flags, w, values, (i * 8) as i32);
-            }
-            let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
-            let sig = b.import_signature(clif::array_signature(call_conv));
-            let call = b.ins().call_indirect(sig, array, &[vmctx, callee, values]);
-            let status = b.inst_results(call)[0];
-            let trap = b.create_block();
-            let done = b.create_block();
-            b.set_cold_block(trap);
-            b.ins().brif(status, trap, &[], done, &[]);
-            b.seal_block(trap);
-            b.seal_block(done);
-            b.switch_to_block(trap);
-            // The callee's vmctx may be null (host functions): raise into the tier's trap
-            // context directly.
+        let b = FunctionBuilder::new(&mut func, &mut self.builder_ctx);
+        let trap_ctx = self.trap_ctx;
+        // The callee's vmctx may be null (host functions): raise into the tier's trap
+        // context directly.
+        clif::stubs::native_to_array_stub(b, call_conv, env_config(call_conv), |b, _, status| {
             let mut sig = ir::Signature::new(call_conv);
             sig.params.push(ir::AbiParam::new(I64));
             sig.params.push(ir::AbiParam::new(I32));
             let sig = b.import_signature(sig);
             let raise = b.ins().iconst(I64, trap::raise_trap_in_address() as i64);
-            let ctx = b.ins().iconst(I64, self.trap_ctx as i64);
+            let ctx = b.ins().iconst(I64, trap_ctx as i64);
             // The trap came from Rust code (host or interpreter): no compiled function to name.
             let null = b.ins().iconst(I64, 0);
             b.ins()
                 .store(MemFlagsData::trusted(), null, ctx, trap::TRAP_CTX_LAST_FUNC);
             b.ins().call_indirect(sig, raise, &[ctx, status]);
-            b.ins().trap(ir::TrapCode::unwrap_user(1));
-            b.switch_to_block(done);
-            let mut results = Vec::with_capacity(key.1.len());
-            for (i, t) in key.1.iter().enumerate() {
-                results.push(b.ins().load(*t, flags, values, (i * 8) as i32));
-            }
-            b.ins().return_(&results);
-            b.finalize(env_config(call_conv));
-        }
+        });
         let p = self.define_helper(func)?;
         self.native_stubs.insert(key, p);
         Ok(p)
@@ -683,19 +606,6 @@ fn dump_code() -> bool {
 
 fn env_config(call_conv: CallConv) -> cranelift_codegen::isa::TargetFrontendConfig {
     clif::VmctxEnv { call_conv }.frontend_config()
-}
-
-/// Widens a value to a full 8-byte slot: i32/f32 zero-extended bits, f64 raw bits.
-fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
-    match b.func.dfg.value_type(v) {
-        I32 => b.ins().uextend(I64, v),
-        F32 => {
-            let bits = b.ins().bitcast(I32, MemFlagsData::new(), v);
-            b.ins().uextend(I64, bits)
-        }
-        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
-        _ => v,
-    }
 }
 
 pub mod store;

@@ -784,3 +784,50 @@ fn guard_store_host_memories_link() {
     let m = Module::from_bytes(br#"(module (import "env" "mem" (memory 1)))"#).unwrap();
     assert!(s.instantiate(&m, &|_, _| Some(Extern::Memory(mem))).is_ok());
 }
+
+/// The interpreter entered from compiled code (tiered mode: a compiled function calling a
+/// function that is still interpreted, through `interp::exec::array_entry`) must use the
+/// store's configured call depth, not `Config::default()`'s 10,000.
+#[test]
+#[ignore = "array_entry (compiler/src/interp/exec.rs) still uses Config::default() limits; \
+            the fix belongs to the interpreter rewrite"]
+fn interpreter_entered_from_compiled_code_uses_store_limits() {
+    let mut s = Store::new(Config {
+        mode: Mode::Tiered,
+        max_call_depth: 50_000,
+        // `outer`'s 2,000,000 back-edges make it hot during its first call; `down`'s
+        // 20,000 calls stay far below the 1,000,000-call threshold: it stays interpreted.
+        tier_up: TierUp {
+            calls: 1_000_000,
+            back_edges: 1_000_000,
+        },
+        ..Config::default()
+    });
+    let i = inst(
+        &mut s,
+        r#"(module
+        (func $down (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0))
+                (then (i32.const 0))
+                (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+        (func (export "outer") (param i32) (result i32)
+            (local $k i32)
+            (loop $l
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $k) (i32.const 2000000))))
+            (if (result i32) (local.get 0)
+                (then (call $down (local.get 0)))
+                (else (i32.const -1)))))"#,
+    );
+    // First call: interpreted, its loop makes it hot.
+    assert_eq!(
+        call(&mut s, i, "outer", &[Val::I32(0)]).unwrap(),
+        vec![Val::I32(-1)]
+    );
+    // Second call: compiled `outer` enters the interpreter for `down`, which nests 20,000
+    // calls: within the configured 50,000, beyond the default 10,000.
+    assert_eq!(
+        call(&mut s, i, "outer", &[Val::I32(20_000)]).unwrap(),
+        vec![Val::I32(20_000)]
+    );
+}

@@ -245,7 +245,11 @@ pub struct Runtime {
     trap_ctx: TrapContext,
     poisoned: bool,
     module: Option<LoadedModule<BufferCodeMemory<'static>>>,
+    /// Boxed: host `FuncRef`s point at their `Binding` (`host_data`) and the instance points
+    /// at the `FuncRef`s, so neither may move when the vectors grow.
+    #[allow(clippy::vec_box)]
     bindings: Vec<Box<Binding>>,
+    #[allow(clippy::vec_box)]
     host_funcs: Vec<Box<FuncRef>>,
     instance: Option<Pin<Box<Instance>>>,
     trap_code: u32,
