@@ -63,11 +63,18 @@ pub struct InterpInstance {
     /// as `self`, and neither is ever resized).
     funcs_ptr: *const FuncCode,
     counters_ptr: *const Counters,
+    /// The owning store's limits, used when compiled code enters the interpreter
+    /// ([`array_entry`]) so that path obeys the same call depth and stack size.
+    pub exec: ExecConfig,
 }
 
 impl InterpInstance {
     /// Creates the interpreter view of an instance of `module`.
-    pub fn new(module: Arc<parse::Module>, code: Arc<ModuleCode>) -> InterpInstance {
+    pub fn new(
+        module: Arc<parse::Module>,
+        code: Arc<ModuleCode>,
+        exec: ExecConfig,
+    ) -> InterpInstance {
         let n = code.funcs.len();
         let counters: Box<[Counters]> = (0..n).map(|_| Counters::default()).collect();
         InterpInstance {
@@ -77,6 +84,7 @@ impl InterpInstance {
             module,
             code,
             counters,
+            exec,
         }
     }
 }
@@ -256,7 +264,7 @@ unsafe fn is_interpreted(f: *const FuncRef) -> bool {
 
 /// The interpreter's array-ABI entry (`FuncRef::array` of interpreted functions in tiered
 /// mode, reached from compiled code through the native→array stub). Runs the function on
-/// a fresh interpreter with default limits and returns 0 or the trap code.
+/// a fresh interpreter with the owning store's limits and returns 0 or the trap code.
 ///
 /// # Safety
 /// `callee` must be a live interpreted wasm `FuncRef` and `values` must hold
@@ -267,19 +275,15 @@ pub unsafe extern "C" fn array_entry(
     values: *mut u64,
 ) -> u32 {
     // SAFETY: per the caller, `callee` is interpreted, so `host_data` is its InterpInstance.
-    let (np, nr) = unsafe {
+    let (np, nr, exec) = unsafe {
         let data = &*((*callee).host_data as *const InterpInstance);
-        data.code.func_arity[(*callee).func_index as usize]
+        let (np, nr) = data.code.func_arity[(*callee).func_index as usize];
+        (np, nr, data.exec)
     };
     let n = (np as usize).max(nr as usize);
     // SAFETY: per the caller, `values` holds `n` slots.
     let values = unsafe { std::slice::from_raw_parts_mut(values, n) };
-    let defaults = crate::runtime::Config::default();
-    let mut interp = Interp::new(ExecConfig {
-        max_depth: defaults.max_call_depth,
-        max_slots: defaults.max_stack_slots,
-        profiling: true,
-    });
+    let mut interp = Interp::new(exec);
     // SAFETY: per the caller.
     match unsafe { interp.run_interpreted(callee, values, np as usize, nr as usize) } {
         Ok(()) => 0,

@@ -427,6 +427,7 @@ impl Store {
         let data = Box::into_raw(Box::new(InterpInstance::new(
             m.inner.clone(),
             m.code.clone(),
+            self.interp.config,
         )));
         // SAFETY: every import pointer is owned by this store (checked ids above) and
         // lives as long as the store, which outlives the instance.

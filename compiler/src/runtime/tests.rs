@@ -789,8 +789,6 @@ fn guard_store_host_memories_link() {
 /// function that is still interpreted, through `interp::exec::array_entry`) must use the
 /// store's configured call depth, not `Config::default()`'s 10,000.
 #[test]
-#[ignore = "array_entry (compiler/src/interp/exec.rs) still uses Config::default() limits; \
-            the fix belongs to the interpreter rewrite"]
 fn interpreter_entered_from_compiled_code_uses_store_limits() {
     let mut s = Store::new(Config {
         mode: Mode::Tiered,
