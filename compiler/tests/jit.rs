@@ -457,7 +457,10 @@ fn differential_interp_vs_jit() {
     let mut modules = 0u64;
     for seed in start..start + cases {
         if seed > start && (seed - start) % 1000 == 0 {
-            eprintln!("differential: {} seeds done, {modules} module runs", seed - start);
+            eprintln!(
+                "differential: {} seeds done, {modules} module runs",
+                seed - start
+            );
         }
         let bytes = seed_bytes(seed, 4096);
         let mut u = arbitrary::Unstructured::new(&bytes);
