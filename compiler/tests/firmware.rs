@@ -12,29 +12,8 @@ use std::process::Command;
 
 use bareflow::{Config, Extern, Mode, Module, Store, Trap, TrapCode, Val, ValType};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn c_compiler() -> Option<String> {
-    let candidates = std::env::var("CC")
-        .ok()
-        .into_iter()
-        .chain(["cc", "gcc", "clang"].map(String::from));
-    candidates.into_iter().find(|cc| {
-        Command::new(cc)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
+mod common;
+use common::{c_compiler, in_ci, replay_call_lines, root};
 
 /// Builds the staticlib (own target dir: the outer cargo may still hold the workspace's)
 /// and the program with `build.sh`; returns the program and build.sh's stdout.
@@ -167,30 +146,10 @@ fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
 
 /// Checks the program's output; returns the number of `call` lines checked.
 pub fn check_output(stdout: &str) -> usize {
-    let mut calls = 0;
     for line in stdout.lines() {
         assert!(!line.starts_with("FAIL"), "the program reported: {line}");
-        let Some(rest) = line.strip_prefix("call ") else {
-            continue;
-        };
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        let (snap, export) = (words[0], words[1]);
-        let split = words
-            .iter()
-            .position(|w| *w == "->" || *w == "trap")
-            .unwrap_or_else(|| panic!("malformed line: {line}"));
-        let args: Vec<u64> = words[2..split].iter().map(|w| w.parse().unwrap()).collect();
-        let got = if words[split] == "->" {
-            Ok(words[split + 1..]
-                .iter()
-                .map(|w| w.parse().unwrap())
-                .collect::<Vec<u64>>())
-        } else {
-            Err(words[split + 1].parse::<u32>().unwrap())
-        };
-        assert_eq!(got, interpret(snap, export, &args), "{line}");
-        calls += 1;
     }
+    let calls = replay_call_lines(stdout.lines(), interpret);
     for want in [
         "host log 5 5000",
         "host log 16 15 \"hello from wasm\"",

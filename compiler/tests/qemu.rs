@@ -14,21 +14,13 @@ use std::time::{Duration, Instant};
 
 use bareflow::{Config, Extern, Mode, Module, Store, Val, ValType};
 
+mod common;
+use common::{in_ci, replay_call_lines, root};
+
 /// QEMU's exit status when the image writes its success code (0x10) to isa-debug-exit.
 const EXIT_SUCCESS: i32 = (0x10 << 1) | 1;
 /// How long the image may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
 
 fn runs(tool: &str) -> bool {
     Command::new(tool)
@@ -201,29 +193,7 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
     assert_eq!(lines.last(), Some(&"done 0"), "{serial}");
 
     // Every call line agrees with the interpreter.
-    let mut calls = 0;
-    for l in &lines {
-        let Some(rest) = l.strip_prefix("call ") else {
-            continue;
-        };
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        // <snapshot> <export> <args...> (-> <results...> | trap <code> <message>)
-        let split = 2 + words[2..]
-            .iter()
-            .position(|w| *w == "->" || *w == "trap")
-            .unwrap_or_else(|| panic!("malformed line: {l}"));
-        let args: Vec<u64> = words[2..split].iter().map(|w| w.parse().unwrap()).collect();
-        let got = if words[split] == "->" {
-            Ok(words[split + 1..]
-                .iter()
-                .map(|w| w.parse().unwrap())
-                .collect::<Vec<u64>>())
-        } else {
-            Err(words[split + 1].parse::<u32>().unwrap())
-        };
-        assert_eq!(got, interpret(words[0], words[1], &args), "{l}");
-        calls += 1;
-    }
+    let calls = replay_call_lines(lines.iter().copied(), interpret);
     assert_eq!(calls, 11, "call lines:\n{serial}");
     // Each trap kind is printed with its message, and all five snapshots ran in place.
     for want in [
