@@ -31,11 +31,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 use bareflow::{Config, MemoryMode, Mode};
 use bench::measure::{self, BuiltSize, LoaderTimes};
 use bench::peers::{PEERS, Peer};
-use bench::{BareflowRunner, NativeDriver, ResultType, WORKLOADS, Workload, median};
+use bench::{BareflowRunner, NativeDriver, WORKLOADS, Workload, median};
 
 /// Calls one prepared export with fixed arguments and returns its checksum.
 trait Runner {
@@ -109,47 +109,18 @@ fn bareflow_engines() -> Vec<Engine> {
 
 // ---------------------------------------------------------------- wasmi
 
-struct WasmiRunner {
-    store: wasmi::Store<()>,
-    func: wasmi::Func,
-    args: Vec<wasmi::Val>,
-    results: [wasmi::Val; 1],
-}
+#[path = "../shared/wasmi_runner.rs"]
+mod wasmi_runner;
+use wasmi_runner::WasmiRunner;
 
 impl Runner for WasmiRunner {
     fn call(&mut self) -> Result<i64> {
-        self.func
-            .call(&mut self.store, &self.args, &mut self.results)
-            .map_err(|e| anyhow!("wasmi: {e}"))?;
-        match self.results[0] {
-            wasmi::Val::I32(v) => Ok(i64::from(v)),
-            wasmi::Val::I64(v) => Ok(v),
-            ref other => bail!("wasmi: unexpected result {other:?}"),
-        }
+        WasmiRunner::call(self)
     }
 }
 
 fn prepare_wasmi(w: &Workload, wasm: &[u8], args: &[i32]) -> Result<Prepared> {
-    let engine = wasmi::Engine::default();
-    let module = wasmi::Module::new(&engine, wasm).map_err(|e| anyhow!("wasmi: {e}"))?;
-    let mut store = wasmi::Store::new(&engine, ());
-    let linker = wasmi::Linker::<()>::new(&engine);
-    let instance = linker
-        .instantiate_and_start(&mut store, &module)
-        .map_err(|e| anyhow!("wasmi: {e}"))?;
-    let func = instance
-        .get_func(&store, w.export)
-        .with_context(|| format!("wasmi: no export `{}`", w.export))?;
-    let result = match w.result {
-        ResultType::I32 => wasmi::Val::I32(0),
-        ResultType::I64 => wasmi::Val::I64(0),
-    };
-    Ok(Prepared::Ready(Box::new(WasmiRunner {
-        store,
-        func,
-        args: args.iter().map(|&a| wasmi::Val::I32(a)).collect(),
-        results: [result],
-    })))
+    Ok(Prepared::Ready(Box::new(WasmiRunner::new(w, wasm, args)?)))
 }
 
 // ---------------------------------------------------------------- report

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use bareflow::{Config, Mode};
-use bench::{BareflowRunner, ResultType, WORKLOADS, Workload, median};
+use bench::{BareflowRunner, WORKLOADS, Workload, median};
 
 trait Run {
     fn call(&mut self) -> Result<i64>;
@@ -27,49 +27,20 @@ impl Run for BareflowRunner {
     }
 }
 
-struct Wasmi {
-    store: wasmi::Store<()>,
-    func: wasmi::Func,
-    args: Vec<wasmi::Val>,
-    results: [wasmi::Val; 1],
-}
+#[path = "../shared/wasmi_runner.rs"]
+mod wasmi_runner;
+use wasmi_runner::WasmiRunner;
 
-impl Run for Wasmi {
+impl Run for WasmiRunner {
     fn call(&mut self) -> Result<i64> {
-        self.func
-            .call(&mut self.store, &self.args, &mut self.results)
-            .map_err(|e| anyhow!("wasmi: {e}"))?;
-        match self.results[0] {
-            wasmi::Val::I32(v) => Ok(i64::from(v)),
-            wasmi::Val::I64(v) => Ok(v),
-            ref other => bail!("wasmi: unexpected result {other:?}"),
-        }
+        WasmiRunner::call(self)
     }
 }
 
 fn prepare(engine: &str, w: &Workload, args: &[i32]) -> Result<Box<dyn Run>> {
     let wasm = w.wasm_bytes()?;
     if engine == "wasmi" {
-        let eng = wasmi::Engine::default();
-        let module = wasmi::Module::new(&eng, &wasm[..]).map_err(|e| anyhow!("wasmi: {e}"))?;
-        let mut store = wasmi::Store::new(&eng, ());
-        let linker = wasmi::Linker::<()>::new(&eng);
-        let inst = linker
-            .instantiate_and_start(&mut store, &module)
-            .map_err(|e| anyhow!("wasmi: {e}"))?;
-        let func = inst
-            .get_func(&store, w.export)
-            .ok_or_else(|| anyhow!("no export"))?;
-        let results = [match w.result {
-            ResultType::I32 => wasmi::Val::I32(0),
-            ResultType::I64 => wasmi::Val::I64(0),
-        }];
-        return Ok(Box::new(Wasmi {
-            store,
-            func,
-            args: args.iter().map(|&a| wasmi::Val::I32(a)).collect(),
-            results,
-        }));
+        return Ok(Box::new(WasmiRunner::new(w, &wasm, args)?));
     }
     let profiling = match engine {
         "interp" => false,

@@ -456,7 +456,7 @@ fn differential_interp_vs_jit() {
     let mut compared = 0u64;
     let mut modules = 0u64;
     for seed in start..start + cases {
-        if seed > start && (seed - start) % 1000 == 0 {
+        if seed > start && (seed - start).is_multiple_of(1000) {
             eprintln!(
                 "differential: {} seeds done, {modules} module runs",
                 seed - start
