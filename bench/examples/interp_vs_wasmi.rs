@@ -106,9 +106,28 @@ fn main() -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let engines = ["wasmi", "interp", "interp+prof"];
-    println!("| workload | wasmi ms | interp ms | interp/wasmi | interp+prof ms | prof overhead |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    // IW_ENGINES=wasmi,interp,interp+prof,interp: extra columns (same engine twice shows
+    // how much of a difference is layout noise).
+    let engines: Vec<String> = std::env::var("IW_ENGINES")
+        .unwrap_or_else(|_| "wasmi,interp,interp+prof".into())
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    if engines.len() < 3 {
+        bail!("IW_ENGINES needs at least three engines");
+    }
+    print!(
+        "| workload | {} ms | {} ms | ratio | {} ms | overhead |",
+        engines[0], engines[1], engines[2]
+    );
+    for e in &engines[3..] {
+        print!(" {e} ms |");
+    }
+    println!();
+    println!(
+        "|---|---:|---:|---:|---:|---:|{}",
+        "---:|".repeat(engines.len() - 3)
+    );
     for w in WORKLOADS {
         if let Some(f) = &filter
             && !f.iter().any(|f| w.name.contains(f.as_str()))
@@ -156,7 +175,7 @@ fn main() -> Result<()> {
             .iter()
             .map(|t| median(t).as_secs_f64() * 1e3)
             .collect();
-        println!(
+        print!(
             "| {} | {:.1} | {:.1} | {:.2}x | {:.1} | {:+.1}% |",
             w.name,
             ms[0],
@@ -165,6 +184,10 @@ fn main() -> Result<()> {
             ms[2],
             (ms[2] / ms[1] - 1.0) * 100.0
         );
+        for t in &ms[3..] {
+            print!(" {t:.1} |");
+        }
+        println!();
     }
     Ok(())
 }

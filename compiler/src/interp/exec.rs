@@ -22,7 +22,7 @@ use runtime_loader::abi::{ArrayFn, FuncRef, VMContext, func_kind};
 use runtime_loader::instance::Instance;
 
 use super::num;
-use super::ops::{Bin, FuncCode, Load, Op, Store};
+use super::ops::{Bin, FBin, FuncCode, Load, Op, Store};
 use crate::parse;
 use crate::runtime::Trap;
 
@@ -151,17 +151,35 @@ pub fn ticks() -> u64 {
     }
 }
 
-/// Hook events (calls, returns, back-edges) between two clock reads.
+/// Most slots [`Interp::run`] leaves unused before frame 0 (half a page of padding at
+/// most plus rounding; see there).
+const STACK_PAD_MAX: usize = 4096 / 8;
+
+/// Hook events (calls, returns, batches of back-edges) between two samples (tier hook).
 const SAMPLE_PERIOD: u32 = 32;
 
+/// Samples between two clock reads: `rdtsc` costs ~45 cycles here, which read every 32
+/// calls and returns alone cost a call-heavy program 5%.
+const CLOCK_PERIOD: u32 = 8;
+
+/// Loop back-edges counted in a register before they are added to the function's
+/// counter and a profile sample is taken (clock read, tier hook). Pending edges are also
+/// flushed at every call, return, trap and exit, so the counters are exact whenever the
+/// interpreter leaves the frame; only a hook that runs inside a loop may see up to
+/// `EDGE_BATCH - 1` fewer edges than were taken.
+const EDGE_BATCH: u32 = 256;
+
 /// Self-time estimation: reading the clock at every frame switch costs more than a small
-/// call, so the clock is read every [`SAMPLE_PERIOD`] hook events and the elapsed time is
-/// charged to the function running at that moment. Totals are exact (every tick is charged
+/// call, so the clock is read every [`SAMPLE_PERIOD`] × [`CLOCK_PERIOD`] hook events and
+/// the elapsed time is charged to the function running at that moment. Totals are exact (every tick is charged
 /// to someone); the split between functions is a statistical estimate weighted by hook
 /// events, which is good enough to rank hot functions.
 struct Sampler {
     last: u64,
+    /// Hook events until the next sample.
     countdown: u32,
+    /// Samples until the next clock read.
+    clock_left: u32,
     hook: Option<TierHook>,
 }
 
@@ -182,6 +200,7 @@ impl Sampler {
         Sampler {
             last: if profiling { ticks() } else { 0 },
             countdown: SAMPLE_PERIOD,
+            clock_left: CLOCK_PERIOD,
             hook,
         }
     }
@@ -190,15 +209,28 @@ impl Sampler {
     fn event(&mut self, c: &Counters) {
         self.countdown -= 1;
         if self.countdown == 0 {
+            self.countdown = SAMPLE_PERIOD;
             self.sample(c);
         }
+    }
+
+    /// A full batch of [`EDGE_BATCH`] back-edges of the running function: counts them
+    /// and takes a sample (a loop is as hot as a whole period of calls).
+    #[cold]
+    #[inline(never)]
+    fn edge_batch(&mut self, c: &Counters) {
+        c.back_edges.set(c.back_edges.get() + u64::from(EDGE_BATCH));
+        self.sample(c);
     }
 
     #[cold]
     #[inline(never)]
     fn sample(&mut self, c: &Counters) {
-        self.flush(c);
-        self.countdown = SAMPLE_PERIOD;
+        self.clock_left -= 1;
+        if self.clock_left == 0 {
+            self.clock_left = CLOCK_PERIOD;
+            self.flush(c);
+        }
         if let Some(h) = self.hook {
             // SAFETY: whoever installed the hook keeps `data` valid while this interpreter
             // runs (see `Interp::tier_hook`).
@@ -382,19 +414,42 @@ impl Interp {
         if need > cfg.max_slots {
             return Err(Trap::new(TrapCode::StackOverflow));
         }
-        stack.resize(need, 0);
-        stack[..nparams].copy_from_slice(&values[..nparams]);
+        // Frame 0 starts `pad` slots into the vector, chosen so that it lies half a page
+        // away from the entry function's code modulo 4 KiB: a load of the next op whose
+        // address matches a just-written stack slot in bits 0..12 waits for the store
+        // ("4K aliasing"), which made tight loops up to 25% slower depending on where the
+        // allocator happened to put the two.
+        stack.reserve(need + STACK_PAD_MAX);
+        let want = (code.ops.as_ptr() as usize).wrapping_add(2048) & 4095;
+        let pad = (want.wrapping_sub(stack.as_ptr() as usize) & 4095) / 8;
+        stack.resize(pad + need, 0);
+        stack[pad..pad + nparams].copy_from_slice(&values[..nparams]);
         // From here on the stack is accessed through `sptr` only (see `rd!`); it is
-        // refreshed whenever the vector reallocates.
-        let mut sptr: *mut u64 = stack.as_mut_ptr();
-        let mut slen: usize = stack.len();
+        // refreshed whenever the vector reallocates. The padding and the number of slots
+        // after it are recomputed from `sptr` where needed (`pad!`, `slen!`) rather than
+        // kept in variables: every value live across the dispatch loop competes for the
+        // registers that hold `ip`, `sp` and `fp`.
+        // SAFETY: `pad <= len`.
+        let mut sptr: *mut u64 = unsafe { stack.as_mut_ptr().add(pad) };
+        macro_rules! pad {
+            () => {
+                (sptr as usize - stack.as_ptr() as usize) / 8
+            };
+        }
+        macro_rules! slen {
+            () => {
+                stack.len() - pad!()
+            };
+        }
         // Hot state as pointers: the next op, the frame base (local 0), the stack top.
         let mut ops: *const Op = code.ops.as_ptr();
         let mut ip: *const Op = ops;
         let mut fp: *mut u64 = sptr;
-        // SAFETY: `num_locals <= max_height <= need = slen`.
+        // SAFETY: `num_locals <= max_height <= need = slen!()`.
         let mut sp: *mut u64 = unsafe { sptr.add(code.num_locals as usize) };
         let mut sampler = Sampler::new(profiling, self.tier_hook);
+        // Back-edges until the next batch.
+        let mut edges_left: u32 = EDGE_BATCH;
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };
@@ -411,12 +466,13 @@ impl Interp {
 
         // Slot access without bounds checks. Invariant: validation plus the lowering's
         // height tracking keep every access inside `[fp, fp + max_height)` of the current
-        // frame, which `need`/`resize` made part of the vector (below `sptr + slen`).
+        // frame, which `need`/`resize` made part of the vector (below `sptr + slen!()`).
         // Debug builds (tests, the spec runner) check it.
         macro_rules! in_bounds {
             ($p:expr) => {
                 debug_assert!(
-                    ($p as usize) >= (sptr as usize) && ($p as usize) < (sptr as usize) + slen * 8,
+                    ($p as usize) >= (sptr as usize)
+                        && ($p as usize) < (sptr as usize) + slen!() * 8,
                     "stack access out of bounds"
                 )
             };
@@ -586,15 +642,34 @@ impl Interp {
                 }
             };
         }
+        // Back-edges are counted down in a local (a register in the hot loop) and added to
+        // the function's counter per batch, or by `flush_edges!` when the frame changes.
         macro_rules! back_edge {
             () => {
                 if profiling {
-                    // SAFETY: counters of a live instance.
-                    let c = unsafe { &*counters };
-                    c.back_edges.set(c.back_edges.get() + 1);
-                    sampler.event(c);
+                    edges_left -= 1;
+                    if edges_left == 0 {
+                        edges_left = EDGE_BATCH;
+                        // SAFETY: counters of a live instance.
+                        sampler.edge_batch(unsafe { &*counters });
+                    }
                 }
             };
+        }
+        // A frame switch (call or return) of the running function `counters`, when
+        // profiling: adds its pending back-edges to its counter (so the counts are exact
+        // whenever the frame changes) and counts one hook event.
+        macro_rules! switch_event {
+            () => {{
+                // SAFETY: counters of a live instance.
+                let c = unsafe { &*counters };
+                if edges_left != EDGE_BATCH {
+                    c.back_edges
+                        .set(c.back_edges.get() + u64::from(EDGE_BATCH - edges_left));
+                    edges_left = EDGE_BATCH;
+                }
+                sampler.event(c);
+            }};
         }
         macro_rules! branch {
             ($target:expr, $height:expr, $keep:expr) => {{
@@ -619,14 +694,6 @@ impl Interp {
                 // SAFETY: targets are op indices of the current body.
                 ip = unsafe { ops.add($t as usize) };
             }};
-        }
-        macro_rules! account {
-            () => {
-                if profiling {
-                    // SAFETY: counters of a live instance.
-                    sampler.event(unsafe { &*counters });
-                }
-            };
         }
         macro_rules! inst {
             () => {
@@ -667,8 +734,8 @@ impl Interp {
                 unsafe { std::ptr::write_unaligned(p as *mut [u8; $n], bytes) };
             }};
         }
-        // Loads kind `$k` (a `Load`) from linear address `$addr` and pushes it.
-        macro_rules! load_k {
+        // Loads kind `$k` (a `Load`) from linear address `$addr`: the slot value.
+        macro_rules! load_val {
             ($k:expr, $addr:expr) => {{
                 let (k, addr): (Load, u64) = ($k, $addr);
                 // SAFETY: validation guarantees the module has a memory, so
@@ -702,6 +769,13 @@ impl Interp {
                         }
                     }
                 };
+                v
+            }};
+        }
+        // Loads kind `$k` (a `Load`) from linear address `$addr` and pushes it.
+        macro_rules! load_k {
+            ($k:expr, $addr:expr) => {{
+                let v = load_val!($k, $addr);
                 push!(v);
             }};
         }
@@ -742,7 +816,9 @@ impl Interp {
                 if !unsafe { is_interpreted(f) } {
                     let (np, nr): (u32, u32) = $arity;
                     let (np, nr) = (np as usize, nr as usize);
-                    account!();
+                    if profiling {
+                        switch_event!();
+                    }
                     // SAFETY: the arguments are the top `np` slots.
                     let vbase = unsafe { sp.sub(np) };
                     // SAFETY: `array` is an ArrayFn for host and compiled functions; the
@@ -769,25 +845,27 @@ impl Interp {
                     let sp_index = unsafe { sp.offset_from(sptr) } as usize;
                     let new_base = sp_index - np;
                     let need = new_base + callee_code.max_height as usize;
+                    let pad = pad!();
+                    let slen = stack.len() - pad;
                     // Invariant: `slen <= max(cfg.max_slots, first frame's need)`, so only
                     // a growing stack can exceed the limit.
                     if need > slen {
                         if need > cfg.max_slots {
                             trap!(TrapCode::StackOverflow);
                         }
-                        stack.resize(need.max(slen * 2).min(cfg.max_slots), 0);
-                        sptr = stack.as_mut_ptr();
-                        slen = stack.len();
+                        stack.resize(pad + need.max(slen * 2).min(cfg.max_slots), 0);
+                        // SAFETY: `pad <= len`.
+                        sptr = unsafe { stack.as_mut_ptr().add(pad) };
                         // SAFETY: rebase the stack top onto the new allocation (the caller's
                         // frame base is recomputed from `Frame::base` on return).
                         sp = unsafe { sptr.add(sp_index) };
                     }
                     let locals_end = new_base + callee_code.num_locals as usize;
-                    debug_assert!(locals_end <= slen);
+                    debug_assert!(locals_end <= slen!());
                     // Zero the declared locals: a short loop for the usual few (volatile
                     // keeps it from becoming a `memset` call), `write_bytes` for many.
                     let n = locals_end - sp_index;
-                    // SAFETY: `locals_end <= need <= slen`.
+                    // SAFETY: `locals_end <= need <= slen!()`.
                     unsafe {
                         if n <= 8 {
                             for i in 0..n {
@@ -797,7 +875,12 @@ impl Interp {
                             std::ptr::write_bytes(sp, 0, n);
                         }
                     }
-                    account!();
+                    if profiling {
+                        switch_event!();
+                        // SAFETY: counters of a live instance.
+                        let kc = unsafe { &*k };
+                        kc.calls.set(kc.calls.get() + 1);
+                    }
                     // SAFETY: a frame is running (the caller).
                     unsafe { (*frames.as_mut_ptr().add(frames.len() - 1)).ret = ip };
                     data = d;
@@ -806,17 +889,12 @@ impl Interp {
                     counters = k;
                     // SAFETY: as above.
                     vmctx = unsafe { (*f).vmctx };
-                    // SAFETY: `new_base..locals_end` lies inside the vector (`need <= slen`).
+                    // SAFETY: `new_base..locals_end` lies inside the vector (`need <= slen!()`).
                     unsafe {
                         fp = sptr.add(new_base);
                         sp = sptr.add(locals_end);
                     }
                     ip = ops;
-                    if profiling {
-                        // SAFETY: counters of a live instance.
-                        let kc = unsafe { &*counters };
-                        kc.calls.set(kc.calls.get() + 1);
-                    }
                     frames.push(Frame {
                         code: c,
                         data,
@@ -910,6 +988,9 @@ impl Interp {
                             sp = fp.add(n);
                         }
                         // Fall into the shared return path below.
+                        if profiling {
+                            switch_event!();
+                        }
                         if let Some(done) = self.ret(
                             frames,
                             &mut code,
@@ -918,8 +999,6 @@ impl Interp {
                             &mut counters,
                             &mut fp,
                             sptr,
-                            profiling,
-                            &mut sampler,
                         ) {
                             break done;
                         }
@@ -944,6 +1023,9 @@ impl Interp {
                         }
                         sp = fp.add(n);
                     }
+                    if profiling {
+                        switch_event!();
+                    }
                     if let Some(done) = self.ret(
                         frames,
                         &mut code,
@@ -952,8 +1034,6 @@ impl Interp {
                         &mut counters,
                         &mut fp,
                         sptr,
-                        profiling,
-                        &mut sampler,
                     ) {
                         break done;
                     }
@@ -1253,6 +1333,33 @@ impl Interp {
                         k,
                         u64::from((pop!() as u32).wrapping_add(c)) + u64::from(off)
                     )
+                }
+                Op::LoadLDup { k, a, off } => {
+                    let x = loc!(a);
+                    push!(x);
+                    load_k!(k, (x as u32 as u64) + u64::from(off))
+                }
+                Op::LoadLSet { k, a, off, d } => {
+                    let v = load_val!(k, (loc!(a) as u32 as u64) + u64::from(off));
+                    set_loc!(d, v)
+                }
+                Op::F64BinLL { k, a, b } => push!(k.eval(loc!(a), loc!(b))),
+                Op::F64BinSL { k, b } => set_top!(1, k.eval(top!(1), loc!(b))),
+                Op::F64BinSC { k, c } => set_top!(1, k.eval(top!(1), c)),
+                Op::F64BinSM { k, a, c, off } => {
+                    let addr = u64::from((loc!(a) as u32).wrapping_add(c)) + u64::from(off);
+                    let y = load_val!(Load::I64, addr);
+                    set_top!(1, k.eval(top!(1), y))
+                }
+                Op::F64BinLM { k, b, a, c } => {
+                    let y = load_val!(Load::I64, u64::from((loc!(a) as u32).wrapping_add(c)));
+                    push!(k.eval(loc!(b), y))
+                }
+                Op::F64BinStore { k, off } => {
+                    let y = pop!();
+                    let x = pop!();
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    store_w!(Store::S64, addr, k.eval(x, y))
                 }
 
                 // ---- specialized fused forms (scripts/gen-interp-fused.py) ---------------
@@ -2350,6 +2457,86 @@ impl Interp {
                     if Bin::GeU.test64(a, loc!(b)) {
                         cond_jump!(lp, t);
                     }
+                }
+                Op::F64AddLL { a, b } => push!(FBin::Add.eval(loc!(a), loc!(b))),
+                Op::F64SubLL { a, b } => push!(FBin::Sub.eval(loc!(a), loc!(b))),
+                Op::F64MulLL { a, b } => push!(FBin::Mul.eval(loc!(a), loc!(b))),
+                Op::F64DivLL { a, b } => push!(FBin::Div.eval(loc!(a), loc!(b))),
+                Op::F64AddSL { b } => set_top!(1, FBin::Add.eval(top!(1), loc!(b))),
+                Op::F64SubSL { b } => set_top!(1, FBin::Sub.eval(top!(1), loc!(b))),
+                Op::F64MulSL { b } => set_top!(1, FBin::Mul.eval(top!(1), loc!(b))),
+                Op::F64DivSL { b } => set_top!(1, FBin::Div.eval(top!(1), loc!(b))),
+                Op::F64AddSC { c } => set_top!(1, FBin::Add.eval(top!(1), c)),
+                Op::F64SubSC { c } => set_top!(1, FBin::Sub.eval(top!(1), c)),
+                Op::F64MulSC { c } => set_top!(1, FBin::Mul.eval(top!(1), c)),
+                Op::F64DivSC { c } => set_top!(1, FBin::Div.eval(top!(1), c)),
+                Op::F64AddSM { a, c, off } => {
+                    let y = load_val!(
+                        Load::I64,
+                        u64::from((loc!(a) as u32).wrapping_add(c)) + u64::from(off)
+                    );
+                    set_top!(1, FBin::Add.eval(top!(1), y))
+                }
+                Op::F64SubSM { a, c, off } => {
+                    let y = load_val!(
+                        Load::I64,
+                        u64::from((loc!(a) as u32).wrapping_add(c)) + u64::from(off)
+                    );
+                    set_top!(1, FBin::Sub.eval(top!(1), y))
+                }
+                Op::F64MulSM { a, c, off } => {
+                    let y = load_val!(
+                        Load::I64,
+                        u64::from((loc!(a) as u32).wrapping_add(c)) + u64::from(off)
+                    );
+                    set_top!(1, FBin::Mul.eval(top!(1), y))
+                }
+                Op::F64DivSM { a, c, off } => {
+                    let y = load_val!(
+                        Load::I64,
+                        u64::from((loc!(a) as u32).wrapping_add(c)) + u64::from(off)
+                    );
+                    set_top!(1, FBin::Div.eval(top!(1), y))
+                }
+                Op::F64AddLM { b, a, c } => {
+                    let y = load_val!(Load::I64, u64::from((loc!(a) as u32).wrapping_add(c)));
+                    push!(FBin::Add.eval(loc!(b), y))
+                }
+                Op::F64SubLM { b, a, c } => {
+                    let y = load_val!(Load::I64, u64::from((loc!(a) as u32).wrapping_add(c)));
+                    push!(FBin::Sub.eval(loc!(b), y))
+                }
+                Op::F64MulLM { b, a, c } => {
+                    let y = load_val!(Load::I64, u64::from((loc!(a) as u32).wrapping_add(c)));
+                    push!(FBin::Mul.eval(loc!(b), y))
+                }
+                Op::F64DivLM { b, a, c } => {
+                    let y = load_val!(Load::I64, u64::from((loc!(a) as u32).wrapping_add(c)));
+                    push!(FBin::Div.eval(loc!(b), y))
+                }
+                Op::F64AddStore { off } => {
+                    let y = pop!();
+                    let x = pop!();
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    store_w!(Store::S64, addr, FBin::Add.eval(x, y))
+                }
+                Op::F64SubStore { off } => {
+                    let y = pop!();
+                    let x = pop!();
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    store_w!(Store::S64, addr, FBin::Sub.eval(x, y))
+                }
+                Op::F64MulStore { off } => {
+                    let y = pop!();
+                    let x = pop!();
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    store_w!(Store::S64, addr, FBin::Mul.eval(x, y))
+                }
+                Op::F64DivStore { off } => {
+                    let y = pop!();
+                    let x = pop!();
+                    let addr = (pop!() as u32 as u64) + u64::from(off);
+                    store_w!(Store::S64, addr, FBin::Div.eval(x, y))
                 } // END GENERATED
 
                 // ---- i32 -----------------------------------------------------------------
@@ -2586,11 +2773,16 @@ impl Interp {
 
         if profiling {
             // SAFETY: counters of a live instance.
-            sampler.flush(unsafe { &*counters });
+            let c = unsafe { &*counters };
+            // The pending back-edges of the frame that returned last or trapped.
+            c.back_edges
+                .set(c.back_edges.get() + u64::from(EDGE_BATCH - edges_left));
+            sampler.flush(c);
         }
         match result {
             Ok(()) => {
-                values[..nresults].copy_from_slice(&stack[..nresults]);
+                let pad = pad!();
+                values[..nresults].copy_from_slice(&stack[pad..pad + nresults]);
                 Ok(())
             }
             Err(c) => {
@@ -2624,13 +2816,7 @@ impl Interp {
         counters: &mut *const Counters,
         fp: &mut *mut u64,
         sptr: *mut u64,
-        profiling: bool,
-        sampler: &mut Sampler,
     ) -> Option<Result<(), TrapCode>> {
-        if profiling {
-            // SAFETY: counters of a live instance.
-            sampler.event(unsafe { &**counters });
-        }
         frames.pop();
         let Some(caller) = frames.last() else {
             return Some(Ok(()));
@@ -2679,5 +2865,156 @@ mod tests {
             let e = call(wat, name, 3).expect_err("out of bounds");
             assert!(e.to_string().contains("out of bounds"), "{name}: {e}");
         }
+    }
+
+    /// Bodies of `(param f64 f64 i32) (result f64)` functions that lower to the fused f64,
+    /// load and store forms, each with the fused op it must contain.
+    const F64_BODIES: &[(&str, &str)] = &[
+        ("local.get 0 local.get 1 f64.sub", "F64SubLL"),
+        ("local.get 2 f64.load local.get 1 f64.div", "F64DivSL"),
+        ("local.get 0 f64.const -2.5 f64.mul", "F64MulSC"),
+        (
+            "local.get 0 local.get 2 f64.load offset=8 f64.add",
+            "F64AddSM",
+        ),
+        ("local.get 1 local.get 2 f64.load f64.sub", "F64SubLM"),
+        (
+            "local.get 1 local.get 2 i32.const 8 i32.add f64.load f64.mul",
+            "F64MulLM",
+        ),
+        (
+            "local.get 0 local.get 2 i32.const -8 i32.add f64.load offset=16 f64.div",
+            "F64DivSM",
+        ),
+        (
+            "local.get 2 local.get 2 f64.load local.get 0 local.get 1 f64.mul f64.add \
+             f64.store local.get 2 f64.load",
+            "F64AddStore",
+        ),
+        (
+            "local.get 2 local.get 0 local.get 1 f64.div local.get 1 local.get 0 f64.mul \
+             f64.sub f64.store offset=8 local.get 2 f64.load offset=8",
+            "F64SubStore",
+        ),
+        (
+            "local.get 2 local.get 2 i32.load16_s offset=2 i32.const 3 i32.mul \
+             i32.store8 offset=1 local.get 2 f64.load",
+            "LoadLDup",
+        ),
+        (
+            "local.get 2 i32.load offset=4 local.set 2 local.get 2 i32.const 24 i32.and \
+             f64.load",
+            "LoadLSet",
+        ),
+    ];
+
+    /// A module with one export `f<i>` per body; `barrier` separates every instruction
+    /// with an empty block (a label the peephole never fuses across).
+    fn f64_module(barrier: bool) -> String {
+        let mut wat = String::from(
+            "(module (memory (export \"mem\") 1)\n(data (i32.const 0) \
+             \"\\00\\00\\00\\00\\00\\00\\f8\\3f\\01\\00\\00\\00\\00\\00\\f4\\7f\
+             \\00\\00\\00\\00\\00\\00\\00\\c0\\bc\\0a\\00\\00\\00\\00\\f8\\ff\")\n",
+        );
+        for (i, (body, _)) in F64_BODIES.iter().enumerate() {
+            let body = if barrier {
+                let mut out = String::new();
+                for tok in body.split_whitespace() {
+                    // Immediates follow their instruction on the same line.
+                    let is_imm = tok.starts_with("offset=")
+                        || tok.parse::<f64>().is_ok()
+                        || tok.parse::<i64>().is_ok();
+                    if !is_imm && !out.is_empty() {
+                        out.push_str(" block end");
+                    }
+                    out.push(' ');
+                    out.push_str(tok);
+                }
+                out
+            } else {
+                body.to_string()
+            };
+            wat.push_str(&format!(
+                "(func (export \"f{i}\") (param f64 f64 i32) (result f64) {body})\n"
+            ));
+        }
+        wat.push(')');
+        wat
+    }
+
+    #[test]
+    fn fused_f64_and_memory_forms_match_unfused_semantics() {
+        let fused = Module::from_bytes(f64_module(false).as_bytes()).expect("valid");
+        let plain = Module::from_bytes(f64_module(true).as_bytes()).expect("valid");
+        for (i, (_, want)) in F64_BODIES.iter().enumerate() {
+            let ops = |m: &Module| format!("{:?}", m.interp_code().funcs[i].ops);
+            assert!(ops(&fused).contains(want), "f{i}: {}", ops(&fused));
+            let p = ops(&plain);
+            assert!(
+                !p.contains("F64Bin") && !p.contains("Dup") && !p.contains(want),
+                "f{i} with barriers still fuses: {p}"
+            );
+        }
+        let mut stores = [fused, plain].map(|m| {
+            let mut s = Store::new(Config::new(Mode::Interp));
+            let i = s.instantiate(&m, &|_, _| None).expect("instantiates");
+            (s, i)
+        });
+        let floats: [u64; 6] = [
+            1.5f64.to_bits(),
+            (-0.0f64).to_bits(),
+            3.0f64.to_bits(),
+            0x7ff0_0000_0000_0001, // signalling NaN with a payload
+            0xfff8_0000_0000_0abc, // negative quiet NaN with a payload
+            f64::INFINITY.to_bits(),
+        ];
+        // In bounds, unaligned, last f64 of the page, past it, and wrapping addresses.
+        let addrs: [i32; 7] = [0, 8, 3, 65528, 65536, -8, -16];
+        // Memory is reset before every call so both runs always start from the same state.
+        let init: Vec<u8> = {
+            let (s, inst) = &stores[0];
+            let Some(Extern::Memory(m)) = s.export(*inst, "mem") else {
+                panic!("no memory export");
+            };
+            s.memory_data(m).to_vec()
+        };
+        // NaN payloads are not deterministic in wasm (LLVM may also commute the operands
+        // of a handler's `+`): a NaN result only has to be a NaN in both runs.
+        let show = |v: &Vec<Val>| match v[..] {
+            [Val::F64(b)] if f64::from_bits(b).is_nan() => "NaN".to_string(),
+            _ => format!("{v:?}"),
+        };
+        let mut traps = 0;
+        for (i, _) in F64_BODIES.iter().enumerate() {
+            for &x in &floats {
+                for &y in &floats[..4] {
+                    for &a in &addrs {
+                        let args = [Val::F64(x), Val::F64(y), Val::I32(a)];
+                        let r = stores.each_mut().map(|(s, inst)| {
+                            let Some(Extern::Memory(m)) = s.export(*inst, "mem") else {
+                                panic!("no memory export");
+                            };
+                            s.memory_data_mut(m).copy_from_slice(&init);
+                            let Some(Extern::Func(f)) = s.export(*inst, &format!("f{i}")) else {
+                                panic!("no export f{i}");
+                            };
+                            let r = match s.call(f, &args) {
+                                Ok(v) => Ok(show(&v)),
+                                Err(CallError::Trap(t)) => Err(t.code),
+                                Err(e) => panic!("f{i}: {e}"),
+                            };
+                            (r, s.memory_data(m).to_vec())
+                        });
+                        traps += usize::from(r[0].0.is_err());
+                        assert_eq!(r[0].0, r[1].0, "f{i}({x:#x}, {y:#x}, {a})");
+                        // Stored values are the results read back: byte-exact unless NaN.
+                        if r[0].0 != Ok("NaN".to_string()) {
+                            assert!(r[0].1 == r[1].1, "f{i}({x:#x}, {y:#x}, {a}): memory");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(traps > 0, "no out-of-bounds case trapped");
     }
 }

@@ -12,7 +12,7 @@ use std::fmt;
 use runtime_loader::meta::ModuleMeta;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use super::ops::{Bin, BrEntry, FuncCode, Load, Op, Store};
+use super::ops::{Bin, BrEntry, FBin, FuncCode, Load, Op, Store};
 
 /// A function body the lowering cannot handle (only possible for operators outside the
 /// validated feature set).
@@ -153,9 +153,11 @@ pub fn lower_function(
 impl Lowerer<'_> {
     /// Appends `op`, first merging it with the ops before it where a fused form exists
     /// (see [`fuse`]). Returns the index of the op that now holds it. A fused op takes
-    /// the code offset of its last part, the only one that may trap (loads).
+    /// the code offset of its part that may trap: its last part, or a load merged into a
+    /// later f64 operator (which cannot trap).
     fn emit(&mut self, op: Op, offset: usize) -> usize {
         let mut op = op;
+        let mut offset = offset as u32;
         loop {
             let len = self.code.ops.len();
             // `LocalGet2` is split back when its second local may feed `op`.
@@ -173,6 +175,9 @@ impl Lowerer<'_> {
             let tail = &self.code.ops[len - avail.min(2)..];
             match fuse(tail, &op) {
                 Some((n, fused)) => {
+                    if let Some(i) = (len - n..len).find(|&i| is_load(&self.code.ops[i])) {
+                        offset = self.code.offsets[i];
+                    }
                     self.code.ops.truncate(len - n);
                     self.code.offsets.truncate(len - n);
                     op = fused;
@@ -181,7 +186,7 @@ impl Lowerer<'_> {
             }
         }
         self.code.ops.push(op);
-        self.code.offsets.push(offset as u32);
+        self.code.offsets.push(offset);
         self.code.ops.len() - 1
     }
 
@@ -864,10 +869,25 @@ fn patch(op: &mut Op, end: u32) {
     }
 }
 
+/// Whether `op` is a (fused) load, the only ops [`fuse`] merges into a later op although
+/// they may trap.
+fn is_load(op: &Op) -> bool {
+    Load::of(op).is_some()
+        || matches!(
+            op,
+            Op::LoadL { .. }
+                | Op::LoadLC { .. }
+                | Op::LoadSC { .. }
+                | Op::LoadLDup { .. }
+                | Op::LoadLSet { .. }
+        )
+}
+
 /// Whether `op` may fuse with a `LocalGet` right before it.
 fn consumes_local(op: &Op) -> bool {
     Bin::of_i32(op).is_some()
         || Bin::of_i64(op).is_some()
+        || FBin::of(op).is_some()
         || Load::of(op).is_some()
         || Store::of(op).is_some()
         || matches!(
@@ -884,11 +904,59 @@ fn small64(c: u64) -> Option<i32> {
 
 /// The peephole: `tail` holds the last ops that no branch targets (at most two), `op`
 /// the op being appended. Returns how many ops of the tail to replace, and the fused op
-/// that replaces them and `op`. Only non-trapping ops are merged into a later op, so
-/// the fused op's trap offset is `op`'s.
+/// that replaces them and `op`. Only non-trapping ops are merged into a later op, except
+/// a load merged into a later f64 operator (see [`Lowerer::emit`] for trap offsets).
 fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
     let last = tail.last()?;
     let prev = tail.len().checked_sub(2).map(|i| &tail[i]);
+    if let Some(k) = FBin::of(op) {
+        // Operands from locals, a constant or an f64 load (`LoadL`/`LoadLC` of 8 bytes:
+        // f64 loads lower to `Load::I64`).
+        return match (prev, last) {
+            (Some(&Op::LocalGet(a)), &Op::LocalGet(b)) => Some((2, Op::F64BinLL { k, a, b })),
+            (
+                Some(&Op::LocalGet(b)),
+                &Op::LoadL {
+                    k: Load::I64,
+                    a,
+                    off: 0,
+                },
+            ) => Some((2, Op::F64BinLM { k, b, a, c: 0 })),
+            (
+                Some(&Op::LocalGet(b)),
+                &Op::LoadLC {
+                    k: Load::I64,
+                    a,
+                    c,
+                    off: 0,
+                },
+            ) => Some((2, Op::F64BinLM { k, b, a, c })),
+            (_, &Op::LocalGet(b)) => Some((1, Op::F64BinSL { k, b })),
+            (_, &Op::Const(c)) => Some((1, Op::F64BinSC { k, c })),
+            (
+                _,
+                &Op::LoadL {
+                    k: Load::I64,
+                    a,
+                    off,
+                },
+            ) => Some((1, Op::F64BinSM { k, a, c: 0, off })),
+            (
+                _,
+                &Op::LoadLC {
+                    k: Load::I64,
+                    a,
+                    c,
+                    off,
+                },
+            ) => Some((1, Op::F64BinSM { k, a, c, off })),
+            _ => None,
+        };
+    }
+    if let (Some((Store::S64, off)), Some(k)) = (Store::of(op), FBin::of(last)) {
+        // `*p = x k y` (the address lies below both operands).
+        return Some((1, Op::F64BinStore { k, off }));
+    }
     if let Some(k) = Bin::of_i32(op) {
         return match (prev, last) {
             (Some(&Op::LocalGet(a)), &Op::LocalGet(b)) => Some((2, Op::I32BinLL { k, a, b })),
@@ -927,6 +995,12 @@ fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
         };
     }
     if let Some((k, off)) = Load::of(op) {
+        // `local.get p; local.get p; load`: the address stays below the loaded value.
+        if let (Some(&Op::LocalGet(p)), &Op::LocalGet(a)) = (prev, last)
+            && p == a
+        {
+            return Some((2, Op::LoadLDup { k, a, off }));
+        }
         // An address computed as `x + c` (or `x - c`) folds into the load; the addition
         // keeps wasm's 32-bit wrap-around, the static offset does not wrap.
         return match *last {
@@ -961,6 +1035,7 @@ fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
             return match *last {
                 Op::LocalGet(a) => Some((1, Op::Copy { a, b: d })),
                 Op::Const(c) if c >> 32 == 0 => Some((1, Op::SetConst32 { d, c: c as u32 })),
+                Op::LoadL { k, a, off } => Some((1, Op::LoadLSet { k, a, off, d })),
                 Op::I32BinLL { k, a, b } => Some((1, Op::I32BinLLD { k, a, b, d })),
                 Op::I32BinLC { k, a, c } => Some((1, Op::I32BinLCD { k, a, c, d })),
                 Op::I32BinSL { k, b } => Some((1, Op::I32BinSLD { k, b, d })),
@@ -2104,7 +2179,71 @@ pub fn specialize(op: Op) -> Op {
             lp,
             b,
             t,
-        } => Op::I64GeUJumpSL { lp, b, t }, // END GENERATED
+        } => Op::I64GeUJumpSL { lp, b, t },
+        Op::F64BinLL { k: FBin::Add, a, b } => Op::F64AddLL { a, b },
+        Op::F64BinLL { k: FBin::Sub, a, b } => Op::F64SubLL { a, b },
+        Op::F64BinLL { k: FBin::Mul, a, b } => Op::F64MulLL { a, b },
+        Op::F64BinLL { k: FBin::Div, a, b } => Op::F64DivLL { a, b },
+        Op::F64BinSL { k: FBin::Add, b } => Op::F64AddSL { b },
+        Op::F64BinSL { k: FBin::Sub, b } => Op::F64SubSL { b },
+        Op::F64BinSL { k: FBin::Mul, b } => Op::F64MulSL { b },
+        Op::F64BinSL { k: FBin::Div, b } => Op::F64DivSL { b },
+        Op::F64BinSC { k: FBin::Add, c } => Op::F64AddSC { c },
+        Op::F64BinSC { k: FBin::Sub, c } => Op::F64SubSC { c },
+        Op::F64BinSC { k: FBin::Mul, c } => Op::F64MulSC { c },
+        Op::F64BinSC { k: FBin::Div, c } => Op::F64DivSC { c },
+        Op::F64BinSM {
+            k: FBin::Add,
+            a,
+            c,
+            off,
+        } => Op::F64AddSM { a, c, off },
+        Op::F64BinSM {
+            k: FBin::Sub,
+            a,
+            c,
+            off,
+        } => Op::F64SubSM { a, c, off },
+        Op::F64BinSM {
+            k: FBin::Mul,
+            a,
+            c,
+            off,
+        } => Op::F64MulSM { a, c, off },
+        Op::F64BinSM {
+            k: FBin::Div,
+            a,
+            c,
+            off,
+        } => Op::F64DivSM { a, c, off },
+        Op::F64BinLM {
+            k: FBin::Add,
+            b,
+            a,
+            c,
+        } => Op::F64AddLM { b, a, c },
+        Op::F64BinLM {
+            k: FBin::Sub,
+            b,
+            a,
+            c,
+        } => Op::F64SubLM { b, a, c },
+        Op::F64BinLM {
+            k: FBin::Mul,
+            b,
+            a,
+            c,
+        } => Op::F64MulLM { b, a, c },
+        Op::F64BinLM {
+            k: FBin::Div,
+            b,
+            a,
+            c,
+        } => Op::F64DivLM { b, a, c },
+        Op::F64BinStore { k: FBin::Add, off } => Op::F64AddStore { off },
+        Op::F64BinStore { k: FBin::Sub, off } => Op::F64SubStore { off },
+        Op::F64BinStore { k: FBin::Mul, off } => Op::F64MulStore { off },
+        Op::F64BinStore { k: FBin::Div, off } => Op::F64DivStore { off }, // END GENERATED
         other => other,
     }
 }

@@ -358,6 +358,57 @@ pub enum Op {
         c: u32,
         off: u32,
     },
+    /// Push `local a`, then load from memory at `local a + off` and push (kind `k`): the
+    /// address and old value of a compound assignment `*p = *p op x`.
+    LoadLDup {
+        k: Load,
+        a: u32,
+        off: u32,
+    },
+    /// Load from memory at `local a + off` into `local d` (kind `k`).
+    LoadLSet {
+        k: Load,
+        a: u32,
+        off: u32,
+        d: u32,
+    },
+    /// f64 `k`: push `local a k local b`.
+    F64BinLL {
+        k: FBin,
+        a: u32,
+        b: u32,
+    },
+    /// f64 `k`: replace the top `x` with `x k local b`.
+    F64BinSL {
+        k: FBin,
+        b: u32,
+    },
+    /// f64 `k`: replace the top `x` with `x k c` (`c` the f64 bits).
+    F64BinSC {
+        k: FBin,
+        c: u64,
+    },
+    /// f64 `k`: replace the top `x` with `x k m`, `m` the f64 at `(local a + c mod 2^32)
+    /// + off` in memory.
+    F64BinSM {
+        k: FBin,
+        a: u32,
+        c: u32,
+        off: u32,
+    },
+    /// f64 `k`: push `local b k m`, `m` the f64 at `local a + c mod 2^32` in memory.
+    F64BinLM {
+        k: FBin,
+        b: u32,
+        a: u32,
+        c: u32,
+    },
+    /// f64 `k` then a 64-bit store: pop `y`, `x` and an address; store `x k y` at the
+    /// address `+ off`.
+    F64BinStore {
+        k: FBin,
+        off: u32,
+    },
 
     // ---- specialized fused forms ----------------------------------------------------------
     // One variant per operator of the generic fused forms above (same fields minus `k`),
@@ -1653,6 +1704,98 @@ pub enum Op {
         lp: bool,
         b: u32,
         t: u32,
+    },
+    F64AddLL {
+        a: u32,
+        b: u32,
+    },
+    F64SubLL {
+        a: u32,
+        b: u32,
+    },
+    F64MulLL {
+        a: u32,
+        b: u32,
+    },
+    F64DivLL {
+        a: u32,
+        b: u32,
+    },
+    F64AddSL {
+        b: u32,
+    },
+    F64SubSL {
+        b: u32,
+    },
+    F64MulSL {
+        b: u32,
+    },
+    F64DivSL {
+        b: u32,
+    },
+    F64AddSC {
+        c: u64,
+    },
+    F64SubSC {
+        c: u64,
+    },
+    F64MulSC {
+        c: u64,
+    },
+    F64DivSC {
+        c: u64,
+    },
+    F64AddSM {
+        a: u32,
+        c: u32,
+        off: u32,
+    },
+    F64SubSM {
+        a: u32,
+        c: u32,
+        off: u32,
+    },
+    F64MulSM {
+        a: u32,
+        c: u32,
+        off: u32,
+    },
+    F64DivSM {
+        a: u32,
+        c: u32,
+        off: u32,
+    },
+    F64AddLM {
+        b: u32,
+        a: u32,
+        c: u32,
+    },
+    F64SubLM {
+        b: u32,
+        a: u32,
+        c: u32,
+    },
+    F64MulLM {
+        b: u32,
+        a: u32,
+        c: u32,
+    },
+    F64DivLM {
+        b: u32,
+        a: u32,
+        c: u32,
+    },
+    F64AddStore {
+        off: u32,
+    },
+    F64SubStore {
+        off: u32,
+    },
+    F64MulStore {
+        off: u32,
+    },
+    F64DivStore {
+        off: u32,
     }, // END GENERATED
 
     // ---- i32 -----------------------------------------------------------------------------
@@ -1997,6 +2140,44 @@ impl Bin {
             Bin::GeU => a >= b,
             _ => self.eval64(a, b) != 0,
         }
+    }
+}
+
+/// The f64 arithmetic operators of the fused f64 forms ([`Op::F64BinLL`], ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // Named after the wasm instructions.
+#[repr(u8)]
+pub enum FBin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl FBin {
+    /// The operator of a plain f64 arithmetic op.
+    pub fn of(op: &Op) -> Option<FBin> {
+        Some(match op {
+            Op::F64Add => FBin::Add,
+            Op::F64Sub => FBin::Sub,
+            Op::F64Mul => FBin::Mul,
+            Op::F64Div => FBin::Div,
+            _ => return None,
+        })
+    }
+
+    /// `x k y` on f64 bit patterns, exactly as the unfused op computes it (same operand
+    /// order, so the same NaN payloads).
+    #[inline(always)]
+    pub fn eval(self, x: u64, y: u64) -> u64 {
+        let (x, y) = (f64::from_bits(x), f64::from_bits(y));
+        match self {
+            FBin::Add => x + y,
+            FBin::Sub => x - y,
+            FBin::Mul => x * y,
+            FBin::Div => x / y,
+        }
+        .to_bits()
     }
 }
 

@@ -619,6 +619,44 @@ fn counters_count_calls_and_back_edges() {
 }
 
 #[test]
+fn batched_back_edges_are_exact_across_calls_and_traps() {
+    // The interpreter counts back-edges in batches; every frame switch, trap and exit
+    // flushes them, so the totals must be exact for loops longer than a batch, loops that
+    // call, and loops left by a trap.
+    let mut s = store();
+    let i = inst(
+        &mut s,
+        r#"(module
+        (func $inner (param i32) (local i32)
+            (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 1) (local.get 0)))))
+        (func (export "outer") (param i32 i32) (local i32)
+            (loop $l
+                (call $inner (local.get 1))
+                (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 2) (local.get 0)))))
+        (func (export "trap_after") (param i32) (local i32)
+            (loop $l
+                (if (i32.eq (local.get 1) (local.get 0)) (then unreachable))
+                (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                (br $l))))"#,
+    );
+    // 1000 outer iterations (999 back-edges), each calling inner with 5 (4 back-edges).
+    call(&mut s, i, "outer", &[Val::I32(1000), Val::I32(5)]).unwrap();
+    // One outer iteration around a long inner loop (299_999 back-edges).
+    call(&mut s, i, "outer", &[Val::I32(1), Val::I32(300_000)]).unwrap();
+    let c = s.func_counters(i);
+    assert_eq!((c[0].calls, c[0].back_edges), (1001, 1000 * 4 + 299_999));
+    assert_eq!((c[1].calls, c[1].back_edges), (2, 999));
+    // A trap after 1234 back-edges of the trapping frame.
+    let r = call(&mut s, i, "trap_after", &[Val::I32(1234)]);
+    assert_eq!(trap_code(r), TrapCode::Unreachable);
+    let c = s.func_counters(i);
+    assert_eq!((c[2].calls, c[2].back_edges), (1, 1234));
+}
+
+#[test]
 fn other_modes_report_unsupported_and_handles_are_store_checked() {
     let m = Module::from_bytes(b"(module (func (export \"f\")))").unwrap();
     // H5: snapshot mode is supported now (compile -> snapshot bytes -> runtime-loader).
