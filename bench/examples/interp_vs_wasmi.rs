@@ -9,7 +9,8 @@
 //! cargo run --release -p bench --example interp_vs_wasmi -- --once interp fibonacci 25
 //! ```
 //!
-//! Engines: `interp`, `interp+prof`, `wasmi`. Checksums are compared between engines.
+//! Engines: `interp`, `interp+prof`, `wasmi`, `tiered`. Checksums are compared between
+//! engines. `--once` prints each call's time on stderr.
 
 use std::time::{Duration, Instant};
 
@@ -42,14 +43,16 @@ fn prepare(engine: &str, w: &Workload, args: &[i32]) -> Result<Box<dyn Run>> {
     if engine == "wasmi" {
         return Ok(Box::new(WasmiRunner::new(w, &wasm, args)?));
     }
-    let profiling = match engine {
-        "interp" => false,
-        "interp+prof" => true,
+    let (mode, profiling) = match engine {
+        "interp" => (Mode::Interp, false),
+        "interp+prof" => (Mode::Interp, true),
+        // Tier-up from the interpreter (first calls show when hot code gets compiled).
+        "tiered" => (Mode::Tiered, false),
         other => bail!("unknown engine {other}"),
     };
     let config = Config {
         profiling,
-        ..Config::new(Mode::Interp)
+        ..Config::new(mode)
     };
     match BareflowRunner::new(w, &wasm, args, config)? {
         Ok(r) => Ok(Box::new(r)),
@@ -91,7 +94,10 @@ fn main() -> Result<()> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
         for _ in 0..calls {
-            println!("{}", r.call()?);
+            let t = Instant::now();
+            let sum = r.call()?;
+            eprintln!("{:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+            println!("{sum}");
         }
         return Ok(());
     }

@@ -167,7 +167,7 @@ const CLOCK_PERIOD: u32 = 8;
 /// flushed at every call, return, trap and exit, so the counters are exact whenever the
 /// interpreter leaves the frame; only a hook that runs inside a loop may see up to
 /// `EDGE_BATCH - 1` fewer edges than were taken.
-const EDGE_BATCH: u32 = 256;
+const EDGE_BATCH: u32 = 128;
 
 /// Self-time estimation: reading the clock at every frame switch costs more than a small
 /// call, so the clock is read every [`SAMPLE_PERIOD`] × [`CLOCK_PERIOD`] hook events and
@@ -215,12 +215,24 @@ impl Sampler {
     }
 
     /// A full batch of [`EDGE_BATCH`] back-edges of the running function: counts them
-    /// and takes a sample (a loop is as hot as a whole period of calls).
+    /// and takes a sample (a batch is longer than a sample period of events).
     #[cold]
     #[inline(never)]
     fn edge_batch(&mut self, c: &Counters) {
         c.back_edges.set(c.back_edges.get() + u64::from(EDGE_BATCH));
+        self.countdown = SAMPLE_PERIOD;
         self.sample(c);
+    }
+
+    /// Adds `n` pending back-edges (fewer than a batch) to the running function's counter
+    /// at a frame switch. They count as hook events too (at least one left, for the
+    /// switch's own event), so a loop that calls keeps the sampling rate of one edge, one
+    /// event: the tier hook must see a function whose loop body is a call often enough.
+    #[cold]
+    #[inline(never)]
+    fn edges(&mut self, c: &Counters, n: u32) {
+        c.back_edges.set(c.back_edges.get() + u64::from(n));
+        self.countdown = self.countdown.saturating_sub(n).max(1);
     }
 
     #[cold]
@@ -664,8 +676,7 @@ impl Interp {
                 // SAFETY: counters of a live instance.
                 let c = unsafe { &*counters };
                 if edges_left != EDGE_BATCH {
-                    c.back_edges
-                        .set(c.back_edges.get() + u64::from(EDGE_BATCH - edges_left));
+                    sampler.edges(c, EDGE_BATCH - edges_left);
                     edges_left = EDGE_BATCH;
                 }
                 sampler.event(c);
