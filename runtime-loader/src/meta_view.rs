@@ -1,0 +1,590 @@
+//! Zero-copy reader of the snapshot's metadata section: the one reader of that format.
+//!
+//! [`MetaView::parse`] validates the whole encoding in one pass without allocating (every
+//! tag, count, index and name; the cross-checks between imports, index spaces and globals;
+//! no trailing bytes) and remembers where each list starts. The views it hands out
+//! ([`MetaView::types`], [`MetaView::imports`], ...) then re-read the validated bytes on the
+//! fly: names and data segments are slices of the input, signatures are slices of value-type
+//! bytes. [`crate::meta_codec::decode_meta`] builds the owned [`crate::meta::ModuleMeta`]
+//! from these views; the firmware C API reads the views directly and never decodes.
+//!
+//! The byte layout is in `docs/SNAPSHOT.md` ("Metadata section").
+
+use crate::error::LoadError;
+use crate::format::Cursor;
+use crate::meta::{
+    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, Limits, MemoryType,
+    TableType, ValType,
+};
+
+const E: LoadError = LoadError::BadMeta;
+
+/// A cursor over metadata bytes with the format's primitive readers.
+#[derive(Clone, Copy)]
+struct Reader<'a> {
+    c: Cursor<'a>,
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Result<u8, LoadError> {
+        self.c.u8().map_err(|_| E)
+    }
+
+    fn leb(&mut self, bits: u32, signed: bool) -> Result<u64, LoadError> {
+        let mut result = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = self.byte()?;
+            if shift == 63 {
+                // Tenth byte: only bit 63 (and, when signed, its sign copies) may remain.
+                let payload = b & 0x7f;
+                let ok = if signed {
+                    payload == 0 || payload == 0x7f
+                } else {
+                    payload <= 1
+                };
+                if !ok || b & 0x80 != 0 {
+                    return Err(E);
+                }
+                result |= u64::from(payload & 1) << 63;
+                break;
+            }
+            result |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                if signed && shift < 64 && b & 0x40 != 0 {
+                    result |= !0u64 << shift;
+                }
+                break;
+            }
+        }
+        // Reject encodings whose value does not fit `bits`.
+        if bits < 64 {
+            let ok = if signed {
+                let v = result as i64;
+                v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
+            } else {
+                result < (1u64 << bits)
+            };
+            if !ok {
+                return Err(E);
+            }
+        }
+        Ok(result)
+    }
+
+    fn u32(&mut self) -> Result<u32, LoadError> {
+        Ok(self.leb(32, false)? as u32)
+    }
+
+    /// A count of items each taking at least one byte: bounded by the remaining input.
+    fn count(&mut self) -> Result<u32, LoadError> {
+        let n = self.u32()?;
+        if n as usize > self.c.remaining() {
+            return Err(E);
+        }
+        Ok(n)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], LoadError> {
+        let n = self.u32()? as usize;
+        self.c.take(n).map_err(|_| E)
+    }
+
+    fn str(&mut self) -> Result<&'a str, LoadError> {
+        core::str::from_utf8(self.bytes()?).map_err(|_| LoadError::BadUtf8)
+    }
+
+    fn val_type(&mut self) -> Result<ValType, LoadError> {
+        val_type(self.byte()?).ok_or(E)
+    }
+
+    fn ref_type(&mut self) -> Result<ValType, LoadError> {
+        let t = self.val_type()?;
+        if !t.is_ref() {
+            return Err(E);
+        }
+        Ok(t)
+    }
+
+    fn flag(&mut self) -> Result<bool, LoadError> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(E),
+        }
+    }
+
+    fn limits(&mut self) -> Result<Limits, LoadError> {
+        let has_max = self.flag()?;
+        let min = self.u32()?;
+        let max = if has_max { Some(self.u32()?) } else { None };
+        Ok(Limits { min, max })
+    }
+
+    fn memory_type(&mut self) -> Result<MemoryType, LoadError> {
+        Ok(MemoryType {
+            limits: self.limits()?,
+        })
+    }
+
+    fn global_type(&mut self) -> Result<GlobalType, LoadError> {
+        let ty = self.val_type()?;
+        Ok(GlobalType {
+            ty,
+            mutable: self.flag()?,
+        })
+    }
+
+    fn table_type(&mut self) -> Result<TableType, LoadError> {
+        let elem = self.ref_type()?;
+        Ok(TableType {
+            elem,
+            limits: self.limits()?,
+        })
+    }
+
+    fn const_expr(&mut self) -> Result<ConstExpr, LoadError> {
+        Ok(match self.byte()? {
+            0 => ConstExpr::I32(self.leb(32, true)? as i32),
+            1 => ConstExpr::I64(self.leb(64, true)? as i64),
+            2 => ConstExpr::F32(self.c.u32().map_err(|_| E)?),
+            3 => ConstExpr::F64(self.c.u64().map_err(|_| E)?),
+            4 => ConstExpr::RefNull(self.ref_type()?),
+            5 => ConstExpr::RefFunc(self.u32()?),
+            6 => ConstExpr::GlobalGet(self.u32()?),
+            _ => return Err(E),
+        })
+    }
+
+    /// A signature: two counted lists of value-type bytes.
+    fn func_type(&mut self) -> Result<FuncTypeView<'a>, LoadError> {
+        let mut list = || -> Result<&'a [u8], LoadError> {
+            let n = self.count()? as usize;
+            let b = self.c.take(n).map_err(|_| E)?;
+            if b.iter().any(|&t| val_type(t).is_none()) {
+                return Err(E);
+            }
+            Ok(b)
+        };
+        let params = list()?;
+        Ok(FuncTypeView {
+            params,
+            results: list()?,
+        })
+    }
+
+    fn import(&mut self) -> Result<ImportView<'a>, LoadError> {
+        let module = self.str()?;
+        let name = self.str()?;
+        let kind = match self.byte()? {
+            0 => ImportKind::Func(self.u32()?),
+            1 => ImportKind::Memory(self.memory_type()?),
+            2 => ImportKind::Table(self.table_type()?),
+            3 => ImportKind::Global(self.global_type()?),
+            _ => return Err(E),
+        };
+        Ok(ImportView { module, name, kind })
+    }
+
+    fn global(&mut self) -> Result<(GlobalType, ConstExpr), LoadError> {
+        let ty = self.global_type()?;
+        Ok((ty, self.const_expr()?))
+    }
+
+    fn export(&mut self) -> Result<ExportView<'a>, LoadError> {
+        let name = self.str()?;
+        let kind = match self.byte()? {
+            0 => ExportKind::Func,
+            1 => ExportKind::Memory,
+            2 => ExportKind::Table,
+            3 => ExportKind::Global,
+            _ => return Err(E),
+        };
+        Ok(ExportView {
+            name,
+            kind,
+            index: self.u32()?,
+        })
+    }
+
+    /// An element segment; its items are skipped (validated) and handed out as a list.
+    fn elem(&mut self) -> Result<ElemView<'a>, LoadError> {
+        let mode = match self.byte()? {
+            0 => ElemMode::Active {
+                table: self.u32()?,
+                offset: self.const_expr()?,
+            },
+            1 => ElemMode::Passive,
+            2 => ElemMode::Declared,
+            _ => return Err(E),
+        };
+        let ty = self.ref_type()?;
+        let n = self.count()?;
+        let at = *self;
+        for _ in 0..n {
+            self.const_expr()?;
+        }
+        Ok(ElemView {
+            mode,
+            ty,
+            items: List {
+                r: at,
+                n,
+                read: Reader::const_expr,
+            },
+        })
+    }
+
+    fn data(&mut self) -> Result<DataView<'a>, LoadError> {
+        let mode = match self.byte()? {
+            0 => DataMode::Active {
+                memory: self.u32()?,
+                offset: self.const_expr()?,
+            },
+            1 => DataMode::Passive,
+            _ => return Err(E),
+        };
+        Ok(DataView {
+            mode,
+            bytes: self.bytes()?,
+        })
+    }
+
+    /// Reads a count, validates that many items with `read`, and returns them as a list.
+    fn list<T>(
+        &mut self,
+        read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
+    ) -> Result<List<'a, T>, LoadError> {
+        let n = self.count()?;
+        let at = *self;
+        for _ in 0..n {
+            read(self)?;
+        }
+        Ok(List { r: at, n, read })
+    }
+}
+
+fn val_type(b: u8) -> Option<ValType> {
+    Some(match b {
+        0 => ValType::I32,
+        1 => ValType::I64,
+        2 => ValType::F32,
+        3 => ValType::F64,
+        4 => ValType::FuncRef,
+        5 => ValType::ExternRef,
+        _ => return None,
+    })
+}
+
+/// A validated list of metadata items, read on the fly (an iterator; cloning restarts it
+/// where the clone was made).
+pub struct List<'a, T> {
+    r: Reader<'a>,
+    n: u32,
+    read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
+}
+
+impl<T> Clone for List<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for List<'_, T> {}
+
+impl<T> List<'_, T> {
+    /// Number of items left.
+    pub fn count_left(&self) -> u32 {
+        self.n
+    }
+}
+
+impl<T> Iterator for List<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        // The bytes were validated by `MetaView::parse`: the read cannot fail.
+        (self.read)(&mut self.r).ok()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n as usize, Some(self.n as usize))
+    }
+}
+
+impl<T> core::fmt::Debug for List<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("List").field("len", &self.n).finish()
+    }
+}
+
+/// A signature: parameter and result types as value-type bytes (validated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FuncTypeView<'a> {
+    /// Parameter type bytes.
+    pub params: &'a [u8],
+    /// Result type bytes.
+    pub results: &'a [u8],
+}
+
+impl FuncTypeView<'_> {
+    /// The parameter types.
+    pub fn param_types(&self) -> impl Iterator<Item = ValType> + '_ {
+        self.params.iter().filter_map(|&b| val_type(b))
+    }
+
+    /// The result types.
+    pub fn result_types(&self) -> impl Iterator<Item = ValType> + '_ {
+        self.results.iter().filter_map(|&b| val_type(b))
+    }
+}
+
+/// One import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportView<'a> {
+    /// Module name.
+    pub module: &'a str,
+    /// Field name.
+    pub name: &'a str,
+    /// Kind and type.
+    pub kind: ImportKind,
+}
+
+/// One export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportView<'a> {
+    /// Export name.
+    pub name: &'a str,
+    /// Index space.
+    pub kind: ExportKind,
+    /// Index in that space.
+    pub index: u32,
+}
+
+/// An element segment.
+#[derive(Clone, Debug)]
+pub struct ElemView<'a> {
+    /// Mode.
+    pub mode: ElemMode,
+    /// Element type.
+    pub ty: ValType,
+    /// Items (function-index items are [`ConstExpr::RefFunc`]).
+    pub items: List<'a, ConstExpr>,
+}
+
+/// A data segment.
+#[derive(Clone, Debug)]
+pub struct DataView<'a> {
+    /// Mode.
+    pub mode: DataMode,
+    /// Contents (a slice of the metadata bytes).
+    pub bytes: &'a [u8],
+}
+
+/// A validated metadata section, read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct MetaView<'a> {
+    types: List<'a, FuncTypeView<'a>>,
+    imports: List<'a, ImportView<'a>>,
+    funcs: List<'a, u32>,
+    memories: List<'a, MemoryType>,
+    tables: List<'a, TableType>,
+    global_types: List<'a, GlobalType>,
+    globals: List<'a, (GlobalType, ConstExpr)>,
+    exports: List<'a, ExportView<'a>>,
+    elems: List<'a, ElemView<'a>>,
+    datas: List<'a, DataView<'a>>,
+    /// Number of imported functions (the first entries of [`MetaView::funcs`]).
+    pub num_imported_funcs: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Start function index.
+    pub start: Option<u32>,
+}
+
+impl<'a> MetaView<'a> {
+    /// Validates a metadata section completely (one pass, no allocation).
+    ///
+    /// # Errors
+    /// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
+    /// for a bad name.
+    pub fn parse(bytes: &'a [u8]) -> Result<MetaView<'a>, LoadError> {
+        let mut r = Reader {
+            c: Cursor::new(bytes),
+        };
+        let types = r.list(Reader::func_type)?;
+        let imports = r.list(Reader::import)?;
+        let funcs = r.list(Reader::u32)?;
+        let num_imported_funcs = r.u32()?;
+        let memories = r.list(Reader::memory_type)?;
+        let num_imported_memories = r.u32()?;
+        let tables = r.list(Reader::table_type)?;
+        let num_imported_tables = r.u32()?;
+        let global_types = r.list(Reader::global_type)?;
+        let num_imported_globals = r.u32()?;
+        let globals = r.list(Reader::global)?;
+        let exports = r.list(Reader::export)?;
+        let start = if r.flag()? { Some(r.u32()?) } else { None };
+        let elems = r.list(Reader::elem)?;
+        let datas = r.list(Reader::data)?;
+        if r.c.remaining() != 0 {
+            return Err(E);
+        }
+        let v = MetaView {
+            types,
+            imports,
+            funcs,
+            memories,
+            tables,
+            global_types,
+            globals,
+            exports,
+            elems,
+            datas,
+            num_imported_funcs,
+            num_imported_memories,
+            num_imported_tables,
+            num_imported_globals,
+            start,
+        };
+        v.check_consistency()?;
+        Ok(v)
+    }
+
+    /// Cross-field checks: every index refers to something that exists, import counts agree
+    /// with the import list, defined globals agree with their types.
+    fn check_consistency(&self) -> Result<(), LoadError> {
+        let ok = |b: bool| if b { Ok(()) } else { Err(E) };
+        let nty = self.types.n;
+        let (nf, nm, nt, ng) = (
+            self.funcs.n,
+            self.memories.n,
+            self.tables.n,
+            self.global_types.n,
+        );
+        let mut funcs = self.funcs;
+        ok(funcs.all(|t| t < nty))?;
+        // Imports come first in each index space, in import order.
+        let (mut f, mut m, mut t, mut g) =
+            (self.funcs, self.memories, self.tables, self.global_types);
+        for imp in self.imports {
+            ok(match imp.kind {
+                ImportKind::Func(ty) => f.next() == Some(ty),
+                ImportKind::Memory(mt) => m.next() == Some(mt),
+                ImportKind::Table(tt) => t.next() == Some(tt),
+                ImportKind::Global(gt) => g.next() == Some(gt),
+            })?;
+        }
+        ok(nf - f.n == self.num_imported_funcs
+            && nm - m.n == self.num_imported_memories
+            && nt - t.n == self.num_imported_tables
+            && ng - g.n == self.num_imported_globals)?;
+        // `g` now yields the types of the defined globals.
+        ok(self.globals.n == g.n)?;
+        let expr = |e: &ConstExpr| match *e {
+            ConstExpr::RefFunc(i) => i < nf,
+            ConstExpr::GlobalGet(i) => i < ng,
+            _ => true,
+        };
+        for ((ty, init), want) in self.globals.zip(g) {
+            ok(ty == want && expr(&init))?;
+        }
+        for e in self.exports {
+            let n = match e.kind {
+                ExportKind::Func => nf,
+                ExportKind::Memory => nm,
+                ExportKind::Table => nt,
+                ExportKind::Global => ng,
+            };
+            ok(e.index < n)?;
+        }
+        ok(self.start.is_none_or(|s| s < nf))?;
+        for e in self.elems {
+            if let ElemMode::Active { table, offset } = &e.mode {
+                ok(*table < nt && expr(offset))?;
+            }
+            let mut items = e.items;
+            ok(items.all(|i| expr(&i)))?;
+        }
+        for d in self.datas {
+            if let DataMode::Active { memory, offset } = &d.mode {
+                ok(*memory < nm && expr(offset))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The type section.
+    pub fn types(&self) -> List<'a, FuncTypeView<'a>> {
+        self.types
+    }
+
+    /// Imports in section order.
+    pub fn imports(&self) -> List<'a, ImportView<'a>> {
+        self.imports
+    }
+
+    /// Type index of every function (imports first).
+    pub fn funcs(&self) -> List<'a, u32> {
+        self.funcs
+    }
+
+    /// Every memory (imports first).
+    pub fn memories(&self) -> List<'a, MemoryType> {
+        self.memories
+    }
+
+    /// Every table (imports first).
+    pub fn tables(&self) -> List<'a, TableType> {
+        self.tables
+    }
+
+    /// Type of every global (imports first).
+    pub fn global_types(&self) -> List<'a, GlobalType> {
+        self.global_types
+    }
+
+    /// Defined globals: type and initializer (index `num_imported_globals + i`).
+    pub fn globals(&self) -> List<'a, (GlobalType, ConstExpr)> {
+        self.globals
+    }
+
+    /// Exports in section order.
+    pub fn exports(&self) -> List<'a, ExportView<'a>> {
+        self.exports
+    }
+
+    /// Element segments.
+    pub fn elems(&self) -> List<'a, ElemView<'a>> {
+        self.elems
+    }
+
+    /// Data segments.
+    pub fn datas(&self) -> List<'a, DataView<'a>> {
+        self.datas
+    }
+
+    /// Number of functions (imported and defined).
+    pub fn num_funcs(&self) -> u32 {
+        self.funcs.n
+    }
+
+    /// Number of functions defined (not imported) by the module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.funcs.n - self.num_imported_funcs
+    }
+
+    /// The signature of function `index`, if in range.
+    pub fn func_type(&self, index: u32) -> Option<FuncTypeView<'a>> {
+        let t = self.funcs().nth(index as usize)?;
+        self.types().nth(t as usize)
+    }
+}
