@@ -300,12 +300,14 @@ int main(void) {
             flush();
         }
 #endif
-        /* An arena with room for the runtime state but not the module: BF_ERR_ARENA. */
+        /* An arena with room for the runtime state but not the instance: BF_ERR_ARENA. */
         bf_status s = BF_OK;
         size_t small = 256;
         while (small < 65536 && (s = bf_init(arena, small, 0, &rt)) == BF_ERR_ARENA) small += 256;
         s = s ? s : bf_load(rt, snap_sha256, (size_t)(snap_sha256_end - snap_sha256), CODE_REGION,
                             CODE_LEN);
+        /* Execute in place needs no arena at load time: the instance is what does not fit. */
+        s = s ? s : bf_instantiate(rt);
         put("load into a ");
         put_u64(small);
         put("-byte arena -> status ");
