@@ -251,18 +251,35 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Reads a count, validates that many items with `read`, and returns them as a list.
+    /// Reads a count, validates that many items with `read` and `check`, and returns them
+    /// as a list.
+    #[inline(always)]
     fn list<T>(
         &mut self,
         read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
+        mut check: impl FnMut(T) -> bool,
     ) -> Result<List<'a, T>, LoadError> {
+        let (r, n) = self.skip(&mut |r| ok(check(read(r)?)))?;
+        Ok(List { r, n, read })
+    }
+
+    /// Reads a count and validates that many items with `check`; returns where they start.
+    #[inline(never)]
+    fn skip(
+        &mut self,
+        check: &mut dyn FnMut(&mut Reader<'a>) -> Result<(), LoadError>,
+    ) -> Result<(Reader<'a>, u32), LoadError> {
         let n = self.count()?;
         let at = *self;
         for _ in 0..n {
-            read(self)?;
+            check(self)?;
         }
-        Ok(List { r: at, n, read })
+        Ok((at, n))
     }
+}
+
+fn ok(b: bool) -> Result<(), LoadError> {
+    if b { Ok(()) } else { Err(E) }
 }
 
 fn val_type(b: u8) -> Option<ValType> {
@@ -420,25 +437,68 @@ impl<'a> MetaView<'a> {
         let mut r = Reader {
             c: Cursor::new(bytes),
         };
-        let types = r.list(Reader::func_type)?;
-        let imports = r.list(Reader::import)?;
-        let funcs = r.list(Reader::u32)?;
+        let types = r.list(Reader::func_type, |_| true)?;
+        let imports = r.list(Reader::import, |_| true)?;
+        let nty = types.n;
+        let funcs = r.list(Reader::u32, |t| t < nty)?;
         let num_imported_funcs = r.u32()?;
-        let memories = r.list(Reader::memory_type)?;
+        let memories = r.list(Reader::memory_type, |_| true)?;
         let num_imported_memories = r.u32()?;
-        let tables = r.list(Reader::table_type)?;
+        let tables = r.list(Reader::table_type, |_| true)?;
         let num_imported_tables = r.u32()?;
-        let global_types = r.list(Reader::global_type)?;
+        let global_types = r.list(Reader::global_type, |_| true)?;
         let num_imported_globals = r.u32()?;
-        let globals = r.list(Reader::global)?;
-        let exports = r.list(Reader::export)?;
-        let start = if r.flag()? { Some(r.u32()?) } else { None };
-        let elems = r.list(Reader::elem)?;
-        let datas = r.list(Reader::data)?;
-        if r.c.remaining() != 0 {
-            return Err(E);
+        let (nf, nm, nt, ng) = (funcs.n, memories.n, tables.n, global_types.n);
+        let expr = |e: &ConstExpr| match *e {
+            ConstExpr::RefFunc(i) => i < nf,
+            ConstExpr::GlobalGet(i) => i < ng,
+            _ => true,
+        };
+        // Imports come first in each index space, in import order.
+        let (mut f, mut m, mut t, mut g) = (funcs, memories, tables, global_types);
+        for imp in imports {
+            ok(match imp.kind {
+                ImportKind::Func(ty) => f.next() == Some(ty),
+                ImportKind::Memory(mt) => m.next() == Some(mt),
+                ImportKind::Table(tt) => t.next() == Some(tt),
+                ImportKind::Global(gt) => g.next() == Some(gt),
+            })?;
         }
-        let v = MetaView {
+        ok(nf - f.n == num_imported_funcs
+            && nm - m.n == num_imported_memories
+            && nt - t.n == num_imported_tables
+            && ng - g.n == num_imported_globals)?;
+        // `g` now yields the types of the defined globals.
+        let ndef_globals = g.n;
+        let globals = r.list(Reader::global, |(ty, init)| {
+            g.next() == Some(ty) && expr(&init)
+        })?;
+        ok(globals.n == ndef_globals)?;
+        let exports = r.list(Reader::export, |e| {
+            e.index
+                < match e.kind {
+                    ExportKind::Func => nf,
+                    ExportKind::Memory => nm,
+                    ExportKind::Table => nt,
+                    ExportKind::Global => ng,
+                }
+        })?;
+        let start = if r.flag()? { Some(r.u32()?) } else { None };
+        ok(start.is_none_or(|s| s < nf))?;
+        let elems = r.list(Reader::elem, |e| {
+            let mut items = e.items;
+            items.all(|i| expr(&i))
+                && match e.mode {
+                    ElemMode::Active { table, offset } => table < nt && expr(&offset),
+                    _ => true,
+                }
+        })?;
+        let datas = r.list(Reader::data, |d| match d.mode {
+            DataMode::Active { memory, offset } => memory < nm && expr(&offset),
+            DataMode::Passive => true,
+        })?;
+        ok(r.c.remaining() == 0)?;
+        Ok(MetaView {
             types,
             imports,
             funcs,
@@ -454,72 +514,7 @@ impl<'a> MetaView<'a> {
             num_imported_tables,
             num_imported_globals,
             start,
-        };
-        v.check_consistency()?;
-        Ok(v)
-    }
-
-    /// Cross-field checks: every index refers to something that exists, import counts agree
-    /// with the import list, defined globals agree with their types.
-    fn check_consistency(&self) -> Result<(), LoadError> {
-        let ok = |b: bool| if b { Ok(()) } else { Err(E) };
-        let nty = self.types.n;
-        let (nf, nm, nt, ng) = (
-            self.funcs.n,
-            self.memories.n,
-            self.tables.n,
-            self.global_types.n,
-        );
-        let mut funcs = self.funcs;
-        ok(funcs.all(|t| t < nty))?;
-        // Imports come first in each index space, in import order.
-        let (mut f, mut m, mut t, mut g) =
-            (self.funcs, self.memories, self.tables, self.global_types);
-        for imp in self.imports {
-            ok(match imp.kind {
-                ImportKind::Func(ty) => f.next() == Some(ty),
-                ImportKind::Memory(mt) => m.next() == Some(mt),
-                ImportKind::Table(tt) => t.next() == Some(tt),
-                ImportKind::Global(gt) => g.next() == Some(gt),
-            })?;
-        }
-        ok(nf - f.n == self.num_imported_funcs
-            && nm - m.n == self.num_imported_memories
-            && nt - t.n == self.num_imported_tables
-            && ng - g.n == self.num_imported_globals)?;
-        // `g` now yields the types of the defined globals.
-        ok(self.globals.n == g.n)?;
-        let expr = |e: &ConstExpr| match *e {
-            ConstExpr::RefFunc(i) => i < nf,
-            ConstExpr::GlobalGet(i) => i < ng,
-            _ => true,
-        };
-        for ((ty, init), want) in self.globals.zip(g) {
-            ok(ty == want && expr(&init))?;
-        }
-        for e in self.exports {
-            let n = match e.kind {
-                ExportKind::Func => nf,
-                ExportKind::Memory => nm,
-                ExportKind::Table => nt,
-                ExportKind::Global => ng,
-            };
-            ok(e.index < n)?;
-        }
-        ok(self.start.is_none_or(|s| s < nf))?;
-        for e in self.elems {
-            if let ElemMode::Active { table, offset } = &e.mode {
-                ok(*table < nt && expr(offset))?;
-            }
-            let mut items = e.items;
-            ok(items.all(|i| expr(&i)))?;
-        }
-        for d in self.datas {
-            if let DataMode::Active { memory, offset } = &d.mode {
-                ok(*memory < nm && expr(offset))?;
-            }
-        }
-        Ok(())
+        })
     }
 
     /// The type section.

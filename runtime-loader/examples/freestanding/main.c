@@ -22,6 +22,7 @@ EMBED(snap_sum_to_n, "sum_to_n.snap")
 EMBED(snap_multiply, "multiply.snap")
 EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_host, "host.snap")
+EMBED(snap_bulk, "bulk.snap")
 EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
 
 /* Executable memory for loaded code: a writable+executable .bss-like section (the loader
@@ -252,6 +253,33 @@ int main(void) {
         expect(bf_memory_size(rt, &size) == BF_OK && size == 65536, "memory size");
         expect(bf_memory_read(rt, size, &c, 1) == BF_ERR_BOUNDS, "memory read out of bounds");
         expect(bf_export_func(rt, "nope", 0, 0, 0) == BF_ERR_NOT_FOUND, "missing export");
+    }
+
+    /* Segments, tables, globals and the bulk-memory/table libcalls of the instance. */
+    if ((rt = start("bulk", snap_bulk, snap_bulk_end, 0))) {
+        static const uint64_t one[][1] = {{0}, {1}, {2}, {8}, {9}, {100}, {101}, {102}};
+        for (int i = 0; i < 8; i++) run(rt, "bulk", "mem_ops", one[i], 1);
+        for (int i = 0; i < 3; i++) run(rt, "bulk", "init_dropped", one[i], 1);
+        for (int i = 5; i < 8; i++) run(rt, "bulk", "peek", one[i], 1);
+        for (int i = 0; i < 2; i++) run(rt, "bulk", "init_active", one[i], 1);
+        static const uint64_t two[][2] = {{0, 5}, {1, 5}, {2, 5}, {3, 5}, {4, 5}, {99, 1}};
+        for (int i = 0; i < 6; i++) run(rt, "bulk", "table_ops", two[i], 2);
+        for (int i = 0; i < 4; i++) run(rt, "bulk", "table_null", two[i], 2);
+        run(rt, "bulk", "table_global", one[7], 1);
+        for (int i = 0; i < 2; i++) run(rt, "bulk", "elem_dropped", one[i], 1);
+        for (int i = 0; i < 3; i++) run(rt, "bulk", "table_oob", one[i], 1);
+        run(rt, "bulk", "glob", one[3], 1);
+        verb = "stateful ";
+        run(rt, "bulk", "grow", one[2], 1);
+        run(rt, "bulk", "grow", one[2], 1);
+        run(rt, "bulk", "tgrow", one[2], 1);
+        run(rt, "bulk", "tgrow", one[6], 1);
+        /* After table.grow the new slots hold $f1 (x + 1). */
+        static const uint64_t grown[2] = {5, 41};
+        run(rt, "bulk", "table_null", grown, 2);
+        verb = "call ";
+        uint64_t size = 0;
+        expect(bf_memory_size(rt, &size) == BF_OK && size == 3 * 65536, "memory size after grow");
     }
 
     /* Error paths: each must come back as a status. */
