@@ -251,18 +251,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Reads a count, validates that many items with `read` and `check`, and returns them
-    /// as a list.
-    #[inline(always)]
-    fn list<T>(
-        &mut self,
-        read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
-        mut check: impl FnMut(T) -> bool,
-    ) -> Result<List<'a, T>, LoadError> {
-        let (r, n) = self.skip(&mut |r| ok(check(read(r)?)))?;
-        Ok(List { r, n, read })
-    }
-
     /// Reads a count and validates that many items with `check`; returns where they start.
     #[inline(never)]
     fn skip(
@@ -402,19 +390,28 @@ pub struct DataView<'a> {
     pub bytes: &'a [u8],
 }
 
-/// A validated metadata section, read in place.
+/// Where each list of the metadata starts (byte position of its first item) and its length.
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    at: u32,
+    n: u32,
+}
+
+/// A validated metadata section, read in place. Small (positions and counts only): the
+/// lists are re-read from the bytes on demand.
 #[derive(Clone, Copy, Debug)]
 pub struct MetaView<'a> {
-    types: List<'a, FuncTypeView<'a>>,
-    imports: List<'a, ImportView<'a>>,
-    funcs: List<'a, u32>,
-    memories: List<'a, MemoryType>,
-    tables: List<'a, TableType>,
-    global_types: List<'a, GlobalType>,
-    globals: List<'a, (GlobalType, ConstExpr)>,
-    exports: List<'a, ExportView<'a>>,
-    elems: List<'a, ElemView<'a>>,
-    datas: List<'a, DataView<'a>>,
+    bytes: &'a [u8],
+    types: Span,
+    imports: Span,
+    funcs: Span,
+    memories: Span,
+    tables: Span,
+    global_types: Span,
+    globals: Span,
+    exports: Span,
+    elems: Span,
+    datas: Span,
     /// Number of imported functions (the first entries of [`MetaView::funcs`]).
     pub num_imported_funcs: u32,
     /// Number of imported memories.
@@ -427,6 +424,19 @@ pub struct MetaView<'a> {
     pub start: Option<u32>,
 }
 
+/// Reads a count and validates that many items with `read` and `check`.
+fn span<'a, T>(
+    r: &mut Reader<'a>,
+    read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
+    mut check: impl FnMut(T) -> bool,
+) -> Result<Span, LoadError> {
+    let (at, n) = r.skip(&mut |r| ok(check(read(r)?)))?;
+    Ok(Span {
+        at: at.c.position() as u32,
+        n,
+    })
+}
+
 impl<'a> MetaView<'a> {
     /// Validates a metadata section completely (one pass, no allocation).
     ///
@@ -434,29 +444,48 @@ impl<'a> MetaView<'a> {
     /// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
     /// for a bad name.
     pub fn parse(bytes: &'a [u8]) -> Result<MetaView<'a>, LoadError> {
+        if u32::try_from(bytes.len()).is_err() {
+            return Err(E);
+        }
         let mut r = Reader {
             c: Cursor::new(bytes),
         };
-        let types = r.list(Reader::func_type, |_| true)?;
-        let imports = r.list(Reader::import, |_| true)?;
-        let nty = types.n;
-        let funcs = r.list(Reader::u32, |t| t < nty)?;
-        let num_imported_funcs = r.u32()?;
-        let memories = r.list(Reader::memory_type, |_| true)?;
-        let num_imported_memories = r.u32()?;
-        let tables = r.list(Reader::table_type, |_| true)?;
-        let num_imported_tables = r.u32()?;
-        let global_types = r.list(Reader::global_type, |_| true)?;
-        let num_imported_globals = r.u32()?;
-        let (nf, nm, nt, ng) = (funcs.n, memories.n, tables.n, global_types.n);
+        let mut v = MetaView {
+            bytes,
+            types: span(&mut r, Reader::func_type, |_| true)?,
+            imports: span(&mut r, Reader::import, |_| true)?,
+            funcs: Span::default(),
+            memories: Span::default(),
+            tables: Span::default(),
+            global_types: Span::default(),
+            globals: Span::default(),
+            exports: Span::default(),
+            elems: Span::default(),
+            datas: Span::default(),
+            num_imported_funcs: 0,
+            num_imported_memories: 0,
+            num_imported_tables: 0,
+            num_imported_globals: 0,
+            start: None,
+        };
+        let nty = v.types.n;
+        v.funcs = span(&mut r, Reader::u32, |t| t < nty)?;
+        v.num_imported_funcs = r.u32()?;
+        v.memories = span(&mut r, Reader::memory_type, |_| true)?;
+        v.num_imported_memories = r.u32()?;
+        v.tables = span(&mut r, Reader::table_type, |_| true)?;
+        v.num_imported_tables = r.u32()?;
+        v.global_types = span(&mut r, Reader::global_type, |_| true)?;
+        v.num_imported_globals = r.u32()?;
+        let (nf, nm, nt, ng) = (v.funcs.n, v.memories.n, v.tables.n, v.global_types.n);
         let expr = |e: &ConstExpr| match *e {
             ConstExpr::RefFunc(i) => i < nf,
             ConstExpr::GlobalGet(i) => i < ng,
             _ => true,
         };
         // Imports come first in each index space, in import order.
-        let (mut f, mut m, mut t, mut g) = (funcs, memories, tables, global_types);
-        for imp in imports {
+        let (mut f, mut m, mut t, mut g) = (v.funcs(), v.memories(), v.tables(), v.global_types());
+        for imp in v.imports() {
             ok(match imp.kind {
                 ImportKind::Func(ty) => f.next() == Some(ty),
                 ImportKind::Memory(mt) => m.next() == Some(mt),
@@ -464,17 +493,17 @@ impl<'a> MetaView<'a> {
                 ImportKind::Global(gt) => g.next() == Some(gt),
             })?;
         }
-        ok(nf - f.n == num_imported_funcs
-            && nm - m.n == num_imported_memories
-            && nt - t.n == num_imported_tables
-            && ng - g.n == num_imported_globals)?;
+        ok(nf - f.n == v.num_imported_funcs
+            && nm - m.n == v.num_imported_memories
+            && nt - t.n == v.num_imported_tables
+            && ng - g.n == v.num_imported_globals)?;
         // `g` now yields the types of the defined globals.
         let ndef_globals = g.n;
-        let globals = r.list(Reader::global, |(ty, init)| {
+        v.globals = span(&mut r, Reader::global, |(ty, init)| {
             g.next() == Some(ty) && expr(&init)
         })?;
-        ok(globals.n == ndef_globals)?;
-        let exports = r.list(Reader::export, |e| {
+        ok(v.globals.n == ndef_globals)?;
+        v.exports = span(&mut r, Reader::export, |e| {
             e.index
                 < match e.kind {
                     ExportKind::Func => nf,
@@ -483,9 +512,9 @@ impl<'a> MetaView<'a> {
                     ExportKind::Global => ng,
                 }
         })?;
-        let start = if r.flag()? { Some(r.u32()?) } else { None };
-        ok(start.is_none_or(|s| s < nf))?;
-        let elems = r.list(Reader::elem, |e| {
+        v.start = if r.flag()? { Some(r.u32()?) } else { None };
+        ok(v.start.is_none_or(|s| s < nf))?;
+        v.elems = span(&mut r, Reader::elem, |e| {
             let mut items = e.items;
             items.all(|i| expr(&i))
                 && match e.mode {
@@ -493,83 +522,107 @@ impl<'a> MetaView<'a> {
                     _ => true,
                 }
         })?;
-        let datas = r.list(Reader::data, |d| match d.mode {
+        v.datas = span(&mut r, Reader::data, |d| match d.mode {
             DataMode::Active { memory, offset } => memory < nm && expr(&offset),
             DataMode::Passive => true,
         })?;
         ok(r.c.remaining() == 0)?;
-        Ok(MetaView {
-            types,
-            imports,
-            funcs,
-            memories,
-            tables,
-            global_types,
-            globals,
-            exports,
-            elems,
-            datas,
-            num_imported_funcs,
-            num_imported_memories,
-            num_imported_tables,
-            num_imported_globals,
-            start,
-        })
+        Ok(v)
+    }
+
+    fn list<T>(&self, s: Span, read: fn(&mut Reader<'a>) -> Result<T, LoadError>) -> List<'a, T> {
+        List {
+            r: Reader {
+                c: Cursor::new(self.bytes.get(s.at as usize..).unwrap_or(&[])),
+            },
+            n: s.n,
+            read,
+        }
     }
 
     /// The type section.
     pub fn types(&self) -> List<'a, FuncTypeView<'a>> {
-        self.types
+        self.list(self.types, Reader::func_type)
     }
 
     /// Imports in section order.
     pub fn imports(&self) -> List<'a, ImportView<'a>> {
-        self.imports
+        self.list(self.imports, Reader::import)
     }
 
     /// Type index of every function (imports first).
     pub fn funcs(&self) -> List<'a, u32> {
-        self.funcs
+        self.list(self.funcs, Reader::u32)
     }
 
     /// Every memory (imports first).
     pub fn memories(&self) -> List<'a, MemoryType> {
-        self.memories
+        self.list(self.memories, Reader::memory_type)
     }
 
     /// Every table (imports first).
     pub fn tables(&self) -> List<'a, TableType> {
-        self.tables
+        self.list(self.tables, Reader::table_type)
     }
 
     /// Type of every global (imports first).
     pub fn global_types(&self) -> List<'a, GlobalType> {
-        self.global_types
+        self.list(self.global_types, Reader::global_type)
     }
 
     /// Defined globals: type and initializer (index `num_imported_globals + i`).
     pub fn globals(&self) -> List<'a, (GlobalType, ConstExpr)> {
-        self.globals
+        self.list(self.globals, Reader::global)
     }
 
     /// Exports in section order.
     pub fn exports(&self) -> List<'a, ExportView<'a>> {
-        self.exports
+        self.list(self.exports, Reader::export)
     }
 
     /// Element segments.
     pub fn elems(&self) -> List<'a, ElemView<'a>> {
-        self.elems
+        self.list(self.elems, Reader::elem)
     }
 
     /// Data segments.
     pub fn datas(&self) -> List<'a, DataView<'a>> {
-        self.datas
+        self.list(self.datas, Reader::data)
     }
 
     /// Number of functions (imported and defined).
     pub fn num_funcs(&self) -> u32 {
         self.funcs.n
+    }
+
+    /// Number of module types.
+    pub fn num_types(&self) -> u32 {
+        self.types.n
+    }
+
+    /// Number of memories (imports included).
+    pub fn num_memories(&self) -> u32 {
+        self.memories.n
+    }
+
+    /// Number of tables (imports included).
+    pub fn num_tables(&self) -> u32 {
+        self.tables.n
+    }
+
+    /// Number of globals (imports included).
+    pub fn num_globals(&self) -> u32 {
+        self.global_types.n
+    }
+
+    /// Number of element segments.
+    pub fn num_elems(&self) -> u32 {
+        self.elems.n
+    }
+
+    /// Number of data segments.
+    pub fn num_datas(&self) -> u32 {
+        self.datas.n
     }
 
     /// Number of functions defined (not imported) by the module.

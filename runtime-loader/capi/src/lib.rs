@@ -504,7 +504,7 @@ fn load(
     check_header(&snap, Some(MemoryMode::Checked))?;
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs;
-    let ntypes = meta.types().count_left() as usize;
+    let ntypes = meta.num_types() as usize;
     let entries = check_entries(&snap, nimp, meta.funcs().skip(nimp as usize), ntypes)?;
     if code.is_null() {
         // Execute in place: the entry table says where the code lies in the object; no ELF
@@ -758,13 +758,13 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
         return Err(BF_ERR_STATE);
     }
     let meta = module.meta;
-    let ntypes = meta.types().count_left();
+    let ntypes = meta.num_types();
     let nfuncs = meta.num_funcs();
-    let nmems = meta.memories().count_left();
-    let ntables = meta.tables().count_left();
-    let nglobals = meta.global_types().count_left();
-    let nelems = meta.elems().count_left();
-    let nseg = nelems + meta.datas().count_left();
+    let nmems = meta.num_memories();
+    let ntables = meta.num_tables();
+    let nglobals = meta.num_globals();
+    let nelems = meta.num_elems();
+    let nseg = nelems + meta.num_datas();
     // Imports, in order: only functions, each bound, each with its host stub.
     for imp in meta.imports() {
         let (m, n) = (imp.module, imp.name);
@@ -924,7 +924,7 @@ fn build(
             *tptrs.add(i) = &raw mut t.def;
         }
         (*inst).vmctx = VMContext {
-            memory: if meta.memories().count_left() > 0 {
+            memory: if meta.num_memories() > 0 {
                 &raw mut (*mems).def
             } else {
                 ptr::null_mut()
@@ -957,12 +957,12 @@ fn build(
         (*inst).nfuncs = meta.num_funcs();
         (*inst).funcs = funcs;
         (*inst).mems = mems;
-        (*inst).nmems = meta.memories().count_left();
+        (*inst).nmems = meta.num_memories();
         (*inst).tables = tables;
-        (*inst).ntables = meta.tables().count_left();
+        (*inst).ntables = meta.num_tables();
         (*inst).globals = globals;
         (*inst).dropped = dropped;
-        (*inst).nelems = meta.elems().count_left();
+        (*inst).nelems = meta.num_elems();
         // Globals, in order: an initializer may read earlier globals only.
         for (i, (_, init)) in meta.globals().enumerate() {
             *gptrs.add(i) = globals.add(i);
@@ -990,7 +990,7 @@ fn out_of_memory(r: &mut Runtime) -> bf_status {
 }
 
 fn nelems_of(meta: &MetaView<'_>) -> usize {
-    meta.elems().count_left() as usize
+    meta.num_elems() as usize
 }
 
 /// A constant expression's value; `global.get` may read the first `ready` globals only.
@@ -1087,7 +1087,7 @@ fn grow_block(
 fn initialize(inst: &Inst) -> Result<(), u32> {
     let oob_t = TrapCode::TableOutOfBounds as u32;
     let oob_m = TrapCode::MemoryOutOfBounds as u32;
-    let ng = inst.meta.global_types().count_left();
+    let ng = inst.meta.num_globals();
     for e in inst.meta.elems() {
         if let ElemMode::Active { table, offset } = e.mode {
             let off = eval(inst, offset, ng).ok_or(oob_t)? as u32;
@@ -1258,7 +1258,7 @@ unsafe extern "C" fn libcall_memory_copy(
 
 /// Data segment `i`'s bytes, empty once dropped (or out of range).
 fn data_bytes<'a>(inst: &Inst, i: u32) -> &'a [u8] {
-    let nseg = inst.nelems as usize + inst.meta.datas().count_left() as usize;
+    let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
     let k = inst.nelems as usize + i as usize;
     // SAFETY: `k < nseg` is checked first.
     if k >= nseg || unsafe { *inst.dropped.add(k) } != 0 {
@@ -1292,7 +1292,7 @@ unsafe extern "C" fn libcall_memory_init(
 
 /// Marks segment `k` (elements first, then data) dropped.
 fn drop_segment(inst: &Inst, k: usize) {
-    let nseg = inst.nelems as usize + inst.meta.datas().count_left() as usize;
+    let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
     if k < nseg {
         // SAFETY: in range of the flags array.
         unsafe { *inst.dropped.add(k) = 1 };
@@ -1396,7 +1396,7 @@ unsafe extern "C" fn libcall_table_init(
         && unsafe { *inst.dropped.add(elem as usize) } == 0;
     let items = inst.meta.elems().nth(elem as usize).filter(|_| live);
     let n = items.as_ref().map_or(0, |e| e.items.count_left());
-    let ng = inst.meta.global_types().count_left();
+    let ng = inst.meta.num_globals();
     let ok = fits(src, len, u64::from(n))
         && tab(inst, t).is_some_and(|t| {
             if !fits(dst, len, t.def.len) {
