@@ -573,6 +573,7 @@ impl<'a> Snapshot<'a> {
         self.entries
     }
 
+    #[inline(never)]
     fn check_funcs(s: &'a [u8]) -> Result<(&'a [u8], u32), LoadError> {
         if s.is_empty() {
             return Ok((s, 0));

@@ -443,6 +443,7 @@ impl<'a> MetaView<'a> {
     /// # Errors
     /// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
     /// for a bad name.
+    #[inline(never)]
     pub fn parse(bytes: &'a [u8]) -> Result<MetaView<'a>, LoadError> {
         if u32::try_from(bytes.len()).is_err() {
             return Err(E);
@@ -532,11 +533,16 @@ impl<'a> MetaView<'a> {
 
     fn list<T>(&self, s: Span, read: fn(&mut Reader<'a>) -> Result<T, LoadError>) -> List<'a, T> {
         List {
-            r: Reader {
-                c: Cursor::new(self.bytes.get(s.at as usize..).unwrap_or(&[])),
-            },
+            r: self.reader_at(s.at),
             n: s.n,
             read,
+        }
+    }
+
+    #[inline(never)]
+    fn reader_at(&self, at: u32) -> Reader<'a> {
+        Reader {
+            c: Cursor::new(self.bytes.get(at as usize..).unwrap_or(&[])),
         }
     }
 

@@ -1257,6 +1257,7 @@ unsafe extern "C" fn libcall_memory_copy(
 }
 
 /// Data segment `i`'s bytes, empty once dropped (or out of range).
+#[inline(never)]
 fn data_bytes<'a>(inst: &Inst, i: u32) -> &'a [u8] {
     let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
     let k = inst.nelems as usize + i as usize;
@@ -1291,6 +1292,7 @@ unsafe extern "C" fn libcall_memory_init(
 }
 
 /// Marks segment `k` (elements first, then data) dropped.
+#[inline(never)]
 fn drop_segment(inst: &Inst, k: usize) {
     let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
     if k < nseg {
