@@ -534,6 +534,51 @@ mod tests {
         }
     }
 
+    /// The entry table is required and must agree with the metadata and the object.
+    #[test]
+    fn entry_table_checked_against_meta_and_object() {
+        let with_entries = |e: Option<[u32; 5]>| {
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(encode_meta(&ModuleMeta::default()))
+                .object(empty_object());
+            let auto = b.finish();
+            if let Some(fields) = e {
+                let mut t = Vec::new();
+                for v in fields {
+                    t.extend_from_slice(&v.to_le_bytes());
+                }
+                b.entries(t);
+            }
+            let f = b.finish();
+            (auto, f)
+        };
+        // The writer derives the table: empty module, empty code region, runs in place.
+        let (auto, _) = with_entries(None);
+        let snap = Snapshot::parse(&auto).unwrap();
+        let e = snap.entries().expect("the writer adds an entry table");
+        assert_eq!((e.code_len, e.defined_funcs, e.types), (0, 0, 0));
+        assert!(e.code_offset.is_some());
+        assert_eq!(load(&auto, None), Ok(MemoryMode::Checked));
+        // Counts that disagree with the metadata, or a region that disagrees with the object.
+        for (fields, err) in [
+            ([0, 0, 8, 1, 0], LoadError::BadSection),
+            ([u32::MAX, 0, 8, 0, 1], LoadError::BadSection),
+            ([u32::MAX, 16, 8, 0, 0], LoadError::MissingCode),
+            ([u32::MAX, 0, 16, 0, 0], LoadError::MissingCode),
+        ] {
+            let (_, f) = with_entries(Some(fields));
+            assert_eq!(load(&f, None), Err(err), "{fields:?}");
+        }
+        // In place, the table's code offset must be the object's.
+        let (_, f) = with_entries(Some([u32::MAX, 0, 8, 0, 0]));
+        assert_eq!(load(&f, None), Ok(MemoryMode::Checked));
+        let mut buf = [0u8; 8];
+        // SAFETY: nothing runs (an empty module).
+        let r =
+            unsafe { LoadedModule::load_in_place(&f, BufferCodeMemory::new(&mut buf, None), None) };
+        assert_eq!(r.err(), Some(LoadError::MissingCode));
+    }
+
     #[test]
     fn memory_mode_mismatch_is_refused_before_anything_is_mapped() {
         let checked = snapshot(MemoryMode::Checked);
