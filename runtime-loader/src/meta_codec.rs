@@ -17,7 +17,7 @@ use crate::meta::{
     ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, Limits, TableType, ValType,
 };
 use crate::meta::{DataSegment, ElemSegment, Export, FuncType, GlobalDef, Import, ModuleMeta};
-use crate::meta_view::MetaView;
+use crate::meta_view::{List, MetaView, val_type};
 
 /// Decodes and validates a metadata section: [`MetaView::parse`] validates it, then the
 /// owned [`ModuleMeta`] is built from the view (one reader of the format).
@@ -27,59 +27,62 @@ use crate::meta_view::MetaView;
 /// for a bad name.
 pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
     let v = MetaView::parse(bytes)?;
+    let ty = |t: &[u8]| collect(t.len(), t.iter().filter_map(|&b| val_type(b)), |t| t);
     Ok(ModuleMeta {
-        types: v
-            .types()
-            .map(|t| FuncType {
-                params: t.param_types().collect(),
-                results: t.result_types().collect(),
-            })
-            .collect(),
-        imports: v
-            .imports()
-            .map(|i| Import {
-                module: String::from(i.module),
-                name: String::from(i.name),
-                kind: i.kind,
-            })
-            .collect(),
-        funcs: v.funcs().collect(),
+        types: collect_list(v.types(), |t| FuncType {
+            params: ty(t.params),
+            results: ty(t.results),
+        }),
+        imports: collect_list(v.imports(), |i| Import {
+            module: String::from(i.module),
+            name: String::from(i.name),
+            kind: i.kind,
+        }),
+        funcs: collect_list(v.funcs(), |f| f),
         num_imported_funcs: v.num_imported_funcs,
-        memories: v.memories().collect(),
+        memories: collect_list(v.memories(), |m| m),
         num_imported_memories: v.num_imported_memories,
-        tables: v.tables().collect(),
+        tables: collect_list(v.tables(), |t| t),
         num_imported_tables: v.num_imported_tables,
-        global_types: v.global_types().collect(),
+        global_types: collect_list(v.global_types(), |g| g),
         num_imported_globals: v.num_imported_globals,
-        globals: v
-            .globals()
-            .map(|(ty, init)| GlobalDef { ty, init })
-            .collect(),
-        exports: v
-            .exports()
-            .map(|e| Export {
-                name: String::from(e.name),
-                kind: e.kind,
-                index: e.index,
-            })
-            .collect(),
+        globals: collect_list(v.globals(), |(ty, init)| GlobalDef { ty, init }),
+        exports: collect_list(v.exports(), |e| Export {
+            name: String::from(e.name),
+            kind: e.kind,
+            index: e.index,
+        }),
         start: v.start,
-        elems: v
-            .elems()
-            .map(|e| ElemSegment {
-                mode: e.mode,
-                ty: e.ty,
-                items: e.items.collect(),
-            })
-            .collect(),
-        datas: v
-            .datas()
-            .map(|d| DataSegment {
-                mode: d.mode,
-                bytes: Vec::from(d.bytes),
-            })
-            .collect(),
+        elems: collect_list(v.elems(), |e| ElemSegment {
+            mode: e.mode,
+            ty: e.ty,
+            items: collect_list(e.items, |i| i),
+        }),
+        datas: collect_list(v.datas(), |d| DataSegment {
+            mode: d.mode,
+            bytes: Vec::from(d.bytes),
+        }),
     })
+}
+
+fn collect_list<T, U>(list: List<'_, T>, f: impl FnMut(T) -> U) -> Vec<U> {
+    collect(list.count_left() as usize, list, f)
+}
+
+/// Collects the `n` items of `it` (it has no more; exactly `n` for validated metadata) mapped
+/// by `f`: one allocation, no growth path.
+fn collect<T, U>(n: usize, it: impl Iterator<Item = T>, mut f: impl FnMut(T) -> U) -> Vec<U> {
+    let mut v: Vec<U> = Vec::with_capacity(n);
+    for x in it.take(n) {
+        let len = v.len();
+        // SAFETY: at most `n` items are written into a vector of capacity `n`, each at the
+        // current length, which then grows by one.
+        unsafe {
+            v.as_mut_ptr().add(len).write(f(x));
+            v.set_len(len + 1);
+        }
+    }
+    v
 }
 
 #[cfg(feature = "write")]

@@ -270,7 +270,8 @@ fn ok(b: bool) -> Result<(), LoadError> {
     if b { Ok(()) } else { Err(E) }
 }
 
-fn val_type(b: u8) -> Option<ValType> {
+/// The value type a metadata byte encodes.
+pub(crate) fn val_type(b: u8) -> Option<ValType> {
     Some(match b {
         0 => ValType::I32,
         1 => ValType::I64,
