@@ -2,18 +2,20 @@
 //! `runtime-loader/include/bareflow.h`, guide `docs/FIRMWARE.md`).
 //!
 //! Memory: the embedder hands in every byte. [`bf_init`] takes one *arena*; the runtime
-//! state (trap context, loaded module, instance, vmctx, tables, globals, linear memory, host
-//! bindings) lives in it, allocated by a bump allocator that is this library's global
-//! allocator. Code goes into a second embedder region ([`bf_load`]) or, for an
-//! execute-in-place snapshot, runs straight from the snapshot bytes. Nothing calls an OS.
+//! state (trap context, the loaded module's metadata view and entry table, host bindings) and
+//! the instance (one block: vmctx, libcall table, `FuncRef`s, table and global arrays; plus a
+//! block per linear memory and per table) live in it, carved by a bump allocator. The
+//! metadata is never decoded: it is validated once ([`MetaView::parse`]) and read in place.
+//! Code goes into a second embedder region ([`bf_load`]) or, for an execute-in-place
+//! snapshot, runs straight from the snapshot bytes, located by the snapshot's entry table
+//! without parsing the ELF object. Nothing calls an OS.
 //!
 //! Errors: every function returns a [`bf_status`]; nothing aborts. The core only allocates
 //! while loading, binding and instantiating (and in `memory.grow`/`table.grow`, which report
-//! failure to wasm as -1). If the arena runs out during one of those, the allocation failure
-//! panics; the panic handler unwinds to the API entry through the same trap trampoline wasm
-//! traps use (only frames of this library are discarded; what they owned stays leaked in the
-//! arena), the runtime is marked poisoned and the call returns [`BF_ERR_ARENA`]: call
-//! [`bf_init`] again to reuse the arena.
+//! failure to wasm as -1). If the arena runs out during one of those the call returns
+//! [`BF_ERR_ARENA`] (for the runtime state, the runtime is poisoned: call [`bf_init`] again).
+//! Every call runs under a trap entry, so a panic (a bug) unwinds to the API entry through
+//! the trampoline wasm traps use, poisons the runtime and returns [`BF_ERR_ARENA`] too.
 //!
 //! Threads: a runtime is single-threaded, and the allocator's "current arena" is a global,
 //! so use the library from one thread (firmware) or serialise calls.
