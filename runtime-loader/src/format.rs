@@ -272,8 +272,8 @@ pub fn file_checksum(file: &[u8]) -> Option<u64> {
 /// A bounds-checked little-endian cursor over untrusted bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Cursor<'a> {

@@ -27,7 +27,9 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, LoadError> {
-        self.c.u8().map_err(|_| E)
+        let b = *self.c.bytes.get(self.c.pos).ok_or(E)?;
+        self.c.pos += 1;
+        Ok(b)
     }
 
     fn leb(&mut self, bits: u32, signed: bool) -> Result<u64, LoadError> {

@@ -467,10 +467,7 @@ pub unsafe extern "C" fn bf_load(
                 return BF_ERR_SIGNATURE;
             }
             match load(r, file, code, code_len) {
-                Ok(m) => {
-                    r.module = Some(m);
-                    BF_OK
-                }
+                Ok(()) => BF_OK,
                 Err(Fail::Load(e)) => {
                     set_msg(
                         &mut r.message,
@@ -496,12 +493,7 @@ impl From<LoadError> for Fail {
     }
 }
 
-fn load(
-    r: &mut Runtime,
-    file: &'static [u8],
-    code: *mut u8,
-    code_len: usize,
-) -> Result<Module, Fail> {
+fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) -> Result<(), Fail> {
     let snap = Snapshot::parse(file)?;
     check_header(&snap, Some(MemoryMode::Checked))?;
     let meta = MetaView::parse(snap.meta_bytes())?;
@@ -516,11 +508,12 @@ fn load(
         if !(base as usize).is_multiple_of(entries.code_align as usize) {
             return Err(LoadError::CodeMemory.into());
         }
-        return Ok(Module {
+        r.module = Some(Module {
             meta,
             entries,
             base,
         });
+        return Ok(());
     }
     relocate(r, &snap, meta, entries, code, code_len)
 }
@@ -535,7 +528,7 @@ fn relocate(
     entries: EntryTable<'static>,
     code: *mut u8,
     code_len: usize,
-) -> Result<Module, Fail> {
+) -> Result<(), Fail> {
     use runtime_loader::code::{BufferCodeMemory, load_object};
     use runtime_loader::elf::ElfObject;
     let _ = meta;
@@ -566,11 +559,12 @@ fn relocate(
             core::slice::from_raw_parts(p.add(m.len()), e.len()),
         )
     };
-    Ok(Module {
+    r.module = Some(Module {
         meta: MetaView::parse(m)?,
         entries: EntryTable::parse(e, usize::MAX)?,
         base,
-    })
+    });
+    Ok(())
 }
 
 /// Built without the relocating loader: execute-in-place snapshots only.
@@ -582,7 +576,7 @@ fn relocate(
     _: EntryTable<'static>,
     _: *mut u8,
     _: usize,
-) -> Result<Module, Fail> {
+) -> Result<(), Fail> {
     set_msg(
         &mut r.message,
         &[b"this build runs execute-in-place snapshots only (pass code = NULL)"],
@@ -711,7 +705,8 @@ struct Inst {
     vmctx: VMContext,
     libcalls: [usize; libcall::COUNT],
     rt: *mut Runtime,
-    meta: MetaView<'static>,
+    /// The loaded module's metadata (in the runtime, which outlives the instance).
+    meta: &'static MetaView<'static>,
     nfuncs: u32,
     funcs: *mut *const FuncRef,
     mems: *mut Mem,
@@ -753,13 +748,16 @@ fn link_error(r: &mut Runtime, what: &[u8], m: &str, n: &str) -> bf_status {
 }
 
 fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
-    let Some(module) = r.module else {
+    let Some(module) = r.module.as_ref().map(|m| m as *const Module) else {
         return Err(BF_ERR_STATE);
     };
     if !r.inst.is_null() {
         return Err(BF_ERR_STATE);
     }
-    let meta = module.meta;
+    // SAFETY: the module lives in the runtime (which never moves) and is not changed while
+    // the runtime lives.
+    let module: &'static Module = unsafe { &*module };
+    let meta = &module.meta;
     let ntypes = meta.num_types();
     let nfuncs = meta.num_funcs();
     let nmems = meta.num_memories();
@@ -833,11 +831,11 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
 /// Fills the zeroed instance block `block` (array offsets `o`, as carved in `instantiate`).
 fn build(
     r: &mut Runtime,
-    module: Module,
+    module: &'static Module,
     block: *mut u8,
     o: [usize; 9],
 ) -> Result<*mut Inst, bf_status> {
-    let meta = module.meta;
+    let meta = &module.meta;
     let nimp = meta.num_imported_funcs;
     let rtp: *mut Runtime = r;
     // SAFETY: every offset lies inside the zeroed block, aligned for its type (`carve`).
@@ -955,7 +953,7 @@ fn build(
             trap::enter_address(),
         ];
         (*inst).rt = rtp;
-        (*inst).meta = meta;
+        (&raw mut (*inst).meta).write(meta);
         (*inst).nfuncs = meta.num_funcs();
         (*inst).funcs = funcs;
         (*inst).mems = mems;
@@ -1452,7 +1450,7 @@ pub unsafe extern "C" fn bf_export_func(
     // SAFETY: `rt` per the contract; out pointers are null or writable.
     unsafe {
         guarded(rt, &mut |r| {
-            let Some(m) = r.module else {
+            let Some(m) = &r.module else {
                 return BF_ERR_STATE;
             };
             let Some(e) = m
@@ -1498,7 +1496,7 @@ pub unsafe extern "C" fn bf_call(
     // SAFETY: `rt` per the contract.
     unsafe {
         guarded(rt, &mut |r| {
-            let (Some(m), false) = (r.module, r.inst.is_null()) else {
+            let (Some(m), false) = (&r.module, r.inst.is_null()) else {
                 return BF_ERR_STATE;
             };
             let Some(ty) = m.meta.func_type(index) else {
