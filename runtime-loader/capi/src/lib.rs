@@ -977,7 +977,7 @@ fn build(
             *dropped.add(i) = u8::from(e.mode != ElemMode::Passive);
         }
         for (i, d) in meta.datas().enumerate() {
-            *dropped.add(nelems_of(&meta) + i) = u8::from(d.mode != DataMode::Passive);
+            *dropped.add(nelems_of(meta) + i) = u8::from(d.mode != DataMode::Passive);
         }
     }
     Ok(inst)
