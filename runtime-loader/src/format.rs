@@ -69,7 +69,7 @@ pub struct EntryTable<'a> {
     pub defined_funcs: u32,
     /// Number of module types.
     pub types: u32,
-    offsets: &'a [u8],
+    /// The whole section (offsets from byte 20 on).
     raw: &'a [u8],
 }
 
@@ -103,7 +103,6 @@ impl<'a> EntryTable<'a> {
             code_align,
             defined_funcs,
             types,
-            offsets,
             raw: s,
         };
         if (0..n as usize).any(|i| t.at(i).is_some_and(|o| o >= code_len)) {
@@ -118,7 +117,8 @@ impl<'a> EntryTable<'a> {
     }
 
     fn at(&self, i: usize) -> Option<u32> {
-        let b = self.offsets.get(i * 4..i * 4 + 4)?;
+        let at = ENTRY_TABLE_FIXED + i * 4;
+        let b = self.raw.get(at..at + 4)?;
         let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         (v != NO_ENTRY).then_some(v)
     }
