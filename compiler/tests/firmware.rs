@@ -166,6 +166,7 @@ pub fn check_output(stdout: &str) -> usize {
         "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \
          differs from the requested one",
         "-byte arena -> status 3 arena exhausted",
+        "resealed bit flips in what host.snap's loader reads: ",
         "done 0",
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");

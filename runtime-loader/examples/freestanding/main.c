@@ -39,7 +39,7 @@ extern uint8_t code_region[];
 #define CODE_LEN 1048576u
 
 static uint8_t arena[8u << 20] __attribute__((aligned(64)));
-static uint8_t scratch[65536];
+static uint8_t scratch[65536] __attribute__((aligned(4096)));
 
 /* ---- raw syscalls ----------------------------------------------------------------------- */
 static long sys3(long n, long a, long b, long c) {
@@ -328,6 +328,52 @@ int main(void) {
             flush();
         }
 #endif
+        /* Every byte the loader reads flipped in turn (header, section table, metadata and
+         * entry table sections of host.snap), the checksum re-sealed so that the structural
+         * checks must catch it: bf_load may accept a change that leaves a valid module (a
+         * name byte, a limit), but must never crash. Nothing loaded this way is run. */
+        size_t hn = (size_t)(snap_host_end - snap_host);
+        if (hn <= sizeof scratch) {
+            uint64_t refused = 0, loaded = 0;
+            uint32_t nsec = (uint32_t)snap_host[10] | (uint32_t)snap_host[11] << 8;
+            for (size_t i = 0; i < hn; i++) {
+                int read = i < 32 + 16 * (size_t)nsec;
+                for (uint32_t k = 0; k < nsec && !read; k++) {
+                    const uint8_t *e = snap_host + 32 + 16 * k;
+                    uint32_t kind = e[0], off = 0, len = 0;
+                    for (int b = 3; b >= 0; b--) {
+                        off = off << 8 | e[4 + b];
+                        len = len << 8 | e[8 + b];
+                    }
+                    read = (kind == 1 || kind == 5) && i >= off && i < (size_t)off + len;
+                }
+                if (!read) continue;
+                for (size_t k = 0; k < hn; k++) scratch[k] = snap_host[k];
+                scratch[i] ^= (uint8_t)(1u << (i % 8));
+                uint64_t h = 0xcbf29ce484222325ull;
+                for (size_t k = 0; k < hn; k++) {
+                    h ^= (k >= 24 && k < 32) ? 0 : scratch[k];
+                    h *= 0x100000001b3ull;
+                }
+                for (int k = 0; k < 8; k++) scratch[24 + k] = (uint8_t)(h >> (8 * k));
+                bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+                s = s ? s : bf_load(rt, scratch, hn, CODE_REGION, CODE_LEN);
+                if (s == BF_OK) {
+                    loaded++;
+                    uint32_t idx;
+                    (void)bf_export_func(rt, "div", &idx, 0, 0);
+                } else {
+                    refused++;
+                }
+            }
+            put("resealed bit flips in what host.snap's loader reads: ");
+            put_u64(refused);
+            put(" refused, ");
+            put_u64(loaded);
+            put(" loaded (not run)");
+            flush();
+            expect(refused > loaded, "resealed flips mostly refused");
+        }
         /* An arena with room for the runtime state but not the instance: BF_ERR_ARENA. */
         bf_status s = BF_OK;
         size_t small = 256;
