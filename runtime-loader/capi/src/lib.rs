@@ -669,7 +669,7 @@ unsafe extern "C" fn host_entry(
     };
     match status {
         0 => 0,
-        s if TrapCode::from_u32(s).is_some() => s,
+        s if is_trap_code(s) => s,
         _ => TrapCode::HostError as u32,
     }
 }
@@ -1162,9 +1162,14 @@ unsafe fn call(inst: &Inst, index: u32, values: &mut [u64]) -> Result<(), u32> {
     };
     match status {
         0 => Ok(()),
-        s if TrapCode::from_u32(s).is_some() => Err(s),
+        s if is_trap_code(s) => Err(s),
         _ => Err(host),
     }
+}
+
+/// Whether `s` is a `TrapCode` value (they are 1 up to the last one, without gaps).
+fn is_trap_code(s: u32) -> bool {
+    (1..=TrapCode::ALL.len() as u32).contains(&s)
 }
 
 fn trapped(r: &mut Runtime, code: u32) -> bf_status {
