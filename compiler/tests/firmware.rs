@@ -80,8 +80,8 @@ pub fn build_program_with(
 
 fn module_path(snap: &str) -> PathBuf {
     let root = root();
-    if snap == "host" {
-        root.join("runtime-loader/examples/freestanding/host.wat")
+    if snap == "host" || snap == "bulk" {
+        root.join(format!("runtime-loader/examples/freestanding/{snap}.wat"))
     } else {
         root.join("wasm-samples").join(format!("{snap}.wasm"))
     }
@@ -155,11 +155,18 @@ pub fn check_output(stdout: &str) -> usize {
         "host log 16 15 \"hello from wasm\"",
         // The host wrote bytes 1, 2, 3 at offset 100 after the traps: the instance survived.
         "stateful host sum_bytes 100 3 -> 6",
+        // Memory 1 page, max 4: grows to 3, then 5 fails; table 4 elements, max 16.
+        "stateful bulk grow 2 -> 1",
+        "stateful bulk grow 2 -> 4294967295",
+        "stateful bulk tgrow 2 -> 4",
+        "stateful bulk tgrow 101 -> 4294967295",
+        "stateful bulk table_null 5 41 -> 42",
         "instantiate host-unbound -> status 5 unknown import: env.log",
         "load corrupted -> status 4 snapshot rejected",
         "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \
          differs from the requested one",
         "-byte arena -> status 3 arena exhausted",
+        "resealed bit flips in what host.snap's loader reads: ",
         "done 0",
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");

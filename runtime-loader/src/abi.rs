@@ -298,5 +298,9 @@ mod tests {
             assert_eq!(TrapCode::from_u32(c as u32), Some(c));
         }
         assert_eq!(TrapCode::from_u32(0), None);
+        // The C API checks statuses as the range 1..=ALL.len(): no gaps.
+        for (i, c) in TrapCode::ALL.iter().enumerate() {
+            assert_eq!(*c as u32, i as u32 + 1);
+        }
     }
 }

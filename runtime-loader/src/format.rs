@@ -13,8 +13,9 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes.
-pub const VERSION: u16 = 1;
+/// The container version this crate reads and writes (2: the entry table, section kind 5;
+/// version 1 snapshots are refused with [`LoadError::UnsupportedVersion`]).
+pub const VERSION: u16 = 2;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
@@ -38,8 +39,114 @@ pub mod section {
     pub const FUNCS: u32 = 3;
     /// Trap records. Optional.
     pub const TRAPS: u32 = 4;
+    /// The entry table ([`super::EntryTable`]). Required by the loaders; the writer derives it
+    /// from the object and the metadata.
+    pub const ENTRIES: u32 = 5;
     /// Largest kind this version knows.
-    pub const MAX: u32 = 4;
+    pub const MAX: u32 = 5;
+}
+
+/// "No entry" / "not in place" in the entry table.
+pub const NO_ENTRY: u32 = u32::MAX;
+/// Size of the entry table's fixed part (five `u32`s).
+pub const ENTRY_TABLE_FIXED: usize = 20;
+
+/// The entry table (section kind 5): where every entry point lies in the code region, so a
+/// loader needs no symbol lookup, and, for execute-in-place snapshots, where the region lies
+/// in the object, so the in-place loader needs no ELF parsing. Validated by
+/// [`Snapshot::parse`]: every present offset is inside the region, and an in-place region is
+/// inside the object section.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryTable<'a> {
+    /// Byte offset of the code region inside the object section when the code runs in place
+    /// unchanged (`None`: the object must be loaded and relocated).
+    pub code_offset: Option<u32>,
+    /// Size of the code region in bytes (`ElfObject::region_size`).
+    pub code_len: u32,
+    /// Alignment the region's base needs (`ElfObject::region_align`; a power of two ≤ 4096).
+    pub code_align: u32,
+    /// Number of defined functions.
+    pub defined_funcs: u32,
+    /// Number of module types.
+    pub types: u32,
+    /// The whole section (offsets from byte 20 on).
+    raw: &'a [u8],
+}
+
+impl<'a> EntryTable<'a> {
+    /// Validates an entry table section (`object_len`: the object section's length, which
+    /// an in-place region must fit in).
+    ///
+    /// # Errors
+    /// [`LoadError::BadSection`] for a malformed table, [`LoadError::BadOffset`] for an
+    /// offset outside the region or a region outside the object.
+    pub fn parse(s: &'a [u8], object_len: usize) -> Result<EntryTable<'a>, LoadError> {
+        let bad = LoadError::BadSection;
+        let mut c = Cursor::new(s);
+        let code_offset = c.u32().map_err(|_| bad)?;
+        let code_len = c.u32().map_err(|_| bad)?;
+        let code_align = c.u32().map_err(|_| bad)?;
+        let defined_funcs = c.u32().map_err(|_| bad)?;
+        let types = c.u32().map_err(|_| bad)?;
+        let offsets = c.take(c.remaining())?;
+        let n = u64::from(defined_funcs) + 2 * u64::from(types);
+        if n * 4 != offsets.len() as u64 || !code_align.is_power_of_two() || code_align > 4096 {
+            return Err(bad);
+        }
+        let code_offset = (code_offset != NO_ENTRY).then_some(code_offset);
+        if code_offset.is_some_and(|o| u64::from(o) + u64::from(code_len) > object_len as u64) {
+            return Err(LoadError::BadOffset);
+        }
+        let t = EntryTable {
+            code_offset,
+            code_len,
+            code_align,
+            defined_funcs,
+            types,
+            raw: s,
+        };
+        if (0..n as usize).any(|i| t.at(i).is_some_and(|o| o >= code_len)) {
+            return Err(LoadError::BadOffset);
+        }
+        Ok(t)
+    }
+
+    /// The section's bytes (to keep a copy: [`EntryTable::parse`] it again).
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    fn at(&self, i: usize) -> Option<u32> {
+        let at = ENTRY_TABLE_FIXED + i * 4;
+        let b = self.raw.get(at..at + 4)?;
+        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        (v != NO_ENTRY).then_some(v)
+    }
+
+    /// Region offset of defined function `d`'s native entry (`bf_f<i>`); `None` if the
+    /// function has no code (dropped as unreachable) or `d` is out of range.
+    pub fn native(&self, d: u32) -> Option<u32> {
+        if d >= self.defined_funcs {
+            return None;
+        }
+        self.at(d as usize)
+    }
+
+    /// Region offset of type `t`'s array entry (`bf_a<t>`).
+    pub fn array(&self, t: u32) -> Option<u32> {
+        if t >= self.types {
+            return None;
+        }
+        self.at(self.defined_funcs as usize + t as usize)
+    }
+
+    /// Region offset of type `t`'s native→array stub for imports (`bf_s<t>`).
+    pub fn import_stub(&self, t: u32) -> Option<u32> {
+        if t >= self.types {
+            return None;
+        }
+        self.at(self.defined_funcs as usize + self.types as usize + t as usize)
+    }
 }
 
 /// Instruction set the code was compiled for.
@@ -165,8 +272,8 @@ pub fn file_checksum(file: &[u8]) -> Option<u64> {
 /// A bounds-checked little-endian cursor over untrusted bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -340,6 +447,7 @@ pub struct Snapshot<'a> {
     func_count: u32,
     traps: &'a [u8],
     trap_count: u32,
+    entries: Option<EntryTable<'a>>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -441,6 +549,10 @@ impl<'a> Snapshot<'a> {
 
         let (funcs, func_count) = Self::check_funcs(funcs)?;
         let (traps, trap_count) = Self::check_traps(traps)?;
+        let entries = match get(section::ENTRIES) {
+            Some(e) => Some(EntryTable::parse(e, object.len())?),
+            None => None,
+        };
         Ok(Snapshot {
             isa,
             memory_mode,
@@ -452,9 +564,16 @@ impl<'a> Snapshot<'a> {
             func_count,
             traps,
             trap_count,
+            entries,
         })
     }
 
+    /// The entry table, if the snapshot has one (every snapshot this crate writes does).
+    pub fn entries(&self) -> Option<EntryTable<'a>> {
+        self.entries
+    }
+
+    #[inline(never)]
     fn check_funcs(s: &'a [u8]) -> Result<(&'a [u8], u32), LoadError> {
         if s.is_empty() {
             return Ok((s, 0));
@@ -529,8 +648,10 @@ impl<'a> Snapshot<'a> {
     }
 }
 
+#[cfg(all(feature = "write", test))]
+pub(crate) use writer::entry_symbol;
 #[cfg(feature = "write")]
-pub use writer::SnapshotBuilder;
+pub use writer::{SnapshotBuilder, entry_table};
 
 #[cfg(feature = "write")]
 mod writer {
@@ -549,6 +670,66 @@ mod writer {
         func_count: u32,
         traps: Vec<u8>,
         trap_count: u32,
+        entries: Option<Vec<u8>>,
+    }
+
+    /// Decodes an entry symbol name (`bf_` + kind letter + canonical decimal index: no sign,
+    /// no leading zero), as written by `loader::func_symbol` and friends. Anything else is
+    /// `None`.
+    pub(crate) fn entry_symbol(name: &str) -> Option<(u8, u32)> {
+        let rest = name.strip_prefix("bf_")?.as_bytes();
+        let (&kind, digits) = rest.split_first()?;
+        if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
+            return None;
+        }
+        let mut v: u32 = 0;
+        for &d in digits {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+        }
+        Some((kind, v))
+    }
+
+    /// The entry table of a snapshot holding `meta` and `object`: one pass over the object's
+    /// defined symbols decoding the entry names (`bf_f<i>`, `bf_a<t>`, `bf_s<t>`; the first
+    /// definition wins), region offsets as the loader lays the object out. `None` if either
+    /// part does not parse (such a snapshot cannot load anyway).
+    pub fn entry_table(meta: &[u8], object: &[u8]) -> Option<Vec<u8>> {
+        let m = crate::meta_view::MetaView::parse(meta).ok()?;
+        let obj = crate::elf::ElfObject::parse(object).ok()?;
+        let (nimp, ndef, ntypes) = (
+            m.num_imported_funcs,
+            m.num_defined_funcs() as usize,
+            m.types().count_left() as usize,
+        );
+        let mut offs = alloc::vec![NO_ENTRY; ndef + 2 * ntypes];
+        for (name, off) in obj.defined_symbols() {
+            let i = match entry_symbol(name) {
+                Some((b'f', i)) => match i.checked_sub(nimp) {
+                    Some(d) if (d as usize) < ndef => d as usize,
+                    _ => continue,
+                },
+                Some((b'a', t)) if (t as usize) < ntypes => ndef + t as usize,
+                Some((b's', t)) if (t as usize) < ntypes => ndef + ntypes + t as usize,
+                _ => continue,
+            };
+            if offs[i] == NO_ENTRY {
+                offs[i] = u32::try_from(off).ok()?;
+            }
+        }
+        let mut out = Vec::new();
+        let in_place = obj.in_place_offset().ok();
+        put_u32(&mut out, in_place.map_or(NO_ENTRY, |o| o as u32));
+        put_u32(&mut out, u32::try_from(obj.region_size().ok()?).ok()?);
+        put_u32(&mut out, obj.region_align() as u32);
+        put_u32(&mut out, ndef as u32);
+        put_u32(&mut out, ntypes as u32);
+        for o in offs {
+            put_u32(&mut out, o);
+        }
+        Some(out)
     }
 
     /// Appends a little-endian `u32`.
@@ -569,7 +750,15 @@ mod writer {
                 func_count: 0,
                 traps: Vec::new(),
                 trap_count: 0,
+                entries: None,
             }
+        }
+
+        /// Sets the entry table bytes (by default [`entry_table`] derives them from the
+        /// metadata and the object in [`SnapshotBuilder::finish`]).
+        pub fn entries(&mut self, bytes: Vec<u8>) -> &mut Self {
+            self.entries = Some(bytes);
+            self
         }
 
         /// Sets the header flags ([`super::flags`]).
@@ -633,6 +822,13 @@ mod writer {
                 put_u32(&mut s, self.trap_count);
                 s.extend_from_slice(&self.traps);
                 sections.push((section::TRAPS, s));
+            }
+            let entries = self
+                .entries
+                .clone()
+                .or_else(|| entry_table(&self.meta, &self.object));
+            if let Some(e) = entries {
+                sections.push((section::ENTRIES, e));
             }
             let align = |n: usize| n.div_ceil(SECTION_ALIGN) * SECTION_ALIGN;
             let mut offset = align(HEADER_SIZE + sections.len() * SECTION_ENTRY_SIZE);
@@ -769,13 +965,16 @@ mod tests {
         let mut g = f.clone();
         g[0] = b'X';
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
-        let mut g = f.clone();
-        g[4] = 2;
-        rehash(&mut g);
-        assert_eq!(
-            Snapshot::parse(&g).unwrap_err(),
-            LoadError::UnsupportedVersion
-        );
+        // Version 1 (before the entry table) and unknown versions are refused.
+        for v in [1u8, 3] {
+            let mut g = f.clone();
+            g[4] = v;
+            rehash(&mut g);
+            assert_eq!(
+                Snapshot::parse(&g).unwrap_err(),
+                LoadError::UnsupportedVersion
+            );
+        }
         let mut g = f.clone();
         g[6] = 9;
         rehash(&mut g);
@@ -785,6 +984,43 @@ mod tests {
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadChecksum);
         assert_eq!(Snapshot::parse(b"SN").unwrap_err(), LoadError::BadMagic);
         assert_eq!(Snapshot::parse(&f[..20]).unwrap_err(), LoadError::Truncated);
+    }
+
+    /// The entry table is validated structurally: lengths agree with the counts, offsets lie
+    /// inside the code region, an in-place region inside the object.
+    #[test]
+    fn entry_table_validated() {
+        let table = |fields: [u32; 5], offs: &[u32]| {
+            let mut e = Vec::new();
+            for v in fields.iter().chain(offs) {
+                writer::put_u32(&mut e, *v);
+            }
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(b"m".to_vec()).object(alloc::vec![0; 64]).entries(e);
+            let f = b.finish();
+            Snapshot::parse(&f).map(|s| {
+                let t = s.entries().unwrap();
+                (t.code_offset, t.native(0), t.array(0), t.import_stub(0))
+            })
+        };
+        assert_eq!(
+            table([16, 48, 16, 1, 1], &[0, 8, NO_ENTRY]),
+            Ok((Some(16), Some(0), Some(8), None))
+        );
+        assert_eq!(
+            table([NO_ENTRY, 48, 16, 0, 0], &[]),
+            Ok((None, None, None, None))
+        );
+        for (fields, offs, err) in [
+            ([0, 48, 16, 1, 1], &[0u32, 48, 0][..], LoadError::BadOffset),
+            ([17, 48, 16, 0, 0], &[], LoadError::BadOffset),
+            ([0, 48, 16, 1, 1], &[0, 0], LoadError::BadSection),
+            ([0, 48, 3, 0, 0], &[], LoadError::BadSection),
+            ([0, 48, 8192, 0, 0], &[], LoadError::BadSection),
+            ([0, 48, 8, u32::MAX, u32::MAX], &[], LoadError::BadSection),
+        ] {
+            assert_eq!(table(fields, offs).unwrap_err(), err, "{fields:?}");
+        }
     }
 
     /// Section table entries pointing outside the file, overlapping or duplicated are

@@ -4,7 +4,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`]), the ELF relocator ([`elf`]), [`code::BufferCodeMemory`] |
-//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, [`loader`] |
+//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`] |
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
@@ -39,6 +39,8 @@ pub mod loader;
 pub mod meta;
 #[cfg(feature = "alloc")]
 pub mod meta_codec;
+#[cfg(feature = "alloc")]
+pub mod meta_view;
 #[cfg(target_arch = "x86_64")]
 pub mod trap;
 #[cfg(feature = "wasi")]

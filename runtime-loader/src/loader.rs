@@ -22,7 +22,7 @@ use crate::abi::{ArrayFn, TrapCode, libcall};
 use crate::code::{CodeMemory, load_object};
 use crate::elf::ElfObject;
 use crate::error::LoadError;
-use crate::format::{MemoryMode, Snapshot, TrapRecord};
+use crate::format::{EntryTable, MemoryMode, Snapshot, TrapRecord};
 use crate::instance::{Imports, Instance, InstanceError};
 use crate::meta::ModuleMeta;
 use crate::meta_codec::decode_meta;
@@ -43,26 +43,6 @@ pub fn array_symbol(type_index: u32) -> alloc::string::String {
 /// raises a non-zero status through the `vmctx` libcalls).
 pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_s{type_index}")
-}
-
-/// Decodes an entry symbol name written by [`func_symbol`], [`array_symbol`] or
-/// [`import_stub_symbol`]: `bf_` + kind letter + canonical decimal index (no sign, no leading
-/// zero). Anything else is `None`. Matching names this way needs no formatting code in the
-/// loader, and one pass over the symbol table instead of a lookup per function.
-fn entry_symbol(name: &str) -> Option<(u8, u32)> {
-    let rest = name.strip_prefix("bf_")?.as_bytes();
-    let (&kind, digits) = rest.split_first()?;
-    if digits.is_empty() || (digits[0] == b'0' && digits.len() > 1) {
-        return None;
-    }
-    let mut v: u32 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
-    }
-    Some((kind, v))
 }
 
 /// Name of the external symbol resolved to [`trap::enter_address`].
@@ -184,56 +164,29 @@ impl<M: CodeMemory> LoadedModule<M> {
         in_place: bool,
     ) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
-        if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
-            return Err(LoadError::UnsupportedIsa);
-        }
-        if expect.is_some_and(|m| m != snap.memory_mode) {
-            return Err(LoadError::MemoryModeMismatch);
-        }
-        if snap.memory_mode == MemoryMode::Guard && !crate::instance::GUARD_MEMORY_SUPPORTED {
-            return Err(LoadError::UnsupportedMemoryMode);
-        }
+        check_header(&snap, expect)?;
         let meta = decode_meta(snap.meta_bytes())?;
         let obj = ElfObject::parse(snap.object_bytes())?;
-        let ndef = meta.num_defined_funcs() as usize;
-        for r in snap.trap_records() {
-            if r.func_index < meta.num_imported_funcs || r.func_index as usize >= meta.funcs.len() {
-                return Err(LoadError::BadRecord);
-            }
+        let nimp = meta.num_imported_funcs;
+        let entries = check_entries(
+            &snap,
+            nimp,
+            meta.funcs[nimp as usize..].iter().copied(),
+            meta.types.len(),
+        )?;
+        // The table must describe this object's layout.
+        let code_len = obj.region_size()?;
+        if entries.code_len as usize != code_len
+            || entries.code_align as usize != obj.region_align()
+        {
+            return Err(LoadError::MissingCode);
         }
-        // Look symbols up before loading so a mismatch fails before any memory is mapped:
-        // one pass over the defined symbols, decoding the entry names (`bf_f<i>`, ...).
-        let ntypes = meta.types.len();
-        let mut offsets: Vec<Option<usize>> = alloc::vec![None; ndef];
-        let mut array_offsets: Vec<Option<usize>> = alloc::vec![None; ntypes];
-        let mut stub_offsets: Vec<Option<usize>> = alloc::vec![None; ntypes];
-        for (name, off) in obj.defined_symbols() {
-            let slot = match entry_symbol(name) {
-                Some((b'f', i)) => i
-                    .checked_sub(meta.num_imported_funcs)
-                    .and_then(|d| offsets.get_mut(d as usize)),
-                Some((b'a', t)) => array_offsets.get_mut(t as usize),
-                Some((b's', t)) => stub_offsets.get_mut(t as usize),
-                _ => None,
-            };
-            // The first definition wins, as a by-name lookup would find it.
-            if let Some(slot @ None) = slot {
-                *slot = Some(off);
-            }
-        }
-        // Every function with code needs its signature's array entry.
-        for (d, off) in offsets.iter().enumerate() {
-            let ty = meta.funcs[meta.num_imported_funcs as usize + d] as usize;
-            if off.is_some() && array_offsets.get(ty).copied().flatten().is_none() {
+        let base = if in_place {
+            let off = obj.in_place_offset()?;
+            if entries.code_offset != Some(off as u32) {
                 return Err(LoadError::MissingCode);
             }
-        }
-        let code_len = obj.region_size()?;
-        let base = if in_place {
-            let p = snap
-                .object_bytes()
-                .as_ptr()
-                .wrapping_add(obj.in_place_offset()?);
+            let p = snap.object_bytes().as_ptr().wrapping_add(off);
             if !(p as usize).is_multiple_of(obj.region_align()) {
                 return Err(LoadError::CodeMemory);
             }
@@ -247,28 +200,18 @@ impl<M: CodeMemory> LoadedModule<M> {
                 }
             })?
         };
-        let at = |o: Option<usize>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o));
-        let natives: Vec<*const u8> = offsets.into_iter().map(at).collect();
-        // Every trap site must lie inside the code of a function that has code.
+        let at = |o: Option<u32>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o as usize));
+        let ntypes = meta.types.len() as u32;
+        let natives: Vec<*const u8> = (0..meta.num_defined_funcs())
+            .map(|d| at(entries.native(d)))
+            .collect();
         let traps: Vec<TrapRecord> = snap.trap_records().collect();
-        for r in &traps {
-            let d = (r.func_index - meta.num_imported_funcs) as usize;
-            let f = natives.get(d).copied().unwrap_or(core::ptr::null());
-            let start = (f as usize).wrapping_sub(base as usize);
-            if f.is_null()
-                || start
-                    .checked_add(r.offset as usize)
-                    .is_none_or(|e| e >= code_len)
-            {
-                return Err(LoadError::BadRecord);
-            }
-        }
         Ok(LoadedModule {
             traps,
             memory_mode: snap.memory_mode,
             natives,
-            arrays: array_offsets.into_iter().map(at).collect(),
-            import_stubs: stub_offsets.into_iter().map(at).collect(),
+            arrays: (0..ntypes).map(|t| at(entries.array(t))).collect(),
+            import_stubs: (0..ntypes).map(|t| at(entries.import_stub(t))).collect(),
             meta,
             base,
             code_len,
@@ -400,6 +343,62 @@ impl<M: CodeMemory> LoadedModule<M> {
     }
 }
 
+/// Header checks every loader makes before reading anything else: the CPU can run the code
+/// (SSE4.1), the memory mode is the `expect`ed one and this build can provide it.
+///
+/// # Errors
+/// [`LoadError::UnsupportedIsa`], [`LoadError::MemoryModeMismatch`],
+/// [`LoadError::UnsupportedMemoryMode`].
+pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(), LoadError> {
+    if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
+        return Err(LoadError::UnsupportedIsa);
+    }
+    if expect.is_some_and(|m| m != snap.memory_mode) {
+        return Err(LoadError::MemoryModeMismatch);
+    }
+    if snap.memory_mode == MemoryMode::Guard && !crate::instance::GUARD_MEMORY_SUPPORTED {
+        return Err(LoadError::UnsupportedMemoryMode);
+    }
+    Ok(())
+}
+
+/// Checks a snapshot's entry table and trap records against its metadata (`nimp` imported
+/// functions, the module type of every defined function in `def_types`, `ntypes` types) and
+/// returns the table: its counts match, every function with code has its signature's array
+/// entry, and every trap site lies inside the code of a defined function that has code.
+///
+/// # Errors
+/// [`LoadError::MissingSection`] without a table, [`LoadError::MissingCode`] if it does not
+/// match the metadata, [`LoadError::BadRecord`] for a misplaced trap record.
+pub fn check_entries<'a>(
+    snap: &Snapshot<'a>,
+    nimp: u32,
+    def_types: impl Iterator<Item = u32>,
+    ntypes: usize,
+) -> Result<EntryTable<'a>, LoadError> {
+    let e = snap.entries().ok_or(LoadError::MissingSection)?;
+    if e.types as usize != ntypes {
+        return Err(LoadError::MissingCode);
+    }
+    let mut ndef = 0u32;
+    for (d, ty) in def_types.enumerate() {
+        if e.native(d as u32).is_some() && e.array(ty).is_none() {
+            return Err(LoadError::MissingCode);
+        }
+        ndef += 1;
+    }
+    if e.defined_funcs != ndef {
+        return Err(LoadError::MissingCode);
+    }
+    for r in snap.trap_records() {
+        let start = r.func_index.checked_sub(nimp).and_then(|d| e.native(d));
+        if start.is_none_or(|s| u64::from(s) + u64::from(r.offset) >= u64::from(e.code_len)) {
+            return Err(LoadError::BadRecord);
+        }
+    }
+    Ok(e)
+}
+
 /// Whether the CPU has SSE4.1 (CPUID leaf 1, ECX bit 19).
 fn has_sse41() -> bool {
     // CPUID leaf 1 exists on every x86-64 CPU and has no side effects.
@@ -508,9 +507,18 @@ mod tests {
     #[test]
     fn entry_symbol_names_round_trip() {
         for i in [0u32, 7, 10, 4_294_967_295] {
-            assert_eq!(entry_symbol(&func_symbol(i)), Some((b'f', i)));
-            assert_eq!(entry_symbol(&array_symbol(i)), Some((b'a', i)));
-            assert_eq!(entry_symbol(&import_stub_symbol(i)), Some((b's', i)));
+            assert_eq!(
+                crate::format::entry_symbol(&func_symbol(i)),
+                Some((b'f', i))
+            );
+            assert_eq!(
+                crate::format::entry_symbol(&array_symbol(i)),
+                Some((b'a', i))
+            );
+            assert_eq!(
+                crate::format::entry_symbol(&import_stub_symbol(i)),
+                Some((b's', i))
+            );
         }
         for bad in [
             "bf_f",
@@ -522,8 +530,53 @@ mod tests {
             "xbf_f1",
             "bf_f1 ",
         ] {
-            assert_eq!(entry_symbol(bad), None, "{bad}");
+            assert_eq!(crate::format::entry_symbol(bad), None, "{bad}");
         }
+    }
+
+    /// The entry table is required and must agree with the metadata and the object.
+    #[test]
+    fn entry_table_checked_against_meta_and_object() {
+        let with_entries = |e: Option<[u32; 5]>| {
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(encode_meta(&ModuleMeta::default()))
+                .object(empty_object());
+            let auto = b.finish();
+            if let Some(fields) = e {
+                let mut t = Vec::new();
+                for v in fields {
+                    t.extend_from_slice(&v.to_le_bytes());
+                }
+                b.entries(t);
+            }
+            let f = b.finish();
+            (auto, f)
+        };
+        // The writer derives the table: empty module, empty code region, runs in place.
+        let (auto, _) = with_entries(None);
+        let snap = Snapshot::parse(&auto).unwrap();
+        let e = snap.entries().expect("the writer adds an entry table");
+        assert_eq!((e.code_len, e.defined_funcs, e.types), (0, 0, 0));
+        assert!(e.code_offset.is_some());
+        assert_eq!(load(&auto, None), Ok(MemoryMode::Checked));
+        // Counts that disagree with the metadata, or a region that disagrees with the object.
+        for (fields, err) in [
+            ([0, 0, 8, 1, 0], LoadError::BadSection),
+            ([u32::MAX, 0, 8, 0, 1], LoadError::BadSection),
+            ([u32::MAX, 16, 8, 0, 0], LoadError::MissingCode),
+            ([u32::MAX, 0, 16, 0, 0], LoadError::MissingCode),
+        ] {
+            let (_, f) = with_entries(Some(fields));
+            assert_eq!(load(&f, None), Err(err), "{fields:?}");
+        }
+        // In place, the table's code offset must be the object's.
+        let (_, f) = with_entries(Some([u32::MAX, 0, 8, 0, 0]));
+        assert_eq!(load(&f, None), Ok(MemoryMode::Checked));
+        let mut buf = [0u8; 8];
+        // SAFETY: nothing runs (an empty module).
+        let r =
+            unsafe { LoadedModule::load_in_place(&f, BufferCodeMemory::new(&mut buf, None), None) };
+        assert_eq!(r.err(), Some(LoadError::MissingCode));
     }
 
     #[test]

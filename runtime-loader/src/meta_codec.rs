@@ -12,350 +12,77 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::LoadError;
-use crate::format::Cursor;
+#[cfg(feature = "write")]
 use crate::meta::{
-    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, FuncType,
-    GlobalDef, GlobalType, Import, ImportKind, Limits, MemoryType, ModuleMeta, TableType, ValType,
+    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, Limits, TableType, ValType,
 };
+use crate::meta::{DataSegment, ElemSegment, Export, FuncType, GlobalDef, Import, ModuleMeta};
+use crate::meta_view::{List, MetaView, val_type};
 
-const E: LoadError = LoadError::BadMeta;
-
-struct Reader<'a> {
-    c: Cursor<'a>,
-}
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, LoadError> {
-        self.c.u8().map_err(|_| E)
-    }
-
-    fn leb(&mut self, bits: u32, signed: bool) -> Result<u64, LoadError> {
-        let mut result = 0u64;
-        let mut shift = 0u32;
-        loop {
-            let b = self.byte()?;
-            if shift == 63 {
-                // Tenth byte: only bit 63 (and, when signed, its sign copies) may remain.
-                let payload = b & 0x7f;
-                let ok = if signed {
-                    payload == 0 || payload == 0x7f
-                } else {
-                    payload <= 1
-                };
-                if !ok || b & 0x80 != 0 {
-                    return Err(E);
-                }
-                result |= u64::from(payload & 1) << 63;
-                break;
-            }
-            result |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                if signed && shift < 64 && b & 0x40 != 0 {
-                    result |= !0u64 << shift;
-                }
-                break;
-            }
-        }
-        // Reject encodings whose value does not fit `bits`.
-        if bits < 64 {
-            let ok = if signed {
-                let v = result as i64;
-                v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
-            } else {
-                result < (1u64 << bits)
-            };
-            if !ok {
-                return Err(E);
-            }
-        }
-        Ok(result)
-    }
-
-    fn u32(&mut self) -> Result<u32, LoadError> {
-        Ok(self.leb(32, false)? as u32)
-    }
-
-    /// A count of items each taking at least one byte: bounded by the remaining input so a
-    /// hostile count cannot cause a huge allocation.
-    fn count(&mut self) -> Result<usize, LoadError> {
-        let n = self.u32()? as usize;
-        if n > self.c.remaining() {
-            return Err(E);
-        }
-        Ok(n)
-    }
-
-    fn str(&mut self) -> Result<String, LoadError> {
-        let n = self.u32()? as usize;
-        let b = self.c.take(n).map_err(|_| E)?;
-        core::str::from_utf8(b)
-            .map(String::from)
-            .map_err(|_| LoadError::BadUtf8)
-    }
-
-    fn val_type(&mut self) -> Result<ValType, LoadError> {
-        Ok(match self.byte()? {
-            0 => ValType::I32,
-            1 => ValType::I64,
-            2 => ValType::F32,
-            3 => ValType::F64,
-            4 => ValType::FuncRef,
-            5 => ValType::ExternRef,
-            _ => return Err(E),
-        })
-    }
-
-    fn ref_type(&mut self) -> Result<ValType, LoadError> {
-        let t = self.val_type()?;
-        if !t.is_ref() {
-            return Err(E);
-        }
-        Ok(t)
-    }
-
-    fn limits(&mut self) -> Result<Limits, LoadError> {
-        let has_max = self.byte()?;
-        let min = self.u32()?;
-        let max = match has_max {
-            0 => None,
-            1 => Some(self.u32()?),
-            _ => return Err(E),
-        };
-        Ok(Limits { min, max })
-    }
-
-    fn global_type(&mut self) -> Result<GlobalType, LoadError> {
-        let ty = self.val_type()?;
-        let mutable = match self.byte()? {
-            0 => false,
-            1 => true,
-            _ => return Err(E),
-        };
-        Ok(GlobalType { ty, mutable })
-    }
-
-    fn table_type(&mut self) -> Result<TableType, LoadError> {
-        let elem = self.ref_type()?;
-        Ok(TableType {
-            elem,
-            limits: self.limits()?,
-        })
-    }
-
-    fn const_expr(&mut self) -> Result<ConstExpr, LoadError> {
-        Ok(match self.byte()? {
-            0 => ConstExpr::I32(self.leb(32, true)? as i32),
-            1 => ConstExpr::I64(self.leb(64, true)? as i64),
-            2 => ConstExpr::F32(self.c.u32().map_err(|_| E)?),
-            3 => ConstExpr::F64(self.c.u64().map_err(|_| E)?),
-            4 => ConstExpr::RefNull(self.ref_type()?),
-            5 => ConstExpr::RefFunc(self.u32()?),
-            6 => ConstExpr::GlobalGet(self.u32()?),
-            _ => return Err(E),
-        })
-    }
-
-    fn vec<T>(
-        &mut self,
-        mut f: impl FnMut(&mut Self) -> Result<T, LoadError>,
-    ) -> Result<Vec<T>, LoadError> {
-        let n = self.count()?;
-        let mut v = Vec::with_capacity(n);
-        for _ in 0..n {
-            v.push(f(self)?);
-        }
-        Ok(v)
-    }
-}
-
-/// Decodes and validates a metadata section.
+/// Decodes and validates a metadata section: [`MetaView::parse`] validates it, then the
+/// owned [`ModuleMeta`] is built from the view (one reader of the format).
 ///
 /// # Errors
 /// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
 /// for a bad name.
 pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
-    let mut r = Reader {
-        c: Cursor::new(bytes),
-    };
-    let types = r.vec(|r| {
-        Ok(FuncType {
-            params: r.vec(Reader::val_type)?,
-            results: r.vec(Reader::val_type)?,
-        })
-    })?;
-    let imports = r.vec(|r| {
-        let module = r.str()?;
-        let name = r.str()?;
-        let kind = match r.byte()? {
-            0 => ImportKind::Func(r.u32()?),
-            1 => ImportKind::Memory(MemoryType {
-                limits: r.limits()?,
-            }),
-            2 => ImportKind::Table(r.table_type()?),
-            3 => ImportKind::Global(r.global_type()?),
-            _ => return Err(E),
-        };
-        Ok(Import { module, name, kind })
-    })?;
-    let funcs = r.vec(Reader::u32)?;
-    let num_imported_funcs = r.u32()?;
-    let memories = r.vec(|r| {
-        Ok(MemoryType {
-            limits: r.limits()?,
-        })
-    })?;
-    let num_imported_memories = r.u32()?;
-    let tables = r.vec(Reader::table_type)?;
-    let num_imported_tables = r.u32()?;
-    let global_types = r.vec(Reader::global_type)?;
-    let num_imported_globals = r.u32()?;
-    let globals = r.vec(|r| {
-        Ok(GlobalDef {
-            ty: r.global_type()?,
-            init: r.const_expr()?,
-        })
-    })?;
-    let exports = r.vec(|r| {
-        let name = r.str()?;
-        let kind = match r.byte()? {
-            0 => ExportKind::Func,
-            1 => ExportKind::Memory,
-            2 => ExportKind::Table,
-            3 => ExportKind::Global,
-            _ => return Err(E),
-        };
-        Ok(Export {
-            name,
-            kind,
-            index: r.u32()?,
-        })
-    })?;
-    let start = match r.byte()? {
-        0 => None,
-        1 => Some(r.u32()?),
-        _ => return Err(E),
-    };
-    let elems = r.vec(|r| {
-        let mode = match r.byte()? {
-            0 => ElemMode::Active {
-                table: r.u32()?,
-                offset: r.const_expr()?,
-            },
-            1 => ElemMode::Passive,
-            2 => ElemMode::Declared,
-            _ => return Err(E),
-        };
-        Ok(ElemSegment {
-            mode,
-            ty: r.ref_type()?,
-            items: r.vec(Reader::const_expr)?,
-        })
-    })?;
-    let datas = r.vec(|r| {
-        let mode = match r.byte()? {
-            0 => DataMode::Active {
-                memory: r.u32()?,
-                offset: r.const_expr()?,
-            },
-            1 => DataMode::Passive,
-            _ => return Err(E),
-        };
-        let n = r.u32()? as usize;
-        let bytes = r.c.take(n).map_err(|_| E)?.to_vec();
-        Ok(DataSegment { mode, bytes })
-    })?;
-    if r.c.remaining() != 0 {
-        return Err(E);
-    }
-    let meta = ModuleMeta {
-        types,
-        imports,
-        funcs,
-        num_imported_funcs,
-        memories,
-        num_imported_memories,
-        tables,
-        num_imported_tables,
-        global_types,
-        num_imported_globals,
-        globals,
-        exports,
-        start,
-        elems,
-        datas,
-    };
-    check_consistency(&meta)?;
-    Ok(meta)
+    let v = MetaView::parse(bytes)?;
+    let ty = |t: &[u8]| collect(t.len(), t.iter().filter_map(|&b| val_type(b)), |t| t);
+    Ok(ModuleMeta {
+        types: collect_list(v.types(), |t| FuncType {
+            params: ty(t.params),
+            results: ty(t.results),
+        }),
+        imports: collect_list(v.imports(), |i| Import {
+            module: String::from(i.module),
+            name: String::from(i.name),
+            kind: i.kind,
+        }),
+        funcs: collect_list(v.funcs(), |f| f),
+        num_imported_funcs: v.num_imported_funcs,
+        memories: collect_list(v.memories(), |m| m),
+        num_imported_memories: v.num_imported_memories,
+        tables: collect_list(v.tables(), |t| t),
+        num_imported_tables: v.num_imported_tables,
+        global_types: collect_list(v.global_types(), |g| g),
+        num_imported_globals: v.num_imported_globals,
+        globals: collect_list(v.globals(), |(ty, init)| GlobalDef { ty, init }),
+        exports: collect_list(v.exports(), |e| Export {
+            name: String::from(e.name),
+            kind: e.kind,
+            index: e.index,
+        }),
+        start: v.start,
+        elems: collect_list(v.elems(), |e| ElemSegment {
+            mode: e.mode,
+            ty: e.ty,
+            items: collect_list(e.items, |i| i),
+        }),
+        datas: collect_list(v.datas(), |d| DataSegment {
+            mode: d.mode,
+            bytes: Vec::from(d.bytes),
+        }),
+    })
 }
 
-/// Cross-field checks: every index refers to something that exists, import counts agree
-/// with the import list, defined globals agree with their types.
-fn check_consistency(m: &ModuleMeta) -> Result<(), LoadError> {
-    let ok = |b: bool| if b { Ok(()) } else { Err(E) };
-    let nty = m.types.len() as u64;
-    let nf = m.funcs.len() as u64;
-    let nm = m.memories.len() as u64;
-    let nt = m.tables.len() as u64;
-    let ng = m.global_types.len() as u64;
-    ok(m.funcs.iter().all(|&t| u64::from(t) < nty))?;
-    let (mut fi, mut mi, mut ti, mut gi) = (0u32, 0u32, 0u32, 0u32);
-    for imp in &m.imports {
-        match imp.kind {
-            ImportKind::Func(t) => {
-                ok(m.funcs.get(fi as usize) == Some(&t))?;
-                fi += 1;
-            }
-            ImportKind::Memory(mt) => {
-                ok(m.memories.get(mi as usize) == Some(&mt))?;
-                mi += 1;
-            }
-            ImportKind::Table(tt) => {
-                ok(m.tables.get(ti as usize) == Some(&tt))?;
-                ti += 1;
-            }
-            ImportKind::Global(gt) => {
-                ok(m.global_types.get(gi as usize) == Some(&gt))?;
-                gi += 1;
-            }
+fn collect_list<T, U>(list: List<'_, T>, f: impl FnMut(T) -> U) -> Vec<U> {
+    collect(list.count_left() as usize, list, f)
+}
+
+/// Collects the `n` items of `it` (it has no more; exactly `n` for validated metadata) mapped
+/// by `f`: one allocation, no growth path.
+fn collect<T, U>(n: usize, it: impl Iterator<Item = T>, mut f: impl FnMut(T) -> U) -> Vec<U> {
+    let mut v: Vec<U> = Vec::with_capacity(n);
+    for x in it.take(n) {
+        let len = v.len();
+        // SAFETY: at most `n` items are written into a vector of capacity `n`, each at the
+        // current length, which then grows by one.
+        unsafe {
+            v.as_mut_ptr().add(len).write(f(x));
+            v.set_len(len + 1);
         }
     }
-    ok(fi == m.num_imported_funcs
-        && mi == m.num_imported_memories
-        && ti == m.num_imported_tables
-        && gi == m.num_imported_globals)?;
-    ok(m.globals.len() as u64 + u64::from(gi) == ng)?;
-    for (k, g) in m.globals.iter().enumerate() {
-        ok(m.global_types.get(gi as usize + k) == Some(&g.ty))?;
-    }
-    let expr = |e: &ConstExpr| match *e {
-        ConstExpr::RefFunc(f) => u64::from(f) < nf,
-        ConstExpr::GlobalGet(g) => u64::from(g) < ng,
-        _ => true,
-    };
-    ok(m.globals.iter().all(|g| expr(&g.init)))?;
-    for e in &m.exports {
-        let n = match e.kind {
-            ExportKind::Func => nf,
-            ExportKind::Memory => nm,
-            ExportKind::Table => nt,
-            ExportKind::Global => ng,
-        };
-        ok(u64::from(e.index) < n)?;
-    }
-    ok(m.start.is_none_or(|s| u64::from(s) < nf))?;
-    for e in &m.elems {
-        if let ElemMode::Active { table, offset } = &e.mode {
-            ok(u64::from(*table) < nt && expr(offset))?;
-        }
-        ok(e.items.iter().all(expr))?;
-    }
-    for d in &m.datas {
-        if let DataMode::Active { memory, offset } = &d.mode {
-            ok(u64::from(*memory) < nm && expr(offset))?;
-        }
-    }
-    Ok(())
+    v
 }
 
 #[cfg(feature = "write")]
@@ -562,6 +289,7 @@ mod writer {
 #[cfg(all(test, feature = "write"))]
 mod tests {
     use super::*;
+    use crate::meta::MemoryType;
     use alloc::string::ToString;
     use alloc::vec;
 

@@ -2,18 +2,20 @@
 //! `runtime-loader/include/bareflow.h`, guide `docs/FIRMWARE.md`).
 //!
 //! Memory: the embedder hands in every byte. [`bf_init`] takes one *arena*; the runtime
-//! state (trap context, loaded module, instance, vmctx, tables, globals, linear memory, host
-//! bindings) lives in it, allocated by a bump allocator that is this library's global
-//! allocator. Code goes into a second embedder region ([`bf_load`]) or, for an
-//! execute-in-place snapshot, runs straight from the snapshot bytes. Nothing calls an OS.
+//! state (trap context, the loaded module's metadata view and entry table, host bindings) and
+//! the instance (one block: vmctx, libcall table, `FuncRef`s, table and global arrays; plus a
+//! block per linear memory and per table) live in it, carved by a bump allocator. The
+//! metadata is never decoded: it is validated once ([`MetaView::parse`]) and read in place.
+//! Code goes into a second embedder region ([`bf_load`]) or, for an execute-in-place
+//! snapshot, runs straight from the snapshot bytes, located by the snapshot's entry table
+//! without parsing the ELF object. Nothing calls an OS.
 //!
 //! Errors: every function returns a [`bf_status`]; nothing aborts. The core only allocates
 //! while loading, binding and instantiating (and in `memory.grow`/`table.grow`, which report
-//! failure to wasm as -1). If the arena runs out during one of those, the allocation failure
-//! panics; the panic handler unwinds to the API entry through the same trap trampoline wasm
-//! traps use (only frames of this library are discarded; what they owned stays leaked in the
-//! arena), the runtime is marked poisoned and the call returns [`BF_ERR_ARENA`]: call
-//! [`bf_init`] again to reuse the arena.
+//! failure to wasm as -1). If the arena runs out during one of those the call returns
+//! [`BF_ERR_ARENA`] (for the runtime state, the runtime is poisoned: call [`bf_init`] again).
+//! Every call runs under a trap entry, so a panic (a bug) unwinds to the API entry through
+//! the trampoline wasm traps use, poisons the runtime and returns [`BF_ERR_ARENA`] too.
 //!
 //! Threads: a runtime is single-threaded, and the allocator's "current arena" is a global,
 //! so use the library from one thread (firmware) or serialise calls.
@@ -21,21 +23,20 @@
 #![allow(non_camel_case_types)]
 #![deny(missing_docs)]
 
-extern crate alloc;
-
-use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::{CStr, c_char, c_void};
-use core::pin::Pin;
 use core::ptr;
 
-use runtime_loader::abi::{FuncRef, VMContext, func_kind};
-use runtime_loader::code::BufferCodeMemory;
-use runtime_loader::format::MemoryMode;
-use runtime_loader::instance::{Imports, Instance, TypeRegistry};
-use runtime_loader::loader::{LoadedModule, call};
-use runtime_loader::meta::{ExportKind, ImportKind};
+use runtime_loader::abi::{
+    ArrayFn, FuncRef, MAX_WASM_PAGES, MemoryDef, TableDef, VMContext, WASM_PAGE_SIZE, func_kind,
+    libcall,
+};
+use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
+#[cfg(feature = "relocate")]
+use runtime_loader::loader::ENTER_SYMBOL;
+use runtime_loader::loader::{check_entries, check_header};
+use runtime_loader::meta::{ConstExpr, DataMode, ElemMode, ExportKind, ImportKind};
+use runtime_loader::meta_view::MetaView;
 use runtime_loader::trap::{self, TrapContext};
 use runtime_loader::{LoadError, TrapCode};
 
@@ -231,12 +232,24 @@ const PANIC_STATUS: u32 = 0xBF_DEAD;
 pub type bf_host_fn =
     Option<unsafe extern "C" fn(env: *mut c_void, rt: *mut Runtime, values: *mut u64) -> u32>;
 
+/// One `bf_bind`: a node of the runtime's binding list, its names stored right after it.
 struct Binding {
-    module: Vec<u8>,
-    name: Vec<u8>,
+    next: *mut Binding,
+    module: &'static [u8],
+    name: &'static [u8],
     func: bf_host_fn,
     env: *mut c_void,
     rt: *mut Runtime,
+}
+
+/// A loaded snapshot: its validated metadata and entry table, read in place (from the
+/// snapshot bytes when the code runs in place, else from a copy in the arena), and the base
+/// address of the code.
+#[derive(Clone, Copy)]
+struct Module {
+    meta: MetaView<'static>,
+    entries: EntryTable<'static>,
+    base: *const u8,
 }
 
 /// Runtime state (opaque to C: `bf_runtime`), placed at the start of the embedder's arena.
@@ -244,14 +257,10 @@ pub struct Runtime {
     heap: Bump,
     trap_ctx: TrapContext,
     poisoned: bool,
-    module: Option<LoadedModule<BufferCodeMemory<'static>>>,
-    /// Boxed: host `FuncRef`s point at their `Binding` (`host_data`) and the instance points
-    /// at the `FuncRef`s, so neither may move when the vectors grow.
-    #[allow(clippy::vec_box)]
-    bindings: Vec<Box<Binding>>,
-    #[allow(clippy::vec_box)]
-    host_funcs: Vec<Box<FuncRef>>,
-    instance: Option<Pin<Box<Instance>>>,
+    module: Option<Module>,
+    bindings: *mut Binding,
+    /// The instance (null until `bf_instantiate`), one arena block.
+    inst: *mut Inst,
     trap_code: u32,
     message: [u8; 96],
     /// Ed25519 key every snapshot must be signed with (`bf_set_public_key`).
@@ -259,10 +268,10 @@ pub struct Runtime {
 }
 
 /// Writes the concatenation of `parts` into `buf`, truncated, NUL-terminated.
-fn set_msg(buf: &mut [u8; 96], parts: &[&str]) {
+fn set_msg(buf: &mut [u8; 96], parts: &[&[u8]]) {
     let mut n = 0;
     for p in parts {
-        for &b in p.as_bytes() {
+        for &b in *p {
             if n + 1 < buf.len() {
                 buf[n] = b;
                 n += 1;
@@ -272,8 +281,33 @@ fn set_msg(buf: &mut [u8; 96], parts: &[&str]) {
     buf[n] = 0;
 }
 
+/// The arena is exhausted: the runtime is poisoned (as after a panic) and `BF_ERR_ARENA`.
+fn exhausted(r: &mut Runtime) -> bf_status {
+    r.poisoned = true;
+    set_msg(
+        &mut r.message,
+        &[b"arena exhausted (runtime poisoned: call bf_init again)"],
+    );
+    BF_ERR_ARENA
+}
+
+/// `size` zeroed bytes aligned to `align` from the runtime's arena.
+fn arena_zeroed(r: &mut Runtime, size: usize, align: usize) -> Result<*mut u8, bf_status> {
+    let Ok(l) = Layout::from_size_align(size, align) else {
+        return Err(exhausted(r));
+    };
+    let p = r.heap.alloc(l);
+    if p.is_null() {
+        return Err(exhausted(r));
+    }
+    // SAFETY: `p` is a fresh block of `size` bytes.
+    unsafe { ptr::write_bytes(p, 0, size) };
+    Ok(p)
+}
+
 /// Runs `op` on the runtime behind `rt` with its arena as the allocator's, under a trap
-/// entry so that a panic (arena exhausted) returns `BF_ERR_ARENA` instead of aborting.
+/// entry so that a panic (a bug; nothing in this library is meant to panic) poisons the
+/// runtime and returns `BF_ERR_ARENA` instead of aborting.
 ///
 /// # Safety
 /// `rt` must be null or a runtime made by `bf_init` whose arena is still live.
@@ -320,25 +354,21 @@ unsafe fn guarded(rt: *mut Runtime, op: &mut dyn FnMut(&mut Runtime) -> bf_statu
         if status == 0 {
             o.out
         } else {
-            set_msg(
-                &mut (*rt).message,
-                &["arena exhausted (runtime poisoned: call bf_init again)"],
-            );
-            BF_ERR_ARENA
+            exhausted(&mut *rt)
         }
     }
 }
 
-/// Borrows a NUL-terminated UTF-8 string.
+/// Borrows a NUL-terminated string's bytes.
 ///
 /// # Safety
 /// `s` must be null or a NUL-terminated string.
-unsafe fn c_str<'a>(s: *const c_char) -> Option<&'a str> {
+unsafe fn c_str<'a>(s: *const c_char) -> Option<&'a [u8]> {
     if s.is_null() {
         return None;
     }
     // SAFETY: per the contract.
-    unsafe { CStr::from_ptr(s) }.to_str().ok()
+    Some(unsafe { CStr::from_ptr(s) }.to_bytes())
 }
 
 /// Sets up a runtime at the start of `arena` (`arena_len` bytes; the rest becomes its heap)
@@ -386,9 +416,8 @@ pub unsafe extern "C" fn bf_init(
             trap_ctx: TrapContext::new(budget),
             poisoned: false,
             module: None,
-            bindings: Vec::new(),
-            host_funcs: Vec::new(),
-            instance: None,
+            bindings: ptr::null_mut(),
+            inst: ptr::null_mut(),
             trap_code: 0,
             message: [0; 96],
             public_key: None,
@@ -418,61 +447,141 @@ pub unsafe extern "C" fn bf_load(
     if snap.is_null() {
         return BF_ERR_ARG;
     }
-    // SAFETY: per the contract.
-    let file = unsafe { core::slice::from_raw_parts(snap, snap_len) };
-    let region: &'static mut [u8] = if code.is_null() {
-        &mut []
-    } else {
-        // SAFETY: per the contract, the region is the embedder's and lives as long as `rt`.
-        unsafe { core::slice::from_raw_parts_mut(code, code_len) }
-    };
-    let in_place = code.is_null();
-    let mut region = Some(region);
+    // SAFETY: per the contract; with `code` null the bytes outlive the runtime, otherwise
+    // nothing borrowed from them is kept past this call (see `load`).
+    let file: &'static [u8] = unsafe { core::slice::from_raw_parts(snap, snap_len) };
     // SAFETY: `rt` per the contract.
     unsafe {
         guarded(rt, &mut |r| {
             if r.module.is_some() {
                 return BF_ERR_STATE;
             }
-            let Some(region) = region.take() else {
-                return BF_ERR_STATE;
-            };
             // Signed snapshots: checked on the raw bytes before anything is parsed or mapped.
             if let Some(key) = &r.public_key
                 && let Err(e) = verify_signature(file, key)
             {
-                set_msg(&mut r.message, &["snapshot rejected: ", e.message()]);
-                return BF_ERR_SIGNATURE;
-            }
-            let mem = BufferCodeMemory::new(region, None);
-            let loaded = if in_place {
-                // (Inside the caller's `unsafe` block.) Per the contract, with `code` null
-                // the snapshot bytes are executable and outlive the runtime.
-                LoadedModule::load_in_place(file, mem, Some(MemoryMode::Checked))
-            } else if cfg!(feature = "relocate") {
-                LoadedModule::load_expecting(file, mem, MemoryMode::Checked)
-            } else {
-                // Built without the relocating loader: execute-in-place snapshots only.
                 set_msg(
                     &mut r.message,
-                    &["this build runs execute-in-place snapshots only (pass code = NULL)"],
+                    &[b"snapshot rejected: ", e.message().as_bytes()],
                 );
-                return BF_ERR_ARG;
-            };
-            match loaded {
-                Ok(m) => {
-                    r.module = Some(m);
-                    BF_OK
+                return BF_ERR_SIGNATURE;
+            }
+            match load(r, file, code, code_len) {
+                Ok(()) => BF_OK,
+                Err(Fail::Load(e)) => {
+                    set_msg(
+                        &mut r.message,
+                        &[b"snapshot rejected: ", e.message().as_bytes()],
+                    );
+                    BF_ERR_LOAD
                 }
-                Err(e) => load_error(r, e),
+                Err(Fail::Status(s)) => s,
             }
         })
     }
 }
 
-fn load_error(r: &mut Runtime, e: LoadError) -> bf_status {
-    set_msg(&mut r.message, &["snapshot rejected: ", e.message()]);
-    BF_ERR_LOAD
+/// Why `load` failed: a rejected snapshot or an API status (message already set).
+enum Fail {
+    Load(LoadError),
+    Status(bf_status),
+}
+
+impl From<LoadError> for Fail {
+    fn from(e: LoadError) -> Fail {
+        Fail::Load(e)
+    }
+}
+
+fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) -> Result<(), Fail> {
+    let snap = Snapshot::parse(file)?;
+    check_header(&snap, Some(MemoryMode::Checked))?;
+    let meta = MetaView::parse(snap.meta_bytes())?;
+    let nimp = meta.num_imported_funcs;
+    let ntypes = meta.num_types() as usize;
+    let entries = check_entries(&snap, nimp, meta.funcs().skip(nimp as usize), ntypes)?;
+    if code.is_null() {
+        // Execute in place: the entry table says where the code lies in the object; no ELF
+        // parsing, nothing copied.
+        let off = entries.code_offset.ok_or(LoadError::UnsupportedElf)?;
+        let base = snap.object_bytes().as_ptr().wrapping_add(off as usize);
+        if !(base as usize).is_multiple_of(entries.code_align as usize) {
+            return Err(LoadError::CodeMemory.into());
+        }
+        r.module = Some(Module {
+            meta,
+            entries,
+            base,
+        });
+        return Ok(());
+    }
+    relocate(r, &snap, meta, entries, code, code_len)
+}
+
+/// The copying path: relocates the object into the embedder's code region and keeps a copy
+/// of the metadata and the entry table in the arena (the snapshot bytes may go away).
+#[cfg(feature = "relocate")]
+fn relocate(
+    r: &mut Runtime,
+    snap: &Snapshot<'static>,
+    meta: MetaView<'static>,
+    entries: EntryTable<'static>,
+    code: *mut u8,
+    code_len: usize,
+) -> Result<(), Fail> {
+    use runtime_loader::code::{BufferCodeMemory, load_object};
+    use runtime_loader::elf::ElfObject;
+    let _ = meta;
+    let obj = ElfObject::parse(snap.object_bytes())?;
+    if obj.region_size()? != entries.code_len as usize {
+        return Err(LoadError::MissingCode.into());
+    }
+    // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
+    // the runtime.
+    let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
+    let mut mem = BufferCodeMemory::new(region, None);
+    let base = load_object(&obj, &mut mem, &mut |name| {
+        if name == ENTER_SYMBOL {
+            Some(trap::enter_address() as u64)
+        } else {
+            runtime_loader::float::symbol(name)
+        }
+    })?;
+    let (m, e) = (snap.meta_bytes(), entries.raw());
+    let p = arena_zeroed(r, m.len() + e.len(), 1).map_err(Fail::Status)?;
+    // SAFETY: `p` is a fresh arena block of `m.len() + e.len()` bytes that lives (unchanged)
+    // as long as the runtime.
+    let (m, e) = unsafe {
+        ptr::copy_nonoverlapping(m.as_ptr(), p, m.len());
+        ptr::copy_nonoverlapping(e.as_ptr(), p.add(m.len()), e.len());
+        (
+            core::slice::from_raw_parts(p, m.len()),
+            core::slice::from_raw_parts(p.add(m.len()), e.len()),
+        )
+    };
+    r.module = Some(Module {
+        meta: MetaView::parse(m)?,
+        entries: EntryTable::parse(e, usize::MAX)?,
+        base,
+    });
+    Ok(())
+}
+
+/// Built without the relocating loader: execute-in-place snapshots only.
+#[cfg(not(feature = "relocate"))]
+fn relocate(
+    r: &mut Runtime,
+    _: &Snapshot<'static>,
+    _: MetaView<'static>,
+    _: EntryTable<'static>,
+    _: *mut u8,
+    _: usize,
+) -> Result<(), Fail> {
+    set_msg(
+        &mut r.message,
+        &[b"this build runs execute-in-place snapshots only (pass code = NULL)"],
+    );
+    Err(Fail::Status(BF_ERR_ARG))
 }
 
 /// Binds the import (`module`, `name`) to `func`, called with `env`. Bind before
@@ -496,32 +605,52 @@ pub unsafe extern "C" fn bf_bind(
     if func.is_none() {
         return BF_ERR_ARG;
     }
-    // SAFETY: `rt` per the contract.
+    // SAFETY: `rt` per the contract; binding nodes live in the arena for the runtime's life.
     unsafe {
         guarded(rt, &mut |r| {
-            if r.instance.is_some() {
+            if !r.inst.is_null() {
                 return BF_ERR_STATE;
             }
-            let rtp: *mut Runtime = r;
-            if let Some(b) = r
-                .bindings
-                .iter_mut()
-                .find(|b| b.module == m.as_bytes() && b.name == n.as_bytes())
-            {
-                b.func = func;
-                b.env = env;
+            if let Some(b) = find_binding(r, m, n) {
+                (*b).func = func;
+                (*b).env = env;
                 return BF_OK;
             }
-            r.bindings.push(Box::new(Binding {
-                module: m.as_bytes().to_vec(),
-                name: n.as_bytes().to_vec(),
+            let size = size_of::<Binding>() + m.len() + n.len();
+            let p = match arena_zeroed(r, size, align_of::<Binding>()) {
+                Ok(p) => p,
+                Err(s) => return s,
+            };
+            let names = p.add(size_of::<Binding>());
+            ptr::copy_nonoverlapping(m.as_ptr(), names, m.len());
+            ptr::copy_nonoverlapping(n.as_ptr(), names.add(m.len()), n.len());
+            let b = p.cast::<Binding>();
+            b.write(Binding {
+                next: r.bindings,
+                module: core::slice::from_raw_parts(names, m.len()),
+                name: core::slice::from_raw_parts(names.add(m.len()), n.len()),
                 func,
                 env,
-                rt: rtp,
-            }));
+                rt: r,
+            });
+            r.bindings = b;
             BF_OK
         })
     }
+}
+
+fn find_binding(r: &Runtime, module: &[u8], name: &[u8]) -> Option<*mut Binding> {
+    let mut b = r.bindings;
+    while !b.is_null() {
+        // SAFETY: nodes of the list are live arena blocks written by `bf_bind`.
+        unsafe {
+            if (*b).module == module && (*b).name == name {
+                return Some(b);
+            }
+            b = (*b).next;
+        }
+    }
+    None
 }
 
 /// The array entry of every host `FuncRef`: calls the bound C function.
@@ -540,9 +669,54 @@ unsafe extern "C" fn host_entry(
     };
     match status {
         0 => 0,
-        s if TrapCode::from_u32(s).is_some() => s,
+        s if is_trap_code(s) => s,
         _ => TrapCode::HostError as u32,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// The instance: one arena block
+// ---------------------------------------------------------------------------------------
+
+/// A linear memory: the ABI definition first (what `vmctx.memory` points at), then its
+/// effective maximum in pages.
+#[repr(C)]
+struct Mem {
+    def: MemoryDef,
+    max: u64,
+}
+
+/// A table: the ABI definition first (what `vmctx.tables[i]` points at), then its effective
+/// maximum in elements.
+#[repr(C)]
+struct Table {
+    def: TableDef,
+    max: u64,
+}
+
+/// Largest number of elements a table may grow to (as `runtime_loader::instance`).
+const MAX_TABLE_ELEMS: u64 = 10_000_000;
+
+/// The instance header, at the start of its one arena block; the arrays the vmctx points at
+/// follow it in the same block (offsets computed in `instantiate`). Memories' bytes and
+/// tables' elements are separate blocks (they grow).
+#[repr(C)]
+struct Inst {
+    vmctx: VMContext,
+    libcalls: [usize; libcall::COUNT],
+    rt: *mut Runtime,
+    /// The loaded module's metadata (in the runtime, which outlives the instance).
+    meta: &'static MetaView<'static>,
+    nfuncs: u32,
+    funcs: *mut *const FuncRef,
+    mems: *mut Mem,
+    nmems: u32,
+    tables: *mut Table,
+    ntables: u32,
+    globals: *mut u64,
+    /// One byte per element segment then per data segment: non-zero once dropped.
+    dropped: *mut u8,
+    nelems: u32,
 }
 
 /// Instantiates the loaded module: resolves imports against the bindings, allocates memory,
@@ -553,107 +727,713 @@ unsafe extern "C" fn host_entry(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bf_instantiate(rt: *mut Runtime) -> bf_status {
     // SAFETY: `rt` per the contract.
-    unsafe { guarded(rt, &mut |r| instantiate(r)) }
+    unsafe {
+        guarded(rt, &mut |r| match instantiate(r) {
+            Ok(()) => BF_OK,
+            Err(s) => s,
+        })
+    }
 }
 
-fn instantiate(r: &mut Runtime) -> bf_status {
-    if r.instance.is_some() {
-        return BF_ERR_STATE;
-    }
-    let Some(module) = r.module.as_ref() else {
-        return BF_ERR_STATE;
+/// Offset of a `count`-element array of `T` placed at the end of a block of `*size` bytes.
+fn carve<T>(size: &mut usize, count: u32) -> usize {
+    let at = size.next_multiple_of(align_of::<T>());
+    *size = at + size_of::<T>() * count as usize;
+    at
+}
+
+fn link_error(r: &mut Runtime, what: &[u8], m: &str, n: &str) -> bf_status {
+    set_msg(&mut r.message, &[what, m.as_bytes(), b".", n.as_bytes()]);
+    BF_ERR_LINK
+}
+
+fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
+    let Some(module) = r.module.as_ref().map(|m| m as *const Module) else {
+        return Err(BF_ERR_STATE);
     };
+    if !r.inst.is_null() {
+        return Err(BF_ERR_STATE);
+    }
+    // SAFETY: the module lives in the runtime (which never moves) and is not changed while
+    // the runtime lives.
+    let module: &'static Module = unsafe { &*module };
     let meta = &module.meta;
-    let mut registry = TypeRegistry::new();
-    let type_ids: Vec<u32> = meta.types.iter().map(|t| registry.intern(t)).collect();
-    let mut imports = Imports::default();
-    let mut host_funcs = Vec::new();
-    for (i, imp) in meta.imports.iter().enumerate() {
+    let ntypes = meta.num_types();
+    let nfuncs = meta.num_funcs();
+    let nmems = meta.num_memories();
+    let ntables = meta.num_tables();
+    let nglobals = meta.num_globals();
+    let nelems = meta.num_elems();
+    let nseg = nelems + meta.num_datas();
+    // Imports, in order: only functions, each bound, each with its host stub.
+    for imp in meta.imports() {
+        let (m, n) = (imp.module, imp.name);
         let ImportKind::Func(t) = imp.kind else {
-            set_msg(
-                &mut r.message,
-                &["unsupported import kind: ", &imp.module, ".", &imp.name],
-            );
-            return BF_ERR_LINK;
+            return Err(link_error(r, b"unsupported import kind: ", m, n));
         };
-        let Some(b) = r
-            .bindings
-            .iter()
-            .find(|b| b.module == imp.module.as_bytes() && b.name == imp.name.as_bytes())
-        else {
-            set_msg(
-                &mut r.message,
-                &["unknown import: ", &imp.module, ".", &imp.name],
-            );
-            return BF_ERR_LINK;
-        };
-        let stub = module.import_stub(t);
-        if stub.is_null() {
-            set_msg(
-                &mut r.message,
-                &["snapshot has no host stub for import ", &imp.name],
-            );
-            return BF_ERR_LINK;
+        if find_binding(r, m.as_bytes(), n.as_bytes()).is_none() {
+            return Err(link_error(r, b"unknown import: ", m, n));
         }
-        let entry: unsafe extern "C" fn(*mut VMContext, *const FuncRef, *mut u64) -> u32 =
-            host_entry;
-        let f = Box::new(FuncRef {
-            native: stub,
-            array: entry as *const u8,
-            vmctx: ptr::null_mut(),
-            type_id: type_ids[t as usize],
-            func_index: i as u32,
-            kind: func_kind::HOST,
-            reserved: 0,
-            host_data: (&**b as *const Binding).cast_mut().cast(),
-        });
-        imports.funcs.push(&*f as *const FuncRef);
-        host_funcs.push(f);
+        if module.entries.import_stub(t).is_none() {
+            return Err(link_error(
+                r,
+                b"snapshot has no host stub for import ",
+                m,
+                n,
+            ));
+        }
     }
-    // SAFETY: the imports are host FuncRefs kept alive in `r.host_funcs` for the runtime's
-    // life; the trap context lives in the runtime, which never moves (it sits in the arena);
-    // the instance is stored next to the module it runs.
-    let inst =
-        match unsafe { module.instantiate(type_ids, imports, ptr::null_mut(), &mut r.trap_ctx) } {
-            Ok(i) => i,
-            Err(runtime_loader::instance::InstanceError::OutOfMemory) => {
-                set_msg(&mut r.message, &["arena exhausted"]);
-                return BF_ERR_ARENA;
+
+    // The block: header, then every array the vmctx and the libcalls reach.
+    let mut size = size_of::<Inst>();
+    let o_refs = carve::<FuncRef>(&mut size, nfuncs);
+    let o_funcs = carve::<*const FuncRef>(&mut size, nfuncs);
+    let o_mems = carve::<Mem>(&mut size, nmems);
+    let o_tables = carve::<Table>(&mut size, ntables);
+    let o_tptrs = carve::<*mut TableDef>(&mut size, ntables);
+    let o_globals = carve::<u64>(&mut size, nglobals);
+    let o_gptrs = carve::<*mut u64>(&mut size, nglobals);
+    let o_types = carve::<u32>(&mut size, ntypes);
+    let o_dropped = carve::<u8>(&mut size, nseg);
+    // A failed instantiation gives its arena blocks back.
+    let mark = r.heap.cur;
+    let block = arena_zeroed(r, size, align_of::<Inst>())?;
+    let result = build(
+        r,
+        module,
+        block,
+        [
+            o_refs, o_funcs, o_mems, o_tables, o_tptrs, o_globals, o_gptrs, o_types, o_dropped,
+        ],
+    );
+    match result {
+        Ok(inst) => {
+            // Stored before segments and the start function run, so host functions called by
+            // the start function can use the instance's memory.
+            r.inst = inst;
+        }
+        Err(s) => {
+            if !r.poisoned {
+                r.heap.cur = mark;
             }
-            Err(_) => {
-                set_msg(&mut r.message, &["instantiation failed"]);
-                return BF_ERR_INSTANTIATE;
-            }
-        };
-    // The native→array stubs raise host traps through the vmctx they are called with.
-    for f in &mut host_funcs {
-        f.vmctx = inst.vmctx();
+            return Err(s);
+        }
     }
-    let start = meta.start;
-    // Stored before segments and the start function run, so host functions called by the
-    // start function can use the instance's memory.
-    r.host_funcs = host_funcs;
-    r.instance = Some(inst);
-    let (Some(module), Some(inst)) = (r.module.as_ref(), r.instance.as_deref()) else {
-        return BF_ERR_STATE;
-    };
-    let result = inst.initialize(&module.meta).and_then(|()| match start {
+    // SAFETY: the instance was just built; segments are bounds-checked.
+    let result = unsafe { initialize(&*r.inst) }.and_then(|()| match meta.start {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
-        Some(s) => unsafe { call(inst, s, &mut [0u64]) },
+        Some(s) => unsafe { call(&*r.inst, s, &mut [0u64]) },
         None => Ok(()),
     });
-    match result {
-        Ok(()) => BF_OK,
-        Err(t) => trapped(r, t as u32),
+    result.map_err(|code| trapped(r, code))
+}
+
+/// Fills the zeroed instance block `block` (array offsets `o`, as carved in `instantiate`).
+fn build(
+    r: &mut Runtime,
+    module: &'static Module,
+    block: *mut u8,
+    o: [usize; 9],
+) -> Result<*mut Inst, bf_status> {
+    let meta = &module.meta;
+    let nimp = meta.num_imported_funcs;
+    let rtp: *mut Runtime = r;
+    // SAFETY: every offset lies inside the zeroed block, aligned for its type (`carve`).
+    let at = |i: usize| unsafe { block.add(o[i]) };
+    let inst = block.cast::<Inst>();
+    let refs = at(0).cast::<FuncRef>();
+    let funcs = at(1).cast::<*const FuncRef>();
+    let mems = at(2).cast::<Mem>();
+    let tables = at(3).cast::<Table>();
+    let tptrs = at(4).cast::<*mut TableDef>();
+    let globals = at(5).cast::<u64>();
+    let gptrs = at(6).cast::<*mut u64>();
+    let type_ids = at(7).cast::<u32>();
+    let dropped = at(8);
+    // SAFETY: all writes below go to the block's own arrays, sized by the metadata counts
+    // the loops are bounded by; `inst` is the block's header.
+    unsafe {
+        // Store-wide signature ids for call_indirect: the first type with equal signature.
+        for (i, t) in meta.types().enumerate() {
+            let same = meta.types().position(|u| u == t).unwrap_or(i);
+            *type_ids.add(i) = same as u32;
+        }
+        let vmctx: *mut VMContext = &raw mut (*inst).vmctx;
+        // Functions: host FuncRefs for imports (bound here), the loaded code for the rest.
+        let mut imports = meta.imports();
+        for (i, ty) in meta.funcs().enumerate() {
+            let i = i as u32;
+            let f = refs.add(i as usize);
+            *funcs.add(i as usize) = f;
+            let (native, array, kind, host_data) = if i < nimp {
+                // Checked in `instantiate`: every import is a bound function with a stub.
+                let (Some(imp), Some(stub)) = (imports.next(), module.entries.import_stub(ty))
+                else {
+                    return Err(BF_ERR_LINK);
+                };
+                let Some(b) = find_binding(r, imp.module.as_bytes(), imp.name.as_bytes()) else {
+                    return Err(BF_ERR_LINK);
+                };
+                let entry: ArrayFn = host_entry;
+                (
+                    module.base.wrapping_add(stub as usize),
+                    entry as *const u8,
+                    func_kind::HOST,
+                    b.cast::<c_void>(),
+                )
+            } else {
+                match module.entries.native(i - nimp) {
+                    Some(n) => (
+                        module.base.wrapping_add(n as usize),
+                        // check_entries: every function with code has its array entry.
+                        module
+                            .entries
+                            .array(ty)
+                            .map_or(ptr::null(), |a| module.base.wrapping_add(a as usize)),
+                        func_kind::WASM,
+                        ptr::null_mut(),
+                    ),
+                    None => (ptr::null(), ptr::null(), func_kind::WASM, ptr::null_mut()),
+                }
+            };
+            f.write(FuncRef {
+                native,
+                array,
+                vmctx,
+                type_id: *type_ids.add(ty as usize),
+                func_index: i,
+                kind,
+                reserved: 0,
+                host_data,
+            });
+        }
+        // Memories and tables (none imported).
+        for (i, ty) in meta.memories().enumerate() {
+            let m = &mut *mems.add(i);
+            m.max = u64::from(ty.limits.max.unwrap_or(u32::MAX)).min(MAX_WASM_PAGES);
+            if !grow_memory(r, m, u64::from(ty.limits.min)) {
+                return Err(out_of_memory(r));
+            }
+        }
+        for (i, ty) in meta.tables().enumerate() {
+            let t = &mut *tables.add(i);
+            t.max = u64::from(ty.limits.max.unwrap_or(u32::MAX)).min(MAX_TABLE_ELEMS);
+            if !grow_table(r, t, u64::from(ty.limits.min), 0) {
+                return Err(out_of_memory(r));
+            }
+            *tptrs.add(i) = &raw mut t.def;
+        }
+        (*inst).vmctx = VMContext {
+            memory: if meta.num_memories() > 0 {
+                &raw mut (*mems).def
+            } else {
+                ptr::null_mut()
+            },
+            globals: gptrs,
+            tables: tptrs,
+            funcs,
+            type_ids,
+            stack_limit: 0,
+            libcalls: (*inst).libcalls.as_ptr(),
+            trap_ctx: (&raw mut r.trap_ctx).cast(),
+            instance: inst.cast(),
+        };
+        (*inst).libcalls = [
+            libcall_memory_grow as *const () as usize,
+            libcall_memory_fill as *const () as usize,
+            libcall_memory_copy as *const () as usize,
+            libcall_memory_init as *const () as usize,
+            libcall_data_drop as *const () as usize,
+            libcall_table_grow as *const () as usize,
+            libcall_table_fill as *const () as usize,
+            libcall_table_copy as *const () as usize,
+            libcall_table_init as *const () as usize,
+            libcall_elem_drop as *const () as usize,
+            trap::raise_trap_address(),
+            trap::enter_address(),
+        ];
+        (*inst).rt = rtp;
+        (&raw mut (*inst).meta).write(meta);
+        (*inst).nfuncs = meta.num_funcs();
+        (*inst).funcs = funcs;
+        (*inst).mems = mems;
+        (*inst).nmems = meta.num_memories();
+        (*inst).tables = tables;
+        (*inst).ntables = meta.num_tables();
+        (*inst).globals = globals;
+        (*inst).dropped = dropped;
+        (*inst).nelems = meta.num_elems();
+        // Globals, in order: an initializer may read earlier globals only.
+        for (i, (_, init)) in meta.globals().enumerate() {
+            *gptrs.add(i) = globals.add(i);
+            let Some(v) = eval(&*inst, init, i as u32) else {
+                set_msg(&mut r.message, &[b"instantiation failed"]);
+                return Err(BF_ERR_INSTANTIATE);
+            };
+            *globals.add(i) = v;
+        }
+        // Segments: passive ones stay available, the others start dropped.
+        for (i, e) in meta.elems().enumerate() {
+            *dropped.add(i) = u8::from(e.mode != ElemMode::Passive);
+        }
+        for (i, d) in meta.datas().enumerate() {
+            *dropped.add(nelems_of(meta) + i) = u8::from(d.mode != DataMode::Passive);
+        }
     }
+    Ok(inst)
+}
+
+/// A memory or table does not fit (the instantiation's blocks are given back).
+fn out_of_memory(r: &mut Runtime) -> bf_status {
+    set_msg(&mut r.message, &[b"arena exhausted"]);
+    BF_ERR_ARENA
+}
+
+fn nelems_of(meta: &MetaView<'_>) -> usize {
+    meta.num_elems() as usize
+}
+
+/// A constant expression's value; `global.get` may read the first `ready` globals only.
+fn eval(inst: &Inst, e: ConstExpr, ready: u32) -> Option<u64> {
+    Some(match e {
+        ConstExpr::I32(v) => u64::from(v as u32),
+        ConstExpr::I64(v) => v as u64,
+        ConstExpr::F32(b) => u64::from(b),
+        ConstExpr::F64(b) => b,
+        ConstExpr::RefNull(_) => 0,
+        // SAFETY (both): indices validated against the counts (MetaView, `ready`).
+        ConstExpr::RefFunc(i) if i < inst.nfuncs => unsafe { *inst.funcs.add(i as usize) as u64 },
+        ConstExpr::GlobalGet(i) if i < ready => unsafe { *inst.globals.add(i as usize) },
+        _ => return None,
+    })
+}
+
+/// Grows `m` to `pages` pages (zeroed), moving it within the arena; false if the arena or
+/// the maximum does not allow it (the memory is then unchanged).
+fn grow_memory(r: &mut Runtime, m: &mut Mem, pages: u64) -> bool {
+    if pages > m.max {
+        return false;
+    }
+    grow_block(
+        r,
+        &mut m.def.base,
+        &mut m.def.len,
+        pages * WASM_PAGE_SIZE,
+        16,
+    )
+}
+
+/// Grows `t` to `len` elements set to `init`.
+fn grow_table(r: &mut Runtime, t: &mut Table, len: u64, init: u64) -> bool {
+    let old = t.def.len;
+    if len > t.max {
+        return false;
+    }
+    let mut bytes = old * 8;
+    let mut base = t.def.base.cast::<u8>();
+    if !grow_block(r, &mut base, &mut bytes, len * 8, 8) {
+        return false;
+    }
+    t.def.base = base.cast();
+    t.def.len = len;
+    for i in old..len {
+        // SAFETY: inside the grown block of `len` elements.
+        unsafe { *t.def.base.add(i as usize) = init };
+    }
+    true
+}
+
+/// Reallocates the arena block `*base` of `*len` bytes to `new_len` zero-extended bytes
+/// (in place when it is the arena's last block). A null `*base` (nothing allocated yet)
+/// always gets a block, even of zero bytes, so the base is never null afterwards.
+fn grow_block(
+    r: &mut Runtime,
+    base: &mut *mut u8,
+    len: &mut u64,
+    new_len: u64,
+    align: usize,
+) -> bool {
+    let (old, Ok(new)) = (*len as usize, usize::try_from(new_len)) else {
+        return false;
+    };
+    if new == old && !base.is_null() {
+        return true;
+    }
+    let h = &mut r.heap;
+    let p = if old > 0 && *base as usize + old == h.cur && *base as usize + new <= h.end {
+        h.cur = *base as usize + new;
+        *base
+    } else {
+        let Ok(l) = Layout::from_size_align(new, align) else {
+            return false;
+        };
+        let p = h.alloc(l);
+        if p.is_null() {
+            return false;
+        }
+        // SAFETY: both blocks are live; the new one is at least `old` bytes.
+        unsafe { ptr::copy_nonoverlapping(*base, p, old) };
+        p
+    };
+    // SAFETY: `p` has `new` bytes; the tail past `old` is fresh.
+    unsafe { ptr::write_bytes(p.add(old), 0, new - old) };
+    *base = p;
+    *len = new_len;
+    true
+}
+
+/// Applies the segments in spec order: each active element segment, then each active data
+/// segment; the first out-of-bounds one traps (earlier writes stay).
+fn initialize(inst: &Inst) -> Result<(), u32> {
+    let oob_t = TrapCode::TableOutOfBounds as u32;
+    let oob_m = TrapCode::MemoryOutOfBounds as u32;
+    let ng = inst.meta.num_globals();
+    for e in inst.meta.elems() {
+        if let ElemMode::Active { table, offset } = e.mode {
+            let off = eval(inst, offset, ng).ok_or(oob_t)? as u32;
+            let t = tab(inst, table).ok_or(oob_t)?;
+            let n = u64::from(e.items.count_left());
+            if u64::from(off) + n > t.def.len {
+                return Err(oob_t);
+            }
+            for (j, item) in e.items.enumerate() {
+                let v = eval(inst, item, ng).ok_or(oob_t)?;
+                // SAFETY: `off + j < len`, checked above.
+                unsafe { *t.def.base.add(off as usize + j) = v };
+            }
+        }
+    }
+    for d in inst.meta.datas() {
+        if let DataMode::Active { memory, offset } = d.mode {
+            let off = eval(inst, offset, ng).ok_or(oob_m)? as u32;
+            let m = mem(inst, memory).ok_or(oob_m)?;
+            copy_in(m, u64::from(off), d.bytes).ok_or(oob_m)?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies `src` into memory `m` at `dst`, if it fits.
+fn copy_in(m: &Mem, dst: u64, src: &[u8]) -> Option<()> {
+    if dst + src.len() as u64 > m.def.len {
+        return None;
+    }
+    // SAFETY: the range is inside the memory.
+    unsafe { ptr::copy_nonoverlapping(src.as_ptr(), m.def.base.add(dst as usize), src.len()) };
+    Some(())
+}
+
+// The instance is shared by compiled code and the API (single-threaded): its memories and
+// tables live in arena blocks reached through raw pointers, borrowed only for one operation.
+#[allow(clippy::mut_from_ref)]
+fn mem(inst: &Inst, i: u32) -> Option<&mut Mem> {
+    // SAFETY: `i` is checked against the count; the memory lives in the instance block.
+    (i < inst.nmems).then(|| unsafe { &mut *inst.mems.add(i as usize) })
+}
+
+#[allow(clippy::mut_from_ref)]
+fn tab(inst: &Inst, i: u32) -> Option<&mut Table> {
+    // SAFETY: as in `mem`.
+    (i < inst.ntables).then(|| unsafe { &mut *inst.tables.add(i as usize) })
+}
+
+/// Calls function `index` with `values` (parameters in, results out).
+///
+/// # Safety
+/// `values` must hold `max(params, results)` slots of the function's signature.
+unsafe fn call(inst: &Inst, index: u32, values: &mut [u64]) -> Result<(), u32> {
+    let host = TrapCode::HostError as u32;
+    if index >= inst.nfuncs {
+        return Err(host);
+    }
+    // SAFETY: `index` is in range; FuncRefs live in the instance block.
+    let (fr, array, vmctx) = unsafe {
+        let fr = *inst.funcs.add(index as usize);
+        (fr, (*fr).array, (*fr).vmctx)
+    };
+    if array.is_null() {
+        return Err(host);
+    }
+    // SAFETY: non-null array entries are `ArrayFn`s that enter through the trap trampoline
+    // themselves; `values` is large enough per the contract.
+    let status = unsafe {
+        let f: ArrayFn = core::mem::transmute(array);
+        f(vmctx, fr, values.as_mut_ptr())
+    };
+    match status {
+        0 => Ok(()),
+        s if is_trap_code(s) => Err(s),
+        _ => Err(host),
+    }
+}
+
+/// Whether `s` is a `TrapCode` value (they are 1 up to the last one, without gaps).
+fn is_trap_code(s: u32) -> bool {
+    (1..=TrapCode::ALL.len() as u32).contains(&s)
 }
 
 fn trapped(r: &mut Runtime, code: u32) -> bf_status {
     r.trap_code = code;
     let msg = TrapCode::from_u32(code).map_or("unknown trap", |c| c.message());
-    set_msg(&mut r.message, &["trap: ", msg]);
+    set_msg(&mut r.message, &[b"trap: ", msg.as_bytes()]);
     BF_ERR_TRAP
 }
+
+// ---------------------------------------------------------------------------------------
+// Libcalls (`vmctx->libcalls`), over the instance block
+// ---------------------------------------------------------------------------------------
+
+/// # Safety
+/// `vmctx` must be the vmctx of a live instance made by `bf_instantiate`.
+unsafe fn inst_of<'a>(vmctx: *mut VMContext) -> &'a Inst {
+    // SAFETY: per the caller; `instance` points at the block's header.
+    unsafe { &*((*vmctx).instance as *const Inst) }
+}
+
+fn status(ok: bool, trap: TrapCode) -> u32 {
+    if ok { 0 } else { trap as u32 }
+}
+
+/// Whether `[at, at + len)` fits in `size`.
+fn fits(at: u32, len: u32, size: u64) -> bool {
+    u64::from(at) + u64::from(len) <= size
+}
+
+unsafe extern "C" fn libcall_memory_grow(vmctx: *mut VMContext, m: u32, delta: u32) -> u32 {
+    // SAFETY: called by compiled code of a live instance, inside an API call.
+    let inst = unsafe { inst_of(vmctx) };
+    let Some(m) = mem(inst, m) else {
+        return u32::MAX;
+    };
+    let old = m.def.len / WASM_PAGE_SIZE;
+    // SAFETY: the runtime outlives its instance.
+    let r = unsafe { &mut *inst.rt };
+    if grow_memory(r, m, old + u64::from(delta)) {
+        old as u32
+    } else {
+        u32::MAX
+    }
+}
+
+unsafe extern "C" fn libcall_memory_fill(
+    vmctx: *mut VMContext,
+    m: u32,
+    dst: u32,
+    val: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let ok = match mem(unsafe { inst_of(vmctx) }, m) {
+        Some(m) if fits(dst, len, m.def.len) => {
+            // SAFETY: the range is inside the memory.
+            unsafe { ptr::write_bytes(m.def.base.add(dst as usize), val as u8, len as usize) };
+            true
+        }
+        _ => false,
+    };
+    status(ok, TrapCode::MemoryOutOfBounds)
+}
+
+unsafe extern "C" fn libcall_memory_copy(
+    vmctx: *mut VMContext,
+    dm: u32,
+    sm: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    let ok = match (mem(inst, dm), mem(inst, sm)) {
+        (Some(d), Some(s)) if fits(dst, len, d.def.len) && fits(src, len, s.def.len) => {
+            // SAFETY: both ranges are inside their memories; `copy` allows overlap.
+            unsafe {
+                ptr::copy(
+                    s.def.base.add(src as usize),
+                    d.def.base.add(dst as usize),
+                    len as usize,
+                )
+            };
+            true
+        }
+        _ => false,
+    };
+    status(ok, TrapCode::MemoryOutOfBounds)
+}
+
+/// Data segment `i`'s bytes, empty once dropped (or out of range).
+#[inline(never)]
+fn data_bytes<'a>(inst: &Inst, i: u32) -> &'a [u8] {
+    let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
+    let k = inst.nelems as usize + i as usize;
+    // SAFETY: `k < nseg` is checked first.
+    if k >= nseg || unsafe { *inst.dropped.add(k) } != 0 {
+        return &[];
+    }
+    inst.meta.datas().nth(i as usize).map_or(&[], |d| d.bytes)
+}
+
+unsafe extern "C" fn libcall_memory_init(
+    vmctx: *mut VMContext,
+    m: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    let seg = data_bytes(inst, data);
+    let ok = fits(src, len, seg.len() as u64)
+        && mem(inst, m).is_some_and(|m| {
+            copy_in(
+                m,
+                u64::from(dst),
+                &seg[src as usize..src as usize + len as usize],
+            )
+            .is_some()
+        });
+    status(ok, TrapCode::MemoryOutOfBounds)
+}
+
+/// Marks segment `k` (elements first, then data) dropped.
+#[inline(never)]
+fn drop_segment(inst: &Inst, k: usize) {
+    let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
+    if k < nseg {
+        // SAFETY: in range of the flags array.
+        unsafe { *inst.dropped.add(k) = 1 };
+    }
+}
+
+unsafe extern "C" fn libcall_data_drop(vmctx: *mut VMContext, data: u32) {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    drop_segment(inst, inst.nelems as usize + data as usize);
+}
+
+unsafe extern "C" fn libcall_table_grow(
+    vmctx: *mut VMContext,
+    t: u32,
+    init: u64,
+    delta: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    let Some(t) = tab(inst, t) else {
+        return u32::MAX;
+    };
+    let old = t.def.len;
+    // SAFETY: the runtime outlives its instance.
+    let r = unsafe { &mut *inst.rt };
+    if grow_table(r, t, old + u64::from(delta), init) {
+        old as u32
+    } else {
+        u32::MAX
+    }
+}
+
+unsafe extern "C" fn libcall_table_fill(
+    vmctx: *mut VMContext,
+    t: u32,
+    dst: u32,
+    val: u64,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let t = tab(unsafe { inst_of(vmctx) }, t);
+    let ok = t.is_some_and(|t| {
+        if !fits(dst, len, t.def.len) {
+            return false;
+        }
+        for i in dst..dst + len {
+            // SAFETY: inside the table.
+            unsafe { *t.def.base.add(i as usize) = val };
+        }
+        true
+    });
+    status(ok, TrapCode::TableOutOfBounds)
+}
+
+unsafe extern "C" fn libcall_table_copy(
+    vmctx: *mut VMContext,
+    dt: u32,
+    st: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    let (d, s) = (
+        tab(inst, dt).map(|t| (t.def.base, t.def.len)),
+        tab(inst, st),
+    );
+    let ok = match (d, s) {
+        (Some((db, dl)), Some(s)) if fits(dst, len, dl) && fits(src, len, s.def.len) => {
+            // SAFETY: both ranges are inside their tables (possibly the same); `copy`
+            // allows overlap.
+            unsafe {
+                ptr::copy(
+                    s.def.base.add(src as usize),
+                    db.add(dst as usize),
+                    len as usize,
+                )
+            };
+            true
+        }
+        _ => false,
+    };
+    status(ok, TrapCode::TableOutOfBounds)
+}
+
+unsafe extern "C" fn libcall_table_init(
+    vmctx: *mut VMContext,
+    t: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    // A dropped (or active/declared) segment reads as empty.
+    let live = elem < inst.nelems
+        // SAFETY: `elem < nelems`, inside the flags array.
+        && unsafe { *inst.dropped.add(elem as usize) } == 0;
+    let items = inst.meta.elems().nth(elem as usize).filter(|_| live);
+    let n = items.as_ref().map_or(0, |e| e.items.count_left());
+    let ng = inst.meta.num_globals();
+    let ok = fits(src, len, u64::from(n))
+        && tab(inst, t).is_some_and(|t| {
+            if !fits(dst, len, t.def.len) {
+                return false;
+            }
+            let Some(e) = items else {
+                return true;
+            };
+            for (j, item) in e.items.skip(src as usize).take(len as usize).enumerate() {
+                // Passive items are `ref.func`/`ref.null` (or `global.get` of a global).
+                let v = eval(inst, item, ng).unwrap_or(0);
+                // SAFETY: `dst + j < dst + len <= len(table)`.
+                unsafe { *t.def.base.add(dst as usize + j) = v };
+            }
+            true
+        });
+    status(ok, TrapCode::TableOutOfBounds)
+}
+
+unsafe extern "C" fn libcall_elem_drop(vmctx: *mut VMContext, elem: u32) {
+    // SAFETY: as above.
+    let inst = unsafe { inst_of(vmctx) };
+    if elem < inst.nelems {
+        drop_segment(inst, elem as usize);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports, calls, memory access
+// ---------------------------------------------------------------------------------------
 
 /// Looks up the exported function `name`: its function index and parameter/result counts
 /// (any out pointer may be null).
@@ -675,33 +1455,27 @@ pub unsafe extern "C" fn bf_export_func(
     // SAFETY: `rt` per the contract; out pointers are null or writable.
     unsafe {
         guarded(rt, &mut |r| {
-            let Some(m) = r.module.as_ref() else {
+            let Some(m) = &r.module else {
                 return BF_ERR_STATE;
             };
             let Some(e) = m
                 .meta
-                .exports
-                .iter()
-                .find(|e| e.kind == ExportKind::Func && e.name == name)
+                .exports()
+                .find(|e| e.kind == ExportKind::Func && e.name.as_bytes() == name)
             else {
                 return BF_ERR_NOT_FOUND;
             };
-            let Some(ty) = m
-                .meta
-                .funcs
-                .get(e.index as usize)
-                .and_then(|t| m.meta.types.get(*t as usize))
-            else {
+            let Some(ty) = m.meta.func_type(e.index) else {
                 return BF_ERR_NOT_FOUND;
             };
-            if !index.is_null() {
-                *index = e.index;
-            }
-            if !nparams.is_null() {
-                *nparams = ty.params.len() as u32;
-            }
-            if !nresults.is_null() {
-                *nresults = ty.results.len() as u32;
+            for (out, v) in [
+                (index, e.index),
+                (nparams, ty.params.len() as u32),
+                (nresults, ty.results.len() as u32),
+            ] {
+                if !out.is_null() {
+                    *out = v;
+                }
             }
             BF_OK
         })
@@ -727,19 +1501,13 @@ pub unsafe extern "C" fn bf_call(
     // SAFETY: `rt` per the contract.
     unsafe {
         guarded(rt, &mut |r| {
-            let (Some(m), Some(inst)) = (r.module.as_ref(), r.instance.as_ref()) else {
+            let (Some(m), false) = (&r.module, r.inst.is_null()) else {
                 return BF_ERR_STATE;
             };
-            let Some(ty) = m
-                .meta
-                .funcs
-                .get(index as usize)
-                .and_then(|t| m.meta.types.get(*t as usize))
-            else {
+            let Some(ty) = m.meta.func_type(index) else {
                 return BF_ERR_NOT_FOUND;
             };
-            let need = ty.params.len().max(ty.results.len());
-            if nvalues < need {
+            if nvalues < ty.params.len().max(ty.results.len()) {
                 return BF_ERR_BOUNDS;
             }
             let mut one = [0u64];
@@ -748,14 +1516,14 @@ pub unsafe extern "C" fn bf_call(
             } else {
                 core::slice::from_raw_parts_mut(values, nvalues)
             };
-            let result = call(inst, index, slots);
+            let result = call(&*r.inst, index, slots);
             r.trap_ctx.last_func = ptr::null();
             match result {
                 Ok(()) => {
                     r.trap_code = 0;
                     BF_OK
                 }
-                Err(t) => trapped(r, t as u32),
+                Err(t) => trapped(r, t),
             }
         })
     }
@@ -802,10 +1570,12 @@ unsafe fn memory0(rt: *mut Runtime) -> Result<(*mut u8, u64), bf_status> {
     if r.poisoned {
         return Err(BF_ERR_STATE);
     }
-    let inst = r.instance.as_ref().ok_or(BF_ERR_STATE)?;
-    let m = inst.memory(0).ok_or(BF_ERR_NOT_FOUND)?;
-    // SAFETY: the instance's memory is live.
-    Ok(unsafe { ((*m).def.base, (*m).def.len) })
+    if r.inst.is_null() {
+        return Err(BF_ERR_STATE);
+    }
+    // SAFETY: the instance is live.
+    let m = mem(unsafe { &*r.inst }, 0).ok_or(BF_ERR_NOT_FOUND)?;
+    Ok((m.def.base, m.def.len))
 }
 
 /// The size of memory 0 in bytes.
@@ -956,7 +1726,7 @@ pub unsafe extern "C" fn bf_set_public_key(rt: *mut Runtime, key: *const u8) -> 
                     BF_OK
                 }
                 Err(why) => {
-                    set_msg(&mut r.message, &[why]);
+                    set_msg(&mut r.message, &[why.as_bytes()]);
                     BF_ERR_SIGNATURE
                 }
             }

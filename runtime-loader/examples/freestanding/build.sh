@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the freestanding C proof of the BareFlow C API:
-#   1. snapshots of the trio + sha256 (wasm-samples) and host.wat with `bareflow compile`
+#   1. snapshots of the trio + sha256 (wasm-samples), host.wat and bulk.wat with `bareflow compile`
 #      (plus fibonacci in guard memory mode, which the C API must refuse);
 #   2. main.c + mem.c with -ffreestanding -nostdlib -static, linked with libbareflow.a;
 #   3. prints the loader core's share of the program (from the link map) and `size`.
@@ -25,6 +25,7 @@ for s in fibonacci sum_to_n multiply sha256; do
     "$BAREFLOW" compile $COMPILE_FLAGS "$root/wasm-samples/$s.wasm" -o "$OUT/$s.snap" 2>/dev/null
 done
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/host.wat" -o "$OUT/host.snap" 2>/dev/null
+"$BAREFLOW" compile $COMPILE_FLAGS "$here/bulk.wat" -o "$OUT/bulk.snap" 2>/dev/null
 # Compiled for the other memory mode (guard pages): the C API must refuse it.
 "$BAREFLOW" compile $COMPILE_FLAGS --memory guard "$root/wasm-samples/fibonacci.wasm" \
     -o "$OUT/fibonacci-guard.snap" 2>/dev/null

@@ -22,6 +22,7 @@ EMBED(snap_sum_to_n, "sum_to_n.snap")
 EMBED(snap_multiply, "multiply.snap")
 EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_host, "host.snap")
+EMBED(snap_bulk, "bulk.snap")
 EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
 
 /* Executable memory for loaded code: a writable+executable .bss-like section (the loader
@@ -38,7 +39,7 @@ extern uint8_t code_region[];
 #define CODE_LEN 1048576u
 
 static uint8_t arena[8u << 20] __attribute__((aligned(64)));
-static uint8_t scratch[65536];
+static uint8_t scratch[65536] __attribute__((aligned(4096)));
 
 /* ---- raw syscalls ----------------------------------------------------------------------- */
 static long sys3(long n, long a, long b, long c) {
@@ -254,6 +255,33 @@ int main(void) {
         expect(bf_export_func(rt, "nope", 0, 0, 0) == BF_ERR_NOT_FOUND, "missing export");
     }
 
+    /* Segments, tables, globals and the bulk-memory/table libcalls of the instance. */
+    if ((rt = start("bulk", snap_bulk, snap_bulk_end, 0))) {
+        static const uint64_t one[][1] = {{0}, {1}, {2}, {8}, {9}, {100}, {101}, {102}};
+        for (int i = 0; i < 8; i++) run(rt, "bulk", "mem_ops", one[i], 1);
+        for (int i = 0; i < 3; i++) run(rt, "bulk", "init_dropped", one[i], 1);
+        for (int i = 5; i < 8; i++) run(rt, "bulk", "peek", one[i], 1);
+        for (int i = 0; i < 2; i++) run(rt, "bulk", "init_active", one[i], 1);
+        static const uint64_t two[][2] = {{0, 5}, {1, 5}, {2, 5}, {3, 5}, {4, 5}, {99, 1}};
+        for (int i = 0; i < 6; i++) run(rt, "bulk", "table_ops", two[i], 2);
+        for (int i = 0; i < 4; i++) run(rt, "bulk", "table_null", two[i], 2);
+        run(rt, "bulk", "table_global", one[7], 1);
+        for (int i = 0; i < 2; i++) run(rt, "bulk", "elem_dropped", one[i], 1);
+        for (int i = 0; i < 3; i++) run(rt, "bulk", "table_oob", one[i], 1);
+        run(rt, "bulk", "glob", one[3], 1);
+        verb = "stateful ";
+        run(rt, "bulk", "grow", one[2], 1);
+        run(rt, "bulk", "grow", one[2], 1);
+        run(rt, "bulk", "tgrow", one[2], 1);
+        run(rt, "bulk", "tgrow", one[6], 1);
+        /* After table.grow the new slots hold $f1 (x + 1). */
+        static const uint64_t grown[2] = {5, 41};
+        run(rt, "bulk", "table_null", grown, 2);
+        verb = "call ";
+        uint64_t size = 0;
+        expect(bf_memory_size(rt, &size) == BF_OK && size == 3 * 65536, "memory size after grow");
+    }
+
     /* Error paths: each must come back as a status. */
     if (start("host-unbound", snap_host, snap_host_end, 0)) failures++;
     {
@@ -300,12 +328,60 @@ int main(void) {
             flush();
         }
 #endif
-        /* An arena with room for the runtime state but not the module: BF_ERR_ARENA. */
+        /* Every byte the loader reads flipped in turn (header, section table, metadata and
+         * entry table sections of host.snap), the checksum re-sealed so that the structural
+         * checks must catch it: bf_load may accept a change that leaves a valid module (a
+         * name byte, a limit), but must never crash. Nothing loaded this way is run. */
+        size_t hn = (size_t)(snap_host_end - snap_host);
+        if (hn <= sizeof scratch) {
+            uint64_t refused = 0, loaded = 0;
+            uint32_t nsec = (uint32_t)snap_host[10] | (uint32_t)snap_host[11] << 8;
+            for (size_t i = 0; i < hn; i++) {
+                int read = i < 32 + 16 * (size_t)nsec;
+                for (uint32_t k = 0; k < nsec && !read; k++) {
+                    const uint8_t *e = snap_host + 32 + 16 * k;
+                    uint32_t kind = e[0], off = 0, len = 0;
+                    for (int b = 3; b >= 0; b--) {
+                        off = off << 8 | e[4 + b];
+                        len = len << 8 | e[8 + b];
+                    }
+                    read = (kind == 1 || kind == 5) && i >= off && i < (size_t)off + len;
+                }
+                if (!read) continue;
+                for (size_t k = 0; k < hn; k++) scratch[k] = snap_host[k];
+                scratch[i] ^= (uint8_t)(1u << (i % 8));
+                uint64_t h = 0xcbf29ce484222325ull;
+                for (size_t k = 0; k < hn; k++) {
+                    h ^= (k >= 24 && k < 32) ? 0 : scratch[k];
+                    h *= 0x100000001b3ull;
+                }
+                for (int k = 0; k < 8; k++) scratch[24 + k] = (uint8_t)(h >> (8 * k));
+                bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+                s = s ? s : bf_load(rt, scratch, hn, CODE_REGION, CODE_LEN);
+                if (s == BF_OK) {
+                    loaded++;
+                    uint32_t idx;
+                    (void)bf_export_func(rt, "div", &idx, 0, 0);
+                } else {
+                    refused++;
+                }
+            }
+            put("resealed bit flips in what host.snap's loader reads: ");
+            put_u64(refused);
+            put(" refused, ");
+            put_u64(loaded);
+            put(" loaded (not run)");
+            flush();
+            expect(refused > loaded, "resealed flips mostly refused");
+        }
+        /* An arena with room for the runtime state but not the instance: BF_ERR_ARENA. */
         bf_status s = BF_OK;
         size_t small = 256;
         while (small < 65536 && (s = bf_init(arena, small, 0, &rt)) == BF_ERR_ARENA) small += 256;
         s = s ? s : bf_load(rt, snap_sha256, (size_t)(snap_sha256_end - snap_sha256), CODE_REGION,
                             CODE_LEN);
+        /* Execute in place needs no arena at load time: the instance is what does not fit. */
+        s = s ? s : bf_instantiate(rt);
         put("load into a ");
         put_u64(small);
         put("-byte arena -> status ");
