@@ -13,9 +13,10 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (2: the entry table, section kind 5;
-/// version 1 snapshots are refused with [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 2;
+/// The container version this crate reads and writes (3: the flat metadata section; 2 added
+/// the entry table, section kind 5; older versions are refused with
+/// [`LoadError::UnsupportedVersion`]).
+pub const VERSION: u16 = 3;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
@@ -702,7 +703,7 @@ mod writer {
         let (nimp, ndef, ntypes) = (
             m.num_imported_funcs,
             m.num_defined_funcs() as usize,
-            m.types().count_left() as usize,
+            m.num_types() as usize,
         );
         let mut offs = alloc::vec![NO_ENTRY; ndef + 2 * ntypes];
         for (name, off) in obj.defined_symbols() {
@@ -965,8 +966,9 @@ mod tests {
         let mut g = f.clone();
         g[0] = b'X';
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
-        // Version 1 (before the entry table) and unknown versions are refused.
-        for v in [1u8, 3] {
+        // Versions 1 (before the entry table), 2 (LEB128 metadata) and unknown versions are
+        // refused.
+        for v in [1u8, 2, 4] {
             let mut g = f.clone();
             g[4] = v;
             rehash(&mut g);
