@@ -458,6 +458,23 @@ impl<'a> Snapshot<'a> {
     /// Any [`LoadError`] describing the first problem found; checks run in the order magic,
     /// version, length, checksum, header fields, section table, section contents.
     pub fn parse(file: &'a [u8]) -> Result<Self, LoadError> {
+        Self::parse_with(file, true)
+    }
+
+    /// [`Snapshot::parse`] for a loader of checked-memory code that reads neither profile
+    /// data nor guard-page trap sites (the C API): the same checks, except that the function
+    /// records (kind 3) and trap records (kind 4) are only bounded as sections, not
+    /// validated, and [`Snapshot::func_records`] / [`Snapshot::trap_records`] then yield
+    /// nothing. Everything else (header, section table, metadata and object bounds, entry
+    /// table) is validated as by [`Snapshot::parse`].
+    ///
+    /// # Errors
+    /// As [`Snapshot::parse`].
+    pub fn parse_without_records(file: &'a [u8]) -> Result<Self, LoadError> {
+        Self::parse_with(file, false)
+    }
+
+    fn parse_with(file: &'a [u8], records: bool) -> Result<Self, LoadError> {
         // Signed snapshots: validate the container, not the signature trailer after it.
         let file = crate::sign::container(file)?;
         let mut c = Cursor::new(file);
@@ -548,8 +565,16 @@ impl<'a> Snapshot<'a> {
         let funcs = get(section::FUNCS).unwrap_or(&[]);
         let traps = get(section::TRAPS).unwrap_or(&[]);
 
-        let (funcs, func_count) = Self::check_funcs(funcs)?;
-        let (traps, trap_count) = Self::check_traps(traps)?;
+        let (funcs, func_count) = if records {
+            Self::check_funcs(funcs)?
+        } else {
+            (&[][..], 0)
+        };
+        let (traps, trap_count) = if records {
+            Self::check_traps(traps)?
+        } else {
+            (&[][..], 0)
+        };
         let entries = match get(section::ENTRIES) {
             Some(e) => Some(EntryTable::parse(e, object.len())?),
             None => None,
@@ -931,6 +956,32 @@ mod tests {
                 code: TrapCode::IntegerDivideByZero
             }]
         );
+    }
+
+    #[test]
+    fn records_skipped_without_records() {
+        let f = sample();
+        let s = Snapshot::parse_without_records(&f).unwrap();
+        assert_eq!(s.meta_bytes(), b"meta-bytes");
+        assert_eq!(s.func_records().count(), 0);
+        assert_eq!(s.trap_records().count(), 0);
+        // A malformed record: refused by `parse`, not looked at by the lean parse; every
+        // other check still applies.
+        let pos = f.windows(3).position(|w| w == b"fib").unwrap();
+        let mut g = f.clone();
+        g[pos] = 0xff;
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadUtf8);
+        assert!(Snapshot::parse_without_records(&g).is_ok());
+        g[4] = 2;
+        rehash(&mut g);
+        assert_eq!(
+            Snapshot::parse_without_records(&g).unwrap_err(),
+            LoadError::UnsupportedVersion
+        );
+        for n in 0..f.len() {
+            assert!(Snapshot::parse_without_records(&f[..n]).is_err());
+        }
     }
 
     #[test]

@@ -522,6 +522,10 @@ mod tests {
             offset: ConstExpr::GlobalGet(1),
         };
         assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        // A start function with parameters.
+        let mut m = sample();
+        m.start = Some(0);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
         // More imports of a kind than the header says.
         let mut m = sample();
         m.num_imported_funcs = 0;

@@ -210,7 +210,8 @@ impl<'a> MetaView<'a> {
     /// # Errors
     /// [`LoadError::BadMeta`] for a length that does not match the counts, an unknown tag or
     /// value type, a pool range past the pool, an index outside its index space, import
-    /// counts that disagree with the imports, or a constant expression of the wrong type.
+    /// counts that disagree with the imports, a constant expression of the wrong type, or a
+    /// start function that takes parameters or returns results.
     #[inline(never)]
     pub fn parse(bytes: &'a [u8]) -> Result<MetaView<'a>, LoadError> {
         use header::*;
@@ -298,6 +299,11 @@ impl<'a> MetaView<'a> {
             return false;
         }
         (0..n[FUNCS]).all(|f| self.rec(Tab::Funcs, f, 0) < n[TYPES])
+            // The start function is called with no parameter and result slots.
+            && self.start.is_none_or(|s| {
+                let t = self.type_at(self.func_type_index(s));
+                t.params.is_empty() && t.results.is_empty()
+            })
             && (0..n[MEMORIES]).all(|m| self.rec(Tab::Memories, m, 2) <= 1)
             && (0..n[TABLES])
                 .all(|t| is_ref(self.rec(Tab::Tables, t, 0)) && self.rec(Tab::Tables, t, 3) <= 1)

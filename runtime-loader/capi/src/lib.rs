@@ -494,7 +494,7 @@ impl From<LoadError> for Fail {
 }
 
 fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) -> Result<(), Fail> {
-    let snap = Snapshot::parse(file)?;
+    let snap = Snapshot::parse_without_records(file)?;
     check_header(&snap, Some(MemoryMode::Checked))?;
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs;
