@@ -546,7 +546,7 @@ fn relocate(
     let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
     let mut mem = BufferCodeMemory::new(region, None);
     let base = load_object(&obj, &mut mem, &mut |name| {
-        if name == ENTER_SYMBOL {
+        if name == ENTER_SYMBOL.as_bytes() {
             Some(trap::enter_address() as u64)
         } else {
             runtime_loader::float::symbol(name)
