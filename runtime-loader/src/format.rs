@@ -83,15 +83,15 @@ impl<'a> EntryTable<'a> {
     /// offset outside the region or a region outside the object.
     pub fn parse(s: &'a [u8], object_len: usize) -> Result<EntryTable<'a>, LoadError> {
         let bad = LoadError::BadSection;
-        let mut c = Cursor::new(s);
-        let code_offset = c.u32().map_err(|_| bad)?;
-        let code_len = c.u32().map_err(|_| bad)?;
-        let code_align = c.u32().map_err(|_| bad)?;
-        let defined_funcs = c.u32().map_err(|_| bad)?;
-        let types = c.u32().map_err(|_| bad)?;
-        let offsets = c.take(c.remaining())?;
+        let field = |i: usize| le(s, 4 * i, 4) as u32;
+        let (code_offset, code_len, code_align, defined_funcs, types) =
+            (field(0), field(1), field(2), field(3), field(4));
         let n = u64::from(defined_funcs) + 2 * u64::from(types);
-        if n * 4 != offsets.len() as u64 || !code_align.is_power_of_two() || code_align > 4096 {
+        if s.len() < ENTRY_TABLE_FIXED
+            || n * 4 != (s.len() - ENTRY_TABLE_FIXED) as u64
+            || !code_align.is_power_of_two()
+            || code_align > 4096
+        {
             return Err(bad);
         }
         let code_offset = (code_offset != NO_ENTRY).then_some(code_offset);
@@ -118,9 +118,7 @@ impl<'a> EntryTable<'a> {
     }
 
     fn at(&self, i: usize) -> Option<u32> {
-        let at = ENTRY_TABLE_FIXED + i * 4;
-        let b = self.raw.get(at..at + 4)?;
-        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let v = le(self.raw, ENTRY_TABLE_FIXED + i * 4, 4) as u32;
         (v != NO_ENTRY).then_some(v)
     }
 
@@ -268,6 +266,17 @@ pub fn file_checksum(file: &[u8]) -> Option<u64> {
     let h = fnv1a64_update(FNV_OFFSET, head);
     let h = fnv1a64_update(h, &[0u8; 8]);
     Some(fnv1a64_update(h, tail))
+}
+
+/// The `n`-byte (at most 8) little-endian value at `off` in `b`; bytes past the end read as 0
+/// (callers check the bounds first: it never panics either way).
+#[inline(never)]
+fn le(b: &[u8], off: usize, n: usize) -> u64 {
+    let mut v = 0u64;
+    for i in (0..n).rev() {
+        v = v << 8 | u64::from(b.get(off.wrapping_add(i)).copied().unwrap_or(0));
+    }
+    v
 }
 
 /// A bounds-checked little-endian cursor over untrusted bytes.
@@ -477,22 +486,20 @@ impl<'a> Snapshot<'a> {
     fn parse_with(file: &'a [u8], records: bool) -> Result<Self, LoadError> {
         // Signed snapshots: validate the container, not the signature trailer after it.
         let file = crate::sign::container(file)?;
-        let mut c = Cursor::new(file);
-        if c.take(4).map_err(|_| LoadError::BadMagic)? != MAGIC {
+        if file.get(..4) != Some(&MAGIC[..]) {
             return Err(LoadError::BadMagic);
         }
-        let version = c.u16()?;
-        if version != VERSION {
+        if file.len() >= 6 && le(file, 4, 2) != u64::from(VERSION) {
             return Err(LoadError::UnsupportedVersion);
         }
-        let isa = c.u8()?;
-        let memory_mode = c.u8()?;
-        let page_size_log2 = c.u8()?;
-        let reserved8 = c.u8()?;
-        let section_count = c.u16()?;
-        let flag_bits = c.u32()?;
-        let file_len = c.u64()?;
-        let checksum = c.u64()?;
+        let Some(h) = file.first_chunk::<HEADER_SIZE>() else {
+            return Err(LoadError::Truncated);
+        };
+        let (isa, memory_mode, page_size_log2, reserved8) = (h[6], h[7], h[8], h[9]);
+        let section_count = le(h, 10, 2);
+        let flag_bits = le(h, 12, 4) as u32;
+        let file_len = le(h, 16, 8);
+        let checksum = le(h, 24, 8);
         if file_len != file.len() as u64 {
             return Err(if file_len > file.len() as u64 {
                 LoadError::Truncated
@@ -525,11 +532,11 @@ impl<'a> Snapshot<'a> {
         }
         let mut found: [Option<(usize, usize)>; section::MAX as usize] =
             [None; section::MAX as usize];
-        for _ in 0..section_count {
-            let kind = c.u32()?;
-            let offset = c.u32()? as usize;
-            let len = c.u32()? as usize;
-            if c.u32()? != 0 {
+        for e in (HEADER_SIZE..table_end).step_by(SECTION_ENTRY_SIZE) {
+            let kind = le(file, e, 4);
+            let offset = le(file, e + 4, 4) as usize;
+            let len = le(file, e + 8, 4) as usize;
+            if le(file, e + 12, 4) != 0 {
                 return Err(LoadError::BadSection);
             }
             let slot = kind

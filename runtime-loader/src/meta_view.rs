@@ -219,23 +219,23 @@ impl<'a> MetaView<'a> {
         for (i, v) in n.iter_mut().enumerate() {
             *v = word(bytes, i);
         }
+        let counts = [
+            n[TYPES],
+            n[IMPORTS],
+            n[FUNCS],
+            n[MEMORIES],
+            n[TABLES],
+            n[GLOBALS],
+            n[GLOBALS].wrapping_sub(n[IMPORTED_GLOBALS]),
+            n[EXPORTS],
+            n[ELEMS],
+            n[DATAS],
+            n[ITEMS],
+        ];
         let mut at = [0usize; 12];
         let mut pos = WORDS as u64;
-        for (t, &w) in RECORD_WORDS.iter().enumerate() {
-            at[t] = pos as usize;
-            let count = match t {
-                0 => n[TYPES],
-                1 => n[IMPORTS],
-                2 => n[FUNCS],
-                3 => n[MEMORIES],
-                4 => n[TABLES],
-                5 => n[GLOBALS],
-                6 => n[GLOBALS].wrapping_sub(n[IMPORTED_GLOBALS]),
-                7 => n[EXPORTS],
-                8 => n[ELEMS],
-                9 => n[DATAS],
-                _ => n[ITEMS],
-            };
+        for ((at, &count), &w) in at.iter_mut().zip(&counts).zip(&RECORD_WORDS) {
+            *at = pos as usize;
             pos += u64::from(count) * w as u64;
         }
         at[11] = (pos * 4) as usize;
@@ -313,7 +313,7 @@ impl<'a> MetaView<'a> {
             })
             && (0..self.num_defined_globals()).all(|d| {
                 let ty = self.rec(Tab::GlobalTypes, imported[3] + d, 0);
-                self.expr_type(self.at[Tab::Globals as usize] + d as usize * 3) == Some(ty)
+                self.expr_type(self.word_of(Tab::Globals, d, 0)) == Some(ty)
             })
             && (0..n[EXPORTS]).all(|i| {
                 let r = |k| self.rec(Tab::Exports, i, k);
