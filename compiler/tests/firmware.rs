@@ -167,6 +167,7 @@ pub fn check_output(stdout: &str) -> usize {
          differs from the requested one",
         "-byte arena -> status 3 arena exhausted",
         "resealed bit flips in what host.snap's loader reads: ",
+        "resealed bit flips in what bulk.snap's loader reads: ",
         "done 0",
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");

@@ -132,8 +132,8 @@ fn build_object(pic: bool) -> Vec<u8> {
     m.finish().emit().unwrap()
 }
 
-fn resolver(name: &str) -> Option<u64> {
-    (name == "host_triple").then_some(host_triple as *const () as usize as u64)
+fn resolver(name: &[u8]) -> Option<u64> {
+    (name == b"host_triple").then_some(host_triple as *const () as usize as u64)
 }
 
 fn load_and_run(pic: bool) {

@@ -37,7 +37,7 @@ pub trait CodeMemory {
 pub fn load_object(
     obj: &ElfObject<'_>,
     mem: &mut dyn CodeMemory,
-    resolve: &mut dyn FnMut(&str) -> Option<u64>,
+    resolve: &mut dyn FnMut(&[u8]) -> Option<u64>,
 ) -> Result<*const u8, LoadError> {
     let size = obj.region_size()?.max(1);
     let region = mem.allocate(size, obj.region_align())?;

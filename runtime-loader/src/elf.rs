@@ -133,14 +133,15 @@ fn align_up(v: usize, align: usize) -> Result<usize, LoadError> {
         .ok_or(LoadError::BadOffset)
 }
 
-fn cstr(table: &[u8], at: u32) -> Result<&str, LoadError> {
+/// The NUL-terminated name at `at` in a string table, as bytes (names are only compared, so
+/// their encoding is not checked).
+fn cstr(table: &[u8], at: u32) -> Result<&[u8], LoadError> {
     let rest = table.get(at as usize..).ok_or(LoadError::BadSymbol)?;
     let len = rest
         .iter()
         .position(|&b| b == 0)
         .ok_or(LoadError::BadSymbol)?;
-    core::str::from_utf8(rest.get(..len).ok_or(LoadError::BadSymbol)?)
-        .map_err(|_| LoadError::BadUtf8)
+    rest.get(..len).ok_or(LoadError::BadSymbol)
 }
 
 impl<'a> ElfObject<'a> {
@@ -445,7 +446,7 @@ impl<'a> ElfObject<'a> {
             if sym.shndx == SHN_UNDEF || sym.shndx >= SHN_LORESERVE {
                 continue;
             }
-            if cstr(self.strtab, sym.name).ok() != Some(name) {
+            if cstr(self.strtab, sym.name).ok() != Some(name.as_bytes()) {
                 continue;
             }
             let base = self.section_offset(sym.shndx as usize).ok()??;
@@ -454,14 +455,15 @@ impl<'a> ElfObject<'a> {
         None
     }
 
-    /// Names of the symbols defined in loaded sections (for diagnostics).
+    /// Names of the symbols defined in loaded sections (for diagnostics; names that are not
+    /// UTF-8 are left out).
     pub fn defined_symbols(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
         (1..self.symbol_count()).filter_map(move |k| {
             let sym = self.sym(k).ok()?;
             if sym.shndx == SHN_UNDEF || sym.shndx >= SHN_LORESERVE {
                 return None;
             }
-            let name = cstr(self.strtab, sym.name).ok()?;
+            let name = core::str::from_utf8(cstr(self.strtab, sym.name).ok()?).ok()?;
             let off = self.section_offset(sym.shndx as usize).ok()??;
             Some((name, off + sym.value as usize))
         })
@@ -471,7 +473,7 @@ impl<'a> ElfObject<'a> {
         &self,
         k: usize,
         base: u64,
-        resolve: &mut dyn FnMut(&str) -> Option<u64>,
+        resolve: &mut dyn FnMut(&[u8]) -> Option<u64>,
     ) -> Result<u64, LoadError> {
         if k == 0 {
             return Ok(0);
@@ -504,7 +506,7 @@ impl<'a> ElfObject<'a> {
         &self,
         region: &mut [u8],
         base: u64,
-        resolve: &mut dyn FnMut(&str) -> Option<u64>,
+        resolve: &mut dyn FnMut(&[u8]) -> Option<u64>,
     ) -> Result<(), LoadError> {
         let size = self.region_size()?;
         if region.len() < size || !base.is_multiple_of(self.region_align() as u64) {

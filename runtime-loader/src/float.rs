@@ -58,17 +58,26 @@ rounding!(f32, u32, 23, truncf, floorf, ceilf, nearbyintf);
 rounding!(f64, u64, 52, trunc, floor, ceil, nearbyint);
 
 /// Address of the helper named `name` (the libc names Cranelift uses), if it is one.
-pub fn symbol(name: &str) -> Option<u64> {
-    let f: usize = match name {
-        "truncf" => truncf as *const () as usize,
-        "floorf" => floorf as *const () as usize,
-        "ceilf" => ceilf as *const () as usize,
-        "nearbyintf" => nearbyintf as *const () as usize,
-        "trunc" => trunc as *const () as usize,
-        "floor" => floor as *const () as usize,
-        "ceil" => ceil as *const () as usize,
-        "nearbyint" => nearbyint as *const () as usize,
-        _ => return None,
+pub fn symbol(name: &[u8]) -> Option<u64> {
+    const NAMES: [&[u8]; 8] = [
+        b"truncf",
+        b"floorf",
+        b"ceilf",
+        b"nearbyintf",
+        b"trunc",
+        b"floor",
+        b"ceil",
+        b"nearbyint",
+    ];
+    let f: usize = match NAMES.iter().position(|n| *n == name)? {
+        0 => truncf as *const () as usize,
+        1 => floorf as *const () as usize,
+        2 => ceilf as *const () as usize,
+        3 => nearbyintf as *const () as usize,
+        4 => trunc as *const () as usize,
+        5 => floor as *const () as usize,
+        6 => ceil as *const () as usize,
+        _ => nearbyint as *const () as usize,
     };
     Some(f as u64)
 }

@@ -13,9 +13,10 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (2: the entry table, section kind 5;
-/// version 1 snapshots are refused with [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 2;
+/// The container version this crate reads and writes (3: the flat metadata section; 2 added
+/// the entry table, section kind 5; older versions are refused with
+/// [`LoadError::UnsupportedVersion`]).
+pub const VERSION: u16 = 3;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
@@ -82,15 +83,15 @@ impl<'a> EntryTable<'a> {
     /// offset outside the region or a region outside the object.
     pub fn parse(s: &'a [u8], object_len: usize) -> Result<EntryTable<'a>, LoadError> {
         let bad = LoadError::BadSection;
-        let mut c = Cursor::new(s);
-        let code_offset = c.u32().map_err(|_| bad)?;
-        let code_len = c.u32().map_err(|_| bad)?;
-        let code_align = c.u32().map_err(|_| bad)?;
-        let defined_funcs = c.u32().map_err(|_| bad)?;
-        let types = c.u32().map_err(|_| bad)?;
-        let offsets = c.take(c.remaining())?;
+        let field = |i: usize| le(s, 4 * i, 4) as u32;
+        let (code_offset, code_len, code_align, defined_funcs, types) =
+            (field(0), field(1), field(2), field(3), field(4));
         let n = u64::from(defined_funcs) + 2 * u64::from(types);
-        if n * 4 != offsets.len() as u64 || !code_align.is_power_of_two() || code_align > 4096 {
+        if s.len() < ENTRY_TABLE_FIXED
+            || n * 4 != (s.len() - ENTRY_TABLE_FIXED) as u64
+            || !code_align.is_power_of_two()
+            || code_align > 4096
+        {
             return Err(bad);
         }
         let code_offset = (code_offset != NO_ENTRY).then_some(code_offset);
@@ -117,9 +118,7 @@ impl<'a> EntryTable<'a> {
     }
 
     fn at(&self, i: usize) -> Option<u32> {
-        let at = ENTRY_TABLE_FIXED + i * 4;
-        let b = self.raw.get(at..at + 4)?;
-        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let v = le(self.raw, ENTRY_TABLE_FIXED + i * 4, 4) as u32;
         (v != NO_ENTRY).then_some(v)
     }
 
@@ -267,6 +266,17 @@ pub fn file_checksum(file: &[u8]) -> Option<u64> {
     let h = fnv1a64_update(FNV_OFFSET, head);
     let h = fnv1a64_update(h, &[0u8; 8]);
     Some(fnv1a64_update(h, tail))
+}
+
+/// The `n`-byte (at most 8) little-endian value at `off` in `b`; bytes past the end read as 0
+/// (callers check the bounds first: it never panics either way).
+#[inline(never)]
+fn le(b: &[u8], off: usize, n: usize) -> u64 {
+    let mut v = 0u64;
+    for i in (0..n).rev() {
+        v = v << 8 | u64::from(b.get(off.wrapping_add(i)).copied().unwrap_or(0));
+    }
+    v
 }
 
 /// A bounds-checked little-endian cursor over untrusted bytes.
@@ -457,24 +467,39 @@ impl<'a> Snapshot<'a> {
     /// Any [`LoadError`] describing the first problem found; checks run in the order magic,
     /// version, length, checksum, header fields, section table, section contents.
     pub fn parse(file: &'a [u8]) -> Result<Self, LoadError> {
+        Self::parse_with(file, true)
+    }
+
+    /// [`Snapshot::parse`] for a loader of checked-memory code that reads neither profile
+    /// data nor guard-page trap sites (the C API): the same checks, except that the function
+    /// records (kind 3) and trap records (kind 4) are only bounded as sections, not
+    /// validated, and [`Snapshot::func_records`] / [`Snapshot::trap_records`] then yield
+    /// nothing. Everything else (header, section table, metadata and object bounds, entry
+    /// table) is validated as by [`Snapshot::parse`].
+    ///
+    /// # Errors
+    /// As [`Snapshot::parse`].
+    pub fn parse_without_records(file: &'a [u8]) -> Result<Self, LoadError> {
+        Self::parse_with(file, false)
+    }
+
+    fn parse_with(file: &'a [u8], records: bool) -> Result<Self, LoadError> {
         // Signed snapshots: validate the container, not the signature trailer after it.
         let file = crate::sign::container(file)?;
-        let mut c = Cursor::new(file);
-        if c.take(4).map_err(|_| LoadError::BadMagic)? != MAGIC {
+        if file.get(..4) != Some(&MAGIC[..]) {
             return Err(LoadError::BadMagic);
         }
-        let version = c.u16()?;
-        if version != VERSION {
+        if file.len() >= 6 && le(file, 4, 2) != u64::from(VERSION) {
             return Err(LoadError::UnsupportedVersion);
         }
-        let isa = c.u8()?;
-        let memory_mode = c.u8()?;
-        let page_size_log2 = c.u8()?;
-        let reserved8 = c.u8()?;
-        let section_count = c.u16()?;
-        let flag_bits = c.u32()?;
-        let file_len = c.u64()?;
-        let checksum = c.u64()?;
+        let Some(h) = file.first_chunk::<HEADER_SIZE>() else {
+            return Err(LoadError::Truncated);
+        };
+        let (isa, memory_mode, page_size_log2, reserved8) = (h[6], h[7], h[8], h[9]);
+        let section_count = le(h, 10, 2);
+        let flag_bits = le(h, 12, 4) as u32;
+        let file_len = le(h, 16, 8);
+        let checksum = le(h, 24, 8);
         if file_len != file.len() as u64 {
             return Err(if file_len > file.len() as u64 {
                 LoadError::Truncated
@@ -507,11 +532,11 @@ impl<'a> Snapshot<'a> {
         }
         let mut found: [Option<(usize, usize)>; section::MAX as usize] =
             [None; section::MAX as usize];
-        for _ in 0..section_count {
-            let kind = c.u32()?;
-            let offset = c.u32()? as usize;
-            let len = c.u32()? as usize;
-            if c.u32()? != 0 {
+        for e in (HEADER_SIZE..table_end).step_by(SECTION_ENTRY_SIZE) {
+            let kind = le(file, e, 4);
+            let offset = le(file, e + 4, 4) as usize;
+            let len = le(file, e + 8, 4) as usize;
+            if le(file, e + 12, 4) != 0 {
                 return Err(LoadError::BadSection);
             }
             let slot = kind
@@ -547,8 +572,16 @@ impl<'a> Snapshot<'a> {
         let funcs = get(section::FUNCS).unwrap_or(&[]);
         let traps = get(section::TRAPS).unwrap_or(&[]);
 
-        let (funcs, func_count) = Self::check_funcs(funcs)?;
-        let (traps, trap_count) = Self::check_traps(traps)?;
+        let (funcs, func_count) = if records {
+            Self::check_funcs(funcs)?
+        } else {
+            (&[][..], 0)
+        };
+        let (traps, trap_count) = if records {
+            Self::check_traps(traps)?
+        } else {
+            (&[][..], 0)
+        };
         let entries = match get(section::ENTRIES) {
             Some(e) => Some(EntryTable::parse(e, object.len())?),
             None => None,
@@ -702,7 +735,7 @@ mod writer {
         let (nimp, ndef, ntypes) = (
             m.num_imported_funcs,
             m.num_defined_funcs() as usize,
-            m.types().count_left() as usize,
+            m.num_types() as usize,
         );
         let mut offs = alloc::vec![NO_ENTRY; ndef + 2 * ntypes];
         for (name, off) in obj.defined_symbols() {
@@ -933,6 +966,32 @@ mod tests {
     }
 
     #[test]
+    fn records_skipped_without_records() {
+        let f = sample();
+        let s = Snapshot::parse_without_records(&f).unwrap();
+        assert_eq!(s.meta_bytes(), b"meta-bytes");
+        assert_eq!(s.func_records().count(), 0);
+        assert_eq!(s.trap_records().count(), 0);
+        // A malformed record: refused by `parse`, not looked at by the lean parse; every
+        // other check still applies.
+        let pos = f.windows(3).position(|w| w == b"fib").unwrap();
+        let mut g = f.clone();
+        g[pos] = 0xff;
+        rehash(&mut g);
+        assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadUtf8);
+        assert!(Snapshot::parse_without_records(&g).is_ok());
+        g[4] = 2;
+        rehash(&mut g);
+        assert_eq!(
+            Snapshot::parse_without_records(&g).unwrap_err(),
+            LoadError::UnsupportedVersion
+        );
+        for n in 0..f.len() {
+            assert!(Snapshot::parse_without_records(&f[..n]).is_err());
+        }
+    }
+
+    #[test]
     fn fnv_known_values() {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
@@ -965,8 +1024,9 @@ mod tests {
         let mut g = f.clone();
         g[0] = b'X';
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
-        // Version 1 (before the entry table) and unknown versions are refused.
-        for v in [1u8, 3] {
+        // Versions 1 (before the entry table), 2 (LEB128 metadata) and unknown versions are
+        // refused.
+        for v in [1u8, 2, 4] {
             let mut g = f.clone();
             g[4] = v;
             rehash(&mut g);

@@ -193,7 +193,7 @@ impl<M: CodeMemory> LoadedModule<M> {
             p
         } else {
             load_object(&obj, &mut mem, &mut |name| {
-                if name == ENTER_SYMBOL {
+                if name == ENTER_SYMBOL.as_bytes() {
                     Some(trap::enter_address() as u64)
                 } else {
                     crate::float::symbol(name)

@@ -1,88 +1,113 @@
-//! Binary encoding of [`ModuleMeta`] for the snapshot's metadata section.
+//! The snapshot's metadata section and the owned [`ModuleMeta`]: [`decode_meta`] builds one
+//! from the section, [`encode_meta`] (feature `write`) writes it.
 //!
-//! Compact and self-delimiting: counts and indices are unsigned LEB128, `i32`/`i64` constants
-//! signed LEB128, float bits fixed-width little-endian, names length-prefixed UTF-8. The layout
-//! follows the struct field order; `docs/SNAPSHOT.md` lists it.
-//!
-//! [`decode_meta`] trusts nothing: every tag, count and index is checked (indices against the
-//! index spaces they refer to), counts can never make it allocate more than the input's size,
-//! and trailing bytes are an error. Encoding ([`encode_meta`]) needs the `write` feature.
+//! The section is flat: fixed-size little-endian `u32` records and a byte pool (layout in
+//! [`crate::meta_view`] and `docs/SNAPSHOT.md`). [`decode_meta`] trusts nothing: it reads
+//! through [`MetaView::parse`] (every tag, range and index checked, no allocation driven by
+//! counts before the section's length has been matched against them) and also checks that
+//! names are UTF-8.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::LoadError;
-#[cfg(feature = "write")]
 use crate::meta::{
-    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, Limits, TableType, ValType,
+    DataSegment, ElemSegment, Export, ExportKind, FuncType, GlobalDef, Import, ImportKind,
+    ModuleMeta,
 };
-use crate::meta::{DataSegment, ElemSegment, Export, FuncType, GlobalDef, Import, ModuleMeta};
-use crate::meta_view::{List, MetaView, val_type};
+use crate::meta_view::{MetaView, val_type};
 
 /// Decodes and validates a metadata section: [`MetaView::parse`] validates it, then the
 /// owned [`ModuleMeta`] is built from the view (one reader of the format).
 ///
 /// # Errors
 /// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
-/// for a bad name.
+/// for a name that is not UTF-8.
 pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
     let v = MetaView::parse(bytes)?;
-    let ty = |t: &[u8]| collect(t.len(), t.iter().filter_map(|&b| val_type(b)), |t| t);
-    Ok(ModuleMeta {
-        types: collect_list(v.types(), |t| FuncType {
-            params: ty(t.params),
-            results: ty(t.results),
-        }),
-        imports: collect_list(v.imports(), |i| Import {
-            module: String::from(i.module),
-            name: String::from(i.name),
-            kind: i.kind,
-        }),
-        funcs: collect_list(v.funcs(), |f| f),
-        num_imported_funcs: v.num_imported_funcs,
-        memories: collect_list(v.memories(), |m| m),
-        num_imported_memories: v.num_imported_memories,
-        tables: collect_list(v.tables(), |t| t),
-        num_imported_tables: v.num_imported_tables,
-        global_types: collect_list(v.global_types(), |g| g),
-        num_imported_globals: v.num_imported_globals,
-        globals: collect_list(v.globals(), |(ty, init)| GlobalDef { ty, init }),
-        exports: collect_list(v.exports(), |e| Export {
-            name: String::from(e.name),
+    let ty = |t: &[u8]| t.iter().filter_map(|&b| val_type(b.into())).collect();
+    let name = |b: &[u8]| {
+        core::str::from_utf8(b)
+            .map(String::from)
+            .map_err(|_| LoadError::BadUtf8)
+    };
+    let mut seen = [0u32; 4];
+    let mut imports = Vec::with_capacity(v.num_imports() as usize);
+    for i in 0..v.num_imports() {
+        let imp = v.import(i);
+        let k = &mut seen[imp.kind as usize];
+        let kind = match imp.kind {
+            ExportKind::Func => ImportKind::Func(v.func_type_index(*k)),
+            ExportKind::Memory => ImportKind::Memory(v.memory(*k)),
+            ExportKind::Table => ImportKind::Table(v.table(*k)),
+            ExportKind::Global => ImportKind::Global(v.global_type(*k)),
+        };
+        *k += 1;
+        imports.push(Import {
+            module: name(imp.module)?,
+            name: name(imp.name)?,
+            kind,
+        });
+    }
+    let mut exports = Vec::with_capacity(v.num_exports() as usize);
+    for i in 0..v.num_exports() {
+        let e = v.export(i);
+        exports.push(Export {
+            name: name(e.name)?,
             kind: e.kind,
             index: e.index,
-        }),
-        start: v.start,
-        elems: collect_list(v.elems(), |e| ElemSegment {
-            mode: e.mode,
-            ty: e.ty,
-            items: collect_list(e.items, |i| i),
-        }),
-        datas: collect_list(v.datas(), |d| DataSegment {
-            mode: d.mode,
-            bytes: Vec::from(d.bytes),
-        }),
-    })
-}
-
-fn collect_list<T, U>(list: List<'_, T>, f: impl FnMut(T) -> U) -> Vec<U> {
-    collect(list.count_left() as usize, list, f)
-}
-
-/// Collects the `n` items of `it` (it has no more; exactly `n` for validated metadata) mapped
-/// by `f`: one allocation, no growth path.
-fn collect<T, U>(n: usize, it: impl Iterator<Item = T>, mut f: impl FnMut(T) -> U) -> Vec<U> {
-    let mut v: Vec<U> = Vec::with_capacity(n);
-    for x in it.take(n) {
-        let len = v.len();
-        // SAFETY: at most `n` items are written into a vector of capacity `n`, each at the
-        // current length, which then grows by one.
-        unsafe {
-            v.as_mut_ptr().add(len).write(f(x));
-            v.set_len(len + 1);
-        }
+        });
     }
-    v
+    let nig = v.num_imported_globals;
+    Ok(ModuleMeta {
+        types: (0..v.num_types())
+            .map(|t| {
+                let t = v.type_at(t);
+                FuncType {
+                    params: ty(t.params),
+                    results: ty(t.results),
+                }
+            })
+            .collect(),
+        imports,
+        funcs: (0..v.num_funcs()).map(|f| v.func_type_index(f)).collect(),
+        num_imported_funcs: v.num_imported_funcs,
+        memories: (0..v.num_memories()).map(|m| v.memory(m)).collect(),
+        num_imported_memories: v.num_imported_memories,
+        tables: (0..v.num_tables()).map(|t| v.table(t)).collect(),
+        num_imported_tables: v.num_imported_tables,
+        global_types: (0..v.num_globals()).map(|g| v.global_type(g)).collect(),
+        num_imported_globals: nig,
+        globals: (0..v.num_defined_globals())
+            .map(|d| GlobalDef {
+                ty: v.global_type(nig + d),
+                init: v.global_init(d),
+            })
+            .collect(),
+        exports,
+        start: v.start,
+        elems: (0..v.num_elems())
+            .map(|i| {
+                let e = v.elem(i);
+                ElemSegment {
+                    mode: e.mode,
+                    ty: e.ty,
+                    items: (e.first..e.first + e.count)
+                        .map(|j| v.elem_item(j))
+                        .collect(),
+                }
+            })
+            .collect(),
+        datas: (0..v.num_datas())
+            .map(|i| {
+                let d = v.data(i);
+                DataSegment {
+                    mode: d.mode,
+                    bytes: Vec::from(d.bytes),
+                }
+            })
+            .collect(),
+    })
 }
 
 #[cfg(feature = "write")]
@@ -91,205 +116,164 @@ pub use writer::encode_meta;
 #[cfg(feature = "write")]
 mod writer {
     use super::*;
+    use crate::meta::{ConstExpr, DataMode, ElemMode, Limits, ValType};
+    use crate::meta_view::header;
 
-    struct W(Vec<u8>);
+    /// The record tables (in section order) and the pool being written.
+    struct W {
+        tabs: [Vec<u32>; 11],
+        pool: Vec<u8>,
+    }
+
+    fn val(t: ValType) -> u32 {
+        match t {
+            ValType::I32 => 0,
+            ValType::I64 => 1,
+            ValType::F32 => 2,
+            ValType::F64 => 3,
+            ValType::FuncRef => 4,
+            ValType::ExternRef => 5,
+        }
+    }
+
+    fn kind(k: ExportKind) -> u32 {
+        match k {
+            ExportKind::Func => 0,
+            ExportKind::Memory => 1,
+            ExportKind::Table => 2,
+            ExportKind::Global => 3,
+        }
+    }
+
+    /// Saturates: a length or offset past `u32` cannot be written, and the reader then
+    /// refuses the section (the layout's length no longer matches).
+    fn n(v: usize) -> u32 {
+        u32::try_from(v).unwrap_or(u32::MAX)
+    }
+
+    fn limits(l: Limits) -> [u32; 3] {
+        [l.min, l.max.unwrap_or(0), u32::from(l.max.is_some())]
+    }
+
+    fn expr(e: &ConstExpr) -> [u32; 3] {
+        let (tag, v) = match *e {
+            ConstExpr::I32(v) => (0, u64::from(v as u32)),
+            ConstExpr::I64(v) => (1, v as u64),
+            ConstExpr::F32(b) => (2, u64::from(b)),
+            ConstExpr::F64(b) => (3, b),
+            ConstExpr::RefNull(t) => (4, u64::from(val(t))),
+            ConstExpr::RefFunc(f) => (5, u64::from(f)),
+            ConstExpr::GlobalGet(g) => (6, u64::from(g)),
+        };
+        [tag, v as u32, (v >> 32) as u32]
+    }
 
     impl W {
-        fn leb_u(&mut self, mut v: u64) {
-            loop {
-                let b = (v & 0x7f) as u8;
-                v >>= 7;
-                if v == 0 {
-                    self.0.push(b);
-                    return;
-                }
-                self.0.push(b | 0x80);
-            }
-        }
-        fn leb_s(&mut self, mut v: i64) {
-            loop {
-                let b = (v & 0x7f) as u8;
-                v >>= 7;
-                if (v == 0 && b & 0x40 == 0) || (v == -1 && b & 0x40 != 0) {
-                    self.0.push(b);
-                    return;
-                }
-                self.0.push(b | 0x80);
-            }
-        }
-        fn u32(&mut self, v: u32) {
-            self.leb_u(u64::from(v));
-        }
-        fn len(&mut self, n: usize) {
-            self.leb_u(n as u64);
-        }
-        fn str(&mut self, s: &str) {
-            self.len(s.len());
-            self.0.extend_from_slice(s.as_bytes());
-        }
-        fn val_type(&mut self, t: ValType) {
-            self.0.push(match t {
-                ValType::I32 => 0,
-                ValType::I64 => 1,
-                ValType::F32 => 2,
-                ValType::F64 => 3,
-                ValType::FuncRef => 4,
-                ValType::ExternRef => 5,
-            });
-        }
-        fn limits(&mut self, l: Limits) {
-            self.0.push(l.max.is_some() as u8);
-            self.u32(l.min);
-            if let Some(m) = l.max {
-                self.u32(m);
-            }
-        }
-        fn global_type(&mut self, g: GlobalType) {
-            self.val_type(g.ty);
-            self.0.push(g.mutable as u8);
-        }
-        fn table_type(&mut self, t: TableType) {
-            self.val_type(t.elem);
-            self.limits(t.limits);
-        }
-        fn const_expr(&mut self, e: &ConstExpr) {
-            match *e {
-                ConstExpr::I32(v) => {
-                    self.0.push(0);
-                    self.leb_s(i64::from(v));
-                }
-                ConstExpr::I64(v) => {
-                    self.0.push(1);
-                    self.leb_s(v);
-                }
-                ConstExpr::F32(b) => {
-                    self.0.push(2);
-                    self.0.extend_from_slice(&b.to_le_bytes());
-                }
-                ConstExpr::F64(b) => {
-                    self.0.push(3);
-                    self.0.extend_from_slice(&b.to_le_bytes());
-                }
-                ConstExpr::RefNull(t) => {
-                    self.0.push(4);
-                    self.val_type(t);
-                }
-                ConstExpr::RefFunc(f) => {
-                    self.0.push(5);
-                    self.u32(f);
-                }
-                ConstExpr::GlobalGet(g) => {
-                    self.0.push(6);
-                    self.u32(g);
-                }
-            }
+        /// Appends `b` to the pool: its offset and length words.
+        fn bytes(&mut self, b: &[u8]) -> [u32; 2] {
+            let off = n(self.pool.len());
+            self.pool.extend_from_slice(b);
+            [off, n(b.len())]
         }
     }
 
     /// Encodes `meta` for the snapshot's metadata section.
     pub fn encode_meta(meta: &ModuleMeta) -> Vec<u8> {
-        let mut w = W(Vec::new());
-        w.len(meta.types.len());
+        let mut w = W {
+            tabs: Default::default(),
+            pool: Vec::new(),
+        };
         for t in &meta.types {
-            w.len(t.params.len());
-            t.params.iter().for_each(|p| w.val_type(*p));
-            w.len(t.results.len());
-            t.results.iter().for_each(|p| w.val_type(*p));
+            let mut b: Vec<u8> = t.params.iter().map(|&p| val(p) as u8).collect();
+            b.extend(t.results.iter().map(|&r| val(r) as u8));
+            let [off, _] = w.bytes(&b);
+            w.tabs[0].extend([off, n(t.params.len()), n(t.results.len())]);
         }
-        w.len(meta.imports.len());
         for i in &meta.imports {
-            w.str(&i.module);
-            w.str(&i.name);
-            match &i.kind {
-                ImportKind::Func(t) => {
-                    w.0.push(0);
-                    w.u32(*t);
-                }
-                ImportKind::Memory(m) => {
-                    w.0.push(1);
-                    w.limits(m.limits);
-                }
-                ImportKind::Table(t) => {
-                    w.0.push(2);
-                    w.table_type(*t);
-                }
-                ImportKind::Global(g) => {
-                    w.0.push(3);
-                    w.global_type(*g);
-                }
-            }
+            let [mo, ml] = w.bytes(i.module.as_bytes());
+            let [no, nl] = w.bytes(i.name.as_bytes());
+            let k = match i.kind {
+                ImportKind::Func(_) => 0,
+                ImportKind::Memory(_) => 1,
+                ImportKind::Table(_) => 2,
+                ImportKind::Global(_) => 3,
+            };
+            w.tabs[1].extend([mo, ml, no, nl, k]);
         }
-        w.len(meta.funcs.len());
-        meta.funcs.iter().for_each(|f| w.u32(*f));
-        w.u32(meta.num_imported_funcs);
-        w.len(meta.memories.len());
-        meta.memories.iter().for_each(|m| w.limits(m.limits));
-        w.u32(meta.num_imported_memories);
-        w.len(meta.tables.len());
-        meta.tables.iter().for_each(|t| w.table_type(*t));
-        w.u32(meta.num_imported_tables);
-        w.len(meta.global_types.len());
-        meta.global_types.iter().for_each(|g| w.global_type(*g));
-        w.u32(meta.num_imported_globals);
-        w.len(meta.globals.len());
+        w.tabs[2].extend(meta.funcs.iter().copied());
+        for m in &meta.memories {
+            w.tabs[3].extend(limits(m.limits));
+        }
+        for t in &meta.tables {
+            w.tabs[4].push(val(t.elem));
+            w.tabs[4].extend(limits(t.limits));
+        }
+        for g in &meta.global_types {
+            w.tabs[5].extend([val(g.ty), u32::from(g.mutable)]);
+        }
         for g in &meta.globals {
-            w.global_type(g.ty);
-            w.const_expr(&g.init);
+            w.tabs[6].extend(expr(&g.init));
         }
-        w.len(meta.exports.len());
         for e in &meta.exports {
-            w.str(&e.name);
-            w.0.push(match e.kind {
-                ExportKind::Func => 0,
-                ExportKind::Memory => 1,
-                ExportKind::Table => 2,
-                ExportKind::Global => 3,
-            });
-            w.u32(e.index);
+            let [o, l] = w.bytes(e.name.as_bytes());
+            w.tabs[7].extend([o, l, kind(e.kind), e.index]);
         }
-        match meta.start {
-            None => w.0.push(0),
-            Some(s) => {
-                w.0.push(1);
-                w.u32(s);
-            }
-        }
-        w.len(meta.elems.len());
         for e in &meta.elems {
-            match &e.mode {
-                ElemMode::Active { table, offset } => {
-                    w.0.push(0);
-                    w.u32(*table);
-                    w.const_expr(offset);
-                }
-                ElemMode::Passive => w.0.push(1),
-                ElemMode::Declared => w.0.push(2),
+            let (mode, table, offset) = match &e.mode {
+                ElemMode::Active { table, offset } => (0, *table, expr(offset)),
+                ElemMode::Passive => (1, 0, [0; 3]),
+                ElemMode::Declared => (2, 0, [0; 3]),
+            };
+            let first = n(w.tabs[10].len() / 3);
+            for i in &e.items {
+                w.tabs[10].extend(expr(i));
             }
-            w.val_type(e.ty);
-            w.len(e.items.len());
-            e.items.iter().for_each(|i| w.const_expr(i));
+            w.tabs[8].extend([mode, table]);
+            w.tabs[8].extend(offset);
+            w.tabs[8].extend([val(e.ty), first, n(e.items.len())]);
         }
-        w.len(meta.datas.len());
         for d in &meta.datas {
-            match &d.mode {
-                DataMode::Active { memory, offset } => {
-                    w.0.push(0);
-                    w.u32(*memory);
-                    w.const_expr(offset);
-                }
-                DataMode::Passive => w.0.push(1),
-            }
-            w.len(d.bytes.len());
-            w.0.extend_from_slice(&d.bytes);
+            let (mode, memory, offset) = match &d.mode {
+                DataMode::Active { memory, offset } => (0, *memory, expr(offset)),
+                DataMode::Passive => (1, 0, [0; 3]),
+            };
+            let [o, l] = w.bytes(&d.bytes);
+            w.tabs[9].extend([mode, memory]);
+            w.tabs[9].extend(offset);
+            w.tabs[9].extend([o, l]);
         }
-        w.0
+        let mut h = [0u32; header::WORDS];
+        h[header::TYPES] = n(meta.types.len());
+        h[header::IMPORTS] = n(meta.imports.len());
+        h[header::FUNCS] = n(meta.funcs.len());
+        h[header::IMPORTED_FUNCS] = meta.num_imported_funcs;
+        h[header::MEMORIES] = n(meta.memories.len());
+        h[header::IMPORTED_MEMORIES] = meta.num_imported_memories;
+        h[header::TABLES] = n(meta.tables.len());
+        h[header::IMPORTED_TABLES] = meta.num_imported_tables;
+        h[header::GLOBALS] = n(meta.global_types.len());
+        h[header::IMPORTED_GLOBALS] = meta.num_imported_globals;
+        h[header::EXPORTS] = n(meta.exports.len());
+        h[header::ELEMS] = n(meta.elems.len());
+        h[header::DATAS] = n(meta.datas.len());
+        h[header::ITEMS] = n(w.tabs[10].len() / 3);
+        h[header::START] = meta.start.unwrap_or(u32::MAX);
+        h[header::POOL] = n(w.pool.len());
+        let mut out = Vec::new();
+        for v in h.iter().chain(w.tabs.iter().flatten()) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&w.pool);
+        out
     }
 }
 
 #[cfg(all(test, feature = "write"))]
 mod tests {
     use super::*;
-    use crate::meta::MemoryType;
+    use crate::meta::{
+        ConstExpr, DataMode, ElemMode, GlobalType, Limits, MemoryType, TableType, ValType,
+    };
     use alloc::string::ToString;
     use alloc::vec;
 
@@ -519,11 +503,68 @@ mod tests {
     }
 
     #[test]
+    fn type_mismatches_and_bad_names_rejected() {
+        // A global initialized with a value of another type.
+        let mut m = sample();
+        m.globals[0].init = ConstExpr::I64(1);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        // An element item that is not of the segment's reference type.
+        let mut m = sample();
+        m.elems[0].items[1] = ConstExpr::I32(7);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        let mut m = sample();
+        m.elems[1].items[0] = ConstExpr::RefNull(ValType::FuncRef);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        // A segment offset that is not an i32.
+        let mut m = sample();
+        m.datas[0].mode = DataMode::Active {
+            memory: 0,
+            offset: ConstExpr::GlobalGet(1),
+        };
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        // A start function with parameters.
+        let mut m = sample();
+        m.start = Some(0);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        // More imports of a kind than the header says.
+        let mut m = sample();
+        m.num_imported_funcs = 0;
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        // Names are bytes in the view, UTF-8 when decoded.
+        let mut b = encode_meta(&sample());
+        let at = b.windows(3).position(|w| w == b"run").unwrap();
+        b[at] = 0xff;
+        assert_eq!(decode_meta(&b), Err(LoadError::BadUtf8));
+        let v = MetaView::parse(&b).unwrap();
+        assert_eq!(v.export(0).name, b"\xffun");
+    }
+
+    #[test]
+    fn view_reads_records_by_index() {
+        let m = sample();
+        let b = encode_meta(&m);
+        let v = MetaView::parse(&b).unwrap();
+        assert_eq!(v.func_type(2).unwrap().params, &[3, 5]);
+        assert_eq!(v.func_type(2).unwrap().results, &[4, 0]);
+        assert!(v.func_type(4).is_none());
+        assert_eq!(v.import(1).name, b"mem");
+        assert_eq!(v.import(1).kind, ExportKind::Memory);
+        let e = v.elem(0);
+        assert_eq!((e.first, e.count), (0, 2));
+        assert_eq!(v.elem_item(e.first), ConstExpr::RefFunc(3));
+        assert_eq!(v.elem(2).first, 3);
+        assert_eq!(v.data(1).bytes.len(), 300);
+        assert_eq!(v.global_init(0), ConstExpr::F64(0x4009_21fb_5444_2d18));
+    }
+
+    #[test]
     fn huge_count_does_not_allocate() {
-        // types count = u32::MAX with nothing after it.
-        assert_eq!(
-            decode_meta(&[0xff, 0xff, 0xff, 0xff, 0x0f]),
-            Err(LoadError::BadMeta)
-        );
+        // types count = u32::MAX with nothing after the header.
+        let mut b = encode_meta(&ModuleMeta::default());
+        b[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decode_meta(&b), Err(LoadError::BadMeta));
+        // Every count at its maximum: the layout's length overflows nothing.
+        let b = [0xff; 64];
+        assert_eq!(decode_meta(&b), Err(LoadError::BadMeta));
     }
 }

@@ -1,333 +1,121 @@
 //! Zero-copy reader of the snapshot's metadata section: the one reader of that format.
 //!
-//! [`MetaView::parse`] validates the whole encoding in one pass without allocating (every
-//! tag, count, index and name; the cross-checks between imports, index spaces and globals;
-//! no trailing bytes) and remembers where each list starts. The views it hands out
-//! ([`MetaView::types`], [`MetaView::imports`], ...) then re-read the validated bytes on the
-//! fly: names and data segments are slices of the input, signatures are slices of value-type
-//! bytes. [`crate::meta_codec::decode_meta`] builds the owned [`crate::meta::ModuleMeta`]
-//! from these views; the firmware C API reads the views directly and never decodes.
+//! The section is flat (snapshot format v3): a header of 16 little-endian `u32` counts, then
+//! one table of fixed-size records per list (every field a `u32` word), then a byte pool
+//! holding signatures' value types, names and data segments (records refer to it by offset
+//! and length). [`MetaView::parse`] validates it without allocating: one length equation
+//! for the whole layout, then a few uniform checks per record (tags, pool ranges, indices
+//! against their index spaces, constant-expression types). The accessors then read any
+//! record by index in constant time. Names are handed out as bytes: the loaders compare
+//! them as bytes; [`crate::meta_codec::decode_meta`] (which builds the owned
+//! [`crate::meta::ModuleMeta`]) checks they are UTF-8.
 //!
-//! The byte layout is in `docs/SNAPSHOT.md` ("Metadata section").
+//! The byte layout is in `docs/SNAPSHOT.md` ("Module metadata").
 
 use crate::error::LoadError;
-use crate::format::Cursor;
 use crate::meta::{
-    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, Limits, MemoryType,
-    TableType, ValType,
+    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, Limits, MemoryType, TableType, ValType,
 };
 
 const E: LoadError = LoadError::BadMeta;
 
-/// A cursor over metadata bytes with the format's primitive readers.
+/// Header word indices (each a `u32` count unless noted).
+pub mod header {
+    /// Module types.
+    pub const TYPES: usize = 0;
+    /// Imports.
+    pub const IMPORTS: usize = 1;
+    /// Functions (imports included).
+    pub const FUNCS: usize = 2;
+    /// Imported functions.
+    pub const IMPORTED_FUNCS: usize = 3;
+    /// Memories (imports included).
+    pub const MEMORIES: usize = 4;
+    /// Imported memories.
+    pub const IMPORTED_MEMORIES: usize = 5;
+    /// Tables (imports included).
+    pub const TABLES: usize = 6;
+    /// Imported tables.
+    pub const IMPORTED_TABLES: usize = 7;
+    /// Globals (imports included).
+    pub const GLOBALS: usize = 8;
+    /// Imported globals.
+    pub const IMPORTED_GLOBALS: usize = 9;
+    /// Exports.
+    pub const EXPORTS: usize = 10;
+    /// Element segments.
+    pub const ELEMS: usize = 11;
+    /// Data segments.
+    pub const DATAS: usize = 12;
+    /// Element items of all segments.
+    pub const ITEMS: usize = 13;
+    /// Start function index, `0xFFFF_FFFF` for none.
+    pub const START: usize = 14;
+    /// Byte length of the pool.
+    pub const POOL: usize = 15;
+    /// Number of header words.
+    pub const WORDS: usize = 16;
+}
+
+/// The record tables in section order: their index in [`MetaView`]'s table starts.
 #[derive(Clone, Copy)]
-struct Reader<'a> {
-    c: Cursor<'a>,
+#[repr(usize)]
+enum Tab {
+    Types,
+    Imports,
+    Funcs,
+    Memories,
+    Tables,
+    GlobalTypes,
+    Globals,
+    Exports,
+    Elems,
+    Datas,
+    Items,
 }
 
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, LoadError> {
-        let b = *self.c.bytes.get(self.c.pos).ok_or(E)?;
-        self.c.pos += 1;
-        Ok(b)
-    }
+/// Words per record, by [`Tab`]: a type (pool offset, parameter count, result count); an
+/// import (module offset, length, name offset, length, kind); a function (type index); a
+/// memory (min, max, has-max); a table (element type, min, max, has-max); a global type
+/// (value type, mutable); a defined global (constant expression); an export (name offset,
+/// length, kind, index); an element segment (mode, table, offset expression, element type,
+/// first item, item count); a data segment (mode, memory, offset expression, pool offset,
+/// length); an element item (constant expression). A constant expression is three words:
+/// tag, low and high half of its 64-bit payload.
+pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 3, 4, 2, 3, 4, 8, 7, 3];
 
-    fn leb(&mut self, bits: u32, signed: bool) -> Result<u64, LoadError> {
-        let mut result = 0u64;
-        let mut shift = 0u32;
-        loop {
-            let b = self.byte()?;
-            if shift == 63 {
-                // Tenth byte: only bit 63 (and, when signed, its sign copies) may remain.
-                let payload = b & 0x7f;
-                let ok = if signed {
-                    payload == 0 || payload == 0x7f
-                } else {
-                    payload <= 1
-                };
-                if !ok || b & 0x80 != 0 {
-                    return Err(E);
-                }
-                result |= u64::from(payload & 1) << 63;
-                break;
-            }
-            result |= u64::from(b & 0x7f) << shift;
-            shift += 7;
-            if b & 0x80 == 0 {
-                if signed && shift < 64 && b & 0x40 != 0 {
-                    result |= !0u64 << shift;
-                }
-                break;
-            }
-        }
-        // Reject encodings whose value does not fit `bits`.
-        if bits < 64 {
-            let ok = if signed {
-                let v = result as i64;
-                v >= -(1i64 << (bits - 1)) && v < (1i64 << (bits - 1))
-            } else {
-                result < (1u64 << bits)
-            };
-            if !ok {
-                return Err(E);
-            }
-        }
-        Ok(result)
-    }
+/// Value-type byte / word codes.
+const FUNCREF: u32 = 4;
+const EXTERNREF: u32 = 5;
+const NO_START: u32 = u32::MAX;
 
-    fn u32(&mut self) -> Result<u32, LoadError> {
-        Ok(self.leb(32, false)? as u32)
-    }
-
-    /// A count of items each taking at least one byte: bounded by the remaining input.
-    fn count(&mut self) -> Result<u32, LoadError> {
-        let n = self.u32()?;
-        if n as usize > self.c.remaining() {
-            return Err(E);
-        }
-        Ok(n)
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], LoadError> {
-        let n = self.u32()? as usize;
-        self.c.take(n).map_err(|_| E)
-    }
-
-    fn str(&mut self) -> Result<&'a str, LoadError> {
-        core::str::from_utf8(self.bytes()?).map_err(|_| LoadError::BadUtf8)
-    }
-
-    fn val_type(&mut self) -> Result<ValType, LoadError> {
-        val_type(self.byte()?).ok_or(E)
-    }
-
-    fn ref_type(&mut self) -> Result<ValType, LoadError> {
-        let t = self.val_type()?;
-        if !t.is_ref() {
-            return Err(E);
-        }
-        Ok(t)
-    }
-
-    fn flag(&mut self) -> Result<bool, LoadError> {
-        match self.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(E),
-        }
-    }
-
-    fn limits(&mut self) -> Result<Limits, LoadError> {
-        let has_max = self.flag()?;
-        let min = self.u32()?;
-        let max = if has_max { Some(self.u32()?) } else { None };
-        Ok(Limits { min, max })
-    }
-
-    fn memory_type(&mut self) -> Result<MemoryType, LoadError> {
-        Ok(MemoryType {
-            limits: self.limits()?,
-        })
-    }
-
-    fn global_type(&mut self) -> Result<GlobalType, LoadError> {
-        let ty = self.val_type()?;
-        Ok(GlobalType {
-            ty,
-            mutable: self.flag()?,
-        })
-    }
-
-    fn table_type(&mut self) -> Result<TableType, LoadError> {
-        let elem = self.ref_type()?;
-        Ok(TableType {
-            elem,
-            limits: self.limits()?,
-        })
-    }
-
-    fn const_expr(&mut self) -> Result<ConstExpr, LoadError> {
-        Ok(match self.byte()? {
-            0 => ConstExpr::I32(self.leb(32, true)? as i32),
-            1 => ConstExpr::I64(self.leb(64, true)? as i64),
-            2 => ConstExpr::F32(self.c.u32().map_err(|_| E)?),
-            3 => ConstExpr::F64(self.c.u64().map_err(|_| E)?),
-            4 => ConstExpr::RefNull(self.ref_type()?),
-            5 => ConstExpr::RefFunc(self.u32()?),
-            6 => ConstExpr::GlobalGet(self.u32()?),
-            _ => return Err(E),
-        })
-    }
-
-    /// A signature: two counted lists of value-type bytes.
-    fn func_type(&mut self) -> Result<FuncTypeView<'a>, LoadError> {
-        let mut list = || -> Result<&'a [u8], LoadError> {
-            let n = self.count()? as usize;
-            let b = self.c.take(n).map_err(|_| E)?;
-            if b.iter().any(|&t| val_type(t).is_none()) {
-                return Err(E);
-            }
-            Ok(b)
-        };
-        let params = list()?;
-        Ok(FuncTypeView {
-            params,
-            results: list()?,
-        })
-    }
-
-    fn import(&mut self) -> Result<ImportView<'a>, LoadError> {
-        let module = self.str()?;
-        let name = self.str()?;
-        let kind = match self.byte()? {
-            0 => ImportKind::Func(self.u32()?),
-            1 => ImportKind::Memory(self.memory_type()?),
-            2 => ImportKind::Table(self.table_type()?),
-            3 => ImportKind::Global(self.global_type()?),
-            _ => return Err(E),
-        };
-        Ok(ImportView { module, name, kind })
-    }
-
-    fn global(&mut self) -> Result<(GlobalType, ConstExpr), LoadError> {
-        let ty = self.global_type()?;
-        Ok((ty, self.const_expr()?))
-    }
-
-    fn export(&mut self) -> Result<ExportView<'a>, LoadError> {
-        let name = self.str()?;
-        let kind = match self.byte()? {
-            0 => ExportKind::Func,
-            1 => ExportKind::Memory,
-            2 => ExportKind::Table,
-            3 => ExportKind::Global,
-            _ => return Err(E),
-        };
-        Ok(ExportView {
-            name,
-            kind,
-            index: self.u32()?,
-        })
-    }
-
-    /// An element segment; its items are skipped (validated) and handed out as a list.
-    fn elem(&mut self) -> Result<ElemView<'a>, LoadError> {
-        let mode = match self.byte()? {
-            0 => ElemMode::Active {
-                table: self.u32()?,
-                offset: self.const_expr()?,
-            },
-            1 => ElemMode::Passive,
-            2 => ElemMode::Declared,
-            _ => return Err(E),
-        };
-        let ty = self.ref_type()?;
-        let n = self.count()?;
-        let at = *self;
-        for _ in 0..n {
-            self.const_expr()?;
-        }
-        Ok(ElemView {
-            mode,
-            ty,
-            items: List {
-                r: at,
-                n,
-                read: Reader::const_expr,
-            },
-        })
-    }
-
-    fn data(&mut self) -> Result<DataView<'a>, LoadError> {
-        let mode = match self.byte()? {
-            0 => DataMode::Active {
-                memory: self.u32()?,
-                offset: self.const_expr()?,
-            },
-            1 => DataMode::Passive,
-            _ => return Err(E),
-        };
-        Ok(DataView {
-            mode,
-            bytes: self.bytes()?,
-        })
-    }
-
-    /// Reads a count and validates that many items with `check`; returns where they start.
-    #[inline(never)]
-    fn skip(
-        &mut self,
-        check: &mut dyn FnMut(&mut Reader<'a>) -> Result<(), LoadError>,
-    ) -> Result<(Reader<'a>, u32), LoadError> {
-        let n = self.count()?;
-        let at = *self;
-        for _ in 0..n {
-            check(self)?;
-        }
-        Ok((at, n))
+/// Little-endian word `i` of `b` (0 past the end: never reached for validated input).
+#[inline(never)]
+fn word(b: &[u8], i: usize) -> u32 {
+    match b
+        .get(i.wrapping_mul(4)..)
+        .and_then(|b| b.first_chunk::<4>())
+    {
+        Some(w) => u32::from_le_bytes(*w),
+        None => 0,
     }
 }
 
-fn ok(b: bool) -> Result<(), LoadError> {
-    if b { Ok(()) } else { Err(E) }
-}
-
-/// The value type a metadata byte encodes.
-pub(crate) fn val_type(b: u8) -> Option<ValType> {
+/// The value type a metadata byte or word encodes.
+pub(crate) fn val_type(b: u32) -> Option<ValType> {
     Some(match b {
         0 => ValType::I32,
         1 => ValType::I64,
         2 => ValType::F32,
         3 => ValType::F64,
-        4 => ValType::FuncRef,
-        5 => ValType::ExternRef,
+        FUNCREF => ValType::FuncRef,
+        EXTERNREF => ValType::ExternRef,
         _ => return None,
     })
 }
 
-/// A validated list of metadata items, read on the fly (an iterator; cloning restarts it
-/// where the clone was made).
-pub struct List<'a, T> {
-    r: Reader<'a>,
-    n: u32,
-    read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
-}
-
-impl<T> Clone for List<'_, T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T> Copy for List<'_, T> {}
-
-impl<T> List<'_, T> {
-    /// Number of items left.
-    pub fn count_left(&self) -> u32 {
-        self.n
-    }
-}
-
-impl<T> Iterator for List<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        if self.n == 0 {
-            return None;
-        }
-        self.n -= 1;
-        // The bytes were validated by `MetaView::parse`: the read cannot fail.
-        (self.read)(&mut self.r).ok()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.n as usize, Some(self.n as usize))
-    }
-}
-
-impl<T> core::fmt::Debug for List<'_, T> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("List").field("len", &self.n).finish()
-    }
+fn is_ref(t: u32) -> bool {
+    t == FUNCREF || t == EXTERNREF
 }
 
 /// A signature: parameter and result types as value-type bytes (validated).
@@ -342,46 +130,49 @@ pub struct FuncTypeView<'a> {
 impl FuncTypeView<'_> {
     /// The parameter types.
     pub fn param_types(&self) -> impl Iterator<Item = ValType> + '_ {
-        self.params.iter().filter_map(|&b| val_type(b))
+        self.params.iter().filter_map(|&b| val_type(b.into()))
     }
 
     /// The result types.
     pub fn result_types(&self) -> impl Iterator<Item = ValType> + '_ {
-        self.results.iter().filter_map(|&b| val_type(b))
+        self.results.iter().filter_map(|&b| val_type(b.into()))
     }
 }
 
-/// One import.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One import. Its type is that of the entity it brings in: the `k`-th import of a kind is
+/// entry `k` of that kind's index space (imports come first there, in import order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImportView<'a> {
-    /// Module name.
-    pub module: &'a str,
+    /// Module name (bytes; UTF-8 is checked only when decoding).
+    pub module: &'a [u8],
     /// Field name.
-    pub name: &'a str,
-    /// Kind and type.
-    pub kind: ImportKind,
+    pub name: &'a [u8],
+    /// Index space it belongs to.
+    pub kind: ExportKind,
 }
 
 /// One export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExportView<'a> {
-    /// Export name.
-    pub name: &'a str,
+    /// Export name (bytes).
+    pub name: &'a [u8],
     /// Index space.
     pub kind: ExportKind,
     /// Index in that space.
     pub index: u32,
 }
 
-/// An element segment.
+/// An element segment; its items are [`MetaView::elem_item`] `first .. first + count`.
 #[derive(Clone, Debug)]
-pub struct ElemView<'a> {
+pub struct ElemView {
     /// Mode.
     pub mode: ElemMode,
     /// Element type.
     pub ty: ValType,
-    /// Items (function-index items are [`ConstExpr::RefFunc`]).
-    pub items: List<'a, ConstExpr>,
+    /// Index of its first item.
+    pub first: u32,
+    /// Number of items.
+    pub count: u32,
 }
 
 /// A data segment.
@@ -393,29 +184,15 @@ pub struct DataView<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Where each list of the metadata starts (byte position of its first item) and its length.
-#[derive(Clone, Copy, Debug, Default)]
-struct Span {
-    at: u32,
-    n: u32,
-}
-
-/// A validated metadata section, read in place. Small (positions and counts only): the
-/// lists are re-read from the bytes on demand.
+/// A validated metadata section, read in place: the bytes, the header counts and where each
+/// record table starts.
 #[derive(Clone, Copy, Debug)]
 pub struct MetaView<'a> {
     bytes: &'a [u8],
-    types: Span,
-    imports: Span,
-    funcs: Span,
-    memories: Span,
-    tables: Span,
-    global_types: Span,
-    globals: Span,
-    exports: Span,
-    elems: Span,
-    datas: Span,
-    /// Number of imported functions (the first entries of [`MetaView::funcs`]).
+    n: [u32; header::WORDS],
+    /// Word index of each table's first record ([`Tab`] order), then the pool's byte offset.
+    at: [usize; 12],
+    /// Number of imported functions (the first entries of the function index space).
     pub num_imported_funcs: u32,
     /// Number of imported memories.
     pub num_imported_memories: u32,
@@ -427,221 +204,379 @@ pub struct MetaView<'a> {
     pub start: Option<u32>,
 }
 
-/// Reads a count and validates that many items with `read` and `check`.
-fn span<'a, T>(
-    r: &mut Reader<'a>,
-    read: fn(&mut Reader<'a>) -> Result<T, LoadError>,
-    mut check: impl FnMut(T) -> bool,
-) -> Result<Span, LoadError> {
-    let (at, n) = r.skip(&mut |r| ok(check(read(r)?)))?;
-    Ok(Span {
-        at: at.c.position() as u32,
-        n,
-    })
-}
-
 impl<'a> MetaView<'a> {
-    /// Validates a metadata section completely (one pass, no allocation).
+    /// Validates a metadata section (no allocation).
     ///
     /// # Errors
-    /// [`LoadError::BadMeta`] for any malformed or inconsistent field, [`LoadError::BadUtf8`]
-    /// for a bad name.
+    /// [`LoadError::BadMeta`] for a length that does not match the counts, an unknown tag or
+    /// value type, a pool range past the pool, an index outside its index space, import
+    /// counts that disagree with the imports, a constant expression of the wrong type, or a
+    /// start function that takes parameters or returns results.
     #[inline(never)]
     pub fn parse(bytes: &'a [u8]) -> Result<MetaView<'a>, LoadError> {
-        if u32::try_from(bytes.len()).is_err() {
+        use header::*;
+        let mut n = [0u32; WORDS];
+        for (i, v) in n.iter_mut().enumerate() {
+            *v = word(bytes, i);
+        }
+        let counts = [
+            n[TYPES],
+            n[IMPORTS],
+            n[FUNCS],
+            n[MEMORIES],
+            n[TABLES],
+            n[GLOBALS],
+            n[GLOBALS].wrapping_sub(n[IMPORTED_GLOBALS]),
+            n[EXPORTS],
+            n[ELEMS],
+            n[DATAS],
+            n[ITEMS],
+        ];
+        let mut at = [0usize; 12];
+        let mut pos = WORDS as u64;
+        for ((at, &count), &w) in at.iter_mut().zip(&counts).zip(&RECORD_WORDS) {
+            *at = pos as usize;
+            pos += u64::from(count) * w as u64;
+        }
+        at[11] = (pos * 4) as usize;
+        let imported = [
+            n[IMPORTED_FUNCS],
+            n[IMPORTED_MEMORIES],
+            n[IMPORTED_TABLES],
+            n[IMPORTED_GLOBALS],
+        ];
+        let spaces = [n[FUNCS], n[MEMORIES], n[TABLES], n[GLOBALS]];
+        if bytes.len() < WORDS * 4
+            || pos * 4 + u64::from(n[POOL]) != bytes.len() as u64
+            || (0..4).any(|k| imported[k] > spaces[k])
+            || (n[START] != NO_START && n[START] >= n[FUNCS])
+        {
             return Err(E);
         }
-        let mut r = Reader {
-            c: Cursor::new(bytes),
-        };
-        let mut v = MetaView {
+        let v = MetaView {
             bytes,
-            types: span(&mut r, Reader::func_type, |_| true)?,
-            imports: span(&mut r, Reader::import, |_| true)?,
-            funcs: Span::default(),
-            memories: Span::default(),
-            tables: Span::default(),
-            global_types: Span::default(),
-            globals: Span::default(),
-            exports: Span::default(),
-            elems: Span::default(),
-            datas: Span::default(),
-            num_imported_funcs: 0,
-            num_imported_memories: 0,
-            num_imported_tables: 0,
-            num_imported_globals: 0,
-            start: None,
+            n,
+            at,
+            num_imported_funcs: n[IMPORTED_FUNCS],
+            num_imported_memories: n[IMPORTED_MEMORIES],
+            num_imported_tables: n[IMPORTED_TABLES],
+            num_imported_globals: n[IMPORTED_GLOBALS],
+            start: (n[START] != NO_START).then_some(n[START]),
         };
-        let nty = v.types.n;
-        v.funcs = span(&mut r, Reader::u32, |t| t < nty)?;
-        v.num_imported_funcs = r.u32()?;
-        v.memories = span(&mut r, Reader::memory_type, |_| true)?;
-        v.num_imported_memories = r.u32()?;
-        v.tables = span(&mut r, Reader::table_type, |_| true)?;
-        v.num_imported_tables = r.u32()?;
-        v.global_types = span(&mut r, Reader::global_type, |_| true)?;
-        v.num_imported_globals = r.u32()?;
-        let (nf, nm, nt, ng) = (v.funcs.n, v.memories.n, v.tables.n, v.global_types.n);
-        let expr = |e: &ConstExpr| match *e {
-            ConstExpr::RefFunc(i) => i < nf,
-            ConstExpr::GlobalGet(i) => i < ng,
-            _ => true,
-        };
-        // Imports come first in each index space, in import order.
-        let (mut f, mut m, mut t, mut g) = (v.funcs(), v.memories(), v.tables(), v.global_types());
-        for imp in v.imports() {
-            ok(match imp.kind {
-                ImportKind::Func(ty) => f.next() == Some(ty),
-                ImportKind::Memory(mt) => m.next() == Some(mt),
-                ImportKind::Table(tt) => t.next() == Some(tt),
-                ImportKind::Global(gt) => g.next() == Some(gt),
-            })?;
-        }
-        ok(nf - f.n == v.num_imported_funcs
-            && nm - m.n == v.num_imported_memories
-            && nt - t.n == v.num_imported_tables
-            && ng - g.n == v.num_imported_globals)?;
-        // `g` now yields the types of the defined globals.
-        let ndef_globals = g.n;
-        v.globals = span(&mut r, Reader::global, |(ty, init)| {
-            g.next() == Some(ty) && expr(&init)
-        })?;
-        ok(v.globals.n == ndef_globals)?;
-        v.exports = span(&mut r, Reader::export, |e| {
-            e.index
-                < match e.kind {
-                    ExportKind::Func => nf,
-                    ExportKind::Memory => nm,
-                    ExportKind::Table => nt,
-                    ExportKind::Global => ng,
-                }
-        })?;
-        v.start = if r.flag()? { Some(r.u32()?) } else { None };
-        ok(v.start.is_none_or(|s| s < nf))?;
-        v.elems = span(&mut r, Reader::elem, |e| {
-            let mut items = e.items;
-            items.all(|i| expr(&i))
-                && match e.mode {
-                    ElemMode::Active { table, offset } => table < nt && expr(&offset),
-                    _ => true,
-                }
-        })?;
-        v.datas = span(&mut r, Reader::data, |d| match d.mode {
-            DataMode::Active { memory, offset } => memory < nm && expr(&offset),
-            DataMode::Passive => true,
-        })?;
-        ok(r.c.remaining() == 0)?;
-        Ok(v)
+        v.check(&spaces, &imported).then_some(v).ok_or(E)
     }
 
-    fn list<T>(&self, s: Span, read: fn(&mut Reader<'a>) -> Result<T, LoadError>) -> List<'a, T> {
-        List {
-            r: self.reader_at(s.at),
-            n: s.n,
-            read,
+    /// The per-record checks of [`MetaView::parse`] (the layout's length already matches).
+    fn check(&self, spaces: &[u32; 4], imported: &[u32; 4]) -> bool {
+        use header::*;
+        let n = &self.n;
+        for t in 0..n[TYPES] {
+            let (off, np, nr) = (
+                self.rec(Tab::Types, t, 0),
+                self.rec(Tab::Types, t, 1),
+                self.rec(Tab::Types, t, 2),
+            );
+            let Some(b) = self.pool_range(off, u64::from(np) + u64::from(nr)) else {
+                return false;
+            };
+            if b.iter().any(|&b| b > EXTERNREF as u8) {
+                return false;
+            }
+        }
+        let mut seen = [0u32; 4];
+        for i in 0..n[IMPORTS] {
+            let r = |k| self.rec(Tab::Imports, i, k);
+            let kind = r(4) as usize;
+            if self.pool_range(r(0), r(1).into()).is_none()
+                || self.pool_range(r(2), r(3).into()).is_none()
+                || kind > 3
+            {
+                return false;
+            }
+            seen[kind] += 1;
+        }
+        if seen != *imported {
+            return false;
+        }
+        (0..n[FUNCS]).all(|f| self.rec(Tab::Funcs, f, 0) < n[TYPES])
+            // The start function is called with no parameter and result slots.
+            && self.start.is_none_or(|s| {
+                let t = self.type_at(self.func_type_index(s));
+                t.params.is_empty() && t.results.is_empty()
+            })
+            && (0..n[MEMORIES]).all(|m| self.rec(Tab::Memories, m, 2) <= 1)
+            && (0..n[TABLES])
+                .all(|t| is_ref(self.rec(Tab::Tables, t, 0)) && self.rec(Tab::Tables, t, 3) <= 1)
+            && (0..n[GLOBALS]).all(|g| {
+                self.rec(Tab::GlobalTypes, g, 0) <= EXTERNREF
+                    && self.rec(Tab::GlobalTypes, g, 1) <= 1
+            })
+            && (0..self.num_defined_globals()).all(|d| {
+                let ty = self.rec(Tab::GlobalTypes, imported[3] + d, 0);
+                self.expr_type(self.word_of(Tab::Globals, d, 0)) == Some(ty)
+            })
+            && (0..n[EXPORTS]).all(|i| {
+                let r = |k| self.rec(Tab::Exports, i, k);
+                let kind = r(2) as usize;
+                self.pool_range(r(0), r(1).into()).is_some() && kind < 4 && r(3) < spaces[kind]
+            })
+            && (0..n[ELEMS]).all(|i| {
+                let r = |k| self.rec(Tab::Elems, i, k);
+                let (mode, ty) = (r(0), r(5));
+                (mode == 1
+                    || mode == 2
+                    || (mode == 0
+                        && r(1) < n[TABLES]
+                        && self.expr_type(self.word_of(Tab::Elems, i, 2)) == Some(0)))
+                    && is_ref(ty)
+                    && u64::from(r(6)) + u64::from(r(7)) <= u64::from(n[ITEMS])
+                    && (r(6)..r(6) + r(7))
+                        .all(|j| self.expr_type(self.word_of(Tab::Items, j, 0)) == Some(ty))
+            })
+            && (0..n[DATAS]).all(|i| {
+                let r = |k| self.rec(Tab::Datas, i, k);
+                (r(0) == 1
+                    || (r(0) == 0
+                        && r(1) < n[MEMORIES]
+                        && self.expr_type(self.word_of(Tab::Datas, i, 2)) == Some(0)))
+                    && self.pool_range(r(5), r(6).into()).is_some()
+            })
+    }
+
+    /// The value type of the constant expression at word `w`, if it is well formed (tag,
+    /// unused high word zero, index in range).
+    fn expr_type(&self, w: usize) -> Option<u32> {
+        let (tag, lo, hi) = (self.word(w), self.word(w + 1), self.word(w + 2));
+        if hi != 0 && tag != 1 && tag != 3 {
+            return None;
+        }
+        match tag {
+            0..=3 => Some(tag),
+            4 if is_ref(lo) => Some(lo),
+            5 if lo < self.n[header::FUNCS] => Some(FUNCREF),
+            6 if lo < self.n[header::GLOBALS] => Some(self.rec(Tab::GlobalTypes, lo, 0)),
+            _ => None,
         }
     }
 
+    fn word(&self, w: usize) -> u32 {
+        word(self.bytes, w)
+    }
+
+    /// Word index of field `k` of record `i` of table `t`.
+    fn word_of(&self, t: Tab, i: u32, k: usize) -> usize {
+        self.at[t as usize] + i as usize * RECORD_WORDS[t as usize] + k
+    }
+
+    /// Field `k` of record `i` of table `t`.
+    fn rec(&self, t: Tab, i: u32, k: usize) -> u32 {
+        self.word(self.word_of(t, i, k))
+    }
+
+    /// Pool bytes `[off, off + len)`, if inside the pool.
     #[inline(never)]
-    fn reader_at(&self, at: u32) -> Reader<'a> {
-        Reader {
-            c: Cursor::new(self.bytes.get(at as usize..).unwrap_or(&[])),
+    fn pool_range(&self, off: u32, len: u64) -> Option<&'a [u8]> {
+        let pool = self.bytes.get(self.at[11]..)?;
+        pool.get(off as usize..)?.get(..usize::try_from(len).ok()?)
+    }
+
+    fn pool(&self, off: u32, len: u32) -> &'a [u8] {
+        self.pool_range(off, len.into()).unwrap_or(&[])
+    }
+
+    /// The constant expression at word `w` (validated).
+    fn expr(&self, w: usize) -> ConstExpr {
+        let (lo, hi) = (self.word(w + 1), self.word(w + 2));
+        let wide = u64::from(lo) | u64::from(hi) << 32;
+        match self.word(w) {
+            0 => ConstExpr::I32(lo as i32),
+            1 => ConstExpr::I64(wide as i64),
+            2 => ConstExpr::F32(lo),
+            3 => ConstExpr::F64(wide),
+            4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
+            5 => ConstExpr::RefFunc(lo),
+            _ => ConstExpr::GlobalGet(lo),
         }
     }
 
-    /// The type section.
-    pub fn types(&self) -> List<'a, FuncTypeView<'a>> {
-        self.list(self.types, Reader::func_type)
+    fn limits(&self, t: Tab, i: u32, k: usize) -> Limits {
+        Limits {
+            min: self.rec(t, i, k),
+            max: (self.rec(t, i, k + 2) != 0).then(|| self.rec(t, i, k + 1)),
+        }
     }
 
-    /// Imports in section order.
-    pub fn imports(&self) -> List<'a, ImportView<'a>> {
-        self.list(self.imports, Reader::import)
+    /// Signature `t` (a type index below [`MetaView::num_types`]).
+    pub fn type_at(&self, t: u32) -> FuncTypeView<'a> {
+        let (off, np) = (self.rec(Tab::Types, t, 0), self.rec(Tab::Types, t, 1));
+        let all = self.pool(off, np.saturating_add(self.rec(Tab::Types, t, 2)));
+        let (params, results) = all.split_at(all.len().min(np as usize));
+        FuncTypeView { params, results }
     }
 
-    /// Type index of every function (imports first).
-    pub fn funcs(&self) -> List<'a, u32> {
-        self.list(self.funcs, Reader::u32)
+    /// Type index of function `f` (imports first).
+    pub fn func_type_index(&self, f: u32) -> u32 {
+        self.rec(Tab::Funcs, f, 0)
     }
 
-    /// Every memory (imports first).
-    pub fn memories(&self) -> List<'a, MemoryType> {
-        self.list(self.memories, Reader::memory_type)
+    /// The signature of function `f`, if in range.
+    pub fn func_type(&self, f: u32) -> Option<FuncTypeView<'a>> {
+        (f < self.num_funcs()).then(|| self.type_at(self.func_type_index(f)))
     }
 
-    /// Every table (imports first).
-    pub fn tables(&self) -> List<'a, TableType> {
-        self.list(self.tables, Reader::table_type)
+    /// Import `i` in section order.
+    pub fn import(&self, i: u32) -> ImportView<'a> {
+        let r = |k| self.rec(Tab::Imports, i, k);
+        ImportView {
+            module: self.pool(r(0), r(1)),
+            name: self.pool(r(2), r(3)),
+            kind: export_kind(r(4)),
+        }
     }
 
-    /// Type of every global (imports first).
-    pub fn global_types(&self) -> List<'a, GlobalType> {
-        self.list(self.global_types, Reader::global_type)
+    /// Memory `i` (imports first).
+    pub fn memory(&self, i: u32) -> MemoryType {
+        MemoryType {
+            limits: self.limits(Tab::Memories, i, 0),
+        }
     }
 
-    /// Defined globals: type and initializer (index `num_imported_globals + i`).
-    pub fn globals(&self) -> List<'a, (GlobalType, ConstExpr)> {
-        self.list(self.globals, Reader::global)
+    /// Table `i` (imports first).
+    pub fn table(&self, i: u32) -> TableType {
+        TableType {
+            elem: val_type(self.rec(Tab::Tables, i, 0)).unwrap_or(ValType::FuncRef),
+            limits: self.limits(Tab::Tables, i, 1),
+        }
     }
 
-    /// Exports in section order.
-    pub fn exports(&self) -> List<'a, ExportView<'a>> {
-        self.list(self.exports, Reader::export)
+    /// Type of global `i` (imports first).
+    pub fn global_type(&self, i: u32) -> GlobalType {
+        GlobalType {
+            ty: val_type(self.rec(Tab::GlobalTypes, i, 0)).unwrap_or(ValType::I32),
+            mutable: self.rec(Tab::GlobalTypes, i, 1) != 0,
+        }
     }
 
-    /// Element segments.
-    pub fn elems(&self) -> List<'a, ElemView<'a>> {
-        self.list(self.elems, Reader::elem)
+    /// Initializer of defined global `d` (global `num_imported_globals + d`).
+    pub fn global_init(&self, d: u32) -> ConstExpr {
+        self.expr(self.word_of(Tab::Globals, d, 0))
     }
 
-    /// Data segments.
-    pub fn datas(&self) -> List<'a, DataView<'a>> {
-        self.list(self.datas, Reader::data)
+    /// Export `i` in section order.
+    pub fn export(&self, i: u32) -> ExportView<'a> {
+        let r = |k| self.rec(Tab::Exports, i, k);
+        ExportView {
+            name: self.pool(r(0), r(1)),
+            kind: export_kind(r(2)),
+            index: r(3),
+        }
     }
 
-    /// Number of functions (imported and defined).
-    pub fn num_funcs(&self) -> u32 {
-        self.funcs.n
+    /// Element segment `i`.
+    pub fn elem(&self, i: u32) -> ElemView {
+        let r = |k| self.rec(Tab::Elems, i, k);
+        ElemView {
+            mode: match r(0) {
+                0 => ElemMode::Active {
+                    table: r(1),
+                    offset: self.expr(self.word_of(Tab::Elems, i, 2)),
+                },
+                1 => ElemMode::Passive,
+                _ => ElemMode::Declared,
+            },
+            ty: val_type(r(5)).unwrap_or(ValType::FuncRef),
+            first: r(6),
+            count: r(7),
+        }
+    }
+
+    /// Element item `j` (of all segments; see [`ElemView::first`]).
+    pub fn elem_item(&self, j: u32) -> ConstExpr {
+        self.expr(self.word_of(Tab::Items, j, 0))
+    }
+
+    /// Data segment `i`.
+    pub fn data(&self, i: u32) -> DataView<'a> {
+        let r = |k| self.rec(Tab::Datas, i, k);
+        DataView {
+            mode: match r(0) {
+                0 => DataMode::Active {
+                    memory: r(1),
+                    offset: self.expr(self.word_of(Tab::Datas, i, 2)),
+                },
+                _ => DataMode::Passive,
+            },
+            bytes: self.pool(r(5), r(6)),
+        }
     }
 
     /// Number of module types.
     pub fn num_types(&self) -> u32 {
-        self.types.n
+        self.n[header::TYPES]
+    }
+
+    /// Number of imports.
+    pub fn num_imports(&self) -> u32 {
+        self.n[header::IMPORTS]
+    }
+
+    /// Number of functions (imported and defined).
+    pub fn num_funcs(&self) -> u32 {
+        self.n[header::FUNCS]
     }
 
     /// Number of memories (imports included).
     pub fn num_memories(&self) -> u32 {
-        self.memories.n
+        self.n[header::MEMORIES]
     }
 
     /// Number of tables (imports included).
     pub fn num_tables(&self) -> u32 {
-        self.tables.n
+        self.n[header::TABLES]
     }
 
     /// Number of globals (imports included).
     pub fn num_globals(&self) -> u32 {
-        self.global_types.n
+        self.n[header::GLOBALS]
+    }
+
+    /// Number of defined (not imported) globals.
+    pub fn num_defined_globals(&self) -> u32 {
+        self.n[header::GLOBALS] - self.n[header::IMPORTED_GLOBALS]
+    }
+
+    /// Number of exports.
+    pub fn num_exports(&self) -> u32 {
+        self.n[header::EXPORTS]
     }
 
     /// Number of element segments.
     pub fn num_elems(&self) -> u32 {
-        self.elems.n
+        self.n[header::ELEMS]
+    }
+
+    /// Number of element items (all segments).
+    pub fn num_elem_items(&self) -> u32 {
+        self.n[header::ITEMS]
     }
 
     /// Number of data segments.
     pub fn num_datas(&self) -> u32 {
-        self.datas.n
+        self.n[header::DATAS]
     }
 
     /// Number of functions defined (not imported) by the module.
     pub fn num_defined_funcs(&self) -> u32 {
-        self.funcs.n - self.num_imported_funcs
+        self.n[header::FUNCS] - self.n[header::IMPORTED_FUNCS]
     }
+}
 
-    /// The signature of function `index`, if in range.
-    pub fn func_type(&self, index: u32) -> Option<FuncTypeView<'a>> {
-        let t = self.funcs().nth(index as usize)?;
-        self.types().nth(t as usize)
+/// The index space a kind word names (validated: below 4).
+fn export_kind(k: u32) -> ExportKind {
+    match k {
+        0 => ExportKind::Func,
+        1 => ExportKind::Memory,
+        2 => ExportKind::Table,
+        _ => ExportKind::Global,
     }
 }

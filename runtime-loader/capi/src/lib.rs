@@ -35,7 +35,7 @@ use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
 #[cfg(feature = "relocate")]
 use runtime_loader::loader::ENTER_SYMBOL;
 use runtime_loader::loader::{check_entries, check_header};
-use runtime_loader::meta::{ConstExpr, DataMode, ElemMode, ExportKind, ImportKind};
+use runtime_loader::meta::{ConstExpr, DataMode, ElemMode, ExportKind};
 use runtime_loader::meta_view::MetaView;
 use runtime_loader::trap::{self, TrapContext};
 use runtime_loader::{LoadError, TrapCode};
@@ -494,12 +494,17 @@ impl From<LoadError> for Fail {
 }
 
 fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) -> Result<(), Fail> {
-    let snap = Snapshot::parse(file)?;
+    let snap = Snapshot::parse_without_records(file)?;
     check_header(&snap, Some(MemoryMode::Checked))?;
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs;
     let ntypes = meta.num_types() as usize;
-    let entries = check_entries(&snap, nimp, meta.funcs().skip(nimp as usize), ntypes)?;
+    let entries = check_entries(
+        &snap,
+        nimp,
+        (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
+        ntypes,
+    )?;
     if code.is_null() {
         // Execute in place: the entry table says where the code lies in the object; no ELF
         // parsing, nothing copied.
@@ -541,7 +546,7 @@ fn relocate(
     let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
     let mut mem = BufferCodeMemory::new(region, None);
     let base = load_object(&obj, &mut mem, &mut |name| {
-        if name == ENTER_SYMBOL {
+        if name == ENTER_SYMBOL.as_bytes() {
             Some(trap::enter_address() as u64)
         } else {
             runtime_loader::float::symbol(name)
@@ -742,8 +747,8 @@ fn carve<T>(size: &mut usize, count: u32) -> usize {
     at
 }
 
-fn link_error(r: &mut Runtime, what: &[u8], m: &str, n: &str) -> bf_status {
-    set_msg(&mut r.message, &[what, m.as_bytes(), b".", n.as_bytes()]);
+fn link_error(r: &mut Runtime, what: &[u8], m: &[u8], n: &[u8]) -> bf_status {
+    set_msg(&mut r.message, &[what, m, b".", n]);
     BF_ERR_LINK
 }
 
@@ -765,16 +770,22 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     let nglobals = meta.num_globals();
     let nelems = meta.num_elems();
     let nseg = nelems + meta.num_datas();
-    // Imports, in order: only functions, each bound, each with its host stub.
-    for imp in meta.imports() {
+    // Imports, in order: only functions (so import `i` is function `i`), each bound, each
+    // with its host stub.
+    for i in 0..meta.num_imports() {
+        let imp = meta.import(i);
         let (m, n) = (imp.module, imp.name);
-        let ImportKind::Func(t) = imp.kind else {
+        if imp.kind != ExportKind::Func {
             return Err(link_error(r, b"unsupported import kind: ", m, n));
-        };
-        if find_binding(r, m.as_bytes(), n.as_bytes()).is_none() {
+        }
+        if find_binding(r, m, n).is_none() {
             return Err(link_error(r, b"unknown import: ", m, n));
         }
-        if module.entries.import_stub(t).is_none() {
+        if module
+            .entries
+            .import_stub(meta.func_type_index(i))
+            .is_none()
+        {
             return Err(link_error(
                 r,
                 b"snapshot has no host stub for import ",
@@ -854,24 +865,24 @@ fn build(
     // the loops are bounded by; `inst` is the block's header.
     unsafe {
         // Store-wide signature ids for call_indirect: the first type with equal signature.
-        for (i, t) in meta.types().enumerate() {
-            let same = meta.types().position(|u| u == t).unwrap_or(i);
-            *type_ids.add(i) = same as u32;
+        for i in 0..meta.num_types() {
+            let t = meta.type_at(i);
+            let same = (0..i).find(|&u| meta.type_at(u) == t).unwrap_or(i);
+            *type_ids.add(i as usize) = same;
         }
         let vmctx: *mut VMContext = &raw mut (*inst).vmctx;
         // Functions: host FuncRefs for imports (bound here), the loaded code for the rest.
-        let mut imports = meta.imports();
-        for (i, ty) in meta.funcs().enumerate() {
-            let i = i as u32;
+        for i in 0..meta.num_funcs() {
+            let ty = meta.func_type_index(i);
             let f = refs.add(i as usize);
             *funcs.add(i as usize) = f;
             let (native, array, kind, host_data) = if i < nimp {
                 // Checked in `instantiate`: every import is a bound function with a stub.
-                let (Some(imp), Some(stub)) = (imports.next(), module.entries.import_stub(ty))
-                else {
+                let imp = meta.import(i);
+                let Some(stub) = module.entries.import_stub(ty) else {
                     return Err(BF_ERR_LINK);
                 };
-                let Some(b) = find_binding(r, imp.module.as_bytes(), imp.name.as_bytes()) else {
+                let Some(b) = find_binding(r, imp.module, imp.name) else {
                     return Err(BF_ERR_LINK);
                 };
                 let entry: ArrayFn = host_entry;
@@ -908,20 +919,22 @@ fn build(
             });
         }
         // Memories and tables (none imported).
-        for (i, ty) in meta.memories().enumerate() {
-            let m = &mut *mems.add(i);
+        for i in 0..meta.num_memories() {
+            let ty = meta.memory(i);
+            let m = &mut *mems.add(i as usize);
             m.max = u64::from(ty.limits.max.unwrap_or(u32::MAX)).min(MAX_WASM_PAGES);
             if !grow_memory(r, m, u64::from(ty.limits.min)) {
                 return Err(out_of_memory(r));
             }
         }
-        for (i, ty) in meta.tables().enumerate() {
-            let t = &mut *tables.add(i);
+        for i in 0..meta.num_tables() {
+            let ty = meta.table(i);
+            let t = &mut *tables.add(i as usize);
             t.max = u64::from(ty.limits.max.unwrap_or(u32::MAX)).min(MAX_TABLE_ELEMS);
             if !grow_table(r, t, u64::from(ty.limits.min), 0) {
                 return Err(out_of_memory(r));
             }
-            *tptrs.add(i) = &raw mut t.def;
+            *tptrs.add(i as usize) = &raw mut t.def;
         }
         (*inst).vmctx = VMContext {
             memory: if meta.num_memories() > 0 {
@@ -963,21 +976,24 @@ fn build(
         (*inst).globals = globals;
         (*inst).dropped = dropped;
         (*inst).nelems = meta.num_elems();
-        // Globals, in order: an initializer may read earlier globals only.
-        for (i, (_, init)) in meta.globals().enumerate() {
+        // Globals, in order (none imported: imports are functions only): an initializer may
+        // read earlier globals only.
+        for i in 0..meta.num_globals() {
+            let i = i as usize;
             *gptrs.add(i) = globals.add(i);
-            let Some(v) = eval(&*inst, init, i as u32) else {
+            let Some(v) = eval(&*inst, meta.global_init(i as u32), i as u32) else {
                 set_msg(&mut r.message, &[b"instantiation failed"]);
                 return Err(BF_ERR_INSTANTIATE);
             };
             *globals.add(i) = v;
         }
         // Segments: passive ones stay available, the others start dropped.
-        for (i, e) in meta.elems().enumerate() {
-            *dropped.add(i) = u8::from(e.mode != ElemMode::Passive);
+        for i in 0..meta.num_elems() {
+            *dropped.add(i as usize) = u8::from(meta.elem(i).mode != ElemMode::Passive);
         }
-        for (i, d) in meta.datas().enumerate() {
-            *dropped.add(nelems_of(meta) + i) = u8::from(d.mode != DataMode::Passive);
+        let ne = meta.num_elems() as usize;
+        for i in 0..meta.num_datas() {
+            *dropped.add(ne + i as usize) = u8::from(meta.data(i).mode != DataMode::Passive);
         }
     }
     Ok(inst)
@@ -987,10 +1003,6 @@ fn build(
 fn out_of_memory(r: &mut Runtime) -> bf_status {
     set_msg(&mut r.message, &[b"arena exhausted"]);
     BF_ERR_ARENA
-}
-
-fn nelems_of(meta: &MetaView<'_>) -> usize {
-    meta.num_elems() as usize
 }
 
 /// A constant expression's value; `global.get` may read the first `ready` globals only.
@@ -1088,22 +1100,24 @@ fn initialize(inst: &Inst) -> Result<(), u32> {
     let oob_t = TrapCode::TableOutOfBounds as u32;
     let oob_m = TrapCode::MemoryOutOfBounds as u32;
     let ng = inst.meta.num_globals();
-    for e in inst.meta.elems() {
+    let meta = inst.meta;
+    for i in 0..meta.num_elems() {
+        let e = meta.elem(i);
         if let ElemMode::Active { table, offset } = e.mode {
             let off = eval(inst, offset, ng).ok_or(oob_t)? as u32;
             let t = tab(inst, table).ok_or(oob_t)?;
-            let n = u64::from(e.items.count_left());
-            if u64::from(off) + n > t.def.len {
+            if u64::from(off) + u64::from(e.count) > t.def.len {
                 return Err(oob_t);
             }
-            for (j, item) in e.items.enumerate() {
-                let v = eval(inst, item, ng).ok_or(oob_t)?;
+            for j in 0..e.count {
+                let v = eval(inst, meta.elem_item(e.first + j), ng).ok_or(oob_t)?;
                 // SAFETY: `off + j < len`, checked above.
-                unsafe { *t.def.base.add(off as usize + j) = v };
+                unsafe { *t.def.base.add(off as usize + j as usize) = v };
             }
         }
     }
-    for d in inst.meta.datas() {
+    for i in 0..meta.num_datas() {
+        let d = meta.data(i);
         if let DataMode::Active { memory, offset } = d.mode {
             let off = eval(inst, offset, ng).ok_or(oob_m)? as u32;
             let m = mem(inst, memory).ok_or(oob_m)?;
@@ -1270,7 +1284,7 @@ fn data_bytes<'a>(inst: &Inst, i: u32) -> &'a [u8] {
     if k >= nseg || unsafe { *inst.dropped.add(k) } != 0 {
         return &[];
     }
-    inst.meta.datas().nth(i as usize).map_or(&[], |d| d.bytes)
+    inst.meta.data(i).bytes
 }
 
 unsafe extern "C" fn libcall_memory_init(
@@ -1401,22 +1415,19 @@ unsafe extern "C" fn libcall_table_init(
     let live = elem < inst.nelems
         // SAFETY: `elem < nelems`, inside the flags array.
         && unsafe { *inst.dropped.add(elem as usize) } == 0;
-    let items = inst.meta.elems().nth(elem as usize).filter(|_| live);
-    let n = items.as_ref().map_or(0, |e| e.items.count_left());
+    let e = inst.meta.elem(elem);
+    let n = if live { e.count } else { 0 };
     let ng = inst.meta.num_globals();
     let ok = fits(src, len, u64::from(n))
         && tab(inst, t).is_some_and(|t| {
             if !fits(dst, len, t.def.len) {
                 return false;
             }
-            let Some(e) = items else {
-                return true;
-            };
-            for (j, item) in e.items.skip(src as usize).take(len as usize).enumerate() {
+            for j in 0..len {
                 // Passive items are `ref.func`/`ref.null` (or `global.get` of a global).
-                let v = eval(inst, item, ng).unwrap_or(0);
+                let v = eval(inst, inst.meta.elem_item(e.first + src + j), ng).unwrap_or(0);
                 // SAFETY: `dst + j < dst + len <= len(table)`.
-                unsafe { *t.def.base.add(dst as usize + j) = v };
+                unsafe { *t.def.base.add((dst + j) as usize) = v };
             }
             true
         });
@@ -1458,10 +1469,9 @@ pub unsafe extern "C" fn bf_export_func(
             let Some(m) = &r.module else {
                 return BF_ERR_STATE;
             };
-            let Some(e) = m
-                .meta
-                .exports()
-                .find(|e| e.kind == ExportKind::Func && e.name.as_bytes() == name)
+            let Some(e) = (0..m.meta.num_exports())
+                .map(|i| m.meta.export(i))
+                .find(|e| e.kind == ExportKind::Func && e.name == name)
             else {
                 return BF_ERR_NOT_FOUND;
             };

@@ -177,6 +177,66 @@ static void run(bf_runtime *rt, const char *snap, const char *name, const uint64
     flush();
 }
 
+/* Every byte the loader reads flipped in turn (header, section table, metadata and entry
+ * table sections of `b`), the checksum re-sealed so that the structural checks must catch
+ * it: bf_load may accept a change that leaves a valid module (a name byte, a limit), but must
+ * never crash; with `inst`, what loads is also instantiated (segments applied; the module must
+ * have no start function and no imports: no code runs). Nothing is called. */
+static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst) {
+    bf_runtime *rt;
+    size_t hn = (size_t)(e - b);
+    if (hn > sizeof scratch) return;
+    uint64_t refused = 0, loaded = 0, instantiated = 0;
+    uint32_t nsec = (uint32_t)b[10] | (uint32_t)b[11] << 8;
+    for (size_t i = 0; i < hn; i++) {
+        int read = i < 32 + 16 * (size_t)nsec;
+        for (uint32_t k = 0; k < nsec && !read; k++) {
+            const uint8_t *t = b + 32 + 16 * k;
+            uint32_t kind = t[0], off = 0, len = 0;
+            for (int j = 3; j >= 0; j--) {
+                off = off << 8 | t[4 + j];
+                len = len << 8 | t[8 + j];
+            }
+            read = (kind == 1 || kind == 5) && i >= off && i < (size_t)off + len;
+        }
+        if (!read) continue;
+        for (size_t k = 0; k < hn; k++) scratch[k] = b[k];
+        scratch[i] ^= (uint8_t)(1u << (i % 8));
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (size_t k = 0; k < hn; k++) {
+            h ^= (k >= 24 && k < 32) ? 0 : scratch[k];
+            h *= 0x100000001b3ull;
+        }
+        for (int k = 0; k < 8; k++) scratch[24 + k] = (uint8_t)(h >> (8 * k));
+        bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+        s = s ? s : bf_load(rt, scratch, hn, CODE_REGION, CODE_LEN);
+        if (s == BF_OK) {
+            loaded++;
+            uint32_t idx;
+            (void)bf_export_func(rt, "div", &idx, 0, 0);
+            if (inst && bf_instantiate(rt) == BF_OK) instantiated++;
+        } else {
+            refused++;
+        }
+    }
+    put("resealed bit flips in what ");
+    put(name);
+    put("'s loader reads: ");
+    put_u64(refused);
+    put(" refused, ");
+    put_u64(loaded);
+    put(" loaded");
+    if (inst) {
+        put(", ");
+        put_u64(instantiated);
+        put(" instantiated (not run)");
+    } else {
+        put(" (not run)");
+    }
+    flush();
+    expect(refused > loaded, "resealed flips mostly refused");
+}
+
 static bf_runtime *start(const char *snap, const uint8_t *b, const uint8_t *e, int bind) {
     static uint32_t fail_code = 42;
     bf_runtime *rt;
@@ -328,52 +388,11 @@ int main(void) {
             flush();
         }
 #endif
-        /* Every byte the loader reads flipped in turn (header, section table, metadata and
-         * entry table sections of host.snap), the checksum re-sealed so that the structural
-         * checks must catch it: bf_load may accept a change that leaves a valid module (a
-         * name byte, a limit), but must never crash. Nothing loaded this way is run. */
-        size_t hn = (size_t)(snap_host_end - snap_host);
-        if (hn <= sizeof scratch) {
-            uint64_t refused = 0, loaded = 0;
-            uint32_t nsec = (uint32_t)snap_host[10] | (uint32_t)snap_host[11] << 8;
-            for (size_t i = 0; i < hn; i++) {
-                int read = i < 32 + 16 * (size_t)nsec;
-                for (uint32_t k = 0; k < nsec && !read; k++) {
-                    const uint8_t *e = snap_host + 32 + 16 * k;
-                    uint32_t kind = e[0], off = 0, len = 0;
-                    for (int b = 3; b >= 0; b--) {
-                        off = off << 8 | e[4 + b];
-                        len = len << 8 | e[8 + b];
-                    }
-                    read = (kind == 1 || kind == 5) && i >= off && i < (size_t)off + len;
-                }
-                if (!read) continue;
-                for (size_t k = 0; k < hn; k++) scratch[k] = snap_host[k];
-                scratch[i] ^= (uint8_t)(1u << (i % 8));
-                uint64_t h = 0xcbf29ce484222325ull;
-                for (size_t k = 0; k < hn; k++) {
-                    h ^= (k >= 24 && k < 32) ? 0 : scratch[k];
-                    h *= 0x100000001b3ull;
-                }
-                for (int k = 0; k < 8; k++) scratch[24 + k] = (uint8_t)(h >> (8 * k));
-                bf_status s = bf_init(arena, sizeof arena, 0, &rt);
-                s = s ? s : bf_load(rt, scratch, hn, CODE_REGION, CODE_LEN);
-                if (s == BF_OK) {
-                    loaded++;
-                    uint32_t idx;
-                    (void)bf_export_func(rt, "div", &idx, 0, 0);
-                } else {
-                    refused++;
-                }
-            }
-            put("resealed bit flips in what host.snap's loader reads: ");
-            put_u64(refused);
-            put(" refused, ");
-            put_u64(loaded);
-            put(" loaded (not run)");
-            flush();
-            expect(refused > loaded, "resealed flips mostly refused");
-        }
+        /* Every byte the loader reads flipped in turn, the checksum re-sealed (see
+         * `flips`): host.snap loaded, bulk.snap (tables, globals, segments, no start
+         * function) loaded and instantiated. */
+        flips("host.snap", snap_host, snap_host_end, 0);
+        flips("bulk.snap", snap_bulk, snap_bulk_end, 1);
         /* An arena with room for the runtime state but not the instance: BF_ERR_ARENA. */
         bf_status s = BF_OK;
         size_t small = 256;
