@@ -59,17 +59,17 @@ rounding!(f64, u64, 52, trunc, floor, ceil, nearbyint);
 
 /// Address of the helper named `name` (the libc names Cranelift uses), if it is one.
 pub fn symbol(name: &[u8]) -> Option<u64> {
-    const NAMES: [&[u8]; 8] = [
-        b"truncf",
-        b"floorf",
-        b"ceilf",
-        b"nearbyintf",
-        b"trunc",
-        b"floor",
-        b"ceil",
-        b"nearbyint",
-    ];
-    let f: usize = match NAMES.iter().position(|n| *n == name)? {
+    let i = crate::format::reloc::EXTERNALS
+        .iter()
+        .position(|n| *n == name)?;
+    helper((i as u32).checked_sub(1)?)
+}
+
+/// Address of helper `i`, in the order of the snapshot format's external symbols after
+/// `bf_enter` (`format::reloc::EXTERNALS[1..]`): `truncf`, `floorf`, `ceilf`, `nearbyintf`,
+/// `trunc`, `floor`, `ceil`, `nearbyint`.
+pub fn helper(i: u32) -> Option<u64> {
+    let f: usize = match i {
         0 => truncf as *const () as usize,
         1 => floorf as *const () as usize,
         2 => ceilf as *const () as usize,
@@ -77,7 +77,8 @@ pub fn symbol(name: &[u8]) -> Option<u64> {
         4 => trunc as *const () as usize,
         5 => floor as *const () as usize,
         6 => ceil as *const () as usize,
-        _ => nearbyint as *const () as usize,
+        7 => nearbyint as *const () as usize,
+        _ => return None,
     };
     Some(f as u64)
 }

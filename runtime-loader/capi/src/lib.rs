@@ -32,8 +32,6 @@ use runtime_loader::abi::{
     libcall,
 };
 use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
-#[cfg(feature = "relocate")]
-use runtime_loader::loader::ENTER_SYMBOL;
 use runtime_loader::loader::{check_entries, check_header};
 use runtime_loader::meta::{ConstExpr, DataMode, ElemMode, ExportKind};
 use runtime_loader::meta_view::MetaView;
@@ -534,24 +532,22 @@ fn relocate(
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
-    use runtime_loader::code::{BufferCodeMemory, load_object};
-    use runtime_loader::elf::ElfObject;
+    use runtime_loader::code::{BufferCodeMemory, load_relocated};
     let _ = meta;
-    let obj = ElfObject::parse(snap.object_bytes())?;
-    if obj.region_size()? != entries.code_len as usize {
-        return Err(LoadError::MissingCode.into());
-    }
+    // The relocation table builds the region: bounds-checked against the object and the
+    // entry table's code length, and never the ELF object parsed.
+    let relocs = snap.relocations()?;
     // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
     // the runtime.
     let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
     let mut mem = BufferCodeMemory::new(region, None);
-    let base = load_object(&obj, &mut mem, &mut |name| {
-        if name == ENTER_SYMBOL.as_bytes() {
-            Some(trap::enter_address() as u64)
-        } else {
-            runtime_loader::float::symbol(name)
-        }
-    })?;
+    let base = load_relocated(
+        snap.object_bytes(),
+        &relocs,
+        entries.code_align as usize,
+        &mut mem,
+        &runtime_loader::loader::external_address,
+    )?;
     let (m, e) = (snap.meta_bytes(), entries.raw());
     let p = arena_zeroed(r, m.len() + e.len(), 1).map_err(Fail::Status)?;
     // SAFETY: `p` is a fresh arena block of `m.len() + e.len()` bytes that lives (unchanged)

@@ -178,7 +178,7 @@ static void run(bf_runtime *rt, const char *snap, const char *name, const uint64
 }
 
 /* Every byte the loader reads flipped in turn (header, section table, metadata and entry
- * table sections of `b`), the checksum re-sealed so that the structural checks must catch
+ * table sections of `b`, and its relocation table, read by the copying path), the checksum re-sealed so that the structural checks must catch
  * it: bf_load may accept a change that leaves a valid module (a name byte, a limit), but must
  * never crash; with `inst`, what loads is also instantiated (segments applied; the module must
  * have no start function and no imports: no code runs). Nothing is called. */
@@ -197,7 +197,7 @@ static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst
                 off = off << 8 | t[4 + j];
                 len = len << 8 | t[8 + j];
             }
-            read = (kind == 1 || kind == 5) && i >= off && i < (size_t)off + len;
+            read = (kind == 1 || kind == 5 || kind == 6) && i >= off && i < (size_t)off + len;
         }
         if (!read) continue;
         for (size_t k = 0; k < hn; k++) scratch[k] = b[k];
