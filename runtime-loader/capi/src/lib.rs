@@ -518,34 +518,34 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
         });
         return Ok(());
     }
-    relocate(r, &snap, meta, entries, code, code_len)
+    relocate(r, &snap, entries, code, code_len)
 }
 
-/// The copying path: relocates the object into the embedder's code region and keeps a copy
-/// of the metadata and the entry table in the arena (the snapshot bytes may go away).
+/// The copying path: builds the code region in the embedder's memory from the relocation
+/// table and keeps a copy of the metadata and the entry table in the arena (the snapshot
+/// bytes may go away).
 #[cfg(feature = "relocate")]
 fn relocate(
     r: &mut Runtime,
     snap: &Snapshot<'static>,
-    meta: MetaView<'static>,
     entries: EntryTable<'static>,
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
-    use runtime_loader::code::{BufferCodeMemory, load_relocated};
-    let _ = meta;
-    // The relocation table builds the region: bounds-checked against the object and the
-    // entry table's code length, and never the ELF object parsed.
+    // The relocation table builds the region: every record bounds-checked against the object
+    // and the entry table's code length as it is applied; the ELF object is never parsed.
     let relocs = snap.relocations()?;
     // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
     // the runtime.
     let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
-    let mut mem = BufferCodeMemory::new(region, None);
-    let base = load_relocated(
+    // The region's base, aligned as the code needs (`code_align` is a power of two).
+    let skip = (code as usize).wrapping_neg() & (entries.code_align as usize - 1);
+    let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;
+    let base = region.as_ptr();
+    relocs.apply(
         snap.object_bytes(),
-        &relocs,
-        entries.code_align as usize,
-        &mut mem,
+        region,
+        base as u64,
         &runtime_loader::loader::external_address,
     )?;
     let (m, e) = (snap.meta_bytes(), entries.raw());
@@ -573,7 +573,6 @@ fn relocate(
 fn relocate(
     r: &mut Runtime,
     _: &Snapshot<'static>,
-    _: MetaView<'static>,
     _: EntryTable<'static>,
     _: *mut u8,
     _: usize,
