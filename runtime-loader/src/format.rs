@@ -314,8 +314,9 @@ impl<'a> RelocTable<'a> {
             if width == 8 {
                 dst.copy_from_slice(&s.wrapping_add(addend as u64).to_le_bytes());
             } else {
+                // Modulo 2^64, as the CPU adds a displacement to the instruction pointer.
                 let p = base.wrapping_add(at as u64);
-                let v = i128::from(s) + i128::from(addend) - i128::from(p);
+                let v = s.wrapping_add(addend as u64).wrapping_sub(p) as i64;
                 let v = i32::try_from(v).map_err(|_| LoadError::RelocationOverflow)?;
                 dst.copy_from_slice(&v.to_le_bytes());
             }
