@@ -59,7 +59,7 @@ pub fn load_relocated(
     relocs: &RelocTable<'_>,
     align: usize,
     mem: &mut dyn CodeMemory,
-    external: &dyn Fn(u32) -> Option<u64>,
+    external: fn(u32) -> Option<u64>,
 ) -> Result<*const u8, LoadError> {
     let region = mem.allocate(relocs.code_len().max(1), align)?;
     let base = region.as_ptr() as u64;

@@ -289,7 +289,7 @@ impl<'a> RelocTable<'a> {
         object: &[u8],
         region: &mut [u8],
         base: u64,
-        external: &dyn Fn(u32) -> Option<u64>,
+        external: fn(u32) -> Option<u64>,
     ) -> Result<(), LoadError> {
         let region = region
             .get_mut(..self.code_len)
@@ -1264,6 +1264,170 @@ mod tests {
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadChecksum);
         assert_eq!(Snapshot::parse(b"SN").unwrap_err(), LoadError::BadMagic);
         assert_eq!(Snapshot::parse(&f[..20]).unwrap_err(), LoadError::Truncated);
+    }
+
+    fn reloc_table(records: &[[u32; 4]]) -> Vec<u8> {
+        let mut t = (records.len() as u32).to_le_bytes().to_vec();
+        for f in records.iter().flatten() {
+            t.extend_from_slice(&f.to_le_bytes());
+        }
+        t
+    }
+
+    fn ext(i: u32) -> Option<u64> {
+        (i < 9).then_some(0x1000 * u64::from(i + 1))
+    }
+
+    /// The relocation table: copies then patches, each kind computed as documented.
+    #[test]
+    fn relocation_table_applies() {
+        use reloc::*;
+        let object: Vec<u8> = (1..=16).collect();
+        let t = reloc_table(&[
+            [4, COPY, 2, 10],             // region[4..14] = object[2..12]
+            [16, ABS64, 8, -2i32 as u32], // base + 8 - 2
+            [24, PC32, 0, -4i32 as u32],  // 0 - 4 - 24 (base cancels)
+            [28, PC32_EXT, 1, 0],         // 0x2000 - (base + 28)
+            [32, ABS64_EXT, 8, 5],        // 0x9000 + 5
+        ]);
+        let table = RelocTable::new(&t, 40).unwrap();
+        table.validate(object.len()).unwrap();
+        let mut region = [0xAAu8; 48];
+        let base = 0x1_0000u64;
+        table.apply(&object, &mut region, base, ext).unwrap();
+        assert_eq!(region[..4], [0; 4]);
+        assert_eq!(region[4..14], object[2..12]);
+        assert_eq!(region[14..16], [0; 2]);
+        assert_eq!(region[16..24], (base + 6).to_le_bytes());
+        assert_eq!(region[24..28], (-28i32).to_le_bytes());
+        assert_eq!(region[28..32], (0x2000 - (base as i32 + 28)).to_le_bytes());
+        assert_eq!(region[32..40], 0x9005u64.to_le_bytes());
+        assert_eq!(
+            region[40..],
+            [0xAA; 8],
+            "nothing written past the code length"
+        );
+        // A region smaller than the code length; a PC-relative value out of range.
+        assert_eq!(
+            table.apply(&object, &mut region[..39], base, ext),
+            Err(LoadError::CodeMemory)
+        );
+        let far = reloc_table(&[[0, PC32_EXT, 0, 0]]);
+        let far = RelocTable::new(&far, 8).unwrap();
+        assert_eq!(
+            far.apply(&object, &mut region, 1 << 40, ext),
+            Err(LoadError::RelocationOverflow)
+        );
+        assert_eq!(
+            far.apply(&object, &mut region, 0, |_| None),
+            Err(LoadError::UndefinedSymbol)
+        );
+    }
+
+    /// Every malformed record is refused, by `validate` and by `apply` (which checks each
+    /// record before it writes anything for it), and a length that disagrees with the count
+    /// is refused by `new`.
+    #[test]
+    fn relocation_table_bounds() {
+        use reloc::*;
+        let object = [7u8; 16];
+        let code_len = 32;
+        for bad in [
+            [0, 0, 0, 0],               // unknown kind
+            [0, 6, 0, 0],               // unknown kind
+            [0, COPY, 0, 33],           // copy past the region
+            [20, COPY, 0, 16],          // copy past the region
+            [0, COPY, 8, 9],            // copy past the object
+            [0, COPY, u32::MAX, 2],     // copy source far outside
+            [25, ABS64, 0, 0],          // field past the region
+            [29, PC32, 0, 0],           // field past the region
+            [u32::MAX, PC32, 0, 0],     // field far outside
+            [0, ABS64, 33, 0],          // target past the region's end
+            [0, PC32, u32::MAX, 0],     // target far outside
+            [0, ABS64_EXT, 9, 0],       // unknown external
+            [0, PC32_EXT, u32::MAX, 0], // unknown external
+            [30, PC32_EXT, 0, 0],       // field past the region
+        ] {
+            let t = reloc_table(&[[0, COPY, 0, 16], bad]);
+            let table = RelocTable::new(&t, code_len).unwrap();
+            assert_eq!(
+                table.validate(object.len()),
+                Err(LoadError::BadRelocation),
+                "{bad:?}"
+            );
+            let mut region = [0u8; 64];
+            assert_eq!(
+                table.apply(&object, &mut region, 0x1000, ext),
+                Err(LoadError::BadRelocation),
+                "{bad:?}"
+            );
+            assert_eq!(region[code_len..], [0; 32], "{bad:?}");
+        }
+        // Records at the limits are fine: a copy filling the region, a target at its end.
+        let t = reloc_table(&[[16, COPY, 0, 16], [24, ABS64, 32, 0], [28, PC32_EXT, 8, 0]]);
+        let table = RelocTable::new(&t, code_len).unwrap();
+        assert_eq!(table.validate(object.len()), Ok(()));
+        let mut region = [0u8; 32];
+        assert_eq!(table.apply(&object, &mut region, 0x1000, ext), Ok(()));
+        // The length must match the count exactly.
+        let t = reloc_table(&[[0, COPY, 0, 1]]);
+        for len in [0, 3, 19, 21] {
+            let mut u = t.clone();
+            u.resize(len, 0);
+            assert_eq!(
+                RelocTable::new(&u, 8).err(),
+                Some(LoadError::BadSection),
+                "{len}"
+            );
+        }
+        let mut u = t.clone();
+        u[0] = 2;
+        assert_eq!(RelocTable::new(&u, 8).err(), Some(LoadError::BadSection));
+        assert!(RelocTable::new(&reloc_table(&[]), 0).is_ok());
+    }
+
+    /// `Snapshot::parse` validates the relocation table against the object and the entry
+    /// table's code length; the lean parse leaves the records to `apply`.
+    #[test]
+    fn relocation_table_in_snapshot() {
+        let snap = |relocs: Vec<u8>| {
+            let mut entries = Vec::new();
+            for v in [NO_ENTRY, 16, 8, 0, 0] {
+                writer::put_u32(&mut entries, v);
+            }
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(b"m".to_vec())
+                .object(alloc::vec![1; 8])
+                .entries(entries)
+                .relocations(relocs);
+            b.finish()
+        };
+        let good = snap(reloc_table(&[[8, reloc::COPY, 0, 8]]));
+        let s = Snapshot::parse(&good).unwrap();
+        let mut region = [0u8; 16];
+        s.relocations()
+            .unwrap()
+            .apply(s.object_bytes(), &mut region, 0, ext)
+            .unwrap();
+        assert_eq!(region, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+        for bad in [[8, reloc::COPY, 1, 8], [9, reloc::COPY, 0, 8], [0, 9, 0, 0]] {
+            let f = snap(reloc_table(&[bad]));
+            assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadRelocation));
+            let s = Snapshot::parse_without_records(&f).unwrap();
+            let r = s.relocations().unwrap();
+            assert_eq!(
+                r.apply(s.object_bytes(), &mut region, 0, ext),
+                Err(LoadError::BadRelocation)
+            );
+        }
+        let f = snap(alloc::vec![1, 0, 0, 0]);
+        assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadSection));
+        let s = Snapshot::parse_without_records(&f).unwrap();
+        assert_eq!(s.relocations().err(), Some(LoadError::BadSection));
+        // Without the section: `relocations` reports it missing.
+        let f = sample();
+        let s = Snapshot::parse(&f).unwrap();
+        assert_eq!(s.relocations().err(), Some(LoadError::MissingSection));
     }
 
     /// The entry table is validated structurally: lengths agree with the counts, offsets lie

@@ -199,7 +199,7 @@ impl<M: CodeMemory> LoadedModule<M> {
                 &relocs,
                 entries.code_align as usize,
                 &mut mem,
-                &external_address,
+                external_address,
             )?
         };
         let at = |o: Option<u32>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o as usize));

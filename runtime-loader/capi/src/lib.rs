@@ -546,7 +546,7 @@ fn relocate(
         snap.object_bytes(),
         region,
         base as u64,
-        &runtime_loader::loader::external_address,
+        runtime_loader::loader::external_address,
     )?;
     let (m, e) = (snap.meta_bytes(), entries.raw());
     let p = arena_zeroed(r, m.len() + e.len(), 1).map_err(Fail::Status)?;
