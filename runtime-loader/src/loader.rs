@@ -1,12 +1,14 @@
 //! Snapshot → running instance: verify, map code, relocate, instantiate, call.
 //!
-//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`]), decodes the module
-//! metadata, validates the ELF object, and only then copies the code into memory from a
-//! [`CodeMemory`], relocates it and makes it executable. It then looks up, by the naming
-//! convention of `docs/SNAPSHOT.md`, the native entry `bf_f<i>` of every defined function and
-//! the array entry `bf_a<t>` of every signature. The only external symbols the object may use
-//! are `bf_enter` (the trap trampoline, [`trap::enter_address`]) and the float rounding
-//! helpers of [`crate::float`].
+//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`], which checks every
+//! relocation record too), decodes the module metadata, checks the entry table against it
+//! and, in `std` builds, the entry and relocation tables against the ELF object; only then
+//! does it build the code region in memory from a [`CodeMemory`] by applying the relocation
+//! table ([`load_relocated`]) and make it executable. Entry points come from the entry table
+//! (the native entry `bf_f<i>` of every defined function, the array entry `bf_a<t>` of every
+//! signature: `docs/SNAPSHOT.md`). The only external symbols code may use are `bf_enter`
+//! (the trap trampoline, [`trap::enter_address`]) and the float rounding helpers of
+//! [`crate::float`] ([`external_address`]).
 //!
 //! [`LoadedModule::instantiate`] builds an [`Instance`] whose `FuncRef`s point at the loaded
 //! code; calls go through [`call`], which uses the function's array entry (that entry enters
