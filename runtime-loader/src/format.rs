@@ -189,7 +189,7 @@ pub mod reloc {
 /// section without parsing it. `u32 count`, then `count` records of [`RELOC_RECORD_SIZE`]
 /// bytes applied in order to a zero-filled region of the entry table's code length: copies
 /// of object bytes, then patches ([`reloc`]). Every record is bounds-checked
-/// ([`RelocTable::check`]) before it is applied, so [`RelocTable::apply`] can only write
+/// ([`RelocTable::validate`]'s rules) before it is applied, so [`RelocTable::apply`] can only write
 /// inside the region.
 #[derive(Clone, Copy, Debug)]
 pub struct RelocTable<'a> {
