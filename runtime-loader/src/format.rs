@@ -188,8 +188,8 @@ pub mod reloc {
 /// The relocation table (section kind 6): how to build the code region from the object
 /// section without parsing it. `u32 count`, then `count` records of [`RELOC_RECORD_SIZE`]
 /// bytes applied in order to a zero-filled region of the entry table's code length: copies
-/// of object bytes, then patches ([`reloc`]). Every record is bounds-checked
-/// ([`RelocTable::validate`]'s rules) before it is applied, so [`RelocTable::apply`] can only write
+/// of object bytes, then patches ([`reloc`]). Every record is bounds-checked (the rules of
+/// [`RelocTable::validate`]) before it is applied, so [`RelocTable::apply`] can only write
 /// inside the region.
 #[derive(Clone, Copy, Debug)]
 pub struct RelocTable<'a> {
