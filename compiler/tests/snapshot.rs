@@ -552,3 +552,104 @@ fn compile_emits_the_bare_object_on_request() {
     let parsed = runtime_loader::format::Snapshot::parse(&snap_bytes).unwrap();
     assert_eq!(parsed.object_bytes(), &obj_bytes[..]);
 }
+
+/// Float rounding (libcalls on baseline x86-64: external relocations) and calls between
+/// functions (PC-relative relocations).
+const FLOAT_WAT: &str = r#"
+(module
+  (func $r64 (export "r64") (param f64) (result f64 f64 f64 f64)
+    (f64.floor (local.get 0)) (f64.ceil (local.get 0))
+    (f64.trunc (local.get 0)) (f64.nearest (local.get 0)))
+  (func $r32 (export "r32") (param f32) (result f32 f32 f32 f32)
+    (f32.floor (local.get 0)) (f32.ceil (local.get 0))
+    (f32.trunc (local.get 0)) (f32.nearest (local.get 0)))
+  (func (export "both") (param f64) (result f64)
+    (call $r64 (local.get 0)) (drop) (drop) (drop)
+    (call $r32 (f32.demote_f64 (local.get 0))) (drop) (drop) (drop)
+    (f64.promote_f32) (f64.add))
+)
+"#;
+
+/// The relocation table (section kind 6) the writer derives from the object builds exactly
+/// the region the ELF loader builds, the loaders run code built from it, and a table that
+/// disagrees with its object is refused by the std loader's cross-check.
+#[test]
+fn relocation_table_builds_the_elf_loaders_region() {
+    use runtime_loader::elf::ElfObject;
+    use runtime_loader::format::reloc;
+    let m = bareflow::parse::parse(FLOAT_WAT.as_bytes()).unwrap();
+    let (float_snap, _) = aot::compile(&m, &AotOptions::default()).unwrap();
+    let (_, other_snap, _) = snapshot(AotOpt::Speed);
+    let fake_external = |i: u32| (i < 9).then_some(0x7000_0000_0000 + 0x100 * u64::from(i));
+    for bytes in [&float_snap, &other_snap] {
+        let snap = format::Snapshot::parse(bytes).unwrap();
+        let obj = ElfObject::parse(snap.object_bytes()).unwrap();
+        let table = snap.relocations().unwrap();
+        assert_eq!(obj.relocation_table().unwrap(), table.raw());
+        let size = snap.entries().unwrap().code_len as usize;
+        assert_eq!(size, obj.region_size().unwrap());
+        let base = 0x7000_0010_0000u64;
+        let mut by_elf = vec![0x55u8; size];
+        obj.load(&mut by_elf, base, &mut |name| {
+            let i = reloc::EXTERNALS.iter().position(|n| *n == name)?;
+            fake_external(i as u32)
+        })
+        .unwrap();
+        let mut by_table = vec![0xAAu8; size];
+        table
+            .apply(snap.object_bytes(), &mut by_table, base, fake_external)
+            .unwrap();
+        assert_eq!(by_elf, by_table);
+    }
+    // The float snapshot patches external (helper) and internal (call) references.
+    let snap = format::Snapshot::parse(&float_snap).unwrap();
+    let raw = snap.relocations().unwrap().raw();
+    let kinds: Vec<u32> = raw[4..]
+        .chunks_exact(16)
+        .map(|r| u32::from_le_bytes(r[4..8].try_into().unwrap()))
+        .collect();
+    assert!(kinds.contains(&reloc::COPY));
+    assert!(kinds.contains(&reloc::PC32));
+    assert!(
+        kinds
+            .iter()
+            .any(|k| [reloc::ABS64_EXT, reloc::PC32_EXT].contains(k))
+    );
+    // Runs with the real helpers (loaded through the table).
+    let r = run_snapshot(
+        &float_snap,
+        &[
+            ("r64", vec![(-2.5f64).to_bits()]),
+            ("r32", vec![u64::from(2.5f32.to_bits())]),
+            ("both", vec![1.5f64.to_bits()]),
+        ],
+    );
+    let f64s = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let f32s = |v: &[f32]| v.iter().map(|x| u64::from(x.to_bits())).collect::<Vec<_>>();
+    assert_eq!(r[0], Ok(f64s(&[-3.0, -2.0, -2.0, -2.0])));
+    assert_eq!(r[1], Ok(f32s(&[2.0, 3.0, 2.0, 2.0])));
+    assert_eq!(r[2], Ok(f64s(&[2.0]))); // floor(1.5) + floorf(1.5)
+    // A patch record changed (addend + 1), checksum re-sealed: the container is valid and
+    // the record in bounds, but it no longer matches the object.
+    let table_at = raw.as_ptr() as usize - float_snap.as_ptr() as usize;
+    let k = kinds.iter().position(|k| *k != reloc::COPY).unwrap();
+    let mut b = float_snap.clone();
+    b[table_at + 4 + 16 * k + 12] ^= 1;
+    let sum = format::file_checksum(&b).unwrap();
+    b[format::CHECKSUM_RANGE].copy_from_slice(&sum.to_le_bytes());
+    assert!(format::Snapshot::parse(&b).is_ok());
+    let mut buf = vec![0u8; 1 << 16];
+    assert_eq!(
+        LoadedModule::load(&b, BufferCodeMemory::new(&mut buf, None)).err(),
+        Some(LoadError::BadRelocation)
+    );
+    // A record pointing outside the region: refused by the container parse.
+    let mut b = float_snap.clone();
+    b[table_at + 4 + 16 * k..table_at + 4 + 16 * k + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let sum = format::file_checksum(&b).unwrap();
+    b[format::CHECKSUM_RANGE].copy_from_slice(&sum.to_le_bytes());
+    assert_eq!(
+        format::Snapshot::parse(&b).err(),
+        Some(LoadError::BadRelocation)
+    );
+}

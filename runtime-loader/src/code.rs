@@ -9,6 +9,7 @@
 
 use crate::elf::ElfObject;
 use crate::error::LoadError;
+use crate::format::RelocTable;
 
 /// Provider of code memory for one loaded object.
 pub trait CodeMemory {
@@ -43,6 +44,26 @@ pub fn load_object(
     let region = mem.allocate(size, obj.region_align())?;
     let base = region.as_ptr() as u64;
     obj.load(region, base, resolve)?;
+    mem.publish()
+}
+
+/// Builds a snapshot's code region from its relocation table, without parsing the object:
+/// allocate (the table's code length, at `align`), copy and patch ([`RelocTable::apply`],
+/// `external(i)` the address of external symbol `i`), publish. Returns the region's base.
+///
+/// # Errors
+/// Any error from allocation, [`RelocTable::apply`] or publishing. On error no memory has
+/// been made executable.
+pub fn load_relocated(
+    object: &[u8],
+    relocs: &RelocTable<'_>,
+    align: usize,
+    mem: &mut dyn CodeMemory,
+    external: fn(u32) -> Option<u64>,
+) -> Result<*const u8, LoadError> {
+    let region = mem.allocate(relocs.code_len().max(1), align)?;
+    let base = region.as_ptr() as u64;
+    relocs.apply(object, region, base, external)?;
     mem.publish()
 }
 

@@ -566,6 +566,86 @@ impl<'a> ElfObject<'a> {
     }
 }
 
+#[cfg(feature = "alloc")]
+impl ElfObject<'_> {
+    /// The snapshot relocation table (`format::RelocTable`, section kind 6) that builds the
+    /// same region as [`ElfObject::load`]: one copy record per loaded `PROGBITS` section,
+    /// then one record per relocation, a GOT-relative one split into an absolute record
+    /// filling its GOT slot and a PC-relative one to that slot. External symbols must be in
+    /// `format::reloc::EXTERNALS`.
+    ///
+    /// # Errors
+    /// [`LoadError::UndefinedSymbol`] for another external symbol,
+    /// [`LoadError::UnsupportedRelocation`] for a relocation against no symbol or an
+    /// absolute one, [`LoadError::RelocationOverflow`] for an addend outside `i32`,
+    /// [`LoadError::BadOffset`] for offsets over 4 GiB.
+    pub fn relocation_table(&self) -> Result<alloc::vec::Vec<u8>, LoadError> {
+        use crate::format::reloc;
+        let w = |v: usize| u32::try_from(v).map_err(|_| LoadError::BadOffset);
+        let mut recs: alloc::vec::Vec<[u32; 4]> = alloc::vec::Vec::new();
+        for i in 0..self.shnum {
+            let s = self.shdr(i)?;
+            if s.is_loaded() && s.ty != SHT_NOBITS {
+                let off = self.section_offset(i)?.ok_or(LoadError::BadElf)?;
+                recs.push([w(off)?, reloc::COPY, w(s.offset)?, w(s.size)?]);
+            }
+        }
+        let mut got = 0usize;
+        for i in 0..self.shnum {
+            let s = self.shdr(i)?;
+            if s.ty != SHT_RELA {
+                continue;
+            }
+            let Some(toff) = self.section_offset(s.info as usize)? else {
+                continue;
+            };
+            for r in self.contents(&s)?.chunks_exact(RELA_SIZE) {
+                let (offset, ty, sym, addend) = rela_fields(r)?;
+                let at = w(toff.checked_add(offset).ok_or(LoadError::BadRelocation)?)?;
+                let addend = i32::try_from(addend).map_err(|_| LoadError::RelocationOverflow)?;
+                let addend = addend as u32;
+                let sy = self.sym(sym)?;
+                // (absolute kind, PC-relative kind, target)
+                let (abs, pc, target) = match sy.shndx {
+                    _ if sym == 0 => return Err(LoadError::UnsupportedRelocation),
+                    SHN_UNDEF => {
+                        let name = cstr(self.strtab, sy.name)?;
+                        let i = reloc::EXTERNALS.iter().position(|n| *n == name);
+                        let i = i.ok_or(LoadError::UndefinedSymbol)?;
+                        (reloc::ABS64_EXT, reloc::PC32_EXT, i as u32)
+                    }
+                    SHN_ABS => return Err(LoadError::UnsupportedRelocation),
+                    n => {
+                        let base = self
+                            .section_offset(n as usize)?
+                            .ok_or(LoadError::BadSymbol)?;
+                        let v = usize::try_from(sy.value).map_err(|_| LoadError::BadOffset)?;
+                        let t = w(base.checked_add(v).ok_or(LoadError::BadOffset)?)?;
+                        (reloc::ABS64, reloc::PC32, t)
+                    }
+                };
+                match ty {
+                    R_X86_64_64 => recs.push([at, abs, target, addend]),
+                    R_X86_64_PC32 | R_X86_64_PLT32 => recs.push([at, pc, target, addend]),
+                    R_X86_64_GOTPCREL | R_X86_64_GOTPCRELX | R_X86_64_REX_GOTPCRELX => {
+                        let slot = w(self.got_offset + got * 8)?;
+                        got += 1;
+                        recs.push([slot, abs, target, 0]);
+                        recs.push([at, reloc::PC32, slot, addend]);
+                    }
+                    _ => return Err(LoadError::UnsupportedRelocation),
+                }
+            }
+        }
+        let mut out = alloc::vec::Vec::with_capacity(4 + 16 * recs.len());
+        out.extend_from_slice(&w(recs.len())?.to_le_bytes());
+        for f in recs.iter().flatten() {
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        Ok(out)
+    }
+}
+
 fn rela_fields(r: &[u8]) -> Result<(usize, u32, usize, i64), LoadError> {
     let offset = to_usize(u64_at(r, 0).map_err(|_| LoadError::BadRelocation)?)
         .map_err(|_| LoadError::BadRelocation)?;

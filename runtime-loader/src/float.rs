@@ -1,8 +1,9 @@
 //! The float rounding helpers Cranelift calls as libcalls on x86-64 without SSE4.1
 //! (`ceil`, `floor`, `trunc`, `nearbyint` and their `f32` forms). Snapshot code is compiled
-//! for baseline x86-64, so the loader resolves these symbols itself ([`symbol`]); `core` has
-//! no float rounding, hence these bit-level versions. NaN inputs return a quiet NaN (`x + x`),
-//! as the SSE4.1 instructions do.
+//! for baseline x86-64, so the loader resolves these symbols itself ([`symbol`], or by index
+//! [`helper`] from a snapshot's relocation table); `core` has no float rounding, hence these
+//! bit-level versions (the `f32` ones round in `f64`). NaN inputs return a quiet NaN
+//! (`x + x`), as the SSE4.1 instructions do.
 
 macro_rules! rounding {
     ($t:ty, $bits:ty, $mant:expr, $trunc:ident, $floor:ident, $ceil:ident, $nearest:ident) => {
@@ -54,22 +55,40 @@ macro_rules! rounding {
     };
 }
 
-rounding!(f32, u32, 23, truncf, floorf, ceilf, nearbyintf);
 rounding!(f64, u64, 52, trunc, floor, ceil, nearbyint);
+
+// The `f32` forms round in `f64`: widening is exact, the result is an integer of at most 24
+// significant bits (or the input itself), so narrowing it back is exact too, and a NaN stays
+// a NaN with its payload (quieted).
+macro_rules! via_f64 {
+    ($($name:ident => $f64:ident, $what:literal;)*) => {$(
+        #[doc = $what]
+        pub extern "C" fn $name(x: f32) -> f32 {
+            $f64(f64::from(x)) as f32
+        }
+    )*};
+}
+
+via_f64! {
+    truncf => trunc, "Rounds toward zero (`f32`).";
+    floorf => floor, "Rounds toward −∞ (`f32`).";
+    ceilf => ceil, "Rounds toward +∞ (`f32`).";
+    nearbyintf => nearbyint, "Rounds to nearest, ties to even (`f32`).";
+}
 
 /// Address of the helper named `name` (the libc names Cranelift uses), if it is one.
 pub fn symbol(name: &[u8]) -> Option<u64> {
-    const NAMES: [&[u8]; 8] = [
-        b"truncf",
-        b"floorf",
-        b"ceilf",
-        b"nearbyintf",
-        b"trunc",
-        b"floor",
-        b"ceil",
-        b"nearbyint",
-    ];
-    let f: usize = match NAMES.iter().position(|n| *n == name)? {
+    let i = crate::format::reloc::EXTERNALS
+        .iter()
+        .position(|n| *n == name)?;
+    helper((i as u32).checked_sub(1)?)
+}
+
+/// Address of helper `i`, in the order of the snapshot format's external symbols after
+/// `bf_enter` (`format::reloc::EXTERNALS[1..]`): `truncf`, `floorf`, `ceilf`, `nearbyintf`,
+/// `trunc`, `floor`, `ceil`, `nearbyint`.
+pub fn helper(i: u32) -> Option<u64> {
+    let f: usize = match i {
         0 => truncf as *const () as usize,
         1 => floorf as *const () as usize,
         2 => ceilf as *const () as usize,
@@ -77,7 +96,8 @@ pub fn symbol(name: &[u8]) -> Option<u64> {
         4 => trunc as *const () as usize,
         5 => floor as *const () as usize,
         6 => ceil as *const () as usize,
-        _ => nearbyint as *const () as usize,
+        7 => nearbyint as *const () as usize,
+        _ => return None,
     };
     Some(f as u64)
 }
@@ -85,6 +105,64 @@ pub fn symbol(name: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every helper against std's rounding over a spread of bit patterns (every 4099th `f32`,
+    /// a multiplicative walk over `f64`, plus the boundaries): the same bits, and a quiet NaN
+    /// for a NaN.
+    #[cfg(feature = "std")]
+    #[test]
+    fn rounding_matches_std() {
+        fn same32(a: f32, b: f32) -> bool {
+            if b.is_nan() {
+                a.is_nan() && a.to_bits() & 0x0040_0000 != 0
+            } else {
+                a.to_bits() == b.to_bits()
+            }
+        }
+        fn same64(a: f64, b: f64) -> bool {
+            if b.is_nan() {
+                a.is_nan() && a.to_bits() & 0x0008_0000_0000_0000 != 0
+            } else {
+                a.to_bits() == b.to_bits()
+            }
+        }
+        let special32 = [
+            0x4b00_0000u32,
+            0x4aff_ffff,
+            0x3f00_0000,
+            0x3eff_ffff,
+            0x7f80_0001,
+        ];
+        let bits32 = (0..=u32::MAX).step_by(4099).chain(special32);
+        for b in bits32.flat_map(|b| [b, b | 0x8000_0000]) {
+            let x = f32::from_bits(b);
+            assert!(same32(truncf(x), x.trunc()), "truncf {b:#x}");
+            assert!(same32(floorf(x), x.floor()), "floorf {b:#x}");
+            assert!(same32(ceilf(x), x.ceil()), "ceilf {b:#x}");
+            assert!(
+                same32(nearbyintf(x), x.round_ties_even()),
+                "nearbyintf {b:#x}"
+            );
+        }
+        let mut b = 1u64;
+        for _ in 0..200_000 {
+            b = b
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Bias the exponent toward the interesting range around 2^0 .. 2^53.
+            let bits = (b & 0x800f_ffff_ffff_ffff) | ((0x3f0 + (b >> 52) % 0x60) << 52);
+            for bits in [bits, b] {
+                let x = f64::from_bits(bits);
+                assert!(same64(trunc(x), x.trunc()), "trunc {bits:#x}");
+                assert!(same64(floor(x), x.floor()), "floor {bits:#x}");
+                assert!(same64(ceil(x), x.ceil()), "ceil {bits:#x}");
+                assert!(
+                    same64(nearbyint(x), x.round_ties_even()),
+                    "nearbyint {bits:#x}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn rounding_matches_definitions() {

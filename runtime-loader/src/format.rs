@@ -13,10 +13,10 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (3: the flat metadata section; 2 added
-/// the entry table, section kind 5; older versions are refused with
-/// [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 3;
+/// The container version this crate reads and writes (4: the relocation table, section kind
+/// 6; 3 introduced the flat metadata section; 2 added the entry table, section kind 5; older
+/// versions are refused with [`LoadError::UnsupportedVersion`]).
+pub const VERSION: u16 = 4;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
@@ -43,8 +43,12 @@ pub mod section {
     /// The entry table ([`super::EntryTable`]). Required by the loaders; the writer derives it
     /// from the object and the metadata.
     pub const ENTRIES: u32 = 5;
+    /// The relocation table ([`super::RelocTable`]): how to build the code region from the
+    /// object without parsing it. Required by the copying loaders; the writer derives it
+    /// from the object.
+    pub const RELOCS: u32 = 6;
     /// Largest kind this version knows.
-    pub const MAX: u32 = 5;
+    pub const MAX: u32 = 6;
 }
 
 /// "No entry" / "not in place" in the entry table.
@@ -145,6 +149,179 @@ impl<'a> EntryTable<'a> {
             return None;
         }
         self.at(self.defined_funcs as usize + self.types as usize + t as usize)
+    }
+}
+
+/// Size of one record of the relocation table (four little-endian `u32`s).
+pub const RELOC_RECORD_SIZE: usize = 16;
+
+/// Record kinds of the relocation table. A record is `[at, kind, target, addend]`; `S` below
+/// is the target's address, `A` the addend (`i32`), `P` the patched field's address
+/// (region base + `at`).
+pub mod reloc {
+    /// Copies `addend` bytes (a `u32` length) from object offset `target` to region offset
+    /// `at`.
+    pub const COPY: u32 = 1;
+    /// 8 bytes: `S + A`, `S` = region base + `target` (a region offset).
+    pub const ABS64: u32 = 2;
+    /// 4 bytes: `S + A − P` (must fit `i32`), `S` = region base + `target`.
+    pub const PC32: u32 = 3;
+    /// 8 bytes: `S + A`, `S` = the address of external `target` ([`EXTERNALS`]).
+    pub const ABS64_EXT: u32 = 4;
+    /// 4 bytes: `S + A − P` (must fit `i32`), `S` = the address of external `target`.
+    pub const PC32_EXT: u32 = 5;
+    /// External symbols by index: the trap trampoline (`bf_enter`, index 0), then the float
+    /// rounding helpers in this order (see `runtime_loader::float`).
+    pub const EXTERNALS: [&[u8]; 9] = [
+        b"bf_enter",
+        b"truncf",
+        b"floorf",
+        b"ceilf",
+        b"nearbyintf",
+        b"trunc",
+        b"floor",
+        b"ceil",
+        b"nearbyint",
+    ];
+}
+
+/// The relocation table (section kind 6): how to build the code region from the object
+/// section without parsing it. `u32 count`, then `count` records of [`RELOC_RECORD_SIZE`]
+/// bytes applied in order to a zero-filled region of the entry table's code length: copies
+/// of object bytes, then patches ([`reloc`]). Every record is bounds-checked (the rules of
+/// [`RelocTable::validate`]) before it is applied, so [`RelocTable::apply`] can only write
+/// inside the region.
+#[derive(Clone, Copy, Debug)]
+pub struct RelocTable<'a> {
+    raw: &'a [u8],
+    code_len: usize,
+}
+
+/// The four `u32` fields of a relocation record.
+fn record_fields(r: &[u8]) -> [u64; 4] {
+    let w = |i: usize| le(r, 4 * i, 4);
+    [w(0), w(1), w(2), w(3)]
+}
+
+impl<'a> RelocTable<'a> {
+    /// A relocation table section for a code region of `code_len` bytes: its length must
+    /// match its count exactly. Records are checked by [`RelocTable::validate`] (which
+    /// [`Snapshot::parse`] runs) and, one by one, by [`RelocTable::apply`].
+    ///
+    /// # Errors
+    /// [`LoadError::BadSection`] if the length does not match the count.
+    pub fn new(s: &'a [u8], code_len: usize) -> Result<Self, LoadError> {
+        if s.len() < 4 || (s.len() - 4) as u64 != le(s, 0, 4) * RELOC_RECORD_SIZE as u64 {
+            return Err(LoadError::BadSection);
+        }
+        Ok(RelocTable { raw: s, code_len })
+    }
+
+    /// The section's bytes.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Size of the code region the table builds (the entry table's code length).
+    pub fn code_len(&self) -> usize {
+        self.code_len
+    }
+
+    fn records(&self) -> impl Iterator<Item = [u64; 4]> + 'a {
+        self.raw
+            .get(4..)
+            .unwrap_or(&[])
+            .chunks_exact(RELOC_RECORD_SIZE)
+            .map(record_fields)
+    }
+
+    /// Number of records (copies and patches).
+    pub fn record_count(&self) -> usize {
+        self.raw.len() / RELOC_RECORD_SIZE
+    }
+
+    /// Checks one record against an object section of `object_len` bytes and returns the
+    /// width of the region bytes it writes: its kind is known, those bytes lie inside the
+    /// region, a copy's source inside the object, a region target inside the region (its
+    /// end included) and an external target in [`reloc::EXTERNALS`].
+    fn check(&self, r: [u64; 4], object_len: usize) -> Result<u64, LoadError> {
+        let [at, kind, target, addend] = r;
+        let code_len = self.code_len as u64;
+        let last_external = reloc::EXTERNALS.len() as u64 - 1;
+        // (bytes written, end of the target's range, its limit); every field is a `u32`, so
+        // no sum overflows.
+        let (width, target_end, limit) = match kind as u32 {
+            reloc::COPY => (addend, target + addend, object_len as u64),
+            reloc::ABS64 => (8, target, code_len),
+            reloc::PC32 => (4, target, code_len),
+            reloc::ABS64_EXT => (8, target, last_external),
+            reloc::PC32_EXT => (4, target, last_external),
+            _ => return Err(LoadError::BadRelocation),
+        };
+        if at + width > code_len || target_end > limit {
+            return Err(LoadError::BadRelocation);
+        }
+        Ok(width)
+    }
+
+    /// Checks every record ([`RelocTable::apply`] checks each before applying it).
+    ///
+    /// # Errors
+    /// [`LoadError::BadRelocation`] for the first bad record.
+    pub fn validate(&self, object_len: usize) -> Result<(), LoadError> {
+        for r in self.records() {
+            self.check(r, object_len)?;
+        }
+        Ok(())
+    }
+
+    /// Builds the code region in `region` (at least the table's code length; its first byte
+    /// lives at address `base`): zero-fills it, then checks and applies every record in
+    /// order, copying from `object` (the snapshot's object section), `external(i)` giving
+    /// the address of external `i`. On error the region must not be executed.
+    ///
+    /// # Errors
+    /// [`LoadError::CodeMemory`] if `region` is too small, [`LoadError::BadRelocation`] for
+    /// a bad record, [`LoadError::UndefinedSymbol`] if `external` does not know an
+    /// external, [`LoadError::RelocationOverflow`] if a PC-relative value does not fit.
+    pub fn apply(
+        &self,
+        object: &[u8],
+        region: &mut [u8],
+        base: u64,
+        external: fn(u32) -> Option<u64>,
+    ) -> Result<(), LoadError> {
+        let region = region
+            .get_mut(..self.code_len)
+            .ok_or(LoadError::CodeMemory)?;
+        region.fill(0);
+        let bad = LoadError::BadRelocation;
+        for r in self.records() {
+            let width = self.check(r, object.len())? as usize;
+            let [at, kind, target, addend] = r;
+            let (at, kind, addend) = (at as usize, kind as u32, i64::from(addend as u32 as i32));
+            let dst = region.get_mut(at..at + width).ok_or(bad)?;
+            if kind == reloc::COPY {
+                let t = target as usize;
+                dst.copy_from_slice(object.get(t..t + width).ok_or(bad)?);
+                continue;
+            }
+            let s = if kind == reloc::ABS64 || kind == reloc::PC32 {
+                base.wrapping_add(target)
+            } else {
+                external(target as u32).ok_or(LoadError::UndefinedSymbol)?
+            };
+            if width == 8 {
+                dst.copy_from_slice(&s.wrapping_add(addend as u64).to_le_bytes());
+            } else {
+                // Modulo 2^64, as the CPU adds a displacement to the instruction pointer.
+                let p = base.wrapping_add(at as u64);
+                let v = s.wrapping_add(addend as u64).wrapping_sub(p) as i64;
+                let v = i32::try_from(v).map_err(|_| LoadError::RelocationOverflow)?;
+                dst.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -458,6 +635,7 @@ pub struct Snapshot<'a> {
     traps: &'a [u8],
     trap_count: u32,
     entries: Option<EntryTable<'a>>,
+    relocs: Option<&'a [u8]>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -586,7 +764,8 @@ impl<'a> Snapshot<'a> {
             Some(e) => Some(EntryTable::parse(e, object.len())?),
             None => None,
         };
-        Ok(Snapshot {
+        let relocs = get(section::RELOCS);
+        let snap = Snapshot {
             isa,
             memory_mode,
             page_size_log2,
@@ -598,12 +777,37 @@ impl<'a> Snapshot<'a> {
             traps,
             trap_count,
             entries,
-        })
+            relocs,
+        };
+        if records && relocs.is_some() {
+            snap.relocations()?.validate(object.len())?;
+        }
+        Ok(snap)
     }
 
     /// The entry table, if the snapshot has one (every snapshot this crate writes does).
     pub fn entries(&self) -> Option<EntryTable<'a>> {
         self.entries
+    }
+
+    /// The relocation table's raw bytes, if the snapshot has one (not validated by
+    /// [`Snapshot::parse_without_records`]).
+    pub fn relocs_raw(&self) -> Option<&'a [u8]> {
+        self.relocs
+    }
+
+    /// The relocation table, for the entry table's code length ([`RelocTable::new`]; its
+    /// records have been validated by [`Snapshot::parse`], not by
+    /// [`Snapshot::parse_without_records`]: [`RelocTable::apply`] checks each anyway).
+    ///
+    /// # Errors
+    /// [`LoadError::MissingSection`] without a relocation or entry table, else as
+    /// [`RelocTable::new`].
+    pub fn relocations(&self) -> Result<RelocTable<'a>, LoadError> {
+        let (Some(r), Some(e)) = (self.relocs, self.entries) else {
+            return Err(LoadError::MissingSection);
+        };
+        RelocTable::new(r, e.code_len as usize)
     }
 
     #[inline(never)]
@@ -704,6 +908,7 @@ mod writer {
         traps: Vec<u8>,
         trap_count: u32,
         entries: Option<Vec<u8>>,
+        relocs: Option<Vec<u8>>,
     }
 
     /// Decodes an entry symbol name (`bf_` + kind letter + canonical decimal index: no sign,
@@ -784,7 +989,15 @@ mod writer {
                 traps: Vec::new(),
                 trap_count: 0,
                 entries: None,
+                relocs: None,
             }
+        }
+
+        /// Sets the relocation table bytes (by default [`SnapshotBuilder::finish`] derives
+        /// them from the object: `ElfObject::relocation_table`).
+        pub fn relocations(&mut self, bytes: Vec<u8>) -> &mut Self {
+            self.relocs = Some(bytes);
+            self
         }
 
         /// Sets the entry table bytes (by default [`entry_table`] derives them from the
@@ -862,6 +1075,13 @@ mod writer {
                 .or_else(|| entry_table(&self.meta, &self.object));
             if let Some(e) = entries {
                 sections.push((section::ENTRIES, e));
+            }
+            let relocs = self.relocs.clone().or_else(|| {
+                let obj = crate::elf::ElfObject::parse(&self.object).ok()?;
+                obj.relocation_table().ok()
+            });
+            if let Some(r) = relocs {
+                sections.push((section::RELOCS, r));
             }
             let align = |n: usize| n.div_ceil(SECTION_ALIGN) * SECTION_ALIGN;
             let mut offset = align(HEADER_SIZE + sections.len() * SECTION_ENTRY_SIZE);
@@ -1024,9 +1244,9 @@ mod tests {
         let mut g = f.clone();
         g[0] = b'X';
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
-        // Versions 1 (before the entry table), 2 (LEB128 metadata) and unknown versions are
-        // refused.
-        for v in [1u8, 2, 4] {
+        // Versions 1 (before the entry table), 2 (LEB128 metadata), 3 (before the relocation
+        // table) and unknown versions are refused.
+        for v in [1u8, 2, 3, 5] {
             let mut g = f.clone();
             g[4] = v;
             rehash(&mut g);
@@ -1044,6 +1264,170 @@ mod tests {
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadChecksum);
         assert_eq!(Snapshot::parse(b"SN").unwrap_err(), LoadError::BadMagic);
         assert_eq!(Snapshot::parse(&f[..20]).unwrap_err(), LoadError::Truncated);
+    }
+
+    fn reloc_table(records: &[[u32; 4]]) -> Vec<u8> {
+        let mut t = (records.len() as u32).to_le_bytes().to_vec();
+        for f in records.iter().flatten() {
+            t.extend_from_slice(&f.to_le_bytes());
+        }
+        t
+    }
+
+    fn ext(i: u32) -> Option<u64> {
+        (i < 9).then_some(0x1000 * u64::from(i + 1))
+    }
+
+    /// The relocation table: copies then patches, each kind computed as documented.
+    #[test]
+    fn relocation_table_applies() {
+        use reloc::*;
+        let object: Vec<u8> = (1..=16).collect();
+        let t = reloc_table(&[
+            [4, COPY, 2, 10],             // region[4..14] = object[2..12]
+            [16, ABS64, 8, -2i32 as u32], // base + 8 - 2
+            [24, PC32, 0, -4i32 as u32],  // 0 - 4 - 24 (base cancels)
+            [28, PC32_EXT, 1, 0],         // 0x2000 - (base + 28)
+            [32, ABS64_EXT, 8, 5],        // 0x9000 + 5
+        ]);
+        let table = RelocTable::new(&t, 40).unwrap();
+        table.validate(object.len()).unwrap();
+        let mut region = [0xAAu8; 48];
+        let base = 0x1_0000u64;
+        table.apply(&object, &mut region, base, ext).unwrap();
+        assert_eq!(region[..4], [0; 4]);
+        assert_eq!(region[4..14], object[2..12]);
+        assert_eq!(region[14..16], [0; 2]);
+        assert_eq!(region[16..24], (base + 6).to_le_bytes());
+        assert_eq!(region[24..28], (-28i32).to_le_bytes());
+        assert_eq!(region[28..32], (0x2000 - (base as i32 + 28)).to_le_bytes());
+        assert_eq!(region[32..40], 0x9005u64.to_le_bytes());
+        assert_eq!(
+            region[40..],
+            [0xAA; 8],
+            "nothing written past the code length"
+        );
+        // A region smaller than the code length; a PC-relative value out of range.
+        assert_eq!(
+            table.apply(&object, &mut region[..39], base, ext),
+            Err(LoadError::CodeMemory)
+        );
+        let far = reloc_table(&[[0, PC32_EXT, 0, 0]]);
+        let far = RelocTable::new(&far, 8).unwrap();
+        assert_eq!(
+            far.apply(&object, &mut region, 1 << 40, ext),
+            Err(LoadError::RelocationOverflow)
+        );
+        assert_eq!(
+            far.apply(&object, &mut region, 0, |_| None),
+            Err(LoadError::UndefinedSymbol)
+        );
+    }
+
+    /// Every malformed record is refused, by `validate` and by `apply` (which checks each
+    /// record before it writes anything for it), and a length that disagrees with the count
+    /// is refused by `new`.
+    #[test]
+    fn relocation_table_bounds() {
+        use reloc::*;
+        let object = [7u8; 16];
+        let code_len = 32;
+        for bad in [
+            [0, 0, 0, 0],               // unknown kind
+            [0, 6, 0, 0],               // unknown kind
+            [0, COPY, 0, 33],           // copy past the region
+            [20, COPY, 0, 16],          // copy past the region
+            [0, COPY, 8, 9],            // copy past the object
+            [0, COPY, u32::MAX, 2],     // copy source far outside
+            [25, ABS64, 0, 0],          // field past the region
+            [29, PC32, 0, 0],           // field past the region
+            [u32::MAX, PC32, 0, 0],     // field far outside
+            [0, ABS64, 33, 0],          // target past the region's end
+            [0, PC32, u32::MAX, 0],     // target far outside
+            [0, ABS64_EXT, 9, 0],       // unknown external
+            [0, PC32_EXT, u32::MAX, 0], // unknown external
+            [30, PC32_EXT, 0, 0],       // field past the region
+        ] {
+            let t = reloc_table(&[[0, COPY, 0, 16], bad]);
+            let table = RelocTable::new(&t, code_len).unwrap();
+            assert_eq!(
+                table.validate(object.len()),
+                Err(LoadError::BadRelocation),
+                "{bad:?}"
+            );
+            let mut region = [0u8; 64];
+            assert_eq!(
+                table.apply(&object, &mut region, 0x1000, ext),
+                Err(LoadError::BadRelocation),
+                "{bad:?}"
+            );
+            assert_eq!(region[code_len..], [0; 32], "{bad:?}");
+        }
+        // Records at the limits are fine: a copy filling the region, a target at its end.
+        let t = reloc_table(&[[16, COPY, 0, 16], [24, ABS64, 32, 0], [28, PC32_EXT, 8, 0]]);
+        let table = RelocTable::new(&t, code_len).unwrap();
+        assert_eq!(table.validate(object.len()), Ok(()));
+        let mut region = [0u8; 32];
+        assert_eq!(table.apply(&object, &mut region, 0x1000, ext), Ok(()));
+        // The length must match the count exactly.
+        let t = reloc_table(&[[0, COPY, 0, 1]]);
+        for len in [0, 3, 19, 21] {
+            let mut u = t.clone();
+            u.resize(len, 0);
+            assert_eq!(
+                RelocTable::new(&u, 8).err(),
+                Some(LoadError::BadSection),
+                "{len}"
+            );
+        }
+        let mut u = t.clone();
+        u[0] = 2;
+        assert_eq!(RelocTable::new(&u, 8).err(), Some(LoadError::BadSection));
+        assert!(RelocTable::new(&reloc_table(&[]), 0).is_ok());
+    }
+
+    /// `Snapshot::parse` validates the relocation table against the object and the entry
+    /// table's code length; the lean parse leaves the records to `apply`.
+    #[test]
+    fn relocation_table_in_snapshot() {
+        let snap = |relocs: Vec<u8>| {
+            let mut entries = Vec::new();
+            for v in [NO_ENTRY, 16, 8, 0, 0] {
+                writer::put_u32(&mut entries, v);
+            }
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(b"m".to_vec())
+                .object(alloc::vec![1; 8])
+                .entries(entries)
+                .relocations(relocs);
+            b.finish()
+        };
+        let good = snap(reloc_table(&[[8, reloc::COPY, 0, 8]]));
+        let s = Snapshot::parse(&good).unwrap();
+        let mut region = [0u8; 16];
+        s.relocations()
+            .unwrap()
+            .apply(s.object_bytes(), &mut region, 0, ext)
+            .unwrap();
+        assert_eq!(region, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+        for bad in [[8, reloc::COPY, 1, 8], [9, reloc::COPY, 0, 8], [0, 9, 0, 0]] {
+            let f = snap(reloc_table(&[bad]));
+            assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadRelocation));
+            let s = Snapshot::parse_without_records(&f).unwrap();
+            let r = s.relocations().unwrap();
+            assert_eq!(
+                r.apply(s.object_bytes(), &mut region, 0, ext),
+                Err(LoadError::BadRelocation)
+            );
+        }
+        let f = snap(alloc::vec![1, 0, 0, 0]);
+        assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadSection));
+        let s = Snapshot::parse_without_records(&f).unwrap();
+        assert_eq!(s.relocations().err(), Some(LoadError::BadSection));
+        // Without the section: `relocations` reports it missing.
+        let f = sample();
+        let s = Snapshot::parse(&f).unwrap();
+        assert_eq!(s.relocations().err(), Some(LoadError::MissingSection));
     }
 
     /// The entry table is validated structurally: lengths agree with the counts, offsets lie

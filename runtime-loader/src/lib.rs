@@ -3,7 +3,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`]), the ELF relocator ([`elf`]), [`code::BufferCodeMemory`] |
+//! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`], relocation table included), the ELF reader and relocator ([`elf`]: the reference the tables are derived from and checked against), [`code::BufferCodeMemory`] |
 //! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`] |
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |

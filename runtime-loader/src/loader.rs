@@ -1,12 +1,14 @@
 //! Snapshot → running instance: verify, map code, relocate, instantiate, call.
 //!
-//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`]), decodes the module
-//! metadata, validates the ELF object, and only then copies the code into memory from a
-//! [`CodeMemory`], relocates it and makes it executable. It then looks up, by the naming
-//! convention of `docs/SNAPSHOT.md`, the native entry `bf_f<i>` of every defined function and
-//! the array entry `bf_a<t>` of every signature. The only external symbols the object may use
-//! are `bf_enter` (the trap trampoline, [`trap::enter_address`]) and the float rounding
-//! helpers of [`crate::float`].
+//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`], which checks every
+//! relocation record too), decodes the module metadata, checks the entry table against it
+//! and, in `std` builds, the entry and relocation tables against the ELF object; only then
+//! does it build the code region in memory from a [`CodeMemory`] by applying the relocation
+//! table ([`load_relocated`]) and make it executable. Entry points come from the entry table
+//! (the native entry `bf_f<i>` of every defined function, the array entry `bf_a<t>` of every
+//! signature: `docs/SNAPSHOT.md`). The only external symbols code may use are `bf_enter`
+//! (the trap trampoline, [`trap::enter_address`]) and the float rounding helpers of
+//! [`crate::float`] ([`external_address`]).
 //!
 //! [`LoadedModule::instantiate`] builds an [`Instance`] whose `FuncRef`s point at the loaded
 //! code; calls go through [`call`], which uses the function's array entry (that entry enters
@@ -19,8 +21,7 @@ use core::ffi::c_void;
 use core::pin::Pin;
 
 use crate::abi::{ArrayFn, TrapCode, libcall};
-use crate::code::{CodeMemory, load_object};
-use crate::elf::ElfObject;
+use crate::code::{CodeMemory, load_relocated};
 use crate::error::LoadError;
 use crate::format::{EntryTable, MemoryMode, Snapshot, TrapRecord};
 use crate::instance::{Imports, Instance, InstanceError};
@@ -47,6 +48,16 @@ pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
 
 /// Name of the external symbol resolved to [`trap::enter_address`].
 pub const ENTER_SYMBOL: &str = "bf_enter";
+
+/// Address of external symbol `i` of a snapshot's relocation table
+/// (`format::reloc::EXTERNALS`): 0 the trap trampoline ([`trap::enter_address`]), then the
+/// float rounding helpers ([`crate::float::helper`]).
+pub fn external_address(i: u32) -> Option<u64> {
+    match i.checked_sub(1) {
+        None => Some(trap::enter_address() as u64),
+        Some(h) => crate::float::helper(h),
+    }
+}
 
 /// A snapshot whose code is loaded, relocated and executable.
 pub struct LoadedModule<M: CodeMemory> {
@@ -166,7 +177,6 @@ impl<M: CodeMemory> LoadedModule<M> {
         let snap = Snapshot::parse(file)?;
         check_header(&snap, expect)?;
         let meta = decode_meta(snap.meta_bytes())?;
-        let obj = ElfObject::parse(snap.object_bytes())?;
         let nimp = meta.num_imported_funcs;
         let entries = check_entries(
             &snap,
@@ -174,31 +184,25 @@ impl<M: CodeMemory> LoadedModule<M> {
             meta.funcs[nimp as usize..].iter().copied(),
             meta.types.len(),
         )?;
-        // The table must describe this object's layout.
-        let code_len = obj.region_size()?;
-        if entries.code_len as usize != code_len
-            || entries.code_align as usize != obj.region_align()
-        {
-            return Err(LoadError::MissingCode);
-        }
+        #[cfg(feature = "std")]
+        check_object(&snap, &entries)?;
+        let code_len = entries.code_len as usize;
         let base = if in_place {
-            let off = obj.in_place_offset()?;
-            if entries.code_offset != Some(off as u32) {
-                return Err(LoadError::MissingCode);
-            }
-            let p = snap.object_bytes().as_ptr().wrapping_add(off);
-            if !(p as usize).is_multiple_of(obj.region_align()) {
+            let off = entries.code_offset.ok_or(LoadError::UnsupportedElf)?;
+            let p = snap.object_bytes().as_ptr().wrapping_add(off as usize);
+            if !(p as usize).is_multiple_of(entries.code_align as usize) {
                 return Err(LoadError::CodeMemory);
             }
             p
         } else {
-            load_object(&obj, &mut mem, &mut |name| {
-                if name == ENTER_SYMBOL.as_bytes() {
-                    Some(trap::enter_address() as u64)
-                } else {
-                    crate::float::symbol(name)
-                }
-            })?
+            let relocs = snap.relocations()?;
+            load_relocated(
+                snap.object_bytes(),
+                &relocs,
+                entries.code_align as usize,
+                &mut mem,
+                external_address,
+            )?
         };
         let at = |o: Option<u32>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o as usize));
         let ntypes = meta.types.len() as u32;
@@ -399,6 +403,33 @@ pub fn check_entries<'a>(
     Ok(e)
 }
 
+/// `std` builds: cross-checks the tables the loaders trust against the ELF object they were
+/// derived from (catches compiler and writer bugs; the C API and the no_std `bareflow-load`
+/// never parse the object): the entry table's code length, alignment and in-place offset,
+/// and the relocation table byte for byte.
+///
+/// # Errors
+/// Any [`ElfObject::parse`](crate::elf::ElfObject::parse) error, [`LoadError::MissingCode`]
+/// if the entry table disagrees, [`LoadError::BadRelocation`] if the relocation table does.
+#[cfg(feature = "std")]
+fn check_object(snap: &Snapshot<'_>, entries: &EntryTable<'_>) -> Result<(), LoadError> {
+    let obj = crate::elf::ElfObject::parse(snap.object_bytes())?;
+    if entries.code_len as usize != obj.region_size()?
+        || entries.code_align as usize != obj.region_align()
+        || entries
+            .code_offset
+            .is_some_and(|o| obj.in_place_offset().ok() != Some(o as usize))
+    {
+        return Err(LoadError::MissingCode);
+    }
+    if let Some(r) = snap.relocs_raw()
+        && obj.relocation_table().ok().as_deref() != Some(r)
+    {
+        return Err(LoadError::BadRelocation);
+    }
+    Ok(())
+}
+
 /// Whether the CPU has SSE4.1 (CPUID leaf 1, ECX bit 19).
 fn has_sse41() -> bool {
     // CPUID leaf 1 exists on every x86-64 CPU and has no side effects.
@@ -559,15 +590,31 @@ mod tests {
         assert_eq!((e.code_len, e.defined_funcs, e.types), (0, 0, 0));
         assert!(e.code_offset.is_some());
         assert_eq!(load(&auto, None), Ok(MemoryMode::Checked));
-        // Counts that disagree with the metadata, or a region that disagrees with the object.
-        for (fields, err) in [
-            ([0, 0, 8, 1, 0], LoadError::BadSection),
-            ([u32::MAX, 0, 8, 0, 1], LoadError::BadSection),
-            ([u32::MAX, 16, 8, 0, 0], LoadError::MissingCode),
-            ([u32::MAX, 0, 16, 0, 0], LoadError::MissingCode),
+        // Counts that disagree with the metadata, or a region that disagrees with the object
+        // (checked against the ELF object by `std` builds only: without `std` the loader
+        // trusts the tables, as the C API does, and builds the region they describe).
+        let object_checked = |e| {
+            if cfg!(feature = "std") {
+                Err(e)
+            } else {
+                Ok(MemoryMode::Checked)
+            }
+        };
+        for (fields, res) in [
+            ([0, 0, 8, 1, 0], Err(LoadError::BadSection)),
+            ([u32::MAX, 0, 8, 0, 1], Err(LoadError::BadSection)),
+            (
+                [u32::MAX, 16, 8, 0, 0],
+                object_checked(LoadError::MissingCode),
+            ),
+            (
+                [u32::MAX, 0, 16, 0, 0],
+                object_checked(LoadError::MissingCode),
+            ),
+            ([0, 0, 8, 0, 0], Ok(MemoryMode::Checked)),
         ] {
             let (_, f) = with_entries(Some(fields));
-            assert_eq!(load(&f, None), Err(err), "{fields:?}");
+            assert_eq!(load(&f, None), res, "{fields:?}");
         }
         // In place, the table's code offset must be the object's.
         let (_, f) = with_entries(Some([u32::MAX, 0, 8, 0, 0]));
@@ -576,7 +623,7 @@ mod tests {
         // SAFETY: nothing runs (an empty module).
         let r =
             unsafe { LoadedModule::load_in_place(&f, BufferCodeMemory::new(&mut buf, None), None) };
-        assert_eq!(r.err(), Some(LoadError::MissingCode));
+        assert_eq!(r.err(), Some(LoadError::UnsupportedElf));
     }
 
     #[test]

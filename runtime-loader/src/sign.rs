@@ -166,6 +166,7 @@ pub fn verify(file: &[u8], public_key: &[u8; PUBLIC_KEY_SIZE]) -> Result<(), Loa
 
 #[cfg(test)]
 mod tests {
+    #[allow(unused_imports)] // unused when neither `sign` nor `write` is on
     use super::*;
 
     /// Parses a hex string (test vectors).

@@ -32,8 +32,6 @@ use runtime_loader::abi::{
     libcall,
 };
 use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
-#[cfg(feature = "relocate")]
-use runtime_loader::loader::ENTER_SYMBOL;
 use runtime_loader::loader::{check_entries, check_header};
 use runtime_loader::meta::{ConstExpr, DataMode, ElemMode, ExportKind};
 use runtime_loader::meta_view::MetaView;
@@ -520,38 +518,36 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
         });
         return Ok(());
     }
-    relocate(r, &snap, meta, entries, code, code_len)
+    relocate(r, &snap, entries, code, code_len)
 }
 
-/// The copying path: relocates the object into the embedder's code region and keeps a copy
-/// of the metadata and the entry table in the arena (the snapshot bytes may go away).
+/// The copying path: builds the code region in the embedder's memory from the relocation
+/// table and keeps a copy of the metadata and the entry table in the arena (the snapshot
+/// bytes may go away).
 #[cfg(feature = "relocate")]
 fn relocate(
     r: &mut Runtime,
     snap: &Snapshot<'static>,
-    meta: MetaView<'static>,
     entries: EntryTable<'static>,
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
-    use runtime_loader::code::{BufferCodeMemory, load_object};
-    use runtime_loader::elf::ElfObject;
-    let _ = meta;
-    let obj = ElfObject::parse(snap.object_bytes())?;
-    if obj.region_size()? != entries.code_len as usize {
-        return Err(LoadError::MissingCode.into());
-    }
+    // The relocation table builds the region: every record bounds-checked against the object
+    // and the entry table's code length as it is applied; the ELF object is never parsed.
+    let relocs = snap.relocations()?;
     // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
     // the runtime.
     let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
-    let mut mem = BufferCodeMemory::new(region, None);
-    let base = load_object(&obj, &mut mem, &mut |name| {
-        if name == ENTER_SYMBOL.as_bytes() {
-            Some(trap::enter_address() as u64)
-        } else {
-            runtime_loader::float::symbol(name)
-        }
-    })?;
+    // The region's base, aligned as the code needs (`code_align` is a power of two).
+    let skip = (code as usize).wrapping_neg() & (entries.code_align as usize - 1);
+    let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;
+    let base = region.as_ptr();
+    relocs.apply(
+        snap.object_bytes(),
+        region,
+        base as u64,
+        runtime_loader::loader::external_address,
+    )?;
     let (m, e) = (snap.meta_bytes(), entries.raw());
     let p = arena_zeroed(r, m.len() + e.len(), 1).map_err(Fail::Status)?;
     // SAFETY: `p` is a fresh arena block of `m.len() + e.len()` bytes that lives (unchanged)
@@ -577,7 +573,6 @@ fn relocate(
 fn relocate(
     r: &mut Runtime,
     _: &Snapshot<'static>,
-    _: MetaView<'static>,
     _: EntryTable<'static>,
     _: *mut u8,
     _: usize,

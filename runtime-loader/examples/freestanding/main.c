@@ -33,8 +33,10 @@ extern uint8_t code_region[];
 #ifdef XIP
 /* Execute in place: no code region at all; bf_load gets NULL. */
 #define CODE_REGION ((uint8_t *)0)
+#define COPYING 0
 #else
 #define CODE_REGION code_region
+#define COPYING 1
 #endif
 #define CODE_LEN 1048576u
 
@@ -178,10 +180,11 @@ static void run(bf_runtime *rt, const char *snap, const char *name, const uint64
 }
 
 /* Every byte the loader reads flipped in turn (header, section table, metadata and entry
- * table sections of `b`), the checksum re-sealed so that the structural checks must catch
- * it: bf_load may accept a change that leaves a valid module (a name byte, a limit), but must
- * never crash; with `inst`, what loads is also instantiated (segments applied; the module must
- * have no start function and no imports: no code runs). Nothing is called. */
+ * table sections of `b`, and with a code region its relocation table), the checksum
+ * re-sealed so that the structural checks must catch it: bf_load may accept a change that
+ * leaves a valid module (a name byte, a limit, a patched code byte), but must never crash;
+ * with `inst`, what loads is also instantiated (segments applied; the module must have no
+ * start function and no imports: no code runs). Nothing is called. */
 static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst) {
     bf_runtime *rt;
     size_t hn = (size_t)(e - b);
@@ -197,7 +200,8 @@ static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst
                 off = off << 8 | t[4 + j];
                 len = len << 8 | t[8 + j];
             }
-            read = (kind == 1 || kind == 5) && i >= off && i < (size_t)off + len;
+            /* kind 6, the relocation table, is read by the copying path only */
+            read = (kind == 1 || kind == 5 || (kind == 6 && COPYING)) && i >= off && i < (size_t)off + len;
         }
         if (!read) continue;
         for (size_t k = 0; k < hn; k++) scratch[k] = b[k];
