@@ -155,11 +155,13 @@ pub fn ticks() -> u64 {
 /// most plus rounding; see there).
 const STACK_PAD_MAX: usize = 4096 / 8;
 
-/// Hook events (calls, returns, batches of back-edges) between two samples (tier hook).
-const SAMPLE_PERIOD: u32 = 32;
+/// Hook events (calls into interpreted functions, back-edges) between two samples (tier
+/// hook). Returns are not events: a return only adds the returning frame's pending
+/// back-edges, which keeps a call plus its return at three counter updates.
+const SAMPLE_PERIOD: u32 = 16;
 
-/// Samples between two clock reads: `rdtsc` costs ~45 cycles here, which read every 32
-/// calls and returns alone cost a call-heavy program 5%.
+/// Samples between two clock reads: `rdtsc` costs ~45 cycles here, which read every 16
+/// calls alone cost a call-heavy program 5%.
 const CLOCK_PERIOD: u32 = 8;
 
 /// Loop back-edges counted in a register before they are added to the function's
@@ -171,9 +173,10 @@ const EDGE_BATCH: u32 = 128;
 
 /// Self-time estimation: reading the clock at every frame switch costs more than a small
 /// call, so the clock is read every [`SAMPLE_PERIOD`] × [`CLOCK_PERIOD`] hook events and
-/// the elapsed time is charged to the function running at that moment. Totals are exact (every tick is charged
-/// to someone); the split between functions is a statistical estimate weighted by hook
-/// events, which is good enough to rank hot functions.
+/// the elapsed time is charged to the function running at that moment (for a call event,
+/// the callee). Totals are exact (every tick is charged to someone); the split between
+/// functions is a statistical estimate weighted by hook events, which is good enough to
+/// rank hot functions.
 struct Sampler {
     last: u64,
     /// Hook events until the next sample.
@@ -181,6 +184,8 @@ struct Sampler {
     /// Samples until the next clock read.
     clock_left: u32,
     hook: Option<TierHook>,
+    /// Counters are collected (the back-edge countdown runs either way).
+    profiling: bool,
 }
 
 /// A callback run at every profile sample point with the counters of the function running
@@ -202,6 +207,7 @@ impl Sampler {
             countdown: SAMPLE_PERIOD,
             clock_left: CLOCK_PERIOD,
             hook,
+            profiling,
         }
     }
 
@@ -219,20 +225,28 @@ impl Sampler {
     #[cold]
     #[inline(never)]
     fn edge_batch(&mut self, c: &Counters) {
+        if !self.profiling {
+            return;
+        }
         c.back_edges.set(c.back_edges.get() + u64::from(EDGE_BATCH));
         self.countdown = SAMPLE_PERIOD;
         self.sample(c);
     }
 
     /// Adds `n` pending back-edges (fewer than a batch) to the running function's counter
-    /// at a frame switch. They count as hook events too (at least one left, for the
-    /// switch's own event), so a loop that calls keeps the sampling rate of one edge, one
-    /// event: the tier hook must see a function whose loop body is a call often enough.
+    /// at a frame switch. They count as hook events too, so a loop whose body is a call
+    /// keeps the sampling rate of one edge, one event, and the sample that they complete
+    /// goes to the looping function (the tier hook must see it often enough).
     #[cold]
     #[inline(never)]
     fn edges(&mut self, c: &Counters, n: u32) {
         c.back_edges.set(c.back_edges.get() + u64::from(n));
-        self.countdown = self.countdown.saturating_sub(n).max(1);
+        if n >= self.countdown {
+            self.countdown = SAMPLE_PERIOD;
+            self.sample(c);
+        } else {
+            self.countdown -= n;
+        }
     }
 
     #[cold]
@@ -656,30 +670,35 @@ impl Interp {
         }
         // Back-edges are counted down in a local (a register in the hot loop) and added to
         // the function's counter per batch, or by `flush_edges!` when the frame changes.
+        // The countdown runs whether or not profiling is on (only the batch's cold path
+        // checks): a decrement costs what testing the switch would, so the loop ops run
+        // the same instructions either way. `$n` is 0 or 1 (fused compare-and-jump ops
+        // carry their "is a back-edge" flag; subtracting it needs no branch).
+        macro_rules! back_edges {
+            ($n:expr) => {{
+                edges_left = edges_left.wrapping_sub($n);
+                if edges_left == 0 {
+                    edges_left = EDGE_BATCH;
+                    // SAFETY: counters of a live instance.
+                    sampler.edge_batch(unsafe { &*counters });
+                }
+            }};
+        }
         macro_rules! back_edge {
             () => {
-                if profiling {
-                    edges_left -= 1;
-                    if edges_left == 0 {
-                        edges_left = EDGE_BATCH;
-                        // SAFETY: counters of a live instance.
-                        sampler.edge_batch(unsafe { &*counters });
-                    }
-                }
+                back_edges!(1)
             };
         }
-        // A frame switch (call or return) of the running function `counters`, when
-        // profiling: adds its pending back-edges to its counter (so the counts are exact
-        // whenever the frame changes) and counts one hook event.
-        macro_rules! switch_event {
+        // A frame switch (call, return, trap) of the running function `counters`, when
+        // profiling: adds its pending back-edges to its counter, so the counts are exact
+        // whenever the frame changes (one compare when the function took no back-edge).
+        macro_rules! flush_edges {
             () => {{
-                // SAFETY: counters of a live instance.
-                let c = unsafe { &*counters };
                 if edges_left != EDGE_BATCH {
-                    sampler.edges(c, EDGE_BATCH - edges_left);
+                    // SAFETY: counters of a live instance.
+                    sampler.edges(unsafe { &*counters }, EDGE_BATCH - edges_left);
                     edges_left = EDGE_BATCH;
                 }
-                sampler.event(c);
             }};
         }
         macro_rules! branch {
@@ -699,9 +718,7 @@ impl Interp {
         }
         macro_rules! cond_jump {
             ($lp:expr, $t:expr) => {{
-                if $lp {
-                    back_edge!();
-                }
+                back_edges!(u32::from($lp));
                 // SAFETY: targets are op indices of the current body.
                 ip = unsafe { ops.add($t as usize) };
             }};
@@ -828,7 +845,11 @@ impl Interp {
                     let (np, nr): (u32, u32) = $arity;
                     let (np, nr) = (np as usize, nr as usize);
                     if profiling {
-                        switch_event!();
+                        flush_edges!();
+                        // A call out counts as an event of the caller (tiered mode: an
+                        // interpreted function that mostly calls compiled code).
+                        // SAFETY: counters of a live instance.
+                        sampler.event(unsafe { &*counters });
                     }
                     // SAFETY: the arguments are the top `np` slots.
                     let vbase = unsafe { sp.sub(np) };
@@ -887,10 +908,12 @@ impl Interp {
                         }
                     }
                     if profiling {
-                        switch_event!();
+                        flush_edges!();
                         // SAFETY: counters of a live instance.
                         let kc = unsafe { &*k };
                         kc.calls.set(kc.calls.get() + 1);
+                        // The call is an event of the callee (the hook sees hot callees).
+                        sampler.event(kc);
                     }
                     // SAFETY: a frame is running (the caller).
                     unsafe { (*frames.as_mut_ptr().add(frames.len() - 1)).ret = ip };
@@ -915,6 +938,36 @@ impl Interp {
                         base: new_base,
                     });
                 }
+            }};
+        }
+
+        // Returns from the running frame (the `Return` ops).
+        macro_rules! ret {
+            () => {{
+                let n = code.num_results as usize;
+                // SAFETY: results lie below `sp`, the base is below them.
+                unsafe {
+                    if n == 1 {
+                        *fp = *sp.sub(1);
+                    } else {
+                        std::ptr::copy(sp.sub(n), fp, n);
+                    }
+                    sp = fp.add(n);
+                }
+                if let Some(done) = self.ret(
+                    frames,
+                    &mut code,
+                    &mut data,
+                    &mut vmctx,
+                    &mut counters,
+                    &mut fp,
+                    sptr,
+                ) {
+                    break done;
+                }
+                ops = code.ops.as_ptr();
+                // The caller resumes after its call op.
+                ip = caller_ret(frames);
             }};
         }
 
@@ -1000,7 +1053,7 @@ impl Interp {
                         }
                         // Fall into the shared return path below.
                         if profiling {
-                            switch_event!();
+                            flush_edges!();
                         }
                         if let Some(done) = self.ret(
                             frames,
@@ -1024,33 +1077,16 @@ impl Interp {
                     branch!(e.target, e.height, e.keep);
                 }
                 Op::Return => {
-                    let n = code.num_results as usize;
-                    // SAFETY: results lie below `sp`, the base is below them.
-                    unsafe {
-                        if n == 1 {
-                            *fp = *sp.sub(1);
-                        } else {
-                            std::ptr::copy(sp.sub(n), fp, n);
-                        }
-                        sp = fp.add(n);
-                    }
                     if profiling {
-                        switch_event!();
+                        flush_edges!();
                     }
-                    if let Some(done) = self.ret(
-                        frames,
-                        &mut code,
-                        &mut data,
-                        &mut vmctx,
-                        &mut counters,
-                        &mut fp,
-                        sptr,
-                    ) {
-                        break done;
-                    }
-                    ops = code.ops.as_ptr();
-                    // The caller resumes after its call op.
-                    ip = caller_ret(frames);
+                    ret!();
+                }
+                Op::ReturnNoLoop => {
+                    // No back-edge in this function: nothing is pending (the call that
+                    // entered it flushed its caller's edges), so no profiling work here.
+                    debug_assert!(!profiling || edges_left == EDGE_BATCH);
+                    ret!();
                 }
 
                 // ---- calls ---------------------------------------------------------------

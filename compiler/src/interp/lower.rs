@@ -82,6 +82,8 @@ struct Lowerer<'m> {
     /// Largest op index some branch may target: the peephole never merges an op at or
     /// after it into an earlier one.
     barrier: usize,
+    /// Some branch goes back to a loop header (see [`Op::ReturnNoLoop`]).
+    back_edges: bool,
 }
 
 /// Lowers the body of function `func_index`.
@@ -130,6 +132,7 @@ pub fn lower_function(
         }],
         h: num_locals,
         barrier: 0,
+        back_edges: false,
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -142,7 +145,15 @@ pub fn lower_function(
             message: "function body does not end".into(),
         });
     }
+    let back_edges = lw.back_edges;
     let mut code = lw.code;
+    if !back_edges {
+        for op in &mut code.ops {
+            if *op == Op::Return {
+                *op = Op::ReturnNoLoop;
+            }
+        }
+    }
     rotate_loops(&mut code.ops);
     for op in &mut code.ops {
         *op = specialize(*op);
@@ -280,6 +291,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         let simple = self.h == height + keep;
+        self.back_edges |= is_loop;
         let target = if is_loop { self.ctrl[idx].header } else { 0 };
         let op = match (cond, is_loop, simple) {
             (false, false, true) => Op::Jump(target),
@@ -483,6 +495,7 @@ impl Lowerer<'_> {
                         });
                         continue;
                     }
+                    self.back_edges |= is_loop;
                     let target = if is_loop { self.ctrl[idx].header } else { 0 };
                     self.code.br_tables.push(BrEntry {
                         target,
@@ -2275,7 +2288,8 @@ mod tests {
         // const 1, (jump to block end elided into a simple jump), return.
         assert_eq!(ops[0], Op::Const(1));
         assert!(matches!(ops[1], Op::Jump(2)), "{ops:?}");
-        assert_eq!(ops[2], Op::Return);
+        // The dead loop has no back-edge: a return that skips the profiling flush.
+        assert_eq!(ops[2], Op::ReturnNoLoop);
         assert_eq!(ops.len(), 3);
         assert_eq!(code[0].offsets.len(), ops.len());
     }
@@ -2466,6 +2480,35 @@ mod tests {
             ],
             "{ops:?}"
         );
+    }
+
+    #[test]
+    fn only_functions_without_back_edges_return_without_flushing() {
+        let code = lower_wat(
+            r#"(module
+                (func (param i32) (result i32)
+                    (if (local.get 0) (then (return (i32.const 1))))
+                    (i32.const 2))
+                (func (param i32) (result i32)
+                    (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                    (if (local.get 0) (then (return (i32.const 1))))
+                    (i32.const 2))
+                (func (param i32)
+                    (block $b (loop $l (br_table $b $l (local.get 0))))))"#,
+        );
+        let returns = |i: usize| -> (usize, usize) {
+            let ops = &code[i].ops;
+            (
+                ops.iter().filter(|op| **op == Op::Return).count(),
+                ops.iter().filter(|op| **op == Op::ReturnNoLoop).count(),
+            )
+        };
+        // No loop: every return (the early one and the end) skips the flush.
+        assert_eq!(returns(0), (0, 2), "{:?}", code[0].ops);
+        // A back-edge anywhere in the body: every return flushes.
+        assert_eq!(returns(1), (2, 0), "{:?}", code[1].ops);
+        // A back-edge that only a br_table takes counts too.
+        assert_eq!(returns(2), (1, 0), "{:?}", code[2].ops);
     }
 
     #[test]
