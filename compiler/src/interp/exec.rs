@@ -234,12 +234,14 @@ impl Sampler {
     }
 
     /// Adds `n` pending back-edges (fewer than a batch) to the running function's counter
-    /// at a frame switch. They count as hook events too, so a loop whose body is a call
-    /// keeps the sampling rate of one edge, one event, and the sample that they complete
-    /// goes to the looping function (the tier hook must see it often enough).
+    /// at a frame switch and returns the new countdown ([`EDGE_BATCH`]; returned from here
+    /// so the caller's hot path has no store of its own). They count as hook events too,
+    /// so a loop whose body is a call keeps the sampling rate of one edge, one event, and
+    /// the sample that they complete goes to the looping function (the tier hook must see
+    /// it often enough).
     #[cold]
     #[inline(never)]
-    fn edges(&mut self, c: &Counters, n: u32) {
+    fn edges(&mut self, c: &Counters, n: u32) -> u32 {
         c.back_edges.set(c.back_edges.get() + u64::from(n));
         if n >= self.countdown {
             self.countdown = SAMPLE_PERIOD;
@@ -247,6 +249,7 @@ impl Sampler {
         } else {
             self.countdown -= n;
         }
+        EDGE_BATCH
     }
 
     #[cold]
@@ -696,8 +699,7 @@ impl Interp {
             () => {{
                 if edges_left != EDGE_BATCH {
                     // SAFETY: counters of a live instance.
-                    sampler.edges(unsafe { &*counters }, EDGE_BATCH - edges_left);
-                    edges_left = EDGE_BATCH;
+                    edges_left = sampler.edges(unsafe { &*counters }, EDGE_BATCH - edges_left);
                 }
             }};
         }
@@ -1043,34 +1045,6 @@ impl Interp {
                     let i = pop!() as u32;
                     let i = i.min(len - 1);
                     let e = code.br_tables[(start + i) as usize];
-                    if e.target == u32::MAX {
-                        // Branch to the function label.
-                        let n = code.num_results as usize;
-                        // SAFETY: results lie below `sp`, the base is below them.
-                        unsafe {
-                            std::ptr::copy(sp.sub(n), fp, n);
-                            sp = fp.add(n);
-                        }
-                        // Fall into the shared return path below.
-                        if profiling {
-                            flush_edges!();
-                        }
-                        if let Some(done) = self.ret(
-                            frames,
-                            &mut code,
-                            &mut data,
-                            &mut vmctx,
-                            &mut counters,
-                            &mut fp,
-                            sptr,
-                        ) {
-                            break done;
-                        }
-                        ops = code.ops.as_ptr();
-                        // The caller resumes after its call op.
-                        ip = caller_ret(frames);
-                        continue;
-                    }
                     if e.is_loop {
                         back_edge!();
                     }

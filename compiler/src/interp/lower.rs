@@ -84,6 +84,8 @@ struct Lowerer<'m> {
     barrier: usize,
     /// Some branch goes back to a loop header (see [`Op::ReturnNoLoop`]).
     back_edges: bool,
+    /// `br_tables` entries that branch to the function label (see `lower_function`).
+    return_entries: Vec<usize>,
 }
 
 /// Lowers the body of function `func_index`.
@@ -133,6 +135,7 @@ pub fn lower_function(
         h: num_locals,
         barrier: 0,
         back_edges: false,
+        return_entries: Vec::new(),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -147,6 +150,16 @@ pub fn lower_function(
     }
     let back_edges = lw.back_edges;
     let mut code = lw.code;
+    // `br_table` entries to the function label jump to one shared `Return` after the body
+    // (nothing else reaches it), so the interpreter has a single return path.
+    if !lw.return_entries.is_empty() {
+        let at = code.ops.len() as u32;
+        code.ops.push(Op::Return);
+        code.offsets.push(body.range().end as u32);
+        for &e in &lw.return_entries {
+            code.br_tables[e].target = at;
+        }
+    }
     if !back_edges {
         for op in &mut code.ops {
             if *op == Op::Return {
@@ -486,13 +499,15 @@ impl Lowerer<'_> {
                     let (idx, height, keep, is_loop) = self.label(*d, offset)?;
                     let entry_index = self.code.br_tables.len();
                     if idx == 0 {
-                        // Branch to the function label: target `u32::MAX` means return.
+                        // Branch to the function label: to a `Return` appended after the
+                        // body (see `lower_function`), the results moved to the frame base.
                         self.code.br_tables.push(BrEntry {
                             target: u32::MAX,
-                            height,
+                            height: 0,
                             keep,
                             is_loop: false,
                         });
+                        self.return_entries.push(entry_index);
                         continue;
                     }
                     self.back_edges |= is_loop;
@@ -2519,7 +2534,11 @@ mod tests {
         );
         let c = &code[0];
         assert_eq!(c.br_tables.len(), 2);
-        assert_eq!(c.br_tables[1].target, u32::MAX);
-        assert_ne!(c.br_tables[0].target, u32::MAX);
+        // The function label: a return appended after the body's own.
+        let ret = c.br_tables[1].target as usize;
+        assert_eq!(ret, c.ops.len() - 1);
+        assert_eq!(c.ops[ret], Op::ReturnNoLoop);
+        assert_eq!((c.br_tables[1].height, c.br_tables[1].keep), (0, 1));
+        assert_ne!(c.br_tables[0].target as usize, ret);
     }
 }
