@@ -38,14 +38,46 @@ pub struct ModuleCode {
 }
 
 /// Per-function profile counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Counters {
-    /// Calls.
-    pub calls: Cell<u64>,
+    /// Calls, except the interpreter's latest ones, which it counts down in `calls_left`
+    /// and adds here per [`CALL_PERIOD`] (read the total with [`Counters::calls`]).
+    /// Compiled code that counts calls adds them here directly.
+    pub call_base: Cell<u64>,
     /// Loop back-edges taken.
     pub back_edges: Cell<u64>,
     /// Self time in clock ticks (see [`ticks_to_nanos`]).
     pub ticks: Cell<u64>,
+    /// Interpreted calls until this function's next call sample (from [`CALL_PERIOD`]
+    /// down to 1): one decrement per call both counts it and schedules the sample.
+    calls_left: Cell<u32>,
+}
+
+impl Default for Counters {
+    fn default() -> Counters {
+        Counters {
+            call_base: Cell::new(0),
+            back_edges: Cell::new(0),
+            ticks: Cell::new(0),
+            calls_left: Cell::new(CALL_PERIOD),
+        }
+    }
+}
+
+impl Counters {
+    /// Calls so far (exact).
+    pub fn calls(&self) -> u64 {
+        self.call_base.get() + u64::from(CALL_PERIOD - self.calls_left.get())
+    }
+
+    /// Counts one interpreted call; true when it completes a [`CALL_PERIOD`] (the caller
+    /// then takes a sample with [`Sampler::call_period`]).
+    #[inline(always)]
+    fn count_call(&self) -> bool {
+        let left = self.calls_left.get() - 1;
+        self.calls_left.set(left);
+        left == 0
+    }
 }
 
 /// What a wasm `FuncRef::host_data` points at: the interpreter's view of an instance.
@@ -155,10 +187,15 @@ pub fn ticks() -> u64 {
 /// most plus rounding; see there).
 const STACK_PAD_MAX: usize = 4096 / 8;
 
-/// Hook events (calls into interpreted functions, back-edges) between two samples (tier
-/// hook). Returns are not events: a return only adds the returning frame's pending
-/// back-edges, which keeps a call plus its return at three counter updates.
+/// Hook events (calls out of the interpreter, pending back-edges at frame switches)
+/// between two samples (tier hook). Calls into interpreted functions are sampled per
+/// callee instead ([`CALL_PERIOD`]); returns are not events: a return only adds the
+/// returning frame's pending back-edges (none in a function without loops).
 const SAMPLE_PERIOD: u32 = 16;
+
+/// Interpreted calls of one function between two samples of it (tier hook, clock): the
+/// hook sees every function called often, whoever calls it. See [`Counters::calls`].
+const CALL_PERIOD: u32 = 16;
 
 /// Samples between two clock reads: `rdtsc` costs ~45 cycles here, which read every 16
 /// calls alone cost a call-heavy program 5%.
@@ -218,6 +255,16 @@ impl Sampler {
             self.countdown = SAMPLE_PERIOD;
             self.sample(c);
         }
+    }
+
+    /// The call that completed a [`CALL_PERIOD`] of `c`'s function: moves the period into
+    /// its base count and takes a sample of it.
+    #[cold]
+    #[inline(never)]
+    fn call_period(&mut self, c: &Counters) {
+        c.call_base.set(c.call_base.get() + u64::from(CALL_PERIOD));
+        c.calls_left.set(CALL_PERIOD);
+        self.sample(c);
     }
 
     /// A full batch of [`EDGE_BATCH`] back-edges of the running function: counts them
@@ -482,7 +529,9 @@ impl Interp {
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };
-            c.calls.set(c.calls.get() + 1);
+            if c.count_call() {
+                sampler.call_period(c);
+            }
         }
         frames.push(Frame {
             code: code0,
@@ -913,9 +962,10 @@ impl Interp {
                         flush_edges!();
                         // SAFETY: counters of a live instance.
                         let kc = unsafe { &*k };
-                        kc.calls.set(kc.calls.get() + 1);
-                        // The call is an event of the callee (the hook sees hot callees).
-                        sampler.event(kc);
+                        // Sampled per callee: the hook sees hot callees.
+                        if kc.count_call() {
+                            sampler.call_period(kc);
+                        }
                     }
                     // SAFETY: a frame is running (the caller).
                     unsafe { (*frames.as_mut_ptr().add(frames.len() - 1)).ret = ip };
