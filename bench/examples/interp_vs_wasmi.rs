@@ -9,6 +9,12 @@
 //! cargo run --release -p bench --example interp_vs_wasmi -- --once interp fibonacci 25
 //! ```
 //!
+//! Counting instructions: valgrind 3.19's cachegrind (and lackey) count the instructions a
+//! short forward branch skips as executed (VEX chases the branch and counts both sides), which
+//! hides most of a loop op's profiling cost; pass `--vex-guest-chase=no` (callgrind does
+//! not chase), e.g. `IW_CALLS=2` minus `IW_CALLS=1` of
+//! `valgrind --tool=cachegrind --cache-sim=no --vex-guest-chase=no <example> --once interp+prof fibonacci 20`.
+//!
 //! Engines: `interp`, `interp+prof`, `wasmi`, `tiered`. Checksums are compared between
 //! engines. `--once` prints each call's time on stderr.
 

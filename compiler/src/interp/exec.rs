@@ -38,14 +38,46 @@ pub struct ModuleCode {
 }
 
 /// Per-function profile counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Counters {
-    /// Calls.
-    pub calls: Cell<u64>,
+    /// Calls, except the interpreter's latest ones, which it counts down in `calls_left`
+    /// and adds here every 16 calls (read the total with [`Counters::calls`]).
+    /// Compiled code that counts calls adds them here directly.
+    pub call_base: Cell<u64>,
     /// Loop back-edges taken.
     pub back_edges: Cell<u64>,
     /// Self time in clock ticks (see [`ticks_to_nanos`]).
     pub ticks: Cell<u64>,
+    /// Interpreted calls until this function's next call sample (from [`CALL_PERIOD`]
+    /// down to 1): one decrement per call both counts it and schedules the sample.
+    calls_left: Cell<u32>,
+}
+
+impl Default for Counters {
+    fn default() -> Counters {
+        Counters {
+            call_base: Cell::new(0),
+            back_edges: Cell::new(0),
+            ticks: Cell::new(0),
+            calls_left: Cell::new(CALL_PERIOD),
+        }
+    }
+}
+
+impl Counters {
+    /// Calls so far (exact).
+    pub fn calls(&self) -> u64 {
+        self.call_base.get() + u64::from(CALL_PERIOD - self.calls_left.get())
+    }
+
+    /// Counts one interpreted call; true when it completes a [`CALL_PERIOD`] (the caller
+    /// then takes a sample with [`Sampler::call_period`]).
+    #[inline(always)]
+    fn count_call(&self) -> bool {
+        let left = self.calls_left.get() - 1;
+        self.calls_left.set(left);
+        left == 0
+    }
 }
 
 /// What a wasm `FuncRef::host_data` points at: the interpreter's view of an instance.
@@ -155,11 +187,18 @@ pub fn ticks() -> u64 {
 /// most plus rounding; see there).
 const STACK_PAD_MAX: usize = 4096 / 8;
 
-/// Hook events (calls, returns, batches of back-edges) between two samples (tier hook).
-const SAMPLE_PERIOD: u32 = 32;
+/// Hook events (calls out of the interpreter, pending back-edges at frame switches)
+/// between two samples (tier hook). Calls into interpreted functions are sampled per
+/// callee instead ([`CALL_PERIOD`]); returns are not events: a return only adds the
+/// returning frame's pending back-edges (none in a function without loops).
+const SAMPLE_PERIOD: u32 = 16;
 
-/// Samples between two clock reads: `rdtsc` costs ~45 cycles here, which read every 32
-/// calls and returns alone cost a call-heavy program 5%.
+/// Interpreted calls of one function between two samples of it (tier hook, clock): the
+/// hook sees every function called often, whoever calls it. See [`Counters::calls`].
+const CALL_PERIOD: u32 = 16;
+
+/// Samples between two clock reads: `rdtsc` costs ~45 cycles here, which read every 16
+/// calls alone cost a call-heavy program 5%.
 const CLOCK_PERIOD: u32 = 8;
 
 /// Loop back-edges counted in a register before they are added to the function's
@@ -169,11 +208,19 @@ const CLOCK_PERIOD: u32 = 8;
 /// `EDGE_BATCH - 1` fewer edges than were taken.
 const EDGE_BATCH: u32 = 128;
 
-/// Self-time estimation: reading the clock at every frame switch costs more than a small
-/// call, so the clock is read every [`SAMPLE_PERIOD`] × [`CLOCK_PERIOD`] hook events and
-/// the elapsed time is charged to the function running at that moment. Totals are exact (every tick is charged
-/// to someone); the split between functions is a statistical estimate weighted by hook
-/// events, which is good enough to rank hot functions.
+/// Profile samples and self-time estimation. A sample is taken every [`CALL_PERIOD`]
+/// interpreted calls of a function (charged to that callee), every [`EDGE_BATCH`]
+/// back-edges (to the looping function) and every [`SAMPLE_PERIOD`] other hook events;
+/// each runs the tier hook. Reading the clock at every frame switch costs more than a
+/// small call, so the clock is read every [`CLOCK_PERIOD`] samples and the elapsed time
+/// is charged to the function sampled then. Totals are exact (every tick is charged to
+/// someone); the split between functions is a statistical estimate weighted by samples,
+/// which is good enough to rank hot functions. Call and back-edge counts are exact.
+///
+/// Cost with profiling on (cachegrind, warm call): the loop ops run the same instructions
+/// as with profiling off (see `back_edges!`), a call to an interpreted function adds about
+/// six (flush check, one decrement, spills) and a return from a function without loops
+/// none ([`Op::ReturnNoLoop`](super::ops::Op::ReturnNoLoop)).
 struct Sampler {
     last: u64,
     /// Hook events until the next sample.
@@ -181,6 +228,8 @@ struct Sampler {
     /// Samples until the next clock read.
     clock_left: u32,
     hook: Option<TierHook>,
+    /// Counters are collected (the back-edge countdown runs either way).
+    profiling: bool,
 }
 
 /// A callback run at every profile sample point with the counters of the function running
@@ -202,6 +251,7 @@ impl Sampler {
             countdown: SAMPLE_PERIOD,
             clock_left: CLOCK_PERIOD,
             hook,
+            profiling,
         }
     }
 
@@ -214,25 +264,46 @@ impl Sampler {
         }
     }
 
+    /// The call that completed a [`CALL_PERIOD`] of `c`'s function: moves the period into
+    /// its base count and takes a sample of it.
+    #[cold]
+    #[inline(never)]
+    fn call_period(&mut self, c: &Counters) {
+        c.call_base.set(c.call_base.get() + u64::from(CALL_PERIOD));
+        c.calls_left.set(CALL_PERIOD);
+        self.sample(c);
+    }
+
     /// A full batch of [`EDGE_BATCH`] back-edges of the running function: counts them
     /// and takes a sample (a batch is longer than a sample period of events).
     #[cold]
     #[inline(never)]
     fn edge_batch(&mut self, c: &Counters) {
+        if !self.profiling {
+            return;
+        }
         c.back_edges.set(c.back_edges.get() + u64::from(EDGE_BATCH));
         self.countdown = SAMPLE_PERIOD;
         self.sample(c);
     }
 
     /// Adds `n` pending back-edges (fewer than a batch) to the running function's counter
-    /// at a frame switch. They count as hook events too (at least one left, for the
-    /// switch's own event), so a loop that calls keeps the sampling rate of one edge, one
-    /// event: the tier hook must see a function whose loop body is a call often enough.
+    /// at a frame switch and returns the new countdown ([`EDGE_BATCH`]; returned from here
+    /// so the caller's hot path has no store of its own). They count as hook events too,
+    /// so a loop whose body is a call keeps the sampling rate of one edge, one event, and
+    /// the sample that they complete goes to the looping function (the tier hook must see
+    /// it often enough).
     #[cold]
     #[inline(never)]
-    fn edges(&mut self, c: &Counters, n: u32) {
+    fn edges(&mut self, c: &Counters, n: u32) -> u32 {
         c.back_edges.set(c.back_edges.get() + u64::from(n));
-        self.countdown = self.countdown.saturating_sub(n).max(1);
+        if n >= self.countdown {
+            self.countdown = SAMPLE_PERIOD;
+            self.sample(c);
+        } else {
+            self.countdown -= n;
+        }
+        EDGE_BATCH
     }
 
     #[cold]
@@ -465,7 +536,9 @@ impl Interp {
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };
-            c.calls.set(c.calls.get() + 1);
+            if c.count_call() {
+                sampler.call_period(c);
+            }
         }
         frames.push(Frame {
             code: code0,
@@ -656,30 +729,34 @@ impl Interp {
         }
         // Back-edges are counted down in a local (a register in the hot loop) and added to
         // the function's counter per batch, or by `flush_edges!` when the frame changes.
+        // The countdown runs whether or not profiling is on (only the batch's cold path
+        // checks): a decrement costs what testing the switch would, so the loop ops run
+        // the same instructions either way. `$n` is 0 or 1 (fused compare-and-jump ops
+        // carry their "is a back-edge" flag; subtracting it needs no branch).
+        macro_rules! back_edges {
+            ($n:expr) => {{
+                edges_left = edges_left.wrapping_sub($n);
+                if edges_left == 0 {
+                    edges_left = EDGE_BATCH;
+                    // SAFETY: counters of a live instance.
+                    sampler.edge_batch(unsafe { &*counters });
+                }
+            }};
+        }
         macro_rules! back_edge {
             () => {
-                if profiling {
-                    edges_left -= 1;
-                    if edges_left == 0 {
-                        edges_left = EDGE_BATCH;
-                        // SAFETY: counters of a live instance.
-                        sampler.edge_batch(unsafe { &*counters });
-                    }
-                }
+                back_edges!(1)
             };
         }
-        // A frame switch (call or return) of the running function `counters`, when
-        // profiling: adds its pending back-edges to its counter (so the counts are exact
-        // whenever the frame changes) and counts one hook event.
-        macro_rules! switch_event {
+        // A frame switch (call, return, trap) of the running function `counters`, when
+        // profiling: adds its pending back-edges to its counter, so the counts are exact
+        // whenever the frame changes (one compare when the function took no back-edge).
+        macro_rules! flush_edges {
             () => {{
-                // SAFETY: counters of a live instance.
-                let c = unsafe { &*counters };
                 if edges_left != EDGE_BATCH {
-                    sampler.edges(c, EDGE_BATCH - edges_left);
-                    edges_left = EDGE_BATCH;
+                    // SAFETY: counters of a live instance.
+                    edges_left = sampler.edges(unsafe { &*counters }, EDGE_BATCH - edges_left);
                 }
-                sampler.event(c);
             }};
         }
         macro_rules! branch {
@@ -699,9 +776,7 @@ impl Interp {
         }
         macro_rules! cond_jump {
             ($lp:expr, $t:expr) => {{
-                if $lp {
-                    back_edge!();
-                }
+                back_edges!(u32::from($lp));
                 // SAFETY: targets are op indices of the current body.
                 ip = unsafe { ops.add($t as usize) };
             }};
@@ -828,7 +903,11 @@ impl Interp {
                     let (np, nr): (u32, u32) = $arity;
                     let (np, nr) = (np as usize, nr as usize);
                     if profiling {
-                        switch_event!();
+                        flush_edges!();
+                        // A call out counts as an event of the caller (tiered mode: an
+                        // interpreted function that mostly calls compiled code).
+                        // SAFETY: counters of a live instance.
+                        sampler.event(unsafe { &*counters });
                     }
                     // SAFETY: the arguments are the top `np` slots.
                     let vbase = unsafe { sp.sub(np) };
@@ -887,10 +966,13 @@ impl Interp {
                         }
                     }
                     if profiling {
-                        switch_event!();
+                        flush_edges!();
                         // SAFETY: counters of a live instance.
                         let kc = unsafe { &*k };
-                        kc.calls.set(kc.calls.get() + 1);
+                        // Sampled per callee: the hook sees hot callees.
+                        if kc.count_call() {
+                            sampler.call_period(kc);
+                        }
                     }
                     // SAFETY: a frame is running (the caller).
                     unsafe { (*frames.as_mut_ptr().add(frames.len() - 1)).ret = ip };
@@ -915,6 +997,36 @@ impl Interp {
                         base: new_base,
                     });
                 }
+            }};
+        }
+
+        // Returns from the running frame (the `Return` ops).
+        macro_rules! ret {
+            () => {{
+                let n = code.num_results as usize;
+                // SAFETY: results lie below `sp`, the base is below them.
+                unsafe {
+                    if n == 1 {
+                        *fp = *sp.sub(1);
+                    } else {
+                        std::ptr::copy(sp.sub(n), fp, n);
+                    }
+                    sp = fp.add(n);
+                }
+                if let Some(done) = self.ret(
+                    frames,
+                    &mut code,
+                    &mut data,
+                    &mut vmctx,
+                    &mut counters,
+                    &mut fp,
+                    sptr,
+                ) {
+                    break done;
+                }
+                ops = code.ops.as_ptr();
+                // The caller resumes after its call op.
+                ip = caller_ret(frames);
             }};
         }
 
@@ -990,67 +1102,22 @@ impl Interp {
                     let i = pop!() as u32;
                     let i = i.min(len - 1);
                     let e = code.br_tables[(start + i) as usize];
-                    if e.target == u32::MAX {
-                        // Branch to the function label.
-                        let n = code.num_results as usize;
-                        // SAFETY: results lie below `sp`, the base is below them.
-                        unsafe {
-                            std::ptr::copy(sp.sub(n), fp, n);
-                            sp = fp.add(n);
-                        }
-                        // Fall into the shared return path below.
-                        if profiling {
-                            switch_event!();
-                        }
-                        if let Some(done) = self.ret(
-                            frames,
-                            &mut code,
-                            &mut data,
-                            &mut vmctx,
-                            &mut counters,
-                            &mut fp,
-                            sptr,
-                        ) {
-                            break done;
-                        }
-                        ops = code.ops.as_ptr();
-                        // The caller resumes after its call op.
-                        ip = caller_ret(frames);
-                        continue;
-                    }
                     if e.is_loop {
                         back_edge!();
                     }
                     branch!(e.target, e.height, e.keep);
                 }
                 Op::Return => {
-                    let n = code.num_results as usize;
-                    // SAFETY: results lie below `sp`, the base is below them.
-                    unsafe {
-                        if n == 1 {
-                            *fp = *sp.sub(1);
-                        } else {
-                            std::ptr::copy(sp.sub(n), fp, n);
-                        }
-                        sp = fp.add(n);
-                    }
                     if profiling {
-                        switch_event!();
+                        flush_edges!();
                     }
-                    if let Some(done) = self.ret(
-                        frames,
-                        &mut code,
-                        &mut data,
-                        &mut vmctx,
-                        &mut counters,
-                        &mut fp,
-                        sptr,
-                    ) {
-                        break done;
-                    }
-                    ops = code.ops.as_ptr();
-                    // The caller resumes after its call op.
-                    ip = caller_ret(frames);
+                    ret!();
+                }
+                Op::ReturnNoLoop => {
+                    // No back-edge in this function: nothing is pending (the call that
+                    // entered it flushed its caller's edges), so no profiling work here.
+                    debug_assert!(!profiling || edges_left == EDGE_BATCH);
+                    ret!();
                 }
 
                 // ---- calls ---------------------------------------------------------------

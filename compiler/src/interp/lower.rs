@@ -82,6 +82,10 @@ struct Lowerer<'m> {
     /// Largest op index some branch may target: the peephole never merges an op at or
     /// after it into an earlier one.
     barrier: usize,
+    /// Some branch goes back to a loop header (see [`Op::ReturnNoLoop`]).
+    back_edges: bool,
+    /// `br_tables` entries that branch to the function label (see `lower_function`).
+    return_entries: Vec<usize>,
 }
 
 /// Lowers the body of function `func_index`.
@@ -130,6 +134,8 @@ pub fn lower_function(
         }],
         h: num_locals,
         barrier: 0,
+        back_edges: false,
+        return_entries: Vec::new(),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -142,7 +148,25 @@ pub fn lower_function(
             message: "function body does not end".into(),
         });
     }
+    let back_edges = lw.back_edges;
     let mut code = lw.code;
+    // `br_table` entries to the function label jump to one shared `Return` after the body
+    // (nothing else reaches it), so the interpreter has a single return path.
+    if !lw.return_entries.is_empty() {
+        let at = code.ops.len() as u32;
+        code.ops.push(Op::Return);
+        code.offsets.push(body.range().end as u32);
+        for &e in &lw.return_entries {
+            code.br_tables[e].target = at;
+        }
+    }
+    if !back_edges {
+        for op in &mut code.ops {
+            if *op == Op::Return {
+                *op = Op::ReturnNoLoop;
+            }
+        }
+    }
     rotate_loops(&mut code.ops);
     for op in &mut code.ops {
         *op = specialize(*op);
@@ -280,6 +304,7 @@ impl Lowerer<'_> {
             return Ok(());
         }
         let simple = self.h == height + keep;
+        self.back_edges |= is_loop;
         let target = if is_loop { self.ctrl[idx].header } else { 0 };
         let op = match (cond, is_loop, simple) {
             (false, false, true) => Op::Jump(target),
@@ -474,15 +499,18 @@ impl Lowerer<'_> {
                     let (idx, height, keep, is_loop) = self.label(*d, offset)?;
                     let entry_index = self.code.br_tables.len();
                     if idx == 0 {
-                        // Branch to the function label: target `u32::MAX` means return.
+                        // Branch to the function label: to a `Return` appended after the
+                        // body (see `lower_function`), the results moved to the frame base.
                         self.code.br_tables.push(BrEntry {
                             target: u32::MAX,
-                            height,
+                            height: 0,
                             keep,
                             is_loop: false,
                         });
+                        self.return_entries.push(entry_index);
                         continue;
                     }
+                    self.back_edges |= is_loop;
                     let target = if is_loop { self.ctrl[idx].header } else { 0 };
                     self.code.br_tables.push(BrEntry {
                         target,
@@ -2275,7 +2303,8 @@ mod tests {
         // const 1, (jump to block end elided into a simple jump), return.
         assert_eq!(ops[0], Op::Const(1));
         assert!(matches!(ops[1], Op::Jump(2)), "{ops:?}");
-        assert_eq!(ops[2], Op::Return);
+        // The dead loop has no back-edge: a return that skips the profiling flush.
+        assert_eq!(ops[2], Op::ReturnNoLoop);
         assert_eq!(ops.len(), 3);
         assert_eq!(code[0].offsets.len(), ops.len());
     }
@@ -2469,6 +2498,35 @@ mod tests {
     }
 
     #[test]
+    fn only_functions_without_back_edges_return_without_flushing() {
+        let code = lower_wat(
+            r#"(module
+                (func (param i32) (result i32)
+                    (if (local.get 0) (then (return (i32.const 1))))
+                    (i32.const 2))
+                (func (param i32) (result i32)
+                    (loop $l (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                    (if (local.get 0) (then (return (i32.const 1))))
+                    (i32.const 2))
+                (func (param i32)
+                    (block $b (loop $l (br_table $b $l (local.get 0))))))"#,
+        );
+        let returns = |i: usize| -> (usize, usize) {
+            let ops = &code[i].ops;
+            (
+                ops.iter().filter(|op| **op == Op::Return).count(),
+                ops.iter().filter(|op| **op == Op::ReturnNoLoop).count(),
+            )
+        };
+        // No loop: every return (the early one and the end) skips the flush.
+        assert_eq!(returns(0), (0, 2), "{:?}", code[0].ops);
+        // A back-edge anywhere in the body: every return flushes.
+        assert_eq!(returns(1), (2, 0), "{:?}", code[1].ops);
+        // A back-edge that only a br_table takes counts too.
+        assert_eq!(returns(2), (1, 0), "{:?}", code[2].ops);
+    }
+
+    #[test]
     fn br_table_to_function_label_returns() {
         let code = lower_wat(
             r#"(module (func (param i32) (result i32)
@@ -2476,7 +2534,11 @@ mod tests {
         );
         let c = &code[0];
         assert_eq!(c.br_tables.len(), 2);
-        assert_eq!(c.br_tables[1].target, u32::MAX);
-        assert_ne!(c.br_tables[0].target, u32::MAX);
+        // The function label: a return appended after the body's own.
+        let ret = c.br_tables[1].target as usize;
+        assert_eq!(ret, c.ops.len() - 1);
+        assert_eq!(c.ops[ret], Op::ReturnNoLoop);
+        assert_eq!((c.br_tables[1].height, c.br_tables[1].keep), (0, 1));
+        assert_ne!(c.br_tables[0].target as usize, ret);
     }
 }

@@ -55,6 +55,9 @@ pub enum Op {
     },
     /// Return the top `results` values.
     Return,
+    /// [`Op::Return`] of a function without loop back-edges: when profiling, it has no
+    /// pending back-edges to add to its counter, so it skips that check.
+    ReturnNoLoop,
 
     // ---- calls ---------------------------------------------------------------------------
     /// Call function `index` of the current instance.

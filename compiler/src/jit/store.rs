@@ -416,7 +416,7 @@ impl Tiering {
             return Ok(());
         };
         let counters = TierCounters {
-            calls: c.calls.get(),
+            calls: c.calls(),
             back_edges: c.back_edges.get(),
         };
         let func = ij.module.meta.num_imported_funcs + d as u32;
@@ -431,7 +431,10 @@ impl Tiering {
         let fr = inst
             .defined_func_ref(d as u32)
             .expect("one FuncRef per defined function");
-        let cells = Some((c.calls.as_ptr() as usize, c.back_edges.as_ptr() as usize));
+        let cells = Some((
+            c.call_base.as_ptr() as usize,
+            c.back_edges.as_ptr() as usize,
+        ));
         // SAFETY: `fr` belongs to a live instance of this store; swapping entries between
         // calls is the tiering contract; the counter cells live as long as the instance.
         unsafe {

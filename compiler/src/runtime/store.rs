@@ -818,7 +818,7 @@ impl Store {
             .enumerate()
             .map(|(j, c)| FuncCounters {
                 func: data.num_imported_funcs + j as u32,
-                calls: c.calls.get(),
+                calls: c.calls(),
                 back_edges: c.back_edges.get(),
                 nanos: interp::exec::ticks_to_nanos(c.ticks.get(), ref_ticks, ref_nanos),
             })

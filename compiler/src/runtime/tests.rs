@@ -657,6 +657,42 @@ fn batched_back_edges_are_exact_across_calls_and_traps() {
 }
 
 #[test]
+fn counters_are_exact_for_recursion_mixing_loops_and_leaves() {
+    // Functions without back-edges return without flushing the pending back-edges (there
+    // are none); the loops around and below them must still be counted exactly, with
+    // calls counted once per entry, through recursion deeper than a sample period.
+    let mut s = store();
+    let i = inst(
+        &mut s,
+        r#"(module
+        (func $spin (param i32) (local i32)
+            (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 1) (local.get 0)))))
+        (func $fib (param i32) (result i32)
+            (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+                (then (call $spin (i32.const 3)) (local.get 0))
+                (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                               (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+        (func (export "run") (param i32 i32) (result i32) (local i32 i32)
+            (loop $l
+                (local.set 3 (i32.add (local.get 3) (call $fib (local.get 1))))
+                (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 2) (local.get 0))))
+            (local.get 3)))"#,
+    );
+    let r = call(&mut s, i, "run", &[Val::I32(7), Val::I32(15)]).unwrap();
+    // fib(15) = 610, computed 7 times.
+    assert_eq!(r, vec![Val::I32(7 * 610)]);
+    // fib(n) makes 2 fib(n+1) - 1 calls; fib(16) = 987: 1973 calls per run, of which
+    // 987 are leaves (each calls $spin, whose loop takes 2 back-edges).
+    let c = s.func_counters(i);
+    assert_eq!((c[0].calls, c[0].back_edges), (7 * 987, 7 * 987 * 2));
+    assert_eq!((c[1].calls, c[1].back_edges), (7 * 1973, 0));
+    assert_eq!((c[2].calls, c[2].back_edges), (1, 6));
+}
+
+#[test]
 fn other_modes_report_unsupported_and_handles_are_store_checked() {
     let m = Module::from_bytes(b"(module (func (export \"f\")))").unwrap();
     // H5: snapshot mode is supported now (compile -> snapshot bytes -> runtime-loader).
