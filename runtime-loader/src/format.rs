@@ -116,9 +116,15 @@ impl<'a> EntryTable<'a> {
         Ok(t)
     }
 
-    /// The section's bytes (to keep a copy: [`EntryTable::parse`] it again).
+    /// The section's bytes (to keep a copy: [`EntryTable::rebased`]).
     pub fn raw(&self) -> &'a [u8] {
         self.raw
+    }
+
+    /// The same table over `copy`, a byte-for-byte copy of [`EntryTable::raw`] (kept
+    /// elsewhere): nothing is checked again; `None` if the length differs.
+    pub fn rebased<'b>(&self, copy: &'b [u8]) -> Option<EntryTable<'b>> {
+        (copy.len() == self.raw.len()).then_some(EntryTable { raw: copy, ..*self })
     }
 
     fn at(&self, i: usize) -> Option<u32> {

@@ -433,7 +433,8 @@ pub unsafe extern "C" fn bf_init(
 ///
 /// # Safety
 /// `rt` from `bf_init`; `snap` readable for `snap_len` bytes; `code` null (see above) or
-/// writable and executable for `code_len` bytes and alive as long as the runtime.
+/// writable and executable for `code_len` bytes, alive as long as the runtime and
+/// overlapping neither `snap` nor the arena.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bf_load(
     rt: *mut Runtime,
@@ -518,7 +519,7 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
         });
         return Ok(());
     }
-    relocate(r, &snap, entries, code, code_len)
+    relocate(r, &snap, &meta, entries, code, code_len)
 }
 
 /// The copying path: builds the code region in the embedder's memory from the relocation
@@ -528,6 +529,7 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
 fn relocate(
     r: &mut Runtime,
     snap: &Snapshot<'static>,
+    meta: &MetaView<'static>,
     entries: EntryTable<'static>,
     code: *mut u8,
     code_len: usize,
@@ -560,9 +562,13 @@ fn relocate(
             core::slice::from_raw_parts(p.add(m.len()), e.len()),
         )
     };
+    // Exact copies of validated bytes: the views are moved onto them, not checked again.
+    let (Some(meta), Some(entries)) = (meta.rebased(m), entries.rebased(e)) else {
+        return Err(LoadError::BadMeta.into());
+    };
     r.module = Some(Module {
-        meta: MetaView::parse(m)?,
-        entries: EntryTable::parse(e, usize::MAX)?,
+        meta,
+        entries,
         base,
     });
     Ok(())
@@ -573,6 +579,7 @@ fn relocate(
 fn relocate(
     r: &mut Runtime,
     _: &Snapshot<'static>,
+    _: &MetaView<'static>,
     _: EntryTable<'static>,
     _: *mut u8,
     _: usize,
