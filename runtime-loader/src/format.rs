@@ -944,7 +944,7 @@ mod writer {
         let m = crate::meta_view::MetaView::parse(meta).ok()?;
         let obj = crate::elf::ElfObject::parse(object).ok()?;
         let (nimp, ndef, ntypes) = (
-            m.num_imported_funcs,
+            m.num_imported_funcs(),
             m.num_defined_funcs() as usize,
             m.num_types() as usize,
         );

@@ -199,11 +199,42 @@ pub struct ExportView<'a> {
     pub index: u32,
 }
 
+/// A validated constant expression as the metadata stores it: its tag (0 `i32.const`,
+/// 1 `i64.const`, 2 `f32.const`, 3 `f64.const`, 4 `ref.null`, 5 `ref.func`, 6 `global.get`)
+/// and 64-bit payload (the value's bits zero-extended, the reference type, or the index).
+/// Loaders that only need the value read it as is; [`RawExpr::decode`] gives the
+/// [`ConstExpr`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawExpr {
+    /// The tag (0-6, see above).
+    pub tag: u32,
+    /// The payload.
+    pub value: u64,
+}
+
+impl RawExpr {
+    /// The expression as a [`ConstExpr`].
+    pub fn decode(self) -> ConstExpr {
+        let lo = self.value as u32;
+        match self.tag {
+            0 => ConstExpr::I32(lo as i32),
+            1 => ConstExpr::I64(self.value as i64),
+            2 => ConstExpr::F32(lo),
+            3 => ConstExpr::F64(self.value),
+            4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
+            5 => ConstExpr::RefFunc(lo),
+            _ => ConstExpr::GlobalGet(lo),
+        }
+    }
+}
+
 /// An element segment; its items are [`MetaView::elem_item`] `first .. first + count`.
 #[derive(Clone, Debug)]
 pub struct ElemView {
-    /// Mode.
-    pub mode: ElemMode,
+    /// Active segments: the table and the offset expression.
+    pub active: Option<(u32, RawExpr)>,
+    /// Passive (not active and not declared).
+    pub passive: bool,
     /// Element type.
     pub ty: ValType,
     /// Index of its first item.
@@ -212,13 +243,40 @@ pub struct ElemView {
     pub count: u32,
 }
 
+impl ElemView {
+    /// The segment's mode.
+    pub fn mode(&self) -> ElemMode {
+        match self.active {
+            Some((table, offset)) => ElemMode::Active {
+                table,
+                offset: offset.decode(),
+            },
+            None if self.passive => ElemMode::Passive,
+            None => ElemMode::Declared,
+        }
+    }
+}
+
 /// A data segment.
 #[derive(Clone, Debug)]
 pub struct DataView<'a> {
-    /// Mode.
-    pub mode: DataMode,
+    /// Active segments: the memory and the offset expression (`None`: passive).
+    pub active: Option<(u32, RawExpr)>,
     /// Contents (a slice of the metadata bytes).
     pub bytes: &'a [u8],
+}
+
+impl DataView<'_> {
+    /// The segment's mode.
+    pub fn mode(&self) -> DataMode {
+        match self.active {
+            Some((memory, offset)) => DataMode::Active {
+                memory,
+                offset: offset.decode(),
+            },
+            None => DataMode::Passive,
+        }
+    }
 }
 
 /// A validated metadata section, read in place: the bytes, the header counts and where each
@@ -229,16 +287,6 @@ pub struct MetaView<'a> {
     n: [u32; header::WORDS],
     /// Word index of each table's first record ([`Tab`] order), then the pool's byte offset.
     at: [usize; 12],
-    /// Number of imported functions (the first entries of the function index space).
-    pub num_imported_funcs: u32,
-    /// Number of imported memories.
-    pub num_imported_memories: u32,
-    /// Number of imported tables.
-    pub num_imported_tables: u32,
-    /// Number of imported globals.
-    pub num_imported_globals: u32,
-    /// Start function index.
-    pub start: Option<u32>,
 }
 
 impl<'a> MetaView<'a> {
@@ -290,16 +338,7 @@ impl<'a> MetaView<'a> {
         {
             return Err(E);
         }
-        let v = MetaView {
-            bytes,
-            n,
-            at,
-            num_imported_funcs: n[IMPORTED_FUNCS],
-            num_imported_memories: n[IMPORTED_MEMORIES],
-            num_imported_tables: n[IMPORTED_TABLES],
-            num_imported_globals: n[IMPORTED_GLOBALS],
-            start: (n[START] != NO_START).then_some(n[START]),
-        };
+        let v = MetaView { bytes, n, at };
         v.check(&counts, &spaces, &imported).then_some(v).ok_or(E)
     }
 
@@ -310,11 +349,6 @@ impl<'a> MetaView<'a> {
             bytes: copy,
             n: self.n,
             at: self.at,
-            num_imported_funcs: self.num_imported_funcs,
-            num_imported_memories: self.num_imported_memories,
-            num_imported_tables: self.num_imported_tables,
-            num_imported_globals: self.num_imported_globals,
-            start: self.start,
         })
     }
 
@@ -358,7 +392,7 @@ impl<'a> MetaView<'a> {
         }
         seen == *imported
             // The start function is called with no parameter and result slots.
-            && self.start.is_none_or(|s| {
+            && self.start().is_none_or(|s| {
                 let t = self.type_at(self.func_type_index(s));
                 t.params.is_empty() && t.results.is_empty()
             })
@@ -429,17 +463,10 @@ impl<'a> MetaView<'a> {
     }
 
     /// The constant expression at word `w` (validated).
-    fn expr(&self, w: usize) -> ConstExpr {
-        let (lo, hi) = (self.word(w + 1), self.word(w + 2));
-        let wide = u64::from(lo) | u64::from(hi) << 32;
-        match self.word(w) {
-            0 => ConstExpr::I32(lo as i32),
-            1 => ConstExpr::I64(wide as i64),
-            2 => ConstExpr::F32(lo),
-            3 => ConstExpr::F64(wide),
-            4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
-            5 => ConstExpr::RefFunc(lo),
-            _ => ConstExpr::GlobalGet(lo),
+    fn expr(&self, w: usize) -> RawExpr {
+        RawExpr {
+            tag: self.word(w),
+            value: u64::from(self.word(w + 1)) | u64::from(self.word(w + 2)) << 32,
         }
     }
 
@@ -502,7 +529,7 @@ impl<'a> MetaView<'a> {
     }
 
     /// Initializer of defined global `d` (global `num_imported_globals + d`).
-    pub fn global_init(&self, d: u32) -> ConstExpr {
+    pub fn global_init(&self, d: u32) -> RawExpr {
         self.expr(self.word_of(Tab::Globals, d, 0))
     }
 
@@ -520,14 +547,8 @@ impl<'a> MetaView<'a> {
     pub fn elem(&self, i: u32) -> ElemView {
         let r = |k| self.rec(Tab::Elems, i, k);
         ElemView {
-            mode: match r(0) {
-                0 => ElemMode::Active {
-                    table: r(1),
-                    offset: self.expr(self.word_of(Tab::Elems, i, 2)),
-                },
-                1 => ElemMode::Passive,
-                _ => ElemMode::Declared,
-            },
+            active: (r(0) == 0).then(|| (r(1), self.expr(self.word_of(Tab::Elems, i, 2)))),
+            passive: r(0) == 1,
             ty: val_type(r(5)).unwrap_or(ValType::FuncRef),
             first: r(6),
             count: r(7),
@@ -535,7 +556,7 @@ impl<'a> MetaView<'a> {
     }
 
     /// Element item `j` (of all segments; see [`ElemView::first`]).
-    pub fn elem_item(&self, j: u32) -> ConstExpr {
+    pub fn elem_item(&self, j: u32) -> RawExpr {
         self.expr(self.word_of(Tab::Items, j, 0))
     }
 
@@ -543,15 +564,35 @@ impl<'a> MetaView<'a> {
     pub fn data(&self, i: u32) -> DataView<'a> {
         let r = |k| self.rec(Tab::Datas, i, k);
         DataView {
-            mode: match r(0) {
-                0 => DataMode::Active {
-                    memory: r(1),
-                    offset: self.expr(self.word_of(Tab::Datas, i, 2)),
-                },
-                _ => DataMode::Passive,
-            },
+            active: (r(0) == 0).then(|| (r(1), self.expr(self.word_of(Tab::Datas, i, 2)))),
             bytes: self.pool(r(5), r(6)),
         }
+    }
+
+    /// Number of imported functions (the first entries of the function index space).
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.n[header::IMPORTED_FUNCS]
+    }
+
+    /// Number of imported memories.
+    pub fn num_imported_memories(&self) -> u32 {
+        self.n[header::IMPORTED_MEMORIES]
+    }
+
+    /// Number of imported tables.
+    pub fn num_imported_tables(&self) -> u32 {
+        self.n[header::IMPORTED_TABLES]
+    }
+
+    /// Number of imported globals.
+    pub fn num_imported_globals(&self) -> u32 {
+        self.n[header::IMPORTED_GLOBALS]
+    }
+
+    /// Start function index.
+    pub fn start(&self) -> Option<u32> {
+        let s = self.n[header::START];
+        (s != NO_START).then_some(s)
     }
 
     /// Number of module types.
