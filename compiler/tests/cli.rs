@@ -440,3 +440,48 @@ fn compile_refuses_to_overwrite_its_input() {
         "input unchanged"
     );
 }
+
+/// `inspect` shows the snapshot's relocation table (the records a loader applies), not only
+/// the object's relocation entries; an execute-in-place snapshot has no patch to apply.
+#[test]
+fn inspect_shows_the_relocation_table() {
+    let dir = tmpdir("inspect-relocs");
+    let wat = write(&dir, "fib.wat", FIB);
+    for (name, xip) in [("r.snap", false), ("x.snap", true)] {
+        let snap = dir.join(name);
+        let mut args = vec![
+            "compile",
+            wat.to_str().unwrap(),
+            "-o",
+            snap.to_str().unwrap(),
+        ];
+        if xip {
+            args.push("--xip");
+        }
+        let o = bareflow(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let bytes = std::fs::read(&snap).unwrap();
+        let parsed = runtime_loader::format::Snapshot::parse(&bytes).unwrap();
+        let expected = match parsed.relocations() {
+            Ok(t) => format!("relocation table {} records ", t.record_count()),
+            Err(_) => "relocation table none ".to_string(),
+        };
+        let o = bareflow(&["inspect", snap.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let line = out
+            .lines()
+            .find(|l| l.contains("relocation table"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains(&expected), "{line} / {expected}");
+        if !xip {
+            // A relocating snapshot's table copies the code and patches its calls.
+            assert!(
+                !line.contains("table none") && !line.contains(" 0 records"),
+                "{line}"
+            );
+        } else {
+            assert!(line.contains("(object: 0 relocations)"), "{line}");
+        }
+    }
+}

@@ -67,7 +67,8 @@ const char *bf_status_message(bf_status status);
 bf_status bf_init(void *arena, size_t arena_len, size_t stack_budget, bf_runtime **out);
 
 /* Verifies the snapshot (container, checksum, metadata, ELF object) and loads its code into
- * code[0..code_len], which must be executable memory that stays alive. Nothing runs yet.
+ * code[0..code_len], which must be executable memory that stays alive and overlaps neither
+ * the snapshot nor the arena. Nothing runs yet.
  * For an execute-in-place snapshot (bareflow compile --xip) pass code = NULL: the code then
  * runs from the snapshot bytes, which must be executable and stay alive. A snapshot this
  * library cannot run (corrupt, another ISA, compiled with --memory guard: only checked

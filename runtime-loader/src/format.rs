@@ -116,9 +116,15 @@ impl<'a> EntryTable<'a> {
         Ok(t)
     }
 
-    /// The section's bytes (to keep a copy: [`EntryTable::parse`] it again).
+    /// The section's bytes (to keep a copy: [`EntryTable::rebased`]).
     pub fn raw(&self) -> &'a [u8] {
         self.raw
+    }
+
+    /// The same table over `copy`, a byte-for-byte copy of [`EntryTable::raw`] (kept
+    /// elsewhere): nothing is checked again; `None` if the length differs.
+    pub fn rebased<'b>(&self, copy: &'b [u8]) -> Option<EntryTable<'b>> {
+        (copy.len() == self.raw.len()).then_some(EntryTable { raw: copy, ..*self })
     }
 
     fn at(&self, i: usize) -> Option<u32> {
@@ -938,7 +944,7 @@ mod writer {
         let m = crate::meta_view::MetaView::parse(meta).ok()?;
         let obj = crate::elf::ElfObject::parse(object).ok()?;
         let (nimp, ndef, ntypes) = (
-            m.num_imported_funcs,
+            m.num_imported_funcs(),
             m.num_defined_funcs() as usize,
             m.num_types() as usize,
         );

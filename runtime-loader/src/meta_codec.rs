@@ -58,7 +58,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
             index: e.index,
         });
     }
-    let nig = v.num_imported_globals;
+    let nig = v.num_imported_globals();
     Ok(ModuleMeta {
         types: (0..v.num_types())
             .map(|t| {
@@ -71,29 +71,29 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
             .collect(),
         imports,
         funcs: (0..v.num_funcs()).map(|f| v.func_type_index(f)).collect(),
-        num_imported_funcs: v.num_imported_funcs,
+        num_imported_funcs: v.num_imported_funcs(),
         memories: (0..v.num_memories()).map(|m| v.memory(m)).collect(),
-        num_imported_memories: v.num_imported_memories,
+        num_imported_memories: v.num_imported_memories(),
         tables: (0..v.num_tables()).map(|t| v.table(t)).collect(),
-        num_imported_tables: v.num_imported_tables,
+        num_imported_tables: v.num_imported_tables(),
         global_types: (0..v.num_globals()).map(|g| v.global_type(g)).collect(),
         num_imported_globals: nig,
         globals: (0..v.num_defined_globals())
             .map(|d| GlobalDef {
                 ty: v.global_type(nig + d),
-                init: v.global_init(d),
+                init: v.global_init(d).decode(),
             })
             .collect(),
         exports,
-        start: v.start,
+        start: v.start(),
         elems: (0..v.num_elems())
             .map(|i| {
                 let e = v.elem(i);
                 ElemSegment {
-                    mode: e.mode,
+                    mode: e.mode(),
                     ty: e.ty,
                     items: (e.first..e.first + e.count)
-                        .map(|j| v.elem_item(j))
+                        .map(|j| v.elem_item(j).decode())
                         .collect(),
                 }
             })
@@ -102,7 +102,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
             .map(|i| {
                 let d = v.data(i);
                 DataSegment {
-                    mode: d.mode,
+                    mode: d.mode(),
                     bytes: Vec::from(d.bytes),
                 }
             })
@@ -551,10 +551,13 @@ mod tests {
         assert_eq!(v.import(1).kind, ExportKind::Memory);
         let e = v.elem(0);
         assert_eq!((e.first, e.count), (0, 2));
-        assert_eq!(v.elem_item(e.first), ConstExpr::RefFunc(3));
+        assert_eq!(v.elem_item(e.first).decode(), ConstExpr::RefFunc(3));
         assert_eq!(v.elem(2).first, 3);
         assert_eq!(v.data(1).bytes.len(), 300);
-        assert_eq!(v.global_init(0), ConstExpr::F64(0x4009_21fb_5444_2d18));
+        assert_eq!(
+            v.global_init(0).decode(),
+            ConstExpr::F64(0x4009_21fb_5444_2d18)
+        );
     }
 
     #[test]

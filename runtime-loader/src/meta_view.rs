@@ -84,6 +84,43 @@ enum Tab {
 /// tag, low and high half of its 64-bit payload.
 pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 3, 4, 2, 3, 4, 8, 7, 3];
 
+/// [`FIELD_CHECKS`]: `lo` marking a pool range (offset in field `k`, length in `k + 1`).
+const POOL_RANGE: u8 = 0xFF;
+/// [`FIELD_CHECKS`]: a `bound` at or above this is header word `bound - HEADER_BOUND`.
+const HEADER_BOUND: u8 = 0x80;
+
+/// The checks one field of every record of a table gets, as `[table, field k, lo, bound]`:
+/// the field's value minus `lo` (wrapping) below `bound` (a constant, or a header count at
+/// or above [`HEADER_BOUND`]), or with `lo` = [`POOL_RANGE`] fields `k`, `k + 1` a pool
+/// range. The checks that depend on other fields (kinds and modes) follow in
+/// `MetaView::check`.
+const FIELD_CHECKS: [[u8; 4]; 15] = [
+    // An import's module and field names, and its kind.
+    [Tab::Imports as u8, 0, POOL_RANGE, 0],
+    [Tab::Imports as u8, 2, POOL_RANGE, 0],
+    [Tab::Imports as u8, 4, 0, 4],
+    // A function's type index.
+    [Tab::Funcs as u8, 0, 0, HEADER_BOUND + header::TYPES as u8],
+    // A memory's has-max flag.
+    [Tab::Memories as u8, 2, 0, 2],
+    // A table's element type (a reference type) and has-max flag.
+    [Tab::Tables as u8, 0, FUNCREF as u8, 2],
+    [Tab::Tables as u8, 3, 0, 2],
+    // A global's value type and mutability flag.
+    [Tab::GlobalTypes as u8, 0, 0, EXTERNREF as u8 + 1],
+    [Tab::GlobalTypes as u8, 1, 0, 2],
+    // An export's name and kind (its index: in `MetaView::check`).
+    [Tab::Exports as u8, 0, POOL_RANGE, 0],
+    [Tab::Exports as u8, 2, 0, 4],
+    // An element segment's mode (active, passive, declared) and element type (a reference
+    // type).
+    [Tab::Elems as u8, 0, 0, 3],
+    [Tab::Elems as u8, 5, FUNCREF as u8, 2],
+    // A data segment's mode (active, passive) and bytes.
+    [Tab::Datas as u8, 0, 0, 2],
+    [Tab::Datas as u8, 5, POOL_RANGE, 0],
+];
+
 /// Value-type byte / word codes.
 const FUNCREF: u32 = 4;
 const EXTERNREF: u32 = 5;
@@ -162,11 +199,42 @@ pub struct ExportView<'a> {
     pub index: u32,
 }
 
+/// A validated constant expression as the metadata stores it: its tag (0 `i32.const`,
+/// 1 `i64.const`, 2 `f32.const`, 3 `f64.const`, 4 `ref.null`, 5 `ref.func`, 6 `global.get`)
+/// and 64-bit payload (the value's bits zero-extended, the reference type, or the index).
+/// Loaders that only need the value read it as is; [`RawExpr::decode`] gives the
+/// [`ConstExpr`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawExpr {
+    /// The tag (0-6, see above).
+    pub tag: u32,
+    /// The payload.
+    pub value: u64,
+}
+
+impl RawExpr {
+    /// The expression as a [`ConstExpr`].
+    pub fn decode(self) -> ConstExpr {
+        let lo = self.value as u32;
+        match self.tag {
+            0 => ConstExpr::I32(lo as i32),
+            1 => ConstExpr::I64(self.value as i64),
+            2 => ConstExpr::F32(lo),
+            3 => ConstExpr::F64(self.value),
+            4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
+            5 => ConstExpr::RefFunc(lo),
+            _ => ConstExpr::GlobalGet(lo),
+        }
+    }
+}
+
 /// An element segment; its items are [`MetaView::elem_item`] `first .. first + count`.
 #[derive(Clone, Debug)]
 pub struct ElemView {
-    /// Mode.
-    pub mode: ElemMode,
+    /// Active segments: the table and the offset expression.
+    pub active: Option<(u32, RawExpr)>,
+    /// Passive (not active and not declared).
+    pub passive: bool,
     /// Element type.
     pub ty: ValType,
     /// Index of its first item.
@@ -175,13 +243,40 @@ pub struct ElemView {
     pub count: u32,
 }
 
+impl ElemView {
+    /// The segment's mode.
+    pub fn mode(&self) -> ElemMode {
+        match self.active {
+            Some((table, offset)) => ElemMode::Active {
+                table,
+                offset: offset.decode(),
+            },
+            None if self.passive => ElemMode::Passive,
+            None => ElemMode::Declared,
+        }
+    }
+}
+
 /// A data segment.
 #[derive(Clone, Debug)]
 pub struct DataView<'a> {
-    /// Mode.
-    pub mode: DataMode,
+    /// Active segments: the memory and the offset expression (`None`: passive).
+    pub active: Option<(u32, RawExpr)>,
     /// Contents (a slice of the metadata bytes).
     pub bytes: &'a [u8],
+}
+
+impl DataView<'_> {
+    /// The segment's mode.
+    pub fn mode(&self) -> DataMode {
+        match self.active {
+            Some((memory, offset)) => DataMode::Active {
+                memory,
+                offset: offset.decode(),
+            },
+            None => DataMode::Passive,
+        }
+    }
 }
 
 /// A validated metadata section, read in place: the bytes, the header counts and where each
@@ -192,16 +287,6 @@ pub struct MetaView<'a> {
     n: [u32; header::WORDS],
     /// Word index of each table's first record ([`Tab`] order), then the pool's byte offset.
     at: [usize; 12],
-    /// Number of imported functions (the first entries of the function index space).
-    pub num_imported_funcs: u32,
-    /// Number of imported memories.
-    pub num_imported_memories: u32,
-    /// Number of imported tables.
-    pub num_imported_tables: u32,
-    /// Number of imported globals.
-    pub num_imported_globals: u32,
-    /// Start function index.
-    pub start: Option<u32>,
 }
 
 impl<'a> MetaView<'a> {
@@ -253,23 +338,41 @@ impl<'a> MetaView<'a> {
         {
             return Err(E);
         }
-        let v = MetaView {
-            bytes,
-            n,
-            at,
-            num_imported_funcs: n[IMPORTED_FUNCS],
-            num_imported_memories: n[IMPORTED_MEMORIES],
-            num_imported_tables: n[IMPORTED_TABLES],
-            num_imported_globals: n[IMPORTED_GLOBALS],
-            start: (n[START] != NO_START).then_some(n[START]),
-        };
-        v.check(&spaces, &imported).then_some(v).ok_or(E)
+        let v = MetaView { bytes, n, at };
+        v.check(&counts, &spaces, &imported).then_some(v).ok_or(E)
     }
 
-    /// The per-record checks of [`MetaView::parse`] (the layout's length already matches).
-    fn check(&self, spaces: &[u32; 4], imported: &[u32; 4]) -> bool {
+    /// The same view over `copy`, a byte-for-byte copy of the validated bytes (kept
+    /// elsewhere): nothing is checked again; `None` if the length differs.
+    pub fn rebased<'b>(&self, copy: &'b [u8]) -> Option<MetaView<'b>> {
+        (copy.len() == self.bytes.len()).then_some(MetaView {
+            bytes: copy,
+            n: self.n,
+            at: self.at,
+        })
+    }
+
+    /// The per-record checks of [`MetaView::parse`] (the layout's length already matches;
+    /// `counts`: records per table, [`Tab`] order).
+    fn check(&self, counts: &[u32; 11], spaces: &[u32; 4], imported: &[u32; 4]) -> bool {
         use header::*;
         let n = &self.n;
+        // The field checks every record of a table gets (see [`FIELD_CHECKS`]).
+        for &[t, k, lo, bound] in &FIELD_CHECKS {
+            for i in 0..counts[t as usize] {
+                let r =
+                    |k| self.word(self.at[t as usize] + i as usize * RECORD_WORDS[t as usize] + k);
+                let (v, k) = (r(k as usize), k as usize);
+                let ok = match (lo, bound) {
+                    (POOL_RANGE, _) => self.pool_range(v, r(k + 1).into()).is_some(),
+                    (_, b) if b < HEADER_BOUND => v.wrapping_sub(lo.into()) < b.into(),
+                    (_, b) => v < n[usize::from(b - HEADER_BOUND)],
+                };
+                if !ok {
+                    return false;
+                }
+            }
+        }
         for t in 0..n[TYPES] {
             let (off, np, nr) = (
                 self.rec(Tab::Types, t, 0),
@@ -285,61 +388,36 @@ impl<'a> MetaView<'a> {
         }
         let mut seen = [0u32; 4];
         for i in 0..n[IMPORTS] {
-            let r = |k| self.rec(Tab::Imports, i, k);
-            let kind = r(4) as usize;
-            if self.pool_range(r(0), r(1).into()).is_none()
-                || self.pool_range(r(2), r(3).into()).is_none()
-                || kind > 3
-            {
-                return false;
-            }
-            seen[kind] += 1;
+            seen[self.rec(Tab::Imports, i, 4) as usize & 3] += 1;
         }
-        if seen != *imported {
-            return false;
-        }
-        (0..n[FUNCS]).all(|f| self.rec(Tab::Funcs, f, 0) < n[TYPES])
+        seen == *imported
             // The start function is called with no parameter and result slots.
-            && self.start.is_none_or(|s| {
+            && self.start().is_none_or(|s| {
                 let t = self.type_at(self.func_type_index(s));
                 t.params.is_empty() && t.results.is_empty()
-            })
-            && (0..n[MEMORIES]).all(|m| self.rec(Tab::Memories, m, 2) <= 1)
-            && (0..n[TABLES])
-                .all(|t| is_ref(self.rec(Tab::Tables, t, 0)) && self.rec(Tab::Tables, t, 3) <= 1)
-            && (0..n[GLOBALS]).all(|g| {
-                self.rec(Tab::GlobalTypes, g, 0) <= EXTERNREF
-                    && self.rec(Tab::GlobalTypes, g, 1) <= 1
             })
             && (0..self.num_defined_globals()).all(|d| {
                 let ty = self.rec(Tab::GlobalTypes, imported[3] + d, 0);
                 self.expr_type(self.word_of(Tab::Globals, d, 0)) == Some(ty)
             })
             && (0..n[EXPORTS]).all(|i| {
-                let r = |k| self.rec(Tab::Exports, i, k);
-                let kind = r(2) as usize;
-                self.pool_range(r(0), r(1).into()).is_some() && kind < 4 && r(3) < spaces[kind]
+                self.rec(Tab::Exports, i, 3) < spaces[self.rec(Tab::Exports, i, 2) as usize & 3]
             })
             && (0..n[ELEMS]).all(|i| {
                 let r = |k| self.rec(Tab::Elems, i, k);
                 let (mode, ty) = (r(0), r(5));
-                (mode == 1
-                    || mode == 2
-                    || (mode == 0
-                        && r(1) < n[TABLES]
+                (mode != 0
+                    || (r(1) < n[TABLES]
                         && self.expr_type(self.word_of(Tab::Elems, i, 2)) == Some(0)))
-                    && is_ref(ty)
                     && u64::from(r(6)) + u64::from(r(7)) <= u64::from(n[ITEMS])
                     && (r(6)..r(6) + r(7))
                         .all(|j| self.expr_type(self.word_of(Tab::Items, j, 0)) == Some(ty))
             })
             && (0..n[DATAS]).all(|i| {
                 let r = |k| self.rec(Tab::Datas, i, k);
-                (r(0) == 1
-                    || (r(0) == 0
-                        && r(1) < n[MEMORIES]
-                        && self.expr_type(self.word_of(Tab::Datas, i, 2)) == Some(0)))
-                    && self.pool_range(r(5), r(6).into()).is_some()
+                r(0) != 0
+                    || (r(1) < n[MEMORIES]
+                        && self.expr_type(self.word_of(Tab::Datas, i, 2)) == Some(0))
             })
     }
 
@@ -385,17 +463,10 @@ impl<'a> MetaView<'a> {
     }
 
     /// The constant expression at word `w` (validated).
-    fn expr(&self, w: usize) -> ConstExpr {
-        let (lo, hi) = (self.word(w + 1), self.word(w + 2));
-        let wide = u64::from(lo) | u64::from(hi) << 32;
-        match self.word(w) {
-            0 => ConstExpr::I32(lo as i32),
-            1 => ConstExpr::I64(wide as i64),
-            2 => ConstExpr::F32(lo),
-            3 => ConstExpr::F64(wide),
-            4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
-            5 => ConstExpr::RefFunc(lo),
-            _ => ConstExpr::GlobalGet(lo),
+    fn expr(&self, w: usize) -> RawExpr {
+        RawExpr {
+            tag: self.word(w),
+            value: u64::from(self.word(w + 1)) | u64::from(self.word(w + 2)) << 32,
         }
     }
 
@@ -458,7 +529,7 @@ impl<'a> MetaView<'a> {
     }
 
     /// Initializer of defined global `d` (global `num_imported_globals + d`).
-    pub fn global_init(&self, d: u32) -> ConstExpr {
+    pub fn global_init(&self, d: u32) -> RawExpr {
         self.expr(self.word_of(Tab::Globals, d, 0))
     }
 
@@ -476,14 +547,8 @@ impl<'a> MetaView<'a> {
     pub fn elem(&self, i: u32) -> ElemView {
         let r = |k| self.rec(Tab::Elems, i, k);
         ElemView {
-            mode: match r(0) {
-                0 => ElemMode::Active {
-                    table: r(1),
-                    offset: self.expr(self.word_of(Tab::Elems, i, 2)),
-                },
-                1 => ElemMode::Passive,
-                _ => ElemMode::Declared,
-            },
+            active: (r(0) == 0).then(|| (r(1), self.expr(self.word_of(Tab::Elems, i, 2)))),
+            passive: r(0) == 1,
             ty: val_type(r(5)).unwrap_or(ValType::FuncRef),
             first: r(6),
             count: r(7),
@@ -491,7 +556,7 @@ impl<'a> MetaView<'a> {
     }
 
     /// Element item `j` (of all segments; see [`ElemView::first`]).
-    pub fn elem_item(&self, j: u32) -> ConstExpr {
+    pub fn elem_item(&self, j: u32) -> RawExpr {
         self.expr(self.word_of(Tab::Items, j, 0))
     }
 
@@ -499,15 +564,35 @@ impl<'a> MetaView<'a> {
     pub fn data(&self, i: u32) -> DataView<'a> {
         let r = |k| self.rec(Tab::Datas, i, k);
         DataView {
-            mode: match r(0) {
-                0 => DataMode::Active {
-                    memory: r(1),
-                    offset: self.expr(self.word_of(Tab::Datas, i, 2)),
-                },
-                _ => DataMode::Passive,
-            },
+            active: (r(0) == 0).then(|| (r(1), self.expr(self.word_of(Tab::Datas, i, 2)))),
             bytes: self.pool(r(5), r(6)),
         }
+    }
+
+    /// Number of imported functions (the first entries of the function index space).
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.n[header::IMPORTED_FUNCS]
+    }
+
+    /// Number of imported memories.
+    pub fn num_imported_memories(&self) -> u32 {
+        self.n[header::IMPORTED_MEMORIES]
+    }
+
+    /// Number of imported tables.
+    pub fn num_imported_tables(&self) -> u32 {
+        self.n[header::IMPORTED_TABLES]
+    }
+
+    /// Number of imported globals.
+    pub fn num_imported_globals(&self) -> u32 {
+        self.n[header::IMPORTED_GLOBALS]
+    }
+
+    /// Start function index.
+    pub fn start(&self) -> Option<u32> {
+        let s = self.n[header::START];
+        (s != NO_START).then_some(s)
     }
 
     /// Number of module types.

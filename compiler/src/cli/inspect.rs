@@ -37,8 +37,14 @@ impl InspectCommand {
             snap.object_bytes().len(),
             obj.region_size().unwrap_or(0)
         );
+        // The relocation table (section kind 6) is what a loader applies; the object's own
+        // relocation entries are only its source.
+        let table = match snap.relocations() {
+            Ok(t) => format!("{} records", t.record_count()),
+            Err(_) => "none".to_string(),
+        };
         println!(
-            "  relocations {}{}",
+            "  relocation table {table} (object: {} relocations){}",
             obj.relocation_count(),
             if snap.flags & runtime_loader::format::flags::XIP != 0 {
                 " (execute in place: code runs unchanged from the snapshot bytes)"

@@ -33,8 +33,8 @@ use runtime_loader::abi::{
 };
 use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
 use runtime_loader::loader::{check_entries, check_header};
-use runtime_loader::meta::{ConstExpr, DataMode, ElemMode, ExportKind};
-use runtime_loader::meta_view::MetaView;
+use runtime_loader::meta::ExportKind;
+use runtime_loader::meta_view::{MetaView, RawExpr};
 use runtime_loader::trap::{self, TrapContext};
 use runtime_loader::{LoadError, TrapCode};
 
@@ -433,7 +433,8 @@ pub unsafe extern "C" fn bf_init(
 ///
 /// # Safety
 /// `rt` from `bf_init`; `snap` readable for `snap_len` bytes; `code` null (see above) or
-/// writable and executable for `code_len` bytes and alive as long as the runtime.
+/// writable and executable for `code_len` bytes, alive as long as the runtime and
+/// overlapping neither `snap` nor the arena.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bf_load(
     rt: *mut Runtime,
@@ -495,7 +496,7 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
     let snap = Snapshot::parse_without_records(file)?;
     check_header(&snap, Some(MemoryMode::Checked))?;
     let meta = MetaView::parse(snap.meta_bytes())?;
-    let nimp = meta.num_imported_funcs;
+    let nimp = meta.num_imported_funcs();
     let ntypes = meta.num_types() as usize;
     let entries = check_entries(
         &snap,
@@ -518,7 +519,7 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
         });
         return Ok(());
     }
-    relocate(r, &snap, entries, code, code_len)
+    relocate(r, &snap, &meta, entries, code, code_len)
 }
 
 /// The copying path: builds the code region in the embedder's memory from the relocation
@@ -528,6 +529,7 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
 fn relocate(
     r: &mut Runtime,
     snap: &Snapshot<'static>,
+    meta: &MetaView<'static>,
     entries: EntryTable<'static>,
     code: *mut u8,
     code_len: usize,
@@ -560,9 +562,13 @@ fn relocate(
             core::slice::from_raw_parts(p.add(m.len()), e.len()),
         )
     };
+    // Exact copies of validated bytes: the views are moved onto them, not checked again.
+    let (Some(meta), Some(entries)) = (meta.rebased(m), entries.rebased(e)) else {
+        return Err(LoadError::BadMeta.into());
+    };
     r.module = Some(Module {
-        meta: MetaView::parse(m)?,
-        entries: EntryTable::parse(e, usize::MAX)?,
+        meta,
+        entries,
         base,
     });
     Ok(())
@@ -573,6 +579,7 @@ fn relocate(
 fn relocate(
     r: &mut Runtime,
     _: &Snapshot<'static>,
+    _: &MetaView<'static>,
     _: EntryTable<'static>,
     _: *mut u8,
     _: usize,
@@ -826,7 +833,7 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
         }
     }
     // SAFETY: the instance was just built; segments are bounds-checked.
-    let result = unsafe { initialize(&*r.inst) }.and_then(|()| match meta.start {
+    let result = unsafe { initialize(&*r.inst) }.and_then(|()| match meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         Some(s) => unsafe { call(&*r.inst, s, &mut [0u64]) },
         None => Ok(()),
@@ -842,7 +849,7 @@ fn build(
     o: [usize; 9],
 ) -> Result<*mut Inst, bf_status> {
     let meta = &module.meta;
-    let nimp = meta.num_imported_funcs;
+    let nimp = meta.num_imported_funcs();
     let rtp: *mut Runtime = r;
     // SAFETY: every offset lies inside the zeroed block, aligned for its type (`carve`).
     let at = |i: usize| unsafe { block.add(o[i]) };
@@ -984,11 +991,11 @@ fn build(
         }
         // Segments: passive ones stay available, the others start dropped.
         for i in 0..meta.num_elems() {
-            *dropped.add(i as usize) = u8::from(meta.elem(i).mode != ElemMode::Passive);
+            *dropped.add(i as usize) = u8::from(!meta.elem(i).passive);
         }
         let ne = meta.num_elems() as usize;
         for i in 0..meta.num_datas() {
-            *dropped.add(ne + i as usize) = u8::from(meta.data(i).mode != DataMode::Passive);
+            *dropped.add(ne + i as usize) = u8::from(meta.data(i).active.is_some());
         }
     }
     Ok(inst)
@@ -1001,16 +1008,16 @@ fn out_of_memory(r: &mut Runtime) -> bf_status {
 }
 
 /// A constant expression's value; `global.get` may read the first `ready` globals only.
-fn eval(inst: &Inst, e: ConstExpr, ready: u32) -> Option<u64> {
-    Some(match e {
-        ConstExpr::I32(v) => u64::from(v as u32),
-        ConstExpr::I64(v) => v as u64,
-        ConstExpr::F32(b) => u64::from(b),
-        ConstExpr::F64(b) => b,
-        ConstExpr::RefNull(_) => 0,
+fn eval(inst: &Inst, e: RawExpr, ready: u32) -> Option<u64> {
+    let i = e.value as u32;
+    Some(match e.tag {
+        // Numbers: the payload is the value's bits (zero-extended for 32-bit values).
+        0..=3 => e.value,
+        // `ref.null`.
+        4 => 0,
         // SAFETY (both): indices validated against the counts (MetaView, `ready`).
-        ConstExpr::RefFunc(i) if i < inst.nfuncs => unsafe { *inst.funcs.add(i as usize) as u64 },
-        ConstExpr::GlobalGet(i) if i < ready => unsafe { *inst.globals.add(i as usize) },
+        5 if i < inst.nfuncs => unsafe { *inst.funcs.add(i as usize) as u64 },
+        6 if i < ready => unsafe { *inst.globals.add(i as usize) },
         _ => return None,
     })
 }
@@ -1098,7 +1105,7 @@ fn initialize(inst: &Inst) -> Result<(), u32> {
     let meta = inst.meta;
     for i in 0..meta.num_elems() {
         let e = meta.elem(i);
-        if let ElemMode::Active { table, offset } = e.mode {
+        if let Some((table, offset)) = e.active {
             let off = eval(inst, offset, ng).ok_or(oob_t)? as u32;
             let t = tab(inst, table).ok_or(oob_t)?;
             if u64::from(off) + u64::from(e.count) > t.def.len {
@@ -1113,7 +1120,7 @@ fn initialize(inst: &Inst) -> Result<(), u32> {
     }
     for i in 0..meta.num_datas() {
         let d = meta.data(i);
-        if let DataMode::Active { memory, offset } = d.mode {
+        if let Some((memory, offset)) = d.active {
             let off = eval(inst, offset, ng).ok_or(oob_m)? as u32;
             let m = mem(inst, memory).ok_or(oob_m)?;
             copy_in(m, u64::from(off), d.bytes).ok_or(oob_m)?;
