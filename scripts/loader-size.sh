@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUDGET="${BUDGET:-65536}"
 cargo build -q -p runtime-loader --bin bareflow-load --profile min-size \
     --no-default-features --features "alloc,unix${FEATURES:+,$FEATURES}"
-BIN=target/min-size/bareflow-load
+BIN="${CARGO_TARGET_DIR:-target}/min-size/bareflow-load"
 SIZE=$(wc -c < "$BIN")
 echo "bareflow-load (no_std, min-size, stripped${FEATURES:+, +$FEATURES}): $SIZE bytes (budget $BUDGET)"
 [ "$SIZE" -le "$BUDGET" ]

@@ -149,9 +149,13 @@ pub fn samples_dir() -> PathBuf {
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` or `<workspace>/target`).
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+    // A relative CARGO_TARGET_DIR is relative to where cargo ran (the workspace root for
+    // every build this crate starts), not to the bench's own working directory.
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
 }
 
 impl Workload {
