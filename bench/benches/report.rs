@@ -130,6 +130,8 @@ enum Cell {
     Timed {
         median: Duration,
         first: Option<Duration>,
+        /// Slowest timed call over the fastest: how noisy the cell was.
+        spread: f64,
     },
     Unavailable(String),
     Failed(String),
@@ -264,6 +266,7 @@ impl Measuring {
             None => Cell::Timed {
                 median: median(&self.times),
                 first: self.first,
+                spread: spread(&self.times),
             },
         }
     }
@@ -274,6 +277,17 @@ fn failure(e: anyhow::Error) -> Cell {
     match bench::is_unsupported(&e) {
         Some(why) => Cell::Unavailable(why.to_string()),
         None => Cell::Failed(format!("{e:#}")),
+    }
+}
+
+/// Slowest over fastest of a cell's timed calls (1.0 for a single call).
+fn spread(times: &[Duration]) -> f64 {
+    let fastest = times.iter().min().copied().unwrap_or_default();
+    let slowest = times.iter().max().copied().unwrap_or_default();
+    if fastest.is_zero() {
+        1.0
+    } else {
+        slowest.as_secs_f64() / fastest.as_secs_f64()
     }
 }
 
@@ -528,6 +542,7 @@ fn run() -> Result<bool> {
                     Cell::Timed {
                         median: median(&run.times[skip..]),
                         first: warmup.then(|| run.times[0]),
+                        spread: spread(&run.times[skip..]),
                     }
                 }
                 Err(e) => Cell::Failed(format!("{e:#}")),
@@ -555,7 +570,7 @@ fn run() -> Result<bool> {
         for (name, cell) in cells {
             step += 1;
             match &cell {
-                Cell::Timed { median, first } => eprintln!(
+                Cell::Timed { median, first, .. } => eprintln!(
                     "[{step}/{total}] {} {name}: median {} ms{}{}, checksum ok",
                     w.name,
                     fmt_ms(*median),
@@ -877,6 +892,7 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
 
     // Profiling overhead.
     profiling_section(&mut s, rows);
+    spread_section(&mut s, engines, rows);
     compile_section(&mut s, rows);
     tiering_section(&mut s, settings, extras);
     sizes_section(&mut s, extras, rows);
@@ -962,6 +978,30 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
 }
 
 /// The profiling-counters overhead: interp with `Config.profiling` on vs off.
+/// Per cell, the slowest timed call over the fastest: a median is only as good as the spread
+/// around it, and this machine's noise moves between runs.
+fn spread_section(s: &mut String, engines: &[&'static str], rows: &[Row<'_>]) {
+    let _ = writeln!(s, "## Spread\n");
+    let _ = writeln!(
+        s,
+        "Slowest timed call over the fastest, per cell (1.00x = no noise; the medians above \
+         sit inside this range).\n"
+    );
+    let _ = writeln!(s, "| workload | {} |", engines.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(engines.len()));
+    for r in rows {
+        let cells: Vec<String> = engines
+            .iter()
+            .map(|e| match r.cells.get(e) {
+                Some(Cell::Timed { spread, .. }) => format!("{spread:.2}x"),
+                _ => "-".to_string(),
+            })
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", r.workload.name, cells.join(" | "));
+    }
+    let _ = writeln!(s);
+}
+
 fn profiling_section(s: &mut String, rows: &[Row<'_>]) {
     let pairs: Vec<(&str, Duration, Duration)> = rows
         .iter()
