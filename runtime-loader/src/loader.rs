@@ -282,7 +282,7 @@ impl<M: CodeMemory> LoadedModule<M> {
     }
 
     /// Native→array stub for imported functions of module type `type_index` (null if the
-    /// snapshot has none, e.g. from a compiler that predates them).
+    /// snapshot has none).
     pub fn import_stub(&self, type_index: u32) -> *const u8 {
         self.import_stubs
             .get(type_index as usize)
