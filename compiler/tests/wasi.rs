@@ -443,3 +443,168 @@ fn unknown_or_mistyped_wasi_imports_are_errors() {
     assert_eq!(run_wat("jit-speed", &dir, "nosys", nosys).status, 52);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the text module `text` (saved as `dir/name.wat`, compiled to a snapshot for
+/// [`LOADER`]) with `--dir grant::.` in `mode`, stdout to `stdout` (captured if `None`),
+/// under `prefix` (e.g. `prlimit --as=N`) if given.
+fn run_wat_in(
+    mode: &str,
+    dir: &Path,
+    name: &str,
+    text: &str,
+    grant: Option<&Path>,
+    stdout_null: bool,
+    prefix: &[&str],
+) -> Outcome {
+    let file = dir.join(format!("{name}.wat"));
+    std::fs::write(&file, text).unwrap();
+    let mut argv: Vec<std::ffi::OsString> = prefix.iter().map(Into::into).collect();
+    if mode == LOADER {
+        let snap = dir.join(format!("{name}.snap"));
+        let out = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+            .arg("compile")
+            .arg(&file)
+            .arg("-o")
+            .arg(&snap)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "compile {name}: {out:?}");
+        argv.push(loader_bin().into());
+        argv.push(snap.into());
+    } else {
+        argv.push(env!("CARGO_BIN_EXE_bareflow").into());
+        argv.extend(["run".into(), "--mode".into(), mode.into(), file.into()]);
+    }
+    if let Some(g) = grant {
+        argv.push("--dir".into());
+        argv.push(format!("{}::.", g.display()).into());
+    }
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).stdin(Stdio::null());
+    if stdout_null {
+        cmd.stdout(Stdio::null());
+    }
+    let out = cmd.output().unwrap();
+    Outcome {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status.code().unwrap_or(-1),
+    }
+}
+
+/// Issue #14 item 1, as a guest: open `sub/` as a directory descriptor, rename `sub` away,
+/// rename a symlink to outside to `sub`, then read `victim` (to stdout), create `created`
+/// and unlink `doomed` through the old descriptor. Exits with 0.
+const RENAME_RACE: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_rename"
+    (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "sub")
+  (data (i32.const 110) "moved")
+  (data (i32.const 120) "evil")
+  (data (i32.const 130) "victim")
+  (data (i32.const 140) "created")
+  (data (i32.const 150) "doomed")
+  (func (export "_start") (local $dir i32) (local $f i32)
+    ;; dir = path_open(3, 0, "sub", DIRECTORY, rights without fd_read/fd_write)
+    (if (call $open (i32.const 3) (i32.const 0) (i32.const 100) (i32.const 3) (i32.const 2)
+          (i64.const 0x3fffffbd) (i64.const 0x3fffffbd) (i32.const 0) (i32.const 0))
+      (then (call $exit (i32.const 90))))
+    (local.set $dir (i32.load (i32.const 0)))
+    (if (call $rename (i32.const 3) (i32.const 100) (i32.const 3) (i32.const 3) (i32.const 110) (i32.const 5))
+      (then (call $exit (i32.const 91))))
+    (if (call $rename (i32.const 3) (i32.const 120) (i32.const 4) (i32.const 3) (i32.const 100) (i32.const 3))
+      (then (call $exit (i32.const 92))))
+    ;; Read victim through the old descriptor and copy it to stdout.
+    (if (i32.eqz (call $open (local.get $dir) (i32.const 0) (i32.const 130) (i32.const 6) (i32.const 0)
+          (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0)))
+      (then
+        (local.set $f (i32.load (i32.const 0)))
+        (i32.store (i32.const 16) (i32.const 1024))
+        (i32.store (i32.const 20) (i32.const 100))
+        (drop (call $read (local.get $f) (i32.const 16) (i32.const 1) (i32.const 24)))
+        (i32.store (i32.const 20) (i32.load (i32.const 24)))
+        (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))))
+    ;; Create and unlink through it.
+    (drop (call $open (local.get $dir) (i32.const 0) (i32.const 140) (i32.const 7) (i32.const 1)
+      (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 0)))
+    (drop (call $unlink (local.get $dir) (i32.const 150) (i32.const 6)))
+    (call $exit (i32.const 0))))"#;
+
+#[test]
+fn rename_race_refused_every_mode() {
+    for mode in MODES {
+        let root = tmpdir(&format!("race-{mode}"));
+        let granted = root.join("granted");
+        let outside = root.join("outside");
+        std::fs::create_dir_all(granted.join("sub")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(granted.join("sub/victim"), b"inner\n").unwrap();
+        std::fs::write(outside.join("victim"), b"SECRET\n").unwrap();
+        std::fs::write(outside.join("doomed"), b"keep me\n").unwrap();
+        std::os::unix::fs::symlink(&outside, granted.join("evil")).unwrap();
+        let got = run_wat_in(mode, &root, "race", RENAME_RACE, Some(&granted), false, &[]);
+        assert_eq!(got.status, 0, "{mode}: {got:?}");
+        assert_eq!(
+            got.stdout, "inner\n",
+            "{mode}: read through the old descriptor"
+        );
+        assert_eq!(
+            std::fs::read(outside.join("doomed")).unwrap(),
+            b"keep me\n",
+            "{mode}"
+        );
+        assert!(!outside.join("created").exists(), "{mode}: created outside");
+        assert!(
+            granted.join("moved/created").exists(),
+            "{mode}: created in the real dir"
+        );
+        assert!(granted.join("moved/doomed").symlink_metadata().is_err());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
+
+/// Issue #14 item 2: one `fd_write` of 131,072 iovecs that all point at the same 16 MiB
+/// (2 TiB in total) to stdout. Exits with the errno, or 0 after a write of > 0 bytes.
+const IOVEC_BOMB: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  ;; iovecs at 0..1 MiB, the 16 MiB buffer at 1 MiB, nwritten at 17 MiB.
+  (memory (export "memory") 273)
+  (func (export "_start") (local $i i32) (local $e i32)
+    (loop $fill
+      (i32.store (i32.shl (local.get $i) (i32.const 3)) (i32.const 0x100000))
+      (i32.store offset=4 (i32.shl (local.get $i) (i32.const 3)) (i32.const 0x1000000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 131072))))
+    (local.set $e (call $w (i32.const 1) (i32.const 0) (i32.const 131072) (i32.const 0x1100000)))
+    (if (local.get $e) (then (call $exit (local.get $e))))
+    (if (i32.eqz (i32.load (i32.const 0x1100000))) (then (call $exit (i32.const 99))))
+    (call $exit (i32.const 0))))"#;
+
+#[test]
+fn iovec_bomb_does_not_exhaust_the_host() {
+    // 1 GiB of address space: every mode runs this 17 MiB guest in < 128 MiB, the old
+    // concatenating fd_write needed 2 TiB and aborted.
+    let limit = format!("--as={}", 1u64 << 30);
+    let dir = tmpdir("iovec-bomb");
+    for mode in MODES {
+        let got = run_wat_in(
+            mode,
+            &dir,
+            "bomb",
+            IOVEC_BOMB,
+            None,
+            true,
+            &["prlimit", &limit],
+        );
+        assert_eq!(got.status, 0, "{mode}: {got:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -248,3 +248,360 @@ fn array_entry_uses_host_data() {
     assert_eq!((status, v[0]), (0, 0));
     assert_eq!((g.u32_at(0), g.u32_at(4)), (1, 2));
 }
+
+// ---------------------------------------------------------------- issue #14: sandbox escapes
+
+const E_NOTCAPABLE: u64 = errno::NOTCAPABLE.0 as u64;
+const E_NOENT: u64 = errno::NOENT.0 as u64;
+const E_LOOP: u64 = errno::LOOP.0 as u64;
+/// Rights for a directory descriptor: everything but `fd_read`/`fd_write`.
+const DIR_RIGHTS: u64 = ((1 << 30) - 1) & !(1 << 1) & !(1 << 6);
+const R_READ: u64 = 1 << 1;
+const R_WRITE: u64 = 1 << 6;
+const O_CREAT: u64 = 1;
+const O_DIRECTORY: u64 = 2;
+
+impl Guest {
+    /// Puts `s` at `at`, returns `(at, len)` as call arguments.
+    fn s(&mut self, at: usize, s: &str) -> [u64; 2] {
+        self.put(at, s.as_bytes());
+        [at as u64, s.len() as u64]
+    }
+
+    /// `path_open(dirfd, lookup, path, oflags, rights)`: `(errno, new fd)`.
+    fn open(
+        &mut self,
+        dirfd: u64,
+        lookup: u64,
+        path: &str,
+        oflags: u64,
+        rights: u64,
+    ) -> (u64, u64) {
+        let [p, l] = self.s(1000, path);
+        let (st, e) = self.call(
+            "path_open",
+            &[dirfd, lookup, p, l, oflags, rights, rights, 0, 2000],
+        );
+        assert_eq!(st, 0);
+        (
+            e,
+            if e == 0 {
+                u64::from(self.u32_at(2000))
+            } else {
+                u64::MAX
+            },
+        )
+    }
+
+    /// A call taking `(fd, path, path_len)` only: errno.
+    fn path1(&mut self, name: &str, fd: u64, path: &str) -> u64 {
+        let [p, l] = self.s(1000, path);
+        self.call(name, &[fd, p, l]).1
+    }
+
+    fn rename(&mut self, fd1: u64, from: &str, fd2: u64, to: &str) -> u64 {
+        let [p1, l1] = self.s(1000, from);
+        let [p2, l2] = self.s(1500, to);
+        self.call("path_rename", &[fd1, p1, l1, fd2, p2, l2]).1
+    }
+
+    /// Reads up to 100 bytes of `fd` (`None` on an errno).
+    fn read_all(&mut self, fd: u64) -> Option<Vec<u8>> {
+        self.put(3100, &3000u32.to_le_bytes());
+        self.put(3104, &100u32.to_le_bytes());
+        let (_, e) = self.call("fd_read", &[fd, 3100, 1, 3200]);
+        (e == 0).then(|| self.mem[3000..3000 + self.u32_at(3200) as usize].to_vec())
+    }
+
+    /// `path_filestat_get`: `(errno, inode)`.
+    fn stat(&mut self, fd: u64, lookup: u64, path: &str) -> (u64, u64) {
+        let [p, l] = self.s(1000, path);
+        let (_, e) = self.call("path_filestat_get", &[fd, lookup, p, l, 5000]);
+        (
+            e,
+            u64::from_le_bytes(self.mem[5008..5016].try_into().unwrap()),
+        )
+    }
+
+    /// The names `fd_readdir` lists for `fd`.
+    fn list(&mut self, fd: u64) -> Vec<std::string::String> {
+        let (_, e) = self.call("fd_readdir", &[fd, 8000, 8192, 0, 3400]);
+        assert_eq!(e, 0, "fd_readdir");
+        let used = self.u32_at(3400) as usize;
+        let mut names = Vec::new();
+        let mut at = 8000;
+        while at + 24 <= 8000 + used {
+            let n = self.u32_at(at + 16) as usize;
+            names.push(
+                std::string::String::from_utf8_lossy(&self.mem[at + 24..at + 24 + n]).into_owned(),
+            );
+            at += 24 + n;
+        }
+        names
+    }
+}
+
+fn ino(p: &std::path::Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&std::fs::symlink_metadata(p).unwrap())
+}
+
+/// Files outside the sandbox that no guest call may read, change or remove.
+struct Outside {
+    dir: PathBuf,
+}
+
+impl Outside {
+    fn new(dir: PathBuf) -> Outside {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("victim"), b"SECRET").unwrap();
+        std::fs::write(dir.join("doomed"), b"keep me").unwrap();
+        std::fs::create_dir(dir.join("keepdir")).unwrap();
+        Outside { dir }
+    }
+
+    /// Nothing was created, removed or changed.
+    fn check(&self, what: &str) {
+        let mut names: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["doomed", "keepdir", "victim"],
+            "{what}: outside changed"
+        );
+        assert_eq!(
+            std::fs::read(self.dir.join("victim")).unwrap(),
+            b"SECRET",
+            "{what}"
+        );
+        assert_eq!(
+            std::fs::read(self.dir.join("doomed")).unwrap(),
+            b"keep me",
+            "{what}"
+        );
+    }
+}
+
+/// Every operation through the directory descriptor `fd` whose directory was renamed to
+/// `real` (and whose old name now is a symlink to `out.dir`): each must act on `real` or
+/// fail, never on `out.dir`.
+fn through_stale_fd(g: &mut Guest, fd: u64, real: &std::path::Path, out: &Outside, what: &str) {
+    // Read: the inner file, never the outside one.
+    let (e, f) = g.open(fd, 0, "victim", 0, R_READ);
+    assert_eq!(e, 0, "{what}: open victim");
+    assert_eq!(
+        g.read_all(f).as_deref(),
+        Some(&b"inner"[..]),
+        "{what}: read"
+    );
+    // Create a file, a directory; stat; rename; unlink; rmdir.
+    let (e, _) = g.open(fd, 0, "created", O_CREAT, R_WRITE);
+    assert_eq!(e, 0, "{what}: create");
+    assert!(
+        real.join("created").exists(),
+        "{what}: created in the real dir"
+    );
+    assert_eq!(g.path1("path_create_directory", fd, "newdir"), 0, "{what}");
+    assert!(
+        real.join("newdir").is_dir(),
+        "{what}: mkdir in the real dir"
+    );
+    assert_eq!(
+        g.stat(fd, 0, "doomed").0,
+        E_NOENT,
+        "{what}: stat outside file"
+    );
+    assert_eq!(
+        g.path1("path_unlink_file", fd, "doomed"),
+        E_NOENT,
+        "{what}: unlink"
+    );
+    assert_eq!(
+        g.path1("path_remove_directory", fd, "keepdir"),
+        E_NOENT,
+        "{what}"
+    );
+    assert_eq!(g.rename(fd, "victim", fd, "renamed"), 0, "{what}: rename");
+    assert!(
+        real.join("renamed").exists(),
+        "{what}: renamed in the real dir"
+    );
+    // The descriptor itself: its listing and its inode are the real directory's.
+    let mut names = g.list(fd);
+    names.sort();
+    assert_eq!(
+        names,
+        [".", "..", "created", "newdir", "renamed"],
+        "{what}: readdir"
+    );
+    let (_, e) = g.call("fd_filestat_get", &[fd, 6000]);
+    assert_eq!(e, 0);
+    let got_ino = u64::from_le_bytes(g.mem[6008..6016].try_into().unwrap());
+    assert_eq!(got_ino, ino(real), "{what}: fd_filestat_get");
+    out.check(what);
+}
+
+/// The race of issue #14: a guest opens `sub/` as a directory descriptor, renames `sub`
+/// away, renames a symlink pointing outside to `sub`, then works through the old descriptor.
+#[test]
+fn rename_race_stays_in_the_moved_dir() {
+    for (name, absolute) in [("race-abs", true), ("race-rel", false)] {
+        let root = scratch(name);
+        let granted = root.join("granted");
+        let out = Outside::new(root.join("outside"));
+        std::fs::create_dir_all(granted.join("sub")).unwrap();
+        std::fs::write(granted.join("sub/victim"), b"inner").unwrap();
+        let target = if absolute {
+            out.dir.clone()
+        } else {
+            PathBuf::from("../outside")
+        };
+        std::os::unix::fs::symlink(&target, granted.join("evil")).unwrap();
+        let mut g = Guest::new();
+        g.ctx.preopen_dir(&granted, ".").unwrap();
+        let (e, fd) = g.open(3, 0, "sub", O_DIRECTORY, DIR_RIGHTS);
+        assert_eq!(e, 0, "open sub");
+        assert_eq!(g.rename(3, "sub", 3, "moved"), 0);
+        assert_eq!(g.rename(3, "evil", 3, "sub"), 0);
+        through_stale_fd(&mut g, fd, &granted.join("moved"), &out, name);
+        // The new `sub` (the symlink) is refused through the preopen.
+        assert_eq!(
+            g.open(3, 1, "sub/victim", 0, R_READ).0,
+            E_NOTCAPABLE,
+            "{name}"
+        );
+        out.check(name);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
+
+/// The same with a parent of the descriptor's directory renamed and replaced.
+#[test]
+fn rename_race_of_a_parent() {
+    let root = scratch("race-parent");
+    let granted = root.join("granted");
+    let out = Outside::new(root.join("outside/b"));
+    std::fs::create_dir_all(granted.join("a/b")).unwrap();
+    std::fs::write(granted.join("a/b/victim"), b"inner").unwrap();
+    std::os::unix::fs::symlink(root.join("outside"), granted.join("evil")).unwrap();
+    let mut g = Guest::new();
+    g.ctx.preopen_dir(&granted, ".").unwrap();
+    let (e, fd) = g.open(3, 0, "a/b", O_DIRECTORY, DIR_RIGHTS);
+    assert_eq!(e, 0);
+    assert_eq!(g.rename(3, "a", 3, "a2"), 0);
+    assert_eq!(g.rename(3, "evil", 3, "a"), 0);
+    through_stale_fd(&mut g, fd, &granted.join("a2/b"), &out, "parent");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// The host swaps a directory for a symlink to outside between two guest calls: the open
+/// descriptor keeps the real directory, new lookups through the link are refused.
+#[test]
+fn symlink_swapped_between_calls() {
+    let root = scratch("swap");
+    let granted = root.join("granted");
+    let out = Outside::new(root.join("outside"));
+    std::fs::create_dir_all(granted.join("d")).unwrap();
+    std::fs::write(granted.join("d/victim"), b"inner").unwrap();
+    let mut g = Guest::new();
+    g.ctx.preopen_dir(&granted, ".").unwrap();
+    let (e, fd) = g.open(3, 0, "d", O_DIRECTORY, DIR_RIGHTS);
+    assert_eq!(e, 0);
+    assert_eq!(g.stat(3, 1, "d/victim").0, 0);
+    std::fs::rename(granted.join("d"), granted.join("d_real")).unwrap();
+    std::os::unix::fs::symlink(&out.dir, granted.join("d")).unwrap();
+    for follow in [0, 1] {
+        assert_eq!(g.stat(3, follow, "d/victim").0, E_NOTCAPABLE);
+        assert_eq!(g.open(3, follow, "d/victim", 0, R_READ).0, E_NOTCAPABLE);
+        assert_eq!(g.path1("path_unlink_file", 3, "d/doomed"), E_NOTCAPABLE);
+        assert_eq!(g.path1("path_create_directory", 3, "d/x"), E_NOTCAPABLE);
+    }
+    assert_eq!(g.open(3, 1, "d", O_DIRECTORY, DIR_RIGHTS).0, E_NOTCAPABLE);
+    assert_eq!(g.open(3, 0, "d", O_DIRECTORY, DIR_RIGHTS).0, E_LOOP);
+    through_stale_fd(&mut g, fd, &granted.join("d_real"), &out, "swap");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// Absolute symlinks and `..` chains, through the preopen and through an opened subdirectory
+/// (every directory descriptor is its own root).
+#[test]
+fn absolute_links_and_dotdot_chains() {
+    let root = scratch("dotdot");
+    let granted = root.join("granted");
+    let out = Outside::new(root.join("outside"));
+    std::fs::create_dir_all(granted.join("a/b/c")).unwrap();
+    std::fs::write(granted.join("a/f"), b"af").unwrap();
+    std::os::unix::fs::symlink(out.dir.join("victim"), granted.join("abs_file")).unwrap();
+    std::os::unix::fs::symlink(&out.dir, granted.join("abs_dir")).unwrap();
+    std::os::unix::fs::symlink(granted.join("a"), granted.join("abs_inside")).unwrap();
+    std::os::unix::fs::symlink("../../../outside", granted.join("a/b/up3")).unwrap();
+    std::os::unix::fs::symlink("../f", granted.join("a/b/upf")).unwrap();
+    std::os::unix::fs::symlink("loop2", granted.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", granted.join("loop2")).unwrap();
+    let mut g = Guest::new();
+    g.ctx.preopen_dir(&granted, ".").unwrap();
+    for path in [
+        "/etc/passwd",
+        "..",
+        "../outside/victim",
+        "a/../../outside/victim",
+        "a/b/c/../../../../outside/victim",
+        "a/b/../b/c/../../../../outside/victim",
+        "./a/./../.././outside/victim",
+        "abs_file",
+        "abs_dir/victim",
+        "abs_inside/f",
+        "a/b/up3/victim",
+    ] {
+        assert_eq!(g.open(3, 1, path, 0, R_READ).0, E_NOTCAPABLE, "open {path}");
+        assert_eq!(g.stat(3, 1, path).0, E_NOTCAPABLE, "stat {path}");
+    }
+    for path in [
+        "../doomed",
+        "a/../../outside/doomed",
+        "abs_dir/doomed",
+        "a/b/up3/doomed",
+    ] {
+        assert_eq!(
+            g.path1("path_unlink_file", 3, path),
+            E_NOTCAPABLE,
+            "unlink {path}"
+        );
+        assert_eq!(
+            g.rename(3, path, 3, "stolen"),
+            E_NOTCAPABLE,
+            "rename {path}"
+        );
+        assert_eq!(
+            g.open(3, 1, path, O_CREAT, R_WRITE).0,
+            E_NOTCAPABLE,
+            "create {path}"
+        );
+    }
+    assert_eq!(g.rename(3, "a/f", 3, "abs_dir/planted"), E_NOTCAPABLE);
+    assert_eq!(
+        g.path1("path_create_directory", 3, "a/b/up3/new"),
+        E_NOTCAPABLE
+    );
+    assert_eq!(g.open(3, 1, "loop1", 0, R_READ).0, E_LOOP);
+    // Inside is fine, links included.
+    assert_eq!(g.open(3, 1, "a/b/c/../../f", 0, R_READ).0, 0);
+    assert_eq!(g.open(3, 1, "a/b/upf", 0, R_READ).0, 0);
+    // Not following the last component: the link itself.
+    assert_eq!(g.open(3, 0, "abs_file", 0, R_READ).0, E_LOOP);
+    assert_eq!(
+        g.stat(3, 0, "abs_file"),
+        (0, ino(&granted.join("abs_file")))
+    );
+    // A subdirectory descriptor cannot climb to its parent.
+    let (e, b) = g.open(3, 0, "a/b", O_DIRECTORY, DIR_RIGHTS);
+    assert_eq!(e, 0);
+    assert_eq!(g.open(b, 1, "../f", 0, R_READ).0, E_NOTCAPABLE);
+    assert_eq!(g.open(b, 1, "upf", 0, R_READ).0, E_NOTCAPABLE);
+    assert_eq!(g.open(b, 1, "c/../../f", 0, R_READ).0, E_NOTCAPABLE);
+    assert_eq!(g.open(b, 1, "c/..", O_DIRECTORY, DIR_RIGHTS).0, 0);
+    out.check("dotdot");
+    std::fs::remove_dir_all(&root).unwrap();
+}
