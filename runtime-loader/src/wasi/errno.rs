@@ -61,6 +61,10 @@ pub const XDEV: Errno = Errno(75);
 pub const NOTCAPABLE: Errno = Errno(76);
 
 /// Maps a host I/O error to the closest WASI errno (Linux errno numbers).
+///
+/// cap-std reports a path that would leave its directory (an absolute or climbing symlink,
+/// `..` above the base, `openat2`'s `EXDEV` under `RESOLVE_BENEATH`) as a `PermissionDenied`
+/// error without an OS errno: that is `NOTCAPABLE`.
 pub fn from_io(e: &std::io::Error) -> Errno {
     match e.raw_os_error() {
         Some(1) => PERM,
@@ -87,9 +91,10 @@ pub fn from_io(e: &std::io::Error) -> Errno {
         Some(39) => NOTEMPTY,
         Some(40) => LOOP,
         Some(95) => NOTSUP,
-        _ => match e.kind() {
+        Some(_) => IO,
+        None => match e.kind() {
+            std::io::ErrorKind::PermissionDenied => NOTCAPABLE,
             std::io::ErrorKind::NotFound => NOENT,
-            std::io::ErrorKind::PermissionDenied => ACCES,
             std::io::ErrorKind::AlreadyExists => EXIST,
             std::io::ErrorKind::InvalidInput => INVAL,
             _ => IO,

@@ -1,26 +1,27 @@
-//! The descriptor table and capability-checked path resolution.
+//! The descriptor table and capability-checked path access.
 //!
-//! A guest path is always relative to a directory descriptor. [`resolve`] walks it one
-//! component at a time below that directory: absolute paths, `..` above the directory and
-//! symbolic links whose target is absolute or climbs out are refused with
-//! [`errno::NOTCAPABLE`]; relative links are expanded in place (at most [`MAX_LINKS`]), so
-//! the host path it returns contains no symbolic link except possibly the last component
-//! (when the caller asked not to follow it; opens then use `O_NOFOLLOW`).
+//! Every directory descriptor holds an open host directory ([`cap_std::fs::Dir`]), never a
+//! host path. A guest path is always resolved beneath the directory of the descriptor it is
+//! relative to, by the kernel in one step where it can (`openat2` with `RESOLVE_BENEATH |
+//! RESOLVE_NO_MAGICLINKS`, Linux >= 5.6) and otherwise by cap-std's per-component
+//! `openat(O_NOFOLLOW)` walk; the final operation (`openat`, `unlinkat`, `renameat`,
+//! `mkdirat`, `fstatat`, ...) acts on a descriptor of the parent directory found that way.
+//! Renaming or replacing directories between or during calls therefore cannot redirect an
+//! access out of the sandbox: an open descriptor keeps its directory wherever it moves.
 //!
-//! Limitation: the checks and the final host call are separate steps, so a host process
-//! racing to swap a directory for a symlink between them could redirect one access. Guests
-//! cannot create symlinks (`path_symlink` is not provided).
+//! Absolute paths, `..` above the descriptor's directory and symbolic links that are
+//! absolute or climb out are refused with [`errno::NOTCAPABLE`] (see [`guest_path`] and
+//! [`errno::from_io`]).
 
 use std::ffi::OsStr;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::vec::Vec;
 
-use super::errno::{self, Errno};
+use cap_std::fs::{Dir, FileTypeExt, Metadata, MetadataExt};
 
-/// Symbolic links expanded in one resolution before giving up with `LOOP`.
-pub const MAX_LINKS: u32 = 32;
+use super::errno::{self, Errno};
 
 /// WASI file types.
 pub(crate) mod filetype {
@@ -40,11 +41,8 @@ pub(crate) enum FdKind {
     Stdout,
     /// Host standard error.
     Stderr,
-    /// A directory: its host path (canonical for preopens) and, for preopens, the guest name.
-    Dir {
-        host: PathBuf,
-        preopen: Option<Vec<u8>>,
-    },
+    /// A directory: the open host directory and, for preopens, the guest name.
+    Dir { dir: Dir, preopen: Option<Vec<u8>> },
     /// An open regular file (or other non-directory).
     File(File),
 }
@@ -67,13 +65,13 @@ pub(crate) const RIGHT_FD_WRITE: u64 = 1 << 6;
 /// `poll_oneoff` on the descriptor.
 pub(crate) const RIGHT_POLL: u64 = 1 << 27;
 
-/// Resolves `path` below the directory `base` (see the module docs). With `follow_last`
-/// false a final symbolic link is kept as is.
-pub(crate) fn resolve(
-    base: &std::path::Path,
-    path: &[u8],
-    follow_last: bool,
-) -> Result<PathBuf, Errno> {
+/// Largest byte count one read or write call moves (Linux's `MAX_RW_COUNT`): longer iovec
+/// lists give a short count, as on Linux, and the count always fits the guest's `u32`.
+pub(crate) const MAX_RW: usize = 0x7fff_f000;
+
+/// A guest path as a host relative path: `INVAL` for a NUL byte, `NOENT` when empty,
+/// `NOTCAPABLE` when absolute. Everything else (`..`, links) is checked by the resolver.
+pub(crate) fn guest_path(path: &[u8]) -> Result<&Path, Errno> {
     if path.contains(&0) {
         return Err(errno::INVAL);
     }
@@ -83,63 +81,16 @@ pub(crate) fn resolve(
     if path.starts_with(b"/") {
         return Err(errno::NOTCAPABLE);
     }
-    let trailing_slash = path.ends_with(b"/");
-    // Components still to walk, last one first (so `pop` yields the next).
-    let mut pending: Vec<Vec<u8>> = path
-        .split(|b| *b == b'/')
-        .map(<[u8]>::to_vec)
-        .rev()
-        .collect();
-    let mut stack: Vec<Vec<u8>> = Vec::new();
-    let mut links = 0u32;
-    while let Some(comp) = pending.pop() {
-        match comp.as_slice() {
-            b"" | b"." => continue,
-            b".." => {
-                if stack.pop().is_none() {
-                    return Err(errno::NOTCAPABLE);
-                }
-                continue;
-            }
-            _ => {}
-        }
-        let last = pending.iter().all(|c| c.is_empty() || c == b".");
-        let follow = !last || follow_last || trailing_slash;
-        if follow {
-            let candidate = join(base, &stack).join(OsStr::from_bytes(&comp));
-            let meta = std::fs::symlink_metadata(&candidate);
-            if meta.is_ok_and(|m| m.file_type().is_symlink()) {
-                links += 1;
-                if links > MAX_LINKS {
-                    return Err(errno::LOOP);
-                }
-                let target = std::fs::read_link(&candidate).map_err(|e| errno::from_io(&e))?;
-                let t = target.as_os_str().as_bytes();
-                if t.starts_with(b"/") {
-                    return Err(errno::NOTCAPABLE);
-                }
-                for c in t.split(|b| *b == b'/').rev() {
-                    pending.push(c.to_vec());
-                }
-                continue;
-            }
-        }
-        stack.push(comp);
-    }
-    Ok(join(base, &stack))
+    Ok(Path::new(OsStr::from_bytes(path)))
 }
 
-fn join(base: &std::path::Path, comps: &[Vec<u8>]) -> PathBuf {
-    let mut p = base.to_path_buf();
-    for c in comps {
-        p.push(OsStr::from_bytes(c));
-    }
-    p
+/// The metadata of an open file, in the form the directory calls return.
+pub(crate) fn file_metadata(f: &File) -> Result<Metadata, Errno> {
+    Metadata::from_file(f).map_err(|e| errno::from_io(&e))
 }
 
 /// The WASI file type of host metadata.
 pub(crate) fn filetype_of(m: &Metadata) -> u8 {
-    use std::os::unix::fs::FileTypeExt;
     let t = m.file_type();
     if t.is_dir() {
         filetype::DIRECTORY
@@ -160,7 +111,6 @@ pub(crate) fn filetype_of(m: &Metadata) -> u8 {
 
 /// The 64-byte `filestat` record of host metadata.
 pub(crate) fn filestat_bytes(m: &Metadata) -> [u8; 64] {
-    use std::os::unix::fs::MetadataExt;
     let ns = |s: i64, n: i64| {
         (s as u64)
             .wrapping_mul(1_000_000_000)

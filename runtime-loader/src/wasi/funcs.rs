@@ -1,12 +1,15 @@
 //! The preview1 functions. Each takes the context, the guest memory and the array-ABI
 //! parameter slots, and returns the errno to hand back (or a trap, for `proc_exit`).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::vec::Vec;
+
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, MetadataExt, OpenOptions};
 
 use super::WasiCtx;
 use super::errno::{self, Errno};
@@ -17,8 +20,6 @@ use crate::abi::TrapCode;
 /// Signature of every implementation.
 pub(crate) type Imp = fn(&mut WasiCtx, &mut GuestMem<'_>, &[u64]) -> Result<Errno, TrapCode>;
 
-/// Linux `O_NOFOLLOW` (x86-64 and aarch64 differ; this crate targets x86-64 Linux).
-const O_NOFOLLOW: i32 = 0o400000;
 /// WASI `oflags`.
 const OFLAGS_CREAT: u32 = 1;
 const OFLAGS_DIRECTORY: u32 = 2;
@@ -64,25 +65,24 @@ impl WasiCtx {
         }
     }
 
-    fn dir(&self, fd: u32) -> Result<&PathBuf, Errno> {
+    fn dir(&self, fd: u32) -> Result<&Dir, Errno> {
         match &self.fd(fd)?.kind {
-            FdKind::Dir { host, .. } => Ok(host),
+            FdKind::Dir { dir, .. } => Ok(dir),
             _ => Err(errno::NOTDIR),
         }
     }
 
-    /// Resolves a guest path (at `ptr`, `len` bytes) below directory descriptor `fd`.
-    fn path(
+    /// Directory descriptor `fd` and the guest path at `ptr` (`len` bytes, borrowed from
+    /// guest memory) relative to it: every access goes through the `Dir` (see `fs`).
+    fn at<'m>(
         &self,
-        mem: &GuestMem<'_>,
+        mem: &'m GuestMem<'_>,
         fd: u32,
         ptr: u32,
         len: u32,
-        follow: bool,
-    ) -> Result<PathBuf, Errno> {
-        let base = self.dir(fd)?;
-        let path = mem.slice(ptr, len)?;
-        fs::resolve(base, path, follow)
+    ) -> Result<(&Dir, &'m Path), Errno> {
+        let dir = self.dir(fd)?;
+        Ok((dir, fs::guest_path(mem.slice(ptr, len)?)?))
     }
 
     fn alloc_fd(&mut self, e: FdEntry) -> Result<u32, Errno> {
@@ -294,6 +294,21 @@ pub(crate) fn poll_oneoff(
 
 // ---------------------------------------------------------------- descriptors
 
+/// The iovecs `(ptr, len)` cut to at most [`fs::MAX_RW`] bytes in all (a short transfer, as
+/// Linux does), so one call never moves more than that nor overflows the `u32` count.
+fn capped(iov: &[(u32, u32)]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let mut left = fs::MAX_RW as u64;
+    iov.iter().map_while(move |&(p, l)| {
+        if left == 0 && l != 0 {
+            return None;
+        }
+        let take = u64::from(l).min(left);
+        left -= take;
+        Some((p, take as u32))
+    })
+}
+
+/// `fd_write`: each iovec is written straight from guest memory (no buffer of the total).
 pub(crate) fn fd_write(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
@@ -302,29 +317,23 @@ pub(crate) fn fd_write(
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
-        let mut total: u32 = 0;
         let io = |e: std::io::Error| errno::from_io(&e);
+        let mut total: u32 = 0;
+        let mut write_out = |w: &mut dyn Write| -> Result<(), Errno> {
+            for (p, l) in capped(&iov) {
+                w.write_all(m.slice(p, l)?).map_err(io)?;
+                total += l;
+            }
+            Ok(())
+        };
         match &mut c.fd_mut(fd)?.kind {
-            FdKind::Stdout | FdKind::Stderr => {
-                let is_out = matches!(c.fd(fd)?.kind, FdKind::Stdout);
-                let mut data = Vec::new();
-                for (p, l) in &iov {
-                    data.extend_from_slice(m.slice(*p, *l)?);
-                }
-                if is_out {
-                    let mut o = std::io::stdout().lock();
-                    o.write_all(&data).and_then(|()| o.flush()).map_err(io)?;
-                } else {
-                    std::io::stderr().lock().write_all(&data).map_err(io)?;
-                }
-                total = data.len() as u32;
+            FdKind::Stdout => {
+                let mut o = std::io::stdout().lock();
+                write_out(&mut o)?;
+                o.flush().map_err(io)?;
             }
-            FdKind::File(f) => {
-                for (p, l) in &iov {
-                    f.write_all(m.slice(*p, *l)?).map_err(io)?;
-                    total = total.wrapping_add(*l);
-                }
-            }
+            FdKind::Stderr => write_out(&mut std::io::stderr().lock())?,
+            FdKind::File(f) => write_out(f)?,
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdin => return Err(errno::BADF),
         }
@@ -332,6 +341,7 @@ pub(crate) fn fd_write(
     })())
 }
 
+/// `fd_read`: straight into each iovec, stopping at the first short read.
 pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
@@ -339,8 +349,8 @@ pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Resul
         let mut total: u32 = 0;
         let io = |e: std::io::Error| errno::from_io(&e);
         let mut read_into = |r: &mut dyn Read, m: &mut GuestMem<'_>| -> Result<(), Errno> {
-            for (p, l) in &iov {
-                let buf = m.slice_mut(*p, *l)?;
+            for (p, l) in capped(&iov) {
+                let buf = m.slice_mut(p, l)?;
                 let got = r.read(buf).map_err(io)?;
                 total += got as u32;
                 if got < buf.len() {
@@ -369,11 +379,11 @@ pub(crate) fn fd_pread(
         let iov = m.iovecs(iovs, n)?;
         let f = c.file(fd)?;
         let mut total: u32 = 0;
-        for (p, l) in &iov {
-            let buf = m.slice_mut(*p, *l)?;
+        for (p, l) in capped(&iov) {
+            let buf = m.slice_mut(p, l)?;
             let got = f.read_at(buf, off).map_err(|e| errno::from_io(&e))?;
             total += got as u32;
-            off += got as u64;
+            off = off.checked_add(got as u64).ok_or(errno::INVAL)?;
             if got < buf.len() {
                 break;
             }
@@ -392,11 +402,11 @@ pub(crate) fn fd_pwrite(
         let iov = m.iovecs(iovs, n)?;
         let f = c.file(fd)?;
         let mut total: u32 = 0;
-        for (p, l) in &iov {
-            f.write_all_at(m.slice(*p, *l)?, off)
+        for (p, l) in capped(&iov) {
+            f.write_all_at(m.slice(p, l)?, off)
                 .map_err(|e| errno::from_io(&e))?;
-            total = total.wrapping_add(*l);
-            off += u64::from(*l);
+            total += l;
+            off = off.checked_add(u64::from(l)).ok_or(errno::FBIG)?;
         }
         m.write_u32(out, total)
     })())
@@ -519,8 +529,7 @@ pub(crate) fn fd_fdstat_get(
                 }
             }
             FdKind::Dir { .. } => filetype::DIRECTORY,
-            FdKind::File(f) => f
-                .metadata()
+            FdKind::File(f) => fs::file_metadata(f)
                 .map(|md| fs::filetype_of(&md))
                 .unwrap_or(filetype::REGULAR_FILE),
         };
@@ -541,8 +550,8 @@ pub(crate) fn fd_filestat_get(
     done((|| {
         let io = |e: std::io::Error| errno::from_io(&e);
         let b = match &c.fd(a32(v, 0))?.kind {
-            FdKind::File(f) => fs::filestat_bytes(&f.metadata().map_err(io)?),
-            FdKind::Dir { host, .. } => fs::filestat_bytes(&std::fs::metadata(host).map_err(io)?),
+            FdKind::File(f) => fs::filestat_bytes(&fs::file_metadata(f)?),
+            FdKind::Dir { dir, .. } => fs::filestat_bytes(&dir.dir_metadata().map_err(io)?),
             k => {
                 let mut b = [0u8; 64];
                 b[16] = if stdio_is_tty(k) {
@@ -603,15 +612,16 @@ pub(crate) fn fd_readdir(
         let (fd, buf, len, cookie, used_ptr) =
             (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
         m.slice(buf, len)?;
-        let host = c.dir(fd)?.clone();
+        let dir = c.dir(fd)?;
         let io = |e: std::io::Error| errno::from_io(&e);
-        let me = std::fs::metadata(&host).map_err(io)?;
+        let me = dir.dir_metadata().map_err(io)?;
         let mut entries: Vec<(Vec<u8>, u64, u8)> = std::vec![
             (b".".to_vec(), me.ino(), filetype::DIRECTORY),
             (b"..".to_vec(), 0, filetype::DIRECTORY),
         ];
         let mut rest = Vec::new();
-        for d in std::fs::read_dir(&host).map_err(io)? {
+        // Listed through the descriptor itself: the directory it refers to, wherever it is.
+        for d in dir.entries().map_err(io)? {
             let d = d.map_err(io)?;
             let ft = match d.file_type() {
                 Ok(t) if t.is_dir() => filetype::DIRECTORY,
@@ -619,7 +629,8 @@ pub(crate) fn fd_readdir(
                 Ok(t) if t.is_symlink() => filetype::SYMBOLIC_LINK,
                 _ => filetype::UNKNOWN,
             };
-            let ino = std::os::unix::fs::DirEntryExt::ino(&d);
+            // Entry metadata is an `fstatat` without following; 0 if the entry just vanished.
+            let ino = d.metadata().map(|md| md.ino()).unwrap_or(0);
             rest.push((d.file_name().as_bytes().to_vec(), ino, ft));
         }
         // A stable order, so cookies (indices) stay valid between calls.
@@ -648,6 +659,10 @@ pub(crate) fn fd_readdir(
 
 // ---------------------------------------------------------------- paths
 
+/// `path_open`. One open beneath the directory descriptor, then the result is classified by
+/// `fstat` of what was opened (no check-then-open gap): a directory becomes a directory
+/// descriptor, anything else a file descriptor. Without `LOOKUPFLAGS_SYMLINK_FOLLOW` a final
+/// symbolic link is not followed (`LOOP`).
 pub(crate) fn path_open(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
@@ -658,56 +673,59 @@ pub(crate) fn path_open(
             (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3), a32(v, 4));
         let (rights, rights_inh, fdflags, out) = (a64(v, 5), a64(v, 6), a32(v, 7), a32(v, 8));
         m.slice(out, 4)?;
-        let follow = lookup & LOOKUP_FOLLOW != 0;
-        let host = c.path(m, dirfd, path, path_len, follow)?;
+        let follow = if lookup & LOOKUP_FOLLOW != 0 {
+            FollowSymlinks::Yes
+        } else {
+            FollowSymlinks::No
+        };
         let io = |e: std::io::Error| errno::from_io(&e);
         let write = rights & fs::RIGHT_FD_WRITE != 0 || fdflags & FDFLAGS_APPEND != 0;
-        let existing = if follow {
-            std::fs::metadata(&host)
+        let (dir, p) = c.at(m, dirfd, path, path_len)?;
+        let kind = if oflags & OFLAGS_DIRECTORY != 0 {
+            let d = match follow {
+                FollowSymlinks::Yes => dir.open_dir(p),
+                FollowSymlinks::No => dir.open_dir_nofollow(p),
+            }
+            .map_err(io)?;
+            // An existing directory cannot be created, truncated or written.
+            if oflags & (OFLAGS_CREAT | OFLAGS_EXCL) == OFLAGS_CREAT | OFLAGS_EXCL {
+                return Err(errno::EXIST);
+            }
+            if oflags & (OFLAGS_CREAT | OFLAGS_TRUNC) != 0 || write {
+                return Err(errno::ISDIR);
+            }
+            FdKind::Dir {
+                dir: d,
+                preopen: None,
+            }
         } else {
-            std::fs::symlink_metadata(&host)
-        };
-        let kind = match existing {
-            Ok(md) if md.file_type().is_symlink() => return Err(errno::LOOP),
-            Ok(md) if md.is_dir() => {
-                if oflags & (OFLAGS_CREAT | OFLAGS_TRUNC) != 0 && oflags & OFLAGS_EXCL == 0 || write
-                {
-                    return Err(errno::ISDIR);
+            let mut o = OpenOptions::new();
+            let read = rights & fs::RIGHT_FD_READ != 0 || !write;
+            o.read(read)
+                .write(write && fdflags & FDFLAGS_APPEND == 0)
+                .append(fdflags & FDFLAGS_APPEND != 0)
+                .follow(follow);
+            if oflags & OFLAGS_CREAT != 0 {
+                if !write {
+                    o.write(true);
                 }
                 if oflags & OFLAGS_EXCL != 0 {
-                    return Err(errno::EXIST);
-                }
-                FdKind::Dir {
-                    host,
-                    preopen: None,
+                    o.create_new(true);
+                } else {
+                    o.create(true);
                 }
             }
-            Ok(_) if oflags & OFLAGS_DIRECTORY != 0 => return Err(errno::NOTDIR),
-            Err(e) if oflags & OFLAGS_CREAT == 0 => return Err(io(e)),
-            _ => {
-                if oflags & OFLAGS_DIRECTORY != 0 {
-                    return Err(errno::NOENT);
+            if oflags & OFLAGS_TRUNC != 0 {
+                o.write(true).truncate(true);
+            }
+            let f = dir.open_with(p, &o).map_err(io)?.into_std();
+            if fs::file_metadata(&f)?.is_dir() {
+                FdKind::Dir {
+                    dir: Dir::from_std_file(f),
+                    preopen: None,
                 }
-                let mut o = OpenOptions::new();
-                let read = rights & fs::RIGHT_FD_READ != 0 || !write;
-                o.read(read)
-                    .write(write && fdflags & FDFLAGS_APPEND == 0)
-                    .append(fdflags & FDFLAGS_APPEND != 0);
-                if oflags & OFLAGS_CREAT != 0 {
-                    if !write {
-                        o.write(true);
-                    }
-                    if oflags & OFLAGS_EXCL != 0 {
-                        o.create_new(true);
-                    } else {
-                        o.create(true);
-                    }
-                }
-                if oflags & OFLAGS_TRUNC != 0 {
-                    o.write(true).truncate(true);
-                }
-                o.custom_flags(O_NOFOLLOW);
-                FdKind::File(o.open(&host).map_err(io)?)
+            } else {
+                FdKind::File(f)
             }
         };
         let base = c.fd(dirfd)?.rights_inheriting;
@@ -728,11 +746,11 @@ pub(crate) fn path_filestat_get(
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let follow = a32(v, 1) & LOOKUP_FOLLOW != 0;
-        let host = c.path(m, a32(v, 0), a32(v, 2), a32(v, 3), follow)?;
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 2), a32(v, 3))?;
         let md = if follow {
-            std::fs::metadata(&host)
+            dir.metadata(p)
         } else {
-            std::fs::symlink_metadata(&host)
+            dir.symlink_metadata(p)
         }
         .map_err(|e| errno::from_io(&e))?;
         m.write(a32(v, 4), &fs::filestat_bytes(&md))
@@ -745,8 +763,9 @@ pub(crate) fn path_readlink(
     v: &[u64],
 ) -> Result<Errno, TrapCode> {
     done((|| {
-        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
-        let t = std::fs::read_link(&host).map_err(|e| errno::from_io(&e))?;
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        // The link's text as stored (it is data; following it is what gets checked).
+        let t = dir.read_link_contents(p).map_err(|e| errno::from_io(&e))?;
         let bytes = t.as_os_str().as_bytes();
         let n = bytes.len().min(a32(v, 4) as usize);
         m.write(a32(v, 3), &bytes[..n])?;
@@ -760,8 +779,8 @@ pub(crate) fn path_create_directory(
     v: &[u64],
 ) -> Result<Errno, TrapCode> {
     done((|| {
-        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
-        std::fs::create_dir(&host).map_err(|e| errno::from_io(&e))
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        dir.create_dir(p).map_err(|e| errno::from_io(&e))
     })())
 }
 
@@ -771,8 +790,8 @@ pub(crate) fn path_remove_directory(
     v: &[u64],
 ) -> Result<Errno, TrapCode> {
     done((|| {
-        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
-        std::fs::remove_dir(&host).map_err(|e| errno::from_io(&e))
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        dir.remove_dir(p).map_err(|e| errno::from_io(&e))
     })())
 }
 
@@ -782,12 +801,10 @@ pub(crate) fn path_unlink_file(
     v: &[u64],
 ) -> Result<Errno, TrapCode> {
     done((|| {
-        let host = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
-        let md = std::fs::symlink_metadata(&host).map_err(|e| errno::from_io(&e))?;
-        if md.is_dir() {
-            return Err(errno::ISDIR);
-        }
-        std::fs::remove_file(&host).map_err(|e| errno::from_io(&e))
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        // `unlinkat` without AT_REMOVEDIR: a directory is EISDIR, a symlink is removed itself.
+        dir.remove_file_or_symlink(p)
+            .map_err(|e| errno::from_io(&e))
     })())
 }
 
@@ -797,8 +814,10 @@ pub(crate) fn path_rename(
     v: &[u64],
 ) -> Result<Errno, TrapCode> {
     done((|| {
-        let from = c.path(m, a32(v, 0), a32(v, 1), a32(v, 2), false)?;
-        let to = c.path(m, a32(v, 3), a32(v, 4), a32(v, 5), false)?;
-        std::fs::rename(&from, &to).map_err(|e| errno::from_io(&e))
+        let (from_dir, from) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        let (to_dir, to) = c.at(m, a32(v, 3), a32(v, 4), a32(v, 5))?;
+        from_dir
+            .rename(from, to_dir, to)
+            .map_err(|e| errno::from_io(&e))
     })())
 }

@@ -259,22 +259,22 @@ impl WasiCtx {
     }
 
     /// Grants the host directory `host` to the guest under the name `guest` (the next free
-    /// descriptor, from 3 on).
+    /// descriptor, from 3 on). The directory is opened now; the guest reaches only what is
+    /// beneath that open directory, wherever it is later moved.
     ///
     /// # Errors
-    /// [`WasiError::BadDir`] if `host` cannot be canonicalized or is not a directory.
+    /// [`WasiError::BadDir`] if `host` cannot be opened as a directory.
     pub fn preopen_dir(&mut self, host: &Path, guest: &str) -> Result<(), WasiError> {
         let bad = |error| WasiError::BadDir {
             path: host.display().to_string(),
             error,
         };
-        let canon = host.canonicalize().map_err(bad)?;
-        if !canon.is_dir() {
-            return Err(bad(std::io::Error::from(std::io::ErrorKind::NotADirectory)));
-        }
+        // The one use of ambient authority: the host (not the guest) names the directory.
+        let dir =
+            cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(bad)?;
         self.fds.push(Some(FdEntry {
             kind: FdKind::Dir {
-                host: canon,
+                dir,
                 preopen: Some(guest.as_bytes().to_vec()),
             },
             rights_base: ALL_RIGHTS,
