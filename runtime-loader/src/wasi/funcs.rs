@@ -296,10 +296,10 @@ pub(crate) fn poll_oneoff(
 
 /// The iovecs `(ptr, len)` cut to at most [`fs::MAX_RW`] bytes in all (a short transfer, as
 /// Linux does), so one call never moves more than that nor overflows the `u32` count.
-fn capped(iov: &[(u32, u32)]) -> impl Iterator<Item = (u32, u32)> + '_ {
+pub(crate) fn capped(iov: &[(u32, u32)]) -> impl Iterator<Item = (u32, u32)> + '_ {
     let mut left = fs::MAX_RW as u64;
     iov.iter().map_while(move |&(p, l)| {
-        if left == 0 && l != 0 {
+        if left == 0 {
             return None;
         }
         let take = u64::from(l).min(left);

@@ -582,3 +582,22 @@ fn absolute_links_and_dotdot_chains() {
     out.check("dotdot");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// One read/write call moves at most `MAX_RW` bytes: the iovec list is cut there, so the `u32`
+/// count cannot overflow.
+#[test]
+fn iovecs_are_capped_per_call() {
+    use super::fs::MAX_RW;
+    use super::funcs::capped;
+    let sixteen = 16u32 << 20;
+    let many = vec![(4096u32, sixteen); 131_072];
+    let cut: Vec<(u32, u32)> = capped(&many).collect();
+    let total: u64 = cut.iter().map(|&(_, l)| u64::from(l)).sum();
+    assert_eq!(total, MAX_RW as u64);
+    assert_eq!(cut.len(), MAX_RW.div_ceil(sixteen as usize));
+    assert!(cut.iter().all(|&(p, _)| p == 4096));
+    let small = [(0, 3), (8, 0), (16, 5)];
+    assert_eq!(capped(&small).collect::<Vec<_>>(), small);
+    let edge = [(0, u32::MAX), (0, 0), (0, 1)];
+    assert_eq!(capped(&edge).collect::<Vec<_>>(), [(0, MAX_RW as u32)]);
+}
