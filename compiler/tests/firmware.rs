@@ -247,16 +247,25 @@ mod crafted;
 /// or run; the program runs each in a child process, so a crash is a failed assertion.
 #[test]
 fn crafted_snapshots_are_refused_by_the_c_api() {
-    let out = root().join("target").join("firmware").join("freestanding-crafted");
+    let out = root()
+        .join("target")
+        .join("firmware")
+        .join("freestanding-crafted");
     let Some((prog, _)) = build_program(&out, "") else {
         return;
     };
     let base = std::fs::read(out.join("fibonacci.snap")).unwrap();
     let run = |name: &str, b: &[u8]| {
-        let p = out.join(format!("crafted-{}.snap", name.replace([' ', '[', ']', '>'], "_")));
+        let p = out.join(format!(
+            "crafted-{}.snap",
+            name.replace([' ', '[', ']', '>'], "_")
+        ));
         std::fs::write(&p, b).unwrap();
         let o = Command::new(&prog).arg(&p).arg("fib").output().unwrap();
-        (o.status, String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        (
+            o.status,
+            String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        )
     };
     let (st, line) = run("intact", &base);
     assert!(st.success(), "{st}");

@@ -659,7 +659,10 @@ mod crafted;
 
 /// Snapshot of `wasm-samples/fibonacci.wasm` (one function, `fib`, index 0), checked memory.
 fn fib_snapshot() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../wasm-samples/fibonacci.wasm");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wasm-samples/fibonacci.wasm"
+    );
     let m = bareflow::parse::parse(&std::fs::read(path).unwrap()).unwrap();
     aot::compile(&m, &AotOptions::default()).unwrap().0
 }
@@ -717,7 +720,10 @@ fn crafted_snapshots_are_refused_by_the_no_std_loader() {
     let bin = target.join("debug/bareflow-load");
     let base = fib_snapshot();
     let run = |name: &str, b: &[u8]| {
-        let p = tmp.join(format!("crafted-{}.snap", name.replace([' ', '[', ']', '>'], "_")));
+        let p = tmp.join(format!(
+            "crafted-{}.snap",
+            name.replace([' ', '[', ']', '>'], "_")
+        ));
         std::fs::write(&p, b).unwrap();
         let o = Command::new(&bin)
             .arg(&p)

@@ -13,7 +13,11 @@ pub fn sections(b: &[u8]) -> Vec<(u32, usize, usize)> {
     (0..n)
         .map(|k| {
             let e = format::HEADER_SIZE + k * format::SECTION_ENTRY_SIZE;
-            (u32_at(b, e), u32_at(b, e + 4) as usize, u32_at(b, e + 8) as usize)
+            (
+                u32_at(b, e),
+                u32_at(b, e + 4) as usize,
+                u32_at(b, e + 8) as usize,
+            )
         })
         .collect()
 }
@@ -48,8 +52,8 @@ pub fn native_slot(b: &[u8], d: usize) -> usize {
     off + format::ENTRY_TABLE_FIXED + ENTRY_STRIDE * d
 }
 
-/// Bytes per entry in the entry table.
-pub const ENTRY_STRIDE: usize = 4;
+/// Bytes per entry in the entry table (format v5: offset and length; v4 had the offset only).
+pub const ENTRY_STRIDE: usize = 8;
 
 /// The relocation records `(file offset, [at, kind, target, addend])`.
 pub fn relocs(b: &[u8]) -> Vec<(usize, [u32; 4])> {

@@ -208,12 +208,14 @@ static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst
         if (!read) continue;
         for (size_t k = 0; k < hn; k++) scratch[k] = b[k];
         scratch[i] ^= (uint8_t)(1u << (i % 8));
-        uint64_t h = 0xcbf29ce484222325ull;
+        /* CRC-32C (bitwise, reflected 0x82F63B78) with the 8-byte field read as zero */
+        uint32_t c = 0xffffffffu;
         for (size_t k = 0; k < hn; k++) {
-            h ^= (k >= 24 && k < 32) ? 0 : scratch[k];
-            h *= 0x100000001b3ull;
+            c ^= (k >= 24 && k < 32) ? 0 : scratch[k];
+            for (int j = 0; j < 8; j++) c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
         }
-        for (int k = 0; k < 8; k++) scratch[24 + k] = (uint8_t)(h >> (8 * k));
+        c = ~c;
+        for (int k = 0; k < 8; k++) scratch[24 + k] = k < 4 ? (uint8_t)(c >> (8 * k)) : 0;
         bf_status s = bf_init(arena, sizeof arena, 0, &rt);
         s = s ? s : bf_load(rt, scratch, hn, CODE_REGION, CODE_LEN);
         if (s == BF_OK) {
