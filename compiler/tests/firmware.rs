@@ -166,6 +166,8 @@ pub fn check_output(stdout: &str) -> usize {
         "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \
          differs from the requested one",
         "-byte arena -> status 3 arena exhausted",
+        "require signature -> status 10, load -> status 10 snapshot rejected: signatures \
+         required, no public key set",
         "resealed bit flips in what host.snap's loader reads: ",
         "resealed bit flips in what bulk.snap's loader reads: ",
         "done 0",

@@ -437,6 +437,13 @@ fn bareflow_load_cli() {
     let (code, _, err) = run(&[s, "--invoke", "fib", "x"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("not a valid i64"), "{err}");
+    // Signatures cannot be required from a loader without the verifier.
+    let (code, out, err) = run(&["--require-signed", s, "--invoke", "fib", "20"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(
+        err.contains("--require-signed needs feature `sign`"),
+        "{err}"
+    );
     assert_eq!(run(&[s, "--invoke"]).0, Some(2));
     assert_eq!(run(&[]).0, Some(2));
     assert_eq!(run(&[s]).0, Some(0));

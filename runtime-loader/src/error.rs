@@ -98,7 +98,7 @@ impl LoadError {
             LoadError::TypeMismatch => {
                 "function type differs from the one the code was compiled for"
             }
-            LoadError::Unsigned => "snapshot is not signed (signatures are required)",
+            LoadError::Unsigned => "snapshot is not signed (a public key is configured)",
             LoadError::BadSignature => "snapshot signature does not verify",
             LoadError::BadPublicKey => "invalid ed25519 public key",
         }

@@ -401,6 +401,21 @@ int main(int argc, char **argv) {
     /* Error paths: each must come back as a status. */
     if (start("host-unbound", snap_host, snap_host_end, 0)) failures++;
     {
+        /* Signatures required in a library without the verifier: fails closed. */
+        bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+        bf_status r = s ? s : bf_require_signature(rt, 1);
+        s = s ? s : bf_load(rt, snap_fibonacci, (size_t)(snap_fibonacci_end - snap_fibonacci),
+                            CODE_REGION, CODE_LEN);
+        put("require signature -> status ");
+        put_u64(r);
+        put(", load -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        expect(r == BF_ERR_SIGNATURE && s == BF_ERR_SIGNATURE, "required signature fails closed");
+    }
+    {
         /* A snapshot compiled for guard-page memory: this library runs checked code only. */
         bf_status s = bf_init(arena, sizeof arena, 0, &rt);
         s = s ? s : bf_load(rt, snap_fibonacci_guard,
