@@ -92,6 +92,7 @@ impl<'a> EntryTable<'a> {
     /// [`LoadError::BadSection`] for a malformed table, [`LoadError::BadOffset`] for an
     /// entry outside the region, empty, overlapping or out of order, or a region outside the
     /// object.
+    #[inline(never)]
     pub fn parse(s: &'a [u8], object_len: usize) -> Result<EntryTable<'a>, LoadError> {
         let bad = LoadError::BadSection;
         let field = |i: usize| le(s, 4 * i, 4) as u32;
@@ -293,91 +294,76 @@ impl<'a> RelocTable<'a> {
         self.raw.len() / RELOC_RECORD_SIZE
     }
 
-    /// Checks one record against an object section of `object_len` bytes and returns the
-    /// width of the region bytes it writes: its kind is known, those bytes lie inside the
-    /// region, a copy's source inside the object, a region target inside the region (its
-    /// end included) and an external target in [`reloc::EXTERNALS`].
-    fn check(&self, r: [u64; 4], object_len: usize) -> Result<u64, LoadError> {
-        let [at, kind, target, addend] = r;
-        let code_len = self.code_len as u64;
-        let last_external = reloc::EXTERNALS.len() as u64 - 1;
-        // (bytes written, end of the target's range, its limit); every field is a `u32`, so
-        // no sum overflows.
-        let (width, target_end, limit) = match kind as u32 {
-            reloc::COPY => (addend, target + addend, object_len as u64),
-            reloc::ABS64 => (8, target, code_len),
-            reloc::PC32 => (4, target, code_len),
-            reloc::ABS64_EXT => (8, target, last_external),
-            reloc::PC32_EXT => (4, target, last_external),
-            _ => return Err(LoadError::BadRelocation),
-        };
-        if at + width > code_len || target_end > limit {
-            return Err(LoadError::BadRelocation);
-        }
-        Ok(width)
-    }
-
-    /// Checks every record against `object` (the object section): each as
-    /// [`RelocTable::apply`] does, and the table as a whole, so that every site and target
-    /// lies inside its section and the region is no larger than the table can fill:
+    /// Checks every record against `object` (the object section), so that every site and
+    /// target lies inside its section and the region is no larger than the table can fill:
     ///
+    /// * every record has a known kind and writes only inside the region (`at + width ≤
+    ///   code length`; width 8, 4 or the copy length);
     /// * copy records come first, in ascending, non-overlapping region order, and each
     ///   copies exactly one allocated section of the ELF object (its `sh_offset` and
-    ///   `sh_size`; sections matched in header order, the object's ELF header and section
-    ///   header table checked for bounds: [`elf_section_headers`]);
+    ///   `sh_size`, inside the object; sections matched in header order, the object's ELF
+    ///   header and section header table checked for bounds: [`elf_section_headers`]);
     /// * a patch writes inside one copied section, or (absolute kinds only: the GOT slots)
     ///   after the last one;
     /// * a region target (`ABS64`, `PC32`) lies inside a copied section or after the last
-    ///   one, below the code length;
+    ///   one, below the code length; an external target is in [`reloc::EXTERNALS`];
     /// * the code length is at most the copies' end rounded up to 8 plus 8 bytes per patch
     ///   written after it (so no length the file does not account for is ever allocated).
+    ///
+    /// Both parses ([`Snapshot::parse`], [`Snapshot::parse_without_records`]) run it before
+    /// any code memory is asked for.
     ///
     /// # Errors
     /// [`LoadError::BadRelocation`] for the first bad record, [`LoadError::BadElf`] for an
     /// object without a sound ELF header, [`LoadError::BadOffset`] for a code length the
     /// table does not account for.
+    #[inline(never)]
     pub fn validate(&self, object: &[u8]) -> Result<(), LoadError> {
         use reloc::*;
-        let bad = LoadError::BadRelocation;
+        let bad = Err(LoadError::BadRelocation);
         let (shoff, shnum) = elf_section_headers(object)?;
         let code_len = self.code_len as u64;
         let (mut k, mut copies, mut copies_end, mut tail) = (0u64, 0usize, 0u64, 0u64);
-        for (i, r) in self.records().enumerate() {
-            let width = self.check(r, object.len())?;
-            let [at, kind, target, len] = r;
+        // Every field is a `u32`: no sum below overflows.
+        for (i, [at, kind, target, n]) in self.records().enumerate() {
             let kind = kind as u32;
             if kind == COPY {
-                if copies != i || at < copies_end {
-                    return Err(bad);
+                if copies != i || at < copies_end || at + n > code_len {
+                    return bad;
                 }
                 loop {
                     if k >= shnum {
-                        return Err(bad);
+                        return bad;
                     }
                     let h = (shoff + 64 * k) as usize;
                     k += 1;
                     // sh_flags & SHF_ALLOC, sh_offset, sh_size
-                    if le(object, h + 8, 8) & 2 != 0
+                    if le(object, h + 8, 1) & 2 != 0
                         && le(object, h + 24, 8) == target
-                        && le(object, h + 32, 8) == len
+                        && le(object, h + 32, 8) == n
                     {
                         break;
                     }
                 }
+                if target + n > object.len() as u64 {
+                    return bad;
+                }
                 copies += 1;
-                copies_end = at + len;
+                copies_end = at + n;
                 continue;
             }
+            // ABS64 and ABS64_EXT (even kinds) write 8 bytes, PC32 and PC32_EXT 4.
+            let width = if kind % 2 == 0 { 8 } else { 4 };
             let after = at >= copies_end;
             tail += u64::from(after);
-            let site =
-                self.in_copy(copies, at, width) || after && (kind == ABS64 || kind == ABS64_EXT);
-            let region_target = kind == ABS64 || kind == PC32;
-            let target_ok = !region_target
-                || self.in_copy(copies, target, 1)
-                || (target >= copies_end && target < code_len);
-            if !site || !target_ok {
-                return Err(bad);
+            let site = self.in_copy(copies, at, width) || after && width == 8;
+            let target_ok = if kind <= PC32 {
+                self.in_copy(copies, target, 1) || (target >= copies_end && target < code_len)
+            } else {
+                target < EXTERNALS.len() as u64
+            };
+            if !(ABS64..=PC32_EXT).contains(&kind) || at + width > code_len || !site || !target_ok {
+                return bad;
             }
         }
         if code_len > copies_end.next_multiple_of(8) + 8 * tail {
@@ -419,6 +405,7 @@ impl<'a> RelocTable<'a> {
     ///
     /// # Errors
     /// [`LoadError::BadOffset`].
+    #[inline(never)]
     pub fn check_entries(&self, e: &EntryTable<'_>) -> Result<(), LoadError> {
         let copies = self.copy_count();
         if e.present()
@@ -438,14 +425,17 @@ impl<'a> RelocTable<'a> {
     }
 
     /// Builds the code region in `region` (at least the table's code length; its first byte
-    /// lives at address `base`): zero-fills it, then checks and applies every record in
-    /// order, copying from `object` (the snapshot's object section), `external(i)` giving
-    /// the address of external `i`. On error the region must not be executed.
+    /// lives at address `base`): zero-fills it, then applies every record in order, copying
+    /// from `object` (the snapshot's object section), `external(i)` giving the address of
+    /// external `i`. On error the region must not be executed. Whatever the table, it writes
+    /// only inside `region[..code length]` and reads only inside `object`; the section rules
+    /// are [`RelocTable::validate`]'s, which both parses run first.
     ///
     /// # Errors
     /// [`LoadError::CodeMemory`] if `region` is too small, [`LoadError::BadRelocation`] for
-    /// a bad record, [`LoadError::UndefinedSymbol`] if `external` does not know an
-    /// external, [`LoadError::RelocationOverflow`] if a PC-relative value does not fit.
+    /// a record out of bounds or of an unknown kind, [`LoadError::UndefinedSymbol`] if
+    /// `external` does not know an external, [`LoadError::RelocationOverflow`] if a
+    /// PC-relative value does not fit.
     pub fn apply(
         &self,
         object: &[u8],
@@ -453,32 +443,37 @@ impl<'a> RelocTable<'a> {
         base: u64,
         external: fn(u32) -> Option<u64>,
     ) -> Result<(), LoadError> {
+        use reloc::*;
         let region = region
             .get_mut(..self.code_len)
             .ok_or(LoadError::CodeMemory)?;
         region.fill(0);
         let bad = LoadError::BadRelocation;
-        for r in self.records() {
-            let width = self.check(r, object.len())? as usize;
-            let [at, kind, target, addend] = r;
-            let (at, kind, addend) = (at as usize, kind as u32, i64::from(addend as u32 as i32));
-            let dst = region.get_mut(at..at + width).ok_or(bad)?;
-            if kind == reloc::COPY {
-                let t = target as usize;
-                dst.copy_from_slice(object.get(t..t + width).ok_or(bad)?);
+        for [at, kind, target, addend] in self.records() {
+            let (at, kind) = (at as usize, kind as u32);
+            if kind == COPY {
+                let (t, n) = (target as usize, addend as usize);
+                let src = object.get(t..t + n).ok_or(bad)?;
+                region.get_mut(at..at + n).ok_or(bad)?.copy_from_slice(src);
                 continue;
             }
-            let s = if kind == reloc::ABS64 || kind == reloc::PC32 {
-                base.wrapping_add(target)
-            } else {
-                external(target as u32).ok_or(LoadError::UndefinedSymbol)?
+            let s = match kind {
+                ABS64 | PC32 => base.wrapping_add(target),
+                ABS64_EXT | PC32_EXT => {
+                    external(target as u32).ok_or(LoadError::UndefinedSymbol)?
+                }
+                _ => return Err(bad),
             };
-            if width == 8 {
-                dst.copy_from_slice(&s.wrapping_add(addend as u64).to_le_bytes());
+            let v = s.wrapping_add(i64::from(addend as u32 as i32) as u64);
+            let wide = kind % 2 == 0;
+            let dst = region
+                .get_mut(at..at + if wide { 8 } else { 4 })
+                .ok_or(bad)?;
+            if wide {
+                dst.copy_from_slice(&v.to_le_bytes());
             } else {
                 // Modulo 2^64, as the CPU adds a displacement to the instruction pointer.
-                let p = base.wrapping_add(at as u64);
-                let v = s.wrapping_add(addend as u64).wrapping_sub(p) as i64;
+                let v = v.wrapping_sub(base.wrapping_add(at as u64)) as i64;
                 let v = i32::try_from(v).map_err(|_| LoadError::RelocationOverflow)?;
                 dst.copy_from_slice(&v.to_le_bytes());
             }
@@ -1500,7 +1495,7 @@ mod tests {
     }
 
     fn ext(i: u32) -> Option<u64> {
-        (i < 9).then_some(0x1000 * u64::from(i + 1))
+        (i < 9).then(|| 0x1000 * u64::from(i + 1))
     }
 
     /// A minimal ELF64 object for the table checks: the 64-byte header, `payload` bytes from
@@ -1590,26 +1585,26 @@ mod tests {
         let copies = [[0, COPY, 64, 16], [24, COPY, 80, 8]];
         // (record, also refused by `apply`)
         for (bad, by_apply) in [
-            ([0, 0, 0, 0], true),               // unknown kind
-            ([0, 6, 0, 0], true),               // unknown kind
-            ([0, COPY, 64, 41], true),          // copy past the region
-            ([36, COPY, 64, 16], true),         // copy past the region
-            ([32, COPY, 88, 9], true),          // copy past the object
-            ([32, COPY, u32::MAX, 2], true),    // copy source far outside
-            ([33, ABS64, 0, 0], true),          // field past the region
-            ([37, PC32, 0, 0], true),           // field past the region
-            ([u32::MAX, PC32, 0, 0], true),     // field far outside
-            ([0, ABS64, 41, 0], true),          // target past the region's end
-            ([0, PC32, u32::MAX, 0], true),     // target far outside
-            ([0, ABS64_EXT, 9, 0], true),       // unknown external
-            ([0, PC32_EXT, u32::MAX, 0], true), // unknown external
-            ([38, PC32_EXT, 0, 0], true),       // field past the region
-            ([14, PC32, 0, 0], false),          // site across a copied section's end
-            ([18, ABS64, 0, 0], false),         // site in the gap between sections
-            ([32, PC32, 0, 0], false),          // PC-relative site after the copies
-            ([0, PC32, 18, 0], false),          // target in the gap between sections
-            ([0, ABS64, 40, 0], false),         // target at the region's end
-            ([32, COPY, 64, 8], false),         // copy after a patch
+            ([0, 0, 0, 0], true),                // unknown kind
+            ([0, 6, 0, 0], true),                // unknown kind
+            ([0, COPY, 64, 41], true),           // copy past the region
+            ([36, COPY, 64, 16], true),          // copy past the region
+            ([32, COPY, 88, 9], true),           // copy past the object
+            ([32, COPY, u32::MAX, 2], true),     // copy source far outside
+            ([33, ABS64, 0, 0], true),           // field past the region
+            ([37, PC32, 0, 0], true),            // field past the region
+            ([u32::MAX, PC32, 0, 0], true),      // field far outside
+            ([0, ABS64, 41, 0], false),          // target past the region's end
+            ([0, PC32, u32::MAX, 0], false),     // target far outside
+            ([0, ABS64_EXT, 9, 0], false),       // unknown external
+            ([0, PC32_EXT, u32::MAX, 0], false), // unknown external
+            ([38, PC32_EXT, 0, 0], true),        // field past the region
+            ([14, PC32, 0, 0], false),           // site across a copied section's end
+            ([18, ABS64, 0, 0], false),          // site in the gap between sections
+            ([32, PC32, 0, 0], false),           // PC-relative site after the copies
+            ([0, PC32, 18, 0], false),           // target in the gap between sections
+            ([0, ABS64, 40, 0], false),          // target at the region's end
+            ([32, COPY, 64, 8], false),          // copy after a patch
         ] {
             let t = reloc_table(&[copies[0], copies[1], [0, ABS64, 0, 0], bad]);
             let table = RelocTable::new(&t, code_len).unwrap();

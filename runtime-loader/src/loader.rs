@@ -381,6 +381,7 @@ pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(
 /// [`LoadError::MissingSection`] without a table, [`LoadError::MissingCode`] if it does not
 /// match the metadata, [`LoadError::TypeMismatch`] for an arity that differs,
 /// [`LoadError::BadRecord`] for a misplaced trap record.
+#[inline(never)]
 pub fn check_entries<'a>(
     snap: &Snapshot<'a>,
     nimp: u32,

@@ -512,10 +512,7 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
         nimp,
         (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
         ntypes,
-        |t| {
-            let ty = meta.type_at(t);
-            (ty.params.len(), ty.results.len())
-        },
+        |t| meta.type_arity(t),
     )?;
     if code.is_null() {
         // Execute in place: the entry table says where the code lies in the object; no ELF
