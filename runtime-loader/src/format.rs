@@ -382,21 +382,18 @@ impl<'a> RelocTable<'a> {
     /// Whether region bytes `[off, off + len)` lie inside one of the first `copies` records'
     /// destinations (ascending: a binary search).
     fn in_copy(&self, copies: usize, off: u64, len: u64) -> bool {
-        let rec =
-            |i: usize| record_fields(self.raw.get(4 + i * RELOC_RECORD_SIZE..).unwrap_or(&[]));
+        // Field `k` of record `i`.
+        let f = |i: usize, k: usize| le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4);
         let (mut lo, mut hi) = (0usize, copies);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if rec(mid)[0] <= off {
+            if f(mid, 0) <= off {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        lo > 0 && {
-            let [at, _, _, n] = rec(lo - 1);
-            off + len <= at + n
-        }
+        lo > 0 && off + len <= f(lo - 1, 0) + f(lo - 1, 3)
     }
 
     /// Checks the entry table against the copied sections: every present entry lies inside
@@ -408,18 +405,21 @@ impl<'a> RelocTable<'a> {
     #[inline(never)]
     pub fn check_entries(&self, e: &EntryTable<'_>) -> Result<(), LoadError> {
         let copies = self.copy_count();
-        if e.present()
-            .any(|(off, len)| !self.in_copy(copies, off.into(), len.into()))
-        {
-            return Err(LoadError::BadOffset);
+        let n = e.defined_funcs as usize + 2 * e.types as usize;
+        for i in 0..n {
+            if let Some((off, len)) = e.at(i)
+                && !self.in_copy(copies, off.into(), len.into())
+            {
+                return Err(LoadError::BadOffset);
+            }
         }
-        if let Some(o) = e.code_offset
-            && self
-                .records()
-                .take(copies)
-                .any(|r| r[2] != r[0] + u64::from(o))
-        {
-            return Err(LoadError::BadOffset);
+        if let Some(o) = e.code_offset {
+            for i in 0..copies {
+                let f = |k: usize| le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4);
+                if f(2) != f(0) + u64::from(o) {
+                    return Err(LoadError::BadOffset);
+                }
+            }
         }
         Ok(())
     }

@@ -180,7 +180,6 @@ impl<M: CodeMemory> LoadedModule<M> {
         let nimp = meta.num_imported_funcs;
         let entries = check_entries(
             &snap,
-            nimp,
             meta.funcs[nimp as usize..].iter().copied(),
             meta.types.len(),
             |t| {
@@ -188,6 +187,7 @@ impl<M: CodeMemory> LoadedModule<M> {
                 (ty.params.len(), ty.results.len())
             },
         )?;
+        check_traps(&snap, nimp, &entries)?;
         #[cfg(feature = "std")]
         check_object(&snap, &entries)?;
         let code_len = entries.code_len as usize;
@@ -370,21 +370,19 @@ pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(
     Ok(())
 }
 
-/// Checks a snapshot's entry table and trap records against its metadata (`nimp` imported
-/// functions, the module type of every defined function in `def_types`, `ntypes` types whose
-/// (parameter count, result count) `arity` gives) and returns the table: its counts match,
-/// every type's arity is the one the code was compiled for, every function with code has its
-/// signature's array entry, and every trap site lies inside the code of the defined function
-/// it names. Both loaders (`LoadedModule`, the C API) call it before any code is mapped.
+/// Checks a snapshot's entry table against its metadata (the module type of every defined
+/// function in `def_types`, `ntypes` types whose (parameter count, result count) `arity`
+/// gives) and returns the table: its counts match, every type's arity is the one the code was
+/// compiled for, and every function with code has its signature's array entry. Both loaders
+/// (`LoadedModule`, the C API) call it before any code is mapped (`LoadedModule` also
+/// [`check_traps`]).
 ///
 /// # Errors
 /// [`LoadError::MissingSection`] without a table, [`LoadError::MissingCode`] if it does not
-/// match the metadata, [`LoadError::TypeMismatch`] for an arity that differs,
-/// [`LoadError::BadRecord`] for a misplaced trap record.
+/// match the metadata, [`LoadError::TypeMismatch`] for an arity that differs.
 #[inline(never)]
 pub fn check_entries<'a>(
     snap: &Snapshot<'a>,
-    nimp: u32,
     def_types: impl Iterator<Item = u32>,
     ntypes: usize,
     arity: impl Fn(u32) -> (usize, usize),
@@ -409,6 +407,17 @@ pub fn check_entries<'a>(
     if e.defined_funcs != ndef {
         return Err(LoadError::MissingCode);
     }
+    Ok(e)
+}
+
+/// Checks a snapshot's trap records against its entry table (`nimp` imported functions):
+/// every trap site lies inside the code of the defined function it names (its offset below
+/// the function's length). `LoadedModule` calls it; the C API reads no trap records
+/// (`Snapshot::parse_without_records`).
+///
+/// # Errors
+/// [`LoadError::BadRecord`] for a misplaced trap record.
+pub fn check_traps(snap: &Snapshot<'_>, nimp: u32, e: &EntryTable<'_>) -> Result<(), LoadError> {
     for r in snap.trap_records() {
         let f = r
             .func_index
@@ -418,7 +427,7 @@ pub fn check_entries<'a>(
             return Err(LoadError::BadRecord);
         }
     }
-    Ok(e)
+    Ok(())
 }
 
 /// `std` builds: cross-checks the tables the loaders trust against the ELF object they were

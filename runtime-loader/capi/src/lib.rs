@@ -509,7 +509,6 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
     let ntypes = meta.num_types() as usize;
     let entries = check_entries(
         &snap,
-        nimp,
         (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
         ntypes,
         |t| meta.type_arity(t),
