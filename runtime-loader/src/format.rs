@@ -353,7 +353,7 @@ impl<'a> RelocTable<'a> {
                 continue;
             }
             // ABS64 and ABS64_EXT (even kinds) write 8 bytes, PC32 and PC32_EXT 4.
-            let width = if kind % 2 == 0 { 8 } else { 4 };
+            let width = if kind.is_multiple_of(2) { 8 } else { 4 };
             let after = at >= copies_end;
             tail += u64::from(after);
             let site = self.in_copy(copies, at, width) || after && width == 8;
@@ -465,7 +465,7 @@ impl<'a> RelocTable<'a> {
                 _ => return Err(bad),
             };
             let v = s.wrapping_add(i64::from(addend as u32 as i32) as u64);
-            let wide = kind % 2 == 0;
+            let wide = kind.is_multiple_of(2);
             let dst = region
                 .get_mut(at..at + if wide { 8 } else { 4 })
                 .ok_or(bad)?;
