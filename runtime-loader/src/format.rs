@@ -92,7 +92,6 @@ impl<'a> EntryTable<'a> {
     /// [`LoadError::BadSection`] for a malformed table, [`LoadError::BadOffset`] for an
     /// entry outside the region, empty, overlapping or out of order, or a region outside the
     /// object.
-    #[inline(never)]
     pub fn parse(s: &'a [u8], object_len: usize) -> Result<EntryTable<'a>, LoadError> {
         let bad = LoadError::BadSection;
         let field = |i: usize| le(s, 4 * i, 4) as u32;
@@ -402,7 +401,6 @@ impl<'a> RelocTable<'a> {
     ///
     /// # Errors
     /// [`LoadError::BadOffset`].
-    #[inline(never)]
     pub fn check_entries(&self, e: &EntryTable<'_>) -> Result<(), LoadError> {
         let copies = self.copy_count();
         let n = e.defined_funcs as usize + 2 * e.types as usize;

@@ -380,7 +380,6 @@ pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(
 /// # Errors
 /// [`LoadError::MissingSection`] without a table, [`LoadError::MissingCode`] if it does not
 /// match the metadata, [`LoadError::TypeMismatch`] for an arity that differs.
-#[inline(never)]
 pub fn check_entries<'a>(
     snap: &Snapshot<'a>,
     def_types: impl Iterator<Item = u32>,
