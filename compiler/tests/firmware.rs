@@ -166,6 +166,8 @@ pub fn check_output(stdout: &str) -> usize {
         "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \
          differs from the requested one",
         "-byte arena -> status 3 arena exhausted",
+        "require signature -> status 10, load -> status 10 snapshot rejected: signatures \
+         required, no public key set",
         "resealed bit flips in what host.snap's loader reads: ",
         "resealed bit flips in what bulk.snap's loader reads: ",
         "done 0",
@@ -237,4 +239,46 @@ fn freestanding_c_program_runs_xip_snapshots_with_the_xip_only_library() {
         ),
         "{stdout}"
     );
+}
+
+#[path = "crafted/mod.rs"]
+mod crafted;
+
+/// Issue #14 item 4, the C API (`bf_load` over the meta view, copying path): every crafted
+/// snapshot with a re-sealed checksum comes back as `BF_ERR_LOAD` (4), nothing instantiated
+/// or run; the program runs each in a child process, so a crash is a failed assertion.
+#[test]
+fn crafted_snapshots_are_refused_by_the_c_api() {
+    let out = root()
+        .join("target")
+        .join("firmware")
+        .join("freestanding-crafted");
+    let Some((prog, _)) = build_program(&out, "") else {
+        return;
+    };
+    let base = std::fs::read(out.join("fibonacci.snap")).unwrap();
+    let run = |name: &str, b: &[u8]| {
+        let p = out.join(format!(
+            "crafted-{}.snap",
+            name.replace([' ', '[', ']', '>'], "_")
+        ));
+        std::fs::write(&p, b).unwrap();
+        let o = Command::new(&prog).arg(&p).arg("fib").output().unwrap();
+        (
+            o.status,
+            String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+        )
+    };
+    let (st, line) = run("intact", &base);
+    assert!(st.success(), "{st}");
+    assert_eq!(line, "file -> loaded, call 0 6765");
+    let mut wrong = Vec::new();
+    for (name, b) in crafted::cases(&base, 0) {
+        let (st, line) = run(name, &b);
+        eprintln!("{name}: {st} {line}");
+        if !st.success() || !line.starts_with("file -> status 4 snapshot rejected") {
+            wrong.push(format!("{name}: {st} {line}"));
+        }
+    }
+    assert!(wrong.is_empty(), "not refused: {wrong:#?}");
 }

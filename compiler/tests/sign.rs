@@ -257,6 +257,29 @@ fn keygen_compile_sign_and_load_cli() {
     assert!(err.contains("invalid ed25519 public key"), "{err}");
     // Without --pubkey a signed snapshot runs as any other.
     assert_eq!(run(&[&p("s.snap"), "--invoke", "fib", "10"]).1, "55\n");
+    // --require-signed: only with a key (either order); then unsigned snapshots are refused.
+    let (code, out, err) = run(&["--require-signed", &p("s.snap"), "--invoke", "fib", "10"]);
+    assert_eq!((code, out.as_str()), (Some(2), ""));
+    assert!(
+        err.contains("--require-signed needs --pubkey FILE"),
+        "{err}"
+    );
+    let (code, out, err) = run(&["--require-signed", &p("u.snap"), "--invoke", "fib", "10"]);
+    assert_eq!((code, out.as_str()), (Some(2), ""), "{err}");
+    for args in [
+        ["--require-signed", "--pubkey", &p("k.pub")],
+        ["--pubkey", &p("k.pub"), "--require-signed"],
+    ] {
+        let with = |snap: &str| {
+            let mut a = args.to_vec();
+            a.extend([snap, "--invoke", "fib", "10"]);
+            run(&a)
+        };
+        assert_eq!(with(&p("s.snap")), (Some(0), "55\n".into(), String::new()));
+        let (code, out, err) = with(&p("u.snap"));
+        assert_eq!((code, out.as_str()), (Some(1), ""));
+        assert!(err.contains("snapshot is not signed"), "{err}");
+    }
     // --xip and --sign together.
     assert_eq!(
         bareflow(&[
@@ -344,6 +367,10 @@ unsigned 10 snapshot rejected: snapshot is not signed (a public key is configure
 weak-key 10 invalid ed25519 public key
 no-key 0 ok
 late-key 2
+required-nokey-signed 10 snapshot rejected: signatures required, no public key set
+required-nokey-unsigned 10 snapshot rejected: signatures required, no public key set
+required-key-signed 0 ok
+required-key-unsigned 10 snapshot rejected: snapshot is not signed (a public key is configured)
 status-message signature check failed
 ";
     assert_eq!(out, expected);

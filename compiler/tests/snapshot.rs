@@ -437,6 +437,13 @@ fn bareflow_load_cli() {
     let (code, _, err) = run(&[s, "--invoke", "fib", "x"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("not a valid i64"), "{err}");
+    // Signatures cannot be required from a loader without the verifier.
+    let (code, out, err) = run(&["--require-signed", s, "--invoke", "fib", "20"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(
+        err.contains("--require-signed needs feature `sign`"),
+        "{err}"
+    );
     assert_eq!(run(&[s, "--invoke"]).0, Some(2));
     assert_eq!(run(&[]).0, Some(2));
     assert_eq!(run(&[s]).0, Some(0));
@@ -652,4 +659,96 @@ fn relocation_table_builds_the_elf_loaders_region() {
         format::Snapshot::parse(&b).err(),
         Some(LoadError::BadRelocation)
     );
+}
+
+#[path = "crafted/mod.rs"]
+mod crafted;
+
+/// Snapshot of `wasm-samples/fibonacci.wasm` (one function, `fib`, index 0), checked memory.
+fn fib_snapshot() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../wasm-samples/fibonacci.wasm"
+    );
+    let m = bareflow::parse::parse(&std::fs::read(path).unwrap()).unwrap();
+    aot::compile(&m, &AotOptions::default()).unwrap().0
+}
+
+/// Issue #14 item 4, the Rust loader (`LoadedModule`, std build): every crafted snapshot with
+/// a re-sealed checksum is refused at load, before any code could run.
+#[test]
+fn crafted_snapshots_with_valid_checksum_are_refused() {
+    let base = fib_snapshot();
+    let load = |b: &[u8]| {
+        let mut buf = vec![0u8; 1 << 16];
+        LoadedModule::load(b, BufferCodeMemory::new(&mut buf, None)).map(|_| ())
+    };
+    assert_eq!(load(&base), Ok(()), "the intact snapshot loads");
+    let mut accepted = Vec::new();
+    for (name, b) in crafted::cases(&base, 0) {
+        match load(&b) {
+            Ok(()) => accepted.push(name),
+            Err(e) => eprintln!("{name}: {e}"),
+        }
+    }
+    assert!(accepted.is_empty(), "accepted: {accepted:?}");
+}
+
+/// Issue #14 item 4, the no_std loader (`bareflow-load` built without `std`, run as a child
+/// process so that a crash is a failed assertion, not a dead test runner): each crafted
+/// snapshot exits 1 with one `error:` line (a load error), never runs, never dies of a signal.
+#[test]
+fn crafted_snapshots_are_refused_by_the_no_std_loader() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let target = tmp.join("loadbin-nostd");
+    let out = Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--bin",
+            "bareflow-load",
+            "--no-default-features",
+            "--features",
+            "alloc,unix",
+            "--offline",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = target.join("debug/bareflow-load");
+    let base = fib_snapshot();
+    let run = |name: &str, b: &[u8]| {
+        let p = tmp.join(format!(
+            "crafted-{}.snap",
+            name.replace([' ', '[', ']', '>'], "_")
+        ));
+        std::fs::write(&p, b).unwrap();
+        let o = Command::new(&bin)
+            .arg(&p)
+            .args(["--invoke", "fib", "20"])
+            .output()
+            .unwrap();
+        (o.status, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (st, err) = run("intact", &base);
+    assert!(st.success(), "{err}");
+    let mut wrong = Vec::new();
+    for (name, b) in crafted::cases(&base, 0) {
+        let (st, err) = run(name, &b);
+        eprintln!("{name}: {st} {}", err.trim());
+        // A load error (not the argument check a rewritten type would also trip).
+        if st.code() != Some(1) || !err.contains("error:") || err.contains("argument") {
+            wrong.push(format!("{name}: {st} {}", err.trim()));
+        }
+    }
+    assert!(wrong.is_empty(), "not refused: {wrong:#?}");
 }

@@ -82,6 +82,12 @@ bf_status bf_load(bf_runtime *rt, const uint8_t *snap, size_t snap_len, uint8_t 
  * parsed or mapped; otherwise BF_ERR_SIGNATURE. Call before bf_load. BF_ERR_SIGNATURE here
  * means an invalid key, or a library built without the feature. */
 bf_status bf_set_public_key(bf_runtime *rt, const uint8_t key[32]);
+/* With on != 0, bf_load refuses (BF_ERR_SIGNATURE) any snapshot whose signature does not
+ * verify under the key of bf_set_public_key, and every snapshot while no key is set (a
+ * forgotten key fails closed). on = 0 clears it. BF_ERR_SIGNATURE here if the library was
+ * built without the `sign` feature (the requirement is set anyway: nothing loads). Call after
+ * bf_init, before bf_load. An unsigned snapshot is trusted native code: docs/SNAPSHOT.md. */
+bf_status bf_require_signature(bf_runtime *rt, int on);
 
 /* Binds import (module, name) to func; call before bf_instantiate. */
 bf_status bf_bind(bf_runtime *rt, const char *module, const char *name, bf_host_fn func,

@@ -102,6 +102,7 @@ struct Sym {
     name: u32,
     shndx: u16,
     value: u64,
+    size: u64,
 }
 
 /// A validated ELF64 x86-64 relocatable object borrowing its bytes.
@@ -347,6 +348,7 @@ impl<'a> ElfObject<'a> {
             name: u32_at(b, at)?,
             shndx: u16_at(b, at + 6)?,
             value: u64_at(b, at + 8)?,
+            size: u64_at(b, at + 16)?,
         })
     }
 
@@ -458,6 +460,12 @@ impl<'a> ElfObject<'a> {
     /// Names of the symbols defined in loaded sections (for diagnostics; names that are not
     /// UTF-8 are left out).
     pub fn defined_symbols(&self) -> impl Iterator<Item = (&'a str, usize)> + '_ {
+        self.defined_symbol_ranges()
+            .map(|(name, off, _)| (name, off))
+    }
+
+    /// [`ElfObject::defined_symbols`] with each symbol's size (`st_size`) as the third field.
+    pub fn defined_symbol_ranges(&self) -> impl Iterator<Item = (&'a str, usize, u64)> + '_ {
         (1..self.symbol_count()).filter_map(move |k| {
             let sym = self.sym(k).ok()?;
             if sym.shndx == SHN_UNDEF || sym.shndx >= SHN_LORESERVE {
@@ -465,7 +473,7 @@ impl<'a> ElfObject<'a> {
             }
             let name = core::str::from_utf8(cstr(self.strtab, sym.name).ok()?).ok()?;
             let off = self.section_offset(sym.shndx as usize).ok()??;
-            Some((name, off + sym.value as usize))
+            Some((name, off + sym.value as usize, sym.size))
         })
     }
 

@@ -54,6 +54,9 @@ pub enum LoadError {
     MissingCode,
     /// The snapshot's memory mode is not the one the embedder asked for.
     MemoryModeMismatch,
+    /// A type's arity in the entry table (what the code was compiled for) differs from the
+    /// metadata's (e.g. a type record rewritten to `[] -> []`).
+    TypeMismatch,
     /// A public key is configured but the snapshot carries no signature.
     Unsigned,
     /// The snapshot's signature does not verify under the configured public key (tampered
@@ -91,6 +94,9 @@ impl LoadError {
             LoadError::MissingCode => "function code missing from object",
             LoadError::MemoryModeMismatch => {
                 "snapshot memory mode (checked / guard) differs from the requested one"
+            }
+            LoadError::TypeMismatch => {
+                "function type differs from the one the code was compiled for"
             }
             LoadError::Unsigned => "snapshot is not signed (a public key is configured)",
             LoadError::BadSignature => "snapshot signature does not verify",

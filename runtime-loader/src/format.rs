@@ -1,7 +1,8 @@
 //! The snapshot container: a little-endian, versioned file holding module metadata, the
 //! relocatable ELF object emitted by cranelift-object, per-function profile records and trap
-//! records, with one FNV-1a-64 checksum over the whole file. `docs/SNAPSHOT.md` has the byte
-//! layout.
+//! records, with one CRC-32C checksum over the whole file (against accidental corruption
+//! only: anyone can recompute it; signatures, `crate::sign`, are the defence against crafted
+//! files). `docs/SNAPSHOT.md` has the byte layout and the trust model.
 //!
 //! [`Snapshot::parse`] validates everything before handing anything out: magic, version,
 //! checksum, every section offset and length, every record count and string. After it
@@ -13,15 +14,17 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (4: the relocation table, section kind
-/// 6; 3 introduced the flat metadata section; 2 added the entry table, section kind 5; older
-/// versions are refused with [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 4;
+/// The container version this crate reads and writes (5: CRC-32C checksum, entry lengths and
+/// type arities in the entry table; 4 introduced the relocation table, section kind 6; 3 the
+/// flat metadata section; 2 the entry table, section kind 5; older versions are refused with
+/// [`LoadError::UnsupportedVersion`]).
+pub const VERSION: u16 = 5;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
 pub const SECTION_ENTRY_SIZE: usize = 16;
-/// Byte range of the checksum field inside the header (treated as zero when hashing).
+/// Byte range of the checksum field inside the header (treated as zero when hashing): the
+/// CRC-32C in its first four bytes, the last four zero.
 pub const CHECKSUM_RANGE: core::ops::Range<usize> = 24..32;
 /// Sections start at multiples of this in files the writer produces (readers do not require it).
 pub const SECTION_ALIGN: usize = 16;
@@ -56,11 +59,14 @@ pub const NO_ENTRY: u32 = u32::MAX;
 /// Size of the entry table's fixed part (five `u32`s).
 pub const ENTRY_TABLE_FIXED: usize = 20;
 
-/// The entry table (section kind 5): where every entry point lies in the code region, so a
-/// loader needs no symbol lookup, and, for execute-in-place snapshots, where the region lies
-/// in the object, so the in-place loader needs no ELF parsing. Validated by
-/// [`Snapshot::parse`]: every present offset is inside the region, and an in-place region is
-/// inside the object section.
+/// The entry table (section kind 5): where every entry point lies in the code region (offset
+/// and length), so a loader needs no symbol lookup, each type's arity, and, for
+/// execute-in-place snapshots, where the region lies in the object, so the in-place loader
+/// needs no ELF parsing. Validated by [`EntryTable::parse`] (the one place both loaders
+/// check it): every present entry is non-empty, inside the region and after the previous
+/// one (entries lie in the region in table order and do not overlap), an absent one has
+/// length 0, and an in-place region is inside the object section. [`Snapshot::parse`] then
+/// checks each entry against the relocation table's copied sections.
 #[derive(Clone, Copy, Debug)]
 pub struct EntryTable<'a> {
     /// Byte offset of the code region inside the object section when the code runs in place
@@ -84,15 +90,17 @@ impl<'a> EntryTable<'a> {
     ///
     /// # Errors
     /// [`LoadError::BadSection`] for a malformed table, [`LoadError::BadOffset`] for an
-    /// offset outside the region or a region outside the object.
+    /// entry outside the region, empty, overlapping or out of order, or a region outside the
+    /// object.
     pub fn parse(s: &'a [u8], object_len: usize) -> Result<EntryTable<'a>, LoadError> {
         let bad = LoadError::BadSection;
         let field = |i: usize| le(s, 4 * i, 4) as u32;
         let (code_offset, code_len, code_align, defined_funcs, types) =
             (field(0), field(1), field(2), field(3), field(4));
+        // (offset, length) per entry, then (params, results) per type.
         let n = u64::from(defined_funcs) + 2 * u64::from(types);
         if s.len() < ENTRY_TABLE_FIXED
-            || n * 4 != (s.len() - ENTRY_TABLE_FIXED) as u64
+            || (n + u64::from(types)) * 8 != (s.len() - ENTRY_TABLE_FIXED) as u64
             || !code_align.is_power_of_two()
             || code_align > 4096
         {
@@ -110,8 +118,20 @@ impl<'a> EntryTable<'a> {
             types,
             raw: s,
         };
-        if (0..n as usize).any(|i| t.at(i).is_some_and(|o| o >= code_len)) {
-            return Err(LoadError::BadOffset);
+        let mut end = 0u64;
+        for i in 0..n as usize {
+            let (off, len) = t.pair(i);
+            if off == NO_ENTRY {
+                if len != 0 {
+                    return Err(LoadError::BadOffset);
+                }
+                continue;
+            }
+            let (off, len) = (u64::from(off), u64::from(len));
+            if len == 0 || off < end || off + len > u64::from(code_len) {
+                return Err(LoadError::BadOffset);
+            }
+            end = off + len;
         }
         Ok(t)
     }
@@ -127,18 +147,36 @@ impl<'a> EntryTable<'a> {
         (copy.len() == self.raw.len()).then_some(EntryTable { raw: copy, ..*self })
     }
 
-    fn at(&self, i: usize) -> Option<u32> {
-        let v = le(self.raw, ENTRY_TABLE_FIXED + i * 4, 4) as u32;
-        (v != NO_ENTRY).then_some(v)
+    /// The two words of pair `i` (entries first, then arities).
+    fn pair(&self, i: usize) -> (u32, u32) {
+        let at = ENTRY_TABLE_FIXED + i * 8;
+        (le(self.raw, at, 4) as u32, le(self.raw, at + 4, 4) as u32)
     }
 
-    /// Region offset of defined function `d`'s native entry (`bf_f<i>`); `None` if the
-    /// function has no code (dropped as unreachable) or `d` is out of range.
-    pub fn native(&self, d: u32) -> Option<u32> {
+    /// Entry `i` as (offset, length), if present.
+    fn at(&self, i: usize) -> Option<(u32, u32)> {
+        let (off, len) = self.pair(i);
+        (off != NO_ENTRY).then_some((off, len))
+    }
+
+    /// Present entries in table order (ascending offsets), as (offset, length).
+    pub fn present(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let n = self.defined_funcs as usize + 2 * self.types as usize;
+        (0..n).filter_map(|i| self.at(i))
+    }
+
+    /// Region offset and length of defined function `d`'s native entry (`bf_f<i>`); `None`
+    /// if the function has no code (dropped as unreachable) or `d` is out of range.
+    pub fn native_range(&self, d: u32) -> Option<(u32, u32)> {
         if d >= self.defined_funcs {
             return None;
         }
         self.at(d as usize)
+    }
+
+    /// Region offset of defined function `d`'s native entry (see [`EntryTable::native_range`]).
+    pub fn native(&self, d: u32) -> Option<u32> {
+        self.native_range(d).map(|r| r.0)
     }
 
     /// Region offset of type `t`'s array entry (`bf_a<t>`).
@@ -147,6 +185,7 @@ impl<'a> EntryTable<'a> {
             return None;
         }
         self.at(self.defined_funcs as usize + t as usize)
+            .map(|r| r.0)
     }
 
     /// Region offset of type `t`'s native→array stub for imports (`bf_s<t>`).
@@ -155,6 +194,14 @@ impl<'a> EntryTable<'a> {
             return None;
         }
         self.at(self.defined_funcs as usize + self.types as usize + t as usize)
+            .map(|r| r.0)
+    }
+
+    /// Type `t`'s (parameter count, result count), as the code was compiled for it (`None`
+    /// if `t` is out of range). The loaders require it to match the metadata's type.
+    pub fn arity(&self, t: u32) -> Option<(u32, u32)> {
+        (t < self.types)
+            .then(|| self.pair(self.defined_funcs as usize + 2 * self.types as usize + t as usize))
     }
 }
 
@@ -246,50 +293,147 @@ impl<'a> RelocTable<'a> {
         self.raw.len() / RELOC_RECORD_SIZE
     }
 
-    /// Checks one record against an object section of `object_len` bytes and returns the
-    /// width of the region bytes it writes: its kind is known, those bytes lie inside the
-    /// region, a copy's source inside the object, a region target inside the region (its
-    /// end included) and an external target in [`reloc::EXTERNALS`].
-    fn check(&self, r: [u64; 4], object_len: usize) -> Result<u64, LoadError> {
-        let [at, kind, target, addend] = r;
-        let code_len = self.code_len as u64;
-        let last_external = reloc::EXTERNALS.len() as u64 - 1;
-        // (bytes written, end of the target's range, its limit); every field is a `u32`, so
-        // no sum overflows.
-        let (width, target_end, limit) = match kind as u32 {
-            reloc::COPY => (addend, target + addend, object_len as u64),
-            reloc::ABS64 => (8, target, code_len),
-            reloc::PC32 => (4, target, code_len),
-            reloc::ABS64_EXT => (8, target, last_external),
-            reloc::PC32_EXT => (4, target, last_external),
-            _ => return Err(LoadError::BadRelocation),
-        };
-        if at + width > code_len || target_end > limit {
-            return Err(LoadError::BadRelocation);
-        }
-        Ok(width)
-    }
-
-    /// Checks every record ([`RelocTable::apply`] checks each before applying it).
+    /// Checks every record against `object` (the object section), so that every site and
+    /// target lies inside its section and the region is no larger than the table can fill:
+    ///
+    /// * every record has a known kind and writes only inside the region (`at + width ≤
+    ///   code length`; width 8, 4 or the copy length);
+    /// * copy records come first, in ascending, non-overlapping region order, and each
+    ///   copies exactly one allocated section of the ELF object (its `sh_offset` and
+    ///   `sh_size`, inside the object; sections matched in header order, the object's ELF
+    ///   header and section header table checked for bounds: [`elf_section_headers`]);
+    /// * a patch writes inside one copied section, or (absolute kinds only: the GOT slots)
+    ///   after the last one;
+    /// * a region target (`ABS64`, `PC32`) lies inside a copied section or after the last
+    ///   one, below the code length; an external target is in [`reloc::EXTERNALS`];
+    /// * the code length is at most the copies' end rounded up to 8 plus 8 bytes per patch
+    ///   written after it (so no length the file does not account for is ever allocated).
+    ///
+    /// Both parses ([`Snapshot::parse`], [`Snapshot::parse_without_records`]) run it before
+    /// any code memory is asked for.
     ///
     /// # Errors
-    /// [`LoadError::BadRelocation`] for the first bad record.
-    pub fn validate(&self, object_len: usize) -> Result<(), LoadError> {
-        for r in self.records() {
-            self.check(r, object_len)?;
+    /// [`LoadError::BadRelocation`] for the first bad record, [`LoadError::BadElf`] for an
+    /// object without a sound ELF header, [`LoadError::BadOffset`] for a code length the
+    /// table does not account for.
+    #[inline(never)]
+    pub fn validate(&self, object: &[u8]) -> Result<(), LoadError> {
+        use reloc::*;
+        let bad = Err(LoadError::BadRelocation);
+        let (shoff, shnum) = elf_section_headers(object)?;
+        let code_len = self.code_len as u64;
+        let (mut k, mut copies, mut copies_end, mut tail) = (0u64, 0usize, 0u64, 0u64);
+        // Every field is a `u32`: no sum below overflows.
+        for (i, [at, kind, target, n]) in self.records().enumerate() {
+            let kind = kind as u32;
+            if kind == COPY {
+                if copies != i || at < copies_end || at + n > code_len {
+                    return bad;
+                }
+                loop {
+                    if k >= shnum {
+                        return bad;
+                    }
+                    let h = (shoff + 64 * k) as usize;
+                    k += 1;
+                    // sh_flags & SHF_ALLOC, sh_offset, sh_size
+                    if le(object, h + 8, 1) & 2 != 0
+                        && le(object, h + 24, 8) == target
+                        && le(object, h + 32, 8) == n
+                    {
+                        break;
+                    }
+                }
+                if target + n > object.len() as u64 {
+                    return bad;
+                }
+                copies += 1;
+                copies_end = at + n;
+                continue;
+            }
+            // ABS64 and ABS64_EXT (even kinds) write 8 bytes, PC32 and PC32_EXT 4.
+            let width = if kind.is_multiple_of(2) { 8 } else { 4 };
+            let after = at >= copies_end;
+            tail += u64::from(after);
+            let site = self.in_copy(copies, at, width) || after && width == 8;
+            let target_ok = if kind <= PC32 {
+                self.in_copy(copies, target, 1) || (target >= copies_end && target < code_len)
+            } else {
+                target < EXTERNALS.len() as u64
+            };
+            if !(ABS64..=PC32_EXT).contains(&kind) || at + width > code_len || !site || !target_ok {
+                return bad;
+            }
+        }
+        if code_len > copies_end.next_multiple_of(8) + 8 * tail {
+            return Err(LoadError::BadOffset);
+        }
+        Ok(())
+    }
+
+    /// Number of leading copy records (all of them, in a validated table).
+    pub fn copy_count(&self) -> usize {
+        self.records()
+            .take_while(|r| r[1] == u64::from(reloc::COPY))
+            .count()
+    }
+
+    /// Whether region bytes `[off, off + len)` lie inside one of the first `copies` records'
+    /// destinations (ascending: a binary search).
+    fn in_copy(&self, copies: usize, off: u64, len: u64) -> bool {
+        // Field `k` of record `i`.
+        let f = |i: usize, k: usize| le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4);
+        let (mut lo, mut hi) = (0usize, copies);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if f(mid, 0) <= off {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo > 0 && off + len <= f(lo - 1, 0) + f(lo - 1, 3)
+    }
+
+    /// Checks the entry table against the copied sections: every present entry lies inside
+    /// one, and for an in-place region, every copy's source is where the region puts it
+    /// (`code_offset + at`).
+    ///
+    /// # Errors
+    /// [`LoadError::BadOffset`].
+    pub fn check_entries(&self, e: &EntryTable<'_>) -> Result<(), LoadError> {
+        let copies = self.copy_count();
+        let n = e.defined_funcs as usize + 2 * e.types as usize;
+        for i in 0..n {
+            if let Some((off, len)) = e.at(i)
+                && !self.in_copy(copies, off.into(), len.into())
+            {
+                return Err(LoadError::BadOffset);
+            }
+        }
+        if let Some(o) = e.code_offset {
+            for i in 0..copies {
+                let f = |k: usize| le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4);
+                if f(2) != f(0) + u64::from(o) {
+                    return Err(LoadError::BadOffset);
+                }
+            }
         }
         Ok(())
     }
 
     /// Builds the code region in `region` (at least the table's code length; its first byte
-    /// lives at address `base`): zero-fills it, then checks and applies every record in
-    /// order, copying from `object` (the snapshot's object section), `external(i)` giving
-    /// the address of external `i`. On error the region must not be executed.
+    /// lives at address `base`): zero-fills it, then applies every record in order, copying
+    /// from `object` (the snapshot's object section), `external(i)` giving the address of
+    /// external `i`. On error the region must not be executed. Whatever the table, it writes
+    /// only inside `region[..code length]` and reads only inside `object`; the section rules
+    /// are [`RelocTable::validate`]'s, which both parses run first.
     ///
     /// # Errors
     /// [`LoadError::CodeMemory`] if `region` is too small, [`LoadError::BadRelocation`] for
-    /// a bad record, [`LoadError::UndefinedSymbol`] if `external` does not know an
-    /// external, [`LoadError::RelocationOverflow`] if a PC-relative value does not fit.
+    /// a record out of bounds or of an unknown kind, [`LoadError::UndefinedSymbol`] if
+    /// `external` does not know an external, [`LoadError::RelocationOverflow`] if a
+    /// PC-relative value does not fit.
     pub fn apply(
         &self,
         object: &[u8],
@@ -297,32 +441,37 @@ impl<'a> RelocTable<'a> {
         base: u64,
         external: fn(u32) -> Option<u64>,
     ) -> Result<(), LoadError> {
+        use reloc::*;
         let region = region
             .get_mut(..self.code_len)
             .ok_or(LoadError::CodeMemory)?;
         region.fill(0);
         let bad = LoadError::BadRelocation;
-        for r in self.records() {
-            let width = self.check(r, object.len())? as usize;
-            let [at, kind, target, addend] = r;
-            let (at, kind, addend) = (at as usize, kind as u32, i64::from(addend as u32 as i32));
-            let dst = region.get_mut(at..at + width).ok_or(bad)?;
-            if kind == reloc::COPY {
-                let t = target as usize;
-                dst.copy_from_slice(object.get(t..t + width).ok_or(bad)?);
+        for [at, kind, target, addend] in self.records() {
+            let (at, kind) = (at as usize, kind as u32);
+            if kind == COPY {
+                let (t, n) = (target as usize, addend as usize);
+                let src = object.get(t..t + n).ok_or(bad)?;
+                region.get_mut(at..at + n).ok_or(bad)?.copy_from_slice(src);
                 continue;
             }
-            let s = if kind == reloc::ABS64 || kind == reloc::PC32 {
-                base.wrapping_add(target)
-            } else {
-                external(target as u32).ok_or(LoadError::UndefinedSymbol)?
+            let s = match kind {
+                ABS64 | PC32 => base.wrapping_add(target),
+                ABS64_EXT | PC32_EXT => {
+                    external(target as u32).ok_or(LoadError::UndefinedSymbol)?
+                }
+                _ => return Err(bad),
             };
-            if width == 8 {
-                dst.copy_from_slice(&s.wrapping_add(addend as u64).to_le_bytes());
+            let v = s.wrapping_add(i64::from(addend as u32 as i32) as u64);
+            let wide = kind.is_multiple_of(2);
+            let dst = region
+                .get_mut(at..at + if wide { 8 } else { 4 })
+                .ok_or(bad)?;
+            if wide {
+                dst.copy_from_slice(&v.to_le_bytes());
             } else {
                 // Modulo 2^64, as the CPU adds a displacement to the instruction pointer.
-                let p = base.wrapping_add(at as u64);
-                let v = s.wrapping_add(addend as u64).wrapping_sub(p) as i64;
+                let v = v.wrapping_sub(base.wrapping_add(at as u64)) as i64;
                 let v = i32::try_from(v).map_err(|_| LoadError::RelocationOverflow)?;
                 dst.copy_from_slice(&v.to_le_bytes());
             }
@@ -422,33 +571,75 @@ impl CodeTier {
     }
 }
 
-/// FNV-1a 64-bit offset basis.
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-/// FNV-1a 64-bit prime.
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// Continues an FNV-1a-64 hash over `bytes`.
-fn fnv1a64_update(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
+/// CRC-32C (Castagnoli, reflected polynomial `0x82F63B78`) of one nibble, for the 16-entry
+/// table [`crc32c_update`] uses (64 bytes of table instead of 1 KiB: the loader is small).
+const CRC32C_NIBBLE: [u32; 16] = {
+    let mut t = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 4 {
+            c = if c & 1 != 0 {
+                c >> 1 ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
     }
-    h
+    t
+};
+
+/// Continues a CRC-32C over `bytes` (`crc` is the running register, pre-inverted).
+fn crc32c_update(mut crc: u32, bytes: &[u8]) -> u32 {
+    for &b in bytes {
+        crc ^= u32::from(b);
+        crc = crc >> 4 ^ CRC32C_NIBBLE[(crc & 15) as usize];
+        crc = crc >> 4 ^ CRC32C_NIBBLE[(crc & 15) as usize];
+    }
+    crc
 }
 
-/// FNV-1a-64 of `bytes`.
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    fnv1a64_update(FNV_OFFSET, bytes)
+/// CRC-32C of `bytes` (as iSCSI, ext4 and the `crc32c` crate compute it).
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    !crc32c_update(!0, bytes)
 }
 
-/// The snapshot checksum: FNV-1a-64 of the whole file with the checksum field read as zeros.
-/// `None` if `file` is shorter than the header.
+/// The snapshot checksum: CRC-32C of the whole file with the 8-byte checksum field read as
+/// zeros, zero-extended to the field's 64 bits. It catches accidental corruption (every
+/// burst of up to 32 bits, any odd number of flipped bits, …); it is **not** a security
+/// measure: anyone can recompute it, which is why the loaders check every field they can and
+/// signatures (`crate::sign`) exist. `None` if `file` is shorter than the header.
 pub fn file_checksum(file: &[u8]) -> Option<u64> {
     let head = file.get(..CHECKSUM_RANGE.start)?;
     let tail = file.get(CHECKSUM_RANGE.end..)?;
-    let h = fnv1a64_update(FNV_OFFSET, head);
-    let h = fnv1a64_update(h, &[0u8; 8]);
-    Some(fnv1a64_update(h, tail))
+    let c = crc32c_update(!0, head);
+    let c = crc32c_update(c, &[0u8; 8]);
+    Some(u64::from(!crc32c_update(c, tail)))
+}
+
+/// Bounds of an ELF64 little-endian object's section header table: `(e_shoff, e_shnum)`
+/// after checking the identification bytes (`\x7fELF`, 64-bit, little-endian, version 1),
+/// `e_shentsize` = 64 and that the table lies inside `object`. The loaders parse no more of
+/// the object than this ([`RelocTable::validate`] matches copy records to section headers);
+/// `crate::elf` is the full parser.
+///
+/// # Errors
+/// [`LoadError::BadElf`].
+pub fn elf_section_headers(object: &[u8]) -> Result<(u64, u64), LoadError> {
+    let (shoff, shnum) = (le(object, 40, 8), le(object, 60, 2));
+    if object.get(..7) != Some(&[0x7f, b'E', b'L', b'F', 2, 1, 1][..])
+        || le(object, 58, 2) != 64
+        || shoff
+            .checked_add(64 * shnum)
+            .is_none_or(|end| end > object.len() as u64)
+    {
+        return Err(LoadError::BadElf);
+    }
+    Ok((shoff, shnum))
 }
 
 /// The `n`-byte (at most 8) little-endian value at `off` in `b`; bytes past the end read as 0
@@ -767,7 +958,10 @@ impl<'a> Snapshot<'a> {
             (&[][..], 0)
         };
         let entries = match get(section::ENTRIES) {
-            Some(e) => Some(EntryTable::parse(e, object.len())?),
+            Some(e) => {
+                elf_section_headers(object)?;
+                Some(EntryTable::parse(e, object.len())?)
+            }
             None => None,
         };
         let relocs = get(section::RELOCS);
@@ -785,8 +979,11 @@ impl<'a> Snapshot<'a> {
             entries,
             relocs,
         };
-        if records && relocs.is_some() {
-            snap.relocations()?.validate(object.len())?;
+        // Both parses: every relocation record and the entries against the copied sections.
+        if let (Some(_), Some(e)) = (relocs, &entries) {
+            let r = snap.relocations()?;
+            r.validate(object)?;
+            r.check_entries(e)?;
         }
         Ok(snap)
     }
@@ -938,8 +1135,10 @@ mod writer {
 
     /// The entry table of a snapshot holding `meta` and `object`: one pass over the object's
     /// defined symbols decoding the entry names (`bf_f<i>`, `bf_a<t>`, `bf_s<t>`; the first
-    /// definition wins), region offsets as the loader lays the object out. `None` if either
-    /// part does not parse (such a snapshot cannot load anyway).
+    /// definition wins) with their sizes, region offsets as the loader lays the object out,
+    /// then every type's arity. `None` if either part does not parse, or if the entries are
+    /// not laid out in table order without overlap (`EntryTable::parse` would refuse them):
+    /// such a snapshot cannot load anyway.
     pub fn entry_table(meta: &[u8], object: &[u8]) -> Option<Vec<u8>> {
         let m = crate::meta_view::MetaView::parse(meta).ok()?;
         let obj = crate::elf::ElfObject::parse(object).ok()?;
@@ -948,8 +1147,8 @@ mod writer {
             m.num_defined_funcs() as usize,
             m.num_types() as usize,
         );
-        let mut offs = alloc::vec![NO_ENTRY; ndef + 2 * ntypes];
-        for (name, off) in obj.defined_symbols() {
+        let mut offs = alloc::vec![(NO_ENTRY, 0u32); ndef + 2 * ntypes];
+        for (name, off, size) in obj.defined_symbol_ranges() {
             let i = match entry_symbol(name) {
                 Some((b'f', i)) => match i.checked_sub(nimp) {
                     Some(d) if (d as usize) < ndef => d as usize,
@@ -959,8 +1158,8 @@ mod writer {
                 Some((b's', t)) if (t as usize) < ntypes => ndef + ntypes + t as usize,
                 _ => continue,
             };
-            if offs[i] == NO_ENTRY {
-                offs[i] = u32::try_from(off).ok()?;
+            if offs[i].0 == NO_ENTRY {
+                offs[i] = (u32::try_from(off).ok()?, u32::try_from(size).ok()?);
             }
         }
         let mut out = Vec::new();
@@ -970,9 +1169,16 @@ mod writer {
         put_u32(&mut out, obj.region_align() as u32);
         put_u32(&mut out, ndef as u32);
         put_u32(&mut out, ntypes as u32);
-        for o in offs {
+        for (o, n) in offs {
             put_u32(&mut out, o);
+            put_u32(&mut out, n);
         }
+        for t in 0..ntypes as u32 {
+            let ty = m.type_at(t);
+            put_u32(&mut out, ty.params.len() as u32);
+            put_u32(&mut out, ty.results.len() as u32);
+        }
+        EntryTable::parse(&out, object.len()).ok()?;
         Some(out)
     }
 
@@ -1218,10 +1424,16 @@ mod tests {
     }
 
     #[test]
-    fn fnv_known_values() {
-        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    fn crc32c_known_values() {
+        // RFC 3720 B.4 and the usual check value.
+        assert_eq!(crc32c(b""), 0);
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c(&[0u8; 32]), 0x8A91_36AA);
+        assert_eq!(crc32c(&[0xffu8; 32]), 0x62A8_AB43);
+        let inc: Vec<u8> = (0..32).collect();
+        assert_eq!(crc32c(&inc), 0x46DD_794E);
+        // The high half of the header field is zero.
+        assert_eq!(file_checksum(&sample()).unwrap() >> 32, 0);
     }
 
     #[test]
@@ -1252,7 +1464,7 @@ mod tests {
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
         // Versions 1 (before the entry table), 2 (LEB128 metadata), 3 (before the relocation
         // table) and unknown versions are refused.
-        for v in [1u8, 2, 3, 5] {
+        for v in [1u8, 2, 3, 4, 6] {
             let mut g = f.clone();
             g[4] = v;
             rehash(&mut g);
@@ -1281,45 +1493,75 @@ mod tests {
     }
 
     fn ext(i: u32) -> Option<u64> {
-        (i < 9).then_some(0x1000 * u64::from(i + 1))
+        (i < 9).then(|| 0x1000 * u64::from(i + 1))
+    }
+
+    /// A minimal ELF64 object for the table checks: the 64-byte header, `payload` bytes from
+    /// offset 64, then a section header table with the null header and one allocated section
+    /// per `(offset, size)` in `sections`.
+    fn elf(payload: &[u8], sections: &[(u64, u64)]) -> Vec<u8> {
+        let mut o = alloc::vec![0u8; 64];
+        o[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+        o.extend_from_slice(payload);
+        let shoff = o.len() as u64;
+        o[40..48].copy_from_slice(&shoff.to_le_bytes());
+        o[58..60].copy_from_slice(&64u16.to_le_bytes());
+        o[60..62].copy_from_slice(&(sections.len() as u16 + 1).to_le_bytes());
+        o.extend_from_slice(&[0; 64]);
+        for &(off, size) in sections {
+            let mut h = [0u8; 64];
+            h[4..8].copy_from_slice(&1u32.to_le_bytes()); // PROGBITS
+            h[8..16].copy_from_slice(&6u64.to_le_bytes()); // ALLOC | EXECINSTR
+            h[24..32].copy_from_slice(&off.to_le_bytes());
+            h[32..40].copy_from_slice(&size.to_le_bytes());
+            o.extend_from_slice(&h);
+        }
+        o
     }
 
     /// The relocation table: copies then patches, each kind computed as documented.
     #[test]
     fn relocation_table_applies() {
         use reloc::*;
-        let object: Vec<u8> = (1..=16).collect();
+        let payload: Vec<u8> = (1..=48).collect();
+        let object = elf(&payload, &[(64, 12), (76, 28)]);
         let t = reloc_table(&[
-            [4, COPY, 2, 10],             // region[4..14] = object[2..12]
+            [0, COPY, 64, 12],            // region[0..12] = payload[0..12]
+            [16, COPY, 76, 28],           // region[16..44] = payload[12..40]
             [16, ABS64, 8, -2i32 as u32], // base + 8 - 2
             [24, PC32, 0, -4i32 as u32],  // 0 - 4 - 24 (base cancels)
             [28, PC32_EXT, 1, 0],         // 0x2000 - (base + 28)
             [32, ABS64_EXT, 8, 5],        // 0x9000 + 5
+            [48, ABS64, 20, 0],           // a GOT slot after the copies: base + 20
         ]);
-        let table = RelocTable::new(&t, 40).unwrap();
-        table.validate(object.len()).unwrap();
-        let mut region = [0xAAu8; 48];
+        let table = RelocTable::new(&t, 56).unwrap();
+        table.validate(&object).unwrap();
+        assert_eq!(table.copy_count(), 2);
+        let mut region = [0xAAu8; 64];
         let base = 0x1_0000u64;
         table.apply(&object, &mut region, base, ext).unwrap();
-        assert_eq!(region[..4], [0; 4]);
-        assert_eq!(region[4..14], object[2..12]);
-        assert_eq!(region[14..16], [0; 2]);
+        assert_eq!(region[..12], payload[..12]);
+        assert_eq!(region[12..16], [0; 4]);
         assert_eq!(region[16..24], (base + 6).to_le_bytes());
         assert_eq!(region[24..28], (-28i32).to_le_bytes());
         assert_eq!(region[28..32], (0x2000 - (base as i32 + 28)).to_le_bytes());
         assert_eq!(region[32..40], 0x9005u64.to_le_bytes());
+        assert_eq!(region[40..44], payload[36..40]);
+        assert_eq!(region[44..48], [0; 4]);
+        assert_eq!(region[48..56], (base + 20).to_le_bytes());
         assert_eq!(
-            region[40..],
+            region[56..],
             [0xAA; 8],
             "nothing written past the code length"
         );
         // A region smaller than the code length; a PC-relative value out of range.
         assert_eq!(
-            table.apply(&object, &mut region[..39], base, ext),
+            table.apply(&object, &mut region[..55], base, ext),
             Err(LoadError::CodeMemory)
         );
-        let far = reloc_table(&[[0, PC32_EXT, 0, 0]]);
-        let far = RelocTable::new(&far, 8).unwrap();
+        let far = reloc_table(&[[0, COPY, 64, 12], [0, PC32_EXT, 0, 0]]);
+        let far = RelocTable::new(&far, 16).unwrap();
+        assert_eq!(far.validate(&object), Ok(()));
         assert_eq!(
             far.apply(&object, &mut region, 1 << 40, ext),
             Err(LoadError::RelocationOverflow)
@@ -1330,50 +1572,102 @@ mod tests {
         );
     }
 
-    /// Every malformed record is refused, by `validate` and by `apply` (which checks each
-    /// record before it writes anything for it), and a length that disagrees with the count
-    /// is refused by `new`.
+    /// Every malformed record is refused by `validate`, and those out of the region also by
+    /// `apply` (which checks each record before it writes anything for it); a length that
+    /// disagrees with the count is refused by `new`.
     #[test]
     fn relocation_table_bounds() {
         use reloc::*;
-        let object = [7u8; 16];
-        let code_len = 32;
-        for bad in [
-            [0, 0, 0, 0],               // unknown kind
-            [0, 6, 0, 0],               // unknown kind
-            [0, COPY, 0, 33],           // copy past the region
-            [20, COPY, 0, 16],          // copy past the region
-            [0, COPY, 8, 9],            // copy past the object
-            [0, COPY, u32::MAX, 2],     // copy source far outside
-            [25, ABS64, 0, 0],          // field past the region
-            [29, PC32, 0, 0],           // field past the region
-            [u32::MAX, PC32, 0, 0],     // field far outside
-            [0, ABS64, 33, 0],          // target past the region's end
-            [0, PC32, u32::MAX, 0],     // target far outside
-            [0, ABS64_EXT, 9, 0],       // unknown external
-            [0, PC32_EXT, u32::MAX, 0], // unknown external
-            [30, PC32_EXT, 0, 0],       // field past the region
+        let object = elf(&[7u8; 32], &[(64, 16), (80, 8)]);
+        let code_len = 40; // copies [0, 16) and [24, 32), GOT slot [32, 40)
+        let copies = [[0, COPY, 64, 16], [24, COPY, 80, 8]];
+        // (record, also refused by `apply`)
+        for (bad, by_apply) in [
+            ([0, 0, 0, 0], true),                // unknown kind
+            ([0, 6, 0, 0], true),                // unknown kind
+            ([0, COPY, 64, 41], true),           // copy past the region
+            ([36, COPY, 64, 16], true),          // copy past the region
+            ([32, COPY, 88, 9], true),           // copy past the object
+            ([32, COPY, u32::MAX, 2], true),     // copy source far outside
+            ([33, ABS64, 0, 0], true),           // field past the region
+            ([37, PC32, 0, 0], true),            // field past the region
+            ([u32::MAX, PC32, 0, 0], true),      // field far outside
+            ([0, ABS64, 41, 0], false),          // target past the region's end
+            ([0, PC32, u32::MAX, 0], false),     // target far outside
+            ([0, ABS64_EXT, 9, 0], false),       // unknown external
+            ([0, PC32_EXT, u32::MAX, 0], false), // unknown external
+            ([38, PC32_EXT, 0, 0], true),        // field past the region
+            ([14, PC32, 0, 0], false),           // site across a copied section's end
+            ([18, ABS64, 0, 0], false),          // site in the gap between sections
+            ([32, PC32, 0, 0], false),           // PC-relative site after the copies
+            ([0, PC32, 18, 0], false),           // target in the gap between sections
+            ([0, ABS64, 40, 0], false),          // target at the region's end
+            ([32, COPY, 64, 8], false),          // copy after a patch
         ] {
-            let t = reloc_table(&[[0, COPY, 0, 16], bad]);
+            let t = reloc_table(&[copies[0], copies[1], [0, ABS64, 0, 0], bad]);
             let table = RelocTable::new(&t, code_len).unwrap();
             assert_eq!(
-                table.validate(object.len()),
+                table.validate(&object),
                 Err(LoadError::BadRelocation),
                 "{bad:?}"
             );
             let mut region = [0u8; 64];
+            let applied = table.apply(&object, &mut region, 0x1000, ext);
+            if by_apply {
+                assert_eq!(applied, Err(LoadError::BadRelocation), "{bad:?}");
+            }
+            assert_eq!(region[code_len..], [0; 24], "{bad:?}");
+        }
+        // Copies: out of order, overlapping, not a section of the object, or of a non-ELF.
+        for bad in [
+            [[24, COPY, 80, 8], [0, COPY, 64, 16]],
+            [[0, COPY, 64, 16], [12, COPY, 80, 8]],
+            [[0, COPY, 65, 15], [24, COPY, 80, 8]],
+            [[0, COPY, 64, 16], [24, COPY, 80, 7]],
+            [[0, COPY, 80, 8], [24, COPY, 64, 16]],
+        ] {
+            let t = reloc_table(&bad);
+            let table = RelocTable::new(&t, code_len).unwrap();
             assert_eq!(
-                table.apply(&object, &mut region, 0x1000, ext),
+                table.validate(&object),
                 Err(LoadError::BadRelocation),
                 "{bad:?}"
             );
-            assert_eq!(region[code_len..], [0; 32], "{bad:?}");
         }
-        // Records at the limits are fine: a copy filling the region, a target at its end.
-        let t = reloc_table(&[[16, COPY, 0, 16], [24, ABS64, 32, 0], [28, PC32_EXT, 8, 0]]);
+        let t = reloc_table(&copies);
         let table = RelocTable::new(&t, code_len).unwrap();
-        assert_eq!(table.validate(object.len()), Ok(()));
-        let mut region = [0u8; 32];
+        assert_eq!(table.validate(&object[1..]), Err(LoadError::BadElf));
+        assert_eq!(table.validate(&[0x7f; 16]), Err(LoadError::BadElf));
+        let mut cut = object.clone();
+        cut.truncate(object.len() - 1);
+        assert_eq!(table.validate(&cut), Err(LoadError::BadElf));
+        // The code length: at most the copies' end (8-aligned) plus 8 per patch after them.
+        assert_eq!(RelocTable::new(&t, 32).unwrap().validate(&object), Ok(()));
+        for len in [33, 40, u32::MAX as usize] {
+            assert_eq!(
+                RelocTable::new(&t, len).unwrap().validate(&object),
+                Err(LoadError::BadOffset),
+                "{len}"
+            );
+        }
+        let got = reloc_table(&[copies[0], copies[1], [32, ABS64_EXT, 1, 0]]);
+        assert_eq!(RelocTable::new(&got, 40).unwrap().validate(&object), Ok(()));
+        assert_eq!(
+            RelocTable::new(&got, 41).unwrap().validate(&object),
+            Err(LoadError::BadOffset)
+        );
+        // Records at the limits are fine: a copy filling its section, a target at the start
+        // of the GOT, a patch at the end of a section.
+        let t = reloc_table(&[
+            copies[0],
+            copies[1],
+            [28, PC32, 32, 0],
+            [12, PC32_EXT, 8, 0],
+            [32, ABS64, 0, 0],
+        ]);
+        let table = RelocTable::new(&t, code_len).unwrap();
+        assert_eq!(table.validate(&object), Ok(()));
+        let mut region = [0u8; 40];
         assert_eq!(table.apply(&object, &mut region, 0x1000, ext), Ok(()));
         // The length must match the count exactly.
         let t = reloc_table(&[[0, COPY, 0, 1]]);
@@ -1392,23 +1686,37 @@ mod tests {
         assert!(RelocTable::new(&reloc_table(&[]), 0).is_ok());
     }
 
-    /// `Snapshot::parse` validates the relocation table against the object and the entry
-    /// table's code length; the lean parse leaves the records to `apply`.
+    /// An entry table with one function and one type (entries `(offset, length)`, arity
+    /// `(1, 1)`) over a code region of `code_len` bytes.
+    fn entries(code_offset: u32, code_len: u32, offs: &[(u32, u32)]) -> Vec<u8> {
+        let mut e = Vec::new();
+        for v in [code_offset, code_len, 8, 1, 1] {
+            writer::put_u32(&mut e, v);
+        }
+        for &(o, n) in offs {
+            writer::put_u32(&mut e, o);
+            writer::put_u32(&mut e, n);
+        }
+        writer::put_u32(&mut e, 1);
+        writer::put_u32(&mut e, 1);
+        e
+    }
+
+    /// `Snapshot::parse` (and the lean parse) validates the relocation table against the
+    /// object and the entry table's code length, and the entries against the copies.
     #[test]
     fn relocation_table_in_snapshot() {
-        let snap = |relocs: Vec<u8>| {
-            let mut entries = Vec::new();
-            for v in [NO_ENTRY, 16, 8, 0, 0] {
-                writer::put_u32(&mut entries, v);
-            }
+        let object = elf(&[1; 8], &[(64, 8)]);
+        let snap = |relocs: Vec<u8>, e: Vec<u8>| {
             let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
             b.meta(b"m".to_vec())
-                .object(alloc::vec![1; 8])
-                .entries(entries)
+                .object(object.clone())
+                .entries(e)
                 .relocations(relocs);
             b.finish()
         };
-        let good = snap(reloc_table(&[[8, reloc::COPY, 0, 8]]));
+        let e = entries(NO_ENTRY, 16, &[(8, 4), (12, 4), (NO_ENTRY, 0)]);
+        let good = snap(reloc_table(&[[8, reloc::COPY, 64, 8]]), e.clone());
         let s = Snapshot::parse(&good).unwrap();
         let mut region = [0u8; 16];
         s.relocations()
@@ -1416,28 +1724,55 @@ mod tests {
             .apply(s.object_bytes(), &mut region, 0, ext)
             .unwrap();
         assert_eq!(region, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
-        for bad in [[8, reloc::COPY, 1, 8], [9, reloc::COPY, 0, 8], [0, 9, 0, 0]] {
-            let f = snap(reloc_table(&[bad]));
+        for bad in [
+            [8, reloc::COPY, 65, 7],
+            [9, reloc::COPY, 64, 8],
+            [0, 9, 0, 0],
+        ] {
+            let f = snap(reloc_table(&[bad]), e.clone());
             assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadRelocation));
-            let s = Snapshot::parse_without_records(&f).unwrap();
-            let r = s.relocations().unwrap();
             assert_eq!(
-                r.apply(s.object_bytes(), &mut region, 0, ext),
-                Err(LoadError::BadRelocation)
+                Snapshot::parse_without_records(&f).err(),
+                Some(LoadError::BadRelocation)
             );
         }
-        let f = snap(alloc::vec![1, 0, 0, 0]);
+        // An entry outside the copied section (the zero-filled start of the region).
+        let f = snap(
+            reloc_table(&[[8, reloc::COPY, 64, 8]]),
+            entries(NO_ENTRY, 16, &[(4, 4), (12, 4), (NO_ENTRY, 0)]),
+        );
+        assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadOffset));
+        // In place: the copy's source must be where the region puts it.
+        let in_place = |off| {
+            snap(
+                reloc_table(&[[0, reloc::COPY, 64, 8]]),
+                entries(off, 8, &[(0, 4), (4, 4), (NO_ENTRY, 0)]),
+            )
+        };
+        assert!(Snapshot::parse(&in_place(64)).is_ok());
+        assert_eq!(
+            Snapshot::parse(&in_place(65)).err(),
+            Some(LoadError::BadOffset)
+        );
+        assert_eq!(
+            Snapshot::parse(&in_place(63)).err(),
+            Some(LoadError::BadOffset)
+        );
+        let f = snap(alloc::vec![1, 0, 0, 0], e.clone());
         assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadSection));
-        let s = Snapshot::parse_without_records(&f).unwrap();
-        assert_eq!(s.relocations().err(), Some(LoadError::BadSection));
+        assert_eq!(
+            Snapshot::parse_without_records(&f).err(),
+            Some(LoadError::BadSection)
+        );
         // Without the section: `relocations` reports it missing.
         let f = sample();
         let s = Snapshot::parse(&f).unwrap();
         assert_eq!(s.relocations().err(), Some(LoadError::MissingSection));
     }
 
-    /// The entry table is validated structurally: lengths agree with the counts, offsets lie
-    /// inside the code region, an in-place region inside the object.
+    /// The entry table is validated structurally: lengths agree with the counts, entries
+    /// lie inside the code region in table order without overlap, an in-place region inside
+    /// the object, the object has a sound ELF header.
     #[test]
     fn entry_table_validated() {
         let table = |fields: [u32; 5], offs: &[u32]| {
@@ -1446,31 +1781,80 @@ mod tests {
                 writer::put_u32(&mut e, *v);
             }
             let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
-            b.meta(b"m".to_vec()).object(alloc::vec![0; 64]).entries(e);
+            b.meta(b"m".to_vec()).object(elf(&[0; 48], &[])).entries(e);
             let f = b.finish();
             Snapshot::parse(&f).map(|s| {
                 let t = s.entries().unwrap();
-                (t.code_offset, t.native(0), t.array(0), t.import_stub(0))
+                (
+                    t.code_offset,
+                    t.native_range(0),
+                    t.array(0),
+                    t.import_stub(0),
+                    t.arity(0),
+                )
             })
         };
         assert_eq!(
-            table([16, 48, 16, 1, 1], &[0, 8, NO_ENTRY]),
-            Ok((Some(16), Some(0), Some(8), None))
+            table([16, 48, 16, 1, 1], &[0, 8, 8, 4, NO_ENTRY, 0, 2, 1]),
+            Ok((Some(16), Some((0, 8)), Some(8), None, Some((2, 1))))
         );
         assert_eq!(
             table([NO_ENTRY, 48, 16, 0, 0], &[]),
-            Ok((None, None, None, None))
+            Ok((None, None, None, None, None))
         );
+        let ok = [0u32, 8, 8, 4, NO_ENTRY, 0, 0, 0];
         for (fields, offs, err) in [
-            ([0, 48, 16, 1, 1], &[0u32, 48, 0][..], LoadError::BadOffset),
-            ([17, 48, 16, 0, 0], &[], LoadError::BadOffset),
-            ([0, 48, 16, 1, 1], &[0, 0], LoadError::BadSection),
-            ([0, 48, 3, 0, 0], &[], LoadError::BadSection),
-            ([0, 48, 8192, 0, 0], &[], LoadError::BadSection),
+            (
+                [0, 48, 16, 1, 1],
+                &[0u32, 8, 48, 1, NO_ENTRY, 0, 0, 0][..],
+                LoadError::BadOffset,
+            ),
+            (
+                [0, 48, 16, 1, 1],
+                &[0, 8, 44, 5, NO_ENTRY, 0, 0, 0],
+                LoadError::BadOffset,
+            ),
+            (
+                [0, 48, 16, 1, 1],
+                &[0, 8, 7, 4, NO_ENTRY, 0, 0, 0],
+                LoadError::BadOffset,
+            ),
+            (
+                [0, 48, 16, 1, 1],
+                &[8, 8, 0, 4, NO_ENTRY, 0, 0, 0],
+                LoadError::BadOffset,
+            ),
+            (
+                [0, 48, 16, 1, 1],
+                &[0, 0, 8, 4, NO_ENTRY, 0, 0, 0],
+                LoadError::BadOffset,
+            ),
+            (
+                [0, 48, 16, 1, 1],
+                &[0, 8, 8, 4, NO_ENTRY, 1, 0, 0],
+                LoadError::BadOffset,
+            ),
+            (
+                [0, 48, 16, 1, 1],
+                &[0, 8, 8, 4, u32::MAX - 1, 1, 0, 0],
+                LoadError::BadOffset,
+            ),
+            ([129, 48, 16, 1, 1], &ok, LoadError::BadOffset),
+            ([0, 48, 16, 1, 1], &ok[..6], LoadError::BadSection),
+            ([0, 48, 3, 1, 1], &ok, LoadError::BadSection),
+            ([0, 48, 8192, 1, 1], &ok, LoadError::BadSection),
             ([0, 48, 8, u32::MAX, u32::MAX], &[], LoadError::BadSection),
         ] {
-            assert_eq!(table(fields, offs).unwrap_err(), err, "{fields:?}");
+            assert_eq!(table(fields, offs).unwrap_err(), err, "{fields:?} {offs:?}");
         }
+        // Not an ELF object (the header bounds are checked whenever there is an entry table).
+        let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+        let mut e = Vec::new();
+        for v in [NO_ENTRY, 0, 8, 0, 0] {
+            writer::put_u32(&mut e, v);
+        }
+        b.meta(b"m".to_vec()).object(alloc::vec![0; 64]).entries(e);
+        assert_eq!(Snapshot::parse(&b.finish()).err(), Some(LoadError::BadElf));
     }
 
     /// Section table entries pointing outside the file, overlapping or duplicated are

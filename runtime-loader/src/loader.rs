@@ -180,10 +180,14 @@ impl<M: CodeMemory> LoadedModule<M> {
         let nimp = meta.num_imported_funcs;
         let entries = check_entries(
             &snap,
-            nimp,
             meta.funcs[nimp as usize..].iter().copied(),
             meta.types.len(),
+            |t| {
+                let ty = &meta.types[t as usize];
+                (ty.params.len(), ty.results.len())
+            },
         )?;
+        check_traps(&snap, nimp, &entries)?;
         #[cfg(feature = "std")]
         check_object(&snap, &entries)?;
         let code_len = entries.code_len as usize;
@@ -366,23 +370,31 @@ pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(
     Ok(())
 }
 
-/// Checks a snapshot's entry table and trap records against its metadata (`nimp` imported
-/// functions, the module type of every defined function in `def_types`, `ntypes` types) and
-/// returns the table: its counts match, every function with code has its signature's array
-/// entry, and every trap site lies inside the code of a defined function that has code.
+/// Checks a snapshot's entry table against its metadata (the module type of every defined
+/// function in `def_types`, `ntypes` types whose (parameter count, result count) `arity`
+/// gives) and returns the table: its counts match, every type's arity is the one the code was
+/// compiled for, and every function with code has its signature's array entry. Both loaders
+/// (`LoadedModule`, the C API) call it before any code is mapped (`LoadedModule` also
+/// [`check_traps`]).
 ///
 /// # Errors
 /// [`LoadError::MissingSection`] without a table, [`LoadError::MissingCode`] if it does not
-/// match the metadata, [`LoadError::BadRecord`] for a misplaced trap record.
+/// match the metadata, [`LoadError::TypeMismatch`] for an arity that differs.
 pub fn check_entries<'a>(
     snap: &Snapshot<'a>,
-    nimp: u32,
     def_types: impl Iterator<Item = u32>,
     ntypes: usize,
+    arity: impl Fn(u32) -> (usize, usize),
 ) -> Result<EntryTable<'a>, LoadError> {
     let e = snap.entries().ok_or(LoadError::MissingSection)?;
     if e.types as usize != ntypes {
         return Err(LoadError::MissingCode);
+    }
+    for t in 0..e.types {
+        let (p, r) = arity(t);
+        if e.arity(t) != Some((p as u32, r as u32)) {
+            return Err(LoadError::TypeMismatch);
+        }
     }
     let mut ndef = 0u32;
     for (d, ty) in def_types.enumerate() {
@@ -394,13 +406,27 @@ pub fn check_entries<'a>(
     if e.defined_funcs != ndef {
         return Err(LoadError::MissingCode);
     }
+    Ok(e)
+}
+
+/// Checks a snapshot's trap records against its entry table (`nimp` imported functions):
+/// every trap site lies inside the code of the defined function it names (its offset below
+/// the function's length). `LoadedModule` calls it; the C API reads no trap records
+/// (`Snapshot::parse_without_records`).
+///
+/// # Errors
+/// [`LoadError::BadRecord`] for a misplaced trap record.
+pub fn check_traps(snap: &Snapshot<'_>, nimp: u32, e: &EntryTable<'_>) -> Result<(), LoadError> {
     for r in snap.trap_records() {
-        let start = r.func_index.checked_sub(nimp).and_then(|d| e.native(d));
-        if start.is_none_or(|s| u64::from(s) + u64::from(r.offset) >= u64::from(e.code_len)) {
+        let f = r
+            .func_index
+            .checked_sub(nimp)
+            .and_then(|d| e.native_range(d));
+        if f.is_none_or(|(_, len)| r.offset >= len) {
             return Err(LoadError::BadRecord);
         }
     }
-    Ok(e)
+    Ok(())
 }
 
 /// `std` builds: cross-checks the tables the loaders trust against the ELF object they were
@@ -603,10 +629,9 @@ mod tests {
         for (fields, res) in [
             ([0, 0, 8, 1, 0], Err(LoadError::BadSection)),
             ([u32::MAX, 0, 8, 0, 1], Err(LoadError::BadSection)),
-            (
-                [u32::MAX, 16, 8, 0, 0],
-                object_checked(LoadError::MissingCode),
-            ),
+            // A region larger than the relocation table accounts for: refused by every
+            // loader (format v5), before any code memory is asked for.
+            ([u32::MAX, 16, 8, 0, 0], Err(LoadError::BadOffset)),
             (
                 [u32::MAX, 0, 16, 0, 0],
                 object_checked(LoadError::MissingCode),

@@ -485,6 +485,14 @@ impl<'a> MetaView<'a> {
         FuncTypeView { params, results }
     }
 
+    /// Signature `t`'s (parameter count, result count), read from its record.
+    pub fn type_arity(&self, t: u32) -> (usize, usize) {
+        (
+            self.rec(Tab::Types, t, 1) as usize,
+            self.rec(Tab::Types, t, 2) as usize,
+        )
+    }
+
     /// Type index of function `f` (imports first).
     pub fn func_type_index(&self, f: u32) -> u32 {
         self.rec(Tab::Funcs, f, 0)

@@ -263,6 +263,8 @@ pub struct Runtime {
     message: [u8; 96],
     /// Ed25519 key every snapshot must be signed with (`bf_set_public_key`).
     public_key: Option<[u8; 32]>,
+    /// `bf_require_signature`: refuse every snapshot unless a key is set (and it verifies).
+    require_signature: bool,
 }
 
 /// Writes the concatenation of `parts` into `buf`, truncated, NUL-terminated.
@@ -419,6 +421,7 @@ pub unsafe extern "C" fn bf_init(
             trap_code: 0,
             message: [0; 96],
             public_key: None,
+            require_signature: false,
         });
         *out = rt;
     }
@@ -456,13 +459,19 @@ pub unsafe extern "C" fn bf_load(
                 return BF_ERR_STATE;
             }
             // Signed snapshots: checked on the raw bytes before anything is parsed or mapped.
-            if let Some(key) = &r.public_key
-                && let Err(e) = verify_signature(file, key)
-            {
-                set_msg(
-                    &mut r.message,
-                    &[b"snapshot rejected: ", e.message().as_bytes()],
-                );
+            // Required (`bf_require_signature`) without a key: nothing can verify, refuse.
+            let checked = match &r.public_key {
+                Some(key) => verify_signature(file, key),
+                None if r.require_signature => Err(LoadError::Unsigned),
+                None => Ok(()),
+            };
+            if let Err(e) = checked {
+                let why: &[u8] = if r.public_key.is_none() {
+                    b"signatures required, no public key set"
+                } else {
+                    e.message().as_bytes()
+                };
+                set_msg(&mut r.message, &[b"snapshot rejected: ", why]);
                 return BF_ERR_SIGNATURE;
             }
             match load(r, file, code, code_len) {
@@ -500,9 +509,9 @@ fn load(r: &mut Runtime, file: &'static [u8], code: *mut u8, code_len: usize) ->
     let ntypes = meta.num_types() as usize;
     let entries = check_entries(
         &snap,
-        nimp,
         (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
         ntypes,
+        |t| meta.type_arity(t),
     )?;
     if code.is_null() {
         // Execute in place: the entry table says where the code lies in the object; no ELF
@@ -1707,6 +1716,38 @@ fn check_key(key: &[u8; 32]) -> Result<(), &'static str> {
 #[cfg(not(feature = "sign"))]
 fn check_key(_: &[u8; 32]) -> Result<(), &'static str> {
     Err("signature verification not built in (feature sign)")
+}
+
+/// With `on` non-zero, `bf_load` refuses (`BF_ERR_SIGNATURE`) every snapshot that does not
+/// carry an Ed25519 signature verifying under the key of `bf_set_public_key`, and every
+/// snapshot at all while no key is set: a firmware that must never run unsigned code cannot
+/// then forget the key. (With a key set, unsigned snapshots are refused either way.) `on` = 0
+/// clears the requirement. Call it after `bf_init`, before `bf_load`.
+///
+/// Returns `BF_ERR_SIGNATURE` if the library was built without the `sign` feature: the
+/// requirement is set anyway (fail closed: no snapshot can load).
+///
+/// # Safety
+/// `rt` from `bf_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bf_require_signature(rt: *mut Runtime, on: i32) -> bf_status {
+    // SAFETY: `rt` per the contract.
+    unsafe {
+        guarded(rt, &mut |r| {
+            if r.module.is_some() {
+                return BF_ERR_STATE;
+            }
+            r.require_signature = on != 0;
+            if on != 0 && !cfg!(feature = "sign") {
+                set_msg(
+                    &mut r.message,
+                    &[b"signature verification not built in (feature sign)"],
+                );
+                return BF_ERR_SIGNATURE;
+            }
+            BF_OK
+        })
+    }
 }
 
 /// Requires every snapshot later given to `bf_load` to carry an Ed25519 signature that

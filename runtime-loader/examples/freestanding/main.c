@@ -55,6 +55,8 @@ __attribute__((noreturn, unused)) static void sys_exit(int code) {
 
 __asm__(".text\n.globl _start\n_start:\n"
         "  xor %ebp, %ebp\n"
+        "  mov (%rsp), %rdi\n"
+        "  lea 8(%rsp), %rsi\n"
         "  and $-16, %rsp\n"
         "  call main\n"
         "  mov %eax, %edi\n"
@@ -206,12 +208,14 @@ static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst
         if (!read) continue;
         for (size_t k = 0; k < hn; k++) scratch[k] = b[k];
         scratch[i] ^= (uint8_t)(1u << (i % 8));
-        uint64_t h = 0xcbf29ce484222325ull;
+        /* CRC-32C (bitwise, reflected 0x82F63B78) with the 8-byte field read as zero */
+        uint32_t c = 0xffffffffu;
         for (size_t k = 0; k < hn; k++) {
-            h ^= (k >= 24 && k < 32) ? 0 : scratch[k];
-            h *= 0x100000001b3ull;
+            c ^= (k >= 24 && k < 32) ? 0 : scratch[k];
+            for (int j = 0; j < 8; j++) c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
         }
-        for (int k = 0; k < 8; k++) scratch[24 + k] = (uint8_t)(h >> (8 * k));
+        c = ~c;
+        for (int k = 0; k < 8; k++) scratch[24 + k] = k < 4 ? (uint8_t)(c >> (8 * k)) : 0;
         bf_status s = bf_init(arena, sizeof arena, 0, &rt);
         s = s ? s : bf_load(rt, scratch, hn, CODE_REGION, CODE_LEN);
         if (s == BF_OK) {
@@ -274,8 +278,56 @@ static bf_runtime *start(const char *snap, const uint8_t *b, const uint8_t *e, i
     return rt;
 }
 
-int main(void) {
+/* `freestanding FILE EXPORT`: loads the snapshot in FILE (read with raw open/read into
+ * `scratch`), instantiates it and calls EXPORT(20), printing one line:
+ *     file -> status <bf_load status> <message>         (refused)
+ *     file -> loaded, call <status> <result slot>       (loaded and run)
+ * Used by compiler/tests/firmware.rs to feed the C API crafted snapshots. */
+static int load_file(const char *path, const char *export) {
+    long fd = sys3(2, (long)path, 0, 0); /* open(path, O_RDONLY) */
+    if (fd < 0) {
+        put("file -> cannot open");
+        flush();
+        return 2;
+    }
+    size_t n = 0;
+    for (;;) {
+        long r = sys3(0, fd, (long)(scratch + n), (long)(sizeof scratch - n));
+        if (r <= 0) break;
+        n += (size_t)r;
+        if (n == sizeof scratch) {
+            put("file -> too large");
+            flush();
+            return 2;
+        }
+    }
     bf_runtime *rt;
+    bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+    s = s ? s : bf_load(rt, scratch, n, CODE_REGION, CODE_LEN);
+    if (s != BF_OK) {
+        put("file -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        return 0;
+    }
+    uint32_t idx, np, nr;
+    s = bf_instantiate(rt);
+    s = s ? s : bf_export_func(rt, export, &idx, &np, &nr);
+    uint64_t v[8] = {20};
+    s = s ? s : bf_call(rt, idx, v, 8);
+    put("file -> loaded, call ");
+    put_u64(s);
+    put(" ");
+    put_u64(v[0]);
+    flush();
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    bf_runtime *rt;
+    if (argc == 3) return load_file(argv[1], argv[2]);
 
     if ((rt = start("fibonacci", snap_fibonacci, snap_fibonacci_end, 0))) {
         uint64_t a[] = {20};
@@ -348,6 +400,21 @@ int main(void) {
 
     /* Error paths: each must come back as a status. */
     if (start("host-unbound", snap_host, snap_host_end, 0)) failures++;
+    {
+        /* Signatures required in a library without the verifier: fails closed. */
+        bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+        bf_status r = s ? s : bf_require_signature(rt, 1);
+        s = s ? s : bf_load(rt, snap_fibonacci, (size_t)(snap_fibonacci_end - snap_fibonacci),
+                            CODE_REGION, CODE_LEN);
+        put("require signature -> status ");
+        put_u64(r);
+        put(", load -> status ");
+        put_u64(s);
+        put(" ");
+        put(bf_error_message(rt));
+        flush();
+        expect(r == BF_ERR_SIGNATURE && s == BF_ERR_SIGNATURE, "required signature fails closed");
+    }
     {
         /* A snapshot compiled for guard-page memory: this library runs checked code only. */
         bf_status s = bf_init(arena, sizeof arena, 0, &rt);

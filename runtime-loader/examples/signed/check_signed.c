@@ -97,6 +97,17 @@ int main(int argc, char **argv) {
     try_load("weak-key", weak, signed_, slen);
     rt = try_load("no-key", NULL, signed_, slen);
     if (rt) printf("late-key %u\n", bf_set_public_key(rt, key));
+    /* bf_require_signature: without a key nothing loads, signed or not; with the key only
+     * the signed snapshot does. */
+    for (int k = 0; k < 4; k++) {
+        bf_runtime *r;
+        bf_status s = bf_init(arena, sizeof arena, 0, &r);
+        if (s == BF_OK) s = bf_require_signature(r, 1);
+        if (s == BF_OK && k >= 2) s = bf_set_public_key(r, key);
+        if (s == BF_OK) s = bf_load(r, k & 1 ? unsigned_ : signed_, k & 1 ? ulen : slen, code, CODE_LEN);
+        printf("required-%s-%s %u %s\n", k >= 2 ? "key" : "nokey", k & 1 ? "unsigned" : "signed", s,
+               s == BF_OK ? "ok" : bf_error_message(r));
+    }
     printf("status-message %s\n", bf_status_message(BF_ERR_SIGNATURE));
     return 0;
 }

@@ -1,7 +1,8 @@
-//! `bareflow-load [--pubkey FILE] SNAP [--invoke NAME [ARGS...]]`: load a snapshot with the
-//! tiny loader, instantiate it (running its start function) and optionally call one exported
-//! function, printing its results one per line. With `--pubkey` (feature `sign`) the snapshot
-//! must carry an Ed25519 signature that verifies under that key, or nothing of it is loaded.
+//! `bareflow-load [--require-signed] [--pubkey FILE] SNAP [--invoke NAME [ARGS...]]`: load a
+//! snapshot with the tiny loader, instantiate it (running its start function) and optionally
+//! call one exported function, printing its results one per line. With `--pubkey` (feature
+//! `sign`) the snapshot must carry an Ed25519 signature that verifies under that key, or
+//! nothing of it is loaded; `--require-signed` refuses to run at all without `--pubkey`.
 //!
 //! Exit status: 0 success, 1 bad snapshot / trap / bad argument value (one `error:` or `trap:`
 //! line on stderr), 2 usage error.
@@ -123,10 +124,11 @@ impl Drop for Fd {
 }
 
 #[cfg(not(feature = "wasi"))]
-const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
+const USAGE: &str =
+    "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
 #[cfg(feature = "wasi")]
-const USAGE: &str = "usage: bareflow-load [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
-     bareflow-load [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
+const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
+     bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
 
 fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     let _ = writeln!(Fd(2, Vec::new()), "bareflow-load: {kind}: {msg}");
@@ -423,6 +425,14 @@ fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
     Ok(key)
 }
 
+/// Takes a leading `--require-signed` off `args`.
+fn strip_required<'a, T>(args: &'a [(T, &str)]) -> (bool, &'a [(T, &'a str)]) {
+    match args {
+        [flag, rest @ ..] if flag.1 == "--require-signed" => (true, rest),
+        a => (false, a),
+    }
+}
+
 /// C entry point.
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
@@ -441,10 +451,20 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         out(1, USAGE.as_bytes());
         return 0;
     }
-    let (pubkey, args) = match args.as_slice() {
+    // `--require-signed` (before or after `--pubkey FILE`): refuse to run without a key, so
+    // an unsigned snapshot (trusted native code, docs/SNAPSHOT.md) can never run.
+    let (required, args) = strip_required(&args);
+    let (pubkey, args) = match args {
         [flag, file, rest @ ..] if flag.1 == "--pubkey" => (Some(file.0), rest),
         a => (None, a),
     };
+    let (required_after, args) = strip_required(args);
+    if (required || required_after) && pubkey.is_none() {
+        if cfg!(feature = "sign") {
+            return fail(2, "error", &"--require-signed needs --pubkey FILE");
+        }
+        return fail(1, "error", &"--require-signed needs feature `sign`");
+    }
     let key = match public_key(pubkey) {
         Ok(k) => k,
         Err(code) => return code,
