@@ -3,6 +3,7 @@
 //! See `docs/ARCHITECTURE.md`.
 
 pub mod aot;
+pub mod ci;
 pub mod clif;
 pub mod interp;
 pub mod jit;

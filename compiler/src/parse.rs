@@ -17,9 +17,40 @@ use runtime_loader::meta::{
 };
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
+/// Which rule a rejected module breaks, in the spec's terms (the spec suite's
+/// `assert_malformed` expects [`ParseErrorKind::Text`] or [`ParseErrorKind::Decode`],
+/// `assert_invalid` expects [`ParseErrorKind::Validate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParseErrorKind {
+    /// The text format does not parse (or the file cannot be read).
+    Text,
+    /// The binary does not decode: the binary format's rules (section layout, LEB128s,
+    /// opcodes, UTF-8 names, section counts, the data count requirement).
+    Decode,
+    /// The module decodes but does not validate (types, indices, limits, features outside
+    /// WebAssembly 2.0 without SIMD).
+    Validate,
+    /// Valid WebAssembly this engine does not implement.
+    Unsupported,
+}
+
+impl ParseErrorKind {
+    /// A short name (`text`, `decode`, `validate`, `unsupported`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ParseErrorKind::Text => "text",
+            ParseErrorKind::Decode => "decode",
+            ParseErrorKind::Validate => "validate",
+            ParseErrorKind::Unsupported => "unsupported",
+        }
+    }
+}
+
 /// A front-end error: the bytes are not a valid module in scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// Which rule the module breaks.
+    pub kind: ParseErrorKind,
     /// Byte offset in the binary module, when known (text errors carry line/column in the
     /// message instead).
     pub offset: Option<usize>,
@@ -28,11 +59,26 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn at(offset: usize, message: impl Into<String>) -> ParseError {
+    /// An error of `kind` at a byte offset.
+    pub fn new(kind: ParseErrorKind, offset: Option<usize>, message: impl Into<String>) -> Self {
         ParseError {
-            offset: Some(offset),
+            kind,
+            offset,
             message: message.into(),
         }
+    }
+
+    /// Valid WebAssembly this front end does not implement.
+    fn at(offset: usize, message: impl Into<String>) -> ParseError {
+        ParseError::new(ParseErrorKind::Unsupported, Some(offset), message)
+    }
+
+    fn decode(e: &wasmparser::BinaryReaderError) -> ParseError {
+        ParseError::new(
+            ParseErrorKind::Decode,
+            usize::try_from(e.offset()).ok(),
+            e.message().to_string(),
+        )
     }
 }
 
@@ -47,9 +93,15 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// Errors of the validating pass. [`decode`] has already accepted the bytes, so whatever the
+/// parser or validator reports here is a validation error.
 impl From<wasmparser::BinaryReaderError> for ParseError {
     fn from(e: wasmparser::BinaryReaderError) -> ParseError {
-        ParseError::at(e.offset() as usize, e.message().to_string())
+        ParseError::new(
+            ParseErrorKind::Validate,
+            usize::try_from(e.offset()).ok(),
+            e.message().to_string(),
+        )
     }
 }
 
@@ -118,10 +170,8 @@ pub fn parse(bytes: &[u8]) -> Result<Module, ParseError> {
     if bytes.starts_with(b"\0asm") {
         parse_binary(Arc::from(bytes))
     } else {
-        let bin = wat::parse_bytes(bytes).map_err(|e| ParseError {
-            offset: None,
-            message: e.to_string(),
-        })?;
+        let bin = wat::parse_bytes(bytes)
+            .map_err(|e| ParseError::new(ParseErrorKind::Text, None, e.to_string()))?;
         parse_binary(Arc::from(bin.as_ref()))
     }
 }
@@ -227,7 +277,152 @@ fn const_expr(offset: usize, e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr,
     }
 }
 
+/// Decodes every part of a binary module without validating it, as the spec's decoder
+/// does before validation: a module that breaks a binary-format rule anywhere is malformed
+/// even if an earlier part would not validate.
+///
+/// Besides what wasmparser's `Parser` and section readers check (section order and sizes,
+/// LEB128s, opcodes, UTF-8, function/code and data count/data section lengths), this checks
+/// the binary-format rule the readers leave to the validator: `memory.init` and `data.drop`
+/// need a data count section.
+///
+/// # Errors
+/// A [`ParseErrorKind::Decode`] error for the first rule broken.
+pub fn decode(bytes: &[u8]) -> Result<(), ParseError> {
+    decode_all(bytes).map_err(|e| match e {
+        DecodeFail::Reader(e) => ParseError::decode(&e),
+        DecodeFail::Rule(offset, message) => ParseError::new(
+            ParseErrorKind::Decode,
+            usize::try_from(offset).ok(),
+            message,
+        ),
+    })
+}
+
+/// Why [`decode_all`] stopped: a reader error, or a rule checked here (offset, message).
+enum DecodeFail {
+    Reader(wasmparser::BinaryReaderError),
+    Rule(u64, &'static str),
+}
+
+impl From<wasmparser::BinaryReaderError> for DecodeFail {
+    fn from(e: wasmparser::BinaryReaderError) -> DecodeFail {
+        DecodeFail::Reader(e)
+    }
+}
+
+fn decode_all(bytes: &[u8]) -> Result<(), DecodeFail> {
+    fn const_expr(e: &wasmparser::ConstExpr<'_>) -> wasmparser::Result<()> {
+        let mut ops = e.get_operators_reader();
+        while !ops.eof() {
+            ops.read()?;
+        }
+        ops.finish()
+    }
+    let mut has_data_count = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::TypeSection(r) => {
+                for g in r {
+                    g?;
+                }
+            }
+            Payload::ImportSection(r) => {
+                for i in r.into_imports() {
+                    i?;
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for f in r {
+                    f?;
+                }
+            }
+            Payload::TableSection(r) => {
+                for t in r {
+                    if let wasmparser::TableInit::Expr(e) = t?.init {
+                        const_expr(&e)?;
+                    }
+                }
+            }
+            Payload::MemorySection(r) => {
+                for m in r {
+                    m?;
+                }
+            }
+            Payload::TagSection(r) => {
+                for t in r {
+                    t?;
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r {
+                    const_expr(&g?.init_expr)?;
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    e?;
+                }
+            }
+            Payload::ElementSection(r) => {
+                for e in r {
+                    let e = e?;
+                    if let wasmparser::ElementKind::Active { offset_expr, .. } = &e.kind {
+                        const_expr(offset_expr)?;
+                    }
+                    match e.items {
+                        wasmparser::ElementItems::Functions(r) => {
+                            for f in r {
+                                f?;
+                            }
+                        }
+                        wasmparser::ElementItems::Expressions(_, r) => {
+                            for x in r {
+                                const_expr(&x?)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::DataCountSection { .. } => has_data_count = true,
+            // The parser hands unknown ids to the validator; they are a format error.
+            Payload::UnknownSection { range, .. } => {
+                return Err(DecodeFail::Rule(range.start, "malformed section id"));
+            }
+            Payload::DataSection(r) => {
+                for d in r {
+                    if let wasmparser::DataKind::Active { offset_expr, .. } = &d?.kind {
+                        const_expr(offset_expr)?;
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                for l in body.get_locals_reader()? {
+                    l?;
+                }
+                let mut ops = body.get_operators_reader()?;
+                while !ops.eof() {
+                    let pos = ops.original_position();
+                    match ops.read()? {
+                        wasmparser::Operator::MemoryInit { .. }
+                        | wasmparser::Operator::DataDrop { .. }
+                            if !has_data_count =>
+                        {
+                            return Err(DecodeFail::Rule(pos, "data count section required"));
+                        }
+                        _ => {}
+                    }
+                }
+                ops.finish()?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
+    decode(&bytes)?;
     let mut validator = Validator::new_with_features(features());
     let mut meta = ModuleMeta::default();
     let mut bodies = Vec::new();

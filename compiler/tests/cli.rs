@@ -337,7 +337,7 @@ fn wast_counts_and_exit_status() {
            (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
            (assert_trap (module (func $u unreachable) (start $u)) "unreachable")
            (assert_invalid (module (func (result i32) i64.const 0)) "type mismatch")
-           (assert_malformed (module quote "(func") "unexpected end")
+           (assert_malformed (module quote "(func get_local 0)") "unknown operator")
            (module (func (export "v") (result v128) v128.const i64x2 0 0))
            (assert_return (invoke "v") (v128.const i64x2 0 0))"#,
     );
@@ -348,6 +348,28 @@ fn wast_counts_and_exit_status() {
     assert!(lines[0].contains("4 passed, 0 failed, 1 skipped"), "{out}");
     assert!(lines[0].contains("simd"), "{out}");
     assert_eq!(*lines.last().unwrap(), "4 passed, 0 failed, 1 skipped");
+
+    // Rejections are judged by category and message; --lenient-messages accepts any.
+    let loose = write(
+        &dir,
+        "loose.wast",
+        r#"(assert_malformed (module quote "(func") "unexpected end of input")
+           (assert_malformed (module quote "(func (result i32) i64.const 0)") "type mismatch")"#,
+    );
+    let o = bareflow(&["wast", loose.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).ends_with("0 passed, 2 failed, 0 skipped\n"),
+        "{}",
+        stdout(&o)
+    );
+    let o = bareflow(&["wast", "--lenient-messages", loose.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("2 rejection assertions passed only because of --lenient-messages"),
+        "{}",
+        stdout(&o)
+    );
 
     let bad = write(
         &dir,

@@ -183,7 +183,9 @@ fn unresolved_external_is_an_error() {
 }
 
 /// Every truncation fails; every single-byte corruption either fails or loads into a plain
-/// (never executed) buffer — and nothing panics.
+/// (never executed) buffer — and nothing panics. At least a quarter of the corruptions are
+/// rejected (measured 1,103 of 2,682 and 1,110 of 2,684 on 2026-12-03): the rest hit code, data,
+/// padding or header fields the relocator does not read.
 #[test]
 fn corrupt_objects_never_panic() {
     for pic in [false, true] {
@@ -194,13 +196,14 @@ fn corrupt_objects_never_panic() {
                 "truncated to {n} accepted"
             );
         }
-        let mut rejected = 0;
+        let (mut rejected, mut tried) = (0, 0);
         for i in 0..bytes.len() {
             for v in [0x00u8, 0xff, 0x80] {
                 let mut b = bytes.clone();
                 if b[i] == v {
                     continue;
                 }
+                tried += 1;
                 b[i] = v;
                 let Ok(obj) = ElfObject::parse(&b) else {
                     rejected += 1;
@@ -213,7 +216,10 @@ fn corrupt_objects_never_panic() {
                 }
             }
         }
-        assert!(rejected > 0);
+        assert!(
+            rejected * 4 >= tried,
+            "only {rejected} of {tried} corruptions rejected (pic {pic})"
+        );
     }
 }
 

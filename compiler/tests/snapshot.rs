@@ -297,8 +297,11 @@ fn corrupted_object_with_valid_checksum_is_rejected() {
     b[obj_start + 40..obj_start + 48].copy_from_slice(&u64::MAX.to_le_bytes());
     reseal(&mut b);
     assert_eq!(load(&b), Err(LoadError::BadElf));
-    // Every byte of the object overwritten in turn (checksum re-sealed): never a panic,
-    // and most are rejected.
+    // Every byte of the object overwritten in turn (checksum re-sealed): never a panic, and
+    // at least a sixth are rejected. Most bytes are code and data, which the loader copies
+    // without interpreting (the checksum and the signature protect them), so only header,
+    // section-table, symbol and relocation bytes can be refused: measured 774 of 3,616
+    // (21%) on 2026-12-03, of which 268 of the 512 ELF header and section header bytes.
     let obj_len = snap.object_bytes().len();
     let mut rejected = 0;
     for i in 0..obj_len {
@@ -309,7 +312,10 @@ fn corrupted_object_with_valid_checksum_is_rejected() {
             rejected += 1;
         }
     }
-    assert!(rejected > 0);
+    assert!(
+        rejected * 6 >= obj_len,
+        "only {rejected} of {obj_len} single-byte corruptions rejected"
+    );
     // Metadata corrupted with a valid checksum: export index out of range.
     let mut b = bytes.clone();
     let meta_start = snap.meta_bytes().as_ptr() as usize - bytes.as_ptr() as usize;

@@ -162,6 +162,7 @@ pub fn run_script(path: &Path, mode: SpecMode) -> Result<FileReport, String> {
         mode: mode.mode,
         scope: Scope::Core,
         memory: mode.memory,
+        lenient_messages: false,
     };
     let owned = path.to_path_buf();
     let handle = std::thread::Builder::new()
@@ -194,17 +195,149 @@ pub fn verdict(r: &FileReport) -> Result<(), String> {
     Err(msg)
 }
 
+/// The `spec-scope/` directory beside the suite (file lists and their assertion counts).
+pub fn scope_dir() -> PathBuf {
+    suite_dir().join("../spec-scope")
+}
+
+/// The number of assertions `spec-scope/README.md` gives for a scope list (`core.txt`):
+/// the `assertions` column of the list's table row.
+///
+/// # Errors
+/// A message if the README cannot be read or has no such row.
+pub fn scope_assertions(list: &str) -> Result<usize, String> {
+    let path = scope_dir().join("README.md");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    scope_assertions_in(&text, list).ok_or_else(|| {
+        format!(
+            "{} has no table row for `{list}` with an assertion count",
+            path.display()
+        )
+    })
+}
+
+/// [`scope_assertions`] on the README's text.
+pub fn scope_assertions_in(readme: &str, list: &str) -> Option<usize> {
+    let key = format!("`{list}`");
+    let row = readme
+        .lines()
+        .find(|l| l.trim_start().starts_with('|') && l.contains(&key))?;
+    // | `core.txt` | 72 | 24,578 | ...
+    let cell = row.split('|').map(str::trim).nth(3)?;
+    cell.replace(',', "").parse().ok()
+}
+
+/// Counts the assertion forms (`(assert_...`) of a `.wast` script by scanning its text,
+/// independently of the `wast` crate and the runner: comments and strings are skipped, so
+/// `module quote` text cannot add to the count. This is the count the runner's per-file
+/// total is checked against: a directive the runner drops (or a parser that loses one)
+/// shows up as a difference.
+pub fn count_assertion_forms(script: &str) -> usize {
+    let b = script.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b';' if b.get(i + 1) == Some(&b';') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' if b.get(i + 1) == Some(&b';') => {
+                let mut depth = 1;
+                i += 2;
+                while i < b.len() && depth > 0 {
+                    if b[i..].starts_with(b"(;") {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i..].starts_with(b";)") {
+                        depth -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'(' => {
+                i += 1;
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                if b[i..].starts_with(b"assert_") {
+                    n += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    n
+}
+
+/// Checks a mode's per-file reports against independent counts: for every file the runner
+/// must have judged exactly as many assertions as [`count_assertion_forms`] finds in its
+/// text, and the total must equal the scope's figure in `spec-scope/README.md`.
+///
+/// # Errors
+/// Every difference, one per line.
+pub fn check_counts(
+    expected_total: usize,
+    per_file: &[(&str, usize, &FileReport)],
+) -> Result<(), String> {
+    let mut problems = Vec::new();
+    let mut judged = 0;
+    let mut in_text = 0;
+    for (file, expected, r) in per_file {
+        judged += r.assertions;
+        in_text += expected;
+        if r.assertions != *expected {
+            problems.push(format!(
+                "{file}: the runner judged {} assertions, the script has {expected}",
+                r.assertions
+            ));
+        }
+    }
+    if in_text != expected_total {
+        problems.push(format!(
+            "the scripts have {in_text} assertions, the scope file says {expected_total}"
+        ));
+    }
+    if judged != expected_total {
+        problems.push(format!(
+            "{judged} assertions judged, the scope file says {expected_total}"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The embedded list matches the shared scope file when it is present.
+    /// The embedded list matches the shared scope file; a missing scope file fails under CI
+    /// (see [`bareflow::ci::in_ci`]).
     #[test]
     fn core_list_matches_scope_file() {
-        let scope = suite_dir().join("../spec-scope/core.txt");
-        let Ok(text) = std::fs::read_to_string(&scope) else {
-            eprintln!("{} not found; list not cross-checked", scope.display());
-            return;
+        let scope = scope_dir().join("core.txt");
+        let text = match std::fs::read_to_string(&scope) {
+            Ok(t) => t,
+            Err(e) if bareflow::ci::in_ci() => {
+                panic!("{} not readable (CI is set): {e}", scope.display())
+            }
+            Err(_) => {
+                eprintln!("{} not found; list not cross-checked", scope.display());
+                return;
+            }
         };
         let listed: Vec<&str> = text
             .lines()
@@ -212,5 +345,58 @@ mod tests {
             .filter(|l| !l.is_empty())
             .collect();
         assert_eq!(listed, CORE_FILES);
+    }
+
+    /// A runner that drops a directive is caught by the count check, whichever directive.
+    #[test]
+    fn dropped_directive_is_caught() {
+        use bareflow::wast::{Engine, RealEngine, run_script_with};
+        struct Drops(usize);
+        impl Engine for Drops {
+            fn runs_directive(&mut self, index: usize) -> bool {
+                index != self.0
+            }
+        }
+        let script = r#"
+            (module (func (export "f") (result i32) (i32.const 1)))
+            (assert_return (invoke "f") (i32.const 1))
+            (assert_trap (module (func $s unreachable) (start $s)) "unreachable")
+            (assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
+        "#;
+        let cfg = RunConfig::default();
+        let expected = count_assertion_forms(script);
+        assert_eq!(expected, 3);
+        let good = run_script_with("t.wast", script, &cfg, &mut RealEngine);
+        assert_eq!(check_counts(3, &[("t.wast", expected, &good)]), Ok(()));
+        for i in 1..4 {
+            let r = run_script_with("t.wast", script, &cfg, &mut Drops(i));
+            assert_eq!((r.failed, r.skipped), (0, 0), "dropping {i} fails nothing");
+            let err = check_counts(3, &[("t.wast", expected, &r)]).unwrap_err();
+            assert!(err.contains("judged 2 assertions"), "{err}");
+        }
+        // A scope figure that disagrees with the scripts fails too.
+        assert!(check_counts(4, &[("t.wast", expected, &good)]).is_err());
+    }
+
+    #[test]
+    fn scope_row_is_read() {
+        let readme = "| list | files | assertions |\n|---|---|---|\n| `core.txt` | 72 | 24,578 | x |\n| `simd.txt` | 58 | 25,515 | y |";
+        assert_eq!(scope_assertions_in(readme, "core.txt"), Some(24_578));
+        assert_eq!(scope_assertions_in(readme, "simd.txt"), Some(25_515));
+        assert_eq!(scope_assertions_in(readme, "wasm3.txt"), None);
+    }
+
+    #[test]
+    fn assertion_forms_are_counted_outside_comments_and_strings() {
+        let script = r#"
+            (module (func))
+            (assert_return (invoke "f"))
+            ( assert_trap (invoke "g") "unreachable")
+            ;; (assert_return (invoke "h"))
+            (; (assert_invalid (; nested ;) (module) "x") ;)
+            (assert_malformed (module quote "(assert_return)" "\"(assert_") "y")
+            (thread $T (assert_return (invoke "f")))
+        "#;
+        assert_eq!(count_assertion_forms(script), 4);
     }
 }

@@ -1,17 +1,24 @@
 //! The spec suite as libtest trials: one per (core file × execution mode), plus a summary
 //! trial printing the `N passed, N failed, N skipped` total. A trial fails on any failed or
-//! skipped assertion. Per mode, one more trial runs every other top-level script of the suite
+//! skipped assertion. Rejections are judged strictly (category and message, see
+//! `bareflow::wast`). The summary also fails when a mode judged a different number of
+//! assertions than the scripts contain (counted from their text) or than
+//! `spec-scope/README.md` gives for the scope (core: 24,578). Per mode, one more trial runs every other top-level script of the suite
 //! (features outside the core scope are skipped there) and fails on any failure.
 //!
 //! A missing suite is never a silent pass: it fails, unless `BAREFLOW_ALLOW_MISSING_SUITE=1`
-//! (and not `CI=true`), in which case every trial is reported as ignored with a message.
+//! (and not under CI, see `bareflow::ci::in_ci`), in which case every trial is reported as
+//! ignored with a message.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use bareflow::wast::FileReport;
 use libtest_mimic::{Arguments, Failed, Trial};
-use spec_tests::{CORE_FILES, MODES, SpecMode, run_script, suite_dir, verdict};
+use spec_tests::{
+    CORE_FILES, MODES, SpecMode, check_counts, count_assertion_forms, run_script, scope_assertions,
+    suite_dir, verdict,
+};
 
 /// Each (mode, file) report is computed once, by whichever trial asks first.
 type Cache = BTreeMap<(usize, &'static str), OnceLock<Result<FileReport, String>>>;
@@ -46,7 +53,7 @@ fn main() {
     let args = Arguments::from_args();
     let suite = suite_dir();
     let missing = !suite.join(CORE_FILES[0]).is_file();
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let ci = bareflow::ci::in_ci();
     let allow_missing = std::env::var("BAREFLOW_ALLOW_MISSING_SUITE").is_ok_and(|v| v == "1");
     if missing {
         let msg = format!(
@@ -106,17 +113,41 @@ fn main() {
     }
     let cache_sum = Arc::clone(&cache);
     trials.push(Trial::test("summary", move || {
+        // Independent counts: the scope file's total and each script's assertion forms.
+        let expected_total = scope_assertions("core.txt").map_err(Failed::from)?;
+        let mut in_text = Vec::new();
+        for &file in CORE_FILES {
+            let path = suite_dir().join(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Failed::from(format!("reading {}: {e}", path.display())))?;
+            in_text.push(count_assertion_forms(&text));
+        }
         let mut total = FileReport::default();
         let mut broken = Vec::new();
         for (m, mode) in MODES.iter().enumerate() {
             let mut per_mode = FileReport::default();
-            for &file in CORE_FILES {
+            let mut per_file = Vec::new();
+            for (&file, &expected) in CORE_FILES.iter().zip(&in_text) {
                 match report(&cache_sum, m, file) {
-                    Ok(r) => per_mode.absorb(r),
+                    Ok(r) => {
+                        per_mode.absorb(r);
+                        per_file.push((file, expected, r));
+                    }
                     Err(e) => broken.push(format!("{mode}::{file}: {e}")),
                 }
             }
-            println!("{mode}: {}", per_mode.counts());
+            println!(
+                "{mode}: {} ({} of {expected_total} assertions judged; {} rejections passed \
+                 through the message map)",
+                per_mode.counts(),
+                per_mode.assertions,
+                per_mode.mapped_messages
+            );
+            if broken.is_empty()
+                && let Err(e) = check_counts(expected_total, &per_file)
+            {
+                broken.push(format!("{mode}: assertion counts differ:\n{e}"));
+            }
             total.absorb(&per_mode);
         }
         println!("{}", total.counts());

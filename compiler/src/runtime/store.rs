@@ -23,7 +23,7 @@ use super::types::{
 };
 use crate::interp::{self, ExecConfig, Interp, InterpInstance, ModuleCode};
 use crate::jit::store::JitStore;
-use crate::parse::{self, ParseError};
+use crate::parse::{self, ParseError, ParseErrorKind};
 
 /// A parsed, validated module, cheap to clone (shared).
 #[derive(Clone, Debug)]
@@ -72,10 +72,8 @@ impl Module {
     /// See [`parse::parse`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Module, ParseError> {
         let parsed = parse::parse(bytes)?;
-        let code = interp::lower_module(&parsed).map_err(|e| ParseError {
-            offset: Some(e.offset),
-            message: e.message,
-        })?;
+        let code = interp::lower_module(&parsed)
+            .map_err(|e| ParseError::new(ParseErrorKind::Unsupported, Some(e.offset), e.message))?;
         Ok(Module {
             inner: Arc::new(parsed),
             code: Arc::new(code),
@@ -92,9 +90,12 @@ impl Module {
     /// # Errors
     /// I/O errors (offset `None`) and parse errors.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module, ParseError> {
-        let bytes = std::fs::read(path.as_ref()).map_err(|e| ParseError {
-            offset: None,
-            message: format!("cannot read {}: {e}", path.as_ref().display()),
+        let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+            ParseError::new(
+                ParseErrorKind::Text,
+                None,
+                format!("cannot read {}: {e}", path.as_ref().display()),
+            )
         })?;
         Module::from_bytes(&bytes)
     }

@@ -13,10 +13,10 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Whether the tests run under CI (`CI` set and not `0`/`false`): missing tools then fail
-/// instead of skipping.
+/// Whether the tests run under CI: missing tools then fail instead of skipping. The
+/// workspace's one rule, `bareflow::ci::in_ci`.
 pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+    bareflow::ci::in_ci()
 }
 
 /// The first working C compiler among `$CC`, `cc`, `gcc`, `clang`.

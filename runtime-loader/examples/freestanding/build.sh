@@ -3,7 +3,8 @@
 #   1. snapshots of the trio + sha256 (wasm-samples), host.wat and bulk.wat with `bareflow compile`
 #      (plus fibonacci in guard memory mode, which the C API must refuse);
 #   2. main.c + mem.c with -ffreestanding -nostdlib -static, linked with libbareflow.a;
-#   3. prints the loader core's share of the program (from the link map) and `size`.
+#   3. prints the loader core's share of the program (from the link map) and `size`; a link
+#      map it cannot read is an error (scripts/sizes.sh checks the loader-core budget on it).
 # Environment:
 #   BAREFLOW  the bareflow binary            (default: target/debug/bareflow)
 #   LIB       libbareflow.a                  (default: target/min-size/libbareflow.a, built
@@ -58,5 +59,5 @@ awk '
         else if (sec ~ /^\.(data|bss)/) data += hex(size)
     }
     END { printf "loader core in the program: text %d bytes, rodata %d bytes, data+bss %d bytes\n", text, ro, data }
-' "$OUT/freestanding.map" 2>/dev/null || true
+' "$OUT/freestanding.map"
 size "$OUT/freestanding"
