@@ -4,6 +4,7 @@
 
 pub mod aot;
 pub mod clif;
+pub mod fsio;
 pub mod interp;
 pub mod jit;
 pub mod parse;

@@ -92,7 +92,7 @@ impl Module {
     /// # Errors
     /// I/O errors (offset `None`) and parse errors.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module, ParseError> {
-        let bytes = std::fs::read(path.as_ref()).map_err(|e| ParseError {
+        let bytes = crate::fsio::read_input(path.as_ref()).map_err(|e| ParseError {
             offset: None,
             message: format!("cannot read {}: {e}", path.as_ref().display()),
         })?;
