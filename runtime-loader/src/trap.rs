@@ -285,8 +285,11 @@ mod stack {
     unsafe extern "C" {
         fn pthread_self() -> usize;
         fn pthread_getattr_np(thread: usize, attr: *mut Attr) -> i32;
-        fn pthread_attr_getstack(attr: *const Attr, addr: *mut *mut c_void, size: *mut usize)
-        -> i32;
+        fn pthread_attr_getstack(
+            attr: *const Attr,
+            addr: *mut *mut c_void,
+            size: *mut usize,
+        ) -> i32;
         fn pthread_attr_destroy(attr: *mut Attr) -> i32;
     }
 
@@ -515,6 +518,88 @@ mod tests {
             )
         };
         assert_eq!((status, values[0]), (0, 3));
+    }
+
+    /// The embedder's floor (`stack_floor_min`, the C API's `bf_set_stack_floor`) bounds the
+    /// limit, and an entry with the stack pointer already below it runs nothing.
+    #[test]
+    fn stack_floor_bounds_the_limit_and_refuses_entry() {
+        let mut ctx = TrapContext::new(usize::MAX);
+        let mut vm = vmctx_with(&mut ctx);
+        let here = &ctx as *const TrapContext as usize;
+        // A floor a little below this frame: the budget (wrapping to 0) loses to it.
+        ctx.stack_floor_min = here - (64 << 10);
+        let mut values = [40u64, 2];
+        // SAFETY: live trap context and a two-slot buffer.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!((status, values[0]), (0, 42));
+        assert!(
+            ctx.stack_limit >= here - (64 << 10),
+            "{:#x}",
+            ctx.stack_limit
+        );
+        // A floor above the stack pointer: refused with StackOverflow, `adds` never runs.
+        ctx.stack_floor_min = here + (1 << 20);
+        let mut values = [40u64, 2];
+        // SAFETY: as above.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, crate::abi::TrapCode::StackOverflow as u32);
+        assert_eq!(values[0], 40, "nothing ran");
+        assert!(ctx.jmp.is_null());
+        assert_eq!(ctx.depth, 0);
+        // Usable again once the floor is lifted.
+        ctx.stack_floor_min = 0;
+        // SAFETY: as above.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!((status, values[0]), (0, 42));
+    }
+
+    /// On Linux the thread's floor is found and lies below the current frame.
+    #[cfg(all(feature = "unix", target_os = "linux"))]
+    #[test]
+    fn thread_floor_is_below_this_frame() {
+        let x = 0u8;
+        let here = &x as *const u8 as usize;
+        let floor = thread_stack_floor().expect("pthread_getattr_np");
+        assert!(floor < here, "{floor:#x} >= {here:#x}");
+        let t = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let y = 0u8;
+                let here = &y as *const u8 as usize;
+                let floor = thread_stack_floor().unwrap();
+                // 256 KiB stack, 128 KiB margin: the floor is within 256 KiB below us.
+                assert!(
+                    floor < here && here - floor < 256 << 10,
+                    "{floor:#x} {here:#x}"
+                );
+            })
+            .unwrap();
+        t.join().unwrap();
     }
 
     #[test]
