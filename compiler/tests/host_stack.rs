@@ -152,3 +152,25 @@ fn max_wasm_stack_bounds_the_depth() {
         [Val::I32(10_000)]
     );
 }
+
+/// `max_wasm_stack = 0` keeps the stack check (the default budget), it does not switch it off.
+#[test]
+fn zero_max_wasm_stack_means_the_default() {
+    let t = std::thread::Builder::new()
+        .stack_size(512 << 10)
+        .spawn(|| {
+            let module = Module::from_bytes(REC.as_bytes()).expect("module");
+            let mut config = Config::new(Mode::JitSpeed);
+            config.max_wasm_stack = 0;
+            let mut store = Store::new(config);
+            let inst = store
+                .instantiate(&module, &|_, _| None)
+                .expect("instantiate");
+            match call(&mut store, inst, "rec", 0) {
+                Err(CallError::Trap(t)) => assert_eq!(t.code, TrapCode::StackOverflow),
+                other => panic!("{other:?}"),
+            }
+        })
+        .unwrap();
+    t.join().unwrap();
+}

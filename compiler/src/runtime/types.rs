@@ -115,8 +115,7 @@ pub struct Config {
     /// Maximum number of 8-byte value slots the interpreter's value stack may use.
     pub max_stack_slots: usize,
     /// Bytes of host stack compiled code may use below the call into the store (default
-    /// 1 MiB, `trap::DEFAULT_STACK_BUDGET`; 0: the embedder manages the trap context's
-    /// limit). Whatever this says, wasm never runs closer than
+    /// 1 MiB, `trap::DEFAULT_STACK_BUDGET`; 0 also means the default). Whatever this says, wasm never runs closer than
     /// `runtime_loader::trap::HOST_STACK_MARGIN` to the bottom of the calling thread's real
     /// stack (Linux: found with `pthread_getattr_np`), so a small thread stack (`ulimit -s`,
     /// `std::thread::Builder::stack_size`) gives a "call stack exhausted" trap, not a crash.
@@ -146,6 +145,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The stack budget the store's trap context gets: [`Config::max_wasm_stack`], or the
+    /// default for 0 (a zero budget would switch the stack check off).
+    pub fn wasm_stack_budget(&self) -> usize {
+        match self.max_wasm_stack {
+            0 => runtime_loader::trap::DEFAULT_STACK_BUDGET,
+            n => n,
+        }
+    }
+
     /// The default configuration for `mode`.
     pub fn new(mode: Mode) -> Config {
         Config {
