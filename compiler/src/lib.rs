@@ -5,6 +5,7 @@
 pub mod aot;
 pub mod ci;
 pub mod clif;
+pub mod fsio;
 pub mod interp;
 pub mod jit;
 pub mod parse;

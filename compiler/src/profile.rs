@@ -340,31 +340,25 @@ impl Profile {
     /// # Errors
     /// [`ProfileError::Io`] (including "not found") or a parse error.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        let text = crate::fsio::read_input_text(path).map_err(|source| ProfileError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         Profile::parse(&text)
     }
 
-    /// Writes the profile atomically: to `<path>.tmp.<pid>` first, then renamed over `path`.
+    /// Writes the profile atomically and safely ([`crate::fsio::write_output`]: a random
+    /// temporary file beside `path`, renamed over it; read-only targets refused).
     ///
     /// # Errors
     /// [`ProfileError::Io`].
     pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp.{}", std::process::id()));
-        let tmp = PathBuf::from(tmp);
-        let io_err = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| ProfileError::Io { path: p, source }
-        };
-        std::fs::write(&tmp, self.to_text()).map_err(io_err(&tmp))?;
-        if let Err(e) = std::fs::rename(&tmp, path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io_err(path)(e));
-        }
-        Ok(())
+        crate::fsio::write_output(path, self.to_text().as_bytes()).map_err(|source| {
+            ProfileError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
     }
 
     /// Adds `self` to the profile stored at `path` (creating it if absent) and writes the

@@ -12,7 +12,6 @@
 //! | `PREFIX.pub` | 64 hex digits: the 32-byte public key (what `bareflow-load --pubkey` reads) |
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ed25519_compact::{KeyPair, Seed};
@@ -142,7 +141,7 @@ impl SigningKey {
     /// # Errors
     /// As [`SigningKey::parse`], or [`KeyError::Io`].
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        Self::parse(&std::fs::read_to_string(path)?)
+        Self::parse(&crate::fsio::read_input_text(path)?)
     }
 
     /// Signs the unsigned snapshot `snapshot` (RFC 8032 Ed25519, deterministic): the result
@@ -183,24 +182,12 @@ impl SigningKey {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path` with permissions `mode`, then hard-links
-/// it to `path` (so `path` appears complete or not at all, and an existing file is never
-/// replaced) and removes the temporary name.
+/// Creates `path` with `bytes` and permissions `mode` through a random `O_EXCL` temporary
+/// file beside it, hard-linked into place ([`crate::fsio::create_new`]): `path` appears
+/// complete or not at all, an existing file (or planted symlink) is never replaced, and the
+/// temporary file is removed on every path.
 fn create_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = crate::aot::temp_beside(path);
-    let result = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::hard_link(&tmp, path));
-    let _ = std::fs::remove_file(&tmp);
-    match result {
+    match crate::fsio::create_new(path, bytes, mode) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(KeyError::Exists(path.to_path_buf()))

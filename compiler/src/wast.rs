@@ -244,7 +244,7 @@ impl std::error::Error for WastError {
 /// [`WastError::Io`] if the file cannot be read (a file that does not parse is a report
 /// with one failure).
 pub fn run_file(path: &Path, cfg: &RunConfig) -> Result<FileReport, WastError> {
-    let bytes = std::fs::read(path).map_err(|source| WastError::Io {
+    let bytes = crate::fsio::read_input(path).map_err(|source| WastError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -507,3 +507,264 @@ fn inspect_shows_the_relocation_table() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue #14 items 5 and 6: output files and unbounded inputs
+// ---------------------------------------------------------------------------------------
+
+/// Runs `bareflow args` but kills it after `secs` seconds, so a regression that reads
+/// forever fails the test instead of hanging it.
+fn bareflow_timeout(args: &[&str], secs: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run bareflow");
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("bareflow {args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Names in `dir` that look like leftover temporary files.
+fn temp_leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') || n.contains(".tmp"))
+        .collect()
+}
+
+fn is_char_device(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_char_device())
+}
+
+/// `-o` and `--emit-obj` onto a character device write through it and never replace the
+/// node with a regular file (which root could do). Tested on a private `mknod` copy of
+/// `/dev/null` when we may create one (root), and on `/dev/null` itself.
+#[test]
+fn compile_onto_a_device_writes_through_it() {
+    let dir = tmpdir("compile-device");
+    let wat = write(&dir, "fib.wat", FIB);
+    let w = wat.to_str().unwrap();
+    let private = dir.join("null");
+    let made = Command::new("mknod")
+        .arg(&private)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut targets = vec![Path::new("/dev/null").to_path_buf()];
+    if made {
+        targets.insert(0, private);
+    }
+    for t in &targets {
+        assert!(
+            is_char_device(t),
+            "{} not a char device before",
+            t.display()
+        );
+        let ts = t.to_str().unwrap();
+        let o = bareflow(&["compile", w, "-o", ts, "--emit-obj", ts]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            is_char_device(t),
+            "{} replaced by a regular file",
+            t.display()
+        );
+    }
+    assert!(
+        temp_leftovers(&dir).is_empty(),
+        "{:?}",
+        temp_leftovers(&dir)
+    );
+}
+
+/// A FIFO target is written through (a reader gets the snapshot), not renamed over.
+#[test]
+fn compile_onto_a_fifo_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tmpdir("compile-fifo");
+    let wat = write(&dir, "fib.wat", FIB);
+    let fifo = dir.join("out.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let f2 = fifo.clone();
+    let reader = std::thread::spawn(move || std::fs::read(&f2).unwrap());
+    let o = bareflow_timeout(
+        &[
+            "compile",
+            wat.to_str().unwrap(),
+            "-o",
+            fifo.to_str().unwrap(),
+        ],
+        60,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Checked before joining: a replaced FIFO would leave the reader blocked forever.
+    let md = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(md.file_type().is_fifo(), "FIFO replaced");
+    let got = reader.join().unwrap();
+    assert!(
+        got.len() > 64,
+        "the reader got the snapshot ({} bytes)",
+        got.len()
+    );
+}
+
+/// Symlinks planted at every predictable temporary name (`.NAME.tmp<pid>` for the next
+/// thousands of pids) are never followed: their target stays unchanged, they stay links.
+#[test]
+fn compile_never_follows_a_planted_symlink() {
+    let dir = tmpdir("compile-symlink");
+    let wat = write(&dir, "fib.wat", FIB);
+    let victim = write(&dir, "victim", "precious");
+    let out = dir.join("fib.snap");
+    let me = std::process::id();
+    let mut links = Vec::new();
+    for pid in me.saturating_sub(50)..me + 3000 {
+        let l = dir.join(format!(".fib.snap.tmp{pid}"));
+        std::os::unix::fs::symlink(&victim, &l).unwrap();
+        links.push(l);
+    }
+    let o = bareflow(&[
+        "compile",
+        wat.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    for l in &links {
+        let md = std::fs::symlink_metadata(l).unwrap();
+        assert!(md.file_type().is_symlink(), "{} replaced", l.display());
+    }
+    assert!(std::fs::metadata(&out).unwrap().len() > 64);
+}
+
+/// A read-only (0444) target is refused with a clear error and left unchanged, whoever
+/// runs the test (root ignores permission bits, so the mode is checked explicitly); no
+/// temporary file is left behind by any failure.
+#[test]
+fn compile_refuses_a_read_only_target_and_leaves_no_temp_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmpdir("compile-readonly");
+    let wat = write(&dir, "fib.wat", FIB);
+    let w = wat.to_str().unwrap();
+    let ro = write(&dir, "ro.snap", "old contents");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let ok = dir.join("ok.snap");
+    for args in [
+        vec!["compile", w, "-o", ro.to_str().unwrap()],
+        vec![
+            "compile",
+            w,
+            "-o",
+            ok.to_str().unwrap(),
+            "--emit-obj",
+            ro.to_str().unwrap(),
+        ],
+    ] {
+        let o = bareflow(&args);
+        assert_one_error(&o, &["read-only"]);
+        assert_eq!(std::fs::read_to_string(&ro).unwrap(), "old contents");
+        let mode = std::fs::metadata(&ro).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o444);
+    }
+    // `run --profile-out` onto a read-only profile is refused the same way.
+    let o = bareflow(&[
+        "run",
+        w,
+        "--invoke",
+        "fib",
+        "--profile-out",
+        ro.to_str().unwrap(),
+        "5",
+    ]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert_eq!(std::fs::read_to_string(&ro).unwrap(), "old contents");
+    // Failures after a write started (output into a directory, a missing directory).
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let missing = dir.join("missing/x.snap");
+    for out in [sub.to_str().unwrap(), missing.to_str().unwrap()] {
+        let o = bareflow(&["compile", w, "-o", out]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    }
+    assert!(
+        temp_leftovers(&dir).is_empty(),
+        "{:?}",
+        temp_leftovers(&dir)
+    );
+    assert!(
+        temp_leftovers(&sub).is_empty(),
+        "{:?}",
+        temp_leftovers(&sub)
+    );
+    // A writable existing target is replaced and keeps its mode.
+    let rw = write(&dir, "rw.snap", "old");
+    std::fs::set_permissions(&rw, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let o = bareflow(&["compile", w, "-o", rw.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::metadata(&rw).unwrap();
+    assert_eq!(md.permissions().mode() & 0o777, 0o640);
+    assert!(md.len() > 64);
+    assert!(
+        temp_leftovers(&dir).is_empty(),
+        "{:?}",
+        temp_leftovers(&dir)
+    );
+}
+
+/// `/dev/zero` (endless) and a FIFO fed forever as inputs end with a clear error, not an
+/// endless read; the timeout turns a regression into a failure instead of a hang.
+#[test]
+fn endless_inputs_are_refused() {
+    for args in [
+        vec!["run", "/dev/zero"],
+        vec!["compile", "/dev/zero", "-o", "/dev/null"],
+        vec!["inspect", "/dev/zero"],
+        vec!["wast", "/dev/zero"],
+    ] {
+        let o = bareflow_timeout(&args, 30);
+        assert!(!o.status.success(), "{args:?}");
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("not a regular file"), "{args:?}: {err}");
+    }
+    // An endless FIFO: read up to the documented limit, then a clear error.
+    let dir = tmpdir("endless-fifo");
+    let fifo = dir.join("in.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let f2 = fifo.clone();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).open(&f2).unwrap();
+        let buf = vec![0u8; 1 << 16];
+        while f.write_all(&buf).is_ok() {}
+    });
+    let o = bareflow_timeout(&["inspect", fifo.to_str().unwrap()], 60);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("input limit"), "{}", stderr(&o));
+}

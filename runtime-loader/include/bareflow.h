@@ -66,6 +66,14 @@ const char *bf_status_message(bf_status status);
  * Calling it again on the same arena discards the old runtime. */
 bf_status bf_init(void *arena, size_t arena_len, size_t stack_budget, bf_runtime **out);
 
+/* The lowest stack address wasm code may use on the thread that calls this runtime: the bottom
+ * of that thread's stack plus room for your host functions (and interrupt handlers that run
+ * on it). Wasm never goes below it, whatever stack_budget says: deeper recursion traps
+ * BF_TRAP_STACK_OVERFLOW, and a bf_call made with less stack left traps at once. Bare-metal
+ * targets have no thread library to ask, so give it there; 0 (the default) means none. On
+ * Linux hosts the loader also derives a floor from the thread's real stack (pthread). */
+bf_status bf_set_stack_floor(bf_runtime *rt, uintptr_t lowest);
+
 /* Verifies the snapshot (container, checksum, metadata, ELF object) and loads its code into
  * code[0..code_len], which must be executable memory that stays alive and overlaps neither
  * the snapshot nor the arena. Nothing runs yet.

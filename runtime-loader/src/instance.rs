@@ -127,6 +127,9 @@ pub struct LinearMemory {
     /// Declared limits (the minimum is the initial size).
     pub ty: MemoryType,
     guard: bool,
+    /// Bytes of address space reserved for a checked memory (feature `unix`,
+    /// [`crate::vmem`]); 0 when the bytes come from the heap allocator (or there are none).
+    reserved: usize,
     _pin: PhantomPinned,
 }
 
@@ -144,6 +147,11 @@ fn mem_layout(bytes: usize) -> Option<Layout> {
 impl LinearMemory {
     /// Allocates a zeroed memory of `ty.limits.min` pages.
     ///
+    /// With feature `unix` the address range of the maximum size is reserved once
+    /// (`mmap(PROT_NONE, MAP_NORESERVE)`, see [`crate::vmem`]) and only the current size is
+    /// made accessible: untouched pages cost no RSS, growth commits in place and the base never
+    /// moves. Without it the bytes come from the global allocator and growth reallocates.
+    ///
     /// # Errors
     /// `OutOfMemory` if the allocation fails or the size exceeds 4 GiB.
     pub fn new(ty: MemoryType) -> Result<Box<LinearMemory>, InstanceError> {
@@ -151,13 +159,36 @@ impl LinearMemory {
             return Err(InstanceError::OutOfMemory);
         }
         let bytes = u64::from(ty.limits.min) * WASM_PAGE_SIZE;
-        let base = alloc_zeroed_bytes(bytes).ok_or(InstanceError::OutOfMemory)?;
-        Ok(Box::new(LinearMemory {
-            def: MemoryDef { base, len: bytes },
-            ty,
-            guard: false,
-            _pin: PhantomPinned,
-        }))
+        #[cfg(feature = "unix")]
+        {
+            let max = u64::from(ty.limits.max.unwrap_or(MAX_WASM_PAGES as u32))
+                .clamp(u64::from(ty.limits.min), MAX_WASM_PAGES);
+            let reserved =
+                usize::try_from(max * WASM_PAGE_SIZE).map_err(|_| InstanceError::OutOfMemory)?;
+            let base = if reserved == 0 {
+                NonNull::<u8>::dangling().as_ptr()
+            } else {
+                crate::vmem::reserve(reserved, bytes as usize).ok_or(InstanceError::OutOfMemory)?
+            };
+            Ok(Box::new(LinearMemory {
+                def: MemoryDef { base, len: bytes },
+                ty,
+                guard: false,
+                reserved,
+                _pin: PhantomPinned,
+            }))
+        }
+        #[cfg(not(feature = "unix"))]
+        {
+            let base = alloc_zeroed_bytes(bytes).ok_or(InstanceError::OutOfMemory)?;
+            Ok(Box::new(LinearMemory {
+                def: MemoryDef { base, len: bytes },
+                ty,
+                guard: false,
+                reserved: 0,
+                _pin: PhantomPinned,
+            }))
+        }
     }
 
     /// Reserves a guard-page memory of `ty.limits.min` pages (see [`crate::guard`]).
@@ -177,6 +208,7 @@ impl LinearMemory {
                 def: MemoryDef { base, len: bytes },
                 ty,
                 guard: true,
+                reserved: 0,
                 _pin: PhantomPinned,
             }))
         }
@@ -262,6 +294,15 @@ impl LinearMemory {
                 (*this).def.len = new_len;
                 return Some(old_pages);
             }
+            #[cfg(feature = "unix")]
+            if (*this).reserved != 0 {
+                // In place: the reservation covers the maximum, which `new_pages` respects.
+                if !crate::vmem::commit((*this).def.base, old_len as usize, new_len as usize) {
+                    return None;
+                }
+                (*this).def.len = new_len;
+                return Some(old_pages);
+            }
             // A fresh zeroed allocation leaves untouched pages lazily mapped; only the old
             // contents are copied.
             let new_base = alloc_zeroed_bytes(new_len)?;
@@ -282,6 +323,13 @@ impl Drop for LinearMemory {
         if self.guard {
             // SAFETY: the base came from `guard::reserve` and nothing uses it after drop.
             unsafe { crate::guard::release(self.def.base) };
+            return;
+        }
+        #[cfg(feature = "unix")]
+        if self.reserved != 0 {
+            // SAFETY: the base came from `vmem::reserve(self.reserved, _)` and nothing uses it
+            // after drop.
+            unsafe { crate::vmem::release(self.def.base, self.reserved) };
             return;
         }
         if self.def.len > 0 {

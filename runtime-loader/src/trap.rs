@@ -14,7 +14,12 @@
 //!
 //! The trap context also carries the stack limit compiled code checks at function entry (see
 //! docs/ABI.md, "Stack overflow"): the outermost [`enter`] sets it to its own stack pointer
-//! minus [`TrapContext::stack_budget`].
+//! minus [`TrapContext::stack_budget`], but never below [`TrapContext::stack_floor`]: the
+//! lowest address of the calling thread's real stack plus [`HOST_STACK_MARGIN`] (found with
+//! `pthread_getattr_np` on Linux, feature `unix`), or the embedder's
+//! [`TrapContext::stack_floor_min`] where there is no pthread (firmware). When the floor is at
+//! or above the stack pointer, [`enter`] refuses to run wasm and returns
+//! [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
 
 use crate::abi::{FuncRef, VMContext};
 
@@ -46,6 +51,14 @@ pub struct TrapContext {
     /// raised it (null when it came from a host function or the interpreter through a stub).
     /// Written by compiled code just before it calls `RAISE_TRAP`; the embedder clears it.
     pub last_func: *const FuncRef,
+    /// The lowest value the outermost [`enter`] gives [`TrapContext::stack_limit`]: the
+    /// larger of [`TrapContext::stack_floor_min`] and the calling thread's stack bottom plus
+    /// [`HOST_STACK_MARGIN`] (when the build can find it, see [`thread_stack_floor`]).
+    /// Recomputed by every outermost [`enter`], so it follows the calling thread.
+    pub stack_floor: usize,
+    /// The embedder's floor (0 = none): the lowest stack address wasm may use, for targets
+    /// where the loader cannot ask the thread library (bare metal, see the C API).
+    pub stack_floor_min: usize,
 }
 
 /// Offset of [`TrapContext::jmp`].
@@ -62,6 +75,14 @@ pub const TRAP_CTX_LAST_TRAP: i32 = 32;
 pub const TRAP_CTX_LAST_OFFSET: i32 = 36;
 /// Offset of [`TrapContext::last_func`].
 pub const TRAP_CTX_LAST_FUNC: i32 = 40;
+/// Offset of [`TrapContext::stack_floor`].
+pub const TRAP_CTX_STACK_FLOOR: i32 = 48;
+
+/// Stack kept free below the deepest wasm frame for the host code that runs under compiled
+/// code: libcalls, host functions (WASI), the interpreter entered from a stub, and a tier-up
+/// compilation it may start. The stack limit is never set closer than this to the bottom of
+/// the calling thread's stack.
+pub const HOST_STACK_MARGIN: usize = 128 << 10;
 
 /// Default [`TrapContext::stack_budget`]: 1 MiB. Rust's default thread stack is 2 MiB, so the
 /// rest stays free for host frames (libcalls, host functions, the interpreter) that run below
@@ -79,6 +100,8 @@ impl TrapContext {
             last_trap: 0,
             last_offset: 0,
             last_func: core::ptr::null(),
+            stack_floor: 0,
+            stack_floor_min: 0,
         }
     }
 }
@@ -114,8 +137,35 @@ core::arch::global_asm!(
     "mov rax, qword ptr [rdi + {budget}]",
     "test rax, rax",
     "jz 2f",
+    // stack_floor = the calling thread's floor (a Rust call; the argument registers are
+    // saved around it and rsp stays 16-byte aligned).
+    "sub rsp, 48",
+    "mov qword ptr [rsp], rdi",
+    "mov qword ptr [rsp + 8], rsi",
+    "mov qword ptr [rsp + 16], rdx",
+    "mov qword ptr [rsp + 24], rcx",
+    "mov qword ptr [rsp + 32], r8",
+    "call {refresh}",
+    "mov rdi, qword ptr [rsp]",
+    "mov rsi, qword ptr [rsp + 8]",
+    "mov rdx, qword ptr [rsp + 16]",
+    "mov rcx, qword ptr [rsp + 24]",
+    "mov r8, qword ptr [rsp + 32]",
+    "add rsp, 48",
+    // limit = max(rsp - budget (0 if that wraps), stack_floor)
     "mov r9, rsp",
-    "sub r9, rax",
+    "sub r9, qword ptr [rdi + {budget}]",
+    "jae 4f",
+    "xor r9d, r9d",
+    "4:",
+    "mov rax, qword ptr [rdi + {floor}]",
+    "cmp r9, rax",
+    "jae 5f",
+    "mov r9, rax",
+    "5:",
+    // Too little stack left to run wasm at all: refuse, as a stack-overflow trap.
+    "cmp r9, rsp",
+    "jae 6f",
     "mov qword ptr [rdi + {limit}], r9",
     "2:",
     "add qword ptr [rdi + {depth}], 1",
@@ -135,6 +185,17 @@ core::arch::global_asm!(
     "mov rdx, qword ptr [rsp]",
     "mov qword ptr [rcx + {jmp}], rdx",
     "sub qword ptr [rcx + {depth}], 1",
+    "add rsp, 24",
+    "pop r15",
+    "pop r14",
+    "pop r13",
+    "pop r12",
+    "pop rbx",
+    "pop rbp",
+    "ret",
+    "6:",
+    "mov eax, {stack_overflow}",
+    "mov dword ptr [rdi + {last_trap}], eax",
     "add rsp, 24",
     "pop r15",
     "pop r14",
@@ -169,8 +230,89 @@ core::arch::global_asm!(
     budget = const TRAP_CTX_STACK_BUDGET,
     depth = const TRAP_CTX_DEPTH,
     last_trap = const TRAP_CTX_LAST_TRAP,
+    floor = const TRAP_CTX_STACK_FLOOR,
+    stack_overflow = const crate::abi::TrapCode::StackOverflow as u32,
+    refresh = sym refresh_stack_floor,
     vmctx_trap_ctx = const crate::abi::VMCTX_TRAP_CTX,
 );
+
+/// Called by the outermost [`enter`]: `stack_floor = max(stack_floor_min, thread floor)`.
+///
+/// # Safety
+/// `ctx` must point at a live [`TrapContext`].
+unsafe extern "C" fn refresh_stack_floor(ctx: *mut TrapContext) {
+    let auto = thread_stack_floor().unwrap_or(0);
+    // SAFETY: per the contract; the trampoline passes its own live trap context.
+    unsafe { (*ctx).stack_floor = (*ctx).stack_floor_min.max(auto) };
+}
+
+/// The lowest address of the calling thread's stack plus [`HOST_STACK_MARGIN`], if this
+/// build can find the stack (Linux with feature `unix`: `pthread_getattr_np`, which for the
+/// main thread accounts for `ulimit -s`). Cached per thread in std builds.
+pub fn thread_stack_floor() -> Option<usize> {
+    #[cfg(all(feature = "std", target_os = "linux"))]
+    {
+        use core::cell::Cell;
+        std::thread_local! {
+            static FLOOR: Cell<Option<usize>> = const { Cell::new(None) };
+        }
+        if let Ok(Some(f)) = FLOOR.try_with(Cell::get) {
+            return Some(f);
+        }
+        let f = stack::bottom()?.checked_add(HOST_STACK_MARGIN)?;
+        let _ = FLOOR.try_with(|c| c.set(Some(f)));
+        Some(f)
+    }
+    #[cfg(all(feature = "unix", not(feature = "std"), target_os = "linux"))]
+    {
+        stack::bottom()?.checked_add(HOST_STACK_MARGIN)
+    }
+    #[cfg(not(all(feature = "unix", target_os = "linux")))]
+    {
+        None
+    }
+}
+
+#[cfg(all(feature = "unix", target_os = "linux"))]
+mod stack {
+    use core::ffi::c_void;
+
+    /// `pthread_attr_t`: 56 bytes on x86-64 glibc and musl; a little more, aligned.
+    #[repr(C, align(8))]
+    struct Attr([u8; 64]);
+
+    #[cfg_attr(not(feature = "std"), link(name = "c"))]
+    unsafe extern "C" {
+        fn pthread_self() -> usize;
+        fn pthread_getattr_np(thread: usize, attr: *mut Attr) -> i32;
+        fn pthread_attr_getstack(
+            attr: *const Attr,
+            addr: *mut *mut c_void,
+            size: *mut usize,
+        ) -> i32;
+        fn pthread_attr_destroy(attr: *mut Attr) -> i32;
+    }
+
+    /// The lowest address of the calling thread's stack.
+    pub fn bottom() -> Option<usize> {
+        let mut attr = Attr([0; 64]);
+        let mut addr: *mut c_void = core::ptr::null_mut();
+        let mut size = 0usize;
+        // SAFETY: `attr` is large enough for a `pthread_attr_t`; it is initialized by
+        // `pthread_getattr_np` before it is read and destroyed afterwards.
+        unsafe {
+            if pthread_getattr_np(pthread_self(), &mut attr) != 0 {
+                return None;
+            }
+            let r = pthread_attr_getstack(&attr, &mut addr, &mut size);
+            pthread_attr_destroy(&mut attr);
+            if r != 0 || addr.is_null() || size == 0 {
+                return None;
+            }
+        }
+        Some(addr as usize)
+    }
+}
 
 unsafe extern "C" {
     fn bareflow_trap_enter(
@@ -276,6 +418,10 @@ mod tests {
             offset_of!(TrapContext, last_func) as i32,
             TRAP_CTX_LAST_FUNC
         );
+        assert_eq!(
+            offset_of!(TrapContext, stack_floor) as i32,
+            TRAP_CTX_STACK_FLOOR
+        );
     }
 
     fn vmctx_with(trap_ctx: *mut TrapContext) -> VMContext {
@@ -372,6 +518,88 @@ mod tests {
             )
         };
         assert_eq!((status, values[0]), (0, 3));
+    }
+
+    /// The embedder's floor (`stack_floor_min`, the C API's `bf_set_stack_floor`) bounds the
+    /// limit, and an entry with the stack pointer already below it runs nothing.
+    #[test]
+    fn stack_floor_bounds_the_limit_and_refuses_entry() {
+        let mut ctx = TrapContext::new(usize::MAX);
+        let mut vm = vmctx_with(&mut ctx);
+        let here = &ctx as *const TrapContext as usize;
+        // A floor a little below this frame: the budget (wrapping to 0) loses to it.
+        ctx.stack_floor_min = here - (64 << 10);
+        let mut values = [40u64, 2];
+        // SAFETY: live trap context and a two-slot buffer.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!((status, values[0]), (0, 42));
+        assert!(
+            ctx.stack_limit >= here - (64 << 10),
+            "{:#x}",
+            ctx.stack_limit
+        );
+        // A floor above the stack pointer: refused with StackOverflow, `adds` never runs.
+        ctx.stack_floor_min = here + (1 << 20);
+        let mut values = [40u64, 2];
+        // SAFETY: as above.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!(status, crate::abi::TrapCode::StackOverflow as u32);
+        assert_eq!(values[0], 40, "nothing ran");
+        assert!(ctx.jmp.is_null());
+        assert_eq!(ctx.depth, 0);
+        // Usable again once the floor is lifted.
+        ctx.stack_floor_min = 0;
+        // SAFETY: as above.
+        let status = unsafe {
+            enter(
+                &mut ctx,
+                adds as *const u8,
+                &mut vm,
+                null(),
+                values.as_mut_ptr(),
+            )
+        };
+        assert_eq!((status, values[0]), (0, 42));
+    }
+
+    /// On Linux the thread's floor is found and lies below the current frame.
+    #[cfg(all(feature = "unix", target_os = "linux"))]
+    #[test]
+    fn thread_floor_is_below_this_frame() {
+        let x = 0u8;
+        let here = &x as *const u8 as usize;
+        let floor = thread_stack_floor().expect("pthread_getattr_np");
+        assert!(floor < here, "{floor:#x} >= {here:#x}");
+        let t = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(|| {
+                let y = 0u8;
+                let here = &y as *const u8 as usize;
+                let floor = thread_stack_floor().unwrap();
+                // 256 KiB stack, 128 KiB margin: the floor is within 256 KiB below us.
+                assert!(
+                    floor < here && here - floor < 256 << 10,
+                    "{floor:#x} {here:#x}"
+                );
+            })
+            .unwrap();
+        t.join().unwrap();
     }
 
     #[test]

@@ -540,31 +540,14 @@ fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+/// Writes `bytes` to `path` atomically and safely ([`crate::fsio::write_output`]: random
+/// `O_EXCL` temporary file beside it, then rename; devices and FIFOs written directly;
+/// read-only targets refused; no temporary file left on error).
 ///
 /// # Errors
 /// [`AotError::Io`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
-    let tmp = temp_beside(path);
-    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r.map_err(AotError::Io)
-}
-
-/// A temporary name in `path`'s directory (`.<name>.tmp<pid>`), for writes that become
-/// visible at `path` in one step (rename or link).
-pub(crate) fn temp_beside(path: &Path) -> std::path::PathBuf {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dir.join(format!(".{name}.tmp{}", std::process::id()))
+    crate::fsio::write_output(path, bytes).map_err(AotError::Io)
 }
 
 pub mod store;

@@ -61,7 +61,7 @@ impl SnapshotStore {
             Mode::SnapshotXip => true,
             _ => return None,
         };
-        let mut trap_ctx = Box::new(TrapContext::default());
+        let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
         let stubs = JitTier::new(OptLevel::None, &mut *trap_ctx).ok()?;
         Some(SnapshotStore {
             stubs,

@@ -65,7 +65,8 @@ impl CompileCommand {
                 }
             }
         }
-        let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
+        let bytes =
+            bareflow::fsio::read_input(&self.file).with_context(|| format!("reading {path}"))?;
         let module = bareflow::parse::parse(&bytes).with_context(|| format!("loading {path}"))?;
         let profile = match &self.profile {
             Some(p) => {

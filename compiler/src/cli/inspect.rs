@@ -21,7 +21,8 @@ impl InspectCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let path = self.file.display().to_string();
-        let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
+        let bytes =
+            bareflow::fsio::read_input(&self.file).with_context(|| format!("reading {path}"))?;
         let snap = Snapshot::parse(&bytes).map_err(|e| anyhow!("{path}: {e}"))?;
         let meta = decode_meta(snap.meta_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
         let obj = ElfObject::parse(snap.object_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;

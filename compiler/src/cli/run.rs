@@ -55,7 +55,8 @@ impl RunCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let path = self.file.display().to_string();
-        let bytes = std::fs::read(&self.file).with_context(|| format!("reading {path}"))?;
+        let bytes =
+            bareflow::fsio::read_input(&self.file).with_context(|| format!("reading {path}"))?;
         let module = Module::from_bytes(&bytes).with_context(|| format!("loading {path}"))?;
         let mut config = Config::new(self.mode);
         config.memory = self.memory;

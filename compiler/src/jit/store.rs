@@ -101,7 +101,7 @@ impl JitStore {
     ///
     /// [`JitError::Isa`] if the host is not supported.
     pub fn new(config: &Config) -> Result<Option<JitStore>, JitError> {
-        let mut trap_ctx = Box::new(TrapContext::default());
+        let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
         let ctx: *mut TrapContext = &mut *trap_ctx;
         let (mut pure, tiering) = match config.mode {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),

@@ -90,7 +90,7 @@ impl Module {
     /// # Errors
     /// I/O errors (offset `None`) and parse errors.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Module, ParseError> {
-        let bytes = std::fs::read(path.as_ref()).map_err(|e| {
+        let bytes = crate::fsio::read_input(path.as_ref()).map_err(|e| {
             ParseError::new(
                 ParseErrorKind::Text,
                 None,

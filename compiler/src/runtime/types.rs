@@ -114,6 +114,12 @@ pub struct Config {
     pub max_call_depth: usize,
     /// Maximum number of 8-byte value slots the interpreter's value stack may use.
     pub max_stack_slots: usize,
+    /// Bytes of host stack compiled code may use below the call into the store (default
+    /// 1 MiB, `trap::DEFAULT_STACK_BUDGET`; 0 also means the default). Whatever this says, wasm never runs closer than
+    /// `runtime_loader::trap::HOST_STACK_MARGIN` to the bottom of the calling thread's real
+    /// stack (Linux: found with `pthread_getattr_np`), so a small thread stack (`ulimit -s`,
+    /// `std::thread::Builder::stack_size`) gives a "call stack exhausted" trap, not a crash.
+    pub max_wasm_stack: usize,
     /// How compiled code accesses linear memory: explicit bounds checks (`Checked`, the
     /// default) or guard pages (`Guard`: every memory of the store is an 8 GiB reservation
     /// and out-of-bounds accesses fault; Linux x86-64 only). Applies to the compiled modes
@@ -131,6 +137,7 @@ impl Default for Config {
             tier_up: TierUp::default(),
             max_call_depth: 10_000,
             max_stack_slots: 16 << 20,
+            max_wasm_stack: runtime_loader::trap::DEFAULT_STACK_BUDGET,
             memory: MemoryMode::Checked,
             tier_log: false,
         }
@@ -138,6 +145,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The stack budget the store's trap context gets: [`Config::max_wasm_stack`], or the
+    /// default for 0 (a zero budget would switch the stack check off).
+    pub fn wasm_stack_budget(&self) -> usize {
+        match self.max_wasm_stack {
+            0 => runtime_loader::trap::DEFAULT_STACK_BUDGET,
+            n => n,
+        }
+    }
+
     /// The default configuration for `mode`.
     pub fn new(mode: Mode) -> Config {
         Config {

@@ -428,6 +428,23 @@ pub unsafe extern "C" fn bf_init(
     BF_OK
 }
 
+/// Sets the lowest stack address wasm code may use (`TrapContext::stack_floor_min`): the
+/// outermost entry never sets the stack limit below it and refuses to run wasm when the stack
+/// pointer is already there. For targets without pthread (firmware); 0 = none.
+///
+/// # Safety
+/// `rt` from `bf_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bf_set_stack_floor(rt: *mut Runtime, lowest: usize) -> bf_status {
+    // SAFETY: `rt` per the contract.
+    unsafe {
+        guarded(rt, &mut |r| {
+            r.trap_ctx.stack_floor_min = lowest;
+            BF_OK
+        })
+    }
+}
+
 /// Verifies `snap` (`snap_len` bytes) and loads its code into `code` (`code_len` bytes,
 /// memory the CPU can execute; it is written once, then only executed). With `code` null the
 /// snapshot must be execute-in-place (`bareflow compile --xip`) and its code runs from the

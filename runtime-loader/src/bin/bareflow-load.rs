@@ -135,30 +135,55 @@ fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     code
 }
 
-fn read_file(path: *const c_char) -> Option<Vec<u8>> {
+/// Largest file `bareflow-load` reads (snapshot, public key): 256 MiB. Reading stops there
+/// with an error, so `/dev/zero` or an endless pipe cannot make it read (and allocate) forever.
+const MAX_INPUT_BYTES: usize = 256 << 20;
+
+/// Why [`read_file`] failed.
+enum ReadError {
+    /// The open or a read failed.
+    Io,
+    /// More than [`MAX_INPUT_BYTES`] bytes.
+    TooLarge,
+}
+
+impl core::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ReadError::Io => f.write_str("cannot read"),
+            ReadError::TooLarge => write!(f, "input limit ({MAX_INPUT_BYTES} bytes) exceeded by"),
+        }
+    }
+}
+
+fn read_file(path: *const c_char) -> Result<Vec<u8>, ReadError> {
     // SAFETY: `path` is a NUL-terminated argv string; O_RDONLY = 0.
     let fd = unsafe { open(path, 0) };
     if fd < 0 {
-        return None;
+        return Err(ReadError::Io);
     }
     let mut data = Vec::new();
     let mut chunk = vec![0u8; 1 << 16];
-    loop {
+    let result = loop {
         // SAFETY: `chunk` is a live writable buffer of `chunk.len()` bytes.
         let n = unsafe { read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
         if n < 0 {
-            // SAFETY: `fd` is open.
-            unsafe { close(fd) };
-            return None;
+            break Err(ReadError::Io);
         }
         if n == 0 {
-            break;
+            break Ok(());
         }
-        data.extend_from_slice(chunk.get(..n as usize)?);
-    }
+        if data.len() + n as usize > MAX_INPUT_BYTES {
+            break Err(ReadError::TooLarge);
+        }
+        match chunk.get(..n as usize) {
+            Some(c) => data.extend_from_slice(c),
+            None => break Err(ReadError::Io),
+        }
+    };
     // SAFETY: `fd` is open.
     unsafe { close(fd) };
-    Some(data)
+    result.map(|()| data)
 }
 
 /// Integer literal: optional sign, decimal or `0x` hex, `_` separators; values up to
@@ -397,8 +422,9 @@ fn load(bytes: &[u8], key: Option<&Key>) -> Result<LoadedModule<MmapCodeMemory>,
 /// trailing whitespace.
 #[cfg(feature = "sign")]
 fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
-    let Some(text) = read_file(path) else {
-        return Err(fail(1, "error", &"cannot read public key file"));
+    let text = match read_file(path) {
+        Ok(t) => t,
+        Err(e) => return Err(fail(1, "error", &format_args!("{e} public key file"))),
     };
     let digits = text.trim_ascii_end();
     let mut key = [0u8; 32];
@@ -486,8 +512,9 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             return 2;
         }
     };
-    let Some(bytes) = read_file(path) else {
-        return fail(1, "error", &"cannot read snapshot file");
+    let bytes = match read_file(path) {
+        Ok(b) => b,
+        Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
     };
     let module = match load(&bytes, key.as_ref()) {
         Ok(m) => m,
@@ -582,6 +609,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
 #[cfg(feature = "wasi")]
 fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
     read_file(path)
+        .ok()
         .and_then(|b| load(&b, key).ok())
         .is_some_and(|m| {
             m.meta
@@ -646,8 +674,9 @@ mod wasi_cmd {
                 return fail(1, "error", &e);
             }
         }
-        let Some(bytes) = read_file(path) else {
-            return fail(1, "error", &"cannot read snapshot file");
+        let bytes = match read_file(path) {
+            Ok(b) => b,
+            Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
         };
         let module = match load(&bytes, key) {
             Ok(m) => m,

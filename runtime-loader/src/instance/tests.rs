@@ -284,3 +284,76 @@ fn type_registry_interns() {
     assert_eq!(r.intern(&a.clone()), ia);
     assert_eq!(r.get(ib), Some(&b));
 }
+
+/// Resident set size of this process in bytes (Linux `/proc/self/statm`, second field).
+#[cfg(all(feature = "std", target_os = "linux"))]
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = s.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// Issue #14 item 6: a checked memory of 65,536 pages (4 GiB) costs address space, not RSS,
+/// and growing to the maximum by big deltas commits in place: no copy, base unchanged, fast.
+/// (The old heap path copied the old contents on every growth: ~4 GiB RSS, seconds.)
+#[cfg(all(feature = "std", target_os = "linux"))]
+#[test]
+fn checked_memory_is_reserved_not_committed() {
+    let limit = 256 << 20;
+    let before = rss_bytes();
+    let mut big = LinearMemory::new(mem_ty(65_536, None)).unwrap();
+    assert_eq!(big.pages(), 65_536);
+    let n = big.data().len();
+    big.data_mut()[n - 1] = 7;
+    assert_eq!(big.data()[n - 1], 7);
+    assert!(
+        rss_bytes().saturating_sub(before) < limit,
+        "min 65,536 pages committed"
+    );
+    drop(big);
+
+    let t = std::time::Instant::now();
+    let before = rss_bytes();
+    let mut m = LinearMemory::new(mem_ty(1, None)).unwrap();
+    m.data_mut()[0] = 1;
+    let base = m.def.base;
+    let p: *mut LinearMemory = &mut *m;
+    let mut pages = 1u32;
+    for delta in [4095u32, 8192, 16_384, 32_768, 4096] {
+        // SAFETY: `m` is live and no reference into its bytes is held.
+        assert_eq!(unsafe { LinearMemory::grow(p, delta) }, Some(pages));
+        pages += delta;
+        // Touch the last byte of the new size and the old contents.
+        let len = m.data().len();
+        m.data_mut()[len - 1] = 9;
+        assert_eq!(m.data()[0], 1);
+    }
+    assert_eq!(m.pages(), 65_536);
+    assert_eq!(m.def.base, base, "grew in place");
+    // SAFETY: as above.
+    assert_eq!(unsafe { LinearMemory::grow(p, 1) }, None);
+    assert!(
+        rss_bytes().saturating_sub(before) < limit,
+        "growth committed the memory"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+
+    // A declared maximum bounds the reservation and growth.
+    let mut small = LinearMemory::new(mem_ty(0, Some(2))).unwrap();
+    let p: *mut LinearMemory = &mut *small;
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(LinearMemory::grow(p, 3), None);
+        assert_eq!(LinearMemory::grow(p, 2), Some(0));
+        assert_eq!(LinearMemory::grow(p, 1), None);
+    }
+    assert_eq!(small.data().len(), 2 << 16);
+    assert!(small.data().iter().all(|&b| b == 0));
+    // No maximum, no pages: still usable.
+    let z = LinearMemory::new(mem_ty(0, Some(0))).unwrap();
+    assert!(z.data().is_empty());
+}
