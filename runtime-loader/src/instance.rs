@@ -163,11 +163,21 @@ impl LinearMemory {
         {
             let max = u64::from(ty.limits.max.unwrap_or(MAX_WASM_PAGES as u32))
                 .clamp(u64::from(ty.limits.min), MAX_WASM_PAGES);
-            let reserved =
+            let mut reserved =
                 usize::try_from(max * WASM_PAGE_SIZE).map_err(|_| InstanceError::OutOfMemory)?;
             let base = if reserved == 0 {
                 NonNull::<u8>::dangling().as_ptr()
+            } else if let Some(base) = crate::vmem::reserve(reserved, bytes as usize) {
+                base
+            } else if bytes == 0 {
+                // The address space is limited (RLIMIT_AS): reserve nothing now, growth
+                // reserves what it needs and moves.
+                reserved = 0;
+                NonNull::<u8>::dangling().as_ptr()
             } else {
+                // The address space is limited (RLIMIT_AS): reserve the current size only;
+                // growth past it moves the memory (see `grow`).
+                reserved = bytes as usize;
                 crate::vmem::reserve(reserved, bytes as usize).ok_or(InstanceError::OutOfMemory)?
             };
             Ok(Box::new(LinearMemory {
@@ -296,11 +306,24 @@ impl LinearMemory {
             }
             #[cfg(feature = "unix")]
             if (*this).reserved != 0 {
-                // In place: the reservation covers the maximum, which `new_pages` respects.
-                if !crate::vmem::commit((*this).def.base, old_len as usize, new_len as usize) {
-                    return None;
+                if new_len as usize <= (*this).reserved {
+                    // In place: the reservation covers the maximum (or, when the address space
+                    // was limited at creation, at least the new size).
+                    if !crate::vmem::commit((*this).def.base, old_len as usize, new_len as usize)
+                    {
+                        return None;
+                    }
+                    (*this).def.len = new_len;
+                    return Some(old_pages);
                 }
+                // A reservation smaller than the maximum (address space limited when the
+                // memory was made): reserve the new size elsewhere and move.
+                let new_base = crate::vmem::reserve(new_len as usize, new_len as usize)?;
+                ptr::copy_nonoverlapping((*this).def.base, new_base, old_len as usize);
+                crate::vmem::release((*this).def.base, (*this).reserved);
+                (*this).def.base = new_base;
                 (*this).def.len = new_len;
+                (*this).reserved = new_len as usize;
                 return Some(old_pages);
             }
             // A fresh zeroed allocation leaves untouched pages lazily mapped; only the old
