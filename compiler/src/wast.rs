@@ -213,13 +213,26 @@ impl std::error::Error for WastError {
 /// [`WastError::Io`] if the file cannot be read (a file that does not parse is a report
 /// with one failure).
 pub fn run_file(path: &Path, cfg: &RunConfig) -> Result<FileReport, WastError> {
+    run_file_with(path, cfg, crate::runtime::TierUp::default())
+}
+
+/// [`run_file`] with the stores' tier-up thresholds (tiered mode: e.g. thresholds of 1,
+/// which make every loop an OSR candidate at its first back-edge).
+///
+/// # Errors
+/// As [`run_file`].
+pub fn run_file_with(
+    path: &Path,
+    cfg: &RunConfig,
+    tier_up: crate::runtime::TierUp,
+) -> Result<FileReport, WastError> {
     let bytes = std::fs::read(path).map_err(|source| WastError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let name = path.display().to_string();
     match std::str::from_utf8(&bytes) {
-        Ok(text) => Ok(run_script(&name, text, cfg)),
+        Ok(text) => Ok(run_script_with(&name, text, cfg, tier_up)),
         Err(e) => {
             let mut r = FileReport {
                 path: name,
@@ -238,6 +251,16 @@ pub fn run_file(path: &Path, cfg: &RunConfig) -> Result<FileReport, WastError> {
 
 /// Runs a script given as text; `name` is used in the report.
 pub fn run_script(name: &str, text: &str, cfg: &RunConfig) -> FileReport {
+    run_script_with(name, text, cfg, crate::runtime::TierUp::default())
+}
+
+/// [`run_script`] with the stores' tier-up thresholds.
+pub fn run_script_with(
+    name: &str,
+    text: &str,
+    cfg: &RunConfig,
+    tier_up: crate::runtime::TierUp,
+) -> FileReport {
     let mut report = FileReport {
         path: name.to_string(),
         ..FileReport::default()
@@ -247,7 +270,7 @@ pub fn run_script(name: &str, text: &str, cfg: &RunConfig) -> FileReport {
     let parsed = ParseBuffer::new_with_lexer(lexer).and_then(|buf| {
         // `Wast` borrows the buffer; run inside the closure's scope.
         let wast = parser::parse::<Wast>(&buf)?;
-        let mut runner = Runner::new(text, *cfg, &mut report);
+        let mut runner = Runner::new(text, *cfg, tier_up, &mut report);
         for d in wast.directives {
             runner.run_directive(d);
         }
@@ -375,9 +398,15 @@ struct Runner<'r> {
 }
 
 impl<'r> Runner<'r> {
-    fn new(text: &'r str, cfg: RunConfig, report: &'r mut FileReport) -> Runner<'r> {
+    fn new(
+        text: &'r str,
+        cfg: RunConfig,
+        tier_up: crate::runtime::TierUp,
+        report: &'r mut FileReport,
+    ) -> Runner<'r> {
         let mut store = Store::new(Config {
             memory: cfg.memory,
+            tier_up,
             ..Config::new(cfg.mode)
         });
         let spectest = spectest_exports(&mut store);

@@ -516,3 +516,58 @@ fn differential_interp_vs_tiered_osr() {
         "no loop was replaced: the test did not exercise OSR"
     );
 }
+
+// ---- spec suite with OSR thresholds of 1 -------------------------------------------------------
+
+/// The suite directory: `$WASM_TESTSUITE`, else `../shared/wasm-testsuite` next to the
+/// workspace root (as the spec-tests crate finds it).
+fn suite_dir() -> std::path::PathBuf {
+    match std::env::var_os("WASM_TESTSUITE") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/wasm-testsuite"),
+    }
+}
+
+/// Every `core.txt` file in tiered mode with thresholds of 1: every function compiles at
+/// its first sample and every loop reached in an interpreted frame is replaced at its
+/// first back-edge (the runner's stores are not observable here; the other tests show that
+/// these thresholds replace loops). 0 failed, 0 skipped.
+#[test]
+fn spec_core_in_tiered_mode_with_osr_thresholds_of_one() {
+    let suite = suite_dir();
+    let list = suite.join("../spec-scope/core.txt");
+    let files = std::fs::read_to_string(&list)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", list.display()));
+    let handle = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let cfg = bareflow::wast::RunConfig {
+                mode: Mode::Tiered,
+                scope: bareflow::wast::Scope::Core,
+                memory: bareflow::MemoryMode::Checked,
+            };
+            let tier_up = TierUp {
+                calls: 1,
+                back_edges: 1,
+            };
+            let mut total = bareflow::wast::FileReport::default();
+            let mut bad = Vec::new();
+            for f in files.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let r = bareflow::wast::run_file_with(&suite.join(f), &cfg, tier_up)
+                    .unwrap_or_else(|e| panic!("{f}: {e}"));
+                if r.failed != 0 || r.skipped != 0 {
+                    bad.push(format!("{f}: {} {:?}", r.counts(), r.failures.first()));
+                }
+                total.absorb(&r);
+            }
+            (total, bad)
+        })
+        .expect("spawn");
+    let (total, bad) = handle.join().expect("runner thread");
+    eprintln!(
+        "spec core, tiered with OSR thresholds 1: {}",
+        total.counts()
+    );
+    assert!(bad.is_empty(), "failures:\n{}", bad.join("\n"));
+    assert!(total.passed >= 24_000, "{}", total.counts());
+}
