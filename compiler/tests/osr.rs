@@ -571,3 +571,17 @@ fn spec_core_in_tiered_mode_with_osr_thresholds_of_one() {
     assert!(bad.is_empty(), "failures:\n{}", bad.join("\n"));
     assert!(total.passed >= 24_000, "{}", total.counts());
 }
+
+#[test]
+fn lowering_records_loops_and_maps_rotated_back_edges() {
+    let module = Module::from_bytes(SUM.as_bytes()).expect("module");
+    let code = &module.interp_code().funcs[0];
+    assert_eq!(code.loops.len(), 1);
+    let l = code.loops[0];
+    assert_eq!((l.height, l.nparams), (code.num_locals, 0));
+    assert_eq!(code.loop_at(l.header), Some(&l));
+    // `loop { br_if exit (i >= n); ...; br loop }` is rotated: its back-edge skips the test.
+    assert!(l.rotated);
+    assert_eq!(code.loop_at(l.header + 1), Some(&l));
+    assert_eq!(code.loop_at(l.header + 2), None);
+}

@@ -346,10 +346,14 @@ impl Sampler {
         if entry.is_null() {
             return NO_OSR;
         }
-        // Time until now belongs to the interpreted frame; the OSR'd code is timed by
-        // whoever reads the clock next (as for any call into compiled code).
+        // The interpreted part of the frame is charged to the function at the next
+        // clock read as usual; the rest of the call, run in the OSR entry, is charged to
+        // the same function right after it (inclusive of the compiled code it calls).
         // SAFETY: per the caller; `entry` is an OSR entry of this loop (the hook's contract).
-        unsafe { osr_enter(entry, vmctx, code.func_index, fp) }
+        let status = unsafe { osr_enter(entry, vmctx, code.func_index, fp) };
+        self.flush(c);
+        self.clock_left = CLOCK_PERIOD;
+        status
     }
 
     /// Adds `n` pending back-edges (fewer than a batch) to the running function's counter
