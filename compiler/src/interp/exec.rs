@@ -346,9 +346,9 @@ impl Sampler {
         if entry.is_null() {
             return NO_OSR;
         }
-        // The interpreted part of the frame is charged to the function at the next
-        // clock read as usual; the rest of the call, run in the OSR entry, is charged to
-        // the same function right after it (inclusive of the compiled code it calls).
+        // The time since the last clock read, which the OSR entry dominates, is charged to
+        // this function when the entry returns (inclusive of the compiled code it calls),
+        // not to whichever function the interpreter samples next.
         // SAFETY: per the caller; `entry` is an OSR entry of this loop (the hook's contract).
         let status = unsafe { osr_enter(entry, vmctx, code.func_index, fp) };
         self.flush(c);
