@@ -585,3 +585,33 @@ fn lowering_records_loops_and_maps_rotated_back_edges() {
     assert_eq!(code.loop_at(l.header + 1), Some(&l));
     assert_eq!(code.loop_at(l.header + 2), None);
 }
+
+#[test]
+fn a_loop_that_calls_every_iteration_is_replaced_promptly() {
+    // Every iteration calls a (loop-free) function, which flushes the back-edge batch: the
+    // OSR check must still come right after the function is compiled.
+    let wat = r#"
+      (module
+        (func $step (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 3)) (i32.const 1)))
+        (func (export "run") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+          (loop $l
+            (local.set $acc (i32.xor (local.get $acc) (call $step (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (local.get $acc)))"#;
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    let mut store = Store::new(Config {
+        profiling: false,
+        ..Config::new(Mode::Tiered)
+    });
+    let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+    let run = func(&store, inst, "run");
+    let n = 1_000_000;
+    let r = store.call(run, &[Val::I32(n)]).expect("run");
+    let want = (0..n).fold(0i32, |a, i| a ^ i.wrapping_mul(3).wrapping_add(1));
+    assert_eq!(r, vec![Val::I32(want)]);
+    let funcs: Vec<u32> = store.osr_events().iter().map(|e| e.func).collect();
+    assert_eq!(funcs, [1], "run's loop was replaced");
+    let edges = store.func_counters(inst)[1].back_edges;
+    assert!(edges < 50_000, "{edges} of {n} back-edges interpreted");
+}

@@ -51,6 +51,11 @@ pub struct Counters {
     /// Interpreted calls until this function's next call sample (from [`CALL_PERIOD`]
     /// down to 1): one decrement per call both counts it and schedules the sample.
     calls_left: Cell<u32>,
+    /// Set by the tier hook when this function's interpreted frames may be replaced (it
+    /// was compiled): a frame switch then ends the back-edge batch after one edge, so a
+    /// loop whose body calls (and so flushes its batch every iteration) still reaches an
+    /// OSR check at its header. Cleared when a replacement is refused.
+    pub osr_armed: Cell<bool>,
 }
 
 impl Default for Counters {
@@ -60,6 +65,7 @@ impl Default for Counters {
             back_edges: Cell::new(0),
             ticks: Cell::new(0),
             calls_left: Cell::new(CALL_PERIOD),
+            osr_armed: Cell::new(false),
         }
     }
 }
@@ -238,6 +244,9 @@ struct Sampler {
     /// Back-edges per batch ([`EDGE_BATCH`], or fewer when the tier hook asks for
     /// earlier on-stack replacement checks, see [`TierHook::edge_batch`]).
     batch: u32,
+    /// Length of the running countdown: `batch`, or 1 after a frame switch of a function
+    /// with [`Counters::osr_armed`]. Pending edges are `armed - edges_left`.
+    armed: u32,
 }
 
 /// A callback run at every profile sample point with the counters of the function running
@@ -290,6 +299,7 @@ impl Sampler {
             hook,
             profiling,
             batch: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
+            armed: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
         }
     }
 
@@ -332,11 +342,13 @@ impl Sampler {
         fp: *mut u64,
     ) -> u32 {
         if !self.profiling {
+            self.armed = self.batch;
             return NO_OSR;
         }
         // SAFETY: counters of a live instance.
         let c = unsafe { &*counters };
-        c.back_edges.set(c.back_edges.get() + u64::from(self.batch));
+        let n = std::mem::replace(&mut self.armed, self.batch);
+        c.back_edges.set(c.back_edges.get() + u64::from(n));
         self.countdown = SAMPLE_PERIOD;
         self.sample(c);
         let Some(h) = self.hook else { return NO_OSR };
@@ -346,6 +358,8 @@ impl Sampler {
         if entry.is_null() {
             return NO_OSR;
         }
+        // The frame leaves the interpreter: nothing is pending when it returns.
+        self.armed = self.batch;
         // The time since the last clock read, which the OSR entry dominates, is charged to
         // this function when the entry returns (inclusive of the compiled code it calls),
         // not to whichever function the interpreter samples next.
@@ -372,7 +386,8 @@ impl Sampler {
         } else {
             self.countdown -= n;
         }
-        self.batch
+        self.armed = if c.osr_armed.get() { 1 } else { self.batch };
+        self.armed
     }
 
     #[cold]
@@ -870,11 +885,11 @@ impl Interp {
             ($n:expr) => {{
                 edges_left = edges_left.wrapping_sub($n);
                 if edges_left == 0 {
-                    edges_left = sampler.batch;
                     // SAFETY: `ip` points into the current body.
                     let target = unsafe { ip.offset_from(ops) } as u32;
                     // SAFETY: the running frame's counters, code, vmctx and slots.
                     let status = unsafe { sampler.edge_batch(counters, code, vmctx, target, fp) };
+                    edges_left = sampler.armed;
                     if status != NO_OSR {
                         if status != 0 {
                             osr_trapped = true;
@@ -898,9 +913,9 @@ impl Interp {
         // whenever the frame changes (one compare when the function took no back-edge).
         macro_rules! flush_edges {
             () => {{
-                if edges_left != sampler.batch {
+                if edges_left != sampler.armed {
                     // SAFETY: counters of a live instance.
-                    edges_left = sampler.edges(unsafe { &*counters }, sampler.batch - edges_left);
+                    edges_left = sampler.edges(unsafe { &*counters }, sampler.armed - edges_left);
                 }
             }};
         }
@@ -1263,7 +1278,7 @@ impl Interp {
                 Op::ReturnNoLoop => {
                     // No back-edge in this function: nothing is pending (the call that
                     // entered it flushed its caller's edges), so no profiling work here.
-                    debug_assert!(!profiling || edges_left == sampler.batch);
+                    debug_assert!(!profiling || edges_left == sampler.armed);
                     ret!();
                 }
 
@@ -3001,7 +3016,7 @@ impl Interp {
             let c = unsafe { &*counters };
             // The pending back-edges of the frame that returned last or trapped.
             c.back_edges
-                .set(c.back_edges.get() + u64::from(sampler.batch - edges_left));
+                .set(c.back_edges.get() + u64::from(sampler.armed - edges_left));
             sampler.flush(c);
         }
         match result {

@@ -364,14 +364,21 @@ impl Tiering {
         if self.manager.tier_of(key, func) == crate::tier::Tier::Interp {
             return core::ptr::null();
         }
+        // SAFETY: as in `tier_up`.
+        let c = unsafe { &(*self.instances[key].interp).counters[d] };
         let Some(lp) = code.loop_at(target) else {
+            c.osr_armed.set(false);
             return core::ptr::null();
         };
         if lp.height != code.num_locals || code.max_height < code.num_results {
+            c.osr_armed.set(false);
             return core::ptr::null();
         }
         let offset = lp.offset;
         if let Some(entry) = self.manager.osr_cached(key, func, offset) {
+            if entry.is_null() {
+                c.osr_armed.set(false);
+            }
             return entry;
         }
         let ij = &self.instances[key];
@@ -390,10 +397,14 @@ impl Tiering {
         ));
         // SAFETY: `fr` belongs to a live instance of this store; the counter cells live as
         // long as the instance.
-        unsafe {
+        let entry = unsafe {
             self.manager
                 .osr(key, &ij.info, func, &body, offset, fr, cells)
+        };
+        if entry.is_null() {
+            c.osr_armed.set(false);
         }
+        entry
     }
 
     /// Creates the `none` tier and gives every interpreted function (and host function) its
@@ -508,10 +519,14 @@ impl Tiering {
         ));
         // SAFETY: `fr` belongs to a live instance of this store; swapping entries between
         // calls is the tiering contract; the counter cells live as long as the instance.
-        unsafe {
+        let moved = unsafe {
             self.manager
                 .observe(key, &ij.info, func, &body, counters, fr, cells)
         }?;
+        if moved.is_some() {
+            // Its running interpreted frames may now be replaced at a loop header.
+            c.osr_armed.set(true);
+        }
         Ok(())
     }
 }
