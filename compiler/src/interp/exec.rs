@@ -322,10 +322,10 @@ impl Sampler {
         self.sample(c);
     }
 
-    /// A full batch of back-edges of the running function: counts them and takes a
-    /// sample (a batch is longer than a sample period of events), then asks the tier hook
-    /// for an OSR entry of the loop at op `target` and, if there is one, runs the rest of
-    /// the call in it ([`osr_enter`]). Returns [`NO_OSR`], or the OSR entry's status
+    /// A full batch of back-edges of the running function: counts them, asks the tier
+    /// hook for an OSR entry of the loop at op `target` and, if there is one, runs the rest
+    /// of the call in it ([`osr_enter`]); otherwise takes a sample (a batch is longer than
+    /// a sample period of events). Returns [`NO_OSR`], or the OSR entry's status
     /// (0: the results are in `fp[0..results]`; else a trap code).
     ///
     /// # Safety
@@ -350,12 +350,19 @@ impl Sampler {
         let n = std::mem::replace(&mut self.armed, self.batch);
         c.back_edges.set(c.back_edges.get() + u64::from(n));
         self.countdown = SAMPLE_PERIOD;
-        self.sample(c);
-        let Some(h) = self.hook else { return NO_OSR };
-        let Some(osr) = h.osr else { return NO_OSR };
-        // SAFETY: per `Interp::tier_hook`'s contract; the rest per the caller.
-        let entry = unsafe { osr(h.data, counters, code, vmctx, target) };
+        // OSR first: a frame that moves to compiled code needs no call-driven compile of
+        // its function now (a function called once would pay for it in vain).
+        let entry = match self.hook {
+            // SAFETY: per `Interp::tier_hook`'s contract; the rest per the caller.
+            Some(TierHook {
+                osr: Some(osr),
+                data,
+                ..
+            }) => unsafe { osr(data, counters, code, vmctx, target) },
+            _ => std::ptr::null(),
+        };
         if entry.is_null() {
+            self.sample(c);
             return NO_OSR;
         }
         // The frame leaves the interpreter: nothing is pending when it returns.

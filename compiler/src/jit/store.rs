@@ -352,8 +352,8 @@ impl Tiering {
 
     /// The OSR entry for the interpreted frame of the function with `counters` at op
     /// `target` (a loop header a back-edge just reached), compiling it if needed; null to
-    /// keep interpreting. A frame moves once its function has been compiled (the policy
-    /// found it hot at the sample just taken, or earlier), straight into `speed` code: see
+    /// keep interpreting. A frame moves once its function is hot by the tier policy (it was
+    /// compiled, or would be now), straight into `speed` code: see
     /// docs/ARCHITECTURE.md, "On-stack replacement". Loops with operand values below their
     /// parameters, and functions whose compilation failed, stay interpreted.
     fn osr_entry(&mut self, counters: *const Counters, code: &FuncCode, target: u32) -> *const u8 {
@@ -361,11 +361,20 @@ impl Tiering {
             return core::ptr::null();
         };
         let func = self.instances[key].module.meta.num_imported_funcs + d as u32;
-        if self.manager.tier_of(key, func) == crate::tier::Tier::Interp {
-            return core::ptr::null();
-        }
         // SAFETY: as in `tier_up`.
         let c = unsafe { &(*self.instances[key].interp).counters[d] };
+        let hot = self.manager.tier_of(key, func) > crate::tier::Tier::Interp
+            || self.manager.wants_tier_up(
+                key,
+                func,
+                TierCounters {
+                    calls: c.calls(),
+                    back_edges: c.back_edges.get(),
+                },
+            );
+        if !hot {
+            return core::ptr::null();
+        }
         let Some(lp) = code.loop_at(target) else {
             c.osr_armed.set(false);
             return core::ptr::null();
@@ -380,6 +389,11 @@ impl Tiering {
                 c.osr_armed.set(false);
             }
             return entry;
+        }
+        // Compiled code calls interpreted functions through their native→array stubs.
+        if self.ensure_stubs().is_err() {
+            c.osr_armed.set(false);
+            return core::ptr::null();
         }
         let ij = &self.instances[key];
         // SAFETY: as in `tier_up`.
