@@ -437,7 +437,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         while !ops.eof() {
             let offset = ops.original_position();
             let op = ops.read()?;
-            if offset as u64 == u64::from(target) {
+            if offset == u64::from(target) {
                 if let Operator::Loop { blockty: bt } = op {
                     blockty = Some(bt);
                 }
