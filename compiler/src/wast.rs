@@ -244,13 +244,26 @@ impl std::error::Error for WastError {
 /// [`WastError::Io`] if the file cannot be read (a file that does not parse is a report
 /// with one failure).
 pub fn run_file(path: &Path, cfg: &RunConfig) -> Result<FileReport, WastError> {
+    run_file_with(path, cfg, crate::runtime::TierUp::default())
+}
+
+/// [`run_file`] with the stores' tier-up thresholds (tiered mode: e.g. thresholds of 1,
+/// which make every loop an OSR candidate at its first back-edge).
+///
+/// # Errors
+/// As [`run_file`].
+pub fn run_file_with(
+    path: &Path,
+    cfg: &RunConfig,
+    tier_up: crate::runtime::TierUp,
+) -> Result<FileReport, WastError> {
     let bytes = crate::fsio::read_input(path).map_err(|source| WastError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let name = path.display().to_string();
     match std::str::from_utf8(&bytes) {
-        Ok(text) => Ok(run_script(&name, text, cfg)),
+        Ok(text) => Ok(run_script_tiered(&name, text, cfg, tier_up)),
         Err(e) => {
             let mut r = FileReport {
                 path: name,
@@ -312,7 +325,7 @@ impl Engine for RealEngine {}
 
 /// Runs a script given as text; `name` is used in the report.
 pub fn run_script(name: &str, text: &str, cfg: &RunConfig) -> FileReport {
-    run_script_with(name, text, cfg, &mut RealEngine)
+    run_script_engine(name, text, cfg, crate::runtime::TierUp::default(), &mut RealEngine)
 }
 
 /// [`run_script`] with the engine calls going through `engine`.
@@ -320,6 +333,28 @@ pub fn run_script_with(
     name: &str,
     text: &str,
     cfg: &RunConfig,
+    engine: &mut dyn Engine,
+) -> FileReport {
+    run_script_engine(name, text, cfg, crate::runtime::TierUp::default(), engine)
+}
+
+/// [`run_script`] with the stores' tier-up thresholds (tiered mode: e.g. thresholds of 1,
+/// which make every loop an OSR candidate at its first back-edge).
+pub fn run_script_tiered(
+    name: &str,
+    text: &str,
+    cfg: &RunConfig,
+    tier_up: crate::runtime::TierUp,
+) -> FileReport {
+    run_script_engine(name, text, cfg, tier_up, &mut RealEngine)
+}
+
+/// [`run_script`] with both seams: tier-up thresholds and the engine.
+fn run_script_engine(
+    name: &str,
+    text: &str,
+    cfg: &RunConfig,
+    tier_up: crate::runtime::TierUp,
     engine: &mut dyn Engine,
 ) -> FileReport {
     let mut report = FileReport {
@@ -331,7 +366,7 @@ pub fn run_script_with(
     let parsed = ParseBuffer::new_with_lexer(lexer).and_then(|buf| {
         // `Wast` borrows the buffer; run inside the closure's scope.
         let wast = parser::parse::<Wast>(&buf)?;
-        let mut runner = Runner::new(text, *cfg, &mut report, engine);
+        let mut runner = Runner::new(text, *cfg, tier_up, &mut report, engine);
         for (i, d) in wast.directives.into_iter().enumerate() {
             if runner.engine.runs_directive(i) {
                 runner.run_directive(d);
@@ -467,11 +502,13 @@ impl<'r> Runner<'r> {
     fn new(
         text: &'r str,
         cfg: RunConfig,
+        tier_up: crate::runtime::TierUp,
         report: &'r mut FileReport,
         engine: &'r mut dyn Engine,
     ) -> Runner<'r> {
         let mut store = Store::new(Config {
             memory: cfg.memory,
+            tier_up,
             ..Config::new(cfg.mode)
         });
         let spectest = spectest_exports(&mut store);

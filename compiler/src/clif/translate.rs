@@ -77,10 +77,51 @@ impl FuncTranslator {
         body: &FunctionBody<'_>,
         func: &mut Function,
     ) -> Result<()> {
+        self.translate_inner(info, env, func_index, body, None, func)
+    }
+
+    /// Translates an **OSR entry** of defined function `func_index` for the `loop` operator
+    /// at module offset `loop_offset` (docs/ABI.md, "On-stack replacement"): a function with
+    /// the array signature `(vmctx, callee, frame: *mut u64) -> u32` that loads the locals
+    /// from `frame[0..num_locals]` and the loop's parameters from the slots after them,
+    /// jumps to the loop header, runs the rest of the body (everything before the header is
+    /// unreachable) and at return writes the results to `frame[0..results]` and returns 0.
+    /// Traps leave through `RAISE_TRAP` as usual, so the entry must be called through
+    /// `trap::enter`.
+    ///
+    /// # Errors
+    ///
+    /// As [`FuncTranslator::translate`], and [`TranslateError::Invalid`] if no live `loop`
+    /// starts at `loop_offset` or values other than its parameters are on the operand
+    /// stack at that loop.
+    pub fn translate_osr(
+        &mut self,
+        info: &ModuleInfo,
+        env: &mut dyn ClifEnv,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        loop_offset: u32,
+        func: &mut Function,
+    ) -> Result<()> {
+        self.translate_inner(info, env, func_index, body, Some(loop_offset), func)
+    }
+
+    fn translate_inner(
+        &mut self,
+        info: &ModuleInfo,
+        env: &mut dyn ClifEnv,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        osr: Option<u32>,
+        func: &mut Function,
+    ) -> Result<()> {
         let ty = info
             .func_type(func_index)
             .ok_or(TranslateError::Invalid("function index out of range"))?;
-        func.signature = native_signature(ty, env.call_conv())?;
+        func.signature = match osr {
+            None => native_signature(ty, env.call_conv())?,
+            Some(_) => super::array_signature(env.call_conv()),
+        };
         let b = FunctionBuilder::new(func, &mut self.ctx);
         let mut t = Translator {
             b,
@@ -103,8 +144,16 @@ impl FuncTranslator {
             trap_sites: HashMap::new(),
             pending_sites: Vec::new(),
             checked: Vec::new(),
+            osr: osr.map(|offset| Osr {
+                offset,
+                frame: Value::from_u32(0),
+                header: None,
+            }),
         };
         t.run(ty, body)?;
+        if t.osr.as_ref().is_some_and(|o| o.header.is_some()) {
+            return Err(TranslateError::Invalid("no live loop at the OSR offset"));
+        }
         t.finish();
         Ok(())
     }
@@ -199,6 +248,18 @@ struct Translator<'a, 'f> {
     /// to the current position (index + end <= length holds); forgotten at control-flow
     /// merges and whenever the length may change.
     checked: Vec<(Value, u64)>,
+    /// Translating an OSR entry (see [`FuncTranslator::translate_osr`]).
+    osr: Option<Osr>,
+}
+
+/// State of an OSR entry translation.
+struct Osr {
+    /// Module offset of the target `loop` operator.
+    offset: u32,
+    /// The interpreter frame (third parameter).
+    frame: Value,
+    /// The target loop's header, created at entry; taken when the loop is translated.
+    header: Option<Block>,
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
@@ -259,10 +320,18 @@ impl<'a, 'f> Translator<'a, 'f> {
         let params = self.b.block_params(entry).to_vec();
         self.vmctx = params[0];
         self.callee = params[1];
+        let frame = self.osr.as_mut().map(|o| {
+            o.frame = params[2];
+            params[2]
+        });
         for (i, p) in ty.params().iter().enumerate() {
             let cty = clif_type(*p)?;
             let var = self.b.declare_var(cty);
-            self.b.def_var(var, params[i + 2]);
+            let v = match frame {
+                Some(f) => self.load_slot(f, self.locals.len(), cty)?,
+                None => params[i + 2],
+            };
+            self.b.def_var(var, v);
             self.locals.push((var, cty));
         }
         let mut locals = body.get_locals_reader()?;
@@ -271,8 +340,11 @@ impl<'a, 'f> Translator<'a, 'f> {
             let cty = clif_type(vty)?;
             for _ in 0..count {
                 let var = self.b.declare_var(cty);
-                let zero = self.zero(cty);
-                self.b.def_var(var, zero);
+                let v = match frame {
+                    Some(f) => self.load_slot(f, self.locals.len(), cty)?,
+                    None => self.zero(cty),
+                };
+                self.b.def_var(var, v);
                 self.locals.push((var, cty));
             }
         }
@@ -289,11 +361,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.trap_if(overflow, TrapCode::StackOverflow);
 
         if let Some((calls, back_edges)) = self.env.profile_counters() {
-            let one = self.b.ins().iconst(I64, 1);
-            let count = self.add_to_counter(calls, one);
             self.back_edge_counter = Some(back_edges);
-            if let Some((hook, data, period)) = self.env.tier_hook() {
-                self.call_tier_hook(count, calls, hook, data, period);
+            // An OSR entry continues a call the interpreter already counted.
+            if self.osr.is_none() {
+                let one = self.b.ins().iconst(I64, 1);
+                let count = self.add_to_counter(calls, one);
+                if let Some((hook, data, period)) = self.env.tier_hook() {
+                    self.call_tier_hook(count, calls, hook, data, period);
+                }
             }
         }
 
@@ -325,6 +400,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             end_reachable: false,
         });
 
+        if let Some(frame) = frame {
+            self.osr_dispatch(body, frame)?;
+        }
+
         let mut ops = body.get_operators_reader()?;
         while !self.control.is_empty() {
             let offset = ops.original_position();
@@ -338,6 +417,73 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
         }
         Ok(())
+    }
+
+    /// Loads interpreter slot `slot` of the OSR frame as a `ty` value (i32/f32 are the low
+    /// 32 bits of the little-endian slot).
+    fn load_slot(&mut self, frame: Value, slot: usize, ty: Type) -> Result<Value> {
+        let off =
+            i32::try_from(slot * 8).map_err(|_| TranslateError::Invalid("too many locals"))?;
+        Ok(self.b.ins().load(ty, MemFlagsData::trusted(), frame, off))
+    }
+
+    /// OSR entry: loads the target loop's parameters from the frame slots after the locals
+    /// and jumps to its header (created here, used by `translate_loop`), then continues the
+    /// translation in a block no edge reaches (the code before the header).
+    fn osr_dispatch(&mut self, body: &FunctionBody<'_>, frame: Value) -> Result<()> {
+        let target = self.osr.as_ref().map_or(0, |o| o.offset);
+        let mut ops = body.get_operators_reader()?;
+        let mut blockty = None;
+        while !ops.eof() {
+            let offset = ops.original_position();
+            let op = ops.read()?;
+            if offset == u64::from(target) {
+                if let Operator::Loop { blockty: bt } = op {
+                    blockty = Some(bt);
+                }
+                break;
+            }
+        }
+        let bt = blockty.ok_or(TranslateError::Invalid("no loop at the OSR offset"))?;
+        let (params, _) = self.block_types(bt)?;
+        let header = self.new_block_with(&params);
+        let mut args = Vec::with_capacity(params.len());
+        for (j, ty) in params.iter().enumerate() {
+            let v = self.load_slot(frame, self.locals.len() + j, *ty)?;
+            args.push(v);
+        }
+        self.b.ins().jump(header, &block_args(&args));
+        if let Some(o) = self.osr.as_mut() {
+            o.header = Some(header);
+        }
+        let dead = self.b.create_block();
+        self.b.switch_to_block(dead);
+        self.b.seal_block(dead);
+        Ok(())
+    }
+
+    /// Returns `vals` from the function: natively, or (OSR entry) by storing them to the
+    /// frame's first slots and returning status 0.
+    fn emit_return(&mut self, vals: &[Value]) {
+        let Some(frame) = self.osr.as_ref().map(|o| o.frame) else {
+            self.b.ins().return_(vals);
+            return;
+        };
+        for (i, v) in vals.iter().enumerate() {
+            let v = match self.b.func.dfg.value_type(*v) {
+                I32 => self.b.ins().uextend(I64, *v),
+                F32 => {
+                    let bits = self.b.ins().bitcast(I32, MemFlagsData::new(), *v);
+                    self.b.ins().uextend(I64, bits)
+                }
+                _ => *v,
+            };
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), v, frame, (i * 8) as i32);
+        }
+        let ok = self.b.ins().iconst(I32, 0);
+        self.b.ins().return_(&[ok]);
     }
 
     fn finish(mut self) {
@@ -629,10 +775,22 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn translate_loop(&mut self, bt: BlockType) -> Result<()> {
         let (params, results) = self.block_types(bt)?;
-        let header = self.new_block_with(&params);
+        let osr_header = match &mut self.osr {
+            Some(o) if o.offset == self.offset => o.header.take(),
+            _ => None,
+        };
+        let header = match osr_header {
+            Some(h) => h,
+            None => self.new_block_with(&params),
+        };
         let end = self.new_block_with(&results);
         let args = self.popn(params.len())?;
         let height = self.stack.len();
+        if osr_header.is_some() && height != 0 {
+            return Err(TranslateError::Invalid(
+                "OSR loop with operand values below its parameters",
+            ));
+        }
         self.b.ins().jump(header, &block_args(&args));
         self.b.switch_to_block(header);
         let header_params = self.b.block_params(header).to_vec();
@@ -730,7 +888,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.seal_block(frame.end);
             let results = self.b.block_params(frame.end).to_vec();
             if frame.kind == FrameKind::Function {
-                self.b.ins().return_(&results);
+                self.emit_return(&results);
             } else {
                 self.stack.extend(results);
             }
@@ -822,7 +980,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_return(&mut self) -> Result<()> {
         let n = self.control[0].num_results;
         let vals = self.peekn(n)?.to_vec();
-        self.b.ins().return_(&vals);
+        self.emit_return(&vals);
         self.reachable = false;
         Ok(())
     }

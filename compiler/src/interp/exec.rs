@@ -51,6 +51,11 @@ pub struct Counters {
     /// Interpreted calls until this function's next call sample (from [`CALL_PERIOD`]
     /// down to 1): one decrement per call both counts it and schedules the sample.
     calls_left: Cell<u32>,
+    /// Set by the tier hook when this function's interpreted frames may be replaced (it
+    /// was compiled): a frame switch then ends the back-edge batch after one edge, so a
+    /// loop whose body calls (and so flushes its batch every iteration) still reaches an
+    /// OSR check at its header. Cleared when a replacement is refused.
+    pub osr_armed: Cell<bool>,
 }
 
 impl Default for Counters {
@@ -60,6 +65,7 @@ impl Default for Counters {
             back_edges: Cell::new(0),
             ticks: Cell::new(0),
             calls_left: Cell::new(CALL_PERIOD),
+            osr_armed: Cell::new(false),
         }
     }
 }
@@ -98,6 +104,10 @@ pub struct InterpInstance {
     /// The owning store's limits, used when compiled code enters the interpreter
     /// ([`array_entry`]) so that path obeys the same call depth and stack size.
     pub exec: ExecConfig,
+    /// The tier hook of interpreters entered from compiled code ([`array_entry`]), so
+    /// functions reached only from compiled code are sampled and can tier up or OSR too
+    /// (tiered mode; set by the store's JIT side, valid as long as the store).
+    pub tier_hook: Cell<Option<TierHook>>,
 }
 
 impl InterpInstance {
@@ -117,6 +127,7 @@ impl InterpInstance {
             code,
             counters,
             exec,
+            tier_hook: Cell::new(None),
         }
     }
 }
@@ -230,6 +241,12 @@ struct Sampler {
     hook: Option<TierHook>,
     /// Counters are collected (the back-edge countdown runs either way).
     profiling: bool,
+    /// Back-edges per batch ([`EDGE_BATCH`], or fewer when the tier hook asks for
+    /// earlier on-stack replacement checks, see [`TierHook::edge_batch`]).
+    batch: u32,
+    /// Length of the running countdown: `batch`, or 1 after a frame switch of a function
+    /// with [`Counters::osr_armed`]. Pending edges are `armed - edges_left`.
+    armed: u32,
 }
 
 /// A callback run at every profile sample point with the counters of the function running
@@ -242,7 +259,36 @@ pub struct TierHook {
     pub f: unsafe fn(*mut std::ffi::c_void, *const Counters),
     /// Its context.
     pub data: *mut std::ffi::c_void,
+    /// On-stack replacement: called after the sample of every full batch of back-edges,
+    /// with the running function's counters and code, its instance's vmctx and the op index
+    /// the back-edge jumped to; returns an OSR entry for that loop (null: keep
+    /// interpreting). See [`OsrFn`] and docs/ABI.md, "On-stack replacement".
+    pub osr: Option<OsrHook>,
+    /// Back-edges between two batch samples (clamped to `1..=`[`EDGE_BATCH`]): 1 makes
+    /// every back-edge a sample and an OSR check.
+    pub edge_batch: u32,
 }
+
+/// The OSR callback of a [`TierHook`]: `(data, counters, code, vmctx, target op index)`.
+pub type OsrHook = unsafe fn(
+    *mut std::ffi::c_void,
+    *const Counters,
+    *const FuncCode,
+    *mut VMContext,
+    u32,
+) -> *const u8;
+
+/// An OSR entry (docs/ABI.md, "On-stack replacement"): an [`ArrayFn`] whose `values`
+/// argument is the interpreted frame itself (locals, then the loop's parameters); it
+/// finishes the call and writes the function's results to `values[0..results]`.
+pub type OsrFn = ArrayFn;
+
+/// Ops the dispatch loop runs after an OSR entry returned: the frame's results are in its
+/// first slots and `sp` is just above them, so a plain return completes the call.
+static OSR_RETURN: [Op; 1] = [Op::Return];
+
+/// Status of [`Sampler::edge_batch`]: no OSR happened.
+const NO_OSR: u32 = u32::MAX;
 
 impl Sampler {
     fn new(profiling: bool, hook: Option<TierHook>) -> Sampler {
@@ -252,6 +298,8 @@ impl Sampler {
             clock_left: CLOCK_PERIOD,
             hook,
             profiling,
+            batch: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
+            armed: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
         }
     }
 
@@ -274,17 +322,59 @@ impl Sampler {
         self.sample(c);
     }
 
-    /// A full batch of [`EDGE_BATCH`] back-edges of the running function: counts them
-    /// and takes a sample (a batch is longer than a sample period of events).
+    /// A full batch of back-edges of the running function: counts them, asks the tier
+    /// hook for an OSR entry of the loop at op `target` and, if there is one, runs the rest
+    /// of the call in it ([`osr_enter`]); otherwise takes a sample (a batch is longer than
+    /// a sample period of events). Returns [`NO_OSR`], or the OSR entry's status
+    /// (0: the results are in `fp[0..results]`; else a trap code).
+    ///
+    /// # Safety
+    /// `counters`, `code` and `vmctx` describe the running frame, whose slots start at
+    /// `fp` and whose control position is `target`, the op a back-edge just jumped to.
     #[cold]
     #[inline(never)]
-    fn edge_batch(&mut self, c: &Counters) {
+    unsafe fn edge_batch(
+        &mut self,
+        counters: *const Counters,
+        code: &FuncCode,
+        vmctx: *mut VMContext,
+        target: u32,
+        fp: *mut u64,
+    ) -> u32 {
         if !self.profiling {
-            return;
+            self.armed = self.batch;
+            return NO_OSR;
         }
-        c.back_edges.set(c.back_edges.get() + u64::from(EDGE_BATCH));
+        // SAFETY: counters of a live instance.
+        let c = unsafe { &*counters };
+        let n = std::mem::replace(&mut self.armed, self.batch);
+        c.back_edges.set(c.back_edges.get() + u64::from(n));
         self.countdown = SAMPLE_PERIOD;
-        self.sample(c);
+        // OSR first: a frame that moves to compiled code needs no call-driven compile of
+        // its function now (a function called once would pay for it in vain).
+        let entry = match self.hook {
+            // SAFETY: per `Interp::tier_hook`'s contract; the rest per the caller.
+            Some(TierHook {
+                osr: Some(osr),
+                data,
+                ..
+            }) => unsafe { osr(data, counters, code, vmctx, target) },
+            _ => std::ptr::null(),
+        };
+        if entry.is_null() {
+            self.sample(c);
+            return NO_OSR;
+        }
+        // The frame leaves the interpreter: nothing is pending when it returns.
+        self.armed = self.batch;
+        // The time since the last clock read, which the OSR entry dominates, is charged to
+        // this function when the entry returns (inclusive of the compiled code it calls),
+        // not to whichever function the interpreter samples next.
+        // SAFETY: per the caller; `entry` is an OSR entry of this loop (the hook's contract).
+        let status = unsafe { osr_enter(entry, vmctx, code.func_index, fp) };
+        self.flush(c);
+        self.clock_left = CLOCK_PERIOD;
+        status
     }
 
     /// Adds `n` pending back-edges (fewer than a batch) to the running function's counter
@@ -303,7 +393,8 @@ impl Sampler {
         } else {
             self.countdown -= n;
         }
-        EDGE_BATCH
+        self.armed = if c.osr_armed.get() { 1 } else { self.batch };
+        self.armed
     }
 
     #[cold]
@@ -325,6 +416,63 @@ impl Sampler {
         let now = ticks();
         c.ticks.set(c.ticks.get() + now.wrapping_sub(self.last));
         self.last = now;
+    }
+}
+
+/// Runs the rest of a call in an OSR entry: `fp` is the frame (locals, then the loop's
+/// parameters), which receives the results. Returns 0 or the trap code. The trap context's
+/// last trap site is cleared first, so a trap that compiled code located can be told from
+/// one it did not.
+///
+/// # Safety
+/// `entry` must be an OSR entry of function `func` of the instance of `vmctx` for the loop
+/// the frame at `fp` is at, and the frame must have room for the results.
+#[cold]
+#[inline(never)]
+unsafe fn osr_enter(entry: *const u8, vmctx: *mut VMContext, func: u32, fp: *mut u64) -> u32 {
+    // SAFETY: per the caller; tiered instances have the store's trap context, and
+    // `vmctx.funcs[func]` is the function's live FuncRef.
+    unsafe {
+        let ctx = (*vmctx).trap_ctx as *mut runtime_loader::trap::TrapContext;
+        (*ctx).last_func = std::ptr::null();
+        (*ctx).last_offset = 0;
+        let callee = *(*vmctx).funcs.add(func as usize);
+        runtime_loader::trap::enter(ctx, entry, vmctx, callee, fp)
+    }
+}
+
+/// The trap of an OSR entry of function `func`: located where compiled code recorded it
+/// (the trapping compiled function and its wasm offset), else in `func` with no offset (a
+/// trap raised by a host function or a nested interpreter called from the OSR'd code).
+///
+/// # Safety
+/// `vmctx` must be live with the store's trap context; `data` the live interpreter view of
+/// its instance.
+#[cold]
+unsafe fn osr_trap(
+    code: TrapCode,
+    vmctx: *mut VMContext,
+    data: *const InterpInstance,
+    func: u32,
+) -> Trap {
+    // SAFETY: per the caller; a recorded `last_func` is a live compiled wasm FuncRef whose
+    // `host_data` is its instance's interpreter view.
+    unsafe {
+        let ctx = (*vmctx).trap_ctx as *mut runtime_loader::trap::TrapContext;
+        let f = std::mem::replace(&mut (*ctx).last_func, std::ptr::null());
+        let offset = std::mem::replace(&mut (*ctx).last_offset, 0);
+        let (func, offset, data) = if f.is_null() || (*f).host_data.is_null() {
+            (func, None, data)
+        } else {
+            let d = (*f).host_data as *const InterpInstance;
+            ((*f).func_index, (offset != 0).then_some(offset), d)
+        };
+        Trap {
+            code,
+            func: Some(func),
+            offset,
+            func_name: (*data).module.func_name(func).map(str::to_string),
+        }
     }
 }
 
@@ -390,15 +538,16 @@ pub unsafe extern "C" fn array_entry(
     values: *mut u64,
 ) -> u32 {
     // SAFETY: per the caller, `callee` is interpreted, so `host_data` is its InterpInstance.
-    let (np, nr, exec) = unsafe {
+    let (np, nr, exec, hook) = unsafe {
         let data = &*((*callee).host_data as *const InterpInstance);
         let (np, nr) = data.code.func_arity[(*callee).func_index as usize];
-        (np, nr, data.exec)
+        (np, nr, data.exec, data.tier_hook.get())
     };
     let n = (np as usize).max(nr as usize);
     // SAFETY: per the caller, `values` holds `n` slots.
     let values = unsafe { std::slice::from_raw_parts_mut(values, n) };
     let mut interp = Interp::new(exec);
+    interp.tier_hook = hook;
     // SAFETY: per the caller.
     match unsafe { interp.run_interpreted(callee, values, np as usize, nr as usize) } {
         Ok(()) => 0,
@@ -532,7 +681,10 @@ impl Interp {
         let mut sp: *mut u64 = unsafe { sptr.add(code.num_locals as usize) };
         let mut sampler = Sampler::new(profiling, self.tier_hook);
         // Back-edges until the next batch.
-        let mut edges_left: u32 = EDGE_BATCH;
+        let mut edges_left: u32 = sampler.batch;
+        // The running frame trapped inside an OSR entry (the trap's location comes from
+        // compiled code then, see the end of this function).
+        let mut osr_trapped = false;
         if profiling {
             // SAFETY: counters of a live instance.
             let c = unsafe { &*counters };
@@ -733,13 +885,28 @@ impl Interp {
         // checks): a decrement costs what testing the switch would, so the loop ops run
         // the same instructions either way. `$n` is 0 or 1 (fused compare-and-jump ops
         // carry their "is a back-edge" flag; subtracting it needs no branch).
+        // Used after the jump (`ip` is the back-edge's target): a batch may end in on-stack
+        // replacement, which finishes the call in compiled code and leaves `ip` at a plain
+        // return (results at `fp`, `sp` above them).
         macro_rules! back_edges {
             ($n:expr) => {{
                 edges_left = edges_left.wrapping_sub($n);
                 if edges_left == 0 {
-                    edges_left = EDGE_BATCH;
-                    // SAFETY: counters of a live instance.
-                    sampler.edge_batch(unsafe { &*counters });
+                    // SAFETY: `ip` points into the current body.
+                    let target = unsafe { ip.offset_from(ops) } as u32;
+                    // SAFETY: the running frame's counters, code, vmctx and slots.
+                    let status = unsafe { sampler.edge_batch(counters, code, vmctx, target, fp) };
+                    edges_left = sampler.armed;
+                    if status != NO_OSR {
+                        if status != 0 {
+                            osr_trapped = true;
+                            trap!(trap_status(status));
+                        }
+                        // SAFETY: the results were written to the frame's first slots,
+                        // which the frame's max height covers.
+                        sp = unsafe { fp.add(code.num_results as usize) };
+                        ip = OSR_RETURN.as_ptr();
+                    }
                 }
             }};
         }
@@ -753,9 +920,9 @@ impl Interp {
         // whenever the frame changes (one compare when the function took no back-edge).
         macro_rules! flush_edges {
             () => {{
-                if edges_left != EDGE_BATCH {
+                if edges_left != sampler.armed {
                     // SAFETY: counters of a live instance.
-                    edges_left = sampler.edges(unsafe { &*counters }, EDGE_BATCH - edges_left);
+                    edges_left = sampler.edges(unsafe { &*counters }, sampler.armed - edges_left);
                 }
             }};
         }
@@ -776,9 +943,9 @@ impl Interp {
         }
         macro_rules! cond_jump {
             ($lp:expr, $t:expr) => {{
-                back_edges!(u32::from($lp));
                 // SAFETY: targets are op indices of the current body.
                 ip = unsafe { ops.add($t as usize) };
+                back_edges!(u32::from($lp));
             }};
         }
         macro_rules! inst {
@@ -1036,7 +1203,9 @@ impl Interp {
             // Matching on the place (not a copy) lets each handler load only the
             // immediates it uses, instead of all of them before the dispatch jump.
             let op: &Op = unsafe {
-                debug_assert!((ip.offset_from(ops) as usize) < code.ops.len());
+                debug_assert!(
+                    ip == OSR_RETURN.as_ptr() || (ip.offset_from(ops) as usize) < code.ops.len()
+                );
                 let op = &*ip;
                 ip = ip.add(1);
                 op
@@ -1047,8 +1216,8 @@ impl Interp {
                 // SAFETY (jumps): targets are op indices of the current body.
                 Op::Jump(t) => ip = unsafe { ops.add(t as usize) },
                 Op::JumpLoop(t) => {
-                    back_edge!();
                     ip = unsafe { ops.add(t as usize) };
+                    back_edge!();
                 }
                 Op::JumpIfZero(t) => {
                     if pop!() as u32 == 0 {
@@ -1062,8 +1231,8 @@ impl Interp {
                 }
                 Op::JumpIfNonZeroLoop(t) => {
                     if pop!() as u32 != 0 {
-                        back_edge!();
                         ip = unsafe { ops.add(t as usize) };
+                        back_edge!();
                     }
                 }
                 Op::Br {
@@ -1076,8 +1245,8 @@ impl Interp {
                     height,
                     keep,
                 } => {
-                    back_edge!();
                     branch!(target, height, keep);
+                    back_edge!();
                 }
                 Op::BrIf {
                     target,
@@ -1094,18 +1263,18 @@ impl Interp {
                     keep,
                 } => {
                     if pop!() as u32 != 0 {
-                        back_edge!();
                         branch!(target, height, keep);
+                        back_edge!();
                     }
                 }
                 Op::BrTable { start, len } => {
                     let i = pop!() as u32;
                     let i = i.min(len - 1);
                     let e = code.br_tables[(start + i) as usize];
+                    branch!(e.target, e.height, e.keep);
                     if e.is_loop {
                         back_edge!();
                     }
-                    branch!(e.target, e.height, e.keep);
                 }
                 Op::Return => {
                     if profiling {
@@ -1116,7 +1285,7 @@ impl Interp {
                 Op::ReturnNoLoop => {
                     // No back-edge in this function: nothing is pending (the call that
                     // entered it flushed its caller's edges), so no profiling work here.
-                    debug_assert!(!profiling || edges_left == EDGE_BATCH);
+                    debug_assert!(!profiling || edges_left == sampler.armed);
                     ret!();
                 }
 
@@ -2854,7 +3023,7 @@ impl Interp {
             let c = unsafe { &*counters };
             // The pending back-edges of the frame that returned last or trapped.
             c.back_edges
-                .set(c.back_edges.get() + u64::from(EDGE_BATCH - edges_left));
+                .set(c.back_edges.get() + u64::from(sampler.armed - edges_left));
             sampler.flush(c);
         }
         match result {
@@ -2862,6 +3031,11 @@ impl Interp {
                 let pad = pad!();
                 values[..nresults].copy_from_slice(&stack[pad..pad + nresults]);
                 Ok(())
+            }
+            Err(c) if osr_trapped => {
+                frames.clear();
+                // SAFETY: the frame's vmctx is live and has the store's trap context.
+                Err(unsafe { osr_trap(c, vmctx, data, code.func_index) })
             }
             Err(c) => {
                 // The trapping op is the one before `pc` in the current frame.

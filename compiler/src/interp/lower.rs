@@ -12,7 +12,7 @@ use std::fmt;
 use runtime_loader::meta::ModuleMeta;
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use super::ops::{Bin, BrEntry, FBin, FuncCode, Load, Op, Store};
+use super::ops::{Bin, BrEntry, FBin, FuncCode, Load, LoopInfo, Op, Store};
 
 /// A function body the lowering cannot handle (only possible for operators outside the
 /// validated feature set).
@@ -167,7 +167,11 @@ pub fn lower_function(
             }
         }
     }
-    rotate_loops(&mut code.ops);
+    for h in rotate_loops(&mut code.ops) {
+        for l in code.loops.iter_mut().filter(|l| l.header == h) {
+            l.rotated = true;
+        }
+    }
     for op in &mut code.ops {
         *op = specialize(*op);
     }
@@ -394,6 +398,13 @@ impl Lowerer<'_> {
         let header = self.pc();
         if kind == Kind::Loop {
             self.bind_label();
+            self.code.loops.push(LoopInfo {
+                header,
+                offset: offset as u32,
+                height,
+                nparams,
+                rotated: false,
+            });
         }
         self.ctrl.push(Ctrl {
             kind,
@@ -1177,8 +1188,10 @@ fn fuse(tail: &[Op], op: &Op) -> Option<(usize, Op)> {
 /// Loop rotation: a `JumpLoop` back to a header that is a conditional exit reading only
 /// locals (`if cond goto exit`, with `exit` right after the `JumpLoop`) becomes the
 /// negated test jumping to the op after the header, falling through to the exit. Saves
-/// one dispatch per iteration of `loop { br_if exit; ...; br loop }`.
-fn rotate_loops(ops: &mut [Op]) {
+/// one dispatch per iteration of `loop { br_if exit; ...; br loop }`. Returns the headers
+/// of the rotated loops.
+fn rotate_loops(ops: &mut [Op]) -> Vec<u32> {
+    let mut rotated_headers = Vec::new();
     for i in 0..ops.len() {
         let Op::JumpLoop(h) = ops[i] else { continue };
         let exit = i as u32 + 1;
@@ -1240,8 +1253,10 @@ fn rotate_loops(ops: &mut [Op]) {
         };
         if let Some(op) = rotated {
             ops[i] = op;
+            rotated_headers.push(h);
         }
     }
+    rotated_headers
 }
 
 /// The specialized form of a generic fused op (one variant per operator: a single

@@ -2269,6 +2269,23 @@ pub struct BrEntry {
     pub is_loop: bool,
 }
 
+/// One `loop` of a lowered body (on-stack replacement, see `docs/ABI.md`, "OSR").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopInfo {
+    /// Op index of the header (first op of the loop body; back-edges jump here).
+    pub header: u32,
+    /// Module offset of the wasm `loop` operator.
+    pub offset: u32,
+    /// Stack height (slots from the frame base, locals included) below the loop's
+    /// parameters: equal to `num_locals` when nothing but the parameters is on the stack.
+    pub height: u32,
+    /// Number of loop parameters.
+    pub nparams: u32,
+    /// Some back-edge of this loop was rotated (see `lower::rotate_loops`): it jumps to
+    /// `header + 1`, past the pure exit test at `header`.
+    pub rotated: bool,
+}
+
 /// A lowered function body.
 #[derive(Clone, Debug, Default)]
 pub struct FuncCode {
@@ -2288,6 +2305,21 @@ pub struct FuncCode {
     pub num_locals: u32,
     /// Largest stack height (locals included) the body reaches.
     pub max_height: u32,
+    /// Every live `loop`, in the order the body opens them (outer loops first).
+    pub loops: Vec<LoopInfo>,
+}
+
+impl FuncCode {
+    /// The loop whose body a back-edge to op index `target` enters: a loop whose header is
+    /// `target` (several nested loops may share one header; the state is the same for all,
+    /// the outermost is returned), else a rotated loop whose exit test sits at `target - 1`.
+    pub fn loop_at(&self, target: u32) -> Option<&LoopInfo> {
+        self.loops.iter().find(|l| l.header == target).or_else(|| {
+            self.loops
+                .iter()
+                .find(|l| l.rotated && l.header.checked_add(1) == Some(target))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -99,6 +99,17 @@ impl From<ModuleError> for JitError {
     }
 }
 
+/// One compiled OSR entry (see [`JitTier::compile_osr`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CompiledOsr {
+    /// The entry, an `ArrayFn` whose values buffer is the interpreter frame.
+    pub entry: *const u8,
+    /// Translation + code generation time.
+    pub compile_time: Duration,
+    /// Machine code size in bytes.
+    pub code_size: usize,
+}
+
 /// One compiled wasm function.
 #[derive(Clone, Copy, Debug)]
 pub struct CompiledFunc {
@@ -447,6 +458,80 @@ impl JitTier {
             });
         }
         Ok(out)
+    }
+
+    /// Compiles an OSR entry of function `index` for the `loop` at module offset
+    /// `loop_offset` ([`FuncTranslator::translate_osr`]; docs/ABI.md, "On-stack
+    /// replacement"). `counters` as for [`JitTier::compile_functions_with`] (only
+    /// back-edges are counted: the call was counted when it started); `func_ref` is the
+    /// function's own `FuncRef` (embedded for self-calls and trap attribution).
+    ///
+    /// # Errors
+    ///
+    /// A [`JitError`] if the body cannot be translated (e.g. values other than the loop's
+    /// parameters are on the operand stack at the loop) or compiled.
+    pub fn compile_osr(
+        &mut self,
+        info: &ModuleInfo,
+        index: u32,
+        body: &FunctionBody<'_>,
+        loop_offset: u32,
+        counters: Option<(usize, usize)>,
+        func_ref: *const abi::FuncRef,
+    ) -> Result<CompiledOsr, JitError> {
+        let start = Instant::now();
+        let call_conv = self.call_conv();
+        let sig = clif::array_signature(call_conv);
+        let id = self.module().declare_anonymous_function(&sig)?;
+        let direct = HashMap::new();
+        let mut known_refs = HashMap::new();
+        if !func_ref.is_null() {
+            known_refs.insert(index, func_ref as usize);
+        }
+        let module = self.module.as_mut().expect("the module lives until drop");
+        self.ctx.clear();
+        self.ctx.func.name = UserFuncName::user(4, index);
+        let mut env = JitEnv {
+            call_conv,
+            calls: clif::ModuleCalls {
+                module,
+                ids: &direct,
+                colocated: false,
+            },
+            func_refs: &known_refs,
+            counters,
+            tier_hook: self.tier_hook.map(|(f, d)| (f as usize, d as usize)),
+        };
+        self.translator
+            .translate_osr(info, &mut env, index, body, loop_offset, &mut self.ctx.func)
+            .map_err(|error| JitError::Translate { func: index, error })?;
+        let dump = dump_code();
+        if dump {
+            self.ctx.set_disasm(true);
+        }
+        module.define_function(id, &mut self.ctx)?;
+        if dump {
+            eprintln!(
+                "; OSR entry of function {index} at loop 0x{loop_offset:x} ({}):\n{}",
+                self.opt.name(),
+                self.ctx.func.display()
+            );
+        }
+        let (size, sites) = self
+            .ctx
+            .compiled_code()
+            .map(|c| (c.code_buffer().len(), clif::heap_trap_sites_located(c)))
+            .unwrap_or_default();
+        self.module().finalize_definitions()?;
+        let entry = self.module().get_finalized_function(id);
+        if !sites.is_empty() {
+            self.register_trap_sites(entry, size, sites, func_ref);
+        }
+        Ok(CompiledOsr {
+            entry,
+            compile_time: start.elapsed(),
+            code_size: size,
+        })
     }
 
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

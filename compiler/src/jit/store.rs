@@ -24,6 +24,7 @@ use super::{JitError, JitTier, OptLevel};
 use crate::clif::{ModuleInfo, wasm_val_type};
 use crate::interp::InterpInstance;
 use crate::interp::exec::{Counters, TierHook};
+use crate::interp::ops::FuncCode;
 use crate::parse;
 use crate::runtime::{Config, Mode};
 use crate::tier::{Counters as TierCounters, Thresholds, TierManager};
@@ -50,6 +51,9 @@ struct Tiering {
     stubs_ready: bool,
     /// Host functions created before the stubs (their `native` is set with the stubs).
     pending_hosts: Vec<(*mut FuncRef, wasmparser::FuncType)>,
+    /// Back-edges between two interpreter batch samples (OSR checks): the back-edge
+    /// threshold, at most the interpreter's default batch.
+    edge_batch: u32,
 }
 
 /// Every this many interpreter samples, the tier hook scans every function: functions
@@ -121,6 +125,7 @@ impl JitStore {
                     samples: 0,
                     stubs_ready: false,
                     pending_hosts: Vec::new(),
+                    edge_batch: u32::try_from(config.tier_up.back_edges.max(1)).unwrap_or(u32::MAX),
                 });
                 let data: *mut Tiering = &mut *t;
                 t.manager
@@ -284,8 +289,13 @@ impl JitStore {
             vmctx_instance: inst,
             interp,
         });
+        let key = tiering.instances.len() - 1;
+        tiering.manager.set_module(key, module.clone());
+        let hook = tiering.hook();
+        // SAFETY: per the caller, `interp` is live; the hook's data is the boxed tiering
+        // state, which lives as long as the store.
+        unsafe { (*interp).tier_hook.set(Some(hook)) };
         if tiering.stubs_ready {
-            let key = tiering.instances.len() - 1;
             tiering.install_stubs(key)?;
         }
         Ok(())
@@ -309,14 +319,108 @@ impl JitStore {
     /// of the function running then. `None` in the other modes.
     pub fn tier_hook(&mut self) -> Option<TierHook> {
         let t = self.tiering.as_mut()?;
-        Some(TierHook {
-            f: tier_hook_entry,
-            data: (&mut **t as *mut Tiering).cast(),
-        })
+        Some(t.hook())
     }
 }
 
 impl Tiering {
+    /// The interpreter's hook (sampling and OSR) for this tiering state.
+    fn hook(&mut self) -> TierHook {
+        TierHook {
+            f: tier_hook_entry,
+            data: (self as *mut Tiering).cast(),
+            osr: Some(osr_hook_entry),
+            edge_batch: self.edge_batch,
+        }
+    }
+
+    /// Instance key and defined-function index of the function whose counters live at
+    /// `counters`.
+    fn locate(&self, counters: *const Counters) -> Option<(usize, usize)> {
+        for key in 0..self.instances.len() {
+            // SAFETY: as in `tier_up`.
+            let all = unsafe { &(*self.instances[key].interp).counters };
+            let base = all.as_ptr() as usize;
+            let addr = counters as usize;
+            let size = core::mem::size_of::<Counters>().max(1);
+            if addr >= base && addr < base + all.len() * size {
+                return Some((key, (addr - base) / size));
+            }
+        }
+        None
+    }
+
+    /// The OSR entry for the interpreted frame of the function with `counters` at op
+    /// `target` (a loop header a back-edge just reached), compiling it if needed; null to
+    /// keep interpreting. A frame moves once its function is hot by the tier policy (it was
+    /// compiled, or would be now), straight into `speed` code: see
+    /// docs/ARCHITECTURE.md, "On-stack replacement". Loops with operand values below their
+    /// parameters, and functions whose compilation failed, stay interpreted.
+    fn osr_entry(&mut self, counters: *const Counters, code: &FuncCode, target: u32) -> *const u8 {
+        let Some((key, d)) = self.locate(counters) else {
+            return core::ptr::null();
+        };
+        let func = self.instances[key].module.meta.num_imported_funcs + d as u32;
+        // SAFETY: as in `tier_up`.
+        let c = unsafe { &(*self.instances[key].interp).counters[d] };
+        let hot = self.manager.tier_of(key, func) > crate::tier::Tier::Interp
+            || self.manager.wants_tier_up(
+                key,
+                func,
+                TierCounters {
+                    calls: c.calls(),
+                    back_edges: c.back_edges.get(),
+                },
+            );
+        if !hot {
+            return core::ptr::null();
+        }
+        let Some(lp) = code.loop_at(target) else {
+            c.osr_armed.set(false);
+            return core::ptr::null();
+        };
+        if lp.height != code.num_locals || code.max_height < code.num_results {
+            c.osr_armed.set(false);
+            return core::ptr::null();
+        }
+        let offset = lp.offset;
+        if let Some(entry) = self.manager.osr_cached(key, func, offset) {
+            if entry.is_null() {
+                c.osr_armed.set(false);
+            }
+            return entry;
+        }
+        // Compiled code calls interpreted functions through their native→array stubs.
+        if self.ensure_stubs().is_err() {
+            c.osr_armed.set(false);
+            return core::ptr::null();
+        }
+        let ij = &self.instances[key];
+        // SAFETY: as in `tier_up`.
+        let (inst, interp) = unsafe { (&*ij.vmctx_instance, &*ij.interp) };
+        let Some(body) = ij.module.body_reader(d) else {
+            return core::ptr::null();
+        };
+        let fr = inst
+            .defined_func_ref(d as u32)
+            .expect("one FuncRef per defined function");
+        let c = &interp.counters[d];
+        let cells = Some((
+            c.call_base.as_ptr() as usize,
+            c.back_edges.as_ptr() as usize,
+        ));
+        // SAFETY: `fr` belongs to a live instance of this store; the counter cells live as
+        // long as the instance.
+        let entry = unsafe {
+            self.manager
+                .osr(key, &ij.info, func, &body, offset, fr, cells)
+        };
+        if entry.is_null() {
+            c.osr_armed.set(false);
+        }
+        entry
+    }
+
     /// Creates the `none` tier and gives every interpreted function (and host function) its
     /// native→array stub, once, before the first compilation.
     fn ensure_stubs(&mut self) -> Result<(), JitError> {
@@ -393,17 +497,9 @@ impl Tiering {
             let _ = self.tier_up();
             return;
         }
-        for key in 0..self.instances.len() {
-            // SAFETY: as in `tier_up`.
-            let all = unsafe { &(*self.instances[key].interp).counters };
-            let base = all.as_ptr() as usize;
-            let addr = counters as usize;
-            let size = core::mem::size_of::<Counters>().max(1);
-            if addr >= base && addr < base + all.len() * size {
-                // A failure leaves the function interpreted; it is not retried.
-                let _ = self.check_one(key, (addr - base) / size);
-                return;
-            }
+        if let Some((key, d)) = self.locate(counters) {
+            // A failure leaves the function interpreted; it is not retried.
+            let _ = self.check_one(key, d);
         }
     }
 
@@ -437,10 +533,14 @@ impl Tiering {
         ));
         // SAFETY: `fr` belongs to a live instance of this store; swapping entries between
         // calls is the tiering contract; the counter cells live as long as the instance.
-        unsafe {
+        let moved = unsafe {
             self.manager
                 .observe(key, &ij.info, func, &body, counters, fr, cells)
         }?;
+        if moved.is_some() {
+            // Its running interpreted frames may now be replaced at a loop header.
+            c.osr_armed.set(true);
+        }
         Ok(())
     }
 }
@@ -453,6 +553,21 @@ unsafe fn tier_hook_entry(data: *mut core::ffi::c_void, counters: *const Counter
     // SAFETY: per the caller (the store installs the hook only for the duration of a call,
     // during which it does not touch its JitStore).
     unsafe { (*(data as *mut Tiering)).tier_up_counters(counters) }
+}
+
+/// [`TierHook::osr`] callback: `data` is the store's [`Tiering`].
+///
+/// # Safety
+/// As for [`tier_hook_entry`]; `code` is the running function's live code.
+unsafe fn osr_hook_entry(
+    data: *mut core::ffi::c_void,
+    counters: *const Counters,
+    code: *const FuncCode,
+    _vmctx: *mut runtime_loader::abi::VMContext,
+    target: u32,
+) -> *const u8 {
+    // SAFETY: per the caller.
+    unsafe { (*(data as *mut Tiering)).osr_entry(counters, &*code, target) }
 }
 
 /// The tier hook of compiled baseline code (`extern "C"`): called every

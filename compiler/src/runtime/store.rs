@@ -826,6 +826,16 @@ impl Store {
             .collect()
     }
 
+    /// Tiered mode: every on-stack replacement entry compiled so far, in order (empty in the
+    /// other modes).
+    pub fn osr_events(&self) -> Vec<crate::tier::OsrEvent> {
+        self.jit
+            .as_ref()
+            .and_then(|j| j.manager())
+            .map(|m| m.osr_events().to_vec())
+            .unwrap_or_default()
+    }
+
     /// The runtime instance behind an id (for tiers that install compiled code).
     pub fn runtime_instance(&self, i: InstanceId) -> Option<&Instance> {
         self.instance(i).map(|s| &*s.inst)

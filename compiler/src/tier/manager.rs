@@ -9,6 +9,7 @@
 //! function, so a caller that loads one before the swap and the other after is still right.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runtime_loader::abi::FuncRef;
@@ -19,6 +20,7 @@ use wasmparser::FunctionBody;
 use super::policy::{self, Counters, Thresholds, Tier};
 use crate::clif::ModuleInfo;
 use crate::jit::{CompiledFunc, JitError, JitTier, OptLevel};
+use crate::parse;
 
 /// One tier-up, as logged by the manager.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +30,25 @@ pub struct TierUpEvent {
     /// Function index inside the instance's module.
     pub func: u32,
     /// The tier the function moved to.
+    pub tier: Tier,
+    /// When, relative to the manager's creation.
+    pub at: Duration,
+    /// Translation + code generation time.
+    pub compile_time: Duration,
+    /// Machine code size in bytes.
+    pub code_size: usize,
+}
+
+/// One on-stack replacement entry compiled by the manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OsrEvent {
+    /// Host-chosen instance key.
+    pub instance: usize,
+    /// Function index inside the instance's module.
+    pub func: u32,
+    /// Module offset of the loop's `loop` operator.
+    pub loop_offset: u32,
+    /// The tier of the entry's code.
     pub tier: Tier,
     /// When, relative to the manager's creation.
     pub at: Duration,
@@ -53,7 +74,16 @@ pub struct TierManager {
     memory_mode: MemoryMode,
     count_top_tier: bool,
     tier_hook: Option<(*const u8, *const u8)>,
+    /// OSR entries by `(instance, func, loop offset)`; null: compiling it failed.
+    osr: HashMap<(usize, u32, u32), *const u8>,
+    osr_events: Vec<OsrEvent>,
+    /// Modules by instance key (function names for the log).
+    modules: HashMap<usize, Arc<parse::Module>>,
 }
+
+/// The tier OSR entries are compiled at: one step, straight to the top tier (see
+/// docs/ARCHITECTURE.md, "On-stack replacement").
+pub const OSR_TIER: Tier = Tier::JitSpeed;
 
 impl TierManager {
     /// A manager with the given thresholds; with `verbose`, every tier-up is also printed to
@@ -73,7 +103,106 @@ impl TierManager {
             memory_mode: MemoryMode::Checked,
             count_top_tier: false,
             tier_hook: None,
+            osr: HashMap::new(),
+            osr_events: Vec::new(),
+            modules: HashMap::new(),
         }
+    }
+
+    /// Registers the module of instance `instance` (function names in the tier log).
+    pub fn set_module(&mut self, instance: usize, module: Arc<parse::Module>) {
+        self.modules.insert(instance, module);
+    }
+
+    /// `function 3 (name)`, or `function 3` without a name.
+    fn func_label(&self, instance: usize, func: u32) -> String {
+        match self.modules.get(&instance).and_then(|m| m.func_name(func)) {
+            Some(n) => format!("function {func} ({n})"),
+            None => format!("function {func}"),
+        }
+    }
+
+    /// Every OSR entry compiled so far, in order.
+    pub fn osr_events(&self) -> &[OsrEvent] {
+        &self.osr_events
+    }
+
+    /// The OSR entry of a loop if it was asked for before: `Some(null)` if compiling it
+    /// failed (not retried), `None` if it was never compiled.
+    pub fn osr_cached(&self, instance: usize, func: u32, loop_offset: u32) -> Option<*const u8> {
+        self.osr.get(&(instance, func, loop_offset)).copied()
+    }
+
+    /// The OSR entry of function `func` for the `loop` at module offset `loop_offset`,
+    /// compiled at [`OSR_TIER`] on first use and cached; null if it cannot be compiled
+    /// (the frame keeps interpreting; not retried).
+    ///
+    /// # Safety
+    ///
+    /// As for [`TierManager::observe`].
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn osr(
+        &mut self,
+        instance: usize,
+        info: &ModuleInfo,
+        func: u32,
+        body: &FunctionBody<'_>,
+        loop_offset: u32,
+        func_ref: *mut FuncRef,
+        counter_cells: Option<(usize, usize)>,
+    ) -> *const u8 {
+        if let Some(e) = self.osr_cached(instance, func, loop_offset) {
+            return e;
+        }
+        let cells = if self.count_top_tier {
+            counter_cells
+        } else {
+            None
+        };
+        let verbose = self.verbose;
+        let result = self.jit(OptLevel::Speed).and_then(|t| {
+            t.compile_osr(info, func, body, loop_offset, cells, func_ref.cast_const())
+        });
+        let entry = match result {
+            Ok(c) => {
+                let event = OsrEvent {
+                    instance,
+                    func,
+                    loop_offset,
+                    tier: OSR_TIER,
+                    at: self.start.elapsed(),
+                    compile_time: c.compile_time,
+                    code_size: c.code_size,
+                };
+                if verbose {
+                    eprintln!(
+                        "osr: instance {} {} loop at 0x{:x} -> {} at {:?} (compile {:?}, {} bytes)",
+                        instance,
+                        self.func_label(instance, func),
+                        loop_offset,
+                        OSR_TIER.name(),
+                        event.at,
+                        event.compile_time,
+                        event.code_size
+                    );
+                }
+                self.osr_events.push(event);
+                c.entry
+            }
+            Err(e) => {
+                if verbose {
+                    eprintln!(
+                        "osr: instance {} {} loop at 0x{:x}: not compiled ({e}); stays interpreted",
+                        instance,
+                        self.func_label(instance, func),
+                        loop_offset
+                    );
+                }
+                core::ptr::null()
+            }
+        };
+        self.osr.insert((instance, func, loop_offset), entry);
+        entry
     }
 
     /// Sets the memory mode of the tiers created from now on (checked by default; call
@@ -243,9 +372,9 @@ impl TierManager {
         };
         if self.verbose {
             eprintln!(
-                "tier-up: instance {} function {} -> {} at {:?} (compile {:?}, {} bytes)",
+                "tier-up: instance {} {} -> {} at {:?} (compile {:?}, {} bytes)",
                 instance,
-                func,
+                self.func_label(instance, func),
                 tier.name(),
                 event.at,
                 event.compile_time,

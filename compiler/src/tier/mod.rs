@@ -5,7 +5,7 @@
 pub mod manager;
 pub mod policy;
 
-pub use manager::{TierManager, TierUpEvent};
+pub use manager::{OSR_TIER, OsrEvent, TierManager, TierUpEvent};
 pub use policy::{Counters, Thresholds, Tier};
 
 /// Code compiled at `none` calls the store's tier hook every this many calls of the
