@@ -43,9 +43,9 @@ fn capi_path(file: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
     let nimp = meta.num_imported_funcs();
     let entries = loader::check_entries(
         &snap,
-        nimp,
         (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
         meta.num_types() as usize,
+        |t| meta.type_arity(t),
     )?;
     if entries.code_offset.is_none() {
         let relocs = snap.relocations()?;
