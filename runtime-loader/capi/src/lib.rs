@@ -436,13 +436,18 @@ pub unsafe extern "C" fn bf_init(
 /// `rt` from `bf_init`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn bf_set_stack_floor(rt: *mut Runtime, lowest: usize) -> bf_status {
-    // SAFETY: `rt` per the contract.
-    unsafe {
-        guarded(rt, &mut |r| {
-            r.trap_ctx.stack_floor_min = lowest;
-            BF_OK
-        })
+    // A plain field store, no guest code runs: no trap guard needed (and none of its code).
+    if rt.is_null() {
+        return BF_ERR_ARG;
     }
+    // SAFETY: `rt` per the contract: a live runtime, used by one thread.
+    unsafe {
+        if (*rt).poisoned {
+            return BF_ERR_STATE;
+        }
+        (*rt).trap_ctx.stack_floor_min = lowest;
+    }
+    BF_OK
 }
 
 /// Verifies `snap` (`snap_len` bytes) and loads its code into `code` (`code_len` bytes,
