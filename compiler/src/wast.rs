@@ -325,7 +325,13 @@ impl Engine for RealEngine {}
 
 /// Runs a script given as text; `name` is used in the report.
 pub fn run_script(name: &str, text: &str, cfg: &RunConfig) -> FileReport {
-    run_script_engine(name, text, cfg, crate::runtime::TierUp::default(), &mut RealEngine)
+    run_script_engine(
+        name,
+        text,
+        cfg,
+        crate::runtime::TierUp::default(),
+        &mut RealEngine,
+    )
 }
 
 /// [`run_script`] with the engine calls going through `engine`.

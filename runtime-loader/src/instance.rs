@@ -309,8 +309,7 @@ impl LinearMemory {
                 if new_len as usize <= (*this).reserved {
                     // In place: the reservation covers the maximum (or, when the address space
                     // was limited at creation, at least the new size).
-                    if !crate::vmem::commit((*this).def.base, old_len as usize, new_len as usize)
-                    {
+                    if !crate::vmem::commit((*this).def.base, old_len as usize, new_len as usize) {
                         return None;
                     }
                     (*this).def.len = new_len;
