@@ -35,12 +35,10 @@ use crate::trap::{TrapContext, raise_trap_in_address};
 /// page for the access size.
 pub const RESERVATION: usize = (8 << 30) + 0x1_0000;
 
-const PROT_NONE: i32 = 0;
 const PROT_READ: i32 = 1;
 const PROT_WRITE: i32 = 2;
 const MAP_PRIVATE: i32 = 0x02;
 const MAP_ANONYMOUS: i32 = 0x20;
-const MAP_NORESERVE: i32 = 0x4000;
 const SIGBUS: i32 = 7;
 const SIGSEGV: i32 = 11;
 const SA_SIGINFO: i32 = 4;
@@ -80,7 +78,6 @@ struct StackT {
 unsafe extern "C" {
     fn mmap(addr: *mut c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64)
     -> *mut c_void;
-    fn mprotect(addr: *mut c_void, len: usize, prot: i32) -> i32;
     fn munmap(addr: *mut c_void, len: usize) -> i32;
     fn sigaction(sig: i32, act: *const SigAction, old: *mut SigAction) -> i32;
     fn sigaltstack(ss: *const StackT, old: *mut StackT) -> i32;
@@ -92,33 +89,9 @@ unsafe extern "C" {
 
 /// Reserves a [`RESERVATION`]-byte inaccessible region and makes its first `len` bytes
 /// read/write (zeroed). Returns the base, or `None` if the address space is exhausted.
+/// The mapping itself is [`crate::vmem`]'s, shared with checked memories.
 pub fn reserve(len: usize) -> Option<*mut u8> {
-    if len > RESERVATION {
-        return None;
-    }
-    // SAFETY: a fresh anonymous private mapping at a kernel-chosen address; it touches no
-    // existing memory. MAP_NORESERVE + PROT_NONE costs address space only.
-    let p = unsafe {
-        mmap(
-            core::ptr::null_mut(),
-            RESERVATION,
-            PROT_NONE,
-            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if p.is_null() || p as isize == -1 {
-        return None;
-    }
-    let base = p.cast::<u8>();
-    // SAFETY: `base` is the reservation just made, `0..len` lies inside it.
-    if !unsafe { commit(base, 0, len) } {
-        // SAFETY: the reservation is ours and nothing refers to it yet.
-        unsafe { release(base) };
-        return None;
-    }
-    Some(base)
+    crate::vmem::reserve(RESERVATION, len)
 }
 
 /// Makes bytes `from..to` of the reservation at `base` read/write. Page-aligned bounds are
@@ -127,11 +100,8 @@ pub fn reserve(len: usize) -> Option<*mut u8> {
 /// # Safety
 /// `base` must come from [`reserve`] and not be released; `from <= to <= RESERVATION`.
 pub unsafe fn commit(base: *mut u8, from: usize, to: usize) -> bool {
-    if to <= from {
-        return true;
-    }
-    // SAFETY: per the caller, the range lies inside a live reservation owned by the caller.
-    unsafe { mprotect(base.add(from).cast(), to - from, PROT_READ | PROT_WRITE) == 0 }
+    // SAFETY: per the caller, the range lies inside a live reservation.
+    unsafe { crate::vmem::commit(base, from, to) }
 }
 
 /// Unmaps a reservation.
@@ -140,7 +110,7 @@ pub unsafe fn commit(base: *mut u8, from: usize, to: usize) -> bool {
 /// `base` must come from [`reserve`]; no reference into the region may be used afterwards.
 pub unsafe fn release(base: *mut u8) {
     // SAFETY: per the caller, the whole reservation is ours to unmap.
-    unsafe { munmap(base.cast(), RESERVATION) };
+    unsafe { crate::vmem::release(base, RESERVATION) };
 }
 
 // ---------------------------------------------------------------------------------------
