@@ -316,11 +316,17 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 /// Every wasm-smith module of the seed range runs in the interpreter and in every compiled
 /// mode (jit-none, jit-speed, tiered, snapshot, snapshot-xip; checked and, where supported,
-/// guard memory); results, traps, exported memories, globals and tables must agree. No call
-/// is dropped (a one-sided stack overflow or instantiation failure is a disagreement), and
-/// the floors below fail the test if the generator stops producing runnable modules.
+/// guard memory); results, traps, exported memories, globals and tables must agree. Nothing
+/// is dropped silently: a one-sided instantiation failure is a disagreement, and a stack
+/// exhaustion (which the harness budget should make impossible for generated modules) makes
+/// that run inconclusive, counted and bounded by `diff::check_inconclusive`. The floors below
+/// fail the test if the generator stops producing runnable modules.
 #[test]
 fn differential_every_mode() {
+    diff::on_big_stack(differential_every_mode_body);
+}
+
+fn differential_every_mode_body() {
     let cases = env_u64("BAREFLOW_DIFF_CASES", 200);
     let start = env_u64("BAREFLOW_DIFF_START", 0);
     let (reference, others) = diff::all_engines();
@@ -328,6 +334,7 @@ fn differential_every_mode() {
     let mut counts = diff::Counts::default();
     let mut modules = 0u64;
     let mut failures = Vec::new();
+    let mut inconclusive_seeds = Vec::new();
     let t0 = std::time::Instant::now();
     for seed in start..start + cases {
         if seed > start && (seed - start).is_multiple_of(1000) {
@@ -341,17 +348,26 @@ fn differential_every_mode() {
         };
         modules += 1;
         match diff::compare(&module, &wasm, seed, &reference, &others) {
-            Ok(c) => counts += c,
+            Ok(c) => {
+                if c.inconclusive > 0 {
+                    inconclusive_seeds.push(seed);
+                }
+                counts += c;
+            }
             Err(d) => failures.push(d),
         }
     }
     eprintln!(
-        "differential: {cases} seeds, {modules} modules, {} engines each, {counts:?}, {} disagreements, {:.1?}",
+        "differential: {cases} seeds, {modules} modules, {} engines each, {counts:?}, {} disagreements, {} inconclusive runs (seeds {inconclusive_seeds:?}), {:.1?}",
         others.len(),
         failures.len(),
+        counts.inconclusive,
         t0.elapsed()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if let Err(e) = diff::check_inconclusive(&counts) {
+        panic!("{e}: seeds {inconclusive_seeds:?}");
+    }
     // Floors (measured on seeds 0..200: every seed makes a module, 97% of runs instantiate,
     // 2.6 calls per instantiated run, 32% of calls return; see README "Differential
     // testing"). No call can be dropped any more (that is a disagreement), so these catch a
@@ -530,9 +546,30 @@ fn differential_harness_catches_broken_engines() {
         "{err}"
     );
 
+    // A one-sided stack exhaustion is not a disagreement and not agreement either: the run
+    // is inconclusive from that call on (counted, and more than the allowed fraction of
+    // inconclusive runs fails `check_inconclusive`).
+    let overflows = Faulty(snapshot, Fault::StackOverflow);
+    let c = diff::compare(&module, &wasm, 5, &reference, &[&snapshot, &overflows])
+        .expect("a one-sided stack exhaustion is inconclusive, not a disagreement");
+    assert_eq!((c.runs, c.inconclusive, c.one_sided), (2, 1, 1), "{c:?}");
+    // The honest run compares its 4 calls, the broken one only the call that overflowed.
+    assert_eq!(c.calls, 4 + 1, "{c:?}");
+    diff::check_inconclusive(&c).expect("1 inconclusive run is within the allowance");
+    let c = diff::compare(
+        &module,
+        &wasm,
+        5,
+        &reference,
+        &[&overflows, &overflows, &overflows],
+    )
+    .expect("inconclusive");
+    assert_eq!(c.inconclusive, 3);
+    let err = diff::check_inconclusive(&c).expect_err("3 of 3 runs inconclusive");
+    assert!(err.contains("3 of 3 runs inconclusive"), "{err}");
+
     for (fault, what) in [
         (Fault::Instantiation, "instantiation"),
-        (Fault::StackOverflow, "StackOverflow"),
         (Fault::MissingCall, "no such exported function"),
         (Fault::Global, "globals"),
         (Fault::Memory, "memory \"mem\""),
@@ -546,6 +583,37 @@ fn differential_harness_catches_broken_engines() {
             "{fault:?}: {err}"
         );
     }
+}
+
+/// Stack exhaustion on both sides (unbounded recursion: the interpreter's frame limit, the
+/// compiled engines' native budget) agrees on the trap, but the run is still inconclusive from
+/// there on (the depth reached, and so the state left, is the engine's); the calls before it
+/// are compared.
+#[test]
+fn differential_stack_exhaustion_on_both_sides_is_inconclusive() {
+    let wat = r#"
+      (module
+        (global (export "depth") (mut i32) (i32.const 0))
+        (func (export "first") (result i32) (i32.const 42))
+        (func $rec (export "rec")
+          (global.set 0 (i32.add (global.get 0) (i32.const 1)))
+          (call $rec)))"#;
+    let wasm = wat::parse_str(wat).expect("wat");
+    let module = Module::from_bytes(&wasm).expect("module");
+    let (reference, others) = diff::all_engines();
+    let c = diff::on_big_stack(|| {
+        let all: Vec<&dyn diff::Engine> = others.iter().map(|e| e as &dyn diff::Engine).collect();
+        diff::compare(&module, &wasm, 1, &reference, &all)
+    })
+    .expect("both sides exhaust the stack: inconclusive, not a disagreement");
+    let n = others.len() as u64;
+    assert_eq!((c.runs, c.inconclusive, c.one_sided), (n, n, 0), "{c:?}");
+    // "first" (equal) and "rec" (StackOverflow on both sides) compared; the second round and
+    // the global (a different depth in every engine) are not.
+    assert_eq!((c.calls, c.traps), (2 * n, n), "{c:?}");
+    let ref_trace = diff::run(&reference, &module, &wasm, 1);
+    assert_eq!(ref_trace.calls.len(), 2, "the run stops at the exhaustion");
+    assert!(ref_trace.globals.is_empty(), "no state read after it");
 }
 
 /// The wrong-`i32.add` engine is caught on wasm-smith modules too: of the modules of seeds
@@ -620,12 +688,14 @@ fn tiered_compiles_hot_functions_during_one_long_call() {
     assert_eq!(results[0], results[1]);
 }
 
-/// The differential fuzz target's finding (`fuzz/artifacts-found/README.md`): export `"1"`
-/// recurses 1,000-2,000 calls deep; `jit-none` with checked memory runs out of its stack
-/// budget where the interpreter and every other mode do not. Open bug: run with
-/// `cargo test -p bareflow-compiler --test jit -- --ignored` once it is fixed.
+/// The differential fuzz target's finding (`fuzz/artifacts-found/README.md`, fixed): export
+/// `"1"` recurses 1,000-2,000 calls deep (bounded by the module's fuel). With the default
+/// 1 MiB native budget `jit-none` with checked memory exhausts it where the interpreter runs
+/// until the fuel is spent. Under the harness rule (docs/FUZZING.md) every engine has a
+/// `diff::WASM_STACK` budget on a `diff::THREAD_STACK` thread: the module then agrees in every
+/// mode with no inconclusive run; and the 1 MiB budget's one-sided exhaustion is classified
+/// inconclusive (not equal, not a disagreement).
 #[test]
-#[ignore = "open bug: jit-none (checked) overflows its 1 MiB stack budget before the interpreter's 10,000-frame limit"]
 fn differential_finding_jit_none_stack_budget() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -633,11 +703,38 @@ fn differential_finding_jit_none_stack_budget() {
     );
     let wasm = std::fs::read(path).expect("finding");
     let module = Module::from_bytes(&wasm).expect("module");
-    let (reference, others) = diff::all_engines();
-    let others: Vec<&dyn diff::Engine> = others.iter().map(|e| e as &dyn diff::Engine).collect();
     // The fuzz target's call-argument seed for this input.
     let seed = 8_737_755_074_686_021_764;
-    if let Err(d) = diff::compare(&module, &wasm, seed, &reference, &others) {
-        panic!("{d}");
-    }
+    let (reference, others) = diff::all_engines();
+    let c = diff::on_big_stack(|| {
+        let all: Vec<&dyn diff::Engine> = others.iter().map(|e| e as &dyn diff::Engine).collect();
+        diff::compare(&module, &wasm, seed, &reference, &all)
+    })
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(c.inconclusive, 0, "{c:?}");
+    assert_eq!(c.runs, others.len() as u64);
+
+    // The old budget: jit-none checked exhausts it on the first call of "1", the interpreter
+    // does not.
+    let old = diff::StoreEngine::new(Mode::JitNone, bareflow::MemoryMode::Checked)
+        .with_wasm_stack(runtime_loader::trap::DEFAULT_STACK_BUDGET);
+    let (want, got) = diff::on_big_stack(|| {
+        (
+            diff::run(&reference, &module, &wasm, seed),
+            diff::run(&old, &module, &wasm, seed),
+        )
+    });
+    let at = got
+        .calls
+        .iter()
+        .position(|(_, o)| diff::exhausted(o))
+        .expect("jit-none exhausts the 1 MiB budget");
+    assert!(!diff::exhausted(&want.calls[at].1), "{:?}", want.calls[at]);
+    assert_eq!(
+        diff::verdict("interp", &want, "jit-none/1MiB", &got),
+        diff::Verdict::Inconclusive {
+            at,
+            one_sided: true
+        }
+    );
 }

@@ -5,8 +5,21 @@
 //! A module runs in a reference engine (the interpreter) and in every other engine; each run
 //! is reduced to a [`Trace`] (instantiation outcome, every exported function called twice with
 //! the same arguments, then every exported memory, global and table) and the traces must be
-//! equal. Nothing is dropped: a call that overflows the stack on one side only, an export
-//! missing on one side, an instantiation that fails on one side only, all are disagreements.
+//! equal. Nothing is dropped silently: an export missing on one side or an instantiation that
+//! fails on one side only is a disagreement.
+//!
+//! Stack exhaustion is the one resource limit the harness does not compare (the spec leaves
+//! it to the implementation, and the depth reached differs by engine: the interpreter counts
+//! frames, compiled code counts bytes of native stack). The rule (docs/FUZZING.md):
+//! * every compiled engine gets a [`WASM_STACK`] budget and the harness runs on a thread of
+//!   [`THREAD_STACK`] ([`on_big_stack`]), far more than the deepest recursion a generated
+//!   module can reach (its `ensure_termination` fuel, [`FUEL`], bounds the calls of an
+//!   instance), so native exhaustion does not happen before the interpreter's limit;
+//! * a run stops at its first `StackOverflow` trap (no further calls, no state read), and a
+//!   comparison that reaches a `StackOverflow` on either side stops there: that module run is
+//!   *inconclusive* ([`Counts::inconclusive`]), never equal. Callers bound the inconclusive
+//!   fraction ([`check_inconclusive`]).
+//!
 //! The engines sit behind the [`Engine`] / [`Instance`] seam so the harness itself can be
 //! tested with a deliberately broken engine.
 #![allow(dead_code)]
@@ -39,21 +52,65 @@ pub trait Instance {
     fn show(&self, v: &Val) -> String;
 }
 
+/// The `ensure_termination` fuel of generated modules: loop iterations plus function
+/// entries of one instance (the fuel global is shared by all its calls), so no generated
+/// call chain is deeper than this.
+pub const FUEL: u32 = 2_000;
+
+/// The native stack budget (`Config::max_wasm_stack`) of every engine the harness builds
+/// with [`StoreEngine::new`]: 32 MiB, 16 KiB for each of [`FUEL`] frames (the largest
+/// `jit-none` frame seen in generated modules is under 1 KiB; the default 1 MiB budget ran
+/// out at depth 1,000-2,000 in `jit-none` checked, fuzz/artifacts-found/README.md).
+pub const WASM_STACK: usize = 32 << 20;
+
+/// The stack of the thread [`on_big_stack`] runs the harness on: the budget plus room for
+/// the host frames above it and `trap::HOST_STACK_MARGIN` below.
+pub const THREAD_STACK: usize = WASM_STACK + (16 << 20);
+
+/// Runs `f` on a fresh thread with a [`THREAD_STACK`]-byte stack (so a [`WASM_STACK`] budget
+/// is really available: the store never lets wasm run below the thread's real stack floor);
+/// a panic in `f` is resumed on the caller.
+pub fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| {
+        let t = std::thread::Builder::new()
+            .name("differential".to_string())
+            .stack_size(THREAD_STACK)
+            .spawn_scoped(s, f)
+            .expect("spawn the differential thread");
+        t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
 /// A BareFlow store in one mode and memory mode.
 #[derive(Clone, Copy, Debug)]
 pub struct StoreEngine {
     pub mode: Mode,
     pub memory: MemoryMode,
+    /// `Config::max_wasm_stack` ([`WASM_STACK`] from [`StoreEngine::new`]).
+    pub wasm_stack: usize,
 }
 
 impl StoreEngine {
     pub fn new(mode: Mode, memory: MemoryMode) -> StoreEngine {
-        StoreEngine { mode, memory }
+        StoreEngine {
+            mode,
+            memory,
+            wasm_stack: WASM_STACK,
+        }
+    }
+
+    /// The same engine with a native stack budget of `bytes` (0: the store's default).
+    pub fn with_wasm_stack(self, bytes: usize) -> StoreEngine {
+        StoreEngine {
+            wasm_stack: bytes,
+            ..self
+        }
     }
 
     pub fn config(&self) -> Config {
         let mut config = Config::new(self.mode);
         config.memory = self.memory;
+        config.max_wasm_stack = self.wasm_stack;
         // Tiered: compile everything after its first call, so swaps happen between calls.
         config.tier_up = TierUp {
             calls: 1,
@@ -185,8 +242,18 @@ pub fn args_for(params: &[ValType], seed: u64) -> Vec<Val> {
         .collect()
 }
 
+/// The outcome of a call that ran out of stack (interpreter frames or native stack bytes).
+pub const EXHAUSTED: &str = "trap StackOverflow";
+
+/// Whether `outcome` is stack exhaustion.
+pub fn exhausted(outcome: &Outcome) -> bool {
+    matches!(outcome, Err(e) if e == EXHAUSTED)
+}
+
 /// Runs `module` in `engine`: instantiates it, calls every exported function twice (in export
-/// order, arguments from `seed`), then reads every exported memory, global and table.
+/// order, arguments from `seed`), then reads every exported memory, global and table. A call
+/// that exhausts the stack ends the run there: it is the last call recorded and no state is
+/// read (what the instance holds after it depends on the depth reached).
 pub fn run(engine: &dyn Engine, module: &Module, wasm: &[u8], seed: u64) -> Trace {
     let mut trace = Trace {
         instantiate: Ok(()),
@@ -215,7 +282,11 @@ pub fn run(engine: &dyn Engine, module: &Module, wasm: &[u8], seed: u64) -> Trac
                 Some(Err(CallError::Trap(t))) => Err(format!("trap {:?}", t.code)),
                 Some(Err(e)) => Err(format!("call error: {e}")),
             };
+            let stop = exhausted(&outcome);
             trace.calls.push((export.name.to_string(), outcome));
+            if stop {
+                return trace;
+            }
         }
     }
     for export in &exports {
@@ -230,29 +301,68 @@ pub fn run(engine: &dyn Engine, module: &Module, wasm: &[u8], seed: u64) -> Trac
     trace
 }
 
-/// The first difference between `reference` (from engine `a`) and `other` (engine `b`), as a
-/// message; `None` if they agree.
-pub fn first_difference(a: &str, reference: &Trace, b: &str, other: &Trace) -> Option<String> {
+/// How two traces compare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Everything agrees: `calls` calls compared, then every exported memory, global, table.
+    Equal { calls: usize },
+    /// Calls agree up to call `at`, where one side (`one_sided`) or both exhausted the stack;
+    /// nothing after it is compared.
+    Inconclusive { at: usize, one_sided: bool },
+    /// The first difference, as a message.
+    Differ(String),
+}
+
+/// Compares `other` (engine `b`) with `reference` (from engine `a`).
+pub fn verdict(a: &str, reference: &Trace, b: &str, other: &Trace) -> Verdict {
     if reference.instantiate != other.instantiate {
-        return Some(format!(
+        return Verdict::Differ(format!(
             "instantiation: {a} {:?}, {b} {:?}",
             reference.instantiate, other.instantiate
         ));
     }
+    for (i, ((name, ra), (nb, rb))) in reference.calls.iter().zip(&other.calls).enumerate() {
+        if name != nb {
+            return Verdict::Differ(format!("call #{i}: {a} calls {name:?}, {b} {nb:?}"));
+        }
+        if exhausted(ra) || exhausted(rb) {
+            return Verdict::Inconclusive {
+                at: i,
+                one_sided: ra != rb,
+            };
+        }
+        if ra != rb {
+            return Verdict::Differ(format!(
+                "call #{i} export {name:?}: {a} {ra:?}, {b} {nb:?} {rb:?}"
+            ));
+        }
+    }
     if reference.calls.len() != other.calls.len() {
-        return Some(format!(
+        return Verdict::Differ(format!(
             "{} calls in {a}, {} in {b}",
             reference.calls.len(),
             other.calls.len()
         ));
     }
-    for (i, ((name, ra), (nb, rb))) in reference.calls.iter().zip(&other.calls).enumerate() {
-        if name != nb || ra != rb {
-            return Some(format!(
-                "call #{i} export {name:?}: {a} {ra:?}, {b} {nb:?} {rb:?}"
-            ));
-        }
+    match state_difference(a, reference, b, other) {
+        Some(d) => Verdict::Differ(d),
+        None => Verdict::Equal {
+            calls: reference.calls.len(),
+        },
     }
+}
+
+/// The first difference between `reference` (from engine `a`) and `other` (engine `b`), as a
+/// message; `None` if they agree or the comparison is inconclusive ([`verdict`]).
+pub fn first_difference(a: &str, reference: &Trace, b: &str, other: &Trace) -> Option<String> {
+    match verdict(a, reference, b, other) {
+        Verdict::Differ(d) => Some(d),
+        Verdict::Equal { .. } | Verdict::Inconclusive { .. } => None,
+    }
+}
+
+/// The first difference in exported state (globals, tables, memories), if any.
+fn state_difference(a: &str, reference: &Trace, b: &str, other: &Trace) -> Option<String> {
     if reference.globals != other.globals {
         return Some(format!(
             "exported globals: {a} {:?}, {b} {:?}",
@@ -295,10 +405,16 @@ pub struct Counts {
     pub runs: u64,
     /// Runs in which the module instantiated (identically in both, or it is a disagreement).
     pub instantiated: u64,
-    /// Calls compared (every call of every run: none is dropped).
+    /// Calls compared (every call up to the end of the run, or up to and including a stack
+    /// exhaustion that made the run inconclusive).
     pub calls: u64,
     /// Calls that trapped (identically on both sides), of `calls`.
     pub traps: u64,
+    /// Runs whose comparison stopped at a stack exhaustion (on either side): the calls
+    /// before it agree, nothing after it is compared.
+    pub inconclusive: u64,
+    /// Of `inconclusive`, those where only one side exhausted the stack.
+    pub one_sided: u64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -307,11 +423,32 @@ impl std::ops::AddAssign for Counts {
         self.instantiated += o.instantiated;
         self.calls += o.calls;
         self.traps += o.traps;
+        self.inconclusive += o.inconclusive;
+        self.one_sided += o.one_sided;
     }
 }
 
-/// Runs `module` (parsed from `wasm`) in `reference` and in each of `others` and compares every trace with the
-/// reference's. `Err` names the seed, the engine and the first difference.
+/// The largest fraction of runs that may be inconclusive: 1 in [`INCONCLUSIVE_PER`].
+pub const INCONCLUSIVE_PER: u64 = 100;
+
+/// `Err` if more than 1% of `counts.runs` (at least one run) were inconclusive: the harness
+/// budgets are meant to make stack exhaustion impossible for generated modules, so more than
+/// a rare one means it has stopped comparing.
+pub fn check_inconclusive(counts: &Counts) -> Result<(), String> {
+    let allowed = (counts.runs / INCONCLUSIVE_PER).max(1);
+    if counts.inconclusive > allowed {
+        return Err(format!(
+            "{} of {} runs inconclusive ({} one-sided stack exhaustions), more than the {allowed} allowed (1 in {INCONCLUSIVE_PER})",
+            counts.inconclusive, counts.runs, counts.one_sided
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `module` (parsed from `wasm`) in `reference` and in each of `others` and compares
+/// every trace with the reference's. `Err` names the seed, the engine and the first
+/// difference; an inconclusive run (stack exhaustion) is counted, not an error (bound it
+/// with [`check_inconclusive`]).
 pub fn compare(
     module: &Module,
     wasm: &[u8],
@@ -323,19 +460,30 @@ pub fn compare(
     let mut counts = Counts::default();
     for other in others {
         let got = run(*other, module, wasm, seed);
-        if let Some(d) = first_difference(&reference.name(), &want, &other.name(), &got) {
-            return Err(format!(
-                "seed {seed}: {} vs {}: {d}",
-                reference.name(),
-                other.name()
-            ));
-        }
+        let compared = match verdict(&reference.name(), &want, &other.name(), &got) {
+            Verdict::Differ(d) => {
+                return Err(format!(
+                    "seed {seed}: {} vs {}: {d}",
+                    reference.name(),
+                    other.name()
+                ));
+            }
+            Verdict::Equal { calls } => calls,
+            Verdict::Inconclusive { at, one_sided } => {
+                counts.inconclusive += 1;
+                counts.one_sided += u64::from(one_sided);
+                at + 1
+            }
+        };
         counts.runs += 1;
         if want.instantiate.is_ok() {
             counts.instantiated += 1;
         }
-        counts.calls += want.calls.len() as u64;
-        counts.traps += want.calls.iter().filter(|(_, r)| r.is_err()).count() as u64;
+        counts.calls += compared as u64;
+        counts.traps += want.calls[..compared]
+            .iter()
+            .filter(|(_, r)| r.is_err())
+            .count() as u64;
     }
     Ok(counts)
 }
@@ -400,6 +548,6 @@ pub fn smith_config() -> wasm_smith::Config {
 /// make one (not a finding: the generator ran out of input or could not add the fuel).
 pub fn smith_module(u: &mut arbitrary::Unstructured<'_>) -> Option<Vec<u8>> {
     let mut m = wasm_smith::Module::new(smith_config(), u).ok()?;
-    m.ensure_termination(2_000).ok()?;
+    m.ensure_termination(FUEL).ok()?;
     Some(m.to_bytes())
 }
