@@ -608,3 +608,79 @@ fn iovec_bomb_does_not_exhaust_the_host() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue #14 item 2 for the other buffers: `fd_pwrite` to `/dev/null`, `fd_read` and
+/// `fd_pread` from `/dev/zero`, each with the 131,072 iovecs of [`IOVEC_BOMB`] (2 TiB in all)
+/// must move exactly `MAX_RW` (0x7fff_f000) bytes in one call, straight between the device and
+/// guest memory (the old code wrapped `fd_pwrite`'s `u32` count to 0 and made `fd_read` zero
+/// 2 TiB); a 16 MiB path to `path_filestat_get` and `path_open` is an errno. Exit status:
+/// `10 * step + 1` for an errno, `10 * step + 2` for a wrong count, 0 when all pass.
+const BUFFER_BOMBS: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pwrite" (func $pwrite (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_pread" (func $pread (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get"
+    (func $stat (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  ;; iovecs at 0..1 MiB, the 16 MiB buffer at 1 MiB; at 17 MiB: count, fds, names, stat buf.
+  (memory (export "memory") 273)
+  (data (i32.const 0x1100020) "null")
+  (data (i32.const 0x1100030) "zero")
+  (func $check (param $step i32) (param $errno i32)
+    (if (local.get $errno) (then (call $exit (i32.add (i32.mul (local.get $step) (i32.const 10)) (i32.const 1)))))
+    (if (i32.ne (i32.load (i32.const 0x1100000)) (i32.const 0x7ffff000))
+      (then (call $exit (i32.add (i32.mul (local.get $step) (i32.const 10)) (i32.const 2)))))
+    (i32.store (i32.const 0x1100000) (i32.const 0)))
+  (func $dev (param $name i32) (param $at i32) (param $step i32)
+    (if (call $open (i32.const 3) (i32.const 0) (local.get $name) (i32.const 4) (i32.const 0)
+          (i64.const -1) (i64.const -1) (i32.const 0) (local.get $at))
+      (then (call $exit (i32.add (i32.mul (local.get $step) (i32.const 10)) (i32.const 1))))))
+  (func (export "_start") (local $i i32)
+    (loop $fill
+      (i32.store (i32.shl (local.get $i) (i32.const 3)) (i32.const 0x100000))
+      (i32.store offset=4 (i32.shl (local.get $i) (i32.const 3)) (i32.const 0x1000000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 131072))))
+    (call $dev (i32.const 0x1100020) (i32.const 0x1100010) (i32.const 1))
+    (call $dev (i32.const 0x1100030) (i32.const 0x1100014) (i32.const 2))
+    (memory.fill (i32.const 0x100000) (i32.const 0x5a) (i32.const 0x1000000))
+    (call $check (i32.const 3)
+      (call $pwrite (i32.load (i32.const 0x1100010)) (i32.const 0) (i32.const 131072) (i64.const 0) (i32.const 0x1100000)))
+    (call $check (i32.const 4)
+      (call $read (i32.load (i32.const 0x1100014)) (i32.const 0) (i32.const 131072) (i32.const 0x1100000)))
+    ;; /dev/zero really wrote the guest buffer.
+    (if (i32.load8_u (i32.const 0x100000)) (then (call $exit (i32.const 43))))
+    (call $check (i32.const 5)
+      (call $pread (i32.load (i32.const 0x1100014)) (i32.const 0) (i32.const 131072) (i64.const 0) (i32.const 0x1100000)))
+    ;; A 16 MiB path of 'a's: an errno (too long), not a crash or a 16 MiB-per-component walk.
+    (memory.fill (i32.const 0x100000) (i32.const 0x61) (i32.const 0x1000000))
+    (if (i32.eqz (call $stat (i32.const 3) (i32.const 0) (i32.const 0x100000) (i32.const 0x1000000) (i32.const 0x1100100)))
+      (then (call $exit (i32.const 61))))
+    (if (i32.eqz (call $open (i32.const 3) (i32.const 0) (i32.const 0x100000) (i32.const 0x1000000) (i32.const 0)
+          (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 0x1100018)))
+      (then (call $exit (i32.const 71))))
+    (call $exit (i32.const 0))))"#;
+
+#[test]
+fn buffer_bombs_move_at_most_max_rw_per_call() {
+    // The same 1 GiB address-space limit as the fd_write bomb: nothing may buffer the total.
+    let limit = format!("--as={}", 1u64 << 30);
+    let dir = tmpdir("buffer-bombs");
+    for mode in MODES {
+        let t0 = std::time::Instant::now();
+        let got = run_wat_in(
+            mode,
+            &dir,
+            "bombs",
+            BUFFER_BOMBS,
+            Some(Path::new("/dev")),
+            true,
+            &["prlimit", &limit],
+        );
+        assert_eq!(got.status, 0, "{mode}: {got:?}");
+        eprintln!("{mode}: {:.1?}", t0.elapsed());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
