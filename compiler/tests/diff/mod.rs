@@ -58,9 +58,9 @@ pub trait Instance {
 pub const FUEL: u32 = 2_000;
 
 /// The native stack budget (`Config::max_wasm_stack`) of every engine the harness builds
-/// with [`StoreEngine::new`]: 32 MiB, 16 KiB for each of [`FUEL`] frames (the largest
-/// `jit-none` frame seen in generated modules is under 1 KiB; the default 1 MiB budget ran
-/// out at depth 1,000-2,000 in `jit-none` checked, fuzz/artifacts-found/README.md).
+/// with [`StoreEngine::new`]: 32 MiB, 16 KiB for each of [`FUEL`] frames (the default 1 MiB
+/// budget ran out at depth 1,000-2,000 in `jit-none` checked, so those frames average
+/// 0.5-1 KiB; fuzz/artifacts-found/README.md).
 pub const WASM_STACK: usize = 32 << 20;
 
 /// The stack of the thread [`on_big_stack`] runs the harness on: the budget plus room for
