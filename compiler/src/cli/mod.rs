@@ -72,6 +72,20 @@ pub fn main() -> ExitCode {
         // Prints help/version (exit 0) or the usage error (exit 2).
         Err(e) => e.exit(),
     };
+    if cli.command.is_none()
+        && let Some(word) = cli.run.file()
+        && looks_like_a_subcommand(word)
+    {
+        // `bareflow frobnicate`: a mistyped subcommand, not a module file (exit 2).
+        let msg = format!(
+            "unrecognized subcommand '{}' (and no module file of that name)",
+            word.to_string_lossy()
+        );
+        use clap::CommandFactory as _;
+        Cli::command()
+            .error(clap::error::ErrorKind::InvalidSubcommand, msg)
+            .exit();
+    }
     // Panics are reported as one line by the catch below (or as failures by the wast runner).
     std::panic::set_hook(Box::new(|info| {
         if let Ok(mut slot) = LAST_PANIC.lock() {
@@ -111,6 +125,13 @@ impl Command {
             Command::Keygen(c) => c.execute(),
         }
     }
+}
+
+/// Whether `bareflow WORD` should be read as a mistyped subcommand: WORD names no file and
+/// has neither a directory part nor an extension, as a module path would.
+fn looks_like_a_subcommand(word: &std::ffi::OsStr) -> bool {
+    let p = std::path::Path::new(word);
+    !p.exists() && p.extension().is_none() && p.parent().is_none_or(|d| d.as_os_str().is_empty())
 }
 
 /// An error whose message keeps its line breaks (the `.wat` parser's source excerpt).

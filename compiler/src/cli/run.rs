@@ -65,6 +65,11 @@ pub struct RunCommand {
 }
 
 impl RunCommand {
+    /// The module operand (the first word after the options).
+    pub fn file(&self) -> Option<&std::ffi::OsStr> {
+        self.module_and_args.first().map(OsString::as_os_str)
+    }
+
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let (file, args) = self
