@@ -161,9 +161,10 @@ impl InspectCommand {
     }
 }
 
-/// `1 page` / `1..16 pages` / `1.. pages` (no maximum).
+/// `1 page` / `2 pages` / `1..16 pages` / `1.. pages` (no maximum); `unit` is plural.
 fn limits(l: &Limits, unit: &str) -> String {
     match l.max {
+        Some(1) if l.min == 1 => format!("1 {}", unit.trim_end_matches('s')),
         Some(max) if max == l.min => format!("{} {unit}", l.min),
         Some(max) => format!("{}..{max} {unit}", l.min),
         None => format!("{}.. {unit}", l.min),
