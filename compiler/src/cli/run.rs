@@ -539,4 +539,53 @@ mod tests {
         assert_eq!(format_val(&Val::F64(0.1f64.to_bits())), "0.1");
         assert_eq!(format_val(&Val::I32(-7)), "-7");
     }
+
+    /// Issue #20 item 10: the text format's float literals, rounded once to the width.
+    #[test]
+    fn float_literals_round_once_and_refuse_overflow() {
+        let f32_bits = |s: &str| match parse_val(ValType::F32, s).unwrap() {
+            Val::F32(b) => b,
+            v => panic!("{v:?}"),
+        };
+        // 2^24 + 1 is a tie between 2^24 and 2^24 + 2: even mantissa wins (a round trip
+        // through f64 would be exact here too, so also check a case where it is not).
+        assert_eq!(f32::from_bits(f32_bits("16777217")), 16_777_216.0);
+        // 1 + 2^-24 + 2^-60: above the tie, so it rounds up in f32; via f64 it would first
+        // round to the tie 1 + 2^-24 and then to even, 1.0 (double rounding).
+        assert_eq!(
+            f32::from_bits(f32_bits("0x1.000001000000001p0")),
+            1.0 + f32::EPSILON
+        );
+        assert_eq!(f32_bits("0x1p-149"), 1, "smallest subnormal");
+        assert_eq!(f32_bits("-0x1.fffffep127"), f32::MIN.to_bits());
+        assert_eq!(f32_bits("nan:0x1"), 0x7f80_0001);
+        assert_eq!(f32_bits("1_000"), 1000f32.to_bits());
+        for bad in [
+            "1e40",
+            "0x1p128",
+            "nan:0x0",
+            "nan:0x800000",
+            "1.2.3",
+            "",
+            "0x",
+            "e5",
+        ] {
+            assert!(parse_val(ValType::F32, bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_val(ValType::F64, "1e309").is_err());
+        for (bits, text) in [
+            (f64::MAX.to_bits(), "1.7976931348623157e308"),
+            (5e-324f64.to_bits(), "5e-324"),
+            (1e16f64.to_bits(), "1e16"),
+            (9_999_999_999_999_998f64.to_bits(), "9999999999999998"),
+            (0x7ff8_0000_0000_0001, "NaN:0x8000000000001"),
+        ] {
+            assert_eq!(format_val(&Val::F64(bits)), text);
+            assert_eq!(
+                parse_val(ValType::F64, text).unwrap(),
+                Val::F64(bits),
+                "{text}"
+            );
+        }
+    }
 }
