@@ -115,14 +115,16 @@ impl CompileCommand {
             snap = key.sign_snapshot(&snap)?;
             stats.snapshot_bytes = snap.len();
         }
-        aot::write_atomic(&output, &snap)
+        // `fsio::write_output` directly (not `aot::write_atomic`, whose error says
+        // "snapshot" also for the `.o`): atomic, symlink-safe, devices written through.
+        bareflow::fsio::write_output(&output, &snap)
             .with_context(|| format!("writing {}", output.display()))?;
         if let Some(obj_path) = &self.emit_obj {
             // The object is taken back out of the snapshot just written, so the `.o` is
             // byte-for-byte what the loader relocates.
             let parsed = runtime_loader::format::Snapshot::parse(&snap)
                 .map_err(|e| anyhow::anyhow!("re-reading the snapshot: {e}"))?;
-            aot::write_atomic(obj_path, parsed.object_bytes())
+            bareflow::fsio::write_output(obj_path, parsed.object_bytes())
                 .with_context(|| format!("writing {}", obj_path.display()))?;
         }
         eprintln!(
