@@ -76,11 +76,21 @@ fn assert_one_error(o: &Output, needles: &[&str]) {
     }
 }
 
+/// `bareflow run [--invoke NAME] m.wat ARGS...`: `args` may start with `--invoke NAME`,
+/// which goes before the module (everything after it belongs to the guest).
 fn run_wat(test: &str, wat: &str, args: &[&str]) -> Output {
     let dir = tmpdir(test);
     let f = write(&dir, "m.wat", wat);
-    let mut all = vec!["run", f.to_str().expect("utf-8 path")];
-    all.extend_from_slice(args);
+    let mut all = vec!["run"];
+    let rest = match args {
+        ["--invoke", name, rest @ ..] => {
+            all.extend(["--invoke", name]);
+            rest
+        }
+        _ => args,
+    };
+    all.push(f.to_str().expect("utf-8 path"));
+    all.extend_from_slice(rest);
     bareflow(&all)
 }
 
@@ -192,7 +202,7 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let o = bareflow(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
-    let o = bareflow(&["run", "x.wasm", "--mode", "warp"]);
+    let o = bareflow(&["run", "--mode", "warp", "x.wasm"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown mode"));
     let o = bareflow(&["--help"]);
@@ -233,7 +243,7 @@ fn profiles_accumulate_and_show_hot_function_first() {
     let prof = dir.join("fib.profile");
     let (m, prof_s) = (m.to_str().unwrap(), prof.to_str().unwrap());
     let run = || {
-        let o = bareflow(&["run", m, "--invoke", "main", "--profile-out", prof_s, "10"]);
+        let o = bareflow(&["run", "--invoke", "main", "--profile-out", prof_s, m, "10"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert_eq!(stdout(&o), "55\n");
     };
@@ -272,11 +282,11 @@ fn profiles_accumulate_and_show_hot_function_first() {
     let other = write(&dir, "other.wat", "(module (func (export \"f\")))");
     let o = bareflow(&[
         "run",
-        other.to_str().unwrap(),
         "--invoke",
         "f",
         "--profile-out",
         prof_s,
+        other.to_str().unwrap(),
     ]);
     assert_one_error(&o, &["another module"]);
     assert_eq!(Profile::load(&prof).unwrap(), second);
@@ -689,11 +699,11 @@ fn compile_refuses_a_read_only_target_and_leaves_no_temp_file() {
     // `run --profile-out` onto a read-only profile is refused the same way.
     let o = bareflow(&[
         "run",
-        w,
         "--invoke",
         "fib",
         "--profile-out",
         ro.to_str().unwrap(),
+        w,
         "5",
     ]);
     assert!(!o.status.success(), "{}", stdout(&o));

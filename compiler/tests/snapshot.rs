@@ -492,11 +492,11 @@ fn profile_guided_compile_and_inspect_cli() {
     for _ in 0..2 {
         ok(&[
             &os("run"),
-            wat.as_os_str(),
             &os("--profile-out"),
             prof.as_os_str(),
             &os("--invoke"),
             &os("fib"),
+            wat.as_os_str(),
             &os("15"),
         ]);
     }
@@ -509,7 +509,7 @@ fn profile_guided_compile_and_inspect_cli() {
         &os("--profile"),
         prof.as_os_str(),
     ]);
-    let listing = ok(&[&os("inspect"), snap.as_os_str()]);
+    let listing = ok(&[&os("inspect"), &os("--functions"), snap.as_os_str()]);
     let fib_line = listing
         .lines()
         .find(|l| l.ends_with(" fib"))

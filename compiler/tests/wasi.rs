@@ -139,7 +139,8 @@ fn expected(name: &str) -> Outcome {
     }
 }
 
-/// Runs `bareflow run --mode MODE PROGRAM.wasm [--dir DIR::.] [--env ..] -- ARGS`.
+/// Runs `bareflow run --mode MODE [--dir DIR::.] [--env ..] PROGRAM.wasm ARGS` (or
+/// `bareflow-load PROGRAM.snap [--dir DIR::.] [--env ..] -- ARGS`).
 fn run(
     mode: &str,
     program: &str,
@@ -154,10 +155,7 @@ fn run(
         c
     } else {
         let mut c = Command::new(env!("CARGO_BIN_EXE_bareflow"));
-        c.arg("run")
-            .arg("--mode")
-            .arg(mode)
-            .arg(samples().join(format!("{program}.wasm")));
+        c.arg("run").arg("--mode").arg(mode);
         c
     };
     if let Some(d) = dir {
@@ -166,7 +164,13 @@ fn run(
     for e in env {
         cmd.arg("--env").arg(e);
     }
-    cmd.arg("--").args(args);
+    if mode == LOADER {
+        cmd.arg("--");
+    } else {
+        // Everything after the module goes to the guest.
+        cmd.arg(samples().join(format!("{program}.wasm")));
+    }
+    cmd.args(args);
     // The host environment must not leak into the guest: give the process some.
     cmd.env("BAREFLOW_HOST_ONLY", "1");
     cmd.stdin(match stdin {
@@ -339,9 +343,8 @@ fn no_capabilities_by_default() {
 #[test]
 fn bad_capability_arguments_are_errors() {
     let out = Command::new(env!("CARGO_BIN_EXE_bareflow"))
-        .args(["run"])
+        .args(["run", "--dir", "/definitely/not/here"])
         .arg(samples().join("hello.wasm"))
-        .args(["--dir", "/definitely/not/here"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -351,9 +354,9 @@ fn bad_capability_arguments_are_errors() {
         "{err}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_bareflow"))
-        .args(["run"])
+        .args(["run", "--env", "NOEQUALS"])
         .arg(samples().join("hello.wasm"))
-        .args(["--env", "NOEQUALS"])
+        .env_remove("NOEQUALS")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -473,11 +476,15 @@ fn run_wat_in(
         argv.push(snap.into());
     } else {
         argv.push(env!("CARGO_BIN_EXE_bareflow").into());
-        argv.extend(["run".into(), "--mode".into(), mode.into(), file.into()]);
+        argv.extend(["run".into(), "--mode".into(), mode.into()]);
     }
     if let Some(g) = grant {
         argv.push("--dir".into());
         argv.push(format!("{}::.", g.display()).into());
+    }
+    if mode != LOADER {
+        // Options before the module: everything after it goes to the guest.
+        argv.push(file.into());
     }
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).stdin(Stdio::null());

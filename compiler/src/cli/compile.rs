@@ -19,9 +19,10 @@ use clap::Args;
 pub struct CompileCommand {
     /// The module (`.wasm` binary or `.wat` text).
     file: PathBuf,
-    /// Output snapshot path (overwritten atomically).
+    /// Output snapshot path (replaced atomically). Default: FILE with the extension `.snap`
+    /// beside the input (`prog.wasm` -> `prog.snap`), as `wasmtime compile` writes `.cwasm`.
     #[arg(short, long, value_name = "OUT")]
-    output: PathBuf,
+    output: Option<PathBuf>,
     /// Optimization level for every function without a profile: none, speed or size.
     #[arg(long, default_value = "speed")]
     opt: AotOpt,
@@ -49,9 +50,13 @@ impl CompileCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let path = self.file.display().to_string();
+        let output = match &self.output {
+            Some(o) => o.clone(),
+            None => self.file.with_extension("snap"),
+        };
         // Never replace one of the user's inputs with an output.
         let inputs = [Some(&self.file), self.profile.as_ref(), self.sign.as_ref()];
-        for out in [Some(&self.output), self.emit_obj.as_ref()]
+        for out in [Some(&output), self.emit_obj.as_ref()]
             .into_iter()
             .flatten()
         {
@@ -65,9 +70,10 @@ impl CompileCommand {
                 }
             }
         }
-        let bytes =
-            bareflow::fsio::read_input(&self.file).with_context(|| format!("reading {path}"))?;
-        let module = bareflow::parse::parse(&bytes).with_context(|| format!("loading {path}"))?;
+        let input = super::ModuleFile::read(&self.file)?;
+        let bytes = &input.bytes;
+        let module =
+            bareflow::parse::parse(input.wasm()).with_context(|| format!("loading {path}"))?;
         let profile = match &self.profile {
             Some(p) => {
                 Some(Profile::load(p).with_context(|| format!("reading profile {}", p.display()))?)
@@ -75,9 +81,19 @@ impl CompileCommand {
             None => None,
         };
         if let Some(p) = &profile
-            && p.module != ModuleId::of_bytes(&bytes)
+            && p.module != ModuleId::of_bytes(bytes)
         {
-            bail!("the profile was recorded for another module (or another version of {path})");
+            bail!(
+                "profile {} was recorded for {} [{}], not for {path} [{}] (another module, \
+                 or another version of it)",
+                self.profile
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new("?"))
+                    .display(),
+                p.path,
+                p.module,
+                ModuleId::of_bytes(bytes)
+            );
         }
         let opts = AotOptions {
             opt: self.opt,
@@ -99,14 +115,16 @@ impl CompileCommand {
             snap = key.sign_snapshot(&snap)?;
             stats.snapshot_bytes = snap.len();
         }
-        aot::write_atomic(&self.output, &snap)
-            .with_context(|| format!("writing {}", self.output.display()))?;
+        // `fsio::write_output` directly (not `aot::write_atomic`, whose error says
+        // "snapshot" also for the `.o`): atomic, symlink-safe, devices written through.
+        bareflow::fsio::write_output(&output, &snap)
+            .with_context(|| format!("writing {}", output.display()))?;
         if let Some(obj_path) = &self.emit_obj {
             // The object is taken back out of the snapshot just written, so the `.o` is
             // byte-for-byte what the loader relocates.
             let parsed = runtime_loader::format::Snapshot::parse(&snap)
                 .map_err(|e| anyhow::anyhow!("re-reading the snapshot: {e}"))?;
-            aot::write_atomic(obj_path, parsed.object_bytes())
+            bareflow::fsio::write_output(obj_path, parsed.object_bytes())
                 .with_context(|| format!("writing {}", obj_path.display()))?;
         }
         eprintln!(
@@ -123,6 +141,9 @@ impl CompileCommand {
         );
         if key.is_some() {
             eprintln!("signed (ed25519)");
+        }
+        if self.output.is_none() {
+            eprintln!("wrote {}", output.display());
         }
         Ok(ExitCode::SUCCESS)
     }

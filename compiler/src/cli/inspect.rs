@@ -1,5 +1,6 @@
-//! `bareflow inspect`: print what a snapshot holds (header, sections, exports, function
-//! records), after full validation with the real loader's reader.
+//! `bareflow inspect`: print what a snapshot holds (header, sections, imports and exports
+//! with their types, a summary of the function records; every record with `--functions`),
+//! after full validation with the real loader's reader.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,14 +8,24 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use runtime_loader::elf::ElfObject;
-use runtime_loader::format::Snapshot;
+use runtime_loader::format::{Isa, MemoryMode, Snapshot};
+use runtime_loader::meta::{ExportKind, GlobalType, ImportKind, Limits, MemoryType, TableType};
 use runtime_loader::meta_codec::decode_meta;
 
 /// Show the contents of a snapshot.
+///
+/// Prints the header, the sections, every import and export with its type and a summary
+/// of the function records. The call counts are those of the profile the snapshot was
+/// compiled with (`compile --profile`), so the total agrees with `profile show` for the
+/// functions the snapshot kept; the time is the records' per-call mean times their calls
+/// (the snapshot stores the mean, in whole nanoseconds, not the profile's total).
 #[derive(Args, Debug)]
 pub struct InspectCommand {
     /// The snapshot file.
     file: PathBuf,
+    /// Also print the table of function records (index, tier, calls, mean time, size).
+    #[arg(long)]
+    functions: bool,
 }
 
 impl InspectCommand {
@@ -26,11 +37,16 @@ impl InspectCommand {
         let snap = Snapshot::parse(&bytes).map_err(|e| anyhow!("{path}: {e}"))?;
         let meta = decode_meta(snap.meta_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
         let obj = ElfObject::parse(snap.object_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
+        let isa = match snap.isa {
+            Isa::X86_64 => "x86-64",
+        };
+        let memory = match snap.memory_mode {
+            MemoryMode::Checked => "checked (explicit bounds checks)",
+            MemoryMode::Guard => "guard (guard pages, needs the fault handler)",
+        };
         println!(
-            "snapshot {path}: {} bytes, isa {:?}, memory {:?}",
-            bytes.len(),
-            snap.isa,
-            snap.memory_mode
+            "snapshot {path}: {} bytes, isa {isa}, memory {memory}",
+            bytes.len()
         );
         println!(
             "  metadata {} bytes, object {} bytes (code region {} bytes)",
@@ -68,41 +84,105 @@ impl InspectCommand {
             meta.exports.len()
         );
         for i in &meta.imports {
-            println!("  import {:?}.{:?}: {:?}", i.module, i.name, i.kind);
+            let ty = match &i.kind {
+                ImportKind::Func(t) => match meta.types.get(*t as usize) {
+                    Some(ft) => format!("func {ft}"),
+                    None => format!("func (type {t} out of range)"),
+                },
+                ImportKind::Memory(m) => format!("memory {}", memory_type(m)),
+                ImportKind::Table(t) => format!("table {}", table_type(t)),
+                ImportKind::Global(g) => format!("global {}", global_type(g)),
+            };
+            println!("  import {:?} {:?}: {ty}", i.module, i.name);
         }
         for e in &meta.exports {
-            println!("  export {:?}: {:?} {}", e.name, e.kind, e.index);
+            let i = e.index;
+            let ty = match e.kind {
+                ExportKind::Func => match meta.func_type(i) {
+                    Some(ft) => format!("func {i} {ft}"),
+                    None => format!("func {i}"),
+                },
+                ExportKind::Memory => match meta.memories.get(i as usize) {
+                    Some(m) => format!("memory {i} {}", memory_type(m)),
+                    None => format!("memory {i}"),
+                },
+                ExportKind::Table => match meta.tables.get(i as usize) {
+                    Some(t) => format!("table {i} {}", table_type(t)),
+                    None => format!("table {i}"),
+                },
+                ExportKind::Global => match meta.global_types.get(i as usize) {
+                    Some(g) => format!("global {i} {}", global_type(g)),
+                    None => format!("global {i}"),
+                },
+            };
+            println!("  export {:?}: {ty}", e.name);
         }
         println!(
             "  {} function records, {} trap records",
             snap.func_record_count(),
             snap.trap_record_count()
         );
-        println!(
-            "  {:>6} {:>6} {:>12} {:>10} {:>6}  name",
-            "func", "tier", "calls", "avg ns", "bytes"
-        );
+        if self.functions {
+            println!(
+                "  {:>6} {:>6} {:>12} {:>10} {:>6}  name",
+                "func", "tier", "calls", "avg ns", "bytes"
+            );
+        }
         let (mut total_calls, mut total_bytes, mut total_nanos, mut n) = (0u64, 0u64, 0u128, 0u32);
         for r in snap.func_records() {
             n += 1;
             total_calls = total_calls.saturating_add(r.calls);
             total_bytes += u64::from(r.code_size);
             total_nanos += u128::from(r.avg_nanos) * u128::from(r.calls);
-            println!(
-                "  {:>6} {:>6} {:>12} {:>10} {:>6}  {}",
-                r.func_index,
-                r.tier.name(),
-                r.calls,
-                r.avg_nanos,
-                r.code_size,
-                if r.name.is_empty() { "-" } else { r.name }
-            );
+            if self.functions {
+                println!(
+                    "  {:>6} {:>6} {:>12} {:>10} {:>6}  {}",
+                    r.func_index,
+                    r.tier.name(),
+                    r.calls,
+                    r.avg_nanos,
+                    r.code_size,
+                    if r.name.is_empty() { "-" } else { r.name }
+                );
+            }
         }
         println!(
-            "  total: {n} functions, {total_calls} calls, {:.3} ms profiled, {total_bytes} code bytes, snapshot {} bytes",
+            "  total: {n} functions, {total_calls} calls, about {:.3} ms profiled (calls x mean \
+             ns), {total_bytes} code bytes, snapshot {} bytes{}",
             total_nanos as f64 / 1e6,
-            bytes.len()
+            bytes.len(),
+            if self.functions {
+                ""
+            } else {
+                " (per-function table: --functions)"
+            }
         );
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// `1 page` / `2 pages` / `1..16 pages` / `1.. pages` (no maximum); `unit` is plural.
+fn limits(l: &Limits, unit: &str) -> String {
+    match l.max {
+        Some(1) if l.min == 1 => format!("1 {}", unit.trim_end_matches('s')),
+        Some(max) if max == l.min => format!("{} {unit}", l.min),
+        Some(max) => format!("{}..{max} {unit}", l.min),
+        None => format!("{}.. {unit}", l.min),
+    }
+}
+
+fn memory_type(m: &MemoryType) -> String {
+    limits(&m.limits, "pages")
+}
+
+fn table_type(t: &TableType) -> String {
+    format!("{} {}", t.elem, limits(&t.limits, "elements"))
+}
+
+fn global_type(g: &GlobalType) -> String {
+    if g.mutable {
+        format!("mut {}", g.ty)
+    } else {
+        g.ty.to_string()
     }
 }

@@ -1,6 +1,8 @@
 //! `bareflow run` for WASI commands: modules that import `wasi_snapshot_preview1` run their
 //! `_start` with arguments, granted environment and directories, and the process exits
-//! with the status the program passed to `proc_exit` (0 if `_start` returns).
+//! with the status the program passed to `proc_exit` (0 if `_start` returns). With
+//! `--invoke NAME` the same WASI context is linked and export NAME is called instead, its
+//! arguments parsed per its signature and its results printed as for any module.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,8 +19,10 @@ pub(super) struct WasiRun<'a> {
     pub dirs: &'a [String],
     /// `--env KEY=VALUE` values.
     pub envs: &'a [String],
-    /// Program arguments after the module (`argv[1..]`).
+    /// Arguments after the module: `argv[1..]`, or the function's with `invoke`.
     pub args: &'a [String],
+    /// `--invoke NAME`: call this export instead of `_start`.
+    pub invoke: Option<&'a str>,
     /// Where to accumulate the profile (`--profile-out`).
     pub profile_out: Option<&'a PathBuf>,
 }
@@ -38,8 +42,10 @@ impl WasiRun<'_> {
             .file_name()
             .map_or(path.clone(), |n| n.to_string_lossy().into_owned());
         ctx.push_arg(&argv0)?;
-        for a in self.args {
-            ctx.push_arg(a)?;
+        if self.invoke.is_none() {
+            for a in self.args {
+                ctx.push_arg(a)?;
+            }
         }
         for e in self.envs {
             ctx.push_env(e)?;
@@ -54,20 +60,35 @@ impl WasiRun<'_> {
             .instantiate(module, &|m, n| wasi.resolve(m, n))
             .with_context(|| format!("instantiating {path}"))?;
         wasi.bind_memory(&store, inst);
-        let Some(Extern::Func(start)) = store.export(inst, "_start") else {
-            bail!("{path} imports WASI but exports no `_start` function");
+        let (name, func, vals) = match self.invoke {
+            Some(name) => {
+                let (f, vals) = super::run::prepare_call(&store, module, inst, name, self.args)?;
+                (name, f, vals)
+            }
+            None => {
+                let Some(Extern::Func(start)) = store.export(inst, "_start") else {
+                    bail!(
+                        "{path} imports WASI but exports no `_start` function (call an \
+                         export with --invoke NAME)"
+                    );
+                };
+                ("_start", start, Vec::new())
+            }
         };
-        let outcome = store.call(start, &[]);
+        let outcome = store.call(func, &vals);
         if let Some(p) = self.profile_out {
             super::run::write_profile(&store, module, inst, bytes, &path, p)?;
         }
         match outcome {
-            Ok(_) => Ok(ExitCode::SUCCESS),
+            Ok(results) => {
+                super::run::print_results(&results);
+                Ok(ExitCode::SUCCESS)
+            }
             Err(CallError::Trap(t)) if t.code == TrapCode::Exit => {
                 let status = wasi.exit_status().unwrap_or(1);
                 Ok(ExitCode::from(status as u8))
             }
-            Err(e) => Err(anyhow!("calling `_start`: {e}")),
+            Err(e) => Err(anyhow!("calling `{name}`: {e}")),
         }
     }
 }

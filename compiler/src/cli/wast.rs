@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use bareflow::wast::{Failure, FileReport, RunConfig, Scope, run_file};
 use bareflow::{MemoryMode, Mode};
 use clap::Args;
@@ -18,8 +18,9 @@ const SCRIPT_STACK_BYTES: usize = 256 << 20;
 ///
 /// Prints one line per file (`path: N passed, N failed, N skipped`, plus the features of
 /// skipped assertions), failure details on stderr, and a last line with the totals.
-/// Directories are searched (not recursively) for `*.wast` files. Exits with 1 if any
-/// assertion failed.
+/// Directories are searched recursively for `*.wast` files (in sorted path order; symbolic
+/// links to directories are not followed, so a link loop cannot recurse forever); a
+/// directory holding none is an error. Exits with 1 if any assertion failed.
 ///
 /// Each script runs on its own worker thread under a deadline (`--timeout`). A script that
 /// does not finish in time (e.g. a function that loops forever) counts as one failure,
@@ -64,6 +65,12 @@ impl WastCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let files = expand(&self.paths)?;
+        if self.memory == MemoryMode::Guard && self.mode == Mode::Interp {
+            eprintln!(
+                "warning: --memory guard has no effect with --mode interp (the interpreter \
+                 checks every access; guard pages apply to compiled code)"
+            );
+        }
         let cfg = RunConfig {
             mode: self.mode,
             scope: self.scope,
@@ -114,23 +121,41 @@ impl WastCommand {
     }
 }
 
-/// Expands directories into their `*.wast` files (sorted).
+/// Expands directories, recursively, into their `*.wast` files (each directory's files in
+/// sorted path order). A directory without any script is an error, not an empty success.
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("reading directory {}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "wast"))
-                .collect();
-            found.sort();
-            files.extend(found);
+            let before = files.len();
+            collect_scripts(p, &mut files)?;
+            if files.len() == before {
+                bail!("no .wast files in {} (searched recursively)", p.display());
+            }
         } else {
             files.push(p.clone());
         }
     }
     Ok(files)
+}
+
+/// Appends the `*.wast` files under `dir` (sorted; links to directories are not followed).
+fn collect_scripts(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading directory {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading directory {}", dir.display()))?;
+    entries.sort();
+    for path in entries {
+        let is_real_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if is_real_dir {
+            collect_scripts(&path, files)?;
+        } else if path.extension().is_some_and(|x| x == "wast") {
+            files.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Runs one script on a worker thread with a large stack, waiting at most `limit` for it.
