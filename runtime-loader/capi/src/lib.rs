@@ -23,18 +23,20 @@
 #![allow(non_camel_case_types)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
+use alloc::boxed::Box;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::{CStr, c_char, c_void};
 use core::ptr;
 
-use runtime_loader::abi::{
-    ArrayFn, FuncRef, MAX_WASM_PAGES, MemoryDef, TableDef, VMContext, WASM_PAGE_SIZE, func_kind,
-    libcall,
-};
+use runtime_loader::abi::{ArrayFn, FuncRef, MemoryDef, TableDef, VMContext, func_kind, libcall};
 use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
+use runtime_loader::instance::init::{Segments, apply_active_segments, init_globals};
+use runtime_loader::instance::{InstanceCore, LinearMemory, TableInst, default_libcalls};
 use runtime_loader::loader::{check_entries, check_header};
 use runtime_loader::meta::ExportKind;
-use runtime_loader::meta_view::{MetaView, RawExpr};
+use runtime_loader::meta_view::MetaView;
 use runtime_loader::trap::{self, TrapContext};
 use runtime_loader::{LoadError, TrapCode};
 
@@ -713,48 +715,38 @@ unsafe extern "C" fn host_entry(
 }
 
 // ---------------------------------------------------------------------------------------
-// The instance: one arena block
+// The instance: one arena block over the shared instance core
 // ---------------------------------------------------------------------------------------
 
-/// A linear memory: the ABI definition first (what `vmctx.memory` points at), then its
-/// effective maximum in pages.
-#[repr(C)]
-struct Mem {
-    def: MemoryDef,
-    max: u64,
-}
-
-/// A table: the ABI definition first (what `vmctx.tables[i]` points at), then its effective
-/// maximum in elements.
-#[repr(C)]
-struct Table {
-    def: TableDef,
-    max: u64,
-}
-
-/// Largest number of elements a table may grow to (as `runtime_loader::instance`).
-const MAX_TABLE_ELEMS: u64 = 10_000_000;
-
 /// The instance header, at the start of its one arena block; the arrays the vmctx points at
-/// follow it in the same block (offsets computed in `instantiate`). Memories' bytes and
-/// tables' elements are separate blocks (they grow).
+/// follow it in the same block (offsets computed in `instantiate`). Memories, tables and
+/// passive segments are the runtime loader's own objects (`runtime_loader::instance`),
+/// allocated from the arena through the global allocator; their operations, growth and the
+/// libcalls are the instance core's, shared with every other tier.
 #[repr(C)]
 struct Inst {
+    /// First: `vmctx.instance` points here, where the shared libcalls read the core.
+    core: InstanceCore,
     vmctx: VMContext,
     libcalls: [usize; libcall::COUNT],
-    rt: *mut Runtime,
-    /// The loaded module's metadata (in the runtime, which outlives the instance).
-    meta: &'static MetaView<'static>,
     nfuncs: u32,
+    nglobals: u32,
     funcs: *mut *const FuncRef,
-    mems: *mut Mem,
-    nmems: u32,
-    tables: *mut Table,
-    ntables: u32,
-    globals: *mut u64,
-    /// One byte per element segment then per data segment: non-zero once dropped.
-    dropped: *mut u8,
-    nelems: u32,
+    gptrs: *mut *mut u64,
+    segments: Segments,
+}
+
+impl Inst {
+    /// The function and global pointer arrays constant expressions read.
+    fn arrays(&self) -> (&[*const FuncRef], &[*mut u64]) {
+        // SAFETY: both arrays live in the instance block with these lengths.
+        unsafe {
+            (
+                core::slice::from_raw_parts(self.funcs, self.nfuncs as usize),
+                core::slice::from_raw_parts(self.gptrs, self.nglobals as usize),
+            )
+        }
+    }
 }
 
 /// Instantiates the loaded module: resolves imports against the bindings, allocates memory,
@@ -796,13 +788,6 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     // the runtime lives.
     let module: &'static Module = unsafe { &*module };
     let meta = &module.meta;
-    let ntypes = meta.num_types();
-    let nfuncs = meta.num_funcs();
-    let nmems = meta.num_memories();
-    let ntables = meta.num_tables();
-    let nglobals = meta.num_globals();
-    let nelems = meta.num_elems();
-    let nseg = nelems + meta.num_datas();
     // Imports, in order: only functions (so import `i` is function `i`), each bound, each
     // with its host stub.
     for i in 0..meta.num_imports() {
@@ -829,33 +814,26 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     }
 
     // The block: header, then every array the vmctx and the libcalls reach.
+    let (nfuncs, nmems, ntables) = (meta.num_funcs(), meta.num_memories(), meta.num_tables());
+    let nglobals = meta.num_globals();
     let mut size = size_of::<Inst>();
-    let o_refs = carve::<FuncRef>(&mut size, nfuncs);
-    let o_funcs = carve::<*const FuncRef>(&mut size, nfuncs);
-    let o_mems = carve::<Mem>(&mut size, nmems);
-    let o_tables = carve::<Table>(&mut size, ntables);
-    let o_tptrs = carve::<*mut TableDef>(&mut size, ntables);
-    let o_globals = carve::<u64>(&mut size, nglobals);
-    let o_gptrs = carve::<*mut u64>(&mut size, nglobals);
-    let o_types = carve::<u32>(&mut size, ntypes);
-    let o_dropped = carve::<u8>(&mut size, nseg);
+    let o = [
+        carve::<FuncRef>(&mut size, nfuncs),
+        carve::<*const FuncRef>(&mut size, nfuncs),
+        carve::<*mut LinearMemory>(&mut size, nmems),
+        carve::<*mut TableInst>(&mut size, ntables),
+        carve::<*mut TableDef>(&mut size, ntables),
+        carve::<u64>(&mut size, nglobals),
+        carve::<*mut u64>(&mut size, nglobals),
+        carve::<u32>(&mut size, meta.num_types()),
+    ];
     // A failed instantiation gives its arena blocks back.
     let mark = r.heap.cur;
     let block = arena_zeroed(r, size, align_of::<Inst>())?;
-    let result = build(
-        r,
-        module,
-        block,
-        [
-            o_refs, o_funcs, o_mems, o_tables, o_tptrs, o_globals, o_gptrs, o_types, o_dropped,
-        ],
-    );
-    match result {
-        Ok(inst) => {
-            // Stored before segments and the start function run, so host functions called by
-            // the start function can use the instance's memory.
-            r.inst = inst;
-        }
+    match build(r, module, block, o) {
+        // Stored before segments and the start function run, so host functions called by
+        // the start function can use the instance's memory.
+        Ok(inst) => r.inst = inst,
         Err(s) => {
             if !r.poisoned {
                 r.heap.cur = mark;
@@ -863,12 +841,16 @@ fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
             return Err(s);
         }
     }
-    // SAFETY: the instance was just built; segments are bounds-checked.
-    let result = unsafe { initialize(&*r.inst) }.and_then(|()| match meta.start() {
-        // SAFETY: the start function takes and returns nothing; one slot is enough.
-        Some(s) => unsafe { call(&*r.inst, s, &mut [0u64]) },
-        None => Ok(()),
-    });
+    // SAFETY: the instance was just built.
+    let inst = unsafe { &*r.inst };
+    let (funcs, globals) = inst.arrays();
+    let result = apply_active_segments(&inst.core, meta, funcs, globals)
+        .map_err(|c| c as u32)
+        .and_then(|()| match meta.start() {
+            // SAFETY: the start function takes and returns nothing; one slot is enough.
+            Some(s) => unsafe { call(inst, s, &mut [0u64]) },
+            None => Ok(()),
+        });
     result.map_err(|code| trapped(r, code))
 }
 
@@ -877,23 +859,22 @@ fn build(
     r: &mut Runtime,
     module: &'static Module,
     block: *mut u8,
-    o: [usize; 9],
+    o: [usize; 8],
 ) -> Result<*mut Inst, bf_status> {
     let meta = &module.meta;
     let nimp = meta.num_imported_funcs();
-    let rtp: *mut Runtime = r;
+    let (nfuncs, nmems, ntables) = (meta.num_funcs(), meta.num_memories(), meta.num_tables());
     // SAFETY: every offset lies inside the zeroed block, aligned for its type (`carve`).
     let at = |i: usize| unsafe { block.add(o[i]) };
     let inst = block.cast::<Inst>();
     let refs = at(0).cast::<FuncRef>();
     let funcs = at(1).cast::<*const FuncRef>();
-    let mems = at(2).cast::<Mem>();
-    let tables = at(3).cast::<Table>();
+    let mems = at(2).cast::<*mut LinearMemory>();
+    let tables = at(3).cast::<*mut TableInst>();
     let tptrs = at(4).cast::<*mut TableDef>();
     let globals = at(5).cast::<u64>();
     let gptrs = at(6).cast::<*mut u64>();
     let type_ids = at(7).cast::<u32>();
-    let dropped = at(8);
     // SAFETY: all writes below go to the block's own arrays, sized by the metadata counts
     // the loops are bounded by; `inst` is the block's header.
     unsafe {
@@ -905,7 +886,7 @@ fn build(
         }
         let vmctx: *mut VMContext = &raw mut (*inst).vmctx;
         // Functions: host FuncRefs for imports (bound here), the loaded code for the rest.
-        for i in 0..meta.num_funcs() {
+        for i in 0..nfuncs {
             let ty = meta.func_type_index(i);
             let f = refs.add(i as usize);
             *funcs.add(i as usize) = f;
@@ -951,27 +932,36 @@ fn build(
                 host_data,
             });
         }
-        // Memories and tables (none imported).
-        for i in 0..meta.num_memories() {
-            let ty = meta.memory(i);
-            let m = &mut *mems.add(i as usize);
-            m.max = u64::from(ty.limits.max.unwrap_or(u32::MAX)).min(MAX_WASM_PAGES);
-            if !grow_memory(r, m, u64::from(ty.limits.min)) {
+        // Memories and tables (none imported), from the arena through the global allocator.
+        for i in 0..nmems {
+            let Ok(m) = LinearMemory::new(meta.memory(i)) else {
                 return Err(out_of_memory(r));
-            }
+            };
+            *mems.add(i as usize) = Box::into_raw(m);
         }
-        for i in 0..meta.num_tables() {
-            let ty = meta.table(i);
-            let t = &mut *tables.add(i as usize);
-            t.max = u64::from(ty.limits.max.unwrap_or(u32::MAX)).min(MAX_TABLE_ELEMS);
-            if !grow_table(r, t, u64::from(ty.limits.min), 0) {
+        for i in 0..ntables {
+            let Ok(t) = TableInst::new(meta.table(i), 0) else {
                 return Err(out_of_memory(r));
-            }
-            *tptrs.add(i as usize) = &raw mut t.def;
+            };
+            let t = Box::into_raw(t);
+            *tables.add(i as usize) = t;
+            *tptrs.add(i as usize) = &raw mut (*t).def;
         }
+        let mut libcalls = default_libcalls();
+        libcalls[libcall::RAISE_TRAP] = trap::raise_trap_address();
+        for i in 0..meta.num_globals() as usize {
+            *gptrs.add(i) = globals.add(i);
+        }
+        (&raw mut (*inst).core).write(InstanceCore {
+            memories: mems,
+            num_memories: nmems,
+            num_tables: ntables,
+            tables,
+            ..InstanceCore::EMPTY
+        });
         (*inst).vmctx = VMContext {
-            memory: if meta.num_memories() > 0 {
-                &raw mut (*mems).def
+            memory: if nmems > 0 {
+                (*mems).cast::<MemoryDef>()
             } else {
                 ptr::null_mut()
             },
@@ -984,50 +974,21 @@ fn build(
             trap_ctx: (&raw mut r.trap_ctx).cast(),
             instance: inst.cast(),
         };
-        (*inst).libcalls = [
-            libcall_memory_grow as *const () as usize,
-            libcall_memory_fill as *const () as usize,
-            libcall_memory_copy as *const () as usize,
-            libcall_memory_init as *const () as usize,
-            libcall_data_drop as *const () as usize,
-            libcall_table_grow as *const () as usize,
-            libcall_table_fill as *const () as usize,
-            libcall_table_copy as *const () as usize,
-            libcall_table_init as *const () as usize,
-            libcall_elem_drop as *const () as usize,
-            trap::raise_trap_address(),
-            trap::enter_address(),
-        ];
-        (*inst).rt = rtp;
-        (&raw mut (*inst).meta).write(meta);
-        (*inst).nfuncs = meta.num_funcs();
+        (*inst).libcalls = libcalls;
+        (*inst).nfuncs = nfuncs;
+        (*inst).nglobals = meta.num_globals();
         (*inst).funcs = funcs;
-        (*inst).mems = mems;
-        (*inst).nmems = meta.num_memories();
-        (*inst).tables = tables;
-        (*inst).ntables = meta.num_tables();
-        (*inst).globals = globals;
-        (*inst).dropped = dropped;
-        (*inst).nelems = meta.num_elems();
-        // Globals, in order (none imported: imports are functions only): an initializer may
-        // read earlier globals only.
-        for i in 0..meta.num_globals() {
-            let i = i as usize;
-            *gptrs.add(i) = globals.add(i);
-            let Some(v) = eval(&*inst, meta.global_init(i as u32), i as u32) else {
-                set_msg(&mut r.message, &[b"instantiation failed"]);
-                return Err(BF_ERR_INSTANTIATE);
-            };
-            *globals.add(i) = v;
-        }
-        // Segments: passive ones stay available, the others start dropped.
-        for i in 0..meta.num_elems() {
-            *dropped.add(i as usize) = u8::from(!meta.elem(i).passive);
-        }
-        let ne = meta.num_elems() as usize;
-        for i in 0..meta.num_datas() {
-            *dropped.add(ne + i as usize) = u8::from(meta.data(i).active.is_some());
-        }
+        (*inst).gptrs = gptrs;
+        // Globals in order (none imported: imports are functions only), then the segments
+        // (passive ones evaluated, the others dropped).
+        let (f, g) = (*inst).arrays();
+        let segments = init_globals(meta, f, g).and_then(|()| Segments::new(meta, f, g));
+        let Some(segments) = segments else {
+            set_msg(&mut r.message, &[b"instantiation failed"]);
+            return Err(BF_ERR_INSTANTIATE);
+        };
+        (&raw mut (*inst).segments).write(segments);
+        (*inst).segments.attach(&mut (*inst).core);
     }
     Ok(inst)
 }
@@ -1036,152 +997,6 @@ fn build(
 fn out_of_memory(r: &mut Runtime) -> bf_status {
     set_msg(&mut r.message, &[b"arena exhausted"]);
     BF_ERR_ARENA
-}
-
-/// A constant expression's value; `global.get` may read the first `ready` globals only.
-fn eval(inst: &Inst, e: RawExpr, ready: u32) -> Option<u64> {
-    let i = e.value as u32;
-    Some(match e.tag {
-        // Numbers: the payload is the value's bits (zero-extended for 32-bit values).
-        0..=3 => e.value,
-        // `ref.null`.
-        4 => 0,
-        // SAFETY (both): indices validated against the counts (MetaView, `ready`).
-        5 if i < inst.nfuncs => unsafe { *inst.funcs.add(i as usize) as u64 },
-        6 if i < ready => unsafe { *inst.globals.add(i as usize) },
-        _ => return None,
-    })
-}
-
-/// Grows `m` to `pages` pages (zeroed), moving it within the arena; false if the arena or
-/// the maximum does not allow it (the memory is then unchanged).
-fn grow_memory(r: &mut Runtime, m: &mut Mem, pages: u64) -> bool {
-    if pages > m.max {
-        return false;
-    }
-    grow_block(
-        r,
-        &mut m.def.base,
-        &mut m.def.len,
-        pages * WASM_PAGE_SIZE,
-        16,
-    )
-}
-
-/// Grows `t` to `len` elements set to `init`.
-fn grow_table(r: &mut Runtime, t: &mut Table, len: u64, init: u64) -> bool {
-    let old = t.def.len;
-    if len > t.max {
-        return false;
-    }
-    let mut bytes = old * 8;
-    let mut base = t.def.base.cast::<u8>();
-    if !grow_block(r, &mut base, &mut bytes, len * 8, 8) {
-        return false;
-    }
-    t.def.base = base.cast();
-    t.def.len = len;
-    for i in old..len {
-        // SAFETY: inside the grown block of `len` elements.
-        unsafe { *t.def.base.add(i as usize) = init };
-    }
-    true
-}
-
-/// Reallocates the arena block `*base` of `*len` bytes to `new_len` zero-extended bytes
-/// (in place when it is the arena's last block). A null `*base` (nothing allocated yet)
-/// always gets a block, even of zero bytes, so the base is never null afterwards.
-fn grow_block(
-    r: &mut Runtime,
-    base: &mut *mut u8,
-    len: &mut u64,
-    new_len: u64,
-    align: usize,
-) -> bool {
-    let (old, Ok(new)) = (*len as usize, usize::try_from(new_len)) else {
-        return false;
-    };
-    if new == old && !base.is_null() {
-        return true;
-    }
-    let h = &mut r.heap;
-    let p = if old > 0 && *base as usize + old == h.cur && *base as usize + new <= h.end {
-        h.cur = *base as usize + new;
-        *base
-    } else {
-        let Ok(l) = Layout::from_size_align(new, align) else {
-            return false;
-        };
-        let p = h.alloc(l);
-        if p.is_null() {
-            return false;
-        }
-        // SAFETY: both blocks are live; the new one is at least `old` bytes.
-        unsafe { ptr::copy_nonoverlapping(*base, p, old) };
-        p
-    };
-    // SAFETY: `p` has `new` bytes; the tail past `old` is fresh.
-    unsafe { ptr::write_bytes(p.add(old), 0, new - old) };
-    *base = p;
-    *len = new_len;
-    true
-}
-
-/// Applies the segments in spec order: each active element segment, then each active data
-/// segment; the first out-of-bounds one traps (earlier writes stay).
-fn initialize(inst: &Inst) -> Result<(), u32> {
-    let oob_t = TrapCode::TableOutOfBounds as u32;
-    let oob_m = TrapCode::MemoryOutOfBounds as u32;
-    let ng = inst.meta.num_globals();
-    let meta = inst.meta;
-    for i in 0..meta.num_elems() {
-        let e = meta.elem(i);
-        if let Some((table, offset)) = e.active {
-            let off = eval(inst, offset, ng).ok_or(oob_t)? as u32;
-            let t = tab(inst, table).ok_or(oob_t)?;
-            if u64::from(off) + u64::from(e.count) > t.def.len {
-                return Err(oob_t);
-            }
-            for j in 0..e.count {
-                let v = eval(inst, meta.elem_item(e.first + j), ng).ok_or(oob_t)?;
-                // SAFETY: `off + j < len`, checked above.
-                unsafe { *t.def.base.add(off as usize + j as usize) = v };
-            }
-        }
-    }
-    for i in 0..meta.num_datas() {
-        let d = meta.data(i);
-        if let Some((memory, offset)) = d.active {
-            let off = eval(inst, offset, ng).ok_or(oob_m)? as u32;
-            let m = mem(inst, memory).ok_or(oob_m)?;
-            copy_in(m, u64::from(off), d.bytes).ok_or(oob_m)?;
-        }
-    }
-    Ok(())
-}
-
-/// Copies `src` into memory `m` at `dst`, if it fits.
-fn copy_in(m: &Mem, dst: u64, src: &[u8]) -> Option<()> {
-    if dst + src.len() as u64 > m.def.len {
-        return None;
-    }
-    // SAFETY: the range is inside the memory.
-    unsafe { ptr::copy_nonoverlapping(src.as_ptr(), m.def.base.add(dst as usize), src.len()) };
-    Some(())
-}
-
-// The instance is shared by compiled code and the API (single-threaded): its memories and
-// tables live in arena blocks reached through raw pointers, borrowed only for one operation.
-#[allow(clippy::mut_from_ref)]
-fn mem(inst: &Inst, i: u32) -> Option<&mut Mem> {
-    // SAFETY: `i` is checked against the count; the memory lives in the instance block.
-    (i < inst.nmems).then(|| unsafe { &mut *inst.mems.add(i as usize) })
-}
-
-#[allow(clippy::mut_from_ref)]
-fn tab(inst: &Inst, i: u32) -> Option<&mut Table> {
-    // SAFETY: as in `mem`.
-    (i < inst.ntables).then(|| unsafe { &mut *inst.tables.add(i as usize) })
 }
 
 /// Calls function `index` with `values` (parameters in, results out).
@@ -1224,255 +1039,6 @@ fn trapped(r: &mut Runtime, code: u32) -> bf_status {
     let msg = TrapCode::from_u32(code).map_or("unknown trap", |c| c.message());
     set_msg(&mut r.message, &[b"trap: ", msg.as_bytes()]);
     BF_ERR_TRAP
-}
-
-// ---------------------------------------------------------------------------------------
-// Libcalls (`vmctx->libcalls`), over the instance block
-// ---------------------------------------------------------------------------------------
-
-/// # Safety
-/// `vmctx` must be the vmctx of a live instance made by `bf_instantiate`.
-unsafe fn inst_of<'a>(vmctx: *mut VMContext) -> &'a Inst {
-    // SAFETY: per the caller; `instance` points at the block's header.
-    unsafe { &*((*vmctx).instance as *const Inst) }
-}
-
-fn status(ok: bool, trap: TrapCode) -> u32 {
-    if ok { 0 } else { trap as u32 }
-}
-
-/// Whether `[at, at + len)` fits in `size`.
-fn fits(at: u32, len: u32, size: u64) -> bool {
-    u64::from(at) + u64::from(len) <= size
-}
-
-unsafe extern "C" fn libcall_memory_grow(vmctx: *mut VMContext, m: u32, delta: u32) -> u32 {
-    // SAFETY: called by compiled code of a live instance, inside an API call.
-    let inst = unsafe { inst_of(vmctx) };
-    let Some(m) = mem(inst, m) else {
-        return u32::MAX;
-    };
-    let old = m.def.len / WASM_PAGE_SIZE;
-    // SAFETY: the runtime outlives its instance.
-    let r = unsafe { &mut *inst.rt };
-    if grow_memory(r, m, old + u64::from(delta)) {
-        old as u32
-    } else {
-        u32::MAX
-    }
-}
-
-unsafe extern "C" fn libcall_memory_fill(
-    vmctx: *mut VMContext,
-    m: u32,
-    dst: u32,
-    val: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let ok = match mem(unsafe { inst_of(vmctx) }, m) {
-        Some(m) if fits(dst, len, m.def.len) => {
-            // SAFETY: the range is inside the memory.
-            unsafe { ptr::write_bytes(m.def.base.add(dst as usize), val as u8, len as usize) };
-            true
-        }
-        _ => false,
-    };
-    status(ok, TrapCode::MemoryOutOfBounds)
-}
-
-unsafe extern "C" fn libcall_memory_copy(
-    vmctx: *mut VMContext,
-    dm: u32,
-    sm: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    let ok = match (mem(inst, dm), mem(inst, sm)) {
-        (Some(d), Some(s)) if fits(dst, len, d.def.len) && fits(src, len, s.def.len) => {
-            // SAFETY: both ranges are inside their memories; `copy` allows overlap.
-            unsafe {
-                ptr::copy(
-                    s.def.base.add(src as usize),
-                    d.def.base.add(dst as usize),
-                    len as usize,
-                )
-            };
-            true
-        }
-        _ => false,
-    };
-    status(ok, TrapCode::MemoryOutOfBounds)
-}
-
-/// Data segment `i`'s bytes, empty once dropped (or out of range).
-#[inline(never)]
-fn data_bytes<'a>(inst: &Inst, i: u32) -> &'a [u8] {
-    let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
-    let k = inst.nelems as usize + i as usize;
-    // SAFETY: `k < nseg` is checked first.
-    if k >= nseg || unsafe { *inst.dropped.add(k) } != 0 {
-        return &[];
-    }
-    inst.meta.data(i).bytes
-}
-
-unsafe extern "C" fn libcall_memory_init(
-    vmctx: *mut VMContext,
-    m: u32,
-    data: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    let seg = data_bytes(inst, data);
-    let ok = fits(src, len, seg.len() as u64)
-        && mem(inst, m).is_some_and(|m| {
-            copy_in(
-                m,
-                u64::from(dst),
-                &seg[src as usize..src as usize + len as usize],
-            )
-            .is_some()
-        });
-    status(ok, TrapCode::MemoryOutOfBounds)
-}
-
-/// Marks segment `k` (elements first, then data) dropped.
-#[inline(never)]
-fn drop_segment(inst: &Inst, k: usize) {
-    let nseg = inst.nelems as usize + inst.meta.num_datas() as usize;
-    if k < nseg {
-        // SAFETY: in range of the flags array.
-        unsafe { *inst.dropped.add(k) = 1 };
-    }
-}
-
-unsafe extern "C" fn libcall_data_drop(vmctx: *mut VMContext, data: u32) {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    drop_segment(inst, inst.nelems as usize + data as usize);
-}
-
-unsafe extern "C" fn libcall_table_grow(
-    vmctx: *mut VMContext,
-    t: u32,
-    init: u64,
-    delta: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    let Some(t) = tab(inst, t) else {
-        return u32::MAX;
-    };
-    let old = t.def.len;
-    // SAFETY: the runtime outlives its instance.
-    let r = unsafe { &mut *inst.rt };
-    if grow_table(r, t, old + u64::from(delta), init) {
-        old as u32
-    } else {
-        u32::MAX
-    }
-}
-
-unsafe extern "C" fn libcall_table_fill(
-    vmctx: *mut VMContext,
-    t: u32,
-    dst: u32,
-    val: u64,
-    len: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let t = tab(unsafe { inst_of(vmctx) }, t);
-    let ok = t.is_some_and(|t| {
-        if !fits(dst, len, t.def.len) {
-            return false;
-        }
-        for i in dst..dst + len {
-            // SAFETY: inside the table.
-            unsafe { *t.def.base.add(i as usize) = val };
-        }
-        true
-    });
-    status(ok, TrapCode::TableOutOfBounds)
-}
-
-unsafe extern "C" fn libcall_table_copy(
-    vmctx: *mut VMContext,
-    dt: u32,
-    st: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    let (d, s) = (
-        tab(inst, dt).map(|t| (t.def.base, t.def.len)),
-        tab(inst, st),
-    );
-    let ok = match (d, s) {
-        (Some((db, dl)), Some(s)) if fits(dst, len, dl) && fits(src, len, s.def.len) => {
-            // SAFETY: both ranges are inside their tables (possibly the same); `copy`
-            // allows overlap.
-            unsafe {
-                ptr::copy(
-                    s.def.base.add(src as usize),
-                    db.add(dst as usize),
-                    len as usize,
-                )
-            };
-            true
-        }
-        _ => false,
-    };
-    status(ok, TrapCode::TableOutOfBounds)
-}
-
-unsafe extern "C" fn libcall_table_init(
-    vmctx: *mut VMContext,
-    t: u32,
-    elem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    // A dropped (or active/declared) segment reads as empty.
-    let live = elem < inst.nelems
-        // SAFETY: `elem < nelems`, inside the flags array.
-        && unsafe { *inst.dropped.add(elem as usize) } == 0;
-    let e = inst.meta.elem(elem);
-    let n = if live { e.count } else { 0 };
-    let ng = inst.meta.num_globals();
-    let ok = fits(src, len, u64::from(n))
-        && tab(inst, t).is_some_and(|t| {
-            if !fits(dst, len, t.def.len) {
-                return false;
-            }
-            for j in 0..len {
-                // Passive items are `ref.func`/`ref.null` (or `global.get` of a global).
-                let v = eval(inst, inst.meta.elem_item(e.first + src + j), ng).unwrap_or(0);
-                // SAFETY: `dst + j < dst + len <= len(table)`.
-                unsafe { *t.def.base.add((dst + j) as usize) = v };
-            }
-            true
-        });
-    status(ok, TrapCode::TableOutOfBounds)
-}
-
-unsafe extern "C" fn libcall_elem_drop(vmctx: *mut VMContext, elem: u32) {
-    // SAFETY: as above.
-    let inst = unsafe { inst_of(vmctx) };
-    if elem < inst.nelems {
-        drop_segment(inst, elem as usize);
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1617,8 +1183,9 @@ unsafe fn memory0(rt: *mut Runtime) -> Result<(*mut u8, u64), bf_status> {
         return Err(BF_ERR_STATE);
     }
     // SAFETY: the instance is live.
-    let m = mem(unsafe { &*r.inst }, 0).ok_or(BF_ERR_NOT_FOUND)?;
-    Ok((m.def.base, m.def.len))
+    let m = unsafe { (*r.inst).core.memory_ptr(0) }.ok_or(BF_ERR_NOT_FOUND)?;
+    // SAFETY: the instance's memories are live.
+    Ok(unsafe { ((*m).def.base, (*m).def.len) })
 }
 
 /// The size of memory 0 in bytes.

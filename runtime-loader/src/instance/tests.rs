@@ -1,7 +1,11 @@
 //! Unit tests of instantiation, segments and the libcalls.
 
 use super::*;
-use crate::meta::{DataSegment, ElemSegment, Export, ExportKind, GlobalDef, Import};
+use crate::abi::{WASM_PAGE_SIZE, libcall};
+use crate::meta::{
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, GlobalDef, Import,
+    MemoryType, TableType,
+};
 use alloc::string::ToString;
 
 fn empty_sig_meta() -> ModuleMeta {

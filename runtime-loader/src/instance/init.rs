@@ -1,0 +1,231 @@
+//! Instantiation steps both loaders share: constant-expression evaluation, global
+//! initialisation, the segment tables of an [`InstanceCore`] and the application of active
+//! segments in spec order.
+//!
+//! They read the module through [`ModuleSource`], implemented for the in-place
+//! [`MetaView`] (the C library) and the decoded [`ModuleMeta`] (the compiler's modules and
+//! `bareflow-load`); constant expressions are evaluated in the metadata's [`RawExpr`] form.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use super::libcalls::{InstanceCore, Segment};
+use crate::abi::{FuncRef, TrapCode};
+use crate::meta::{DataMode, ElemMode, ModuleMeta};
+use crate::meta_view::{MetaView, RawExpr};
+
+/// What instantiation reads of a module's globals and segments.
+pub trait ModuleSource {
+    /// Number of globals, imported ones included.
+    fn num_globals(&self) -> u32;
+    /// Number of imported globals.
+    fn num_imported_globals(&self) -> u32;
+    /// The initializer of defined global `defined` (index without the imports).
+    fn global_init(&self, defined: u32) -> RawExpr;
+    /// Number of element segments.
+    fn num_elems(&self) -> u32;
+    /// Element segment `i`: (table and offset if active, passive, number of items).
+    fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32);
+    /// Item `j` of element segment `i`.
+    fn elem_item(&self, i: u32, j: u32) -> RawExpr;
+    /// Number of data segments.
+    fn num_datas(&self) -> u32;
+    /// Data segment `i`: (memory and offset if active, bytes).
+    fn data(&self, i: u32) -> (Option<(u32, RawExpr)>, &[u8]);
+}
+
+impl ModuleSource for MetaView<'_> {
+    fn num_globals(&self) -> u32 {
+        MetaView::num_globals(self)
+    }
+    fn num_imported_globals(&self) -> u32 {
+        MetaView::num_imported_globals(self)
+    }
+    fn global_init(&self, defined: u32) -> RawExpr {
+        MetaView::global_init(self, defined)
+    }
+    fn num_elems(&self) -> u32 {
+        MetaView::num_elems(self)
+    }
+    fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32) {
+        let e = MetaView::elem(self, i);
+        (e.active, e.passive, e.count)
+    }
+    fn elem_item(&self, i: u32, j: u32) -> RawExpr {
+        MetaView::elem_item(self, MetaView::elem(self, i).first + j)
+    }
+    fn num_datas(&self) -> u32 {
+        MetaView::num_datas(self)
+    }
+    fn data(&self, i: u32) -> (Option<(u32, RawExpr)>, &[u8]) {
+        let d = MetaView::data(self, i);
+        (d.active, d.bytes)
+    }
+}
+
+impl ModuleSource for ModuleMeta {
+    fn num_globals(&self) -> u32 {
+        self.global_types.len() as u32
+    }
+    fn num_imported_globals(&self) -> u32 {
+        self.num_imported_globals
+    }
+    fn global_init(&self, defined: u32) -> RawExpr {
+        RawExpr::encode(&self.globals[defined as usize].init)
+    }
+    fn num_elems(&self) -> u32 {
+        self.elems.len() as u32
+    }
+    fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32) {
+        let e = &self.elems[i as usize];
+        let active = match &e.mode {
+            ElemMode::Active { table, offset } => Some((*table, RawExpr::encode(offset))),
+            _ => None,
+        };
+        (active, e.mode == ElemMode::Passive, e.items.len() as u32)
+    }
+    fn elem_item(&self, i: u32, j: u32) -> RawExpr {
+        RawExpr::encode(&self.elems[i as usize].items[j as usize])
+    }
+    fn num_datas(&self) -> u32 {
+        self.datas.len() as u32
+    }
+    fn data(&self, i: u32) -> (Option<(u32, RawExpr)>, &[u8]) {
+        let d = &self.datas[i as usize];
+        let active = match &d.mode {
+            DataMode::Active { memory, offset } => Some((*memory, RawExpr::encode(offset))),
+            DataMode::Passive => None,
+        };
+        (active, &d.bytes)
+    }
+}
+
+/// The value of a validated constant expression as an 8-byte slot; `global.get` may read
+/// the globals in `globals` only (those initialised so far). `None` for an index out of
+/// range (not produced by a validated module).
+pub fn eval_const(e: RawExpr, funcs: &[*const FuncRef], globals: &[*mut u64]) -> Option<u64> {
+    let i = e.value as u32 as usize;
+    Some(match e.tag {
+        // Numbers: the payload is the value's bits (zero-extended for 32-bit values).
+        0..=3 => e.value,
+        // `ref.null`.
+        4 => 0,
+        5 => *funcs.get(i)? as u64,
+        // SAFETY: the cells of imported and earlier defined globals are live.
+        6 => unsafe { **globals.get(i)? },
+        _ => return None,
+    })
+}
+
+/// Initialises the defined globals in order: `globals` holds every global's cell (imports
+/// first); each initializer may read the imports and the globals before it.
+///
+/// # Safety
+/// Every pointer in `globals` must be a live, writable cell.
+pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
+    meta: &M,
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Option<()> {
+    let nimp = meta.num_imported_globals();
+    for i in nimp..meta.num_globals() {
+        let v = eval_const(meta.global_init(i - nimp), funcs, &globals[..i as usize])?;
+        // SAFETY: per the caller.
+        unsafe { *globals[i as usize] = v };
+    }
+    Some(())
+}
+
+/// The segment tables of an instance: passive element segments evaluated, passive data
+/// copied, active and declared ones empty (dropped).
+#[derive(Debug)]
+pub struct Segments {
+    elems: Box<[Segment<u64>]>,
+    datas: Box<[Segment<u8>]>,
+    _items: Vec<Box<[u64]>>,
+    _bytes: Vec<Box<[u8]>>,
+}
+
+impl Segments {
+    /// Builds the segments of `meta` (after the globals: items may read them).
+    pub fn new<M: ModuleSource + ?Sized>(
+        meta: &M,
+        funcs: &[*const FuncRef],
+        globals: &[*mut u64],
+    ) -> Option<Segments> {
+        let mut items = Vec::new();
+        let mut elems = Vec::with_capacity(meta.num_elems() as usize);
+        for i in 0..meta.num_elems() {
+            let (_, passive, count) = meta.elem(i);
+            if !passive {
+                elems.push(Segment::EMPTY);
+                continue;
+            }
+            let v = (0..count)
+                .map(|j| eval_const(meta.elem_item(i, j), funcs, globals))
+                .collect::<Option<Box<[u64]>>>()?;
+            elems.push(Segment {
+                ptr: v.as_ptr(),
+                len: v.len(),
+            });
+            items.push(v);
+        }
+        let mut bytes = Vec::new();
+        let mut datas = Vec::with_capacity(meta.num_datas() as usize);
+        for i in 0..meta.num_datas() {
+            let (active, b) = meta.data(i);
+            if active.is_some() {
+                datas.push(Segment::EMPTY);
+                continue;
+            }
+            let b: Box<[u8]> = b.into();
+            datas.push(Segment {
+                ptr: b.as_ptr(),
+                len: b.len(),
+            });
+            bytes.push(b);
+        }
+        Some(Segments {
+            elems: elems.into_boxed_slice(),
+            datas: datas.into_boxed_slice(),
+            _items: items,
+            _bytes: bytes,
+        })
+    }
+
+    /// Points `core`'s segment arrays at these (which must outlive its use).
+    pub fn attach(&mut self, core: &mut InstanceCore) {
+        core.elems = self.elems.as_mut_ptr();
+        core.num_elems = self.elems.len() as u32;
+        core.datas = self.datas.as_mut_ptr();
+        core.num_datas = self.datas.len() as u32;
+    }
+}
+
+/// Applies the active segments in spec order: each active element segment (`table.init`
+/// then `elem.drop`), then each active data segment (`memory.init` then `data.drop`).
+///
+/// # Errors
+/// The first out-of-bounds segment's trap; earlier writes stay.
+pub fn apply_active_segments<M: ModuleSource + ?Sized>(
+    core: &InstanceCore,
+    meta: &M,
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Result<(), TrapCode> {
+    for i in 0..meta.num_elems() {
+        if let (Some((table, offset)), _, count) = meta.elem(i) {
+            let off = eval_const(offset, funcs, globals).ok_or(TrapCode::TableOutOfBounds)?;
+            core.write_table(table, off as u32, count, &mut |j| {
+                eval_const(meta.elem_item(i, j), funcs, globals)
+            })?;
+        }
+    }
+    for i in 0..meta.num_datas() {
+        if let (Some((memory, offset)), bytes) = meta.data(i) {
+            let off = eval_const(offset, funcs, globals).ok_or(TrapCode::MemoryOutOfBounds)?;
+            core.write_memory(memory, off as u32, bytes)?;
+        }
+    }
+    Ok(())
+}
