@@ -1,5 +1,16 @@
 //! BareFlow runtime loader: the runtime ABI every tier shares, instances, and the snapshot
-//! loader. Depends on no compiler crate; `#![no_std]
+//! loader. Depends on no compiler crate; `#![no_std]` with optional `alloc`/`std`.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`], relocation table included), the ELF reader and relocator ([`elf`]: the reference the tables are derived from and checked against), [`code::BufferCodeMemory`] |
+//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`] |
+//! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
+//! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
+//! | `write` | the snapshot and metadata writers (used by the compiler) |
+//! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
+//! | `sign`  | Ed25519 verification of signed snapshots (`sign::verify`, `LoadedModule::load_signed`) |
+#![no_std]
 #![deny(missing_docs)]
 
 // Layout (each folder one concept; module paths predate it and stay as they were):

@@ -4,8 +4,8 @@
 //! on stderr), 2 usage error (clap). Engine panics are caught and reported as one
 //! `error: internal error: ... panicked ...` line, never a raw backtrace.
 
-mod compile; // H5 (snapshot) hook
-mod inspect; // H5 (snapshot) hook
+mod compile; // `bareflow compile`: wasm -> snapshot
+mod inspect; // `bareflow inspect`: what a snapshot holds
 mod keygen; // signed snapshots
 mod profile;
 mod run;

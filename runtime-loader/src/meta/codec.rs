@@ -1,5 +1,5 @@
 //! The snapshot's metadata section and the owned [`ModuleMeta`]: [`decode_meta`] builds one
-//! from the section, [`encode_meta`] (feature `write`) writes it.
+//! from the section, `encode_meta` (feature `write`) writes it.
 //!
 //! The section is flat: fixed-size little-endian `u32` records and a byte pool (layout in
 //! [`crate::meta_view`] and `docs/SNAPSHOT.md`). [`decode_meta`] trusts nothing: it reads

@@ -74,8 +74,8 @@ enum Tab {
     Items,
 }
 
-/// Words per record, by [`Tab`]: a type (pool offset, parameter count, result count); an
-/// import (module offset, length, name offset, length, kind); a function (type index); a
+/// Words per record, by record table in section order: a type (pool offset, parameter
+/// count, result count); an import (module offset, length, name offset, length, kind); a function (type index); a
 /// memory (min, max, has-max); a table (element type, min, max, has-max); a global type
 /// (value type, mutable); a defined global (constant expression); an export (name offset,
 /// length, kind, index); an element segment (mode, table, offset expression, element type,
