@@ -80,24 +80,30 @@ pub const BF_ERR_BOUNDS: bf_status = 9;
 /// verify, or the key is invalid / not supported by this build (`bf_error_message` says which).
 pub const BF_ERR_SIGNATURE: bf_status = 10;
 
+/// What each status means, indexed by its value (`BF_OK` first).
+const STATUS_MESSAGES: [&CStr; 11] = [
+    c"ok",
+    c"invalid argument",
+    c"call out of order or runtime poisoned",
+    c"arena exhausted",
+    c"snapshot rejected",
+    c"import not bound",
+    c"instantiation failed",
+    c"export not found",
+    c"trap",
+    c"out of bounds",
+    c"signature check failed",
+];
+const _: () = assert!(STATUS_MESSAGES.len() == BF_ERR_SIGNATURE as usize + 1);
+
 /// A static, NUL-terminated description of `status`.
 #[unsafe(no_mangle)]
 pub extern "C" fn bf_status_message(status: bf_status) -> *const c_char {
-    let s: &CStr = match status {
-        BF_OK => c"ok",
-        BF_ERR_ARG => c"invalid argument",
-        BF_ERR_STATE => c"call out of order or runtime poisoned",
-        BF_ERR_ARENA => c"arena exhausted",
-        BF_ERR_LOAD => c"snapshot rejected",
-        BF_ERR_LINK => c"import not bound",
-        BF_ERR_INSTANTIATE => c"instantiation failed",
-        BF_ERR_NOT_FOUND => c"export not found",
-        BF_ERR_TRAP => c"trap",
-        BF_ERR_BOUNDS => c"out of bounds",
-        BF_ERR_SIGNATURE => c"signature check failed",
-        _ => c"unknown status",
-    };
-    s.as_ptr()
+    STATUS_MESSAGES
+        .get(status as usize)
+        .copied()
+        .unwrap_or(c"unknown status")
+        .as_ptr()
 }
 
 // ---------------------------------------------------------------------------------------

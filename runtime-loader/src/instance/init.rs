@@ -7,7 +7,8 @@
 //! `bareflow-load`); constant expressions are evaluated in the metadata's [`RawExpr`] form.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr;
 
 use super::libcalls::{InstanceCore, Segment};
 use crate::abi::{FuncRef, TrapCode};
@@ -137,13 +138,35 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
 }
 
 /// The segment tables of an instance: passive element segments evaluated, passive data
-/// copied, active and declared ones empty (dropped).
+/// copied, active and declared ones empty (dropped). Four allocations whatever the number of
+/// segments: the two tables, every passive segment's items, every passive segment's bytes.
 #[derive(Debug)]
 pub struct Segments {
     elems: Box<[Segment<u64>]>,
     datas: Box<[Segment<u8>]>,
-    _items: Vec<Box<[u64]>>,
-    _bytes: Vec<Box<[u8]>>,
+    items: Box<[u64]>,
+    bytes: Box<[u8]>,
+}
+
+/// `n` copies of `v` in one allocation of the global allocator; `None` if it fails.
+fn boxed_slice<T: Copy>(n: usize, v: T) -> Option<Box<[T]>> {
+    if n == 0 {
+        return Some(Box::default());
+    }
+    let layout = Layout::array::<T>(n).ok()?;
+    // SAFETY: the layout has a non-zero size (`T` is a non-zero-sized segment part).
+    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<T>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` has room for `n` values; once written, the block is a `Box<[T]>` of the
+    // same layout.
+    unsafe {
+        for i in 0..n {
+            p.add(i).write(v);
+        }
+        Some(Box::from_raw(ptr::slice_from_raw_parts_mut(p, n)))
+    }
 }
 
 impl Segments {
@@ -153,44 +176,51 @@ impl Segments {
         funcs: &[*const FuncRef],
         globals: &[*mut u64],
     ) -> Option<Segments> {
-        let mut items = Vec::new();
-        let mut elems = Vec::with_capacity(meta.num_elems() as usize);
-        for i in 0..meta.num_elems() {
-            let (_, passive, count) = meta.elem(i);
-            if !passive {
-                elems.push(Segment::EMPTY);
-                continue;
+        let (ne, nd) = (meta.num_elems(), meta.num_datas());
+        let passive_elem = |i| match meta.elem(i) {
+            (_, true, count) => count as usize,
+            _ => 0,
+        };
+        let passive_data = |i| match meta.data(i) {
+            (None, b) => b.len(),
+            _ => 0,
+        };
+        let mut s = Segments {
+            elems: boxed_slice(ne as usize, Segment::EMPTY)?,
+            datas: boxed_slice(nd as usize, Segment::EMPTY)?,
+            items: boxed_slice((0..ne).map(passive_elem).sum(), 0)?,
+            bytes: boxed_slice((0..nd).map(passive_data).sum(), 0)?,
+        };
+        let mut at = 0;
+        for i in 0..ne {
+            let n = passive_elem(i);
+            let items = &mut s.items[at..at + n];
+            for (j, slot) in (0..).zip(items.iter_mut()) {
+                *slot = eval_const(meta.elem_item(i, j), funcs, globals)?;
             }
-            let v = (0..count)
-                .map(|j| eval_const(meta.elem_item(i, j), funcs, globals))
-                .collect::<Option<Box<[u64]>>>()?;
-            elems.push(Segment {
-                ptr: v.as_ptr(),
-                len: v.len(),
-            });
-            items.push(v);
+            if n > 0 {
+                s.elems[i as usize] = Segment {
+                    ptr: items.as_ptr(),
+                    len: n,
+                };
+            }
+            at += n;
         }
-        let mut bytes = Vec::new();
-        let mut datas = Vec::with_capacity(meta.num_datas() as usize);
-        for i in 0..meta.num_datas() {
+        let mut at = 0;
+        for i in 0..nd {
             let (active, b) = meta.data(i);
-            if active.is_some() {
-                datas.push(Segment::EMPTY);
+            if active.is_some() || b.is_empty() {
                 continue;
             }
-            let b: Box<[u8]> = b.into();
-            datas.push(Segment {
-                ptr: b.as_ptr(),
+            let bytes = &mut s.bytes[at..at + b.len()];
+            bytes.copy_from_slice(b);
+            s.datas[i as usize] = Segment {
+                ptr: bytes.as_ptr(),
                 len: b.len(),
-            });
-            bytes.push(b);
+            };
+            at += b.len();
         }
-        Some(Segments {
-            elems: elems.into_boxed_slice(),
-            datas: datas.into_boxed_slice(),
-            _items: items,
-            _bytes: bytes,
-        })
+        Some(s)
     }
 
     /// Points `core`'s segment arrays at these (which must outlive its use).

@@ -276,7 +276,7 @@ fn alloc_zeroed_bytes(len: u64) -> Option<*mut u8> {
 ///
 /// # Safety
 /// `p` must be the block's base and `old` its length.
-unsafe fn realloc_zeroed(p: *mut u8, old: usize, new: usize) -> Option<*mut u8> {
+pub(super) unsafe fn realloc_zeroed(p: *mut u8, old: usize, new: usize) -> Option<*mut u8> {
     if old == 0 {
         return alloc_zeroed_bytes(new as u64);
     }
@@ -294,7 +294,7 @@ unsafe fn realloc_zeroed(p: *mut u8, old: usize, new: usize) -> Option<*mut u8> 
 
 /// # Safety
 /// `p` must come from `alloc_zeroed_bytes(len)` with `len > 0`.
-unsafe fn free_bytes(p: *mut u8, len: u64) {
+pub(super) unsafe fn free_bytes(p: *mut u8, len: u64) {
     if let Some(layout) = mem_layout(len as usize) {
         // SAFETY: same layout as the allocation, per the caller.
         unsafe { alloc::alloc::dealloc(p, layout) };

@@ -3,11 +3,11 @@
 //! system heap, or the C library's arena).
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::marker::PhantomPinned;
 use core::ptr;
 
 use super::InstanceError;
+use super::memory::{free_bytes, realloc_zeroed};
 use crate::abi::TableDef;
 use crate::meta::TableType;
 
@@ -15,7 +15,8 @@ use crate::meta::TableType;
 pub const MAX_TABLE_ELEMS: u32 = 10_000_000;
 
 /// A table: 8-byte slots (`*const FuncRef` or externref value, 0 = null). The first field is
-/// the ABI [`TableDef`].
+/// the ABI [`TableDef`], which is also the storage: `len` slots at `base`, a block of the
+/// global allocator (the same seam linear memories use), grown with `realloc`.
 #[repr(C)]
 #[derive(Debug)]
 pub struct TableInst {
@@ -23,7 +24,6 @@ pub struct TableInst {
     pub def: TableDef,
     /// Element type and declared limits.
     pub ty: TableType,
-    elems: Vec<u64>,
     _pin: PhantomPinned,
 }
 
@@ -33,55 +33,47 @@ impl TableInst {
     /// # Errors
     /// `OutOfMemory` if the size exceeds [`MAX_TABLE_ELEMS`] or allocation fails.
     pub fn new(ty: TableType, init: u64) -> Result<Box<TableInst>, InstanceError> {
-        if ty.limits.min > MAX_TABLE_ELEMS {
-            return Err(InstanceError::OutOfMemory);
-        }
-        let mut elems = Vec::new();
-        elems
-            .try_reserve_exact(ty.limits.min as usize)
-            .map_err(|_| InstanceError::OutOfMemory)?;
-        elems.resize(ty.limits.min as usize, init);
         let mut t = Box::new(TableInst {
             def: TableDef {
                 base: ptr::null_mut(),
                 len: 0,
             },
             ty,
-            elems,
             _pin: PhantomPinned,
         });
-        t.sync();
+        if ty.limits.min > MAX_TABLE_ELEMS || t.resize(ty.limits.min, init).is_none() {
+            return Err(InstanceError::OutOfMemory);
+        }
         Ok(t)
-    }
-
-    fn sync(&mut self) {
-        self.def.base = self.elems.as_mut_ptr();
-        self.def.len = self.elems.len() as u64;
     }
 
     /// Current number of elements.
     pub fn len(&self) -> u32 {
-        self.elems.len() as u32
+        self.def.len as u32
     }
 
     /// Whether the table has no elements.
     pub fn is_empty(&self) -> bool {
-        self.elems.is_empty()
+        self.def.len == 0
     }
 
     /// The elements.
     pub fn elems(&self) -> &[u64] {
-        &self.elems
+        if self.def.len == 0 {
+            return &[];
+        }
+        // SAFETY: `base` holds `len` initialised slots owned by this table.
+        unsafe { core::slice::from_raw_parts(self.def.base, self.def.len as usize) }
     }
 
     /// Element `i`.
     pub fn get(&self, i: u32) -> Option<u64> {
-        self.elems.get(i as usize).copied()
+        self.elems().get(i as usize).copied()
     }
 
     /// Sets element `i`; `false` if out of bounds.
     pub fn set(&mut self, i: u32, v: u64) -> bool {
-        match self.elems.get_mut(i as usize) {
+        match self.slice_mut().get_mut(i as usize) {
             Some(slot) => {
                 *slot = v;
                 true
@@ -98,13 +90,41 @@ impl TableInst {
         if new > u64::from(max) {
             return None;
         }
-        self.elems.try_reserve_exact(delta as usize).ok()?;
-        self.elems.resize(new as usize, init);
-        self.sync();
+        self.resize(new as u32, init)?;
         Some(old)
     }
 
+    /// Resizes the storage to `new >= len` slots, the new ones set to `init`.
+    fn resize(&mut self, new: u32, init: u64) -> Option<()> {
+        let old = self.def.len as usize;
+        let new = new as usize;
+        if new == old {
+            return Some(());
+        }
+        // SAFETY: the block is this table's (or there is none yet when `old` is 0).
+        let base = unsafe { realloc_zeroed(self.def.base.cast(), old * 8, new * 8)? };
+        self.def.base = base.cast();
+        self.def.len = new as u64;
+        if init != 0 {
+            self.slice_mut()[old..].fill(init);
+        }
+        Some(())
+    }
+
     pub(crate) fn slice_mut(&mut self) -> &mut [u64] {
-        &mut self.elems
+        if self.def.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: as in `elems`; `&mut self` makes the access exclusive.
+        unsafe { core::slice::from_raw_parts_mut(self.def.base, self.def.len as usize) }
+    }
+}
+
+impl Drop for TableInst {
+    fn drop(&mut self) {
+        if self.def.len > 0 {
+            // SAFETY: the block came from `realloc_zeroed` with this length.
+            unsafe { free_bytes(self.def.base.cast(), self.def.len * 8) };
+        }
     }
 }
