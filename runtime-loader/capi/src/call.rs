@@ -171,6 +171,37 @@ pub(crate) fn in_bounds(offset: u64, len: usize, size: u64) -> bool {
         .is_some_and(|end| end <= size)
 }
 
+/// Copies `len` bytes between memory 0 at `offset` and `buf` (into `buf` unless `write`).
+///
+/// # Safety
+/// `rt` from `bf_init`; `buf` valid for `len` bytes in the direction of the copy.
+#[inline(never)]
+unsafe fn memory_copy(
+    rt: *mut Runtime,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    write: bool,
+) -> bf_status {
+    if buf.is_null() && len != 0 {
+        return BF_ERR_ARG;
+    }
+    // SAFETY: per the contract.
+    match unsafe { memory0(rt) } {
+        Ok((base, size)) if in_bounds(offset, len, size) => {
+            // SAFETY: the range is inside the memory; `buf` per the contract.
+            unsafe {
+                let at = base.add(offset as usize);
+                let (from, to) = if write { (buf, at) } else { (at, buf) };
+                ptr::copy(from, to, len);
+            }
+            BF_OK
+        }
+        Ok(_) => BF_ERR_BOUNDS,
+        Err(s) => s,
+    }
+}
+
 /// Copies `len` bytes of memory 0 starting at `offset` into `dst`.
 ///
 /// # Safety
@@ -182,19 +213,8 @@ pub unsafe extern "C" fn bf_memory_read(
     dst: *mut c_void,
     len: usize,
 ) -> bf_status {
-    if dst.is_null() && len != 0 {
-        return BF_ERR_ARG;
-    }
     // SAFETY: per the contract.
-    match unsafe { memory0(rt) } {
-        Ok((base, size)) if in_bounds(offset, len, size) => {
-            // SAFETY: the range is inside the memory; `dst` per the contract.
-            unsafe { ptr::copy(base.add(offset as usize), dst.cast(), len) };
-            BF_OK
-        }
-        Ok(_) => BF_ERR_BOUNDS,
-        Err(s) => s,
-    }
+    unsafe { memory_copy(rt, offset, dst.cast(), len, false) }
 }
 
 /// Copies `len` bytes from `src` into memory 0 at `offset`.
@@ -208,19 +228,8 @@ pub unsafe extern "C" fn bf_memory_write(
     src: *const c_void,
     len: usize,
 ) -> bf_status {
-    if src.is_null() && len != 0 {
-        return BF_ERR_ARG;
-    }
-    // SAFETY: per the contract.
-    match unsafe { memory0(rt) } {
-        Ok((base, size)) if in_bounds(offset, len, size) => {
-            // SAFETY: the range is inside the memory; `src` per the contract.
-            unsafe { ptr::copy(src.cast(), base.add(offset as usize), len) };
-            BF_OK
-        }
-        Ok(_) => BF_ERR_BOUNDS,
-        Err(s) => s,
-    }
+    // SAFETY: per the contract; the copy only reads `src`.
+    unsafe { memory_copy(rt, offset, src.cast_mut().cast(), len, true) }
 }
 
 /// Bytes of the arena in use (runtime state included), for sizing the arena.

@@ -103,7 +103,6 @@ pub(crate) struct Inst {
     /// First: `vmctx.instance` points here, where the shared libcalls read the core.
     pub(crate) core: InstanceCore,
     pub(crate) vmctx: VMContext,
-    pub(crate) libcalls: [usize; libcall::COUNT],
     pub(crate) nfuncs: u32,
     pub(crate) nglobals: u32,
     pub(crate) funcs: *mut *const FuncRef,
@@ -141,9 +140,16 @@ pub unsafe extern "C" fn bf_instantiate(rt: *mut Runtime) -> bf_status {
 }
 
 /// Offset of a `count`-element array of `T` placed at the end of a block of `*size` bytes.
-pub(crate) fn carve<T>(size: &mut usize, count: u32) -> usize {
-    let at = size.next_multiple_of(align_of::<T>());
-    *size = at + size_of::<T>() * count as usize;
+fn carve<T>(size: &mut usize, count: u32) -> usize {
+    carve_bytes(size, align_of::<T>(), size_of::<T>() * count as usize)
+}
+
+/// Offset of `bytes` bytes aligned to `align` (a power of two) placed at the end of a block
+/// of `*size` bytes.
+#[inline(never)]
+fn carve_bytes(size: &mut usize, align: usize, bytes: usize) -> usize {
+    let at = (*size + align - 1) & !(align - 1);
+    *size = at + bytes;
     at
 }
 
@@ -322,8 +328,6 @@ pub(crate) fn build(
             *tables.add(i as usize) = t;
             *tptrs.add(i as usize) = &raw mut (*t).def;
         }
-        let mut libcalls = default_libcalls();
-        libcalls[libcall::RAISE_TRAP] = trap::raise_trap_address();
         for i in 0..meta.num_globals() as usize {
             *gptrs.add(i) = globals.add(i);
         }
@@ -345,11 +349,10 @@ pub(crate) fn build(
             funcs,
             type_ids,
             stack_limit: 0,
-            libcalls: (*inst).libcalls.as_ptr(),
+            libcalls: LIBCALLS.0.as_ptr().cast(),
             trap_ctx: (&raw mut r.trap_ctx).cast(),
             instance: inst.cast(),
         };
-        (*inst).libcalls = libcalls;
         (*inst).nfuncs = nfuncs;
         (*inst).nglobals = meta.num_globals();
         (*inst).funcs = funcs;

@@ -3,7 +3,7 @@
 //!
 //! Memory: the embedder hands in every byte. [`bf_init`] takes one *arena*; the runtime
 //! state (trap context, the loaded module's metadata view and entry table, host bindings) and
-//! the instance (one block: vmctx, libcall table, `FuncRef`s, table and global arrays; plus a
+//! the instance (one block: vmctx, `FuncRef`s, table and global arrays; plus a
 //! block per linear memory and per table) live in it, carved by a bump allocator. The
 //! metadata is never decoded: it is validated once ([`MetaView::parse`]) and read in place.
 //! Code goes into a second embedder region ([`bf_load`]) or, for an execute-in-place
@@ -30,10 +30,10 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::{CStr, c_char, c_void};
 use core::ptr;
 
-use runtime_loader::abi::{ArrayFn, FuncRef, MemoryDef, TableDef, VMContext, func_kind, libcall};
+use runtime_loader::abi::{ArrayFn, FuncRef, MemoryDef, TableDef, VMContext, func_kind};
 use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
 use runtime_loader::instance::init::{Segments, apply_active_segments, init_globals};
-use runtime_loader::instance::{InstanceCore, LinearMemory, TableInst, default_libcalls};
+use runtime_loader::instance::{InstanceCore, LIBCALLS, LinearMemory, TableInst};
 use runtime_loader::loader::{check_entries, check_header};
 use runtime_loader::meta::ExportKind;
 use runtime_loader::meta_view::MetaView;

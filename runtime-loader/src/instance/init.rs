@@ -17,6 +17,10 @@ use crate::meta_view::{MetaView, RawExpr};
 
 /// What instantiation reads of a module's globals and segments.
 pub trait ModuleSource {
+    /// Whether passive data segments are copied into the instance. A metadata view's bytes
+    /// are read in place instead: whoever instantiates from a [`MetaView`] keeps its bytes
+    /// alive (and unchanged) as long as the instance.
+    const COPY_DATA: bool;
     /// Number of globals, imported ones included.
     fn num_globals(&self) -> u32;
     /// Number of imported globals.
@@ -36,6 +40,7 @@ pub trait ModuleSource {
 }
 
 impl ModuleSource for MetaView<'_> {
+    const COPY_DATA: bool = false;
     fn num_globals(&self) -> u32 {
         MetaView::num_globals(self)
     }
@@ -65,6 +70,7 @@ impl ModuleSource for MetaView<'_> {
 }
 
 impl ModuleSource for ModuleMeta {
+    const COPY_DATA: bool = true;
     fn num_globals(&self) -> u32 {
         self.global_types.len() as u32
     }
@@ -138,7 +144,7 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
 }
 
 /// The segment tables of an instance: passive element segments evaluated, passive data
-/// copied, active and declared ones empty (dropped). Four allocations whatever the number of
+/// copied (or, for a [`MetaView`], read in place), active and declared ones empty (dropped). Four allocations whatever the number of
 /// segments: the two tables, every passive segment's items, every passive segment's bytes.
 #[derive(Debug)]
 pub struct Segments {
@@ -182,7 +188,7 @@ impl Segments {
             _ => 0,
         };
         let passive_data = |i| match meta.data(i) {
-            (None, b) => b.len(),
+            (None, b) if M::COPY_DATA => b.len(),
             _ => 0,
         };
         let mut s = Segments {
@@ -212,13 +218,18 @@ impl Segments {
             if active.is_some() || b.is_empty() {
                 continue;
             }
-            let bytes = &mut s.bytes[at..at + b.len()];
-            bytes.copy_from_slice(b);
+            let bytes = if M::COPY_DATA {
+                let copy = &mut s.bytes[at..at + b.len()];
+                copy.copy_from_slice(b);
+                at += b.len();
+                &*copy
+            } else {
+                b
+            };
             s.datas[i as usize] = Segment {
                 ptr: bytes.as_ptr(),
-                len: b.len(),
+                len: bytes.len(),
             };
-            at += b.len();
         }
         Some(s)
     }

@@ -512,24 +512,49 @@ pub unsafe extern "C" fn libcall_elem_drop(vmctx: *mut VMContext, elem: u32) {
     unsafe { core(vmctx) }.elem_drop(elem)
 }
 
-/// The libcall table of every instance. [`libcall::RAISE_TRAP`] is 0 unless `raise_trap` is
-/// given (a JIT installs its own later through `Instance::libcalls_mut`; the loaders pass
-/// the trap trampoline's); [`libcall::ENTER`] is the entry trampoline on x86-64.
-pub fn default_libcalls() -> [usize; libcall::COUNT] {
-    let mut t = [0usize; libcall::COUNT];
-    t[libcall::MEMORY_GROW] = libcall_memory_grow as *const () as usize;
-    t[libcall::MEMORY_FILL] = libcall_memory_fill as *const () as usize;
-    t[libcall::MEMORY_COPY] = libcall_memory_copy as *const () as usize;
-    t[libcall::MEMORY_INIT] = libcall_memory_init as *const () as usize;
-    t[libcall::DATA_DROP] = libcall_data_drop as *const () as usize;
-    t[libcall::TABLE_GROW] = libcall_table_grow as *const () as usize;
-    t[libcall::TABLE_FILL] = libcall_table_fill as *const () as usize;
-    t[libcall::TABLE_COPY] = libcall_table_copy as *const () as usize;
-    t[libcall::TABLE_INIT] = libcall_table_init as *const () as usize;
-    t[libcall::ELEM_DROP] = libcall_elem_drop as *const () as usize;
-    #[cfg(target_arch = "x86_64")]
-    {
-        t[libcall::ENTER] = crate::trap::enter_address();
-    }
+/// A libcall table: entry `i` is the address of libcall `i` ([`libcall`] indices), the layout
+/// `vmctx.libcalls` points at.
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct LibcallTable(pub [*const (); libcall::COUNT]);
+
+// SAFETY: the table only holds code addresses and is never written.
+unsafe impl Sync for LibcallTable {}
+
+/// The libcalls in table order, `raise` and `enter` at [`libcall::RAISE_TRAP`] and
+/// [`libcall::ENTER`].
+const fn libcall_table(raise: *const (), enter: *const ()) -> [*const (); libcall::COUNT] {
+    let mut t = [ptr::null(); libcall::COUNT];
+    t[libcall::MEMORY_GROW] = libcall_memory_grow as *const ();
+    t[libcall::MEMORY_FILL] = libcall_memory_fill as *const ();
+    t[libcall::MEMORY_COPY] = libcall_memory_copy as *const ();
+    t[libcall::MEMORY_INIT] = libcall_memory_init as *const ();
+    t[libcall::DATA_DROP] = libcall_data_drop as *const ();
+    t[libcall::TABLE_GROW] = libcall_table_grow as *const ();
+    t[libcall::TABLE_FILL] = libcall_table_fill as *const ();
+    t[libcall::TABLE_COPY] = libcall_table_copy as *const ();
+    t[libcall::TABLE_INIT] = libcall_table_init as *const ();
+    t[libcall::ELEM_DROP] = libcall_elem_drop as *const ();
+    t[libcall::RAISE_TRAP] = raise;
+    t[libcall::ENTER] = enter;
     t
+}
+
+/// The complete libcall table, trap trampolines included: read-only and shared, what an
+/// instance whose libcalls nobody replaces points `vmctx.libcalls` at (the C library's).
+#[cfg(target_arch = "x86_64")]
+pub static LIBCALLS: LibcallTable = LibcallTable(libcall_table(
+    crate::trap::bareflow_trap_raise as *const (),
+    crate::trap::bareflow_trap_enter as *const (),
+));
+
+/// The libcall table of every Rust instance. [`libcall::RAISE_TRAP`] is 0 until a JIT
+/// installs its own (`Instance::libcalls_mut`); [`libcall::ENTER`] is the entry trampoline
+/// on x86-64.
+pub fn default_libcalls() -> [usize; libcall::COUNT] {
+    #[cfg(target_arch = "x86_64")]
+    let enter = crate::trap::bareflow_trap_enter as *const ();
+    #[cfg(not(target_arch = "x86_64"))]
+    let enter = ptr::null();
+    libcall_table(ptr::null(), enter).map(|p| p as usize)
 }
