@@ -47,6 +47,21 @@ fn mem_layout(bytes: usize) -> Option<Layout> {
     Layout::from_size_align(bytes, 16).ok()
 }
 
+/// The initial size in bytes of a memory of type `ty`.
+///
+/// # Errors
+/// `OutOfMemory` beyond 4 GiB; `Malformed` for a minimum above the maximum (which a loader
+/// can only meet in a crafted snapshot).
+fn initial_bytes(ty: MemoryType) -> Result<u64, InstanceError> {
+    if ty.limits.max.is_some_and(|max| max < ty.limits.min) {
+        return Err(InstanceError::Malformed("memory minimum above its maximum"));
+    }
+    if u64::from(ty.limits.min) > MAX_WASM_PAGES {
+        return Err(InstanceError::OutOfMemory);
+    }
+    Ok(u64::from(ty.limits.min) * WASM_PAGE_SIZE)
+}
+
 impl LinearMemory {
     /// Allocates a zeroed memory of `ty.limits.min` pages.
     ///
@@ -56,12 +71,10 @@ impl LinearMemory {
     /// moves. Without it the bytes come from the global allocator and growth reallocates.
     ///
     /// # Errors
-    /// `OutOfMemory` if the allocation fails or the size exceeds 4 GiB.
+    /// `OutOfMemory` if the allocation fails or the size exceeds 4 GiB; `Malformed` if the
+    /// minimum exceeds the maximum.
     pub fn new(ty: MemoryType) -> Result<Box<LinearMemory>, InstanceError> {
-        if u64::from(ty.limits.min) > MAX_WASM_PAGES {
-            return Err(InstanceError::OutOfMemory);
-        }
-        let bytes = u64::from(ty.limits.min) * WASM_PAGE_SIZE;
+        let bytes = initial_bytes(ty)?;
         #[cfg(feature = "unix")]
         {
             let max = u64::from(ty.limits.max.unwrap_or(MAX_WASM_PAGES as u32))
@@ -110,10 +123,7 @@ impl LinearMemory {
     /// `OutOfMemory` if the size exceeds 4 GiB or the reservation fails;
     /// `Unsupported` when the build has no guard-page support ([`GUARD_MEMORY_SUPPORTED`]).
     pub fn new_guard(ty: MemoryType) -> Result<Box<LinearMemory>, InstanceError> {
-        if u64::from(ty.limits.min) > MAX_WASM_PAGES {
-            return Err(InstanceError::OutOfMemory);
-        }
-        let bytes = u64::from(ty.limits.min) * WASM_PAGE_SIZE;
+        let bytes = initial_bytes(ty)?;
         #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
         {
             let base = crate::guard::reserve(bytes as usize).ok_or(InstanceError::OutOfMemory)?;

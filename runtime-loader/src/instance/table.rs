@@ -31,7 +31,8 @@ impl TableInst {
     /// A table of `ty.limits.min` elements set to `init`.
     ///
     /// # Errors
-    /// `OutOfMemory` if the size exceeds [`MAX_TABLE_ELEMS`] or allocation fails.
+    /// `OutOfMemory` if the size exceeds [`MAX_TABLE_ELEMS`] or allocation fails;
+    /// `Malformed` if the minimum exceeds the maximum.
     pub fn new(ty: TableType, init: u64) -> Result<Box<TableInst>, InstanceError> {
         let mut t = Box::new(TableInst {
             def: TableDef {
@@ -41,6 +42,9 @@ impl TableInst {
             ty,
             _pin: PhantomPinned,
         });
+        if ty.limits.max.is_some_and(|max| max < ty.limits.min) {
+            return Err(InstanceError::Malformed("table minimum above its maximum"));
+        }
         if ty.limits.min > MAX_TABLE_ELEMS || t.resize(ty.limits.min, init).is_none() {
             return Err(InstanceError::OutOfMemory);
         }
