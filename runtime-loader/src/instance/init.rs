@@ -154,25 +154,25 @@ pub struct Segments {
     bytes: Box<[u8]>,
 }
 
-/// `n` copies of `v` in one allocation of the global allocator; `None` if it fails.
-fn boxed_slice<T: Copy>(n: usize, v: T) -> Option<Box<[T]>> {
-    if n == 0 {
-        return Some(Box::default());
+/// `n` zeroed values in one allocation of the global allocator; `None` if it fails. Only
+/// for the segment parts, whose all-zero bit pattern is a value (0, or an empty segment).
+fn zeroed_slice<T: Copy>(n: usize) -> Option<Box<[T]>> {
+    let p = zeroed(n.checked_mul(size_of::<T>())?, align_of::<T>())?;
+    // SAFETY: `p` is a zeroed block of `n` values of `T` (a valid value, see above), or a
+    // dangling aligned pointer when there are none; it has the layout `Box<[T]>` frees.
+    Some(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p.cast::<T>(), n)) })
+}
+
+/// A zeroed block of `bytes` bytes (a dangling `align`ed pointer if 0).
+#[inline(never)]
+fn zeroed(bytes: usize, align: usize) -> Option<*mut u8> {
+    if bytes == 0 {
+        return Some(ptr::without_provenance_mut(align));
     }
-    let layout = Layout::array::<T>(n).ok()?;
-    // SAFETY: the layout has a non-zero size (`T` is a non-zero-sized segment part).
-    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<T>();
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: `p` has room for `n` values; once written, the block is a `Box<[T]>` of the
-    // same layout.
-    unsafe {
-        for i in 0..n {
-            p.add(i).write(v);
-        }
-        Some(Box::from_raw(ptr::slice_from_raw_parts_mut(p, n)))
-    }
+    let layout = Layout::from_size_align(bytes, align).ok()?;
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    (!p.is_null()).then_some(p)
 }
 
 impl Segments {
@@ -192,10 +192,10 @@ impl Segments {
             _ => 0,
         };
         let mut s = Segments {
-            elems: boxed_slice(ne as usize, Segment::EMPTY)?,
-            datas: boxed_slice(nd as usize, Segment::EMPTY)?,
-            items: boxed_slice((0..ne).map(passive_elem).sum(), 0)?,
-            bytes: boxed_slice((0..nd).map(passive_data).sum(), 0)?,
+            elems: zeroed_slice(ne as usize)?,
+            datas: zeroed_slice(nd as usize)?,
+            items: zeroed_slice((0..ne).map(passive_elem).sum())?,
+            bytes: zeroed_slice((0..nd).map(passive_data).sum())?,
         };
         let mut at = 0;
         for i in 0..ne {

@@ -12,7 +12,7 @@ use super::{LinearMemory, TableInst};
 use crate::abi::{TrapCode, VMContext, libcall};
 
 /// A segment's remaining items: `len` is 0 once dropped (active and declared segments start
-/// dropped).
+/// dropped); `ptr` may then be null (an all-zero `Segment` is an empty one).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Segment<T> {
@@ -34,7 +34,10 @@ impl<T> Segment<T> {
     /// # Safety
     /// `ptr` must point at `len` live items.
     unsafe fn items<'a>(self) -> &'a [T] {
-        // SAFETY: per the caller; a dropped segment's dangling pointer with length 0 is fine.
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: per the caller.
         unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
