@@ -8,7 +8,7 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
-//! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
+//! | `wasi`  | WASI preview1 host functions (`wasi`) for every tier and the loader (needs `std`) |
 //! | `sign`  | Ed25519 verification of signed snapshots (`sign::verify`, `LoadedModule::load_signed`) |
 #![no_std]
 #![deny(missing_docs)]
