@@ -176,7 +176,7 @@ pub(crate) fn in_bounds(offset: u64, len: usize, size: u64) -> bool {
 /// # Safety
 /// `rt` from `bf_init`; `buf` valid for `len` bytes in the direction of the copy.
 #[inline(never)]
-unsafe fn memory_copy(
+unsafe fn host_copy(
     rt: *mut Runtime,
     offset: u64,
     buf: *mut u8,
@@ -214,7 +214,7 @@ pub unsafe extern "C" fn bf_memory_read(
     len: usize,
 ) -> bf_status {
     // SAFETY: per the contract.
-    unsafe { memory_copy(rt, offset, dst.cast(), len, false) }
+    unsafe { host_copy(rt, offset, dst.cast(), len, false) }
 }
 
 /// Copies `len` bytes from `src` into memory 0 at `offset`.
@@ -229,7 +229,7 @@ pub unsafe extern "C" fn bf_memory_write(
     len: usize,
 ) -> bf_status {
     // SAFETY: per the contract; the copy only reads `src`.
-    unsafe { memory_copy(rt, offset, src.cast_mut().cast(), len, true) }
+    unsafe { host_copy(rt, offset, src.cast_mut().cast(), len, true) }
 }
 
 /// Bytes of the arena in use (runtime state included), for sizing the arena.
