@@ -8,10 +8,18 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
-//! | `wasi`  | WASI preview1 host functions ([`wasi`]) for every tier and the loader (needs `std`) |
+//! | `wasi`  | WASI preview1 host functions (`wasi`) for every tier and the loader (needs `std`) |
 //! | `sign`  | Ed25519 verification of signed snapshots (`sign::verify`, `LoadedModule::load_signed`) |
 #![no_std]
 #![deny(missing_docs)]
+
+// Layout (each folder one concept; module paths predate it and stay as they were):
+//   abi.rs, trap.rs, error.rs, float.rs  the ABI every tier shares, the trap entry, errors
+//   format/    the snapshot container (header, sections, entry and relocation tables)
+//   meta/      module metadata: `ModuleMeta` (meta/mod.rs), its codec, the in-place view
+//   instance/  the instance core: memories, tables, globals, instantiation, libcalls, grow
+//   load/      the snapshot loader (loader.rs), code memory, the ELF reader, signatures
+//   wasi/      WASI preview1 host functions
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
@@ -19,13 +27,17 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+#[path = "load/code.rs"]
 pub mod code;
+#[path = "load/elf.rs"]
 pub mod elf;
 pub mod error;
 pub mod float;
 pub mod format;
 #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+#[path = "instance/guard.rs"]
 pub mod guard;
+#[path = "load/sign.rs"]
 pub mod sign;
 
 pub use error::LoadError;
@@ -34,16 +46,20 @@ pub use abi::TrapCode;
 #[cfg(feature = "alloc")]
 pub mod instance;
 #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+#[path = "load/loader.rs"]
 pub mod loader;
 #[cfg(feature = "alloc")]
 pub mod meta;
 #[cfg(feature = "alloc")]
+#[path = "meta/codec.rs"]
 pub mod meta_codec;
 #[cfg(feature = "alloc")]
+#[path = "meta/view.rs"]
 pub mod meta_view;
 #[cfg(target_arch = "x86_64")]
 pub mod trap;
 #[cfg(feature = "unix")]
+#[path = "instance/vmem.rs"]
 pub mod vmem;
 #[cfg(feature = "wasi")]
 pub mod wasi;

@@ -315,14 +315,14 @@ mod stack {
 }
 
 unsafe extern "C" {
-    fn bareflow_trap_enter(
+    pub(crate) fn bareflow_trap_enter(
         trap_ctx: *mut TrapContext,
         array_fn: *const u8,
         vmctx: *mut VMContext,
         callee: *const FuncRef,
         values: *mut u64,
     ) -> u32;
-    fn bareflow_trap_raise(vmctx: *mut VMContext, code: u32) -> !;
+    pub(crate) fn bareflow_trap_raise(vmctx: *mut VMContext, code: u32) -> !;
     fn bareflow_trap_raise_ctx(trap_ctx: *mut TrapContext, code: u32) -> !;
 }
 

@@ -50,10 +50,10 @@ pub const MODES: &[SpecMode] = &[
     SpecMode::checked(Mode::JitNone),
     SpecMode::checked(Mode::JitSpeed),
     SpecMode::checked(Mode::Tiered),
-    SpecMode::checked(Mode::Snapshot),    // H5 hook
-    SpecMode::guard(Mode::JitSpeed),      // H9: guard-page memory
-    SpecMode::guard(Mode::Snapshot),      // H9: guard-page memory
-    SpecMode::checked(Mode::SnapshotXip), // issue 7: execute in place, code mapped read+exec
+    SpecMode::checked(Mode::Snapshot), // AOT snapshot, copied and relocated by the loader
+    SpecMode::guard(Mode::JitSpeed),   // guard-page memory: no explicit bounds checks
+    SpecMode::guard(Mode::Snapshot),   // guard-page memory, snapshot code
+    SpecMode::checked(Mode::SnapshotXip), // execute in place, code mapped read+exec
 ];
 
 /// The in-scope files (WebAssembly 1.0 + 2.0 without SIMD), as listed in

@@ -9,8 +9,8 @@
 //! `wasmtime run FILE`): the run options are flattened into the top-level command and the
 //! subcommands win when the first word names one.
 
-mod compile; // H5 (snapshot) hook
-mod inspect; // H5 (snapshot) hook
+mod compile; // `bareflow compile`: wasm -> snapshot
+mod inspect; // `bareflow inspect`: what a snapshot holds
 mod keygen; // signed snapshots
 mod profile;
 mod run;

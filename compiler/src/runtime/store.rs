@@ -225,7 +225,7 @@ pub struct Store {
     interp: Interp,
     /// JIT state (JIT modes only; see `crate::jit::store`).
     jit: Option<JitStore>,
-    /// Snapshot state (`Mode::Snapshot`/`SnapshotXip` only; H5 hook, see `crate::aot::store`).
+    /// Snapshot state (`Mode::Snapshot`/`SnapshotXip` only, see `crate::aot::store`).
     snap: Option<crate::aot::store::SnapshotStore>,
     created: Instant,
     created_ticks: u64,
@@ -466,7 +466,7 @@ impl Store {
             unsafe { jit.install_instance(&si.inst, &m.inner, si.interp) }
                 .map_err(|e| InstantiateError::Resource(e.to_string()))?;
         } else if let Some(snap) = &mut self.snap {
-            // SAFETY: as above (H5 hook: snapshot mode).
+            // SAFETY: as above (snapshot mode).
             unsafe { snap.install_instance(&si.inst, &m.inner) }
                 .map_err(InstantiateError::Resource)?;
         } else if self.config.mode != Mode::Interp {
@@ -674,7 +674,7 @@ impl Store {
                 .expect("a native->array stub compiles for every signature");
         }
         if let Some(snap) = &mut self.snap {
-            // SAFETY: `hf` is a live host function of this store (H5 hook: snapshot mode).
+            // SAFETY: `hf` is a live host function of this store (snapshot mode).
             unsafe { snap.install_host_func(&mut (*hf).func_ref, &(*hf).ty) }
                 .expect("a native->array stub compiles for every signature");
         }

@@ -695,7 +695,7 @@ fn counters_are_exact_for_recursion_mixing_loops_and_leaves() {
 #[test]
 fn other_modes_report_unsupported_and_handles_are_store_checked() {
     let m = Module::from_bytes(b"(module (func (export \"f\")))").unwrap();
-    // H5: snapshot mode is supported now (compile -> snapshot bytes -> runtime-loader).
+    // Snapshot mode runs: compile -> snapshot bytes -> runtime-loader.
     let mut snap = Store::new(Config::new(Mode::Snapshot));
     let k = snap.instantiate(&m, &|_, _| None).unwrap();
     let g = func(&snap, k, "f");
@@ -778,7 +778,7 @@ fn interp_workload() {
     call(&mut s, i, &which, &[Val::I32(arg)]).unwrap();
 }
 
-/// Guard-page memory mode (H9): out-of-bounds loads and stores fault on the guard pages and
+/// Guard-page memory mode: out-of-bounds loads and stores fault on the guard pages and
 /// come back as ordinary traps, the store stays usable, and growth keeps the base in place.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[test]

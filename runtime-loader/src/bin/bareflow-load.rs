@@ -495,7 +495,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    // WASI command line (H6 hook): anything after SNAPSHOT other than `--invoke`.
+    // WASI command line: anything after SNAPSHOT other than `--invoke`.
     #[cfg(feature = "wasi")]
     if let [p, rest @ ..] = args {
         let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";

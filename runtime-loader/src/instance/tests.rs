@@ -1,7 +1,11 @@
 //! Unit tests of instantiation, segments and the libcalls.
 
 use super::*;
-use crate::meta::{DataSegment, ElemSegment, Export, ExportKind, GlobalDef, Import};
+use crate::abi::{WASM_PAGE_SIZE, libcall};
+use crate::meta::{
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, GlobalDef, Import,
+    MemoryType, TableType,
+};
 use alloc::string::ToString;
 
 fn empty_sig_meta() -> ModuleMeta {
@@ -356,4 +360,62 @@ fn checked_memory_is_reserved_not_committed() {
     // No maximum, no pages: still usable.
     let z = LinearMemory::new(mem_ty(0, Some(0))).unwrap();
     assert!(z.data().is_empty());
+}
+
+/// A minimum above the maximum (only a crafted snapshot has one: `MetaView::parse` reads the
+/// limits as they are) is refused by the instance core, for every loader, instead of making
+/// a memory or table larger than its maximum.
+#[test]
+fn limits_with_min_above_max_are_refused() {
+    assert!(matches!(
+        LinearMemory::new(mem_ty(2, Some(1))),
+        Err(InstanceError::Malformed(_))
+    ));
+    let ty = TableType {
+        elem: ValType::FuncRef,
+        limits: Limits {
+            min: 3,
+            max: Some(2),
+        },
+    };
+    assert!(matches!(
+        TableInst::new(ty, 0),
+        Err(InstanceError::Malformed(_))
+    ));
+    // Equal is fine, and growth stops at the maximum.
+    let mut t = TableInst::new(
+        TableType {
+            limits: Limits {
+                min: 2,
+                max: Some(2),
+            },
+            ..ty
+        },
+        7,
+    )
+    .unwrap();
+    assert_eq!(t.elems(), &[7, 7]);
+    assert_eq!(t.grow(1, 0), None);
+    assert_eq!(t.grow(0, 0), Some(2));
+}
+
+/// Table slots live in the `TableDef` block: growth keeps the old slots, fills the new ones
+/// with the initial value, and the definition compiled code reads follows.
+#[test]
+fn table_growth_moves_the_definition_with_the_slots() {
+    let ty = TableType {
+        elem: ValType::FuncRef,
+        limits: Limits { min: 0, max: None },
+    };
+    let mut t = TableInst::new(ty, 0).unwrap();
+    assert!(t.is_empty() && t.get(0).is_none());
+    assert_eq!(t.grow(3, 5), Some(0));
+    assert!(t.set(1, 9));
+    assert_eq!(t.grow(1000, 1), Some(3));
+    assert_eq!(t.len(), 1003);
+    assert_eq!(&t.elems()[..4], &[5, 9, 5, 1]);
+    assert_eq!(t.def.len, 1003);
+    // SAFETY: the definition describes the table's live slots.
+    assert_eq!(unsafe { *t.def.base.add(1002) }, 1);
+    assert!(!t.set(1003, 0));
 }

@@ -1,7 +1,7 @@
 //! Running a WASI command from a loaded snapshot: the loader's side of WASI.
 //!
 //! Every import must be a `wasi_snapshot_preview1` function with preview1's signature. Each
-//! gets a host `FuncRef` whose `array` is the function's [`WasiFunc::entry`], whose
+//! gets a host `FuncRef` whose `array` is the function's [`WasiFunc::entry`](super::WasiFunc::entry), whose
 //! `host_data` is the [`WasiCtx`], and whose `native` is the snapshot's import stub of its
 //! type (`bf_s<t>`, see [`LoadedModule::import_stub`]); its `vmctx` is the instance's, so a
 //! trap (`proc_exit`) raised by the stub unwinds through the instance's trap context.

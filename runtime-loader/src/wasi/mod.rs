@@ -5,8 +5,8 @@
 //! [`WasiCtx::preopen_dir`]), and the exit status set by `proc_exit`. Nothing else of the
 //! host is reachable: by default there are no files and no environment variables.
 //!
-//! Each function of [`FUNCS`] is an [`ArrayFn`] (`entry`) whose `FuncRef::host_data` is the
-//! `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
+//! Each function of [`FUNCS`] is an [`ArrayFn`](crate::abi::ArrayFn) (`entry`) whose
+//! `FuncRef::host_data` is the `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
 //! store calls the same implementations through [`WasiCtx::invoke`]. A host function does
 //! not get the caller's vmctx, so the guest memory is bound once after instantiation with
 //! [`WasiCtx::bind_memory`] (the exported `memory`); it is re-read at every call, so growth

@@ -7,7 +7,7 @@
 //! [`Snapshot::parse`] validates everything before handing anything out: magic, version,
 //! checksum, every section offset and length, every record count and string. After it
 //! succeeds, the accessors cannot fail. Reading allocates nothing; the writer
-//! ([`SnapshotBuilder`]) needs the `write` feature.
+//! (`SnapshotBuilder`) needs the `write` feature.
 
 use crate::abi::TrapCode;
 use crate::error::LoadError;

@@ -1,5 +1,5 @@
 //! The snapshot's metadata section and the owned [`ModuleMeta`]: [`decode_meta`] builds one
-//! from the section, [`encode_meta`] (feature `write`) writes it.
+//! from the section, `encode_meta` (feature `write`) writes it.
 //!
 //! The section is flat: fixed-size little-endian `u32` records and a byte pool (layout in
 //! [`crate::meta_view`] and `docs/SNAPSHOT.md`). [`decode_meta`] trusts nothing: it reads
@@ -117,7 +117,7 @@ pub use writer::encode_meta;
 mod writer {
     use super::*;
     use crate::meta::{ConstExpr, DataMode, ElemMode, Limits, ValType};
-    use crate::meta_view::header;
+    use crate::meta_view::{RawExpr, header};
 
     /// The record tables (in section order) and the pool being written.
     struct W {
@@ -126,14 +126,7 @@ mod writer {
     }
 
     fn val(t: ValType) -> u32 {
-        match t {
-            ValType::I32 => 0,
-            ValType::I64 => 1,
-            ValType::F32 => 2,
-            ValType::F64 => 3,
-            ValType::FuncRef => 4,
-            ValType::ExternRef => 5,
-        }
+        crate::meta_view::val_code(t)
     }
 
     fn kind(k: ExportKind) -> u32 {
@@ -156,15 +149,7 @@ mod writer {
     }
 
     fn expr(e: &ConstExpr) -> [u32; 3] {
-        let (tag, v) = match *e {
-            ConstExpr::I32(v) => (0, u64::from(v as u32)),
-            ConstExpr::I64(v) => (1, v as u64),
-            ConstExpr::F32(b) => (2, u64::from(b)),
-            ConstExpr::F64(b) => (3, b),
-            ConstExpr::RefNull(t) => (4, u64::from(val(t))),
-            ConstExpr::RefFunc(f) => (5, u64::from(f)),
-            ConstExpr::GlobalGet(g) => (6, u64::from(g)),
-        };
+        let RawExpr { tag, value: v } = RawExpr::encode(e);
         [tag, v as u32, (v >> 32) as u32]
     }
 

@@ -74,8 +74,8 @@ enum Tab {
     Items,
 }
 
-/// Words per record, by [`Tab`]: a type (pool offset, parameter count, result count); an
-/// import (module offset, length, name offset, length, kind); a function (type index); a
+/// Words per record, by record table in section order: a type (pool offset, parameter
+/// count, result count); an import (module offset, length, name offset, length, kind); a function (type index); a
 /// memory (min, max, has-max); a table (element type, min, max, has-max); a global type
 /// (value type, mutable); a defined global (constant expression); an export (name offset,
 /// length, kind, index); an element segment (mode, table, offset expression, element type,
@@ -139,6 +139,18 @@ fn word(b: &[u8], i: usize) -> u32 {
 }
 
 /// The value type a metadata byte or word encodes.
+/// The metadata code of a value type (the inverse of [`val_type`]).
+pub(crate) fn val_code(t: ValType) -> u32 {
+    match t {
+        ValType::I32 => 0,
+        ValType::I64 => 1,
+        ValType::F32 => 2,
+        ValType::F64 => 3,
+        ValType::FuncRef => FUNCREF,
+        ValType::ExternRef => EXTERNREF,
+    }
+}
+
 pub(crate) fn val_type(b: u32) -> Option<ValType> {
     Some(match b {
         0 => ValType::I32,
@@ -213,6 +225,20 @@ pub struct RawExpr {
 }
 
 impl RawExpr {
+    /// The metadata form of `e` (what the writer stores and the evaluator reads).
+    pub fn encode(e: &ConstExpr) -> RawExpr {
+        let (tag, value) = match *e {
+            ConstExpr::I32(v) => (0, u64::from(v as u32)),
+            ConstExpr::I64(v) => (1, v as u64),
+            ConstExpr::F32(b) => (2, u64::from(b)),
+            ConstExpr::F64(b) => (3, b),
+            ConstExpr::RefNull(t) => (4, u64::from(val_code(t))),
+            ConstExpr::RefFunc(f) => (5, u64::from(f)),
+            ConstExpr::GlobalGet(g) => (6, u64::from(g)),
+        };
+        RawExpr { tag, value }
+    }
+
     /// The expression as a [`ConstExpr`].
     pub fn decode(self) -> ConstExpr {
         let lo = self.value as u32;

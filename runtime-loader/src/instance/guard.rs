@@ -10,7 +10,7 @@
 //!   a `PROT_NONE` page and faults.
 //! * **Trap sites.** Code that relies on faults registers its code range, the offsets of its
 //!   faulting instructions (Cranelift's trap records) and the store's
-//!   [`TrapContext`](crate::trap::TrapContext) with [`register`]; the returned
+//!   [`TrapContext`] with [`register`]; the returned
 //!   [`Registration`] removes them on drop (before the code is freed).
 //! * **Handler.** Installed once ([`install`]), on an alternate signal stack. On a fault whose
 //!   PC is a registered trap site it rewrites the interrupted context so that, when the

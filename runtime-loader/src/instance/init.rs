@@ -1,0 +1,272 @@
+//! Instantiation steps both loaders share: constant-expression evaluation, global
+//! initialisation, the segment tables of an [`InstanceCore`] and the application of active
+//! segments in spec order.
+//!
+//! They read the module through [`ModuleSource`], implemented for the in-place
+//! [`MetaView`] (the C library) and the decoded [`ModuleMeta`] (the compiler's modules and
+//! `bareflow-load`); constant expressions are evaluated in the metadata's [`RawExpr`] form.
+
+use alloc::boxed::Box;
+use core::alloc::Layout;
+use core::ptr;
+
+use super::libcalls::{InstanceCore, Segment};
+use crate::abi::{FuncRef, TrapCode};
+use crate::meta::{DataMode, ElemMode, ModuleMeta};
+use crate::meta_view::{MetaView, RawExpr};
+
+/// What instantiation reads of a module's globals and segments.
+pub trait ModuleSource {
+    /// Whether passive data segments are copied into the instance. A metadata view's bytes
+    /// are read in place instead: whoever instantiates from a [`MetaView`] keeps its bytes
+    /// alive (and unchanged) as long as the instance.
+    const COPY_DATA: bool;
+    /// Number of globals, imported ones included.
+    fn num_globals(&self) -> u32;
+    /// Number of imported globals.
+    fn num_imported_globals(&self) -> u32;
+    /// The initializer of defined global `defined` (index without the imports).
+    fn global_init(&self, defined: u32) -> RawExpr;
+    /// Number of element segments.
+    fn num_elems(&self) -> u32;
+    /// Element segment `i`: (table and offset if active, passive, number of items).
+    fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32);
+    /// Item `j` of element segment `i`.
+    fn elem_item(&self, i: u32, j: u32) -> RawExpr;
+    /// Number of data segments.
+    fn num_datas(&self) -> u32;
+    /// Data segment `i`: (memory and offset if active, bytes).
+    fn data(&self, i: u32) -> (Option<(u32, RawExpr)>, &[u8]);
+}
+
+impl ModuleSource for MetaView<'_> {
+    const COPY_DATA: bool = false;
+    fn num_globals(&self) -> u32 {
+        MetaView::num_globals(self)
+    }
+    fn num_imported_globals(&self) -> u32 {
+        MetaView::num_imported_globals(self)
+    }
+    fn global_init(&self, defined: u32) -> RawExpr {
+        MetaView::global_init(self, defined)
+    }
+    fn num_elems(&self) -> u32 {
+        MetaView::num_elems(self)
+    }
+    fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32) {
+        let e = MetaView::elem(self, i);
+        (e.active, e.passive, e.count)
+    }
+    fn elem_item(&self, i: u32, j: u32) -> RawExpr {
+        MetaView::elem_item(self, MetaView::elem(self, i).first + j)
+    }
+    fn num_datas(&self) -> u32 {
+        MetaView::num_datas(self)
+    }
+    fn data(&self, i: u32) -> (Option<(u32, RawExpr)>, &[u8]) {
+        let d = MetaView::data(self, i);
+        (d.active, d.bytes)
+    }
+}
+
+impl ModuleSource for ModuleMeta {
+    const COPY_DATA: bool = true;
+    fn num_globals(&self) -> u32 {
+        self.global_types.len() as u32
+    }
+    fn num_imported_globals(&self) -> u32 {
+        self.num_imported_globals
+    }
+    fn global_init(&self, defined: u32) -> RawExpr {
+        RawExpr::encode(&self.globals[defined as usize].init)
+    }
+    fn num_elems(&self) -> u32 {
+        self.elems.len() as u32
+    }
+    fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32) {
+        let e = &self.elems[i as usize];
+        let active = match &e.mode {
+            ElemMode::Active { table, offset } => Some((*table, RawExpr::encode(offset))),
+            _ => None,
+        };
+        (active, e.mode == ElemMode::Passive, e.items.len() as u32)
+    }
+    fn elem_item(&self, i: u32, j: u32) -> RawExpr {
+        RawExpr::encode(&self.elems[i as usize].items[j as usize])
+    }
+    fn num_datas(&self) -> u32 {
+        self.datas.len() as u32
+    }
+    fn data(&self, i: u32) -> (Option<(u32, RawExpr)>, &[u8]) {
+        let d = &self.datas[i as usize];
+        let active = match &d.mode {
+            DataMode::Active { memory, offset } => Some((*memory, RawExpr::encode(offset))),
+            DataMode::Passive => None,
+        };
+        (active, &d.bytes)
+    }
+}
+
+/// The value of a validated constant expression as an 8-byte slot; `global.get` may read
+/// the globals in `globals` only (those initialised so far). `None` for an index out of
+/// range (not produced by a validated module).
+pub fn eval_const(e: RawExpr, funcs: &[*const FuncRef], globals: &[*mut u64]) -> Option<u64> {
+    let i = e.value as u32 as usize;
+    Some(match e.tag {
+        // Numbers: the payload is the value's bits (zero-extended for 32-bit values).
+        0..=3 => e.value,
+        // `ref.null`.
+        4 => 0,
+        5 => *funcs.get(i)? as u64,
+        // SAFETY: the cells of imported and earlier defined globals are live.
+        6 => unsafe { **globals.get(i)? },
+        _ => return None,
+    })
+}
+
+/// Initialises the defined globals in order: `globals` holds every global's cell (imports
+/// first); each initializer may read the imports and the globals before it.
+///
+/// # Safety
+/// Every pointer in `globals` must be a live, writable cell.
+pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
+    meta: &M,
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Option<()> {
+    let nimp = meta.num_imported_globals();
+    for i in nimp..meta.num_globals() {
+        let v = eval_const(meta.global_init(i - nimp), funcs, &globals[..i as usize])?;
+        // SAFETY: per the caller.
+        unsafe { *globals[i as usize] = v };
+    }
+    Some(())
+}
+
+/// The segment tables of an instance: passive element segments evaluated, passive data
+/// copied (or, for a [`MetaView`], read in place), active and declared ones empty (dropped). Four allocations whatever the number of
+/// segments: the two tables, every passive segment's items, every passive segment's bytes.
+#[derive(Debug)]
+pub struct Segments {
+    elems: Box<[Segment<u64>]>,
+    datas: Box<[Segment<u8>]>,
+    items: Box<[u64]>,
+    bytes: Box<[u8]>,
+}
+
+/// `n` zeroed values in one allocation of the global allocator; `None` if it fails. Only
+/// for the segment parts, whose all-zero bit pattern is a value (0, or an empty segment).
+fn zeroed_slice<T: Copy>(n: usize) -> Option<Box<[T]>> {
+    let p = zeroed(n.checked_mul(size_of::<T>())?, align_of::<T>())?;
+    // SAFETY: `p` is a zeroed block of `n` values of `T` (a valid value, see above), or a
+    // dangling aligned pointer when there are none; it has the layout `Box<[T]>` frees.
+    Some(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(p.cast::<T>(), n)) })
+}
+
+/// A zeroed block of `bytes` bytes (a dangling `align`ed pointer if 0).
+#[inline(never)]
+fn zeroed(bytes: usize, align: usize) -> Option<*mut u8> {
+    if bytes == 0 {
+        return Some(ptr::without_provenance_mut(align));
+    }
+    let layout = Layout::from_size_align(bytes, align).ok()?;
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    (!p.is_null()).then_some(p)
+}
+
+impl Segments {
+    /// Builds the segments of `meta` (after the globals: items may read them).
+    pub fn new<M: ModuleSource + ?Sized>(
+        meta: &M,
+        funcs: &[*const FuncRef],
+        globals: &[*mut u64],
+    ) -> Option<Segments> {
+        let (ne, nd) = (meta.num_elems(), meta.num_datas());
+        let passive_elem = |i| match meta.elem(i) {
+            (_, true, count) => count as usize,
+            _ => 0,
+        };
+        let passive_data = |i| match meta.data(i) {
+            (None, b) if M::COPY_DATA => b.len(),
+            _ => 0,
+        };
+        let mut s = Segments {
+            elems: zeroed_slice(ne as usize)?,
+            datas: zeroed_slice(nd as usize)?,
+            items: zeroed_slice((0..ne).map(passive_elem).sum())?,
+            bytes: zeroed_slice((0..nd).map(passive_data).sum())?,
+        };
+        let mut at = 0;
+        for i in 0..ne {
+            let n = passive_elem(i);
+            let items = &mut s.items[at..at + n];
+            for (j, slot) in (0..).zip(items.iter_mut()) {
+                *slot = eval_const(meta.elem_item(i, j), funcs, globals)?;
+            }
+            if n > 0 {
+                s.elems[i as usize] = Segment {
+                    ptr: items.as_ptr(),
+                    len: n,
+                };
+            }
+            at += n;
+        }
+        let mut at = 0;
+        for i in 0..nd {
+            let (active, b) = meta.data(i);
+            if active.is_some() || b.is_empty() {
+                continue;
+            }
+            let bytes = if M::COPY_DATA {
+                let copy = &mut s.bytes[at..at + b.len()];
+                copy.copy_from_slice(b);
+                at += b.len();
+                &*copy
+            } else {
+                b
+            };
+            s.datas[i as usize] = Segment {
+                ptr: bytes.as_ptr(),
+                len: bytes.len(),
+            };
+        }
+        Some(s)
+    }
+
+    /// Points `core`'s segment arrays at these (which must outlive its use).
+    pub fn attach(&mut self, core: &mut InstanceCore) {
+        core.elems = self.elems.as_mut_ptr();
+        core.num_elems = self.elems.len() as u32;
+        core.datas = self.datas.as_mut_ptr();
+        core.num_datas = self.datas.len() as u32;
+    }
+}
+
+/// Applies the active segments in spec order: each active element segment (`table.init`
+/// then `elem.drop`), then each active data segment (`memory.init` then `data.drop`).
+///
+/// # Errors
+/// The first out-of-bounds segment's trap; earlier writes stay.
+pub fn apply_active_segments<M: ModuleSource + ?Sized>(
+    core: &InstanceCore,
+    meta: &M,
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Result<(), TrapCode> {
+    for i in 0..meta.num_elems() {
+        if let (Some((table, offset)), _, count) = meta.elem(i) {
+            let off = eval_const(offset, funcs, globals).ok_or(TrapCode::TableOutOfBounds)?;
+            core.write_table(table, off as u32, count, &mut |j| {
+                eval_const(meta.elem_item(i, j), funcs, globals)
+            })?;
+        }
+    }
+    for i in 0..meta.num_datas() {
+        if let (Some((memory, offset)), bytes) = meta.data(i) {
+            let off = eval_const(offset, funcs, globals).ok_or(TrapCode::MemoryOutOfBounds)?;
+            core.write_memory(memory, off as u32, bytes)?;
+        }
+    }
+    Ok(())
+}
