@@ -616,3 +616,113 @@ fn a_loop_that_calls_every_iteration_is_replaced_promptly() {
     let edges = store.func_counters(inst)[1].back_edges;
     assert!(edges < 50_000, "{edges} of {n} back-edges interpreted");
 }
+
+// ---- profiles under tiering ---------------------------------------------------------------------
+
+#[test]
+fn profile_counts_back_edges_per_loop() {
+    // Two loops in one function: the first calls every iteration (its edges are flushed at
+    // the calls), the second takes full batches. Interp mode counts every edge.
+    let wat = r#"
+      (module
+        (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+        (func (export "run") (param $n i32) (param $m i32) (result i32) (local $i i32) (local $acc i32)
+          (loop $a
+            (local.set $acc (call $step (local.get $acc)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $a (i32.lt_u (local.get $i) (local.get $n))))
+          (local.set $i (i32.const 0))
+          (loop $b
+            (local.set $acc (i32.xor (local.get $acc) (local.get $i)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $b (i32.lt_u (local.get $i) (local.get $m))))
+          (local.get $acc)))"#;
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    let mut store = Store::new(Config {
+        profiling: true,
+        ..Config::new(Mode::Interp)
+    });
+    let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+    let run = func(&store, inst, "run");
+    store
+        .call(run, &[Val::I32(1_000), Val::I32(50_000)])
+        .expect("run");
+    let loops = store.loop_counters(inst);
+    assert_eq!(loops.len(), 2, "{loops:?}");
+    assert!(loops.iter().all(|l| l.func == 1));
+    // Hottest first: $b, whose count misses at most the batch pending at the return.
+    let (b, a) = (loops[0], loops[1]);
+    assert!(b.offset > a.offset, "{loops:?}");
+    assert!((50_000 - 128..50_000).contains(&b.back_edges), "{loops:?}");
+    assert_eq!(a.back_edges, 999, "{loops:?}");
+    let total = store.func_counters(inst)[1].back_edges;
+    assert_eq!(total, 999 + 49_999);
+    // Without a profile request nothing is recorded per loop.
+    let mut plain = Store::new(Config {
+        profiling: false,
+        ..Config::new(Mode::Tiered)
+    });
+    let inst = plain.instantiate(&module, &|_, _| None).expect("inst");
+    let run = func(&plain, inst, "run");
+    plain
+        .call(run, &[Val::I32(1_000), Val::I32(50_000)])
+        .expect("run");
+    assert!(plain.loop_counters(inst).is_empty());
+}
+
+#[test]
+fn tiered_profile_charges_compiled_callee_time_to_the_callee() {
+    // `work` is compiled (by calls) before `main` calls it once with a long loop; `main`
+    // then calls the interpreted `other` a few times. The time of `work`'s compiled code
+    // must be charged to `work`, not to `other` or `main` (before: to whichever function
+    // the interpreter read the clock for next).
+    let wat = r#"
+      (module
+        (func $work (export "work") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+          (block $done
+            (loop $l
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l)))
+          (local.get $acc))
+        (func $other (param i32) (result i32) (i32.add (local.get 0) (i32.const 7)))
+        (func (export "main") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+          (local.set $acc (call $work (local.get $n)))
+          (loop $l
+            (local.set $acc (call $other (local.get $acc)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 60))))
+          (local.get $acc)))"#;
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    let mut config = Config {
+        profiling: true,
+        ..Config::new(Mode::Tiered)
+    };
+    config.tier_up = TierUp {
+        calls: 100,
+        back_edges: 1 << 40,
+    };
+    let mut store = Store::new(config);
+    let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+    let (work, main) = (func(&store, inst, "work"), func(&store, inst, "main"));
+    for _ in 0..3_000 {
+        store.call(work, &[Val::I32(1)]).expect("work");
+    }
+    let before = store.func_counters(inst);
+    let r = store.call(main, &[Val::I32(40_000_000)]).expect("main");
+    let mut acc = (0..40_000_000i32).fold(0i32, |a, i| a.wrapping_mul(31).wrapping_add(i));
+    for _ in 0..60 {
+        acc = acc.wrapping_add(7);
+    }
+    assert_eq!(r, vec![Val::I32(acc)]);
+    assert!(store.osr_events().is_empty(), "no loop was replaced");
+    let after = store.func_counters(inst);
+    let d: Vec<u64> = (0..3).map(|i| after[i].nanos - before[i].nanos).collect();
+    let (w, o, m) = (d[0], d[1], d[2]);
+    assert_eq!(after[1].calls, 60, "other stayed interpreted");
+    assert!(
+        w > 10 * (o + m) && w > 1_000_000,
+        "work {w} ns, other {o} ns, main {m} ns"
+    );
+}
