@@ -250,7 +250,7 @@ fn memory_grow_inside_an_osr_loop_matches_the_interpreter() {
 }
 
 #[test]
-fn loop_parameters_are_handed_over_and_deeper_stacks_stay_interpreted() {
+fn loop_parameters_and_values_under_the_loop_are_handed_over() {
     let wat = r#"
       (module
         ;; a loop with two parameters (the counter and the sum travel on the stack)
@@ -262,25 +262,53 @@ fn loop_parameters_are_handed_over_and_deeper_stacks_stay_interpreted() {
             (i32.add (local.get $acc) (local.get $i))
             (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
           (local.set $acc) (drop) (local.get $acc))
-        ;; a value of an enclosing block sits below the loop: not replaced, still correct
+        ;; a value of an enclosing block sits below the loop
         (func (export "below") (param $n i32) (result i32) (local $i i32)
           (i32.const 7)
           (loop $l
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-          (i32.add (local.get $i))))"#;
+          (i32.add (local.get $i)))
+        ;; values of every type under a loop inside nested blocks, plus loop parameters;
+        ;; the loop also branches out to the enclosing block with a result
+        (func (export "mixed") (param $n i32) (result f64) (local $i i32) (local $x i32)
+          (f64.const 1.5) (i64.const -9)
+          (block $out (result i32)
+            (f32.const 2.25) (i32.const 40)
+            (i64.const 3)
+            (loop $l (param i64) (result i64)
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (drop (br_if $out (i32.const 40) (i32.eq (local.get $i) (i32.const 100000))))
+              (i64.add (i64.const 2))
+              (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            (i32.wrap_i64)
+            (i32.add)
+            (local.set $x)
+            (i32.trunc_f32_s (f32.mul (f32.const 4.0)))
+            (i32.add (local.get $x)))
+          (local.set $x)
+          (f64.convert_i64_s)
+          (f64.add)
+          (f64.add (f64.convert_i32_s (local.get $x)))))"#;
     let [(a, n0), (b, n1)] = both(wat, "params", &[Val::I32(3000)]);
     assert_eq!(n0, 0);
     assert_eq!(n1, 1, "the loop with parameters was replaced");
     assert_eq!(a.expect("interp"), vec![Val::I32(3000 * 3001 / 2)]);
     assert_eq!(b.expect("tiered"), vec![Val::I32(3000 * 3001 / 2)]);
     let [(a, _), (b, n1)] = both(wat, "below", &[Val::I32(3000)]);
-    assert_eq!(
-        n1, 0,
-        "a loop with values below its parameters stays interpreted"
-    );
+    assert_eq!(n1, 1, "a loop with a value below it was replaced");
     assert_eq!(a.expect("interp"), vec![Val::I32(3007)]);
     assert_eq!(b.expect("tiered"), vec![Val::I32(3007)]);
+    for n in [3000, 200_000] {
+        let [(a, _), (b, n1)] = both(wat, "mixed", &[Val::I32(n)]);
+        assert_eq!(n1, 1, "the mixed loop was replaced (n = {n})");
+        let a = a.expect("interp");
+        assert_eq!(a, b.expect("tiered"), "n = {n}");
+        // n = 3000: 9 + 40 + (3 + 2 * 3000), - 9 + 1.5; n = 200000: leaves with 40 at
+        // iteration 100000 (the f32 and the loop value are dropped): 40 - 9 + 1.5.
+        let want = if n == 3000 { 6044.5 } else { 32.5 };
+        assert_eq!(a, vec![Val::F64(f64::to_bits(want))], "n = {n}");
+    }
 }
 
 #[test]

@@ -354,8 +354,9 @@ impl Tiering {
     /// `target` (a loop header a back-edge just reached), compiling it if needed; null to
     /// keep interpreting. A frame moves once its function is hot by the tier policy (it was
     /// compiled, or would be now), straight into `speed` code: see
-    /// docs/ARCHITECTURE.md, "On-stack replacement". Loops with operand values below their
-    /// parameters, and functions whose compilation failed, stay interpreted.
+    /// docs/ARCHITECTURE.md, "On-stack replacement". Operand values of enclosing blocks
+    /// under the loop travel in the frame (between the locals and the loop's parameters);
+    /// functions whose compilation failed stay interpreted.
     fn osr_entry(&mut self, counters: *const Counters, code: &FuncCode, target: u32) -> *const u8 {
         let Some((key, d)) = self.locate(counters) else {
             return core::ptr::null();
@@ -379,11 +380,12 @@ impl Tiering {
             c.osr_armed.set(false);
             return core::ptr::null();
         };
-        if lp.height != code.num_locals || code.max_height < code.num_results {
+        if lp.height < code.num_locals || code.max_height < code.num_results {
             c.osr_armed.set(false);
             return core::ptr::null();
         }
         let offset = lp.offset;
+        let below = lp.height - code.num_locals;
         if let Some(entry) = self.manager.osr_cached(key, func, offset) {
             if entry.is_null() {
                 c.osr_armed.set(false);
@@ -413,7 +415,7 @@ impl Tiering {
         // long as the instance.
         let entry = unsafe {
             self.manager
-                .osr(key, &ij.info, func, &body, offset, fr, cells)
+                .osr(key, &ij.info, func, &body, offset, below, fr, cells)
         };
         if entry.is_null() {
             c.osr_armed.set(false);
