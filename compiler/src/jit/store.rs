@@ -95,6 +95,7 @@ pub fn thresholds(config: &Config) -> Thresholds {
         to_none: calls,
         to_speed: calls.saturating_mul(10),
         back_edge_weight: (config.tier_up.back_edges / calls).max(1),
+        osr_edge_factor: crate::tier::policy::OSR_EDGE_FACTOR,
     }
 }
 
@@ -365,7 +366,7 @@ impl Tiering {
         // SAFETY: as in `tier_up`.
         let c = unsafe { &(*self.instances[key].interp).counters[d] };
         let hot = self.manager.tier_of(key, func) > crate::tier::Tier::Interp
-            || self.manager.wants_tier_up(
+            || self.manager.wants_osr(
                 key,
                 func,
                 TierCounters {
@@ -518,6 +519,13 @@ impl Tiering {
             back_edges: c.back_edges.get(),
         };
         let func = ij.module.meta.num_imported_funcs + d as u32;
+        // Hot enough for on-stack replacement but not compiled: arm the OSR check, so a
+        // loop whose body calls (which ends its back-edge batch every iteration) reaches it.
+        if self.manager.tier_of(key, func) == crate::tier::Tier::Interp
+            && self.manager.wants_osr(key, func, counters)
+        {
+            c.osr_armed.set(true);
+        }
         if !self.manager.wants_tier_up(key, func, counters) {
             return Ok(());
         }

@@ -273,6 +273,13 @@ impl TierManager {
         &self.events
     }
 
+    /// Whether an interpreted frame of the function should be replaced at a loop header now
+    /// ([`policy::wants_osr`]; false if compiling the function failed before).
+    pub fn wants_osr(&self, instance: usize, func: u32, counters: Counters) -> bool {
+        !self.failed.contains_key(&(instance, func))
+            && policy::wants_osr(counters, &self.thresholds)
+    }
+
     /// Whether the policy would move a function with these counters up (cheap; call it
     /// before fetching the body for [`TierManager::observe`]).
     pub fn wants_tier_up(&self, instance: usize, func: u32, counters: Counters) -> bool {
