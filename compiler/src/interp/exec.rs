@@ -52,7 +52,7 @@ pub struct Counters {
     /// down to 1): one decrement per call both counts it and schedules the sample.
     calls_left: Cell<u32>,
     /// Set by the tier hook when this function's interpreted frames may be replaced (it
-    /// was compiled): a frame switch then ends the back-edge batch after one edge, so a
+    /// was compiled, or a sample found it hot for OSR): a frame switch then ends the back-edge batch after one edge, so a
     /// loop whose body calls (and so flushes its batch every iteration) still reaches an
     /// OSR check at its header. Cleared when a replacement is refused.
     pub osr_armed: Cell<bool>,
