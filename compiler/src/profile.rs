@@ -536,6 +536,19 @@ pub fn innermost_loop(ranges: &[(u32, u32)], at: u32) -> Option<u32> {
         .map(|&(s, _)| s)
 }
 
+/// The loop that back-edges pending at module offset `at` are charged to: the innermost
+/// loop containing it, else the last loop that ends before it (a return after sibling
+/// loops: the edges of the last batch, fewer than a batch, go to the last of them).
+pub fn loop_for_offset(ranges: &[(u32, u32)], at: u32) -> Option<u32> {
+    innermost_loop(ranges, at).or_else(|| {
+        ranges
+            .iter()
+            .filter(|&&(_, e)| e < at)
+            .max_by_key(|&&(_, e)| e)
+            .map(|&(s, _)| s)
+    })
+}
+
 /// Escapes `\` and every control character so the value fits on one line.
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -699,6 +712,9 @@ mod tests {
         assert_eq!(innermost_loop(&r, b.1 + 1), Some(a.0));
         assert_eq!(innermost_loop(&r, c.1), Some(c.0));
         assert_eq!(innermost_loop(&r, c.1 + 1), None);
+        assert_eq!(loop_for_offset(&r, c.1 + 1), Some(c.0));
+        assert_eq!(loop_for_offset(&r, b.1 + 1), Some(a.0));
+        assert_eq!(loop_for_offset(&r, 0), None);
     }
 
     #[test]

@@ -832,7 +832,8 @@ impl Store {
     ///
     /// The interpreter counts back-edges in batches: a full batch is charged to the loop
     /// whose back-edge ends it; the edges pending when the frame calls or returns, to the
-    /// innermost loop enclosing that point. Compiled code (tiered mode: entered through a
+    /// innermost loop enclosing that point, or outside every loop (a return) to the last
+    /// loop before it ([`crate::profile::loop_for_offset`]). Compiled code (tiered mode: entered through a
     /// call, or after an on-stack replacement) counts a function's back-edges without
     /// telling its loops apart: those belong to no loop, so a function's total
     /// ([`FuncCounters::back_edges`]) can exceed the sum of its loops, and in tiered mode a
@@ -857,7 +858,7 @@ impl Store {
                 .unwrap_or_default();
             let mut per: std::collections::BTreeMap<u32, u64> = Default::default();
             for &(at, n) in raw.iter() {
-                if let Some(l) = crate::profile::innermost_loop(&ranges, at) {
+                if let Some(l) = crate::profile::loop_for_offset(&ranges, at) {
                     let e = per.entry(l).or_default();
                     *e = e.saturating_add(n);
                 }
