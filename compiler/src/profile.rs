@@ -6,15 +6,20 @@
 //! human can read and diff it:
 //!
 //! ```text
-//! bareflow-profile 1
+//! bareflow-profile 2
 //! module fnv1a64:0123456789abcdef 1234
-//! path wasm-samples/fib.wasm
+//! path wasm-samples/sum.wasm
 //! runs 2
 //! # func <index> <calls> <back-edges> <nanos> [<name>]
-//! func 0 200 0 5300 fib
+//! func 0 2 60000000 71000000 sum_to_n
+//! # loop <func index> <module offset of the loop operator> <back-edges>
+//! loop 0 49 60000000
 //! ```
 //!
 //! `index` is the function's index in the module's function index space (imports first).
+//! `loop` lines (version 2) give the back-edges charged to each loop (see
+//! `Store::loop_counters` for how they are attributed); a version 1 file (no loops) is
+//! still read, and written back as version 2.
 //! Names are taken from the module's name section when it has one; characters that would
 //! break the line format (`\`, control characters) are escaped as `\\` and `\u{HEX}`.
 //! Every line is checked; a corrupt file gives a [`ProfileError::Parse`] naming the line,
@@ -29,8 +34,11 @@ use std::path::{Path, PathBuf};
 /// The first line of every profile file.
 pub const MAGIC: &str = "bareflow-profile";
 
-/// The format version this code reads and writes.
-pub const VERSION: u32 = 1;
+/// The format version this code writes (it also reads [`OLDEST_VERSION`] and later).
+pub const VERSION: u32 = 2;
+
+/// The oldest format version this code reads (version 1: no `loop` lines).
+pub const OLDEST_VERSION: u32 = 1;
 
 /// Identity of the module a profile belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -99,6 +107,22 @@ pub struct Profile {
     pub runs: u64,
     /// Counters keyed by function index (module function index space).
     pub funcs: BTreeMap<u32, FuncProfile>,
+    /// Back-edges per loop, keyed by `(function index, module offset of the loop)`.
+    pub loops: BTreeMap<(u32, u32), u64>,
+}
+
+/// One loop of [`Profile::hottest_loops`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoopProfile {
+    /// Function index.
+    pub func: u32,
+    /// Module offset of the `loop` operator.
+    pub offset: u32,
+    /// Back-edges charged to the loop.
+    pub back_edges: u64,
+    /// Its share of all back-edges of the module (0..=1; the functions' totals, which
+    /// include back-edges no loop was charged with).
+    pub share: f64,
 }
 
 /// Errors reading, merging or writing a profile.
@@ -138,7 +162,8 @@ impl fmt::Display for ProfileError {
             }
             ProfileError::UnsupportedVersion(v) => write!(
                 f,
-                "unsupported profile version {v} (this build reads version {VERSION})"
+                "unsupported profile version {v} (this build reads versions \
+                 {OLDEST_VERSION} to {VERSION})"
             ),
             ProfileError::ModuleMismatch { expected, found } => write!(
                 f,
@@ -165,6 +190,7 @@ impl Profile {
             path: path.into(),
             runs: 0,
             funcs: BTreeMap::new(),
+            loops: BTreeMap::new(),
         }
     }
 
@@ -190,10 +216,56 @@ impl Profile {
                 e.name.clone_from(&f.name);
             }
         }
+        for (&k, &n) in &other.loops {
+            let e = self.loops.entry(k).or_default();
+            *e = e.saturating_add(n);
+        }
         if !other.path.is_empty() {
             self.path.clone_from(&other.path);
         }
         Ok(())
+    }
+
+    /// Loops ordered hottest first (back-edges, then function and offset), each with its
+    /// share of the module's back-edges.
+    pub fn hottest_loops(&self) -> Vec<LoopProfile> {
+        let total = self
+            .funcs
+            .values()
+            .fold(0u64, |a, f| a.saturating_add(f.back_edges))
+            .max(self.loops.values().fold(0u64, |a, &n| a.saturating_add(n)));
+        let mut v: Vec<LoopProfile> = self
+            .loops
+            .iter()
+            .map(|(&(func, offset), &back_edges)| LoopProfile {
+                func,
+                offset,
+                back_edges,
+                share: if total == 0 {
+                    0.0
+                } else {
+                    back_edges as f64 / total as f64
+                },
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            b.back_edges
+                .cmp(&a.back_edges)
+                .then(a.func.cmp(&b.func))
+                .then(a.offset.cmp(&b.offset))
+        });
+        v
+    }
+
+    /// Back-edges of function `func` that no loop was charged with (counted by compiled
+    /// code entered through a call, or pending at a point outside every loop).
+    pub fn unattributed_back_edges(&self, func: u32) -> u64 {
+        let f = self.funcs.get(&func).map_or(0, |f| f.back_edges);
+        let in_loops = self
+            .loops
+            .range((func, 0)..=(func, u32::MAX))
+            .fold(0u64, |a, (_, &n)| a.saturating_add(n));
+        f.saturating_sub(in_loops)
     }
 
     /// Functions ordered hottest first: by calls + back-edges, then time, then index.
@@ -229,6 +301,15 @@ impl Profile {
             }
             s.push('\n');
         }
+        if !self.loops.is_empty() {
+            let _ = writeln!(
+                s,
+                "# loop <func index> <module offset of the loop operator> <back-edges>"
+            );
+        }
+        for (&(func, offset), n) in &self.loops {
+            let _ = writeln!(s, "loop {func} {offset} {n}");
+        }
         s
     }
 
@@ -254,13 +335,14 @@ impl Profile {
             .trim()
             .parse()
             .map_err(|_| err(n, "bad version number"))?;
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(ProfileError::UnsupportedVersion(version));
         }
         let mut module = None;
         let mut path = None;
         let mut runs = None;
         let mut funcs = BTreeMap::new();
+        let mut loops = BTreeMap::new();
         for (n, line) in lines {
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -323,6 +405,28 @@ impl Profile {
                         return Err(err(n, &format!("duplicate entry for function {idx}")));
                     }
                 }
+                "loop" if version >= 2 => {
+                    let mut it = rest.split(' ');
+                    let mut num = |what: &str| -> Result<u64, ProfileError> {
+                        it.next()
+                            .and_then(|v| v.parse::<u64>().ok())
+                            .ok_or_else(|| err(n, &format!("bad {what}")))
+                    };
+                    let func = u32::try_from(num("function index")?)
+                        .map_err(|_| err(n, "function index out of range"))?;
+                    let offset = u32::try_from(num("loop offset")?)
+                        .map_err(|_| err(n, "loop offset out of range"))?;
+                    let edges = num("back-edge count")?;
+                    if it.next().is_some() {
+                        return Err(err(n, "trailing data after back-edge count"));
+                    }
+                    if loops.insert((func, offset), edges).is_some() {
+                        return Err(err(
+                            n,
+                            &format!("duplicate entry for loop {func} at {offset}"),
+                        ));
+                    }
+                }
                 other => return Err(err(n, &format!("unknown record `{other}`"))),
             }
         }
@@ -332,6 +436,7 @@ impl Profile {
             path: path.unwrap_or_default(),
             runs: runs.ok_or_else(|| err(end, "missing `runs` line"))?,
             funcs,
+            loops,
         })
     }
 
@@ -385,6 +490,63 @@ impl Profile {
         total.save(path)?;
         Ok(total)
     }
+}
+
+/// The loops of a function body: `(module offset of the loop operator, offset of its
+/// end)`, in body order (outer loops first). A body that does not parse gives the loops
+/// read so far.
+pub fn loop_ranges(body: &wasmparser::FunctionBody<'_>) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    // Open blocks: `Some(index in out)` for a loop.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    let Ok(mut ops) = body.get_operators_reader() else {
+        return out;
+    };
+    while !ops.eof() {
+        let Ok((op, off)) = ops.read_with_offset() else {
+            break;
+        };
+        let off = off as u32;
+        match op {
+            wasmparser::Operator::Loop { .. } => {
+                open.push(Some(out.len()));
+                out.push((off, u32::MAX));
+            }
+            wasmparser::Operator::Block { .. }
+            | wasmparser::Operator::If { .. }
+            | wasmparser::Operator::TryTable { .. } => open.push(None),
+            wasmparser::Operator::End => {
+                if let Some(Some(i)) = open.pop() {
+                    out[i].1 = off;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The innermost loop of `ranges` ([`loop_ranges`]) that contains module offset `at`
+/// (its `loop` operator through its `end`): the offset of its `loop` operator.
+pub fn innermost_loop(ranges: &[(u32, u32)], at: u32) -> Option<u32> {
+    ranges
+        .iter()
+        .filter(|&&(s, e)| s <= at && at <= e)
+        .max_by_key(|&&(s, _)| s)
+        .map(|&(s, _)| s)
+}
+
+/// The loop that back-edges pending at module offset `at` are charged to: the innermost
+/// loop containing it, else the last loop that ends before it (a return after sibling
+/// loops: the edges of the last batch, fewer than a batch, go to the last of them).
+pub fn loop_for_offset(ranges: &[(u32, u32)], at: u32) -> Option<u32> {
+    innermost_loop(ranges, at).or_else(|| {
+        ranges
+            .iter()
+            .filter(|&&(_, e)| e < at)
+            .max_by_key(|&&(_, e)| e)
+            .map(|&(s, _)| s)
+    })
 }
 
 /// Escapes `\` and every control character so the value fits on one line.
@@ -469,6 +631,8 @@ mod tests {
                 nanos: 0,
             },
         );
+        p.loops.insert((3, 40), 90);
+        p.loops.insert((3, 70), 5);
         p
     }
 
@@ -476,7 +640,7 @@ mod tests {
     fn round_trip() {
         let p = sample();
         let text = p.to_text();
-        assert_eq!(text.lines().count(), 5 + 3);
+        assert_eq!(text.lines().count(), 5 + 3 + 1 + 2);
         assert_eq!(Profile::parse(&text).unwrap(), p);
     }
 
@@ -490,6 +654,67 @@ mod tests {
         assert_eq!(a.funcs[&0].nanos, 1000);
         assert_eq!(a.funcs[&3].back_edges, 198);
         assert_eq!(a.funcs[&3].name.as_deref(), b.funcs[&3].name.as_deref());
+        assert_eq!(a.loops[&(3, 40)], 180);
+        assert_eq!(a.loops.len(), 2);
+    }
+
+    #[test]
+    fn hottest_loops_and_shares() {
+        let p = sample();
+        let l = p.hottest_loops();
+        assert_eq!(l.len(), 2);
+        assert_eq!((l[0].func, l[0].offset, l[0].back_edges), (3, 40, 90));
+        // Shares are of the module's 99 back-edges (function totals).
+        assert!((l[0].share - 90.0 / 99.0).abs() < 1e-9);
+        assert!((l[1].share - 5.0 / 99.0).abs() < 1e-9);
+        assert_eq!(p.unattributed_back_edges(3), 4);
+        assert_eq!(p.unattributed_back_edges(0), 0);
+    }
+
+    #[test]
+    fn version_1_files_are_read_and_written_back_as_version_2() {
+        let v1 = "bareflow-profile 1\nmodule fnv1a64:00000000000000ff 8\npath m.wasm\nruns 3\n\
+                  func 0 10 20 30 f\n";
+        let p = Profile::parse(v1).expect("version 1");
+        assert_eq!(p.runs, 3);
+        assert_eq!(p.funcs[&0].back_edges, 20);
+        assert!(p.loops.is_empty());
+        assert!(p.to_text().starts_with("bareflow-profile 2\n"));
+        // `loop` records are version 2 only.
+        let bad = format!("{v1}loop 0 5 7\n");
+        let e = Profile::parse(&bad).unwrap_err();
+        assert!(e.to_string().contains("unknown record `loop`"), "{e}");
+        let e = Profile::parse("bareflow-profile 3\n").unwrap_err();
+        assert!(e.to_string().contains("versions 1 to 2"), "{e}");
+    }
+
+    #[test]
+    fn loop_ranges_and_innermost() {
+        let wasm = wat::parse_str(
+            "(module (func (local i32)
+               (loop $a (block (loop $b (br_if $b (local.get 0))))
+                 (br_if $a (local.get 0)))
+               (loop $c)))",
+        )
+        .unwrap();
+        let mut body = None;
+        for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+            if let Ok(wasmparser::Payload::CodeSectionEntry(b)) = payload {
+                body = Some(b);
+            }
+        }
+        let r = loop_ranges(&body.unwrap());
+        assert_eq!(r.len(), 3);
+        let (a, b, c) = (r[0], r[1], r[2]);
+        assert!(a.0 < b.0 && b.1 < a.1 && a.1 < c.0, "{r:?}");
+        assert_eq!(innermost_loop(&r, a.0), Some(a.0));
+        assert_eq!(innermost_loop(&r, b.0 + 1), Some(b.0));
+        assert_eq!(innermost_loop(&r, b.1 + 1), Some(a.0));
+        assert_eq!(innermost_loop(&r, c.1), Some(c.0));
+        assert_eq!(innermost_loop(&r, c.1 + 1), None);
+        assert_eq!(loop_for_offset(&r, c.1 + 1), Some(c.0));
+        assert_eq!(loop_for_offset(&r, b.1 + 1), Some(a.0));
+        assert_eq!(loop_for_offset(&r, 0), None);
     }
 
     #[test]
@@ -527,6 +752,10 @@ mod tests {
             good.replace("fib", "f\\u{110000}"),
             good.replace("fib", "f\\u{12"),
             good.replace("func 0 10 0 500", "func 99999999999 10 0 500"),
+            good.replace("loop 3 40 90", "loop 3 40"),
+            good.replace("loop 3 40 90", "loop 3 40 90 1"),
+            good.replace("loop 3 40 90", "loop 3 99999999999 90"),
+            good.replace("loop 3 70 5", "loop 3 40 5"),
             format!("{good}bogus line\n"),
             // Truncated at every byte boundary: must never panic.
         ];

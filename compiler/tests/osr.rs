@@ -250,7 +250,7 @@ fn memory_grow_inside_an_osr_loop_matches_the_interpreter() {
 }
 
 #[test]
-fn loop_parameters_are_handed_over_and_deeper_stacks_stay_interpreted() {
+fn loop_parameters_and_values_under_the_loop_are_handed_over() {
     let wat = r#"
       (module
         ;; a loop with two parameters (the counter and the sum travel on the stack)
@@ -262,25 +262,53 @@ fn loop_parameters_are_handed_over_and_deeper_stacks_stay_interpreted() {
             (i32.add (local.get $acc) (local.get $i))
             (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
           (local.set $acc) (drop) (local.get $acc))
-        ;; a value of an enclosing block sits below the loop: not replaced, still correct
+        ;; a value of an enclosing block sits below the loop
         (func (export "below") (param $n i32) (result i32) (local $i i32)
           (i32.const 7)
           (loop $l
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-          (i32.add (local.get $i))))"#;
+          (i32.add (local.get $i)))
+        ;; values of every type under a loop inside nested blocks, plus loop parameters;
+        ;; the loop also branches out to the enclosing block with a result
+        (func (export "mixed") (param $n i32) (result f64) (local $i i32) (local $x i32)
+          (f64.const 1.5) (i64.const -9)
+          (block $out (result i32)
+            (f32.const 2.25) (i32.const 40)
+            (i64.const 3)
+            (loop $l (param i64) (result i64)
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (drop (br_if $out (i32.const 40) (i32.eq (local.get $i) (i32.const 100000))))
+              (i64.add (i64.const 2))
+              (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            (i32.wrap_i64)
+            (i32.add)
+            (local.set $x)
+            (i32.trunc_f32_s (f32.mul (f32.const 4.0)))
+            (i32.add (local.get $x)))
+          (local.set $x)
+          (f64.convert_i64_s)
+          (f64.add)
+          (f64.add (f64.convert_i32_s (local.get $x)))))"#;
     let [(a, n0), (b, n1)] = both(wat, "params", &[Val::I32(3000)]);
     assert_eq!(n0, 0);
     assert_eq!(n1, 1, "the loop with parameters was replaced");
     assert_eq!(a.expect("interp"), vec![Val::I32(3000 * 3001 / 2)]);
     assert_eq!(b.expect("tiered"), vec![Val::I32(3000 * 3001 / 2)]);
     let [(a, _), (b, n1)] = both(wat, "below", &[Val::I32(3000)]);
-    assert_eq!(
-        n1, 0,
-        "a loop with values below its parameters stays interpreted"
-    );
+    assert_eq!(n1, 1, "a loop with a value below it was replaced");
     assert_eq!(a.expect("interp"), vec![Val::I32(3007)]);
     assert_eq!(b.expect("tiered"), vec![Val::I32(3007)]);
+    for n in [3000, 200_000] {
+        let [(a, _), (b, n1)] = both(wat, "mixed", &[Val::I32(n)]);
+        assert_eq!(n1, 1, "the mixed loop was replaced (n = {n})");
+        let a = a.expect("interp");
+        assert_eq!(a, b.expect("tiered"), "n = {n}");
+        // n = 3000: 9 + 40 + (3 + 2 * 3000), - 9 + 1.5; n = 200000: leaves with 40 at
+        // iteration 100000 (the f32 and the loop value are dropped): 40 - 9 + 1.5.
+        let want = if n == 3000 { 6044.5 } else { 32.5 };
+        assert_eq!(a, vec![Val::F64(f64::to_bits(want))], "n = {n}");
+    }
 }
 
 #[test]
@@ -614,5 +642,118 @@ fn a_loop_that_calls_every_iteration_is_replaced_promptly() {
     let funcs: Vec<u32> = store.osr_events().iter().map(|e| e.func).collect();
     assert_eq!(funcs, [1], "run's loop was replaced");
     let edges = store.func_counters(inst)[1].back_edges;
-    assert!(edges < 50_000, "{edges} of {n} back-edges interpreted");
+    // OSR weighs a running frame's back-edges 8x (`policy::wants_osr`): about 1,250 at the
+    // default thresholds, where the call-driven compile alone would wait for 10,000, and
+    // the OSR check is armed before `run` is compiled (its body calls every iteration).
+    assert!(edges < 2_000, "{edges} of {n} back-edges interpreted");
+}
+
+// ---- profiles under tiering ---------------------------------------------------------------------
+
+#[test]
+fn profile_counts_back_edges_per_loop() {
+    // Two loops in one function: the first calls every iteration (its edges are flushed at
+    // the calls), the second takes full batches. Interp mode counts every edge.
+    let wat = r#"
+      (module
+        (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+        (func (export "run") (param $n i32) (param $m i32) (result i32) (local $i i32) (local $acc i32)
+          (loop $a
+            (local.set $acc (call $step (local.get $acc)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $a (i32.lt_u (local.get $i) (local.get $n))))
+          (local.set $i (i32.const 0))
+          (loop $b
+            (local.set $acc (i32.xor (local.get $acc) (local.get $i)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $b (i32.lt_u (local.get $i) (local.get $m))))
+          (local.get $acc)))"#;
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    let mut store = Store::new(Config {
+        profiling: true,
+        ..Config::new(Mode::Interp)
+    });
+    let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+    let run = func(&store, inst, "run");
+    store
+        .call(run, &[Val::I32(1_000), Val::I32(50_000)])
+        .expect("run");
+    let loops = store.loop_counters(inst);
+    assert_eq!(loops.len(), 2, "{loops:?}");
+    assert!(loops.iter().all(|l| l.func == 1));
+    // Hottest first: $b, which also gets the edges pending at the return after it.
+    let (b, a) = (loops[0], loops[1]);
+    assert!(b.offset > a.offset, "{loops:?}");
+    assert_eq!(b.back_edges, 49_999, "{loops:?}");
+    assert_eq!(a.back_edges, 999, "{loops:?}");
+    let total = store.func_counters(inst)[1].back_edges;
+    assert_eq!(total, 999 + 49_999);
+    // Without a profile request nothing is recorded per loop.
+    let mut plain = Store::new(Config {
+        profiling: false,
+        ..Config::new(Mode::Tiered)
+    });
+    let inst = plain.instantiate(&module, &|_, _| None).expect("inst");
+    let run = func(&plain, inst, "run");
+    plain
+        .call(run, &[Val::I32(1_000), Val::I32(50_000)])
+        .expect("run");
+    assert!(plain.loop_counters(inst).is_empty());
+}
+
+#[test]
+fn tiered_profile_charges_compiled_callee_time_to_the_callee() {
+    // `work` is compiled (by calls) before `main` calls it once with a long loop; `main`
+    // then calls the interpreted `other` a few times. The time of `work`'s compiled code
+    // must be charged to `work`, not to `other` or `main` (before: to whichever function
+    // the interpreter read the clock for next).
+    let wat = r#"
+      (module
+        (func $work (export "work") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+          (block $done
+            (loop $l
+              (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+              (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l)))
+          (local.get $acc))
+        (func $other (param i32) (result i32) (i32.add (local.get 0) (i32.const 7)))
+        (func (export "main") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+          (local.set $acc (call $work (local.get $n)))
+          (loop $l
+            (local.set $acc (call $other (local.get $acc)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (i32.const 60))))
+          (local.get $acc)))"#;
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    let mut config = Config {
+        profiling: true,
+        ..Config::new(Mode::Tiered)
+    };
+    config.tier_up = TierUp {
+        calls: 100,
+        back_edges: 1 << 40,
+    };
+    let mut store = Store::new(config);
+    let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+    let (work, main) = (func(&store, inst, "work"), func(&store, inst, "main"));
+    for _ in 0..3_000 {
+        store.call(work, &[Val::I32(1)]).expect("work");
+    }
+    let before = store.func_counters(inst);
+    let r = store.call(main, &[Val::I32(40_000_000)]).expect("main");
+    let mut acc = (0..40_000_000i32).fold(0i32, |a, i| a.wrapping_mul(31).wrapping_add(i));
+    for _ in 0..60 {
+        acc = acc.wrapping_add(7);
+    }
+    assert_eq!(r, vec![Val::I32(acc)]);
+    assert!(store.osr_events().is_empty(), "no loop was replaced");
+    let after = store.func_counters(inst);
+    let d: Vec<u64> = (0..3).map(|i| after[i].nanos - before[i].nanos).collect();
+    let (w, o, m) = (d[0], d[1], d[2]);
+    assert_eq!(after[1].calls, 60, "other stayed interpreted");
+    assert!(
+        w > 10 * (o + m) && w > 1_000_000,
+        "work {w} ns, other {o} ns, main {m} ns"
+    );
 }

@@ -95,6 +95,10 @@ impl CompileCommand {
                 ModuleId::of_bytes(bytes)
             );
         }
+        // The profile's loops travel with it to the compiler (`AotOptions::profile`, see
+        // `Profile::hottest_loops`); the log says which ones, and that they change no code
+        // yet (only the per-function counts pick speed or size).
+        let loop_log = profile.as_ref().map(loop_summary);
         let opts = AotOptions {
             opt: self.opt,
             profile,
@@ -139,6 +143,9 @@ impl CompileCommand {
             stats.object_bytes,
             stats.snapshot_bytes
         );
+        if let Some(l) = &loop_log {
+            eprint!("{l}");
+        }
         if key.is_some() {
             eprintln!("signed (ed25519)");
         }
@@ -147,6 +154,38 @@ impl CompileCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The compile log's lines about the profile's loops (at most the three hottest).
+fn loop_summary(p: &Profile) -> String {
+    use std::fmt::Write as _;
+    let loops = p.hottest_loops();
+    let mut s = String::new();
+    if loops.is_empty() {
+        let _ = writeln!(s, "profile: no loops recorded");
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "profile: {} loops recorded (passed to the compiler; they change no generated code \
+         yet); hottest:",
+        loops.len()
+    );
+    for l in loops.iter().take(3) {
+        let name = match p.funcs.get(&l.func).and_then(|f| f.name.as_deref()) {
+            Some(n) => format!("{n} (func {})", l.func),
+            None => format!("func {}", l.func),
+        };
+        let _ = writeln!(
+            s,
+            "  {} loop at 0x{:x}: {} back-edges ({:.1}%)",
+            name.escape_debug(),
+            l.offset,
+            l.back_edges,
+            l.share * 100.0
+        );
+    }
+    s
 }
 
 /// Whether two paths name the same existing file (false if either does not exist).

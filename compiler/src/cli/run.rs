@@ -312,6 +312,9 @@ pub(super) fn write_profile(
             },
         );
     }
+    for l in store.loop_counters(inst) {
+        profile.loops.insert((l.func, l.offset), l.back_edges);
+    }
     profile
         .accumulate_into(out)
         .with_context(|| format!("writing profile {}", out.display()))?;

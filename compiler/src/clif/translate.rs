@@ -83,17 +83,18 @@ impl FuncTranslator {
     /// Translates an **OSR entry** of defined function `func_index` for the `loop` operator
     /// at module offset `loop_offset` (docs/ABI.md, "On-stack replacement"): a function with
     /// the array signature `(vmctx, callee, frame: *mut u64) -> u32` that loads the locals
-    /// from `frame[0..num_locals]` and the loop's parameters from the slots after them,
-    /// jumps to the loop header, runs the rest of the body (everything before the header is
-    /// unreachable) and at return writes the results to `frame[0..results]` and returns 0.
-    /// Traps leave through `RAISE_TRAP` as usual, so the entry must be called through
-    /// `trap::enter`.
+    /// from `frame[0..num_locals]`, then the `below` operand values of enclosing blocks
+    /// that sit under the loop (bottom first), then the loop's parameters from the slots
+    /// after them, jumps to the loop header, runs the rest of the body (everything before
+    /// the header is unreachable) and at return writes the results to `frame[0..results]`
+    /// and returns 0. Traps leave through `RAISE_TRAP` as usual, so the entry must be
+    /// called through `trap::enter`.
     ///
     /// # Errors
     ///
     /// As [`FuncTranslator::translate`], and [`TranslateError::Invalid`] if no live `loop`
-    /// starts at `loop_offset` or values other than its parameters are on the operand
-    /// stack at that loop.
+    /// starts at `loop_offset` or the operand stack under it does not hold `below` values.
+    #[allow(clippy::too_many_arguments)]
     pub fn translate_osr(
         &mut self,
         info: &ModuleInfo,
@@ -101,9 +102,17 @@ impl FuncTranslator {
         func_index: u32,
         body: &FunctionBody<'_>,
         loop_offset: u32,
+        below: u32,
         func: &mut Function,
     ) -> Result<()> {
-        self.translate_inner(info, env, func_index, body, Some(loop_offset), func)
+        self.translate_inner(
+            info,
+            env,
+            func_index,
+            body,
+            Some((loop_offset, below)),
+            func,
+        )
     }
 
     fn translate_inner(
@@ -112,7 +121,7 @@ impl FuncTranslator {
         env: &mut dyn ClifEnv,
         func_index: u32,
         body: &FunctionBody<'_>,
-        osr: Option<u32>,
+        osr: Option<(u32, u32)>,
         func: &mut Function,
     ) -> Result<()> {
         let ty = info
@@ -144,10 +153,12 @@ impl FuncTranslator {
             trap_sites: HashMap::new(),
             pending_sites: Vec::new(),
             checked: Vec::new(),
-            osr: osr.map(|offset| Osr {
+            osr: osr.map(|(offset, below)| Osr {
                 offset,
+                below: below as usize,
                 frame: Value::from_u32(0),
                 header: None,
+                pre: None,
             }),
         };
         t.run(ty, body)?;
@@ -256,10 +267,16 @@ struct Translator<'a, 'f> {
 struct Osr {
     /// Module offset of the target `loop` operator.
     offset: u32,
+    /// Operand values of enclosing blocks under the loop (frame slots after the locals).
+    below: usize,
     /// The interpreter frame (third parameter).
     frame: Value,
     /// The target loop's header, created at entry; taken when the loop is translated.
     header: Option<Block>,
+    /// The block the entry jumps to, filled when the loop is translated (the types of the
+    /// values under it are known then): loads them and the loop's parameters from the
+    /// frame and jumps to the header.
+    pre: Option<Block>,
 }
 
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
@@ -427,10 +444,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok(self.b.ins().load(ty, MemFlagsData::trusted(), frame, off))
     }
 
-    /// OSR entry: loads the target loop's parameters from the frame slots after the locals
-    /// and jumps to its header (created here, used by `translate_loop`), then continues the
-    /// translation in a block no edge reaches (the code before the header).
-    fn osr_dispatch(&mut self, body: &FunctionBody<'_>, frame: Value) -> Result<()> {
+    /// OSR entry: jumps to a block that `translate_loop` fills (loads of the values under
+    /// the loop and of its parameters, a jump to its header, created here), then continues
+    /// the translation in a block no edge reaches (the code before the header).
+    fn osr_dispatch(&mut self, body: &FunctionBody<'_>, _frame: Value) -> Result<()> {
         let target = self.osr.as_ref().map_or(0, |o| o.offset);
         let mut ops = body.get_operators_reader()?;
         let mut blockty = None;
@@ -447,14 +464,12 @@ impl<'a, 'f> Translator<'a, 'f> {
         let bt = blockty.ok_or(TranslateError::Invalid("no loop at the OSR offset"))?;
         let (params, _) = self.block_types(bt)?;
         let header = self.new_block_with(&params);
-        let mut args = Vec::with_capacity(params.len());
-        for (j, ty) in params.iter().enumerate() {
-            let v = self.load_slot(frame, self.locals.len() + j, *ty)?;
-            args.push(v);
-        }
-        self.b.ins().jump(header, &block_args(&args));
+        let pre = self.b.create_block();
+        self.b.ins().jump(pre, &[]);
+        self.b.seal_block(pre);
         if let Some(o) = self.osr.as_mut() {
             o.header = Some(header);
+            o.pre = Some(pre);
         }
         let dead = self.b.create_block();
         self.b.switch_to_block(dead);
@@ -786,14 +801,49 @@ impl<'a, 'f> Translator<'a, 'f> {
         let end = self.new_block_with(&results);
         let args = self.popn(params.len())?;
         let height = self.stack.len();
-        if osr_header.is_some() && height != 0 {
-            return Err(TranslateError::Invalid(
-                "OSR loop with operand values below its parameters",
-            ));
+        // OSR entry: the values under the loop come from the frame on the entry path and
+        // from the (dead) code before the loop on the other; variables merge them at the
+        // header, which dominates the rest of the body.
+        let mut below_vars = Vec::new();
+        if osr_header.is_some() {
+            let (frame, below, pre) = match &self.osr {
+                Some(o) => (o.frame, o.below, o.pre),
+                None => unreachable!("osr_header comes from self.osr"),
+            };
+            if height != below {
+                return Err(TranslateError::Invalid(
+                    "OSR loop: the operand stack under it differs from the frame's",
+                ));
+            }
+            let pre = pre.ok_or(TranslateError::Invalid("OSR entry block missing"))?;
+            for i in 0..height {
+                let v = self.stack[i];
+                let ty = self.b.func.dfg.value_type(v);
+                let var = self.b.declare_var(ty);
+                self.b.def_var(var, v);
+                below_vars.push((var, ty));
+            }
+            self.b.ins().jump(header, &block_args(&args));
+            self.b.switch_to_block(pre);
+            let nl = self.locals.len();
+            for (i, &(var, ty)) in below_vars.iter().enumerate() {
+                let v = self.load_slot(frame, nl + i, ty)?;
+                self.b.def_var(var, v);
+            }
+            let mut entry_args = Vec::with_capacity(params.len());
+            for (j, ty) in params.iter().enumerate() {
+                entry_args.push(self.load_slot(frame, nl + height + j, *ty)?);
+            }
+            self.b.ins().jump(header, &block_args(&entry_args));
+        } else {
+            self.b.ins().jump(header, &block_args(&args));
         }
-        self.b.ins().jump(header, &block_args(&args));
         self.b.switch_to_block(header);
+        // Before `use_var`, which appends the variables' parameters to the (unsealed) header.
         let header_params = self.b.block_params(header).to_vec();
+        for (i, &(var, _)) in below_vars.iter().enumerate() {
+            self.stack[i] = self.b.use_var(var);
+        }
         self.stack.extend(header_params);
         self.control.push(Frame {
             kind: FrameKind::Loop,

@@ -14,7 +14,7 @@
 //! Profiling is done at frame switches and loop back-edges only, when enabled: call and
 //! back-edge counts, and self time from the time-stamp counter.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use runtime_loader::TrapCode;
@@ -52,10 +52,16 @@ pub struct Counters {
     /// down to 1): one decrement per call both counts it and schedules the sample.
     calls_left: Cell<u32>,
     /// Set by the tier hook when this function's interpreted frames may be replaced (it
-    /// was compiled): a frame switch then ends the back-edge batch after one edge, so a
+    /// was compiled, or a sample found it hot for OSR): a frame switch then ends the back-edge batch after one edge, so a
     /// loop whose body calls (and so flushes its batch every iteration) still reaches an
     /// OSR check at its header. Cleared when a replacement is refused.
     pub osr_armed: Cell<bool>,
+    /// Back-edges per loop, when a profile was asked for ([`ExecConfig::loops`]): `(wasm
+    /// offset, count)`, the offset being the `loop` operator's for a full batch (exact
+    /// loop) or that of the op where the frame switched for the edges pending then (a
+    /// point inside the loop that took them, mapped to its innermost enclosing loop by
+    /// `Store::loop_counters`). See [`Sampler::edges`].
+    pub loop_edges: RefCell<Vec<(u32, u64)>>,
 }
 
 impl Default for Counters {
@@ -66,6 +72,7 @@ impl Default for Counters {
             ticks: Cell::new(0),
             calls_left: Cell::new(CALL_PERIOD),
             osr_armed: Cell::new(false),
+            loop_edges: RefCell::new(Vec::new()),
         }
     }
 }
@@ -74,6 +81,17 @@ impl Counters {
     /// Calls so far (exact).
     pub fn calls(&self) -> u64 {
         self.call_base.get() + u64::from(CALL_PERIOD - self.calls_left.get())
+    }
+
+    /// Adds `n` back-edges at wasm offset `at` to [`Counters::loop_edges`].
+    #[cold]
+    #[inline(never)]
+    fn add_loop_edges(&self, at: u32, n: u64) {
+        let mut v = self.loop_edges.borrow_mut();
+        match v.iter_mut().find(|e| e.0 == at) {
+            Some(e) => e.1 = e.1.saturating_add(n),
+            None => v.push((at, n)),
+        }
     }
 
     /// Counts one interpreted call; true when it completes a [`CALL_PERIOD`] (the caller
@@ -141,6 +159,9 @@ pub struct ExecConfig {
     pub max_slots: usize,
     /// Collect counters.
     pub profiling: bool,
+    /// Also count back-edges per loop ([`Counters::loop_edges`]; a profile was asked for,
+    /// not only tiering). Needs `profiling`.
+    pub loops: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -241,6 +262,8 @@ struct Sampler {
     hook: Option<TierHook>,
     /// Counters are collected (the back-edge countdown runs either way).
     profiling: bool,
+    /// Back-edges are also counted per loop ([`ExecConfig::loops`]).
+    loops: bool,
     /// Back-edges per batch ([`EDGE_BATCH`], or fewer when the tier hook asks for
     /// earlier on-stack replacement checks, see [`TierHook::edge_batch`]).
     batch: u32,
@@ -291,13 +314,14 @@ static OSR_RETURN: [Op; 1] = [Op::Return];
 const NO_OSR: u32 = u32::MAX;
 
 impl Sampler {
-    fn new(profiling: bool, hook: Option<TierHook>) -> Sampler {
+    fn new(profiling: bool, loops: bool, hook: Option<TierHook>) -> Sampler {
         Sampler {
             last: if profiling { ticks() } else { 0 },
             countdown: SAMPLE_PERIOD,
             clock_left: CLOCK_PERIOD,
             hook,
             profiling,
+            loops: profiling && loops,
             batch: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
             armed: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
         }
@@ -349,6 +373,13 @@ impl Sampler {
         let c = unsafe { &*counters };
         let n = std::mem::replace(&mut self.armed, self.batch);
         c.back_edges.set(c.back_edges.get() + u64::from(n));
+        // A full batch ends at a back-edge of this loop: its edges are charged to it (the
+        // batch may have started in a sibling loop; at most `batch - 1` edges move).
+        if self.loops
+            && let Some(off) = code.loop_at(target).map(|l| l.offset)
+        {
+            c.add_loop_edges(off, u64::from(n));
+        }
         self.countdown = SAMPLE_PERIOD;
         // OSR first: a frame that moves to compiled code needs no call-driven compile of
         // its function now (a function called once would pay for it in vain).
@@ -368,11 +399,15 @@ impl Sampler {
         // The frame leaves the interpreter: nothing is pending when it returns.
         self.armed = self.batch;
         // The time since the last clock read, which the OSR entry dominates, is charged to
-        // this function when the entry returns (inclusive of the compiled code it calls),
-        // not to whichever function the interpreter samples next.
+        // this function when the entry returns (inclusive of the compiled code it calls,
+        // less what interpreters entered from it charged to their own functions), not to
+        // whichever function the interpreter samples next.
+        // The back-edges the compiled rest of the call counts (when a profile was asked
+        // for) go to the function's total only: compiled code does not tell loops apart.
+        let mark = CHARGED.get();
         // SAFETY: per the caller; `entry` is an OSR entry of this loop (the hook's contract).
         let status = unsafe { osr_enter(entry, vmctx, code.func_index, fp) };
-        self.flush(c);
+        self.charge(c, mark);
         self.clock_left = CLOCK_PERIOD;
         status
     }
@@ -383,10 +418,20 @@ impl Sampler {
     /// so a loop whose body is a call keeps the sampling rate of one edge, one event, and
     /// the sample that they complete goes to the looping function (the tier hook must see
     /// it often enough).
+    /// `code` and `pc` (an op index of it) locate the frame switch: the edges are charged
+    /// to the loop that encloses it when a per-loop profile is on (the loop whose body
+    /// calls; edges of a sibling loop left since the last flush go there too).
     #[cold]
     #[inline(never)]
-    fn edges(&mut self, c: &Counters, n: u32) -> u32 {
+    fn edges(&mut self, c: &Counters, n: u32, code: &FuncCode, pc: usize) -> u32 {
         c.back_edges.set(c.back_edges.get() + u64::from(n));
+        if self.loops
+            && let Some(&off) = code
+                .offsets
+                .get(pc.min(code.offsets.len().saturating_sub(1)))
+        {
+            c.add_loop_edges(off, u64::from(n));
+        }
         if n >= self.countdown {
             self.countdown = SAMPLE_PERIOD;
             self.sample(c);
@@ -413,10 +458,62 @@ impl Sampler {
     }
 
     fn flush(&mut self, c: &Counters) {
+        self.charge(c, CHARGED.get());
+    }
+
+    /// Charges the ticks since the last clock read to `c`, less those that nested
+    /// interpreters (entered from compiled code this frame called) charged since
+    /// [`CHARGED`] was `mark`.
+    fn charge(&mut self, c: &Counters, mark: u64) {
         let now = ticks();
-        c.ticks.set(c.ticks.get() + now.wrapping_sub(self.last));
+        let nested = CHARGED.get().wrapping_sub(mark);
+        let d = now.wrapping_sub(self.last).saturating_sub(nested);
+        c.ticks.set(c.ticks.get() + d);
+        CHARGED.set(CHARGED.get().wrapping_add(d));
         self.last = now;
     }
+
+    /// Profiling: the running function (counters `c`) calls compiled code. Charges the
+    /// time so far to it and returns the mark for [`Sampler::compiled_call_end`].
+    #[cold]
+    #[inline(never)]
+    fn compiled_call_begin(&mut self, c: &Counters) -> u64 {
+        self.flush(c);
+        CHARGED.get()
+    }
+
+    /// Profiling: a call into compiled wasm function `f` returned. Its time (inclusive of
+    /// the compiled code it called, less what interpreters entered from it charged to their
+    /// own functions) is charged to `f`'s own counters, not to the next function sampled.
+    ///
+    /// # Safety
+    /// `f` must be a live compiled wasm `FuncRef` of a tiered instance.
+    #[cold]
+    #[inline(never)]
+    unsafe fn compiled_call_end(&mut self, f: *const FuncRef, mark: u64) {
+        // SAFETY: per the caller, `host_data` of a tiered wasm FuncRef is its instance's
+        // interpreter view, which lives as long as the store.
+        let callee = unsafe {
+            let data = (*f).host_data as *const InterpInstance;
+            if data.is_null() {
+                None
+            } else {
+                let d = (*f).func_index.checked_sub((*data).num_imported_funcs);
+                d.and_then(|d| (&(*data).counters).get(d as usize))
+            }
+        };
+        // Not an instance we count: the time stays with the next function charged.
+        if let Some(k) = callee {
+            self.charge(k, mark);
+        }
+    }
+}
+
+thread_local! {
+    /// Ticks charged to any function on this thread so far: a charge that spans nested
+    /// interpreters (an OSR entry, a call into compiled code) subtracts what they charged
+    /// in between, so no tick is charged twice.
+    static CHARGED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Runs the rest of a call in an OSR entry: `fp` is the frame (locals, then the loop's
@@ -679,7 +776,7 @@ impl Interp {
         let mut fp: *mut u64 = sptr;
         // SAFETY: `num_locals <= max_height <= need = slen!()`.
         let mut sp: *mut u64 = unsafe { sptr.add(code.num_locals as usize) };
-        let mut sampler = Sampler::new(profiling, self.tier_hook);
+        let mut sampler = Sampler::new(profiling, cfg.loops, self.tier_hook);
         // Back-edges until the next batch.
         let mut edges_left: u32 = sampler.batch;
         // The running frame trapped inside an OSR entry (the trap's location comes from
@@ -922,7 +1019,13 @@ impl Interp {
             () => {{
                 if edges_left != sampler.armed {
                     // SAFETY: counters of a live instance.
-                    edges_left = sampler.edges(unsafe { &*counters }, sampler.armed - edges_left);
+                    edges_left = sampler.edges(
+                        unsafe { &*counters },
+                        sampler.armed - edges_left,
+                        code,
+                        // SAFETY: `ip` points into the current body.
+                        unsafe { ip.offset_from(ops) } as usize,
+                    );
                 }
             }};
         }
@@ -1069,12 +1172,19 @@ impl Interp {
                 if !unsafe { is_interpreted(f) } {
                     let (np, nr): (u32, u32) = $arity;
                     let (np, nr) = (np as usize, nr as usize);
+                    // Compiled wasm code (tiered mode) is timed to its own function.
+                    let mut mark = None;
                     if profiling {
                         flush_edges!();
                         // A call out counts as an event of the caller (tiered mode: an
                         // interpreted function that mostly calls compiled code).
                         // SAFETY: counters of a live instance.
                         sampler.event(unsafe { &*counters });
+                        // SAFETY: `f` is live.
+                        if unsafe { (*f).kind } == func_kind::WASM {
+                            // SAFETY: counters of a live instance.
+                            mark = Some(sampler.compiled_call_begin(unsafe { &*counters }));
+                        }
                     }
                     // SAFETY: the arguments are the top `np` slots.
                     let vbase = unsafe { sp.sub(np) };
@@ -1084,6 +1194,10 @@ impl Interp {
                         let arr: ArrayFn = std::mem::transmute((*f).array);
                         arr((*f).vmctx, f, vbase)
                     };
+                    if let Some(m) = mark {
+                        // SAFETY: `f` is a live compiled wasm FuncRef.
+                        unsafe { sampler.compiled_call_end(f, m) };
+                    }
                     if status != 0 {
                         trap!(trap_status(status));
                     }

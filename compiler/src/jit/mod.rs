@@ -468,14 +468,18 @@ impl JitTier {
     ///
     /// # Errors
     ///
-    /// A [`JitError`] if the body cannot be translated (e.g. values other than the loop's
-    /// parameters are on the operand stack at the loop) or compiled.
+    /// A [`JitError`] if the body cannot be translated (e.g. the operand stack under the
+    /// loop does not hold `below` values) or compiled. `below`: the operand values of
+    /// enclosing blocks under the loop, in the frame between the locals and the loop's
+    /// parameters.
+    #[allow(clippy::too_many_arguments)]
     pub fn compile_osr(
         &mut self,
         info: &ModuleInfo,
         index: u32,
         body: &FunctionBody<'_>,
         loop_offset: u32,
+        below: u32,
         counters: Option<(usize, usize)>,
         func_ref: *const abi::FuncRef,
     ) -> Result<CompiledOsr, JitError> {
@@ -503,7 +507,15 @@ impl JitTier {
             tier_hook: self.tier_hook.map(|(f, d)| (f as usize, d as usize)),
         };
         self.translator
-            .translate_osr(info, &mut env, index, body, loop_offset, &mut self.ctx.func)
+            .translate_osr(
+                info,
+                &mut env,
+                index,
+                body,
+                loop_offset,
+                below,
+                &mut self.ctx.func,
+            )
             .map_err(|error| JitError::Translate { func: index, error })?;
         let dump = dump_code();
         if dump {

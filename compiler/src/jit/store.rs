@@ -95,6 +95,7 @@ pub fn thresholds(config: &Config) -> Thresholds {
         to_none: calls,
         to_speed: calls.saturating_mul(10),
         back_edge_weight: (config.tier_up.back_edges / calls).max(1),
+        osr_edge_factor: crate::tier::policy::OSR_EDGE_FACTOR,
     }
 }
 
@@ -354,8 +355,9 @@ impl Tiering {
     /// `target` (a loop header a back-edge just reached), compiling it if needed; null to
     /// keep interpreting. A frame moves once its function is hot by the tier policy (it was
     /// compiled, or would be now), straight into `speed` code: see
-    /// docs/ARCHITECTURE.md, "On-stack replacement". Loops with operand values below their
-    /// parameters, and functions whose compilation failed, stay interpreted.
+    /// docs/ARCHITECTURE.md, "On-stack replacement". Operand values of enclosing blocks
+    /// under the loop travel in the frame (between the locals and the loop's parameters);
+    /// functions whose compilation failed stay interpreted.
     fn osr_entry(&mut self, counters: *const Counters, code: &FuncCode, target: u32) -> *const u8 {
         let Some((key, d)) = self.locate(counters) else {
             return core::ptr::null();
@@ -364,7 +366,7 @@ impl Tiering {
         // SAFETY: as in `tier_up`.
         let c = unsafe { &(*self.instances[key].interp).counters[d] };
         let hot = self.manager.tier_of(key, func) > crate::tier::Tier::Interp
-            || self.manager.wants_tier_up(
+            || self.manager.wants_osr(
                 key,
                 func,
                 TierCounters {
@@ -379,11 +381,12 @@ impl Tiering {
             c.osr_armed.set(false);
             return core::ptr::null();
         };
-        if lp.height != code.num_locals || code.max_height < code.num_results {
+        if lp.height < code.num_locals || code.max_height < code.num_results {
             c.osr_armed.set(false);
             return core::ptr::null();
         }
         let offset = lp.offset;
+        let below = lp.height - code.num_locals;
         if let Some(entry) = self.manager.osr_cached(key, func, offset) {
             if entry.is_null() {
                 c.osr_armed.set(false);
@@ -413,7 +416,7 @@ impl Tiering {
         // long as the instance.
         let entry = unsafe {
             self.manager
-                .osr(key, &ij.info, func, &body, offset, fr, cells)
+                .osr(key, &ij.info, func, &body, offset, below, fr, cells)
         };
         if entry.is_null() {
             c.osr_armed.set(false);
@@ -516,6 +519,13 @@ impl Tiering {
             back_edges: c.back_edges.get(),
         };
         let func = ij.module.meta.num_imported_funcs + d as u32;
+        // Hot enough for on-stack replacement but not compiled: arm the OSR check, so a
+        // loop whose body calls (which ends its back-edge batch every iteration) reaches it.
+        if self.manager.tier_of(key, func) == crate::tier::Tier::Interp
+            && self.manager.wants_osr(key, func, counters)
+        {
+            c.osr_armed.set(true);
+        }
         if !self.manager.wants_tier_up(key, func, counters) {
             return Ok(());
         }

@@ -13,8 +13,8 @@ pub use store::{
     Table,
 };
 pub use types::{
-    Config, FuncCounters, FuncType, GlobalType, Limits, MemoryMode, MemoryType, Mode, TableType,
-    TierUp, UnknownMemoryMode, UnknownMode, Val, ValType,
+    Config, FuncCounters, FuncType, GlobalType, Limits, LoopCounters, MemoryMode, MemoryType, Mode,
+    TableType, TierUp, UnknownMemoryMode, UnknownMode, Val, ValType,
 };
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use runtime_loader::meta::{ExportKind, ImportKind, Limits};
 
 use super::error::{CallError, InstantiateError, Trap};
 use super::types::{
-    Config, FuncCounters, FuncType, GlobalType, MemoryMode, MemoryType, Mode, TableType, Val,
-    ValType,
+    Config, FuncCounters, FuncType, GlobalType, LoopCounters, MemoryMode, MemoryType, Mode,
+    TableType, Val, ValType,
 };
 use crate::interp::{self, ExecConfig, Interp, InterpInstance, ModuleCode};
 use crate::jit::store::JitStore;
@@ -352,6 +352,7 @@ impl Store {
             max_slots: config.max_stack_slots.max(1),
             // Tiered mode needs the counters to decide what to compile.
             profiling: config.profiling || config.mode == Mode::Tiered,
+            loops: config.profiling,
         };
         Store {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
@@ -824,6 +825,56 @@ impl Store {
                 nanos: interp::exec::ticks_to_nanos(c.ticks.get(), ref_ticks, ref_nanos),
             })
             .collect()
+    }
+
+    /// Back-edges per loop of every defined function of instance `i`, hottest first
+    /// (collected when [`Config::profiling`] is on; empty otherwise or for an unknown id).
+    ///
+    /// The interpreter counts back-edges in batches: a full batch is charged to the loop
+    /// whose back-edge ends it; the edges pending when the frame calls or returns, to the
+    /// innermost loop enclosing that point, or outside every loop (a return) to the last
+    /// loop before it ([`crate::profile::loop_for_offset`]). Compiled code (tiered mode: entered through a
+    /// call, or after an on-stack replacement) counts a function's back-edges without
+    /// telling its loops apart: those belong to no loop, so a function's total
+    /// ([`FuncCounters::back_edges`]) can exceed the sum of its loops, and in tiered mode a
+    /// loop lists only its interpreted back-edges (interp mode counts every one).
+    pub fn loop_counters(&self, i: InstanceId) -> Vec<LoopCounters> {
+        let Some(si) = self.instance(i) else {
+            return Vec::new();
+        };
+        // SAFETY: `interp` is live while the instance is in the store.
+        let data = unsafe { &*si.interp };
+        let mut out: Vec<LoopCounters> = Vec::new();
+        for (d, c) in data.counters.iter().enumerate() {
+            let raw = c.loop_edges.borrow();
+            if raw.is_empty() {
+                continue;
+            }
+            let func = data.num_imported_funcs + d as u32;
+            let ranges = data
+                .module
+                .body_reader(d)
+                .map(|b| crate::profile::loop_ranges(&b))
+                .unwrap_or_default();
+            let mut per: std::collections::BTreeMap<u32, u64> = Default::default();
+            for &(at, n) in raw.iter() {
+                if let Some(l) = crate::profile::loop_for_offset(&ranges, at) {
+                    let e = per.entry(l).or_default();
+                    *e = e.saturating_add(n);
+                }
+            }
+            out.extend(per.into_iter().map(|(offset, back_edges)| LoopCounters {
+                func,
+                offset,
+                back_edges,
+            }));
+        }
+        out.sort_by(|a, b| {
+            b.back_edges
+                .cmp(&a.back_edges)
+                .then(a.offset.cmp(&b.offset))
+        });
+        out
     }
 
     /// Tiered mode: every on-stack replacement entry compiled so far, in order (empty in the

@@ -216,5 +216,18 @@ pub struct FuncCounters {
     /// Taken branches to a loop header.
     pub back_edges: u64,
     /// Estimated time spent in the function itself (excluding callees), in nanoseconds.
+    /// Tiered mode: a call from the interpreter into the function's compiled code is timed
+    /// and charged here, inclusive of the compiled code it calls.
     pub nanos: u64,
+}
+
+/// Back-edges of one loop (a profile was asked for: [`Config::profiling`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopCounters {
+    /// Function index in its module.
+    pub func: u32,
+    /// Module offset of the loop's `loop` operator.
+    pub offset: u32,
+    /// Back-edges charged to the loop (see `Store::loop_counters`).
+    pub back_edges: u64,
 }

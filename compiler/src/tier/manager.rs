@@ -133,8 +133,9 @@ impl TierManager {
         self.osr.get(&(instance, func, loop_offset)).copied()
     }
 
-    /// The OSR entry of function `func` for the `loop` at module offset `loop_offset`,
-    /// compiled at [`OSR_TIER`] on first use and cached; null if it cannot be compiled
+    /// The OSR entry of function `func` for the `loop` at module offset `loop_offset`, whose
+    /// frame holds `below` operand values of enclosing blocks between the locals and the
+    /// loop's parameters, compiled at [`OSR_TIER`] on first use and cached; null if it cannot be compiled
     /// (the frame keeps interpreting; not retried).
     ///
     /// # Safety
@@ -148,6 +149,7 @@ impl TierManager {
         func: u32,
         body: &FunctionBody<'_>,
         loop_offset: u32,
+        below: u32,
         func_ref: *mut FuncRef,
         counter_cells: Option<(usize, usize)>,
     ) -> *const u8 {
@@ -161,7 +163,15 @@ impl TierManager {
         };
         let verbose = self.verbose;
         let result = self.jit(OptLevel::Speed).and_then(|t| {
-            t.compile_osr(info, func, body, loop_offset, cells, func_ref.cast_const())
+            t.compile_osr(
+                info,
+                func,
+                body,
+                loop_offset,
+                below,
+                cells,
+                func_ref.cast_const(),
+            )
         });
         let entry = match result {
             Ok(c) => {
@@ -261,6 +271,13 @@ impl TierManager {
     /// Every tier-up so far, in order.
     pub fn events(&self) -> &[TierUpEvent] {
         &self.events
+    }
+
+    /// Whether an interpreted frame of the function should be replaced at a loop header now
+    /// ([`policy::wants_osr`]; false if compiling the function failed before).
+    pub fn wants_osr(&self, instance: usize, func: u32, counters: Counters) -> bool {
+        !self.failed.contains_key(&(instance, func))
+            && policy::wants_osr(counters, &self.thresholds)
     }
 
     /// Whether the policy would move a function with these counters up (cheap; call it

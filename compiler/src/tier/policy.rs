@@ -46,7 +46,14 @@ pub struct Thresholds {
     pub to_speed: u64,
     /// How many back-edges count as one call.
     pub back_edge_weight: u64,
+    /// How many times more a back-edge of a running interpreted frame weighs when deciding
+    /// its on-stack replacement ([`wants_osr`]) than for a call-driven compile: the frame
+    /// is still in its loop, a surer sign of work to come than past calls.
+    pub osr_edge_factor: u64,
 }
+
+/// Default [`Thresholds::osr_edge_factor`].
+pub const OSR_EDGE_FACTOR: u64 = 8;
 
 impl Default for Thresholds {
     fn default() -> Self {
@@ -54,6 +61,7 @@ impl Default for Thresholds {
             to_none: 100,
             to_speed: 2_000,
             back_edge_weight: 16,
+            osr_edge_factor: OSR_EDGE_FACTOR,
         }
     }
 }
@@ -65,6 +73,7 @@ impl Thresholds {
         to_none: 1,
         to_speed: 2,
         back_edge_weight: 1,
+        osr_edge_factor: 1,
     };
 }
 
@@ -72,6 +81,17 @@ impl Thresholds {
 pub fn hotness(c: Counters, t: &Thresholds) -> u64 {
     let weight = t.back_edge_weight.max(1);
     c.calls.saturating_add(c.back_edges / weight)
+}
+
+/// Whether an interpreted frame of a function with these counters should move into
+/// compiled code at a loop header: its hotness with back-edges weighted
+/// [`Thresholds::osr_edge_factor`] times reaches the first threshold.
+pub fn wants_osr(c: Counters, t: &Thresholds) -> bool {
+    let c = Counters {
+        back_edges: c.back_edges.saturating_mul(t.osr_edge_factor.max(1)),
+        ..c
+    };
+    hotness(c, t) >= t.to_none
 }
 
 /// The tier a function should run at given its counters (never lower than `current`).
@@ -151,6 +171,22 @@ mod tests {
             last = now;
         }
         assert_eq!(last, Tier::JitSpeed);
+    }
+
+    #[test]
+    fn osr_weighs_back_edges_more() {
+        let t = Thresholds::default();
+        // 100 calls' worth of back-edges at 16 per call, divided by the factor.
+        let edges = 100 * 16 / OSR_EDGE_FACTOR;
+        assert!(wants_osr(c(0, edges), &t));
+        assert!(!wants_osr(c(0, edges - 1), &t));
+        assert_eq!(next_tier(Tier::Interp, c(0, edges), &t), None);
+        assert!(wants_osr(c(100, 0), &t));
+        let one = Thresholds {
+            osr_edge_factor: 0,
+            ..Thresholds::EAGER
+        };
+        assert!(wants_osr(c(0, 1), &one));
     }
 
     #[test]
