@@ -2,7 +2,7 @@
 //!
 //! * [`translate`] walks one function body (a single `match` on [`wasmparser::Operator`])
 //!   and builds CLIF with a [`cranelift_frontend::FunctionBuilder`].
-//! * [`env`] is the seam between the translator and the runtime: how compiled code reaches
+//! * [`env`](mod@env) is the seam between the translator and the runtime: how compiled code reaches
 //!   memory, globals, tables, other functions and libcalls. The default implementations follow
 //!   the `runtime_loader::abi` VMContext layout, so an environment only decides how direct
 //!   calls are emitted (through `FuncRef::native`, or as direct calls in a pure-JIT module).

@@ -4,7 +4,7 @@
 //!
 //! * the **value stack** holds CLIF `Value`s (wasm locals are cranelift-frontend `Variable`s,
 //!   so SSA construction and phis are the frontend's job);
-//! * the **control stack** holds one [`Frame`] per open `block`/`loop`/`if` plus the function
+//! * the **control stack** holds one `Frame` per open `block`/`loop`/`if` plus the function
 //!   itself. Block results travel as parameters of the frame's `end` block; loop parameters as
 //!   parameters of the loop header; `if` parameters are plain values that dominate both arms;
 //! * **reachability**: after `br`, `br_table`, `return` or `unreachable` the rest of the

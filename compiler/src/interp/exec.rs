@@ -60,7 +60,7 @@ pub struct Counters {
     /// offset, count)`, the offset being the `loop` operator's for a full batch (exact
     /// loop) or that of the op where the frame switched for the edges pending then (a
     /// point inside the loop that took them, mapped to its innermost enclosing loop by
-    /// `Store::loop_counters`). See [`Sampler::edges`].
+    /// `Store::loop_counters`). See `Sampler::edges`.
     pub loop_edges: RefCell<Vec<(u32, u64)>>,
 }
 
@@ -264,7 +264,7 @@ struct Sampler {
     profiling: bool,
     /// Back-edges are also counted per loop ([`ExecConfig::loops`]).
     loops: bool,
-    /// Back-edges per batch ([`EDGE_BATCH`], or fewer when the tier hook asks for
+    /// Back-edges per batch (`EDGE_BATCH`, or fewer when the tier hook asks for
     /// earlier on-stack replacement checks, see [`TierHook::edge_batch`]).
     batch: u32,
     /// Length of the running countdown: `batch`, or 1 after a frame switch of a function
@@ -287,7 +287,7 @@ pub struct TierHook {
     /// the back-edge jumped to; returns an OSR entry for that loop (null: keep
     /// interpreting). See [`OsrFn`] and docs/ABI.md, "On-stack replacement".
     pub osr: Option<OsrHook>,
-    /// Back-edges between two batch samples (clamped to `1..=`[`EDGE_BATCH`]): 1 makes
+    /// Back-edges between two batch samples (clamped to `1..=``EDGE_BATCH`): 1 makes
     /// every back-edge a sample and an OSR check.
     pub edge_batch: u32,
 }
