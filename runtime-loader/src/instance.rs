@@ -484,12 +484,17 @@ impl TableInst {
 // Globals
 // ---------------------------------------------------------------------------------------
 
-/// A global's cell: the 8-byte value first (what `vmctx.globals[i]` points at), then its type.
-#[repr(C)]
+/// A global's cell: the value first (what `vmctx.globals[i]` points at), then its type.
+/// Every cell is 16 bytes of value, 16-aligned, so a `v128` global fits (low 64 bits in
+/// `value`, high in `hi`); scalars use `value` only.
+#[repr(C, align(16))]
 #[derive(Debug)]
 pub struct GlobalCell {
-    /// The value (i32/f32 in the low 32 bits, references as pointers/host values).
+    /// The value (i32/f32 in the low 32 bits, references as pointers/host values; a `v128`'s
+    /// low 64 bits).
     pub value: u64,
+    /// The high 64 bits of a `v128` (0 for every other type).
+    pub hi: u64,
     /// Type and mutability.
     pub ty: GlobalType,
 }
@@ -765,8 +770,22 @@ impl Instance {
         let mut global_cells = imports.globals;
         let mut values = Vec::with_capacity(meta.globals.len());
         for g in &meta.globals {
-            let v = eval_const(&g.init, &global_cells, funcs.ptr())?;
-            values.push(GlobalCell { value: v, ty: g.ty });
+            let (v, hi) = match g.init {
+                ConstExpr::V128(x) => (x as u64, (x >> 64) as u64),
+                ConstExpr::GlobalGet(i) if g.ty.ty == ValType::V128 => {
+                    let c = global_cells
+                        .get(i as usize)
+                        .ok_or(InstanceError::Malformed("global index"))?;
+                    // SAFETY: global cells of imports and earlier definitions are live.
+                    unsafe { ((**c).value, (**c).hi) }
+                }
+                _ => (eval_const(&g.init, &global_cells, funcs.ptr())?, 0),
+            };
+            values.push(GlobalCell {
+                value: v,
+                hi,
+                ty: g.ty,
+            });
         }
         let owned_globals = if values.is_empty() {
             None
@@ -1225,6 +1244,8 @@ fn eval_const(
         ConstExpr::I64(v) => v as u64,
         ConstExpr::F32(b) => u64::from(b),
         ConstExpr::F64(b) => b,
+        // The low half; `v128` globals are initialized by `Instance::new` itself.
+        ConstExpr::V128(x) => x as u64,
         ConstExpr::RefNull(_) => 0,
         ConstExpr::RefFunc(i) => {
             // SAFETY: `funcs` is the instance's live function array.

@@ -193,6 +193,7 @@ pub fn wasm_val_type(v: runtime_loader::meta::ValType) -> ValType {
         M::F64 => ValType::F64,
         M::FuncRef => ValType::FUNCREF,
         M::ExternRef => ValType::EXTERNREF,
+        M::V128 => ValType::V128,
     }
 }
 

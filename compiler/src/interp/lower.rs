@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use runtime_loader::meta::ModuleMeta;
+use runtime_loader::meta::{ModuleMeta, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use super::ops::{Bin, BrEntry, FBin, FuncCode, Load, LoopInfo, Op, Store};
@@ -104,8 +104,18 @@ pub fn lower_function(
     let num_params = ty.params.len() as u32;
     let num_results = ty.results.len() as u32;
     let mut num_locals = num_params;
+    let simd = || LowerError {
+        offset: body.range().start as usize,
+        message: "v128 is not implemented by the interpreter yet".into(),
+    };
+    if ty.params.contains(&ValType::V128) || ty.results.contains(&ValType::V128) {
+        return Err(simd());
+    }
     for l in body.get_locals_reader()? {
-        let (n, _) = l?;
+        let (n, t) = l?;
+        if t == wasmparser::ValType::V128 {
+            return Err(simd());
+        }
         num_locals = num_locals.checked_add(n).ok_or_else(|| LowerError {
             offset: body.range().start as usize,
             message: "too many locals".into(),
