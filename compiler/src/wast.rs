@@ -920,6 +920,9 @@ impl<'r> Runner<'r> {
             return None;
         }
         let feature = text_feature(source?)?;
+        if self.text_feature_in_scope(feature) {
+            return None;
+        }
         wasmparser::Validator::new_with_features(self.cfg.scope.features_in(self.cfg.mode))
             .validate_all(bytes)
             .is_err()
