@@ -919,6 +919,9 @@ impl<'r> Runner<'r> {
             return None;
         }
         let feature = text_feature(source?)?;
+        if self.text_feature_in_scope(feature) {
+            return None;
+        }
         wasmparser::Validator::new_with_features(self.cfg.scope.features_in(self.cfg.mode))
             .validate_all(bytes)
             .is_err()
@@ -1652,6 +1655,120 @@ pub const MESSAGE_MAP: &[MessageMapping] = &[
         engine: "invalid start function type",
         category: None,
         why: "wasmparser prefixes `invalid`",
+    },
+    MessageMapping {
+        spec: "unexpected token",
+        engine: "expected a lane index",
+        category: None,
+        why: "SIMD: a lane-index immediate missing or not a literal (an operand in its place); the wast crate names what it expected",
+    },
+    MessageMapping {
+        spec: "invalid lane index",
+        engine: "SIMD index out of bounds",
+        category: None,
+        why: "SIMD: a lane index at or above the lane count; the same validation check, wasmparser's wording",
+    },
+    MessageMapping {
+        spec: "unknown operator",
+        engine: "u64 constant out of range",
+        category: None,
+        why: "simd_address.wast: `offset=-1`; the reference lexer reads it as an unknown keyword, the wast crate as an out-of-range u64 offset",
+    },
+    MessageMapping {
+        spec: "i8 constant out of range",
+        engine: "malformed lane index",
+        category: None,
+        why: "SIMD: a lane-index literal above 255; the reference parser reads lane indices as i8 constants",
+    },
+    MessageMapping {
+        spec: "i8 constant out of range",
+        engine: "expected a u8",
+        category: None,
+        why: "simd_lane.wast: a negative or non-integer `i8x16.shuffle` lane literal; the reference reads lanes as i8 constants, the wast crate as u8",
+    },
+    MessageMapping {
+        spec: "i8 constant out of range",
+        engine: "invalid u8 number: constant out of range",
+        category: None,
+        why: "simd_lane.wast: an `i8x16.shuffle` lane literal above 255, as above",
+    },
+    MessageMapping {
+        spec: "constant out of range",
+        engine: "invalid i8 number: constant out of range",
+        category: None,
+        why: "SIMD: an i8x16 lane literal out of range; the wast crate names the lane type before the spec's words",
+    },
+    MessageMapping {
+        spec: "constant out of range",
+        engine: "invalid i16 number: constant out of range",
+        category: None,
+        why: "as above, i16x8 lanes",
+    },
+    MessageMapping {
+        spec: "invalid lane length",
+        engine: "expected a u8",
+        category: None,
+        why: "simd_lane.wast: `i8x16.shuffle` with fewer than 16 lane literals; the wast crate expects the next one",
+    },
+    MessageMapping {
+        spec: "invalid lane length",
+        engine: "expected an instruction",
+        category: None,
+        why: "simd_lane.wast: `i8x16.shuffle` with more than 16 lane literals; the extra one stands where an instruction should",
+    },
+    MessageMapping {
+        spec: "unknown operator",
+        engine: "expected a i8",
+        category: None,
+        why: "simd_const.wast: a malformed i8x16 lane literal (`0x`); the reference lexer reads it as an unknown keyword",
+    },
+    MessageMapping {
+        spec: "unknown operator",
+        engine: "expected a i16",
+        category: None,
+        why: "as above, i16x8 lane literal",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i8",
+        category: None,
+        why: "simd_const.wast: `v128.const i8x16` with too few lanes; the wast crate expects the next lane",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i16",
+        category: None,
+        why: "as above, i16x8",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i32",
+        category: None,
+        why: "as above, i32x4",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i64",
+        category: None,
+        why: "as above, i64x2",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a float",
+        category: None,
+        why: "as above, f32x4 / f64x2",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected an instruction",
+        category: None,
+        why: "simd_const.wast: `v128.const` with too many lanes; the extra literal stands where an instruction should",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "invalid i32 number: constant out of range",
+        category: None,
+        why: "simd_const.wast: two out-of-range literals for an i32x4; the wast crate rejects the first literal before counting lanes",
     },
 ];
 
