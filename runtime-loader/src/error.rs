@@ -19,6 +19,9 @@ pub enum LoadError {
     BadHeader,
     /// The snapshot targets another instruction set.
     UnsupportedIsa,
+    /// The snapshot's code uses an x86-64 CPU feature the host lacks: the bit position of the
+    /// first missing one in the header flags (`format::cpu`; the message names it).
+    MissingCpuFeature(u8),
     /// The snapshot was compiled for a memory mode this loader cannot provide.
     UnsupportedMemoryMode,
     /// An offset, length or count points outside the file or overflows.
@@ -76,6 +79,7 @@ impl LoadError {
             LoadError::BadChecksum => "snapshot checksum mismatch",
             LoadError::BadHeader => "malformed snapshot header",
             LoadError::UnsupportedIsa => "snapshot compiled for another instruction set",
+            LoadError::MissingCpuFeature(bit) => crate::format::cpu::missing_message(bit),
             LoadError::UnsupportedMemoryMode => "snapshot memory mode not supported here",
             LoadError::BadOffset => "offset or length out of bounds",
             LoadError::BadSection => "malformed section table",

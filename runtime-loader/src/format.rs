@@ -14,11 +14,13 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (5: CRC-32C checksum, entry lengths and
+/// The container version this crate reads and writes (6: the x86-64 CPU features the code
+/// uses in the header flags ([`cpu`]) and the `__cranelift_x86_pshufb` external; 5: CRC-32C
+/// checksum, entry lengths and
 /// type arities in the entry table; 4 introduced the relocation table, section kind 6; 3 the
 /// flat metadata section; 2 the entry table, section kind 5; older versions are refused with
 /// [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
@@ -224,8 +226,9 @@ pub mod reloc {
     /// 4 bytes: `S + A − P` (must fit `i32`), `S` = the address of external `target`.
     pub const PC32_EXT: u32 = 5;
     /// External symbols by index: the trap trampoline (`bf_enter`, index 0), then the float
-    /// rounding helpers in this order (see `runtime_loader::float`).
-    pub const EXTERNALS: [&[u8]; 9] = [
+    /// rounding helpers in this order, then Cranelift's SSE2 `pshufb` fallback (see
+    /// `runtime_loader::float`).
+    pub const EXTERNALS: [&[u8]; 10] = [
         b"bf_enter",
         b"truncf",
         b"floorf",
@@ -235,6 +238,7 @@ pub mod reloc {
         b"floor",
         b"ceil",
         b"nearbyint",
+        b"__cranelift_x86_pshufb",
     ];
 }
 
@@ -811,7 +815,110 @@ pub mod flags {
     /// Signed: an Ed25519 signature trailer follows the container (`crate::sign`).
     pub const SIGNED: u32 = 4;
     /// Every bit this version knows.
-    pub const KNOWN: u32 = XIP | SSE41 | SIGNED;
+    pub const KNOWN: u32 = XIP | SIGNED | super::cpu::ALL;
+}
+
+/// The x86-64 CPU features a snapshot's code was compiled to use, as header flag bits
+/// (baseline x86-64 is SSE2: no bit). The loaders compare them with the host's (`cpuid`,
+/// `runtime_loader::loader::host_cpu_features`) before mapping any code and refuse a
+/// snapshot that needs a feature the host lacks ([`crate::LoadError::MissingCpuFeature`],
+/// naming it).
+pub mod cpu {
+    /// SSE4.1 (the historical flag bit: `roundss`/`roundsd`, `pshufb`-free lowerings).
+    pub const SSE41: u32 = super::flags::SSE41;
+    /// SSE3.
+    pub const SSE3: u32 = 1 << 8;
+    /// SSSE3 (`pshufb`).
+    pub const SSSE3: u32 = 1 << 9;
+    /// SSE4.2.
+    pub const SSE42: u32 = 1 << 10;
+    /// POPCNT.
+    pub const POPCNT: u32 = 1 << 11;
+    /// CMPXCHG16B.
+    pub const CMPXCHG16B: u32 = 1 << 12;
+    /// AVX (with OS support for the YMM state).
+    pub const AVX: u32 = 1 << 13;
+    /// AVX2.
+    pub const AVX2: u32 = 1 << 14;
+    /// FMA3.
+    pub const FMA: u32 = 1 << 15;
+    /// BMI1.
+    pub const BMI1: u32 = 1 << 16;
+    /// BMI2.
+    pub const BMI2: u32 = 1 << 17;
+    /// LZCNT.
+    pub const LZCNT: u32 = 1 << 18;
+    /// AVX-512 F (with OS support for the ZMM state).
+    pub const AVX512F: u32 = 1 << 19;
+    /// AVX-512 VL.
+    pub const AVX512VL: u32 = 1 << 20;
+    /// AVX-512 DQ.
+    pub const AVX512DQ: u32 = 1 << 21;
+    /// AVX-512 BITALG.
+    pub const AVX512BITALG: u32 = 1 << 22;
+    /// AVX-512 VBMI.
+    pub const AVX512VBMI: u32 = 1 << 23;
+    /// AVX-512 VNNI.
+    pub const AVX512VNNI: u32 = 1 << 24;
+    /// AVX-VNNI.
+    pub const AVXVNNI: u32 = 1 << 25;
+    /// Every feature bit.
+    pub const ALL: u32 = SSE41 | (((1 << 26) - 1) & !((1 << 8) - 1));
+
+    /// Each feature: its bit and the Cranelift x86-64 setting that enables it.
+    pub const CRANELIFT_FLAGS: [(u32, &str); 19] = [
+        (SSE3, "has_sse3"),
+        (SSSE3, "has_ssse3"),
+        (SSE41, "has_sse41"),
+        (SSE42, "has_sse42"),
+        (POPCNT, "has_popcnt"),
+        (CMPXCHG16B, "has_cmpxchg16b"),
+        (AVX, "has_avx"),
+        (AVX2, "has_avx2"),
+        (FMA, "has_fma"),
+        (BMI1, "has_bmi1"),
+        (BMI2, "has_bmi2"),
+        (LZCNT, "has_lzcnt"),
+        (AVX512F, "has_avx512f"),
+        (AVX512VL, "has_avx512vl"),
+        (AVX512DQ, "has_avx512dq"),
+        (AVX512BITALG, "has_avx512bitalg"),
+        (AVX512VBMI, "has_avx512vbmi"),
+        (AVX512VNNI, "has_avx512vnni"),
+        (AVXVNNI, "has_avx_vnni"),
+    ];
+
+    /// The loader's message for missing feature bit `bit` (a bit position).
+    pub fn missing_message(bit: u8) -> &'static str {
+        match 1u32.checked_shl(u32::from(bit)).unwrap_or(0) {
+            SSE41 => "snapshot code needs cpu feature sse4.1, which this cpu lacks",
+            SSE3 => "snapshot code needs cpu feature sse3, which this cpu lacks",
+            SSSE3 => "snapshot code needs cpu feature ssse3, which this cpu lacks",
+            SSE42 => "snapshot code needs cpu feature sse4.2, which this cpu lacks",
+            POPCNT => "snapshot code needs cpu feature popcnt, which this cpu lacks",
+            CMPXCHG16B => "snapshot code needs cpu feature cmpxchg16b, which this cpu lacks",
+            AVX => "snapshot code needs cpu feature avx, which this cpu (or os) lacks",
+            AVX2 => "snapshot code needs cpu feature avx2, which this cpu (or os) lacks",
+            FMA => "snapshot code needs cpu feature fma, which this cpu (or os) lacks",
+            BMI1 => "snapshot code needs cpu feature bmi1, which this cpu lacks",
+            BMI2 => "snapshot code needs cpu feature bmi2, which this cpu lacks",
+            LZCNT => "snapshot code needs cpu feature lzcnt, which this cpu lacks",
+            AVX512F => "snapshot code needs cpu feature avx512f, which this cpu (or os) lacks",
+            AVX512VL => "snapshot code needs cpu feature avx512vl, which this cpu (or os) lacks",
+            AVX512DQ => "snapshot code needs cpu feature avx512dq, which this cpu (or os) lacks",
+            AVX512BITALG => {
+                "snapshot code needs cpu feature avx512bitalg, which this cpu (or os) lacks"
+            }
+            AVX512VBMI => {
+                "snapshot code needs cpu feature avx512vbmi, which this cpu (or os) lacks"
+            }
+            AVX512VNNI => {
+                "snapshot code needs cpu feature avx512vnni, which this cpu (or os) lacks"
+            }
+            AVXVNNI => "snapshot code needs cpu feature avx-vnni, which this cpu (or os) lacks",
+            _ => "snapshot code needs a cpu feature this cpu lacks",
+        }
+    }
 }
 
 /// A validated snapshot borrowing the file's bytes.
@@ -1594,7 +1701,7 @@ mod tests {
             ([u32::MAX, PC32, 0, 0], true),      // field far outside
             ([0, ABS64, 41, 0], false),          // target past the region's end
             ([0, PC32, u32::MAX, 0], false),     // target far outside
-            ([0, ABS64_EXT, 9, 0], false),       // unknown external
+            ([0, ABS64_EXT, 10, 0], false),      // unknown external
             ([0, PC32_EXT, u32::MAX, 0], false), // unknown external
             ([38, PC32_EXT, 0, 0], true),        // field past the region
             ([14, PC32, 0, 0], false),           // site across a copied section's end

@@ -351,16 +351,15 @@ impl<M: CodeMemory> LoadedModule<M> {
     }
 }
 
-/// Header checks every loader makes before reading anything else: the CPU can run the code
-/// (SSE4.1), the memory mode is the `expect`ed one and this build can provide it.
+/// Header checks every loader makes before reading anything else: the CPU has every feature
+/// the code was compiled to use (`format::cpu`, against `cpuid`), the memory mode is the
+/// `expect`ed one and this build can provide it.
 ///
 /// # Errors
-/// [`LoadError::UnsupportedIsa`], [`LoadError::MemoryModeMismatch`],
+/// [`LoadError::MissingCpuFeature`], [`LoadError::MemoryModeMismatch`],
 /// [`LoadError::UnsupportedMemoryMode`].
 pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(), LoadError> {
-    if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
-        return Err(LoadError::UnsupportedIsa);
-    }
+    check_cpu(snap.flags, host_cpu_features())?;
     if expect.is_some_and(|m| m != snap.memory_mode) {
         return Err(LoadError::MemoryModeMismatch);
     }
@@ -456,11 +455,84 @@ fn check_object(snap: &Snapshot<'_>, entries: &EntryTable<'_>) -> Result<(), Loa
     Ok(())
 }
 
-/// Whether the CPU has SSE4.1 (CPUID leaf 1, ECX bit 19).
-fn has_sse41() -> bool {
-    // CPUID leaf 1 exists on every x86-64 CPU and has no side effects.
-    let r = core::arch::x86_64::__cpuid(1);
-    r.ecx & (1 << 19) != 0
+/// Checks that `host` (a set of `format::cpu` bits) has every CPU feature the header `flags`
+/// ask for.
+///
+/// # Errors
+/// [`LoadError::MissingCpuFeature`] naming the lowest missing one.
+pub fn check_cpu(flags: u32, host: u32) -> Result<(), LoadError> {
+    let missing = flags & crate::format::cpu::ALL & !host;
+    if missing == 0 {
+        Ok(())
+    } else {
+        Err(LoadError::MissingCpuFeature(missing.trailing_zeros() as u8))
+    }
+}
+
+/// The `format::cpu` features of the host CPU, from `cpuid` (and `xgetbv` for the AVX and
+/// AVX-512 register state the OS must save).
+pub fn host_cpu_features() -> u32 {
+    use crate::format::cpu as c;
+    use core::arch::x86_64::{__cpuid, __cpuid_count};
+    // CPUID exists on every x86-64 CPU and has no side effects; leaves above the maximum
+    // are not queried.
+    let max = __cpuid(0).eax;
+    let l1 = __cpuid(1);
+    let (b7, c7, a71) = if max >= 7 {
+        let l7 = __cpuid_count(7, 0);
+        let a71 = if l7.eax >= 1 {
+            __cpuid_count(7, 1).eax
+        } else {
+            0
+        };
+        (l7.ebx, l7.ecx, a71)
+    } else {
+        (0, 0, 0)
+    };
+    let ext = if __cpuid(0x8000_0000).eax >= 0x8000_0001 {
+        __cpuid(0x8000_0001).ecx
+    } else {
+        0
+    };
+    let xcr0 = if l1.ecx & (1 << 27) != 0 {
+        let (lo, _hi): (u32, u32);
+        // SAFETY: OSXSAVE is set, so `xgetbv` with ECX = 0 is defined; it only reads XCR0.
+        unsafe {
+            core::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") _hi,
+                options(nomem, nostack, preserves_flags));
+        }
+        lo
+    } else {
+        0
+    };
+    let avx_os = xcr0 & 6 == 6;
+    let avx512_os = avx_os && xcr0 & 0xe0 == 0xe0;
+    let mut f = 0;
+    let mut set = |bit: u32, reg: u32, n: u32, os: bool| {
+        if os && reg & (1 << n) != 0 {
+            f |= bit;
+        }
+    };
+    set(c::SSE3, l1.ecx, 0, true);
+    set(c::SSSE3, l1.ecx, 9, true);
+    set(c::CMPXCHG16B, l1.ecx, 13, true);
+    set(c::SSE41, l1.ecx, 19, true);
+    set(c::SSE42, l1.ecx, 20, true);
+    set(c::POPCNT, l1.ecx, 23, true);
+    set(c::AVX, l1.ecx, 28, avx_os);
+    set(c::FMA, l1.ecx, 12, avx_os);
+    set(c::BMI1, b7, 3, true);
+    set(c::AVX2, b7, 5, avx_os);
+    set(c::BMI2, b7, 8, true);
+    set(c::AVX512F, b7, 16, avx512_os);
+    set(c::AVX512DQ, b7, 17, avx512_os);
+    set(c::AVX512VL, b7, 31, avx512_os);
+    set(c::AVX512VBMI, c7, 1, avx512_os);
+    set(c::AVX512VNNI, c7, 11, avx512_os);
+    set(c::AVX512BITALG, c7, 12, avx512_os);
+    set(c::AVXVNNI, a71, 4, avx_os);
+    set(c::LZCNT, ext, 5, true);
+    f
 }
 
 /// Calls function `index` of `inst` with `values` (parameters in, results out, one 8-byte

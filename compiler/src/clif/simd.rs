@@ -214,8 +214,15 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// `i32x4.trunc_sat_f64x2_{s,u}_zero`: two converted lanes, two zero lanes.
     fn trunc_sat_zero(&mut self, signed: bool) -> Result<()> {
         let x = self.pop_v(F64X2)?;
-        let zero = v128_const(&mut self.b, [0; 16]);
-        let zero = self.view(zero, I64X2);
+        // A zero constant of type I64X2 itself: the x86-64 lowering matches
+        // `snarrow (fcvt_to_sint_sat x) (vconst 0)` (and the unsigned form) as a whole.
+        let c = self
+            .b
+            .func
+            .dfg
+            .constants
+            .insert(ConstantData::from(&[0u8; 16][..]));
+        let zero = self.b.ins().vconst(I64X2, c);
         let r = if signed {
             let w = self.b.ins().fcvt_to_sint_sat(I64X2, x);
             self.b.ins().snarrow(w, zero)
