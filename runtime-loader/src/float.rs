@@ -232,4 +232,39 @@ mod tests {
         assert_eq!(nearbyintf(-3.5).to_bits(), (-4.0f32).to_bits());
         assert!(floor(f64::NAN).is_nan() && nearbyintf(f32::NAN).is_nan());
     }
+
+    /// The SSE2 `pshufb` fallback selects bytes by the low 4 index bits and zeroes where
+    /// bit 7 is set, like the SSSE3 instruction (checked against it).
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[test]
+    fn pshufb_matches_the_instruction() {
+        use core::arch::x86_64::__m128i;
+        let a: [u8; 16] = core::array::from_fn(|i| 0xa0 + i as u8);
+        for seed in 0..64u32 {
+            let b: [u8; 16] = core::array::from_fn(|i| {
+                (seed.wrapping_mul(2_654_435_761).rotate_left(i as u32 * 5) >> 7) as u8
+            });
+            // SAFETY: 16-byte plain data both ways.
+            let (va, vb): (__m128i, __m128i) =
+                unsafe { (core::mem::transmute(a), core::mem::transmute(b)) };
+            let got: [u8; 16] = unsafe { core::mem::transmute(x86_pshufb(va, vb)) };
+            let want: [u8; 16] = core::array::from_fn(|i| {
+                if b[i] & 0x80 != 0 {
+                    0
+                } else {
+                    a[usize::from(b[i] & 15)]
+                }
+            });
+            assert_eq!(got, want, "indices {b:02x?}");
+            if std::is_x86_feature_detected!("ssse3") {
+                // SAFETY: SSSE3 is present.
+                let hw: [u8; 16] = unsafe { core::mem::transmute(ssse3_shuffle(va, vb)) };
+                assert_eq!(got, hw);
+            }
+        }
+        #[target_feature(enable = "ssse3")]
+        unsafe fn ssse3_shuffle(a: __m128i, b: __m128i) -> __m128i {
+            core::arch::x86_64::_mm_shuffle_epi8(a, b)
+        }
+    }
 }

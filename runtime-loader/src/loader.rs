@@ -766,3 +766,59 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+    use crate::format::cpu;
+
+    /// A faked host: every feature the header asks for must be in the host set, the first
+    /// missing one is named, and the XIP/signed flag bits are not features.
+    #[test]
+    fn cpu_check_against_a_faked_host() {
+        let v2 = cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT;
+        let v3 = v2 | cpu::AVX | cpu::AVX2 | cpu::FMA | cpu::BMI1 | cpu::BMI2 | cpu::LZCNT;
+        assert_eq!(check_cpu(0, 0), Ok(()));
+        assert_eq!(
+            check_cpu(crate::format::flags::XIP | crate::format::flags::SIGNED, 0),
+            Ok(())
+        );
+        assert_eq!(check_cpu(v3, v3), Ok(()));
+        assert_eq!(check_cpu(v2, v3 | cpu::AVX512F), Ok(()));
+        let e = check_cpu(v3, v2).unwrap_err();
+        assert_eq!(
+            e,
+            LoadError::MissingCpuFeature(cpu::AVX.trailing_zeros() as u8)
+        );
+        assert!(e.message().contains("avx,"), "{}", e.message());
+        let e = check_cpu(v3, v3 & !cpu::AVX2).unwrap_err();
+        assert!(e.message().contains("avx2"), "{}", e.message());
+        let e = check_cpu(cpu::SSE41, 0).unwrap_err();
+        assert!(e.message().contains("sse4.1"), "{}", e.message());
+        // Every feature has its own message naming it.
+        for (bit, name) in cpu::CRANELIFT_FLAGS {
+            let msg = check_cpu(bit, !bit).unwrap_err().message();
+            let short = name.trim_start_matches("has_").replace('_', "-");
+            let short = short.replace("sse41", "sse4.1").replace("sse42", "sse4.2");
+            assert!(msg.contains(short.as_str()), "{name}: {msg}");
+        }
+    }
+
+    /// The host's own features always satisfy a baseline snapshot, and this x86-64 test host
+    /// reports at least what its `std` detection says.
+    #[cfg(feature = "std")]
+    #[test]
+    fn host_features_agree_with_std() {
+        let h = host_cpu_features();
+        assert_eq!(check_cpu(0, h), Ok(()));
+        assert_eq!(h & cpu::SSE41 != 0, std::is_x86_feature_detected!("sse4.1"));
+        assert_eq!(h & cpu::SSSE3 != 0, std::is_x86_feature_detected!("ssse3"));
+        assert_eq!(h & cpu::AVX2 != 0, std::is_x86_feature_detected!("avx2"));
+        assert_eq!(h & cpu::BMI2 != 0, std::is_x86_feature_detected!("bmi2"));
+        assert_eq!(h & cpu::LZCNT != 0, std::is_x86_feature_detected!("lzcnt"));
+        assert_eq!(
+            h & cpu::AVX512F != 0,
+            std::is_x86_feature_detected!("avx512f")
+        );
+    }
+}

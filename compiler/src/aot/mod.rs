@@ -183,9 +183,15 @@ fn isa(opt: &str, sse41: bool, target_cpu: Option<&str>) -> Result<OwnedTargetIs
         None => {}
         Some("native") => cranelift_native::infer_native_flags(&mut isa)
             .map_err(|e| AotError::Codegen(format!("--target-cpu native: {e}")))?,
-        Some(cpu) => isa
-            .enable(cpu)
-            .map_err(|e| AotError::Codegen(format!("unknown --target-cpu {cpu:?}: {e}")))?,
+        Some(cpu) => {
+            isa.enable(cpu)
+                .map_err(|e| AotError::Codegen(format!("unknown --target-cpu {cpu:?}: {e}")))?;
+            // The psABI levels v3 and v4 include AVX, which Cranelift's presets leave off
+            // (and without it Cranelift uses no VEX encoding, AVX2 included).
+            if matches!(cpu, "x86-64-v3" | "x86-64-v4") {
+                isa.enable("has_avx").map_err(|e| err(&e))?;
+            }
+        }
     }
     isa.finish(settings::Flags::new(flags)).map_err(|e| err(&e))
 }
@@ -585,3 +591,65 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
 
 pub mod store;
 mod stubs;
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+    use runtime_loader::format::{Snapshot, cpu, flags};
+    use runtime_loader::loader::{check_cpu, host_cpu_features};
+
+    const WAT: &str = r#"(module
+      (func (export "f") (param v128 v128) (result v128)
+        (f32x4.ceil (i8x16.swizzle (local.get 0) (local.get 1)))))"#;
+
+    fn flags_for(xip: bool, target_cpu: Option<&str>) -> Result<u32, AotError> {
+        let m = crate::parse::parse(WAT.as_bytes()).unwrap();
+        let opts = AotOptions {
+            xip,
+            target_cpu: target_cpu.map(str::to_string),
+            ..Default::default()
+        };
+        let (bytes, _) = compile(&m, &opts)?;
+        Ok(Snapshot::parse(&bytes).unwrap().flags)
+    }
+
+    /// The header records exactly the features the code was compiled for: none for the
+    /// baseline, SSE3/SSSE3/SSE4.1 for XIP, the preset's for `--target-cpu`; a faked host
+    /// without one of them refuses the snapshot naming it; unknown CPUs are an error.
+    #[test]
+    fn snapshot_records_target_cpu_features() {
+        assert_eq!(flags_for(false, None).unwrap() & cpu::ALL, 0);
+        assert_eq!(
+            flags_for(true, None).unwrap(),
+            flags::XIP | cpu::SSE3 | cpu::SSSE3 | cpu::SSE41
+        );
+        let v3 = flags_for(false, Some("x86-64-v3")).unwrap();
+        let want = cpu::SSE3
+            | cpu::SSSE3
+            | cpu::SSE41
+            | cpu::SSE42
+            | cpu::POPCNT
+            | cpu::CMPXCHG16B
+            | cpu::AVX
+            | cpu::AVX2
+            | cpu::FMA
+            | cpu::BMI1
+            | cpu::BMI2
+            | cpu::LZCNT;
+        assert_eq!(v3, want);
+        let v2_host = cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT;
+        let e = check_cpu(v3, v2_host).unwrap_err();
+        assert!(e.message().contains("cpu feature"), "{}", e.message());
+        assert_eq!(check_cpu(v3, v3), Ok(()));
+        let v4 = flags_for(false, Some("x86-64-v4")).unwrap();
+        assert_eq!(v4 & want, want);
+        assert_eq!(
+            v4 & (cpu::AVX512VL | cpu::AVX512DQ),
+            cpu::AVX512VL | cpu::AVX512DQ
+        );
+        // `native` compiles for this host, so this host accepts it.
+        let native = flags_for(false, Some("native")).unwrap();
+        assert_eq!(check_cpu(native, host_cpu_features()), Ok(()));
+        assert!(flags_for(false, Some("no-such-cpu")).is_err());
+    }
+}
