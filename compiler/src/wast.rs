@@ -2478,19 +2478,22 @@ mod tests {
         assert!(core.bulk_memory() && core.reference_types() && core.multi_value());
         assert!(core.simd() && core.relaxed_simd());
         assert!(!core.multi_memory() && !core.gc());
-        assert!(Scope::Core.features_in(Mode::Interp).simd());
-        let jit = Scope::Core.features_in(Mode::JitSpeed);
-        assert!(!jit.simd() && !jit.relaxed_simd() && jit.bulk_memory());
+        for mode in Mode::ALL {
+            let f = Scope::Core.features_in(mode);
+            assert!(f.simd() && f.relaxed_simd() && f.bulk_memory(), "{mode:?}");
+        }
     }
 
     #[test]
     fn out_of_scope_detection() {
         let simd = wat::parse_str("(module (func (result v128) v128.const i64x2 0 0))").unwrap();
-        assert_eq!(
-            out_of_scope_feature(&simd, Scope::Core, Mode::JitNone).as_deref(),
-            Some("simd")
-        );
-        assert_eq!(out_of_scope_feature(&simd, Scope::Core, Mode::Interp), None);
+        for mode in Mode::ALL {
+            assert_eq!(
+                out_of_scope_feature(&simd, Scope::Core, mode),
+                None,
+                "{mode:?}"
+            );
+        }
         assert_eq!(out_of_scope_feature(&simd, Scope::All, Mode::JitNone), None);
         let mm = wat::parse_str("(module (memory 1) (memory 1))").unwrap();
         assert_eq!(
