@@ -821,8 +821,8 @@ pub mod flags {
 /// The x86-64 CPU features a snapshot's code was compiled to use, as header flag bits
 /// (baseline x86-64 is SSE2: no bit). The loaders compare them with the host's (`cpuid`,
 /// `runtime_loader::loader::host_cpu_features`) before mapping any code and refuse a
-/// snapshot that needs a feature the host lacks ([`crate::LoadError::MissingCpuFeature`],
-/// naming it).
+/// snapshot that needs a feature the host lacks (`LoadError::MissingSse41`, `MissingAvx2`, ...:
+/// one variant per feature, naming it).
 pub mod cpu {
     /// SSE4.1 (the historical flag bit: `roundss`/`roundsd`, `pshufb`-free lowerings).
     pub const SSE41: u32 = super::flags::SSE41;
@@ -888,37 +888,44 @@ pub mod cpu {
         (AVXVNNI, "has_avx_vnni"),
     ];
 
-    /// The loader's message for missing feature bit `bit` (a bit position).
-    pub fn missing_message(bit: u8) -> &'static str {
-        match 1u32.checked_shl(u32::from(bit)).unwrap_or(0) {
-            SSE41 => "snapshot code needs cpu feature sse4.1, which this cpu lacks",
-            SSE3 => "snapshot code needs cpu feature sse3, which this cpu lacks",
-            SSSE3 => "snapshot code needs cpu feature ssse3, which this cpu lacks",
-            SSE42 => "snapshot code needs cpu feature sse4.2, which this cpu lacks",
-            POPCNT => "snapshot code needs cpu feature popcnt, which this cpu lacks",
-            CMPXCHG16B => "snapshot code needs cpu feature cmpxchg16b, which this cpu lacks",
-            AVX => "snapshot code needs cpu feature avx, which this cpu (or os) lacks",
-            AVX2 => "snapshot code needs cpu feature avx2, which this cpu (or os) lacks",
-            FMA => "snapshot code needs cpu feature fma, which this cpu (or os) lacks",
-            BMI1 => "snapshot code needs cpu feature bmi1, which this cpu lacks",
-            BMI2 => "snapshot code needs cpu feature bmi2, which this cpu lacks",
-            LZCNT => "snapshot code needs cpu feature lzcnt, which this cpu lacks",
-            AVX512F => "snapshot code needs cpu feature avx512f, which this cpu (or os) lacks",
-            AVX512VL => "snapshot code needs cpu feature avx512vl, which this cpu (or os) lacks",
-            AVX512DQ => "snapshot code needs cpu feature avx512dq, which this cpu (or os) lacks",
-            AVX512BITALG => {
-                "snapshot code needs cpu feature avx512bitalg, which this cpu (or os) lacks"
-            }
-            AVX512VBMI => {
-                "snapshot code needs cpu feature avx512vbmi, which this cpu (or os) lacks"
-            }
-            AVX512VNNI => {
-                "snapshot code needs cpu feature avx512vnni, which this cpu (or os) lacks"
-            }
-            AVXVNNI => "snapshot code needs cpu feature avx-vnni, which this cpu (or os) lacks",
-            _ => "snapshot code needs a cpu feature this cpu lacks",
-        }
+    /// The error for missing feature bit position `bit` (`BadHeader` for a position without
+    /// a feature, which the header check has already refused).
+    pub fn missing(bit: u32) -> LoadError {
+        MISSING
+            .get(bit as usize)
+            .copied()
+            .unwrap_or(LoadError::BadHeader)
     }
+
+    use crate::LoadError;
+    const MISSING: [LoadError; 26] = [
+        LoadError::BadHeader,
+        LoadError::MissingSse41,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::MissingSse3,
+        LoadError::MissingSsse3,
+        LoadError::MissingSse42,
+        LoadError::MissingPopcnt,
+        LoadError::MissingCmpxchg16b,
+        LoadError::MissingAvx,
+        LoadError::MissingAvx2,
+        LoadError::MissingFma,
+        LoadError::MissingBmi1,
+        LoadError::MissingBmi2,
+        LoadError::MissingLzcnt,
+        LoadError::MissingAvx512f,
+        LoadError::MissingAvx512vl,
+        LoadError::MissingAvx512dq,
+        LoadError::MissingAvx512bitalg,
+        LoadError::MissingAvx512vbmi,
+        LoadError::MissingAvx512vnni,
+        LoadError::MissingAvxVnni,
+    ];
 }
 
 /// A validated snapshot borrowing the file's bytes.
@@ -1570,8 +1577,8 @@ mod tests {
         g[0] = b'X';
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
         // Versions 1 (before the entry table), 2 (LEB128 metadata), 3 (before the relocation
-        // table) and unknown versions are refused.
-        for v in [1u8, 2, 3, 4, 6] {
+        // table), 4, 5 (before the CPU-feature bits) and unknown versions are refused.
+        for v in [1u8, 2, 3, 4, 5, 7] {
             let mut g = f.clone();
             g[4] = v;
             rehash(&mut g);

@@ -356,7 +356,7 @@ impl<M: CodeMemory> LoadedModule<M> {
 /// `expect`ed one and this build can provide it.
 ///
 /// # Errors
-/// [`LoadError::MissingCpuFeature`], [`LoadError::MemoryModeMismatch`],
+/// `LoadError::Missing*` (a CPU feature), [`LoadError::MemoryModeMismatch`],
 /// [`LoadError::UnsupportedMemoryMode`].
 pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(), LoadError> {
     check_cpu(snap.flags, host_cpu_features())?;
@@ -459,20 +459,19 @@ fn check_object(snap: &Snapshot<'_>, entries: &EntryTable<'_>) -> Result<(), Loa
 /// ask for.
 ///
 /// # Errors
-/// [`LoadError::MissingCpuFeature`] naming the lowest missing one.
+/// The `LoadError::Missing*` variant of the lowest missing feature (its message names it).
 pub fn check_cpu(flags: u32, host: u32) -> Result<(), LoadError> {
     let missing = flags & crate::format::cpu::ALL & !host;
     if missing == 0 {
         Ok(())
     } else {
-        Err(LoadError::MissingCpuFeature(missing.trailing_zeros() as u8))
+        Err(crate::format::cpu::missing(missing.trailing_zeros()))
     }
 }
 
 /// The `format::cpu` features of the host CPU, from `cpuid` (and `xgetbv` for the AVX and
 /// AVX-512 register state the OS must save).
 pub fn host_cpu_features() -> u32 {
-    use crate::format::cpu as c;
     use core::arch::x86_64::{__cpuid, __cpuid_count};
     // CPUID exists on every x86-64 CPU and has no side effects; leaves above the maximum
     // are not queried.
@@ -505,35 +504,43 @@ pub fn host_cpu_features() -> u32 {
     } else {
         0
     };
-    let avx_os = xcr0 & 6 == 6;
-    let avx512_os = avx_os && xcr0 & 0xe0 == 0xe0;
+    // Usable only if the OS saves the state: 0 always, 1 the AVX (YMM) state, 2 the AVX-512
+    // state too.
+    let os = [true, xcr0 & 6 == 6, xcr0 & 0xe6 == 0xe6];
+    let words = [l1.ecx, b7, c7, a71, ext];
     let mut f = 0;
-    let mut set = |bit: u32, reg: u32, n: u32, os: bool| {
-        if os && reg & (1 << n) != 0 {
-            f |= bit;
+    for &[bit, word, n, need] in &CPUID_MAP {
+        if words[usize::from(word)] & (1 << n) != 0 && os[usize::from(need)] {
+            f |= 1 << bit;
         }
-    };
-    set(c::SSE3, l1.ecx, 0, true);
-    set(c::SSSE3, l1.ecx, 9, true);
-    set(c::CMPXCHG16B, l1.ecx, 13, true);
-    set(c::SSE41, l1.ecx, 19, true);
-    set(c::SSE42, l1.ecx, 20, true);
-    set(c::POPCNT, l1.ecx, 23, true);
-    set(c::AVX, l1.ecx, 28, avx_os);
-    set(c::FMA, l1.ecx, 12, avx_os);
-    set(c::BMI1, b7, 3, true);
-    set(c::AVX2, b7, 5, avx_os);
-    set(c::BMI2, b7, 8, true);
-    set(c::AVX512F, b7, 16, avx512_os);
-    set(c::AVX512DQ, b7, 17, avx512_os);
-    set(c::AVX512VL, b7, 31, avx512_os);
-    set(c::AVX512VBMI, c7, 1, avx512_os);
-    set(c::AVX512VNNI, c7, 11, avx512_os);
-    set(c::AVX512BITALG, c7, 12, avx512_os);
-    set(c::AVXVNNI, a71, 4, avx_os);
-    set(c::LZCNT, ext, 5, true);
+    }
     f
 }
+
+/// `format::cpu` bit position ← `cpuid` word (0 leaf 1 ECX, 1 leaf 7 EBX, 2 leaf 7 ECX,
+/// 3 leaf 7.1 EAX, 4 leaf 0x80000001 ECX), bit in it, OS state needed (0 none, 1 AVX,
+/// 2 AVX-512). One table keeps the check a short loop in the size-budgeted C loader.
+const CPUID_MAP: [[u8; 4]; 19] = [
+    [8, 0, 0, 0],   // SSE3
+    [9, 0, 9, 0],   // SSSE3
+    [12, 0, 13, 0], // CMPXCHG16B
+    [1, 0, 19, 0],  // SSE4.1
+    [10, 0, 20, 0], // SSE4.2
+    [11, 0, 23, 0], // POPCNT
+    [13, 0, 28, 1], // AVX
+    [15, 0, 12, 1], // FMA
+    [16, 1, 3, 0],  // BMI1
+    [14, 1, 5, 1],  // AVX2
+    [17, 1, 8, 0],  // BMI2
+    [19, 1, 16, 2], // AVX-512 F
+    [21, 1, 17, 2], // AVX-512 DQ
+    [20, 1, 31, 2], // AVX-512 VL
+    [23, 2, 1, 2],  // AVX-512 VBMI
+    [24, 2, 11, 2], // AVX-512 VNNI
+    [22, 2, 12, 2], // AVX-512 BITALG
+    [25, 3, 4, 1],  // AVX-VNNI
+    [18, 4, 5, 0],  // LZCNT
+];
 
 /// Calls function `index` of `inst` with `values` (parameters in, results out, one 8-byte
 /// slot each, as in the array ABI).
@@ -786,10 +793,7 @@ mod cpu_tests {
         assert_eq!(check_cpu(v3, v3), Ok(()));
         assert_eq!(check_cpu(v2, v3 | cpu::AVX512F), Ok(()));
         let e = check_cpu(v3, v2).unwrap_err();
-        assert_eq!(
-            e,
-            LoadError::MissingCpuFeature(cpu::AVX.trailing_zeros() as u8)
-        );
+        assert_eq!(e, LoadError::MissingAvx);
         assert!(e.message().contains("avx,"), "{}", e.message());
         let e = check_cpu(v3, v3 & !cpu::AVX2).unwrap_err();
         assert!(e.message().contains("avx2"), "{}", e.message());
