@@ -637,7 +637,8 @@ mod cpu_tests {
             | cpu::BMI2
             | cpu::LZCNT;
         assert_eq!(v3, want);
-        let v2_host = cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT;
+        let v2_host =
+            cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT | cpu::CMPXCHG16B;
         let e = check_cpu(v3, v2_host).unwrap_err();
         assert!(e.message().contains("lacks avx"), "{}", e.message());
         assert_eq!(check_cpu(v3, v3), Ok(()));
