@@ -1,8 +1,9 @@
 //! Front end: `.wasm` or `.wat` bytes → validated [`Module`].
 //!
 //! This is the only module that sees raw sections. It drives wasmparser's `Parser` and
-//! `Validator` together (WebAssembly 2.0 without SIMD: sign-extension, non-trapping
-//! float-to-int, multi-value, bulk memory, reference types, multiple tables) and builds the
+//! `Validator` together (WebAssembly 2.0: sign-extension, non-trapping
+//! float-to-int, multi-value, bulk memory, reference types, multiple tables, fixed-width SIMD;
+//! plus relaxed SIMD) and builds the
 //! compiler-neutral [`ModuleMeta`] plus the byte range of every function body, which the
 //! interpreter lowering and the Cranelift translator read again later. Everything
 //! downstream may rely on the module being valid.
@@ -28,7 +29,7 @@ pub enum ParseErrorKind {
     /// opcodes, UTF-8 names, section counts, the data count requirement).
     Decode,
     /// The module decodes but does not validate (types, indices, limits, features outside
-    /// WebAssembly 2.0 without SIMD).
+    /// WebAssembly 2.0 plus relaxed SIMD).
     Validate,
     /// Valid WebAssembly this engine does not implement.
     Unsupported,
@@ -156,16 +157,17 @@ impl Module {
     }
 }
 
-/// The features this front end accepts: WebAssembly 2.0 without SIMD.
+/// The features this front end accepts: WebAssembly 2.0 (including fixed-width SIMD) plus
+/// relaxed SIMD.
 pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2.union(WasmFeatures::RELAXED_SIMD)
 }
 
 /// Parses `.wasm` or `.wat` bytes (text is recognized by not starting with `\0asm`).
 ///
 /// # Errors
 /// Text syntax errors, malformed binaries and validation failures (including features
-/// outside WebAssembly 2.0 without SIMD).
+/// outside WebAssembly 2.0 plus relaxed SIMD).
 pub fn parse(bytes: &[u8]) -> Result<Module, ParseError> {
     if bytes.starts_with(b"\0asm") {
         parse_binary(Arc::from(bytes))
@@ -182,7 +184,7 @@ fn val_type(offset: usize, t: wasmparser::ValType) -> Result<ValType, ParseError
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => return Err(ParseError::at(offset, "v128 is not supported")),
+        wasmparser::ValType::V128 => ValType::V128,
         wasmparser::ValType::Ref(r) => ref_type(offset, r)?,
     })
 }
@@ -269,6 +271,7 @@ fn const_expr(offset: usize, e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr,
         O::RefNull { hty } => ConstExpr::RefNull(heap_ref_type(offset, hty)?),
         O::RefFunc { function_index } => ConstExpr::RefFunc(function_index),
         O::GlobalGet { global_index } => ConstExpr::GlobalGet(global_index),
+        O::V128Const { value } => ConstExpr::V128(value.i128() as u128),
         _ => return Err(ParseError::at(offset, "unsupported constant expression")),
     };
     match reader.read()? {
@@ -707,7 +710,7 @@ mod tests {
     fn rejects_invalid_and_out_of_scope() {
         let e = parse(b"(module (func (result i32) i64.const 0))").unwrap_err();
         assert!(e.offset.is_some(), "{e}");
-        assert!(parse(b"(module (func (drop (v128.const i32x4 0 0 0 0))))").is_err());
+        parse(b"(module (func (drop (v128.const i32x4 0 0 0 0))))").unwrap();
         assert!(parse(b"(module (memory 1) (memory 1))").is_err());
         assert!(parse(b"(module (memory i64 1))").is_err());
         assert!(parse(b"\0asm\x01\0\0\0\x01").is_err());

@@ -51,7 +51,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 
 use wasmparser::WasmFeatures;
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Id, Span};
@@ -68,8 +68,10 @@ use crate::runtime::{
 /// Which WebAssembly features count as "in scope" for a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Scope {
-    /// WebAssembly 1.0 plus 2.0 without SIMD (sign-extension, non-trapping float-to-int,
-    /// multi-value, bulk memory, reference types). Everything else is skipped.
+    /// WebAssembly 1.0 plus 2.0 (sign-extension, non-trapping float-to-int, multi-value, bulk
+    /// memory, reference types, fixed-width SIMD) and relaxed SIMD. Everything else is
+    /// skipped; so are SIMD and relaxed SIMD in the modes that cannot run them yet (see
+    /// [`simd_in_mode`]).
     #[default]
     Core,
     /// Every feature `wasmparser` knows: nothing is skipped; whatever the engine or the
@@ -89,10 +91,27 @@ impl Scope {
     /// The validator features of this scope.
     pub fn features(self) -> WasmFeatures {
         match self {
-            Scope::Core => WasmFeatures::WASM2 & !WasmFeatures::SIMD,
+            Scope::Core => WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD,
             Scope::All => WasmFeatures::all(),
         }
     }
+
+    /// The validator features of this scope in execution mode `mode`: [`Scope::features`]
+    /// without SIMD and relaxed SIMD where [`simd_in_mode`] says the mode cannot run them.
+    pub fn features_in(self, mode: Mode) -> WasmFeatures {
+        match self {
+            Scope::Core if !simd_in_mode(mode) => {
+                self.features() & !(WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD)
+            }
+            _ => self.features(),
+        }
+    }
+}
+
+/// Whether `mode` runs SIMD and relaxed SIMD: every mode does (the interpreter, issue #22
+/// part A, and the translator, part B). Kept as the one switch should a mode lose it.
+pub fn simd_in_mode(_mode: Mode) -> bool {
+    true
 }
 
 impl fmt::Display for Scope {
@@ -858,13 +877,14 @@ impl<'r> Runner<'r> {
                 if self.cfg.scope != Scope::All
                     && !e.contains("unknown operator")
                     && let Some(f) = source.and_then(text_feature)
+                    && !self.text_feature_in_scope(f)
                 {
                     return Compiled::OutOfScope(f.to_string());
                 }
                 return Compiled::Malformed(e);
             }
         };
-        let skip = out_of_scope_feature(&bytes, self.cfg.scope)
+        let skip = out_of_scope_feature(&bytes, self.cfg.scope, self.cfg.mode)
             .or_else(|| self.text_feature_of_invalid(&bytes, source))
             .or_else(|| self.imports_out_of_scope(&bytes));
         if let Some(f) = skip {
@@ -879,6 +899,17 @@ impl<'r> Runner<'r> {
         }
     }
 
+    /// Whether a feature [`text_feature`] names is in scope for this run (so its syntax
+    /// errors are real errors, not skips).
+    fn text_feature_in_scope(&self, f: &str) -> bool {
+        let fs = self.cfg.scope.features_in(self.cfg.mode);
+        match f {
+            "simd" => fs.contains(WasmFeatures::SIMD),
+            "relaxed-simd" => fs.contains(WasmFeatures::RELAXED_SIMD),
+            _ => false,
+        }
+    }
+
     /// For a module from text that is invalid in scope: an out-of-scope feature its text
     /// uses (the validator may report an in-scope error before it reaches the feature, e.g.
     /// limits of a `(memory i64 ...)`).
@@ -887,7 +918,10 @@ impl<'r> Runner<'r> {
             return None;
         }
         let feature = text_feature(source?)?;
-        wasmparser::Validator::new_with_features(self.cfg.scope.features())
+        if self.text_feature_in_scope(feature) {
+            return None;
+        }
+        wasmparser::Validator::new_with_features(self.cfg.scope.features_in(self.cfg.mode))
             .validate_all(bytes)
             .is_err()
             .then(|| feature.to_string())
@@ -1621,6 +1655,120 @@ pub const MESSAGE_MAP: &[MessageMapping] = &[
         category: None,
         why: "wasmparser prefixes `invalid`",
     },
+    MessageMapping {
+        spec: "unexpected token",
+        engine: "expected a lane index",
+        category: None,
+        why: "SIMD: a lane-index immediate missing or not a literal (an operand in its place); the wast crate names what it expected",
+    },
+    MessageMapping {
+        spec: "invalid lane index",
+        engine: "SIMD index out of bounds",
+        category: None,
+        why: "SIMD: a lane index at or above the lane count; the same validation check, wasmparser's wording",
+    },
+    MessageMapping {
+        spec: "unknown operator",
+        engine: "u64 constant out of range",
+        category: None,
+        why: "simd_address.wast: `offset=-1`; the reference lexer reads it as an unknown keyword, the wast crate as an out-of-range u64 offset",
+    },
+    MessageMapping {
+        spec: "i8 constant out of range",
+        engine: "malformed lane index",
+        category: None,
+        why: "SIMD: a lane-index literal above 255; the reference parser reads lane indices as i8 constants",
+    },
+    MessageMapping {
+        spec: "i8 constant out of range",
+        engine: "expected a u8",
+        category: None,
+        why: "simd_lane.wast: a negative or non-integer `i8x16.shuffle` lane literal; the reference reads lanes as i8 constants, the wast crate as u8",
+    },
+    MessageMapping {
+        spec: "i8 constant out of range",
+        engine: "invalid u8 number: constant out of range",
+        category: None,
+        why: "simd_lane.wast: an `i8x16.shuffle` lane literal above 255, as above",
+    },
+    MessageMapping {
+        spec: "constant out of range",
+        engine: "invalid i8 number: constant out of range",
+        category: None,
+        why: "SIMD: an i8x16 lane literal out of range; the wast crate names the lane type before the spec's words",
+    },
+    MessageMapping {
+        spec: "constant out of range",
+        engine: "invalid i16 number: constant out of range",
+        category: None,
+        why: "as above, i16x8 lanes",
+    },
+    MessageMapping {
+        spec: "invalid lane length",
+        engine: "expected a u8",
+        category: None,
+        why: "simd_lane.wast: `i8x16.shuffle` with fewer than 16 lane literals; the wast crate expects the next one",
+    },
+    MessageMapping {
+        spec: "invalid lane length",
+        engine: "expected an instruction",
+        category: None,
+        why: "simd_lane.wast: `i8x16.shuffle` with more than 16 lane literals; the extra one stands where an instruction should",
+    },
+    MessageMapping {
+        spec: "unknown operator",
+        engine: "expected a i8",
+        category: None,
+        why: "simd_const.wast: a malformed i8x16 lane literal (`0x`); the reference lexer reads it as an unknown keyword",
+    },
+    MessageMapping {
+        spec: "unknown operator",
+        engine: "expected a i16",
+        category: None,
+        why: "as above, i16x8 lane literal",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i8",
+        category: None,
+        why: "simd_const.wast: `v128.const i8x16` with too few lanes; the wast crate expects the next lane",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i16",
+        category: None,
+        why: "as above, i16x8",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i32",
+        category: None,
+        why: "as above, i32x4",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a i64",
+        category: None,
+        why: "as above, i64x2",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected a float",
+        category: None,
+        why: "as above, f32x4 / f64x2",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "expected an instruction",
+        category: None,
+        why: "simd_const.wast: `v128.const` with too many lanes; the extra literal stands where an instruction should",
+    },
+    MessageMapping {
+        spec: "wrong number of lane literals",
+        engine: "invalid i32 number: constant out of range",
+        category: None,
+        why: "simd_const.wast: two out-of-range literals for an i32x4; the wast crate rejects the first literal before counting lanes",
+    },
 ];
 
 /// The text of a script module, if it has one (quoted text, or the `(module ...)` form).
@@ -1695,11 +1843,11 @@ fn first_line(msg: &str) -> String {
 }
 
 /// Decides whether `bytes` needs a feature outside `scope`; returns its name.
-fn out_of_scope_feature(bytes: &[u8], scope: Scope) -> Option<String> {
+fn out_of_scope_feature(bytes: &[u8], scope: Scope, mode: Mode) -> Option<String> {
     if scope == Scope::All {
         return None;
     }
-    let features = scope.features();
+    let features = scope.features_in(mode);
     let err = match wasmparser::Validator::new_with_features(features).validate_all(bytes) {
         Ok(_) => return None,
         Err(e) => e,
@@ -2004,7 +2152,7 @@ fn arg_val(a: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::I64(v) => Val::I64(*v),
         WastArgCore::F32(v) => Val::F32(v.bits),
         WastArgCore::F64(v) => Val::F64(v.bits),
-        WastArgCore::V128(_) => return Err("simd".into()),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(HeapType::Abstract {
             shared: false,
             ty: AbstractHeapType::Func,
@@ -2056,7 +2204,7 @@ fn core_ret_feature(r: &WastRetCore<'_>) -> Option<String> {
             ty: AbstractHeapType::Func | AbstractHeapType::Extern,
         })) => None,
         WastRetCore::RefNull(Some(h)) => Some(heap_type_feature(h).into()),
-        WastRetCore::V128(_) => Some("simd".into()),
+        WastRetCore::V128(_) => None,
         WastRetCore::Either(alts) => {
             // Skipped only if no alternative can be checked.
             let feats: Vec<String> = alts.iter().filter_map(core_ret_feature).collect();
@@ -2110,6 +2258,7 @@ fn ret_matches(r: &WastRetCore<'_>, got: &Val) -> Result<bool, String> {
         (WastRetCore::RefExtern(None), Val::ExternRef(g)) => g.is_some(),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(g)) => *g == Some(u64::from(*n) + 1),
         (WastRetCore::RefFunc(_), Val::FuncRef(g)) => g.is_some(),
+        (WastRetCore::V128(p), Val::V128(g)) => v128_matches(p, *g),
         (WastRetCore::Either(alts), g) => {
             let mut skipped = None;
             for a in alts {
@@ -2133,6 +2282,46 @@ fn ret_matches(r: &WastRetCore<'_>, got: &Val) -> Result<bool, String> {
     })
 }
 
+/// Whether a `v128` result matches a lane pattern: integer lanes exactly, float lanes like
+/// scalar floats (an exact value, or a canonical / arithmetic NaN per lane).
+fn v128_matches(p: &V128Pattern, g: u128) -> bool {
+    let lane = |bits: u32, i: usize| (g >> (bits as usize * i)) & ((1u128 << bits) - 1);
+    match p {
+        V128Pattern::I8x16(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| lane(8, i) == u128::from(x as u8)),
+        V128Pattern::I16x8(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| lane(16, i) == u128::from(x as u16)),
+        V128Pattern::I32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| lane(32, i) == u128::from(x as u32)),
+        V128Pattern::I64x2(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| lane(64, i) == u128::from(x as u64)),
+        V128Pattern::F32x4(e) => e.iter().enumerate().all(|(i, p)| {
+            let g = lane(32, i) as u32;
+            match p {
+                NanPattern::CanonicalNan => g & 0x7fff_ffff == 0x7fc0_0000,
+                NanPattern::ArithmeticNan => g & 0x7fc0_0000 == 0x7fc0_0000,
+                NanPattern::Value(v) => v.bits == g,
+            }
+        }),
+        V128Pattern::F64x2(e) => e.iter().enumerate().all(|(i, p)| {
+            let g = lane(64, i) as u64;
+            match p {
+                NanPattern::CanonicalNan => g & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+                NanPattern::ArithmeticNan => g & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+                NanPattern::Value(v) => v.bits == g,
+            }
+        }),
+    }
+}
+
 /// Whether a trap matches the script's expected message. The spec's messages sometimes add
 /// detail (`uninitialized element 2`), so containment either way counts.
 fn trap_matches(expected: &str, code: TrapCode) -> bool {
@@ -2150,6 +2339,7 @@ fn fmt_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".into(),
         Val::ExternRef(None) => "ref.null extern".into(),
         Val::ExternRef(Some(n)) => format!("ref.extern {}", n.wrapping_sub(1)),
+        Val::V128(x) => format!("v128:{x:#034x}"),
     }
 }
 
@@ -2286,32 +2476,40 @@ mod tests {
     fn scope_features() {
         let core = Scope::Core.features();
         assert!(core.bulk_memory() && core.reference_types() && core.multi_value());
-        assert!(!core.simd() && !core.multi_memory() && !core.gc());
+        assert!(core.simd() && core.relaxed_simd());
+        assert!(!core.multi_memory() && !core.gc());
+        for mode in Mode::ALL {
+            let f = Scope::Core.features_in(mode);
+            assert!(f.simd() && f.relaxed_simd() && f.bulk_memory(), "{mode:?}");
+        }
     }
 
     #[test]
     fn out_of_scope_detection() {
         let simd = wat::parse_str("(module (func (result v128) v128.const i64x2 0 0))").unwrap();
-        assert_eq!(
-            out_of_scope_feature(&simd, Scope::Core).as_deref(),
-            Some("simd")
-        );
-        assert_eq!(out_of_scope_feature(&simd, Scope::All), None);
+        for mode in Mode::ALL {
+            assert_eq!(
+                out_of_scope_feature(&simd, Scope::Core, mode),
+                None,
+                "{mode:?}"
+            );
+        }
+        assert_eq!(out_of_scope_feature(&simd, Scope::All, Mode::JitNone), None);
         let mm = wat::parse_str("(module (memory 1) (memory 1))").unwrap();
         assert_eq!(
-            out_of_scope_feature(&mm, Scope::Core).as_deref(),
+            out_of_scope_feature(&mm, Scope::Core, Mode::Interp).as_deref(),
             Some("multi-memory")
         );
         let tail = wat::parse_str("(module (func return_call 0))").unwrap();
         assert_eq!(
-            out_of_scope_feature(&tail, Scope::Core).as_deref(),
+            out_of_scope_feature(&tail, Scope::Core, Mode::Interp).as_deref(),
             Some("tail-call")
         );
         let mvp = wat::parse_str("(module (func (result i32) i32.const 1))").unwrap();
-        assert_eq!(out_of_scope_feature(&mvp, Scope::Core), None);
+        assert_eq!(out_of_scope_feature(&mvp, Scope::Core, Mode::Interp), None);
         // Invalid in every scope: not a feature question.
         let bad = wat::parse_str("(module (func (result i32) i64.const 1))").unwrap();
-        assert_eq!(out_of_scope_feature(&bad, Scope::Core), None);
+        assert_eq!(out_of_scope_feature(&bad, Scope::Core, Mode::Interp), None);
     }
 
     #[test]

@@ -19,6 +19,47 @@ pub enum LoadError {
     BadHeader,
     /// The snapshot targets another instruction set.
     UnsupportedIsa,
+    /// The snapshot's code uses an x86-64 CPU feature the host lacks (`format::cpu`): one
+    /// variant per feature, so the message names it and the enum stays one byte.
+    /// The code needs sse4.1; the host lacks it.
+    MissingSse41,
+    /// The code needs sse3; the host lacks it.
+    MissingSse3,
+    /// The code needs ssse3; the host lacks it.
+    MissingSsse3,
+    /// The code needs sse4.2; the host lacks it.
+    MissingSse42,
+    /// The code needs popcnt; the host lacks it.
+    MissingPopcnt,
+    /// The code needs cmpxchg16b; the host lacks it.
+    MissingCmpxchg16b,
+    /// The code needs avx; the host lacks it.
+    MissingAvx,
+    /// The code needs avx2; the host lacks it.
+    MissingAvx2,
+    /// The code needs fma; the host lacks it.
+    MissingFma,
+    /// The code needs bmi1; the host lacks it.
+    MissingBmi1,
+    /// The code needs bmi2; the host lacks it.
+    MissingBmi2,
+    /// The code needs lzcnt; the host lacks it.
+    MissingLzcnt,
+    /// The code needs avx512f; the host lacks it.
+    MissingAvx512f,
+    /// The code needs avx512vl; the host lacks it.
+    MissingAvx512vl,
+    /// The code needs avx512dq; the host lacks it.
+    MissingAvx512dq,
+    /// The code needs avx512bitalg; the host lacks it.
+    MissingAvx512bitalg,
+    /// The code needs avx512vbmi; the host lacks it.
+    MissingAvx512vbmi,
+    /// The code needs avx512vnni; the host lacks it.
+    MissingAvx512vnni,
+    /// The code needs avx-vnni; the host lacks it.
+    MissingAvxVnni,
+
     /// The snapshot was compiled for a memory mode this loader cannot provide.
     UnsupportedMemoryMode,
     /// An offset, length or count points outside the file or overflows.
@@ -76,6 +117,37 @@ impl LoadError {
             LoadError::BadChecksum => "snapshot checksum mismatch",
             LoadError::BadHeader => "malformed snapshot header",
             LoadError::UnsupportedIsa => "snapshot compiled for another instruction set",
+            LoadError::MissingSse41 => "cpu lacks sse4.1, which the snapshot code needs",
+            LoadError::MissingSse3 => "cpu lacks sse3, which the snapshot code needs",
+            LoadError::MissingSsse3 => "cpu lacks ssse3, which the snapshot code needs",
+            LoadError::MissingSse42 => "cpu lacks sse4.2, which the snapshot code needs",
+            LoadError::MissingPopcnt => "cpu lacks popcnt, which the snapshot code needs",
+            LoadError::MissingCmpxchg16b => "cpu lacks cmpxchg16b, which the snapshot code needs",
+            LoadError::MissingAvx => "cpu (or os) lacks avx, which the snapshot code needs",
+            LoadError::MissingAvx2 => "cpu (or os) lacks avx2, which the snapshot code needs",
+            LoadError::MissingFma => "cpu (or os) lacks fma, which the snapshot code needs",
+            LoadError::MissingBmi1 => "cpu lacks bmi1, which the snapshot code needs",
+            LoadError::MissingBmi2 => "cpu lacks bmi2, which the snapshot code needs",
+            LoadError::MissingLzcnt => "cpu lacks lzcnt, which the snapshot code needs",
+            LoadError::MissingAvx512f => "cpu (or os) lacks avx512f, which the snapshot code needs",
+            LoadError::MissingAvx512vl => {
+                "cpu (or os) lacks avx512vl, which the snapshot code needs"
+            }
+            LoadError::MissingAvx512dq => {
+                "cpu (or os) lacks avx512dq, which the snapshot code needs"
+            }
+            LoadError::MissingAvx512bitalg => {
+                "cpu (or os) lacks avx512bitalg, which the snapshot code needs"
+            }
+            LoadError::MissingAvx512vbmi => {
+                "cpu (or os) lacks avx512vbmi, which the snapshot code needs"
+            }
+            LoadError::MissingAvx512vnni => {
+                "cpu (or os) lacks avx512vnni, which the snapshot code needs"
+            }
+            LoadError::MissingAvxVnni => {
+                "cpu (or os) lacks avx-vnni, which the snapshot code needs"
+            }
             LoadError::UnsupportedMemoryMode => "snapshot memory mode not supported here",
             LoadError::BadOffset => "offset or length out of bounds",
             LoadError::BadSection => "malformed section table",

@@ -1,5 +1,6 @@
 //! The float rounding helpers Cranelift calls as libcalls on x86-64 without SSE4.1
-//! (`ceil`, `floor`, `trunc`, `nearbyint` and their `f32` forms). Snapshot code is compiled
+//! (`ceil`, `floor`, `trunc`, `nearbyint` and their `f32` forms, also per lane of a vector),
+//! and its `pshufb` libcall without SSSE3 ([`x86_pshufb`], for `i8x16.swizzle`). Snapshot code is compiled
 //! for baseline x86-64, so the loader resolves these symbols itself ([`symbol`], or by index
 //! [`helper`] from a snapshot's relocation table); `core` has no float rounding, hence these
 //! bit-level versions (the `f32` ones round in `f64`). NaN inputs return a quiet NaN
@@ -76,6 +77,31 @@ via_f64! {
     nearbyintf => nearbyint, "Rounds to nearest, ties to even (`f32`).";
 }
 
+/// `pshufb` (SSSE3) for code compiled for baseline SSE2 x86-64: Cranelift lowers
+/// `i8x16.swizzle` to a call of `__cranelift_x86_pshufb` there. Byte `i` of the result is
+/// `a[b[i] & 15]`, or 0 if bit 7 of `b[i]` is set (the code saturates out-of-range indices
+/// into that bit before the call).
+#[cfg(target_arch = "x86_64")]
+// `__m128i` is the C ABI's `__m128i` (passed and returned in XMM registers, SSE2 being part
+// of x86-64), which is how Cranelift calls this libcall.
+#[allow(improper_ctypes_definitions)]
+pub extern "C" fn x86_pshufb(
+    a: core::arch::x86_64::__m128i,
+    b: core::arch::x86_64::__m128i,
+) -> core::arch::x86_64::__m128i {
+    // SAFETY: `__m128i` and `[u8; 16]` are both 16 plain bytes.
+    let (a, b): ([u8; 16], [u8; 16]) =
+        unsafe { (core::mem::transmute(a), core::mem::transmute(b)) };
+    let mut r = [0u8; 16];
+    for (r, i) in r.iter_mut().zip(b) {
+        if i & 0x80 == 0 {
+            *r = a[usize::from(i & 15)];
+        }
+    }
+    // SAFETY: as above.
+    unsafe { core::mem::transmute(r) }
+}
+
 /// Address of the helper named `name` (the libc names Cranelift uses), if it is one.
 pub fn symbol(name: &[u8]) -> Option<u64> {
     let i = crate::format::reloc::EXTERNALS
@@ -86,7 +112,7 @@ pub fn symbol(name: &[u8]) -> Option<u64> {
 
 /// Address of helper `i`, in the order of the snapshot format's external symbols after
 /// `bf_enter` (`format::reloc::EXTERNALS[1..]`): `truncf`, `floorf`, `ceilf`, `nearbyintf`,
-/// `trunc`, `floor`, `ceil`, `nearbyint`.
+/// `trunc`, `floor`, `ceil`, `nearbyint`, then `__cranelift_x86_pshufb` ([`x86_pshufb`]).
 pub fn helper(i: u32) -> Option<u64> {
     let f: usize = match i {
         0 => truncf as *const () as usize,
@@ -97,6 +123,8 @@ pub fn helper(i: u32) -> Option<u64> {
         5 => floor as *const () as usize,
         6 => ceil as *const () as usize,
         7 => nearbyint as *const () as usize,
+        #[cfg(target_arch = "x86_64")]
+        8 => x86_pshufb as *const () as usize,
         _ => return None,
     };
     Some(f as u64)
@@ -203,5 +231,40 @@ mod tests {
         assert_eq!(nearbyintf(2.5).to_bits(), 2.0f32.to_bits());
         assert_eq!(nearbyintf(-3.5).to_bits(), (-4.0f32).to_bits());
         assert!(floor(f64::NAN).is_nan() && nearbyintf(f32::NAN).is_nan());
+    }
+
+    /// The SSE2 `pshufb` fallback selects bytes by the low 4 index bits and zeroes where
+    /// bit 7 is set, like the SSSE3 instruction (checked against it).
+    #[cfg(all(target_arch = "x86_64", feature = "std"))]
+    #[test]
+    fn pshufb_matches_the_instruction() {
+        use core::arch::x86_64::__m128i;
+        let a: [u8; 16] = core::array::from_fn(|i| 0xa0 + i as u8);
+        for seed in 0..64u32 {
+            let b: [u8; 16] = core::array::from_fn(|i| {
+                (seed.wrapping_mul(2_654_435_761).rotate_left(i as u32 * 5) >> 7) as u8
+            });
+            // SAFETY: 16-byte plain data both ways.
+            let (va, vb): (__m128i, __m128i) =
+                unsafe { (core::mem::transmute(a), core::mem::transmute(b)) };
+            let got: [u8; 16] = unsafe { core::mem::transmute(x86_pshufb(va, vb)) };
+            let want: [u8; 16] = core::array::from_fn(|i| {
+                if b[i] & 0x80 != 0 {
+                    0
+                } else {
+                    a[usize::from(b[i] & 15)]
+                }
+            });
+            assert_eq!(got, want, "indices {b:02x?}");
+            if std::is_x86_feature_detected!("ssse3") {
+                // SAFETY: SSSE3 is present.
+                let hw: [u8; 16] = unsafe { core::mem::transmute(ssse3_shuffle(va, vb)) };
+                assert_eq!(got, hw);
+            }
+        }
+        #[target_feature(enable = "ssse3")]
+        unsafe fn ssse3_shuffle(a: __m128i, b: __m128i) -> __m128i {
+            core::arch::x86_64::_mm_shuffle_epi8(a, b)
+        }
     }
 }

@@ -133,6 +133,88 @@ pub const CORE_FILES: &[&str] = &[
     "utf8-invalid-encoding.wast",
 ];
 
+/// The fixed-width SIMD files (WebAssembly 2.0 `v128`), as listed in `spec-scope/simd.txt`
+/// (58 files, 25,515 assertions). They run in the core scope: strictly (no failure, no
+/// skip) in the modes [`bareflow::wast::simd_in_mode`] accepts; elsewhere their SIMD
+/// assertions are reported as skipped (feature `simd`) and nothing may fail.
+pub const SIMD_FILES: &[&str] = &[
+    "simd_address.wast",
+    "simd_align.wast",
+    "simd_bit_shift.wast",
+    "simd_bitwise.wast",
+    "simd_boolean.wast",
+    "simd_const.wast",
+    "simd_conversions.wast",
+    "simd_f32x4.wast",
+    "simd_f32x4_arith.wast",
+    "simd_f32x4_cmp.wast",
+    "simd_f32x4_pmin_pmax.wast",
+    "simd_f32x4_rounding.wast",
+    "simd_f64x2.wast",
+    "simd_f64x2_arith.wast",
+    "simd_f64x2_cmp.wast",
+    "simd_f64x2_pmin_pmax.wast",
+    "simd_f64x2_rounding.wast",
+    "simd_i16x8_arith.wast",
+    "simd_i16x8_arith2.wast",
+    "simd_i16x8_cmp.wast",
+    "simd_i16x8_extadd_pairwise_i8x16.wast",
+    "simd_i16x8_extmul_i8x16.wast",
+    "simd_i16x8_q15mulr_sat_s.wast",
+    "simd_i16x8_sat_arith.wast",
+    "simd_i32x4_arith.wast",
+    "simd_i32x4_arith2.wast",
+    "simd_i32x4_cmp.wast",
+    "simd_i32x4_dot_i16x8.wast",
+    "simd_i32x4_extadd_pairwise_i16x8.wast",
+    "simd_i32x4_extmul_i16x8.wast",
+    "simd_i32x4_trunc_sat_f32x4.wast",
+    "simd_i32x4_trunc_sat_f64x2.wast",
+    "simd_i64x2_arith.wast",
+    "simd_i64x2_arith2.wast",
+    "simd_i64x2_cmp.wast",
+    "simd_i64x2_extmul_i32x4.wast",
+    "simd_i8x16_arith.wast",
+    "simd_i8x16_arith2.wast",
+    "simd_i8x16_cmp.wast",
+    "simd_i8x16_sat_arith.wast",
+    "simd_int_to_int_extend.wast",
+    "simd_lane.wast",
+    "simd_linking.wast",
+    "simd_load.wast",
+    "simd_load16_lane.wast",
+    "simd_load32_lane.wast",
+    "simd_load64_lane.wast",
+    "simd_load8_lane.wast",
+    "simd_load_extend.wast",
+    "simd_load_splat.wast",
+    "simd_load_zero.wast",
+    "simd_select.wast",
+    "simd_splat.wast",
+    "simd_store.wast",
+    "simd_store16_lane.wast",
+    "simd_store32_lane.wast",
+    "simd_store64_lane.wast",
+    "simd_store8_lane.wast",
+];
+
+/// The relaxed-SIMD files (WebAssembly 3.0 relaxed SIMD, in the core scope too), judged like
+/// [`SIMD_FILES`].
+pub const RELAXED_SIMD_FILES: &[&str] = &[
+    "i16x8_relaxed_q15mulr_s.wast",
+    "i32x4_relaxed_trunc.wast",
+    "i8x16_relaxed_swizzle.wast",
+    "relaxed_dot_product.wast",
+    "relaxed_laneselect.wast",
+    "relaxed_madd_nmadd.wast",
+    "relaxed_min_max.wast",
+];
+
+/// Whether `mode` runs SIMD (so the SIMD lists are judged strictly there).
+pub fn simd_strict(mode: SpecMode) -> bool {
+    bareflow::wast::simd_in_mode(mode.mode)
+}
+
 /// Stack of the thread a script runs on (the interpreter and the `wast` parser may recurse
 /// deeply on the host stack).
 const SCRIPT_STACK_BYTES: usize = 256 << 20;
@@ -324,11 +406,33 @@ pub fn check_counts(
 mod tests {
     use super::*;
 
-    /// The embedded list matches the shared scope file; a missing scope file fails under CI
+    /// The embedded lists match the shared scope files; a missing scope file fails under CI
     /// (see [`bareflow::ci::in_ci`]).
     #[test]
     fn core_list_matches_scope_file() {
-        let scope = scope_dir().join("core.txt");
+        list_matches_scope_file("core.txt", CORE_FILES);
+        list_matches_scope_file("simd.txt", SIMD_FILES);
+    }
+
+    /// The relaxed-SIMD list is every `relaxed_*.wast` / `i*x*_relaxed_*.wast` file.
+    #[test]
+    fn relaxed_list_matches_suite() {
+        let Ok(dir) = std::fs::read_dir(suite_dir()) else {
+            assert!(!bareflow::ci::in_ci(), "suite not readable (CI is set)");
+            return;
+        };
+        let mut found: Vec<String> = dir
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".wast") && n.contains("relaxed_"))
+            .collect();
+        found.sort();
+        let mut listed: Vec<String> = RELAXED_SIMD_FILES.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(found, listed);
+    }
+
+    fn list_matches_scope_file(list: &str, files: &[&str]) {
+        let scope = scope_dir().join(list);
         let text = match std::fs::read_to_string(&scope) {
             Ok(t) => t,
             Err(e) if bareflow::ci::in_ci() => {
@@ -344,7 +448,7 @@ mod tests {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .collect();
-        assert_eq!(listed, CORE_FILES);
+        assert_eq!(listed, files);
     }
 
     /// A runner that drops a directive is caught by the count check, whichever directive.

@@ -6,6 +6,13 @@
 //! `spec-scope/README.md` gives for the scope (core: 24,578). Per mode, one more trial runs every other top-level script of the suite
 //! (features outside the core scope are skipped there) and fails on any failure.
 //!
+//! The SIMD files (`spec-scope/simd.txt`, 25,515 assertions) and the relaxed-SIMD files get a
+//! trial per (file × mode) too, and a summary each. In the modes that run SIMD
+//! (`bareflow::wast::simd_in_mode`: the interpreter so far) they are strict like the core
+//! files, and the SIMD total must match the scope file. In the other modes SIMD assertions
+//! are reported as skipped with their feature (`simd`, `relaxed-simd`): those trials fail on
+//! any failure, or on a skip for any other feature.
+//!
 //! A missing suite is never a silent pass: it fails, unless `BAREFLOW_ALLOW_MISSING_SUITE=1`
 //! (and not under CI, see `bareflow::ci::in_ci`), in which case every trial is reported as
 //! ignored with a message.
@@ -16,8 +23,8 @@ use std::sync::{Arc, OnceLock};
 use bareflow::wast::FileReport;
 use libtest_mimic::{Arguments, Failed, Trial};
 use spec_tests::{
-    CORE_FILES, MODES, SpecMode, check_counts, count_assertion_forms, run_script, scope_assertions,
-    suite_dir, verdict,
+    CORE_FILES, MODES, RELAXED_SIMD_FILES, SIMD_FILES, SpecMode, check_counts,
+    count_assertion_forms, run_script, scope_assertions, simd_strict, suite_dir, verdict,
 };
 
 /// Each (mode, file) report is computed once, by whichever trial asks first.
@@ -32,7 +39,31 @@ fn report<'c>(
     cache[&(mode_idx, file)].get_or_init(|| run_script(&suite_dir().join(file), mode))
 }
 
-/// The suite's top-level scripts that are not in [`CORE_FILES`], sorted.
+/// Every listed file: core, SIMD, relaxed SIMD.
+fn listed() -> impl Iterator<Item = &'static str> {
+    CORE_FILES
+        .iter()
+        .chain(SIMD_FILES)
+        .chain(RELAXED_SIMD_FILES)
+        .copied()
+}
+
+/// The verdict on a SIMD-list file in a mode that does not run SIMD: no failure, and every
+/// skip is for SIMD or relaxed SIMD.
+fn simd_skipped_verdict(r: &FileReport) -> Result<(), String> {
+    let other: Vec<&String> = r
+        .skipped_features
+        .keys()
+        .filter(|f| !matches!(f.as_str(), "simd" | "relaxed-simd"))
+        .collect();
+    if r.failed == 0 && other.is_empty() {
+        Ok(())
+    } else {
+        Err(verdict(r).err().unwrap_or_else(|| r.summary_line()))
+    }
+}
+
+/// The suite's top-level scripts that are not listed ([`listed`]), sorted.
 fn other_files() -> Result<Vec<std::path::PathBuf>, String> {
     let dir = suite_dir();
     let mut v: Vec<_> = std::fs::read_dir(&dir)
@@ -42,7 +73,7 @@ fn other_files() -> Result<Vec<std::path::PathBuf>, String> {
             p.extension().is_some_and(|x| x == "wast")
                 && p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| !CORE_FILES.contains(&n))
+                    .is_some_and(|n| !listed().any(|l| l == n))
         })
         .collect();
     v.sort();
@@ -74,7 +105,7 @@ fn main() {
 
     let cache: Arc<Cache> = Arc::new(
         (0..MODES.len())
-            .flat_map(|m| CORE_FILES.iter().map(move |f| ((m, *f), OnceLock::new())))
+            .flat_map(|m| listed().map(move |f| ((m, f), OnceLock::new())))
             .collect(),
     );
     let mut trials = Vec::new();
@@ -90,6 +121,80 @@ fn main() {
             ));
         }
     }
+    for (m, mode) in MODES.iter().enumerate() {
+        for file in SIMD_FILES.iter().chain(RELAXED_SIMD_FILES).copied() {
+            let cache = Arc::clone(&cache);
+            let strict = simd_strict(*mode);
+            trials.push(Trial::test(
+                format!("{mode}::{file}"),
+                move || match report(&cache, m, file) {
+                    Ok(r) if strict => verdict(r).map_err(Failed::from),
+                    Ok(r) => simd_skipped_verdict(r).map_err(Failed::from),
+                    Err(e) => Err(Failed::from(e.clone())),
+                },
+            ));
+        }
+    }
+    let cache_simd = Arc::clone(&cache);
+    trials.push(Trial::test("summary-simd", move || {
+        let expected_total = scope_assertions("simd.txt").map_err(Failed::from)?;
+        let mut problems = Vec::new();
+        for (list, files) in [
+            ("simd.txt", SIMD_FILES),
+            ("relaxed-simd", RELAXED_SIMD_FILES),
+        ] {
+            let mut in_text = Vec::new();
+            for &file in files {
+                let path = suite_dir().join(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| Failed::from(format!("reading {}: {e}", path.display())))?;
+                in_text.push(count_assertion_forms(&text));
+            }
+            for (m, mode) in MODES.iter().enumerate() {
+                let strict = simd_strict(*mode);
+                let mut per_mode = FileReport::default();
+                let mut per_file = Vec::new();
+                for (&file, &expected) in files.iter().zip(&in_text) {
+                    match report(&cache_simd, m, file) {
+                        Ok(r) => {
+                            per_mode.absorb(r);
+                            per_file.push((file, expected, r));
+                            let v = if strict {
+                                verdict(r)
+                            } else {
+                                simd_skipped_verdict(r)
+                            };
+                            if let Err(e) = v {
+                                problems.push(format!("{mode}::{file}: {e}"));
+                            }
+                        }
+                        Err(e) => problems.push(format!("{mode}::{file}: {e}")),
+                    }
+                }
+                let note = if strict {
+                    ""
+                } else {
+                    " (SIMD is skipped in this mode until the translator runs it)"
+                };
+                println!("{mode} {list}: {}{note}", per_mode.counts());
+                // The figure to match: the scope file's for simd.txt, the scripts' own
+                // assertion count for the relaxed files.
+                let total = if list == "simd.txt" {
+                    expected_total
+                } else {
+                    in_text.iter().sum()
+                };
+                if let Err(e) = check_counts(total, &per_file) {
+                    problems.push(format!("{mode} {list}: assertion counts differ:\n{e}"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Failed::from(problems.join("\n")))
+        }
+    }));
     // Every other top-level script runs too: out-of-scope assertions are skipped there, but
     // nothing may fail (in-scope parts of 3.0 files, the runner's skip logic).
     for mode in MODES.iter().copied() {

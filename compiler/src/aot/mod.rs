@@ -74,6 +74,12 @@ pub struct AotOptions {
     /// Memory mode of the code (header byte 7): `Checked` (explicit bounds checks) or `Guard`
     /// (faulting accesses, listed as trap records for the loader's fault handler).
     pub memory: MemoryMode,
+    /// x86-64 CPU the code may use the features of (`bareflow compile --target-cpu`): a
+    /// Cranelift preset (`x86-64-v2`, `x86-64-v3`, `haswell`, ...) or `native` (the compiling
+    /// host's). `None` is baseline SSE2 (XIP adds SSSE3 and SSE4.1). The snapshot records the
+    /// features the code was compiled with (`format::cpu`) and loaders refuse it on a CPU
+    /// without them.
+    pub target_cpu: Option<String>,
 }
 
 impl Default for AotOptions {
@@ -83,6 +89,7 @@ impl Default for AotOptions {
             profile: None,
             xip: false,
             memory: MemoryMode::Checked,
+            target_cpu: None,
         }
     }
 }
@@ -146,7 +153,7 @@ impl From<ModuleError> for AotError {
     }
 }
 
-fn isa(opt: &str, sse41: bool) -> Result<OwnedTargetIsa, AotError> {
+fn isa(opt: &str, sse41: bool, target_cpu: Option<&str>) -> Result<OwnedTargetIsa, AotError> {
     let err = |e: &dyn std::fmt::Display| AotError::Codegen(e.to_string());
     let mut flags = settings::builder();
     for (k, v) in [
@@ -172,7 +179,33 @@ fn isa(opt: &str, sse41: bool) -> Result<OwnedTargetIsa, AotError> {
             isa.enable(k).map_err(|e| err(&e))?;
         }
     }
+    match target_cpu {
+        None => {}
+        Some("native") => cranelift_native::infer_native_flags(&mut isa)
+            .map_err(|e| AotError::Codegen(format!("--target-cpu native: {e}")))?,
+        Some(cpu) => {
+            isa.enable(cpu)
+                .map_err(|e| AotError::Codegen(format!("unknown --target-cpu {cpu:?}: {e}")))?;
+            // The psABI levels v3 and v4 include AVX, which Cranelift's presets leave off
+            // (and without it Cranelift uses no VEX encoding, AVX2 included).
+            if matches!(cpu, "x86-64-v3" | "x86-64-v4") {
+                isa.enable("has_avx").map_err(|e| err(&e))?;
+            }
+        }
+    }
     isa.finish(settings::Flags::new(flags)).map_err(|e| err(&e))
+}
+
+/// The `format::cpu` bits of the features `isa` compiles for (recorded in the header).
+pub fn cpu_features(isa: &dyn cranelift_codegen::isa::TargetIsa) -> u32 {
+    let on = isa.isa_flags();
+    runtime_loader::format::cpu::CRANELIFT_FLAGS
+        .iter()
+        .filter(|(_, name)| {
+            on.iter()
+                .any(|v| v.name == *name && v.as_bool() == Some(true))
+        })
+        .fold(0, |acc, (bit, _)| acc | bit)
 }
 
 /// Defined functions reachable from the module's roots.
@@ -279,14 +312,20 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     let meta = &module.meta;
     let info = ModuleInfo::from_meta(meta);
     let sse41 = opts.xip;
+    let cpu = opts.target_cpu.as_deref();
     let isas = [
-        isa("none", sse41)?,
-        isa("speed", sse41)?,
-        isa("speed_and_size", sse41)?,
+        isa("none", sse41, cpu)?,
+        isa("speed", sse41, cpu)?,
+        isa("speed_and_size", sse41, cpu)?,
     ];
+    let cpu_flags = cpu_features(&*isas[1]);
     let call_conv = isas[0].default_call_conv();
     let frontend = clif::VmctxEnv { call_conv }.frontend_config();
-    let builder = ObjectBuilder::new(isa("speed", sse41)?, "bareflow", default_libcall_names())?;
+    let builder = ObjectBuilder::new(
+        isa("speed", sse41, cpu)?,
+        "bareflow",
+        default_libcall_names(),
+    )?;
     let mut obj = ObjectModule::new(builder);
     let mut stats = AotStats::default();
 
@@ -448,14 +487,14 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         .finish()
         .emit()
         .map_err(|e| AotError::Codegen(e.to_string()))?;
-    let mut flags = 0;
+    let mut flags = cpu_flags;
     if opts.xip {
         resolve_in_place(&mut object)?;
         let elf = runtime_loader::elf::ElfObject::parse(&object)
             .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
         elf.in_place_offset()
             .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
-        flags = runtime_loader::format::flags::XIP | runtime_loader::format::flags::SSE41;
+        flags |= runtime_loader::format::flags::XIP;
     }
     stats.object_bytes = object.len();
     let mut snap = SnapshotBuilder::new(Isa::X86_64, opts.memory);
@@ -552,3 +591,66 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
 
 pub mod store;
 mod stubs;
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+    use runtime_loader::format::{Snapshot, cpu, flags};
+    use runtime_loader::loader::{check_cpu, host_cpu_features};
+
+    const WAT: &str = r#"(module
+      (func (export "f") (param v128 v128) (result v128)
+        (f32x4.ceil (i8x16.swizzle (local.get 0) (local.get 1)))))"#;
+
+    fn flags_for(xip: bool, target_cpu: Option<&str>) -> Result<u32, AotError> {
+        let m = crate::parse::parse(WAT.as_bytes()).unwrap();
+        let opts = AotOptions {
+            xip,
+            target_cpu: target_cpu.map(str::to_string),
+            ..Default::default()
+        };
+        let (bytes, _) = compile(&m, &opts)?;
+        Ok(Snapshot::parse(&bytes).unwrap().flags)
+    }
+
+    /// The header records exactly the features the code was compiled for: none for the
+    /// baseline, SSE3/SSSE3/SSE4.1 for XIP, the preset's for `--target-cpu`; a faked host
+    /// without one of them refuses the snapshot naming it; unknown CPUs are an error.
+    #[test]
+    fn snapshot_records_target_cpu_features() {
+        assert_eq!(flags_for(false, None).unwrap() & cpu::ALL, 0);
+        assert_eq!(
+            flags_for(true, None).unwrap(),
+            flags::XIP | cpu::SSE3 | cpu::SSSE3 | cpu::SSE41
+        );
+        let v3 = flags_for(false, Some("x86-64-v3")).unwrap();
+        let want = cpu::SSE3
+            | cpu::SSSE3
+            | cpu::SSE41
+            | cpu::SSE42
+            | cpu::POPCNT
+            | cpu::CMPXCHG16B
+            | cpu::AVX
+            | cpu::AVX2
+            | cpu::FMA
+            | cpu::BMI1
+            | cpu::BMI2
+            | cpu::LZCNT;
+        assert_eq!(v3, want);
+        let v2_host =
+            cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT | cpu::CMPXCHG16B;
+        let e = check_cpu(v3, v2_host).unwrap_err();
+        assert!(e.message().contains("lacks avx"), "{}", e.message());
+        assert_eq!(check_cpu(v3, v3), Ok(()));
+        let v4 = flags_for(false, Some("x86-64-v4")).unwrap();
+        assert_eq!(v4 & want, want);
+        assert_eq!(
+            v4 & (cpu::AVX512VL | cpu::AVX512DQ),
+            cpu::AVX512VL | cpu::AVX512DQ
+        );
+        // `native` compiles for this host, so this host accepts it.
+        let native = flags_for(false, Some("native")).unwrap();
+        assert_eq!(check_cpu(native, host_cpu_features()), Ok(()));
+        assert!(flags_for(false, Some("no-such-cpu")).is_err());
+    }
+}

@@ -124,6 +124,7 @@ impl SnapshotStore {
                     profile: None,
                     xip: self.xip,
                     memory: self.memory,
+                    target_cpu: None,
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
                 let loaded = if self.xip {

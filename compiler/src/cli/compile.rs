@@ -33,6 +33,12 @@ pub struct CompileCommand {
     /// SSE4.1), so the snapshot's code runs from read-only memory unchanged.
     #[arg(long)]
     xip: bool,
+    /// x86-64 CPU whose features the code may use: a Cranelift preset (`x86-64-v2`,
+    /// `x86-64-v3`, `x86-64-v4`, `haswell`, ...) or `native`. Default: baseline SSE2 (with
+    /// `--xip`: SSE4.1). The snapshot records the features; loaders refuse it on a CPU
+    /// without them.
+    #[arg(long, value_name = "CPU")]
+    target_cpu: Option<String>,
     /// Memory mode of the code: checked (explicit bounds checks, runs anywhere) or guard
     /// (guard pages: no checks, needs the loader's fault handler, i.e. `std` on Linux x86-64).
     #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
@@ -104,6 +110,7 @@ impl CompileCommand {
             profile,
             xip: self.xip,
             memory: self.memory,
+            target_cpu: self.target_cpu.clone(),
         };
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {

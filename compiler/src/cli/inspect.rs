@@ -48,6 +48,20 @@ impl InspectCommand {
             "snapshot {path}: {} bytes, isa {isa}, memory {memory}",
             bytes.len()
         );
+        // The CPU features the code needs (docs/SNAPSHOT.md, "CPU features").
+        let features: Vec<&str> = runtime_loader::format::cpu::CRANELIFT_FLAGS
+            .iter()
+            .filter(|(bit, _)| snap.flags & bit != 0)
+            .map(|(_, name)| name.trim_start_matches("has_"))
+            .collect();
+        println!(
+            "  cpu features: {}",
+            if features.is_empty() {
+                "baseline (sse2)".to_string()
+            } else {
+                features.join(" ")
+            }
+        );
         println!(
             "  metadata {} bytes, object {} bytes (code region {} bytes)",
             snap.meta_bytes().len(),

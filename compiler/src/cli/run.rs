@@ -331,6 +331,17 @@ pub(crate) fn parse_val(ty: ValType, s: &str) -> Result<Val> {
         ValType::I64 => Val::I64(parse_int(s, 64)? as i64),
         ValType::F32 => Val::F32(parse_f32(s)?),
         ValType::F64 => Val::F64(parse_f64(s)?),
+        // A v128 as one 128-bit hex number (`0x` + up to 32 digits, lane 0 lowest).
+        ValType::V128 => {
+            let h = s
+                .strip_prefix("0x")
+                .ok_or_else(|| anyhow!("expected a v128 as 0x followed by up to 32 hex digits"))?;
+            Val::V128(
+                u128::from_str_radix(h, 16).map_err(|_| {
+                    anyhow!("expected a v128 as 0x followed by up to 32 hex digits")
+                })?,
+            )
+        }
         ValType::FuncRef => match s {
             "null" => Val::FuncRef(None),
             _ => bail!("only `null` can be passed as a funcref"),
@@ -443,6 +454,7 @@ pub(crate) fn format_val(v: &Val) -> String {
         Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(n)) => format!("externref {}", n.wrapping_sub(1)),
+        Val::V128(x) => format!("{x:#034x}"),
     }
 }
 

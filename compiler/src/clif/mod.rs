@@ -30,7 +30,7 @@ pub use translate::{FuncTranslator, heap_trap_sites, heap_trap_sites_located, tr
 /// A translation failure. Validated input only fails with [`TranslateError::Unsupported`].
 #[derive(Debug)]
 pub enum TranslateError {
-    /// An operator or type outside WebAssembly 2.0 without SIMD.
+    /// An operator or type outside WebAssembly 2.0 and relaxed SIMD.
     Unsupported(&'static str),
     /// The function body could not be decoded.
     Parse(wasmparser::BinaryReaderError),
@@ -193,6 +193,7 @@ pub fn wasm_val_type(v: runtime_loader::meta::ValType) -> ValType {
         M::F64 => ValType::F64,
         M::FuncRef => ValType::FUNCREF,
         M::ExternRef => ValType::EXTERNREF,
+        M::V128 => ValType::V128,
     }
 }
 
@@ -204,7 +205,7 @@ pub fn clif_type(ty: ValType) -> Result<ir::Type, TranslateError> {
         ValType::F32 => Ok(types::F32),
         ValType::F64 => Ok(types::F64),
         ValType::Ref(_) => Ok(types::I64),
-        ValType::V128 => Err(TranslateError::Unsupported("v128 (SIMD)")),
+        ValType::V128 => Ok(types::I8X16),
     }
 }
 

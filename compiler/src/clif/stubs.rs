@@ -1,7 +1,7 @@
 //! Bodies of the ABI adapters shared by the JIT and the object writer.
 //!
 //! * The raw array→native trampoline: `(vmctx, callee, values) -> status` loads the
-//!   arguments from the 8-byte slots, calls `callee->native` and stores the results back.
+//!   arguments from the 8-byte slots (a `v128` takes two, low half first), calls `callee->native` and stores the results back.
 //! * The native→array stub: a native-ABI function that spills its arguments to slots on its
 //!   stack, calls `callee->array` and raises a non-zero status as a trap.
 //!
@@ -15,6 +15,7 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
 use runtime_loader::abi;
 
+use super::translate::{slot_flags, slots_of};
 use super::{array_signature, widen};
 
 /// Creates, fills and seals the entry block; returns its parameters.
@@ -40,16 +41,21 @@ pub fn raw_array_trampoline(
     let (vmctx, callee, values) = (p[0], p[1], p[2]);
     let flags = MemFlagsData::trusted();
     let mut args = vec![vmctx, callee];
-    for (i, t) in params.iter().enumerate() {
-        args.push(b.ins().load(*t, flags, values, (i * 8) as i32));
+    let mut slot = 0;
+    for t in params {
+        args.push(b.ins().load(*t, slot_flags(*t), values, (slot * 8) as i32));
+        slot += slots_of(*t);
     }
     let sig = b.import_signature(native_sig);
     let native = b.ins().load(I64, flags, callee, abi::FUNC_REF_NATIVE);
     let call = b.ins().call_indirect(sig, native, &args);
     let results = b.inst_results(call).to_vec();
-    for (i, r) in results.into_iter().enumerate() {
-        let slot = widen(&mut b, r);
-        b.ins().store(flags, slot, values, (i * 8) as i32);
+    let mut slot = 0;
+    for r in results {
+        let ty = b.func.dfg.value_type(r);
+        let v = widen(&mut b, r);
+        b.ins().store(slot_flags(ty), v, values, (slot * 8) as i32);
+        slot += slots_of(ty);
     }
     let ok = b.ins().iconst(I32, 0);
     b.ins().return_(&[ok]);
@@ -74,7 +80,12 @@ pub fn native_to_array_stub(
         .iter()
         .map(|r| r.value_type)
         .collect();
-    let slots = (p.len() - 2).max(returns.len()).max(1);
+    let param_slots: usize = p[2..]
+        .iter()
+        .map(|v| slots_of(b.func.dfg.value_type(*v)))
+        .sum();
+    let result_slots: usize = returns.iter().map(|t| slots_of(*t)).sum();
+    let slots = param_slots.max(result_slots).max(1);
     let slot = b.create_sized_stack_slot(StackSlotData::new(
         StackSlotKind::ExplicitSlot,
         (slots * 8) as u32,
@@ -82,9 +93,12 @@ pub fn native_to_array_stub(
     ));
     let values = b.ins().stack_addr(I64, slot, 0);
     let flags = MemFlagsData::trusted();
-    for (i, v) in p[2..].iter().enumerate() {
+    let mut slot = 0;
+    for v in &p[2..] {
+        let ty = b.func.dfg.value_type(*v);
         let w = widen(&mut b, *v);
-        b.ins().store(flags, w, values, (i * 8) as i32);
+        b.ins().store(slot_flags(ty), w, values, (slot * 8) as i32);
+        slot += slots_of(ty);
     }
     let array = b.ins().load(I64, flags, callee, abi::FUNC_REF_ARRAY);
     let sig = b.import_signature(array_signature(call_conv));
@@ -101,8 +115,10 @@ pub fn native_to_array_stub(
     b.ins().trap(ir::TrapCode::unwrap_user(1));
     b.switch_to_block(done);
     let mut results = Vec::with_capacity(returns.len());
-    for (i, t) in returns.iter().enumerate() {
-        results.push(b.ins().load(*t, flags, values, (i * 8) as i32));
+    let mut slot = 0;
+    for t in &returns {
+        results.push(b.ins().load(*t, slot_flags(*t), values, (slot * 8) as i32));
+        slot += slots_of(*t);
     }
     b.ins().return_(&results);
     b.finalize(frontend);

@@ -35,6 +35,9 @@ use super::{ModuleInfo, TranslateError, clif_type, native_signature};
 
 type Result<T> = core::result::Result<T, TranslateError>;
 
+#[path = "simd.rs"]
+mod simd;
+
 /// Reusable translation state (the frontend's scratch buffers survive across functions).
 #[derive(Default)]
 pub struct FuncTranslator {
@@ -279,6 +282,20 @@ struct Osr {
     pre: Option<Block>,
 }
 
+/// Value slots (8 bytes each) a value of CLIF type `ty` takes: 2 for a `v128`.
+pub(crate) fn slots_of(ty: Type) -> usize {
+    if ty.is_vector() { 2 } else { 1 }
+}
+
+/// Flags of a value-slot access: slots are 8-aligned, so a `v128` is not naturally aligned.
+pub(crate) fn slot_flags(ty: Type) -> MemFlagsData {
+    if ty.is_vector() {
+        MemFlagsData::new().with_notrap()
+    } else {
+        MemFlagsData::trusted()
+    }
+}
+
 fn block_args(vals: &[Value]) -> Vec<BlockArg> {
     vals.iter().map(|v| BlockArg::Value(*v)).collect()
 }
@@ -345,7 +362,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             let cty = clif_type(*p)?;
             let var = self.b.declare_var(cty);
             let v = match frame {
-                Some(f) => self.load_slot(f, self.locals.len(), cty)?,
+                Some(f) => self.load_slot(f, self.local_slots(), cty)?,
                 None => params[i + 2],
             };
             self.b.def_var(var, v);
@@ -358,7 +375,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             for _ in 0..count {
                 let var = self.b.declare_var(cty);
                 let v = match frame {
-                    Some(f) => self.load_slot(f, self.locals.len(), cty)?,
+                    Some(f) => self.load_slot(f, self.local_slots(), cty)?,
                     None => self.zero(cty),
                 };
                 self.b.def_var(var, v);
@@ -441,7 +458,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn load_slot(&mut self, frame: Value, slot: usize, ty: Type) -> Result<Value> {
         let off =
             i32::try_from(slot * 8).map_err(|_| TranslateError::Invalid("too many locals"))?;
-        Ok(self.b.ins().load(ty, MemFlagsData::trusted(), frame, off))
+        Ok(self.b.ins().load(ty, slot_flags(ty), frame, off))
     }
 
     /// OSR entry: jumps to a block that `translate_loop` fills (loads of the values under
@@ -484,8 +501,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.ins().return_(vals);
             return;
         };
-        for (i, v) in vals.iter().enumerate() {
-            let v = match self.b.func.dfg.value_type(*v) {
+        let mut slot = 0;
+        for v in vals {
+            let ty = self.b.func.dfg.value_type(*v);
+            let v = match ty {
                 I32 => self.b.ins().uextend(I64, *v),
                 F32 => {
                     let bits = self.b.ins().bitcast(I32, MemFlagsData::new(), *v);
@@ -495,7 +514,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             };
             self.b
                 .ins()
-                .store(MemFlagsData::trusted(), v, frame, (i * 8) as i32);
+                .store(slot_flags(ty), v, frame, (slot * 8) as i32);
+            slot += slots_of(ty);
         }
         let ok = self.b.ins().iconst(I32, 0);
         self.b.ins().return_(&[ok]);
@@ -616,10 +636,16 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok(())
     }
 
+    /// Value slots taken by the locals declared so far (OSR frame layout).
+    fn local_slots(&self) -> usize {
+        self.locals.iter().map(|(_, t)| slots_of(*t)).sum()
+    }
+
     fn zero(&mut self, ty: Type) -> Value {
         match ty {
             F32 => self.b.ins().f32const(0.0),
             F64 => self.b.ins().f64const(0.0),
+            ty if ty.is_vector() => simd::v128_const(&mut self.b, [0; 16]),
             _ => self.b.ins().iconst(ty, 0),
         }
     }
@@ -810,7 +836,11 @@ impl<'a, 'f> Translator<'a, 'f> {
                 Some(o) => (o.frame, o.below, o.pre),
                 None => unreachable!("osr_header comes from self.osr"),
             };
-            if height != below {
+            let below_slots: usize = self.stack[..height]
+                .iter()
+                .map(|v| slots_of(self.b.func.dfg.value_type(*v)))
+                .sum();
+            if below_slots != below {
                 return Err(TranslateError::Invalid(
                     "OSR loop: the operand stack under it differs from the frame's",
                 ));
@@ -825,14 +855,18 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
             self.b.ins().jump(header, &block_args(&args));
             self.b.switch_to_block(pre);
-            let nl = self.locals.len();
-            for (i, &(var, ty)) in below_vars.iter().enumerate() {
-                let v = self.load_slot(frame, nl + i, ty)?;
+            // Frame slots: the locals, the values under the loop, the loop's parameters,
+            // each value as wide as its type (a `v128` takes two slots).
+            let mut slot = self.local_slots();
+            for &(var, ty) in &below_vars {
+                let v = self.load_slot(frame, slot, ty)?;
+                slot += slots_of(ty);
                 self.b.def_var(var, v);
             }
             let mut entry_args = Vec::with_capacity(params.len());
-            for (j, ty) in params.iter().enumerate() {
-                entry_args.push(self.load_slot(frame, nl + height + j, *ty)?);
+            for ty in &params {
+                entry_args.push(self.load_slot(frame, slot, *ty)?);
+                slot += slots_of(*ty);
             }
             self.b.ins().jump(header, &block_args(&entry_args));
         } else {
@@ -1765,7 +1799,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::TypedSelectMulti { .. } => {
                 return Err(TranslateError::Unsupported("multi-value select"));
             }
-            _ => return Err(TranslateError::Unsupported(unsupported_name(&op))),
+            _ => self.translate_simd(op)?,
         }
         Ok(())
     }
@@ -1802,6 +1836,7 @@ fn uses_memory(body: &FunctionBody<'_>) -> Result<bool> {
             | O::I64Store16 { .. }
             | O::I64Store32 { .. }
             | O::MemorySize { .. } => return Ok(true),
+            op if simd::is_memory_op(&op) => return Ok(true),
             _ => {}
         }
     }

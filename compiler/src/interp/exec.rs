@@ -31,9 +31,9 @@ use crate::runtime::Trap;
 pub struct ModuleCode {
     /// Lowered bodies, by defined-function index.
     pub funcs: Vec<FuncCode>,
-    /// `(params, results)` of every function index (imports included).
+    /// `(params, results)` value slots of every function index (imports included).
     pub func_arity: Vec<(u32, u32)>,
-    /// `(params, results)` of every module type.
+    /// `(params, results)` value slots of every module type.
     pub type_arity: Vec<(u32, u32)>,
 }
 
@@ -1460,6 +1460,18 @@ impl Interp {
                     unsafe { **(*vmctx).globals.add(i as usize) = v };
                 }
                 Op::Const(v) => push!(v),
+
+                // ---- SIMD (out of line) --------------------------------------------------
+                Op::Simd { op, lane, imm } => {
+                    // SAFETY: the lowering's invariants (operands on the stack, pushes
+                    // within `max_height`, valid immediates); `vmctx` is this frame's.
+                    match unsafe {
+                        super::simd::exec(op, lane, imm, sp, fp, vmctx, &code.v128_consts)
+                    } {
+                        Ok(p) => sp = p,
+                        Err(c) => trap!(c),
+                    }
+                }
 
                 // ---- memory --------------------------------------------------------------
                 Op::I32Load(o) => load!(o, 4, |b| u32::from_le_bytes(b) as u64),

@@ -1,18 +1,20 @@
 //! Lowering: one validated wasm function body → [`FuncCode`].
 //!
 //! Runs once per function. It keeps a control stack mirroring wasm's blocks and the
-//! current operand-stack height (validation already proved the code well-typed, so only
-//! heights are tracked, never types). Forward branches are recorded as fixups and patched
+//! current operand-stack height in slots (validation already proved the code well-typed, so
+//! only heights are tracked, never types; the one exception is which slots start a `v128`,
+//! which takes two slots, so an untyped `drop`/`select` knows its operand's width). Forward branches are recorded as fixups and patched
 //! when their block ends; loop branches resolve immediately to the loop header. Code after
 //! an unconditional branch is unreachable and emitted as nothing: nested blocks in it are
 //! tracked only to find the matching `else`/`end`.
 
 use std::fmt;
 
-use runtime_loader::meta::ModuleMeta;
+use runtime_loader::meta::{ModuleMeta, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use super::ops::{Bin, BrEntry, FBin, FuncCode, Load, LoopInfo, Op, Store};
+use super::simd::{self, Out, SimdOp};
 
 /// A function body the lowering cannot handle (only possible for operators outside the
 /// validated feature set).
@@ -61,8 +63,12 @@ struct Ctrl {
     kind: Kind,
     /// Height at block entry, below its parameters.
     height: u32,
+    /// Slots of the parameters and results.
     nparams: u32,
     nresults: u32,
+    /// Which parameters / results are `v128` (only allocated for blocks with values).
+    param_wide: Vec<bool>,
+    result_wide: Vec<bool>,
     /// Loop header op index.
     header: u32,
     fixups: Vec<Fixup>,
@@ -79,6 +85,12 @@ struct Lowerer<'m> {
     code: FuncCode,
     ctrl: Vec<Ctrl>,
     h: u32,
+    /// `wide[k]`: a `v128` starts at operand-stack slot `k` (valid below `h`).
+    wide: Vec<bool>,
+    /// First slot of each local.
+    local_slots: Vec<u32>,
+    /// Which locals are `v128`.
+    local_wide: Vec<bool>,
     /// Largest op index some branch may target: the peephole never merges an op at or
     /// after it into an earlier one.
     barrier: usize,
@@ -101,16 +113,38 @@ pub fn lower_function(
         offset: body.range().start as usize,
         message: "function index out of range".into(),
     })?;
-    let num_params = ty.params.len() as u32;
-    let num_results = ty.results.len() as u32;
-    let mut num_locals = num_params;
+    // The slot layout (docs/ABI.md, "SIMD (v128)"): a `v128` local takes two slots.
+    let num_params = ty.param_slots();
+    let num_results = ty.result_slots();
+    let mut local_wide: Vec<bool> = ty.params.iter().map(|t| *t == ValType::V128).collect();
+    let too_many = || LowerError {
+        offset: body.range().start as usize,
+        message: "too many locals".into(),
+    };
     for l in body.get_locals_reader()? {
-        let (n, _) = l?;
-        num_locals = num_locals.checked_add(n).ok_or_else(|| LowerError {
-            offset: body.range().start as usize,
-            message: "too many locals".into(),
-        })?;
+        let (n, t) = l?;
+        // Validation bounds the number of locals (50,000), so this cannot grow unbounded.
+        if local_wide.len() as u64 + u64::from(n) > 1 << 20 {
+            return Err(too_many());
+        }
+        local_wide.extend(std::iter::repeat_n(
+            t == wasmparser::ValType::V128,
+            n as usize,
+        ));
     }
+    let local_slots = runtime_loader::meta::slot_offsets(
+        local_wide
+            .iter()
+            .map(|&w| if w { ValType::V128 } else { ValType::I32 }),
+    );
+    let num_locals = local_slots.last().map_or(0, |&o| {
+        o + if local_wide[local_wide.len() - 1] {
+            2
+        } else {
+            1
+        }
+    });
+    let result_wide: Vec<bool> = ty.results.iter().map(|t| *t == ValType::V128).collect();
     let mut lw = Lowerer {
         meta,
         code: FuncCode {
@@ -126,6 +160,8 @@ pub fn lower_function(
             height: num_locals,
             nparams: 0,
             nresults: num_results,
+            param_wide: Vec::new(),
+            result_wide,
             header: 0,
             fixups: Vec::new(),
             if_jump: None,
@@ -133,6 +169,9 @@ pub fn lower_function(
             dead: false,
         }],
         h: num_locals,
+        wide: vec![false; num_locals as usize],
+        local_slots,
+        local_wide,
         barrier: 0,
         back_edges: false,
         return_entries: Vec::new(),
@@ -227,27 +266,88 @@ impl Lowerer<'_> {
         self.code.ops.len() as u32
     }
 
+    /// Pushes `n` scalar slots.
     fn push(&mut self, n: u32) {
+        let end = (self.h + n) as usize;
+        if self.wide.len() < end {
+            self.wide.resize(end, false);
+        }
+        self.wide[self.h as usize..end].fill(false);
         self.h += n;
         if self.h > self.code.max_height {
             self.code.max_height = self.h;
         }
     }
 
+    /// Pushes a `v128` (two slots).
+    fn push_v128(&mut self) {
+        let at = self.h as usize;
+        self.push(2);
+        self.wide[at] = true;
+    }
+
+    /// Pushes values of the given widths (`true` = `v128`).
+    fn push_vals(&mut self, wide: &[bool]) {
+        for &w in wide {
+            if w {
+                self.push_v128();
+            } else {
+                self.push(1);
+            }
+        }
+    }
+
+    /// Whether the value whose last slot is `h - 1 - below` is a `v128`.
+    fn v128_at(&self, below: u32) -> bool {
+        self.h
+            .checked_sub(2 + below)
+            .is_some_and(|k| self.wide.get(k as usize) == Some(&true))
+    }
+
+    /// Which of `types` are `v128`, and their slot count.
+    fn widths(types: &[ValType]) -> (Vec<bool>, u32) {
+        let w: Vec<bool> = types.iter().map(|t| *t == ValType::V128).collect();
+        let slots = runtime_loader::meta::slot_count(types);
+        (w, slots)
+    }
+
+    /// Emits a vector op and tracks its stack effect.
+    fn simd(&mut self, op: SimdOp, lane: u8, imm: u32, offset: usize) {
+        self.emit(Op::Simd { op, lane, imm }, offset);
+        let (pops, out) = simd::shape(op);
+        self.pop(pops);
+        match out {
+            Out::None => {}
+            Out::Scalar => self.push(1),
+            Out::V128 => self.push_v128(),
+        }
+    }
+
+    /// Records a 128-bit constant for an [`Op::Simd`] immediate.
+    fn v128_const(&mut self, v: u128) -> u32 {
+        self.code.v128_consts.push(v);
+        self.code.v128_consts.len() as u32 - 1
+    }
+
     fn pop(&mut self, n: u32) {
         self.h = self.h.saturating_sub(n);
     }
 
-    fn block_arity(&self, bt: BlockType, offset: usize) -> Result<(u32, u32), LowerError> {
+    /// A block type's parameter and result widths (`true` = `v128`).
+    fn block_widths(
+        &self,
+        bt: BlockType,
+        offset: usize,
+    ) -> Result<(Vec<bool>, Vec<bool>), LowerError> {
         Ok(match bt {
-            BlockType::Empty => (0, 0),
-            BlockType::Type(_) => (0, 1),
+            BlockType::Empty => (Vec::new(), Vec::new()),
+            BlockType::Type(t) => (Vec::new(), vec![t == wasmparser::ValType::V128]),
             BlockType::FuncType(i) => {
                 let t = self.meta.types.get(i as usize).ok_or_else(|| LowerError {
                     offset,
                     message: "type index out of range".into(),
                 })?;
-                (t.params.len() as u32, t.results.len() as u32)
+                (Self::widths(&t.params).0, Self::widths(&t.results).0)
             }
         })
     }
@@ -367,7 +467,7 @@ impl Lowerer<'_> {
             }
         }
         self.h = c.height;
-        self.push(c.nresults);
+        self.push_vals(&c.result_wide);
         Ok(())
     }
 
@@ -380,6 +480,8 @@ impl Lowerer<'_> {
                 height: h,
                 nparams: 0,
                 nresults: 0,
+                param_wide: Vec::new(),
+                result_wide: Vec::new(),
                 header: 0,
                 fixups: Vec::new(),
                 if_jump: None,
@@ -388,7 +490,9 @@ impl Lowerer<'_> {
             });
             return Ok(());
         }
-        let (nparams, nresults) = self.block_arity(bt, offset)?;
+        let (param_wide, result_wide) = self.block_widths(bt, offset)?;
+        let slots = |w: &[bool]| w.iter().map(|&w| if w { 2 } else { 1 }).sum::<u32>();
+        let (nparams, nresults) = (slots(&param_wide), slots(&result_wide));
         let mut if_jump = None;
         if kind == Kind::If {
             self.pop(1);
@@ -411,6 +515,8 @@ impl Lowerer<'_> {
             height,
             nparams,
             nresults,
+            param_wide,
+            result_wide,
             header,
             fixups: Vec::new(),
             if_jump,
@@ -433,7 +539,7 @@ impl Lowerer<'_> {
                     return Ok(());
                 }
                 let was_unreachable = c.unreachable;
-                let (height, nparams) = (c.height, c.nparams);
+                let (height, param_wide) = (c.height, c.param_wide.clone());
                 if !was_unreachable {
                     let j = self.emit(Op::Jump(0), offset);
                     self.top().fixups.push(Fixup::Op(j));
@@ -447,7 +553,7 @@ impl Lowerer<'_> {
                     patch(&mut self.code.ops[j], else_start);
                 }
                 self.h = height;
-                self.push(nparams);
+                self.push_vals(&param_wide);
                 return Ok(());
             }
             O::End => return self.end_block(offset),
@@ -554,10 +660,11 @@ impl Lowerer<'_> {
                         offset,
                         message: "function index out of range".into(),
                     })?;
-                let (np, nr) = (ty.params.len() as u32, ty.results.len() as u32);
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
                 self.emit(Op::Call(function_index), offset);
                 self.pop(np);
-                self.push(nr);
+                self.push_vals(&rw);
             }
             O::CallIndirect {
                 type_index,
@@ -571,7 +678,8 @@ impl Lowerer<'_> {
                         offset,
                         message: "type index out of range".into(),
                     })?;
-                let (np, nr) = (ty.params.len() as u32, ty.results.len() as u32);
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
                 self.emit(
                     Op::CallIndirect {
                         ty: type_index,
@@ -580,27 +688,52 @@ impl Lowerer<'_> {
                     offset,
                 );
                 self.pop(np + 1);
-                self.push(nr);
+                self.push_vals(&rw);
             }
 
             // ---- parametric and variables ------------------------------------------------
+            O::Drop if self.v128_at(0) => {
+                self.emit(Op::Drop, offset);
+                self.emit(Op::Drop, offset);
+                self.pop(2);
+            }
             O::Drop => {
                 self.emit(Op::Drop, offset);
                 self.pop(1);
+            }
+            // The second operand's last slot is below the condition.
+            O::Select | O::TypedSelect { .. } if self.v128_at(1) => {
+                self.simd(SimdOp::Select, 0, 0, offset);
             }
             O::Select | O::TypedSelect { .. } => {
                 self.emit(Op::Select, offset);
                 self.pop(2);
             }
+            O::LocalGet { local_index }
+            | O::LocalSet { local_index }
+            | O::LocalTee { local_index }
+                if self.local_wide.get(local_index as usize) == Some(&true) =>
+            {
+                let slot = self.local_slots[local_index as usize];
+                let s = match op {
+                    O::LocalGet { .. } => SimdOp::LocalGet,
+                    O::LocalSet { .. } => SimdOp::LocalSet,
+                    _ => SimdOp::LocalTee,
+                };
+                self.simd(s, 0, slot, offset);
+            }
             O::LocalGet { local_index } => {
-                self.emit(Op::LocalGet(local_index), offset);
+                let slot = self.local_slot(local_index, offset)?;
+                self.emit(Op::LocalGet(slot), offset);
                 self.push(1);
             }
             O::LocalSet { local_index } => {
-                self.emit(Op::LocalSet(local_index), offset);
+                let slot = self.local_slot(local_index, offset)?;
+                self.emit(Op::LocalSet(slot), offset);
                 self.pop(1);
             }
-            O::LocalTee { local_index: d } => {
+            O::LocalTee { local_index } => {
+                let d = self.local_slot(local_index, offset)?;
                 // `local.tee` is `local.set` + `local.get` when the set fuses into the op
                 // before it: the producer writes the local directly, and the get may fuse
                 // with the consumer. Otherwise it stays one op.
@@ -610,6 +743,20 @@ impl Lowerer<'_> {
                 } else {
                     self.emit(Op::LocalGet(d), offset);
                 }
+            }
+            O::GlobalGet { global_index } | O::GlobalSet { global_index }
+                if self
+                    .meta
+                    .global_types
+                    .get(global_index as usize)
+                    .is_some_and(|g| g.ty == ValType::V128) =>
+            {
+                let s = if matches!(op, O::GlobalGet { .. }) {
+                    SimdOp::GlobalGet
+                } else {
+                    SimdOp::GlobalSet
+                };
+                self.simd(s, 0, global_index, offset);
             }
             O::GlobalGet { global_index } => {
                 self.emit(Op::GlobalGet(global_index), offset);
@@ -879,13 +1026,94 @@ impl Lowerer<'_> {
             O::I64TruncSatF64S => unop!(Op::I64TruncSatF64S),
             O::I64TruncSatF64U => unop!(Op::I64TruncSatF64U),
 
+            other => return self.vector_op(other, offset),
+        }
+        Ok(())
+    }
+
+    /// The slot of scalar local `i`.
+    fn local_slot(&self, i: u32, offset: usize) -> Result<u32, LowerError> {
+        self.local_slots
+            .get(i as usize)
+            .copied()
+            .ok_or_else(|| LowerError {
+                offset,
+                message: "local index out of range".into(),
+            })
+    }
+
+    /// Lowers a vector operator (or rejects an operator outside the feature set).
+    fn vector_op(&mut self, op: Operator<'_>, offset: usize) -> Result<(), LowerError> {
+        use Operator as O;
+        if let Some(s) = simd::plain(&op) {
+            self.simd(s, 0, 0, offset);
+            return Ok(());
+        }
+        let mem = |m: &wasmparser::MemArg| -> Result<u32, LowerError> {
+            if m.target != wasmparser::MemArgTarget::Memory(0) {
+                return Err(LowerError {
+                    offset,
+                    message: "vector access to a memory other than 0".into(),
+                });
+            }
+            u32::try_from(m.offset).map_err(|_| LowerError {
+                offset,
+                message: "memory offset out of range".into(),
+            })
+        };
+        let (s, lane, imm) = match op {
+            O::V128Const { value } => {
+                let c = self.v128_const(value.i128() as u128);
+                (SimdOp::V128Const, 0, c)
+            }
+            O::I8x16Shuffle { lanes } => {
+                let c = self.v128_const(u128::from_le_bytes(lanes));
+                (SimdOp::I8x16Shuffle, 0, c)
+            }
+            O::V128Load { memarg } => (SimdOp::V128Load, 0, mem(&memarg)?),
+            O::V128Load8x8S { memarg } => (SimdOp::V128Load8x8S, 0, mem(&memarg)?),
+            O::V128Load8x8U { memarg } => (SimdOp::V128Load8x8U, 0, mem(&memarg)?),
+            O::V128Load16x4S { memarg } => (SimdOp::V128Load16x4S, 0, mem(&memarg)?),
+            O::V128Load16x4U { memarg } => (SimdOp::V128Load16x4U, 0, mem(&memarg)?),
+            O::V128Load32x2S { memarg } => (SimdOp::V128Load32x2S, 0, mem(&memarg)?),
+            O::V128Load32x2U { memarg } => (SimdOp::V128Load32x2U, 0, mem(&memarg)?),
+            O::V128Load8Splat { memarg } => (SimdOp::V128Load8Splat, 0, mem(&memarg)?),
+            O::V128Load16Splat { memarg } => (SimdOp::V128Load16Splat, 0, mem(&memarg)?),
+            O::V128Load32Splat { memarg } => (SimdOp::V128Load32Splat, 0, mem(&memarg)?),
+            O::V128Load64Splat { memarg } => (SimdOp::V128Load64Splat, 0, mem(&memarg)?),
+            O::V128Load32Zero { memarg } => (SimdOp::V128Load32Zero, 0, mem(&memarg)?),
+            O::V128Load64Zero { memarg } => (SimdOp::V128Load64Zero, 0, mem(&memarg)?),
+            O::V128Store { memarg } => (SimdOp::V128Store, 0, mem(&memarg)?),
+            O::V128Load8Lane { memarg, lane } => (SimdOp::V128Load8Lane, lane, mem(&memarg)?),
+            O::V128Load16Lane { memarg, lane } => (SimdOp::V128Load16Lane, lane, mem(&memarg)?),
+            O::V128Load32Lane { memarg, lane } => (SimdOp::V128Load32Lane, lane, mem(&memarg)?),
+            O::V128Load64Lane { memarg, lane } => (SimdOp::V128Load64Lane, lane, mem(&memarg)?),
+            O::V128Store8Lane { memarg, lane } => (SimdOp::V128Store8Lane, lane, mem(&memarg)?),
+            O::V128Store16Lane { memarg, lane } => (SimdOp::V128Store16Lane, lane, mem(&memarg)?),
+            O::V128Store32Lane { memarg, lane } => (SimdOp::V128Store32Lane, lane, mem(&memarg)?),
+            O::V128Store64Lane { memarg, lane } => (SimdOp::V128Store64Lane, lane, mem(&memarg)?),
+            O::I8x16ExtractLaneS { lane } => (SimdOp::I8x16ExtractLaneS, lane, 0),
+            O::I8x16ExtractLaneU { lane } => (SimdOp::I8x16ExtractLaneU, lane, 0),
+            O::I8x16ReplaceLane { lane } => (SimdOp::I8x16ReplaceLane, lane, 0),
+            O::I16x8ExtractLaneS { lane } => (SimdOp::I16x8ExtractLaneS, lane, 0),
+            O::I16x8ExtractLaneU { lane } => (SimdOp::I16x8ExtractLaneU, lane, 0),
+            O::I16x8ReplaceLane { lane } => (SimdOp::I16x8ReplaceLane, lane, 0),
+            O::I32x4ExtractLane { lane } => (SimdOp::I32x4ExtractLane, lane, 0),
+            O::I32x4ReplaceLane { lane } => (SimdOp::I32x4ReplaceLane, lane, 0),
+            O::I64x2ExtractLane { lane } => (SimdOp::I64x2ExtractLane, lane, 0),
+            O::I64x2ReplaceLane { lane } => (SimdOp::I64x2ReplaceLane, lane, 0),
+            O::F32x4ExtractLane { lane } => (SimdOp::F32x4ExtractLane, lane, 0),
+            O::F32x4ReplaceLane { lane } => (SimdOp::F32x4ReplaceLane, lane, 0),
+            O::F64x2ExtractLane { lane } => (SimdOp::F64x2ExtractLane, lane, 0),
+            O::F64x2ReplaceLane { lane } => (SimdOp::F64x2ReplaceLane, lane, 0),
             other => {
                 return Err(LowerError {
                     offset,
                     message: format!("unsupported operator {other:?}"),
                 });
             }
-        }
+        };
+        self.simd(s, lane, imm, offset);
         Ok(())
     }
 }

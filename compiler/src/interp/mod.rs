@@ -7,6 +7,7 @@ pub mod exec;
 pub mod lower;
 mod num;
 pub mod ops;
+pub mod simd;
 
 use std::sync::Arc;
 
@@ -33,8 +34,8 @@ pub fn lower_module(m: &parse::Module) -> Result<ModuleCode, LowerError> {
             &body,
         )?);
     }
-    let arity =
-        |t: &runtime_loader::meta::FuncType| (t.params.len() as u32, t.results.len() as u32);
+    // In value slots: a `v128` takes two (docs/ABI.md, "SIMD (v128)").
+    let arity = |t: &runtime_loader::meta::FuncType| (t.param_slots(), t.result_slots());
     let type_arity: Vec<(u32, u32)> = meta.types.iter().map(arity).collect();
     let func_arity = meta
         .funcs

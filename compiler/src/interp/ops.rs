@@ -128,6 +128,16 @@ pub enum Op {
     RefIsNull,
     RefFunc(u32),
 
+    // ---- SIMD ----------------------------------------------------------------------------
+    /// A vector op, run out of line by [`super::simd::exec`]: `lane` is its lane index,
+    /// `imm` its memory offset, `v128` local slot, global index, or index into
+    /// [`FuncCode::v128_consts`] (`v128.const`, `i8x16.shuffle`).
+    Simd {
+        op: super::simd::SimdOp,
+        lane: u8,
+        imm: u32,
+    },
+
     // ---- fused forms (superinstructions built by the lowering's peephole) ----------------
     // `L` operands name a local (frame slot), `C` an immediate, `S` the operand stack top.
     /// i32 `k`: push `local a k local b`.
@@ -2297,16 +2307,18 @@ pub struct FuncCode {
     pub offsets: Vec<u32>,
     /// Targets of every `br_table`.
     pub br_tables: Vec<BrEntry>,
-    /// Number of parameters.
+    /// Value slots of the parameters (a `v128` takes two; docs/ABI.md, "SIMD (v128)").
     pub num_params: u32,
-    /// Number of results.
+    /// Value slots of the results.
     pub num_results: u32,
-    /// Parameters plus declared locals.
+    /// Value slots of the parameters plus declared locals.
     pub num_locals: u32,
     /// Largest stack height (locals included) the body reaches.
     pub max_height: u32,
     /// Every live `loop`, in the order the body opens them (outer loops first).
     pub loops: Vec<LoopInfo>,
+    /// `v128.const` values and `i8x16.shuffle` lane patterns ([`Op::Simd`] immediates).
+    pub v128_consts: Vec<u128>,
 }
 
 impl FuncCode {

@@ -258,8 +258,30 @@ struct HostFunc {
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The value of type `ty` in value slots `s` (a `v128` takes `s[0]` (low) and `s[1]`).
+fn slots_to_val(s: &[u64], ty: ValType, store: u64) -> Val {
+    match ty {
+        ValType::V128 => Val::V128(u128::from(s[0]) | u128::from(s[1]) << 64),
+        _ => slot_to_val(s[0], ty, store),
+    }
+}
+
+/// Writes `v` to value slots `out` (a `v128` takes two, low 64 bits first).
+fn val_to_slots(v: &Val, store: u64, out: &mut [u64]) -> Result<(), String> {
+    match *v {
+        Val::V128(x) => {
+            out[0] = x as u64;
+            out[1] = (x >> 64) as u64;
+        }
+        _ => out[0] = val_to_slot(v, store)?,
+    }
+    Ok(())
+}
+
+/// A one-slot value (a `v128` gives its low half; use [`slots_to_val`] for it).
 fn slot_to_val(slot: u64, ty: ValType, store: u64) -> Val {
     match ty {
+        ValType::V128 => Val::V128(u128::from(slot)),
         ValType::I32 => Val::I32(slot as u32 as i32),
         ValType::I64 => Val::I64(slot as i64),
         ValType::F32 => Val::F32(slot as u32),
@@ -287,6 +309,7 @@ fn val_to_slot(v: &Val, store: u64) -> Result<u64, String> {
         }
         Val::ExternRef(Some(0)) => return Err("externref value 0 is reserved for null".into()),
         Val::ExternRef(Some(x)) => x,
+        Val::V128(x) => x as u64,
     })
 }
 
@@ -302,13 +325,16 @@ unsafe extern "C" fn host_trampoline(
 ) -> u32 {
     // SAFETY: per the contract, `callee` is the first field of a live HostFunc.
     let hf = unsafe { &*(callee as *const HostFunc) };
+    let nslots = hf.ty.param_slots().max(hf.ty.result_slots()) as usize;
+    // SAFETY: the buffer holds `max(param slots, result slots)` slots.
+    let slots = unsafe { std::slice::from_raw_parts_mut(values, nslots) };
+    let offs = runtime_loader::meta::slot_offsets(hf.ty.params.iter().copied());
     let params: Vec<Val> = hf
         .ty
         .params
         .iter()
-        .enumerate()
-        // SAFETY: the buffer holds at least `params.len()` slots.
-        .map(|(i, t)| slot_to_val(unsafe { *values.add(i) }, *t, hf.store))
+        .zip(&offs)
+        .map(|(t, &o)| slots_to_val(&slots[o as usize..], *t, hf.store))
         .collect();
     let mut results: Vec<Val> = hf.ty.results.iter().map(|t| Val::default_for(*t)).collect();
     let Ok(mut f) = hf.f.try_borrow_mut() else {
@@ -318,14 +344,13 @@ unsafe extern "C" fn host_trampoline(
     if let Err(t) = f(&params, &mut results) {
         return t.code as u32;
     }
-    for (i, (r, t)) in results.iter().zip(&hf.ty.results).enumerate() {
+    let offs = runtime_loader::meta::slot_offsets(hf.ty.results.iter().copied());
+    for ((r, t), &o) in results.iter().zip(&hf.ty.results).zip(&offs) {
         if r.ty() != *t {
             return TrapCode::HostError as u32;
         }
-        match val_to_slot(r, hf.store) {
-            // SAFETY: the buffer holds at least `results.len()` slots.
-            Ok(v) => unsafe { *values.add(i) = v },
-            Err(_) => return TrapCode::HostError as u32,
+        if val_to_slots(r, hf.store, &mut slots[o as usize..]).is_err() {
+            return TrapCode::HostError as u32;
         }
     }
     0
@@ -563,16 +588,18 @@ impl Store {
                 args.len()
             )));
         }
-        let n = ty.params.len().max(ty.results.len());
+        let (param_slots, result_slots) = (ty.param_slots(), ty.result_slots());
+        let n = param_slots.max(result_slots) as usize;
         let mut values = vec![0u64; n];
-        for (i, (a, t)) in args.iter().zip(&ty.params).enumerate() {
+        let offs = runtime_loader::meta::slot_offsets(ty.params.iter().copied());
+        for (i, ((a, t), &o)) in args.iter().zip(&ty.params).zip(&offs).enumerate() {
             if a.ty() != *t {
                 return Err(CallError::BadArguments(format!(
                     "argument {i}: expected {t}, got {}",
                     a.ty()
                 )));
             }
-            values[i] = val_to_slot(a, self.id).map_err(CallError::BadArguments)?;
+            val_to_slots(a, self.id, &mut values[o as usize..]).map_err(CallError::BadArguments)?;
         }
         if let Some(jit) = &mut self.jit {
             // Tiered mode: compile what got hot since the last call (errors leave the
@@ -584,7 +611,7 @@ impl Store {
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
         let r = unsafe {
             self.interp
-                .invoke(fr, &mut values, ty.params.len(), ty.results.len())
+                .invoke(fr, &mut values, param_slots as usize, result_slots as usize)
         };
         if let (Err(t), Some(jit)) = (&r, &mut self.jit) {
             let mut t = t.clone();
@@ -592,11 +619,12 @@ impl Store {
             return Err(CallError::Trap(t));
         }
         r?;
+        let offs = runtime_loader::meta::slot_offsets(ty.results.iter().copied());
         Ok(ty
             .results
             .iter()
-            .enumerate()
-            .map(|(i, t)| slot_to_val(values[i], *t, self.id))
+            .zip(&offs)
+            .map(|(t, &o)| slots_to_val(&values[o as usize..], *t, self.id))
             .collect())
     }
 
@@ -617,7 +645,7 @@ impl Store {
         }
         // SAFETY: handles of this store point at live global cells.
         let cell = unsafe { &*(g.ptr as *const GlobalCell) };
-        slot_to_val(cell.value, cell.ty.ty, self.id)
+        slots_to_val(&[cell.value, cell.hi], cell.ty.ty, self.id)
     }
 
     /// The type of `g`.
@@ -640,10 +668,14 @@ impl Store {
         if !ty.mutable || v.ty() != ty.ty {
             return Err(CallError::BadArguments("global type mismatch".into()));
         }
-        let slot = val_to_slot(&v, self.id).map_err(CallError::BadArguments)?;
+        let mut slots = [0u64; 2];
+        val_to_slots(&v, self.id, &mut slots).map_err(CallError::BadArguments)?;
         // SAFETY: handles of this store point at live global cells; `&mut self` excludes
         // concurrent wasm execution.
-        unsafe { (*(g.ptr as *mut GlobalCell)).value = slot };
+        unsafe {
+            (*(g.ptr as *mut GlobalCell)).value = slots[0];
+            (*(g.ptr as *mut GlobalCell)).hi = slots[1];
+        }
         Ok(())
     }
 
@@ -734,9 +766,11 @@ impl Store {
     /// If `init` does not have type `ty` or is a function from another store.
     pub fn new_global(&mut self, ty: ValType, mutable: bool, init: Val) -> Global {
         assert_eq!(init.ty(), ty, "global initializer type");
-        let value = val_to_slot(&init, self.id).expect("global initializer from this store");
+        let mut slots = [0u64; 2];
+        val_to_slots(&init, self.id, &mut slots).expect("global initializer from this store");
         let p = Box::into_raw(Box::new(GlobalCell {
-            value,
+            value: slots[0],
+            hi: slots[1],
             ty: GlobalType { ty, mutable },
         }));
         self.globals.push(p);

@@ -178,6 +178,9 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// `externref` (`None` = null). The value must not be 0 (0 encodes null in slots).
     ExternRef(Option<u64>),
+    /// `v128` as its 16 bytes little-endian (lane 0 in the low bits). In value slots it takes
+    /// two: the low 64 bits first (docs/ABI.md, "Value slots").
+    V128(u128),
 }
 
 impl Val {
@@ -190,6 +193,7 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::V128(_) => ValType::V128,
         }
     }
 
@@ -202,6 +206,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::V128 => Val::V128(0),
         }
     }
 }
@@ -230,4 +235,45 @@ pub struct LoopCounters {
     pub offset: u32,
     /// Back-edges charged to the loop (see `Store::loop_counters`).
     pub back_edges: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::Store;
+
+    /// `v128` values cross the array ABI as two slots (low half first), between other values,
+    /// both ways: a host function swaps its two vectors around an i32.
+    #[test]
+    fn v128_through_host_function_and_global() {
+        let mut store = Store::new(Config::default());
+        let ty = FuncType {
+            params: vec![ValType::V128, ValType::I32, ValType::V128],
+            results: vec![ValType::V128, ValType::I64, ValType::V128],
+        };
+        let f = store.host_func(
+            ty,
+            Box::new(|p: &[Val], r: &mut [Val]| {
+                let Val::I32(n) = p[1] else { panic!("i32") };
+                r[0] = p[2];
+                r[1] = Val::I64(i64::from(n) * 2);
+                r[2] = p[0];
+                Ok(())
+            }),
+        );
+        let a = 0x0011_2233_4455_6677_8899_aabb_ccdd_eeff_u128;
+        let b = u128::MAX - 5;
+        let out = store
+            .call(f, &[Val::V128(a), Val::I32(21), Val::V128(b)])
+            .unwrap();
+        assert_eq!(out, vec![Val::V128(b), Val::I64(42), Val::V128(a)]);
+
+        let g = store.new_global(ValType::V128, true, Val::V128(a));
+        assert_eq!(store.global_get(g), Val::V128(a));
+        store.global_set(g, Val::V128(b)).unwrap();
+        assert_eq!(store.global_get(g), Val::V128(b));
+        assert!(store.global_set(g, Val::I64(1)).is_err());
+        assert_eq!(Val::default_for(ValType::V128), Val::V128(0));
+        assert_eq!(Val::V128(1).ty(), ValType::V128);
+    }
 }

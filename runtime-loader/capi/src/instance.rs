@@ -204,13 +204,13 @@ pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
         carve::<*mut LinearMemory>(&mut size, nmems),
         carve::<*mut TableInst>(&mut size, ntables),
         carve::<*mut TableDef>(&mut size, ntables),
-        carve::<u64>(&mut size, nglobals),
+        carve::<GlobalSlot>(&mut size, nglobals),
         carve::<*mut u64>(&mut size, nglobals),
         carve::<u32>(&mut size, meta.num_types()),
     ];
     // A failed instantiation gives its arena blocks back.
     let mark = r.heap.cur;
-    let block = arena_zeroed(r, size, align_of::<Inst>())?;
+    let block = arena_zeroed(r, size, align_of::<Inst>().max(align_of::<GlobalSlot>()))?;
     match build(r, module, block, o) {
         // Stored before segments and the start function run, so host functions called by
         // the start function can use the instance's memory.
@@ -235,6 +235,11 @@ pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     result.map_err(|code| trapped(r, code))
 }
 
+/// A global's cell in the arena: 16 bytes, 16-aligned, as in the Rust `Instance`
+/// (`instance::GlobalCell`), so a `v128` global fits (low half first).
+#[repr(C, align(16))]
+pub(crate) struct GlobalSlot([u64; 2]);
+
 /// Fills the zeroed instance block `block` (array offsets `o`, as carved in `instantiate`).
 pub(crate) fn build(
     r: &mut Runtime,
@@ -253,7 +258,7 @@ pub(crate) fn build(
     let mems = at(2).cast::<*mut LinearMemory>();
     let tables = at(3).cast::<*mut TableInst>();
     let tptrs = at(4).cast::<*mut TableDef>();
-    let globals = at(5).cast::<u64>();
+    let globals = at(5).cast::<GlobalSlot>();
     let gptrs = at(6).cast::<*mut u64>();
     let type_ids = at(7).cast::<u32>();
     // SAFETY: all writes below go to the block's own arrays, sized by the metadata counts
@@ -329,7 +334,7 @@ pub(crate) fn build(
             *tptrs.add(i as usize) = &raw mut (*t).def;
         }
         for i in 0..meta.num_globals() as usize {
-            *gptrs.add(i) = globals.add(i);
+            *gptrs.add(i) = globals.add(i).cast::<u64>();
         }
         (&raw mut (*inst).core).write(InstanceCore {
             memories: mems,

@@ -360,6 +360,8 @@ fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
         ValType::F32 => parse_float(s, true).map(|v| u64::from((v as f32).to_bits())),
         ValType::F64 => parse_float(s, false).map(f64::to_bits),
         ValType::FuncRef | ValType::ExternRef => (s == "null").then_some(0),
+        // Not passed on the command line (a v128 takes two slots; see docs/ABI.md).
+        ValType::V128 => None,
     }
 }
 
@@ -375,6 +377,7 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
             write_float(o, f64::from_bits(v), false);
             writeln!(o)
         }
+        ValType::V128 => writeln!(o, "v128"),
         ValType::FuncRef if v == 0 => writeln!(o, "null"),
         ValType::FuncRef => writeln!(o, "funcref"),
         ValType::ExternRef if v == 0 => writeln!(o, "null"),

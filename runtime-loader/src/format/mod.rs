@@ -14,11 +14,13 @@ use crate::error::LoadError;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (5: CRC-32C checksum, entry lengths and
+/// The container version this crate reads and writes (6: the x86-64 CPU features the code
+/// uses in the header flags ([`cpu`]) and the `__cranelift_x86_pshufb` external; 5: CRC-32C
+/// checksum, entry lengths and
 /// type arities in the entry table; 4 introduced the relocation table, section kind 6; 3 the
 /// flat metadata section; 2 the entry table, section kind 5; older versions are refused with
 /// [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.
@@ -224,8 +226,9 @@ pub mod reloc {
     /// 4 bytes: `S + A − P` (must fit `i32`), `S` = the address of external `target`.
     pub const PC32_EXT: u32 = 5;
     /// External symbols by index: the trap trampoline (`bf_enter`, index 0), then the float
-    /// rounding helpers in this order (see `runtime_loader::float`).
-    pub const EXTERNALS: [&[u8]; 9] = [
+    /// rounding helpers in this order, then Cranelift's SSE2 `pshufb` fallback (see
+    /// `runtime_loader::float`).
+    pub const EXTERNALS: [&[u8]; 10] = [
         b"bf_enter",
         b"truncf",
         b"floorf",
@@ -235,6 +238,7 @@ pub mod reloc {
         b"floor",
         b"ceil",
         b"nearbyint",
+        b"__cranelift_x86_pshufb",
     ];
 }
 
@@ -811,7 +815,117 @@ pub mod flags {
     /// Signed: an Ed25519 signature trailer follows the container (`crate::sign`).
     pub const SIGNED: u32 = 4;
     /// Every bit this version knows.
-    pub const KNOWN: u32 = XIP | SSE41 | SIGNED;
+    pub const KNOWN: u32 = XIP | SIGNED | super::cpu::ALL;
+}
+
+/// The x86-64 CPU features a snapshot's code was compiled to use, as header flag bits
+/// (baseline x86-64 is SSE2: no bit). The loaders compare them with the host's (`cpuid`,
+/// `runtime_loader::loader::host_cpu_features`) before mapping any code and refuse a
+/// snapshot that needs a feature the host lacks (`LoadError::MissingSse41`, `MissingAvx2`, ...:
+/// one variant per feature, naming it).
+pub mod cpu {
+    /// SSE4.1 (the historical flag bit: `roundss`/`roundsd`, `pshufb`-free lowerings).
+    pub const SSE41: u32 = super::flags::SSE41;
+    /// SSE3.
+    pub const SSE3: u32 = 1 << 8;
+    /// SSSE3 (`pshufb`).
+    pub const SSSE3: u32 = 1 << 9;
+    /// SSE4.2.
+    pub const SSE42: u32 = 1 << 10;
+    /// POPCNT.
+    pub const POPCNT: u32 = 1 << 11;
+    /// CMPXCHG16B.
+    pub const CMPXCHG16B: u32 = 1 << 12;
+    /// AVX (with OS support for the YMM state).
+    pub const AVX: u32 = 1 << 13;
+    /// AVX2.
+    pub const AVX2: u32 = 1 << 14;
+    /// FMA3.
+    pub const FMA: u32 = 1 << 15;
+    /// BMI1.
+    pub const BMI1: u32 = 1 << 16;
+    /// BMI2.
+    pub const BMI2: u32 = 1 << 17;
+    /// LZCNT.
+    pub const LZCNT: u32 = 1 << 18;
+    /// AVX-512 F (with OS support for the ZMM state).
+    pub const AVX512F: u32 = 1 << 19;
+    /// AVX-512 VL.
+    pub const AVX512VL: u32 = 1 << 20;
+    /// AVX-512 DQ.
+    pub const AVX512DQ: u32 = 1 << 21;
+    /// AVX-512 BITALG.
+    pub const AVX512BITALG: u32 = 1 << 22;
+    /// AVX-512 VBMI.
+    pub const AVX512VBMI: u32 = 1 << 23;
+    /// AVX-512 VNNI.
+    pub const AVX512VNNI: u32 = 1 << 24;
+    /// AVX-VNNI.
+    pub const AVXVNNI: u32 = 1 << 25;
+    /// Every feature bit.
+    pub const ALL: u32 = SSE41 | (((1 << 26) - 1) & !((1 << 8) - 1));
+
+    /// Each feature: its bit and the Cranelift x86-64 setting that enables it.
+    pub const CRANELIFT_FLAGS: [(u32, &str); 19] = [
+        (SSE3, "has_sse3"),
+        (SSSE3, "has_ssse3"),
+        (SSE41, "has_sse41"),
+        (SSE42, "has_sse42"),
+        (POPCNT, "has_popcnt"),
+        (CMPXCHG16B, "has_cmpxchg16b"),
+        (AVX, "has_avx"),
+        (AVX2, "has_avx2"),
+        (FMA, "has_fma"),
+        (BMI1, "has_bmi1"),
+        (BMI2, "has_bmi2"),
+        (LZCNT, "has_lzcnt"),
+        (AVX512F, "has_avx512f"),
+        (AVX512VL, "has_avx512vl"),
+        (AVX512DQ, "has_avx512dq"),
+        (AVX512BITALG, "has_avx512bitalg"),
+        (AVX512VBMI, "has_avx512vbmi"),
+        (AVX512VNNI, "has_avx512vnni"),
+        (AVXVNNI, "has_avx_vnni"),
+    ];
+
+    /// The error for missing feature bit position `bit` (`BadHeader` for a position without
+    /// a feature, which the header check has already refused).
+    pub fn missing(bit: u32) -> LoadError {
+        MISSING
+            .get(bit as usize)
+            .copied()
+            .unwrap_or(LoadError::BadHeader)
+    }
+
+    use crate::LoadError;
+    const MISSING: [LoadError; 26] = [
+        LoadError::BadHeader,
+        LoadError::MissingSse41,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::BadHeader,
+        LoadError::MissingSse3,
+        LoadError::MissingSsse3,
+        LoadError::MissingSse42,
+        LoadError::MissingPopcnt,
+        LoadError::MissingCmpxchg16b,
+        LoadError::MissingAvx,
+        LoadError::MissingAvx2,
+        LoadError::MissingFma,
+        LoadError::MissingBmi1,
+        LoadError::MissingBmi2,
+        LoadError::MissingLzcnt,
+        LoadError::MissingAvx512f,
+        LoadError::MissingAvx512vl,
+        LoadError::MissingAvx512dq,
+        LoadError::MissingAvx512bitalg,
+        LoadError::MissingAvx512vbmi,
+        LoadError::MissingAvx512vnni,
+        LoadError::MissingAvxVnni,
+    ];
 }
 
 /// A validated snapshot borrowing the file's bytes.
@@ -1463,8 +1577,8 @@ mod tests {
         g[0] = b'X';
         assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
         // Versions 1 (before the entry table), 2 (LEB128 metadata), 3 (before the relocation
-        // table) and unknown versions are refused.
-        for v in [1u8, 2, 3, 4, 6] {
+        // table), 4, 5 (before the CPU-feature bits) and unknown versions are refused.
+        for v in [1u8, 2, 3, 4, 5, 7] {
             let mut g = f.clone();
             g[4] = v;
             rehash(&mut g);
@@ -1594,7 +1708,7 @@ mod tests {
             ([u32::MAX, PC32, 0, 0], true),      // field far outside
             ([0, ABS64, 41, 0], false),          // target past the region's end
             ([0, PC32, u32::MAX, 0], false),     // target far outside
-            ([0, ABS64_EXT, 9, 0], false),       // unknown external
+            ([0, ABS64_EXT, 10, 0], false),      // unknown external
             ([0, PC32_EXT, u32::MAX, 0], false), // unknown external
             ([38, PC32_EXT, 0, 0], true),        // field past the region
             ([14, PC32, 0, 0], false),           // site across a copied section's end

@@ -12,7 +12,7 @@ use core::ptr;
 
 use super::libcalls::{InstanceCore, Segment};
 use crate::abi::{FuncRef, TrapCode};
-use crate::meta::{DataMode, ElemMode, ModuleMeta};
+use crate::meta::{ConstExpr, DataMode, ElemMode, ModuleMeta};
 use crate::meta_view::{MetaView, RawExpr};
 
 /// What instantiation reads of a module's globals and segments.
@@ -27,6 +27,8 @@ pub trait ModuleSource {
     fn num_imported_globals(&self) -> u32;
     /// The initializer of defined global `defined` (index without the imports).
     fn global_init(&self, defined: u32) -> RawExpr;
+    /// The 16 bytes of defined global `defined`'s initializer if it is a `v128.const`.
+    fn global_v128(&self, defined: u32) -> Option<u128>;
     /// Number of element segments.
     fn num_elems(&self) -> u32;
     /// Element segment `i`: (table and offset if active, passive, number of items).
@@ -49,6 +51,12 @@ impl ModuleSource for MetaView<'_> {
     }
     fn global_init(&self, defined: u32) -> RawExpr {
         MetaView::global_init(self, defined)
+    }
+    fn global_v128(&self, defined: u32) -> Option<u128> {
+        match self.decode_expr(MetaView::global_init(self, defined)) {
+            ConstExpr::V128(x) => Some(x),
+            _ => None,
+        }
     }
     fn num_elems(&self) -> u32 {
         MetaView::num_elems(self)
@@ -79,6 +87,12 @@ impl ModuleSource for ModuleMeta {
     }
     fn global_init(&self, defined: u32) -> RawExpr {
         RawExpr::encode(&self.globals[defined as usize].init)
+    }
+    fn global_v128(&self, defined: u32) -> Option<u128> {
+        match self.globals[defined as usize].init {
+            ConstExpr::V128(x) => Some(x),
+            _ => None,
+        }
     }
     fn num_elems(&self) -> u32 {
         self.elems.len() as u32
@@ -125,10 +139,12 @@ pub fn eval_const(e: RawExpr, funcs: &[*const FuncRef], globals: &[*mut u64]) ->
 }
 
 /// Initialises the defined globals in order: `globals` holds every global's cell (imports
-/// first); each initializer may read the imports and the globals before it.
+/// first); each initializer may read the imports and the globals before it. A cell is two
+/// words (docs/ABI.md, "SIMD"): the value, then the high half of a `v128` (0 otherwise,
+/// as the cells start zeroed); `global.get` copies both.
 ///
 /// # Safety
-/// Every pointer in `globals` must be a live, writable cell.
+/// Every pointer in `globals` must be a live, writable, zeroed 16-byte cell.
 pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
     meta: &M,
     funcs: &[*const FuncRef],
@@ -136,9 +152,22 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
 ) -> Option<()> {
     let nimp = meta.num_imported_globals();
     for i in nimp..meta.num_globals() {
-        let v = eval_const(meta.global_init(i - nimp), funcs, &globals[..i as usize])?;
+        let cell = globals[i as usize];
+        let e = meta.global_init(i - nimp);
+        let (lo, hi) = match meta.global_v128(i - nimp) {
+            Some(x) => (x as u64, (x >> 64) as u64),
+            None => {
+                let lo = eval_const(e, funcs, &globals[..i as usize])?;
+                // SAFETY: `eval_const` checked the index; cells are 16 bytes (per the caller).
+                let hi = if e.tag == 6 { unsafe { *globals[e.value as usize].add(1) } } else { 0 };
+                (lo, hi)
+            }
+        };
         // SAFETY: per the caller.
-        unsafe { *globals[i as usize] = v };
+        unsafe {
+            *cell = lo;
+            *cell.add(1) = hi;
+        }
     }
     Some(())
 }

@@ -118,12 +118,17 @@ impl core::error::Error for InstanceError {}
 // Globals
 // ---------------------------------------------------------------------------------------
 
-/// A global's cell: the 8-byte value first (what `vmctx.globals[i]` points at), then its type.
-#[repr(C)]
+/// A global's cell: the value first (what `vmctx.globals[i]` points at), then its type.
+/// Every cell is 16 bytes of value, 16-aligned, so a `v128` global fits (low 64 bits in
+/// `value`, high in `hi`); scalars use `value` only.
+#[repr(C, align(16))]
 #[derive(Debug)]
 pub struct GlobalCell {
-    /// The value (i32/f32 in the low 32 bits, references as pointers/host values).
+    /// The value (i32/f32 in the low 32 bits, references as pointers/host values; a `v128`'s
+    /// low 64 bits).
     pub value: u64,
+    /// The high 64 bits of a `v128` (0 for every other type).
+    pub hi: u64,
     /// Type and mutability.
     pub ty: GlobalType,
 }
@@ -407,7 +412,11 @@ impl Instance {
         let cells: Vec<GlobalCell> = meta
             .globals
             .iter()
-            .map(|g| GlobalCell { value: 0, ty: g.ty })
+            .map(|g| GlobalCell {
+                value: 0,
+                hi: 0,
+                ty: g.ty,
+            })
             .collect();
         let owned_globals = if cells.is_empty() {
             None

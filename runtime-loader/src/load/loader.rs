@@ -351,16 +351,15 @@ impl<M: CodeMemory> LoadedModule<M> {
     }
 }
 
-/// Header checks every loader makes before reading anything else: the CPU can run the code
-/// (SSE4.1), the memory mode is the `expect`ed one and this build can provide it.
+/// Header checks every loader makes before reading anything else: the CPU has every feature
+/// the code was compiled to use (`format::cpu`, against `cpuid`), the memory mode is the
+/// `expect`ed one and this build can provide it.
 ///
 /// # Errors
-/// [`LoadError::UnsupportedIsa`], [`LoadError::MemoryModeMismatch`],
+/// `LoadError::Missing*` (a CPU feature), [`LoadError::MemoryModeMismatch`],
 /// [`LoadError::UnsupportedMemoryMode`].
 pub fn check_header(snap: &Snapshot<'_>, expect: Option<MemoryMode>) -> Result<(), LoadError> {
-    if snap.flags & crate::format::flags::SSE41 != 0 && !has_sse41() {
-        return Err(LoadError::UnsupportedIsa);
-    }
+    check_cpu(snap.flags, host_cpu_features())?;
     if expect.is_some_and(|m| m != snap.memory_mode) {
         return Err(LoadError::MemoryModeMismatch);
     }
@@ -456,12 +455,92 @@ fn check_object(snap: &Snapshot<'_>, entries: &EntryTable<'_>) -> Result<(), Loa
     Ok(())
 }
 
-/// Whether the CPU has SSE4.1 (CPUID leaf 1, ECX bit 19).
-fn has_sse41() -> bool {
-    // CPUID leaf 1 exists on every x86-64 CPU and has no side effects.
-    let r = core::arch::x86_64::__cpuid(1);
-    r.ecx & (1 << 19) != 0
+/// Checks that `host` (a set of `format::cpu` bits) has every CPU feature the header `flags`
+/// ask for.
+///
+/// # Errors
+/// The `LoadError::Missing*` variant of the lowest missing feature (its message names it).
+pub fn check_cpu(flags: u32, host: u32) -> Result<(), LoadError> {
+    let missing = flags & crate::format::cpu::ALL & !host;
+    if missing == 0 {
+        Ok(())
+    } else {
+        Err(crate::format::cpu::missing(missing.trailing_zeros()))
+    }
 }
+
+/// The `format::cpu` features of the host CPU, from `cpuid` (and `xgetbv` for the AVX and
+/// AVX-512 register state the OS must save).
+pub fn host_cpu_features() -> u32 {
+    use core::arch::x86_64::{__cpuid, __cpuid_count};
+    // CPUID exists on every x86-64 CPU and has no side effects; leaves above the maximum
+    // are not queried.
+    let max = __cpuid(0).eax;
+    let l1 = __cpuid(1);
+    let (b7, c7, a71) = if max >= 7 {
+        let l7 = __cpuid_count(7, 0);
+        let a71 = if l7.eax >= 1 {
+            __cpuid_count(7, 1).eax
+        } else {
+            0
+        };
+        (l7.ebx, l7.ecx, a71)
+    } else {
+        (0, 0, 0)
+    };
+    let ext = if __cpuid(0x8000_0000).eax >= 0x8000_0001 {
+        __cpuid(0x8000_0001).ecx
+    } else {
+        0
+    };
+    let xcr0 = if l1.ecx & (1 << 27) != 0 {
+        let (lo, _hi): (u32, u32);
+        // SAFETY: OSXSAVE is set, so `xgetbv` with ECX = 0 is defined; it only reads XCR0.
+        unsafe {
+            core::arch::asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") _hi,
+                options(nomem, nostack, preserves_flags));
+        }
+        lo
+    } else {
+        0
+    };
+    // Usable only if the OS saves the state: 0 always, 1 the AVX (YMM) state, 2 the AVX-512
+    // state too.
+    let os = [true, xcr0 & 6 == 6, xcr0 & 0xe6 == 0xe6];
+    let words = [l1.ecx, b7, c7, a71, ext];
+    let mut f = 0;
+    for &[bit, word, n, need] in &CPUID_MAP {
+        if words[usize::from(word)] & (1 << n) != 0 && os[usize::from(need)] {
+            f |= 1 << bit;
+        }
+    }
+    f
+}
+
+/// `format::cpu` bit position ← `cpuid` word (0 leaf 1 ECX, 1 leaf 7 EBX, 2 leaf 7 ECX,
+/// 3 leaf 7.1 EAX, 4 leaf 0x80000001 ECX), bit in it, OS state needed (0 none, 1 AVX,
+/// 2 AVX-512). One table keeps the check a short loop in the size-budgeted C loader.
+const CPUID_MAP: [[u8; 4]; 19] = [
+    [8, 0, 0, 0],   // SSE3
+    [9, 0, 9, 0],   // SSSE3
+    [12, 0, 13, 0], // CMPXCHG16B
+    [1, 0, 19, 0],  // SSE4.1
+    [10, 0, 20, 0], // SSE4.2
+    [11, 0, 23, 0], // POPCNT
+    [13, 0, 28, 1], // AVX
+    [15, 0, 12, 1], // FMA
+    [16, 1, 3, 0],  // BMI1
+    [14, 1, 5, 1],  // AVX2
+    [17, 1, 8, 0],  // BMI2
+    [19, 1, 16, 2], // AVX-512 F
+    [21, 1, 17, 2], // AVX-512 DQ
+    [20, 1, 31, 2], // AVX-512 VL
+    [23, 2, 1, 2],  // AVX-512 VBMI
+    [24, 2, 11, 2], // AVX-512 VNNI
+    [22, 2, 12, 2], // AVX-512 BITALG
+    [25, 3, 4, 1],  // AVX-VNNI
+    [18, 4, 5, 0],  // LZCNT
+];
 
 /// Calls function `index` of `inst` with `values` (parameters in, results out, one 8-byte
 /// slot each, as in the array ABI).
@@ -691,6 +770,59 @@ mod tests {
             LoadError::MemoryModeMismatch
                 .message()
                 .contains("memory mode")
+        );
+    }
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+    use crate::format::cpu;
+
+    /// A faked host: every feature the header asks for must be in the host set, the first
+    /// missing one is named, and the XIP/signed flag bits are not features.
+    #[test]
+    fn cpu_check_against_a_faked_host() {
+        let v2 = cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT;
+        let v3 = v2 | cpu::AVX | cpu::AVX2 | cpu::FMA | cpu::BMI1 | cpu::BMI2 | cpu::LZCNT;
+        assert_eq!(check_cpu(0, 0), Ok(()));
+        assert_eq!(
+            check_cpu(crate::format::flags::XIP | crate::format::flags::SIGNED, 0),
+            Ok(())
+        );
+        assert_eq!(check_cpu(v3, v3), Ok(()));
+        assert_eq!(check_cpu(v2, v3 | cpu::AVX512F), Ok(()));
+        let e = check_cpu(v3, v2).unwrap_err();
+        assert_eq!(e, LoadError::MissingAvx);
+        assert!(e.message().contains("avx,"), "{}", e.message());
+        let e = check_cpu(v3, v3 & !cpu::AVX2).unwrap_err();
+        assert!(e.message().contains("avx2"), "{}", e.message());
+        let e = check_cpu(cpu::SSE41, 0).unwrap_err();
+        assert!(e.message().contains("sse4.1"), "{}", e.message());
+        // Every feature has its own message naming it.
+        for (bit, name) in cpu::CRANELIFT_FLAGS {
+            let msg = check_cpu(bit, !bit).unwrap_err().message();
+            let short = name.trim_start_matches("has_").replace('_', "-");
+            let short = short.replace("sse41", "sse4.1").replace("sse42", "sse4.2");
+            assert!(msg.contains(short.as_str()), "{name}: {msg}");
+        }
+    }
+
+    /// The host's own features always satisfy a baseline snapshot, and this x86-64 test host
+    /// reports at least what its `std` detection says.
+    #[cfg(feature = "std")]
+    #[test]
+    fn host_features_agree_with_std() {
+        let h = host_cpu_features();
+        assert_eq!(check_cpu(0, h), Ok(()));
+        assert_eq!(h & cpu::SSE41 != 0, std::is_x86_feature_detected!("sse4.1"));
+        assert_eq!(h & cpu::SSSE3 != 0, std::is_x86_feature_detected!("ssse3"));
+        assert_eq!(h & cpu::AVX2 != 0, std::is_x86_feature_detected!("avx2"));
+        assert_eq!(h & cpu::BMI2 != 0, std::is_x86_feature_detected!("bmi2"));
+        assert_eq!(h & cpu::LZCNT != 0, std::is_x86_feature_detected!("lzcnt"));
+        assert_eq!(
+            h & cpu::AVX512F != 0,
+            std::is_x86_feature_detected!("avx512f")
         );
     }
 }

@@ -81,7 +81,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         globals: (0..v.num_defined_globals())
             .map(|d| GlobalDef {
                 ty: v.global_type(nig + d),
-                init: v.global_init(d).decode(),
+                init: v.decode_expr(v.global_init(d)),
             })
             .collect(),
         exports,
@@ -93,7 +93,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
                     mode: e.mode(),
                     ty: e.ty,
                     items: (e.first..e.first + e.count)
-                        .map(|j| v.elem_item(j).decode())
+                        .map(|j| v.decode_expr(v.elem_item(j)))
                         .collect(),
                 }
             })
@@ -148,8 +148,19 @@ mod writer {
         [l.min, l.max.unwrap_or(0), u32::from(l.max.is_some())]
     }
 
-    fn expr(e: &ConstExpr) -> [u32; 3] {
-        let RawExpr { tag, value: v } = RawExpr::encode(e);
+    fn expr(e: &ConstExpr, pool: &mut Vec<u8>) -> [u32; 3] {
+        let RawExpr { tag, value: v } = match *e {
+            // The 16 bytes go to the pool; the payload is their offset.
+            ConstExpr::V128(x) => {
+                let off = n(pool.len());
+                pool.extend_from_slice(&x.to_le_bytes());
+                RawExpr {
+                    tag: 7,
+                    value: u64::from(off),
+                }
+            }
+            _ => RawExpr::encode(e),
+        };
         [tag, v as u32, (v >> 32) as u32]
     }
 
@@ -197,7 +208,7 @@ mod writer {
             w.tabs[5].extend([val(g.ty), u32::from(g.mutable)]);
         }
         for g in &meta.globals {
-            w.tabs[6].extend(expr(&g.init));
+            w.tabs[6].extend(expr(&g.init, &mut w.pool));
         }
         for e in &meta.exports {
             let [o, l] = w.bytes(e.name.as_bytes());
@@ -205,13 +216,13 @@ mod writer {
         }
         for e in &meta.elems {
             let (mode, table, offset) = match &e.mode {
-                ElemMode::Active { table, offset } => (0, *table, expr(offset)),
+                ElemMode::Active { table, offset } => (0, *table, expr(offset, &mut w.pool)),
                 ElemMode::Passive => (1, 0, [0; 3]),
                 ElemMode::Declared => (2, 0, [0; 3]),
             };
             let first = n(w.tabs[10].len() / 3);
             for i in &e.items {
-                w.tabs[10].extend(expr(i));
+                w.tabs[10].extend(expr(i, &mut w.pool));
             }
             w.tabs[8].extend([mode, table]);
             w.tabs[8].extend(offset);
@@ -219,7 +230,7 @@ mod writer {
         }
         for d in &meta.datas {
             let (mode, memory, offset) = match &d.mode {
-                DataMode::Active { memory, offset } => (0, *memory, expr(offset)),
+                DataMode::Active { memory, offset } => (0, *memory, expr(offset, &mut w.pool)),
                 DataMode::Passive => (1, 0, [0; 3]),
             };
             let [o, l] = w.bytes(&d.bytes);
@@ -439,6 +450,47 @@ mod tests {
                 assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
             }
         }
+    }
+
+    #[test]
+    fn v128_types_and_consts_round_trip() {
+        let mut m = ModuleMeta::default();
+        m.types = vec![FuncType {
+            params: vec![ValType::V128, ValType::I32],
+            results: vec![ValType::V128],
+        }];
+        let g = GlobalType {
+            ty: ValType::V128,
+            mutable: true,
+        };
+        m.global_types = vec![g, g];
+        let x = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        m.globals = vec![
+            GlobalDef {
+                ty: g,
+                init: ConstExpr::V128(x),
+            },
+            GlobalDef {
+                ty: g,
+                init: ConstExpr::GlobalGet(0),
+            },
+        ];
+        let b = encode_meta(&m);
+        assert_eq!(decode_meta(&b).unwrap(), m);
+        // A v128.const whose pool offset points past the pool is refused.
+        let v = MetaView::parse(&b).unwrap();
+        let w = v.global_init(0);
+        assert_eq!(w.tag, 7);
+        // Header (16 words), one type (3), two global types (2 each): the first global's
+        // initializer starts at word 23.
+        let pos = 23;
+        assert_eq!(b[pos * 4..pos * 4 + 4], 7u32.to_le_bytes());
+        let mut bad = b.clone();
+        bad[(pos + 1) * 4..(pos + 2) * 4].copy_from_slice(&0xFFFF_u32.to_le_bytes());
+        assert!(decode_meta(&bad).is_err());
+        // A v128 global initialized by an i32 constant is a type mismatch.
+        m.globals[0].init = ConstExpr::I32(1);
+        assert!(decode_meta(&encode_meta(&m)).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// A value type (WebAssembly 2.0 without `v128`).
+/// A value type (WebAssembly 2.0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ValType {
     /// 32-bit integer.
@@ -27,6 +27,8 @@ pub enum ValType {
     FuncRef,
     /// Nullable host reference.
     ExternRef,
+    /// 128-bit vector (SIMD).
+    V128,
 }
 
 impl ValType {
@@ -34,6 +36,33 @@ impl ValType {
     pub fn is_ref(self) -> bool {
         matches!(self, ValType::FuncRef | ValType::ExternRef)
     }
+
+    /// Number of 8-byte value slots a value of this type takes in the interpreter's value
+    /// stack and the array ABI: 2 for `v128` (low 64 bits first), 1 for everything else.
+    /// The one definition of the slot layout (docs/ABI.md, "Value slots").
+    #[inline]
+    pub fn slots(self) -> u32 {
+        if self == ValType::V128 { 2 } else { 1 }
+    }
+}
+
+/// Number of 8-byte value slots a sequence of values takes (see [`ValType::slots`]).
+pub fn slot_count(types: &[ValType]) -> u32 {
+    types.iter().map(|t| t.slots()).sum()
+}
+
+/// The slot offset of each value of a sequence laid out consecutively from slot 0 (see
+/// [`ValType::slots`]): entry `i` is where value `i` starts.
+pub fn slot_offsets(types: impl IntoIterator<Item = ValType>) -> Vec<u32> {
+    let mut at = 0u32;
+    types
+        .into_iter()
+        .map(|t| {
+            let o = at;
+            at += t.slots();
+            o
+        })
+        .collect()
 }
 
 impl core::fmt::Display for ValType {
@@ -45,6 +74,7 @@ impl core::fmt::Display for ValType {
             ValType::F64 => "f64",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::V128 => "v128",
         })
     }
 }
@@ -56,6 +86,18 @@ pub struct FuncType {
     pub params: Vec<ValType>,
     /// Result types.
     pub results: Vec<ValType>,
+}
+
+impl FuncType {
+    /// Value slots the parameters take (see [`ValType::slots`]).
+    pub fn param_slots(&self) -> u32 {
+        slot_count(&self.params)
+    }
+
+    /// Value slots the results take (see [`ValType::slots`]).
+    pub fn result_slots(&self) -> u32 {
+        slot_count(&self.results)
+    }
 }
 
 impl core::fmt::Display for FuncType {
@@ -129,6 +171,8 @@ pub enum ConstExpr {
     RefFunc(u32),
     /// `global.get` of a global index.
     GlobalGet(u32),
+    /// `v128.const` (the 16 bytes little-endian: lane 0 in the low bits).
+    V128(u128),
 }
 
 /// What an import brings in.

@@ -107,7 +107,7 @@ const FIELD_CHECKS: [[u8; 4]; 15] = [
     [Tab::Tables as u8, 0, FUNCREF as u8, 2],
     [Tab::Tables as u8, 3, 0, 2],
     // A global's value type and mutability flag.
-    [Tab::GlobalTypes as u8, 0, 0, EXTERNREF as u8 + 1],
+    [Tab::GlobalTypes as u8, 0, 0, V128 as u8 + 1],
     [Tab::GlobalTypes as u8, 1, 0, 2],
     // An export's name and kind (its index: in `MetaView::check`).
     [Tab::Exports as u8, 0, POOL_RANGE, 0],
@@ -124,6 +124,7 @@ const FIELD_CHECKS: [[u8; 4]; 15] = [
 /// Value-type byte / word codes.
 const FUNCREF: u32 = 4;
 const EXTERNREF: u32 = 5;
+const V128: u32 = 6;
 const NO_START: u32 = u32::MAX;
 
 /// Little-endian word `i` of `b` (0 past the end: never reached for validated input).
@@ -148,6 +149,7 @@ pub(crate) fn val_code(t: ValType) -> u32 {
         ValType::F64 => 3,
         ValType::FuncRef => FUNCREF,
         ValType::ExternRef => EXTERNREF,
+        ValType::V128 => V128,
     }
 }
 
@@ -159,6 +161,7 @@ pub(crate) fn val_type(b: u32) -> Option<ValType> {
         3 => ValType::F64,
         FUNCREF => ValType::FuncRef,
         EXTERNREF => ValType::ExternRef,
+        V128 => ValType::V128,
         _ => return None,
     })
 }
@@ -212,13 +215,14 @@ pub struct ExportView<'a> {
 }
 
 /// A validated constant expression as the metadata stores it: its tag (0 `i32.const`,
-/// 1 `i64.const`, 2 `f32.const`, 3 `f64.const`, 4 `ref.null`, 5 `ref.func`, 6 `global.get`)
-/// and 64-bit payload (the value's bits zero-extended, the reference type, or the index).
+/// 1 `i64.const`, 2 `f32.const`, 3 `f64.const`, 4 `ref.null`, 5 `ref.func`, 6 `global.get`,
+/// 7 `v128.const`) and 64-bit payload (the value's bits zero-extended, the reference type,
+/// the index, or for `v128.const` the pool offset of its 16 little-endian bytes).
 /// Loaders that only need the value read it as is; [`RawExpr::decode`] gives the
 /// [`ConstExpr`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawExpr {
-    /// The tag (0-6, see above).
+    /// The tag (0-7, see above).
     pub tag: u32,
     /// The payload.
     pub value: u64,
@@ -235,11 +239,16 @@ impl RawExpr {
             ConstExpr::RefNull(t) => (4, u64::from(val_code(t))),
             ConstExpr::RefFunc(f) => (5, u64::from(f)),
             ConstExpr::GlobalGet(g) => (6, u64::from(g)),
+            // The payload of a `v128.const` is the pool offset of its 16 bytes, which only
+            // the writer knows (`meta::codec`); the instantiation steps read a v128 global's
+            // initializer through `ModuleSource::global_v128` instead.
+            ConstExpr::V128(_) => (7, 0),
         };
         RawExpr { tag, value }
     }
 
-    /// The expression as a [`ConstExpr`].
+    /// The expression as a [`ConstExpr`]; a `v128.const` (tag 7) needs its pool bytes: see
+    /// [`MetaView::decode_expr`] (here it decodes as zero).
     pub fn decode(self) -> ConstExpr {
         let lo = self.value as u32;
         match self.tag {
@@ -249,6 +258,7 @@ impl RawExpr {
             3 => ConstExpr::F64(self.value),
             4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
             5 => ConstExpr::RefFunc(lo),
+            7 => ConstExpr::V128(0),
             _ => ConstExpr::GlobalGet(lo),
         }
     }
@@ -408,7 +418,7 @@ impl<'a> MetaView<'a> {
             let Some(b) = self.pool_range(off, u64::from(np) + u64::from(nr)) else {
                 return false;
             };
-            if b.iter().any(|&b| b > EXTERNREF as u8) {
+            if b.iter().any(|&b| b > V128 as u8) {
                 return false;
             }
         }
@@ -459,6 +469,7 @@ impl<'a> MetaView<'a> {
             4 if is_ref(lo) => Some(lo),
             5 if lo < self.n[header::FUNCS] => Some(FUNCREF),
             6 if lo < self.n[header::GLOBALS] => Some(self.rec(Tab::GlobalTypes, lo, 0)),
+            7 if self.pool_range(lo, 16).is_some() => Some(V128),
             _ => None,
         }
     }
@@ -486,6 +497,21 @@ impl<'a> MetaView<'a> {
 
     fn pool(&self, off: u32, len: u32) -> &'a [u8] {
         self.pool_range(off, len.into()).unwrap_or(&[])
+    }
+
+    /// `e` as a [`ConstExpr`], reading a `v128.const`'s 16 bytes from the pool.
+    pub fn decode_expr(&self, e: RawExpr) -> ConstExpr {
+        match e.tag {
+            7 => {
+                let b = self.pool(e.value as u32, 16);
+                let mut v = [0u8; 16];
+                if b.len() == 16 {
+                    v.copy_from_slice(b);
+                }
+                ConstExpr::V128(u128::from_le_bytes(v))
+            }
+            _ => e.decode(),
+        }
     }
 
     /// The constant expression at word `w` (validated).
