@@ -352,15 +352,6 @@ pub fn verdict(a: &str, reference: &Trace, b: &str, other: &Trace) -> Verdict {
     }
 }
 
-/// The first difference between `reference` (from engine `a`) and `other` (engine `b`), as a
-/// message; `None` if they agree or the comparison is inconclusive ([`verdict`]).
-pub fn first_difference(a: &str, reference: &Trace, b: &str, other: &Trace) -> Option<String> {
-    match verdict(a, reference, b, other) {
-        Verdict::Differ(d) => Some(d),
-        Verdict::Equal { .. } | Verdict::Inconclusive { .. } => None,
-    }
-}
-
 /// The first difference in exported state (globals, tables, memories), if any.
 fn state_difference(a: &str, reference: &Trace, b: &str, other: &Trace) -> Option<String> {
     if reference.globals != other.globals {
