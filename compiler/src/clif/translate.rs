@@ -815,6 +815,18 @@ impl<'a, 'f> Translator<'a, 'f> {
                     "OSR loop: the operand stack under it differs from the frame's",
                 ));
             }
+            // Values under an enclosing loop are used in that loop's body, which the entry
+            // now reaches through its back-edge without passing their (dead) definitions:
+            // only the target loop's values are merged, so such loops are refused.
+            if self
+                .control
+                .iter()
+                .any(|f| f.kind == FrameKind::Loop && f.height > 0)
+            {
+                return Err(TranslateError::Invalid(
+                    "OSR loop inside a loop with operand values under it",
+                ));
+            }
             let pre = pre.ok_or(TranslateError::Invalid("OSR entry block missing"))?;
             for i in 0..height {
                 let v = self.stack[i];
