@@ -161,12 +161,27 @@ impl FuncTranslator {
                 pre: None,
             }),
         };
-        t.run(ty, body)?;
-        if t.osr.as_ref().is_some_and(|o| o.header.is_some()) {
-            return Err(TranslateError::Invalid("no live loop at the OSR offset"));
+        let r = t.run(ty, body).and_then(|()| {
+            if t.osr.as_ref().is_some_and(|o| o.header.is_some()) {
+                Err(TranslateError::Invalid("no live loop at the OSR offset"))
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => {
+                t.finish();
+                Ok(())
+            }
+            Err(e) => {
+                // A translation abandoned midway leaves the frontend's SSA state behind
+                // (only `finalize` clears it): the next function would inherit it (a
+                // refused OSR entry then broke the next compile of the same tier).
+                drop(t);
+                self.ctx = FunctionBuilderContext::new();
+                Err(e)
+            }
         }
-        t.finish();
-        Ok(())
     }
 }
 
