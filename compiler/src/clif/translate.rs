@@ -164,12 +164,27 @@ impl FuncTranslator {
                 pre: None,
             }),
         };
-        t.run(ty, body)?;
-        if t.osr.as_ref().is_some_and(|o| o.header.is_some()) {
-            return Err(TranslateError::Invalid("no live loop at the OSR offset"));
+        let r = t.run(ty, body).and_then(|()| {
+            if t.osr.as_ref().is_some_and(|o| o.header.is_some()) {
+                Err(TranslateError::Invalid("no live loop at the OSR offset"))
+            } else {
+                Ok(())
+            }
+        });
+        match r {
+            Ok(()) => {
+                t.finish();
+                Ok(())
+            }
+            Err(e) => {
+                // A translation abandoned midway leaves the frontend's SSA state behind
+                // (only `finalize` clears it): the next function would inherit it (a
+                // refused OSR entry then broke the next compile of the same tier).
+                drop(t);
+                self.ctx = FunctionBuilderContext::new();
+                Err(e)
+            }
         }
-        t.finish();
-        Ok(())
     }
 }
 
@@ -843,6 +858,18 @@ impl<'a, 'f> Translator<'a, 'f> {
             if below_slots != below {
                 return Err(TranslateError::Invalid(
                     "OSR loop: the operand stack under it differs from the frame's",
+                ));
+            }
+            // Values under an enclosing loop are used in that loop's body, which the entry
+            // now reaches through its back-edge without passing their (dead) definitions:
+            // only the target loop's values are merged, so such loops are refused.
+            if self
+                .control
+                .iter()
+                .any(|f| f.kind == FrameKind::Loop && f.height > 0)
+            {
+                return Err(TranslateError::Invalid(
+                    "OSR loop inside a loop with operand values under it",
                 ));
             }
             let pre = pre.ok_or(TranslateError::Invalid("OSR entry block missing"))?;

@@ -498,8 +498,9 @@ impl Sampler {
             if data.is_null() {
                 None
             } else {
-                let d = (*f).func_index.checked_sub((*data).num_imported_funcs);
-                d.and_then(|d| (&(*data).counters).get(d as usize))
+                let data: &InterpInstance = &*data;
+                let d = (*f).func_index.checked_sub(data.num_imported_funcs);
+                d.and_then(|d| data.counters.get(d as usize))
             }
         };
         // Not an instance we count: the time stays with the next function charged.
