@@ -17,7 +17,9 @@ for tool in "$CLANG" wasm-ld wat2wasm wasm-validate; do
     fi
 done
 
-KERNELS="sha256 crc32 matmul nbody sieve quicksort minivm"
+KERNELS="sha256 crc32 matmul nbody sieve quicksort minivm dotf32"
+# Kernels built with fixed-width SIMD (-msimd128, wasm_simd128.h intrinsics).
+SIMD_KERNELS="dotf32_simd"
 CFLAGS="--target=wasm32 -O2 -ffreestanding -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror"
 LDFLAGS="-nostdlib -Wl,--no-entry -Wl,-z,stack-size=262144 -Wl,--strip-all"
 
@@ -46,8 +48,13 @@ for k in $KERNELS; do
     "$CLANG" --target=wasm32 $LDFLAGS "$tmp/$k.o" "$tmp/libc.o" -o "$tmp/$k.wasm"
     install_if_changed "$tmp/$k.wasm" "$k.wasm"
 done
+for k in $SIMD_KERNELS; do
+    "$CLANG" $CFLAGS -msimd128 -c "c/$k.c" -o "$tmp/$k.o"
+    "$CLANG" --target=wasm32 $LDFLAGS "$tmp/$k.o" "$tmp/libc.o" -o "$tmp/$k.wasm"
+    install_if_changed "$tmp/$k.wasm" "$k.wasm"
+done
 
-for wasm in fibonacci sum_to_n multiply $KERNELS; do
+for wasm in fibonacci sum_to_n multiply $KERNELS $SIMD_KERNELS; do
     wasm-validate "$wasm.wasm"
 done
 echo "all samples valid"

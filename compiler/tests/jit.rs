@@ -396,6 +396,107 @@ fn differential_every_mode_body() {
     );
 }
 
+/// SIMD differential, behind a flag: `BAREFLOW_DIFF_SIMD_CASES=N` generates N wasm-smith
+/// modules with SIMD and relaxed SIMD and runs each in the interpreter and in every compiled
+/// mode that runs SIMD (`bareflow::wast::simd_in_mode`; none yet, so until the translator
+/// lands this only runs the interpreter on them: no panic, no hang, every call judged). Off
+/// (0 cases) by default.
+#[test]
+fn differential_simd() {
+    let cases = env_u64("BAREFLOW_DIFF_SIMD_CASES", 0);
+    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let (reference, others) = diff::all_engines();
+    let others: Vec<&dyn diff::Engine> = others
+        .iter()
+        .filter(|e| bareflow::wast::simd_in_mode(e.mode))
+        .map(|e| e as &dyn diff::Engine)
+        .collect();
+    let mut counts = diff::Counts::default();
+    let (mut modules, mut with_v128, mut calls) = (0u64, 0u64, 0u64);
+    let mut failures = Vec::new();
+    let t0 = std::time::Instant::now();
+    for seed in start..start + cases {
+        let bytes = seed_bytes(seed, 4096);
+        let Some(wasm) = diff::smith_module_with(
+            diff::smith_config_simd(),
+            &mut arbitrary::Unstructured::new(&bytes),
+        ) else {
+            continue;
+        };
+        let module = match Module::from_bytes(&wasm) {
+            Ok(m) => m,
+            Err(e) => panic!("seed {seed}: wasm-smith SIMD module rejected: {e}"),
+        };
+        modules += 1;
+        if uses_v128(&wasm) {
+            with_v128 += 1;
+        }
+        // The reference run itself (what `compare` does first), counted.
+        let mut store = bareflow::Store::new(reference.config());
+        if let Ok(inst) = store.instantiate(&module, &|_, _| None) {
+            for e in module.exports() {
+                if let (bareflow::ExternType::Func(ty), Some(bareflow::Extern::Func(f))) =
+                    (&e.ty, store.export(inst, &e.name))
+                {
+                    let args: Vec<Val> = ty.params.iter().map(|t| Val::default_for(*t)).collect();
+                    let _ = store.call(f, &args);
+                    calls += 1;
+                }
+            }
+        }
+        match diff::compare(&module, &wasm, seed, &reference, &others) {
+            Ok(c) => counts += c,
+            Err(d) => failures.push(d),
+        }
+    }
+    eprintln!(
+        "differential-simd: {cases} seeds, {modules} modules ({with_v128} using v128), \
+         {calls} interpreter calls, {} compiled engines, {counts:?}, {} disagreements, {:.1?}",
+        others.len(),
+        failures.len(),
+        t0.elapsed()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if cases >= 100 {
+        assert!(
+            with_v128 * 3 >= cases,
+            "only {with_v128} of {cases} seeds used v128"
+        );
+    }
+}
+
+/// Whether a module has any SIMD instruction or `v128` type.
+fn uses_v128(wasm: &[u8]) -> bool {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(wasmparser::Payload::CodeSectionEntry(body)) => {
+                let Ok(mut ops) = body.get_operators_reader() else {
+                    continue;
+                };
+                while !ops.eof() {
+                    let Ok(op) = ops.read() else { break };
+                    let name = format!("{op:?}");
+                    if ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"]
+                        .iter()
+                        .any(|k| name.starts_with(k))
+                    {
+                        return true;
+                    }
+                }
+            }
+            Ok(wasmparser::Payload::TypeSection(r)) => {
+                for g in r.into_iter().flatten() {
+                    if format!("{g:?}").contains("V128") {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
 // ---- the differential harness tested with deliberately broken engines --------------------------
 
 /// `inner` run on the module with every `i32.add` turned into `i32.sub`: a compiler with one

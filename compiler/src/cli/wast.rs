@@ -35,7 +35,8 @@ pub struct WastCommand {
     /// Memory mode of compiled code: checked (explicit bounds checks) or guard (guard pages).
     #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
     memory: MemoryMode,
-    /// Features in scope: `core` (WebAssembly 1.0 + 2.0 without SIMD; the rest is skipped)
+    /// Features in scope: `core` (WebAssembly 1.0 + 2.0 and relaxed SIMD; the rest is
+    /// skipped, and so is SIMD in the modes that do not run it yet: every mode but interp)
     /// or `all` (nothing skipped).
     #[arg(long, default_value = "core", value_parser = parse_scope)]
     scope: Scope,

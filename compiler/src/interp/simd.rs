@@ -1039,3 +1039,91 @@ mod tests {
         assert_eq!(r[2].to_bits(), (-0.0f32).to_bits());
     }
 }
+
+#[cfg(test)]
+mod slot_layout_tests {
+    use crate::runtime::{Config, Extern, Module, Store, Val};
+
+    fn run(wat: &str, name: &str, args: &[Val]) -> Vec<Val> {
+        let m = Module::from_bytes(wat.as_bytes()).expect("module");
+        let mut s = Store::new(Config::default());
+        let i = s.instantiate(&m, &|_, _| None).expect("instantiate");
+        let Some(Extern::Func(f)) = s.export(i, name) else {
+            panic!("no export {name}")
+        };
+        s.call(f, args).expect("call")
+    }
+
+    /// `v128` locals, parameters, block results, branches, calls, `drop`, untyped `select`
+    /// and globals each take two slots, mixed with scalars on both sides.
+    #[test]
+    fn v128_values_take_two_slots_everywhere() {
+        let wat = r#"(module
+          (global $g (mut v128) (v128.const i64x2 7 8))
+          (func $swap (param i32 v128 i64 v128) (result v128 i64 v128 i32)
+            local.get 3 local.get 2 local.get 1 local.get 0)
+          (func (export "f") (param $a i32) (param $v v128) (param $b i64)
+            (result v128 v128 v128 i64 i32)
+            (local $x i32) (local $w v128) (local $y i64)
+            (local.set $x (i32.const 5))
+            (local.set $y (i64.const 6))
+            (local.set $w (i64x2.add (local.get $v) (global.get $g)))
+            (global.set $g (local.get $w))
+            ;; a block that yields a v128 through a branch, with scalars below it
+            (block (result v128)
+              (local.get $x)
+              (v128.const i32x4 1 1 1 1)
+              (br_if 0 (local.get $w) (i32.const 1))
+              (drop) (drop) (drop)
+              (v128.const i32x4 0 0 0 0))
+            ;; untyped select of two v128s, drop of a v128
+            (select (local.get $w) (v128.const i32x4 9 9 9 9) (local.get $a))
+            (drop (select (v128.const i32x4 9 9 9 9) (local.get $w) (i32.const 0)))
+            (call $swap (local.get $a) (local.get $w) (local.get $b) (global.get $g))
+            (drop) (drop) (drop)
+            (i64.add (local.get $b) (local.get $y))
+            (local.get $x)))"#;
+        let v = 0x0000_0000_0000_0002_0000_0000_0000_0001_u128;
+        let w = 0x0000_0000_0000_000a_0000_0000_0000_0008_u128;
+        let r = run(wat, "f", &[Val::I32(3), Val::V128(v), Val::I64(10)]);
+        let r2 = vec![
+            Val::V128(w),
+            Val::V128(w),
+            Val::V128(w),
+            Val::I64(16),
+            Val::I32(5),
+        ];
+        assert_eq!(r, r2);
+    }
+
+    /// Out-of-bounds vector accesses trap; lanes land where the spec puts them.
+    #[test]
+    fn v128_memory_bounds_and_lanes() {
+        let wat = r#"(module (memory 1)
+          (func (export "st") (param i32 v128) (v128.store offset=0 (local.get 0) (local.get 1)))
+          (func (export "ld8") (param i32) (result i32)
+            (i8x16.extract_lane_u 3 (v128.load8_splat (local.get 0))))
+          (func (export "lane") (param i32) (result v128)
+            (v128.load32_lane 2 (local.get 0) (v128.const i64x2 -1 -1))))"#;
+        let m = Module::from_bytes(wat.as_bytes()).expect("module");
+        let mut s = Store::new(Config::default());
+        let i = s.instantiate(&m, &|_, _| None).expect("instantiate");
+        let f = |s: &Store, n: &str| match s.export(i, n) {
+            Some(Extern::Func(f)) => f,
+            _ => panic!("{n}"),
+        };
+        let st = f(&s, "st");
+        let x = 0x0f0e_0d0c_0b0a_0908_0706_0504_0302_0100_u128;
+        s.call(st, &[Val::I32(0), Val::V128(x)]).unwrap();
+        assert!(s.call(st, &[Val::I32(65536 - 15), Val::V128(x)]).is_err());
+        s.call(st, &[Val::I32(65536 - 16), Val::V128(x)]).unwrap();
+        let ld8 = f(&s, "ld8");
+        assert_eq!(s.call(ld8, &[Val::I32(5)]).unwrap(), vec![Val::I32(5)]);
+        let lane = f(&s, "lane");
+        assert_eq!(
+            s.call(lane, &[Val::I32(4)]).unwrap(),
+            vec![Val::V128(0xffff_ffff_0706_0504_ffff_ffff_ffff_ffff)]
+        );
+        assert!(s.call(lane, &[Val::I32(65533)]).is_err());
+    }
+}

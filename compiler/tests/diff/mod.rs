@@ -535,10 +535,28 @@ pub fn smith_config() -> wasm_smith::Config {
     }
 }
 
+/// [`smith_config`] plus fixed-width SIMD and relaxed SIMD (`v128` values compare bit for
+/// bit: relaxed SIMD has one deterministic result per instruction, docs/ABI.md).
+pub fn smith_config_simd() -> wasm_smith::Config {
+    wasm_smith::Config {
+        simd_enabled: true,
+        relaxed_simd_enabled: true,
+        ..smith_config()
+    }
+}
+
 /// A wasm-smith module from `u` with fuel-bounded loops and calls; `None` if the bytes do not
 /// make one (not a finding: the generator ran out of input or could not add the fuel).
 pub fn smith_module(u: &mut arbitrary::Unstructured<'_>) -> Option<Vec<u8>> {
-    let mut m = wasm_smith::Module::new(smith_config(), u).ok()?;
+    smith_module_with(smith_config(), u)
+}
+
+/// [`smith_module`] with another generator configuration.
+pub fn smith_module_with(
+    config: wasm_smith::Config,
+    u: &mut arbitrary::Unstructured<'_>,
+) -> Option<Vec<u8>> {
+    let mut m = wasm_smith::Module::new(config, u).ok()?;
     m.ensure_termination(FUEL).ok()?;
     Some(m.to_bytes())
 }

@@ -79,11 +79,13 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         global_types: (0..v.num_globals()).map(|g| v.global_type(g)).collect(),
         num_imported_globals: nig,
         globals: (0..v.num_defined_globals())
-            .map(|d| GlobalDef {
-                ty: v.global_type(nig + d),
-                init: v.decode_expr(v.global_init(d)),
+            .map(|d| {
+                Ok(GlobalDef {
+                    ty: v.global_type(nig + d),
+                    init: v.decode_expr(v.global_init(d))?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, LoadError>>()?,
         exports,
         start: v.start(),
         elems: (0..v.num_elems())
@@ -93,7 +95,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
                     mode: e.mode(),
                     ty: e.ty,
                     items: (e.first..e.first + e.count)
-                        .map(|j| v.decode_expr(v.elem_item(j)))
+                        .map(|j| v.elem_item(j).decode())
                         .collect(),
                 }
             })

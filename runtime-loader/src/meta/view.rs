@@ -469,7 +469,9 @@ impl<'a> MetaView<'a> {
             4 if is_ref(lo) => Some(lo),
             5 if lo < self.n[header::FUNCS] => Some(FUNCREF),
             6 if lo < self.n[header::GLOBALS] => Some(self.rec(Tab::GlobalTypes, lo, 0)),
-            7 if self.pool_range(lo, 16).is_some() => Some(V128),
+            // `v128.const`: its pool range is checked where it is read (`decode_expr`), which
+            // keeps this check out of the loader core (the C API has no `v128`).
+            7 => Some(V128),
             _ => None,
         }
     }
@@ -500,17 +502,18 @@ impl<'a> MetaView<'a> {
     }
 
     /// `e` as a [`ConstExpr`], reading a `v128.const`'s 16 bytes from the pool.
-    pub fn decode_expr(&self, e: RawExpr) -> ConstExpr {
+    ///
+    /// # Errors
+    /// [`LoadError::BadMeta`] if a `v128.const`'s bytes are not inside the pool.
+    pub fn decode_expr(&self, e: RawExpr) -> Result<ConstExpr, LoadError> {
         match e.tag {
             7 => {
-                let b = self.pool(e.value as u32, 16);
+                let b = self.pool_range(e.value as u32, 16).ok_or(E)?;
                 let mut v = [0u8; 16];
-                if b.len() == 16 {
-                    v.copy_from_slice(b);
-                }
-                ConstExpr::V128(u128::from_le_bytes(v))
+                v.copy_from_slice(b);
+                Ok(ConstExpr::V128(u128::from_le_bytes(v)))
             }
-            _ => e.decode(),
+            _ => Ok(e.decode()),
         }
     }
 
