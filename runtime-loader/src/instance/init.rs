@@ -54,7 +54,7 @@ impl ModuleSource for MetaView<'_> {
     }
     fn global_v128(&self, defined: u32) -> Option<u128> {
         match self.decode_expr(MetaView::global_init(self, defined)) {
-            ConstExpr::V128(x) => Some(x),
+            Ok(ConstExpr::V128(x)) => Some(x),
             _ => None,
         }
     }
