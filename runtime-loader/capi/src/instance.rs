@@ -158,6 +158,34 @@ pub(crate) fn link_error(r: &mut Runtime, what: &[u8], m: &[u8], n: &[u8]) -> bf
     BF_ERR_LINK
 }
 
+/// Import `i` of `module`: its host stub's offset and its binding, or the link error
+/// (message set). One function for the check in `instantiate` and the use in `build`.
+#[inline(never)]
+fn resolve_import(
+    r: &mut Runtime,
+    module: &Module,
+    i: u32,
+) -> Result<(u32, *mut Binding), bf_status> {
+    let meta = &module.meta;
+    let imp = meta.import(i);
+    let (m, n) = (imp.module, imp.name);
+    if imp.kind != ExportKind::Func {
+        return Err(link_error(r, b"unsupported import kind: ", m, n));
+    }
+    let Some(b) = find_binding(r, m, n) else {
+        return Err(link_error(r, b"unknown import: ", m, n));
+    };
+    let Some(stub) = module.entries.import_stub(meta.func_type_index(i)) else {
+        return Err(link_error(
+            r,
+            b"snapshot has no host stub for import ",
+            m,
+            n,
+        ));
+    };
+    Ok((stub, b))
+}
+
 pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     let Some(module) = r.module.as_ref().map(|m| m as *const Module) else {
         return Err(BF_ERR_STATE);
@@ -170,28 +198,10 @@ pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     let module: &'static Module = unsafe { &*module };
     let meta = &module.meta;
     // Imports, in order: only functions (so import `i` is function `i`), each bound, each
-    // with its host stub.
+    // with its host stub; checked before the block is carved (a link error leaves the arena
+    // as it was).
     for i in 0..meta.num_imports() {
-        let imp = meta.import(i);
-        let (m, n) = (imp.module, imp.name);
-        if imp.kind != ExportKind::Func {
-            return Err(link_error(r, b"unsupported import kind: ", m, n));
-        }
-        if find_binding(r, m, n).is_none() {
-            return Err(link_error(r, b"unknown import: ", m, n));
-        }
-        if module
-            .entries
-            .import_stub(meta.func_type_index(i))
-            .is_none()
-        {
-            return Err(link_error(
-                r,
-                b"snapshot has no host stub for import ",
-                m,
-                n,
-            ));
-        }
+        resolve_import(r, module, i)?;
     }
 
     // The block: header, then every array the vmctx and the libcalls reach.
@@ -273,13 +283,7 @@ pub(crate) fn build(
             *funcs.add(i as usize) = f;
             let (native, array, kind, host_data) = if i < nimp {
                 // Checked in `instantiate`: every import is a bound function with a stub.
-                let imp = meta.import(i);
-                let Some(stub) = module.entries.import_stub(ty) else {
-                    return Err(BF_ERR_LINK);
-                };
-                let Some(b) = find_binding(r, imp.module, imp.name) else {
-                    return Err(BF_ERR_LINK);
-                };
+                let (stub, b) = resolve_import(r, module, i)?;
                 let entry: ArrayFn = host_entry;
                 (
                     module.base.wrapping_add(stub as usize),
