@@ -264,9 +264,6 @@ impl Segments {
 ///
 /// # Errors
 /// The first out-of-bounds segment's trap; earlier writes stay.
-// Not inlined: the caller's instantiation path is large and this loop adds to its spills
-// (-78 bytes of loader core in the XIP-only C library).
-#[inline(never)]
 pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     core: &InstanceCore,
     meta: &M,
