@@ -169,21 +169,18 @@ fn resolve_import(
     let meta = &module.meta;
     let imp = meta.import(i);
     let (m, n) = (imp.module, imp.name);
-    if imp.kind != ExportKind::Func {
-        return Err(link_error(r, b"unsupported import kind: ", m, n));
-    }
-    let Some(b) = find_binding(r, m, n) else {
-        return Err(link_error(r, b"unknown import: ", m, n));
+    // One message, then one call that sets it.
+    let why: &[u8] = if imp.kind != ExportKind::Func {
+        b"unsupported import kind: "
+    } else if let Some(b) = find_binding(r, m, n) {
+        match module.entries.import_stub(meta.func_type_index(i)) {
+            Some(stub) => return Ok((stub, b)),
+            None => b"snapshot has no host stub for import ",
+        }
+    } else {
+        b"unknown import: "
     };
-    let Some(stub) = module.entries.import_stub(meta.func_type_index(i)) else {
-        return Err(link_error(
-            r,
-            b"snapshot has no host stub for import ",
-            m,
-            n,
-        ));
-    };
-    Ok((stub, b))
+    Err(link_error(r, why, m, n))
 }
 
 pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
