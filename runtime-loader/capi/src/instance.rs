@@ -158,6 +158,31 @@ pub(crate) fn link_error(r: &mut Runtime, what: &[u8], m: &[u8], n: &[u8]) -> bf
     BF_ERR_LINK
 }
 
+/// Import `i` of `module`: its host stub's offset and its binding, or the link error
+/// (message set). One function for the check in `instantiate` and the use in `build`.
+#[inline(never)]
+fn resolve_import(
+    r: &mut Runtime,
+    module: &Module,
+    i: u32,
+) -> Result<(u32, *mut Binding), bf_status> {
+    let meta = &module.meta;
+    let imp = meta.import(i);
+    let (m, n) = (imp.module, imp.name);
+    // One message, then one call that sets it.
+    let why: &[u8] = if imp.kind != ExportKind::Func {
+        b"unsupported import kind: "
+    } else if let Some(b) = find_binding(r, m, n) {
+        match module.entries.import_stub(meta.func_type_index(i)) {
+            Some(stub) => return Ok((stub, b)),
+            None => b"snapshot has no host stub for import ",
+        }
+    } else {
+        b"unknown import: "
+    };
+    Err(link_error(r, why, m, n))
+}
+
 pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     let Some(module) = r.module.as_ref().map(|m| m as *const Module) else {
         return Err(BF_ERR_STATE);
@@ -170,28 +195,10 @@ pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     let module: &'static Module = unsafe { &*module };
     let meta = &module.meta;
     // Imports, in order: only functions (so import `i` is function `i`), each bound, each
-    // with its host stub.
+    // with its host stub; checked before the block is carved (a link error leaves the arena
+    // as it was).
     for i in 0..meta.num_imports() {
-        let imp = meta.import(i);
-        let (m, n) = (imp.module, imp.name);
-        if imp.kind != ExportKind::Func {
-            return Err(link_error(r, b"unsupported import kind: ", m, n));
-        }
-        if find_binding(r, m, n).is_none() {
-            return Err(link_error(r, b"unknown import: ", m, n));
-        }
-        if module
-            .entries
-            .import_stub(meta.func_type_index(i))
-            .is_none()
-        {
-            return Err(link_error(
-                r,
-                b"snapshot has no host stub for import ",
-                m,
-                n,
-            ));
-        }
+        resolve_import(r, module, i)?;
     }
 
     // The block: header, then every array the vmctx and the libcalls reach.
@@ -225,7 +232,7 @@ pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
     // SAFETY: the instance was just built.
     let inst = unsafe { &*r.inst };
     let (funcs, globals) = inst.arrays();
-    let result = apply_active_segments(&inst.core, meta, funcs, globals)
+    let result = apply_segments(&inst.core, meta, funcs, globals)
         .map_err(|c| c as u32)
         .and_then(|()| match meta.start() {
             // SAFETY: the start function takes and returns nothing; one slot is enough.
@@ -239,6 +246,19 @@ pub(crate) fn instantiate(r: &mut Runtime) -> Result<(), bf_status> {
 /// (`instance::GlobalCell`), so a `v128` global fits (low half first).
 #[repr(C, align(16))]
 pub(crate) struct GlobalSlot([u64; 2]);
+
+/// [`apply_active_segments`] for the loaded module, kept out of `instantiate`: inlined there
+/// it adds to that large function's spills (-78 bytes of XIP-only loader core). Here and not
+/// on the shared function, which the Rust loader inlines at no cost.
+#[inline(never)]
+fn apply_segments(
+    core: &InstanceCore,
+    meta: &MetaView<'static>,
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Result<(), TrapCode> {
+    apply_active_segments(core, meta, funcs, globals)
+}
 
 /// Fills the zeroed instance block `block` (array offsets `o`, as carved in `instantiate`).
 pub(crate) fn build(
@@ -278,13 +298,7 @@ pub(crate) fn build(
             *funcs.add(i as usize) = f;
             let (native, array, kind, host_data) = if i < nimp {
                 // Checked in `instantiate`: every import is a bound function with a stub.
-                let imp = meta.import(i);
-                let Some(stub) = module.entries.import_stub(ty) else {
-                    return Err(BF_ERR_LINK);
-                };
-                let Some(b) = find_binding(r, imp.module, imp.name) else {
-                    return Err(BF_ERR_LINK);
-                };
+                let (stub, b) = resolve_import(r, module, i)?;
                 let entry: ArrayFn = host_entry;
                 (
                     module.base.wrapping_add(stub as usize),

@@ -179,10 +179,11 @@ fn exhausted(r: &mut Runtime) -> bf_status {
 
 /// `size` zeroed bytes aligned to `align` from the runtime's arena.
 fn arena_zeroed(r: &mut Runtime, size: usize, align: usize) -> Result<*mut u8, bf_status> {
-    let Ok(l) = Layout::from_size_align(size, align) else {
-        return Err(exhausted(r));
+    // A size no layout can hold is exhausted like a full arena (one error path).
+    let p = match Layout::from_size_align(size, align) {
+        Ok(l) => r.heap.alloc(l),
+        Err(_) => ptr::null_mut(),
     };
-    let p = r.heap.alloc(l);
     if p.is_null() {
         return Err(exhausted(r));
     }

@@ -40,26 +40,20 @@ pub unsafe extern "C" fn bf_load(
                 None if r.require_signature => Err(LoadError::Unsigned),
                 None => Ok(()),
             };
-            if let Err(e) = checked {
-                let why: &[u8] = if r.public_key.is_none() {
-                    b"signatures required, no public key set"
-                } else {
-                    e.message().as_bytes()
-                };
-                set_msg(&mut r.message, &[b"snapshot rejected: ", why]);
-                return BF_ERR_SIGNATURE;
-            }
-            match load(r, file, code, code_len) {
-                Ok(()) => BF_OK,
-                Err(Fail::Load(e)) => {
-                    set_msg(
-                        &mut r.message,
-                        &[b"snapshot rejected: ", e.message().as_bytes()],
-                    );
-                    BF_ERR_LOAD
+            // A refused signature or snapshot: one message, set in one place.
+            let (why, status): (&[u8], bf_status) = match checked {
+                Err(_) if r.public_key.is_none() => {
+                    (b"signatures required, no public key set", BF_ERR_SIGNATURE)
                 }
-                Err(Fail::Status(s)) => s,
-            }
+                Err(e) => (e.message().as_bytes(), BF_ERR_SIGNATURE),
+                Ok(()) => match load(r, file, code, code_len) {
+                    Ok(()) => return BF_OK,
+                    Err(Fail::Load(e)) => (e.message().as_bytes(), BF_ERR_LOAD),
+                    Err(Fail::Status(s)) => return s,
+                },
+            };
+            set_msg(&mut r.message, &[b"snapshot rejected: ", why]);
+            status
         })
     }
 }

@@ -125,17 +125,32 @@ impl ModuleSource for ModuleMeta {
 /// the globals in `globals` only (those initialised so far). `None` for an index out of
 /// range (not produced by a validated module).
 pub fn eval_const(e: RawExpr, funcs: &[*const FuncRef], globals: &[*mut u64]) -> Option<u64> {
-    let i = e.value as u32 as usize;
-    Some(match e.tag {
-        // Numbers: the payload is the value's bits (zero-extended for 32-bit values).
-        0..=3 => e.value,
-        // `ref.null`.
-        4 => 0,
-        5 => *funcs.get(i)? as u64,
-        // SAFETY: the cells of imported and earlier defined globals are live.
-        6 => unsafe { **globals.get(i)? },
-        _ => return None,
-    })
+    Env { funcs, globals }.eval(e)
+}
+
+/// What constant expressions read (the function and global cells), passed as one pointer
+/// to the evaluator (fewer argument moves at each of instantiation's call sites).
+struct Env<'a> {
+    funcs: &'a [*const FuncRef],
+    globals: &'a [*mut u64],
+}
+
+impl Env<'_> {
+    /// [`eval_const`].
+    #[inline(never)]
+    fn eval(&self, e: RawExpr) -> Option<u64> {
+        let i = e.value as u32 as usize;
+        Some(match e.tag {
+            // Numbers: the payload is the value's bits (zero-extended for 32-bit values).
+            0..=3 => e.value,
+            // `ref.null`.
+            4 => 0,
+            5 => *self.funcs.get(i)? as u64,
+            // SAFETY: the cells of imported and earlier defined globals are live.
+            6 => unsafe { **self.globals.get(i)? },
+            _ => return None,
+        })
+    }
 }
 
 /// Initialises the defined globals in order: `globals` holds every global's cell (imports
@@ -226,12 +241,13 @@ impl Segments {
             items: zeroed_slice((0..ne).map(passive_elem).sum())?,
             bytes: zeroed_slice((0..nd).map(passive_data).sum())?,
         };
+        let env = Env { funcs, globals };
         let mut at = 0;
         for i in 0..ne {
             let n = passive_elem(i);
             let items = &mut s.items[at..at + n];
             for (j, slot) in (0..).zip(items.iter_mut()) {
-                *slot = eval_const(meta.elem_item(i, j), funcs, globals)?;
+                *slot = env.eval(meta.elem_item(i, j))?;
             }
             if n > 0 {
                 s.elems[i as usize] = Segment {
@@ -283,17 +299,18 @@ pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     funcs: &[*const FuncRef],
     globals: &[*mut u64],
 ) -> Result<(), TrapCode> {
+    let env = Env { funcs, globals };
     for i in 0..meta.num_elems() {
         if let (Some((table, offset)), _, count) = meta.elem(i) {
-            let off = eval_const(offset, funcs, globals).ok_or(TrapCode::TableOutOfBounds)?;
+            let off = env.eval(offset).ok_or(TrapCode::TableOutOfBounds)?;
             core.write_table(table, off as u32, count, &mut |j| {
-                eval_const(meta.elem_item(i, j), funcs, globals)
+                env.eval(meta.elem_item(i, j))
             })?;
         }
     }
     for i in 0..meta.num_datas() {
         if let (Some((memory, offset)), bytes) = meta.data(i) {
-            let off = eval_const(offset, funcs, globals).ok_or(TrapCode::MemoryOutOfBounds)?;
+            let off = env.eval(offset).ok_or(TrapCode::MemoryOutOfBounds)?;
             core.write_memory(memory, off as u32, bytes)?;
         }
     }
