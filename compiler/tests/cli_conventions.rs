@@ -294,7 +294,11 @@ fn item9_inspect_totals_agree_with_profile_show() {
         .lines()
         .skip(3)
         // The function rows (they start with the index); the loop table follows them.
-        .take_while(|l| l.split_whitespace().next().is_some_and(|t| t.parse::<u64>().is_ok()))
+        .take_while(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|t| t.parse::<u64>().is_ok())
+        })
         .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
         .sum();
     // fib(12) + fib(9) make 465 + 109 calls of fib, plus one call of helper per run.

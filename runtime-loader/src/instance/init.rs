@@ -174,7 +174,11 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
             None => {
                 let lo = eval_const(e, funcs, &globals[..i as usize])?;
                 // SAFETY: `eval_const` checked the index; cells are 16 bytes (per the caller).
-                let hi = if e.tag == 6 { unsafe { *globals[e.value as usize].add(1) } } else { 0 };
+                let hi = if e.tag == 6 {
+                    unsafe { *globals[e.value as usize].add(1) }
+                } else {
+                    0
+                };
                 (lo, hi)
             }
         };
