@@ -436,7 +436,7 @@ fn differential_simd() {
         if let Ok(inst) = store.instantiate(&module, &|_, _| None) {
             for e in module.exports() {
                 if let (bareflow::ExternType::Func(ty), Some(bareflow::Extern::Func(f))) =
-                    (&e.ty, store.export(inst, &e.name))
+                    (&e.ty, store.export(inst, e.name))
                 {
                     let args: Vec<Val> = ty.params.iter().map(|t| Val::default_for(*t)).collect();
                     let _ = store.call(f, &args);

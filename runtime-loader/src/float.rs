@@ -90,8 +90,12 @@ pub extern "C" fn x86_pshufb(
     b: core::arch::x86_64::__m128i,
 ) -> core::arch::x86_64::__m128i {
     // SAFETY: `__m128i` and `[u8; 16]` are both 16 plain bytes.
-    let (a, b): ([u8; 16], [u8; 16]) =
-        unsafe { (core::mem::transmute(a), core::mem::transmute(b)) };
+    let (a, b): ([u8; 16], [u8; 16]) = unsafe {
+        (
+            core::mem::transmute::<core::arch::x86_64::__m128i, [u8; 16]>(a),
+            core::mem::transmute::<core::arch::x86_64::__m128i, [u8; 16]>(b),
+        )
+    };
     let mut r = [0u8; 16];
     for (r, i) in r.iter_mut().zip(b) {
         if i & 0x80 == 0 {
@@ -245,8 +249,12 @@ mod tests {
                 (seed.wrapping_mul(2_654_435_761).rotate_left(i as u32 * 5) >> 7) as u8
             });
             // SAFETY: 16-byte plain data both ways.
-            let (va, vb): (__m128i, __m128i) =
-                unsafe { (core::mem::transmute(a), core::mem::transmute(b)) };
+            let (va, vb): (__m128i, __m128i) = unsafe {
+                (
+                    core::mem::transmute::<[u8; 16], __m128i>(a),
+                    core::mem::transmute::<[u8; 16], __m128i>(b),
+                )
+            };
             let got: [u8; 16] = unsafe { core::mem::transmute(x86_pshufb(va, vb)) };
             let want: [u8; 16] = core::array::from_fn(|i| {
                 if b[i] & 0x80 != 0 {

@@ -456,11 +456,13 @@ mod tests {
 
     #[test]
     fn v128_types_and_consts_round_trip() {
-        let mut m = ModuleMeta::default();
-        m.types = vec![FuncType {
-            params: vec![ValType::V128, ValType::I32],
-            results: vec![ValType::V128],
-        }];
+        let mut m = ModuleMeta {
+            types: vec![FuncType {
+                params: vec![ValType::V128, ValType::I32],
+                results: vec![ValType::V128],
+            }],
+            ..ModuleMeta::default()
+        };
         let g = GlobalType {
             ty: ValType::V128,
             mutable: true,
