@@ -396,14 +396,13 @@ fn differential_every_mode_body() {
     );
 }
 
-/// SIMD differential, behind a flag: `BAREFLOW_DIFF_SIMD_CASES=N` generates N wasm-smith
-/// modules with SIMD and relaxed SIMD and runs each in the interpreter and in every compiled
-/// mode that runs SIMD (`bareflow::wast::simd_in_mode`; none yet, so until the translator
-/// lands this only runs the interpreter on them: no panic, no hang, every call judged). Off
-/// (0 cases) by default.
+/// SIMD differential: `BAREFLOW_DIFF_SIMD_CASES=N` (300 by default, what CI runs) generates N
+/// wasm-smith modules with SIMD and relaxed SIMD and runs each in the interpreter and in
+/// every compiled mode, results, traps and memory compared (`BAREFLOW_DIFF_START` moves the
+/// seeds, `BAREFLOW_DIFF_DUMP=DIR` writes each module to `DIR/simd-SEED.wasm`).
 #[test]
 fn differential_simd() {
-    let cases = env_u64("BAREFLOW_DIFF_SIMD_CASES", 0);
+    let cases = env_u64("BAREFLOW_DIFF_SIMD_CASES", 300);
     let start = env_u64("BAREFLOW_DIFF_START", 0);
     let (reference, others) = diff::all_engines();
     let others: Vec<&dyn diff::Engine> = others
@@ -428,6 +427,9 @@ fn differential_simd() {
             Err(e) => panic!("seed {seed}: wasm-smith SIMD module rejected: {e}"),
         };
         modules += 1;
+        if let Ok(dir) = std::env::var("BAREFLOW_DIFF_DUMP") {
+            let _ = std::fs::write(format!("{dir}/simd-{seed}.wasm"), &wasm);
+        }
         if uses_v128(&wasm) {
             with_v128 += 1;
         }
