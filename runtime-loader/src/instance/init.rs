@@ -169,12 +169,16 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
     for i in nimp..meta.num_globals() {
         let cell = globals[i as usize];
         let e = meta.global_init(i - nimp);
-        let (lo, hi) = match meta.global_v128(i - nimp) {
-            Some(x) => (x as u64, (x >> 64) as u64),
-            None => {
+        let (lo, hi) = match e.tag {
+            // `v128.const`: its 16 bytes are not in the expression's payload.
+            7 => {
+                let x = meta.global_v128(i - nimp)?;
+                (x as u64, (x >> 64) as u64)
+            }
+            tag => {
                 let lo = eval_const(e, funcs, &globals[..i as usize])?;
                 // SAFETY: `eval_const` checked the index; cells are 16 bytes (per the caller).
-                let hi = if e.tag == 6 {
+                let hi = if tag == 6 {
                     unsafe { *globals[e.value as usize].add(1) }
                 } else {
                     0
