@@ -201,6 +201,7 @@ idt_ptr:
 /* ---- page tables, IDT, stack (zeroed above) --------------------------------------------- */
     .section .bss.boot, "aw", @nobits
     .balign 4096
+    .globl pd                       /* main.c maps its snapshot buffer's 2 MiB page read-only */
 pml4:   .skip 4096
 pdpt:   .skip 4096
 pd:     .skip 4096

@@ -1,12 +1,15 @@
 #!/bin/sh
-# Builds the BareFlow bare-metal QEMU image:
+# Builds the BareFlow bare-metal QEMU image and the FAT16 disk it reads its snapshots from:
 #   1. execute-in-place snapshots of the trio + sha256 (wasm-samples), trap.wat and serial.wat
 #      with `bareflow compile --xip`, and fibonacci with `--memory guard` (to be refused);
+#      OUTDIR/disk.img: a FAT16 volume holding them as FIB.SNP, SUM.SNP, MUL.SNP, SHA256.SNP,
+#      TRAP.SNP, SERIAL.SNP, GUARD.SNP and run.txt as RUN.TXT (mkdisk.sh; needs mkfs.fat and
+#      mcopy);
 #   2. libbareflow.a, execute-in-place only (`cargo build -p bareflow-capi --profile min-size
 #      --no-default-features`: no relocating loader), unless LIB is set;
-#   3. boot.S + main.c + mem.c (from the freestanding proof), linked with link.ld and the
-#      staticlib into OUTDIR/bareflow-qemu.elf (stripped; OUTDIR/bareflow-qemu.debug keeps
-#      the symbols);
+#   3. boot.S + main.c + disk.c (ATA PIO, FAT16) + mem.c (from the freestanding proof), linked
+#      with link.ld and the staticlib into OUTDIR/bareflow-qemu.elf (stripped;
+#      OUTDIR/bareflow-qemu.debug keeps the symbols); the image embeds no snapshot;
 #   4. prints the image size and the loader core's share (from the link map).
 #
 # Usage: firmware/qemu/build.sh OUTDIR BAREFLOW_BIN
@@ -19,7 +22,8 @@
 #   LDFLAGS           extra link flags (e.g. -fuse-ld=lld)
 #
 # Boot: qemu-system-x86_64 -cpu max -m 64M -nographic -no-reboot -serial stdio -display none \
-#         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel OUTDIR/bareflow-qemu.elf
+#         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel OUTDIR/bareflow-qemu.elf \
+#         -drive file=OUTDIR/disk.img,format=raw,if=ide
 # (exit status 33 = success).
 set -eu
 if [ $# -ne 2 ]; then
@@ -50,6 +54,9 @@ done
     cat "$OUT/compile.log" >&2
     exit 1
 }
+sh "$here/mkdisk.sh" "$OUT/disk.img" "$OUT/fibonacci.snap=FIB.SNP" "$OUT/sum_to_n.snap=SUM.SNP" \
+    "$OUT/multiply.snap=MUL.SNP" "$OUT/sha256.snap=SHA256.SNP" "$OUT/trap.snap=TRAP.SNP" \
+    "$OUT/serial.snap=SERIAL.SNP" "$OUT/fibonacci-guard.snap=GUARD.SNP" "$here/run.txt=RUN.TXT"
 
 # 2. The staticlib, without the relocating path: the image only runs snapshots in place.
 if [ -z "${LIB:-}" ]; then
@@ -68,12 +75,12 @@ if "$CC" -fno-tree-loop-distribute-patterns -x c -c -o /dev/null /dev/null 2>/de
     MEMFLAGS="$MEMFLAGS -fno-tree-loop-distribute-patterns"
 fi
 "$CC" -fno-pie -c "$here/boot.S" -o "$OUT/boot.o"
-"$CC" $CFLAGS -I "$root/runtime-loader/include" -DSNAP_DIR="\"$OUT\"" -c "$here/main.c" \
-    -o "$OUT/main.o"
+"$CC" $CFLAGS -I "$root/runtime-loader/include" -c "$here/main.c" -o "$OUT/main.o"
+"$CC" $CFLAGS -c "$here/disk.c" -o "$OUT/disk.o"
 "$CC" $CFLAGS $MEMFLAGS -c "$root/runtime-loader/examples/freestanding/mem.c" -o "$OUT/mem.o"
 "$CC" ${LDFLAGS:-} -nostdlib -static -no-pie -T "$here/link.ld" -Wl,--gc-sections -Wl,--build-id=none \
     -Wl,-z,max-page-size=4096 -Wl,-Map,"$OUT/bareflow-qemu.map" \
-    "$OUT/boot.o" "$OUT/main.o" "$OUT/mem.o" "$LIB" -o "$OUT/bareflow-qemu.debug" \
+    "$OUT/boot.o" "$OUT/main.o" "$OUT/disk.o" "$OUT/mem.o" "$LIB" -o "$OUT/bareflow-qemu.debug" \
     2>"$OUT/link.log" || {
     cat "$OUT/link.log" >&2
     exit 1
@@ -101,10 +108,10 @@ awk '
             else if (sec ~ /^\.(data|bss)/) data += hex(size)
         }
     }
-    /^\.(text|rodata|bfsnap|data|bss) / { out[$1] = hex($3) }
+    /^\.(text|rodata|data|bss) / { out[$1] = hex($3) }
     END {
         if (out[".text"] == 0) { print "(no section sizes: the link map is not in GNU ld format)"; exit }
         printf "loader core in the image: text %d bytes, rodata %d bytes, data+bss %d bytes\n", text, ro, data
-        printf "image sections: .text %d, .rodata %d, .bfsnap %d, .data %d, .bss %d bytes\n", out[".text"], out[".rodata"], out[".bfsnap"], out[".data"], out[".bss"]
+        printf "image sections: .text %d, .rodata %d, .data %d, .bss %d bytes\n", out[".text"], out[".rodata"], out[".data"], out[".bss"]
     }
 ' "$OUT/bareflow-qemu.map"
