@@ -1,15 +1,20 @@
-//! Bare metal: builds the QEMU image (`firmware/qemu/build.sh`: execute-in-place snapshots of
-//! the trio, sha256, a trapping module and one calling a host import, `libbareflow.a`, a PVH entry into long mode) and
-//! boots it in `qemu-system-x86_64`. The image prints its calls on the serial port and leaves
-//! through `isa-debug-exit`; this test checks the exit status, that the image found every
-//! result as expected, and replays every `call` line in the interpreter.
+//! Bare metal: builds the QEMU image (`firmware/qemu/build.sh`: `libbareflow.a`, a PVH entry
+//! into long mode, an ATA PIO driver and a FAT16 reader) and the FAT16 disk it reads its
+//! snapshots from (execute-in-place snapshots of the trio, sha256, a trapping module and one
+//! calling a host import, and RUN.TXT saying what to call), and boots it in
+//! `qemu-system-x86_64`. The image prints its calls on the serial port and leaves through
+//! `isa-debug-exit`; the tests check the exit status, that the image found every result as
+//! expected, and replay every `call` line in the interpreter; that other snapshots on the disk
+//! change what runs without rebuilding the image; and that corrupt disks (boot sector, FAT,
+//! directory entries) are refused with a message and a failure status, within the time limit.
 //!
-//! Skipped (with a printed reason) when qemu-system-x86_64 or a C compiler is missing and
-//! `CI` is unset; under `CI` a missing tool fails.
+//! Skipped (with a printed reason) when qemu-system-x86_64, a C compiler, mkfs.fat or mcopy is
+//! missing and `CI` is unset; under `CI` a missing tool fails.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bareflow::{Config, Extern, Mode, Module, Store, Val, ValType};
@@ -19,12 +24,20 @@ use common::{in_ci, replay_call_lines, root};
 
 /// QEMU's exit status when the image writes its success code (0x10) to isa-debug-exit.
 const EXIT_SUCCESS: i32 = (0x10 << 1) | 1;
+/// ... and its failure code (0x11).
+const EXIT_FAILURE: i32 = (0x11 << 1) | 1;
 /// How long the image may run before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn runs(tool: &str) -> bool {
+    // mkfs.fat has no --version; its --help exits with 0.
+    let arg = if tool == "mkfs.fat" {
+        "--help"
+    } else {
+        "--version"
+    };
     Command::new(tool)
-        .arg("--version")
+        .arg(arg)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -41,18 +54,25 @@ fn have(tool: &str) -> bool {
     false
 }
 
-fn module_path(snap: &str) -> PathBuf {
+/// The module behind a snapshot file of build.sh's disk (firmware/qemu/run.txt's names).
+fn module_path(file: &str) -> PathBuf {
     let root = root();
-    if snap == "trap" || snap == "serial" {
-        root.join("firmware/qemu").join(format!("{snap}.wat"))
-    } else {
-        root.join("wasm-samples").join(format!("{snap}.wasm"))
+    match file {
+        "TRAP.SNP" => root.join("firmware/qemu/trap.wat"),
+        "SERIAL.SNP" => root.join("firmware/qemu/serial.wat"),
+        "FIB.SNP" => root.join("wasm-samples/fibonacci.wasm"),
+        "SUM.SNP" => root.join("wasm-samples/sum_to_n.wasm"),
+        "MUL.SNP" => root.join("wasm-samples/multiply.wasm"),
+        "SHA256.SNP" => root.join("wasm-samples/sha256.wasm"),
+        _ => panic!("no module for {file}"),
     }
 }
 
-/// What the interpreter says about `export(args)` of `snap`: result slots or a trap code.
-fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
-    let module = Module::from_file(module_path(snap)).unwrap();
+/// What the interpreter says about `export(args)` of the module at `path`: result slots or a
+/// trap code.
+fn interpret(path: &Path, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
+    let snap = path.display();
+    let module = Module::from_file(path).unwrap();
     let mut store = Store::new(Config::new(Mode::Interp));
     // serial.wat's env.write(ptr, len); its output is checked on the serial port instead.
     let write_ty = bareflow::FuncType {
@@ -95,9 +115,17 @@ fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
     }
 }
 
-/// Boots `image`; returns the serial output and QEMU's exit code. Kills QEMU after TIMEOUT.
-fn boot(image: &Path) -> (String, Option<i32>) {
-    let mut child = Command::new("qemu-system-x86_64")
+/// Boots `image` with `disk` on the primary IDE bus (none: no disk); returns the serial output
+/// and QEMU's exit code. Kills QEMU after TIMEOUT.
+fn boot(image: &Path, disk: Option<&Path>) -> (String, Option<i32>) {
+    let mut cmd = Command::new("qemu-system-x86_64");
+    if let Some(disk) = disk {
+        let mut drive = std::ffi::OsString::from("file=");
+        drive.push(disk);
+        drive.push(",format=raw,if=ide");
+        cmd.arg("-drive").arg(drive);
+    }
+    let mut child = cmd
         .args([
             "-nographic",
             "-no-reboot",
@@ -153,35 +181,67 @@ fn boot(image: &Path) -> (String, Option<i32>) {
     (out, status.code())
 }
 
-#[test]
-fn qemu_image_runs_xip_snapshots_on_bare_metal() {
-    if !have("qemu-system-x86_64") || !have("cc") {
-        return;
+/// Builds the image and build.sh's disk once for all tests (`target/firmware-xip-only/qemu`);
+/// None (skip) when a tool is missing outside CI.
+fn build() -> Option<&'static Path> {
+    static OUT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    OUT.get_or_init(|| {
+        if !have("qemu-system-x86_64") || !have("cc") || !have("mkfs.fat") || !have("mcopy") {
+            return None;
+        }
+        let root = root();
+        // build.sh builds the XIP-only library; same target dir as firmware.rs's XIP-only build.
+        let target = root.join("target").join("firmware-xip-only");
+        let out = target.join("qemu");
+        let o = Command::new("sh")
+            .arg(root.join("firmware/qemu/build.sh"))
+            .arg(&out)
+            .arg(env!("CARGO_BIN_EXE_bareflow"))
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("running firmware/qemu/build.sh");
+        let build = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "build.sh failed:\n{build}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        eprintln!("{build}");
+        Some(out)
+    })
+    .as_deref()
+}
+
+/// Builds a FAT16 disk image with firmware/qemu/mkdisk.sh: `files` are (source, 8.3 name).
+fn mkdisk(img: &Path, files: &[(&Path, &str)]) {
+    let mut cmd = Command::new("sh");
+    cmd.arg(root().join("firmware/qemu/mkdisk.sh")).arg(img);
+    for (src, name) in files {
+        let mut spec = src.as_os_str().to_owned();
+        spec.push("=");
+        spec.push(name);
+        cmd.arg(spec);
     }
-    let root = root();
-    // build.sh builds the XIP-only library; same target dir as firmware.rs's XIP-only build.
-    let target = root.join("target").join("firmware-xip-only");
-    let out = target.join("qemu");
-    let o = Command::new("sh")
-        .arg(root.join("firmware/qemu/build.sh"))
-        .arg(&out)
-        .arg(env!("CARGO_BIN_EXE_bareflow"))
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .expect("running firmware/qemu/build.sh");
-    let build = String::from_utf8_lossy(&o.stdout);
+    let o = cmd.output().expect("running firmware/qemu/mkdisk.sh");
     assert!(
         o.status.success(),
-        "build.sh failed:\n{build}\n{}",
+        "mkdisk.sh failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    eprintln!("{build}");
+}
 
-    let (serial, code) = boot(&out.join("bareflow-qemu.elf"));
-    let lines: Vec<&str> = serial.lines().map(str::trim_end).collect();
+fn serial_lines(serial: &str) -> Vec<&str> {
+    serial.lines().map(str::trim_end).collect()
+}
+
+#[test]
+fn qemu_image_runs_xip_snapshots_from_a_fat16_disk() {
+    let Some(out) = build() else { return };
+    let (serial, code) = boot(&out.join("bareflow-qemu.elf"), Some(&out.join("disk.img")));
+    let lines = serial_lines(&serial);
     for l in &lines {
         assert!(
-            !l.starts_with("FAIL") && !l.starts_with("exception"),
+            !l.starts_with("FAIL") && !l.starts_with("exception") && !l.starts_with("disk refused"),
             "the image reported: {l}\n{serial}"
         );
     }
@@ -192,19 +252,43 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
     );
     assert_eq!(lines.last(), Some(&"done 0"), "{serial}");
 
+    // The image listed what it found on the disk, in directory order.
+    let listed: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("file "))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "FIB.SNP",
+            "SUM.SNP",
+            "MUL.SNP",
+            "SHA256.SNP",
+            "TRAP.SNP",
+            "SERIAL.SNP",
+            "GUARD.SNP",
+            "RUN.TXT"
+        ],
+        "{serial}"
+    );
     // Every call line agrees with the interpreter.
-    let calls = replay_call_lines(lines.iter().copied(), interpret);
+    let calls = replay_call_lines(lines.iter().copied(), |f, e, a| {
+        interpret(&module_path(f), e, a)
+    });
     assert_eq!(calls, 11, "call lines:\n{serial}");
-    // Each trap kind is printed with its message, and all five snapshots ran in place.
+    // Each trap kind is printed with its message, and all six snapshots ran in place.
     for want in [
-        "call trap boom trap 1 trap: unreachable",
-        "call trap div 7 0 trap 7 trap: integer divide by zero",
-        "call trap load 65533 trap 2 trap: out of bounds memory access",
-        "call trap deep 0 trap 10 trap: call stack exhausted",
-        "call trap div 7 2 -> 3",
-        "call serial hello 2 -> 60",
+        "call FIB.SNP fib 20 -> 6765",
+        "call SHA256.SNP run 3 -> 1881288049129779168",
+        "call TRAP.SNP boom trap 1 trap: unreachable",
+        "call TRAP.SNP div 7 0 trap 7 trap: integer divide by zero",
+        "call TRAP.SNP load 65533 trap 2 trap: out of bounds memory access",
+        "call TRAP.SNP deep 0 trap 10 trap: call stack exhausted",
+        "call TRAP.SNP div 7 2 -> 3",
+        "call SERIAL.SNP hello 2 -> 60",
         // A snapshot for the other memory mode is refused with a load status.
-        "snapshot fibonacci-guard (--memory guard) -> status 4 snapshot rejected",
+        "snapshot GUARD.SNP -> status 4 snapshot rejected",
         "write to snapshot memory at 0x",
     ] {
         assert!(
@@ -223,4 +307,252 @@ fn qemu_image_runs_xip_snapshots_on_bare_metal() {
         .filter(|l| l.starts_with("snapshot ") && l.ends_with(", in place"))
         .count();
     assert_eq!(in_place, 6, "{serial}");
+}
+
+/// The firmware-update story: the same image, two disks with different snapshots under the same
+/// name and the same RUN.TXT; what runs is what the disk holds.
+#[test]
+fn qemu_image_runs_what_the_disk_holds() {
+    let Some(out) = build() else { return };
+    let dir = out.join("update");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run_txt = dir.join("run.txt");
+    std::fs::write(&run_txt, "APP.SNP main\n").unwrap();
+    let versions = [
+        (
+            "v1",
+            "(module (func (export \"main\") (result i64) i64.const 1001))",
+        ),
+        (
+            "v2",
+            "(module (func (export \"main\") (result i64) (local $i i64) (local $s i64)
+               (loop $l (local.set $s (i64.add (local.get $s) (local.get $i)))
+                 (local.set $i (i64.add (local.get $i) (i64.const 1)))
+                 (br_if $l (i64.lt_u (local.get $i) (i64.const 2002))))
+               (local.get $s)))",
+        ),
+    ];
+    let mut results = Vec::new();
+    for (v, wat) in versions {
+        let src = dir.join(format!("{v}.wat"));
+        std::fs::write(&src, wat).unwrap();
+        let snap = dir.join(format!("{v}.snap"));
+        let o = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+            .args(["compile", "--xip"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&snap)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let img = dir.join(format!("{v}.img"));
+        mkdisk(&img, &[(&snap, "APP.SNP"), (&run_txt, "RUN.TXT")]);
+        let (serial, code) = boot(&out.join("bareflow-qemu.elf"), Some(&img));
+        let lines = serial_lines(&serial);
+        assert_eq!(code, Some(EXIT_SUCCESS), "{v}:\n{serial}");
+        let calls = replay_call_lines(lines.iter().copied(), |_, e, a| interpret(&src, e, a));
+        assert_eq!(calls, 1, "{v}:\n{serial}");
+        let call = lines.iter().find(|l| l.starts_with("call ")).unwrap();
+        results.push(call.to_string());
+        std::fs::remove_file(&img).unwrap();
+    }
+    assert_eq!(results[0], "call APP.SNP main -> 1001");
+    assert_eq!(results[1], "call APP.SNP main -> 2003001");
+}
+
+/// A FAT16 image's layout, read from its BPB, for corrupting it.
+struct Fat16 {
+    bytes: Vec<u8>,
+    fats: Vec<usize>,
+    root: usize,
+    root_entries: usize,
+}
+
+impl Fat16 {
+    fn parse(bytes: Vec<u8>) -> Fat16 {
+        let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+        assert_eq!(u16_at(11), 512);
+        let reserved = u16_at(14);
+        let nfats = bytes[16] as usize;
+        let fat_size = u16_at(22) * 512;
+        let fats = (0..nfats)
+            .map(|i| (reserved * 512) + i * fat_size)
+            .collect();
+        let root = reserved * 512 + nfats * fat_size;
+        let root_entries = u16_at(17);
+        Fat16 {
+            bytes,
+            fats,
+            root,
+            root_entries,
+        }
+    }
+
+    /// Offset of the directory entry of `name` ("SHA256  SNP": 11 bytes, space-padded).
+    fn entry(&self, name: &str) -> usize {
+        (0..self.root_entries)
+            .map(|i| self.root + 32 * i)
+            .find(|&e| &self.bytes[e..e + 11] == name.as_bytes())
+            .unwrap_or_else(|| panic!("no entry {name}"))
+    }
+
+    fn first_cluster(&self, name: &str) -> u16 {
+        let e = self.entry(name);
+        u16::from_le_bytes([self.bytes[e + 26], self.bytes[e + 27]])
+    }
+
+    fn fat(&self, c: u16) -> u16 {
+        let o = self.fats[0] + 2 * c as usize;
+        u16::from_le_bytes([self.bytes[o], self.bytes[o + 1]])
+    }
+
+    /// Sets FAT entry `c` in every copy of the FAT.
+    fn set_fat(&mut self, c: u16, v: u16) {
+        for &f in &self.fats {
+            let o = f + 2 * c as usize;
+            self.bytes[o..o + 2].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// The cluster numbers of `name`'s chain.
+    fn chain(&self, name: &str) -> Vec<u16> {
+        let mut c = self.first_cluster(name);
+        let mut chain = Vec::new();
+        while c < 0xfff8 && chain.len() < 65536 {
+            chain.push(c);
+            c = self.fat(c);
+        }
+        chain
+    }
+
+    fn set_size(&mut self, name: &str, size: u32) {
+        let e = self.entry(name);
+        self.bytes[e + 28..e + 32].copy_from_slice(&size.to_le_bytes());
+    }
+}
+
+/// The file the FAT corruptions hit: sha256's snapshot, 17 clusters.
+const SHA: &str = "SHA256  SNP";
+
+#[test]
+fn qemu_image_refuses_corrupt_fat16_disks() {
+    let Some(out) = build() else { return };
+    let good = std::fs::read(out.join("disk.img")).unwrap();
+    let sha_size = Fat16::parse(good.clone()).entry(SHA);
+    let sha_size = u32::from_le_bytes(good[sha_size + 28..sha_size + 32].try_into().unwrap());
+    type Corrupt = fn(&mut Fat16, u32);
+    let cases: [(&str, Corrupt, &str); 13] = [
+        (
+            "no boot signature",
+            |f, _| f.bytes[510] = 0,
+            "disk refused: bad BPB: no boot signature 0x55 0xaa",
+        ),
+        (
+            "sector size",
+            |f, _| f.bytes[11..13].copy_from_slice(&1024u16.to_le_bytes()),
+            "disk refused: bad BPB: bytes per sector is not 512",
+        ),
+        (
+            "sectors per cluster",
+            |f, _| f.bytes[13] = 3,
+            "disk refused: bad BPB: sectors per cluster is not a power of two",
+        ),
+        (
+            "too few clusters for FAT16",
+            |f, _| f.bytes[19..21].copy_from_slice(&1000u16.to_le_bytes()),
+            "disk refused: bad BPB: cluster count outside FAT16's 4085..65524",
+        ),
+        (
+            "volume past the disk",
+            |f, _| f.bytes[19..21].copy_from_slice(&60000u16.to_le_bytes()),
+            "disk refused: bad BPB: volume larger than the disk",
+        ),
+        (
+            "chain loop",
+            |f, _| {
+                let c = f.chain(SHA);
+                f.set_fat(c[5], c[2]);
+            },
+            "file SHA256.SNP 8596 bytes: refused: cluster chain loop",
+        ),
+        (
+            "chain loop from the last cluster",
+            |f, _| {
+                let c = f.chain(SHA);
+                f.set_fat(*c.last().unwrap(), c[0]);
+            },
+            "file SHA256.SNP 8596 bytes: refused: cluster chain loop",
+        ),
+        (
+            "bad cluster",
+            |f, _| {
+                let c = f.chain(SHA);
+                f.set_fat(c[3], 0xfff7);
+            },
+            "file SHA256.SNP 8596 bytes: refused: bad cluster (0xfff7) in the chain",
+        ),
+        (
+            "free cluster",
+            |f, _| {
+                let c = f.chain(SHA);
+                f.set_fat(c[3], 0);
+            },
+            "file SHA256.SNP 8596 bytes: refused: free or reserved cluster (0 or 1) in the chain",
+        ),
+        (
+            "cluster number out of range",
+            |f, _| {
+                let c = f.chain(SHA);
+                f.set_fat(c[3], 0xf000);
+            },
+            "file SHA256.SNP 8596 bytes: refused: cluster number out of range (cluster 61440)",
+        ),
+        (
+            "size past the chain",
+            |f, size| f.set_size(SHA, size + 512),
+            "refused: file size past the end of its cluster chain",
+        ),
+        (
+            "chain past the size",
+            |f, _| f.set_size(SHA, 100),
+            "file SHA256.SNP 100 bytes: refused: cluster chain longer than the file size",
+        ),
+        (
+            "size past the disk",
+            |f, _| f.set_size(SHA, 0xffff_fff0),
+            "file SHA256.SNP 4294967280 bytes: refused: file size past the disk",
+        ),
+    ];
+    let image = out.join("bareflow-qemu.elf");
+    let img = out.join("corrupt.img");
+    let check = |what: &str, disk: Option<&Path>, want: &str| {
+        let (serial, code) = boot(&image, disk);
+        let lines = serial_lines(&serial);
+        assert_eq!(code, Some(EXIT_FAILURE), "{what}: exit status\n{serial}");
+        assert!(
+            lines.iter().any(|l| l.contains(want)),
+            "{what}: missing `{want}` in\n{serial}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("disk refused: ")),
+            "{what}:\n{serial}"
+        );
+        // Refused before anything ran.
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("call ") || l.starts_with("snapshot ")),
+            "{what}: something ran\n{serial}"
+        );
+        assert_eq!(lines.last(), Some(&"FAILED 1"), "{what}:\n{serial}");
+    };
+    for (what, corrupt, want) in cases {
+        let mut f = Fat16::parse(good.clone());
+        corrupt(&mut f, sha_size);
+        assert_ne!(f.bytes, good, "{what}: nothing changed");
+        std::fs::write(&img, &f.bytes).unwrap();
+        check(what, Some(&img), want);
+    }
+    std::fs::remove_file(&img).unwrap();
+    check("no disk", None, "disk refused: no ATA drive");
 }

@@ -13,7 +13,7 @@ fi
 img=$1
 shift
 rm -f "$img"
-mkfs.fat -F 16 -s 1 -n BAREFLOW -i 0bf0f16d -C "$img" 4096 >/dev/null
+mkfs.fat --invariant -F 16 -s 1 -n BAREFLOW -i 0bf0f16d -C "$img" 4096 >/dev/null
 for spec in "$@"; do
     src=${spec%=*}
     name=${spec##*=}
