@@ -556,3 +556,113 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
     std::fs::remove_file(&img).unwrap();
     check("no disk", None, "disk refused: no ATA drive");
 }
+
+/// `build.sh` with SIGN_KEY: the image embeds the public key and runs only snapshots signed
+/// with its secret half; an unsigned one, one signed with another key and a signed one with
+/// one byte changed are refused with the signature status (BF_ERR_SIGNATURE, 10) before they
+/// are parsed, and a disk of unsigned snapshots runs nothing.
+#[test]
+fn qemu_image_with_a_key_runs_only_signed_snapshots() {
+    let Some(unsigned) = build() else { return };
+    let root = root();
+    let bareflow = env!("CARGO_BIN_EXE_bareflow");
+    let out = root.join("target/firmware-xip-only/qemu-signed");
+    let keys = out.join("keys");
+    let _ = std::fs::remove_dir_all(&keys);
+    std::fs::create_dir_all(&keys).unwrap();
+    for k in ["k", "other"] {
+        let o = Command::new(bareflow)
+            .args(["keygen", "--out"])
+            .arg(keys.join(k))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // The signing library, in the target dir scripts/sizes.sh builds it in.
+    let target = root.join("target/size-sign-xip");
+    let o = Command::new("sh")
+        .arg(root.join("firmware/qemu/build.sh"))
+        .arg(&out)
+        .arg(bareflow)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("SIGN_KEY", keys.join("k"))
+        .output()
+        .expect("running firmware/qemu/build.sh");
+    assert!(
+        o.status.success(),
+        "build.sh (SIGN_KEY) failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let image = out.join("bareflow-qemu.elf");
+    let pubkey = std::fs::read_to_string(keys.join("k.pub")).unwrap();
+
+    // build.sh's disk, every snapshot signed: all of it runs as unsigned in the plain image.
+    let (serial, code) = boot(&image, Some(&out.join("disk.img")));
+    let lines = serial_lines(&serial);
+    assert_eq!(code, Some(EXIT_SUCCESS), "{serial}");
+    let want_key = format!("signatures required: Ed25519 public key {}", pubkey.trim());
+    assert!(lines.contains(&want_key.as_str()), "{serial}");
+    let calls = replay_call_lines(lines.iter().copied(), |f, e, a| {
+        interpret(&module_path(f), e, a)
+    });
+    assert_eq!(calls, 11, "{serial}");
+
+    // The unsigned disk: every snapshot refused with the signature status.
+    let (serial, code) = boot(&image, Some(&unsigned.join("disk.img")));
+    let lines = serial_lines(&serial);
+    assert_eq!(code, Some(EXIT_FAILURE), "{serial}");
+    assert!(!lines.iter().any(|l| l.starts_with("call ")), "{serial}");
+    let refused = lines
+        .iter()
+        .filter(|l| l.contains("status 10") && l.contains("snapshot is not signed"))
+        .count();
+    assert_eq!(refused, 7, "{serial}");
+
+    // Good, other key, tampered and unsigned side by side; RUN.TXT expects the refusals.
+    let fib = root.join("wasm-samples/fibonacci.wasm");
+    let other = out.join("other.snap");
+    let o = Command::new(bareflow)
+        .args(["compile", "--xip", "--sign"])
+        .arg(keys.join("other.key"))
+        .arg(&fib)
+        .arg("-o")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut tampered = std::fs::read(out.join("fibonacci.snap")).unwrap();
+    let mid = tampered.len() / 2;
+    tampered[mid] ^= 1;
+    let tampered_path = out.join("tampered.snap");
+    std::fs::write(&tampered_path, tampered).unwrap();
+    let run_txt = out.join("signed-run.txt");
+    std::fs::write(
+        &run_txt,
+        "GOOD.SNP fib 20 -> 6765\nOTHER.SNP refused\nTAMPER.SNP refused\nPLAIN.SNP refused\n",
+    )
+    .unwrap();
+    let img = out.join("mixed.img");
+    mkdisk(
+        &img,
+        &[
+            (&out.join("fibonacci.snap"), "GOOD.SNP"),
+            (&other, "OTHER.SNP"),
+            (&tampered_path, "TAMPER.SNP"),
+            (&unsigned.join("fibonacci.snap"), "PLAIN.SNP"),
+            (&run_txt, "RUN.TXT"),
+        ],
+    );
+    let (serial, code) = boot(&image, Some(&img));
+    let lines = serial_lines(&serial);
+    assert_eq!(code, Some(EXIT_SUCCESS), "{serial}");
+    assert!(lines.contains(&"call GOOD.SNP fib 20 -> 6765"), "{serial}");
+    for f in ["OTHER.SNP", "TAMPER.SNP", "PLAIN.SNP"] {
+        let want = format!("snapshot {f} -> status 10 ");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&want)),
+            "missing `{want}`:\n{serial}"
+        );
+    }
+    std::fs::remove_file(&img).unwrap();
+}

@@ -6,7 +6,8 @@
 #      TRAP.SNP, SERIAL.SNP, GUARD.SNP and run.txt as RUN.TXT (mkdisk.sh; needs mkfs.fat and
 #      mcopy);
 #   2. libbareflow.a, execute-in-place only (`cargo build -p bareflow-capi --profile min-size
-#      --no-default-features`: no relocating loader), unless LIB is set;
+#      --no-default-features`: no relocating loader; plus `--features sign` with SIGN_KEY),
+#      unless LIB is set;
 #   3. boot.S + main.c + disk.c (ATA PIO, FAT16) + mem.c (from the freestanding proof), linked
 #      with link.ld and the staticlib into OUTDIR/bareflow-qemu.elf (stripped;
 #      OUTDIR/bareflow-qemu.debug keeps the symbols); the image embeds no snapshot;
@@ -20,6 +21,11 @@
 #                     shared with compiler/tests/firmware.rs's XIP-only build)
 #   CC                C compiler, gcc or clang (default: cc)
 #   LDFLAGS           extra link flags (e.g. -fuse-ld=lld)
+#   SIGN_KEY          PREFIX of a `bareflow keygen --out PREFIX` key pair: the snapshots are
+#                     signed with PREFIX.key, the library is built with feature `sign`
+#                     (default CARGO_TARGET_DIR then <repo>/target/size-sign-xip, shared with
+#                     scripts/sizes.sh) and the image embeds PREFIX.pub and refuses every
+#                     snapshot without a valid signature under it
 #
 # Boot: qemu-system-x86_64 -cpu max -m 64M -nographic -no-reboot -serial stdio -display none \
 #         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel OUTDIR/bareflow-qemu.elf \
@@ -36,6 +42,19 @@ mkdir -p "$1"
 OUT=$(cd "$1" && pwd)
 BAREFLOW=$2
 CC=${CC:-cc}
+sign=
+keydef=
+features=--no-default-features
+if [ -n "${SIGN_KEY:-}" ]; then
+    sign="--sign $SIGN_KEY.key"
+    features="--no-default-features --features sign"
+    hex=$(tr -d ' \n' <"$SIGN_KEY.pub")
+    if [ ${#hex} -ne 64 ] || [ -n "$(printf %s "$hex" | tr -d 0-9a-fA-F)" ]; then
+        echo "error: $SIGN_KEY.pub is not 64 hex digits" >&2
+        exit 1
+    fi
+    keydef="-DSIGN_PUBKEY={$(printf %s "$hex" | sed 's/../0x&,/g')}"
+fi
 
 # 1. Snapshots.
 for s in fibonacci sum_to_n multiply sha256 trap serial; do
@@ -43,13 +62,13 @@ for s in fibonacci sum_to_n multiply sha256 trap serial; do
     trap | serial) src=$here/$s.wat ;;
     *) src=$root/wasm-samples/$s.wasm ;;
     esac
-    "$BAREFLOW" compile --xip "$src" -o "$OUT/$s.snap" >"$OUT/compile.log" 2>&1 || {
+    "$BAREFLOW" compile --xip $sign "$src" -o "$OUT/$s.snap" >"$OUT/compile.log" 2>&1 || {
         cat "$OUT/compile.log" >&2
         exit 1
     }
 done
 # The same sample for the other memory mode (guard pages): the image must refuse it.
-"$BAREFLOW" compile --xip --memory guard "$root/wasm-samples/fibonacci.wasm" \
+"$BAREFLOW" compile --xip $sign --memory guard "$root/wasm-samples/fibonacci.wasm" \
     -o "$OUT/fibonacci-guard.snap" >"$OUT/compile.log" 2>&1 || {
     cat "$OUT/compile.log" >&2
     exit 1
@@ -60,9 +79,14 @@ sh "$here/mkdisk.sh" "$OUT/disk.img" "$OUT/fibonacci.snap=FIB.SNP" "$OUT/sum_to_
 
 # 2. The staticlib, without the relocating path: the image only runs snapshots in place.
 if [ -z "${LIB:-}" ]; then
-    target=${CARGO_TARGET_DIR:-$root/target/firmware-xip-only}
+    if [ -n "$sign" ]; then
+        target=${CARGO_TARGET_DIR:-$root/target/size-sign-xip}
+    else
+        target=${CARGO_TARGET_DIR:-$root/target/firmware-xip-only}
+    fi
+    # shellcheck disable=SC2086
     (cd "$root" && CARGO_TARGET_DIR="$target" "${CARGO:-cargo}" build -q -p bareflow-capi \
-        --profile min-size --no-default-features)
+        --profile min-size $features)
     LIB=$target/min-size/libbareflow.a
 fi
 
@@ -75,7 +99,8 @@ if "$CC" -fno-tree-loop-distribute-patterns -x c -c -o /dev/null /dev/null 2>/de
     MEMFLAGS="$MEMFLAGS -fno-tree-loop-distribute-patterns"
 fi
 "$CC" -fno-pie -c "$here/boot.S" -o "$OUT/boot.o"
-"$CC" $CFLAGS -I "$root/runtime-loader/include" -c "$here/main.c" -o "$OUT/main.o"
+"$CC" $CFLAGS -I "$root/runtime-loader/include" ${keydef:+"$keydef"} -c "$here/main.c" \
+    -o "$OUT/main.o"
 "$CC" $CFLAGS -c "$here/disk.c" -o "$OUT/disk.o"
 "$CC" $CFLAGS $MEMFLAGS -c "$root/runtime-loader/examples/freestanding/mem.c" -o "$OUT/mem.o"
 "$CC" ${LDFLAGS:-} -nostdlib -static -no-pie -T "$here/link.ld" -Wl,--gc-sections -Wl,--build-id=none \

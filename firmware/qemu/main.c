@@ -251,6 +251,13 @@ static const char *parse_manifest(size_t n, uint32_t *bad_line) {
 }
 
 /* ---- the calls -------------------------------------------------------------------------- */
+#ifdef SIGN_PUBKEY
+/* build.sh SIGN_KEY=PREFIX: PREFIX.pub. Every snapshot must carry a valid Ed25519 signature
+ * under it (checked by bf_load on the raw bytes, before anything is parsed). The key is part of
+ * the image, not of the disk: a disk cannot bring its own. */
+static const uint8_t sign_pubkey[32] = SIGN_PUBKEY;
+#endif
+
 /* env.write(ptr, len): prints `len` bytes of linear memory at `ptr` as a line "wasm: ...". */
 static uint32_t host_write(void *env, bf_runtime *rt, uint64_t *v) {
     (void)env;
@@ -280,6 +287,10 @@ static void fail_status(bf_runtime *rt, bf_status st) {
 static bf_runtime *start(const struct fat16_file *f, int refused) {
     bf_runtime *rt;
     bf_status st = bf_init(arena, sizeof arena, 0, &rt);
+#ifdef SIGN_PUBKEY
+    if (st == BF_OK) st = bf_set_public_key(rt, sign_pubkey);
+    if (st == BF_OK) st = bf_require_signature(rt, 1);
+#endif
     if (st == BF_OK) st = bf_load(rt, snapbuf, f->size, NULL, 0);
     if (refused) {
         put("snapshot ");
@@ -404,6 +415,22 @@ __attribute__((noreturn)) void kmain(void) {
     put("BareFlow bare-metal x86-64: long mode, SSE on, snapshots from a FAT16 disk, run in "
         "place from read-only pages");
     flush();
+#ifdef SIGN_PUBKEY
+    {
+        char hex[65];
+        for (int i = 0; i < 32; i++) {
+            hex[2 * i] = "0123456789abcdef"[sign_pubkey[i] >> 4];
+            hex[2 * i + 1] = "0123456789abcdef"[sign_pubkey[i] & 15];
+        }
+        hex[64] = 0;
+        put("signatures required: Ed25519 public key ");
+        put(hex);
+        flush();
+    }
+#else
+    put("signatures not configured (build.sh SIGN_KEY): any well-formed snapshot runs");
+    flush();
+#endif
 
     uint32_t sectors;
     const char *e = ata_init(&sectors);
