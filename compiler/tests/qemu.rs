@@ -36,7 +36,10 @@ fn runs(tool: &str) -> bool {
     } else {
         "--version"
     };
+    // mkdisk.sh adds /usr/sbin (mkfs.fat's home on Debian) to PATH; so does this check.
+    let path = std::env::var("PATH").unwrap_or_default() + ":/usr/sbin:/sbin";
     Command::new(tool)
+        .env("PATH", path)
         .arg(arg)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

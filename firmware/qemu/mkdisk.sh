@@ -6,6 +6,7 @@
 # Usage: firmware/qemu/mkdisk.sh IMAGE FILE=NAME...   e.g. out/fib.snap=FIB.SNP run.txt=RUN.TXT
 # Needs mkfs.fat (Debian: dosfstools) and mcopy (mtools).
 set -eu
+PATH="$PATH:/usr/sbin:/sbin" # mkfs.fat's home on Debian, not always in a user's PATH
 if [ $# -lt 1 ]; then
     echo "usage: $0 IMAGE FILE=NAME..." >&2
     exit 2
