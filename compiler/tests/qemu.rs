@@ -669,3 +669,81 @@ fn qemu_image_with_a_key_runs_only_signed_snapshots() {
     }
     std::fs::remove_file(&img).unwrap();
 }
+
+/// The image's own checks can fail: a wrong expectation in RUN.TXT, a RUN.TXT naming a file
+/// that is not there, a file that is not a snapshot, and a RUN.TXT it cannot parse.
+#[test]
+fn qemu_image_fails_wrong_expectations_and_bad_run_txt() {
+    let Some(out) = build() else { return };
+    let dir = out.join("checks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("app.wat");
+    std::fs::write(
+        &src,
+        "(module (func (export \"main\") (result i64) i64.const 1001))",
+    )
+    .unwrap();
+    let snap = dir.join("app.snap");
+    let o = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+        .args(["compile", "--xip"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let image = out.join("bareflow-qemu.elf");
+    let img = dir.join("checks.img");
+    let run_txt = dir.join("run.txt");
+
+    std::fs::write(&run_txt, "APP.SNP main -> 5\nMISSING.SNP main\n").unwrap();
+    mkdisk(
+        &img,
+        &[
+            (&snap, "APP.SNP"),
+            (&run_txt, "JUNK.SNP"),
+            (&run_txt, "RUN.TXT"),
+        ],
+    );
+    let (serial, code) = boot(&image, Some(&img));
+    let lines = serial_lines(&serial);
+    assert_eq!(code, Some(EXIT_FAILURE), "{serial}");
+    for want in [
+        "call APP.SNP main -> 1001",
+        "FAIL expected 5",
+        "snapshot JUNK.SNP 35 bytes at 0x200000: FAIL status 4 snapshot rejected snapshot rejected: not a snapshot (bad magic)",
+        "FAIL RUN.TXT names MISSING.SNP, which is not on the disk",
+        "FAILED 3",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(want)),
+            "missing `{want}`:\n{serial}"
+        );
+    }
+
+    for (bad, why) in [
+        (
+            "APP.SNP main 1 2 3 4 5\n",
+            "RUN.TXT line 1: more than 4 arguments",
+        ),
+        (
+            "# ok\nAPP.SNP main x\n",
+            "RUN.TXT line 2: an argument is not decimal",
+        ),
+        (
+            "APP.SNP main -> 18446744073709551616\n",
+            "RUN.TXT line 1: `->` / `trap` not followed by one decimal number",
+        ),
+        ("APP.SNP\n", "RUN.TXT line 1: a file name without an export"),
+    ] {
+        std::fs::write(&run_txt, bad).unwrap();
+        mkdisk(&img, &[(&snap, "APP.SNP"), (&run_txt, "RUN.TXT")]);
+        let (serial, code) = boot(&image, Some(&img));
+        let lines = serial_lines(&serial);
+        assert_eq!(code, Some(EXIT_FAILURE), "{bad}: {serial}");
+        assert!(lines.contains(&why), "{bad}: missing `{why}`:\n{serial}");
+        assert!(lines.contains(&"disk refused: bad RUN.TXT"), "{serial}");
+        assert!(!lines.iter().any(|l| l.starts_with("call ")), "{serial}");
+    }
+    std::fs::remove_file(&img).unwrap();
+}
