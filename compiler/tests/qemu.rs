@@ -237,6 +237,19 @@ fn serial_lines(serial: &str) -> Vec<&str> {
     serial.lines().map(str::trim_end).collect()
 }
 
+/// `volume` behind an MBR: one partition of type 0x06 (FAT16) starting at sector `start`.
+fn partitioned(volume: &[u8], start: u32) -> Vec<u8> {
+    let mut disk = vec![0u8; start as usize * 512];
+    let entry = &mut disk[446..462];
+    entry[4] = 0x06;
+    entry[8..12].copy_from_slice(&start.to_le_bytes());
+    entry[12..16].copy_from_slice(&((volume.len() / 512) as u32).to_le_bytes());
+    disk[510] = 0x55;
+    disk[511] = 0xaa;
+    disk.extend_from_slice(volume);
+    disk
+}
+
 #[test]
 fn qemu_image_runs_xip_snapshots_from_a_fat16_disk() {
     let Some(out) = build() else { return };
@@ -310,6 +323,28 @@ fn qemu_image_runs_xip_snapshots_from_a_fat16_disk() {
         .filter(|l| l.starts_with("snapshot ") && l.ends_with(", in place"))
         .count();
     assert_eq!(in_place, 6, "{serial}");
+
+    // The same volume as the first partition of an MBR disk: the same run.
+    let volume = std::fs::read(out.join("disk.img")).unwrap();
+    let img = out.join("partitioned.img");
+    std::fs::write(&img, partitioned(&volume, 2048)).unwrap();
+    let (serial2, code) = boot(&out.join("bareflow-qemu.elf"), Some(&img));
+    std::fs::remove_file(&img).unwrap();
+    assert_eq!(code, Some(EXIT_SUCCESS), "partitioned:\n{serial2}");
+    let lines2 = serial_lines(&serial2);
+    assert!(
+        lines2
+            .iter()
+            .any(|l| l.starts_with("disk 10240 sectors, FAT16 volume at sector 2048: ")),
+        "{serial2}"
+    );
+    let calls_of = |ls: &[&str]| -> Vec<String> {
+        ls.iter()
+            .filter(|l| l.starts_with("call "))
+            .map(|l| l.to_string())
+            .collect()
+    };
+    assert_eq!(calls_of(&lines2), calls_of(&lines), "{serial2}");
 }
 
 /// The firmware-update story: the same image, two disks with different snapshots under the same
@@ -556,6 +591,23 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
         std::fs::write(&img, &f.bytes).unwrap();
         check(what, Some(&img), want);
     }
+    // An MBR whose FAT16 partition starts past the disk, and one whose partition's BPB is bad.
+    let mut bad_start = partitioned(&good, 2048);
+    bad_start[454..458].copy_from_slice(&100_000u32.to_le_bytes());
+    std::fs::write(&img, &bad_start).unwrap();
+    check(
+        "partition past the disk",
+        Some(&img),
+        "disk refused: MBR partition starts past the disk",
+    );
+    let mut bad_bpb = partitioned(&good, 2048);
+    bad_bpb[2048 * 512 + 13] = 0;
+    std::fs::write(&img, &bad_bpb).unwrap();
+    check(
+        "partition with a bad BPB",
+        Some(&img),
+        "disk refused: bad BPB: sectors per cluster is not a power of two up to 128",
+    );
     std::fs::remove_file(&img).unwrap();
     check("no disk", None, "disk refused: no ATA drive");
 }
