@@ -6,9 +6,9 @@
 //! type (`bf_s<t>`, see [`LoadedModule::import_stub`]); its `vmctx` is the instance's, so a
 //! trap (`proc_exit`) raised by the stub unwinds through the instance's trap context.
 
-use std::boxed::Box;
-use std::string::String;
-use std::vec::Vec;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::{MODULE, WasiCtx, lookup};
 use crate::abi::{FuncRef, TrapCode, func_kind};
@@ -48,6 +48,7 @@ impl core::fmt::Display for CommandError {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for CommandError {}
 
 /// Instantiates `module` with its WASI imports bound to `ctx`, runs the start function and
@@ -74,7 +75,7 @@ pub fn run_command<M: CodeMemory>(
     let mut host: Vec<Box<FuncRef>> = Vec::new();
     let mut imports = Imports::default();
     for imp in &meta.imports {
-        let what = || std::format!("unknown import {}::{}", imp.module, imp.name);
+        let what = || alloc::format!("unknown import {}::{}", imp.module, imp.name);
         let ImportKind::Func(t) = imp.kind else {
             return Err(CommandError::Unlinkable(what()));
         };
@@ -83,7 +84,7 @@ pub fn run_command<M: CodeMemory>(
             .ok_or_else(|| CommandError::Unlinkable(what()))?;
         let ty = meta.types.get(t as usize);
         if ty.is_none_or(|ty| ty.params != f.params || ty.results != f.results) {
-            return Err(CommandError::Unlinkable(std::format!(
+            return Err(CommandError::Unlinkable(alloc::format!(
                 "incompatible import type for {}::{}",
                 imp.module,
                 imp.name

@@ -15,6 +15,10 @@
 //! Every guest pointer and length is checked against the memory (`FAULT` otherwise);
 //! functions not provided return `NOSYS`; `proc_exit` records the status and returns
 //! [`TrapCode::Exit`], which unwinds the guest like a trap.
+//!
+//! The host side goes through a small OS seam (`os::Os`): cap-std and std with feature
+//! `wasi`, raw Linux x86-64 system calls with feature `tiny-wasi` alone (no std, for the
+//! size-built `bareflow-load`). The functions here are the same in both builds.
 
 #[cfg(target_arch = "x86_64")]
 pub mod command;
@@ -22,16 +26,26 @@ mod errno;
 mod fs;
 mod funcs;
 mod mem;
+mod os;
+#[cfg(not(feature = "wasi"))]
+mod os_raw;
+#[cfg(feature = "wasi")]
+mod os_std;
 
-use std::path::Path;
-use std::string::{String, ToString};
-use std::vec::Vec;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::abi::{FuncRef, MemoryDef, TrapCode, VMContext};
 use crate::meta::ValType;
 
 pub use errno::Errno;
+/// Why the host could not open a granted directory.
+#[cfg(feature = "wasi")]
+pub type OsError = std::io::Error;
 use fs::{ALL_RIGHTS, FdEntry, FdKind};
+use os::{Os, Sys};
+#[cfg(not(feature = "wasi"))]
+pub use os_raw::OsError;
 
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";
@@ -167,8 +181,8 @@ pub enum WasiError {
     BadDir {
         /// The host path as given.
         path: String,
-        /// What went wrong.
-        error: std::io::Error,
+        /// What went wrong (`std::io::Error` with feature `wasi`).
+        error: OsError,
     },
     /// An environment entry has no `=` or contains a NUL byte.
     BadEnv(String),
@@ -188,6 +202,7 @@ impl core::fmt::Display for WasiError {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for WasiError {}
 
 /// The state a WASI guest sees (see the module docs).
@@ -198,7 +213,7 @@ pub struct WasiCtx {
     fds: Vec<Option<FdEntry>>,
     exit_status: Option<u32>,
     memory: *mut MemoryDef,
-    start: std::time::Instant,
+    start: <Sys as Os>::Instant,
 }
 
 impl Default for WasiCtx {
@@ -221,14 +236,14 @@ impl WasiCtx {
         WasiCtx {
             args: Vec::new(),
             env: Vec::new(),
-            fds: std::vec![
+            fds: alloc::vec![
                 std_fd(FdKind::Stdin, fs::RIGHT_FD_READ | fs::RIGHT_POLL),
                 std_fd(FdKind::Stdout, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
                 std_fd(FdKind::Stderr, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
             ],
             exit_status: None,
             memory: core::ptr::null_mut(),
-            start: std::time::Instant::now(),
+            start: Sys::now(),
         }
     }
 
@@ -264,14 +279,20 @@ impl WasiCtx {
     ///
     /// # Errors
     /// [`WasiError::BadDir`] if `host` cannot be opened as a directory.
-    pub fn preopen_dir(&mut self, host: &Path, guest: &str) -> Result<(), WasiError> {
+    #[cfg(feature = "std")]
+    pub fn preopen_dir(&mut self, host: &std::path::Path, guest: &str) -> Result<(), WasiError> {
+        use std::os::unix::ffi::OsStrExt;
+        self.preopen(host.as_os_str().as_bytes(), guest)
+    }
+
+    /// [`WasiCtx::preopen_dir`] with the host path as bytes.
+    fn preopen(&mut self, host: &[u8], guest: &str) -> Result<(), WasiError> {
         let bad = |error| WasiError::BadDir {
-            path: host.display().to_string(),
+            path: String::from_utf8_lossy(host).into_owned(),
             error,
         };
         // The one use of ambient authority: the host (not the guest) names the directory.
-        let dir =
-            cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(bad)?;
+        let dir = Sys::open_host_dir(host).map_err(bad)?;
         self.fds.push(Some(FdEntry {
             kind: FdKind::Dir {
                 dir,
@@ -291,7 +312,7 @@ impl WasiCtx {
     /// As [`WasiCtx::preopen_dir`].
     pub fn grant_dir_spec(&mut self, spec: &str) -> Result<(), WasiError> {
         let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
-        self.preopen_dir(Path::new(host), guest)
+        self.preopen(host.as_bytes(), guest)
     }
 
     /// Binds the guest's linear memory (the instance's exported `memory`). Until bound, every
