@@ -123,10 +123,10 @@ impl Drop for Fd {
     }
 }
 
-#[cfg(not(feature = "wasi"))]
+#[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
 const USAGE: &str =
     "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
-#[cfg(feature = "wasi")]
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
      bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
 
@@ -499,7 +499,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Err(code) => return code,
     };
     // WASI command line: anything after SNAPSHOT other than `--invoke`.
-    #[cfg(feature = "wasi")]
+    #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
     if let [p, rest @ ..] = args {
         let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";
         if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0, key.as_ref())) {
@@ -609,7 +609,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
 }
 
 /// True if the snapshot at `path` loads and imports WASI functions.
-#[cfg(feature = "wasi")]
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
     read_file(path)
         .ok()
@@ -624,7 +624,7 @@ fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
 
 /// `bareflow-load SNAPSHOT [--dir ..] [--env ..] [-- ARGS]`: runs a WASI command and exits
 /// with its status.
-#[cfg(feature = "wasi")]
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 mod wasi_cmd {
     use super::*;
     use runtime_loader::wasi::WasiCtx;
