@@ -637,7 +637,10 @@ mod wasi_cmd {
         key: Option<&Key>,
     ) -> i32 {
         let mut ctx = WasiCtx::new();
-        let argv0 = path_str.rsplit('/').next().unwrap_or(path_str);
+        let argv0 = match path_str.bytes().rposition(|b| b == b'/') {
+            Some(i) => &path_str[i + 1..],
+            None => path_str,
+        };
         let mut prog_args = alloc::vec![argv0];
         let mut i = 0;
         while i < rest.len() {

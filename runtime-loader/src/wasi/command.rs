@@ -36,7 +36,7 @@ pub enum CommandError {
 impl core::fmt::Display for CommandError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            CommandError::Unlinkable(s) => write!(f, "{s}"),
+            CommandError::Unlinkable(s) => f.write_str(s),
             CommandError::MissingStub(t) => write!(
                 f,
                 "the snapshot has no import stub for type {t} (recompile it with this version)"
@@ -50,6 +50,15 @@ impl core::fmt::Display for CommandError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for CommandError {}
+
+/// `what` `module::name` (built by hand: no `format!` machinery in the size-built loader).
+fn import_message(what: &str, module: &str, name: &str) -> String {
+    let mut s = String::from(what);
+    s.push_str(module);
+    s.push_str("::");
+    s.push_str(name);
+    s
+}
 
 /// Instantiates `module` with its WASI imports bound to `ctx`, runs the start function and
 /// `_start`, and returns the exit status (0 when `_start` returns, the `proc_exit` status
@@ -75,7 +84,7 @@ pub fn run_command<M: CodeMemory>(
     let mut host: Vec<Box<FuncRef>> = Vec::new();
     let mut imports = Imports::default();
     for imp in &meta.imports {
-        let what = || alloc::format!("unknown import {}::{}", imp.module, imp.name);
+        let what = || import_message("unknown import ", &imp.module, &imp.name);
         let ImportKind::Func(t) = imp.kind else {
             return Err(CommandError::Unlinkable(what()));
         };
@@ -84,10 +93,10 @@ pub fn run_command<M: CodeMemory>(
             .ok_or_else(|| CommandError::Unlinkable(what()))?;
         let ty = meta.types.get(t as usize);
         if ty.is_none_or(|ty| ty.params != f.params || ty.results != f.results) {
-            return Err(CommandError::Unlinkable(alloc::format!(
-                "incompatible import type for {}::{}",
-                imp.module,
-                imp.name
+            return Err(CommandError::Unlinkable(import_message(
+                "incompatible import type for ",
+                &imp.module,
+                &imp.name,
             )));
         }
         let native = module.import_stub(t);
@@ -96,7 +105,7 @@ pub fn run_command<M: CodeMemory>(
         }
         let fr = Box::new(FuncRef {
             native,
-            array: f.entry as *const u8,
+            array: f.entry() as *const u8,
             vmctx: core::ptr::null_mut(),
             type_id: type_ids[t as usize],
             func_index: f.index as u32,

@@ -588,7 +588,7 @@ pub(crate) fn fd_readdir(
         // Listed through the descriptor itself: the directory it refers to, wherever it is.
         let mut rest = Sys::read_dir(dir)?;
         // A stable order, so cookies (indices) stay valid between calls.
-        rest.sort();
+        sort_by_name(&mut rest);
         entries.extend(rest);
         let mut out = Vec::new();
         for (i, (name, ino, ft)) in entries
@@ -609,6 +609,35 @@ pub(crate) fn fd_readdir(
         m.write(buf, &out)?;
         m.write_u32(used_ptr, out.len() as u32)
     })())
+}
+
+/// Sorts directory entries by name (unique within a directory, so this is the order of
+/// `sort` on the whole tuples). A heap sort: O(n log n), in place, and small (the standard
+/// stable sort adds ~3 KB to the size-built `bareflow-load`).
+pub(crate) fn sort_by_name(v: &mut [(Vec<u8>, u64, u8)]) {
+    fn sift(v: &mut [(Vec<u8>, u64, u8)], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && v[child].0 < v[child + 1].0 {
+                child += 1;
+            }
+            if v[root].0 >= v[child].0 {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    for i in (0..v.len() / 2).rev() {
+        sift(v, i, v.len());
+    }
+    for end in (1..v.len()).rev() {
+        v.swap(0, end);
+        sift(v, 0, end);
+    }
 }
 
 // ---------------------------------------------------------------- paths

@@ -5,8 +5,9 @@
 //! [`WasiCtx::preopen_dir`]), and the exit status set by `proc_exit`. Nothing else of the
 //! host is reachable: by default there are no files and no environment variables.
 //!
-//! Each function of [`FUNCS`] is an [`ArrayFn`](crate::abi::ArrayFn) (`entry`) whose
-//! `FuncRef::host_data` is the `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
+//! Each function of [`FUNCS`] is an [`ArrayFn`](crate::abi::ArrayFn) ([`WasiFunc::entry`],
+//! one for all, dispatching on `FuncRef::func_index`) whose `FuncRef::host_data` is the
+//! `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
 //! store calls the same implementations through [`WasiCtx::invoke`]. A host function does
 //! not get the caller's vmctx, so the guest memory is bound once after instantiation with
 //! [`WasiCtx::bind_memory`] (the exported `memory`); it is re-read at every call, so growth
@@ -58,8 +59,6 @@ pub struct WasiFunc {
     pub params: &'static [ValType],
     /// Result types (`[i32]` errno, or none for `proc_exit`).
     pub results: &'static [ValType],
-    /// Array-ABI entry; `FuncRef::host_data` must be a `*mut WasiCtx`.
-    pub entry: crate::abi::ArrayFn,
     /// Position in [`FUNCS`].
     pub index: usize,
     imp: funcs::Imp,
@@ -78,6 +77,13 @@ impl WasiFunc {
     pub fn slots(&self) -> usize {
         self.params.len().max(self.results.len())
     }
+
+    /// The array-ABI entry: one function for all of [`FUNCS`], which runs
+    /// `FUNCS[callee.func_index]`; so `FuncRef::func_index` must be this function's
+    /// [`index`](WasiFunc::index) and `FuncRef::host_data` a `*mut WasiCtx`.
+    pub fn entry(&self) -> crate::abi::ArrayFn {
+        entry
+    }
 }
 
 /// The function named `name`, if preview1 has it.
@@ -85,27 +91,31 @@ pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
     FUNCS.iter().find(|f| f.name == name)
 }
 
-/// The array-ABI entry of `FUNCS[I]`.
+/// The array-ABI entry of every function (see [`WasiFunc::entry`]): runs
+/// `FUNCS[callee.func_index]` (a bad index is `HostError`).
 ///
 /// # Safety
 /// `callee` must be a live `FuncRef` whose `host_data` is a live `*mut WasiCtx` not
-/// otherwise borrowed, and `values` must hold `FUNCS[I].slots()` slots.
-unsafe extern "C" fn entry<const I: usize>(
+/// otherwise borrowed, and `values` must hold that function's `slots()` slots.
+unsafe extern "C" fn entry(
     _vmctx: *mut VMContext,
     callee: *const FuncRef,
     values: *mut u64,
 ) -> u32 {
     // SAFETY: per the contract `callee` is live.
-    let ctx = unsafe { (*callee).host_data } as *mut WasiCtx;
+    let (ctx, i) = unsafe { ((*callee).host_data, (*callee).func_index as usize) };
+    let ctx = ctx as *mut WasiCtx;
+    let Some(f) = FUNCS.get(i) else {
+        return TrapCode::HostError as u32;
+    };
     if ctx.is_null() || values.is_null() {
         return TrapCode::HostError as u32;
     }
-    let f = &FUNCS[I];
     // SAFETY: per the contract the buffer has `slots()` slots and the context is live and
     // unaliased for the duration of the call.
     unsafe {
         let vals = core::slice::from_raw_parts_mut(values, f.slots());
-        (*ctx).invoke(I, vals)
+        (*ctx).invoke(i, vals)
     }
 }
 
@@ -117,7 +127,6 @@ macro_rules! wasi_table {
                 name: $name,
                 params: &[$(ValType::$p),*],
                 results: &[$(ValType::$r)?],
-                entry: entry::<$idx>,
                 index: $idx,
                 imp: $imp,
             }
@@ -192,13 +201,20 @@ pub enum WasiError {
 
 impl core::fmt::Display for WasiError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
+        // Pieces, not `{}` of strings: no padding code in the size-built loader.
+        let (a, s, b) = match self {
             WasiError::BadDir { path, error } => {
-                write!(f, "cannot grant directory `{path}`: {error}")
+                f.write_str("cannot grant directory `")?;
+                f.write_str(path)?;
+                f.write_str("`: ")?;
+                return core::fmt::Display::fmt(error, f);
             }
-            WasiError::BadEnv(e) => write!(f, "environment entry `{e}` is not KEY=VALUE"),
-            WasiError::BadArg(a) => write!(f, "argument `{a}` contains a NUL byte"),
-        }
+            WasiError::BadEnv(e) => ("environment entry `", e, "` is not KEY=VALUE"),
+            WasiError::BadArg(a) => ("argument `", a, "` contains a NUL byte"),
+        };
+        f.write_str(a)?;
+        f.write_str(s)?;
+        f.write_str(b)
     }
 }
 
@@ -282,13 +298,21 @@ impl WasiCtx {
     #[cfg(feature = "std")]
     pub fn preopen_dir(&mut self, host: &std::path::Path, guest: &str) -> Result<(), WasiError> {
         use std::os::unix::ffi::OsStrExt;
-        self.preopen(host.as_os_str().as_bytes(), guest)
+        use std::string::ToString;
+        self.preopen(host.as_os_str().as_bytes(), guest, || {
+            host.display().to_string()
+        })
     }
 
-    /// [`WasiCtx::preopen_dir`] with the host path as bytes.
-    fn preopen(&mut self, host: &[u8], guest: &str) -> Result<(), WasiError> {
+    /// [`WasiCtx::preopen_dir`] with the host path as bytes (`shown` names it in errors).
+    fn preopen(
+        &mut self,
+        host: &[u8],
+        guest: &str,
+        shown: impl FnOnce() -> String,
+    ) -> Result<(), WasiError> {
         let bad = |error| WasiError::BadDir {
-            path: String::from_utf8_lossy(host).into_owned(),
+            path: shown(),
             error,
         };
         // The one use of ambient authority: the host (not the guest) names the directory.
@@ -311,8 +335,13 @@ impl WasiCtx {
     /// # Errors
     /// As [`WasiCtx::preopen_dir`].
     pub fn grant_dir_spec(&mut self, spec: &str) -> Result<(), WasiError> {
-        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
-        self.preopen(host.as_bytes(), guest)
+        // `HOST::GUEST` split at the first `::` (by hand: no substring search code).
+        let b = spec.as_bytes();
+        let (host, guest) = match (0..b.len().saturating_sub(1)).find(|&i| &b[i..i + 2] == b"::") {
+            Some(i) => (&spec[..i], &spec[i + 2..]),
+            None => (spec, spec),
+        };
+        self.preopen(host.as_bytes(), guest, || host.into())
     }
 
     /// Binds the guest's linear memory (the instance's exported `memory`). Until bound, every

@@ -46,7 +46,8 @@ impl core::fmt::Display for OsError {
             40 => "too many levels of symbolic links",
             _ => "error",
         };
-        write!(f, "{what} (os error {})", self.0)
+        f.write_str(what)?;
+        write!(f, " (os error {})", self.0)
     }
 }
 
@@ -182,13 +183,28 @@ fn open_beneath(dir: i32, path: &[u8], flags: u64) -> Result<Fd, Errno> {
     }
 }
 
-/// Splits `path` into its parent (resolved beneath `dir`, `O_PATH`) and the final
-/// component (trailing slashes kept, NUL-terminated), and runs `f` on them.
-fn at_parent<T>(
-    dir: &Fd,
-    path: &[u8],
-    f: impl FnOnce(i32, &[u8]) -> Result<T, Errno>,
-) -> Result<T, Errno> {
+/// A parent directory resolved beneath a descriptor and a final component.
+struct Parent {
+    /// The parent, if not the descriptor itself (`O_PATH`, closed on drop).
+    fd: Option<Fd>,
+    /// The descriptor it was resolved from.
+    base_fd: i32,
+    /// The final component, trailing slashes kept, NUL-terminated.
+    name: Vec<u8>,
+}
+
+impl Parent {
+    fn fd(&self) -> usize {
+        self.fd.as_ref().map_or(self.base_fd, |f| f.0) as usize
+    }
+
+    fn name(&self) -> usize {
+        self.name.as_ptr() as usize
+    }
+}
+
+/// Splits `path` into its parent (resolved beneath `dir`, `O_PATH`) and the final component.
+fn at_parent(dir: &Fd, path: &[u8]) -> Result<Parent, Errno> {
     let trimmed = match path.iter().rposition(|&b| b != b'/') {
         Some(i) => &path[..=i],
         None => path,
@@ -198,16 +214,24 @@ fn at_parent<T>(
         None => (&path[..0], path),
     };
     let last = base.split(|&b| b == b'/').next().unwrap_or(base);
-    if last == b"." || last == b".." {
-        let d = open_beneath(dir.0, path, O_PATH | O_DIRECTORY)?;
-        return f(d.0, b".\0");
-    }
-    let base = cstr(base);
-    if parent.is_empty() {
-        return f(dir.0, &base);
-    }
-    let d = open_beneath(dir.0, parent, O_PATH | O_DIRECTORY)?;
-    f(d.0, &base)
+    let (fd, name) = if last == b"." || last == b".." {
+        (
+            Some(open_beneath(dir.0, path, O_PATH | O_DIRECTORY)?),
+            cstr(b"."),
+        )
+    } else if parent.is_empty() {
+        (None, cstr(base))
+    } else {
+        (
+            Some(open_beneath(dir.0, parent, O_PATH | O_DIRECTORY)?),
+            cstr(base),
+        )
+    };
+    Ok(Parent {
+        fd,
+        base_fd: dir.0,
+        name,
+    })
 }
 
 /// The WASI file type of a `st_mode`.
@@ -452,7 +476,8 @@ impl Os for RawOs {
         if follow {
             fstat(open_beneath(dir.0, path, O_PATH)?.0)
         } else {
-            at_parent(dir, path, |p, base| fstatat(p, base, AT_SYMLINK_NOFOLLOW))
+            let p = at_parent(dir, path)?;
+            fstatat(p.fd() as i32, &p.name, AT_SYMLINK_NOFOLLOW)
         }
     }
 
@@ -504,84 +529,49 @@ impl Os for RawOs {
     }
 
     fn read_link_at(dir: &Fd, path: &[u8]) -> Result<Vec<u8>, Errno> {
-        at_parent(dir, path, |p, base| {
-            let mut buf = alloc::vec![0u8; 256];
-            loop {
-                // SAFETY: `base` is NUL-terminated; `buf` is writable for its length.
-                let n = unsafe {
-                    call(
-                        READLINKAT,
-                        [
-                            p as usize,
-                            base.as_ptr() as usize,
-                            buf.as_mut_ptr() as usize,
-                            buf.len(),
-                            0,
-                            0,
-                        ],
-                    )
-                }?;
-                if n < buf.len() {
-                    buf.truncate(n);
-                    return Ok(buf);
-                }
-                if buf.len() >= 1 << 16 {
-                    return Err(errno::NAMETOOLONG);
-                }
-                buf.resize(buf.len() * 2, 0);
+        let p = at_parent(dir, path)?;
+        let mut buf = alloc::vec![0u8; 256];
+        loop {
+            // SAFETY: the name is NUL-terminated; `buf` is writable for its length.
+            let n = unsafe {
+                call(
+                    READLINKAT,
+                    [p.fd(), p.name(), buf.as_mut_ptr() as usize, buf.len(), 0, 0],
+                )
+            }?;
+            if n < buf.len() {
+                buf.truncate(n);
+                return Ok(buf);
             }
-        })
+            if buf.len() >= 1 << 16 {
+                return Err(errno::NAMETOOLONG);
+            }
+            buf.resize(buf.len() * 2, 0);
+        }
     }
 
     fn mkdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        // SAFETY: `base` is NUL-terminated.
-        at_parent(dir, path, |p, base| unsafe {
-            call(
-                MKDIRAT,
-                [p as usize, base.as_ptr() as usize, 0o777, 0, 0, 0],
-            )
-            .map(drop)
-        })
+        let p = at_parent(dir, path)?;
+        // SAFETY: the name is NUL-terminated.
+        unsafe { call(MKDIRAT, [p.fd(), p.name(), 0o777, 0, 0, 0]) }.map(drop)
     }
 
     fn rmdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        // SAFETY: `base` is NUL-terminated.
-        at_parent(dir, path, |p, base| unsafe {
-            call(
-                UNLINKAT,
-                [p as usize, base.as_ptr() as usize, AT_REMOVEDIR, 0, 0, 0],
-            )
-            .map(drop)
-        })
+        let p = at_parent(dir, path)?;
+        // SAFETY: the name is NUL-terminated.
+        unsafe { call(UNLINKAT, [p.fd(), p.name(), AT_REMOVEDIR, 0, 0, 0]) }.map(drop)
     }
 
     fn unlink_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        // SAFETY: `base` is NUL-terminated.
-        at_parent(dir, path, |p, base| unsafe {
-            call(UNLINKAT, [p as usize, base.as_ptr() as usize, 0, 0, 0, 0]).map(drop)
-        })
+        let p = at_parent(dir, path)?;
+        // SAFETY: the name is NUL-terminated.
+        unsafe { call(UNLINKAT, [p.fd(), p.name(), 0, 0, 0, 0]) }.map(drop)
     }
 
     fn rename_at(from: &Fd, fp: &[u8], to: &Fd, tp: &[u8]) -> Result<(), Errno> {
-        at_parent(from, fp, |pf, bf| {
-            at_parent(to, tp, |pt, bt| {
-                // SAFETY: both names are NUL-terminated.
-                unsafe {
-                    call(
-                        RENAMEAT,
-                        [
-                            pf as usize,
-                            bf.as_ptr() as usize,
-                            pt as usize,
-                            bt.as_ptr() as usize,
-                            0,
-                            0,
-                        ],
-                    )
-                }
-                .map(drop)
-            })
-        })
+        let (f, t) = (at_parent(from, fp)?, at_parent(to, tp)?);
+        // SAFETY: both names are NUL-terminated.
+        unsafe { call(RENAMEAT, [f.fd(), f.name(), t.fd(), t.name(), 0, 0]) }.map(drop)
     }
 
     fn stdin_read(buf: &mut [u8]) -> Result<usize, Errno> {
