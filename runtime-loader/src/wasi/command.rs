@@ -92,7 +92,7 @@ pub fn run_command<M: CodeMemory>(
             .filter(|_| imp.module == MODULE)
             .ok_or_else(|| CommandError::Unlinkable(what()))?;
         let ty = meta.types.get(t as usize);
-        if ty.is_none_or(|ty| ty.params != f.params || ty.results != f.results) {
+        if ty.is_none_or(|ty| ty.params != f.params() || ty.results != f.results()) {
             return Err(CommandError::Unlinkable(import_message(
                 "incompatible import type for ",
                 &imp.module,

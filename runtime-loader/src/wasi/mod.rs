@@ -51,31 +51,76 @@ pub use os_raw::OsError;
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// One WASI function: name, signature and entry points.
+/// Longest preview1 function name (`path_filestat_set_times`) and parameter list.
+const NAME_MAX: usize = 24;
+const PARAMS_MAX: usize = 9;
+
+/// One WASI function: name, signature and position. Stored inline (no pointers), so the
+/// table needs no load-time relocations in a position-independent binary.
 pub struct WasiFunc {
-    /// Import name inside [`MODULE`].
-    pub name: &'static str,
-    /// Parameter types.
-    pub params: &'static [ValType],
-    /// Result types (`[i32]` errno, or none for `proc_exit`).
-    pub results: &'static [ValType],
+    name: [u8; NAME_MAX],
+    name_len: u8,
+    params: [ValType; PARAMS_MAX],
+    n_params: u8,
+    results: [ValType; 1],
+    n_results: u8,
     /// Position in [`FUNCS`].
     pub index: usize,
-    imp: funcs::Imp,
 }
 
 impl core::fmt::Debug for WasiFunc {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WasiFunc")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .finish_non_exhaustive()
     }
 }
 
 impl WasiFunc {
+    const fn new(name: &str, params: &[ValType], results: &[ValType], index: usize) -> Self {
+        let mut f = WasiFunc {
+            name: [0; NAME_MAX],
+            name_len: name.len() as u8,
+            params: [ValType::I32; PARAMS_MAX],
+            n_params: params.len() as u8,
+            results: [ValType::I32; 1],
+            n_results: results.len() as u8,
+            index,
+        };
+        let mut i = 0;
+        while i < name.len() {
+            f.name[i] = name.as_bytes()[i];
+            i += 1;
+        }
+        i = 0;
+        while i < params.len() {
+            f.params[i] = params[i];
+            i += 1;
+        }
+        if !results.is_empty() {
+            f.results[0] = results[0];
+        }
+        f
+    }
+
+    /// Import name inside [`MODULE`].
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len as usize]).unwrap_or("")
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params[..self.n_params as usize]
+    }
+
+    /// Result types (`[i32]` errno, or none for `proc_exit`).
+    pub fn results(&self) -> &[ValType] {
+        &self.results[..self.n_results as usize]
+    }
+
     /// Number of 8-byte slots the array ABI needs for this function.
     pub fn slots(&self) -> usize {
-        self.params.len().max(self.results.len())
+        self.params().len().max(self.results().len())
     }
 
     /// The array-ABI entry: one function for all of [`FUNCS`], which runs
@@ -88,7 +133,7 @@ impl WasiFunc {
 
 /// The function named `name`, if preview1 has it.
 pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
-    FUNCS.iter().find(|f| f.name == name)
+    FUNCS.iter().find(|f| f.name() == name)
 }
 
 /// The array-ABI entry of every function (see [`WasiFunc::entry`]): runs
@@ -123,14 +168,16 @@ macro_rules! wasi_table {
     ($($idx:literal $name:literal ($($p:ident),*) $(-> $r:ident)? => $imp:path;)*) => {
         /// Every preview1 function, in a fixed order (`FUNCS[i].index == i`).
         pub static FUNCS: &[WasiFunc] = &[$(
-            WasiFunc {
-                name: $name,
-                params: &[$(ValType::$p),*],
-                results: &[$(ValType::$r)?],
-                index: $idx,
-                imp: $imp,
-            }
+            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?], $idx)
         ),*];
+
+        /// The implementation of `FUNCS[i]`.
+        fn imp(i: usize) -> Option<funcs::Imp> {
+            Some(match i {
+                $($idx => $imp as funcs::Imp,)*
+                _ => return None,
+            })
+        }
     };
 }
 
@@ -367,7 +414,7 @@ impl WasiCtx {
     /// The bound memory (if any) must be live and not accessed by anything else during the
     /// call (true while a host function runs: the guest is suspended).
     pub unsafe fn invoke(&mut self, func: usize, values: &mut [u64]) -> u32 {
-        let Some(f) = FUNCS.get(func) else {
+        let (Some(f), Some(imp)) = (FUNCS.get(func), imp(func)) else {
             return TrapCode::HostError as u32;
         };
         if values.len() < f.slots() {
@@ -375,9 +422,9 @@ impl WasiCtx {
         }
         // SAFETY: forwarded from the caller's contract and `bind_memory`'s.
         let mut mem = unsafe { mem::GuestMem::new(self.memory) };
-        match (f.imp)(self, &mut mem, values) {
+        match imp(self, &mut mem, values) {
             Ok(e) => {
-                if !f.results.is_empty() {
+                if f.n_results != 0 {
                     values[0] = u64::from(e.0);
                 }
                 0

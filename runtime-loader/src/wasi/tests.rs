@@ -23,11 +23,19 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn table_is_indexed_and_unique() {
     for (i, f) in FUNCS.iter().enumerate() {
-        assert_eq!(f.index, i, "{}", f.name);
-        assert_eq!(lookup(f.name).map(|g| g.index), Some(i));
+        assert_eq!(f.index, i, "{}", f.name());
+        assert_eq!(lookup(f.name()).map(|g| g.index), Some(i));
+        assert!(f.params().len() <= 9 && f.results().len() <= 1);
         assert!(f.slots() >= 1);
     }
-    assert!(lookup("fd_write").is_some());
+    let w = lookup("fd_write").unwrap();
+    assert_eq!(w.name(), "fd_write");
+    assert_eq!(w.params(), [ValType::I32; 4]);
+    assert_eq!(w.results(), [ValType::I32]);
+    let o = lookup("path_open").unwrap();
+    use ValType::{I32, I64};
+    assert_eq!(o.params(), [I32, I32, I32, I32, I32, I64, I64, I32, I32]);
+    assert!(lookup("proc_exit").unwrap().results().is_empty());
     assert!(lookup("no_such_fn").is_none());
 }
 
