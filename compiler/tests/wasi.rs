@@ -481,6 +481,46 @@ fn unknown_or_mistyped_wasi_imports_are_errors() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Clocks and randomness (no test program covers them): `random_get` fills its buffer,
+/// realtime is after 2020, monotonic is non-zero and never goes back, a bad clock id is
+/// `INVAL` (28), an out-of-bounds buffer `FAULT` (21). Exit status 100 + a bit per failure.
+#[test]
+fn clocks_and_random_every_mode() {
+    let dir = tmpdir("clocks");
+    let wat = r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $rand (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_res_get" (func $res (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func $bit (param $fail i32) (param $b i32) (param $r i32) (result i32)
+    (select (i32.or (local.get $r) (local.get $b)) (local.get $r) (local.get $fail)))
+  (func (export "_start") (local $r i32)
+    (local.set $r (call $bit (call $rand (i32.const 0) (i32.const 32)) (i32.const 1) (local.get $r)))
+    (local.set $r (call $bit (i64.eqz (i64.or (i64.or (i64.load (i32.const 0)) (i64.load (i32.const 8)))
+                                               (i64.or (i64.load (i32.const 16)) (i64.load (i32.const 24)))))
+                             (i32.const 2) (local.get $r)))
+    (local.set $r (call $bit (call $clock (i32.const 0) (i64.const 1) (i32.const 64)) (i32.const 4) (local.get $r)))
+    (local.set $r (call $bit (i64.lt_u (i64.load (i32.const 64)) (i64.const 1577836800000000000))
+                             (i32.const 8) (local.get $r)))
+    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 72)))
+    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 80)))
+    (local.set $r (call $bit (i32.or (i64.eqz (i64.load (i32.const 72)))
+                                     (i64.lt_u (i64.load (i32.const 80)) (i64.load (i32.const 72))))
+                             (i32.const 16) (local.get $r)))
+    (local.set $r (call $bit (i32.ne (call $clock (i32.const 9) (i64.const 1) (i32.const 88)) (i32.const 28))
+                             (i32.const 32) (local.get $r)))
+    (local.set $r (call $bit (i32.ne (call $rand (i32.const 65530) (i32.const 16)) (i32.const 21))
+                             (i32.const 64) (local.get $r)))
+    (local.set $r (call $bit (call $res (i32.const 1) (i32.const 96)) (i32.const 128) (local.get $r)))
+    (call $exit (i32.add (i32.const 100) (local.get $r)))))"#;
+    for mode in MODES {
+        let got = run_wat_in(mode, &dir, "clocks", wat, None, false, &[]);
+        assert_eq!(got.status, 100, "{mode}: {got:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Runs the text module `text` (saved as `dir/name.wat`, compiled to a snapshot for
 /// [`LOADER`]) with `--dir grant::.` in `mode`, stdout to `stdout` (captured if `None`),
 /// under `prefix` (e.g. `prlimit --as=N`) if given.
