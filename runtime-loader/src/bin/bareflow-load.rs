@@ -3,6 +3,10 @@
 //! call one exported function, printing its results one per line. With `--pubkey` (feature
 //! `sign`) the snapshot must carry an Ed25519 signature that verifies under that key, or
 //! nothing of it is loaded; `--require-signed` refuses to run at all without `--pubkey`.
+//! With feature `wasi` (std, cap-std) or `tiny-wasi` (no std: the same WASI functions over raw
+//! syscalls) a snapshot importing WASI preview1 runs as a command:
+//! `bareflow-load SNAP [--dir HOST[::GUEST]]... [--env K=V]... [-- ARGS...]`, exiting with its
+//! status.
 //!
 //! Exit status: 0 success, 1 bad snapshot / trap / bad argument value (one `error:` or `trap:`
 //! line on stderr), 2 usage error.
