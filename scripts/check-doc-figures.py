@@ -35,6 +35,7 @@ ROWS = [
      ["loader-core-text-sign-xip", "loader-core-text-sign-default"]),
     ("README.md", "| QEMU image", ["qemu-image"]),
     ("README.md", "| `bareflow-load` (no_std", ["bareflow-load"]),
+    ("README.md", "| `bareflow-load` + WASI preview1", ["bareflow-load-wasi"]),
     ("docs/FIRMWARE.md", "| loader core (`libbareflow.a` code linked into the program",
      ["loader-core-text-default", "loader-core-rodata-default"]),
     ("docs/FIRMWARE.md", "| loader core, `--no-default-features`",

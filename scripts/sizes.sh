@@ -31,6 +31,10 @@ echo "bareflow-load $(wc -c < target/min-size/bareflow-load)" >> "$out"
 CARGO_TARGET_DIR=target/size-sign cargo build -q -p runtime-loader --bin bareflow-load \
     --profile min-size --no-default-features --features alloc,unix,sign
 echo "bareflow-load-sign $(wc -c < target/size-sign/min-size/bareflow-load)" >> "$out"
+# bareflow-load with WASI preview1 (feature tiny-wasi: the host functions over raw syscalls, no std).
+CARGO_TARGET_DIR=target/size-wasi cargo build -q -p runtime-loader --bin bareflow-load \
+    --profile min-size --no-default-features --features alloc,unix,tiny-wasi
+echo "bareflow-load-wasi $(wc -c < target/size-wasi/min-size/bareflow-load)" >> "$out"
 
 # Loader core in the freestanding program: `name target-dir cargo-features compile-flags`.
 core() {
@@ -76,6 +80,7 @@ check() {
     fi
 }
 check bareflow-load "$BAREFLOW_LOAD_BUDGET"
+check bareflow-load-wasi "$BAREFLOW_LOAD_WASI_BUDGET"
 check loader-core-text-default "$LOADER_CORE_BUDGET_DEFAULT"
 check loader-core-text-xip "$LOADER_CORE_BUDGET_XIP"
 if [ "$write" = 1 ]; then

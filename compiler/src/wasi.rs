@@ -85,8 +85,8 @@ impl Wasi {
             let f =
                 lookup(&imp.name).ok_or_else(|| LinkError::UnknownFunction(imp.name.clone()))?;
             let ty = FuncType {
-                params: f.params.to_vec(),
-                results: f.results.to_vec(),
+                params: f.params().to_vec(),
+                results: f.results().to_vec(),
             };
             match &imp.kind {
                 ImportKind::Func(t) if module.parsed().meta.types.get(*t as usize) == Some(&ty) => {

@@ -8,7 +8,8 @@
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
-//! | `wasi`  | WASI preview1 host functions (`wasi`) for every tier and the loader (needs `std`) |
+//! | `wasi`  | WASI preview1 host functions (`wasi`) for every tier and the loader (needs `std`; cap-std sandbox) |
+//! | `tiny-wasi` | the same functions without std or libc: raw Linux x86-64 system calls (`openat2` sandbox), for the size-built `bareflow-load`; `wasi` wins if both are on |
 //! | `sign`  | Ed25519 verification of signed snapshots (`sign::verify`, `LoadedModule::load_signed`) |
 #![no_std]
 #![deny(missing_docs)]
@@ -61,5 +62,8 @@ pub mod trap;
 #[cfg(feature = "unix")]
 #[path = "instance/vmem.rs"]
 pub mod vmem;
-#[cfg(feature = "wasi")]
+#[cfg(any(
+    feature = "wasi",
+    all(feature = "tiny-wasi", target_os = "linux", target_arch = "x86_64")
+))]
 pub mod wasi;

@@ -3,6 +3,10 @@
 //! call one exported function, printing its results one per line. With `--pubkey` (feature
 //! `sign`) the snapshot must carry an Ed25519 signature that verifies under that key, or
 //! nothing of it is loaded; `--require-signed` refuses to run at all without `--pubkey`.
+//! With feature `wasi` (std, cap-std) or `tiny-wasi` (no std: the same WASI functions over raw
+//! syscalls) a snapshot importing WASI preview1 runs as a command:
+//! `bareflow-load SNAP [--dir HOST[::GUEST]]... [--env K=V]... [-- ARGS...]`, exiting with its
+//! status.
 //!
 //! Exit status: 0 success, 1 bad snapshot / trap / bad argument value (one `error:` or `trap:`
 //! line on stderr), 2 usage error.
@@ -123,10 +127,10 @@ impl Drop for Fd {
     }
 }
 
-#[cfg(not(feature = "wasi"))]
+#[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
 const USAGE: &str =
     "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
-#[cfg(feature = "wasi")]
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
      bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
 
@@ -499,7 +503,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Err(code) => return code,
     };
     // WASI command line: anything after SNAPSHOT other than `--invoke`.
-    #[cfg(feature = "wasi")]
+    #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
     if let [p, rest @ ..] = args {
         let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";
         if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0, key.as_ref())) {
@@ -609,7 +613,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
 }
 
 /// True if the snapshot at `path` loads and imports WASI functions.
-#[cfg(feature = "wasi")]
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
     read_file(path)
         .ok()
@@ -624,7 +628,7 @@ fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
 
 /// `bareflow-load SNAPSHOT [--dir ..] [--env ..] [-- ARGS]`: runs a WASI command and exits
 /// with its status.
-#[cfg(feature = "wasi")]
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 mod wasi_cmd {
     use super::*;
     use runtime_loader::wasi::WasiCtx;
@@ -637,7 +641,10 @@ mod wasi_cmd {
         key: Option<&Key>,
     ) -> i32 {
         let mut ctx = WasiCtx::new();
-        let argv0 = path_str.rsplit('/').next().unwrap_or(path_str);
+        let argv0 = match path_str.bytes().rposition(|b| b == b'/') {
+            Some(i) => &path_str[i + 1..],
+            None => path_str,
+        };
         let mut prog_args = alloc::vec![argv0];
         let mut i = 0;
         while i < rest.len() {

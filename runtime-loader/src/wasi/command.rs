@@ -6,9 +6,9 @@
 //! type (`bf_s<t>`, see [`LoadedModule::import_stub`]); its `vmctx` is the instance's, so a
 //! trap (`proc_exit`) raised by the stub unwinds through the instance's trap context.
 
-use std::boxed::Box;
-use std::string::String;
-use std::vec::Vec;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::{MODULE, WasiCtx, lookup};
 use crate::abi::{FuncRef, TrapCode, func_kind};
@@ -36,7 +36,7 @@ pub enum CommandError {
 impl core::fmt::Display for CommandError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            CommandError::Unlinkable(s) => write!(f, "{s}"),
+            CommandError::Unlinkable(s) => f.write_str(s),
             CommandError::MissingStub(t) => write!(
                 f,
                 "the snapshot has no import stub for type {t} (recompile it with this version)"
@@ -48,7 +48,17 @@ impl core::fmt::Display for CommandError {
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for CommandError {}
+
+/// `what` `module::name` (built by hand: no `format!` machinery in the size-built loader).
+fn import_message(what: &str, module: &str, name: &str) -> String {
+    let mut s = String::from(what);
+    s.push_str(module);
+    s.push_str("::");
+    s.push_str(name);
+    s
+}
 
 /// Instantiates `module` with its WASI imports bound to `ctx`, runs the start function and
 /// `_start`, and returns the exit status (0 when `_start` returns, the `proc_exit` status
@@ -74,7 +84,7 @@ pub fn run_command<M: CodeMemory>(
     let mut host: Vec<Box<FuncRef>> = Vec::new();
     let mut imports = Imports::default();
     for imp in &meta.imports {
-        let what = || std::format!("unknown import {}::{}", imp.module, imp.name);
+        let what = || import_message("unknown import ", &imp.module, &imp.name);
         let ImportKind::Func(t) = imp.kind else {
             return Err(CommandError::Unlinkable(what()));
         };
@@ -82,11 +92,11 @@ pub fn run_command<M: CodeMemory>(
             .filter(|_| imp.module == MODULE)
             .ok_or_else(|| CommandError::Unlinkable(what()))?;
         let ty = meta.types.get(t as usize);
-        if ty.is_none_or(|ty| ty.params != f.params || ty.results != f.results) {
-            return Err(CommandError::Unlinkable(std::format!(
-                "incompatible import type for {}::{}",
-                imp.module,
-                imp.name
+        if ty.is_none_or(|ty| ty.params != f.params() || ty.results != f.results()) {
+            return Err(CommandError::Unlinkable(import_message(
+                "incompatible import type for ",
+                &imp.module,
+                &imp.name,
             )));
         }
         let native = module.import_stub(t);
@@ -95,7 +105,7 @@ pub fn run_command<M: CodeMemory>(
         }
         let fr = Box::new(FuncRef {
             native,
-            array: f.entry as *const u8,
+            array: f.entry() as *const u8,
             vmctx: core::ptr::null_mut(),
             type_id: type_ids[t as usize],
             func_index: f.index as u32,

@@ -60,38 +60,46 @@ pub const XDEV: Errno = Errno(75);
 /// Capabilities insufficient (a path escaping its directory).
 pub const NOTCAPABLE: Errno = Errno(76);
 
-/// Maps a host I/O error to the closest WASI errno (Linux errno numbers).
+/// Maps a Linux errno number to the closest WASI errno.
+pub fn from_raw(e: i32) -> Errno {
+    match e {
+        1 => PERM,
+        2 => NOENT,
+        5 => IO,
+        9 => BADF,
+        11 => AGAIN,
+        12 => NOMEM,
+        13 => ACCES,
+        17 => EXIST,
+        18 => XDEV,
+        20 => NOTDIR,
+        21 => ISDIR,
+        22 => INVAL,
+        24 => MFILE,
+        27 => FBIG,
+        28 => NOSPC,
+        29 => SPIPE,
+        30 => ROFS,
+        31 => MLINK,
+        32 => PIPE,
+        36 => NAMETOOLONG,
+        38 => NOSYS,
+        39 => NOTEMPTY,
+        40 => LOOP,
+        95 => NOTSUP,
+        _ => IO,
+    }
+}
+
+/// Maps a host I/O error to the closest WASI errno (Linux errno numbers, [`from_raw`]).
 ///
 /// cap-std reports a path that would leave its directory (an absolute or climbing symlink,
 /// `..` above the base, `openat2`'s `EXDEV` under `RESOLVE_BENEATH`) as a `PermissionDenied`
 /// error without an OS errno: that is `NOTCAPABLE`.
+#[cfg(feature = "wasi")]
 pub fn from_io(e: &std::io::Error) -> Errno {
     match e.raw_os_error() {
-        Some(1) => PERM,
-        Some(2) => NOENT,
-        Some(5) => IO,
-        Some(9) => BADF,
-        Some(11) => AGAIN,
-        Some(12) => NOMEM,
-        Some(13) => ACCES,
-        Some(17) => EXIST,
-        Some(18) => XDEV,
-        Some(20) => NOTDIR,
-        Some(21) => ISDIR,
-        Some(22) => INVAL,
-        Some(24) => MFILE,
-        Some(27) => FBIG,
-        Some(28) => NOSPC,
-        Some(29) => SPIPE,
-        Some(30) => ROFS,
-        Some(31) => MLINK,
-        Some(32) => PIPE,
-        Some(36) => NAMETOOLONG,
-        Some(38) => NOSYS,
-        Some(39) => NOTEMPTY,
-        Some(40) => LOOP,
-        Some(95) => NOTSUP,
-        Some(_) => IO,
+        Some(n) => from_raw(n),
         None => match e.kind() {
             std::io::ErrorKind::PermissionDenied => NOTCAPABLE,
             std::io::ErrorKind::NotFound => NOENT,

@@ -3,7 +3,7 @@
 //! Every guest pointer and length goes through [`GuestMem`]; an access outside the memory is
 //! [`errno::FAULT`], never a host fault.
 
-use std::vec::Vec;
+use alloc::vec::Vec;
 
 use super::errno::{self, Errno};
 use crate::abi::MemoryDef;

@@ -5,8 +5,9 @@
 //! [`WasiCtx::preopen_dir`]), and the exit status set by `proc_exit`. Nothing else of the
 //! host is reachable: by default there are no files and no environment variables.
 //!
-//! Each function of [`FUNCS`] is an [`ArrayFn`](crate::abi::ArrayFn) (`entry`) whose
-//! `FuncRef::host_data` is the `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
+//! Each function of [`FUNCS`] is an [`ArrayFn`](crate::abi::ArrayFn) ([`WasiFunc::entry`],
+//! one for all, dispatching on `FuncRef::func_index`) whose `FuncRef::host_data` is the
+//! `*mut WasiCtx`, so the snapshot loader binds them as plain `FuncRef`s; the compiler's
 //! store calls the same implementations through [`WasiCtx::invoke`]. A host function does
 //! not get the caller's vmctx, so the guest memory is bound once after instantiation with
 //! [`WasiCtx::bind_memory`] (the exported `memory`); it is re-read at every call, so growth
@@ -15,6 +16,10 @@
 //! Every guest pointer and length is checked against the memory (`FAULT` otherwise);
 //! functions not provided return `NOSYS`; `proc_exit` records the status and returns
 //! [`TrapCode::Exit`], which unwinds the guest like a trap.
+//!
+//! The host side goes through a small OS seam (`os::Os`): cap-std and std with feature
+//! `wasi`, raw Linux x86-64 system calls with feature `tiny-wasi` alone (no std, for the
+//! size-built `bareflow-load`). The functions here are the same in both builds.
 
 #[cfg(target_arch = "x86_64")]
 pub mod command;
@@ -22,76 +27,140 @@ mod errno;
 mod fs;
 mod funcs;
 mod mem;
+mod os;
+#[cfg(not(feature = "wasi"))]
+mod os_raw;
+#[cfg(feature = "wasi")]
+mod os_std;
 
-use std::path::Path;
-use std::string::{String, ToString};
-use std::vec::Vec;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::abi::{FuncRef, MemoryDef, TrapCode, VMContext};
 use crate::meta::ValType;
 
 pub use errno::Errno;
+/// Why the host could not open a granted directory.
+#[cfg(feature = "wasi")]
+pub type OsError = std::io::Error;
 use fs::{ALL_RIGHTS, FdEntry, FdKind};
+use os::{Os, Sys};
+#[cfg(not(feature = "wasi"))]
+pub use os_raw::OsError;
 
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// One WASI function: name, signature and entry points.
+/// Longest preview1 function name (`path_filestat_set_times`) and parameter list.
+const NAME_MAX: usize = 24;
+const PARAMS_MAX: usize = 9;
+
+/// One WASI function: name, signature and position. Stored inline (no pointers), so the
+/// table needs no load-time relocations in a position-independent binary.
 pub struct WasiFunc {
-    /// Import name inside [`MODULE`].
-    pub name: &'static str,
-    /// Parameter types.
-    pub params: &'static [ValType],
-    /// Result types (`[i32]` errno, or none for `proc_exit`).
-    pub results: &'static [ValType],
-    /// Array-ABI entry; `FuncRef::host_data` must be a `*mut WasiCtx`.
-    pub entry: crate::abi::ArrayFn,
+    name: [u8; NAME_MAX],
+    name_len: u8,
+    params: [ValType; PARAMS_MAX],
+    n_params: u8,
+    results: [ValType; 1],
+    n_results: u8,
     /// Position in [`FUNCS`].
     pub index: usize,
-    imp: funcs::Imp,
 }
 
 impl core::fmt::Debug for WasiFunc {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WasiFunc")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .finish_non_exhaustive()
     }
 }
 
 impl WasiFunc {
+    const fn new(name: &str, params: &[ValType], results: &[ValType], index: usize) -> Self {
+        let mut f = WasiFunc {
+            name: [0; NAME_MAX],
+            name_len: name.len() as u8,
+            params: [ValType::I32; PARAMS_MAX],
+            n_params: params.len() as u8,
+            results: [ValType::I32; 1],
+            n_results: results.len() as u8,
+            index,
+        };
+        let mut i = 0;
+        while i < name.len() {
+            f.name[i] = name.as_bytes()[i];
+            i += 1;
+        }
+        i = 0;
+        while i < params.len() {
+            f.params[i] = params[i];
+            i += 1;
+        }
+        if !results.is_empty() {
+            f.results[0] = results[0];
+        }
+        f
+    }
+
+    /// Import name inside [`MODULE`].
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len as usize]).unwrap_or("")
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params[..self.n_params as usize]
+    }
+
+    /// Result types (`[i32]` errno, or none for `proc_exit`).
+    pub fn results(&self) -> &[ValType] {
+        &self.results[..self.n_results as usize]
+    }
+
     /// Number of 8-byte slots the array ABI needs for this function.
     pub fn slots(&self) -> usize {
-        self.params.len().max(self.results.len())
+        self.params().len().max(self.results().len())
+    }
+
+    /// The array-ABI entry: one function for all of [`FUNCS`], which runs
+    /// `FUNCS[callee.func_index]`; so `FuncRef::func_index` must be this function's
+    /// [`index`](WasiFunc::index) and `FuncRef::host_data` a `*mut WasiCtx`.
+    pub fn entry(&self) -> crate::abi::ArrayFn {
+        entry
     }
 }
 
 /// The function named `name`, if preview1 has it.
 pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
-    FUNCS.iter().find(|f| f.name == name)
+    FUNCS.iter().find(|f| f.name() == name)
 }
 
-/// The array-ABI entry of `FUNCS[I]`.
+/// The array-ABI entry of every function (see [`WasiFunc::entry`]): runs
+/// `FUNCS[callee.func_index]` (a bad index is `HostError`).
 ///
 /// # Safety
 /// `callee` must be a live `FuncRef` whose `host_data` is a live `*mut WasiCtx` not
-/// otherwise borrowed, and `values` must hold `FUNCS[I].slots()` slots.
-unsafe extern "C" fn entry<const I: usize>(
+/// otherwise borrowed, and `values` must hold that function's `slots()` slots.
+unsafe extern "C" fn entry(
     _vmctx: *mut VMContext,
     callee: *const FuncRef,
     values: *mut u64,
 ) -> u32 {
     // SAFETY: per the contract `callee` is live.
-    let ctx = unsafe { (*callee).host_data } as *mut WasiCtx;
+    let (ctx, i) = unsafe { ((*callee).host_data, (*callee).func_index as usize) };
+    let ctx = ctx as *mut WasiCtx;
+    let Some(f) = FUNCS.get(i) else {
+        return TrapCode::HostError as u32;
+    };
     if ctx.is_null() || values.is_null() {
         return TrapCode::HostError as u32;
     }
-    let f = &FUNCS[I];
     // SAFETY: per the contract the buffer has `slots()` slots and the context is live and
     // unaliased for the duration of the call.
     unsafe {
         let vals = core::slice::from_raw_parts_mut(values, f.slots());
-        (*ctx).invoke(I, vals)
+        (*ctx).invoke(i, vals)
     }
 }
 
@@ -99,15 +168,16 @@ macro_rules! wasi_table {
     ($($idx:literal $name:literal ($($p:ident),*) $(-> $r:ident)? => $imp:path;)*) => {
         /// Every preview1 function, in a fixed order (`FUNCS[i].index == i`).
         pub static FUNCS: &[WasiFunc] = &[$(
-            WasiFunc {
-                name: $name,
-                params: &[$(ValType::$p),*],
-                results: &[$(ValType::$r)?],
-                entry: entry::<$idx>,
-                index: $idx,
-                imp: $imp,
-            }
+            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?], $idx)
         ),*];
+
+        /// The implementation of `FUNCS[i]`.
+        fn imp(i: usize) -> Option<funcs::Imp> {
+            Some(match i {
+                $($idx => $imp as funcs::Imp,)*
+                _ => return None,
+            })
+        }
     };
 }
 
@@ -167,8 +237,8 @@ pub enum WasiError {
     BadDir {
         /// The host path as given.
         path: String,
-        /// What went wrong.
-        error: std::io::Error,
+        /// What went wrong (`std::io::Error` with feature `wasi`).
+        error: OsError,
     },
     /// An environment entry has no `=` or contains a NUL byte.
     BadEnv(String),
@@ -178,16 +248,24 @@ pub enum WasiError {
 
 impl core::fmt::Display for WasiError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
+        // Pieces, not `{}` of strings: no padding code in the size-built loader.
+        let (a, s, b) = match self {
             WasiError::BadDir { path, error } => {
-                write!(f, "cannot grant directory `{path}`: {error}")
+                f.write_str("cannot grant directory `")?;
+                f.write_str(path)?;
+                f.write_str("`: ")?;
+                return core::fmt::Display::fmt(error, f);
             }
-            WasiError::BadEnv(e) => write!(f, "environment entry `{e}` is not KEY=VALUE"),
-            WasiError::BadArg(a) => write!(f, "argument `{a}` contains a NUL byte"),
-        }
+            WasiError::BadEnv(e) => ("environment entry `", e, "` is not KEY=VALUE"),
+            WasiError::BadArg(a) => ("argument `", a, "` contains a NUL byte"),
+        };
+        f.write_str(a)?;
+        f.write_str(s)?;
+        f.write_str(b)
     }
 }
 
+#[cfg(feature = "std")]
 impl std::error::Error for WasiError {}
 
 /// The state a WASI guest sees (see the module docs).
@@ -198,7 +276,7 @@ pub struct WasiCtx {
     fds: Vec<Option<FdEntry>>,
     exit_status: Option<u32>,
     memory: *mut MemoryDef,
-    start: std::time::Instant,
+    start: <Sys as Os>::Instant,
 }
 
 impl Default for WasiCtx {
@@ -221,14 +299,14 @@ impl WasiCtx {
         WasiCtx {
             args: Vec::new(),
             env: Vec::new(),
-            fds: std::vec![
+            fds: alloc::vec![
                 std_fd(FdKind::Stdin, fs::RIGHT_FD_READ | fs::RIGHT_POLL),
                 std_fd(FdKind::Stdout, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
                 std_fd(FdKind::Stderr, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
             ],
             exit_status: None,
             memory: core::ptr::null_mut(),
-            start: std::time::Instant::now(),
+            start: Sys::now(),
         }
     }
 
@@ -264,14 +342,28 @@ impl WasiCtx {
     ///
     /// # Errors
     /// [`WasiError::BadDir`] if `host` cannot be opened as a directory.
-    pub fn preopen_dir(&mut self, host: &Path, guest: &str) -> Result<(), WasiError> {
+    #[cfg(feature = "std")]
+    pub fn preopen_dir(&mut self, host: &std::path::Path, guest: &str) -> Result<(), WasiError> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::string::ToString;
+        self.preopen(host.as_os_str().as_bytes(), guest, || {
+            host.display().to_string()
+        })
+    }
+
+    /// [`WasiCtx::preopen_dir`] with the host path as bytes (`shown` names it in errors).
+    fn preopen(
+        &mut self,
+        host: &[u8],
+        guest: &str,
+        shown: impl FnOnce() -> String,
+    ) -> Result<(), WasiError> {
         let bad = |error| WasiError::BadDir {
-            path: host.display().to_string(),
+            path: shown(),
             error,
         };
         // The one use of ambient authority: the host (not the guest) names the directory.
-        let dir =
-            cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority()).map_err(bad)?;
+        let dir = Sys::open_host_dir(host).map_err(bad)?;
         self.fds.push(Some(FdEntry {
             kind: FdKind::Dir {
                 dir,
@@ -290,8 +382,13 @@ impl WasiCtx {
     /// # Errors
     /// As [`WasiCtx::preopen_dir`].
     pub fn grant_dir_spec(&mut self, spec: &str) -> Result<(), WasiError> {
-        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
-        self.preopen_dir(Path::new(host), guest)
+        // `HOST::GUEST` split at the first `::` (by hand: no substring search code).
+        let b = spec.as_bytes();
+        let (host, guest) = match (0..b.len().saturating_sub(1)).find(|&i| &b[i..i + 2] == b"::") {
+            Some(i) => (&spec[..i], &spec[i + 2..]),
+            None => (spec, spec),
+        };
+        self.preopen(host.as_bytes(), guest, || host.into())
     }
 
     /// Binds the guest's linear memory (the instance's exported `memory`). Until bound, every
@@ -317,7 +414,7 @@ impl WasiCtx {
     /// The bound memory (if any) must be live and not accessed by anything else during the
     /// call (true while a host function runs: the guest is suspended).
     pub unsafe fn invoke(&mut self, func: usize, values: &mut [u64]) -> u32 {
-        let Some(f) = FUNCS.get(func) else {
+        let (Some(f), Some(imp)) = (FUNCS.get(func), imp(func)) else {
             return TrapCode::HostError as u32;
         };
         if values.len() < f.slots() {
@@ -325,9 +422,9 @@ impl WasiCtx {
         }
         // SAFETY: forwarded from the caller's contract and `bind_memory`'s.
         let mut mem = unsafe { mem::GuestMem::new(self.memory) };
-        match (f.imp)(self, &mut mem, values) {
+        match imp(self, &mut mem, values) {
             Ok(e) => {
-                if !f.results.is_empty() {
+                if f.n_results != 0 {
                     values[0] = u64::from(e.0);
                 }
                 0

@@ -23,11 +23,19 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn table_is_indexed_and_unique() {
     for (i, f) in FUNCS.iter().enumerate() {
-        assert_eq!(f.index, i, "{}", f.name);
-        assert_eq!(lookup(f.name).map(|g| g.index), Some(i));
+        assert_eq!(f.index, i, "{}", f.name());
+        assert_eq!(lookup(f.name()).map(|g| g.index), Some(i));
+        assert!(f.params().len() <= 9 && f.results().len() <= 1);
         assert!(f.slots() >= 1);
     }
-    assert!(lookup("fd_write").is_some());
+    let w = lookup("fd_write").unwrap();
+    assert_eq!(w.name(), "fd_write");
+    assert_eq!(w.params(), [ValType::I32; 4]);
+    assert_eq!(w.results(), [ValType::I32]);
+    let o = lookup("path_open").unwrap();
+    use ValType::{I32, I64};
+    assert_eq!(o.params(), [I32, I32, I32, I32, I32, I64, I64, I32, I32]);
+    assert!(lookup("proc_exit").unwrap().results().is_empty());
     assert!(lookup("no_such_fn").is_none());
 }
 
@@ -203,19 +211,43 @@ fn array_entry_uses_host_data() {
     let f = lookup("args_sizes_get").unwrap();
     let fr = crate::abi::FuncRef {
         native: core::ptr::null(),
-        array: f.entry as *const u8,
+        array: f.entry() as *const u8,
         vmctx: core::ptr::null_mut(),
         type_id: 0,
-        func_index: 0,
+        func_index: f.index as u32,
         kind: crate::abi::func_kind::HOST,
         reserved: 0,
         host_data: (&mut g.ctx as *mut WasiCtx).cast(),
     };
     let mut v = [0u64, 4];
     // SAFETY: `fr.host_data` is a live context; `v` has the two slots the function needs.
-    let status = unsafe { (f.entry)(core::ptr::null_mut(), &fr, v.as_mut_ptr()) };
+    let status = unsafe { (f.entry())(core::ptr::null_mut(), &fr, v.as_mut_ptr()) };
     assert_eq!((status, v[0]), (0, 0));
     assert_eq!((g.u32_at(0), g.u32_at(4)), (1, 2));
+    // The one entry dispatches on `func_index`: past the table is a host error, not a call.
+    let bad = crate::abi::FuncRef {
+        func_index: FUNCS.len() as u32,
+        ..fr
+    };
+    // SAFETY: as above.
+    let status = unsafe { (f.entry())(core::ptr::null_mut(), &bad, v.as_mut_ptr()) };
+    assert_eq!(status, TrapCode::HostError as u32);
+}
+
+#[test]
+fn readdir_sort_orders_by_name() {
+    let mut v: Vec<(Vec<u8>, u64, u8)> = Vec::new();
+    // A fixed pseudo-random permutation of 200 distinct names.
+    let mut x = 7u32;
+    for _ in 0..200 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        v.push((std::format!("n{:08x}", x).into_bytes(), u64::from(x), 0));
+    }
+    let mut want = v.clone();
+    want.sort();
+    super::funcs::sort_by_name(&mut v);
+    assert_eq!(v, want);
+    super::funcs::sort_by_name(&mut []);
 }
 
 // ---------------------------------------------------------------- issue #14: sandbox escapes
