@@ -524,8 +524,8 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Err(e) => return fail(1, "error", &e),
     };
     drop(bytes);
-    let meta = &module.meta;
-    if !meta.imports.is_empty() {
+    let meta = module.meta();
+    if meta.num_imports() != 0 {
         return fail(
             1,
             "error",
@@ -533,12 +533,11 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         );
     }
     // Canonical signature ids: the first type index with an equal signature.
-    let type_ids: Vec<u32> = (0..meta.types.len())
+    let type_ids: Vec<u32> = (0..meta.num_types())
         .map(|i| {
-            meta.types
-                .iter()
-                .position(|t| *t == meta.types[i])
-                .unwrap_or(i) as u32
+            (0..i)
+                .find(|&j| meta.type_at(j) == meta.type_at(i))
+                .unwrap_or(i)
         })
         .collect();
     let mut trap_ctx = Box::new(TrapContext::default());
@@ -555,10 +554,10 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(i) => i,
         Err(e) => return fail(1, "error", &e),
     };
-    if let Err(t) = inst.initialize(meta) {
+    if let Err(t) = inst.initialize(&meta) {
         return fail(1, "trap", &t);
     }
-    if let Some(start) = meta.start {
+    if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {
             return fail(1, "trap", &t);
@@ -567,7 +566,10 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let Some(name) = invoke else {
         return 0;
     };
-    let Some(export) = meta.export(name).filter(|e| e.kind == ExportKind::Func) else {
+    let Some(export) = meta
+        .export_named(name.as_bytes())
+        .filter(|e| e.kind == ExportKind::Func)
+    else {
         return fail(1, "error", &format_args!("no exported function `{name}`"));
     };
     let Some(ty) = meta.func_type(export.index) else {
@@ -585,8 +587,8 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         );
     }
     let mut values = vec![0u64; ty.params.len().max(ty.results.len()).max(1)];
-    for (i, (p, a)) in ty.params.iter().zip(rest).enumerate() {
-        match parse_arg(*p, a.1) {
+    for (i, (p, a)) in ty.param_types().zip(rest).enumerate() {
+        match parse_arg(p, a.1) {
             Some(v) => values[i] = v,
             None => {
                 return fail(
@@ -602,8 +604,8 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         return fail(1, "trap", &t);
     }
     let mut o = Fd(1, Vec::new());
-    for (r, v) in ty.results.iter().zip(&values) {
-        print_result(&mut o, *r, *v);
+    for (r, v) in ty.result_types().zip(&values) {
+        print_result(&mut o, r, *v);
     }
     0
 }
@@ -615,10 +617,9 @@ fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
         .ok()
         .and_then(|b| load(&b, key).ok())
         .is_some_and(|m| {
-            m.meta
-                .imports
-                .iter()
-                .any(|i| i.module == runtime_loader::wasi::MODULE)
+            let meta = m.meta();
+            (0..meta.num_imports())
+                .any(|i| meta.import(i).module == runtime_loader::wasi::MODULE.as_bytes())
         })
 }
 
