@@ -687,6 +687,44 @@ mod tests {
         }
     }
 
+    /// A `v128.const` global initializer whose 16 bytes are not in the metadata pool is
+    /// refused at load (`MetaView::parse` leaves that range to the reader; the loader reads
+    /// every initializer once).
+    #[test]
+    fn v128_initializer_outside_the_pool_is_refused_at_load() {
+        use crate::meta::{ConstExpr, GlobalDef, GlobalType, ValType};
+        let g = GlobalType {
+            ty: ValType::V128,
+            mutable: false,
+        };
+        let m = ModuleMeta {
+            global_types: alloc::vec![g],
+            globals: alloc::vec![GlobalDef {
+                ty: g,
+                init: ConstExpr::V128(7),
+            }],
+            ..ModuleMeta::default()
+        };
+        let with_meta = |meta: Vec<u8>| {
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(meta).object(empty_object());
+            b.finish()
+        };
+        let good = encode_meta(&m);
+        assert_eq!(
+            load(&with_meta(good.clone()), None),
+            Ok(MemoryMode::Checked)
+        );
+        // Header (16 words), one global type (2): the initializer starts at word 18, its
+        // payload (the pool offset) at word 19.
+        let pos = 18;
+        assert_eq!(good[pos * 4..pos * 4 + 4], 7u32.to_le_bytes());
+        let mut bad = good;
+        bad[(pos + 1) * 4..(pos + 2) * 4].copy_from_slice(&0xFFFF_u32.to_le_bytes());
+        assert!(MetaView::parse(&bad).is_ok());
+        assert_eq!(load(&with_meta(bad), None), Err(LoadError::BadMeta));
+    }
+
     /// The entry table is required and must agree with the metadata and the object.
     #[test]
     fn entry_table_checked_against_meta_and_object() {
