@@ -26,6 +26,7 @@ use core::fmt::Write;
 
 use runtime_loader::LoadError;
 use runtime_loader::code::MmapCodeMemory;
+use runtime_loader::error::{Decimal, write_decimal};
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
 use runtime_loader::meta::{ExportKind, ValType};
@@ -151,7 +152,11 @@ impl core::fmt::Display for ReadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ReadError::Io => f.write_str("cannot read"),
-            ReadError::TooLarge => write!(f, "input limit ({MAX_INPUT_BYTES} bytes) exceeded by"),
+            ReadError::TooLarge => {
+                f.write_str("input limit (")?;
+                write_decimal(f, MAX_INPUT_BYTES as u64)?;
+                f.write_str(" bytes) exceeded by")
+            }
         }
     }
 }
@@ -342,7 +347,7 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
         }
     }
     if a < 1.8e19 && (a as u64) as f64 == a {
-        let _ = write!(o, "{}", a as u64);
+        let _ = write_decimal(o, a as u64);
         return;
     }
     let bits = if f32_ {
@@ -350,7 +355,11 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
     } else {
         v.to_bits()
     };
-    let _ = write!(o, "bits {bits:#x}");
+    o.1.extend_from_slice(b"bits 0x");
+    let digits = (64 - bits.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        o.1.push(b"0123456789abcdef"[(bits >> (4 * k)) as usize & 15]);
+    }
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
@@ -365,10 +374,18 @@ fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
     }
 }
 
+/// `v` as a signed decimal (see [`write_decimal`]).
+fn write_signed(o: &mut Fd, v: i64) -> core::fmt::Result {
+    if v < 0 {
+        o.1.push(b'-');
+    }
+    write_decimal(o, v.unsigned_abs())
+}
+
 fn print_result(o: &mut Fd, ty: ValType, v: u64) {
     let _ = match ty {
-        ValType::I32 => writeln!(o, "{}", v as u32 as i32),
-        ValType::I64 => writeln!(o, "{}", v as i64),
+        ValType::I32 => write_signed(o, i64::from(v as u32 as i32)).and_then(|()| writeln!(o)),
+        ValType::I64 => write_signed(o, v as i64).and_then(|()| writeln!(o)),
         ValType::F32 => {
             write_float(o, f64::from(f32::from_bits(v as u32)), true);
             writeln!(o)
@@ -381,7 +398,10 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
         ValType::FuncRef if v == 0 => writeln!(o, "null"),
         ValType::FuncRef => writeln!(o, "funcref"),
         ValType::ExternRef if v == 0 => writeln!(o, "null"),
-        ValType::ExternRef => writeln!(o, "externref {}", v.wrapping_sub(1)),
+        ValType::ExternRef => o
+            .write_str("externref ")
+            .and_then(|()| write_decimal(o, v.wrapping_sub(1)))
+            .and_then(|()| writeln!(o)),
     };
 }
 
@@ -581,8 +601,8 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             "error",
             &format_args!(
                 "`{name}` takes {} arguments, {} given",
-                ty.params.len(),
-                rest.len()
+                Decimal(ty.params.len() as u64),
+                Decimal(rest.len() as u64)
             ),
         );
     }
@@ -594,7 +614,11 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
                 return fail(
                     1,
                     "error",
-                    &format_args!("argument {}: `{}` is not a valid {p}", i + 1, a.1),
+                    &format_args!(
+                        "argument {}: `{}` is not a valid {p}",
+                        Decimal(i as u64 + 1),
+                        a.1
+                    ),
                 );
             }
         }

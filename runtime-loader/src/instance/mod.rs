@@ -105,12 +105,23 @@ impl core::fmt::Display for InstanceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             InstanceError::ImportCount => f.write_str("wrong number of imports"),
+            // Written piece by piece, without core's padding machinery (`write_decimal`).
             InstanceError::IncompatibleImport { index, what } => {
-                write!(f, "incompatible import type (import #{index}: {what})")
+                f.write_str("incompatible import type (import #")?;
+                crate::error::write_decimal(f, *index as u64)?;
+                f.write_str(": ")?;
+                f.write_str(what)?;
+                f.write_str(")")
             }
             InstanceError::OutOfMemory => f.write_str("out of memory"),
-            InstanceError::Malformed(w) => write!(f, "malformed module: {w}"),
-            InstanceError::Unsupported(w) => write!(f, "unsupported: {w}"),
+            InstanceError::Malformed(w) => {
+                f.write_str("malformed module: ")?;
+                f.write_str(w)
+            }
+            InstanceError::Unsupported(w) => {
+                f.write_str("unsupported: ")?;
+                f.write_str(w)
+            }
         }
     }
 }
