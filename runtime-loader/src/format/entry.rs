@@ -30,6 +30,8 @@ pub struct EntryTable<'a> {
     pub types: u32,
     /// The whole section (offsets from byte 20 on).
     raw: &'a [u8],
+    /// Where the last present entry ends (0 without entries).
+    entries_end: u32,
 }
 
 impl<'a> EntryTable<'a> {
@@ -65,6 +67,7 @@ impl<'a> EntryTable<'a> {
             defined_funcs,
             types,
             raw: s,
+            entries_end: 0,
         };
         let mut end = 0u64;
         for i in 0..n as usize {
@@ -81,7 +84,47 @@ impl<'a> EntryTable<'a> {
             }
             end = off + len;
         }
-        Ok(t)
+        // `end` is at most `code_len`, a `u32`.
+        Ok(EntryTable {
+            entries_end: end as u32,
+            ..t
+        })
+    }
+
+    /// The checks a loader that runs the code in place makes instead of validating the
+    /// relocation table it never reads ([`Snapshot::validate_relocations`] makes the same
+    /// ones through the table's copy record): the region starts where an allocated section
+    /// of the ELF `object` starts (`sh_offset` = [`EntryTable::code_offset`], its bytes
+    /// inside the object) and every present entry lies inside that section.
+    ///
+    /// # Errors
+    /// [`LoadError::UnsupportedElf`] if the region is not in place, [`LoadError::BadElf`]
+    /// for an object without a sound ELF header, [`LoadError::BadOffset`] for a region or an
+    /// entry outside the section.
+    pub fn check_in_place(&self, object: &[u8]) -> Result<(), LoadError> {
+        let o = u64::from(self.code_offset.ok_or(LoadError::UnsupportedElf)?);
+        let (shoff, shnum) = elf_section_headers(object)?;
+        // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`).
+        let mut size = None;
+        for k in 0..shnum {
+            let h = (shoff + 64 * k) as usize;
+            if le(object, h + 8, 1) & 2 != 0 && le(object, h + 24, 8) == o {
+                size = size.max(Some(le(object, h + 32, 8)));
+            }
+        }
+        // As for a relocation table's one copy record: the section's bytes inside the
+        // object, the entries inside the section, the code length at most its size rounded
+        // up to 8.
+        match size {
+            Some(n)
+                if (object.len() as u64).checked_sub(o).is_some_and(|r| n <= r)
+                    && u64::from(self.entries_end) <= n
+                    && u64::from(self.code_len) <= n.next_multiple_of(8) =>
+            {
+                Ok(())
+            }
+            _ => Err(LoadError::BadOffset),
+        }
     }
 
     /// The section's bytes (to keep a copy: [`EntryTable::rebased`]).

@@ -215,8 +215,11 @@ impl<'a> Snapshot<'a> {
     /// data nor guard-page trap sites (the C API): the same checks, except that the function
     /// records (kind 3) and trap records (kind 4) are only bounded as sections, not
     /// validated, and [`Snapshot::func_records`] / [`Snapshot::trap_records`] then yield
-    /// nothing. Everything else (header, section table, metadata and object bounds, entry
-    /// table) is validated as by [`Snapshot::parse`].
+    /// nothing, and the relocation table (kind 6) is not validated: the C API calls
+    /// [`Snapshot::validate_relocations`] next when it has a path that applies the table
+    /// (the default library); the XIP-only one never reads the table and checks the
+    /// in-place region with [`EntryTable::check_in_place`]. Everything else (header, section table, metadata and object bounds,
+    /// entry table) is validated as by [`Snapshot::parse`].
     ///
     /// # Errors
     /// As [`Snapshot::parse`].
@@ -345,13 +348,27 @@ impl<'a> Snapshot<'a> {
             entries,
             relocs,
         };
-        // Both parses: every relocation record and the entries against the copied sections.
-        if let (Some(_), Some(e)) = (relocs, &entries) {
-            let r = snap.relocations()?;
-            r.validate(object)?;
-            r.check_entries(e)?;
+        if records {
+            snap.validate_relocations()?;
         }
         Ok(snap)
+    }
+
+    /// Validates the relocation table, if there is one: every record
+    /// ([`RelocTable::validate`]) and the entries against the copied sections
+    /// ([`RelocTable::check_entries`]). [`Snapshot::parse`] runs it; after
+    /// [`Snapshot::parse_without_records`], a loader that builds the code region from the
+    /// table runs it first (one that runs the code in place never reads the table).
+    ///
+    /// # Errors
+    /// As [`RelocTable::new`], [`RelocTable::validate`] and [`RelocTable::check_entries`].
+    pub fn validate_relocations(&self) -> Result<(), LoadError> {
+        if let (Some(_), Some(e)) = (self.relocs, &self.entries) {
+            let r = self.relocations()?;
+            r.validate(self.object)?;
+            r.check_entries(e)?;
+        }
+        Ok(())
     }
 
     /// The entry table, if the snapshot has one (every snapshot this crate writes does).
@@ -359,15 +376,15 @@ impl<'a> Snapshot<'a> {
         self.entries
     }
 
-    /// The relocation table's raw bytes, if the snapshot has one (not validated by
-    /// [`Snapshot::parse_without_records`]).
+    /// The relocation table's raw bytes, if the snapshot has one (validated by
+    /// [`Snapshot::validate_relocations`], which [`Snapshot::parse`] runs).
     pub fn relocs_raw(&self) -> Option<&'a [u8]> {
         self.relocs
     }
 
     /// The relocation table, for the entry table's code length ([`RelocTable::new`]; its
-    /// records have been validated by [`Snapshot::parse`], not by
-    /// [`Snapshot::parse_without_records`]: [`RelocTable::apply`] checks each anyway).
+    /// records have been validated by [`Snapshot::parse`] or
+    /// [`Snapshot::validate_relocations`]; [`RelocTable::apply`] checks each anyway).
     ///
     /// # Errors
     /// [`LoadError::MissingSection`] without a relocation or entry table, else as

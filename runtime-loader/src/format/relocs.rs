@@ -108,8 +108,9 @@ impl<'a> RelocTable<'a> {
     /// * the code length is at most the copies' end rounded up to 8 plus 8 bytes per patch
     ///   written after it (so no length the file does not account for is ever allocated).
     ///
-    /// Both parses ([`Snapshot::parse`], [`Snapshot::parse_without_records`]) run it before
-    /// any code memory is asked for.
+    /// [`Snapshot::validate_relocations`] runs it ([`Snapshot::parse`] does; the default C
+    /// library after [`Snapshot::parse_without_records`]) before any code memory is
+    /// written.
     ///
     /// # Errors
     /// [`LoadError::BadRelocation`] for the first bad record, [`LoadError::BadElf`] for an

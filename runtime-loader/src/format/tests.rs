@@ -392,8 +392,10 @@ fn relocation_table_in_snapshot() {
     ] {
         let f = snap(reloc_table(&[bad]), e.clone());
         assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadRelocation));
+        // The lean parse leaves the table to the path that applies it.
+        let lean = Snapshot::parse_without_records(&f).unwrap();
         assert_eq!(
-            Snapshot::parse_without_records(&f).err(),
+            lean.validate_relocations().err(),
             Some(LoadError::BadRelocation)
         );
     }
@@ -421,8 +423,9 @@ fn relocation_table_in_snapshot() {
     );
     let f = snap(alloc::vec![1, 0, 0, 0], e.clone());
     assert_eq!(Snapshot::parse(&f).err(), Some(LoadError::BadSection));
+    let lean = Snapshot::parse_without_records(&f).unwrap();
     assert_eq!(
-        Snapshot::parse_without_records(&f).err(),
+        lean.validate_relocations().err(),
         Some(LoadError::BadSection)
     );
     // Without the section: `relocations` reports it missing.
@@ -573,4 +576,73 @@ fn bad_section_table_rejected_with_valid_checksum() {
     g[10..12].copy_from_slice(&1u16.to_le_bytes());
     rehash(&mut g);
     assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::MissingSection);
+}
+
+/// The in-place checks (`EntryTable::check_in_place`, the C API's XIP path, which does not
+/// read the relocation table): the region starts at an allocated section and the entries
+/// lie inside it.
+#[test]
+fn in_place_region_is_an_allocated_section() {
+    let object = elf(&[1; 16], &[(64, 8)]);
+    let check_len = |off: u32, len: u32, offs: &[(u32, u32)]| {
+        let e = entries(off, len, offs);
+        EntryTable::parse(&e, object.len())
+            .unwrap()
+            .check_in_place(&object)
+    };
+    // A code length past the section rounded up to 8.
+    assert_eq!(
+        check_len(64, 16, &[(0, 4), (4, 4), (NO_ENTRY, 0)]),
+        Err(LoadError::BadOffset)
+    );
+    let check = |off: u32, offs: &[(u32, u32)]| {
+        let e = entries(off, 8, offs);
+        EntryTable::parse(&e, object.len())
+            .unwrap()
+            .check_in_place(&object)
+    };
+    assert_eq!(check(64, &[(0, 4), (4, 4), (NO_ENTRY, 0)]), Ok(()));
+    // Not where the section starts (inside the object, inside the payload).
+    assert_eq!(
+        check(65, &[(0, 4), (4, 3), (NO_ENTRY, 0)]),
+        Err(LoadError::BadOffset)
+    );
+    assert_eq!(
+        check(72, &[(0, 4), (4, 4), (NO_ENTRY, 0)]),
+        Err(LoadError::BadOffset)
+    );
+    // An entry past the section's end (inside the region the table claims: a 6-byte
+    // section, an 8-byte region).
+    let short = elf(&[1; 16], &[(64, 6)]);
+    let in_short = |offs: &[(u32, u32)]| {
+        let e = entries(64, 8, offs);
+        EntryTable::parse(&e, short.len())
+            .unwrap()
+            .check_in_place(&short)
+    };
+    assert_eq!(in_short(&[(0, 4), (4, 2), (NO_ENTRY, 0)]), Ok(()));
+    assert_eq!(
+        in_short(&[(0, 4), (4, 3), (NO_ENTRY, 0)]),
+        Err(LoadError::BadOffset)
+    );
+    // Not in place at all.
+    let e = entries(NO_ENTRY, 8, &[(0, 4), (4, 4), (NO_ENTRY, 0)]);
+    assert_eq!(
+        EntryTable::parse(&e, object.len())
+            .unwrap()
+            .check_in_place(&object),
+        Err(LoadError::UnsupportedElf)
+    );
+    // A section whose bytes are not all in the object.
+    let mut big = elf(&[1; 16], &[(64, 8)]);
+    let h = big.len() - 64;
+    let too_big = (big.len() as u64).to_le_bytes();
+    big[h + 32..h + 40].copy_from_slice(&too_big);
+    let e = entries(64, 8, &[(0, 4), (4, 4), (NO_ENTRY, 0)]);
+    assert_eq!(
+        EntryTable::parse(&e, big.len())
+            .unwrap()
+            .check_in_place(&big),
+        Err(LoadError::BadOffset)
+    );
 }
