@@ -70,21 +70,21 @@ fn load_and_run(bytes: &[u8], key: &[u8; 32]) -> (Result<u64, LoadError>, bool) 
         Ok(m) => m,
         Err(e) => return (Err(e), asked.get()),
     };
-    let meta = &module.meta;
-    let fib = meta.export("fib").unwrap().index;
+    let meta = module.meta();
+    let fib = meta.export_named(b"fib").unwrap().index;
     let mut trap_ctx = Box::new(TrapContext::default());
     // SAFETY: no imports; `trap_ctx` and `module` outlive `inst`.
     let inst = unsafe {
         module
             .instantiate(
-                vec![0; meta.types.len()],
+                vec![0; meta.num_types() as usize],
                 Imports::default(),
                 std::ptr::null_mut(),
                 &mut *trap_ctx,
             )
             .unwrap()
     };
-    inst.initialize(meta).unwrap();
+    inst.initialize(&meta).unwrap();
     let mut v = [20u64];
     // SAFETY: fib takes one i64 and returns one.
     unsafe { call(&inst, fib, &mut v) }.unwrap();

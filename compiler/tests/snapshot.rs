@@ -69,9 +69,13 @@ fn run_loaded(
     module: &LoadedModule<MmapCodeMemory>,
     calls: &[(&str, Vec<u64>)],
 ) -> Vec<Result<Vec<u64>, TrapCode>> {
-    let meta = &module.meta;
-    let type_ids = (0..meta.types.len())
-        .map(|i| meta.types.iter().position(|t| *t == meta.types[i]).unwrap() as u32)
+    let meta = module.meta();
+    let type_ids = (0..meta.num_types())
+        .map(|i| {
+            (0..=i)
+                .find(|&j| meta.type_at(j) == meta.type_at(i))
+                .unwrap()
+        })
         .collect();
     let mut trap_ctx = Box::new(TrapContext::default());
     // SAFETY: no imports; `trap_ctx` and `module` outlive `inst` (dropped at the end of
@@ -86,10 +90,10 @@ fn run_loaded(
             )
             .unwrap()
     };
-    inst.initialize(meta).unwrap();
+    inst.initialize(&meta).unwrap();
     let mut out = Vec::new();
     for (name, args) in calls {
-        let e = meta.export(name).unwrap();
+        let e = meta.export_named(name.as_bytes()).unwrap();
         let ty = meta.func_type(e.index).unwrap();
         let mut values = args.clone();
         values.resize(ty.params.len().max(ty.results.len()).max(1), 0);
@@ -221,9 +225,9 @@ fn xip_snapshot_runs_in_place_from_read_exec_memory() {
     let file: *const [u8] = image.bytes();
     // SAFETY: `file` is the read+execute mapping `image` owns; the module keeps `image`.
     let module = unsafe { LoadedModule::load_in_place(&*file, image, None) }.unwrap();
-    let meta = &module.meta;
+    let meta = module.meta();
     let mut entries = 0;
-    for i in meta.num_imported_funcs..meta.funcs.len() as u32 {
+    for i in meta.num_imported_funcs()..meta.num_funcs() {
         let p = module.native(i) as usize;
         if p == 0 {
             continue;

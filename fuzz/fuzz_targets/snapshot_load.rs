@@ -6,8 +6,9 @@
 //! * the Rust loader's relocating path (`LoadedModule::load`) into a plain buffer,
 //! * its execute-in-place path (`LoadedModule::load_in_place`, verification only),
 //! * the C API's in-place path (`bf_load`'s sequence: `Snapshot::parse_without_records`,
-//!   `check_header`, `MetaView::parse`, `check_entries`, then the relocation table applied into
-//!   an arena-sized code region, or the XIP code offset), followed by the metadata reads that
+//!   `check_header`, `MetaView::parse`, `check_entries`, then the relocation table validated
+//!   and applied into an arena-sized code region, or the XIP code offset checked against the
+//!   ELF section headers, as the XIP-only library does), followed by the metadata reads that
 //!   `bf_instantiate` makes.
 //!
 //! Nothing loaded is executed: the code bytes are the fuzzer's. Any input must give `Ok` or a
@@ -47,7 +48,10 @@ fn capi_path(file: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
         meta.num_types() as usize,
         |t| meta.type_arity(t),
     )?;
-    if entries.code_offset.is_none() {
+    if entries.code_offset.is_some() {
+        entries.check_in_place(snap.object_bytes())?;
+    } else {
+        snap.validate_relocations()?;
         let relocs = snap.relocations()?;
         let skip = (region.as_ptr() as usize).wrapping_neg() & (entries.code_align as usize - 1);
         let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;

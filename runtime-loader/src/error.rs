@@ -184,3 +184,49 @@ impl fmt::Display for LoadError {
 }
 
 impl core::error::Error for LoadError {}
+
+/// Writes `v` in decimal through `f.write_str`: what the no_std `bareflow-load` and the
+/// loader's error messages print numbers with. core's integer `Display` links its padding
+/// and sign machinery for every integer type it is used with (~1.5 KB there).
+///
+/// # Errors
+/// Whatever `f.write_str` returns.
+pub fn write_decimal(f: &mut dyn fmt::Write, v: u64) -> fmt::Result {
+    let (mut d, mut i, mut v) = ([0u8; 20], 20, v);
+    loop {
+        i -= 1;
+        d[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    f.write_str(core::str::from_utf8(&d[i..]).unwrap_or(""))
+}
+
+/// `u64` shown in decimal by [`write_decimal`] (for `format_args!` without core's integer
+/// `Display`).
+#[derive(Clone, Copy, Debug)]
+pub struct Decimal(pub u64);
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_decimal(f, self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn write_decimal_matches_display() {
+        for v in [0u64, 7, 10, 99, 1_000_000_007, u64::MAX] {
+            let mut s = alloc::string::String::new();
+            super::write_decimal(&mut s, v).unwrap();
+            assert_eq!(s, alloc::format!("{v}"));
+            assert_eq!(
+                alloc::format!("{}", super::Decimal(v)),
+                alloc::format!("{v}")
+            );
+        }
+    }
+}

@@ -77,6 +77,14 @@ pub(crate) fn load(
     code_len: usize,
 ) -> Result<(), Fail> {
     let snap = Snapshot::parse_without_records(file)?;
+    // The relocation table, validated as `Snapshot::parse` validates it (records, copies
+    // against the object's section headers, entries against the copies) where the library
+    // has a path that reads it: the default library, whose copying path applies it (its
+    // in-place path then gets the same entry checks through the table's copy record). The
+    // XIP-only library never reads the table and checks the in-place region against the
+    // ELF section headers instead (`EntryTable::check_in_place`, below).
+    #[cfg(feature = "relocate")]
+    snap.validate_relocations()?;
     check_header(&snap, Some(MemoryMode::Checked))?;
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs();
@@ -91,6 +99,9 @@ pub(crate) fn load(
         // Execute in place: the entry table says where the code lies in the object; no ELF
         // parsing, nothing copied.
         let off = entries.code_offset.ok_or(LoadError::UnsupportedElf)?;
+        // The region is the allocated section the entries lie in (see above).
+        #[cfg(not(feature = "relocate"))]
+        entries.check_in_place(snap.object_bytes())?;
         let base = snap.object_bytes().as_ptr().wrapping_add(off as usize);
         if !(base as usize).is_multiple_of(entries.code_align as usize) {
             return Err(LoadError::CodeMemory.into());
@@ -117,8 +128,8 @@ pub(crate) fn relocate(
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
-    // The relocation table builds the region: every record bounds-checked against the object
-    // and the entry table's code length as it is applied; the ELF object is never parsed.
+    // The relocation table builds the region (validated in `load`, and every record
+    // bounds-checked again as it is applied); the ELF object is never parsed further.
     let relocs = snap.relocations()?;
     // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
     // the runtime.

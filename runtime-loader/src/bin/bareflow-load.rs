@@ -30,6 +30,7 @@ use core::fmt::Write;
 
 use runtime_loader::LoadError;
 use runtime_loader::code::MmapCodeMemory;
+use runtime_loader::error::{Decimal, write_decimal};
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
 use runtime_loader::meta::{ExportKind, ValType};
@@ -155,7 +156,11 @@ impl core::fmt::Display for ReadError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ReadError::Io => f.write_str("cannot read"),
-            ReadError::TooLarge => write!(f, "input limit ({MAX_INPUT_BYTES} bytes) exceeded by"),
+            ReadError::TooLarge => {
+                f.write_str("input limit (")?;
+                write_decimal(f, MAX_INPUT_BYTES as u64)?;
+                f.write_str(" bytes) exceeded by")
+            }
         }
     }
 }
@@ -346,7 +351,7 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
         }
     }
     if a < 1.8e19 && (a as u64) as f64 == a {
-        let _ = write!(o, "{}", a as u64);
+        let _ = write_decimal(o, a as u64);
         return;
     }
     let bits = if f32_ {
@@ -354,7 +359,11 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
     } else {
         v.to_bits()
     };
-    let _ = write!(o, "bits {bits:#x}");
+    o.1.extend_from_slice(b"bits 0x");
+    let digits = (64 - bits.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        o.1.push(b"0123456789abcdef"[(bits >> (4 * k)) as usize & 15]);
+    }
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
@@ -369,10 +378,18 @@ fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
     }
 }
 
+/// `v` as a signed decimal (see [`write_decimal`]).
+fn write_signed(o: &mut Fd, v: i64) -> core::fmt::Result {
+    if v < 0 {
+        o.1.push(b'-');
+    }
+    write_decimal(o, v.unsigned_abs())
+}
+
 fn print_result(o: &mut Fd, ty: ValType, v: u64) {
     let _ = match ty {
-        ValType::I32 => writeln!(o, "{}", v as u32 as i32),
-        ValType::I64 => writeln!(o, "{}", v as i64),
+        ValType::I32 => write_signed(o, i64::from(v as u32 as i32)).and_then(|()| writeln!(o)),
+        ValType::I64 => write_signed(o, v as i64).and_then(|()| writeln!(o)),
         ValType::F32 => {
             write_float(o, f64::from(f32::from_bits(v as u32)), true);
             writeln!(o)
@@ -385,7 +402,10 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
         ValType::FuncRef if v == 0 => writeln!(o, "null"),
         ValType::FuncRef => writeln!(o, "funcref"),
         ValType::ExternRef if v == 0 => writeln!(o, "null"),
-        ValType::ExternRef => writeln!(o, "externref {}", v.wrapping_sub(1)),
+        ValType::ExternRef => o
+            .write_str("externref ")
+            .and_then(|()| write_decimal(o, v.wrapping_sub(1)))
+            .and_then(|()| writeln!(o)),
     };
 }
 
@@ -528,8 +548,8 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Err(e) => return fail(1, "error", &e),
     };
     drop(bytes);
-    let meta = &module.meta;
-    if !meta.imports.is_empty() {
+    let meta = module.meta();
+    if meta.num_imports() != 0 {
         return fail(
             1,
             "error",
@@ -537,12 +557,11 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         );
     }
     // Canonical signature ids: the first type index with an equal signature.
-    let type_ids: Vec<u32> = (0..meta.types.len())
+    let type_ids: Vec<u32> = (0..meta.num_types())
         .map(|i| {
-            meta.types
-                .iter()
-                .position(|t| *t == meta.types[i])
-                .unwrap_or(i) as u32
+            (0..i)
+                .find(|&j| meta.type_at(j) == meta.type_at(i))
+                .unwrap_or(i)
         })
         .collect();
     let mut trap_ctx = Box::new(TrapContext::default());
@@ -559,10 +578,10 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(i) => i,
         Err(e) => return fail(1, "error", &e),
     };
-    if let Err(t) = inst.initialize(meta) {
+    if let Err(t) = inst.initialize(&meta) {
         return fail(1, "trap", &t);
     }
-    if let Some(start) = meta.start {
+    if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {
             return fail(1, "trap", &t);
@@ -571,7 +590,10 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     let Some(name) = invoke else {
         return 0;
     };
-    let Some(export) = meta.export(name).filter(|e| e.kind == ExportKind::Func) else {
+    let Some(export) = meta
+        .export_named(name.as_bytes())
+        .filter(|e| e.kind == ExportKind::Func)
+    else {
         return fail(1, "error", &format_args!("no exported function `{name}`"));
     };
     let Some(ty) = meta.func_type(export.index) else {
@@ -583,20 +605,24 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             "error",
             &format_args!(
                 "`{name}` takes {} arguments, {} given",
-                ty.params.len(),
-                rest.len()
+                Decimal(ty.params.len() as u64),
+                Decimal(rest.len() as u64)
             ),
         );
     }
     let mut values = vec![0u64; ty.params.len().max(ty.results.len()).max(1)];
-    for (i, (p, a)) in ty.params.iter().zip(rest).enumerate() {
-        match parse_arg(*p, a.1) {
+    for (i, (p, a)) in ty.param_types().zip(rest).enumerate() {
+        match parse_arg(p, a.1) {
             Some(v) => values[i] = v,
             None => {
                 return fail(
                     1,
                     "error",
-                    &format_args!("argument {}: `{}` is not a valid {p}", i + 1, a.1),
+                    &format_args!(
+                        "argument {}: `{}` is not a valid {p}",
+                        Decimal(i as u64 + 1),
+                        a.1
+                    ),
                 );
             }
         }
@@ -606,8 +632,8 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         return fail(1, "trap", &t);
     }
     let mut o = Fd(1, Vec::new());
-    for (r, v) in ty.results.iter().zip(&values) {
-        print_result(&mut o, *r, *v);
+    for (r, v) in ty.result_types().zip(&values) {
+        print_result(&mut o, r, *v);
     }
     0
 }
@@ -619,10 +645,9 @@ fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
         .ok()
         .and_then(|b| load(&b, key).ok())
         .is_some_and(|m| {
-            m.meta
-                .imports
-                .iter()
-                .any(|i| i.module == runtime_loader::wasi::MODULE)
+            let meta = m.meta();
+            (0..meta.num_imports())
+                .any(|i| meta.import(i).module == runtime_loader::wasi::MODULE.as_bytes())
         })
 }
 

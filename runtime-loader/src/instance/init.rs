@@ -3,8 +3,10 @@
 //! segments in spec order.
 //!
 //! They read the module through [`ModuleSource`], implemented for the in-place
-//! [`MetaView`] (the C library) and the decoded [`ModuleMeta`] (the compiler's modules and
-//! `bareflow-load`); constant expressions are evaluated in the metadata's [`RawExpr`] form.
+//! [`MetaView`] (every snapshot loader: the C library, `LoadedModule`, `bareflow-load`) and
+//! the decoded [`ModuleMeta`] (the compiler's modules); constant expressions are evaluated in
+//! the metadata's [`RawExpr`] form. [`crate::instance::Instance::new`] reads the rest of the
+//! module (types, imports, memories, tables, globals) through it too.
 
 use alloc::boxed::Box;
 use core::alloc::Layout;
@@ -12,15 +14,46 @@ use core::ptr;
 
 use super::libcalls::{InstanceCore, Segment};
 use crate::abi::{FuncRef, TrapCode};
-use crate::meta::{ConstExpr, DataMode, ElemMode, ModuleMeta};
+use crate::meta::{
+    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, MemoryType, ModuleMeta,
+    TableType,
+};
 use crate::meta_view::{MetaView, RawExpr};
 
-/// What instantiation reads of a module's globals and segments.
+/// What instantiation reads of a module: its index spaces, imports, globals and segments.
 pub trait ModuleSource {
     /// Whether passive data segments are copied into the instance. A metadata view's bytes
     /// are read in place instead: whoever instantiates from a [`MetaView`] keeps its bytes
     /// alive (and unchanged) as long as the instance.
     const COPY_DATA: bool;
+    /// Number of module types.
+    fn num_types(&self) -> u32;
+    /// Number of imports.
+    fn num_imports(&self) -> u32;
+    /// Import `i`'s kind and type; `seen` counts the imports before it of each kind
+    /// (functions, memories, tables, globals): the `k`-th import of a kind is entry `k` of
+    /// that kind's index space (imports come first there, in import order).
+    fn import_kind(&self, i: u32, seen: [u32; 4]) -> ImportKind;
+    /// Number of functions, imported ones included.
+    fn num_funcs(&self) -> u32;
+    /// Number of imported functions.
+    fn num_imported_funcs(&self) -> u32;
+    /// Type index of function `f` (below [`ModuleSource::num_funcs`]).
+    fn func_type_index(&self, f: u32) -> u32;
+    /// Number of memories, imported ones included.
+    fn num_memories(&self) -> u32;
+    /// Number of imported memories.
+    fn num_imported_memories(&self) -> u32;
+    /// Memory `i` (below [`ModuleSource::num_memories`]).
+    fn memory_type(&self, i: u32) -> MemoryType;
+    /// Number of tables, imported ones included.
+    fn num_tables(&self) -> u32;
+    /// Number of imported tables.
+    fn num_imported_tables(&self) -> u32;
+    /// Table `i` (below [`ModuleSource::num_tables`]).
+    fn table_type(&self, i: u32) -> TableType;
+    /// Type of global `i` (below [`ModuleSource::num_globals`]).
+    fn global_type(&self, i: u32) -> GlobalType;
     /// Number of globals, imported ones included.
     fn num_globals(&self) -> u32;
     /// Number of imported globals.
@@ -43,6 +76,52 @@ pub trait ModuleSource {
 
 impl ModuleSource for MetaView<'_> {
     const COPY_DATA: bool = false;
+    fn num_types(&self) -> u32 {
+        MetaView::num_types(self)
+    }
+    fn num_imports(&self) -> u32 {
+        MetaView::num_imports(self)
+    }
+    fn import_kind(&self, i: u32, seen: [u32; 4]) -> ImportKind {
+        let kind = MetaView::import(self, i).kind;
+        let k = seen[kind as usize];
+        match kind {
+            ExportKind::Func => ImportKind::Func(MetaView::func_type_index(self, k)),
+            ExportKind::Memory => ImportKind::Memory(MetaView::memory(self, k)),
+            ExportKind::Table => ImportKind::Table(MetaView::table(self, k)),
+            ExportKind::Global => ImportKind::Global(MetaView::global_type(self, k)),
+        }
+    }
+    fn num_funcs(&self) -> u32 {
+        MetaView::num_funcs(self)
+    }
+    fn num_imported_funcs(&self) -> u32 {
+        MetaView::num_imported_funcs(self)
+    }
+    fn func_type_index(&self, f: u32) -> u32 {
+        MetaView::func_type_index(self, f)
+    }
+    fn num_memories(&self) -> u32 {
+        MetaView::num_memories(self)
+    }
+    fn num_imported_memories(&self) -> u32 {
+        MetaView::num_imported_memories(self)
+    }
+    fn memory_type(&self, i: u32) -> MemoryType {
+        MetaView::memory(self, i)
+    }
+    fn num_tables(&self) -> u32 {
+        MetaView::num_tables(self)
+    }
+    fn num_imported_tables(&self) -> u32 {
+        MetaView::num_imported_tables(self)
+    }
+    fn table_type(&self, i: u32) -> TableType {
+        MetaView::table(self, i)
+    }
+    fn global_type(&self, i: u32) -> GlobalType {
+        MetaView::global_type(self, i)
+    }
     fn num_globals(&self) -> u32 {
         MetaView::num_globals(self)
     }
@@ -79,6 +158,45 @@ impl ModuleSource for MetaView<'_> {
 
 impl ModuleSource for ModuleMeta {
     const COPY_DATA: bool = true;
+    fn num_types(&self) -> u32 {
+        self.types.len() as u32
+    }
+    fn num_imports(&self) -> u32 {
+        self.imports.len() as u32
+    }
+    fn import_kind(&self, i: u32, _: [u32; 4]) -> ImportKind {
+        self.imports[i as usize].kind.clone()
+    }
+    fn num_funcs(&self) -> u32 {
+        self.funcs.len() as u32
+    }
+    fn num_imported_funcs(&self) -> u32 {
+        self.num_imported_funcs
+    }
+    fn func_type_index(&self, f: u32) -> u32 {
+        self.funcs[f as usize]
+    }
+    fn num_memories(&self) -> u32 {
+        self.memories.len() as u32
+    }
+    fn num_imported_memories(&self) -> u32 {
+        self.num_imported_memories
+    }
+    fn memory_type(&self, i: u32) -> MemoryType {
+        self.memories[i as usize]
+    }
+    fn num_tables(&self) -> u32 {
+        self.tables.len() as u32
+    }
+    fn num_imported_tables(&self) -> u32 {
+        self.num_imported_tables
+    }
+    fn table_type(&self, i: u32) -> TableType {
+        self.tables[i as usize]
+    }
+    fn global_type(&self, i: u32) -> GlobalType {
+        self.global_types[i as usize]
+    }
     fn num_globals(&self) -> u32 {
         self.global_types.len() as u32
     }

@@ -1,6 +1,8 @@
 //! Instances: memories, tables, global cells, `FuncRef`s and the vmctx, for every tier.
 //!
-//! An [`Instance`] is built from a [`ModuleMeta`] plus resolved imports ([`Imports`]). Every
+//! An [`Instance`] is built from a module's metadata (an [`init::ModuleSource`]: the decoded
+//! [`crate::meta::ModuleMeta`] or the in-place [`crate::meta_view::MetaView`]) plus resolved
+//! imports ([`Imports`]). Every
 //! object compiled code can reach through a raw pointer (the vmctx and its arrays, memory and
 //! table definitions, global cells, `FuncRef`s) lives in its own heap allocation that never
 //! moves while the instance lives, and the instance itself is pinned. Memories and tables
@@ -32,7 +34,8 @@ use core::pin::Pin;
 use core::ptr::{self, NonNull};
 
 use crate::abi::{FuncRef, MemoryDef, TableDef, TrapCode, VMContext, func_kind};
-use crate::meta::{FuncType, GlobalType, ImportKind, Limits, ModuleMeta, ValType};
+use crate::meta::{FuncType, GlobalType, ImportKind, Limits, ValType};
+use init::ModuleSource;
 
 pub mod init;
 pub mod libcalls;
@@ -102,12 +105,23 @@ impl core::fmt::Display for InstanceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             InstanceError::ImportCount => f.write_str("wrong number of imports"),
+            // Written piece by piece, without core's padding machinery (`write_decimal`).
             InstanceError::IncompatibleImport { index, what } => {
-                write!(f, "incompatible import type (import #{index}: {what})")
+                f.write_str("incompatible import type (import #")?;
+                crate::error::write_decimal(f, *index as u64)?;
+                f.write_str(": ")?;
+                f.write_str(what)?;
+                f.write_str(")")
             }
             InstanceError::OutOfMemory => f.write_str("out of memory"),
-            InstanceError::Malformed(w) => write!(f, "malformed module: {w}"),
-            InstanceError::Unsupported(w) => write!(f, "unsupported: {w}"),
+            InstanceError::Malformed(w) => {
+                f.write_str("malformed module: ")?;
+                f.write_str(w)
+            }
+            InstanceError::Unsupported(w) => {
+                f.write_str("unsupported: ")?;
+                f.write_str(w)
+            }
         }
     }
 }
@@ -234,10 +248,15 @@ impl Instance {
     /// # Errors
     /// Import mismatches, allocation failures, out-of-range indices.
     ///
+    /// `meta` is the decoded [`crate::meta::ModuleMeta`] (the compiler's tiers) or the in-place
+    /// [`crate::meta_view::MetaView`] (the snapshot loaders): both are a [`ModuleSource`].
+    ///
     /// # Safety
-    /// Every pointer in `imports` must be live and must outlive the instance.
-    pub unsafe fn new(
-        meta: &ModuleMeta,
+    /// Every pointer in `imports` must be live and must outlive the instance. A
+    /// [`crate::meta_view::MetaView`]'s bytes must outlive the instance too (passive data
+    /// segments are read in place, not copied).
+    pub unsafe fn new<S: ModuleSource>(
+        meta: &S,
         type_ids: Vec<u32>,
         imports: Imports,
         host_data: *mut c_void,
@@ -257,32 +276,33 @@ impl Instance {
     ///
     /// # Safety
     /// As for [`Instance::new`].
-    pub unsafe fn new_in_mode(
-        meta: &ModuleMeta,
+    pub unsafe fn new_in_mode<S: ModuleSource>(
+        meta: &S,
         type_ids: Vec<u32>,
         imports: Imports,
         host_data: *mut c_void,
         guard_memory: bool,
     ) -> Result<Pin<Box<Instance>>, InstanceError> {
         let bad = InstanceError::Malformed;
-        if type_ids.len() != meta.types.len() {
+        if type_ids.len() != meta.num_types() as usize {
             return Err(bad("type id count"));
         }
-        if imports.funcs.len() != meta.num_imported_funcs as usize
-            || imports.memories.len() != meta.num_imported_memories as usize
-            || imports.tables.len() != meta.num_imported_tables as usize
-            || imports.globals.len() != meta.num_imported_globals as usize
+        if imports.funcs.len() != meta.num_imported_funcs() as usize
+            || imports.memories.len() != meta.num_imported_memories() as usize
+            || imports.tables.len() != meta.num_imported_tables() as usize
+            || imports.globals.len() != meta.num_imported_globals() as usize
         {
             return Err(InstanceError::ImportCount);
         }
         // Import type checks, in import order.
         let (mut fi, mut mi, mut ti, mut gi) = (0, 0, 0, 0);
-        for (index, imp) in meta.imports.iter().enumerate() {
+        for index in 0..meta.num_imports() as usize {
             let incompatible = |what| InstanceError::IncompatibleImport { index, what };
             // SAFETY (all derefs below): the caller guarantees import pointers are live.
-            match &imp.kind {
+            let seen = [fi, mi, ti, gi].map(|k| k as u32);
+            match meta.import_kind(index as u32, seen) {
                 ImportKind::Func(t) => {
-                    let want = *type_ids.get(*t as usize).ok_or(bad("type index"))?;
+                    let want = *type_ids.get(t as usize).ok_or(bad("type index"))?;
                     let f = imports.funcs[fi];
                     fi += 1;
                     if f.is_null() || unsafe { (*f).type_id } != want {
@@ -316,7 +336,7 @@ impl Instance {
                 ImportKind::Global(g) => {
                     let cell = imports.globals[gi];
                     gi += 1;
-                    if unsafe { (*cell).ty } != *g {
+                    if unsafe { (*cell).ty } != g {
                         return Err(incompatible("global type"));
                     }
                 }
@@ -326,12 +346,11 @@ impl Instance {
         // Memories.
         let mut memories = imports.memories;
         let mut owned_memories = Vec::new();
-        for ty in meta
-            .memories
-            .iter()
-            .skip(meta.num_imported_memories as usize)
-        {
-            let m = Owned::new(LinearMemory::new_in_mode(*ty, guard_memory)?);
+        for i in meta.num_imported_memories()..meta.num_memories() {
+            let m = Owned::new(LinearMemory::new_in_mode(
+                meta.memory_type(i),
+                guard_memory,
+            )?);
             memories.push(m.ptr());
             owned_memories.push(m);
         }
@@ -339,8 +358,8 @@ impl Instance {
         // Tables.
         let mut tables = imports.tables;
         let mut owned_tables = Vec::new();
-        for ty in meta.tables.iter().skip(meta.num_imported_tables as usize) {
-            let t = Owned::new(TableInst::new(*ty, 0)?);
+        for i in meta.num_imported_tables()..meta.num_tables() {
+            let t = Owned::new(TableInst::new(meta.table_type(i), 0)?);
             tables.push(t.ptr());
             owned_tables.push(t);
         }
@@ -349,7 +368,7 @@ impl Instance {
         let table_defs = Owned::new(table_defs);
 
         // Functions: imported pointers first, defined FuncRefs filled once the vmctx exists.
-        let nfuncs = meta.funcs.len();
+        let nfuncs = meta.num_funcs() as usize;
         let funcs = Owned::new(vec![ptr::null::<FuncRef>(); nfuncs].into_boxed_slice());
         let type_ids = Owned::new(type_ids.into_boxed_slice());
         let libcalls = Owned::new(default_libcalls().to_vec().into_boxed_slice());
@@ -368,10 +387,11 @@ impl Instance {
             instance: ptr::null_mut(),
         }));
 
-        let ndefined = nfuncs - meta.num_imported_funcs as usize;
+        let nimported = meta.num_imported_funcs() as usize;
+        let ndefined = nfuncs - nimported;
         let mut defined = Vec::with_capacity(ndefined);
-        for i in meta.num_imported_funcs as usize..nfuncs {
-            let ty = meta.funcs[i] as usize;
+        for i in nimported..nfuncs {
+            let ty = meta.func_type_index(i as u32) as usize;
             // SAFETY: `type_ids` is a live allocation of `meta.types.len()` ids.
             let type_id = *unsafe { &*type_ids.ptr() }
                 .get(ty)
@@ -401,7 +421,7 @@ impl Instance {
             if let Some(d) = &defined_funcs {
                 let base = d.ptr() as *const FuncRef;
                 for j in 0..ndefined {
-                    *fp.add(meta.num_imported_funcs as usize + j) = base.add(j);
+                    *fp.add(nimported + j) = base.add(j);
                 }
             }
         }
@@ -409,27 +429,26 @@ impl Instance {
         // Globals: cells first (zero), then the initializers in order (each may read the
         // imports and the globals before it).
         let mut global_cells = imports.globals;
-        let cells: Vec<GlobalCell> = meta
-            .globals
-            .iter()
-            .map(|g| GlobalCell {
+        let cells: Vec<GlobalCell> = (meta.num_imported_globals()..meta.num_globals())
+            .map(|i| GlobalCell {
                 value: 0,
                 hi: 0,
-                ty: g.ty,
+                ty: meta.global_type(i),
             })
             .collect();
+        let cells_len = cells.len();
         let owned_globals = if cells.is_empty() {
             None
         } else {
             let o = Owned::new(cells.into_boxed_slice());
             let base = o.ptr() as *mut GlobalCell;
-            for j in 0..meta.globals.len() {
-                // SAFETY: within the allocation of `meta.globals.len()` cells.
+            for j in 0..cells_len {
+                // SAFETY: within the allocation of `cells_len` cells.
                 global_cells.push(unsafe { base.add(j) });
             }
             Some(o)
         };
-        if global_cells.len() != meta.global_types.len() {
+        if global_cells.len() != meta.num_globals() as usize {
             return Err(bad("global count"));
         }
         let global_ptrs: Box<[*mut u64]> = global_cells.iter().map(|c| c.cast::<u64>()).collect();
@@ -463,7 +482,7 @@ impl Instance {
             _global_ptrs: global_ptrs,
             funcs,
             defined_funcs,
-            num_imported_funcs: meta.num_imported_funcs,
+            num_imported_funcs: meta.num_imported_funcs(),
             type_ids,
             libcalls,
             segments,
@@ -489,7 +508,7 @@ impl Instance {
     ///
     /// # Errors
     /// The first out-of-bounds segment's trap; earlier writes stay.
-    pub fn initialize(&self, meta: &ModuleMeta) -> Result<(), TrapCode> {
+    pub fn initialize<S: ModuleSource>(&self, meta: &S) -> Result<(), TrapCode> {
         // SAFETY: `funcs` and the global pointers are live allocations owned by the instance.
         let (f, g) = unsafe { (&*self.funcs.ptr(), &*self._global_ptrs.ptr()) };
         init::apply_active_segments(&self.core, meta, f, g)

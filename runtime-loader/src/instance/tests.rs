@@ -4,7 +4,7 @@ use super::*;
 use crate::abi::{WASM_PAGE_SIZE, libcall};
 use crate::meta::{
     ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, GlobalDef, Import,
-    MemoryType, TableType,
+    ImportKind, MemoryType, ModuleMeta, TableType,
 };
 use alloc::string::ToString;
 

@@ -1,7 +1,8 @@
 //! Snapshot → running instance: verify, map code, relocate, instantiate, call.
 //!
 //! [`LoadedModule::load`] validates the container ([`Snapshot::parse`], which checks every
-//! relocation record too), decodes the module metadata, checks the entry table against it
+//! relocation record too), validates the module metadata ([`MetaView::parse`], read in place
+//! from then on: nothing is decoded), checks the entry table against it
 //! and, in `std` builds, the entry and relocation tables against the ELF object; only then
 //! does it build the code region in memory from a [`CodeMemory`] by applying the relocation
 //! table ([`load_relocated`]) and make it executable. Entry points come from the entry table
@@ -25,8 +26,7 @@ use crate::code::{CodeMemory, load_relocated};
 use crate::error::LoadError;
 use crate::format::{EntryTable, MemoryMode, Snapshot, TrapRecord};
 use crate::instance::{Imports, Instance, InstanceError};
-use crate::meta::ModuleMeta;
-use crate::meta_codec::decode_meta;
+use crate::meta_view::{MetaLayout, MetaView};
 use crate::trap::{self, TrapContext};
 
 /// Symbol of defined function `index`'s native entry.
@@ -61,8 +61,10 @@ pub fn external_address(i: u32) -> Option<u64> {
 
 /// A snapshot whose code is loaded, relocated and executable.
 pub struct LoadedModule<M: CodeMemory> {
-    /// The module's metadata.
-    pub meta: ModuleMeta,
+    /// A copy of the validated metadata section ([`LoadedModule::meta`] reads it in place).
+    meta_bytes: Box<[u8]>,
+    meta_layout: MetaLayout,
+    num_imported_funcs: u32,
     /// Trap records (function, offset, code): diagnostics, and in guard mode the
     /// instructions whose faults the signal handler turns into traps.
     pub traps: Vec<TrapRecord>,
@@ -176,16 +178,18 @@ impl<M: CodeMemory> LoadedModule<M> {
     ) -> Result<Self, LoadError> {
         let snap = Snapshot::parse(file)?;
         check_header(&snap, expect)?;
-        let meta = decode_meta(snap.meta_bytes())?;
-        let nimp = meta.num_imported_funcs;
+        let meta = MetaView::parse(snap.meta_bytes())?;
+        // A `v128.const` initializer's 16 bytes must lie in the pool (`MetaView::parse` leaves
+        // that check to whoever reads them: the C library has no `v128`).
+        for d in 0..meta.num_defined_globals() {
+            meta.decode_expr(meta.global_init(d))?;
+        }
+        let nimp = meta.num_imported_funcs();
         let entries = check_entries(
             &snap,
-            meta.funcs[nimp as usize..].iter().copied(),
-            meta.types.len(),
-            |t| {
-                let ty = &meta.types[t as usize];
-                (ty.params.len(), ty.results.len())
-            },
+            (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
+            meta.num_types() as usize,
+            |t| meta.type_arity(t),
         )?;
         check_traps(&snap, nimp, &entries)?;
         #[cfg(feature = "std")]
@@ -209,7 +213,7 @@ impl<M: CodeMemory> LoadedModule<M> {
             )?
         };
         let at = |o: Option<u32>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o as usize));
-        let ntypes = meta.types.len() as u32;
+        let ntypes = meta.num_types();
         let natives: Vec<*const u8> = (0..meta.num_defined_funcs())
             .map(|d| at(entries.native(d)))
             .collect();
@@ -220,7 +224,9 @@ impl<M: CodeMemory> LoadedModule<M> {
             natives,
             arrays: (0..ntypes).map(|t| at(entries.array(t))).collect(),
             import_stubs: (0..ntypes).map(|t| at(entries.import_stub(t))).collect(),
-            meta,
+            meta_bytes: snap.meta_bytes().into(),
+            meta_layout: meta.layout(),
+            num_imported_funcs: nimp,
             base,
             code_len,
             #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
@@ -272,7 +278,7 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// Native entry of function `index` (null if imported, unknown or dropped as unreachable).
     pub fn native(&self, index: u32) -> *const u8 {
         index
-            .checked_sub(self.meta.num_imported_funcs)
+            .checked_sub(self.num_imported_funcs)
             .and_then(|d| self.natives.get(d as usize).copied())
             .unwrap_or(core::ptr::null())
     }
@@ -294,6 +300,14 @@ impl<M: CodeMemory> LoadedModule<M> {
             .unwrap_or(core::ptr::null())
     }
 
+    /// The module's metadata (validated at load, read in place).
+    pub fn meta(&self) -> MetaView<'_> {
+        // The layout was taken from the view over the bytes `meta_bytes` copies.
+        self.meta_layout
+            .view(&self.meta_bytes)
+            .expect("metadata copy has the validated length")
+    }
+
     /// Start address of the code region.
     pub fn code_base(&self) -> *const u8 {
         self.base
@@ -302,7 +316,7 @@ impl<M: CodeMemory> LoadedModule<M> {
     /// Creates an instance running this module's code: [`Instance::new`], then every
     /// defined `FuncRef` gets its native and array entry, the vmctx gets `trap_ctx` and the
     /// `RAISE_TRAP` libcall. Segments are not applied yet: call
-    /// [`Instance::initialize`], then run the start function ([`LoadedModule::meta`]`.start`).
+    /// [`Instance::initialize`], then run the start function ([`LoadedModule::meta`]`.start()`).
     ///
     /// # Errors
     /// Any [`InstanceError`].
@@ -323,17 +337,19 @@ impl<M: CodeMemory> LoadedModule<M> {
         unsafe { self.register_traps(trap_ctx) }
             .map_err(|_| InstanceError::Unsupported("guard-page memory mode"))?;
         // SAFETY: forwarded from the caller's contract.
-        let inst =
-            unsafe { Instance::new_in_mode(&self.meta, type_ids, imports, host_data, guard)? };
+        // The metadata bytes passive data segments are read from live in `self`, which
+        // the instance does not outlive (the caller's contract).
+        let meta = self.meta();
+        let inst = unsafe { Instance::new_in_mode(&meta, type_ids, imports, host_data, guard)? };
         // SAFETY: the vmctx and the libcall table are live allocations owned by `inst`; no
         // code has run yet.
         unsafe {
             (*inst.vmctx()).trap_ctx = trap_ctx.cast();
             *inst.libcalls_mut().add(libcall::RAISE_TRAP) = trap::raise_trap_address();
         }
-        for d in 0..self.meta.num_defined_funcs() {
-            let index = self.meta.num_imported_funcs + d;
-            let ty = self.meta.funcs[index as usize];
+        for d in 0..meta.num_defined_funcs() {
+            let index = meta.num_imported_funcs() + d;
+            let ty = meta.func_type_index(index);
             let fr = inst
                 .defined_func_ref(d)
                 .ok_or(InstanceError::Malformed("defined function count"))?;
@@ -577,6 +593,7 @@ mod tests {
     use super::*;
     use crate::code::BufferCodeMemory;
     use crate::format::{Isa, SnapshotBuilder};
+    use crate::meta::ModuleMeta;
     use crate::meta_codec::encode_meta;
 
     /// A well-formed ELF64 x86-64 relocatable object without code: a null section, the
@@ -668,6 +685,44 @@ mod tests {
         ] {
             assert_eq!(crate::format::entry_symbol(bad), None, "{bad}");
         }
+    }
+
+    /// A `v128.const` global initializer whose 16 bytes are not in the metadata pool is
+    /// refused at load (`MetaView::parse` leaves that range to the reader; the loader reads
+    /// every initializer once).
+    #[test]
+    fn v128_initializer_outside_the_pool_is_refused_at_load() {
+        use crate::meta::{ConstExpr, GlobalDef, GlobalType, ValType};
+        let g = GlobalType {
+            ty: ValType::V128,
+            mutable: false,
+        };
+        let m = ModuleMeta {
+            global_types: alloc::vec![g],
+            globals: alloc::vec![GlobalDef {
+                ty: g,
+                init: ConstExpr::V128(7),
+            }],
+            ..ModuleMeta::default()
+        };
+        let with_meta = |meta: Vec<u8>| {
+            let mut b = SnapshotBuilder::new(Isa::X86_64, MemoryMode::Checked);
+            b.meta(meta).object(empty_object());
+            b.finish()
+        };
+        let good = encode_meta(&m);
+        assert_eq!(
+            load(&with_meta(good.clone()), None),
+            Ok(MemoryMode::Checked)
+        );
+        // Header (16 words), one global type (2): the initializer starts at word 18, its
+        // payload (the pool offset) at word 19.
+        let pos = 18;
+        assert_eq!(good[pos * 4..pos * 4 + 4], 7u32.to_le_bytes());
+        let mut bad = good;
+        bad[(pos + 1) * 4..(pos + 2) * 4].copy_from_slice(&0xFFFF_u32.to_le_bytes());
+        assert!(MetaView::parse(&bad).is_ok());
+        assert_eq!(load(&with_meta(bad), None), Err(LoadError::BadMeta));
     }
 
     /// The entry table is required and must agree with the metadata and the object.

@@ -325,6 +325,28 @@ pub struct MetaView<'a> {
     at: [usize; 12],
 }
 
+/// A validated [`MetaView`]'s counts and table starts without its bytes
+/// ([`MetaView::layout`]): what an owner of a copy of the bytes keeps instead of a view
+/// borrowing them.
+#[derive(Clone, Copy, Debug)]
+pub struct MetaLayout {
+    len: usize,
+    n: [u32; header::WORDS],
+    at: [usize; 12],
+}
+
+impl MetaLayout {
+    /// The view over `copy`, a byte-for-byte copy of the bytes this layout was validated
+    /// from: nothing is checked again; `None` if the length differs.
+    pub fn view<'b>(&self, copy: &'b [u8]) -> Option<MetaView<'b>> {
+        (copy.len() == self.len).then_some(MetaView {
+            bytes: copy,
+            n: self.n,
+            at: self.at,
+        })
+    }
+}
+
 impl<'a> MetaView<'a> {
     /// Validates a metadata section (no allocation).
     ///
@@ -386,6 +408,23 @@ impl<'a> MetaView<'a> {
             n: self.n,
             at: self.at,
         })
+    }
+
+    /// The view's layout without its bytes, to keep next to an owned copy of them
+    /// ([`MetaLayout::view`] rebuilds the view without checking anything again).
+    pub fn layout(&self) -> MetaLayout {
+        MetaLayout {
+            len: self.bytes.len(),
+            n: self.n,
+            at: self.at,
+        }
+    }
+
+    /// The first export named `name`.
+    pub fn export_named(&self, name: &[u8]) -> Option<ExportView<'a>> {
+        (0..self.num_exports())
+            .map(|i| self.export(i))
+            .find(|e| e.name == name)
     }
 
     /// The per-record checks of [`MetaView::parse`] (the layout's length already matches;

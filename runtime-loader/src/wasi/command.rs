@@ -15,7 +15,7 @@ use crate::abi::{FuncRef, TrapCode, func_kind};
 use crate::code::CodeMemory;
 use crate::instance::{Imports, InstanceError};
 use crate::loader::{LoadedModule, call};
-use crate::meta::{ExportKind, ImportKind};
+use crate::meta::ExportKind;
 use crate::trap::TrapContext;
 
 /// Why a command could not run to completion.
@@ -52,11 +52,11 @@ impl core::fmt::Display for CommandError {
 impl std::error::Error for CommandError {}
 
 /// `what` `module::name` (built by hand: no `format!` machinery in the size-built loader).
-fn import_message(what: &str, module: &str, name: &str) -> String {
+fn import_message(what: &str, module: &[u8], name: &[u8]) -> String {
     let mut s = String::from(what);
-    s.push_str(module);
+    s.push_str(&String::from_utf8_lossy(module));
     s.push_str("::");
-    s.push_str(name);
+    s.push_str(&String::from_utf8_lossy(name));
     s
 }
 
@@ -70,33 +70,39 @@ pub fn run_command<M: CodeMemory>(
     module: &LoadedModule<M>,
     ctx: &mut WasiCtx,
 ) -> Result<u32, CommandError> {
-    let meta = &module.meta;
+    let meta = module.meta();
     // Canonical signature ids: the first type index with an equal signature.
-    let type_ids: Vec<u32> = (0..meta.types.len())
+    let type_ids: Vec<u32> = (0..meta.num_types())
         .map(|i| {
-            meta.types
-                .iter()
-                .position(|t| *t == meta.types[i])
-                .unwrap_or(i) as u32
+            (0..i)
+                .find(|&j| meta.type_at(j) == meta.type_at(i))
+                .unwrap_or(i)
         })
         .collect();
     let ctx_ptr: *mut WasiCtx = ctx;
     let mut host: Vec<Box<FuncRef>> = Vec::new();
     let mut imports = Imports::default();
-    for imp in &meta.imports {
-        let what = || import_message("unknown import ", &imp.module, &imp.name);
-        let ImportKind::Func(t) = imp.kind else {
+    // Imports come first in the function index space: the `i`-th import is function `i`.
+    for i in 0..meta.num_imports() {
+        let imp = meta.import(i);
+        let what = || import_message("unknown import ", imp.module, imp.name);
+        if imp.kind != ExportKind::Func {
             return Err(CommandError::Unlinkable(what()));
-        };
-        let f = lookup(&imp.name)
-            .filter(|_| imp.module == MODULE)
+        }
+        let t = meta.func_type_index(i);
+        let f = core::str::from_utf8(imp.name)
+            .ok()
+            .and_then(lookup)
+            .filter(|_| imp.module == MODULE.as_bytes())
             .ok_or_else(|| CommandError::Unlinkable(what()))?;
-        let ty = meta.types.get(t as usize);
-        if ty.is_none_or(|ty| ty.params != f.params() || ty.results != f.results()) {
+        let ty = meta.type_at(t);
+        if !ty.param_types().eq(f.params().iter().copied())
+            || !ty.result_types().eq(f.results().iter().copied())
+        {
             return Err(CommandError::Unlinkable(import_message(
                 "incompatible import type for ",
-                &imp.module,
-                &imp.name,
+                imp.module,
+                imp.name,
             )));
         }
         let native = module.import_stub(t);
@@ -126,7 +132,7 @@ pub fn run_command<M: CodeMemory>(
         fr.vmctx = inst.vmctx();
     }
     let memory = meta
-        .export("memory")
+        .export_named(b"memory")
         .filter(|e| e.kind == ExportKind::Memory)
         .and_then(|e| inst.memory(e.index));
     if let Some(m) = memory {
@@ -135,13 +141,13 @@ pub fn run_command<M: CodeMemory>(
         unsafe { (*ctx_ptr).bind_memory(m.cast()) };
     }
     let outcome = (|| {
-        inst.initialize(meta)?;
-        if let Some(start) = meta.start {
+        inst.initialize(&meta)?;
+        if let Some(start) = meta.start() {
             // SAFETY: the start function takes and returns nothing; one slot is enough.
             unsafe { call(&inst, start, &mut [0u64]) }?;
         }
         let start = meta
-            .export("_start")
+            .export_named(b"_start")
             .filter(|e| e.kind == ExportKind::Func)
             .ok_or(TrapCode::HostError)?;
         // SAFETY: `_start` is `() -> ()` in a WASI command; one slot is enough.
@@ -153,7 +159,9 @@ pub fn run_command<M: CodeMemory>(
     match outcome {
         Ok(()) => Ok(0),
         Err(TrapCode::Exit) => Ok(ctx.exit_status().unwrap_or(1)),
-        Err(TrapCode::HostError) if meta.export("_start").is_none() => Err(CommandError::NoStart),
+        Err(TrapCode::HostError) if meta.export_named(b"_start").is_none() => {
+            Err(CommandError::NoStart)
+        }
         Err(t) => Err(CommandError::Trap(t)),
     }
 }
