@@ -12,10 +12,10 @@ use alloc::vec::Vec;
 
 use crate::error::LoadError;
 use crate::meta::{
-    DataSegment, ElemSegment, Export, ExportKind, FuncType, GlobalDef, Import, ImportKind,
-    ModuleMeta,
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, FuncType,
+    GlobalDef, Import, ImportKind, ModuleMeta,
 };
-use crate::meta_view::{MetaView, val_type};
+use crate::meta_view::{MetaView, RawExpr, val_type};
 
 /// Decodes and validates a metadata section: [`MetaView::parse`] validates it, then the
 /// owned [`ModuleMeta`] is built from the view (one reader of the format).
@@ -59,6 +59,65 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         });
     }
     let nig = v.num_imported_globals();
+    // Extended constant expressions: their operations move from the pool to `const_code`.
+    let mut const_code = Vec::new();
+    let mut fix = |e: ConstExpr, raw: RawExpr| match e {
+        ConstExpr::Code { i64, .. } => {
+            let ops = v.const_code(raw);
+            let off = const_code.len() as u32;
+            const_code.extend_from_slice(ops);
+            ConstExpr::Code {
+                i64,
+                off,
+                len: ops.len() as u32,
+            }
+        }
+        e => e,
+    };
+    let globals = (0..v.num_defined_globals())
+        .map(|d| {
+            let raw = v.global_init(d);
+            Ok(GlobalDef {
+                ty: v.global_type(nig + d),
+                init: fix(v.decode_expr(raw)?, raw),
+            })
+        })
+        .collect::<Result<_, LoadError>>()?;
+    let elems = (0..v.num_elems())
+        .map(|i| {
+            let e = v.elem(i);
+            let mode = match (e.mode(), e.active) {
+                (ElemMode::Active { table, offset }, Some((_, raw))) => ElemMode::Active {
+                    table,
+                    offset: fix(offset, raw),
+                },
+                (m, _) => m,
+            };
+            ElemSegment {
+                mode,
+                ty: e.ty,
+                items: (e.first..e.first + e.count)
+                    .map(|j| fix(v.elem_item(j).decode(), v.elem_item(j)))
+                    .collect(),
+            }
+        })
+        .collect();
+    let datas = (0..v.num_datas())
+        .map(|i| {
+            let d = v.data(i);
+            let mode = match (d.mode(), d.active) {
+                (DataMode::Active { memory, offset }, Some((_, raw))) => DataMode::Active {
+                    memory,
+                    offset: fix(offset, raw),
+                },
+                (m, _) => m,
+            };
+            DataSegment {
+                mode,
+                bytes: Vec::from(d.bytes),
+            }
+        })
+        .collect();
     Ok(ModuleMeta {
         types: (0..v.num_types())
             .map(|t| {
@@ -78,37 +137,12 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         num_imported_tables: v.num_imported_tables(),
         global_types: (0..v.num_globals()).map(|g| v.global_type(g)).collect(),
         num_imported_globals: nig,
-        globals: (0..v.num_defined_globals())
-            .map(|d| {
-                Ok(GlobalDef {
-                    ty: v.global_type(nig + d),
-                    init: v.decode_expr(v.global_init(d))?,
-                })
-            })
-            .collect::<Result<_, LoadError>>()?,
+        globals,
         exports,
         start: v.start(),
-        elems: (0..v.num_elems())
-            .map(|i| {
-                let e = v.elem(i);
-                ElemSegment {
-                    mode: e.mode(),
-                    ty: e.ty,
-                    items: (e.first..e.first + e.count)
-                        .map(|j| v.elem_item(j).decode())
-                        .collect(),
-                }
-            })
-            .collect(),
-        datas: (0..v.num_datas())
-            .map(|i| {
-                let d = v.data(i);
-                DataSegment {
-                    mode: d.mode(),
-                    bytes: Vec::from(d.bytes),
-                }
-            })
-            .collect(),
+        elems,
+        datas,
+        const_code,
     })
 }
 
@@ -150,8 +184,23 @@ mod writer {
         [l.min, l.max.unwrap_or(0), u32::from(l.max.is_some())]
     }
 
-    fn expr(e: &ConstExpr, pool: &mut Vec<u8>) -> [u32; 3] {
+    fn expr(e: &ConstExpr, code: &[u8], pool: &mut Vec<u8>) -> [u32; 3] {
         let RawExpr { tag, value: v } = match *e {
+            // The operations go to the pool; the payload is their offset and length (an
+            // out-of-range source gives no bytes: the evaluator then refuses it).
+            ConstExpr::Code { i64, off, len } => {
+                let at = n(pool.len());
+                let ops = code
+                    .get(off as usize..)
+                    .and_then(|c| c.get(..len as usize))
+                    .unwrap_or(&[]);
+                pool.extend_from_slice(ops);
+                RawExpr::encode(&ConstExpr::Code {
+                    i64,
+                    off: at,
+                    len: n(ops.len()),
+                })
+            }
             // The 16 bytes go to the pool; the payload is their offset.
             ConstExpr::V128(x) => {
                 let off = n(pool.len());
@@ -210,7 +259,7 @@ mod writer {
             w.tabs[5].extend([val(g.ty), u32::from(g.mutable)]);
         }
         for g in &meta.globals {
-            w.tabs[6].extend(expr(&g.init, &mut w.pool));
+            w.tabs[6].extend(expr(&g.init, &meta.const_code, &mut w.pool));
         }
         for e in &meta.exports {
             let [o, l] = w.bytes(e.name.as_bytes());
@@ -218,13 +267,15 @@ mod writer {
         }
         for e in &meta.elems {
             let (mode, table, offset) = match &e.mode {
-                ElemMode::Active { table, offset } => (0, *table, expr(offset, &mut w.pool)),
+                ElemMode::Active { table, offset } => {
+                    (0, *table, expr(offset, &meta.const_code, &mut w.pool))
+                }
                 ElemMode::Passive => (1, 0, [0; 3]),
                 ElemMode::Declared => (2, 0, [0; 3]),
             };
             let first = n(w.tabs[10].len() / 3);
             for i in &e.items {
-                w.tabs[10].extend(expr(i, &mut w.pool));
+                w.tabs[10].extend(expr(i, &meta.const_code, &mut w.pool));
             }
             w.tabs[8].extend([mode, table]);
             w.tabs[8].extend(offset);
@@ -232,7 +283,9 @@ mod writer {
         }
         for d in &meta.datas {
             let (mode, memory, offset) = match &d.mode {
-                DataMode::Active { memory, offset } => (0, *memory, expr(offset, &mut w.pool)),
+                DataMode::Active { memory, offset } => {
+                    (0, *memory, expr(offset, &meta.const_code, &mut w.pool))
+                }
                 DataMode::Passive => (1, 0, [0; 3]),
             };
             let [o, l] = w.bytes(&d.bytes);
@@ -407,7 +460,55 @@ mod tests {
                     bytes: vec![0; 300],
                 },
             ],
+            const_code: Vec::new(),
         }
+    }
+
+    #[test]
+    fn extended_const_round_trips_through_the_pool() {
+        let mut m = sample();
+        // i32.const 7, i32.const 5, i32.sub as the first data segment's offset.
+        let mut code = vec![0u8; 4]; // leading bytes: offsets need not start at 0
+        for (o, x) in [(0x41u8, 7u64), (0x41, 5), (0x6b, 0)] {
+            code.push(o);
+            code.extend_from_slice(&x.to_le_bytes());
+        }
+        m.const_code = code;
+        let e = ConstExpr::Code {
+            i64: false,
+            off: 4,
+            len: 27,
+        };
+        let DataMode::Active { offset, .. } = &mut m.datas[0].mode else {
+            panic!("sample's first data segment is active");
+        };
+        *offset = e;
+        let d = decode_meta(&encode_meta(&m)).unwrap();
+        let DataMode::Active { offset, .. } = d.datas[0].mode else {
+            panic!("decoded mode");
+        };
+        let ConstExpr::Code {
+            i64: false,
+            off,
+            len,
+        } = offset
+        else {
+            panic!("{offset:?}");
+        };
+        assert_eq!(
+            &d.const_code[off as usize..][..len as usize],
+            &m.const_code[4..]
+        );
+        // An `i64` expression where an `i32` offset is needed is refused by the view.
+        let DataMode::Active { offset, .. } = &mut m.datas[0].mode else {
+            unreachable!()
+        };
+        *offset = ConstExpr::Code {
+            i64: true,
+            off: 4,
+            len: 27,
+        };
+        assert!(decode_meta(&encode_meta(&m)).is_err());
     }
 
     #[test]
