@@ -155,6 +155,7 @@ struct Env<'a> {
 
 impl Env<'_> {
     /// [`eval_const`]: an extended expression's operations come from `meta`.
+    #[inline(never)]
     fn value<M: ModuleSource + ?Sized>(&self, meta: &M, e: RawExpr) -> Option<u64> {
         if e.tag >= 8 {
             self.eval_code(meta.const_code(e))
@@ -170,25 +171,27 @@ impl Env<'_> {
     fn eval_code(&self, code: &[u8]) -> Option<u64> {
         let mut stack = [0u64; CONST_STACK];
         let mut sp: usize = 0;
-        for op in code.chunks(CONST_OP_BYTES) {
-            let x = u64::from_le_bytes(op.get(1..CONST_OP_BYTES)?.try_into().ok()?);
+        let ops = code.chunks_exact(CONST_OP_BYTES);
+        if !ops.remainder().is_empty() {
+            return None;
+        }
+        for op in ops {
+            let x = u64::from_le_bytes(*op[1..].first_chunk()?);
             let v = match op[0] {
                 0x41 | 0x42 => x,
                 // SAFETY: the cells of imported and earlier defined globals are live.
-                0x23 => unsafe { **self.globals.get(usize::try_from(x).ok()?)? },
+                0x23 => unsafe { **self.globals.get(x as usize)? },
                 o => {
                     sp = sp.checked_sub(2)?;
                     let (a, b) = (stack[sp], stack[sp + 1]);
-                    let (a32, b32) = (a as u32, b as u32);
-                    match o {
-                        0x6a => u64::from(a32.wrapping_add(b32)),
-                        0x6b => u64::from(a32.wrapping_sub(b32)),
-                        0x6c => u64::from(a32.wrapping_mul(b32)),
-                        0x7c => a.wrapping_add(b),
-                        0x7d => a.wrapping_sub(b),
-                        0x7e => a.wrapping_mul(b),
+                    // The low 32 bits of the 64-bit result are the `i32` result.
+                    let r = match o {
+                        0x6a | 0x7c => a.wrapping_add(b),
+                        0x6b | 0x7d => a.wrapping_sub(b),
+                        0x6c | 0x7e => a.wrapping_mul(b),
                         _ => return None,
-                    }
+                    };
+                    if o < 0x7c { r as u32 as u64 } else { r }
                 }
             };
             *stack.get_mut(sp)? = v;

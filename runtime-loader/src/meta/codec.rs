@@ -61,63 +61,44 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
     let nig = v.num_imported_globals();
     // Extended constant expressions: their operations move from the pool to `const_code`.
     let mut const_code = Vec::new();
-    let mut fix = |e: ConstExpr, raw: RawExpr| match e {
-        ConstExpr::Code { i64, .. } => {
-            let ops = v.const_code(raw);
-            let off = const_code.len() as u32;
-            const_code.extend_from_slice(ops);
-            ConstExpr::Code {
-                i64,
-                off,
-                len: ops.len() as u32,
-            }
+    let mut globals = Vec::with_capacity(v.num_defined_globals() as usize);
+    for d in 0..v.num_defined_globals() {
+        let raw = v.global_init(d);
+        globals.push(GlobalDef {
+            ty: v.global_type(nig + d),
+            init: own_code(&v, v.decode_expr(raw)?, raw, &mut const_code),
+        });
+    }
+    let mut elems = Vec::with_capacity(v.num_elems() as usize);
+    for i in 0..v.num_elems() {
+        let e = v.elem(i);
+        let mut mode = e.mode();
+        if let (ElemMode::Active { offset, .. }, Some((_, raw))) = (&mut mode, e.active) {
+            *offset = own_code(&v, *offset, raw, &mut const_code);
         }
-        e => e,
-    };
-    let globals = (0..v.num_defined_globals())
-        .map(|d| {
-            let raw = v.global_init(d);
-            Ok(GlobalDef {
-                ty: v.global_type(nig + d),
-                init: fix(v.decode_expr(raw)?, raw),
-            })
-        })
-        .collect::<Result<_, LoadError>>()?;
-    let elems = (0..v.num_elems())
-        .map(|i| {
-            let e = v.elem(i);
-            let mode = match (e.mode(), e.active) {
-                (ElemMode::Active { table, offset }, Some((_, raw))) => ElemMode::Active {
-                    table,
-                    offset: fix(offset, raw),
-                },
-                (m, _) => m,
-            };
-            ElemSegment {
-                mode,
-                ty: e.ty,
-                items: (e.first..e.first + e.count)
-                    .map(|j| fix(v.elem_item(j).decode(), v.elem_item(j)))
-                    .collect(),
-            }
-        })
-        .collect();
-    let datas = (0..v.num_datas())
-        .map(|i| {
-            let d = v.data(i);
-            let mode = match (d.mode(), d.active) {
-                (DataMode::Active { memory, offset }, Some((_, raw))) => DataMode::Active {
-                    memory,
-                    offset: fix(offset, raw),
-                },
-                (m, _) => m,
-            };
-            DataSegment {
-                mode,
-                bytes: Vec::from(d.bytes),
-            }
-        })
-        .collect();
+        let mut items = Vec::with_capacity(e.count as usize);
+        for j in e.first..e.first + e.count {
+            let raw = v.elem_item(j);
+            items.push(own_code(&v, raw.decode(), raw, &mut const_code));
+        }
+        elems.push(ElemSegment {
+            mode,
+            ty: e.ty,
+            items,
+        });
+    }
+    let mut datas = Vec::with_capacity(v.num_datas() as usize);
+    for i in 0..v.num_datas() {
+        let d = v.data(i);
+        let mut mode = d.mode();
+        if let (DataMode::Active { offset, .. }, Some((_, raw))) = (&mut mode, d.active) {
+            *offset = own_code(&v, *offset, raw, &mut const_code);
+        }
+        datas.push(DataSegment {
+            mode,
+            bytes: Vec::from(d.bytes),
+        });
+    }
     Ok(ModuleMeta {
         types: (0..v.num_types())
             .map(|t| {
@@ -144,6 +125,25 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         datas,
         const_code,
     })
+}
+
+/// `e` (decoded from `raw`) with an extended expression's operations copied from the pool
+/// to the end of `code` (its offset rewritten); any other expression as is.
+#[inline(never)]
+fn own_code(v: &MetaView<'_>, e: ConstExpr, raw: RawExpr, code: &mut Vec<u8>) -> ConstExpr {
+    match e {
+        ConstExpr::Code { i64, .. } => {
+            let ops = v.const_code(raw);
+            let off = code.len() as u32;
+            code.extend_from_slice(ops);
+            ConstExpr::Code {
+                i64,
+                off,
+                len: ops.len() as u32,
+            }
+        }
+        e => e,
+    }
 }
 
 #[cfg(feature = "write")]
