@@ -601,8 +601,10 @@ mod tests {
     /// A 3.0 file passes with skips for pending features only.
     #[test]
     fn wasm3_verdict_names_features() {
-        let mut r = FileReport::default();
-        r.skipped = 3;
+        let mut r = FileReport {
+            skipped: 3,
+            ..FileReport::default()
+        };
         r.skipped_features.insert("gc".into(), 2);
         r.skipped_features.insert("gc+exceptions".into(), 1);
         assert_eq!(wasm3_verdict(&r), Ok(()));
