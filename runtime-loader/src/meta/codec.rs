@@ -499,6 +499,19 @@ mod tests {
             &d.const_code[off as usize..][..len as usize],
             &m.const_code[4..]
         );
+        // Through the in-place view (the C library's path): the operations are read from the
+        // pool and evaluated; a range outside the pool gives no operations and no value.
+        let bytes = encode_meta(&m);
+        let v = MetaView::parse(&bytes).unwrap();
+        let raw = v.data(0).active.unwrap().1;
+        let eval = |e| crate::instance::init::eval_const(&v, e, &[], &[]);
+        assert_eq!(eval(raw), Some(2));
+        let outside = RawExpr {
+            value: raw.value | 0xffff_0000 << 32,
+            ..raw
+        };
+        assert!(v.const_code(outside).is_empty());
+        assert_eq!(eval(outside), None);
         // An `i64` expression where an `i32` offset is needed is refused by the view.
         let DataMode::Active { offset, .. } = &mut m.datas[0].mode else {
             unreachable!()
