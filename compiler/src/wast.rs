@@ -74,6 +74,11 @@ pub enum Scope {
     /// [`simd_in_mode`]).
     #[default]
     Core,
+    /// WebAssembly 3.0 as far as the engine implements it: [`Scope::Core`] plus the 3.0
+    /// features the front end accepts ([`crate::parse::features`]: extended constant
+    /// expressions so far). The 3.0 features not implemented yet (exceptions, GC, ...) are
+    /// skipped and named; the spec suite's `spec-scope/wasm3.txt` runs in this scope.
+    Wasm3,
     /// Every feature `wasmparser` knows: nothing is skipped; whatever the engine or the
     /// embedding API cannot handle (e.g. `v128` values) fails.
     All,
@@ -84,6 +89,7 @@ impl Scope {
     pub fn name(self) -> &'static str {
         match self {
             Scope::Core => "core",
+            Scope::Wasm3 => "wasm3",
             Scope::All => "all",
         }
     }
@@ -92,6 +98,9 @@ impl Scope {
     pub fn features(self) -> WasmFeatures {
         match self {
             Scope::Core => WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD,
+            Scope::Wasm3 => {
+                WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD | crate::parse::features()
+            }
             Scope::All => WasmFeatures::all(),
         }
     }
@@ -100,7 +109,7 @@ impl Scope {
     /// without SIMD and relaxed SIMD where [`simd_in_mode`] says the mode cannot run them.
     pub fn features_in(self, mode: Mode) -> WasmFeatures {
         match self {
-            Scope::Core if !simd_in_mode(mode) => {
+            Scope::Core | Scope::Wasm3 if !simd_in_mode(mode) => {
                 self.features() & !(WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD)
             }
             _ => self.features(),
@@ -125,8 +134,11 @@ impl FromStr for Scope {
     fn from_str(s: &str) -> Result<Scope, String> {
         match s {
             "core" => Ok(Scope::Core),
+            "wasm3" => Ok(Scope::Wasm3),
             "all" => Ok(Scope::All),
-            other => Err(format!("unknown scope `{other}` (expected core or all)")),
+            other => Err(format!(
+                "unknown scope `{other}` (expected core, wasm3 or all)"
+            )),
         }
     }
 }

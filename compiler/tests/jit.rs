@@ -333,6 +333,8 @@ fn differential_every_mode_body() {
     let others: Vec<&dyn diff::Engine> = others.iter().map(|e| e as &dyn diff::Engine).collect();
     let mut counts = diff::Counts::default();
     let mut modules = 0u64;
+    // Modules with an extended constant expression (WebAssembly 3.0).
+    let mut extended = 0u64;
     let mut failures = Vec::new();
     let mut inconclusive_seeds = Vec::new();
     let t0 = std::time::Instant::now();
@@ -347,6 +349,9 @@ fn differential_every_mode_body() {
             continue;
         };
         modules += 1;
+        if !module.parsed().meta.const_code.is_empty() {
+            extended += 1;
+        }
         match diff::compare(&module, &wasm, seed, &reference, &others) {
             Ok(c) => {
                 if c.inconclusive > 0 {
@@ -358,7 +363,7 @@ fn differential_every_mode_body() {
         }
     }
     eprintln!(
-        "differential: {cases} seeds, {modules} modules, {} engines each, {counts:?}, {} disagreements, {} inconclusive runs (seeds {inconclusive_seeds:?}), {:.1?}",
+        "differential: {cases} seeds, {modules} modules ({extended} with extended constant expressions), {} engines each, {counts:?}, {} disagreements, {} inconclusive runs (seeds {inconclusive_seeds:?}), {:.1?}",
         others.len(),
         failures.len(),
         counts.inconclusive,
@@ -376,6 +381,12 @@ fn differential_every_mode_body() {
     assert!(
         modules * 10 >= cases * 8,
         "only {modules} modules from {cases} seeds"
+    );
+    // The generator's extended constant expressions reach every tier (measured: see README
+    // "Differential testing").
+    assert!(
+        cases < 100 || extended * 20 >= modules,
+        "only {extended} of {modules} modules have an extended constant expression"
     );
     assert_eq!(counts.runs, modules * others.len() as u64);
     assert!(

@@ -210,6 +210,181 @@ pub const RELAXED_SIMD_FILES: &[&str] = &[
     "relaxed_min_max.wast",
 ];
 
+/// Every file that uses a WebAssembly 3.0 feature, as listed in `spec-scope/wasm3.txt`
+/// (127 files, 12,405 assertions). They run in the `wasm3` scope
+/// ([`bareflow::wast::Scope::Wasm3`]) in every mode: nothing may fail, and an assertion may
+/// only be skipped for a 3.0 feature the engine does not implement yet
+/// ([`WASM3_PENDING`]), never for one it does ([`WASM3_IMPLEMENTED`]).
+pub const WASM3_FILES: &[&str] = &[
+    "address0.wast",
+    "address1.wast",
+    "address64.wast",
+    "align0.wast",
+    "align64.wast",
+    "annotations.wast",
+    "array.wast",
+    "array_copy.wast",
+    "array_fill.wast",
+    "array_init_data.wast",
+    "array_init_elem.wast",
+    "array_new_data.wast",
+    "array_new_elem.wast",
+    "binary-gc.wast",
+    "binary0.wast",
+    "binary_leb128_64.wast",
+    "br_if.wast",
+    "br_on_cast.wast",
+    "br_on_cast_fail.wast",
+    "br_on_non_null.wast",
+    "br_on_null.wast",
+    "br_table.wast",
+    "bulk64.wast",
+    "call_indirect64.wast",
+    "call_ref.wast",
+    "data.wast",
+    "data0.wast",
+    "data1.wast",
+    "data_drop0.wast",
+    "elem.wast",
+    "endianness64.wast",
+    "exports.wast",
+    "exports0.wast",
+    "extern.wast",
+    "float_exprs0.wast",
+    "float_exprs1.wast",
+    "float_memory0.wast",
+    "float_memory64.wast",
+    "func.wast",
+    "global.wast",
+    "i16x8_relaxed_q15mulr_s.wast",
+    "i31.wast",
+    "i32x4_relaxed_trunc.wast",
+    "i8x16_relaxed_swizzle.wast",
+    "imports.wast",
+    "imports0.wast",
+    "imports1.wast",
+    "imports2.wast",
+    "imports3.wast",
+    "imports4.wast",
+    "instance.wast",
+    "linking.wast",
+    "linking0.wast",
+    "linking1.wast",
+    "linking2.wast",
+    "linking3.wast",
+    "load0.wast",
+    "load1.wast",
+    "load2.wast",
+    "load64.wast",
+    "local_init.wast",
+    "local_tee.wast",
+    "memory-multi.wast",
+    "memory64-imports.wast",
+    "memory64.wast",
+    "memory_copy0.wast",
+    "memory_copy1.wast",
+    "memory_copy64.wast",
+    "memory_fill0.wast",
+    "memory_fill64.wast",
+    "memory_grow.wast",
+    "memory_grow64.wast",
+    "memory_init0.wast",
+    "memory_init64.wast",
+    "memory_redundancy64.wast",
+    "memory_size0.wast",
+    "memory_size1.wast",
+    "memory_size2.wast",
+    "memory_size3.wast",
+    "memory_size_import.wast",
+    "memory_trap0.wast",
+    "memory_trap1.wast",
+    "memory_trap64.wast",
+    "ref.wast",
+    "ref_as_non_null.wast",
+    "ref_cast.wast",
+    "ref_eq.wast",
+    "ref_is_null.wast",
+    "ref_null.wast",
+    "ref_test.wast",
+    "relaxed_dot_product.wast",
+    "relaxed_laneselect.wast",
+    "relaxed_madd_nmadd.wast",
+    "relaxed_min_max.wast",
+    "return_call.wast",
+    "return_call_indirect.wast",
+    "return_call_ref.wast",
+    "select.wast",
+    "simd_memory-multi.wast",
+    "start0.wast",
+    "store0.wast",
+    "store1.wast",
+    "store2.wast",
+    "struct.wast",
+    "table-sub.wast",
+    "table.wast",
+    "table64.wast",
+    "table_copy64.wast",
+    "table_copy_mixed.wast",
+    "table_fill64.wast",
+    "table_get64.wast",
+    "table_grow64.wast",
+    "table_init.wast",
+    "table_init64.wast",
+    "table_set64.wast",
+    "table_size64.wast",
+    "tag.wast",
+    "throw.wast",
+    "throw_ref.wast",
+    "traps0.wast",
+    "try_table.wast",
+    "type-canon.wast",
+    "type-equivalence.wast",
+    "type-rec.wast",
+    "type-subtyping.wast",
+    "unreached-invalid.wast",
+    "unreached-valid.wast",
+];
+
+/// The 3.0 features the engine implements, by the names the runner gives skips: over
+/// [`WASM3_FILES`] each must have 0 skips in every mode. A feature moves here from
+/// [`WASM3_PENDING`] when it lands.
+pub const WASM3_IMPLEMENTED: &[&str] = &["relaxed-simd", "extended-const"];
+
+/// The 3.0 features not implemented yet: the only ones a [`WASM3_FILES`] assertion may be
+/// skipped for.
+pub const WASM3_PENDING: &[&str] = &[
+    "memory64",
+    "multi-memory",
+    "tail-call",
+    "function-references",
+    "exceptions",
+    "gc",
+    "annotations",
+];
+
+/// The verdict on a [`WASM3_FILES`] file: no failure, and every skip is for a feature of
+/// [`WASM3_PENDING`] (a skip named `a+b` needs several, each pending).
+///
+/// # Errors
+/// The failures, or the skips for an implemented or unnamed feature.
+pub fn wasm3_verdict(r: &FileReport) -> Result<(), String> {
+    let bad: Vec<&String> = r
+        .skipped_features
+        .keys()
+        .filter(|f| !f.split('+').all(|p| WASM3_PENDING.contains(&p)))
+        .collect();
+    if r.failed == 0 && bad.is_empty() {
+        return Ok(());
+    }
+    let mut msg = verdict(r).err().unwrap_or_else(|| r.summary_line());
+    for f in bad {
+        msg.push_str(&format!(
+            "\n  skipped for `{f}`, which is not a pending 3.0 feature (WASM3_PENDING)"
+        ));
+    }
+    Err(msg)
+}
+
 /// Whether `mode` runs SIMD (so the SIMD lists are judged strictly there).
 pub fn simd_strict(mode: SpecMode) -> bool {
     bareflow::wast::simd_in_mode(mode.mode)
@@ -240,9 +415,17 @@ pub fn suite_dir() -> PathBuf {
 /// # Errors
 /// A message if the file cannot be read or the runner thread dies.
 pub fn run_script(path: &Path, mode: SpecMode) -> Result<FileReport, String> {
+    run_script_in(path, mode, Scope::Core)
+}
+
+/// [`run_script`] in `scope`.
+///
+/// # Errors
+/// A message if the file cannot be read or the runner thread dies.
+pub fn run_script_in(path: &Path, mode: SpecMode, scope: Scope) -> Result<FileReport, String> {
     let cfg = RunConfig {
         mode: mode.mode,
-        scope: Scope::Core,
+        scope,
         memory: mode.memory,
         lenient_messages: false,
     };
@@ -412,6 +595,48 @@ mod tests {
     fn core_list_matches_scope_file() {
         list_matches_scope_file("core.txt", CORE_FILES);
         list_matches_scope_file("simd.txt", SIMD_FILES);
+        list_matches_scope_file("wasm3.txt", WASM3_FILES);
+    }
+
+    /// A 3.0 file passes with skips for pending features only.
+    #[test]
+    fn wasm3_verdict_names_features() {
+        let mut r = FileReport {
+            skipped: 3,
+            ..FileReport::default()
+        };
+        r.skipped_features.insert("gc".into(), 2);
+        r.skipped_features.insert("gc+exceptions".into(), 1);
+        assert_eq!(wasm3_verdict(&r), Ok(()));
+        r.skipped_features.insert("relaxed-simd".into(), 1);
+        let e = wasm3_verdict(&r).unwrap_err();
+        assert!(e.contains("`relaxed-simd`"), "{e}");
+        r.skipped_features.remove("relaxed-simd");
+        r.skipped_features
+            .insert("feature outside scope (x)".into(), 1);
+        assert!(wasm3_verdict(&r).is_err());
+        r.skipped_features.remove("feature outside scope (x)");
+        r.failed = 1;
+        assert!(wasm3_verdict(&r).is_err());
+        for f in WASM3_IMPLEMENTED {
+            assert!(
+                !WASM3_PENDING.contains(f),
+                "{f} both implemented and pending"
+            );
+        }
+    }
+
+    /// Every 3.0 feature the front end accepts (`parse::WASM3_IMPLEMENTED`) is listed as
+    /// implemented here, so its skips are held to 0.
+    #[test]
+    fn implemented_lists_agree() {
+        for (name, _) in bareflow::parse::WASM3_IMPLEMENTED.iter_names() {
+            let name = name.to_ascii_lowercase().replace('_', "-");
+            assert!(
+                WASM3_IMPLEMENTED.contains(&name.as_str()),
+                "parse::WASM3_IMPLEMENTED has {name}; add it to spec_tests::WASM3_IMPLEMENTED"
+            );
+        }
     }
 
     /// The relaxed-SIMD list is every `relaxed_*.wast` / `i*x*_relaxed_*.wast` file.

@@ -13,6 +13,13 @@
 //! are reported as skipped with their feature (`simd`, `relaxed-simd`): those trials fail on
 //! any failure, or on a skip for any other feature.
 //!
+//! The WebAssembly 3.0 files (`spec-scope/wasm3.txt`, 127 files, 12,405 assertions) run in the
+//! `wasm3` scope, a trial per (file × mode) named `wasm3::MODE::FILE`: nothing may fail, and
+//! an assertion may be skipped only for a 3.0 feature not implemented yet
+//! (`spec_tests::WASM3_PENDING`, named). `summary-wasm3` prints the per-mode lines and the
+//! per-feature skip table, checks the counts against the scripts and the scope file, and
+//! fails if a feature of `spec_tests::WASM3_IMPLEMENTED` has a skip in any mode.
+//!
 //! A missing suite is never a silent pass: it fails, unless `BAREFLOW_ALLOW_MISSING_SUITE=1`
 //! (and not under CI, see `bareflow::ci::in_ci`), in which case every trial is reported as
 //! ignored with a message.
@@ -21,10 +28,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use bareflow::wast::FileReport;
+use bareflow::wast::Scope;
 use libtest_mimic::{Arguments, Failed, Trial};
 use spec_tests::{
-    CORE_FILES, MODES, RELAXED_SIMD_FILES, SIMD_FILES, SpecMode, check_counts,
-    count_assertion_forms, run_script, scope_assertions, simd_strict, suite_dir, verdict,
+    CORE_FILES, MODES, RELAXED_SIMD_FILES, SIMD_FILES, SpecMode, WASM3_FILES, WASM3_IMPLEMENTED,
+    check_counts, count_assertion_forms, run_script, run_script_in, scope_assertions, simd_strict,
+    suite_dir, verdict, wasm3_verdict,
 };
 
 /// Each (mode, file) report is computed once, by whichever trial asks first.
@@ -39,13 +48,92 @@ fn report<'c>(
     cache[&(mode_idx, file)].get_or_init(|| run_script(&suite_dir().join(file), mode))
 }
 
-/// Every listed file: core, SIMD, relaxed SIMD.
+/// Every listed file: core, SIMD, relaxed SIMD, 3.0 (the relaxed-SIMD files are 3.0 files
+/// too).
 fn listed() -> impl Iterator<Item = &'static str> {
     CORE_FILES
         .iter()
         .chain(SIMD_FILES)
         .chain(RELAXED_SIMD_FILES)
+        .chain(WASM3_FILES)
         .copied()
+}
+
+/// The (mode, file) reports of [`WASM3_FILES`] in the `wasm3` scope, computed once each.
+fn wasm3_report<'c>(
+    cache: &'c Cache,
+    mode_idx: usize,
+    file: &'static str,
+) -> &'c Result<FileReport, String> {
+    let mode: SpecMode = MODES[mode_idx];
+    cache[&(mode_idx, file)]
+        .get_or_init(|| run_script_in(&suite_dir().join(file), mode, Scope::Wasm3))
+}
+
+/// The `summary-wasm3` trial: per mode the `N passed, N failed, N skipped` line over
+/// [`WASM3_FILES`] and each file's skips, then the per-feature skip table (features × modes).
+/// Fails on any file's [`wasm3_verdict`], on a skip for a feature of [`WASM3_IMPLEMENTED`],
+/// or on assertion counts that differ from the scripts' text and `spec-scope/README.md`.
+fn wasm3_summary(cache: &Cache) -> Result<(), Failed> {
+    let expected_total = scope_assertions("wasm3.txt").map_err(Failed::from)?;
+    let mut in_text = Vec::new();
+    for &file in WASM3_FILES {
+        let path = suite_dir().join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Failed::from(format!("reading {}: {e}", path.display())))?;
+        in_text.push(count_assertion_forms(&text));
+    }
+    let mut problems = Vec::new();
+    // feature -> skips per mode
+    let mut table: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (m, mode) in MODES.iter().enumerate() {
+        let mut per_mode = FileReport::default();
+        let mut per_file = Vec::new();
+        for (&file, &expected) in WASM3_FILES.iter().zip(&in_text) {
+            match wasm3_report(cache, m, file) {
+                Ok(r) => {
+                    per_mode.absorb(r);
+                    per_file.push((file, expected, r));
+                    if r.skipped > 0 || r.failed > 0 {
+                        println!("  {mode} {}", r.summary_line());
+                    }
+                    if let Err(e) = wasm3_verdict(r) {
+                        problems.push(format!("{mode}::{file}: {e}"));
+                    }
+                }
+                Err(e) => problems.push(format!("{mode}::{file}: {e}")),
+            }
+        }
+        println!("{mode} wasm3.txt: {}", per_mode.counts());
+        for (f, n) in &per_mode.skipped_features {
+            table
+                .entry(f.clone())
+                .or_insert_with(|| vec![0; MODES.len()])[m] += n;
+        }
+        if let Err(e) = check_counts(expected_total, &per_file) {
+            problems.push(format!("{mode} wasm3.txt: assertion counts differ:\n{e}"));
+        }
+    }
+    let names: Vec<String> = MODES.iter().map(ToString::to_string).collect();
+    println!("skips per feature over wasm3.txt | {}", names.join(" | "));
+    for f in WASM3_IMPLEMENTED {
+        table
+            .entry((*f).to_string())
+            .or_insert_with(|| vec![0; MODES.len()]);
+    }
+    for (f, per_mode) in &table {
+        let cells: Vec<String> = per_mode.iter().map(ToString::to_string).collect();
+        println!("{f} | {}", cells.join(" | "));
+        let implemented = f.split('+').any(|p| WASM3_IMPLEMENTED.contains(&p));
+        if implemented && per_mode.iter().any(|&n| n > 0) {
+            problems.push(format!("`{f}` is implemented but skipped: {per_mode:?}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(problems.join("\n")))
+    }
 }
 
 /// The verdict on a SIMD-list file in a mode that does not run SIMD: no failure, and every
@@ -135,6 +223,28 @@ fn main() {
             ));
         }
     }
+    // The 3.0 files in the `wasm3` scope (their own cache: the scope differs).
+    let cache3: Arc<Cache> = Arc::new(
+        (0..MODES.len())
+            .flat_map(|m| WASM3_FILES.iter().map(move |&f| ((m, f), OnceLock::new())))
+            .collect(),
+    );
+    for (m, mode) in MODES.iter().enumerate() {
+        for &file in WASM3_FILES {
+            let cache = Arc::clone(&cache3);
+            trials.push(Trial::test(
+                format!("wasm3::{mode}::{file}"),
+                move || match wasm3_report(&cache, m, file) {
+                    Ok(r) => wasm3_verdict(r).map_err(Failed::from),
+                    Err(e) => Err(Failed::from(e.clone())),
+                },
+            ));
+        }
+    }
+    let cache_w3 = Arc::clone(&cache3);
+    trials.push(Trial::test("summary-wasm3", move || {
+        wasm3_summary(&cache_w3)
+    }));
     let cache_simd = Arc::clone(&cache);
     trials.push(Trial::test("summary-simd", move || {
         let expected_total = scope_assertions("simd.txt").map_err(Failed::from)?;

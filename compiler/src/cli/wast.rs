@@ -36,8 +36,8 @@ pub struct WastCommand {
     #[arg(long, default_value = "checked", value_parser = super::parse_memory)]
     memory: MemoryMode,
     /// Features in scope: `core` (WebAssembly 1.0 + 2.0 and relaxed SIMD; the rest is
-    /// skipped, and so is SIMD in the modes that do not run it yet: every mode but interp)
-    /// or `all` (nothing skipped).
+    /// skipped), `wasm3` (core plus the 3.0 features the engine implements; the 3.0
+    /// features it does not are skipped and named) or `all` (nothing skipped).
     #[arg(long, default_value = "core", value_parser = parse_scope)]
     scope: Scope,
     /// Judge `assert_invalid`/`assert_malformed`/`assert_unlinkable` loosely: any rejection

@@ -505,7 +505,7 @@ pub fn all_engines() -> (StoreEngine, Vec<StoreEngine>) {
 }
 
 /// The wasm-smith configuration of the differential test and fuzz target: MVP plus the
-/// proposals every tier implements, one memory of at most 4 pages, no imports, everything
+/// proposals every tier implements (extended constant expressions included), one memory of at most 4 pages, no imports, everything
 /// exported.
 pub fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
@@ -517,7 +517,9 @@ pub fn smith_config() -> wasm_smith::Config {
         gc_enabled: false,
         memory64_enabled: false,
         wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
+        // WebAssembly 3.0 extended constant expressions (`i32/i64.add/sub/mul` in
+        // initialisers and offsets): every tier shares the one evaluator.
+        extended_const_enabled: true,
         custom_page_sizes_enabled: false,
         max_memories: 1,
         max_imports: 0,

@@ -15,8 +15,8 @@ use core::ptr;
 use super::libcalls::{InstanceCore, Segment};
 use crate::abi::{FuncRef, TrapCode};
 use crate::meta::{
-    ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind, MemoryType, ModuleMeta,
-    TableType,
+    CONST_OP_BYTES, CONST_STACK, ConstExpr, DataMode, ElemMode, ExportKind, GlobalType,
+    ImportKind, MemoryType, ModuleMeta, TableType,
 };
 use crate::meta_view::{MetaView, RawExpr};
 
@@ -68,6 +68,9 @@ pub trait ModuleSource {
     fn elem(&self, i: u32) -> (Option<(u32, RawExpr)>, bool, u32);
     /// Item `j` of element segment `i`.
     fn elem_item(&self, i: u32, j: u32) -> RawExpr;
+    /// The operations of an extended constant expression (tag 8 or 9, see
+    /// [`crate::meta::CONST_OP_BYTES`]); none if its range is out of bounds.
+    fn const_code(&self, e: RawExpr) -> &[u8];
     /// Number of data segments.
     fn num_datas(&self) -> u32;
     /// Data segment `i`: (memory and offset if active, bytes).
@@ -146,6 +149,9 @@ impl ModuleSource for MetaView<'_> {
     }
     fn elem_item(&self, i: u32, j: u32) -> RawExpr {
         MetaView::elem_item(self, MetaView::elem(self, i).first + j)
+    }
+    fn const_code(&self, e: RawExpr) -> &[u8] {
+        MetaView::const_code(self, e)
     }
     fn num_datas(&self) -> u32 {
         MetaView::num_datas(self)
@@ -226,6 +232,13 @@ impl ModuleSource for ModuleMeta {
     fn elem_item(&self, i: u32, j: u32) -> RawExpr {
         RawExpr::encode(&self.elems[i as usize].items[j as usize])
     }
+    fn const_code(&self, e: RawExpr) -> &[u8] {
+        let (off, len) = (e.value as u32 as usize, (e.value >> 32) as usize);
+        self.const_code
+            .get(off..)
+            .and_then(|c| c.get(..len))
+            .unwrap_or(&[])
+    }
     fn num_datas(&self) -> u32 {
         self.datas.len() as u32
     }
@@ -239,11 +252,16 @@ impl ModuleSource for ModuleMeta {
     }
 }
 
-/// The value of a validated constant expression as an 8-byte slot; `global.get` may read
-/// the globals in `globals` only (those initialised so far). `None` for an index out of
-/// range (not produced by a validated module).
-pub fn eval_const(e: RawExpr, funcs: &[*const FuncRef], globals: &[*mut u64]) -> Option<u64> {
-    Env { funcs, globals }.eval(e)
+/// The value of a validated constant expression of `meta` as an 8-byte slot; `global.get`
+/// may read the globals in `globals` only (those initialised so far). `None` for an index
+/// out of range or malformed extended operations (not produced by a validated module).
+pub fn eval_const<M: ModuleSource + ?Sized>(
+    meta: &M,
+    e: RawExpr,
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Option<u64> {
+    Env { funcs, globals }.value(meta, e)
 }
 
 /// What constant expressions read (the function and global cells), passed as one pointer
@@ -254,7 +272,53 @@ struct Env<'a> {
 }
 
 impl Env<'_> {
-    /// [`eval_const`].
+    /// [`eval_const`]: an extended expression's operations come from `meta`.
+    #[inline(never)]
+    fn value<M: ModuleSource + ?Sized>(&self, meta: &M, e: RawExpr) -> Option<u64> {
+        if e.tag >= 8 {
+            self.eval_code(meta.const_code(e))
+        } else {
+            self.eval(e)
+        }
+    }
+
+    /// An extended constant expression: [`CONST_OP_BYTES`]-byte operations on a stack of at
+    /// most [`CONST_STACK`] values; `None` unless exactly one value is left and every
+    /// operation is known and in range.
+    #[inline(never)]
+    fn eval_code(&self, code: &[u8]) -> Option<u64> {
+        let mut stack = [0u64; CONST_STACK];
+        let mut sp: usize = 0;
+        let ops = code.chunks_exact(CONST_OP_BYTES);
+        if !ops.remainder().is_empty() {
+            return None;
+        }
+        for op in ops {
+            let x = u64::from_le_bytes(*op[1..].first_chunk()?);
+            let v = match op[0] {
+                0x41 | 0x42 => x,
+                // SAFETY: the cells of imported and earlier defined globals are live.
+                0x23 => unsafe { **self.globals.get(x as usize)? },
+                o => {
+                    sp = sp.checked_sub(2)?;
+                    let (a, b) = (stack[sp], stack[sp + 1]);
+                    // The low 32 bits of the 64-bit result are the `i32` result.
+                    let r = match o {
+                        0x6a | 0x7c => a.wrapping_add(b),
+                        0x6b | 0x7d => a.wrapping_sub(b),
+                        0x6c | 0x7e => a.wrapping_mul(b),
+                        _ => return None,
+                    };
+                    if o < 0x7c { r as u32 as u64 } else { r }
+                }
+            };
+            *stack.get_mut(sp)? = v;
+            sp += 1;
+        }
+        (sp == 1).then_some(stack[0])
+    }
+
+    /// [`eval_const`] of a one-operation expression.
     #[inline(never)]
     fn eval(&self, e: RawExpr) -> Option<u64> {
         let i = e.value as u32 as usize;
@@ -294,7 +358,7 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
                 (x as u64, (x >> 64) as u64)
             }
             tag => {
-                let lo = eval_const(e, funcs, &globals[..i as usize])?;
+                let lo = eval_const(meta, e, funcs, &globals[..i as usize])?;
                 // SAFETY: `eval_const` checked the index; cells are 16 bytes (per the caller).
                 let hi = if tag == 6 {
                     unsafe { *globals[e.value as usize].add(1) }
@@ -373,7 +437,7 @@ impl Segments {
             let n = passive_elem(i);
             let items = &mut s.items[at..at + n];
             for (j, slot) in (0..).zip(items.iter_mut()) {
-                *slot = env.eval(meta.elem_item(i, j))?;
+                *slot = env.value(meta, meta.elem_item(i, j))?;
             }
             if n > 0 {
                 s.elems[i as usize] = Segment {
@@ -428,15 +492,15 @@ pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     let env = Env { funcs, globals };
     for i in 0..meta.num_elems() {
         if let (Some((table, offset)), _, count) = meta.elem(i) {
-            let off = env.eval(offset).ok_or(TrapCode::TableOutOfBounds)?;
+            let off = env.value(meta, offset).ok_or(TrapCode::TableOutOfBounds)?;
             core.write_table(table, off as u32, count, &mut |j| {
-                env.eval(meta.elem_item(i, j))
+                env.value(meta, meta.elem_item(i, j))
             })?;
         }
     }
     for i in 0..meta.num_datas() {
         if let (Some((memory, offset)), bytes) = meta.data(i) {
-            let off = env.eval(offset).ok_or(TrapCode::MemoryOutOfBounds)?;
+            let off = env.value(meta, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
             core.write_memory(memory, off as u32, bytes)?;
         }
     }

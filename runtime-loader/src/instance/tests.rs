@@ -419,3 +419,105 @@ fn table_growth_moves_the_definition_with_the_slots() {
     assert_eq!(unsafe { *t.def.base.add(1002) }, 1);
     assert!(!t.set(1003, 0));
 }
+
+/// Extended constant expressions (tags 8/9): operations encoded as `CONST_OP_BYTES`-byte
+/// records, evaluated by the one evaluator; malformed operation lists are refused.
+#[test]
+fn extended_constant_expressions() {
+    fn op(code: &mut Vec<u8>, o: u8, x: u64) {
+        code.push(o);
+        code.extend_from_slice(&x.to_le_bytes());
+    }
+    let g = |ty| GlobalType { ty, mutable: false };
+    let mut meta = empty_sig_meta();
+    meta.global_types = vec![g(ValType::I32), g(ValType::I32), g(ValType::I64)];
+    let mut code = Vec::new();
+    // g1 = g0 * 3 - 1 (i32, wrapping); g2 = i64.const -2 * i64.const 2^62 (wrapping).
+    op(&mut code, 0x23, 0);
+    op(&mut code, 0x41, 3);
+    op(&mut code, 0x6c, 0);
+    op(&mut code, 0x41, 1);
+    op(&mut code, 0x6b, 0);
+    let l1 = code.len() as u32;
+    op(&mut code, 0x42, (-2i64) as u64);
+    op(&mut code, 0x42, 1 << 62);
+    op(&mut code, 0x7e, 0);
+    let l2 = code.len() as u32 - l1;
+    meta.const_code = code;
+    meta.globals = vec![
+        GlobalDef {
+            ty: g(ValType::I32),
+            init: ConstExpr::I32(i32::MAX),
+        },
+        GlobalDef {
+            ty: g(ValType::I32),
+            init: ConstExpr::Code {
+                i64: false,
+                off: 0,
+                len: l1,
+            },
+        },
+        GlobalDef {
+            ty: g(ValType::I64),
+            init: ConstExpr::Code {
+                i64: true,
+                off: l1,
+                len: l2,
+            },
+        },
+    ];
+    let inst = new_inst(&meta, Imports::default()).unwrap();
+    // SAFETY: the cells are live while the instance is.
+    let v = |i| unsafe { (*inst.global(i).unwrap()).value };
+    assert_eq!(
+        v(1),
+        u64::from(i32::MAX.wrapping_mul(3).wrapping_sub(1) as u32)
+    );
+    assert_eq!(v(2), (-2i64).wrapping_mul(1 << 62) as u64);
+    // Refused: a range outside the code, a truncated op, an unknown opcode, underflow, two
+    // values left, a global not initialised yet, a stack deeper than CONST_STACK.
+    let bad = |code: Vec<u8>, len: Option<u32>| {
+        let mut m = meta.clone();
+        m.globals[1].init = ConstExpr::Code {
+            i64: false,
+            off: 0,
+            len: len.unwrap_or(code.len() as u32),
+        };
+        m.const_code = code;
+        assert!(new_inst(&m, Imports::default()).is_err());
+    };
+    bad(meta.const_code[..l1 as usize].to_vec(), Some(l1 + 9));
+    bad(meta.const_code[..l1 as usize - 1].to_vec(), None);
+    let mut c = Vec::new();
+    op(&mut c, 0x41, 1);
+    op(&mut c, 0x41, 1);
+    op(&mut c, 0x6d, 0);
+    bad(c, None);
+    let mut c = Vec::new();
+    op(&mut c, 0x41, 1);
+    op(&mut c, 0x6a, 0);
+    bad(c, None);
+    let mut c = Vec::new();
+    op(&mut c, 0x41, 1);
+    op(&mut c, 0x41, 1);
+    bad(c, None);
+    let mut c = Vec::new();
+    op(&mut c, 0x23, 1);
+    op(&mut c, 0x41, 1);
+    op(&mut c, 0x6a, 0);
+    bad(c, None);
+    let mut c = Vec::new();
+    for _ in 0..=crate::meta::CONST_STACK {
+        op(&mut c, 0x41, 1);
+    }
+    for _ in 0..crate::meta::CONST_STACK {
+        op(&mut c, 0x6a, 0);
+    }
+    bad(c, None);
+    // Through the snapshot metadata: the operations move to the pool and back.
+    #[cfg(feature = "write")]
+    {
+        let b = crate::meta_codec::encode_meta(&meta);
+        assert_eq!(crate::meta_codec::decode_meta(&b).unwrap(), meta);
+    }
+}

@@ -12,10 +12,10 @@ use alloc::vec::Vec;
 
 use crate::error::LoadError;
 use crate::meta::{
-    DataSegment, ElemSegment, Export, ExportKind, FuncType, GlobalDef, Import, ImportKind,
-    ModuleMeta,
+    ConstExpr, DataMode, DataSegment, ElemMode, ElemSegment, Export, ExportKind, FuncType,
+    GlobalDef, Import, ImportKind, ModuleMeta,
 };
-use crate::meta_view::{MetaView, val_type};
+use crate::meta_view::{MetaView, RawExpr, val_type};
 
 /// Decodes and validates a metadata section: [`MetaView::parse`] validates it, then the
 /// owned [`ModuleMeta`] is built from the view (one reader of the format).
@@ -59,6 +59,46 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         });
     }
     let nig = v.num_imported_globals();
+    // Extended constant expressions: their operations move from the pool to `const_code`.
+    let mut const_code = Vec::new();
+    let mut globals = Vec::with_capacity(v.num_defined_globals() as usize);
+    for d in 0..v.num_defined_globals() {
+        let raw = v.global_init(d);
+        globals.push(GlobalDef {
+            ty: v.global_type(nig + d),
+            init: own_code(&v, v.decode_expr(raw)?, raw, &mut const_code),
+        });
+    }
+    let mut elems = Vec::with_capacity(v.num_elems() as usize);
+    for i in 0..v.num_elems() {
+        let e = v.elem(i);
+        let mut mode = e.mode();
+        if let (ElemMode::Active { offset, .. }, Some((_, raw))) = (&mut mode, e.active) {
+            *offset = own_code(&v, *offset, raw, &mut const_code);
+        }
+        let mut items = Vec::with_capacity(e.count as usize);
+        for j in e.first..e.first + e.count {
+            let raw = v.elem_item(j);
+            items.push(own_code(&v, raw.decode(), raw, &mut const_code));
+        }
+        elems.push(ElemSegment {
+            mode,
+            ty: e.ty,
+            items,
+        });
+    }
+    let mut datas = Vec::with_capacity(v.num_datas() as usize);
+    for i in 0..v.num_datas() {
+        let d = v.data(i);
+        let mut mode = d.mode();
+        if let (DataMode::Active { offset, .. }, Some((_, raw))) = (&mut mode, d.active) {
+            *offset = own_code(&v, *offset, raw, &mut const_code);
+        }
+        datas.push(DataSegment {
+            mode,
+            bytes: Vec::from(d.bytes),
+        });
+    }
     Ok(ModuleMeta {
         types: (0..v.num_types())
             .map(|t| {
@@ -78,38 +118,32 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         num_imported_tables: v.num_imported_tables(),
         global_types: (0..v.num_globals()).map(|g| v.global_type(g)).collect(),
         num_imported_globals: nig,
-        globals: (0..v.num_defined_globals())
-            .map(|d| {
-                Ok(GlobalDef {
-                    ty: v.global_type(nig + d),
-                    init: v.decode_expr(v.global_init(d))?,
-                })
-            })
-            .collect::<Result<_, LoadError>>()?,
+        globals,
         exports,
         start: v.start(),
-        elems: (0..v.num_elems())
-            .map(|i| {
-                let e = v.elem(i);
-                ElemSegment {
-                    mode: e.mode(),
-                    ty: e.ty,
-                    items: (e.first..e.first + e.count)
-                        .map(|j| v.elem_item(j).decode())
-                        .collect(),
-                }
-            })
-            .collect(),
-        datas: (0..v.num_datas())
-            .map(|i| {
-                let d = v.data(i);
-                DataSegment {
-                    mode: d.mode(),
-                    bytes: Vec::from(d.bytes),
-                }
-            })
-            .collect(),
+        elems,
+        datas,
+        const_code,
     })
+}
+
+/// `e` (decoded from `raw`) with an extended expression's operations copied from the pool
+/// to the end of `code` (its offset rewritten); any other expression as is.
+#[inline(never)]
+fn own_code(v: &MetaView<'_>, e: ConstExpr, raw: RawExpr, code: &mut Vec<u8>) -> ConstExpr {
+    match e {
+        ConstExpr::Code { i64, .. } => {
+            let ops = v.const_code(raw);
+            let off = code.len() as u32;
+            code.extend_from_slice(ops);
+            ConstExpr::Code {
+                i64,
+                off,
+                len: ops.len() as u32,
+            }
+        }
+        e => e,
+    }
 }
 
 #[cfg(feature = "write")]
@@ -150,8 +184,23 @@ mod writer {
         [l.min, l.max.unwrap_or(0), u32::from(l.max.is_some())]
     }
 
-    fn expr(e: &ConstExpr, pool: &mut Vec<u8>) -> [u32; 3] {
+    fn expr(e: &ConstExpr, code: &[u8], pool: &mut Vec<u8>) -> [u32; 3] {
         let RawExpr { tag, value: v } = match *e {
+            // The operations go to the pool; the payload is their offset and length (an
+            // out-of-range source gives no bytes: the evaluator then refuses it).
+            ConstExpr::Code { i64, off, len } => {
+                let at = n(pool.len());
+                let ops = code
+                    .get(off as usize..)
+                    .and_then(|c| c.get(..len as usize))
+                    .unwrap_or(&[]);
+                pool.extend_from_slice(ops);
+                RawExpr::encode(&ConstExpr::Code {
+                    i64,
+                    off: at,
+                    len: n(ops.len()),
+                })
+            }
             // The 16 bytes go to the pool; the payload is their offset.
             ConstExpr::V128(x) => {
                 let off = n(pool.len());
@@ -210,7 +259,7 @@ mod writer {
             w.tabs[5].extend([val(g.ty), u32::from(g.mutable)]);
         }
         for g in &meta.globals {
-            w.tabs[6].extend(expr(&g.init, &mut w.pool));
+            w.tabs[6].extend(expr(&g.init, &meta.const_code, &mut w.pool));
         }
         for e in &meta.exports {
             let [o, l] = w.bytes(e.name.as_bytes());
@@ -218,13 +267,15 @@ mod writer {
         }
         for e in &meta.elems {
             let (mode, table, offset) = match &e.mode {
-                ElemMode::Active { table, offset } => (0, *table, expr(offset, &mut w.pool)),
+                ElemMode::Active { table, offset } => {
+                    (0, *table, expr(offset, &meta.const_code, &mut w.pool))
+                }
                 ElemMode::Passive => (1, 0, [0; 3]),
                 ElemMode::Declared => (2, 0, [0; 3]),
             };
             let first = n(w.tabs[10].len() / 3);
             for i in &e.items {
-                w.tabs[10].extend(expr(i, &mut w.pool));
+                w.tabs[10].extend(expr(i, &meta.const_code, &mut w.pool));
             }
             w.tabs[8].extend([mode, table]);
             w.tabs[8].extend(offset);
@@ -232,7 +283,9 @@ mod writer {
         }
         for d in &meta.datas {
             let (mode, memory, offset) = match &d.mode {
-                DataMode::Active { memory, offset } => (0, *memory, expr(offset, &mut w.pool)),
+                DataMode::Active { memory, offset } => {
+                    (0, *memory, expr(offset, &meta.const_code, &mut w.pool))
+                }
                 DataMode::Passive => (1, 0, [0; 3]),
             };
             let [o, l] = w.bytes(&d.bytes);
@@ -407,7 +460,68 @@ mod tests {
                     bytes: vec![0; 300],
                 },
             ],
+            const_code: Vec::new(),
         }
+    }
+
+    #[test]
+    fn extended_const_round_trips_through_the_pool() {
+        let mut m = sample();
+        // i32.const 7, i32.const 5, i32.sub as the first data segment's offset.
+        let mut code = vec![0u8; 4]; // leading bytes: offsets need not start at 0
+        for (o, x) in [(0x41u8, 7u64), (0x41, 5), (0x6b, 0)] {
+            code.push(o);
+            code.extend_from_slice(&x.to_le_bytes());
+        }
+        m.const_code = code;
+        let e = ConstExpr::Code {
+            i64: false,
+            off: 4,
+            len: 27,
+        };
+        let DataMode::Active { offset, .. } = &mut m.datas[0].mode else {
+            panic!("sample's first data segment is active");
+        };
+        *offset = e;
+        let d = decode_meta(&encode_meta(&m)).unwrap();
+        let DataMode::Active { offset, .. } = d.datas[0].mode else {
+            panic!("decoded mode");
+        };
+        let ConstExpr::Code {
+            i64: false,
+            off,
+            len,
+        } = offset
+        else {
+            panic!("{offset:?}");
+        };
+        assert_eq!(
+            &d.const_code[off as usize..][..len as usize],
+            &m.const_code[4..]
+        );
+        // Through the in-place view (the C library's path): the operations are read from the
+        // pool and evaluated; a range outside the pool gives no operations and no value.
+        let bytes = encode_meta(&m);
+        let v = MetaView::parse(&bytes).unwrap();
+        let raw = v.data(0).active.unwrap().1;
+        let eval = |e| crate::instance::init::eval_const(&v, e, &[], &[]);
+        assert_eq!(eval(raw), Some(2));
+        let outside = RawExpr {
+            value: raw.value | 0xffff_0000 << 32,
+            ..raw
+        };
+        assert!(v.const_code(outside).is_empty());
+        assert_eq!(eval(outside), None);
+        // An `i64` expression where an `i32` offset is needed is refused by the view.
+        let DataMode::Active { offset, .. } = &mut m.datas[0].mode else {
+            unreachable!()
+        };
+        *offset = ConstExpr::Code {
+            i64: true,
+            off: 4,
+            len: 27,
+        };
+        assert!(decode_meta(&encode_meta(&m)).is_err());
     }
 
     #[test]

@@ -173,7 +173,30 @@ pub enum ConstExpr {
     GlobalGet(u32),
     /// `v128.const` (the 16 bytes little-endian: lane 0 in the low bits).
     V128(u128),
+    /// An extended constant expression (WebAssembly 3.0: `i32/i64.add/sub/mul` over
+    /// constants and `global.get`): bytes `off .. off + len` of [`ModuleMeta::const_code`],
+    /// [`CONST_OP_BYTES`]-byte operations (see there). `i64` says the result type (`i32`
+    /// otherwise).
+    Code {
+        /// Whether the result is an `i64` (else `i32`).
+        i64: bool,
+        /// Offset in [`ModuleMeta::const_code`].
+        off: u32,
+        /// Length in bytes (a multiple of [`CONST_OP_BYTES`]).
+        len: u32,
+    },
 }
+
+/// Size of one operation of an extended constant expression ([`ConstExpr::Code`]): the
+/// WebAssembly opcode byte (`0x41` `i32.const`, `0x42` `i64.const`, `0x23` `global.get`,
+/// `0x6a`/`0x6b`/`0x6c` `i32.add/sub/mul`, `0x7c`/`0x7d`/`0x7e` `i64.add/sub/mul`), then a
+/// little-endian `u64` (the constant's bits zero-extended, the global index, 0 for the
+/// arithmetic). Fixed-width so the loaders' evaluator needs no LEB128 decoder.
+pub const CONST_OP_BYTES: usize = 9;
+
+/// The deepest operand stack an extended constant expression may need; the front end
+/// refuses deeper ones (`Unsupported`) so the evaluator's stack is a fixed array.
+pub const CONST_STACK: usize = 16;
 
 /// What an import brings in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -315,6 +338,8 @@ pub struct ModuleMeta {
     pub elems: Vec<ElemSegment>,
     /// Data segments.
     pub datas: Vec<DataSegment>,
+    /// The operations of the extended constant expressions ([`ConstExpr::Code`]).
+    pub const_code: Vec<u8>,
 }
 
 impl ModuleMeta {

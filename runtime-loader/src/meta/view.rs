@@ -216,13 +216,15 @@ pub struct ExportView<'a> {
 
 /// A validated constant expression as the metadata stores it: its tag (0 `i32.const`,
 /// 1 `i64.const`, 2 `f32.const`, 3 `f64.const`, 4 `ref.null`, 5 `ref.func`, 6 `global.get`,
-/// 7 `v128.const`) and 64-bit payload (the value's bits zero-extended, the reference type,
-/// the index, or for `v128.const` the pool offset of its 16 little-endian bytes).
+/// 7 `v128.const`, 8/9 an extended `i32`/`i64` expression) and 64-bit payload (the value's
+/// bits zero-extended, the reference type, the index, for `v128.const` the pool offset of
+/// its 16 little-endian bytes, for 8/9 the pool offset (low word) and length (high word) of
+/// its operations, see `meta::CONST_OP_BYTES`).
 /// Loaders that only need the value read it as is; [`RawExpr::decode`] gives the
 /// [`ConstExpr`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawExpr {
-    /// The tag (0-7, see above).
+    /// The tag (0-9, see above).
     pub tag: u32,
     /// The payload.
     pub value: u64,
@@ -243,6 +245,11 @@ impl RawExpr {
             // the writer knows (`meta::codec`); the instantiation steps read a v128 global's
             // initializer through `ModuleSource::global_v128` instead.
             ConstExpr::V128(_) => (7, 0),
+            // Extended: 8 (`i32`) or 9 (`i64`), the code's offset and length (the offset in
+            // `ModuleMeta::const_code` here; the writer moves the bytes to the pool).
+            ConstExpr::Code { i64, off, len } => {
+                (8 + u32::from(i64), u64::from(off) | u64::from(len) << 32)
+            }
         };
         RawExpr { tag, value }
     }
@@ -259,6 +266,11 @@ impl RawExpr {
             4 => ConstExpr::RefNull(val_type(lo).unwrap_or(ValType::FuncRef)),
             5 => ConstExpr::RefFunc(lo),
             7 => ConstExpr::V128(0),
+            8 | 9 => ConstExpr::Code {
+                i64: self.tag == 9,
+                off: lo,
+                len: (self.value >> 32) as u32,
+            },
             _ => ConstExpr::GlobalGet(lo),
         }
     }
@@ -500,7 +512,7 @@ impl<'a> MetaView<'a> {
     /// unused high word zero, index in range).
     fn expr_type(&self, w: usize) -> Option<u32> {
         let (tag, lo, hi) = (self.word(w), self.word(w + 1), self.word(w + 2));
-        if hi != 0 && tag != 1 && tag != 3 {
+        if hi != 0 && !matches!(tag, 1 | 3 | 8 | 9) {
             return None;
         }
         match tag {
@@ -511,6 +523,9 @@ impl<'a> MetaView<'a> {
             // `v128.const`: its pool range is checked where it is read (`decode_expr`), which
             // keeps this check out of the loader core (the C API has no `v128`).
             7 => Some(V128),
+            // Extended (`i32` or `i64`): the pool range and the operations are checked
+            // where they are evaluated (`instance::init`).
+            8 | 9 => Some(tag - 8),
             _ => None,
         }
     }
@@ -554,6 +569,13 @@ impl<'a> MetaView<'a> {
             }
             _ => Ok(e.decode()),
         }
+    }
+
+    /// The operations of an extended constant expression (tag 8 or 9): its pool bytes, or
+    /// none if outside the pool (the evaluator then fails).
+    pub fn const_code(&self, e: RawExpr) -> &'a [u8] {
+        self.pool_range(e.value as u32, e.value >> 32)
+            .unwrap_or(&[])
     }
 
     /// The constant expression at word `w` (validated).
