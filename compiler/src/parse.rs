@@ -158,9 +158,11 @@ impl Module {
 }
 
 /// The features this front end accepts: WebAssembly 2.0 (including fixed-width SIMD) plus
-/// relaxed SIMD.
+/// relaxed SIMD and tail calls.
 pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2.union(WasmFeatures::RELAXED_SIMD)
+    WasmFeatures::WASM2
+        .union(WasmFeatures::RELAXED_SIMD)
+        .union(WasmFeatures::TAIL_CALL)
 }
 
 /// Parses `.wasm` or `.wat` bytes (text is recognized by not starting with `\0asm`).

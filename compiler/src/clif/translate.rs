@@ -1184,6 +1184,64 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok(())
     }
 
+    /// `return_call`: a Cranelift `return_call` (see [`super::tail`]); in an OSR entry
+    /// (array signature, no tail calls) a call and a return.
+    fn translate_return_call(&mut self, func: u32) -> Result<()> {
+        if self.osr.is_some() {
+            self.translate_call(func)?;
+            return self.translate_return();
+        }
+        let type_index = *self
+            .info
+            .func_types
+            .get(func as usize)
+            .ok_or(TranslateError::Invalid("function index out of range"))?;
+        let n = self.info.types[type_index as usize].params().len();
+        let sig = self.sig_ref(type_index)?;
+        let args = self.popn(n)?;
+        super::tail::return_call_direct(&mut *self.env, &mut self.b, self.vmctx, func, sig, &args);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// `return_call_indirect`: the checks of `call_indirect`, then a tail call through the
+    /// `FuncRef` (a call and a return in an OSR entry).
+    fn translate_return_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        if self.osr.is_some() {
+            self.translate_call_indirect(type_index, table)?;
+            return self.translate_return();
+        }
+        let n = self
+            .info
+            .types
+            .get(type_index as usize)
+            .ok_or(TranslateError::Invalid("type index out of range"))?
+            .params()
+            .len();
+        let sig = self.sig_ref(type_index)?;
+        let index = self.pop()?;
+        let args = self.popn(n)?;
+        let (elem_addr, _) = self.table_elem_addr(table, index, TrapCode::UndefinedElement);
+        let func_ref = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), elem_addr, 0);
+        let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
+        self.trap_if(is_null, TrapCode::UninitializedElement);
+        let actual = self.b.ins().load(
+            I32,
+            MemFlagsData::trusted(),
+            func_ref,
+            abi::FUNC_REF_TYPE_ID,
+        );
+        let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.reachable = false;
+        Ok(())
+    }
+
     // ----------------------------------------------------------------------------------
     // Memory
     // ----------------------------------------------------------------------------------
@@ -1820,9 +1878,11 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::I64Extend32S => self.sign_extend(I32, I64)?,
 
             // ---- everything else ----------------------------------------------------------
-            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
-                return Err(TranslateError::Unsupported("tail calls"));
-            }
+            O::ReturnCall { function_index } => self.translate_return_call(function_index)?,
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_return_call_indirect(type_index, table_index)?,
             O::TypedSelectMulti { .. } => {
                 return Err(TranslateError::Unsupported("multi-value select"));
             }

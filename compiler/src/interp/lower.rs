@@ -691,6 +691,49 @@ impl Lowerer<'_> {
                 self.push_vals(&rw);
             }
 
+            O::ReturnCall { function_index } => {
+                let ty = self
+                    .meta
+                    .func_type(function_index)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "function index out of range".into(),
+                    })?;
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
+                self.emit(Op::ReturnCall(function_index), offset);
+                // The results of a callee run outside the interpreter land where the
+                // arguments were (see `tail_call!`), so the frame's height covers them.
+                self.pop(np);
+                self.push_vals(&rw);
+                self.set_unreachable();
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let ty = self
+                    .meta
+                    .types
+                    .get(type_index as usize)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "type index out of range".into(),
+                    })?;
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
+                self.emit(
+                    Op::ReturnCallIndirect {
+                        ty: type_index,
+                        table: table_index,
+                    },
+                    offset,
+                );
+                self.pop(np + 1);
+                self.push_vals(&rw);
+                self.set_unreachable();
+            }
+
             // ---- parametric and variables ------------------------------------------------
             O::Drop if self.v128_at(0) => {
                 self.emit(Op::Drop, offset);

@@ -67,6 +67,15 @@ pub enum Op {
         ty: u32,
         table: u32,
     },
+    /// Tail call of function `index` of the current instance: the callee replaces the
+    /// running frame (`return_call`).
+    ReturnCall(u32),
+    /// Pop a table index; tail call through table `table`, checking module type `ty`
+    /// (`return_call_indirect`).
+    ReturnCallIndirect {
+        ty: u32,
+        table: u32,
+    },
 
     // ---- parametric, variables -----------------------------------------------------------
     Drop,
