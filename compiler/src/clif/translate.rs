@@ -1184,6 +1184,35 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok(())
     }
 
+    /// `call_ref` / `return_call_ref`: a null reference traps, then a call (or tail call)
+    /// through the `FuncRef` (validation guarantees its type).
+    fn translate_call_ref(&mut self, type_index: u32, tail: bool) -> Result<()> {
+        let n = self
+            .info
+            .types
+            .get(type_index as usize)
+            .ok_or(TranslateError::Invalid("type index out of range"))?
+            .params()
+            .len();
+        let sig = self.sig_ref(type_index)?;
+        let func_ref = self.pop()?;
+        let args = self.popn(n)?;
+        let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
+        self.trap_if(is_null, TrapCode::NullFuncRef);
+        if tail && self.osr.is_none() {
+            super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+            self.reachable = false;
+            return Ok(());
+        }
+        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.heap_may_have_changed();
+        self.stack.extend(results);
+        if tail {
+            return self.translate_return();
+        }
+        Ok(())
+    }
+
     /// `return_call`: a Cranelift `return_call` (see [`super::tail`]); in an OSR entry
     /// (array signature, no tail calls) a call and a return.
     fn translate_return_call(&mut self, func: u32) -> Result<()> {
@@ -1878,6 +1907,35 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::I64Extend32S => self.sign_extend(I32, I64)?,
 
             // ---- everything else ----------------------------------------------------------
+            O::CallRef { type_index } => self.translate_call_ref(type_index, false)?,
+            O::ReturnCallRef { type_index } => self.translate_call_ref(type_index, true)?,
+            O::RefAsNonNull => {
+                let v = *self
+                    .stack
+                    .last()
+                    .ok_or(TranslateError::Invalid("operand stack underflow"))?;
+                let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.trap_if(is_null, TrapCode::NullReference);
+            }
+            O::BrOnNull { relative_depth } => {
+                let v = self.pop()?;
+                let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                let cond = self.b.ins().uextend(I32, is_null);
+                self.stack.push(cond);
+                self.translate_br_if(relative_depth)?;
+                self.stack.push(v);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                let v = *self
+                    .stack
+                    .last()
+                    .ok_or(TranslateError::Invalid("operand stack underflow"))?;
+                let non_null = self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0);
+                let cond = self.b.ins().uextend(I32, non_null);
+                self.stack.push(cond);
+                self.translate_br_if(relative_depth)?;
+                self.pop()?;
+            }
             O::ReturnCall { function_index } => self.translate_return_call(function_index)?,
             O::ReturnCallIndirect {
                 type_index,

@@ -1550,6 +1550,33 @@ impl Interp {
                     tail_call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
                 }
 
+                Op::CallRef(ty) => {
+                    let f = pop!() as *const FuncRef;
+                    if f.is_null() {
+                        trap!(TrapCode::NullFuncRef);
+                    }
+                    // SAFETY: `data` is the live interpreter view of this instance; non-null
+                    // function references are live FuncRefs of the store.
+                    call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
+                }
+                Op::ReturnCallRef(ty) => {
+                    let f = pop!() as *const FuncRef;
+                    if f.is_null() {
+                        trap!(TrapCode::NullFuncRef);
+                    }
+                    // SAFETY: as for `CallRef`.
+                    tail_call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
+                }
+                Op::RefAsNonNull => {
+                    if top!(1) == 0 {
+                        trap!(TrapCode::NullReference);
+                    }
+                }
+                Op::DupIsNull => {
+                    let v = top!(1);
+                    push!((v == 0) as u64);
+                }
+
                 // ---- parametric and variables --------------------------------------------
                 // SAFETY: validation guarantees an operand.
                 Op::Drop => sp = unsafe { sp.sub(1) },

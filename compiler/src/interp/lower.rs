@@ -734,6 +734,62 @@ impl Lowerer<'_> {
                 self.set_unreachable();
             }
 
+            O::CallRef { type_index } | O::ReturnCallRef { type_index } => {
+                let ty = self
+                    .meta
+                    .types
+                    .get(type_index as usize)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "type index out of range".into(),
+                    })?;
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
+                let tail = matches!(op, O::ReturnCallRef { .. });
+                self.emit(
+                    if tail {
+                        Op::ReturnCallRef(type_index)
+                    } else {
+                        Op::CallRef(type_index)
+                    },
+                    offset,
+                );
+                self.pop(np + 1);
+                self.push_vals(&rw);
+                if tail {
+                    self.set_unreachable();
+                }
+            }
+            O::RefAsNonNull => unop!(Op::RefAsNonNull),
+            // Null: drop the reference and branch; otherwise keep it and fall through.
+            O::BrOnNull { relative_depth } => {
+                self.emit(Op::DupIsNull, offset);
+                self.push(1);
+                let skip = self.emit(Op::JumpIfZero(0), offset);
+                self.pop(1);
+                self.emit(Op::Drop, offset);
+                self.pop(1);
+                self.branch(relative_depth, false, offset)?;
+                let end = self.pc();
+                self.bind_label();
+                patch(&mut self.code.ops[skip], end);
+                self.push(1);
+            }
+            // Non-null: branch with the reference as the label's last value; otherwise
+            // drop it and fall through.
+            O::BrOnNonNull { relative_depth } => {
+                self.emit(Op::DupIsNull, offset);
+                self.push(1);
+                let skip = self.emit(Op::JumpIfNonZero(0), offset);
+                self.pop(1);
+                self.branch(relative_depth, false, offset)?;
+                let end = self.pc();
+                self.bind_label();
+                patch(&mut self.code.ops[skip], end);
+                self.emit(Op::Drop, offset);
+                self.pop(1);
+            }
+
             // ---- parametric and variables ------------------------------------------------
             O::Drop if self.v128_at(0) => {
                 self.emit(Op::Drop, offset);
