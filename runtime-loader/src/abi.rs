@@ -214,11 +214,10 @@ pub enum TrapCode {
     HostError = 11,
     /// A WASI program called `proc_exit` (the exit status is kept by the host).
     Exit = 12,
-    /// `call_ref` / `return_call_ref` of a null function reference (13 and 14 are kept for
-    /// fuel and interrupts, issue #18).
-    NullFuncRef = 15,
+    /// `call_ref` / `return_call_ref` of a null function reference.
+    NullFuncRef = 13,
     /// `ref.as_non_null` of a null reference.
-    NullReference = 16,
+    NullReference = 14,
 }
 
 impl TrapCode {
