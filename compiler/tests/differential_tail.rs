@@ -86,7 +86,7 @@ fn differential_tail_calls() {
             Ok(c) => counts += c,
             Err(d) => failures.push(d),
         }
-        if (seed - start + 1) % 1000 == 0 {
+        if (seed - start + 1).is_multiple_of(1000) {
             eprintln!("differential-tail: {} seeds, {counts:?}", seed - start + 1);
         }
     }
