@@ -75,8 +75,8 @@ pub enum Scope {
     #[default]
     Core,
     /// WebAssembly 3.0 as far as the engine implements it: [`Scope::Core`] plus the 3.0
-    /// features the front end accepts ([`crate::parse::features`]: extended constant
-    /// expressions so far). The 3.0 features not implemented yet (exceptions, GC, ...) are
+    /// features the engine implements completely ([`crate::parse::WASM3_IMPLEMENTED`]:
+    /// extended constant expressions and tail calls so far). The 3.0 features not implemented yet (exceptions, GC, ...) are
     /// skipped and named; the spec suite's `spec-scope/wasm3.txt` runs in this scope.
     Wasm3,
     /// Every feature `wasmparser` knows: nothing is skipped; whatever the engine or the
@@ -99,7 +99,7 @@ impl Scope {
         match self {
             Scope::Core => WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD,
             Scope::Wasm3 => {
-                WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD | crate::parse::features()
+                WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD | crate::parse::WASM3_IMPLEMENTED
             }
             Scope::All => WasmFeatures::all(),
         }

@@ -49,6 +49,8 @@ typedef uint32_t bf_status;
 #define BF_TRAP_INVALID_CONVERSION_TO_INTEGER 9u
 #define BF_TRAP_STACK_OVERFLOW 10u
 #define BF_TRAP_HOST_ERROR 11u
+#define BF_TRAP_NULL_FUNC_REF 13u
+#define BF_TRAP_NULL_REFERENCE 14u
 
 typedef struct bf_runtime bf_runtime;
 

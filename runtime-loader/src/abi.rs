@@ -214,11 +214,15 @@ pub enum TrapCode {
     HostError = 11,
     /// A WASI program called `proc_exit` (the exit status is kept by the host).
     Exit = 12,
+    /// `call_ref` / `return_call_ref` of a null function reference.
+    NullFuncRef = 13,
+    /// `ref.as_non_null` of a null reference.
+    NullReference = 14,
 }
 
 impl TrapCode {
     /// All trap codes, in value order.
-    pub const ALL: [TrapCode; 12] = [
+    pub const ALL: [TrapCode; 14] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -231,6 +235,8 @@ impl TrapCode {
         TrapCode::StackOverflow,
         TrapCode::HostError,
         TrapCode::Exit,
+        TrapCode::NullFuncRef,
+        TrapCode::NullReference,
     ];
 
     /// Decodes a status value; `None` for 0 and unknown values.
@@ -253,6 +259,8 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::HostError => "host function error",
             TrapCode::Exit => "program exited",
+            TrapCode::NullFuncRef => "null function reference",
+            TrapCode::NullReference => "null reference",
         }
     }
 }

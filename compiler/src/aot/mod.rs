@@ -161,6 +161,8 @@ fn isa(opt: &str, sse41: bool, target_cpu: Option<&str>) -> Result<OwnedTargetIs
         ("is_pic", "false"),
         ("use_colocated_libcalls", "false"),
         ("enable_multi_ret_implicit_sret", "true"),
+        // Cranelift's tail calls (wasm `return_call`, see clif::tail) need frame pointers.
+        ("preserve_frame_pointers", "true"),
         (
             "enable_verifier",
             if cfg!(debug_assertions) {
@@ -262,6 +264,7 @@ pub fn reachable(module: &parse::Module) -> Result<Vec<bool>, AotError> {
             })?;
             match op {
                 wasmparser::Operator::Call { function_index }
+                | wasmparser::Operator::ReturnCall { function_index }
                 | wasmparser::Operator::RefFunc { function_index } => {
                     root(function_index, &mut work)
                 }

@@ -18,6 +18,7 @@
 
 pub mod env;
 pub mod stubs;
+pub mod tail;
 pub mod translate;
 
 use cranelift_codegen::ir::{self, AbiParam, Signature, types};
@@ -211,8 +212,10 @@ pub fn clif_type(ty: ValType) -> Result<ir::Type, TranslateError> {
 
 /// The native-ABI signature of a wasm function type:
 /// `(callee_vmctx: i64, callee: *const FuncRef, params...) -> results` (see docs/ABI.md).
-pub fn native_signature(ty: &FuncType, call_conv: CallConv) -> Result<Signature, TranslateError> {
-    let mut sig = Signature::new(call_conv);
+/// Always in Cranelift's `tail` convention ([`tail::WASM_CALL_CONV`]), whatever the
+/// platform's `_platform` convention is (that one is the array ABI's).
+pub fn native_signature(ty: &FuncType, _platform: CallConv) -> Result<Signature, TranslateError> {
+    let mut sig = Signature::new(tail::WASM_CALL_CONV);
     sig.params.push(AbiParam::new(types::I64));
     sig.params.push(AbiParam::new(types::I64));
     for p in ty.params() {

@@ -1184,6 +1184,93 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok(())
     }
 
+    /// `call_ref` / `return_call_ref`: a null reference traps, then a call (or tail call)
+    /// through the `FuncRef` (validation guarantees its type).
+    fn translate_call_ref(&mut self, type_index: u32, tail: bool) -> Result<()> {
+        let n = self
+            .info
+            .types
+            .get(type_index as usize)
+            .ok_or(TranslateError::Invalid("type index out of range"))?
+            .params()
+            .len();
+        let sig = self.sig_ref(type_index)?;
+        let func_ref = self.pop()?;
+        let args = self.popn(n)?;
+        let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
+        self.trap_if(is_null, TrapCode::NullFuncRef);
+        if tail && self.osr.is_none() {
+            super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+            self.reachable = false;
+            return Ok(());
+        }
+        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.heap_may_have_changed();
+        self.stack.extend(results);
+        if tail {
+            return self.translate_return();
+        }
+        Ok(())
+    }
+
+    /// `return_call`: a Cranelift `return_call` (see [`super::tail`]); in an OSR entry
+    /// (array signature, no tail calls) a call and a return.
+    fn translate_return_call(&mut self, func: u32) -> Result<()> {
+        if self.osr.is_some() {
+            self.translate_call(func)?;
+            return self.translate_return();
+        }
+        let type_index = *self
+            .info
+            .func_types
+            .get(func as usize)
+            .ok_or(TranslateError::Invalid("function index out of range"))?;
+        let n = self.info.types[type_index as usize].params().len();
+        let sig = self.sig_ref(type_index)?;
+        let args = self.popn(n)?;
+        super::tail::return_call_direct(&mut *self.env, &mut self.b, self.vmctx, func, sig, &args);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// `return_call_indirect`: the checks of `call_indirect`, then a tail call through the
+    /// `FuncRef` (a call and a return in an OSR entry).
+    fn translate_return_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        if self.osr.is_some() {
+            self.translate_call_indirect(type_index, table)?;
+            return self.translate_return();
+        }
+        let n = self
+            .info
+            .types
+            .get(type_index as usize)
+            .ok_or(TranslateError::Invalid("type index out of range"))?
+            .params()
+            .len();
+        let sig = self.sig_ref(type_index)?;
+        let index = self.pop()?;
+        let args = self.popn(n)?;
+        let (elem_addr, _) = self.table_elem_addr(table, index, TrapCode::UndefinedElement);
+        let func_ref = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), elem_addr, 0);
+        let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
+        self.trap_if(is_null, TrapCode::UninitializedElement);
+        let actual = self.b.ins().load(
+            I32,
+            MemFlagsData::trusted(),
+            func_ref,
+            abi::FUNC_REF_TYPE_ID,
+        );
+        let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
+        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.reachable = false;
+        Ok(())
+    }
+
     // ----------------------------------------------------------------------------------
     // Memory
     // ----------------------------------------------------------------------------------
@@ -1820,9 +1907,40 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::I64Extend32S => self.sign_extend(I32, I64)?,
 
             // ---- everything else ----------------------------------------------------------
-            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
-                return Err(TranslateError::Unsupported("tail calls"));
+            O::CallRef { type_index } => self.translate_call_ref(type_index, false)?,
+            O::ReturnCallRef { type_index } => self.translate_call_ref(type_index, true)?,
+            O::RefAsNonNull => {
+                let v = *self
+                    .stack
+                    .last()
+                    .ok_or(TranslateError::Invalid("operand stack underflow"))?;
+                let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.trap_if(is_null, TrapCode::NullReference);
             }
+            O::BrOnNull { relative_depth } => {
+                let v = self.pop()?;
+                let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                let cond = self.b.ins().uextend(I32, is_null);
+                self.stack.push(cond);
+                self.translate_br_if(relative_depth)?;
+                self.stack.push(v);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                let v = *self
+                    .stack
+                    .last()
+                    .ok_or(TranslateError::Invalid("operand stack underflow"))?;
+                let non_null = self.b.ins().icmp_imm_s(IntCC::NotEqual, v, 0);
+                let cond = self.b.ins().uextend(I32, non_null);
+                self.stack.push(cond);
+                self.translate_br_if(relative_depth)?;
+                self.pop()?;
+            }
+            O::ReturnCall { function_index } => self.translate_return_call(function_index)?,
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_return_call_indirect(type_index, table_index)?,
             O::TypedSelectMulti { .. } => {
                 return Err(TranslateError::Unsupported("multi-value select"));
             }

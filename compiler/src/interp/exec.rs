@@ -604,6 +604,36 @@ unsafe fn wasm_code(
     }
 }
 
+/// The callee of an indirect call through entry `i` of table `table`, checked against
+/// module type `ty`.
+///
+/// # Safety
+/// `vmctx` must be a live instance's and `ty`, `table` validated indices of it.
+#[inline(always)]
+unsafe fn table_callee(
+    vmctx: *mut VMContext,
+    i: u32,
+    ty: u32,
+    table: u32,
+) -> Result<*const FuncRef, TrapCode> {
+    // SAFETY: per the caller; the table definition is live.
+    let t = unsafe { &**(*vmctx).tables.add(table as usize) };
+    if u64::from(i) >= t.len {
+        return Err(TrapCode::UndefinedElement);
+    }
+    // SAFETY: `i < len`.
+    let f = unsafe { *t.base.add(i as usize) } as *const FuncRef;
+    if f.is_null() {
+        return Err(TrapCode::UninitializedElement);
+    }
+    // SAFETY: validated type index; non-null entries of a funcref table are live FuncRefs.
+    let (want, have) = unsafe { (*(*vmctx).type_ids.add(ty as usize), (*f).type_id) };
+    if want != have {
+        return Err(TrapCode::IndirectCallTypeMismatch);
+    }
+    Ok(f)
+}
+
 /// Where the caller (now the last frame) resumes.
 #[inline(always)]
 fn caller_ret(frames: &[Frame]) -> *const Op {
@@ -1312,6 +1342,78 @@ impl Interp {
             }};
         }
 
+        // Tail-calls `$f` (`return_call*`): an interpreted callee replaces the running
+        // frame in place (same base, same return address), so the frame stack and the
+        // value stack stay as deep as they were; any other callee (host function,
+        // compiled code) is called as by `call!` and its results returned at once.
+        macro_rules! tail_call {
+            ($f:expr, $arity:expr) => {{
+                let f: *const FuncRef = $f;
+                // SAFETY: as in `call!`.
+                if !unsafe { is_interpreted(f) } {
+                    call!(f, $arity);
+                    ret!();
+                } else {
+                    if profiling {
+                        // The pending back-edges belong to the frame being replaced.
+                        flush_edges!();
+                    }
+                    // SAFETY: a wasm FuncRef without native code is interpreted.
+                    let (d, c, k) = unsafe { wasm_code(f) };
+                    // SAFETY: code of a live instance.
+                    let callee_code: &FuncCode = unsafe { &*c };
+                    let np = callee_code.num_params as usize;
+                    // SAFETY: the arguments are the top `np` slots, the frame base lies
+                    // below them; the regions may overlap.
+                    unsafe { std::ptr::copy(sp.sub(np), fp, np) };
+                    // SAFETY: `fp` points into the vector.
+                    let base = unsafe { fp.offset_from(sptr) } as usize;
+                    let need = base + callee_code.max_height as usize;
+                    let pad = pad!();
+                    let slen = stack.len() - pad;
+                    if need > slen {
+                        if need > cfg.max_slots {
+                            trap!(TrapCode::StackOverflow);
+                        }
+                        stack.resize(pad + need.max(slen * 2).min(cfg.max_slots), 0);
+                        // SAFETY: `pad <= len`.
+                        sptr = unsafe { stack.as_mut_ptr().add(pad) };
+                        // SAFETY: `base < need <= slen!()`.
+                        fp = unsafe { sptr.add(base) };
+                    }
+                    let nl = callee_code.num_locals as usize;
+                    // SAFETY: `base + nl <= need <= slen!()`: zero the declared locals.
+                    unsafe {
+                        std::ptr::write_bytes(fp.add(np), 0, nl - np);
+                        sp = fp.add(nl);
+                    }
+                    if profiling {
+                        // SAFETY: counters of a live instance.
+                        let kc = unsafe { &*k };
+                        if kc.count_call() {
+                            sampler.call_period(kc);
+                        }
+                    }
+                    data = d;
+                    code = callee_code;
+                    ops = code.ops.as_ptr();
+                    counters = k;
+                    // SAFETY: as above.
+                    vmctx = unsafe { (*f).vmctx };
+                    ip = ops;
+                    // SAFETY: a frame is running (the one being replaced); its `ret` and
+                    // `base` stay.
+                    unsafe {
+                        let fr = &mut *frames.as_mut_ptr().add(frames.len() - 1);
+                        fr.code = c;
+                        fr.data = data;
+                        fr.vmctx = vmctx;
+                        fr.counters = counters;
+                    }
+                }
+            }};
+        }
+
         let result: Result<(), TrapCode> = loop {
             // SAFETY: every body ends with `Return` and branch targets are op indices of
             // the same body, so `ip` stays in bounds.
@@ -1432,6 +1534,47 @@ impl Interp {
                     }
                     // SAFETY: `data` is the live interpreter view of this instance.
                     call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
+                }
+
+                Op::ReturnCall(idx) => {
+                    // SAFETY: validated index into the live instance's function array.
+                    let f = unsafe { *(*vmctx).funcs.add(idx as usize) };
+                    // SAFETY: `data` is the live interpreter view of this instance.
+                    tail_call!(f, unsafe { (&*data).code.func_arity[idx as usize] });
+                }
+                Op::ReturnCallIndirect { ty, table } => {
+                    let i = pop!() as u32;
+                    // SAFETY: validated type and table indices of the running instance.
+                    let f = try_trap!(unsafe { table_callee(vmctx, i, ty, table) });
+                    // SAFETY: `data` is the live interpreter view of this instance.
+                    tail_call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
+                }
+
+                Op::CallRef(ty) => {
+                    let f = pop!() as *const FuncRef;
+                    if f.is_null() {
+                        trap!(TrapCode::NullFuncRef);
+                    }
+                    // SAFETY: `data` is the live interpreter view of this instance; non-null
+                    // function references are live FuncRefs of the store.
+                    call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
+                }
+                Op::ReturnCallRef(ty) => {
+                    let f = pop!() as *const FuncRef;
+                    if f.is_null() {
+                        trap!(TrapCode::NullFuncRef);
+                    }
+                    // SAFETY: as for `CallRef`.
+                    tail_call!(f, unsafe { (&*data).code.type_arity[ty as usize] });
+                }
+                Op::RefAsNonNull => {
+                    if top!(1) == 0 {
+                        trap!(TrapCode::NullReference);
+                    }
+                }
+                Op::DupIsNull => {
+                    let v = top!(1);
+                    push!((v == 0) as u64);
                 }
 
                 // ---- parametric and variables --------------------------------------------

@@ -691,6 +691,105 @@ impl Lowerer<'_> {
                 self.push_vals(&rw);
             }
 
+            O::ReturnCall { function_index } => {
+                let ty = self
+                    .meta
+                    .func_type(function_index)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "function index out of range".into(),
+                    })?;
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
+                self.emit(Op::ReturnCall(function_index), offset);
+                // The results of a callee run outside the interpreter land where the
+                // arguments were (see `tail_call!`), so the frame's height covers them.
+                self.pop(np);
+                self.push_vals(&rw);
+                self.set_unreachable();
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let ty = self
+                    .meta
+                    .types
+                    .get(type_index as usize)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "type index out of range".into(),
+                    })?;
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
+                self.emit(
+                    Op::ReturnCallIndirect {
+                        ty: type_index,
+                        table: table_index,
+                    },
+                    offset,
+                );
+                self.pop(np + 1);
+                self.push_vals(&rw);
+                self.set_unreachable();
+            }
+
+            O::CallRef { type_index } | O::ReturnCallRef { type_index } => {
+                let ty = self
+                    .meta
+                    .types
+                    .get(type_index as usize)
+                    .ok_or_else(|| LowerError {
+                        offset,
+                        message: "type index out of range".into(),
+                    })?;
+                let np = ty.param_slots();
+                let (rw, _) = Self::widths(&ty.results);
+                let tail = matches!(op, O::ReturnCallRef { .. });
+                self.emit(
+                    if tail {
+                        Op::ReturnCallRef(type_index)
+                    } else {
+                        Op::CallRef(type_index)
+                    },
+                    offset,
+                );
+                self.pop(np + 1);
+                self.push_vals(&rw);
+                if tail {
+                    self.set_unreachable();
+                }
+            }
+            O::RefAsNonNull => unop!(Op::RefAsNonNull),
+            // Null: drop the reference and branch; otherwise keep it and fall through.
+            O::BrOnNull { relative_depth } => {
+                self.emit(Op::DupIsNull, offset);
+                self.push(1);
+                let skip = self.emit(Op::JumpIfZero(0), offset);
+                self.pop(1);
+                self.emit(Op::Drop, offset);
+                self.pop(1);
+                self.branch(relative_depth, false, offset)?;
+                let end = self.pc();
+                self.bind_label();
+                patch(&mut self.code.ops[skip], end);
+                self.push(1);
+            }
+            // Non-null: branch with the reference as the label's last value; otherwise
+            // drop it and fall through.
+            O::BrOnNonNull { relative_depth } => {
+                self.emit(Op::DupIsNull, offset);
+                self.push(1);
+                let skip = self.emit(Op::JumpIfNonZero(0), offset);
+                self.pop(1);
+                self.branch(relative_depth, false, offset)?;
+                let end = self.pc();
+                self.bind_label();
+                patch(&mut self.code.ops[skip], end);
+                self.emit(Op::Drop, offset);
+                self.pop(1);
+            }
+
             // ---- parametric and variables ------------------------------------------------
             O::Drop if self.v128_at(0) => {
                 self.emit(Op::Drop, offset);

@@ -67,6 +67,24 @@ pub enum Op {
         ty: u32,
         table: u32,
     },
+    /// Tail call of function `index` of the current instance: the callee replaces the
+    /// running frame (`return_call`).
+    ReturnCall(u32),
+    /// Pop a table index; tail call through table `table`, checking module type `ty`
+    /// (`return_call_indirect`).
+    ReturnCallIndirect {
+        ty: u32,
+        table: u32,
+    },
+    /// Pop a function reference; call it (module type `ty`; null traps) (`call_ref`).
+    CallRef(u32),
+    /// Pop a function reference; tail-call it (`return_call_ref`).
+    ReturnCallRef(u32),
+    /// Trap if the top reference is null (`ref.as_non_null`).
+    RefAsNonNull,
+    /// Push whether the top reference is null, keeping it (`br_on_null`,
+    /// `br_on_non_null` are this and a conditional jump).
+    DupIsNull,
 
     // ---- parametric, variables -----------------------------------------------------------
     Drop,

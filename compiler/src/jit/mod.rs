@@ -248,6 +248,8 @@ impl JitTier {
         set(&mut flags, "is_pic", "false")?;
         set(&mut flags, "use_colocated_libcalls", "false")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        // Cranelift's tail calls (wasm `return_call`, see clif::tail) need frame pointers.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
         set(
             &mut flags,
             "enable_verifier",

@@ -1,0 +1,152 @@
+//! Issue #16 item 5: typed function references (`(ref null? $t)`, `call_ref`,
+//! `return_call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`, non-nullable
+//! locals) in every mode, checked and guard memory.
+
+use bareflow::{CallError, Config, Extern, MemoryMode, Mode, Module, Store, TrapCode, Val};
+
+const WAT: &str = r#"
+(module
+  (type $ii (func (param i32) (result i32)))
+  (type $step (func (param i32 i64) (result i64)))
+  (func $dbl (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+  (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
+  (elem declare func $dbl $inc $even $odd)
+  (global $g (mut (ref null $ii)) (ref.null $ii))
+  ;; Picks $dbl (k = 0), $inc (k = 1) or null (otherwise).
+  (func $pick (param $k i32) (result (ref null $ii))
+    (if (result (ref null $ii)) (i32.eqz (local.get $k))
+      (then (ref.func $dbl))
+      (else (if (result (ref null $ii)) (i32.eq (local.get $k) (i32.const 1))
+        (then (ref.func $inc))
+        (else (ref.null $ii))))))
+  (func (export "call") (param $k i32) (param $x i32) (result i32)
+    (call_ref $ii (local.get $x) (call $pick (local.get $k))))
+  (func (export "tail") (param $k i32) (param $x i32) (result i32)
+    (return_call_ref $ii (local.get $x) (call $pick (local.get $k))))
+  (func (export "non_null") (param $k i32) (result i32)
+    (local $f (ref $ii))
+    (local.set $f (ref.as_non_null (call $pick (local.get $k))))
+    (call_ref $ii (i32.const 10) (local.get $f)))
+  ;; -1 for null, else f(100), by br_on_null.
+  (func (export "on_null") (param $k i32) (result i32)
+    (block $null
+      (return (call_ref $ii (i32.const 100) (br_on_null $null (call $pick (local.get $k))))))
+    (i32.const -1))
+  ;; f(7) by br_on_non_null, else -2.
+  (func (export "on_non_null") (param $k i32) (result i32)
+    (call_ref $ii (i32.const 7)
+      (block $some (result (ref $ii))
+        (br_on_non_null $some (call $pick (local.get $k)))
+        (return (i32.const -2)))))
+  ;; A global of a typed reference type.
+  (func (export "via_global") (param $k i32) (param $x i32) (result i32)
+    (global.set $g (call $pick (local.get $k)))
+    (call_ref $ii (local.get $x) (global.get $g)))
+  ;; Million-deep mutual recursion through return_call_ref.
+  (func $even (export "even") (type $step)
+    (if (result i64) (i32.eqz (local.get 0))
+      (then (local.get 1))
+      (else (return_call_ref $step (i32.sub (local.get 0) (i32.const 1))
+                                   (i64.add (local.get 1) (i64.const 1))
+                                   (ref.func $odd)))))
+  (func $odd (type $step)
+    (if (result i64) (i32.eqz (local.get 0))
+      (then (i64.sub (i64.const 0) (local.get 1)))
+      (else (return_call_ref $step (i32.sub (local.get 0) (i32.const 1))
+                                   (i64.add (local.get 1) (i64.const 2))
+                                   (ref.func $even))))))
+"#;
+
+fn expected(n: u32) -> i64 {
+    let (mut acc, mut even) = (0i64, true);
+    for _ in 0..n {
+        acc += if even { 1 } else { 2 };
+        even = !even;
+    }
+    if even { acc } else { -acc }
+}
+
+fn run(mode: Mode, memory: MemoryMode) {
+    let what = format!("{mode:?} {memory:?}");
+    let module = Module::from_bytes(WAT.as_bytes()).expect("module");
+    let mut config = Config::new(mode);
+    config.memory = memory;
+    config.max_call_depth = 4;
+    config.tier_up.calls = 2;
+    config.tier_up.back_edges = 2;
+    let mut store = Store::new(config);
+    let inst = store
+        .instantiate(&module, &|_, _| None)
+        .expect("instantiate");
+    let mut call = |name: &str, args: &[Val]| -> Result<Vec<Val>, CallError> {
+        let Some(Extern::Func(f)) = store.export(inst, name) else {
+            panic!("export {name}")
+        };
+        store.call(f, args)
+    };
+    let i = |v: i32| Val::I32(v);
+    for round in 0..3 {
+        let w = format!("{what} round {round}");
+        for name in ["call", "tail", "via_global"] {
+            assert_eq!(
+                call(name, &[i(0), i(21)]).expect(name),
+                [i(42)],
+                "{w} {name}"
+            );
+            assert_eq!(
+                call(name, &[i(1), i(21)]).expect(name),
+                [i(22)],
+                "{w} {name}"
+            );
+        }
+        assert_eq!(call("non_null", &[i(0)]).expect("nn"), [i(20)], "{w}");
+        assert_eq!(call("on_null", &[i(1)]).expect("on_null"), [i(101)], "{w}");
+        assert_eq!(call("on_null", &[i(2)]).expect("on_null"), [i(-1)], "{w}");
+        assert_eq!(call("on_non_null", &[i(0)]).expect("onn"), [i(14)], "{w}");
+        assert_eq!(call("on_non_null", &[i(5)]).expect("onn"), [i(-2)], "{w}");
+        for (name, args, code) in [
+            ("call", vec![i(2), i(1)], TrapCode::NullFuncRef),
+            ("tail", vec![i(2), i(1)], TrapCode::NullFuncRef),
+            ("via_global", vec![i(9), i(1)], TrapCode::NullFuncRef),
+            ("non_null", vec![i(3)], TrapCode::NullReference),
+        ] {
+            match call(name, &args) {
+                Err(CallError::Trap(t)) => assert_eq!(t.code, code, "{w} {name}: {t}"),
+                other => panic!("{w} {name}: {other:?}"),
+            }
+        }
+        for n in [0u32, 3, 1_000_000] {
+            assert_eq!(
+                call("even", &[i(n as i32), Val::I64(0)]).expect("even"),
+                [Val::I64(expected(n))],
+                "{w} even({n})"
+            );
+        }
+    }
+}
+
+#[test]
+fn typed_function_references_in_every_mode() {
+    let mut modes = vec![(Mode::Interp, MemoryMode::Checked)];
+    for mode in [
+        Mode::JitNone,
+        Mode::JitSpeed,
+        Mode::Tiered,
+        Mode::Snapshot,
+        Mode::SnapshotXip,
+    ] {
+        modes.push((mode, MemoryMode::Checked));
+        if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
+            modes.push((mode, MemoryMode::Guard));
+        }
+    }
+    for (mode, memory) in modes {
+        // A small thread: return_call_ref must not grow the host stack either.
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || run(mode, memory))
+            .expect("spawn")
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+}
