@@ -12,7 +12,9 @@ cd "$here"
 CLANG=${CLANG:-clang}
 # -ffp-contract=off: no fused multiply-add, so every build rounds the same way.
 CFLAGS="--target=wasm32-wasi -O2 -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror"
-LDFLAGS="-Wl,--strip-all"
+# --strip-debug, not --strip-all: the name section stays, so `bareflow profile show` names
+# the hot functions.
+LDFLAGS="-Wl,--strip-debug"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
