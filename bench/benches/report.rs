@@ -678,20 +678,27 @@ fn run() -> Result<bool> {
         let mut peer_cells = Vec::new();
         for p in &peers {
             eprintln!("  {} {}: running", w.name, p.name);
-            let cell = match p.run(w, &args, settings.reps + usize::from(warmup)) {
-                Ok(run) if run.checksum != expected => Cell::Failed(format!(
-                    "CHECKSUM MISMATCH: got {}, native {expected}",
-                    run.checksum
-                )),
-                Ok(run) => {
-                    let skip = usize::from(warmup);
-                    Cell::Timed {
-                        median: median(&run.times[skip..]),
-                        first: warmup.then(|| run.times[0]),
-                        spread: spread(&run.times[skip..]),
+            let run = match p.unsupported(w) {
+                Some(why) => Err(why),
+                None => Ok(p.run(w, &args, settings.reps + usize::from(warmup))),
+            };
+            let cell = match run {
+                Err(why) => Cell::Unavailable(why),
+                Ok(run) => match run {
+                    Ok(run) if run.checksum != expected => Cell::Failed(format!(
+                        "CHECKSUM MISMATCH: got {}, native {expected}",
+                        run.checksum
+                    )),
+                    Ok(run) => {
+                        let skip = usize::from(warmup);
+                        Cell::Timed {
+                            median: median(&run.times[skip..]),
+                            first: warmup.then(|| run.times[0]),
+                            spread: spread(&run.times[skip..]),
+                        }
                     }
-                }
-                Err(e) => Cell::Failed(format!("{e:#}")),
+                    Err(e) => Cell::Failed(format!("{e:#}")),
+                },
             };
             peer_cells.push((p.name, cell));
         }

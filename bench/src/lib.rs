@@ -145,6 +145,12 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+/// Whether `w` uses fixed-width SIMD: the SIMD kernels are named `*_simd` (they are the
+/// `SIMD_KERNELS` of `wasm-samples/build.sh`, built with `-msimd128`).
+pub fn uses_simd(w: &Workload) -> bool {
+    w.name.ends_with("_simd")
+}
+
 /// Whether `w` is one of the seven scalar C kernels whose geometric mean the README has
 /// quoted since before SIMD (the dot-product pair is reported on its own).
 pub fn is_classic_kernel(w: &Workload) -> bool {
