@@ -431,7 +431,7 @@ fn simd_render(s: &mut String, sec: &SimdSection, rows: &[Row<'_>]) {
     let (Some(scalar), Some(simd)) = (row(SIMD_PAIR[0]), row(SIMD_PAIR[1])) else {
         return;
     };
-    let Some((_, native)) = scalar.native else {
+    let (Some((_, native)), Some((_, native_simd_row))) = (scalar.native, simd.native) else {
         return;
     };
     let _ = writeln!(
@@ -447,15 +447,18 @@ fn simd_render(s: &mut String, sec: &SimdSection, rows: &[Row<'_>]) {
          `-O2 -march=native`. \"loader\" columns run the snapshot through `runtime_loader` \
          directly (as `bareflow-load` does; median of the timed calls after the first), \
          compiled for the baseline (SSE2) or with `--target-cpu native`; the Store columns \
-         are the main table's. Milliseconds per call, ratio to native `-O2` in parentheses.\n",
+         are the main table's. Milliseconds per call, ratio to the row's native `-O2` in parentheses \
+         (both rows run the same native function, each in its own rounds).\n",
         bench::format_args(&scalar.args)
     );
-    let cell = |t: Option<Duration>| match t {
+    // Both rows' native is the same function (`dotf32_run`), measured in its own row's
+    // rounds: each row's ratios are to its own native time, as in the main table.
+    let cell = |t: Option<Duration>, native: Duration| match t {
         Some(t) => format!("{} ({:.2}x)", fmt_ms(t), ms(t) / ms(native)),
         None => "n/a".to_string(),
     };
-    let res = |r: &Result<Duration, String>| match r {
-        Ok(t) => cell(Some(*t)),
+    let res = |r: &Result<Duration, String>, native: Duration| match r {
+        Ok(t) => cell(Some(*t), native),
         Err(_) => "**FAILED**".to_string(),
     };
     let _ = writeln!(
@@ -463,18 +466,21 @@ fn simd_render(s: &mut String, sec: &SimdSection, rows: &[Row<'_>]) {
         "| kernel | native -O2 | native -O2 -march=native | snapshot | snapshot-guard | jit-speed | loader: snapshot | loader: snapshot --target-cpu native |"
     );
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (k, r) in [scalar, simd].into_iter().enumerate() {
+    for (k, (r, n)) in [(scalar, native), (simd, native_simd_row)]
+        .into_iter()
+        .enumerate()
+    {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.workload.name,
-            fmt_ms(native),
-            res(&sec.native_march),
-            cell(timed(r.cells.get("snapshot"))),
-            cell(timed(r.cells.get("snapshot-guard"))),
-            cell(timed(r.cells.get("jit-speed"))),
-            res(&sec.loader[k][0]),
-            res(&sec.loader[k][1]),
+            fmt_ms(n),
+            res(&sec.native_march, n),
+            cell(timed(r.cells.get("snapshot")), n),
+            cell(timed(r.cells.get("snapshot-guard")), n),
+            cell(timed(r.cells.get("jit-speed")), n),
+            res(&sec.loader[k][0], n),
+            res(&sec.loader[k][1], n),
         );
     }
     let _ = writeln!(s);
@@ -484,7 +490,7 @@ fn simd_render(s: &mut String, sec: &SimdSection, rows: &[Row<'_>]) {
             s,
             "* `dotf32_simd` snapshot vs native `clang -O2`: {:.2}x (target at most 1.3x); vs \
              the scalar twin's snapshot: {:.2}x faster (target at least 2x)",
-            ms(v) / ms(native),
+            ms(v) / ms(native_simd_row),
             ms(sc) / ms(v)
         );
     }
