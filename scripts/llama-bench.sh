@@ -12,7 +12,8 @@
 #   NICE=10             niceness of the measured processes
 #
 # tokens/s is the program's own figure (stderr): the steps after the first, so checkpoint
-# loading and compilation are not in it. Writes target/llama/RESULTS.md and prints it.
+# loading and compilation are not in it. Writes target/llama/RESULTS.md and prints it
+# (bench/RESULTS-llama.md is a copy of one run).
 # Needs clang (native builds and the generator) and a release build (built here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,9 +58,15 @@ measure() {
     shift 2
     local rates=()
     for _ in $(seq "$REPS"); do
-        if ! (cd "$out" && nice -n "$NICE" "$@" -n "$steps" >run.out 2>run.err); then
-            echo "llama-bench: $name failed:" >&2
-            cat "$out/run.err" >&2
+        local status=0
+        (cd "$out" && nice -n "$NICE" "$@" -n "$steps" >run.out 2>run.err) || status=$?
+        if [ "$status" != 0 ]; then
+            echo "llama-bench: $name failed (exit status $status):" >&2
+            tail -5 "$out/run.err" >&2
+            if [ -n "${PEER:-}" ]; then # a peer's crash is reported, not fatal
+                echo "$name|$steps|failed (exit status $status)" >>"$report.rows"
+                return 0
+            fi
             exit 1
         fi
         if ! cmp -s "$out/run.out" "$out/ref-$steps.txt"; then
@@ -91,7 +98,7 @@ for prog in llama llama_simd; do
     measure "$prog bareflow-load" "$STEPS" "$LOADER" "$prog.snap" --dir .::. -- "${ARGS[@]}"
     measure "$prog bareflow-load --target-cpu native" "$STEPS" "$LOADER" "$prog-native.snap" --dir .::. -- "${ARGS[@]}"
     if command -v node >/dev/null 2>&1; then
-        measure "$prog node-v8 $(node --version)" "$STEPS" node --no-warnings "$root/bench/peers/wasi.mjs" "$wasm" . "${ARGS[@]}"
+        PEER=1 measure "$prog node-v8 $(node --version)" "$STEPS" node --no-warnings "$root/bench/peers/wasi.mjs" "$wasm" . "${ARGS[@]}"
     fi
 done
 
@@ -119,7 +126,10 @@ native_rate=$(rate "native clang -O2")
     echo "| runner | tokens | tokens/s | native / runner |"
     echo "|---|---:|---:|---:|"
     while IFS='|' read -r name steps r; do
-        echo "| $name | $steps | $r | $(awk -v a="$native_rate" -v b="$r" 'BEGIN {printf "%.2fx", a / b}') |"
+        case $r in
+        failed*) echo "| $name | $steps | $r | |" ;;
+        *) echo "| $name | $steps | $r | $(awk -v a="$native_rate" -v b="$r" 'BEGIN {printf "%.2fx", a / b}') |" ;;
+        esac
     done <"$report.rows"
     echo
     echo "## Profile -> snapshot"
@@ -130,8 +140,8 @@ native_rate=$(rate "native clang -O2")
     head -12 "$out/profile.txt"
     echo '```'
     echo
-    echo "* \`bareflow compile\`: $(tail -1 "$out/llama.compile.txt")"
-    echo "* \`bareflow compile --profile\`: $(tail -1 "$out/llama-prof.compile.txt")"
+    echo "* \`bareflow compile\`: $(grep '^compiled' "$out/llama.compile.txt")"
+    echo "* \`bareflow compile --profile\`: $(grep '^compiled' "$out/llama-prof.compile.txt")"
     echo "* tokens/s via bareflow-load: unprofiled $(rate "llama bareflow-load"), profiled $(rate "llama bareflow-load, profiled snapshot")"
     echo
     echo "## Grow to shrink"
