@@ -58,3 +58,6 @@ for wasm in fibonacci sum_to_n multiply $KERNELS $SIMD_KERNELS; do
     wasm-validate "$wasm.wasm"
 done
 echo "all samples valid"
+
+# The transformer workload (a WASI program: needs wasi-libc).
+"$here/wasi/llama/build.sh"

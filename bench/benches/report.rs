@@ -11,7 +11,8 @@
 //!   reference checksum).
 //! * `BENCH_OUT=path`: where to write the report.
 //! * `BENCH_NOTE=text`: a note copied into the report (e.g. "machine shared with builds").
-//! * `BENCH_SKIP=a,b`: skip parts of the report: `peers`, `sizes`, `compile`, `tiering`.
+//! * `BENCH_SKIP=a,b`: skip parts of the report: `peers`, `sizes`, `compile`, `tiering`,
+//!   `simd` (the SIMD kernel section: dotf32_simd vs native -O2 / -march=native).
 //!
 //! Besides time per call the report has: peers (wasmtime, wasm3, wasm2c, node's V8, run as
 //! subprocesses by `bench/peers/*`; a missing peer is listed with the reason), compile time
@@ -350,6 +351,157 @@ struct Extras {
     tiering: Vec<TierPoint>,
     tiering_reps: usize,
     svg: Option<PathBuf>,
+    simd: Option<SimdSection>,
+}
+
+/// The SIMD kernel (`dotf32_simd`) and its scalar twin (`dotf32`) against native builds
+/// and in snapshot variants the main table does not have.
+struct SimdSection {
+    /// `dotf32.c` with `clang -O2 -march=native` (the main table's native is `-O2`, SSE2).
+    native_march: Result<Duration, String>,
+    /// Per kernel (dotf32, dotf32_simd): the loader path (runtime_loader directly, as
+    /// `bareflow-load` runs it) on the baseline snapshot and on `--target-cpu native`.
+    loader: [[Result<Duration, String>; 2]; 2],
+}
+
+const SIMD_PAIR: [&str; 2] = ["dotf32", "dotf32_simd"];
+
+/// Measures [`SimdSection`]: `reps` timed calls each after the first (untimed) one.
+fn simd_section(rows: &[Row<'_>], reps: usize, ok: &mut bool) -> Option<SimdSection> {
+    let row = |name: &str| rows.iter().find(|r| r.workload.name == name);
+    let (scalar, simd) = (row(SIMD_PAIR[0])?, row(SIMD_PAIR[1])?);
+    let expected = scalar.native.map(|(c, _)| c);
+    let mut fail = |what: String| {
+        *ok = false;
+        eprintln!("bench: simd: {what}: FAILED");
+        what
+    };
+    let native_march = NativeDriver::build_with("-march=native", "native-driver-march")
+        .and_then(|d| d.run(scalar.workload, &scalar.args, reps))
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|run| match expected {
+            Some(c) if c != run.checksum => Err(format!(
+                "CHECKSUM MISMATCH: got {}, native {c}",
+                run.checksum
+            )),
+            _ => Ok(median(&run.times)),
+        })
+        .map_err(|e| fail(format!("native -march=native: {e}")));
+    let mut loader: [[Result<Duration, String>; 2]; 2] =
+        std::array::from_fn(|_| std::array::from_fn(|_| Err("not run".to_string())));
+    for (k, r) in [scalar, simd].into_iter().enumerate() {
+        for (c, cpu) in [None, Some("native")].into_iter().enumerate() {
+            let opts = bareflow::aot::AotOptions {
+                target_cpu: cpu.map(str::to_string),
+                ..Default::default()
+            };
+            let got = r
+                .workload
+                .wasm_bytes()
+                .and_then(|wasm| measure::snapshot_with(&wasm, &opts))
+                .and_then(|snap| measure::loader_calls(&snap, r.workload, &r.args, reps))
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|(first, times)| match expected {
+                    Some(c) if c != first.checksum => Err(format!(
+                        "CHECKSUM MISMATCH: got {}, native {c}",
+                        first.checksum
+                    )),
+                    _ => Ok(median(&times)),
+                })
+                .map_err(|e| fail(format!("{} loader {cpu:?}: {e}", r.workload.name)));
+            if let Ok(t) = &got {
+                eprintln!(
+                    "bench: simd: {} snapshot{} via the loader: {} ms",
+                    r.workload.name,
+                    cpu.map_or(String::new(), |c| format!(" --target-cpu {c}")),
+                    fmt_ms(*t)
+                );
+            }
+            loader[k][c] = got;
+        }
+    }
+    Some(SimdSection {
+        native_march,
+        loader,
+    })
+}
+
+fn simd_render(s: &mut String, sec: &SimdSection, rows: &[Row<'_>]) {
+    let row = |name: &str| rows.iter().find(|r| r.workload.name == name);
+    let (Some(scalar), Some(simd)) = (row(SIMD_PAIR[0]), row(SIMD_PAIR[1])) else {
+        return;
+    };
+    let (Some((_, native)), Some((_, native_simd_row))) = (scalar.native, simd.native) else {
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "## SIMD kernel
+"
+    );
+    let _ = writeln!(
+        s,
+        "`dotf32_simd` (wasm_simd128.h f32x4) and its scalar twin `dotf32` (four scalar lane \
+         sums, the same order, the same checksum), run({}). Native is `dotf32.c` (the \
+         intrinsics do not exist natively) with `clang -O2` (baseline x86-64: SSE2) and with \
+         `-O2 -march=native`. \"loader\" columns run the snapshot through `runtime_loader` \
+         directly (as `bareflow-load` does; median of the timed calls after the first), \
+         compiled for the baseline (SSE2) or with `--target-cpu native`; the Store columns \
+         are the main table's. Milliseconds per call, ratio to the row's native `-O2` in parentheses \
+         (both rows run the same native function, each in its own rounds).\n",
+        bench::format_args(&scalar.args)
+    );
+    // Both rows' native is the same function (`dotf32_run`), measured in its own row's
+    // rounds: each row's ratios are to its own native time, as in the main table.
+    let cell = |t: Option<Duration>, native: Duration| match t {
+        Some(t) => format!("{} ({:.2}x)", fmt_ms(t), ms(t) / ms(native)),
+        None => "n/a".to_string(),
+    };
+    let res = |r: &Result<Duration, String>, native: Duration| match r {
+        Ok(t) => cell(Some(*t), native),
+        Err(_) => "**FAILED**".to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "| kernel | native -O2 | native -O2 -march=native | snapshot | snapshot-guard | jit-speed | loader: snapshot | loader: snapshot --target-cpu native |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (k, (r, n)) in [(scalar, native), (simd, native_simd_row)]
+        .into_iter()
+        .enumerate()
+    {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.workload.name,
+            fmt_ms(n),
+            res(&sec.native_march, n),
+            cell(timed(r.cells.get("snapshot")), n),
+            cell(timed(r.cells.get("snapshot-guard")), n),
+            cell(timed(r.cells.get("jit-speed")), n),
+            res(&sec.loader[k][0], n),
+            res(&sec.loader[k][1], n),
+        );
+    }
+    let _ = writeln!(s);
+    let snap = |r: &Row<'_>| timed(r.cells.get("snapshot"));
+    if let (Some(v), Some(sc)) = (snap(simd), snap(scalar)) {
+        let _ = writeln!(
+            s,
+            "* `dotf32_simd` snapshot vs native `clang -O2`: {:.2}x (target at most 1.3x); vs \
+             the scalar twin's snapshot: {:.2}x faster (target at least 2x)",
+            ms(v) / ms(native_simd_row),
+            ms(sc) / ms(v)
+        );
+    }
+    if let (Ok(v), Ok(m)) = (&sec.loader[1][1], &sec.native_march) {
+        let _ = writeln!(
+            s,
+            "* `dotf32_simd` snapshot `--target-cpu native` (loader) vs native `-O2 -march=native`: {:.2}x",
+            ms(*v) / ms(*m)
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// Fresh runs per cell of the tiering table: 1 in quick mode, else 5, or 51 for fib(n <= 20)
@@ -532,20 +684,27 @@ fn run() -> Result<bool> {
         let mut peer_cells = Vec::new();
         for p in &peers {
             eprintln!("  {} {}: running", w.name, p.name);
-            let cell = match p.run(w, &args, settings.reps + usize::from(warmup)) {
-                Ok(run) if run.checksum != expected => Cell::Failed(format!(
-                    "CHECKSUM MISMATCH: got {}, native {expected}",
-                    run.checksum
-                )),
-                Ok(run) => {
-                    let skip = usize::from(warmup);
-                    Cell::Timed {
-                        median: median(&run.times[skip..]),
-                        first: warmup.then(|| run.times[0]),
-                        spread: spread(&run.times[skip..]),
+            let run = match p.unsupported(w) {
+                Some(why) => Err(why),
+                None => Ok(p.run(w, &args, settings.reps + usize::from(warmup))),
+            };
+            let cell = match run {
+                Err(why) => Cell::Unavailable(why),
+                Ok(run) => match run {
+                    Ok(run) if run.checksum != expected => Cell::Failed(format!(
+                        "CHECKSUM MISMATCH: got {}, native {expected}",
+                        run.checksum
+                    )),
+                    Ok(run) => {
+                        let skip = usize::from(warmup);
+                        Cell::Timed {
+                            median: median(&run.times[skip..]),
+                            first: warmup.then(|| run.times[0]),
+                            spread: spread(&run.times[skip..]),
+                        }
                     }
-                }
-                Err(e) => Cell::Failed(format!("{e:#}")),
+                    Err(e) => Cell::Failed(format!("{e:#}")),
+                },
             };
             peer_cells.push((p.name, cell));
         }
@@ -702,6 +861,12 @@ fn run() -> Result<bool> {
         svg = Some(path);
     }
 
+    let simd = if settings.skips("simd") {
+        None
+    } else {
+        simd_section(&rows, settings.reps, &mut ok)
+    };
+
     let extras = Extras {
         columns,
         peers,
@@ -711,6 +876,7 @@ fn run() -> Result<bool> {
         tiering,
         tiering_reps,
         svg,
+        simd,
     };
     let report = render(&settings, &extras, &rows, started.elapsed());
     if let Some(dir) = settings.out.parent() {
@@ -831,11 +997,17 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
         }
         let _ = writeln!(s);
     }
-    // Geometric means of the ratio to native: over every workload, and over the C kernels
-    // alone (the workloads exporting `run`; the `.wat` trio is hand-written).
+    // Geometric means of the ratio to native: over the ten workloads the report had before
+    // SIMD, and over their seven C kernels alone (the `.wat` trio is hand-written); the
+    // dot-product pair has its own section.
     let subsets: [(&str, WorkloadFilter); 2] = [
-        ("geometric mean vs native", |_| true),
-        ("geometric mean vs native, C kernels", |w| w.export == "run"),
+        ("geometric mean vs native, ten classic workloads", |w| {
+            !w.name.starts_with("dotf32")
+        }),
+        (
+            "geometric mean vs native, seven C kernels",
+            bench::is_classic_kernel,
+        ),
     ];
     for (label, keep) in subsets {
         let subset: Vec<&Row<'_>> = rows.iter().filter(|r| keep(r.workload)).collect();
@@ -893,6 +1065,9 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
     // Profiling overhead.
     profiling_section(&mut s, rows);
     spread_section(&mut s, engines, rows);
+    if let Some(sec) = &extras.simd {
+        simd_render(&mut s, sec, rows);
+    }
     compile_section(&mut s, rows);
     tiering_section(&mut s, settings, extras);
     sizes_section(&mut s, extras, rows);

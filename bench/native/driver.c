@@ -23,6 +23,7 @@ int64_t nbody_run(int32_t n);
 int64_t sieve_run(int32_t n);
 int64_t quicksort_run(int32_t n);
 int64_t minivm_run(int32_t n);
+int64_t dotf32_run(int32_t n);
 int32_t trio_fib(int32_t n);
 int64_t trio_sum_to_n(int32_t n);
 int32_t trio_multiply(int32_t a, int32_t b);
@@ -43,6 +44,10 @@ static const struct sample samples[] = {
     {"sieve", UNARY_I64, (void *)sieve_run},
     {"quicksort", UNARY_I64, (void *)quicksort_run},
     {"minivm", UNARY_I64, (void *)minivm_run},
+    /* The SIMD kernel's native reference is its scalar twin (same operations, same order,
+     * same checksum): wasm_simd128.h does not compile natively. */
+    {"dotf32", UNARY_I64, (void *)dotf32_run},
+    {"dotf32_simd", UNARY_I64, (void *)dotf32_run},
     {"fibonacci", UNARY_I32, (void *)trio_fib},
     {"sum_to_n", UNARY_I64, (void *)trio_sum_to_n},
     {"multiply", BINARY_I32, (void *)trio_multiply},

@@ -127,7 +127,35 @@ pub const WORKLOADS: &[Workload] = &[
         test_args: &[40],
         stresses: "parser + bytecode VM: br_table dispatch, calls",
     },
+    Workload {
+        name: "dotf32",
+        export: "run",
+        result: ResultType::I64,
+        bench_args: &[10_000],
+        test_args: &[3],
+        stresses: "f32 dot products, four scalar lane sums (the SIMD kernel's twin)",
+    },
+    Workload {
+        name: "dotf32_simd",
+        export: "run",
+        result: ResultType::I64,
+        bench_args: &[10_000],
+        test_args: &[3],
+        stresses: "f32x4 dot products (wasm_simd128.h): v128 load, f32x4.mul/add",
+    },
 ];
+
+/// Whether `w` uses fixed-width SIMD: the SIMD kernels are named `*_simd` (they are the
+/// `SIMD_KERNELS` of `wasm-samples/build.sh`, built with `-msimd128`).
+pub fn uses_simd(w: &Workload) -> bool {
+    w.name.ends_with("_simd")
+}
+
+/// Whether `w` is one of the seven scalar C kernels whose geometric mean the README has
+/// quoted since before SIMD (the dot-product pair is reported on its own).
+pub fn is_classic_kernel(w: &Workload) -> bool {
+    w.export == "run" && !w.name.starts_with("dotf32")
+}
 
 /// Looks a workload up by name.
 pub fn workload(name: &str) -> Option<&'static Workload> {
@@ -296,11 +324,21 @@ impl NativeDriver {
     /// # Errors
     /// clang is missing or the build fails (the script's stderr is in the message).
     pub fn build() -> Result<NativeDriver> {
+        NativeDriver::build_with("", "native-driver")
+    }
+
+    /// Builds the driver into `<target>/bench/<name>` with the kernels compiled with
+    /// `extra_cflags` too (e.g. `-march=native`; `NATIVE_EXTRA_CFLAGS` of the script).
+    ///
+    /// # Errors
+    /// clang is missing or the build fails.
+    pub fn build_with(extra_cflags: &str, name: &str) -> Result<NativeDriver> {
         let script = workspace_root().join("bench/native/build.sh");
-        let path = target_dir().join("bench/native-driver");
+        let path = target_dir().join("bench").join(name);
         let out = Command::new("sh")
             .arg(&script)
             .arg(&path)
+            .env("NATIVE_EXTRA_CFLAGS", extra_cflags)
             .output()
             .with_context(|| format!("running {}", script.display()))?;
         if !out.status.success() {

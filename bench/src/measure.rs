@@ -97,6 +97,29 @@ pub struct LoaderTimes {
 /// # Errors
 /// Load, instantiation or a trap.
 pub fn loader_first_call(snapshot: &[u8], w: &Workload, args: &[i32]) -> Result<LoaderTimes> {
+    Ok(loader_calls(snapshot, w, args, 0)?.0)
+}
+
+/// `aot::compile` of `wasm` with `opts` (e.g. `target_cpu: Some("native")`): the snapshot.
+///
+/// # Errors
+/// Parse or compile errors.
+pub fn snapshot_with(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>> {
+    let parsed = bareflow::parse::parse(wasm)?;
+    Ok(aot::compile(&parsed, opts)?.0)
+}
+
+/// [`loader_first_call`], then `reps` more timed calls through the same instance (each
+/// checked to return the first call's checksum): the loader's steady-state call time.
+///
+/// # Errors
+/// Load, instantiation, a trap or a checksum that changes between calls.
+pub fn loader_calls(
+    snapshot: &[u8],
+    w: &Workload,
+    args: &[i32],
+    reps: usize,
+) -> Result<(LoaderTimes, Vec<Duration>)> {
     let t0 = Instant::now();
     let module = LoadedModule::load(snapshot, MmapCodeMemory::new())
         .map_err(|e| anyhow!("loading the snapshot: {e}"))?;
@@ -154,13 +177,34 @@ pub fn loader_first_call(snapshot: &[u8], w: &Workload, args: &[i32]) -> Result<
         [ValType::I64] => values[0] as i64,
         other => bail!("unexpected results {other:?}"),
     };
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        for (v, a) in values.iter_mut().zip(args) {
+            *v = u64::from(*a as u32);
+        }
+        let t = Instant::now();
+        // SAFETY: as for the first call.
+        unsafe { call(&inst, export.index, &mut values) }.map_err(|t| anyhow!("trap: {t}"))?;
+        times.push(t.elapsed());
+        let again = match ty.results.as_slice() {
+            [ValType::I32] => i64::from(values[0] as u32 as i32),
+            _ => values[0] as i64,
+        };
+        ensure!(
+            again == checksum,
+            "checksum changed between calls: {checksum} then {again}"
+        );
+    }
     drop(inst);
-    Ok(LoaderTimes {
-        load,
-        instantiate,
-        first_call,
-        checksum,
-    })
+    Ok((
+        LoaderTimes {
+            load,
+            instantiate,
+            first_call,
+            checksum,
+        },
+        times,
+    ))
 }
 
 /// fib(n) with wrapping i32 arithmetic, computed iteratively (the reference checksum).

@@ -104,6 +104,19 @@ impl Peer {
         })
     }
 
+    /// Why this peer cannot run `w` at all (reported as unavailable, not as a failure), if
+    /// it cannot: wabt 1.0.32's wasm2c aborts on SIMD modules (an assertion in its C
+    /// writer) and wasm3 has no SIMD.
+    pub fn unsupported(&self, w: &Workload) -> Option<String> {
+        match self.kind {
+            PeerKind::Wasm2c if crate::uses_simd(w) => {
+                Some("wasm2c (wabt 1.0.32) aborts on SIMD modules".into())
+            }
+            PeerKind::Wasm3 if crate::uses_simd(w) => Some("wasm3 has no SIMD".into()),
+            _ => None,
+        }
+    }
+
     /// Runs `w` with `args`: `reps` calls in one process after one instantiation.
     ///
     /// # Errors
