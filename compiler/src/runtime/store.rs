@@ -28,6 +28,17 @@ use crate::jit::store::JitStore;
 use crate::parse::{self, ParseError, ParseErrorKind};
 
 /// A parsed, validated module, cheap to clone (shared).
+///
+/// ```
+/// use bareflow::{ExternType, Module};
+/// let m = Module::from_bytes(br#"(module (func (export "f") (param i32) (result i32) local.get 0))"#)?;
+/// let exports = m.exports();
+/// assert_eq!(exports[0].name, "f");
+/// assert!(matches!(&exports[0].ty, ExternType::Func(t) if t.params.len() == 1));
+/// // Bad input is a typed error, never a panic.
+/// assert!(Module::from_bytes(b"\0asm\x01\0\0\0\x05").is_err());
+/// # Ok::<(), bareflow::parse::ParseError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Module {
     inner: Arc<parse::Module>,
@@ -165,11 +176,42 @@ impl Module {
     }
 }
 
-/// An instance inside a store.
+/// An instance inside a store ([`Store::instantiate`]); its exports are reached with
+/// [`Store::export`].
+///
+/// ```
+/// use bareflow::{Config, Extern, Module, Store};
+/// let m = Module::from_bytes(br#"(module (memory (export "memory") 1) (global (export "g") i32 (i32.const 5)))"#)?;
+/// let mut store = Store::new(Config::default());
+/// let inst = store.instantiate(&m, &|_, _| None)?;
+/// assert!(matches!(store.export(inst, "memory"), Some(Extern::Memory(_))));
+/// let Some(Extern::Global(g)) = store.export(inst, "g") else { unreachable!() };
+/// assert_eq!(store.global_get(g), bareflow::Val::I32(5));
+/// assert!(store.export(inst, "nope").is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InstanceId(pub(crate) u32);
 
-/// A function handle (wasm or host) into a store.
+/// A function handle (wasm or host) into a store, called with [`Store::call`]; its
+/// signature is [`Store::func_type`].
+///
+/// ```
+/// use bareflow::{CallError, Config, Extern, Module, Store, TrapCode, Val};
+/// let m = Module::from_bytes(br#"(module (func (export "div") (param i32 i32) (result i32)
+///     (i32.div_u (local.get 0) (local.get 1))))"#)?;
+/// let mut store = Store::new(Config::default());
+/// let inst = store.instantiate(&m, &|_, _| None)?;
+/// let Some(Extern::Func(div)) = store.export(inst, "div") else { unreachable!() };
+/// assert_eq!(store.call(div, &[Val::I32(7), Val::I32(2)])?, vec![Val::I32(3)]);
+/// // Traps are values; the store stays usable.
+/// match store.call(div, &[Val::I32(1), Val::I32(0)]) {
+///     Err(CallError::Trap(t)) => assert_eq!(t.code, TrapCode::IntegerDivideByZero),
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(matches!(store.call(div, &[Val::I64(1)]), Err(CallError::BadArguments(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: u64,
@@ -210,7 +252,21 @@ pub enum Extern {
     Global(Global),
 }
 
-/// Owns instances, host functions, memories, tables and globals; runs calls.
+/// Owns instances, host functions, memories, tables and globals; runs calls. There is no
+/// separate `Engine`: a store's [`Config`] chooses the execution [`Mode`].
+///
+/// ```
+/// use bareflow::{Config, Extern, Mode, Module, Store, Val};
+/// let m = Module::from_bytes(br#"(module (func (export "add") (param i64 i64) (result i64)
+///     (i64.add (local.get 0) (local.get 1))))"#)?;
+/// for mode in [Mode::Interp, Mode::JitSpeed, Mode::Snapshot] {
+///     let mut store = Store::new(Config::new(mode));
+///     let inst = store.instantiate(&m, &|_, _| None)?;
+///     let Some(Extern::Func(add)) = store.export(inst, "add") else { unreachable!() };
+///     assert_eq!(store.call(add, &[Val::I64(2), Val::I64(40)])?, vec![Val::I64(42)]);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// Handles ([`Func`], [`Memory`], ...) carry the id of the store that made them; a handle
 /// from another store is rejected (`BadArguments`, `Unlinkable`) or yields a neutral
