@@ -4,7 +4,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`], relocation table included), the ELF reader and relocator ([`elf`]: the reference the tables are derived from and checked against), [`code::BufferCodeMemory`] |
-//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`] |
+//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`], the safe snapshot API [`embed`] (x86-64) |
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
 //! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
@@ -43,6 +43,9 @@ pub mod sign;
 pub use error::LoadError;
 
 pub use abi::TrapCode;
+#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+#[path = "load/embed.rs"]
+pub mod embed;
 #[cfg(feature = "alloc")]
 pub mod instance;
 #[cfg(all(feature = "alloc", target_arch = "x86_64"))]
