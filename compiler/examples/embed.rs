@@ -12,8 +12,11 @@ const FIB: &str = r#"(module
       (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
                      (call $fib (i32.sub (local.get 0) (i32.const 2))))))))"#;
 
+/// Each mode with the results it gave.
+pub type Results = Vec<(Mode, Vec<Val>)>;
+
 /// `fib(20)` in every mode; returns the results.
-pub fn run() -> Result<Vec<(Mode, Vec<Val>)>, Box<dyn std::error::Error>> {
+pub fn run() -> Result<Results, Box<dyn std::error::Error>> {
     // Text or binary: `Module::from_bytes` takes both (`Module::from_file` reads a file).
     let module = Module::from_bytes(FIB.as_bytes())?;
     let mut out = Vec::new();

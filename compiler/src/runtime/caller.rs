@@ -5,26 +5,7 @@
 //! reads and writes the calling instance's memory (bounds-checked), looks up the
 //! instance's exports, and reaches the store's user data ([`Store::set_data`](super::Store::set_data)).
 //!
-//! **Which instance is "the caller".** Every time an instance imports a host function the
-//! store gives that import its own `FuncRef` (a copy of the host function's, with the same
-//! signature, entries and host data) that remembers the importing instance. The compiled
-//! tiers and the interpreter call imports through `vmctx.funcs[i]`, so the caller context is
-//! known in every mode without passing an extra argument through the native ABI. The
-//! consequence: the caller is the instance that *imported* the host function. When that
-//! instance hands the function to another one (exported, or through a table) and the other
-//! instance calls it, the caller is still the importing instance — unless the other
-//! instance imported it itself (re-exports are imports too and get their own copy). A host
-//! function called directly with [`Store::call`](super::Store::call) has no calling
-//! instance ([`Caller::memory`] and [`Caller::get_export`] give `None`).
-//!
-//! **User data.** The store holds one `Box<dyn Any>` slot rather than being generic
-//! (`Store<T>` as in Wasmtime): `Store` is used non-generically by every tier, the CLI, the
-//! spec runner, WASI and the bench, and a type parameter would spread through all of them
-//! for no gain in what a host function can do. The price is a downcast
-//! ([`Caller::data`] returns `None` for the wrong type).
-//!
-//! A host function cannot call back into wasm through its `Caller` (so guest memory cannot
-//! grow or move while the host holds a slice of it).
+//! See [`Caller`] for which instance is the caller and why the user data is a `dyn Any`.
 
 use std::any::Any;
 use std::cell::RefMut;
@@ -73,8 +54,28 @@ pub(crate) fn checked_range(
 }
 
 /// What a host function can reach besides its parameters: the calling instance (its
-/// memory and exports) and the store's user data. See the [module docs](self) for which
-/// instance that is.
+/// memory and exports) and the store's user data.
+///
+/// **Which instance is "the caller".** Every time an instance imports a host function the
+/// store gives that import its own `FuncRef` (a copy of the host function's, with the same
+/// signature, entries and host data) that remembers the importing instance. The compiled
+/// tiers and the interpreter call imports through `vmctx.funcs[i]`, so the caller context is
+/// known in every mode without passing an extra argument through the native ABI. The
+/// consequence: the caller is the instance that *imported* the host function. When that
+/// instance hands the function to another one (exported, or through a table) and the other
+/// instance calls it, the caller is still the importing instance — unless the other
+/// instance imported it itself (re-exports are imports too and get their own copy). A host
+/// function called directly with [`Store::call`](super::Store::call) has no calling
+/// instance ([`Caller::memory`] and [`Caller::get_export`] give `None`).
+///
+/// **User data.** The store holds one `Box<dyn Any>` slot rather than being generic
+/// (`Store<T>` as in Wasmtime): `Store` is used non-generically by every tier, the CLI, the
+/// spec runner, WASI and the bench, and a type parameter would spread through all of them
+/// for no gain in what a host function can do. The price is a downcast
+/// ([`Caller::data`] returns `None` for the wrong type).
+///
+/// A host function cannot call back into wasm through its `Caller` (so guest memory cannot
+/// grow or move while the host holds a slice of it).
 ///
 /// ```
 /// use bareflow::{Caller, Config, Extern, FuncType, Mode, Module, Store, Trap, Val, ValType};

@@ -304,7 +304,9 @@ struct StoreShared {
 struct StoreInstance {
     // Field order is drop order: the instance before the data its FuncRefs point at.
     inst: Pin<Box<Instance>>,
-    /// This instance's copies of the host functions it imports (see [`HostImport`]).
+    /// This instance's copies of the host functions it imports (see [`HostImport`]); boxed
+    /// because the instance's vmctx points at them.
+    #[allow(clippy::vec_box)]
     _host_imports: Vec<Box<HostImport>>,
     interp: *mut InterpInstance,
     module: Module,
@@ -653,7 +655,7 @@ impl Store {
         for hi in &mut host_imports {
             hi.instance = &*inst as *const Instance;
             // SAFETY: `hi` is a live host FuncRef copy owned by the instance being added.
-            let ty = unsafe { (*((*hi).func_ref.host_data as *const HostFunc)).ty.clone() };
+            let ty = unsafe { (*(hi.func_ref.host_data as *const HostFunc)).ty.clone() };
             if let Some(jit) = &mut self.jit {
                 // SAFETY: as above (boxed: the address stays put).
                 unsafe { jit.install_host_func(&mut hi.func_ref, &ty) }
@@ -840,9 +842,8 @@ impl Store {
         // A host error's message travels beside its status code (see `host_trampoline`).
         let host_error = std::mem::replace(&mut *self.shared.host_error.borrow_mut(), outer_error);
         let r = r.map_err(|mut t| {
-            if let Some((code, m)) = host_error.filter(|(c, _)| *c == t.code) {
+            if let Some((_, m)) = host_error.filter(|(c, _)| *c == t.code) {
                 t.message.get_or_insert(m);
-                let _ = code;
             }
             t
         });

@@ -511,6 +511,8 @@ unsafe extern "C" fn host_entry(
 pub struct Instance<'s, M: CodeMemory> {
     // Field order is drop order: the instance before what its FuncRefs point at.
     inst: Pin<Box<instance::Instance>>,
+    // Boxed: the instance's vmctx points at each slot's FuncRef, so they must not move.
+    #[allow(clippy::vec_box)]
     _hosts: Vec<Box<HostSlot>>,
     shared: Box<Shared>,
     trap_ctx: Box<TrapContext>,
@@ -696,10 +698,10 @@ impl<'s, M: CodeMemory> Instance<'s, M> {
                 t.func = Some(unsafe { (*f).func_index });
                 t.offset = (off != 0).then_some(off);
             }
-            if let Some((c, m)) = self.shared.host_error.borrow_mut().take() {
-                if c == code {
-                    t.message = Some(m);
-                }
+            if let Some((c, m)) = self.shared.host_error.borrow_mut().take()
+                && c == code
+            {
+                t.message = Some(m);
             }
             return Err(CallError::Trap(t));
         }
