@@ -162,6 +162,38 @@ fn example_run_snapshot() {
             ),
             other => panic!("{memory}: {other:?}"),
         }
+        // Two live instances of one snapshot, faulting in turn (guard mode: the fault
+        // handler raises into the snapshot's one trap context, nested or not).
+        let mut other = Instance::new(&s, {
+            let mut i = Imports::new();
+            i.func(
+                "env",
+                "log",
+                &[ValType::I32, ValType::I32],
+                &[],
+                |_, _, _| Ok(()),
+            );
+            i
+        })
+        .unwrap();
+        for _ in 0..2 {
+            for i in [&mut inst, &mut other] {
+                match i.call("load", &[Val::I32(70_000)]) {
+                    Err(CallError::Trap(t)) => {
+                        assert_eq!(
+                            t.code,
+                            runtime_loader::TrapCode::MemoryOutOfBounds,
+                            "{memory}"
+                        )
+                    }
+                    r => panic!("{memory}: {r:?}"),
+                }
+                assert_eq!(
+                    i.call("load", &[Val::I32(8)]).unwrap(),
+                    vec![Val::I32(0x6c6c6568)]
+                );
+            }
+        }
         inst.write(0, b"ab").unwrap();
         let mut two = [0; 2];
         inst.read(0, &mut two).unwrap();

@@ -252,8 +252,15 @@ fn range(
 }
 
 /// A verified snapshot whose code is loaded and executable.
+///
+/// Its instances share one trap context (as a compiler `Store`'s do): the loader raises a
+/// guard-page fault in this code into the context registered for it, so one per snapshot is
+/// what keeps several instances of a guard-mode snapshot sound. Neither type is `Send`.
 pub struct Snapshot<M: CodeMemory> {
+    // Field order is drop order: the module (which may hold a fault-handler registration
+    // naming the trap context) before the context.
     module: LoadedModule<M>,
+    trap_ctx: Box<core::cell::UnsafeCell<TrapContext>>,
 }
 
 impl<M: CodeMemory> fmt::Debug for Snapshot<M> {
@@ -284,6 +291,7 @@ impl<M: CodeMemory> Snapshot<M> {
     pub fn load_into(bytes: &[u8], mem: M) -> Result<Self, LoadError> {
         Ok(Snapshot {
             module: LoadedModule::load(bytes, mem)?,
+            trap_ctx: Box::default(),
         })
     }
 
@@ -515,7 +523,6 @@ pub struct Instance<'s, M: CodeMemory> {
     #[allow(clippy::vec_box)]
     _hosts: Vec<Box<HostSlot>>,
     shared: Box<Shared>,
-    trap_ctx: Box<TrapContext>,
     memory: Option<u32>,
     snapshot: &'s Snapshot<M>,
 }
@@ -604,14 +611,14 @@ impl<'s, M: CodeMemory> Instance<'s, M> {
             raw.funcs.push(&slot.func_ref as *const FuncRef);
             hosts.push(slot);
         }
-        let mut trap_ctx = Box::new(TrapContext::default());
-        // SAFETY: the imported FuncRefs (`hosts`) and `trap_ctx` are owned by the returned
-        // value and dropped after the instance (field order); the instance borrows the
-        // snapshot (`'s`), so it cannot outlive the code.
+        let trap_ctx = snapshot.trap_ctx.get();
+        // SAFETY: the imported FuncRefs (`hosts`) are owned by the returned value and dropped
+        // after the instance (field order); the instance borrows the snapshot (`'s`), which
+        // owns the trap context, so neither the code nor the context is gone before it.
         let inst = unsafe {
             snapshot
                 .module
-                .instantiate(type_ids, raw, core::ptr::null_mut(), &mut *trap_ctx)
+                .instantiate(type_ids, raw, core::ptr::null_mut(), trap_ctx)
         }
         .map_err(InstantiateError::Instance)?;
         for h in &mut hosts {
@@ -621,7 +628,6 @@ impl<'s, M: CodeMemory> Instance<'s, M> {
             inst,
             _hosts: hosts,
             shared,
-            trap_ctx,
             memory: default_memory(meta),
             snapshot,
         };
@@ -690,7 +696,9 @@ impl<'s, M: CodeMemory> Instance<'s, M> {
         let r = unsafe { loader::call(&self.inst, index, &mut slots) };
         if let Err(code) = r {
             let mut t = Trap::new(code);
-            let ctx = &mut *self.trap_ctx;
+            // SAFETY: the snapshot's trap context is live; no wasm runs now (the call
+            // returned), so nothing else accesses it.
+            let ctx = unsafe { &mut *self.snapshot.trap_ctx.get() };
             let f = core::mem::replace(&mut ctx.last_func, core::ptr::null());
             let off = core::mem::replace(&mut ctx.last_offset, 0);
             if !f.is_null() {
