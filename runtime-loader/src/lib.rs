@@ -4,9 +4,10 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`], relocation table included), the ELF reader and relocator ([`elf`]: the reference the tables are derived from and checked against), [`code::BufferCodeMemory`] |
-//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`], the safe snapshot API [`embed`] (x86-64) |
+//! | `alloc` | heap-allocated instances, `ModuleMeta` decoding, the zero-copy [`meta_view`], [`loader`] |
+//! | `embed` | the safe snapshot API [`embed`] (x86-64; needs `alloc`, part of `std`) |
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
-//! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
+//! | `std`   | `alloc` + `unix` + `embed` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
 //! | `wasi`  | WASI preview1 host functions (`wasi`) for every tier and the loader (needs `std`) |
 //! | `sign`  | Ed25519 verification of signed snapshots (`sign::verify`, `LoadedModule::load_signed`) |
@@ -43,7 +44,7 @@ pub mod sign;
 pub use error::LoadError;
 
 pub use abi::TrapCode;
-#[cfg(all(feature = "alloc", target_arch = "x86_64"))]
+#[cfg(all(feature = "embed", target_arch = "x86_64"))]
 #[path = "load/embed.rs"]
 pub mod embed;
 #[cfg(feature = "alloc")]

@@ -21,10 +21,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Builds: the whole API needs `alloc` on x86-64; [`Snapshot::load`] also needs `unix`
-//! (executable memory through `mmap`). With `default-features = false, features =
-//! ["alloc"]`, [`Snapshot::load_into`] takes any [`CodeMemory`] (the embedder's executable
-//! memory). A guard-page snapshot needs `std` on Linux (else [`Snapshot::load`] fails
+//! Builds: the API is feature `embed` (in the default `std`; it needs `alloc`) on x86-64;
+//! [`Snapshot::load`] also needs `unix` (executable memory through `mmap`). With
+//! `default-features = false, features = ["embed"]` (no std), [`Snapshot::load_into`] takes
+//! any [`CodeMemory`] (the embedder's executable memory). A guard-page snapshot needs `std` on Linux (else [`Snapshot::load`] fails
 //! with [`LoadError::UnsupportedMemoryMode`]).
 //!
 //! Scope: the instance's imports are functions only (a snapshot importing a memory, table
