@@ -24,7 +24,10 @@ use runtime_loader::meta::ImportKind;
 use runtime_loader::wasi::lookup;
 pub use runtime_loader::wasi::{MODULE, WasiCtx, WasiError};
 
-use crate::runtime::{Extern, FuncType, InstanceId, Module, Store, Trap, TrapCode, Val};
+use crate::runtime::{Caller, Extern, FuncType, InstanceId, Module, Store, Trap, TrapCode, Val};
+
+/// WASI's `fault` errno (bad guest address).
+const ERRNO_FAULT: u64 = 21;
 
 /// Why a module's WASI imports cannot be bound.
 #[derive(Debug)]
@@ -96,26 +99,49 @@ impl Wasi {
             let index = f.index;
             let slots = f.slots();
             let c = ctx.clone();
-            let func = store.host_func(
+            let name = f.name;
+            let func = store.func_with_caller(
                 ty,
-                Box::new(move |params: &[Val], results: &mut [Val]| {
+                Box::new(move |caller: &mut Caller<'_>, params: &[Val], results: &mut [Val]| {
                     let mut v = vec![0u64; slots];
                     for (s, p) in v.iter_mut().zip(params) {
                         *s = match *p {
                             Val::I32(x) => u64::from(x as u32),
                             Val::I64(x) => x as u64,
-                            _ => return Err(Trap::new(TrapCode::HostError)),
+                            _ => return Err(Trap::host(format!("{MODULE}::{name}: bad argument"))),
                         };
                     }
                     let Ok(mut ctx) = c.try_borrow_mut() else {
-                        return Err(Trap::new(TrapCode::HostError));
+                        return Err(Trap::host(format!("{MODULE}::{name}: WASI context in use")));
                     };
+                    // The calling instance's `memory` export is what guest pointers refer to
+                    // (re-bound at every call, so several instances can share one context).
+                    let memory = match caller.get_export("memory") {
+                        Some(Extern::Memory(m)) => Some(m),
+                        _ => None,
+                    };
+                    if let Some(m) = memory {
+                        // SAFETY: as in `bind_memory`: the handle's `LinearMemory` starts
+                        // with its `MemoryDef` and lives as long as the store.
+                        unsafe { ctx.bind_memory(m.ptr as *mut MemoryDef) };
+                    }
                     // SAFETY: the bound memory belongs to the instance whose call is
                     // suspended in this host function; nothing else touches it meanwhile.
                     let status = unsafe { ctx.invoke(index, &mut v) };
                     if status != 0 {
                         let code = TrapCode::from_u32(status).unwrap_or(TrapCode::HostError);
                         return Err(Trap::new(code));
+                    }
+                    if memory.is_none()
+                        && caller.module().is_some()
+                        && !results.is_empty()
+                        && v[0] == ERRNO_FAULT
+                    {
+                        // As Wasmtime: pointers into a module without a memory export are a
+                        // host error, not an errno the guest could act on.
+                        return Err(Trap::host(format!(
+                            "{MODULE}::{name}: the calling module exports no memory named `memory`"
+                        )));
                     }
                     if let Some(r) = results.first_mut() {
                         *r = Val::I32(v[0] as u32 as i32);

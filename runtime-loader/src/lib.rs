@@ -5,8 +5,9 @@
 //! |---|---|
 //! | (none)  | the ABI ([`abi`]), the snapshot reader ([`format`], relocation table included), the ELF reader and relocator ([`elf`]: the reference the tables are derived from and checked against), [`code::BufferCodeMemory`] |
 //! | `alloc` | heap-allocated instances, `ModuleMeta` decoding (for the compiler), the zero-copy [`meta_view`] every loader reads, [`loader`] |
+//! | `embed` | the safe snapshot API [`embed`] (x86-64; needs `alloc`, part of `std`) |
 //! | `unix`  | [`code::MmapCodeMemory`] (anonymous `mmap` + `mprotect`, no std needed); checked linear memories reserved with `mmap` ([`vmem`]) |
-//! | `std`   | `alloc` + `unix` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
+//! | `std`   | `alloc` + `unix` + `embed` (default); on Linux x86-64 also guard-page memories ([`guard`]) |
 //! | `write` | the snapshot and metadata writers (used by the compiler) |
 //! | `wasi`  | WASI preview1 host functions (`wasi`) for every tier and the loader (needs `std`; cap-std sandbox) |
 //! | `tiny-wasi` | the same functions without std or libc: raw Linux x86-64 system calls (`openat2` sandbox), for the size-built `bareflow-load`; `wasi` wins if both are on |
@@ -44,6 +45,9 @@ pub mod sign;
 pub use error::LoadError;
 
 pub use abi::TrapCode;
+#[cfg(all(feature = "embed", target_arch = "x86_64"))]
+#[path = "load/embed.rs"]
+pub mod embed;
 #[cfg(feature = "alloc")]
 pub mod instance;
 #[cfg(all(feature = "alloc", target_arch = "x86_64"))]

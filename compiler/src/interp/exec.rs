@@ -570,6 +570,7 @@ unsafe fn osr_trap(
             func: Some(func),
             offset,
             func_name: (*data).module.func_name(func).map(str::to_string),
+            message: None,
         }
     }
 }
@@ -3320,6 +3321,7 @@ impl Interp {
                     func: Some(code.func_index),
                     offset,
                     func_name: module.func_name(code.func_index).map(str::to_string),
+                    message: None,
                 })
             }
         }

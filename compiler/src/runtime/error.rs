@@ -15,6 +15,8 @@ pub struct Trap {
     pub offset: Option<u32>,
     /// Name of the trapping function from the name section, when known.
     pub func_name: Option<String>,
+    /// The message a host function gave with [`Trap::host`] (printed after the code's).
+    pub message: Option<String>,
 }
 
 impl Trap {
@@ -25,6 +27,23 @@ impl Trap {
             func: None,
             offset: None,
             func_name: None,
+            message: None,
+        }
+    }
+
+    /// A host function error with a message: [`TrapCode::HostError`], displayed as
+    /// `host function error: MSG` (the message reaches `bareflow run`'s error line).
+    ///
+    /// ```
+    /// use bareflow::{Trap, TrapCode};
+    /// let t = Trap::host("file not found");
+    /// assert_eq!(t.code, TrapCode::HostError);
+    /// assert_eq!(t.to_string(), "host function error: file not found");
+    /// ```
+    pub fn host(message: impl Into<String>) -> Trap {
+        Trap {
+            message: Some(message.into()),
+            ..Trap::new(TrapCode::HostError)
         }
     }
 }
@@ -38,6 +57,9 @@ impl From<TrapCode> for Trap {
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code.message())?;
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        }
         match (&self.func_name, self.func, self.offset) {
             (None, None, None) => Ok(()),
             (name, func, offset) => {

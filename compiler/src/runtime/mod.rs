@@ -3,14 +3,16 @@
 //! Every execution mode sits behind this API; the CLI, the spec runner, the bench and the
 //! differential tests use only this. See `docs/ARCHITECTURE.md` for the contract.
 
+mod caller;
 mod error;
 mod store;
 mod types;
 
+pub use caller::{Caller, MemoryAccessError};
 pub use error::{CallError, InstantiateError, Trap, TrapCode};
 pub use store::{
-    ExportType, Extern, ExternType, Func, Global, ImportType, InstanceId, Memory, Module, Store,
-    Table,
+    ExportType, Extern, ExternType, Func, Global, HostFn, HostFnWithCaller, ImportType, InstanceId,
+    Memory, Module, Store, Table,
 };
 pub use types::{
     Config, FuncCounters, FuncType, GlobalType, Limits, LoopCounters, MemoryMode, MemoryType, Mode,

@@ -1,5 +1,6 @@
 //! `Module`, `Store` and the handles into a store.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::path::Path;
@@ -16,6 +17,7 @@ use runtime_loader::instance::{
 };
 use runtime_loader::meta::{ExportKind, ImportKind, Limits};
 
+use super::caller::{Caller, MemoryAccessError, checked_range};
 use super::error::{CallError, InstantiateError, Trap};
 use super::types::{
     Config, FuncCounters, FuncType, GlobalType, LoopCounters, MemoryMode, MemoryType, Mode,
@@ -26,6 +28,17 @@ use crate::jit::store::JitStore;
 use crate::parse::{self, ParseError, ParseErrorKind};
 
 /// A parsed, validated module, cheap to clone (shared).
+///
+/// ```
+/// use bareflow::{ExternType, Module};
+/// let m = Module::from_bytes(br#"(module (func (export "f") (param i32) (result i32) local.get 0))"#)?;
+/// let exports = m.exports();
+/// assert_eq!(exports[0].name, "f");
+/// assert!(matches!(&exports[0].ty, ExternType::Func(t) if t.params.len() == 1));
+/// // Bad input is a typed error, never a panic.
+/// assert!(Module::from_bytes(b"\0asm\x01\0\0\0\x05").is_err());
+/// # Ok::<(), bareflow::parse::ParseError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Module {
     inner: Arc<parse::Module>,
@@ -163,11 +176,42 @@ impl Module {
     }
 }
 
-/// An instance inside a store.
+/// An instance inside a store ([`Store::instantiate`]); its exports are reached with
+/// [`Store::export`].
+///
+/// ```
+/// use bareflow::{Config, Extern, Module, Store};
+/// let m = Module::from_bytes(br#"(module (memory (export "memory") 1) (global (export "g") i32 (i32.const 5)))"#)?;
+/// let mut store = Store::new(Config::default());
+/// let inst = store.instantiate(&m, &|_, _| None)?;
+/// assert!(matches!(store.export(inst, "memory"), Some(Extern::Memory(_))));
+/// let Some(Extern::Global(g)) = store.export(inst, "g") else { unreachable!() };
+/// assert_eq!(store.global_get(g), bareflow::Val::I32(5));
+/// assert!(store.export(inst, "nope").is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct InstanceId(pub(crate) u32);
 
-/// A function handle (wasm or host) into a store.
+/// A function handle (wasm or host) into a store, called with [`Store::call`]; its
+/// signature is [`Store::func_type`].
+///
+/// ```
+/// use bareflow::{CallError, Config, Extern, Module, Store, TrapCode, Val};
+/// let m = Module::from_bytes(br#"(module (func (export "div") (param i32 i32) (result i32)
+///     (i32.div_u (local.get 0) (local.get 1))))"#)?;
+/// let mut store = Store::new(Config::default());
+/// let inst = store.instantiate(&m, &|_, _| None)?;
+/// let Some(Extern::Func(div)) = store.export(inst, "div") else { unreachable!() };
+/// assert_eq!(store.call(div, &[Val::I32(7), Val::I32(2)])?, vec![Val::I32(3)]);
+/// // Traps are values; the store stays usable.
+/// match store.call(div, &[Val::I32(1), Val::I32(0)]) {
+///     Err(CallError::Trap(t)) => assert_eq!(t.code, TrapCode::IntegerDivideByZero),
+///     other => panic!("{other:?}"),
+/// }
+/// assert!(matches!(store.call(div, &[Val::I64(1)]), Err(CallError::BadArguments(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: u64,
@@ -208,7 +252,21 @@ pub enum Extern {
     Global(Global),
 }
 
-/// Owns instances, host functions, memories, tables and globals; runs calls.
+/// Owns instances, host functions, memories, tables and globals; runs calls. There is no
+/// separate `Engine`: a store's [`Config`] chooses the execution [`Mode`].
+///
+/// ```
+/// use bareflow::{Config, Extern, Mode, Module, Store, Val};
+/// let m = Module::from_bytes(br#"(module (func (export "add") (param i64 i64) (result i64)
+///     (i64.add (local.get 0) (local.get 1))))"#)?;
+/// for mode in [Mode::Interp, Mode::JitSpeed, Mode::Snapshot] {
+///     let mut store = Store::new(Config::new(mode));
+///     let inst = store.instantiate(&m, &|_, _| None)?;
+///     let Some(Extern::Func(add)) = store.export(inst, "add") else { unreachable!() };
+///     assert_eq!(store.call(add, &[Val::I64(2), Val::I64(40)])?, vec![Val::I64(42)]);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// Handles ([`Func`], [`Memory`], ...) carry the id of the store that made them; a handle
 /// from another store is rejected (`BadArguments`, `Unlinkable`) or yields a neutral
@@ -229,12 +287,39 @@ pub struct Store {
     snap: Option<crate::aot::store::SnapshotStore>,
     created: Instant,
     created_ticks: u64,
+    /// User data and the last host error message (boxed: host functions point at it).
+    shared: Box<StoreShared>,
+}
+
+/// The part of a store its host functions reach while wasm runs.
+#[derive(Default)]
+struct StoreShared {
+    /// [`Store::set_data`]'s slot, lent to each host call's [`Caller`].
+    data: RefCell<Option<Box<dyn Any>>>,
+    /// The message of the last host error ([`Trap::host`]) with its code, picked up by the
+    /// [`Store::call`] the trap ends.
+    host_error: RefCell<Option<(TrapCode, String)>>,
 }
 
 struct StoreInstance {
     // Field order is drop order: the instance before the data its FuncRefs point at.
     inst: Pin<Box<Instance>>,
+    /// This instance's copies of the host functions it imports (see [`HostImport`]); boxed
+    /// because the instance's vmctx points at them.
+    #[allow(clippy::vec_box)]
+    _host_imports: Vec<Box<HostImport>>,
     interp: *mut InterpInstance,
+    module: Module,
+}
+
+/// One import of a host function by one instance: a copy of the host function's
+/// `FuncRef` (first, so a `*const FuncRef` to it is a `*const HostImport`) that knows the
+/// importing instance, which becomes the [`Caller`] of every call through it.
+#[repr(C)]
+struct HostImport {
+    func_ref: FuncRef,
+    /// The importing instance (set once it exists, before any of its code runs).
+    instance: *const Instance,
     module: Module,
 }
 
@@ -245,15 +330,21 @@ impl Drop for StoreInstance {
     }
 }
 
-type HostClosure = Box<dyn FnMut(&[Val], &mut [Val]) -> Result<(), Trap>>;
+/// A host function without a caller context ([`Store::host_func`]).
+pub type HostFn = Box<dyn FnMut(&[Val], &mut [Val]) -> Result<(), Trap>>;
+
+/// A host function with a caller context ([`Store::func_with_caller`]).
+pub type HostFnWithCaller = Box<dyn FnMut(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap>>;
 
 /// A host function: its `FuncRef` first, so a `*const FuncRef` is a `*const HostFunc`.
+/// `func_ref.host_data` points back at it (also in every [`HostImport`] copy).
 #[repr(C)]
 struct HostFunc {
     func_ref: FuncRef,
     ty: FuncType,
     store: u64,
-    f: RefCell<HostClosure>,
+    shared: *const StoreShared,
+    f: RefCell<HostFnWithCaller>,
 }
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
@@ -323,8 +414,15 @@ unsafe extern "C" fn host_trampoline(
     callee: *const FuncRef,
     values: *mut u64,
 ) -> u32 {
-    // SAFETY: per the contract, `callee` is the first field of a live HostFunc.
-    let hf = unsafe { &*(callee as *const HostFunc) };
+    // SAFETY: per the contract `callee` is a live host FuncRef: the HostFunc's own or a
+    // HostImport copy, both with `host_data` = the HostFunc.
+    let hf = unsafe { &*((*callee).host_data as *const HostFunc) };
+    // SAFETY: a host FuncRef other than the HostFunc's own is the first field of a live
+    // HostImport (the only copies the store makes), whose instance is set and live.
+    let import =
+        (!ptr::eq(callee, &hf.func_ref)).then(|| unsafe { &*(callee as *const HostImport) });
+    // SAFETY: the store's shared part is boxed and outlives its host functions.
+    let shared = unsafe { &*hf.shared };
     let nslots = hf.ty.param_slots().max(hf.ty.result_slots()) as usize;
     // SAFETY: the buffer holds `max(param slots, result slots)` slots.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, nslots) };
@@ -341,13 +439,36 @@ unsafe extern "C" fn host_trampoline(
         // A host function re-entered itself.
         return TrapCode::HostError as u32;
     };
-    if let Err(t) = f(&params, &mut results) {
-        return t.code as u32;
+    let host_error = |code: TrapCode, m: String| {
+        *shared.host_error.borrow_mut() = Some((code, m));
+        code as u32
+    };
+    let mut caller = Caller {
+        store: hf.store,
+        // SAFETY: see `import` above.
+        instance: import.map(|i| unsafe { &*i.instance }),
+        module: import.map(|i| &i.module),
+        // Busy only if a host function of this store is already running further up.
+        data: shared.data.try_borrow_mut().ok(),
+    };
+    let r = f(&mut caller, &params, &mut results);
+    drop(caller);
+    if let Err(t) = r {
+        return match t.message {
+            Some(m) => host_error(t.code, m),
+            None => t.code as u32,
+        };
     }
     let offs = runtime_loader::meta::slot_offsets(hf.ty.results.iter().copied());
-    for ((r, t), &o) in results.iter().zip(&hf.ty.results).zip(&offs) {
+    for (i, ((r, t), &o)) in results.iter().zip(&hf.ty.results).zip(&offs).enumerate() {
         if r.ty() != *t {
-            return TrapCode::HostError as u32;
+            return host_error(
+                TrapCode::HostError,
+                format!(
+                    "host function returned {} for result {i} of type {t}",
+                    r.ty()
+                ),
+            );
         }
         if val_to_slots(r, hf.store, &mut slots[o as usize..]).is_err() {
             return TrapCode::HostError as u32;
@@ -393,7 +514,31 @@ impl Store {
             snap,
             created: Instant::now(),
             created_ticks: interp::exec::ticks(),
+            shared: Box::default(),
         }
+    }
+
+    /// Sets the store's user data (replacing any), which host functions reach through
+    /// [`Caller::data`] / [`Caller::data_mut`].
+    pub fn set_data<T: Any>(&mut self, data: T) {
+        *self.shared.data.borrow_mut() = Some(Box::new(data));
+    }
+
+    /// The store's user data, if it is a `T`.
+    pub fn data<T: Any>(&self) -> Option<&T> {
+        // SAFETY: `&self` excludes running wasm (and so any host call's borrow of the slot);
+        // the returned reference keeps `self` borrowed, so no host call starts meanwhile.
+        unsafe { (*self.shared.data.as_ptr()).as_ref()?.downcast_ref() }
+    }
+
+    /// The store's user data, writable, if it is a `T`.
+    pub fn data_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.shared.data.get_mut().as_mut()?.downcast_mut()
+    }
+
+    /// Takes the store's user data out (leaving none).
+    pub fn take_data(&mut self) -> Option<Box<dyn Any>> {
+        self.shared.data.get_mut().take()
     }
 
     /// The store's configuration.
@@ -425,6 +570,7 @@ impl Store {
         check_mode(self.config.mode).map_err(InstantiateError::Unsupported)?;
         let meta = &m.inner.meta;
         let mut resolved = Imports::default();
+        let mut host_imports: Vec<Box<HostImport>> = Vec::new();
         for imp in &meta.imports {
             let what = format!("{}::{}", imp.module, imp.name);
             let Some(ext) = imports(&imp.module, &imp.name) else {
@@ -436,7 +582,34 @@ impl Store {
                 || InstantiateError::Unlinkable(format!("incompatible import type for {what}"));
             match (&imp.kind, ext) {
                 (ImportKind::Func(_), Extern::Func(f)) if f.store == self.id => {
-                    resolved.funcs.push(f.ptr as *const FuncRef)
+                    let fr = f.ptr as *const FuncRef;
+                    // SAFETY: handles of this store point at live FuncRefs.
+                    let fr_val = unsafe { &*fr };
+                    if fr_val.kind == func_kind::HOST
+                        && fr_val.array == host_trampoline as *const u8
+                    {
+                        // This instance's own copy, so calls through it know their caller.
+                        let mut hi = Box::new(HostImport {
+                            func_ref: FuncRef {
+                                native: fr_val.native,
+                                array: fr_val.array,
+                                vmctx: fr_val.vmctx,
+                                type_id: fr_val.type_id,
+                                func_index: fr_val.func_index,
+                                kind: fr_val.kind,
+                                reserved: fr_val.reserved,
+                                host_data: fr_val.host_data,
+                            },
+                            instance: ptr::null(),
+                            module: m.clone(),
+                        });
+                        resolved
+                            .funcs
+                            .push(&mut hi.func_ref as *mut FuncRef as *const FuncRef);
+                        host_imports.push(hi);
+                    } else {
+                        resolved.funcs.push(fr)
+                    }
                 }
                 (ImportKind::Memory(_), Extern::Memory(x)) if x.store == self.id => {
                     resolved.memories.push(x.ptr as *mut LinearMemory)
@@ -479,9 +652,25 @@ impl Store {
                 });
             }
         };
+        for hi in &mut host_imports {
+            hi.instance = &*inst as *const Instance;
+            // SAFETY: `hi` is a live host FuncRef copy owned by the instance being added.
+            let ty = unsafe { (*(hi.func_ref.host_data as *const HostFunc)).ty.clone() };
+            if let Some(jit) = &mut self.jit {
+                // SAFETY: as above (boxed: the address stays put).
+                unsafe { jit.install_host_func(&mut hi.func_ref, &ty) }
+                    .expect("a native->array stub compiles for every signature");
+            }
+            if let Some(snap) = &mut self.snap {
+                // SAFETY: as above.
+                unsafe { snap.install_host_func(&mut hi.func_ref, &ty) }
+                    .expect("a native->array stub compiles for every signature");
+            }
+        }
         let id = InstanceId(self.instances.len() as u32);
         self.instances.push(StoreInstance {
             inst,
+            _host_imports: host_imports,
             interp: data,
             module: m.clone(),
         });
@@ -534,28 +723,64 @@ impl Store {
     /// An export of an instance.
     pub fn export(&self, i: InstanceId, name: &str) -> Option<Extern> {
         let si = self.instance(i)?;
-        let e = si.module.inner.meta.export(name)?;
-        let store = self.id;
+        export_of(&si.inst, &si.module, self.id, name)
+    }
+
+    /// Copies `buf.len()` bytes at guest address `offset` of memory `m` into `buf`.
+    ///
+    /// # Errors
+    /// [`MemoryAccessError`] if the range is outside the memory or `m` is from another store.
+    pub fn read(&self, m: Memory, offset: u64, buf: &mut [u8]) -> Result<(), MemoryAccessError> {
+        let data = self.memory_data(m);
+        let r = checked_range(offset, buf.len(), data.len())?;
+        buf.copy_from_slice(&data[r]);
+        Ok(())
+    }
+
+    /// Copies `bytes` to guest address `offset` of memory `m`.
+    ///
+    /// # Errors
+    /// [`MemoryAccessError`] if the range is outside the memory or `m` is from another store.
+    pub fn write(&mut self, m: Memory, offset: u64, bytes: &[u8]) -> Result<(), MemoryAccessError> {
+        let data = self.memory_data_mut(m);
+        let r = checked_range(offset, bytes.len(), data.len())?;
+        data[r].copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Export `name` of instance `inst` of `module`, as handles of store `store`.
+pub(crate) fn export_of(
+    inst: &Instance,
+    module: &Module,
+    store: u64,
+    name: &str,
+) -> Option<Extern> {
+    {
+        let si = inst;
+        let e = module.inner.meta.export(name)?;
         Some(match e.kind {
             ExportKind::Func => Extern::Func(Func {
                 store,
-                ptr: si.inst.func(e.index)? as usize,
+                ptr: si.func(e.index)? as usize,
             }),
             ExportKind::Memory => Extern::Memory(Memory {
                 store,
-                ptr: si.inst.memory(e.index)? as usize,
+                ptr: si.memory(e.index)? as usize,
             }),
             ExportKind::Table => Extern::Table(Table {
                 store,
-                ptr: si.inst.table(e.index)? as usize,
+                ptr: si.table(e.index)? as usize,
             }),
             ExportKind::Global => Extern::Global(Global {
                 store,
-                ptr: si.inst.global(e.index)? as usize,
+                ptr: si.global(e.index)? as usize,
             }),
         })
     }
+}
 
+impl Store {
     /// Calls `f` with `args`.
     ///
     /// # Errors
@@ -608,11 +833,20 @@ impl Store {
             self.interp.tier_hook = jit.tier_hook();
             jit.clear_trap_site();
         }
+        let outer_error = self.shared.host_error.borrow_mut().take();
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
         let r = unsafe {
             self.interp
                 .invoke(fr, &mut values, param_slots as usize, result_slots as usize)
         };
+        // A host error's message travels beside its status code (see `host_trampoline`).
+        let host_error = std::mem::replace(&mut *self.shared.host_error.borrow_mut(), outer_error);
+        let r = r.map_err(|mut t| {
+            if let Some((_, m)) = host_error.filter(|(c, _)| *c == t.code) {
+                t.message.get_or_insert(m);
+            }
+            t
+        });
         if let (Err(t), Some(jit)) = (&r, &mut self.jit) {
             let mut t = t.clone();
             jit.attribute_trap(&mut t);
@@ -680,8 +914,33 @@ impl Store {
     }
 
     /// Defines a host function. It is called with its parameters and a result buffer
-    /// pre-filled with zero values; it must store values of the declared result types.
-    pub fn host_func(&mut self, ty: FuncType, f: HostClosure) -> Func {
+    /// pre-filled with zero values; it must store values of the declared result types (a
+    /// wrong type traps with a [`TrapCode::HostError`] naming it). To reach the calling
+    /// instance's memory or the store's data, use [`Store::func_with_caller`].
+    ///
+    /// ```
+    /// use bareflow::{Config, FuncType, Store, Val, ValType};
+    /// let mut store = Store::new(Config::default());
+    /// let ty = FuncType { params: vec![ValType::I32], results: vec![ValType::I32] };
+    /// let double = store.host_func(ty, Box::new(|p: &[Val], r: &mut [Val]| {
+    ///     let Val::I32(x) = p[0] else { unreachable!() };
+    ///     r[0] = Val::I32(x * 2);
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(store.call(double, &[Val::I32(21)])?, vec![Val::I32(42)]);
+    /// # Ok::<(), bareflow::CallError>(())
+    /// ```
+    pub fn host_func(&mut self, ty: FuncType, mut f: HostFn) -> Func {
+        self.func_with_caller(
+            ty,
+            Box::new(move |_: &mut Caller<'_>, p: &[Val], r: &mut [Val]| f(p, r)),
+        )
+    }
+
+    /// Defines a host function that gets a [`Caller`] context: the calling instance's
+    /// memory and exports and the store's user data (see [`Caller`] for an example and for
+    /// which instance is the caller). Works in every [`Mode`].
+    pub fn func_with_caller(&mut self, ty: FuncType, f: HostFnWithCaller) -> Func {
         let type_id = self.types.intern(&ty);
         let hf = Box::into_raw(Box::new(HostFunc {
             func_ref: FuncRef {
@@ -696,6 +955,7 @@ impl Store {
             },
             ty,
             store: self.id,
+            shared: &*self.shared,
             f: RefCell::new(f),
         }));
         // SAFETY: `hf` was just allocated and is not shared yet.

@@ -101,7 +101,20 @@ impl Default for TierUp {
     }
 }
 
-/// Store configuration.
+/// Store configuration. `Config::default()` is [`Mode::Interp`] with profiling on (the
+/// `bareflow run` CLI defaults to `tiered` instead).
+///
+/// ```
+/// use bareflow::{Config, MemoryMode, Mode, Store};
+/// let config = Config {
+///     memory: MemoryMode::Checked,
+///     max_call_depth: 1000,
+///     ..Config::new(Mode::Tiered)
+/// };
+/// let store = Store::new(config);
+/// assert_eq!(store.config().mode, Mode::Tiered);
+/// assert_eq!("jit-speed".parse::<Mode>(), Ok(Mode::JitSpeed));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Execution mode.

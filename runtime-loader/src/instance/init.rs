@@ -15,8 +15,8 @@ use core::ptr;
 use super::libcalls::{InstanceCore, Segment};
 use crate::abi::{FuncRef, TrapCode};
 use crate::meta::{
-    CONST_OP_BYTES, CONST_STACK, ConstExpr, DataMode, ElemMode, ExportKind, GlobalType,
-    ImportKind, MemoryType, ModuleMeta, TableType,
+    CONST_OP_BYTES, CONST_STACK, ConstExpr, DataMode, ElemMode, ExportKind, GlobalType, ImportKind,
+    MemoryType, ModuleMeta, TableType,
 };
 use crate::meta_view::{MetaView, RawExpr};
 
