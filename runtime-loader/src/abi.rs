@@ -214,11 +214,17 @@ pub enum TrapCode {
     HostError = 11,
     /// A WASI program called `proc_exit` (the exit status is kept by the host).
     Exit = 12,
+    /// The store's fuel ran out (`TrapContext::fuel` went below 0 at a function entry or a
+    /// loop back-edge); add fuel and call again.
+    OutOfFuel = 13,
+    /// The store's interrupt flag (`TrapContext::interrupt`) was seen set at a function
+    /// entry or a loop back-edge (a deadline passed, or the host asked); the check clears it.
+    Interrupted = 14,
 }
 
 impl TrapCode {
     /// All trap codes, in value order.
-    pub const ALL: [TrapCode; 12] = [
+    pub const ALL: [TrapCode; 14] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -231,6 +237,8 @@ impl TrapCode {
         TrapCode::StackOverflow,
         TrapCode::HostError,
         TrapCode::Exit,
+        TrapCode::OutOfFuel,
+        TrapCode::Interrupted,
     ];
 
     /// Decodes a status value; `None` for 0 and unknown values.
@@ -253,6 +261,8 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::HostError => "host function error",
             TrapCode::Exit => "program exited",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::Interrupted => "interrupted",
         }
     }
 }

@@ -9,8 +9,8 @@ mod types;
 
 pub use error::{CallError, InstantiateError, Trap, TrapCode};
 pub use store::{
-    ExportType, Extern, ExternType, Func, Global, ImportType, InstanceId, Memory, Module, Store,
-    Table,
+    ExportType, Extern, ExternType, Func, Global, ImportType, InstanceId, InterruptHandle, Memory,
+    Module, Store, Table,
 };
 pub use types::{
     Config, FuncCounters, FuncType, GlobalType, Limits, LoopCounters, MemoryMode, MemoryType, Mode,
