@@ -218,3 +218,90 @@ fn fuel_and_interrupts_need_the_config() {
     assert!(matches!(store.get_fuel(), Err(CallError::Unsupported(_))));
     assert!(store.interrupt_handle().is_err());
 }
+
+const SPIN_WAST: &str = r#"
+(module (func (export "spin") (loop br 0)) (func (export "f") (result i32) i32.const 7))
+(assert_return (invoke "f") (i32.const 7))
+(invoke "spin")
+(assert_return (invoke "f") (i32.const 7))
+"#;
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+}
+
+#[test]
+fn a_stopped_wast_script_ends_its_thread() {
+    for mode in [Mode::Interp, Mode::JitSpeed, Mode::Snapshot] {
+        let before = threads();
+        let stop = bareflow::wast_stop::ScriptStop::new();
+        let s = stop.clone();
+        let worker = std::thread::spawn(move || {
+            bareflow::wast_stop::set_thread_stop(Some(s));
+            let cfg = bareflow::wast::RunConfig {
+                mode,
+                ..Default::default()
+            };
+            bareflow::wast::run_script("spin.wast", SPIN_WAST, &cfg)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !worker.is_finished(),
+            "{mode:?}: the script should still spin"
+        );
+        stop.stop();
+        let t0 = std::time::Instant::now();
+        while !worker.is_finished() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{mode:?}: the worker still runs"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = worker.join().unwrap();
+        // The first assertion passed, `spin` was interrupted, the rest did not run.
+        assert_eq!(report.passed, 1, "{mode:?}: {report:?}");
+        assert!(
+            threads() <= before,
+            "{mode:?}: {} threads, {before} before",
+            threads()
+        );
+    }
+}
+
+#[test]
+fn cli_run_fuel_and_timeout() {
+    let dir = std::env::temp_dir().join(format!("bareflow-fuel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wat = dir.join("spin.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "spin") (loop br 0)) (func (export "f") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_bareflow");
+    for mode in ["interp", "jit-speed", "tiered", "snapshot"] {
+        for (opt, val, msg) in [
+            ("--timeout", "200ms", "interrupted"),
+            ("--fuel", "100000", "all fuel consumed"),
+        ] {
+            let out = std::process::Command::new(bin)
+                .args(["run", "--mode", mode, opt, val, "--invoke", "spin"])
+                .arg(&wat)
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(msg), "{mode} {opt}: {err}");
+        }
+        let out = std::process::Command::new(bin)
+            .args(["run", "--mode", mode, "--fuel", "1", "--timeout", "5s"])
+            .args(["--invoke", "f"])
+            .arg(&wat)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
