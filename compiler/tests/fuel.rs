@@ -305,3 +305,93 @@ fn cli_run_fuel_and_timeout() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `bareflow-load --fuel/--timeout`: stops `(loop br 0)` in a snapshot compiled with the
+/// checks, and refuses a snapshot compiled without them.
+#[test]
+fn bareflow_load_fuel_and_timeout() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // The same target directory as tests/snapshot.rs's `bareflow_load_cli`.
+    let target = tmp.join("loadbin");
+    let out = std::process::Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--bin",
+            "bareflow-load",
+            "--offline",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let load = target.join("debug/bareflow-load");
+    let dir = tmp.join("fuel-load");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wat = dir.join("spin.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "spin") (loop br 0)) (func (export "f") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_bareflow");
+    let snap = |name: &str, flags: &[&str]| {
+        let p = dir.join(name);
+        let o = std::process::Command::new(bin)
+            .arg("compile")
+            .args(flags)
+            .arg(&wat)
+            .arg("-o")
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        p
+    };
+    let bounded = snap("bounded.snap", &["--fuel", "--interruptible"]);
+    let xip = snap("bounded-xip.snap", &["--fuel", "--interruptible", "--xip"]);
+    let plain = snap("plain.snap", &[]);
+    let run = |args: &[&str], s: &std::path::Path, tail: &[&str]| {
+        let o = std::process::Command::new(&load)
+            .args(args)
+            .arg(s)
+            .args(tail)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for s in [&bounded, &xip] {
+        let (code, _, err) = run(&["--fuel", "5000"], s, &["--invoke", "spin"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("trap: all fuel consumed"), "{err}");
+        let (code, _, err) = run(&["--timeout", "200ms"], s, &["--invoke", "spin"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("trap: interrupted"), "{err}");
+        // Enough fuel, a deadline that does not pass: the result.
+        let (code, out, _) = run(&["--fuel", "1", "--timeout", "5s"], s, &["--invoke", "f"]);
+        assert_eq!((code, out.trim()), (Some(0), "7"));
+        // No bounds asked for: runs as usual.
+        let (code, out, _) = run(&[], s, &["--invoke", "f"]);
+        assert_eq!((code, out.trim()), (Some(0), "7"));
+    }
+    let (code, _, err) = run(&["--fuel", "10"], &plain, &["--invoke", "f"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no fuel checks"), "{err}");
+    let (code, _, err) = run(&["--timeout", "1s"], &plain, &["--invoke", "f"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no interrupt checks"), "{err}");
+    let (code, _, _) = run(&["--timeout", "soon"], &plain, &["--invoke", "f"]);
+    assert_eq!(code, Some(2));
+}
