@@ -78,6 +78,7 @@ pub(crate) fn load(
 ) -> Result<(), Fail> {
     let snap = Snapshot::parse_without_records(file)?;
     check_header(&snap, Some(MemoryMode::Checked))?;
+    super::bounds::loaded(r, snap.flags);
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs();
     let ntypes = meta.num_types() as usize;

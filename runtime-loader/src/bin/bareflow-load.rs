@@ -514,23 +514,15 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     loop {
         match args {
             [flag, n, rest @ ..] if flag.1 == "--fuel" => {
-                let Ok(n) = n.1.parse::<i64>() else {
-                    return fail(
-                        2,
-                        "error",
-                        &format_args!("--fuel: `{}` is not a count", n.1),
-                    );
+                let Some(n) = bounds::digits(n.1) else {
+                    return fail(2, "error", &"--fuel: not a count");
                 };
-                fuel = Some(n.max(0));
+                fuel = Some(n.min(i64::MAX as u64) as i64);
                 args = rest;
             }
             [flag, d, rest @ ..] if flag.1 == "--timeout" => {
                 let Some(us) = bounds::parse_duration_us(d.1) else {
-                    return fail(
-                        2,
-                        "error",
-                        &format_args!("--timeout: bad duration `{}`", d.1),
-                    );
+                    return fail(2, "error", &"--timeout: bad duration");
                 };
                 timeout_us = Some(us);
                 args = rest;
@@ -554,21 +546,24 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(m) => m,
         Err(e) => return fail(1, "error", &e),
     };
-    let flags = runtime_loader::format::Snapshot::parse(&bytes).map_or(0, |s| s.flags);
+    // Header flags (bytes 12..16; `load` validated the header).
+    let flags = bytes
+        .get(12..16)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     drop(bytes);
     use runtime_loader::format::flags::{FUEL, INTERRUPT};
     if fuel.is_some() && flags & FUEL == 0 {
         return fail(
             1,
             "error",
-            &"--fuel: the snapshot has no fuel checks (compile it with `bareflow compile --fuel`)",
+            &"--fuel: the snapshot has no fuel checks (compile --fuel)",
         );
     }
     if timeout_us.is_some() && flags & INTERRUPT == 0 {
         return fail(
             1,
             "error",
-            &"--timeout: the snapshot has no interrupt checks (compile it with `bareflow compile --interruptible`)",
+            &"--timeout: the snapshot has no interrupt checks (compile --interruptible)",
         );
     }
     let meta = &module.meta;

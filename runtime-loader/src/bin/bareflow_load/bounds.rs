@@ -40,11 +40,28 @@ extern "C" fn on_alarm(_sig: i32) {
     }
 }
 
+/// A decimal number (no sign), `None` if empty, not digits or too large.
+pub fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
 /// A duration in microseconds: `500ms`, `2s`, `100us`, `1m`, or a bare number of seconds.
 pub fn parse_duration_us(s: &str) -> Option<u64> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let split = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
+    let n = digits(num)?;
     let scale = match unit {
         "" | "s" => 1_000_000,
         "ms" => 1_000,
