@@ -35,18 +35,26 @@ impl Bounds {
 }
 
 impl Translator<'_, '_> {
+    /// With checks: loads the trap context address once (in the entry block, so the value
+    /// dominates every check point and loops do not reload it).
+    pub(super) fn load_bounds_ctx(&mut self) {
+        if self.bounds.any() {
+            let ctx = self.b.ins().load(
+                I64,
+                MemFlagsData::trusted().with_readonly(),
+                self.vmctx,
+                abi::VMCTX_TRAP_CTX,
+            );
+            self.bounds_ctx = Some(ctx);
+        }
+    }
+
     /// Emits the checks of one check point in the current block (which continues after
     /// them). Nothing without checks.
     pub(super) fn bound_checks(&mut self) {
-        if !self.bounds.any() {
+        let Some(ctx) = self.bounds_ctx else {
             return;
-        }
-        let ctx = self.b.ins().load(
-            I64,
-            MemFlagsData::trusted().with_readonly(),
-            self.vmctx,
-            abi::VMCTX_TRAP_CTX,
-        );
+        };
         if self.bounds.fuel {
             let f = self
                 .b

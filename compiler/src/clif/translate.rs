@@ -168,6 +168,7 @@ impl FuncTranslator {
             pending_sites: Vec::new(),
             checked: Vec::new(),
             bounds: self.bounds,
+            bounds_ctx: None,
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -293,6 +294,8 @@ struct Translator<'a, 'f> {
     osr: Option<Osr>,
     /// Bounded-execution checks to emit (`bounds.rs`).
     bounds: Bounds,
+    /// With checks: the trap context address, loaded once in the entry block.
+    bounds_ctx: Option<Value>,
 }
 
 /// State of an OSR entry translation.
@@ -422,6 +425,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let limit = self.env.stack_limit(&mut self.b, self.vmctx);
         let overflow = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(overflow, TrapCode::StackOverflow);
+        self.load_bounds_ctx();
         // An OSR entry continues a call the interpreter already charged.
         if self.osr.is_none() {
             self.bound_checks();
