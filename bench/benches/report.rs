@@ -88,10 +88,21 @@ fn bareflow_engines() -> Vec<Engine> {
         if mode == Mode::Snapshot {
             configs.push(("snapshot-guard", false, MemoryMode::Guard));
         }
+        // Bounded execution (docs/ABI.md): the cost of the checks in compiled code.
+        let bounded = match mode {
+            Mode::JitSpeed => &["jit-speed+int", "jit-speed+fuel"][..],
+            Mode::Snapshot => &["snapshot+int", "snapshot+fuel"][..],
+            _ => &[][..],
+        };
+        for &name in bounded {
+            configs.push((name, false, MemoryMode::Checked));
+        }
         for (name, profiling, memory) in configs {
             let config = Config {
                 profiling,
                 memory,
+                interruptible: name.ends_with("+int"),
+                consume_fuel: name.ends_with("+fuel"),
                 ..Config::new(mode)
             };
             engines.push(Engine {
@@ -1064,6 +1075,7 @@ fn render(settings: &Settings, extras: &Extras, rows: &[Row<'_>], took: Duration
 
     // Profiling overhead.
     profiling_section(&mut s, rows);
+    bounds_section(&mut s, rows);
     spread_section(&mut s, engines, rows);
     if let Some(sec) = &extras.simd {
         simd_render(&mut s, sec, rows);
@@ -1219,6 +1231,66 @@ fn profiling_section(s: &mut String, rows: &[Row<'_>]) {
     }
     if let Some(g) = geomean(&ratios) {
         let _ = writeln!(s, "| geometric mean | | | {:+.1}% |", (g - 1.0) * 100.0);
+    }
+    let _ = writeln!(s);
+}
+
+/// The cost of bounded-execution checks in compiled code (docs/ABI.md, "Bounded
+/// execution"): interrupt checks (`+int`) and fuel (`+fuel`) against the same mode without.
+fn bounds_section(s: &mut String, rows: &[Row<'_>]) {
+    let _ = writeln!(
+        s,
+        "## Bounded execution checks
+"
+    );
+    let _ = writeln!(
+        s,
+        "Compiled code with interrupt checks (`+int`: one atomic load and branch per function \
+         entry and loop back-edge) and with fuel (`+fuel`: load, subtract, store, branch) \
+         against the same mode without checks (which compiles exactly as before).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| workload | base | checks | base (ms) | with checks (ms) | overhead |"
+    );
+    let _ = writeln!(s, "|---|---|---|---:|---:|---:|");
+    let mut any = false;
+    for (base, suffix) in [
+        ("jit-speed", "+int"),
+        ("jit-speed", "+fuel"),
+        ("snapshot", "+int"),
+        ("snapshot", "+fuel"),
+    ] {
+        let name = format!("{base}{suffix}");
+        let mut ratios = Vec::new();
+        for r in rows {
+            let (Some(off), Some(on)) =
+                (timed(r.cells.get(base)), timed(r.cells.get(name.as_str())))
+            else {
+                continue;
+            };
+            let ratio = ms(on) / ms(off);
+            ratios.push(ratio);
+            let _ = writeln!(
+                s,
+                "| {} | {base} | {suffix} | {} | {} | {:+.1}% |",
+                r.workload.name,
+                fmt_ms(off),
+                fmt_ms(on),
+                (ratio - 1.0) * 100.0
+            );
+        }
+        if let Some(g) = geomean(&ratios) {
+            any = true;
+            let _ = writeln!(
+                s,
+                "| geometric mean | {base} | {suffix} | | | {:+.1}% |",
+                (g - 1.0) * 100.0
+            );
+        }
+    }
+    if !any {
+        let _ = writeln!(s, "| not measured (needs the columns) | | | | | |");
     }
     let _ = writeln!(s);
 }

@@ -427,7 +427,12 @@ impl BareflowRunner {
         config: Config,
     ) -> Result<std::result::Result<BareflowRunner, String>> {
         let module = Module::from_bytes(wasm).with_context(|| format!("parsing {}", w.name))?;
+        let fuel = config.consume_fuel;
         let mut store = Store::new(config);
+        if fuel {
+            // Bounded-execution rows measure the checks, not a budget: never run out.
+            store.set_fuel(u64::MAX).map_err(|e| anyhow!("{e}"))?;
+        }
         let instance = match store.instantiate(&module, &|_, _| None) {
             Ok(i) => i,
             Err(InstantiateError::Unsupported(why)) => return Ok(Err(why)),

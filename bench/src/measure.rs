@@ -12,7 +12,7 @@ use bareflow::{Config, Extern, Mode, Module, Store, Val};
 use runtime_loader::code::MmapCodeMemory;
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
-use runtime_loader::meta::{ExportKind, ValType};
+use runtime_loader::meta::{ExportKind, FuncType, ValType};
 use runtime_loader::trap::TrapContext;
 
 use crate::{Workload, median, workspace_root};
@@ -125,14 +125,13 @@ pub fn loader_calls(
         .map_err(|e| anyhow!("loading the snapshot: {e}"))?;
     let load = t0.elapsed();
     let t1 = Instant::now();
-    let meta = &module.meta;
-    ensure!(meta.imports.is_empty(), "{}: module has imports", w.name);
-    let type_ids: Vec<u32> = (0..meta.types.len())
+    let meta = module.meta();
+    ensure!(meta.num_imports() == 0, "{}: module has imports", w.name);
+    let type_ids: Vec<u32> = (0..meta.num_types())
         .map(|i| {
-            meta.types
-                .iter()
-                .position(|t| *t == meta.types[i])
-                .unwrap_or(i) as u32
+            (0..i)
+                .find(|&j| meta.type_at(j) == meta.type_at(i))
+                .unwrap_or(i)
         })
         .collect();
     let mut trap_ctx = Box::new(TrapContext::default());
@@ -147,17 +146,21 @@ pub fn loader_calls(
         )
     }
     .map_err(|e| anyhow!("instantiating the snapshot: {e}"))?;
-    inst.initialize(meta)
+    inst.initialize(&meta)
         .map_err(|t| anyhow!("initializing: {t}"))?;
-    if let Some(start) = meta.start {
+    if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         unsafe { call(&inst, start, &mut [0u64]) }.map_err(|t| anyhow!("start: {t}"))?;
     }
     let export = meta
-        .export(w.export)
+        .export_named(w.export.as_bytes())
         .filter(|e| e.kind == ExportKind::Func)
         .with_context(|| format!("no exported function `{}`", w.export))?;
     let ty = meta.func_type(export.index).context("bad export")?;
+    let ty = FuncType {
+        params: ty.param_types().collect(),
+        results: ty.result_types().collect(),
+    };
     ensure!(
         ty.params.len() == args.len() && ty.params.iter().all(|p| *p == ValType::I32),
         "unexpected signature of `{}`",

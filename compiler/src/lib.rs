@@ -15,5 +15,6 @@ pub mod signing;
 pub mod tier;
 pub mod wasi;
 pub mod wast;
+pub mod wast_stop;
 
 pub use runtime::*;

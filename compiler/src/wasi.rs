@@ -99,7 +99,7 @@ impl Wasi {
             let index = f.index;
             let slots = f.slots();
             let c = ctx.clone();
-            let name = f.name;
+            let name = f.name();
             let func = store.func_with_caller(
                 ty,
                 Box::new(move |caller: &mut Caller<'_>, params: &[Val], results: &mut [Val]| {

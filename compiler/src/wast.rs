@@ -404,7 +404,11 @@ fn run_script_engine(
         // `Wast` borrows the buffer; run inside the closure's scope.
         let wast = parser::parse::<Wast>(&buf)?;
         let mut runner = Runner::new(text, *cfg, tier_up, &mut report, engine);
+        let stop = crate::wast_stop::thread_stop();
         for (i, d) in wast.directives.into_iter().enumerate() {
+            if stop.as_ref().is_some_and(|s| s.stopped()) {
+                break;
+            }
             if runner.engine.runs_directive(i) {
                 runner.run_directive(d);
             }
@@ -543,11 +547,16 @@ impl<'r> Runner<'r> {
         report: &'r mut FileReport,
         engine: &'r mut dyn Engine,
     ) -> Runner<'r> {
+        let stop = crate::wast_stop::thread_stop();
         let mut store = Store::new(Config {
             memory: cfg.memory,
             tier_up,
+            interruptible: stop.is_some(),
             ..Config::new(cfg.mode)
         });
+        if let (Some(s), Ok(h)) = (&stop, store.interrupt_handle()) {
+            s.register(h);
+        }
         let spectest = spectest_exports(&mut store);
         let mut registered = HashMap::new();
         registered.insert(

@@ -170,6 +170,14 @@ pub fn check_output(stdout: &str) -> usize {
          required, no public key set",
         "resealed bit flips in what host.snap's loader reads: ",
         "resealed bit flips in what bulk.snap's loader reads: ",
+        // Bounded execution (issue #18): fuel stops the endless loop (trap 13), the same
+        // instance runs the next call (1 unit: its entry), bf_interrupt from a host function
+        // stops it again (trap 14), and a snapshot without the checks refuses both.
+        "bounds spin -> status 8 trap 13 fuel 0",
+        "bounds seven -> status 0 trap 0 fuel 9 result 7",
+        "bounds stop_then_spin -> status 8 trap 14 fuel 7",
+        "bounds seven -> status 0 trap 0 fuel 6 result 7",
+        "bounds unchecked -> set_fuel 2 interrupt 2",
         "done 0",
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");

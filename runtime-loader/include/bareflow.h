@@ -49,8 +49,11 @@ typedef uint32_t bf_status;
 #define BF_TRAP_INVALID_CONVERSION_TO_INTEGER 9u
 #define BF_TRAP_STACK_OVERFLOW 10u
 #define BF_TRAP_HOST_ERROR 11u
-#define BF_TRAP_NULL_FUNC_REF 13u
-#define BF_TRAP_NULL_REFERENCE 14u
+#define BF_TRAP_EXIT 12u            /* a WASI program called proc_exit */
+#define BF_TRAP_OUT_OF_FUEL 13u     /* "all fuel consumed" (bf_set_fuel) */
+#define BF_TRAP_INTERRUPTED 14u     /* "interrupted" (bf_interrupt) */
+#define BF_TRAP_NULL_FUNC_REF 15u   /* call_ref of a null function reference */
+#define BF_TRAP_NULL_REFERENCE 16u  /* ref.as_non_null of a null reference */
 
 typedef struct bf_runtime bf_runtime;
 
@@ -120,6 +123,19 @@ uint32_t bf_trap_code(const bf_runtime *rt);
 
 /* Description of the last error or trap ("" if none), valid until the next call. */
 const char *bf_error_message(const bf_runtime *rt);
+
+/* Bounded execution (docs/ABI.md, "Bounded execution"); the snapshot must have been compiled
+ * with the checks (bareflow compile --fuel / --interruptible), else BF_ERR_STATE.
+ * Fuel: 1 unit per function entry and per taken loop back-edge; a call that runs out fails
+ * with BF_ERR_TRAP, trap code BF_TRAP_OUT_OF_FUEL; set more fuel and call again. Code with
+ * fuel checks starts with unlimited fuel (INT64_MAX) until bf_set_fuel. */
+bf_status bf_set_fuel(bf_runtime *rt, uint64_t fuel);
+/* Remaining fuel (0 once it ran out). */
+uint64_t bf_get_fuel(const bf_runtime *rt);
+/* Makes the running (or next) call trap BF_TRAP_INTERRUPTED at its next function entry or
+ * loop back-edge; the trap clears the request. Async-signal-safe (a single 32-bit store):
+ * call it from a timer interrupt or a signal handler. */
+bf_status bf_interrupt(bf_runtime *rt);
 
 /* Memory 0: size in bytes, and bounds-checked copies out of / into it. */
 bf_status bf_memory_size(bf_runtime *rt, uint64_t *bytes);

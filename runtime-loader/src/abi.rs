@@ -214,15 +214,21 @@ pub enum TrapCode {
     HostError = 11,
     /// A WASI program called `proc_exit` (the exit status is kept by the host).
     Exit = 12,
+    /// The store's fuel ran out (`TrapContext::fuel` went below 0 at a function entry or a
+    /// loop back-edge); add fuel and call again.
+    OutOfFuel = 13,
+    /// The store's interrupt flag (`TrapContext::interrupt`) was seen set at a function
+    /// entry or a loop back-edge (a deadline passed, or the host asked); the check clears it.
+    Interrupted = 14,
     /// `call_ref` / `return_call_ref` of a null function reference.
-    NullFuncRef = 13,
+    NullFuncRef = 15,
     /// `ref.as_non_null` of a null reference.
-    NullReference = 14,
+    NullReference = 16,
 }
 
 impl TrapCode {
     /// All trap codes, in value order.
-    pub const ALL: [TrapCode; 14] = [
+    pub const ALL: [TrapCode; 16] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -235,6 +241,8 @@ impl TrapCode {
         TrapCode::StackOverflow,
         TrapCode::HostError,
         TrapCode::Exit,
+        TrapCode::OutOfFuel,
+        TrapCode::Interrupted,
         TrapCode::NullFuncRef,
         TrapCode::NullReference,
     ];
@@ -259,6 +267,8 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::HostError => "host function error",
             TrapCode::Exit => "program exited",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::Interrupted => "interrupted",
             TrapCode::NullFuncRef => "null function reference",
             TrapCode::NullReference => "null reference",
         }

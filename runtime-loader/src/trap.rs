@@ -59,6 +59,32 @@ pub struct TrapContext {
     /// The embedder's floor (0 = none): the lowest stack address wasm may use, for targets
     /// where the loader cannot ask the thread library (bare metal, see the C API).
     pub stack_floor_min: usize,
+    /// Remaining fuel (docs/ABI.md, "Bounded execution"): code compiled with fuel checks
+    /// (and the interpreter when the store asks for fuel) subtracts 1 at every function
+    /// entry and every taken loop back-edge and traps [`crate::TrapCode::OutOfFuel`] when
+    /// the result is below 0. Store-wide, like the stack limit; the host reads and sets it.
+    pub fuel: i64,
+    /// Interrupt flag: non-zero asks code compiled with interrupt checks (and the
+    /// interpreter when the store asks for them) to trap [`crate::TrapCode::Interrupted`]
+    /// at its next function entry or back-edge; the check clears it. Written with a single
+    /// store from any thread or a signal handler (see [`request_interrupt`]).
+    pub interrupt: u32,
+}
+
+/// Offset of [`TrapContext::fuel`].
+pub const TRAP_CTX_FUEL: i32 = 64;
+/// Offset of [`TrapContext::interrupt`].
+pub const TRAP_CTX_INTERRUPT: i32 = 72;
+
+/// Sets the interrupt flag of the trap context at `ctx` (one volatile 32-bit store:
+/// async-signal-safe, callable from another thread or an interrupt handler).
+///
+/// # Safety
+/// `ctx` must point at a live [`TrapContext`].
+#[inline]
+pub unsafe fn request_interrupt(ctx: *mut TrapContext) {
+    // SAFETY: per the caller; an aligned u32 store is atomic on every supported target.
+    unsafe { core::ptr::write_volatile(&raw mut (*ctx).interrupt, 1) }
 }
 
 /// Offset of [`TrapContext::jmp`].
@@ -102,6 +128,8 @@ impl TrapContext {
             last_func: core::ptr::null(),
             stack_floor: 0,
             stack_floor_min: 0,
+            fuel: 0,
+            interrupt: 0,
         }
     }
 }
@@ -421,6 +449,11 @@ mod tests {
         assert_eq!(
             offset_of!(TrapContext, stack_floor) as i32,
             TRAP_CTX_STACK_FLOOR
+        );
+        assert_eq!(offset_of!(TrapContext, fuel) as i32, TRAP_CTX_FUEL);
+        assert_eq!(
+            offset_of!(TrapContext, interrupt) as i32,
+            TRAP_CTX_INTERRUPT
         );
     }
 

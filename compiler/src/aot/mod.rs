@@ -80,6 +80,9 @@ pub struct AotOptions {
     /// features the code was compiled with (`format::cpu`) and loaders refuse it on a CPU
     /// without them.
     pub target_cpu: Option<String>,
+    /// Fuel and interrupt checks in the code (header flags `FUEL`, `INTERRUPT`; none by
+    /// default, which leaves the code as without them).
+    pub bounds: crate::clif::Bounds,
 }
 
 impl Default for AotOptions {
@@ -90,6 +93,7 @@ impl Default for AotOptions {
             xip: false,
             memory: MemoryMode::Checked,
             target_cpu: None,
+            bounds: crate::clif::Bounds::default(),
         }
     }
 }
@@ -350,6 +354,7 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
 
     let mut translator = FuncTranslator::new();
     translator.set_memory_mode(opts.memory);
+    translator.set_bounds(opts.bounds);
     let mut trap_records = Vec::new();
     let mut ctx = Context::new();
     let mut fctx = FunctionBuilderContext::new();
@@ -498,6 +503,12 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         elf.in_place_offset()
             .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
         flags |= runtime_loader::format::flags::XIP;
+    }
+    if opts.bounds.fuel {
+        flags |= runtime_loader::format::flags::FUEL;
+    }
+    if opts.bounds.interrupt {
+        flags |= runtime_loader::format::flags::INTERRUPT;
     }
     stats.object_bytes = object.len();
     let mut snap = SnapshotBuilder::new(Isa::X86_64, opts.memory);

@@ -34,6 +34,7 @@ pub struct SnapshotStore {
     _modules: Vec<Arc<parse::Module>>,
     memory: MemoryMode,
     xip: bool,
+    bounds: crate::clif::Bounds,
     trap_ctx: Box<TrapContext>,
 }
 
@@ -70,8 +71,14 @@ impl SnapshotStore {
             _modules: Vec::new(),
             memory: config.memory,
             xip,
+            bounds: config.bounds(),
             trap_ctx,
         })
+    }
+
+    /// The store's trap context (fuel and interrupt flag live there).
+    pub fn trap_ctx(&mut self) -> *mut TrapContext {
+        &mut *self.trap_ctx
     }
 
     /// Gives a host function its native entry (the native→array stub of its signature).
@@ -125,6 +132,7 @@ impl SnapshotStore {
                     xip: self.xip,
                     memory: self.memory,
                     target_cpu: None,
+                    bounds: self.bounds,
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
                 let loaded = if self.xip {

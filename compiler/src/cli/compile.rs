@@ -50,6 +50,14 @@ pub struct CompileCommand {
     /// loader configured with the public key refuses it if any byte changes.
     #[arg(long, value_name = "KEYFILE")]
     sign: Option<PathBuf>,
+    /// Compile fuel checks (1 unit per function entry and loop back-edge; header flag FUEL):
+    /// loaders can then run it with a fuel budget (`bareflow-load --fuel N`, `bf_set_fuel`).
+    #[arg(long)]
+    fuel: bool,
+    /// Compile interrupt checks at the same points (header flag INTERRUPT): loaders can then
+    /// stop it (`bareflow-load --timeout DUR`, `bf_interrupt`).
+    #[arg(long)]
+    interruptible: bool,
 }
 
 impl CompileCommand {
@@ -111,6 +119,10 @@ impl CompileCommand {
             xip: self.xip,
             memory: self.memory,
             target_cpu: self.target_cpu.clone(),
+            bounds: bareflow::clif::Bounds {
+                fuel: self.fuel,
+                interrupt: self.interruptible,
+            },
         };
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {

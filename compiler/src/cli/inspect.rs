@@ -62,6 +62,23 @@ impl InspectCommand {
                 features.join(" ")
             }
         );
+        // Bounded execution (docs/ABI.md): which checks the code carries.
+        {
+            use runtime_loader::format::flags::{FUEL, INTERRUPT};
+            let checks: Vec<&str> = [(FUEL, "fuel"), (INTERRUPT, "interrupt")]
+                .iter()
+                .filter(|(bit, _)| snap.flags & bit != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            println!(
+                "  bounded execution: {}",
+                if checks.is_empty() {
+                    "none (no fuel or interrupt checks)".to_string()
+                } else {
+                    checks.join(", ") + " checks"
+                }
+            );
+        }
         println!(
             "  metadata {} bytes, object {} bytes (code region {} bytes)",
             snap.meta_bytes().len(),

@@ -9,6 +9,7 @@
 //! `wasmtime run FILE`): the run options are flattened into the top-level command and the
 //! subcommands win when the first word names one.
 
+mod bounds; // `--fuel`, `--timeout`
 mod compile; // `bareflow compile`: wasm -> snapshot
 mod inspect; // `bareflow inspect`: what a snapshot holds
 mod keygen; // signed snapshots

@@ -52,6 +52,13 @@ pub struct RunCommand {
     /// value (an error if the host has none). None by default.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
+    /// Fuel budget: each function entry and loop back-edge costs 1; the run stops with
+    /// "all fuel consumed" when it runs out.
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
+    /// Stop the guest with "interrupted" after DUR (`500ms`, `2s`, ...), wherever it is.
+    #[arg(long, value_name = "DUR", value_parser = super::bounds::parse_duration)]
+    timeout: Option<std::time::Duration>,
     /// The module (`.wasm` binary or `.wat` text), then ARGS, the guest's arguments: the
     /// program's `argv[1..]` for a WASI command, the function's arguments with `--invoke`.
     #[arg(
@@ -103,6 +110,11 @@ impl RunCommand {
         if let Some(t) = self.tier_up {
             config.tier_up = t;
         }
+        let bounds = super::bounds::RunBounds {
+            fuel: self.fuel,
+            timeout: self.timeout,
+        };
+        bounds.configure(&mut config);
         if bareflow::wasi::imports_wasi(&module) {
             let envs = self
                 .envs
@@ -117,6 +129,7 @@ impl RunCommand {
                 args: &args,
                 invoke: self.invoke.as_deref(),
                 profile_out: self.profile_out.as_ref(),
+                bounds,
             };
             return run.execute(&module, bytes, config);
         }
@@ -127,6 +140,7 @@ impl RunCommand {
             );
         }
         let mut store = Store::new(config);
+        let _watchdog = bounds.start(&mut store)?;
         if self.invoke.is_none() && !args.is_empty() {
             bail!("arguments given but no function to pass them to (use --invoke NAME)");
         }

@@ -25,6 +25,8 @@ pub(super) struct WasiRun<'a> {
     pub invoke: Option<&'a str>,
     /// Where to accumulate the profile (`--profile-out`).
     pub profile_out: Option<&'a PathBuf>,
+    /// `--fuel`, `--timeout` (the config has the checks on already).
+    pub bounds: super::bounds::RunBounds,
 }
 
 impl WasiRun<'_> {
@@ -54,6 +56,7 @@ impl WasiRun<'_> {
             ctx.grant_dir_spec(d)?;
         }
         let mut store = Store::new(config);
+        let _watchdog = self.bounds.start(&mut store)?;
         let wasi =
             Wasi::link(&mut store, module, ctx).with_context(|| format!("linking {path}"))?;
         let inst = store

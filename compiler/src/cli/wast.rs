@@ -24,9 +24,10 @@ const SCRIPT_STACK_BYTES: usize = 256 << 20;
 ///
 /// Each script runs on its own worker thread under a deadline (`--timeout`). A script that
 /// does not finish in time (e.g. a function that loops forever) counts as one failure,
-/// `timeout`, and the run moves on to the next file. The runtime has no fuel or epoch
-/// interruption, and a thread cannot be stopped from outside, so the late worker is left
-/// running detached (it holds a CPU until the process exits after the last file).
+/// `timeout`, and the run moves on to the next file. The worker's stores are interruptible
+/// (`Config::interruptible`): at the deadline the script's code is interrupted and the
+/// runner stops after the current directive, so the worker thread ends before the next file
+/// starts (docs/ABI.md, "Bounded execution").
 #[derive(Args, Debug)]
 pub struct WastCommand {
     /// Execution mode: interp, jit-none, jit-speed, tiered, snapshot or snapshot-xip.
@@ -161,14 +162,20 @@ fn collect_scripts(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Runs one script on a worker thread with a large stack, waiting at most `limit` for it.
 /// A script still running at the deadline is reported as one `timeout` failure; its thread
-/// is detached (see [`WastCommand`]).
+/// is interrupted and joined (see [`WastCommand`]).
+/// How long a stopped script may take to return before its worker is left detached.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 fn run_on_big_stack(file: &Path, cfg: RunConfig, limit: Option<Duration>) -> Result<FileReport> {
     let owned = file.to_path_buf();
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
+    let stop = limit.map(|_| bareflow::wast_stop::ScriptStop::new());
+    let worker_stop = stop.clone();
+    let worker = std::thread::Builder::new()
         .name("wast".into())
         .stack_size(SCRIPT_STACK_BYTES)
         .spawn(move || {
+            bareflow::wast_stop::set_thread_stop(worker_stop);
             // The receiver is gone only after a timeout: nobody wants the late report.
             let _ = tx.send(run_file(&owned, &cfg));
         })
@@ -180,6 +187,16 @@ fn run_on_big_stack(file: &Path, cfg: RunConfig, limit: Option<Duration>) -> Res
     match got {
         Ok(r) => Ok(r?),
         Err(RecvTimeoutError::Timeout) => {
+            // Interrupt the script's code (it traps at its next function entry or loop
+            // back-edge) and wait for the worker: its CPU is free again when this returns.
+            // Code that never reaches a check (a compile that hangs) keeps the thread: it
+            // is left detached after a grace period.
+            if let Some(s) = &stop {
+                s.stop();
+            }
+            if rx.recv_timeout(STOP_GRACE).is_ok() {
+                let _ = worker.join();
+            }
             let secs = limit.map_or(0, |l| l.as_secs());
             Ok(FileReport {
                 path: file.display().to_string(),

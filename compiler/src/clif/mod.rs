@@ -26,7 +26,9 @@ use cranelift_codegen::isa::CallConv;
 use wasmparser::{FuncType, ValType};
 
 pub use env::{ClifEnv, ModuleCalls, VmctxEnv, widen};
-pub use translate::{FuncTranslator, heap_trap_sites, heap_trap_sites_located, translate_function};
+pub use translate::{
+    Bounds, FuncTranslator, heap_trap_sites, heap_trap_sites_located, translate_function,
+};
 
 /// A translation failure. Validated input only fails with [`TranslateError::Unsupported`].
 #[derive(Debug)]

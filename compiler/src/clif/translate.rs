@@ -38,11 +38,16 @@ type Result<T> = core::result::Result<T, TranslateError>;
 #[path = "simd.rs"]
 mod simd;
 
+#[path = "bounds.rs"]
+mod bounds;
+pub use bounds::Bounds;
+
 /// Reusable translation state (the frontend's scratch buffers survive across functions).
 #[derive(Default)]
 pub struct FuncTranslator {
     ctx: FunctionBuilderContext,
     memory_mode: MemoryMode,
+    bounds: Bounds,
 }
 
 impl FuncTranslator {
@@ -58,6 +63,12 @@ impl FuncTranslator {
     /// embedder must register with `runtime_loader::guard`; see [`heap_trap_sites`]).
     pub fn set_memory_mode(&mut self, mode: MemoryMode) {
         self.memory_mode = mode;
+    }
+
+    /// Sets the bounded-execution checks (fuel, interrupt) of the functions translated from
+    /// now on; none by default (docs/ABI.md, "Bounded execution").
+    pub fn set_bounds(&mut self, bounds: Bounds) {
+        self.bounds = bounds;
     }
 
     /// The memory mode set with [`FuncTranslator::set_memory_mode`].
@@ -156,6 +167,8 @@ impl FuncTranslator {
             trap_sites: HashMap::new(),
             pending_sites: Vec::new(),
             checked: Vec::new(),
+            bounds: self.bounds,
+            bounds_ctx: None,
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -279,6 +292,10 @@ struct Translator<'a, 'f> {
     checked: Vec<(Value, u64)>,
     /// Translating an OSR entry (see [`FuncTranslator::translate_osr`]).
     osr: Option<Osr>,
+    /// Bounded-execution checks to emit (`bounds.rs`).
+    bounds: Bounds,
+    /// With checks: the trap context address, loaded once in the entry block.
+    bounds_ctx: Option<Value>,
 }
 
 /// State of an OSR entry translation.
@@ -408,6 +425,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let limit = self.env.stack_limit(&mut self.b, self.vmctx);
         let overflow = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(overflow, TrapCode::StackOverflow);
+        self.load_bounds_ctx();
+        // An OSR entry continues a call the interpreter already charged.
+        if self.osr.is_none() {
+            self.bound_checks();
+        }
 
         if let Some((calls, back_edges)) = self.env.profile_counters() {
             self.back_edge_counter = Some(back_edges);
@@ -899,6 +921,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         } else {
             self.b.ins().jump(header, &block_args(&args));
         }
+        let check = self.back_edge_block(header, &params);
         self.b.switch_to_block(header);
         // Before `use_var`, which appends the variables' parameters to the (unsealed) header.
         let header_params = self.b.block_params(header).to_vec();
@@ -909,7 +932,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.control.push(Frame {
             kind: FrameKind::Loop,
             end,
-            header,
+            header: check.unwrap_or(header),
             num_params: params.len(),
             num_results: results.len(),
             height,

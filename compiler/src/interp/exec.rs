@@ -162,6 +162,11 @@ pub struct ExecConfig {
     /// Also count back-edges per loop ([`Counters::loop_edges`]; a profile was asked for,
     /// not only tiering). Needs `profiling`.
     pub loops: bool,
+    /// Fuel checks (`interp/fuel.rs`): interpreters made for a call from compiled code
+    /// ([`array_entry`]) charge the store's trap context (the callee's `vmctx.trap_ctx`).
+    pub fuel: bool,
+    /// Interrupt checks, likewise.
+    pub interrupt: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -185,6 +190,9 @@ pub struct Interp {
     /// Called at profile sample points (tiered mode); its `data` must stay valid during
     /// every `invoke`.
     pub tier_hook: Option<TierHook>,
+    /// Fuel and interrupt checks (`interp/fuel.rs`); `None`: none. Its trap context must
+    /// stay valid during every `invoke`.
+    pub bounds: Option<super::fuel::Bounds>,
 }
 
 impl std::fmt::Debug for Frame {
@@ -270,6 +278,12 @@ struct Sampler {
     /// Length of the running countdown: `batch`, or 1 after a frame switch of a function
     /// with [`Counters::osr_armed`]. Pending edges are `armed - edges_left`.
     armed: u32,
+    /// With fuel or interrupt checks (`interp/fuel.rs`): the countdown fires at every edge
+    /// (`batch` and `armed` are 1) and `sub_left` counts down the profile's batch of
+    /// `sub_batch` edges instead; pending edges are `sub_batch - sub_left`.
+    bounds: Option<super::fuel::Bounds>,
+    sub_batch: u32,
+    sub_left: u32,
 }
 
 /// A callback run at every profile sample point with the counters of the function running
@@ -314,7 +328,25 @@ static OSR_RETURN: [Op; 1] = [Op::Return];
 const NO_OSR: u32 = u32::MAX;
 
 impl Sampler {
-    fn new(profiling: bool, loops: bool, hook: Option<TierHook>) -> Sampler {
+    fn new(
+        profiling: bool,
+        loops: bool,
+        hook: Option<TierHook>,
+        bounds: Option<super::fuel::Bounds>,
+    ) -> Sampler {
+        let batch = hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH));
+        let mut s = Sampler::new_unbounded(profiling, loops, hook);
+        if bounds.is_some() {
+            s.bounds = bounds;
+            s.sub_batch = batch;
+            s.sub_left = batch;
+            s.batch = 1;
+            s.armed = 1;
+        }
+        s
+    }
+
+    fn new_unbounded(profiling: bool, loops: bool, hook: Option<TierHook>) -> Sampler {
         Sampler {
             last: if profiling { ticks() } else { 0 },
             countdown: SAMPLE_PERIOD,
@@ -324,6 +356,39 @@ impl Sampler {
             loops: profiling && loops,
             batch: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
             armed: hook.map_or(EDGE_BATCH, |h| h.edge_batch.clamp(1, EDGE_BATCH)),
+            bounds: None,
+            sub_batch: 0,
+            sub_left: 0,
+        }
+    }
+
+    /// With checks: a back-edge's check; `Ok(true)` when it completes the profile's batch
+    /// (then `armed` holds the batch's length for [`Sampler::edge_batch`]).
+    ///
+    /// # Safety
+    /// The bounds' trap context must be live.
+    #[cold]
+    #[inline(never)]
+    unsafe fn bound_edge(&mut self) -> Result<bool, TrapCode> {
+        let Some(b) = self.bounds else {
+            return Ok(true);
+        };
+        // SAFETY: per the caller.
+        unsafe { b.check()? };
+        self.sub_left -= 1;
+        if self.sub_left == 0 {
+            self.armed = self.sub_batch;
+            self.sub_left = self.sub_batch;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Back-edges taken since the last batch or flush that the countdown has not counted.
+    fn pending(&self, edges_left: u32) -> u32 {
+        match self.bounds {
+            Some(_) => self.sub_batch - self.sub_left,
+            None => self.armed - edges_left,
         }
     }
 
@@ -439,6 +504,10 @@ impl Sampler {
             self.countdown -= n;
         }
         self.armed = if c.osr_armed.get() { 1 } else { self.batch };
+        if self.bounds.is_some() {
+            self.sub_left = if c.osr_armed.get() { 1 } else { self.sub_batch };
+            self.armed = 1;
+        }
         self.armed
     }
 
@@ -677,6 +746,14 @@ pub unsafe extern "C" fn array_entry(
     let values = unsafe { std::slice::from_raw_parts_mut(values, n) };
     let mut interp = Interp::new(exec);
     interp.tier_hook = hook;
+    if exec.fuel || exec.interrupt {
+        interp.bounds = Some(super::fuel::Bounds {
+            // SAFETY: per the caller; compiled code runs only with the store's trap context.
+            ctx: unsafe { (*(*callee).vmctx).trap_ctx.cast() },
+            fuel: exec.fuel,
+            interrupt: exec.interrupt,
+        });
+    }
     // SAFETY: per the caller.
     match unsafe { interp.run_interpreted(callee, values, np as usize, nr as usize) } {
         Ok(()) => 0,
@@ -696,6 +773,7 @@ impl Interp {
             frames: Vec::new(),
             config,
             tier_hook: None,
+            bounds: None,
         }
     }
 
@@ -808,7 +886,15 @@ impl Interp {
         let mut fp: *mut u64 = sptr;
         // SAFETY: `num_locals <= max_height <= need = slen!()`.
         let mut sp: *mut u64 = unsafe { sptr.add(code.num_locals as usize) };
-        let mut sampler = Sampler::new(profiling, cfg.loops, self.tier_hook);
+        let bounds = self.bounds;
+        if let Some(b) = bounds {
+            // The entry of the called function (a check point, as in compiled code).
+            // SAFETY: the store keeps the trap context alive during `invoke`.
+            if let Err(c) = unsafe { b.check() } {
+                return Err(Trap::new(c));
+            }
+        }
+        let mut sampler = Sampler::new(profiling, cfg.loops, self.tier_hook, bounds);
         // Back-edges until the next batch.
         let mut edges_left: u32 = sampler.batch;
         // The running frame trapped inside an OSR entry (the trap's location comes from
@@ -1020,6 +1106,16 @@ impl Interp {
         macro_rules! back_edges {
             ($n:expr) => {{
                 edges_left = edges_left.wrapping_sub($n);
+                // With checks (`interp/fuel.rs`) the countdown ends at every edge.
+                if edges_left == 0 && bounds.is_some() {
+                    edges_left = 1;
+                    // SAFETY: the store keeps the trap context alive during `invoke`.
+                    match unsafe { sampler.bound_edge() } {
+                        Ok(true) => edges_left = 0,
+                        Ok(false) => {}
+                        Err(c) => trap!(c),
+                    }
+                }
                 if edges_left == 0 {
                     // SAFETY: `ip` points into the current body.
                     let target = unsafe { ip.offset_from(ops) } as u32;
@@ -1049,11 +1145,11 @@ impl Interp {
         // whenever the frame changes (one compare when the function took no back-edge).
         macro_rules! flush_edges {
             () => {{
-                if edges_left != sampler.armed {
+                if sampler.pending(edges_left) != 0 {
                     // SAFETY: counters of a live instance.
                     edges_left = sampler.edges(
                         unsafe { &*counters },
-                        sampler.armed - edges_left,
+                        sampler.pending(edges_left),
                         code,
                         // SAFETY: `ip` points into the current body.
                         unsafe { ip.offset_from(ops) } as usize,
@@ -1238,6 +1334,12 @@ impl Interp {
                 } else {
                     if frames.len() >= cfg.max_depth {
                         trap!(TrapCode::StackOverflow);
+                    }
+                    if let Some(b) = bounds {
+                        // SAFETY: the store keeps the trap context alive during `invoke`.
+                        if let Err(c) = unsafe { b.check() } {
+                            trap!(c);
+                        }
                     }
                     // SAFETY: a wasm FuncRef without native code is interpreted.
                     let (d, c, k) = unsafe { wasm_code(f) };
@@ -3294,7 +3396,7 @@ impl Interp {
             let c = unsafe { &*counters };
             // The pending back-edges of the frame that returned last or trapped.
             c.back_edges
-                .set(c.back_edges.get() + u64::from(sampler.armed - edges_left));
+                .set(c.back_edges.get() + u64::from(sampler.pending(edges_left)));
             sampler.flush(c);
         }
         match result {

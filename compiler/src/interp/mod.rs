@@ -4,6 +4,7 @@
 //! [`exec`] runs them with an explicit frame stack and per-function counters.
 
 pub mod exec;
+pub mod fuel;
 pub mod lower;
 mod num;
 pub mod ops;

@@ -305,6 +305,12 @@ impl JitTier {
         Ok(())
     }
 
+    /// Sets the bounded-execution checks of the functions compiled from now on (none by
+    /// default).
+    pub fn set_bounds(&mut self, bounds: crate::clif::Bounds) {
+        self.translator.set_bounds(bounds);
+    }
+
     /// Makes the code compiled from now on with profile counters call `hook(data, calls)`
     /// (an `extern "C"` function) every [`crate::tier::HOOK_PERIOD`] calls; `data` must
     /// outlive the code.

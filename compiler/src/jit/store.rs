@@ -120,6 +120,7 @@ impl JitStore {
                 let mut m = TierManager::new(thresholds(config), ctx, config.tier_log);
                 m.set_count_top_tier(config.profiling);
                 m.set_memory_mode(config.memory);
+                m.set_bounds(config.bounds());
                 let mut t = Box::new(Tiering {
                     manager: m,
                     instances: Vec::new(),
@@ -137,6 +138,7 @@ impl JitStore {
         };
         if let Some(t) = &mut pure {
             t.set_memory_mode(config.memory)?;
+            t.set_bounds(config.bounds());
         }
         Ok(Some(JitStore {
             pure,

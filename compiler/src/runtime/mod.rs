@@ -12,7 +12,7 @@ pub use caller::{Caller, MemoryAccessError};
 pub use error::{CallError, InstantiateError, Trap, TrapCode};
 pub use store::{
     ExportType, Extern, ExternType, Func, Global, HostFn, HostFnWithCaller, ImportType, InstanceId,
-    Memory, Module, Store, Table,
+    InterruptHandle, Memory, Module, Store, Table,
 };
 pub use types::{
     Config, FuncCounters, FuncType, GlobalType, Limits, LoopCounters, MemoryMode, MemoryType, Mode,

@@ -289,6 +289,8 @@ pub struct Store {
     created_ticks: u64,
     /// User data and the last host error message (boxed: host functions point at it).
     shared: Box<StoreShared>,
+    /// Fuel and interruption (`bounds.rs`); dropped last (the trap context may be its own).
+    bounds: bounds::Bounds,
 }
 
 /// The part of a store its host functions reach while wasm runs.
@@ -300,6 +302,10 @@ struct StoreShared {
     /// [`Store::call`] the trap ends.
     host_error: RefCell<Option<(TrapCode, String)>>,
 }
+
+#[path = "bounds.rs"]
+mod bounds;
+pub use bounds::InterruptHandle;
 
 struct StoreInstance {
     // Field order is drop order: the instance before the data its FuncRefs point at.
@@ -491,15 +497,31 @@ fn check_mode(mode: Mode) -> Result<(), String> {
 impl Store {
     /// A new empty store.
     pub fn new(config: Config) -> Store {
-        let jit = JitStore::new(&config).unwrap_or(None);
-        let snap = crate::aot::store::SnapshotStore::new(&config);
+        let mut jit = JitStore::new(&config).unwrap_or(None);
+        let mut snap = crate::aot::store::SnapshotStore::new(&config);
+        let ctx = match (&mut jit, &mut snap) {
+            (Some(j), _) => j.trap_ctx(),
+            (None, Some(s)) => s.trap_ctx(),
+            (None, None) => ptr::null_mut(),
+        };
+        let bounds = bounds::Bounds::new(ctx);
         let exec = ExecConfig {
             max_depth: config.max_call_depth.max(1),
             max_slots: config.max_stack_slots.max(1),
             // Tiered mode needs the counters to decide what to compile.
             profiling: config.profiling || config.mode == Mode::Tiered,
             loops: config.profiling,
+            fuel: config.consume_fuel,
+            interrupt: config.interruptible,
         };
+        let mut interp = Interp::new(exec);
+        if config.consume_fuel || config.interruptible {
+            interp.bounds = Some(interp::fuel::Bounds {
+                ctx: bounds.ctx,
+                fuel: config.consume_fuel,
+                interrupt: config.interruptible,
+            });
+        }
         Store {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             config,
@@ -509,12 +531,13 @@ impl Store {
             memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
-            interp: Interp::new(exec),
+            interp,
             jit,
             snap,
             created: Instant::now(),
             created_ticks: interp::exec::ticks(),
             shared: Box::default(),
+            bounds,
         }
     }
 

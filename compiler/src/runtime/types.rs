@@ -140,6 +140,13 @@ pub struct Config {
     pub memory: MemoryMode,
     /// Print every tier-up (function, tier, when, compile time) to stderr ([`Mode::Tiered`]).
     pub tier_log: bool,
+    /// Fuel (docs/ABI.md, "Bounded execution"): every function entry and taken loop
+    /// back-edge costs 1 unit of the store's fuel ([`crate::runtime::Store::set_fuel`]);
+    /// a call that runs out traps `OutOfFuel`. Off by default (no checks are compiled).
+    pub consume_fuel: bool,
+    /// Interrupt checks at the same points: [`crate::runtime::Store::interrupt_handle`]
+    /// makes the running (or next) call trap `Interrupted`. Off by default.
+    pub interruptible: bool,
 }
 
 impl Default for Config {
@@ -153,11 +160,33 @@ impl Default for Config {
             max_wasm_stack: runtime_loader::trap::DEFAULT_STACK_BUDGET,
             memory: MemoryMode::Checked,
             tier_log: false,
+            consume_fuel: false,
+            interruptible: false,
         }
     }
 }
 
 impl Config {
+    /// Sets [`Config::consume_fuel`] (Wasmtime's name).
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Config {
+        self.consume_fuel = on;
+        self
+    }
+
+    /// Sets [`Config::interruptible`].
+    pub fn interruptible(&mut self, on: bool) -> &mut Config {
+        self.interruptible = on;
+        self
+    }
+
+    /// The checks compiled code of this configuration carries.
+    pub fn bounds(&self) -> crate::clif::Bounds {
+        crate::clif::Bounds {
+            fuel: self.consume_fuel,
+            interrupt: self.interruptible,
+        }
+    }
+
     /// The stack budget the store's trap context gets: [`Config::max_wasm_stack`], or the
     /// default for 0 (a zero budget would switch the stack check off).
     pub fn wasm_stack_budget(&self) -> usize {

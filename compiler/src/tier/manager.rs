@@ -72,6 +72,7 @@ pub struct TierManager {
     start: Instant,
     verbose: bool,
     memory_mode: MemoryMode,
+    bounds: crate::clif::Bounds,
     count_top_tier: bool,
     tier_hook: Option<(*const u8, *const u8)>,
     /// OSR entries by `(instance, func, loop offset)`; null: compiling it failed.
@@ -101,6 +102,7 @@ impl TierManager {
             start: Instant::now(),
             verbose,
             memory_mode: MemoryMode::Checked,
+            bounds: crate::clif::Bounds::default(),
             count_top_tier: false,
             tier_hook: None,
             osr: HashMap::new(),
@@ -221,6 +223,12 @@ impl TierManager {
         self.memory_mode = mode;
     }
 
+    /// Sets the bounded-execution checks of the tiers created from now on (none by
+    /// default; call before the first [`TierManager::jit`]).
+    pub fn set_bounds(&mut self, bounds: crate::clif::Bounds) {
+        self.bounds = bounds;
+    }
+
     /// Makes code compiled at the top tier keep counting calls and back-edges too (a profile
     /// was asked for: without this, counts would stop when a function reaches `speed`).
     pub fn set_count_top_tier(&mut self, on: bool) {
@@ -252,6 +260,7 @@ impl TierManager {
         if slot.is_none() {
             let mut tier = JitTier::new(opt, self.trap_ctx)?;
             tier.set_memory_mode(self.memory_mode)?;
+            tier.set_bounds(self.bounds);
             if opt == OptLevel::None {
                 tier.set_tier_hook(self.tier_hook);
             }

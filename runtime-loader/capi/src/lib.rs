@@ -41,6 +41,7 @@ use runtime_loader::trap::{self, TrapContext};
 use runtime_loader::{LoadError, TrapCode};
 
 mod arena;
+mod bounds;
 mod call;
 mod instance;
 mod load;
@@ -151,6 +152,8 @@ pub struct Runtime {
     public_key: Option<[u8; 32]>,
     /// `bf_require_signature`: refuse every snapshot unless a key is set (and it verifies).
     require_signature: bool,
+    /// Header flags `FUEL | INTERRUPT` of the loaded snapshot (`bounds.rs`).
+    bounds: u32,
 }
 
 /// Writes the concatenation of `parts` into `buf`, truncated, NUL-terminated.
@@ -309,6 +312,7 @@ pub unsafe extern "C" fn bf_init(
             message: [0; 96],
             public_key: None,
             require_signature: false,
+            bounds: 0,
         });
         *out = rt;
     }

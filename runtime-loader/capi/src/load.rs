@@ -86,6 +86,7 @@ pub(crate) fn load(
     #[cfg(feature = "relocate")]
     snap.validate_relocations()?;
     check_header(&snap, Some(MemoryMode::Checked))?;
+    super::bounds::loaded(r, snap.flags);
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs();
     let ntypes = meta.num_types() as usize;

@@ -27,6 +27,8 @@ for s in fibonacci sum_to_n multiply sha256; do
 done
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/host.wat" -o "$OUT/host.snap" 2>/dev/null
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/bulk.wat" -o "$OUT/bulk.snap" 2>/dev/null
+# Fuel and interrupt checks (bf_set_fuel, bf_interrupt).
+"$BAREFLOW" compile $COMPILE_FLAGS --fuel --interruptible "$here/bounds.wat" -o "$OUT/bounds.snap" 2>/dev/null
 # Compiled for the other memory mode (guard pages): the C API must refuse it.
 "$BAREFLOW" compile $COMPILE_FLAGS --memory guard "$root/wasm-samples/fibonacci.wasm" \
     -o "$OUT/fibonacci-guard.snap" 2>/dev/null

@@ -23,6 +23,7 @@ EMBED(snap_multiply, "multiply.snap")
 EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_host, "host.snap")
 EMBED(snap_bulk, "bulk.snap")
+EMBED(snap_bounds, "bounds.snap")
 EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
 
 /* Executable memory for loaded code: a writable+executable .bss-like section (the loader
@@ -245,6 +246,35 @@ static void flips(const char *name, const uint8_t *b, const uint8_t *e, int inst
     expect(refused > loaded, "resealed flips mostly refused");
 }
 
+/* bounds.wat's import: asks the runtime to stop (as a timer interrupt would). */
+static uint32_t host_stop(void *env, bf_runtime *rt, uint64_t *v) {
+    (void)env;
+    (void)v;
+    return bf_interrupt(rt) == BF_OK ? 0 : 99;
+}
+
+/* Calls export `name` of the bounds runtime and prints
+ * "bounds NAME -> status S trap T fuel F [result R]". */
+static void bounded(bf_runtime *rt, const char *name) {
+    uint32_t idx = 0;
+    uint64_t v[1] = {0};
+    expect(bf_export_func(rt, name, &idx, 0, 0) == BF_OK, "bounds export");
+    bf_status s = bf_call(rt, idx, v, 1);
+    put("bounds ");
+    put(name);
+    put(" -> status ");
+    put_u64(s);
+    put(" trap ");
+    put_u64(s == BF_ERR_TRAP ? bf_trap_code(rt) : 0);
+    put(" fuel ");
+    put_u64(bf_get_fuel(rt));
+    if (s == BF_OK) {
+        put(" result ");
+        put_u64(v[0]);
+    }
+    flush();
+}
+
 static bf_runtime *start(const char *snap, const uint8_t *b, const uint8_t *e, int bind) {
     static uint32_t fail_code = 42;
     bf_runtime *rt;
@@ -396,6 +426,34 @@ int main(int argc, char **argv) {
         verb = "call ";
         uint64_t size = 0;
         expect(bf_memory_size(rt, &size) == BF_OK && size == 3 * 65536, "memory size after grow");
+    }
+
+    /* Bounded execution: fuel and bf_interrupt stop `(loop br 0)`; the same instance answers
+     * the next call. */
+    {
+        bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+        s = s ? s : bf_load(rt, snap_bounds, (size_t)(snap_bounds_end - snap_bounds),
+                            CODE_REGION, CODE_LEN);
+        s = s ? s : bf_bind(rt, "env", "stop", host_stop, 0);
+        s = s ? s : bf_instantiate(rt);
+        expect(s == BF_OK, "bounds instantiate");
+        if (s == BF_OK) {
+            expect(bf_set_fuel(rt, 100000) == BF_OK, "bf_set_fuel");
+            bounded(rt, "spin");
+            expect(bf_set_fuel(rt, 10) == BF_OK, "bf_set_fuel again");
+            bounded(rt, "seven");
+            bounded(rt, "stop_then_spin");
+            bounded(rt, "seven");
+        }
+        /* A snapshot without the checks refuses both. */
+        s = bf_init(arena, sizeof arena, 0, &rt);
+        s = s ? s : bf_load(rt, snap_fibonacci, (size_t)(snap_fibonacci_end - snap_fibonacci),
+                            CODE_REGION, CODE_LEN);
+        put("bounds unchecked -> set_fuel ");
+        put_u64(s ? s : bf_set_fuel(rt, 5));
+        put(" interrupt ");
+        put_u64(s ? s : bf_interrupt(rt));
+        flush();
     }
 
     /* Error paths: each must come back as a status. */

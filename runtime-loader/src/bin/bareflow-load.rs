@@ -129,8 +129,7 @@ impl Drop for Fd {
 }
 
 #[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
-const USAGE: &str =
-    "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n";
+const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] [--fuel N] [--timeout DUR] SNAPSHOT [--invoke NAME [ARGS...]]\n";
 #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
 const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
      bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
@@ -478,6 +477,9 @@ fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
     Ok(key)
 }
 
+#[path = "bareflow_load/bounds.rs"]
+mod bounds;
+
 /// Takes a leading `--require-signed` off `args`.
 fn strip_required<'a, T>(args: &'a [(T, &str)]) -> (bool, &'a [(T, &'a str)]) {
     match args {
@@ -531,6 +533,27 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             return wasi_cmd::main(p.0, p.1, &rest, key.as_ref());
         }
     }
+    // `--fuel N`, `--timeout DUR` (docs/ABI.md, "Bounded execution").
+    let (mut fuel, mut timeout_us, mut args) = (None, None, args);
+    loop {
+        match args {
+            [flag, n, rest @ ..] if flag.1 == "--fuel" => {
+                let Some(n) = bounds::digits(n.1) else {
+                    return fail(2, "error", &"--fuel: not a count");
+                };
+                fuel = Some(n.min(i64::MAX as u64) as i64);
+                args = rest;
+            }
+            [flag, d, rest @ ..] if flag.1 == "--timeout" => {
+                let Some(us) = bounds::parse_duration_us(d.1) else {
+                    return fail(2, "error", &"--timeout: bad duration");
+                };
+                timeout_us = Some(us);
+                args = rest;
+            }
+            _ => break,
+        }
+    }
     let (path, invoke, rest) = match args {
         [p] => (p.0, None, &[][..]),
         [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
@@ -547,7 +570,26 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(m) => m,
         Err(e) => return fail(1, "error", &e),
     };
+    // Header flags (bytes 12..16; `load` validated the header).
+    let flags = bytes
+        .get(12..16)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
     drop(bytes);
+    use runtime_loader::format::flags::{FUEL, INTERRUPT};
+    if fuel.is_some() && flags & FUEL == 0 {
+        return fail(
+            1,
+            "error",
+            &"--fuel: the snapshot has no fuel checks (compile --fuel)",
+        );
+    }
+    if timeout_us.is_some() && flags & INTERRUPT == 0 {
+        return fail(
+            1,
+            "error",
+            &"--timeout: the snapshot has no interrupt checks (compile --interruptible)",
+        );
+    }
     let meta = module.meta();
     if meta.num_imports() != 0 {
         return fail(
@@ -581,6 +623,15 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     if let Err(t) = inst.initialize(&meta) {
         return fail(1, "trap", &t);
     }
+    // Without `--fuel`, code compiled with fuel checks runs unbounded.
+    trap_ctx.fuel = fuel.unwrap_or(i64::MAX);
+    // SAFETY: `trap_ctx` lives until the process exits (returning from `main`).
+    if let Some(us) = timeout_us
+        && !unsafe { bounds::arm(&mut *trap_ctx, us) }
+    {
+        return fail(1, "error", &"--timeout: cannot set the timer");
+    }
+    let _disarm = bounds::Disarm;
     if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {

@@ -170,8 +170,13 @@ pub mod flags {
     pub const SSE41: u32 = 2;
     /// Signed: an Ed25519 signature trailer follows the container (`crate::sign`).
     pub const SIGNED: u32 = 4;
+    /// The code charges fuel at function entries and loop back-edges
+    /// (`bareflow compile --fuel`; docs/ABI.md, "Bounded execution").
+    pub const FUEL: u32 = 8;
+    /// The code checks the interrupt flag at the same points (`--interruptible`).
+    pub const INTERRUPT: u32 = 16;
     /// Every bit this version knows.
-    pub const KNOWN: u32 = XIP | SIGNED | super::cpu::ALL;
+    pub const KNOWN: u32 = XIP | SIGNED | FUEL | INTERRUPT | super::cpu::ALL;
 }
 
 /// The x86-64 CPU features a snapshot's code was compiled to use, as header flag bits

@@ -1,0 +1,399 @@
+//! Bounded execution (issue #18): fuel is charged the same in every mode (1 per function
+//! entry, 1 per taken loop back-edge), `(loop br 0)` is stopped by fuel and by an interrupt
+//! in every mode, and the same instance answers the next call.
+
+use std::time::Duration;
+
+use bareflow::{
+    CallError, Config, Extern, Func, MemoryMode, Mode, Module, Store, TierUp, TrapCode, Val,
+};
+
+const WAT: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func $spin (export "spin") (loop br 0))
+  ;; n iterations, each a call and a back-edge: fuel 1 + 2n.
+  (func $count (export "count") (param $n i32) (result i32) (local $acc i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (call $leaf (local.get $n))))
+        (i32.store (i32.const 0) (local.get $acc))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+  (func $leaf (param i32) (result i32) (i32.and (local.get 0) (i32.const 1)))
+  ;; A nested loop with a br_table back-edge and a br_if back-edge: fuel
+  ;; 1 + (outer - 1) + outer * (inner - 1).
+  (func (export "nested") (param $outer i32) (param $inner i32) (result i32)
+    (local $i i32) (local $j i32) (local $acc i32)
+    (block $x (loop $o
+      (local.set $j (i32.const 0))
+      (loop $in
+        (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $in (i32.lt_u (local.get $j) (local.get $inner))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_table $o $x (i32.ge_u (local.get $i) (local.get $outer)))))
+    (local.get $acc))
+)
+"#;
+
+fn configs() -> Vec<(&'static str, Config)> {
+    let mut v = Vec::new();
+    for (name, mode) in [
+        ("interp", Mode::Interp),
+        ("jit-none", Mode::JitNone),
+        ("jit-speed", Mode::JitSpeed),
+        ("tiered", Mode::Tiered),
+        ("snapshot", Mode::Snapshot),
+        ("snapshot-xip", Mode::SnapshotXip),
+    ] {
+        let mut c = Config::new(mode);
+        if mode == Mode::Tiered {
+            // OSR at the first batch of back-edges, and calls compile at once.
+            c.tier_up = TierUp {
+                calls: 1,
+                back_edges: 3,
+            };
+        }
+        v.push((name, c));
+    }
+    for (name, mode) in [
+        ("jit-speed-guard", Mode::JitSpeed),
+        ("snapshot-guard", Mode::Snapshot),
+    ] {
+        let mut c = Config::new(mode);
+        c.memory = MemoryMode::Guard;
+        v.push((name, c));
+    }
+    v
+}
+
+fn func(store: &Store, inst: bareflow::InstanceId, name: &str) -> Func {
+    match store.export(inst, name) {
+        Some(Extern::Func(f)) => f,
+        other => panic!("export {name}: {other:?}"),
+    }
+}
+
+fn trap_code(r: Result<Vec<Val>, CallError>) -> TrapCode {
+    match r {
+        Err(CallError::Trap(t)) => t.code,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+const BUDGET: u64 = 1_000_000;
+
+#[test]
+fn remaining_fuel_is_the_same_in_every_mode() {
+    let module = Module::from_bytes(WAT.as_bytes()).expect("module");
+    let mut seen = Vec::new();
+    for (name, mut config) in configs() {
+        config.consume_fuel(true);
+        let mut store = Store::new(config);
+        let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+        let count = func(&store, inst, "count");
+        let nested = func(&store, inst, "nested");
+        store.set_fuel(BUDGET).unwrap();
+        let mut remaining = Vec::new();
+        for n in [0, 1, 7, 1000] {
+            let r = store.call(count, &[Val::I32(n)]).expect(name);
+            assert_eq!(r, vec![Val::I32((n + 1) / 2)], "{name}");
+            remaining.push(store.get_fuel().unwrap());
+        }
+        let r = store
+            .call(nested, &[Val::I32(30), Val::I32(20)])
+            .expect(name);
+        assert_eq!(r, vec![Val::I32(600)], "{name}");
+        remaining.push(store.get_fuel().unwrap());
+        // The unit, spelled out: 1 per entry, 1 per taken back-edge.
+        let mut want = BUDGET;
+        let mut expected = Vec::new();
+        for n in [0u64, 1, 7, 1000] {
+            want -= 1 + 2 * n;
+            expected.push(want);
+        }
+        want -= 1 + 29 + 30 * 19;
+        expected.push(want);
+        assert_eq!(remaining, expected, "{name}");
+        if name == "tiered" {
+            assert!(!store.osr_events().is_empty(), "tiered: no OSR happened");
+        }
+        // A budget that runs out mid-loop stops at the same point in every mode: the
+        // memory shows how far the loop got.
+        store.set_fuel(101).unwrap();
+        assert_eq!(
+            trap_code(store.call(count, &[Val::I32(1000)])),
+            TrapCode::OutOfFuel,
+            "{name}"
+        );
+        assert_eq!(store.get_fuel().unwrap(), 0, "{name}");
+        let mem = match store.export(inst, "memory") {
+            Some(Extern::Memory(m)) => Some(m),
+            _ => None,
+        };
+        let stored = mem.map(|m| store.memory_data(m)[0]);
+        seen.push((name, stored));
+        // The same instance answers the next call once fuel is added.
+        store.set_fuel(10).unwrap();
+        assert_eq!(
+            store.call(count, &[Val::I32(2)]).expect(name),
+            vec![Val::I32(1)]
+        );
+        assert_eq!(store.get_fuel().unwrap(), 5, "{name}");
+    }
+    // 101 units: the entry and 50 iterations (call + back-edge); the 51st call traps.
+    // (1000..=951 has 25 odd numbers.)
+    for (name, stored) in &seen {
+        assert_eq!(*stored, Some(25), "{name}: {seen:?}");
+    }
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_fuel_in_every_mode() {
+    let module = Module::from_bytes(WAT.as_bytes()).expect("module");
+    for (name, mut config) in configs() {
+        config.consume_fuel(true);
+        let mut store = Store::new(config);
+        let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+        let spin = func(&store, inst, "spin");
+        let count = func(&store, inst, "count");
+        for budget in [0, 1, 5000, 200_000] {
+            store.set_fuel(budget).unwrap();
+            let r = store.call(spin, &[]);
+            match r {
+                Err(CallError::Trap(t)) => {
+                    assert_eq!(t.code, TrapCode::OutOfFuel, "{name}");
+                    assert_eq!(t.code.to_string(), "all fuel consumed");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        store.set_fuel(100).unwrap();
+        assert_eq!(
+            store.call(count, &[Val::I32(3)]).expect(name),
+            vec![Val::I32(2)]
+        );
+        assert_eq!(store.get_fuel().unwrap(), 93, "{name}");
+    }
+}
+
+#[test]
+fn an_endless_loop_is_interrupted_in_every_mode() {
+    let module = Module::from_bytes(WAT.as_bytes()).expect("module");
+    for (name, mut config) in configs() {
+        config.interruptible(true);
+        let mut store = Store::new(config);
+        let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+        let spin = func(&store, inst, "spin");
+        let count = func(&store, inst, "count");
+        let h = store.interrupt_handle().unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            h.interrupt();
+        });
+        let r = store.call(spin, &[]);
+        t.join().unwrap();
+        match r {
+            Err(CallError::Trap(t)) => {
+                assert_eq!(t.code, TrapCode::Interrupted, "{name}");
+                assert_eq!(t.code.to_string(), "interrupted");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        // The check consumed the request: the next call runs to the end.
+        assert_eq!(
+            store.call(count, &[Val::I32(3)]).expect(name),
+            vec![Val::I32(2)]
+        );
+    }
+}
+
+#[test]
+fn fuel_and_interrupts_need_the_config() {
+    let mut store = Store::new(Config::new(Mode::Interp));
+    assert!(matches!(store.set_fuel(1), Err(CallError::Unsupported(_))));
+    assert!(matches!(store.get_fuel(), Err(CallError::Unsupported(_))));
+    assert!(store.interrupt_handle().is_err());
+}
+
+const SPIN_WAST: &str = r#"
+(module (func (export "spin") (loop br 0)) (func (export "f") (result i32) i32.const 7))
+(assert_return (invoke "f") (i32.const 7))
+(invoke "spin")
+(assert_return (invoke "f") (i32.const 7))
+"#;
+
+#[test]
+fn a_stopped_wast_script_ends_its_thread() {
+    for mode in [Mode::Interp, Mode::JitSpeed, Mode::Snapshot] {
+        let stop = bareflow::wast_stop::ScriptStop::new();
+        let s = stop.clone();
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let worker = std::thread::spawn(move || {
+            let me = std::fs::read_link("/proc/thread-self").unwrap();
+            tid_tx
+                .send(me.file_name().unwrap().to_string_lossy().into_owned())
+                .unwrap();
+            bareflow::wast_stop::set_thread_stop(Some(s));
+            let cfg = bareflow::wast::RunConfig {
+                mode,
+                ..Default::default()
+            };
+            bareflow::wast::run_script("spin.wast", SPIN_WAST, &cfg)
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !worker.is_finished(),
+            "{mode:?}: the script should still spin"
+        );
+        stop.stop();
+        let t0 = std::time::Instant::now();
+        while !worker.is_finished() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "{mode:?}: the worker still runs"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = worker.join().unwrap();
+        // The first assertion passed, `spin` was interrupted, the rest did not run.
+        assert_eq!(report.passed, 1, "{mode:?}: {report:?}");
+        // The worker's task is gone from the process (other tests' threads come and go, so
+        // the check looks at this thread's id only).
+        let tid = tid_rx.recv().unwrap();
+        assert!(
+            !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists(),
+            "{mode:?}: thread {tid} still exists"
+        );
+    }
+}
+
+#[test]
+fn cli_run_fuel_and_timeout() {
+    let dir = std::env::temp_dir().join(format!("bareflow-fuel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wat = dir.join("spin.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "spin") (loop br 0)) (func (export "f") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_bareflow");
+    for mode in ["interp", "jit-speed", "tiered", "snapshot"] {
+        for (opt, val, msg) in [
+            ("--timeout", "200ms", "interrupted"),
+            ("--fuel", "100000", "all fuel consumed"),
+        ] {
+            let out = std::process::Command::new(bin)
+                .args(["run", "--mode", mode, opt, val, "--invoke", "spin"])
+                .arg(&wat)
+                .output()
+                .unwrap();
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(msg), "{mode} {opt}: {err}");
+        }
+        let out = std::process::Command::new(bin)
+            .args(["run", "--mode", mode, "--fuel", "1", "--timeout", "5s"])
+            .args(["--invoke", "f"])
+            .arg(&wat)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "7");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `bareflow-load --fuel/--timeout`: stops `(loop br 0)` in a snapshot compiled with the
+/// checks, and refuses a snapshot compiled without them.
+#[test]
+fn bareflow_load_fuel_and_timeout() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    // The same target directory as tests/snapshot.rs's `bareflow_load_cli`.
+    let target = tmp.join("loadbin");
+    let out = std::process::Command::new(&cargo)
+        .args([
+            "build",
+            "-p",
+            "runtime-loader",
+            "--bin",
+            "bareflow-load",
+            "--offline",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let load = target.join("debug/bareflow-load");
+    let dir = tmp.join("fuel-load");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wat = dir.join("spin.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "spin") (loop br 0)) (func (export "f") (result i32) i32.const 7))"#,
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_bareflow");
+    let snap = |name: &str, flags: &[&str]| {
+        let p = dir.join(name);
+        let o = std::process::Command::new(bin)
+            .arg("compile")
+            .args(flags)
+            .arg(&wat)
+            .arg("-o")
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        p
+    };
+    let bounded = snap("bounded.snap", &["--fuel", "--interruptible"]);
+    let xip = snap("bounded-xip.snap", &["--fuel", "--interruptible", "--xip"]);
+    let plain = snap("plain.snap", &[]);
+    let run = |args: &[&str], s: &std::path::Path, tail: &[&str]| {
+        let o = std::process::Command::new(&load)
+            .args(args)
+            .arg(s)
+            .args(tail)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for s in [&bounded, &xip] {
+        let (code, _, err) = run(&["--fuel", "5000"], s, &["--invoke", "spin"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("trap: all fuel consumed"), "{err}");
+        let (code, _, err) = run(&["--timeout", "200ms"], s, &["--invoke", "spin"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("trap: interrupted"), "{err}");
+        // Enough fuel, a deadline that does not pass: the result.
+        let (code, out, _) = run(&["--fuel", "1", "--timeout", "5s"], s, &["--invoke", "f"]);
+        assert_eq!((code, out.trim()), (Some(0), "7"));
+        // No bounds asked for: runs as usual.
+        let (code, out, _) = run(&[], s, &["--invoke", "f"]);
+        assert_eq!((code, out.trim()), (Some(0), "7"));
+    }
+    let (code, _, err) = run(&["--fuel", "10"], &plain, &["--invoke", "f"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no fuel checks"), "{err}");
+    let (code, _, err) = run(&["--timeout", "1s"], &plain, &["--invoke", "f"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no interrupt checks"), "{err}");
+    let (code, _, _) = run(&["--timeout", "soon"], &plain, &["--invoke", "f"]);
+    assert_eq!(code, Some(2));
+}
