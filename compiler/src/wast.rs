@@ -927,6 +927,12 @@ impl<'r> Runner<'r> {
         match f {
             "simd" => fs.contains(WasmFeatures::SIMD),
             "relaxed-simd" => fs.contains(WasmFeatures::RELAXED_SIMD),
+            "tail-call" => fs.contains(WasmFeatures::TAIL_CALL),
+            "function-references" => fs.contains(WasmFeatures::FUNCTION_REFERENCES),
+            "memory64" => fs.contains(WasmFeatures::MEMORY64),
+            "multi-memory" => fs.contains(WasmFeatures::MULTI_MEMORY),
+            "gc" => fs.contains(WasmFeatures::GC),
+            "exceptions" => fs.contains(WasmFeatures::EXCEPTIONS),
             _ => false,
         }
     }
@@ -2579,6 +2585,23 @@ mod tests {
 #[cfg(test)]
 mod judging_tests {
     use super::*;
+
+    /// An invalid module whose text uses a feature of the scope is judged, not skipped as
+    /// that feature (in the `wasm3` scope, `return_call` is in scope; in `core` it is not).
+    #[test]
+    fn invalid_module_with_in_scope_feature_is_judged() {
+        let script = r#"(assert_invalid (module (func (result i32) (return_call 1) (i32.const 0)) (func)) "type mismatch")"#;
+        let run = |scope| {
+            let cfg = RunConfig {
+                scope,
+                ..RunConfig::default()
+            };
+            let r = run_script("tail.wast", script, &cfg);
+            (r.passed, r.failed, r.skipped)
+        };
+        assert_eq!(run(Scope::Wasm3), (1, 0, 0));
+        assert_eq!(run(Scope::Core), (0, 0, 1));
+    }
 
     const SCRIPT: &str = r#"
         (assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
