@@ -37,13 +37,18 @@ impl core::fmt::Display for CommandError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             CommandError::Unlinkable(s) => f.write_str(s),
-            CommandError::MissingStub(t) => write!(
-                f,
-                "the snapshot has no import stub for type {t} (recompile it with this version)"
-            ),
-            CommandError::Instance(e) => write!(f, "instantiation failed: {e}"),
-            CommandError::NoStart => write!(f, "the module exports no `_start` function"),
-            CommandError::Trap(t) => write!(f, "{t}"),
+            // Pieces, not `write!`: no integer-formatting code in the size-built loader.
+            CommandError::MissingStub(t) => {
+                f.write_str("the snapshot has no import stub for type ")?;
+                crate::error::write_decimal(f, u64::from(*t))?;
+                f.write_str(" (recompile it with this version)")
+            }
+            CommandError::Instance(e) => {
+                f.write_str("instantiation failed: ")?;
+                core::fmt::Display::fmt(e, f)
+            }
+            CommandError::NoStart => f.write_str("the module exports no `_start` function"),
+            CommandError::Trap(t) => core::fmt::Display::fmt(t, f),
         }
     }
 }
@@ -51,12 +56,15 @@ impl core::fmt::Display for CommandError {
 #[cfg(feature = "std")]
 impl std::error::Error for CommandError {}
 
-/// `what` `module::name` (built by hand: no `format!` machinery in the size-built loader).
+/// `what` `module::name` (built by hand: no `format!` machinery in the size-built loader). A
+/// name that is not UTF-8 (the compiler never writes one) shows as `?`: no lossy decoder in
+/// the size-built loader.
 fn import_message(what: &str, module: &[u8], name: &[u8]) -> String {
+    let text = |b| core::str::from_utf8(b).unwrap_or("?");
     let mut s = String::from(what);
-    s.push_str(&String::from_utf8_lossy(module));
+    s.push_str(text(module));
     s.push_str("::");
-    s.push_str(&String::from_utf8_lossy(name));
+    s.push_str(text(name));
     s
 }
 

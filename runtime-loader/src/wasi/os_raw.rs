@@ -47,7 +47,13 @@ impl core::fmt::Display for OsError {
             _ => "error",
         };
         f.write_str(what)?;
-        write!(f, " (os error {})", self.0)
+        // By hand, not `{}` of an i32: no integer-formatting code in the size-built loader.
+        f.write_str(" (os error ")?;
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        crate::error::write_decimal(f, u64::from(self.0.unsigned_abs()))?;
+        f.write_str(")")
     }
 }
 
