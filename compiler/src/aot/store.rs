@@ -81,6 +81,16 @@ impl SnapshotStore {
         &mut *self.trap_ctx
     }
 
+    /// Forgets the function recorded by the last compiled-code trap (call before entering).
+    pub fn clear_trap_site(&mut self) {
+        crate::jit::store::clear_trap_site(&mut self.trap_ctx);
+    }
+
+    /// Names the snapshot function that raised `trap` (as the JIT modes do).
+    pub fn attribute_trap(&mut self, trap: &mut crate::runtime::Trap) {
+        crate::jit::store::attribute_trap(&mut self.trap_ctx, trap);
+    }
+
     /// Gives a host function its native entry (the native→array stub of its signature).
     ///
     /// # Errors

@@ -359,10 +359,7 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
         v.to_bits()
     };
     o.1.extend_from_slice(b"bits 0x");
-    let digits = (64 - bits.leading_zeros()).div_ceil(4).max(1);
-    for k in (0..digits).rev() {
-        o.1.push(b"0123456789abcdef"[(bits >> (4 * k)) as usize & 15]);
-    }
+    write_hex(o, bits);
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
@@ -406,6 +403,52 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
             .and_then(|()| write_decimal(o, v.wrapping_sub(1)))
             .and_then(|()| writeln!(o)),
     };
+}
+
+/// Reports a trap as `trap: MESSAGE (in function NAME, at code offset 0xN)`, as `bareflow run`
+/// does: compiled code records the trapping function's `FuncRef` and the wasm offset in the
+/// trap context just before it raises the trap. The name comes from the snapshot's function
+/// records, read again from `path` only now (nothing is kept for a run that does not trap).
+fn fail_trap(t: &runtime_loader::TrapCode, ctx: &mut TrapContext, path: *const c_char) -> i32 {
+    let f = core::mem::replace(&mut ctx.last_func, core::ptr::null());
+    let off = core::mem::replace(&mut ctx.last_offset, 0);
+    let mut e = Fd(2, Vec::new());
+    let _ = e.write_str("bareflow-load: trap: ");
+    let _ = e.write_str(t.message());
+    if !f.is_null() {
+        // SAFETY: compiled code records a live FuncRef of this instance (it outlives `ctx`'s
+        // use here: the instance is dropped after this returns).
+        let index = unsafe { (*f).func_index };
+        let _ = e.write_str(" (in function ");
+        let bytes = read_file(path).unwrap_or_default();
+        let record = runtime_loader::format::Snapshot::parse(&bytes)
+            .ok()
+            .and_then(|s| s.func_records().find(|r| r.func_index == index));
+        match record.map(|r| r.name).filter(|n| !n.is_empty()) {
+            Some(n) => {
+                let _ = e.write_str(n);
+            }
+            None => {
+                let _ = e.write_str("#");
+                let _ = write_decimal(&mut e, u64::from(index));
+            }
+        }
+        if off != 0 {
+            let _ = e.write_str(", at code offset 0x");
+            write_hex(&mut e, u64::from(off));
+        }
+        let _ = e.write_str(")");
+    }
+    let _ = e.write_str("\n");
+    1
+}
+
+/// `v` in lower-case hex digits, without a prefix.
+fn write_hex(o: &mut Fd, v: u64) {
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        o.1.push(b"0123456789abcdef"[(v >> (4 * k)) as usize & 15]);
+    }
 }
 
 /// The public key given with `--pubkey` (feature `sign`). Without the feature no key can
@@ -635,7 +678,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {
-            return fail(1, "trap", &t);
+            return fail_trap(&t, &mut trap_ctx, path);
         }
     }
     let Some(name) = invoke else {
@@ -680,7 +723,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     }
     // SAFETY: `values` holds max(params, results) slots with parameters of the right types.
     if let Err(t) = unsafe { call(&inst, export.index, &mut values) } {
-        return fail(1, "trap", &t);
+        return fail_trap(&t, &mut trap_ctx, path);
     }
     let mut o = Fd(1, Vec::new());
     for (r, v) in ty.result_types().zip(&values) {
