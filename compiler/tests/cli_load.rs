@@ -57,7 +57,6 @@ fn load(args: &[&str]) -> Output {
     Command::new(loader()).args(args).output().unwrap()
 }
 
-#[allow(dead_code)]
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -108,6 +107,78 @@ fn item8_load_traps_name_the_function_and_offset() {
     assert!(
         stderr(&o)
             .starts_with("bareflow-load: trap: unreachable (in function boot, at code offset 0x"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Before: options had to follow SNAP, `--` was refused and `--version` said "cannot read
+/// snapshot file".
+#[test]
+fn item7_options_before_snap_everything_after_to_the_guest() {
+    let s = compile("grammar", TRAPS);
+    let ok = |o: &Output, want: &str| {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        assert_eq!(stdout(o), want);
+    };
+    ok(&load(&["--invoke", "add", &s, "2", "3"]), "5\n");
+    ok(&load(&["--invoke", "add", "--", &s, "2", "-3"]), "-1\n");
+    // Words after SNAP belong to the guest, even when they look like options.
+    let o = load(&["--invoke", "add", &s, "1", "--fuel"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("argument 2: `--fuel` is not a valid i32"),
+        "{}",
+        stderr(&o)
+    );
+    // The old spelling still runs (scripts), but not after an explicit `--`.
+    ok(&load(&[&s, "--invoke", "add", "4", "5"]), "9\n");
+    let o = load(&["--", &s, "--invoke", "add", "4", "5"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("need --invoke NAME"), "{}", stderr(&o));
+    // --version and --help answer without a snapshot.
+    let o = load(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("bareflow-load "), "{}", stdout(&o));
+    let o = load(&["-h"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("usage: bareflow-load [OPTIONS] [--] SNAPSHOT [ARGS...]"));
+    // Usage errors exit 2.
+    for bad in [&["--bogus", &s][..], &["--invoke"], &[]] {
+        assert_eq!(load(bad).status.code(), Some(2), "{bad:?}");
+    }
+    // This build has no WASI: its options say which build has.
+    let o = load(&["--dir", ".", &s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--dir needs WASI: build with --features tiny-wasi"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Before: "modules with imports cannot run in bareflow-load", whatever the import.
+#[test]
+fn item7_missing_imports_are_named_with_the_build_that_provides_them() {
+    let s = compile(
+        "wasi-import",
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32))))"#,
+    );
+    let o = load(&[&s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "bareflow-load: error: the snapshot imports `wasi_snapshot_preview1`.`fd_write`: \
+         needs WASI: build with --features tiny-wasi\n"
+    );
+    let s = compile(
+        "env-import",
+        r#"(module (import "env" "log" (func (param i32))))"#,
+    );
+    let o = load(&[&s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("imports `env`.`log`: bareflow-load provides only WASI preview1"),
         "{}",
         stderr(&o)
     );
