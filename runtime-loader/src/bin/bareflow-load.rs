@@ -522,6 +522,25 @@ fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
 #[path = "bareflow_load/bounds.rs"]
 mod bounds;
 
+/// `--dir`/`--env` options, in order (WASI builds).
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
+type WasiOpts<'a> = Vec<(&'a str, &'a str)>;
+
+/// Without WASI only the first `--dir`/`--env` flag is kept, for the error naming it.
+#[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
+#[derive(Default)]
+struct WasiOpts<'a>(Option<&'a str>);
+
+#[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
+impl<'a> WasiOpts<'a> {
+    fn push(&mut self, (flag, _): (&'a str, &'a str)) {
+        self.0.get_or_insert(flag);
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
 /// Is `a` a word of the pre-#20 grammar that came after SNAP (`SNAP --invoke NAME ARGS`,
 /// `SNAP [--dir D]... [--env K=V]... [-- ARGS]`)?
 fn legacy_word(a: &str) -> bool {
@@ -546,7 +565,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     // SNAP, everything after SNAP belongs to the guest.
     let (mut required, mut pubkey, mut fuel, mut timeout_us) = (false, None, None, None);
     let mut invoke: Option<&str> = None;
-    let mut wasi_opts: Vec<(&str, &str)> = Vec::new();
+    let mut wasi_opts = WasiOpts::default();
     let mut i = 0;
     let mut dashdash = false;
     while let Some(&(_, a)) = args.get(i) {
@@ -573,7 +592,6 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             }
             "--pubkey" | "--fuel" | "--timeout" | "--invoke" | "--dir" | "--env" => {
                 let Some(v) = args.get(i + 1) else {
-                    let _ = fail(2, "error", &format_args!("{a} needs a value"));
                     out(2, USAGE.as_bytes());
                     return 2;
                 };
@@ -654,7 +672,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     #[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
     {
         let _ = path_str;
-        if let Some((flag, _)) = wasi_opts.first() {
+        if let Some(flag) = wasi_opts.0 {
             return fail(
                 1,
                 "error",
