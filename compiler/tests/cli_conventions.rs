@@ -616,4 +616,21 @@ fn item8_snapshot_traps_name_the_function_and_offset() {
     }
     // The same offset in every mode.
     assert!(seen.iter().all(|e| *e == seen[0]), "{seen:?}");
+    // A guard-page fault in a snapshot names the function (its trap records carry no wasm
+    // offset).
+    let m = write(
+        &dir,
+        "oob.wat",
+        r#"(module (memory 1) (func (export "oob") (result i32) i32.const 100000 i32.load))"#,
+    );
+    for mode in ["snapshot", "snapshot-xip"] {
+        let o = bareflow(&[
+            "run", "--mode", mode, "--memory", "guard", "--invoke", "oob", &m,
+        ]);
+        let err = stderr(&o);
+        assert!(
+            err.contains("out of bounds memory access (in function oob"),
+            "{mode}: {err}"
+        );
+    }
 }
