@@ -588,3 +588,49 @@ fn item10_nothing_to_run_lists_the_exports() {
     let o = bareflow(&["run", &s]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+// ---- item 8: trap locations in every mode ----
+
+/// Before: `--mode snapshot` and `snapshot-xip` printed only `integer divide by zero`, while
+/// the interpreter and the JIT modes named the function and the wasm code offset.
+#[test]
+fn item8_snapshot_traps_name_the_function_and_offset() {
+    let dir = tmpdir("traploc");
+    let m = write(
+        &dir,
+        "t.wat",
+        r#"(module
+             (func $inner (param i32) (result i32) i32.const 1 local.get 0 i32.div_s)
+             (func (export "outer") (param i32) (result i32) local.get 0 call $inner))"#,
+    );
+    let mut seen = Vec::new();
+    for mode in ["interp", "jit-none", "snapshot", "snapshot-xip"] {
+        let o = bareflow(&["run", "--mode", mode, "--invoke", "outer", &m, "0"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{mode}: {err}");
+        assert!(
+            err.contains("integer divide by zero (in function inner, at code offset 0x"),
+            "{mode}: {err}"
+        );
+        seen.push(err);
+    }
+    // The same offset in every mode.
+    assert!(seen.iter().all(|e| *e == seen[0]), "{seen:?}");
+    // A guard-page fault in a snapshot names the function (its trap records carry no wasm
+    // offset).
+    let m = write(
+        &dir,
+        "oob.wat",
+        r#"(module (memory 1) (func (export "oob") (result i32) i32.const 100000 i32.load))"#,
+    );
+    for mode in ["snapshot", "snapshot-xip"] {
+        let o = bareflow(&[
+            "run", "--mode", mode, "--memory", "guard", "--invoke", "oob", &m,
+        ]);
+        let err = stderr(&o);
+        assert!(
+            err.contains("out of bounds memory access (in function oob"),
+            "{mode}: {err}"
+        );
+    }
+}

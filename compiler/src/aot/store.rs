@@ -27,7 +27,11 @@ use crate::runtime::{Config, Mode};
 
 /// Per-store snapshot state (present in `Mode::Snapshot` and `Mode::SnapshotXip` only).
 pub struct SnapshotStore {
-    // Field order is drop order: code first, the trap context last.
+    // Field order is drop order: trap-site registrations, code, the trap context last.
+    /// Per-function guard-page trap sites of each instance (guard mode), so a fault names
+    /// the function as in the JIT modes (the module-wide registration has no function).
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    located_sites: Vec<runtime_loader::guard::Registration>,
     stubs: JitTier,
     loaded: Vec<LoadedModule<MmapCodeMemory>>,
     by_module: HashMap<usize, usize>,
@@ -65,6 +69,8 @@ impl SnapshotStore {
         let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
         let stubs = JitTier::new(OptLevel::None, &mut *trap_ctx).ok()?;
         Some(SnapshotStore {
+            #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+            located_sites: Vec::new(),
             stubs,
             loaded: Vec::new(),
             by_module: HashMap::new(),
@@ -79,6 +85,16 @@ impl SnapshotStore {
     /// The store's trap context (fuel and interrupt flag live there).
     pub fn trap_ctx(&mut self) -> *mut TrapContext {
         &mut *self.trap_ctx
+    }
+
+    /// Forgets the function recorded by the last compiled-code trap (call before entering).
+    pub fn clear_trap_site(&mut self) {
+        crate::jit::store::clear_trap_site(&mut self.trap_ctx);
+    }
+
+    /// Names the snapshot function that raised `trap` (as the JIT modes do).
+    pub fn attribute_trap(&mut self, trap: &mut crate::runtime::Trap) {
+        crate::jit::store::attribute_trap(&mut self.trap_ctx, trap);
     }
 
     /// Gives a host function its native entry (the native→array stub of its signature).
@@ -172,6 +188,32 @@ impl SnapshotStore {
             unsafe {
                 (*fr).native = native;
                 (*fr).array = array;
+            }
+            #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+            if self.memory == MemoryMode::Guard && !native.is_null() {
+                let sites: Vec<(u32, runtime_loader::TrapCode, u32)> = loaded
+                    .traps
+                    .iter()
+                    .filter(|r| r.func_index == index)
+                    .map(|r| (r.offset, r.code, 0))
+                    .collect();
+                if let Some(len) = sites.iter().map(|s| s.0 as usize + 1).max() {
+                    // SAFETY: the sites are the snapshot's guard-page accesses of this
+                    // function (validated at load: inside its code); the code stays mapped
+                    // while `self.loaded` lives, which drops after this registration
+                    // (field order); the trap context outlives both; `fr` is the live
+                    // FuncRef of an instance the store drops before this state.
+                    let reg = unsafe {
+                        runtime_loader::guard::register_located(
+                            native,
+                            len,
+                            sites,
+                            fr,
+                            &mut *self.trap_ctx,
+                        )
+                    };
+                    self.located_sites.push(reg);
+                }
             }
         }
         Ok(())

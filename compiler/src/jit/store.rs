@@ -154,31 +154,13 @@ impl JitStore {
 
     /// Forgets the function recorded by the last compiled-code trap (call before entering).
     pub fn clear_trap_site(&mut self) {
-        self.trap_ctx.last_func = core::ptr::null();
-        self.trap_ctx.last_offset = 0;
+        clear_trap_site(&mut self.trap_ctx);
     }
 
     /// Names the compiled function that raised `trap`, if compiled code raised it and the
     /// trap carries no location yet.
     pub fn attribute_trap(&mut self, trap: &mut crate::runtime::Trap) {
-        let f = core::mem::replace(&mut self.trap_ctx.last_func, core::ptr::null());
-        let offset = core::mem::replace(&mut self.trap_ctx.last_offset, 0);
-        if trap.func.is_some() || f.is_null() {
-            return;
-        }
-        if trap.offset.is_none() && offset != 0 {
-            trap.offset = Some(offset);
-        }
-        // SAFETY: compiled code records its own live wasm FuncRef, whose `host_data` is the
-        // instance's interpreter view (set by the runtime for every wasm function).
-        unsafe {
-            let index = (*f).func_index;
-            trap.func = Some(index);
-            let data = (*f).host_data as *const InterpInstance;
-            if !data.is_null() {
-                trap.func_name = (*data).module.func_name(index).map(str::to_string);
-            }
-        }
+        attribute_trap(&mut self.trap_ctx, trap);
     }
 
     /// The tier manager (tiered mode), e.g. to read its tier-up log.
@@ -595,4 +577,35 @@ unsafe extern "C" fn compiled_tier_hook(data: *mut Tiering, calls: *const u64) {
     // SAFETY: per the caller: compiled code runs only inside a store call, during which the
     // store does not touch its tiering state; the counter lies inside a `Counters` entry.
     unsafe { (*data).tier_up_counters(calls.cast()) }
+}
+
+/// Forgets the function recorded in `ctx` by the last compiled-code trap (call before
+/// entering wasm).
+pub(crate) fn clear_trap_site(ctx: &mut TrapContext) {
+    ctx.last_func = core::ptr::null();
+    ctx.last_offset = 0;
+}
+
+/// Names the compiled function that raised `trap` from the site recorded in `ctx` (JIT and
+/// snapshot code both record it: `record_trap_site`, or the guard-page handler from the trap
+/// records), if compiled code raised it and the trap carries no location yet.
+pub(crate) fn attribute_trap(ctx: &mut TrapContext, trap: &mut crate::runtime::Trap) {
+    let f = core::mem::replace(&mut ctx.last_func, core::ptr::null());
+    let offset = core::mem::replace(&mut ctx.last_offset, 0);
+    if trap.func.is_some() || f.is_null() {
+        return;
+    }
+    if trap.offset.is_none() && offset != 0 {
+        trap.offset = Some(offset);
+    }
+    // SAFETY: compiled code records its own live wasm FuncRef, whose `host_data` is the
+    // instance's interpreter view (set by the runtime for every wasm function).
+    unsafe {
+        let index = (*f).func_index;
+        trap.func = Some(index);
+        let data = (*f).host_data as *const InterpInstance;
+        if !data.is_null() {
+            trap.func_name = (*data).module.func_name(index).map(str::to_string);
+        }
+    }
 }

@@ -856,6 +856,9 @@ impl Store {
             self.interp.tier_hook = jit.tier_hook();
             jit.clear_trap_site();
         }
+        if let Some(snap) = &mut self.snap {
+            snap.clear_trap_site();
+        }
         let outer_error = self.shared.host_error.borrow_mut().take();
         // SAFETY: `fr` is a live FuncRef of this store and `values` matches its signature.
         let r = unsafe {
@@ -873,6 +876,11 @@ impl Store {
         if let (Err(t), Some(jit)) = (&r, &mut self.jit) {
             let mut t = t.clone();
             jit.attribute_trap(&mut t);
+            return Err(CallError::Trap(t));
+        }
+        if let (Err(t), Some(snap)) = (&r, &mut self.snap) {
+            let mut t = t.clone();
+            snap.attribute_trap(&mut t);
             return Err(CallError::Trap(t));
         }
         r?;

@@ -129,10 +129,9 @@ impl Drop for Fd {
 }
 
 #[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
-const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] [--fuel N] [--timeout DUR] SNAPSHOT [--invoke NAME [ARGS...]]\n";
+const USAGE: &str = "usage: bareflow-load [OPTIONS] [--] SNAPSHOT [ARGS...]\noptions: --invoke NAME (call it with ARGS, print its results), --fuel N, --timeout DUR,\n         --pubkey FILE, --require-signed, -h/--help, -V/--version\n";
 #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
-const USAGE: &str = "usage: bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--invoke NAME [ARGS...]]\n       \
-     bareflow-load [--require-signed] [--pubkey FILE] SNAPSHOT [--dir HOST[::GUEST]]... [--env KEY=VALUE]... [-- ARGS...]\n";
+const USAGE: &str = "usage: bareflow-load [OPTIONS] [--] SNAPSHOT [ARGS...]\noptions: --invoke NAME (call it with ARGS, print its results; else a WASI command gets ARGS),\n         --dir HOST[::GUEST], --env KEY=VALUE, --fuel N, --timeout DUR,\n         --pubkey FILE, --require-signed, -h/--help, -V/--version\n";
 
 fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     // Pieces, not `{kind}`: `str`'s Display pulls in the padding code.
@@ -375,10 +374,7 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
         v.to_bits()
     };
     o.1.extend_from_slice(b"bits 0x");
-    let digits = (64 - bits.leading_zeros()).div_ceil(4).max(1);
-    for k in (0..digits).rev() {
-        o.1.push(b"0123456789abcdef"[(bits >> (4 * k)) as usize & 15]);
-    }
+    write_hex(o, bits);
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
@@ -422,6 +418,52 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
             .and_then(|()| write_decimal(o, v.wrapping_sub(1)))
             .and_then(|()| writeln!(o)),
     };
+}
+
+/// Reports a trap as `trap: MESSAGE (in function NAME, at code offset 0xN)`, as `bareflow run`
+/// does: compiled code records the trapping function's `FuncRef` and the wasm offset in the
+/// trap context just before it raises the trap. The name comes from the snapshot's function
+/// records, read again from `path` only now (nothing is kept for a run that does not trap).
+fn fail_trap(t: &runtime_loader::TrapCode, ctx: &mut TrapContext, path: *const c_char) -> i32 {
+    let f = core::mem::replace(&mut ctx.last_func, core::ptr::null());
+    let off = core::mem::replace(&mut ctx.last_offset, 0);
+    let mut e = Fd(2, Vec::new());
+    let _ = e.write_str("bareflow-load: trap: ");
+    let _ = e.write_str(t.message());
+    if !f.is_null() {
+        // SAFETY: compiled code records a live FuncRef of this instance (it outlives `ctx`'s
+        // use here: the instance is dropped after this returns).
+        let index = unsafe { (*f).func_index };
+        let _ = e.write_str(" (in function ");
+        let bytes = read_file(path).unwrap_or_default();
+        let record = runtime_loader::format::Snapshot::parse(&bytes)
+            .ok()
+            .and_then(|s| s.func_records().find(|r| r.func_index == index));
+        match record.map(|r| r.name).filter(|n| !n.is_empty()) {
+            Some(n) => {
+                let _ = e.write_str(n);
+            }
+            None => {
+                let _ = e.write_str("#");
+                let _ = write_decimal(&mut e, u64::from(index));
+            }
+        }
+        if off != 0 {
+            let _ = e.write_str(", at code offset 0x");
+            write_hex(&mut e, u64::from(off));
+        }
+        let _ = e.write_str(")");
+    }
+    let _ = e.write_str("\n");
+    1
+}
+
+/// `v` in lower-case hex digits, without a prefix.
+fn write_hex(o: &mut Fd, v: u64) {
+    let digits = (64 - v.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        o.1.push(b"0123456789abcdef"[(v >> (4 * k)) as usize & 15]);
+    }
 }
 
 /// The public key given with `--pubkey` (feature `sign`). Without the feature no key can
@@ -496,12 +538,29 @@ fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
 #[path = "bareflow_load/bounds.rs"]
 mod bounds;
 
-/// Takes a leading `--require-signed` off `args`.
-fn strip_required<'a, T>(args: &'a [(T, &str)]) -> (bool, &'a [(T, &'a str)]) {
-    match args {
-        [flag, rest @ ..] if flag.1 == "--require-signed" => (true, rest),
-        a => (false, a),
+/// `--dir`/`--env` options, in order (WASI builds).
+#[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
+type WasiOpts<'a> = Vec<(&'a str, &'a str)>;
+
+/// Without WASI only the first `--dir`/`--env` flag is kept, for the error naming it.
+#[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
+#[derive(Default)]
+struct WasiOpts<'a>(Option<&'a str>);
+
+#[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
+impl<'a> WasiOpts<'a> {
+    fn push(&mut self, (flag, _): (&'a str, &'a str)) {
+        self.0.get_or_insert(flag);
     }
+    fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// Is `a` a word of the pre-#20 grammar that came after SNAP (`SNAP --invoke NAME ARGS`,
+/// `SNAP [--dir D]... [--env K=V]... [-- ARGS]`)?
+fn legacy_word(a: &str) -> bool {
+    matches!(a, "--invoke" | "--dir" | "--env" | "--")
 }
 
 /// C entry point.
@@ -518,19 +577,90 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         };
         args.push((p, s));
     }
-    if args.iter().any(|a| a.1 == "-h" || a.1 == "--help") {
-        out(1, USAGE.as_bytes());
-        return 0;
+    // `bareflow-load [OPTIONS] [--] SNAP [ARGS...]`, as `bareflow run`: options come before
+    // SNAP, everything after SNAP belongs to the guest.
+    let (mut required, mut pubkey, mut fuel, mut timeout_us) = (false, None, None, None);
+    let mut invoke: Option<&str> = None;
+    let mut wasi_opts = WasiOpts::default();
+    let mut i = 0;
+    let mut dashdash = false;
+    while let Some(&(_, a)) = args.get(i) {
+        match a {
+            "-h" | "--help" => {
+                out(1, USAGE.as_bytes());
+                return 0;
+            }
+            "-V" | "--version" => {
+                out(
+                    1,
+                    concat!("bareflow-load ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+                );
+                return 0;
+            }
+            "--" => {
+                dashdash = true;
+                i += 1;
+                break;
+            }
+            "--require-signed" => {
+                required = true;
+                i += 1;
+            }
+            "--pubkey" | "--fuel" | "--timeout" | "--invoke" | "--dir" | "--env" => {
+                let Some(v) = args.get(i + 1) else {
+                    out(2, USAGE.as_bytes());
+                    return 2;
+                };
+                match a {
+                    "--pubkey" => pubkey = Some(v.0),
+                    "--invoke" => invoke = Some(v.1),
+                    // `--fuel N`, `--timeout DUR` (docs/ABI.md, "Bounded execution").
+                    "--fuel" => match bounds::digits(v.1) {
+                        Some(n) => fuel = Some(n.min(i64::MAX as u64) as i64),
+                        None => return fail(2, "error", &Text("--fuel: not a count")),
+                    },
+                    "--timeout" => match bounds::parse_duration_us(v.1) {
+                        Some(us) => timeout_us = Some(us),
+                        None => return fail(2, "error", &Text("--timeout: bad duration")),
+                    },
+                    _ => wasi_opts.push((a, v.1)),
+                }
+                i += 2;
+            }
+            _ if a.starts_with('-') && a.len() > 1 => {
+                let _ = fail(2, "error", &format_args!("unknown option `{}`", Text(a)));
+                out(2, USAGE.as_bytes());
+                return 2;
+            }
+            _ => break,
+        }
     }
-    // `--require-signed` (before or after `--pubkey FILE`): refuse to run without a key, so
-    // an unsigned snapshot (trusted native code, docs/SNAPSHOT.md) can never run.
-    let (required, args) = strip_required(&args);
-    let (pubkey, args) = match args {
-        [flag, file, rest @ ..] if flag.1 == "--pubkey" => (Some(file.0), rest),
-        a => (None, a),
+    let Some((&(path, path_str), mut rest)) = args.get(i..).and_then(|r| r.split_first()) else {
+        out(2, USAGE.as_bytes());
+        return 2;
     };
-    let (required_after, args) = strip_required(args);
-    if (required || required_after) && pubkey.is_none() {
+    // The old grammar (`SNAP --invoke NAME ARGS`, `SNAP --dir D -- ARGS`) still runs when no
+    // `--` and none of those options came before SNAP; `-- SNAP ARGS` always gives ARGS
+    // to the guest.
+    if !dashdash && invoke.is_none() && wasi_opts.is_empty() {
+        while let Some(&(_, a)) = rest.first().filter(|a| legacy_word(a.1)) {
+            if a == "--" {
+                rest = &rest[1..];
+                break;
+            }
+            let Some(v) = rest.get(1) else {
+                out(2, USAGE.as_bytes());
+                return 2;
+            };
+            rest = &rest[2..];
+            if a == "--invoke" {
+                invoke = Some(v.1);
+                break;
+            }
+            wasi_opts.push((a, v.1));
+        }
+    }
+    if required && pubkey.is_none() {
         if cfg!(feature = "sign") {
             return fail(2, "error", &Text("--require-signed needs --pubkey FILE"));
         }
@@ -540,44 +670,41 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    // WASI command line: anything after SNAPSHOT other than `--invoke`.
+    // A WASI command: no `--invoke`, and WASI options, guest arguments or WASI imports.
     #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
-    if let [p, rest @ ..] = args {
-        let wasi_args = !rest.is_empty() && rest[0].1 != "--invoke";
-        if wasi_args || (rest.is_empty() && snapshot_imports_wasi(p.0, key.as_ref())) {
-            let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
-            return wasi_cmd::main(p.0, p.1, &rest, key.as_ref());
+    if invoke.is_none()
+        && (!wasi_opts.is_empty() || !rest.is_empty() || snapshot_imports_wasi(path, key.as_ref()))
+    {
+        if fuel.is_some() || timeout_us.is_some() {
+            return fail(
+                1,
+                "error",
+                &Text("--fuel and --timeout are not supported for WASI commands"),
+            );
+        }
+        let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
+        return wasi_cmd::main(path, path_str, &wasi_opts, &rest, key.as_ref());
+    }
+    #[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
+    {
+        let _ = path_str;
+        if let Some(flag) = wasi_opts.0 {
+            return fail(
+                1,
+                "error",
+                &format_args!("{} needs WASI: build with --features tiny-wasi", Text(flag)),
+            );
         }
     }
-    // `--fuel N`, `--timeout DUR` (docs/ABI.md, "Bounded execution").
-    let (mut fuel, mut timeout_us, mut args) = (None, None, args);
-    loop {
-        match args {
-            [flag, n, rest @ ..] if flag.1 == "--fuel" => {
-                let Some(n) = bounds::digits(n.1) else {
-                    return fail(2, "error", &"--fuel: not a count");
-                };
-                fuel = Some(n.min(i64::MAX as u64) as i64);
-                args = rest;
-            }
-            [flag, d, rest @ ..] if flag.1 == "--timeout" => {
-                let Some(us) = bounds::parse_duration_us(d.1) else {
-                    return fail(2, "error", &"--timeout: bad duration");
-                };
-                timeout_us = Some(us);
-                args = rest;
-            }
-            _ => break,
-        }
+    if invoke.is_none() && !rest.is_empty() {
+        return fail(
+            2,
+            "error",
+            &Text(
+                "arguments after SNAP need --invoke NAME (or a WASI build: --features tiny-wasi)",
+            ),
+        );
     }
-    let (path, invoke, rest) = match args {
-        [p] => (p.0, None, &[][..]),
-        [p, flag, name, rest @ ..] if flag.1 == "--invoke" => (p.0, Some(name.1), rest),
-        _ => {
-            out(2, USAGE.as_bytes());
-            return 2;
-        }
-    };
     let bytes = match read_file(path) {
         Ok(b) => b,
         Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
@@ -596,22 +723,38 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         return fail(
             1,
             "error",
-            &"--fuel: the snapshot has no fuel checks (compile --fuel)",
+            &Text("--fuel: the snapshot has no fuel checks (compile --fuel)"),
         );
     }
     if timeout_us.is_some() && flags & INTERRUPT == 0 {
         return fail(
             1,
             "error",
-            &"--timeout: the snapshot has no interrupt checks (compile --interruptible)",
+            &Text("--timeout: the snapshot has no interrupt checks (compile --interruptible)"),
         );
     }
     let meta = module.meta();
     if meta.num_imports() != 0 {
+        let imp = meta.import(0);
+        let m = core::str::from_utf8(imp.module).unwrap_or("?");
+        let n = core::str::from_utf8(imp.name).unwrap_or("?");
+        let wasi = m == "wasi_snapshot_preview1";
+        let why = if wasi && cfg!(any(feature = "wasi", feature = "tiny-wasi")) {
+            "WASI runs as a command: drop --invoke"
+        } else if wasi {
+            "needs WASI: build with --features tiny-wasi"
+        } else {
+            "bareflow-load provides only WASI preview1 (--features tiny-wasi)"
+        };
         return fail(
             1,
             "error",
-            &Text("modules with imports cannot run in bareflow-load"),
+            &format_args!(
+                "the snapshot imports `{}`.`{}`: {}",
+                Text(m),
+                Text(n),
+                Text(why)
+            ),
         );
     }
     // Canonical signature ids: the first type index with an equal signature.
@@ -645,13 +788,13 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     if let Some(us) = timeout_us
         && !unsafe { bounds::arm(&mut *trap_ctx, us) }
     {
-        return fail(1, "error", &"--timeout: cannot set the timer");
+        return fail(1, "error", &Text("--timeout: cannot set the timer"));
     }
     let _disarm = bounds::Disarm;
     if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {
-            return fail(1, "trap", &t);
+            return fail_trap(&t, &mut trap_ctx, path);
         }
     }
     let Some(name) = invoke else {
@@ -701,7 +844,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     }
     // SAFETY: `values` holds max(params, results) slots with parameters of the right types.
     if let Err(t) = unsafe { call(&inst, export.index, &mut values) } {
-        return fail(1, "trap", &t);
+        return fail_trap(&t, &mut trap_ctx, path);
     }
     let mut o = Fd(1, Vec::new());
     for (r, v) in ty.result_types().zip(&values) {
@@ -734,6 +877,7 @@ mod wasi_cmd {
     pub(super) fn main(
         path: *const c_char,
         path_str: &str,
+        opts: &[(&str, &str)],
         rest: &[&str],
         key: Option<&Key>,
     ) -> i32 {
@@ -743,37 +887,15 @@ mod wasi_cmd {
             None => path_str,
         };
         let mut prog_args = alloc::vec![argv0];
-        let mut i = 0;
-        while i < rest.len() {
-            match rest[i] {
-                "--" => {
-                    prog_args.extend_from_slice(&rest[i + 1..]);
-                    break;
-                }
-                flag @ ("--dir" | "--env") => {
-                    let Some(v) = rest.get(i + 1) else {
-                        out(2, USAGE.as_bytes());
-                        return 2;
-                    };
-                    let r = if flag == "--dir" {
-                        ctx.grant_dir_spec(v)
-                    } else {
-                        ctx.push_env(v)
-                    };
-                    if let Err(e) = r {
-                        return fail(1, "error", &e);
-                    }
-                    i += 2;
-                }
-                a => {
-                    // Program arguments may follow without `--` if they are not flags.
-                    if a.starts_with("--") {
-                        out(2, USAGE.as_bytes());
-                        return 2;
-                    }
-                    prog_args.extend_from_slice(&rest[i..]);
-                    break;
-                }
+        prog_args.extend_from_slice(rest);
+        for &(flag, v) in opts {
+            let r = if flag == "--dir" {
+                ctx.grant_dir_spec(v)
+            } else {
+                ctx.push_env(v)
+            };
+            if let Err(e) = r {
+                return fail(1, "error", &e);
             }
         }
         for a in prog_args {
