@@ -7,6 +7,11 @@
 //! back-edges jump to it (it runs the checks and jumps on to the header), the entry into
 //! the loop and an OSR entry jump to the header itself. So compiled code charges exactly
 //! what the interpreter charges: 1 per function entry, 1 per taken back-edge.
+//!
+//! In a function with a loop fuel is a Cranelift variable: loaded at entry, stored back
+//! before calls, libcalls, returns, tail calls and trap exits, reloaded after calls
+//! (`fuel_spill` / `fuel_reload`, called from translate.rs), so a back-edge check is a
+//! subtract and a branch on a register.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
