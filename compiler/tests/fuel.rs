@@ -37,6 +37,12 @@ const WAT: &str = r#"
     (drop (memory.grow (i32.const 0)))
     (memory.fill (i32.const -4) (i32.const 0) (i32.const 8))
     (local.get $acc))
+  ;; n iterations without calls, then a tail call of $leaf: fuel n + 1.
+  (func (export "tail") (param $n i32) (result i32)
+    (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (return_call $leaf (i32.const 1)))
   ;; A nested loop with a br_table back-edge and a br_if back-edge: fuel
   ;; 1 + (outer - 1) + outer * (inner - 1).
   (func (export "nested") (param $outer i32) (param $inner i32) (result i32)
@@ -189,6 +195,12 @@ fn remaining_fuel_after_a_trap_is_the_same_in_every_mode() {
                 assert_eq!(store.get_fuel().unwrap(), want, "{name} kind {kind} n {n}");
             }
         }
+        // A tail call leaves the function: the callee must see the fuel charged so far.
+        let tail = func(&store, inst, "tail");
+        let r = store.call(tail, &[Val::I32(1000)]).expect(name);
+        assert_eq!(r, vec![Val::I32(1)], "{name}");
+        want -= 1001;
+        assert_eq!(store.get_fuel().unwrap(), want, "{name} tail");
     }
 }
 
