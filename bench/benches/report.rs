@@ -1246,8 +1246,9 @@ fn bounds_section(s: &mut String, rows: &[Row<'_>]) {
     let _ = writeln!(
         s,
         "Compiled code with interrupt checks (`+int`: one atomic load and branch per function \
-         entry and loop back-edge) and with fuel (`+fuel`: load, subtract, store, branch) \
-         against the same mode without checks (which compiles exactly as before).\n"
+         entry and loop back-edge) and with fuel (`+fuel`: subtract and branch on a register \
+         in functions with loops; load, subtract, store, branch in others) against the same \
+         mode without checks (which compiles exactly as before).\n"
     );
     let _ = writeln!(
         s,

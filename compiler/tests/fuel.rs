@@ -23,6 +23,26 @@ const WAT: &str = r#"
         (br $l)))
     (local.get $acc))
   (func $leaf (param i32) (result i32) (i32.and (local.get 0) (i32.const 1)))
+  ;; n iterations without calls (n - 1 back-edges), then a trap chosen by $kind: 0 an
+  ;; out-of-bounds load (a fault in guard mode), 1 `unreachable`, 2 a libcall
+  ;; (`memory.grow`) and an out-of-bounds `memory.fill` (a libcall status). Fuel n.
+  (func (export "trapping") (param $n i32) (param $kind i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (block $b2 (block $b1 (block $b0 (br_table $b0 $b1 $b2 (local.get $kind)))
+        (return (i32.load (i32.const -4))))
+      unreachable)
+    (drop (memory.grow (i32.const 0)))
+    (memory.fill (i32.const -4) (i32.const 0) (i32.const 8))
+    (local.get $acc))
+  ;; n iterations without calls, then a tail call of $leaf: fuel n + 1.
+  (func (export "tail") (param $n i32) (result i32)
+    (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n)))
+    (return_call $leaf (i32.const 1)))
   ;; A nested loop with a br_table back-edge and a br_if back-edge: fuel
   ;; 1 + (outer - 1) + outer * (inner - 1).
   (func (export "nested") (param $outer i32) (param $inner i32) (result i32)
@@ -148,6 +168,39 @@ fn remaining_fuel_is_the_same_in_every_mode() {
     // (1000..=951 has 25 odd numbers.)
     for (name, stored) in &seen {
         assert_eq!(*stored, Some(25), "{name}: {seen:?}");
+    }
+}
+
+/// Compiled code keeps fuel in a register inside a function with loops: every trap exit
+/// (an explicit check, a guard-mode fault, a libcall status) must leave the exact count.
+#[test]
+fn remaining_fuel_after_a_trap_is_the_same_in_every_mode() {
+    let module = Module::from_bytes(WAT.as_bytes()).expect("module");
+    for (name, mut config) in configs() {
+        config.consume_fuel(true);
+        let mut store = Store::new(config);
+        let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+        let trapping = func(&store, inst, "trapping");
+        store.set_fuel(BUDGET).unwrap();
+        let mut want = BUDGET;
+        for (kind, code) in [
+            (0, TrapCode::MemoryOutOfBounds),
+            (1, TrapCode::Unreachable),
+            (2, TrapCode::MemoryOutOfBounds),
+        ] {
+            for n in [1, 1000] {
+                let r = store.call(trapping, &[Val::I32(n), Val::I32(kind)]);
+                assert_eq!(trap_code(r), code, "{name} kind {kind}");
+                want -= n as u64;
+                assert_eq!(store.get_fuel().unwrap(), want, "{name} kind {kind} n {n}");
+            }
+        }
+        // A tail call leaves the function: the callee must see the fuel charged so far.
+        let tail = func(&store, inst, "tail");
+        let r = store.call(tail, &[Val::I32(1000)]).expect(name);
+        assert_eq!(r, vec![Val::I32(1)], "{name}");
+        want -= 1001;
+        assert_eq!(store.get_fuel().unwrap(), want, "{name} tail");
     }
 }
 

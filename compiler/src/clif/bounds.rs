@@ -7,6 +7,11 @@
 //! back-edges jump to it (it runs the checks and jumps on to the header), the entry into
 //! the loop and an OSR entry jump to the header itself. So compiled code charges exactly
 //! what the interpreter charges: 1 per function entry, 1 per taken back-edge.
+//!
+//! In a function with a loop fuel is a Cranelift variable: loaded at entry, stored back
+//! before calls, libcalls, returns, tail calls and trap exits, reloaded after calls
+//! (`fuel_spill` / `fuel_reload`, called from translate.rs), so a back-edge check is a
+//! subtract and a branch on a register.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
@@ -36,8 +41,12 @@ impl Bounds {
 
 impl Translator<'_, '_> {
     /// With checks: loads the trap context address once (in the entry block, so the value
-    /// dominates every check point and loops do not reload it).
-    pub(super) fn load_bounds_ctx(&mut self) {
+    /// dominates every check point and loops do not reload it) and, with fuel and
+    /// `register` (the function has a loop), the fuel counter into a variable. Called
+    /// before the first instruction that may trap, so every trap exit sees the variable
+    /// defined. Without a loop the counter stays in memory: a function without loops
+    /// checks once, and spilling around its calls would cost more than the one check.
+    pub(super) fn load_bounds_ctx(&mut self, register: bool) {
         if self.bounds.any() {
             let ctx = self.b.ins().load(
                 I64,
@@ -46,6 +55,35 @@ impl Translator<'_, '_> {
                 abi::VMCTX_TRAP_CTX,
             );
             self.bounds_ctx = Some(ctx);
+            if self.bounds.fuel && register {
+                let var = self.b.declare_var(I64);
+                self.fuel_var = Some(var);
+                self.fuel_reload();
+            }
+        }
+    }
+
+    /// With fuel: stores the fuel variable back to `TrapContext::fuel`. Before everything
+    /// that may observe the counter: calls (host functions read and set it), libcalls,
+    /// returns, tail calls and trap exits.
+    pub(super) fn fuel_spill(&mut self) {
+        if let (Some(var), Some(ctx)) = (self.fuel_var, self.bounds_ctx) {
+            let f = self.b.use_var(var);
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
+        }
+    }
+
+    /// With fuel: (re)loads the fuel variable from `TrapContext::fuel` (at entry and after
+    /// a call, whose callee may have consumed or set fuel).
+    pub(super) fn fuel_reload(&mut self) {
+        if let (Some(var), Some(ctx)) = (self.fuel_var, self.bounds_ctx) {
+            let f = self
+                .b
+                .ins()
+                .load(I64, MemFlagsData::trusted(), ctx, TRAP_CTX_FUEL);
+            self.b.def_var(var, f);
         }
     }
 
@@ -55,7 +93,20 @@ impl Translator<'_, '_> {
         let Some(ctx) = self.bounds_ctx else {
             return;
         };
-        if self.bounds.fuel {
+        if let Some(var) = self.fuel_var {
+            let f = self.b.use_var(var);
+            let f = self.b.ins().iadd_imm_s(f, -1);
+            self.b.def_var(var, f);
+            // Guard mode: an out-of-bounds access faults without passing a trap exit that
+            // spills, so the counter in memory must be exact at every check point.
+            if self.guard {
+                self.b
+                    .ins()
+                    .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
+            }
+            let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
+            self.trap_if(out, TrapCode::OutOfFuel);
+        } else if self.bounds.fuel {
             let f = self
                 .b
                 .ins()

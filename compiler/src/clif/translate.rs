@@ -169,6 +169,7 @@ impl FuncTranslator {
             checked: Vec::new(),
             bounds: self.bounds,
             bounds_ctx: None,
+            fuel_var: None,
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -296,6 +297,9 @@ struct Translator<'a, 'f> {
     bounds: Bounds,
     /// With checks: the trap context address, loaded once in the entry block.
     bounds_ctx: Option<Value>,
+    /// With fuel: the function's fuel counter (`bounds.rs`), kept in a register between
+    /// the points that spill it to the trap context.
+    fuel_var: Option<Variable>,
 }
 
 /// State of an OSR entry translation.
@@ -419,13 +423,16 @@ impl<'a, 'f> Translator<'a, 'f> {
         let first_op = body.get_operators_reader()?.original_position();
         self.offset = u32::try_from(first_op).unwrap_or(u32::MAX);
 
+        // Before the first trap site: trap exits spill the fuel variable. Fuel lives in a
+        // register only in functions with loops (bounds.rs).
+        let has_loop = self.osr.is_some() || has_loop(body)?;
+        self.load_bounds_ctx(has_loop);
         // Stack overflow check: the frame is already allocated here, so compare the current
         // stack pointer with the store's limit.
         let sp = self.b.ins().get_stack_pointer(I64);
         let limit = self.env.stack_limit(&mut self.b, self.vmctx);
         let overflow = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
         self.trap_if(overflow, TrapCode::StackOverflow);
-        self.load_bounds_ctx();
         // An OSR entry continues a call the interpreter already charged.
         if self.osr.is_none() {
             self.bound_checks();
@@ -534,6 +541,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Returns `vals` from the function: natively, or (OSR entry) by storing them to the
     /// frame's first slots and returning status 0.
     fn emit_return(&mut self, vals: &[Value]) {
+        self.fuel_spill();
         let Some(frame) = self.osr.as_ref().map(|o| o.frame) else {
             self.b.ins().return_(vals);
             return;
@@ -568,6 +576,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         for (code, block) in std::mem::take(&mut self.trap_blocks) {
             self.b.switch_to_block(block);
             let offset = self.b.block_params(block)[0];
+            self.fuel_spill();
             self.env
                 .record_trap_site(&mut self.b, self.vmctx, self.callee, offset);
             let code = self.b.ins().iconst(I32, i64::from(code as u32));
@@ -578,6 +587,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.switch_to_block(block);
             let code = self.b.block_params(block)[0];
             let offset = self.b.block_params(block)[1];
+            self.fuel_spill();
             self.env
                 .record_trap_site(&mut self.b, self.vmctx, self.callee, offset);
             self.env.raise_trap(&mut self.b, self.vmctx, code);
@@ -1166,9 +1176,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let n = self.info.types[type_index as usize].params().len();
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(n)?;
+        self.fuel_spill();
         let results = self
             .env
             .call_direct(&mut self.b, self.vmctx, func, sig, &args);
+        self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
         Ok(())
@@ -1201,7 +1213,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        self.fuel_spill();
         let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
         Ok(())
@@ -1223,11 +1237,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
         self.trap_if(is_null, TrapCode::NullFuncRef);
         if tail && self.osr.is_none() {
+            self.fuel_spill();
             super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
             self.reachable = false;
             return Ok(());
         }
+        self.fuel_spill();
         let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
         if tail {
@@ -1251,6 +1268,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let n = self.info.types[type_index as usize].params().len();
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(n)?;
+        self.fuel_spill();
         super::tail::return_call_direct(&mut *self.env, &mut self.b, self.vmctx, func, sig, &args);
         self.reachable = false;
         Ok(())
@@ -1289,6 +1307,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        self.fuel_spill();
         super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
         self.reachable = false;
         Ok(())
@@ -1411,6 +1430,8 @@ impl<'a, 'f> Translator<'a, 'f> {
         rets: &[Type],
         args: &[Value],
     ) -> Vec<Value> {
+        // Libcalls do not change fuel, but a trap or a host hook in them may read it.
+        self.fuel_spill();
         self.env
             .libcall(&mut self.b, self.vmctx, index, params, rets, args)
     }
@@ -1975,6 +1996,17 @@ impl<'a, 'f> Translator<'a, 'f> {
 
 /// Whether a function body reads, writes or sizes linear memory (bulk operations go through
 /// libcalls and do not need the heap variables).
+/// Whether the body has a `loop` (so back-edges may run checks many times per call).
+fn has_loop(body: &FunctionBody<'_>) -> Result<bool> {
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        if let Operator::Loop { .. } = ops.read()? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn uses_memory(body: &FunctionBody<'_>) -> Result<bool> {
     use Operator as O;
     let mut ops = body.get_operators_reader()?;

@@ -1461,6 +1461,14 @@ impl Interp {
                         // The pending back-edges belong to the frame being replaced.
                         flush_edges!();
                     }
+                    // The callee's entry is a check point, as for `call` and in compiled
+                    // code (its entry check runs after a tail call too).
+                    if let Some(b) = bounds {
+                        // SAFETY: the store keeps the trap context alive during `invoke`.
+                        if let Err(c) = unsafe { b.check() } {
+                            trap!(c);
+                        }
+                    }
                     // SAFETY: a wasm FuncRef without native code is interpreted.
                     let (d, c, k) = unsafe { wasm_code(f) };
                     // SAFETY: code of a live instance.
