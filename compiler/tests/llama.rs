@@ -66,6 +66,10 @@ const RUNNERS: &[Runner] = &[
         name: "bareflow-load",
         kind: Kind::Load(std_loader),
     },
+    Runner {
+        name: "bareflow-load-tiny",
+        kind: Kind::Load(tiny_loader),
+    },
 ];
 
 /// The generation runs compared: guest arguments after the checkpoint and tokenizer.
@@ -127,6 +131,38 @@ fn std_loader() -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
         target.join("debug/bareflow-load")
+    })
+    .clone()
+}
+
+/// The size-built `bareflow-load` (no std, `--profile min-size`, feature `tiny-wasi`: WASI
+/// over raw Linux system calls), in its own target dir (shared with compiler/tests/wasi.rs).
+fn tiny_loader() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("loadbin-tinywasi");
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "runtime-loader",
+                "--bin",
+                "bareflow-load",
+                "--offline",
+            ])
+            .args(["--profile", "min-size", "--no-default-features"])
+            .args(["--features", "alloc,unix,tiny-wasi", "--target-dir"])
+            .arg(&target)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("min-size/bareflow-load")
     })
     .clone()
 }
