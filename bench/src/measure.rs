@@ -127,13 +127,7 @@ pub fn loader_calls(
     let t1 = Instant::now();
     let meta = module.meta();
     ensure!(meta.num_imports() == 0, "{}: module has imports", w.name);
-    let type_ids: Vec<u32> = (0..meta.num_types())
-        .map(|i| {
-            (0..i)
-                .find(|&j| meta.type_at(j) == meta.type_at(i))
-                .unwrap_or(i)
-        })
-        .collect();
+    let type_ids = meta.canonical_type_ids();
     let mut trap_ctx = Box::new(TrapContext::default());
     // SAFETY: no imports; `trap_ctx` and `module` outlive `inst` (dropped at the end of this
     // function in reverse declaration order: `inst` first).

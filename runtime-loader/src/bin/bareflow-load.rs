@@ -757,14 +757,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             ),
         );
     }
-    // Canonical signature ids: the first type index with an equal signature.
-    let type_ids: Vec<u32> = (0..meta.num_types())
-        .map(|i| {
-            (0..i)
-                .find(|&j| meta.type_at(j) == meta.type_at(i))
-                .unwrap_or(i)
-        })
-        .collect();
+    let type_ids = meta.canonical_type_ids();
     let mut trap_ctx = Box::new(TrapContext::default());
     // SAFETY: no imports; `trap_ctx` and `module` outlive the instance (dropped after it,
     // in reverse declaration order).

@@ -547,14 +547,7 @@ impl<'s, M: CodeMemory> Instance<'s, M> {
     /// [`InstantiateError`].
     pub fn new(snapshot: &'s Snapshot<M>, imports: Imports) -> Result<Self, InstantiateError> {
         let meta = snapshot.module.meta();
-        // Canonical signature ids: the first type index with an equal signature.
-        let type_ids: Vec<u32> = (0..meta.num_types())
-            .map(|i| {
-                (0..i)
-                    .find(|&j| meta.type_at(j) == meta.type_at(i))
-                    .unwrap_or(i)
-            })
-            .collect();
+        let type_ids = meta.canonical_type_ids();
         let shared = Box::<Shared>::default();
         let mut defs: Vec<Option<HostDef>> = imports.funcs.into_iter().map(Some).collect();
         let mut hosts: Vec<Box<HostSlot>> = Vec::new();

@@ -593,6 +593,19 @@ impl<'a> MetaView<'a> {
         }
     }
 
+    /// The canonical signature id of every type: the first type index with an equal
+    /// signature (what `FuncRef::type_id` and `call_indirect` compare).
+    #[cfg(feature = "alloc")]
+    pub fn canonical_type_ids(&self) -> alloc::vec::Vec<u32> {
+        (0..self.num_types())
+            .map(|i| {
+                (0..i)
+                    .find(|&j| self.type_at(j) == self.type_at(i))
+                    .unwrap_or(i)
+            })
+            .collect()
+    }
+
     /// Signature `t` (a type index below [`MetaView::num_types`]).
     pub fn type_at(&self, t: u32) -> FuncTypeView<'a> {
         let (off, np) = (self.rec(Tab::Types, t, 0), self.rec(Tab::Types, t, 1));

@@ -79,14 +79,7 @@ pub fn run_command<M: CodeMemory>(
     ctx: &mut WasiCtx,
 ) -> Result<u32, CommandError> {
     let meta = module.meta();
-    // Canonical signature ids: the first type index with an equal signature.
-    let type_ids: Vec<u32> = (0..meta.num_types())
-        .map(|i| {
-            (0..i)
-                .find(|&j| meta.type_at(j) == meta.type_at(i))
-                .unwrap_or(i)
-        })
-        .collect();
+    let type_ids = meta.canonical_type_ids();
     let ctx_ptr: *mut WasiCtx = ctx;
     let mut host: Vec<Box<FuncRef>> = Vec::new();
     let mut imports = Imports::default();
