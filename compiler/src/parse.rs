@@ -579,10 +579,13 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 let off = reader.range().start as usize;
                 for t in reader {
                     let t = t?;
-                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(ParseError::at(off, "table initializers are not supported"));
-                    }
-                    meta.tables.push(table_type(off, t.ty)?);
+                    let ty = table_type(off, t.ty)?;
+                    let init = match &t.init {
+                        wasmparser::TableInit::RefNull => ConstExpr::RefNull(ty.elem),
+                        wasmparser::TableInit::Expr(e) => const_expr(off, e, &mut meta.const_code)?,
+                    };
+                    meta.tables.push(ty);
+                    meta.table_inits.push(init);
                 }
             }
             Payload::MemorySection(reader) => {
