@@ -124,6 +124,10 @@ pub struct Module {
     pub bytes: Arc<[u8]>,
     /// Function names from the name section: `(function index, name)`, sorted by index.
     pub func_names: Vec<(u32, String)>,
+    /// The precise reference types of the globals and tables (imports first), which
+    /// [`ModuleMeta`] collapses to `funcref`/`externref`: what import linking checks
+    /// (`runtime::Store::instantiate`).
+    pub ref_types: RefTypes,
     /// Module name from the name section.
     pub name: Option<String>,
 }
@@ -154,6 +158,146 @@ impl Module {
         Some(wasmparser::FunctionBody::new(
             wasmparser::BinaryReader::new(bytes, body.range.start as u64),
         ))
+    }
+}
+
+/// A precise reference type (WebAssembly 3.0 typed function references): nullability and
+/// heap type. [`ModuleMeta`] keeps only the top type (`funcref`/`externref`), which is all
+/// execution needs; linking needs this one ([`RefTy::matches`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefTy {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// The heap type.
+    pub heap: HeapTy,
+}
+
+/// A heap type (without GC: the function and extern hierarchies).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HeapTy {
+    /// `func`, the top of the function references.
+    Func,
+    /// `nofunc`, the bottom.
+    NoFunc,
+    /// `extern`.
+    Extern,
+    /// `noextern`.
+    NoExtern,
+    /// A concrete function type, in a canonical structural form that is equal for
+    /// equivalent types of any two modules (a reference back to a type being spelled out
+    /// is written `rec N`, N levels up).
+    Concrete(Arc<str>),
+}
+
+impl RefTy {
+    /// The nullable top type of a runtime reference type (`funcref`, `externref`): the
+    /// precise type of tables and globals the host creates.
+    pub fn top(t: ValType) -> RefTy {
+        RefTy {
+            nullable: true,
+            heap: if t == ValType::ExternRef {
+                HeapTy::Extern
+            } else {
+                HeapTy::Func
+            },
+        }
+    }
+
+    /// Whether `self` is a subtype of `other` (without GC every concrete type is final, so
+    /// concrete types match only themselves).
+    pub fn matches(&self, other: &RefTy) -> bool {
+        use HeapTy::*;
+        let heap = match (&self.heap, &other.heap) {
+            (a, b) if a == b => true,
+            (NoFunc, Func | Concrete(_)) | (Concrete(_), Func) | (NoExtern, Extern) => true,
+            _ => false,
+        };
+        (!self.nullable || other.nullable) && heap
+    }
+}
+
+impl fmt::Display for RefTy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let null = if self.nullable { "null " } else { "" };
+        match &self.heap {
+            HeapTy::Concrete(c) => write!(f, "(ref {null}{c})"),
+            h => write!(f, "(ref {null}{})", format!("{h:?}").to_lowercase()),
+        }
+    }
+}
+
+/// The precise reference types of a module's globals and tables (see [`Module::ref_types`]).
+#[derive(Clone, Debug, Default)]
+pub struct RefTypes {
+    /// Per global (imports first): its reference type, `None` for a number or vector.
+    pub globals: Vec<Option<RefTy>>,
+    /// Per table (imports first): its element type.
+    pub tables: Vec<RefTy>,
+}
+
+/// The precise [`RefTy`] of `r`; `types` is the type section so far.
+fn precise_ref(types: &[wasmparser::FuncType], r: wasmparser::RefType) -> RefTy {
+    fn heap(
+        types: &[wasmparser::FuncType],
+        h: wasmparser::HeapType,
+        stack: &mut Vec<u32>,
+    ) -> HeapTy {
+        use wasmparser::{AbstractHeapType as A, HeapType};
+        match h {
+            HeapType::Abstract { ty: A::Func, .. } => HeapTy::Func,
+            HeapType::Abstract { ty: A::NoFunc, .. } => HeapTy::NoFunc,
+            HeapType::Abstract {
+                ty: A::NoExtern, ..
+            } => HeapTy::NoExtern,
+            HeapType::Abstract { .. } => HeapTy::Extern,
+            HeapType::Concrete(i) | HeapType::Exact(i) => {
+                let i = i.as_module_index().unwrap_or(u32::MAX);
+                HeapTy::Concrete(canon(types, i, stack).into())
+            }
+        }
+    }
+    fn canon(types: &[wasmparser::FuncType], i: u32, stack: &mut Vec<u32>) -> String {
+        if let Some(p) = stack.iter().rposition(|&x| x == i) {
+            return format!("rec {}", stack.len() - 1 - p);
+        }
+        let Some(f) = types.get(i as usize) else {
+            return format!("type {i}");
+        };
+        stack.push(i);
+        let mut s = String::from("(func");
+        for (k, t) in f.params().iter().chain(f.results()).enumerate() {
+            if k == f.params().len() {
+                s.push_str(" ->");
+            }
+            s.push(' ');
+            match t {
+                wasmparser::ValType::Ref(r) => {
+                    let null = if r.is_nullable() { "null " } else { "" };
+                    match heap(types, r.heap_type(), stack) {
+                        HeapTy::Concrete(c) => s.push_str(&format!("(ref {null}{c})")),
+                        h => s.push_str(&format!("(ref {null}{h:?})")),
+                    }
+                }
+                t => s.push_str(&t.to_string()),
+            }
+        }
+        if f.results().is_empty() {
+            s.push_str(" ->");
+        }
+        s.push(')');
+        stack.pop();
+        s
+    }
+    RefTy {
+        nullable: r.is_nullable(),
+        heap: heap(types, r.heap_type(), &mut Vec::new()),
+    }
+}
+
+fn precise_val(types: &[wasmparser::FuncType], t: wasmparser::ValType) -> Option<RefTy> {
+    match t {
+        wasmparser::ValType::Ref(r) => Some(precise_ref(types, r)),
+        _ => None,
     }
 }
 
@@ -498,6 +642,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
     let mut func_names = Vec::new();
     let mut name = None;
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    let (mut ptypes, mut ref_types) = (Vec::new(), RefTypes::default());
 
     for payload in Parser::new(0).parse_all(&bytes) {
         let payload = payload?;
@@ -509,6 +654,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                     for sub in group?.into_types() {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
+                                ptypes.push(f.clone());
                                 let params = f
                                     .params()
                                     .iter()
@@ -548,12 +694,14 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                             ImportKind::Memory(m)
                         }
                         wasmparser::TypeRef::Table(t) => {
+                            ref_types.tables.push(precise_ref(&ptypes, t.element_type));
                             let t = table_type(off, t)?;
                             meta.tables.push(t);
                             meta.num_imported_tables += 1;
                             ImportKind::Table(t)
                         }
                         wasmparser::TypeRef::Global(g) => {
+                            ref_types.globals.push(precise_val(&ptypes, g.content_type));
                             let g = global_type(off, g)?;
                             meta.global_types.push(g);
                             meta.num_imported_globals += 1;
@@ -579,6 +727,9 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 let off = reader.range().start as usize;
                 for t in reader {
                     let t = t?;
+                    ref_types
+                        .tables
+                        .push(precise_ref(&ptypes, t.ty.element_type));
                     let ty = table_type(off, t.ty)?;
                     let init = match &t.init {
                         wasmparser::TableInit::RefNull => ConstExpr::RefNull(ty.elem),
@@ -598,6 +749,9 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 let off = reader.range().start as usize;
                 for g in reader {
                     let g = g?;
+                    ref_types
+                        .globals
+                        .push(precise_val(&ptypes, g.ty.content_type));
                     let ty = global_type(off, g.ty)?;
                     meta.global_types.push(ty);
                     meta.globals.push(GlobalDef {
@@ -710,6 +864,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
         bodies,
         bytes,
         func_names,
+        ref_types,
         name,
     })
 }
