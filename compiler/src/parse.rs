@@ -216,16 +216,6 @@ impl RefTy {
     }
 }
 
-impl fmt::Display for RefTy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let null = if self.nullable { "null " } else { "" };
-        match &self.heap {
-            HeapTy::Concrete(c) => write!(f, "(ref {null}{c})"),
-            h => write!(f, "(ref {null}{})", format!("{h:?}").to_lowercase()),
-        }
-    }
-}
-
 /// The precise reference types of a module's globals and tables (see [`Module::ref_types`]).
 #[derive(Clone, Debug, Default)]
 pub struct RefTypes {
