@@ -223,61 +223,65 @@ pub struct RefTypes {
     pub globals: Vec<Option<RefTy>>,
     /// Per table (imports first): its element type.
     pub tables: Vec<RefTy>,
+    /// Per module type: its canonical form (as in [`HeapTy::Concrete`]) if a parameter or
+    /// result is a typed reference (anything but `funcref`/`externref`), else `None`: the
+    /// run-time type ids compare signatures with reference types collapsed, so linking
+    /// compares these too.
+    pub sigs: Vec<Option<Arc<str>>>,
 }
 
 /// The precise [`RefTy`] of `r`; `types` is the type section so far.
-fn precise_ref(types: &[wasmparser::FuncType], r: wasmparser::RefType) -> RefTy {
-    fn heap(
-        types: &[wasmparser::FuncType],
-        h: wasmparser::HeapType,
-        stack: &mut Vec<u32>,
-    ) -> HeapTy {
-        use wasmparser::{AbstractHeapType as A, HeapType};
-        match h {
-            HeapType::Abstract { ty: A::Func, .. } => HeapTy::Func,
-            HeapType::Abstract { ty: A::NoFunc, .. } => HeapTy::NoFunc,
-            HeapType::Abstract {
-                ty: A::NoExtern, ..
-            } => HeapTy::NoExtern,
-            HeapType::Abstract { .. } => HeapTy::Extern,
-            HeapType::Concrete(i) | HeapType::Exact(i) => {
-                let i = i.as_module_index().unwrap_or(u32::MAX);
-                HeapTy::Concrete(canon(types, i, stack).into())
-            }
+/// The [`HeapTy`] of `h` (`stack`: the types being spelled out, see [`HeapTy::Concrete`]).
+fn heap(types: &[wasmparser::FuncType], h: wasmparser::HeapType, stack: &mut Vec<u32>) -> HeapTy {
+    use wasmparser::{AbstractHeapType as A, HeapType};
+    match h {
+        HeapType::Abstract { ty: A::Func, .. } => HeapTy::Func,
+        HeapType::Abstract { ty: A::NoFunc, .. } => HeapTy::NoFunc,
+        HeapType::Abstract {
+            ty: A::NoExtern, ..
+        } => HeapTy::NoExtern,
+        HeapType::Abstract { .. } => HeapTy::Extern,
+        HeapType::Concrete(i) | HeapType::Exact(i) => {
+            let i = i.as_module_index().unwrap_or(u32::MAX);
+            HeapTy::Concrete(canon(types, i, stack).into())
         }
     }
-    fn canon(types: &[wasmparser::FuncType], i: u32, stack: &mut Vec<u32>) -> String {
-        if let Some(p) = stack.iter().rposition(|&x| x == i) {
-            return format!("rec {}", stack.len() - 1 - p);
-        }
-        let Some(f) = types.get(i as usize) else {
-            return format!("type {i}");
-        };
-        stack.push(i);
-        let mut s = String::from("(func");
-        for (k, t) in f.params().iter().chain(f.results()).enumerate() {
-            if k == f.params().len() {
-                s.push_str(" ->");
-            }
-            s.push(' ');
-            match t {
-                wasmparser::ValType::Ref(r) => {
-                    let null = if r.is_nullable() { "null " } else { "" };
-                    match heap(types, r.heap_type(), stack) {
-                        HeapTy::Concrete(c) => s.push_str(&format!("(ref {null}{c})")),
-                        h => s.push_str(&format!("(ref {null}{h:?})")),
-                    }
-                }
-                t => s.push_str(&t.to_string()),
-            }
-        }
-        if f.results().is_empty() {
+}
+/// The canonical structural form of type `i` (see [`HeapTy::Concrete`]).
+fn canon(types: &[wasmparser::FuncType], i: u32, stack: &mut Vec<u32>) -> String {
+    if let Some(p) = stack.iter().rposition(|&x| x == i) {
+        return format!("rec {}", stack.len() - 1 - p);
+    }
+    let Some(f) = types.get(i as usize) else {
+        return format!("type {i}");
+    };
+    stack.push(i);
+    let mut s = String::from("(func");
+    for (k, t) in f.params().iter().chain(f.results()).enumerate() {
+        if k == f.params().len() {
             s.push_str(" ->");
         }
-        s.push(')');
-        stack.pop();
-        s
+        s.push(' ');
+        match t {
+            wasmparser::ValType::Ref(r) => {
+                let null = if r.is_nullable() { "null " } else { "" };
+                match heap(types, r.heap_type(), stack) {
+                    HeapTy::Concrete(c) => s.push_str(&format!("(ref {null}{c})")),
+                    h => s.push_str(&format!("(ref {null}{h:?})")),
+                }
+            }
+            t => s.push_str(&t.to_string()),
+        }
     }
+    if f.results().is_empty() {
+        s.push_str(" ->");
+    }
+    s.push(')');
+    stack.pop();
+    s
+}
+
+fn precise_ref(types: &[wasmparser::FuncType], r: wasmparser::RefType) -> RefTy {
     RefTy {
         nullable: r.is_nullable(),
         heap: heap(types, r.heap_type(), &mut Vec::new()),
@@ -847,6 +851,17 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
             allocs = fv.into_allocations();
         }
     }
+    ref_types.sigs = (0..ptypes.len() as u32)
+        .map(|i| {
+            let f = &ptypes[i as usize];
+            let typed = f.params().iter().chain(f.results()).any(|t| {
+                use wasmparser::{AbstractHeapType as A, HeapType};
+                matches!(t, wasmparser::ValType::Ref(r) if !(r.is_nullable()
+                    && matches!(r.heap_type(), HeapType::Abstract { ty: A::Func | A::Extern, .. })))
+            });
+            typed.then(|| canon(&ptypes, i, &mut Vec::new()).into())
+        })
+        .collect();
     func_names.sort_by_key(|(i, _)| *i);
     func_names.dedup_by_key(|(i, _)| *i);
     Ok(Module {

@@ -285,6 +285,9 @@ pub struct Store {
     /// reference imports against. The host's own globals and tables are not here: their
     /// type is the top type ([`parse::RefTy::top`]).
     ref_types: std::collections::HashMap<usize, parse::RefTy>,
+    /// The canonical signature (`parse::RefTypes::sigs`) of every instance's defined
+    /// functions whose signature has typed references, by `FuncRef` address.
+    func_sigs: std::collections::HashMap<usize, Arc<str>>,
     interp: Interp,
     /// JIT state (JIT modes only; see `crate::jit::store`).
     jit: Option<JitStore>,
@@ -537,6 +540,7 @@ impl Store {
             tables: Vec::new(),
             globals: Vec::new(),
             ref_types: std::collections::HashMap::new(),
+            func_sigs: std::collections::HashMap::new(),
             interp,
             jit,
             snap,
@@ -611,7 +615,13 @@ impl Store {
             let incompatible =
                 || InstantiateError::Unlinkable(format!("incompatible import type for {what}"));
             match (&imp.kind, ext) {
-                (ImportKind::Func(_), Extern::Func(f)) if f.store == self.id => {
+                (ImportKind::Func(t), Extern::Func(f)) if f.store == self.id => {
+                    // Signatures with typed references: the same canonical type (the type
+                    // ids `Instance::new` compares collapse reference types).
+                    let want = m.inner.ref_types.sigs.get(*t as usize).cloned().flatten();
+                    if want != self.func_sigs.get(&f.ptr).cloned() {
+                        return Err(incompatible());
+                    }
                     let fr = f.ptr as *const FuncRef;
                     // SAFETY: handles of this store point at live FuncRefs.
                     let fr_val = unsafe { &*fr };
@@ -739,6 +749,16 @@ impl Store {
         {
             if let (Some(t), Some(p)) = (t, inst.global(i as u32)) {
                 self.ref_types.insert(p as usize, t.clone());
+            }
+        }
+        for i in meta.num_imported_funcs..meta.funcs.len() as u32 {
+            let sig = rt
+                .sigs
+                .get(meta.funcs[i as usize] as usize)
+                .cloned()
+                .flatten();
+            if let (Some(sig), Some(p)) = (sig, inst.func(i)) {
+                self.func_sigs.insert(p as usize, sig);
             }
         }
         let id = InstanceId(self.instances.len() as u32);

@@ -915,7 +915,9 @@ fn typed_reference_imports_link_by_precise_type() {
         r#"(module (type $t (func)) (func $f (type $t))
             (global (export "ref") (ref $t) (ref.func $f))
             (global (export "var") (mut (ref null $t)) (ref.null $t))
-            (table (export "tab") 1 (ref null $t)))"#,
+            (table (export "tab") 1 (ref null $t))
+            (func (export "typed") (param (ref $t)))
+            (func (export "plain") (param funcref)))"#,
     );
     let host_tab = s.new_table(ValType::FuncRef, 1, None);
     let link = |s: &mut Store, import: &str, name: &'static str| {
@@ -953,4 +955,15 @@ fn typed_reference_imports_link_by_precise_type() {
     bad(link(&mut s, "(table 1 funcref)", "tab"));
     link(&mut s, "(table 1 funcref)", "host").unwrap();
     bad(link(&mut s, "(table 1 (ref null $u))", "host"));
+    // Functions: the same signature, typed references included.
+    link(&mut s, "(func (param (ref $u)))", "typed").unwrap();
+    bad(link(&mut s, "(func (param funcref))", "typed"));
+    bad(link(&mut s, "(func (param (ref null $u)))", "typed"));
+    link(&mut s, "(func (param funcref))", "plain").unwrap();
+    bad(link(
+        &mut s,
+        "(func (param (ref null func)) (param i32))",
+        "plain",
+    ));
+    bad(link(&mut s, "(func (param (ref $u)))", "plain"));
 }
