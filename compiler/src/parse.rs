@@ -124,6 +124,10 @@ pub struct Module {
     pub bytes: Arc<[u8]>,
     /// Function names from the name section: `(function index, name)`, sorted by index.
     pub func_names: Vec<(u32, String)>,
+    /// The precise reference types of the globals and tables (imports first), which
+    /// [`ModuleMeta`] collapses to `funcref`/`externref`: what import linking checks
+    /// (`runtime::Store::instantiate`).
+    pub ref_types: RefTypes,
     /// Module name from the name section.
     pub name: Option<String>,
 }
@@ -157,17 +161,151 @@ impl Module {
     }
 }
 
+/// A precise reference type (WebAssembly 3.0 typed function references): nullability and
+/// heap type. [`ModuleMeta`] keeps only the top type (`funcref`/`externref`), which is all
+/// execution needs; linking needs this one ([`RefTy::matches`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefTy {
+    /// Whether null is a value of the type.
+    pub nullable: bool,
+    /// The heap type.
+    pub heap: HeapTy,
+}
+
+/// A heap type (without GC: the function and extern hierarchies).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HeapTy {
+    /// `func`, the top of the function references.
+    Func,
+    /// `nofunc`, the bottom.
+    NoFunc,
+    /// `extern`.
+    Extern,
+    /// `noextern`.
+    NoExtern,
+    /// A concrete function type, in a canonical structural form that is equal for
+    /// equivalent types of any two modules (a reference back to a type being spelled out
+    /// is written `rec N`, N levels up).
+    Concrete(Arc<str>),
+}
+
+impl RefTy {
+    /// The nullable top type of a runtime reference type (`funcref`, `externref`): the
+    /// precise type of tables and globals the host creates.
+    pub fn top(t: ValType) -> RefTy {
+        RefTy {
+            nullable: true,
+            heap: if t == ValType::ExternRef {
+                HeapTy::Extern
+            } else {
+                HeapTy::Func
+            },
+        }
+    }
+
+    /// Whether `self` is a subtype of `other` (without GC every concrete type is final, so
+    /// concrete types match only themselves).
+    pub fn matches(&self, other: &RefTy) -> bool {
+        use HeapTy::*;
+        let heap = match (&self.heap, &other.heap) {
+            (a, b) if a == b => true,
+            (NoFunc, Func | Concrete(_)) | (Concrete(_), Func) | (NoExtern, Extern) => true,
+            _ => false,
+        };
+        (!self.nullable || other.nullable) && heap
+    }
+}
+
+/// The precise reference types of a module's globals and tables (see [`Module::ref_types`]).
+#[derive(Clone, Debug, Default)]
+pub struct RefTypes {
+    /// Per global (imports first): its reference type, `None` for a number or vector.
+    pub globals: Vec<Option<RefTy>>,
+    /// Per table (imports first): its element type.
+    pub tables: Vec<RefTy>,
+    /// Per module type: its canonical form (as in [`HeapTy::Concrete`]) if a parameter or
+    /// result is a typed reference (anything but `funcref`/`externref`), else `None`: the
+    /// run-time type ids compare signatures with reference types collapsed, so linking
+    /// compares these too.
+    pub sigs: Vec<Option<Arc<str>>>,
+}
+
+/// The precise [`RefTy`] of `r`; `types` is the type section so far.
+/// The [`HeapTy`] of `h` (`stack`: the types being spelled out, see [`HeapTy::Concrete`]).
+fn heap(types: &[wasmparser::FuncType], h: wasmparser::HeapType, stack: &mut Vec<u32>) -> HeapTy {
+    use wasmparser::{AbstractHeapType as A, HeapType};
+    match h {
+        HeapType::Abstract { ty: A::Func, .. } => HeapTy::Func,
+        HeapType::Abstract { ty: A::NoFunc, .. } => HeapTy::NoFunc,
+        HeapType::Abstract {
+            ty: A::NoExtern, ..
+        } => HeapTy::NoExtern,
+        HeapType::Abstract { .. } => HeapTy::Extern,
+        HeapType::Concrete(i) | HeapType::Exact(i) => {
+            let i = i.as_module_index().unwrap_or(u32::MAX);
+            HeapTy::Concrete(canon(types, i, stack).into())
+        }
+    }
+}
+/// The canonical structural form of type `i` (see [`HeapTy::Concrete`]).
+fn canon(types: &[wasmparser::FuncType], i: u32, stack: &mut Vec<u32>) -> String {
+    if let Some(p) = stack.iter().rposition(|&x| x == i) {
+        return format!("rec {}", stack.len() - 1 - p);
+    }
+    let Some(f) = types.get(i as usize) else {
+        return format!("type {i}");
+    };
+    stack.push(i);
+    let mut s = String::from("(func");
+    for (k, t) in f.params().iter().chain(f.results()).enumerate() {
+        if k == f.params().len() {
+            s.push_str(" ->");
+        }
+        s.push(' ');
+        match t {
+            wasmparser::ValType::Ref(r) => {
+                let null = if r.is_nullable() { "null " } else { "" };
+                match heap(types, r.heap_type(), stack) {
+                    HeapTy::Concrete(c) => s.push_str(&format!("(ref {null}{c})")),
+                    h => s.push_str(&format!("(ref {null}{h:?})")),
+                }
+            }
+            t => s.push_str(&t.to_string()),
+        }
+    }
+    if f.results().is_empty() {
+        s.push_str(" ->");
+    }
+    s.push(')');
+    stack.pop();
+    s
+}
+
+fn precise_ref(types: &[wasmparser::FuncType], r: wasmparser::RefType) -> RefTy {
+    RefTy {
+        nullable: r.is_nullable(),
+        heap: heap(types, r.heap_type(), &mut Vec::new()),
+    }
+}
+
+fn precise_val(types: &[wasmparser::FuncType], t: wasmparser::ValType) -> Option<RefTy> {
+    match t {
+        wasmparser::ValType::Ref(r) => Some(precise_ref(types, r)),
+        _ => None,
+    }
+}
+
 /// The WebAssembly 3.0 features (beyond relaxed SIMD) this front end and every execution
 /// mode implement completely. The spec suite's `wasm3` scope puts exactly these in scope (see
 /// `wast::Scope::Wasm3`), so adding a flag here is what makes its files strict.
-pub const WASM3_IMPLEMENTED: WasmFeatures =
-    WasmFeatures::EXTENDED_CONST.union(WasmFeatures::TAIL_CALL);
+pub const WASM3_IMPLEMENTED: WasmFeatures = WasmFeatures::EXTENDED_CONST
+    .union(WasmFeatures::TAIL_CALL)
+    .union(WasmFeatures::FUNCTION_REFERENCES);
 
-/// 3.0 features the front end accepts although they are not complete yet: typed function
-/// references (tables with initialiser expressions are refused, and imports are linked by
-/// their top reference type; README "Known gaps"). The `wasm3` scope keeps their spec
-/// assertions skipped and named until they move to [`WASM3_IMPLEMENTED`].
-pub const WASM3_PARTIAL: WasmFeatures = WasmFeatures::FUNCTION_REFERENCES;
+/// 3.0 features the front end accepts although they are not complete yet (none at the
+/// moment); the `wasm3` scope keeps their spec assertions skipped and named until they move
+/// to [`WASM3_IMPLEMENTED`].
+pub const WASM3_PARTIAL: WasmFeatures = WasmFeatures::empty();
 
 /// The features this front end accepts: WebAssembly 2.0 (including fixed-width SIMD),
 /// relaxed SIMD, [`WASM3_IMPLEMENTED`] and [`WASM3_PARTIAL`].
@@ -498,6 +636,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
     let mut func_names = Vec::new();
     let mut name = None;
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    let (mut ptypes, mut ref_types) = (Vec::new(), RefTypes::default());
 
     for payload in Parser::new(0).parse_all(&bytes) {
         let payload = payload?;
@@ -509,6 +648,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                     for sub in group?.into_types() {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(f) => {
+                                ptypes.push(f.clone());
                                 let params = f
                                     .params()
                                     .iter()
@@ -548,12 +688,14 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                             ImportKind::Memory(m)
                         }
                         wasmparser::TypeRef::Table(t) => {
+                            ref_types.tables.push(precise_ref(&ptypes, t.element_type));
                             let t = table_type(off, t)?;
                             meta.tables.push(t);
                             meta.num_imported_tables += 1;
                             ImportKind::Table(t)
                         }
                         wasmparser::TypeRef::Global(g) => {
+                            ref_types.globals.push(precise_val(&ptypes, g.content_type));
                             let g = global_type(off, g)?;
                             meta.global_types.push(g);
                             meta.num_imported_globals += 1;
@@ -579,10 +721,16 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 let off = reader.range().start as usize;
                 for t in reader {
                     let t = t?;
-                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(ParseError::at(off, "table initializers are not supported"));
-                    }
-                    meta.tables.push(table_type(off, t.ty)?);
+                    ref_types
+                        .tables
+                        .push(precise_ref(&ptypes, t.ty.element_type));
+                    let ty = table_type(off, t.ty)?;
+                    let init = match &t.init {
+                        wasmparser::TableInit::RefNull => ConstExpr::RefNull(ty.elem),
+                        wasmparser::TableInit::Expr(e) => const_expr(off, e, &mut meta.const_code)?,
+                    };
+                    meta.tables.push(ty);
+                    meta.table_inits.push(init);
                 }
             }
             Payload::MemorySection(reader) => {
@@ -595,6 +743,9 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 let off = reader.range().start as usize;
                 for g in reader {
                     let g = g?;
+                    ref_types
+                        .globals
+                        .push(precise_val(&ptypes, g.ty.content_type));
                     let ty = global_type(off, g.ty)?;
                     meta.global_types.push(ty);
                     meta.globals.push(GlobalDef {
@@ -700,6 +851,17 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
             allocs = fv.into_allocations();
         }
     }
+    ref_types.sigs = (0..ptypes.len() as u32)
+        .map(|i| {
+            let f = &ptypes[i as usize];
+            let typed = f.params().iter().chain(f.results()).any(|t| {
+                use wasmparser::{AbstractHeapType as A, HeapType};
+                matches!(t, wasmparser::ValType::Ref(r) if !(r.is_nullable()
+                    && matches!(r.heap_type(), HeapType::Abstract { ty: A::Func | A::Extern, .. })))
+            });
+            typed.then(|| canon(&ptypes, i, &mut Vec::new()).into())
+        })
+        .collect();
     func_names.sort_by_key(|(i, _)| *i);
     func_names.dedup_by_key(|(i, _)| *i);
     Ok(Module {
@@ -707,6 +869,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
         bodies,
         bytes,
         func_names,
+        ref_types,
         name,
     })
 }

@@ -76,7 +76,7 @@ pub enum Scope {
     Core,
     /// WebAssembly 3.0 as far as the engine implements it: [`Scope::Core`] plus the 3.0
     /// features the engine implements completely ([`crate::parse::WASM3_IMPLEMENTED`]:
-    /// extended constant expressions and tail calls so far). The 3.0 features not implemented yet (exceptions, GC, ...) are
+    /// extended constant expressions, tail calls and typed function references so far). The 3.0 features not implemented yet (exceptions, GC, ...) are
     /// skipped and named; the spec suite's `spec-scope/wasm3.txt` runs in this scope.
     Wasm3,
     /// Every feature `wasmparser` knows: nothing is skipped; whatever the engine or the
@@ -929,6 +929,7 @@ impl<'r> Runner<'r> {
             "relaxed-simd" => fs.contains(WasmFeatures::RELAXED_SIMD),
             "tail-call" => fs.contains(WasmFeatures::TAIL_CALL),
             "function-references" => fs.contains(WasmFeatures::FUNCTION_REFERENCES),
+            "extended-const" => fs.contains(WasmFeatures::EXTENDED_CONST),
             "memory64" => fs.contains(WasmFeatures::MEMORY64),
             "multi-memory" => fs.contains(WasmFeatures::MULTI_MEMORY),
             "gc" => fs.contains(WasmFeatures::GC),

@@ -1,6 +1,6 @@
 //! Issue #16 item 5: typed function references (`(ref null? $t)`, `call_ref`,
 //! `return_call_ref`, `ref.as_non_null`, `br_on_null`, `br_on_non_null`, non-nullable
-//! locals) in every mode, checked and guard memory.
+//! locals, tables with initialiser expressions) in every mode, checked and guard memory.
 
 use bareflow::{CallError, Config, Extern, MemoryMode, Mode, Module, Store, TrapCode, Val};
 
@@ -38,6 +38,11 @@ const WAT: &str = r#"
       (block $some (result (ref $ii))
         (br_on_non_null $some (call $pick (local.get $k)))
         (return (i32.const -2)))))
+  ;; A table of non-nullable references: every element starts as $inc.
+  (table $t 4 (ref $ii) (ref.func $inc))
+  (func (export "via_table") (param $k i32) (param $x i32) (result i32)
+    (call_ref $ii (local.get $x) (table.get $t (local.get $k))))
+  (func (export "table_size") (result i32) (table.size $t))
   ;; A global of a typed reference type.
   (func (export "via_global") (param $k i32) (param $x i32) (result i32)
     (global.set $g (call $pick (local.get $k)))
@@ -99,6 +104,14 @@ fn run(mode: Mode, memory: MemoryMode) {
                 "{w} {name}"
             );
         }
+        for k in 0..4 {
+            assert_eq!(
+                call("via_table", &[i(k), i(5)]).expect("tab"),
+                [i(6)],
+                "{w} {k}"
+            );
+        }
+        assert_eq!(call("table_size", &[]).expect("size"), [i(4)], "{w}");
         assert_eq!(call("non_null", &[i(0)]).expect("nn"), [i(20)], "{w}");
         assert_eq!(call("on_null", &[i(1)]).expect("on_null"), [i(101)], "{w}");
         assert_eq!(call("on_null", &[i(2)]).expect("on_null"), [i(-1)], "{w}");

@@ -348,14 +348,18 @@ pub const WASM3_FILES: &[&str] = &[
 /// The 3.0 features the engine implements, by the names the runner gives skips: over
 /// [`WASM3_FILES`] each must have 0 skips in every mode. A feature moves here from
 /// [`WASM3_PENDING`] when it lands.
-pub const WASM3_IMPLEMENTED: &[&str] = &["relaxed-simd", "extended-const", "tail-call"];
+pub const WASM3_IMPLEMENTED: &[&str] = &[
+    "relaxed-simd",
+    "extended-const",
+    "tail-call",
+    "function-references",
+];
 
 /// The 3.0 features not implemented yet: the only ones a [`WASM3_FILES`] assertion may be
 /// skipped for.
 pub const WASM3_PENDING: &[&str] = &[
     "memory64",
     "multi-memory",
-    "function-references",
     "exceptions",
     "gc",
     "annotations",

@@ -280,6 +280,14 @@ pub struct Store {
     memories: Vec<*mut LinearMemory>,
     tables: Vec<*mut TableInst>,
     globals: Vec<*mut GlobalCell>,
+    /// The precise reference type of every instance's defined reference-typed globals and
+    /// tables, by cell / table address (`parse::RefTypes`): what linking checks typed
+    /// reference imports against. The host's own globals and tables are not here: their
+    /// type is the top type ([`parse::RefTy::top`]).
+    ref_types: std::collections::HashMap<usize, parse::RefTy>,
+    /// The canonical signature (`parse::RefTypes::sigs`) of every instance's defined
+    /// functions whose signature has typed references, by `FuncRef` address.
+    func_sigs: std::collections::HashMap<usize, Arc<str>>,
     interp: Interp,
     /// JIT state (JIT modes only; see `crate::jit::store`).
     jit: Option<JitStore>,
@@ -531,6 +539,8 @@ impl Store {
             memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
+            ref_types: std::collections::HashMap::new(),
+            func_sigs: std::collections::HashMap::new(),
             interp,
             jit,
             snap,
@@ -594,6 +604,7 @@ impl Store {
         let meta = &m.inner.meta;
         let mut resolved = Imports::default();
         let mut host_imports: Vec<Box<HostImport>> = Vec::new();
+        let (mut ti, mut gi) = (0, 0);
         for imp in &meta.imports {
             let what = format!("{}::{}", imp.module, imp.name);
             let Some(ext) = imports(&imp.module, &imp.name) else {
@@ -604,7 +615,13 @@ impl Store {
             let incompatible =
                 || InstantiateError::Unlinkable(format!("incompatible import type for {what}"));
             match (&imp.kind, ext) {
-                (ImportKind::Func(_), Extern::Func(f)) if f.store == self.id => {
+                (ImportKind::Func(t), Extern::Func(f)) if f.store == self.id => {
+                    // Signatures with typed references: the same canonical type (the type
+                    // ids `Instance::new` compares collapse reference types).
+                    let want = m.inner.ref_types.sigs.get(*t as usize).cloned().flatten();
+                    if want != self.func_sigs.get(&f.ptr).cloned() {
+                        return Err(incompatible());
+                    }
                     let fr = f.ptr as *const FuncRef;
                     // SAFETY: handles of this store point at live FuncRefs.
                     let fr_val = unsafe { &*fr };
@@ -638,9 +655,32 @@ impl Store {
                     resolved.memories.push(x.ptr as *mut LinearMemory)
                 }
                 (ImportKind::Table(_), Extern::Table(x)) if x.store == self.id => {
+                    // Table element types are invariant.
+                    let want = m.inner.ref_types.tables.get(ti);
+                    ti += 1;
+                    // SAFETY: handles of this store point at live tables.
+                    let elem = unsafe { (*(x.ptr as *const TableInst)).ty.elem };
+                    if want != Some(&self.ref_type_of(x.ptr, elem)) {
+                        return Err(incompatible());
+                    }
                     resolved.tables.push(x.ptr as *mut TableInst)
                 }
-                (ImportKind::Global(_), Extern::Global(x)) if x.store == self.id => {
+                (ImportKind::Global(g), Extern::Global(x)) if x.store == self.id => {
+                    // A reference-typed global: an immutable one may have a subtype, a
+                    // mutable one only the same type (the rest: `Instance::new`).
+                    if let Some(Some(want)) = m.inner.ref_types.globals.get(gi) {
+                        // SAFETY: handles of this store point at live globals.
+                        let have = unsafe { (*(x.ptr as *const GlobalCell)).ty.ty };
+                        let have = self.ref_type_of(x.ptr, have);
+                        if !(if g.mutable {
+                            have == *want
+                        } else {
+                            have.matches(want)
+                        }) {
+                            return Err(incompatible());
+                        }
+                    }
+                    gi += 1;
                     resolved.globals.push(x.ptr as *mut GlobalCell)
                 }
                 _ => return Err(incompatible()),
@@ -688,6 +728,37 @@ impl Store {
                 // SAFETY: as above.
                 unsafe { snap.install_host_func(&mut hi.func_ref, &ty) }
                     .expect("a native->array stub compiles for every signature");
+            }
+        }
+        let rt = &m.inner.ref_types;
+        for (i, t) in rt
+            .tables
+            .iter()
+            .enumerate()
+            .skip(meta.num_imported_tables as usize)
+        {
+            if let Some(p) = inst.table(i as u32) {
+                self.ref_types.insert(p as usize, t.clone());
+            }
+        }
+        for (i, t) in rt
+            .globals
+            .iter()
+            .enumerate()
+            .skip(meta.num_imported_globals as usize)
+        {
+            if let (Some(t), Some(p)) = (t, inst.global(i as u32)) {
+                self.ref_types.insert(p as usize, t.clone());
+            }
+        }
+        for i in meta.num_imported_funcs..meta.funcs.len() as u32 {
+            let sig = rt
+                .sigs
+                .get(meta.funcs[i as usize] as usize)
+                .cloned()
+                .flatten();
+            if let (Some(sig), Some(p)) = (sig, inst.func(i)) {
+                self.func_sigs.insert(p as usize, sig);
             }
         }
         let id = InstanceId(self.instances.len() as u32);
@@ -1006,6 +1077,15 @@ impl Store {
             store: self.id,
             ptr: hf as usize,
         }
+    }
+
+    /// The precise reference type of the global cell or table at `ptr` whose runtime type
+    /// is `ty`: recorded at instantiation, or the top type for the host's own.
+    fn ref_type_of(&self, ptr: usize, ty: ValType) -> parse::RefTy {
+        self.ref_types
+            .get(&ptr)
+            .cloned()
+            .unwrap_or_else(|| parse::RefTy::top(ty))
     }
 
     /// Creates a standalone memory.

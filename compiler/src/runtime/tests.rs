@@ -903,3 +903,67 @@ fn interpreter_entered_from_compiled_code_uses_store_limits() {
         vec![Val::I32(20_000)]
     );
 }
+
+/// Typed reference imports link by the precise type (linking.wast's "incompatible import
+/// type" cases): an immutable global may export a subtype, a mutable one and a table only the
+/// same type; the host's own globals and tables have the nullable top type.
+#[test]
+fn typed_reference_imports_link_by_precise_type() {
+    let mut s = store();
+    let ex = inst(
+        &mut s,
+        r#"(module (type $t (func)) (func $f (type $t))
+            (global (export "ref") (ref $t) (ref.func $f))
+            (global (export "var") (mut (ref null $t)) (ref.null $t))
+            (table (export "tab") 1 (ref null $t))
+            (func (export "typed") (param (ref $t)))
+            (func (export "plain") (param funcref)))"#,
+    );
+    let host_tab = s.new_table(ValType::FuncRef, 1, None);
+    let link = |s: &mut Store, import: &str, name: &'static str| {
+        let wat = format!(
+            "(module (type $u (func)) (type $v (func (param i32))) (import \"m\" \"{name}\" {import}))"
+        );
+        let m = Module::from_bytes(wat.as_bytes()).unwrap();
+        let e = if name == "host" {
+            Some(Extern::Table(host_tab))
+        } else {
+            s.export(ex, name)
+        };
+        s.instantiate(&m, &|_, _| e)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    let bad = |r: Result<(), String>| {
+        assert!(
+            matches!(&r, Err(m) if m.contains("incompatible import type")),
+            "{r:?}"
+        );
+    };
+    // Immutable: a subtype links (`(ref $t)` <: `(ref null func)`, `(ref func)`, `(ref $u)`).
+    link(&mut s, "(global (ref null func))", "ref").unwrap();
+    link(&mut s, "(global (ref func))", "ref").unwrap();
+    link(&mut s, "(global (ref $u))", "ref").unwrap();
+    bad(link(&mut s, "(global (ref extern))", "ref"));
+    bad(link(&mut s, "(global (ref $v))", "ref"));
+    // Mutable: only the same type.
+    link(&mut s, "(global (mut (ref null $u)))", "var").unwrap();
+    bad(link(&mut s, "(global (mut (ref null func)))", "var"));
+    bad(link(&mut s, "(global (mut (ref $u)))", "var"));
+    // Tables: the same element type.
+    link(&mut s, "(table 1 (ref null $u))", "tab").unwrap();
+    bad(link(&mut s, "(table 1 funcref)", "tab"));
+    link(&mut s, "(table 1 funcref)", "host").unwrap();
+    bad(link(&mut s, "(table 1 (ref null $u))", "host"));
+    // Functions: the same signature, typed references included.
+    link(&mut s, "(func (param (ref $u)))", "typed").unwrap();
+    bad(link(&mut s, "(func (param funcref))", "typed"));
+    bad(link(&mut s, "(func (param (ref null $u)))", "typed"));
+    link(&mut s, "(func (param funcref))", "plain").unwrap();
+    bad(link(
+        &mut s,
+        "(func (param (ref null func)) (param i32))",
+        "plain",
+    ));
+    bad(link(&mut s, "(func (param (ref $u)))", "plain"));
+}

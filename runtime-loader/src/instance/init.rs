@@ -52,6 +52,9 @@ pub trait ModuleSource {
     fn num_imported_tables(&self) -> u32;
     /// Table `i` (below [`ModuleSource::num_tables`]).
     fn table_type(&self, i: u32) -> TableType;
+    /// The initialiser of table `i` (below [`ModuleSource::num_tables`]; `ref.null` for an
+    /// imported one).
+    fn table_init(&self, i: u32) -> RawExpr;
     /// Type of global `i` (below [`ModuleSource::num_globals`]).
     fn global_type(&self, i: u32) -> GlobalType;
     /// Number of globals, imported ones included.
@@ -121,6 +124,9 @@ impl ModuleSource for MetaView<'_> {
     }
     fn table_type(&self, i: u32) -> TableType {
         MetaView::table(self, i)
+    }
+    fn table_init(&self, i: u32) -> RawExpr {
+        MetaView::table_init(self, i)
     }
     fn global_type(&self, i: u32) -> GlobalType {
         MetaView::global_type(self, i)
@@ -199,6 +205,13 @@ impl ModuleSource for ModuleMeta {
     }
     fn table_type(&self, i: u32) -> TableType {
         self.tables[i as usize]
+    }
+    fn table_init(&self, i: u32) -> RawExpr {
+        let d = i.checked_sub(self.num_imported_tables);
+        match d.and_then(|d| self.table_inits.get(d as usize)) {
+            Some(e) => RawExpr::encode(e),
+            None => RawExpr::encode(&ConstExpr::RefNull(self.tables[i as usize].elem)),
+        }
     }
     fn global_type(&self, i: u32) -> GlobalType {
         self.global_types[i as usize]
@@ -372,6 +385,29 @@ pub unsafe fn init_globals<M: ModuleSource + ?Sized>(
         unsafe {
             *cell = lo;
             *cell.add(1) = hi;
+        }
+    }
+    Some(())
+}
+
+/// Fills every defined table whose initialiser is not `ref.null` with its value (after the
+/// globals: an initialiser may read the imported ones); `tables` holds every table (imports
+/// first).
+///
+/// # Safety
+/// Every pointer in `tables` must be a live table not otherwise borrowed.
+pub unsafe fn init_tables<M: ModuleSource + ?Sized>(
+    meta: &M,
+    tables: &[*mut super::TableInst],
+    funcs: &[*const FuncRef],
+    globals: &[*mut u64],
+) -> Option<()> {
+    for i in meta.num_imported_tables()..meta.num_tables() {
+        let e = meta.table_init(i);
+        if e.tag != 4 {
+            let v = eval_const(meta, e, funcs, globals)?;
+            // SAFETY: per the caller.
+            unsafe { (*tables[i as usize]).slice_mut().fill(v) };
         }
     }
     Some(())

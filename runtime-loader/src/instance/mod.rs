@@ -458,6 +458,7 @@ impl Instance {
         let segments = unsafe {
             let (f, g) = (&*funcs.ptr(), &*global_ptrs.ptr());
             init::init_globals(meta, f, g).ok_or(bad("constant expression"))?;
+            init::init_tables(meta, &tables, f, g).ok_or(bad("constant expression"))?;
             // Segments: passive ones are kept (evaluated), the others start dropped.
             init::Segments::new(meta, f, g).ok_or(bad("constant expression"))?
         };

@@ -521,3 +521,34 @@ fn extended_constant_expressions() {
         assert_eq!(crate::meta_codec::decode_meta(&b).unwrap(), meta);
     }
 }
+
+/// A defined table with an initialiser expression starts with every element set to its
+/// value, through both sources (`ModuleMeta` and the snapshot's `MetaView`); `ref.null`
+/// tables stay zero.
+#[cfg(feature = "write")]
+#[test]
+fn table_initialiser_fills_every_element() {
+    let mut meta = empty_sig_meta();
+    meta.funcs = vec![0, 0];
+    let tab = |min| TableType {
+        elem: ValType::FuncRef,
+        limits: Limits { min, max: None },
+    };
+    meta.tables = vec![tab(3), tab(2)];
+    meta.table_inits = vec![ConstExpr::RefFunc(1), ConstExpr::RefNull(ValType::FuncRef)];
+    let bytes = crate::meta_codec::encode_meta(&meta);
+    let view = crate::meta_view::MetaView::parse(&bytes).unwrap();
+    assert_eq!(crate::meta_codec::decode_meta(&bytes).unwrap(), meta);
+    let check = |inst: &Instance| {
+        let f1 = inst.func(1).unwrap() as u64;
+        // SAFETY: the instance is live.
+        unsafe {
+            assert_eq!((*inst.table(0).unwrap()).elems(), &[f1, f1, f1]);
+            assert_eq!((*inst.table(1).unwrap()).elems(), &[0, 0]);
+        }
+    };
+    check(&new_inst(&meta, Imports::default()).unwrap());
+    let ids = vec![0];
+    // SAFETY: no imports.
+    check(&unsafe { Instance::new(&view, ids, Imports::default(), ptr::null_mut()) }.unwrap());
+}

@@ -69,6 +69,12 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
             init: own_code(&v, v.decode_expr(raw)?, raw, &mut const_code),
         });
     }
+    let nit = v.num_imported_tables();
+    let mut table_inits = Vec::with_capacity((v.num_tables() - nit) as usize);
+    for t in nit..v.num_tables() {
+        let raw = v.table_init(t);
+        table_inits.push(own_code(&v, raw.decode(), raw, &mut const_code));
+    }
     let mut elems = Vec::with_capacity(v.num_elems() as usize);
     for i in 0..v.num_elems() {
         let e = v.elem(i);
@@ -115,7 +121,8 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         memories: (0..v.num_memories()).map(|m| v.memory(m)).collect(),
         num_imported_memories: v.num_imported_memories(),
         tables: (0..v.num_tables()).map(|t| v.table(t)).collect(),
-        num_imported_tables: v.num_imported_tables(),
+        num_imported_tables: nit,
+        table_inits,
         global_types: (0..v.num_globals()).map(|g| v.global_type(g)).collect(),
         num_imported_globals: nig,
         globals,
@@ -251,9 +258,17 @@ mod writer {
         for m in &meta.memories {
             w.tabs[3].extend(limits(m.limits));
         }
-        for t in &meta.tables {
+        let nit = meta.num_imported_tables as usize;
+        for (i, t) in meta.tables.iter().enumerate() {
             w.tabs[4].push(val(t.elem));
             w.tabs[4].extend(limits(t.limits));
+            // Imported tables (and defined ones without an initialiser): `ref.null`.
+            let null = ConstExpr::RefNull(t.elem);
+            let init = i
+                .checked_sub(nit)
+                .and_then(|d| meta.table_inits.get(d))
+                .unwrap_or(&null);
+            w.tabs[4].extend(expr(init, &meta.const_code, &mut w.pool));
         }
         for g in &meta.global_types {
             w.tabs[5].extend([val(g.ty), u32::from(g.mutable)]);
@@ -398,6 +413,7 @@ mod tests {
                 },
             ],
             num_imported_tables: 1,
+            table_inits: vec![ConstExpr::RefNull(ValType::ExternRef)],
             global_types: vec![g0, g1],
             num_imported_globals: 1,
             globals: vec![GlobalDef {

@@ -324,6 +324,10 @@ pub struct ModuleMeta {
     pub tables: Vec<TableType>,
     /// Number of imported tables.
     pub num_imported_tables: u32,
+    /// The initialiser of every defined table (index `num_imported_tables + i`): the value
+    /// each element starts with (WebAssembly 3.0 `(table n t expr)`; `ref.null` otherwise).
+    /// Missing entries mean `ref.null`.
+    pub table_inits: Vec<ConstExpr>,
     /// Type of every global (imports first).
     pub global_types: Vec<GlobalType>,
     /// Number of imported globals.

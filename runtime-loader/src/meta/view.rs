@@ -76,13 +76,14 @@ enum Tab {
 
 /// Words per record, by record table in section order: a type (pool offset, parameter
 /// count, result count); an import (module offset, length, name offset, length, kind); a function (type index); a
-/// memory (min, max, has-max); a table (element type, min, max, has-max); a global type
+/// memory (min, max, has-max); a table (element type, min, max, has-max, initialiser
+/// constant expression: `ref.null` for imported tables); a global type
 /// (value type, mutable); a defined global (constant expression); an export (name offset,
 /// length, kind, index); an element segment (mode, table, offset expression, element type,
 /// first item, item count); a data segment (mode, memory, offset expression, pool offset,
 /// length); an element item (constant expression). A constant expression is three words:
 /// tag, low and high half of its 64-bit payload.
-pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 3, 4, 2, 3, 4, 8, 7, 3];
+pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 3, 7, 2, 3, 4, 8, 7, 3];
 
 /// [`FIELD_CHECKS`]: `lo` marking a pool range (offset in field `k`, length in `k + 1`).
 const POOL_RANGE: u8 = 0xFF;
@@ -487,6 +488,10 @@ impl<'a> MetaView<'a> {
                 let ty = self.rec(Tab::GlobalTypes, imported[3] + d, 0);
                 self.expr_type(self.word_of(Tab::Globals, d, 0)) == Some(ty)
             })
+            // A table's initialiser has its element type.
+            && (0..n[TABLES]).all(|t| {
+                self.expr_type(self.word_of(Tab::Tables, t, 4)) == Some(self.rec(Tab::Tables, t, 0))
+            })
             && (0..n[EXPORTS]).all(|i| {
                 self.rec(Tab::Exports, i, 3) < spaces[self.rec(Tab::Exports, i, 2) as usize & 3]
             })
@@ -655,6 +660,11 @@ impl<'a> MetaView<'a> {
             elem: val_type(self.rec(Tab::Tables, i, 0)).unwrap_or(ValType::FuncRef),
             limits: self.limits(Tab::Tables, i, 1),
         }
+    }
+
+    /// The initialiser of table `i` (imports first; `ref.null` for an imported one).
+    pub fn table_init(&self, i: u32) -> RawExpr {
+        self.expr(self.word_of(Tab::Tables, i, 4))
     }
 
     /// Type of global `i` (imports first).
