@@ -1186,7 +1186,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         Ok(())
     }
 
-    fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+    /// The operands and checks `call_indirect` and `return_call_indirect` share: pops the
+    /// table index and the arguments, loads the `FuncRef` of entry `index` of `table` (out of
+    /// range traps), traps on a null entry and on a signature other than `type_index`.
+    fn checked_table_func_ref(
+        &mut self,
+        type_index: u32,
+        table: u32,
+    ) -> Result<(SigRef, Value, Vec<Value>)> {
         let n = self
             .info
             .types
@@ -1213,6 +1220,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        Ok((sig, func_ref, args))
+    }
+
+    fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
+        let (sig, func_ref, args) = self.checked_table_func_ref(type_index, table)?;
         self.fuel_spill();
         let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
         self.fuel_reload();
@@ -1281,32 +1293,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.translate_call_indirect(type_index, table)?;
             return self.translate_return();
         }
-        let n = self
-            .info
-            .types
-            .get(type_index as usize)
-            .ok_or(TranslateError::Invalid("type index out of range"))?
-            .params()
-            .len();
-        let sig = self.sig_ref(type_index)?;
-        let index = self.pop()?;
-        let args = self.popn(n)?;
-        let (elem_addr, _) = self.table_elem_addr(table, index, TrapCode::UndefinedElement);
-        let func_ref = self
-            .b
-            .ins()
-            .load(I64, MemFlagsData::trusted(), elem_addr, 0);
-        let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, func_ref, 0);
-        self.trap_if(is_null, TrapCode::UninitializedElement);
-        let actual = self.b.ins().load(
-            I32,
-            MemFlagsData::trusted(),
-            func_ref,
-            abi::FUNC_REF_TYPE_ID,
-        );
-        let expected = self.env.type_id(&mut self.b, self.vmctx, type_index);
-        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.trap_if(mismatch, TrapCode::IndirectCallTypeMismatch);
+        let (sig, func_ref, args) = self.checked_table_func_ref(type_index, table)?;
         self.fuel_spill();
         super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
         self.reachable = false;
