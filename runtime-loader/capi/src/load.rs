@@ -77,14 +77,13 @@ pub(crate) fn load(
     code_len: usize,
 ) -> Result<(), Fail> {
     let snap = Snapshot::parse_without_records(file)?;
-    // The relocation table, validated as `Snapshot::parse` validates it (records, copies
+    // The relocation table is validated as `Snapshot::parse` validates it (records, copies
     // against the object's section headers, entries against the copies) where the library
-    // has a path that reads it: the default library, whose copying path applies it (its
-    // in-place path then gets the same entry checks through the table's copy record). The
-    // XIP-only library never reads the table and checks the in-place region against the
-    // ELF section headers instead (`EntryTable::check_in_place`, below).
-    #[cfg(feature = "relocate")]
-    snap.validate_relocations()?;
+    // has a path that reads it: the default library, whose copying path validates and
+    // applies it in one pass (`relocate`) and whose in-place path gets the same checks
+    // (`Snapshot::validate_relocations`, below). The XIP-only library never reads the table
+    // and checks the in-place region against the ELF section headers instead
+    // (`EntryTable::check_in_place`, below).
     check_header(&snap, Some(MemoryMode::Checked))?;
     super::bounds::loaded(r, snap.flags);
     let meta = MetaView::parse(snap.meta_bytes())?;
@@ -103,6 +102,8 @@ pub(crate) fn load(
         // The region is the allocated section the entries lie in (see above).
         #[cfg(not(feature = "relocate"))]
         entries.check_in_place(snap.object_bytes())?;
+        #[cfg(feature = "relocate")]
+        snap.validate_relocations()?;
         let base = snap.object_bytes().as_ptr().wrapping_add(off as usize);
         if !(base as usize).is_multiple_of(entries.code_align as usize) {
             return Err(LoadError::CodeMemory.into());
@@ -129,8 +130,10 @@ pub(crate) fn relocate(
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
-    // The relocation table builds the region (validated in `load`, and every record
-    // bounds-checked again as it is applied); the ELF object is never parsed further.
+    // The relocation table builds the region: each record checked by
+    // `RelocTable::validate`'s rules, then applied (one pass), then the entries checked
+    // against the copies, as `Snapshot::validate_relocations` checks them; the ELF object
+    // is never parsed further. A refused table leaves the region written but unused.
     let relocs = snap.relocations()?;
     // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
     // the runtime.
@@ -139,12 +142,13 @@ pub(crate) fn relocate(
     let skip = (code as usize).wrapping_neg() & (entries.code_align as usize - 1);
     let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;
     let base = region.as_ptr();
-    relocs.apply(
+    relocs.validate_and_apply(
         snap.object_bytes(),
         region,
         base as u64,
         runtime_loader::loader::external_address,
     )?;
+    relocs.check_entries(&entries)?;
     let (m, e) = (snap.meta_bytes(), entries.raw());
     let p = arena_zeroed(r, m.len() + e.len(), 1).map_err(Fail::Status)?;
     // SAFETY: `p` is a fresh arena block of `m.len() + e.len()` bytes that lives (unchanged)

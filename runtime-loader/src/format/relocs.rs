@@ -49,6 +49,10 @@ pub struct RelocTable<'a> {
     code_len: usize,
 }
 
+/// Where [`RelocTable::walk`] applies the records: the region, its base address and the
+/// external symbols' addresses.
+type Target<'r> = (&'r mut [u8], u64, fn(u32) -> Option<u64>);
+
 /// The four `u32` fields of a relocation record.
 pub(super) fn record_fields(r: &[u8]) -> [u64; 4] {
     let w = |i: usize| le(r, 4 * i, 4);
@@ -109,19 +113,54 @@ impl<'a> RelocTable<'a> {
     ///   written after it (so no length the file does not account for is ever allocated).
     ///
     /// [`Snapshot::validate_relocations`] runs it ([`Snapshot::parse`] does; the default C
-    /// library after [`Snapshot::parse_without_records`]) before any code memory is
-    /// written.
+    /// library after [`Snapshot::parse_without_records`] for an in-place region) before any
+    /// code memory is written; the default C library's copying path checks the same rules
+    /// record by record as it applies them ([`RelocTable::validate_and_apply`]).
     ///
     /// # Errors
     /// [`LoadError::BadRelocation`] for the first bad record, [`LoadError::BadElf`] for an
     /// object without a sound ELF header, [`LoadError::BadOffset`] for a code length the
     /// table does not account for.
-    #[inline(never)]
     pub fn validate(&self, object: &[u8]) -> Result<(), LoadError> {
+        self.walk(object, None)
+    }
+
+    /// [`RelocTable::validate`] and [`RelocTable::apply`] in one pass over the records, for a
+    /// loader that builds the region right away (the C library): each record is checked by
+    /// `validate`'s rules, then applied, and the code length by its rule at the end. On
+    /// error the region has been written but must not be executed. Accepts exactly the
+    /// tables that `validate` followed by `apply` accept.
+    ///
+    /// # Errors
+    /// As [`RelocTable::validate`], then as [`RelocTable::apply`].
+    pub fn validate_and_apply(
+        &self,
+        object: &[u8],
+        region: &mut [u8],
+        base: u64,
+        external: fn(u32) -> Option<u64>,
+    ) -> Result<(), LoadError> {
+        self.walk(object, Some((region, base, external)))
+    }
+
+    /// `validate`'s checks over every record, applying each after its check when `out`
+    /// (region, base, externals) is given.
+    #[inline(never)]
+    fn walk(&self, object: &[u8], out: Option<Target<'_>>) -> Result<(), LoadError> {
         use reloc::*;
         let bad = Err(LoadError::BadRelocation);
         let (shoff, shnum) = elf_section_headers(object)?;
         let code_len = self.code_len as u64;
+        let mut out = match out {
+            Some((region, base, external)) => {
+                let region = region
+                    .get_mut(..self.code_len)
+                    .ok_or(LoadError::CodeMemory)?;
+                region.fill(0);
+                Some((region, base, external))
+            }
+            None => None,
+        };
         let (mut k, mut copies, mut copies_end, mut tail) = (0u64, 0usize, 0u64, 0u64);
         // Every field is a `u32`: no sum below overflows.
         for (i, [at, kind, target, n]) in self.records().enumerate() {
@@ -149,6 +188,18 @@ impl<'a> RelocTable<'a> {
                 }
                 copies += 1;
                 copies_end = at + n;
+                if let Some((region, _, _)) = &mut out {
+                    // SAFETY: checked above: `target + n ≤ object.len()`, `at + n ≤ code
+                    // length = region.len()`; the object and the region do not overlap
+                    // (one is borrowed shared, the other exclusively).
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(
+                            object.as_ptr().add(target as usize),
+                            region.as_mut_ptr().add(at as usize),
+                            n as usize,
+                        );
+                    }
+                }
                 continue;
             }
             // ABS64 and ABS64_EXT (even kinds) write 8 bytes, PC32 and PC32_EXT 4.
@@ -163,6 +214,25 @@ impl<'a> RelocTable<'a> {
             };
             if !(ABS64..=PC32_EXT).contains(&kind) || at + width > code_len || !site || !target_ok {
                 return bad;
+            }
+            if let Some((region, base, external)) = &mut out {
+                let s = if kind <= PC32 {
+                    base.wrapping_add(target)
+                } else {
+                    external(target as u32).ok_or(LoadError::UndefinedSymbol)?
+                };
+                let v = s.wrapping_add(i64::from(n as u32 as i32) as u64);
+                // SAFETY (both writes): checked above, `at + width ≤ code length =
+                // region.len()`.
+                let dst = unsafe { region.as_mut_ptr().add(at as usize) };
+                if width == 8 {
+                    unsafe { dst.cast::<u64>().write_unaligned(v.to_le()) };
+                } else {
+                    // Modulo 2^64, as the CPU adds a displacement to the instruction pointer.
+                    let v = v.wrapping_sub(base.wrapping_add(at)) as i64;
+                    let v = i32::try_from(v).map_err(|_| LoadError::RelocationOverflow)?;
+                    unsafe { dst.cast::<i32>().write_unaligned(v.to_le()) };
+                }
             }
         }
         if code_len > copies_end.next_multiple_of(8) + 8 * tail {

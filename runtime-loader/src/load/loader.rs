@@ -487,6 +487,8 @@ pub fn check_cpu(flags: u32, host: u32) -> Result<(), LoadError> {
 
 /// The `format::cpu` features of the host CPU, from `cpuid` (and `xgetbv` for the AVX and
 /// AVX-512 register state the OS must save).
+// Out of line: inlined into the C library's `bf_load` it costs 54-68 more bytes (spills).
+#[inline(never)]
 pub fn host_cpu_features() -> u32 {
     use core::arch::x86_64::{__cpuid, __cpuid_count};
     // CPUID exists on every x86-64 CPU and has no side effects; leaves above the maximum
