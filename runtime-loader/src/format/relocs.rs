@@ -53,12 +53,6 @@ pub struct RelocTable<'a> {
 /// external symbols' addresses.
 type Target<'r> = (&'r mut [u8], u64, fn(u32) -> Option<u64>);
 
-/// The four `u32` fields of a relocation record.
-pub(super) fn record_fields(r: &[u8]) -> [u64; 4] {
-    let w = |i: usize| le(r, 4 * i, 4);
-    [w(0), w(1), w(2), w(3)]
-}
-
 impl<'a> RelocTable<'a> {
     /// A relocation table section for a code region of `code_len` bytes: its length must
     /// match its count exactly. Records are checked by [`RelocTable::validate`] (which
@@ -81,14 +75,6 @@ impl<'a> RelocTable<'a> {
     /// Size of the code region the table builds (the entry table's code length).
     pub fn code_len(&self) -> usize {
         self.code_len
-    }
-
-    fn records(&self) -> impl Iterator<Item = [u64; 4]> + 'a {
-        self.raw
-            .get(4..)
-            .unwrap_or(&[])
-            .chunks_exact(RELOC_RECORD_SIZE)
-            .map(record_fields)
     }
 
     /// Number of records (copies and patches).
@@ -163,7 +149,8 @@ impl<'a> RelocTable<'a> {
         };
         let (mut k, mut copies, mut copies_end, mut tail) = (0u64, 0usize, 0u64, 0u64);
         // Every field is a `u32`: no sum below overflows.
-        for (i, [at, kind, target, n]) in self.records().enumerate() {
+        for i in 0..self.record_count() {
+            let [at, kind, target, n] = [0, 1, 2, 3].map(|k| self.field(i, k));
             let kind = kind as u32;
             if kind == COPY {
                 if copies != i || at < copies_end || at + n > code_len {
@@ -241,18 +228,22 @@ impl<'a> RelocTable<'a> {
         Ok(())
     }
 
+    /// Field `k` of record `i`.
+    fn field(&self, i: usize, k: usize) -> u64 {
+        le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4)
+    }
+
     /// Number of leading copy records (all of them, in a validated table).
     pub fn copy_count(&self) -> usize {
-        self.records()
-            .take_while(|r| r[1] == u64::from(reloc::COPY))
+        (0..self.record_count())
+            .take_while(|&i| self.field(i, 1) == u64::from(reloc::COPY))
             .count()
     }
 
     /// Whether region bytes `[off, off + len)` lie inside one of the first `copies` records'
     /// destinations (ascending: a binary search).
     fn in_copy(&self, copies: usize, off: u64, len: u64) -> bool {
-        // Field `k` of record `i`.
-        let f = |i: usize, k: usize| le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4);
+        let f = |i: usize, k: usize| self.field(i, k);
         let (mut lo, mut hi) = (0usize, copies);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -283,7 +274,7 @@ impl<'a> RelocTable<'a> {
         }
         if let Some(o) = e.code_offset {
             for i in 0..copies {
-                let f = |k: usize| le(self.raw, 4 + i * RELOC_RECORD_SIZE + 4 * k, 4);
+                let f = |k: usize| self.field(i, k);
                 if f(2) != f(0) + u64::from(o) {
                     return Err(LoadError::BadOffset);
                 }
@@ -317,7 +308,8 @@ impl<'a> RelocTable<'a> {
             .ok_or(LoadError::CodeMemory)?;
         region.fill(0);
         let bad = LoadError::BadRelocation;
-        for [at, kind, target, addend] in self.records() {
+        for i in 0..self.record_count() {
+            let [at, kind, target, addend] = [0, 1, 2, 3].map(|k| self.field(i, k));
             let (at, kind) = (at as usize, kind as u32);
             if kind == COPY {
                 let (t, n) = (target as usize, addend as usize);
