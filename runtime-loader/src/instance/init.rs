@@ -471,9 +471,9 @@ impl Segments {
         let mut at = 0;
         for i in 0..ne {
             let n = passive_elem(i);
-            let items = &mut s.items[at..at + n];
-            for (j, slot) in (0..).zip(items.iter_mut()) {
-                *slot = env.value(meta, meta.elem_item(i, j))?;
+            let items = s.items.get_mut(at..at + n)?;
+            for j in 0..n {
+                *items.get_mut(j)? = env.value(meta, meta.elem_item(i, j as u32))?;
             }
             if n > 0 {
                 s.elems[i as usize] = Segment {
