@@ -280,8 +280,9 @@ impl<'a> Snapshot<'a> {
         if table_end > file.len() {
             return Err(LoadError::Truncated);
         }
-        let mut found: [Option<(usize, usize)>; section::MAX as usize] =
-            [None; section::MAX as usize];
+        // (start, end) per kind; (0, 0) for an absent one: a present section starts at
+        // `table_end` or later (> 0), and an empty range overlaps nothing.
+        let mut found = [(0usize, 0usize); section::MAX as usize];
         for e in (HEADER_SIZE..table_end).step_by(SECTION_ENTRY_SIZE) {
             let kind = le(file, e, 4);
             let offset = le(file, e + 4, 4) as usize;
@@ -293,29 +294,26 @@ impl<'a> Snapshot<'a> {
                 .checked_sub(1)
                 .and_then(|k| found.get_mut(k as usize))
                 .ok_or(LoadError::BadSection)?;
-            if slot.is_some() {
+            if slot.0 != 0 {
                 return Err(LoadError::BadSection);
             }
             let end = offset.checked_add(len).ok_or(LoadError::BadOffset)?;
             if offset < table_end || end > file.len() {
                 return Err(LoadError::BadOffset);
             }
-            *slot = Some((offset, end));
+            *slot = (offset, end);
         }
         // Sections may not overlap one another.
         for (i, a) in found.iter().enumerate() {
             for b in found.iter().skip(i + 1) {
-                if let (Some(a), Some(b)) = (a, b)
-                    && a.0 < b.1
-                    && b.0 < a.1
-                {
+                if a.0 < b.1 && b.0 < a.1 {
                     return Err(LoadError::BadSection);
                 }
             }
         }
         let get = |kind: u32| -> Option<&'a [u8]> {
-            let (s, e) = found.get(kind as usize - 1).copied().flatten()?;
-            file.get(s..e)
+            let (s, e) = found[kind as usize - 1];
+            if s == 0 { None } else { file.get(s..e) }
         };
         let meta = get(section::META).ok_or(LoadError::MissingSection)?;
         let object = get(section::OBJECT).ok_or(LoadError::MissingSection)?;
