@@ -34,7 +34,7 @@ use runtime_loader::abi::{ArrayFn, FuncRef, MemoryDef, TableDef, VMContext, func
 use runtime_loader::format::{EntryTable, MemoryMode, Snapshot};
 use runtime_loader::instance::init::{Segments, apply_active_segments, init_globals};
 use runtime_loader::instance::{InstanceCore, LIBCALLS, LinearMemory, TableInst};
-use runtime_loader::loader::{check_entries, check_header};
+use runtime_loader::loader::{check_entry_table, check_header};
 use runtime_loader::meta::ExportKind;
 use runtime_loader::meta_view::MetaView;
 use runtime_loader::trap::{self, TrapContext};

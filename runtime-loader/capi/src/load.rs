@@ -92,8 +92,9 @@ pub(crate) fn load(
     let meta = MetaView::parse(snap.meta_bytes())?;
     let nimp = meta.num_imported_funcs();
     let ntypes = meta.num_types() as usize;
-    let entries = check_entries(
-        &snap,
+    let entries = snap.entries().ok_or(LoadError::MissingSection)?;
+    check_entry_table(
+        &entries,
         (nimp..meta.num_funcs()).map(|f| meta.func_type_index(f)),
         ntypes,
         |t| meta.type_arity(t),

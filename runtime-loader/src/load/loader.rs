@@ -402,6 +402,20 @@ pub fn check_entries<'a>(
     arity: impl Fn(u32) -> (usize, usize),
 ) -> Result<EntryTable<'a>, LoadError> {
     let e = snap.entries().ok_or(LoadError::MissingSection)?;
+    check_entry_table(&e, def_types, ntypes, arity)?;
+    Ok(e)
+}
+
+/// [`check_entries`] of the entry table itself.
+///
+/// # Errors
+/// As [`check_entries`], except `MissingSection`.
+pub fn check_entry_table(
+    e: &EntryTable<'_>,
+    def_types: impl Iterator<Item = u32>,
+    ntypes: usize,
+    arity: impl Fn(u32) -> (usize, usize),
+) -> Result<(), LoadError> {
     if e.types as usize != ntypes {
         return Err(LoadError::MissingCode);
     }
@@ -421,7 +435,7 @@ pub fn check_entries<'a>(
     if e.defined_funcs != ndef {
         return Err(LoadError::MissingCode);
     }
-    Ok(e)
+    Ok(())
 }
 
 /// Checks a snapshot's trap records against its entry table (`nimp` imported functions):
