@@ -234,6 +234,58 @@ fn relocation_table_applies() {
     );
 }
 
+/// `validate_and_apply` (the C library's one pass) accepts exactly the tables `validate`
+/// followed by `apply` accept and builds the same region: every single-bit flip of a table
+/// with every record kind, at several code lengths, region sizes and bases.
+#[test]
+fn validate_and_apply_matches_validate_then_apply() {
+    use reloc::*;
+    let payload: Vec<u8> = (1..=48).collect();
+    let object = elf(&payload, &[(64, 12), (76, 28)]);
+    let t = reloc_table(&[
+        [0, COPY, 64, 12],
+        [16, COPY, 76, 28],
+        [16, ABS64, 8, -2i32 as u32],
+        [24, PC32, 0, -4i32 as u32],
+        [28, PC32_EXT, 1, 0],
+        [32, ABS64_EXT, 8, 5],
+        [48, ABS64, 20, 0],
+    ]);
+    let (mut accepted, mut refused) = (0, 0);
+    for bit in 0..=(t.len() - 4) * 8 {
+        let mut f = t.clone();
+        // `bit` past the records: the table unchanged.
+        if let Some(b) = f.get_mut(4 + bit / 8) {
+            *b ^= 1 << (bit % 8);
+        }
+        for (code_len, region_len, base) in
+            [(56, 64, 0x1_0000u64), (56, 55, 0x1_0000), (64, 64, 1 << 40)]
+        {
+            let table = RelocTable::new(&f, code_len).unwrap();
+            let (mut r1, mut r2) = ([0xAAu8; 64], [0x55u8; 64]);
+            let two = table
+                .validate(&object)
+                .and_then(|()| table.apply(&object, &mut r1[..region_len], base, ext));
+            let one = table.validate_and_apply(&object, &mut r2[..region_len], base, ext);
+            assert_eq!(
+                two.is_ok(),
+                one.is_ok(),
+                "bit {bit}, code length {code_len}: {two:?} / {one:?}"
+            );
+            if one.is_ok() {
+                assert_eq!(r1[..code_len], r2[..code_len], "bit {bit}");
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
 /// Every malformed record is refused by `validate`, and those out of the region also by
 /// `apply` (which checks each record before it writes anything for it); a length that
 /// disagrees with the count is refused by `new`.
