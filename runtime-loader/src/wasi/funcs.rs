@@ -11,8 +11,9 @@ use super::mem::GuestMem;
 use super::os::{Dir, File, OpenSpec, Opened, Os, Stdio, Sys};
 use crate::abi::TrapCode;
 
-/// Signature of every implementation.
-pub(crate) type Imp = fn(&mut WasiCtx, &mut GuestMem<'_>, &[u64]) -> Result<Errno, TrapCode>;
+/// The parameter slots of one call, copied into a fixed array (zero past the function's
+/// parameters) so that reading parameter `i` is one load, with no bounds check.
+pub(crate) type Args = [u64; super::PARAMS_MAX];
 
 /// WASI `oflags`.
 const OFLAGS_CREAT: u32 = 1;
@@ -28,11 +29,13 @@ fn done(r: Result<(), Errno>) -> Result<Errno, TrapCode> {
     Ok(r.err().unwrap_or(errno::SUCCESS))
 }
 
-fn a32(v: &[u64], i: usize) -> u32 {
+#[inline(always)]
+fn a32(v: &Args, i: usize) -> u32 {
     v[i] as u32
 }
 
-fn a64(v: &[u64], i: usize) -> u64 {
+#[inline(always)]
+fn a64(v: &Args, i: usize) -> u64 {
     v[i]
 }
 
@@ -118,18 +121,14 @@ fn strings_get(list: &[Vec<u8>], mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) ->
     Ok(())
 }
 
-pub(crate) fn args_get(
-    c: &mut WasiCtx,
-    m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn args_get(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done(strings_get(&c.args, m, a32(v, 0), a32(v, 1)))
 }
 
 pub(crate) fn args_sizes_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(strings_sizes(&c.args, m, a32(v, 0), a32(v, 1)))
 }
@@ -137,7 +136,7 @@ pub(crate) fn args_sizes_get(
 pub(crate) fn environ_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(strings_get(&c.env, m, a32(v, 0), a32(v, 1)))
 }
@@ -145,7 +144,7 @@ pub(crate) fn environ_get(
 pub(crate) fn environ_sizes_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(strings_sizes(&c.env, m, a32(v, 0), a32(v, 1)))
 }
@@ -166,7 +165,7 @@ fn clock_now(c: &WasiCtx, id: u32) -> Result<u64, Errno> {
 pub(crate) fn clock_res_get(
     _c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(match a32(v, 0) {
         0..=3 => m.write_u64(a32(v, 1), 1),
@@ -177,7 +176,7 @@ pub(crate) fn clock_res_get(
 pub(crate) fn clock_time_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(clock_now(c, a32(v, 0)).and_then(|t| m.write_u64(a32(v, 2), t)))
 }
@@ -185,7 +184,7 @@ pub(crate) fn clock_time_get(
 pub(crate) fn random_get(
     _c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| Sys::random(m.slice_mut(a32(v, 0), a32(v, 1))?))())
 }
@@ -193,7 +192,7 @@ pub(crate) fn random_get(
 pub(crate) fn proc_exit(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     c.exit_status = Some(a32(v, 0));
     Err(TrapCode::Exit)
@@ -202,18 +201,14 @@ pub(crate) fn proc_exit(
 pub(crate) fn sched_yield(
     _c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    _v: &[u64],
+    _v: &Args,
 ) -> Result<Errno, TrapCode> {
     Sys::yield_now();
     Ok(errno::SUCCESS)
 }
 
 /// Not provided: `NOSYS`.
-pub(crate) fn nosys(
-    _c: &mut WasiCtx,
-    _m: &mut GuestMem<'_>,
-    _v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn nosys(_c: &mut WasiCtx, _m: &mut GuestMem<'_>, _v: &Args) -> Result<Errno, TrapCode> {
     Ok(errno::NOSYS)
 }
 
@@ -222,7 +217,7 @@ pub(crate) fn nosys(
 pub(crate) fn poll_oneoff(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (subs, events, n, nevents_ptr) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
@@ -294,11 +289,7 @@ pub(crate) fn capped(iov: &[(u32, u32)]) -> impl Iterator<Item = (u32, u32)> + '
 }
 
 /// `fd_write`: each iovec is written straight from guest memory (no buffer of the total).
-pub(crate) fn fd_write(
-    c: &mut WasiCtx,
-    m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_write(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
@@ -325,7 +316,7 @@ pub(crate) fn fd_write(
 }
 
 /// `fd_read`: straight into each iovec, stopping at the first short read.
-pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
@@ -353,11 +344,7 @@ pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Resul
     })())
 }
 
-pub(crate) fn fd_pread(
-    c: &mut WasiCtx,
-    m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_pread(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
         let iov = m.iovecs(iovs, n)?;
@@ -379,7 +366,7 @@ pub(crate) fn fd_pread(
 pub(crate) fn fd_pwrite(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
@@ -395,7 +382,7 @@ pub(crate) fn fd_pwrite(
     })())
 }
 
-pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, off, whence, out) = (a32(v, 0), a64(v, 1) as i64, a32(v, 2), a32(v, 3));
         if whence > 2 || (whence == 0 && off < 0) {
@@ -406,7 +393,7 @@ pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Resul
     })())
 }
 
-pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let p = Sys::seek(c.file(a32(v, 0))?, 0, 1)?;
         m.write_u64(a32(v, 1), p)
@@ -416,7 +403,7 @@ pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Resul
 pub(crate) fn fd_close(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let fd = a32(v, 0);
@@ -429,7 +416,7 @@ pub(crate) fn fd_close(
 pub(crate) fn fd_renumber(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (from, to) = (a32(v, 0), a32(v, 1));
@@ -441,18 +428,14 @@ pub(crate) fn fd_renumber(
     })())
 }
 
-pub(crate) fn fd_sync(
-    c: &mut WasiCtx,
-    _m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_sync(c: &mut WasiCtx, _m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| Sys::sync(c.file(a32(v, 0))?))())
 }
 
 pub(crate) fn fd_advise(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     // Advice is optional; only the descriptor and the advice value are checked.
     done((|| {
@@ -467,7 +450,7 @@ pub(crate) fn fd_advise(
 pub(crate) fn fd_filestat_set_size(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| Sys::set_len(c.file(a32(v, 0))?, a64(v, 1)))())
 }
@@ -484,7 +467,7 @@ fn stdio_is_tty(k: &FdKind) -> bool {
 pub(crate) fn fd_fdstat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let e = c.fd(a32(v, 0))?;
@@ -513,7 +496,7 @@ pub(crate) fn fd_fdstat_get(
 pub(crate) fn fd_filestat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let b = match &c.fd(a32(v, 0))?.kind {
@@ -536,7 +519,7 @@ pub(crate) fn fd_filestat_get(
 pub(crate) fn fd_prestat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| match &c.fd(a32(v, 0))?.kind {
         FdKind::Dir {
@@ -554,7 +537,7 @@ pub(crate) fn fd_prestat_get(
 pub(crate) fn fd_prestat_dir_name(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| match &c.fd(a32(v, 0))?.kind {
         FdKind::Dir {
@@ -573,7 +556,7 @@ pub(crate) fn fd_prestat_dir_name(
 pub(crate) fn fd_readdir(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, buf, len, cookie, used_ptr) =
@@ -581,33 +564,37 @@ pub(crate) fn fd_readdir(
         m.slice(buf, len)?;
         let dir = c.dir(fd)?;
         let me = Sys::dir_stat(dir)?;
-        let mut entries: Vec<(Vec<u8>, u64, u8)> = alloc::vec![
-            (b".".to_vec(), me.ino, filetype::DIRECTORY),
-            (b"..".to_vec(), 0, filetype::DIRECTORY),
-        ];
         // Listed through the descriptor itself: the directory it refers to, wherever it is.
         let mut rest = Sys::read_dir(dir)?;
         // A stable order, so cookies (indices) stay valid between calls.
         sort_by_name(&mut rest);
-        entries.extend(rest);
-        let mut out = Vec::new();
-        for (i, (name, ino, ft)) in entries
+        let dots = [(&b"."[..], me.ino), (&b".."[..], 0)];
+        let entries = dots
             .iter()
-            .enumerate()
-            .skip(cookie.min(usize::MAX as u64) as usize)
-        {
-            if out.len() >= len as usize {
+            .map(|&(n, ino)| (n, ino, filetype::DIRECTORY))
+            .chain(rest.iter().map(|(n, ino, ft)| (&n[..], *ino, *ft)));
+        // Each record (a 24-byte `dirent`, then the name) straight into the buffer, the
+        // last one cut at its end.
+        let mut used: u32 = 0;
+        for (i, (name, ino, ft)) in entries.enumerate() {
+            if (i as u64) < cookie {
+                continue;
+            }
+            if used >= len {
                 break;
             }
-            out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
-            out.extend_from_slice(&ino.to_le_bytes());
-            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            out.extend_from_slice(&[*ft, 0, 0, 0]);
-            out.extend_from_slice(name);
+            let mut h = [0u8; 24];
+            h[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            h[8..16].copy_from_slice(&ino.to_le_bytes());
+            h[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+            h[20] = ft;
+            for part in [&h[..], name] {
+                let n = part.len().min((len - used) as usize);
+                m.write(buf.wrapping_add(used), &part[..n])?;
+                used += n as u32;
+            }
         }
-        out.truncate(len as usize);
-        m.write(buf, &out)?;
-        m.write_u32(used_ptr, out.len() as u32)
+        m.write_u32(used_ptr, used)
     })())
 }
 
@@ -649,7 +636,7 @@ pub(crate) fn sort_by_name(v: &mut [(Vec<u8>, u64, u8)]) {
 pub(crate) fn path_open(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (dirfd, lookup, path, path_len, oflags) =
@@ -707,7 +694,7 @@ pub(crate) fn path_open(
 pub(crate) fn path_filestat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let follow = a32(v, 1) & LOOKUP_FOLLOW != 0;
@@ -720,7 +707,7 @@ pub(crate) fn path_filestat_get(
 pub(crate) fn path_readlink(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
@@ -732,43 +719,56 @@ pub(crate) fn path_readlink(
     })())
 }
 
+/// What [`path_at`] does with the path.
+#[derive(Clone, Copy)]
+enum PathOp {
+    Mkdir,
+    Rmdir,
+    Unlink,
+}
+
+/// `path_create_directory`, `path_remove_directory` and `path_unlink_file`: `(fd, path,
+/// path_len)`, one operation on the path beneath the descriptor. One body for the three.
+#[inline(never)]
+fn path_at(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args, op: PathOp) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        match op {
+            PathOp::Mkdir => Sys::mkdir_at(dir, p),
+            PathOp::Rmdir => Sys::rmdir_at(dir, p),
+            PathOp::Unlink => Sys::unlink_at(dir, p),
+        }
+    })())
+}
+
 pub(crate) fn path_create_directory(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
-        Sys::mkdir_at(dir, p)
-    })())
+    path_at(c, m, v, PathOp::Mkdir)
 }
 
 pub(crate) fn path_remove_directory(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
-        Sys::rmdir_at(dir, p)
-    })())
+    path_at(c, m, v, PathOp::Rmdir)
 }
 
 pub(crate) fn path_unlink_file(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
-        Sys::unlink_at(dir, p)
-    })())
+    path_at(c, m, v, PathOp::Unlink)
 }
 
 pub(crate) fn path_rename(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (from_dir, from) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;

@@ -55,8 +55,8 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 const NAME_MAX: usize = 24;
 const PARAMS_MAX: usize = 9;
 
-/// One WASI function: name, signature and position. Stored inline (no pointers), so the
-/// table needs no load-time relocations in a position-independent binary.
+/// One WASI function: name and signature. Stored inline (no pointers), so the table needs
+/// no load-time relocations in a position-independent binary; bytes only (37 each).
 pub struct WasiFunc {
     name: [u8; NAME_MAX],
     name_len: u8,
@@ -64,8 +64,6 @@ pub struct WasiFunc {
     n_params: u8,
     results: [ValType; 1],
     n_results: u8,
-    /// Position in [`FUNCS`].
-    pub index: usize,
 }
 
 impl core::fmt::Debug for WasiFunc {
@@ -77,7 +75,7 @@ impl core::fmt::Debug for WasiFunc {
 }
 
 impl WasiFunc {
-    const fn new(name: &str, params: &[ValType], results: &[ValType], index: usize) -> Self {
+    const fn new(name: &str, params: &[ValType], results: &[ValType]) -> Self {
         let mut f = WasiFunc {
             name: [0; NAME_MAX],
             name_len: name.len() as u8,
@@ -85,7 +83,6 @@ impl WasiFunc {
             n_params: params.len() as u8,
             results: [ValType::I32; 1],
             n_results: results.len() as u8,
-            index,
         };
         let mut i = 0;
         while i < name.len() {
@@ -101,6 +98,13 @@ impl WasiFunc {
             f.results[0] = results[0];
         }
         f
+    }
+
+    /// Position in [`FUNCS`] (every `WasiFunc` is an entry of it: there is no other way to
+    /// get one).
+    pub fn index(&self) -> usize {
+        (self as *const WasiFunc as usize - FUNCS.as_ptr() as usize)
+            / core::mem::size_of::<WasiFunc>()
     }
 
     /// Import name inside [`MODULE`].
@@ -166,15 +170,21 @@ unsafe extern "C" fn entry(
 
 macro_rules! wasi_table {
     ($($idx:literal $name:literal ($($p:ident),*) $(-> $r:ident)? => $imp:path;)*) => {
-        /// Every preview1 function, in a fixed order (`FUNCS[i].index == i`).
+        /// Every preview1 function, in a fixed order (`FUNCS[i].index() == i`).
         pub static FUNCS: &[WasiFunc] = &[$(
-            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?], $idx)
+            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?])
         ),*];
 
-        /// The implementation of `FUNCS[i]`.
-        fn imp(i: usize) -> Option<funcs::Imp> {
+        /// Runs the implementation of `FUNCS[i]` (`None`: no such function). A `match` of
+        /// direct calls, not a table of function pointers: no load-time relocations.
+        fn run(
+            i: usize,
+            c: &mut WasiCtx,
+            m: &mut mem::GuestMem<'_>,
+            v: &funcs::Args,
+        ) -> Option<Result<Errno, TrapCode>> {
             Some(match i {
-                $($idx => $imp as funcs::Imp,)*
+                $($idx => $imp(c, m, v),)*
                 _ => return None,
             })
         }
@@ -414,22 +424,25 @@ impl WasiCtx {
     /// The bound memory (if any) must be live and not accessed by anything else during the
     /// call (true while a host function runs: the guest is suspended).
     pub unsafe fn invoke(&mut self, func: usize, values: &mut [u64]) -> u32 {
-        let (Some(f), Some(imp)) = (FUNCS.get(func), imp(func)) else {
+        let Some(f) = FUNCS.get(func) else {
             return TrapCode::HostError as u32;
         };
-        if values.len() < f.slots() {
+        let Some(params) = values.get(..f.slots()) else {
             return TrapCode::HostError as u32;
-        }
+        };
+        let mut args: funcs::Args = [0; PARAMS_MAX];
+        args[..params.len()].copy_from_slice(params);
         // SAFETY: forwarded from the caller's contract and `bind_memory`'s.
         let mut mem = unsafe { mem::GuestMem::new(self.memory) };
-        match imp(self, &mut mem, values) {
-            Ok(e) => {
+        match run(func, self, &mut mem, &args) {
+            None => TrapCode::HostError as u32,
+            Some(Ok(e)) => {
                 if f.n_results != 0 {
                     values[0] = u64::from(e.0);
                 }
                 0
             }
-            Err(t) => t as u32,
+            Some(Err(t)) => t as u32,
         }
     }
 }

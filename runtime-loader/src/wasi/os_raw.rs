@@ -240,6 +240,15 @@ fn at_parent(dir: &Fd, path: &[u8]) -> Result<Parent, Errno> {
     })
 }
 
+/// System call `n` (`mkdirat`, `unlinkat`) on the final component of `path` beneath `dir`
+/// (its parent resolved by [`at_parent`]) with third argument `arg`.
+#[inline(never)]
+fn at_call(dir: &Fd, path: &[u8], n: usize, arg: usize) -> Result<(), Errno> {
+    let p = at_parent(dir, path)?;
+    // SAFETY: the name is NUL-terminated; `mkdirat` and `unlinkat` take no other pointer.
+    unsafe { call(n, [p.fd(), p.name(), arg, 0, 0, 0]) }.map(drop)
+}
+
 /// The WASI file type of a `st_mode`.
 fn filetype_of_mode(mode: u32) -> u8 {
     match mode & 0o170000 {
@@ -557,21 +566,15 @@ impl Os for RawOs {
     }
 
     fn mkdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        let p = at_parent(dir, path)?;
-        // SAFETY: the name is NUL-terminated.
-        unsafe { call(MKDIRAT, [p.fd(), p.name(), 0o777, 0, 0, 0]) }.map(drop)
+        at_call(dir, path, MKDIRAT, 0o777)
     }
 
     fn rmdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        let p = at_parent(dir, path)?;
-        // SAFETY: the name is NUL-terminated.
-        unsafe { call(UNLINKAT, [p.fd(), p.name(), AT_REMOVEDIR, 0, 0, 0]) }.map(drop)
+        at_call(dir, path, UNLINKAT, AT_REMOVEDIR)
     }
 
     fn unlink_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        let p = at_parent(dir, path)?;
-        // SAFETY: the name is NUL-terminated.
-        unsafe { call(UNLINKAT, [p.fd(), p.name(), 0, 0, 0, 0]) }.map(drop)
+        at_call(dir, path, UNLINKAT, 0)
     }
 
     fn rename_at(from: &Fd, fp: &[u8], to: &Fd, tp: &[u8]) -> Result<(), Errno> {

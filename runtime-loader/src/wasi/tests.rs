@@ -23,8 +23,8 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn table_is_indexed_and_unique() {
     for (i, f) in FUNCS.iter().enumerate() {
-        assert_eq!(f.index, i, "{}", f.name());
-        assert_eq!(lookup(f.name()).map(|g| g.index), Some(i));
+        assert_eq!(f.index(), i, "{}", f.name());
+        assert_eq!(lookup(f.name()).map(|g| g.index()), Some(i));
         assert!(f.params().len() <= 9 && f.results().len() <= 1);
         assert!(f.slots() >= 1);
     }
@@ -68,7 +68,7 @@ impl Guest {
         let mut v = vec![0u64; f.slots()];
         v[..args.len()].copy_from_slice(args);
         // SAFETY: the memory is live and only touched through `def` during the call.
-        let status = unsafe { self.ctx.invoke(f.index, &mut v) };
+        let status = unsafe { self.ctx.invoke(f.index(), &mut v) };
         (status, v[0])
     }
 
@@ -214,7 +214,7 @@ fn array_entry_uses_host_data() {
         array: f.entry() as *const u8,
         vmctx: core::ptr::null_mut(),
         type_id: 0,
-        func_index: f.index as u32,
+        func_index: f.index() as u32,
         kind: crate::abi::func_kind::HOST,
         reserved: 0,
         host_data: (&mut g.ctx as *mut WasiCtx).cast(),
