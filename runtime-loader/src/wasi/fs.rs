@@ -67,7 +67,7 @@ pub(crate) const MAX_RW: usize = 0x7fff_f000;
 /// A guest path, checked: `INVAL` for a NUL byte, `NOENT` when empty, `NOTCAPABLE` when
 /// absolute. Everything else (`..`, links) is checked by the backend's resolver.
 pub(crate) fn guest_path(path: &[u8]) -> Result<&[u8], Errno> {
-    if path.contains(&0) {
+    if super::has_nul(path) {
         return Err(errno::INVAL);
     }
     if path.is_empty() {

@@ -224,51 +224,56 @@ pub(crate) fn poll_oneoff(
         if n == 0 {
             return Err(errno::INVAL);
         }
+        // A copy: the events written below may overlap the subscriptions.
         let sub_bytes = m
             .slice(subs, n.checked_mul(48).ok_or(errno::FAULT)?)?
             .to_vec();
         m.slice(events, n.checked_mul(32).ok_or(errno::FAULT)?)?;
-        let u64_at =
-            |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
-        let mut ready: Vec<(u64, u8, u16)> = Vec::new();
+        let mut ready: u32 = 0;
+        // One event record: userdata, error, type (the rest zero).
+        let event = |m: &mut GuestMem<'_>, i: u32, userdata: u64, ty: u8, err: u16| {
+            let mut e = [0u8; 32];
+            e[..8].copy_from_slice(&userdata.to_le_bytes());
+            e[8..10].copy_from_slice(&err.to_le_bytes());
+            e[10] = ty;
+            m.write(events + 32 * i, &e)
+        };
         let mut earliest: Option<(u64, u64)> = None; // (deadline ns, userdata)
         for s in sub_bytes.chunks_exact(48) {
-            let userdata = u64_at(s, 0);
-            match s[8] {
+            let mut f = [0u64; 6];
+            for (w, b) in f.iter_mut().zip(s.chunks_exact(8)) {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(b);
+                *w = u64::from_le_bytes(le);
+            }
+            // userdata @0, tag @8, clock id / fd @16, timeout @24, flags @40.
+            let (userdata, tag, id) = (f[0], f[1] as u8, f[2] as u32);
+            match tag {
                 0 => {
-                    let id = u32::from_le_bytes([s[16], s[17], s[18], s[19]]);
-                    let timeout = u64_at(s, 24);
-                    let abs = u16::from_le_bytes([s[40], s[41]]) & 1 != 0;
                     let now = clock_now(c, id)?;
-                    let wait = if abs {
-                        timeout.saturating_sub(now)
+                    let wait = if f[5] & 1 != 0 {
+                        f[3].saturating_sub(now)
                     } else {
-                        timeout
+                        f[3]
                     };
                     if earliest.is_none_or(|(w, _)| wait < w) {
                         earliest = Some((wait, userdata));
                     }
                 }
-                t @ (1 | 2) => {
-                    let fd = u32::from_le_bytes([s[16], s[17], s[18], s[19]]);
-                    let err = if c.fd(fd).is_ok() { 0 } else { errno::BADF.0 };
-                    ready.push((userdata, t, err));
+                1 | 2 => {
+                    let err = if c.fd(id).is_ok() { 0 } else { errno::BADF.0 };
+                    event(m, ready, userdata, tag, err)?;
+                    ready += 1;
                 }
                 _ => return Err(errno::INVAL),
             }
         }
-        if let (true, Some((wait, userdata))) = (ready.is_empty(), earliest) {
+        if let (0, Some((wait, userdata))) = (ready, earliest) {
             Sys::sleep_ns(wait);
-            ready.push((userdata, 0, 0));
+            event(m, 0, userdata, 0, 0)?;
+            ready = 1;
         }
-        for (i, (userdata, ty, err)) in ready.iter().enumerate() {
-            let at = events + 32 * i as u32;
-            m.write(at, &[0u8; 32])?;
-            m.write_u64(at, *userdata)?;
-            m.write_u16(at + 8, *err)?;
-            m.write_u8(at + 10, *ty)?;
-        }
-        m.write_u32(nevents_ptr, ready.len() as u32)
+        m.write_u32(nevents_ptr, ready)
     })())
 }
 
@@ -293,23 +298,26 @@ pub(crate) fn fd_write(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Resul
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
-        let mut total: u32 = 0;
-        let mut write_out = |w: &mut dyn FnMut(&[u8]) -> Result<(), Errno>| {
-            for (p, l) in capped(&iov) {
-                w(m.slice(p, l)?)?;
-                total += l;
-            }
-            Ok::<(), Errno>(())
-        };
-        match &mut c.fd_mut(fd)?.kind {
-            FdKind::Stdout => {
-                write_out(&mut |b| Sys::stdio_write(Stdio::Out, b))?;
-                Sys::stdout_flush()?;
-            }
-            FdKind::Stderr => write_out(&mut |b| Sys::stdio_write(Stdio::Err, b))?,
-            FdKind::File(f) => write_out(&mut |b| Sys::write_all(f, b))?,
+        // `None`: the file of the descriptor, else that standard stream.
+        let (stdio, mut file) = match &mut c.fd_mut(fd)?.kind {
+            FdKind::Stdout => (Some(Stdio::Out), None),
+            FdKind::Stderr => (Some(Stdio::Err), None),
+            FdKind::File(f) => (None, Some(f)),
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdin => return Err(errno::BADF),
+        };
+        let mut total: u32 = 0;
+        for (p, l) in capped(&iov) {
+            let b = m.slice(p, l)?;
+            match (stdio, &mut file) {
+                (Some(s), _) => Sys::stdio_write(s, b)?,
+                (None, Some(f)) => Sys::write_all(f, b)?,
+                (None, None) => return Err(errno::BADF),
+            }
+            total += l;
+        }
+        if stdio == Some(Stdio::Out) {
+            Sys::stdout_flush()?;
         }
         m.write_u32(out, total)
     })())
@@ -320,25 +328,24 @@ pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
-        let mut total: u32 = 0;
-        let mut read_into = |r: &mut dyn FnMut(&mut [u8]) -> Result<usize, Errno>,
-                             m: &mut GuestMem<'_>|
-         -> Result<(), Errno> {
-            for (p, l) in capped(&iov) {
-                let buf = m.slice_mut(p, l)?;
-                let got = r(buf)?;
-                total += got as u32;
-                if got < buf.len() {
-                    break;
-                }
-            }
-            Ok(())
-        };
-        match &mut c.fd_mut(fd)?.kind {
-            FdKind::Stdin => read_into(&mut Sys::stdin_read, m)?,
-            FdKind::File(f) => read_into(&mut |b| Sys::read(f, b), m)?,
+        // `None`: standard input, else the descriptor's file.
+        let mut file = match &mut c.fd_mut(fd)?.kind {
+            FdKind::Stdin => None,
+            FdKind::File(f) => Some(f),
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdout | FdKind::Stderr => return Err(errno::BADF),
+        };
+        let mut total: u32 = 0;
+        for (p, l) in capped(&iov) {
+            let buf = m.slice_mut(p, l)?;
+            let got = match &mut file {
+                None => Sys::stdin_read(buf)?,
+                Some(f) => Sys::read(f, buf)?,
+            };
+            total += got as u32;
+            if got < buf.len() {
+                break;
+            }
         }
         m.write_u32(out, total)
     })())

@@ -64,10 +64,6 @@ impl<'a> GuestMem<'a> {
         self.write(ptr, &[v])
     }
 
-    pub(crate) fn write_u16(&mut self, ptr: u32, v: u16) -> Result<(), Errno> {
-        self.write(ptr, &v.to_le_bytes())
-    }
-
     pub(crate) fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Errno> {
         self.write(ptr, &v.to_le_bytes())
     }

@@ -137,7 +137,9 @@ impl WasiFunc {
 
 /// The function named `name`, if preview1 has it.
 pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
-    FUNCS.iter().find(|f| f.name() == name)
+    FUNCS
+        .iter()
+        .find(|f| &f.name[..f.name_len as usize] == name.as_bytes())
 }
 
 /// The array-ABI entry of every function (see [`WasiFunc::entry`]): runs
@@ -278,6 +280,12 @@ impl core::fmt::Display for WasiError {
 #[cfg(feature = "std")]
 impl std::error::Error for WasiError {}
 
+/// True if `b` holds a NUL byte (a plain loop: `contains` would bring in `memchr`).
+#[allow(clippy::manual_contains)] // `contains` is the memchr this avoids (-288 bytes)
+pub(crate) fn has_nul(b: &[u8]) -> bool {
+    b.iter().any(|&c| c == 0)
+}
+
 /// The state a WASI guest sees (see the module docs).
 #[derive(Debug)]
 pub struct WasiCtx {
@@ -325,7 +333,8 @@ impl WasiCtx {
     /// # Errors
     /// [`WasiError::BadArg`] if it contains a NUL byte.
     pub fn push_arg(&mut self, arg: &str) -> Result<(), WasiError> {
-        if arg.contains('\0') {
+        // Byte loops, not `str::contains`: no memchr in the size-built loader.
+        if has_nul(arg.as_bytes()) {
             return Err(WasiError::BadArg(arg.into()));
         }
         self.args.push(arg.as_bytes().to_vec());
@@ -337,8 +346,9 @@ impl WasiCtx {
     /// # Errors
     /// [`WasiError::BadEnv`] without `=`, with an empty key or with a NUL byte.
     pub fn push_env(&mut self, entry: &str) -> Result<(), WasiError> {
-        match entry.split_once('=') {
-            Some((k, _)) if !k.is_empty() && !entry.contains('\0') => {
+        let b = entry.as_bytes();
+        match b.iter().position(|&c| c == b'=') {
+            Some(k) if k > 0 && !has_nul(b) => {
                 self.env.push(entry.as_bytes().to_vec());
                 Ok(())
             }

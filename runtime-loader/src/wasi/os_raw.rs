@@ -369,7 +369,7 @@ impl Os for RawOs {
     type Error = OsError;
 
     fn open_host_dir(path: &[u8]) -> Result<Fd, OsError> {
-        if path.contains(&0) {
+        if super::has_nul(path) {
             return Err(OsError(22));
         }
         let c = cstr(path);
