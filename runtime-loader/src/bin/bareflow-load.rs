@@ -1,6 +1,7 @@
 //! `bareflow-load [--require-signed] [--pubkey FILE] SNAP [--invoke NAME [ARGS...]]`: load a
 //! snapshot with the tiny loader, instantiate it (running its start function) and optionally
-//! call one exported function, printing its results one per line. With `--pubkey` (feature
+//! call one exported function (a `v128` argument or result as `0x` and hex digits, as in
+//! `bareflow run`), printing its results one per line. With `--pubkey` (feature
 //! `sign`) the snapshot must carry an Ed25519 signature that verifies under that key, or
 //! nothing of it is loaded; `--require-signed` refuses to run at all without `--pubkey`.
 //! With feature `wasi` (std, cap-std) or `tiny-wasi` (no std: the same WASI functions over raw

@@ -545,24 +545,20 @@ impl Os for RawOs {
 
     fn read_link_at(dir: &Fd, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let p = at_parent(dir, path)?;
-        let mut buf = alloc::vec![0u8; 256];
-        loop {
-            // SAFETY: the name is NUL-terminated; `buf` is writable for its length.
-            let n = unsafe {
-                call(
-                    READLINKAT,
-                    [p.fd(), p.name(), buf.as_mut_ptr() as usize, buf.len(), 0, 0],
-                )
-            }?;
-            if n < buf.len() {
-                buf.truncate(n);
-                return Ok(buf);
-            }
-            if buf.len() >= 1 << 16 {
-                return Err(errno::NAMETOOLONG);
-            }
-            buf.resize(buf.len() * 2, 0);
+        // A link's text is shorter than PATH_MAX (4096): one call with a buffer that size.
+        let mut buf = alloc::vec![0u8; 4096];
+        // SAFETY: the name is NUL-terminated; `buf` is writable for its length.
+        let n = unsafe {
+            call(
+                READLINKAT,
+                [p.fd(), p.name(), buf.as_mut_ptr() as usize, buf.len(), 0, 0],
+            )
+        }?;
+        if n >= buf.len() {
+            return Err(errno::NAMETOOLONG);
         }
+        buf.truncate(n);
+        Ok(buf)
     }
 
     fn mkdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {

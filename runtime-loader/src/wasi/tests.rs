@@ -633,3 +633,38 @@ fn iovecs_are_capped_per_call() {
     let edge = [(0, u32::MAX), (0, 0), (0, 1)];
     assert_eq!(capped(&edge).collect::<Vec<_>>(), [(0, MAX_RW as u32)]);
 }
+
+/// `errno::from_raw` (a table since 2026-12-07) against the mapping written out as a `match`.
+#[test]
+fn linux_errno_mapping() {
+    let want = |e: i32| match e {
+        1 => errno::PERM,
+        2 => errno::NOENT,
+        5 => errno::IO,
+        9 => errno::BADF,
+        11 => errno::AGAIN,
+        12 => errno::NOMEM,
+        13 => errno::ACCES,
+        17 => errno::EXIST,
+        18 => errno::XDEV,
+        20 => errno::NOTDIR,
+        21 => errno::ISDIR,
+        22 => errno::INVAL,
+        24 => errno::MFILE,
+        27 => errno::FBIG,
+        28 => errno::NOSPC,
+        29 => errno::SPIPE,
+        30 => errno::ROFS,
+        31 => errno::MLINK,
+        32 => errno::PIPE,
+        36 => errno::NAMETOOLONG,
+        38 => errno::NOSYS,
+        39 => errno::NOTEMPTY,
+        40 => errno::LOOP,
+        95 => errno::NOTSUP,
+        _ => errno::IO,
+    };
+    for e in (-200..200).chain([i32::MIN, i32::MAX, 4095]) {
+        assert_eq!(errno::from_raw(e), want(e), "linux errno {e}");
+    }
+}
