@@ -352,22 +352,7 @@ pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result
 }
 
 pub(crate) fn fd_pread(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
-        let iov = m.iovecs(iovs, n)?;
-        let f = c.file(fd)?;
-        let mut total: u32 = 0;
-        for (p, l) in capped(&iov) {
-            let buf = m.slice_mut(p, l)?;
-            let got = Sys::pread(f, buf, off)?;
-            total += got as u32;
-            off = off.checked_add(got as u64).ok_or(errno::INVAL)?;
-            if got < buf.len() {
-                break;
-            }
-        }
-        m.write_u32(out, total)
-    })())
+    positioned(c, m, v, false)
 }
 
 pub(crate) fn fd_pwrite(
@@ -375,15 +360,36 @@ pub(crate) fn fd_pwrite(
     m: &mut GuestMem<'_>,
     v: &Args,
 ) -> Result<Errno, TrapCode> {
+    positioned(c, m, v, true)
+}
+
+/// `fd_pread` / `fd_pwrite` (`write`): `(fd, iovs, iovs_len, offset, nbytes_out)`, each iovec
+/// at the offset so far, a read stopping at the first short one. One body for both.
+#[inline(never)]
+fn positioned(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &Args,
+    write: bool,
+) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
         let iov = m.iovecs(iovs, n)?;
         let f = c.file(fd)?;
         let mut total: u32 = 0;
         for (p, l) in capped(&iov) {
-            Sys::pwrite_all(f, m.slice(p, l)?, off)?;
-            total += l;
-            off = off.checked_add(u64::from(l)).ok_or(errno::FBIG)?;
+            let got = if write {
+                Sys::pwrite_all(f, m.slice(p, l)?, off)?;
+                l as usize
+            } else {
+                Sys::pread(f, m.slice_mut(p, l)?, off)?
+            };
+            total += got as u32;
+            let past = if write { errno::FBIG } else { errno::INVAL };
+            off = off.checked_add(got as u64).ok_or(past)?;
+            if got < l as usize {
+                break;
+            }
         }
         m.write_u32(out, total)
     })())
