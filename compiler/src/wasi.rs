@@ -96,7 +96,7 @@ impl Wasi {
                 }
                 _ => return Err(LinkError::BadImport(imp.name.clone())),
             }
-            let index = f.index;
+            let index = f.index();
             let slots = f.slots();
             let c = ctx.clone();
             let name = f.name();

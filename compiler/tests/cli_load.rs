@@ -183,3 +183,76 @@ fn item7_missing_imports_are_named_with_the_build_that_provides_them() {
         stderr(&o)
     );
 }
+
+const V128: &str = r#"(module
+  (func (export "k") (result v128) v128.const i32x4 1 2 3 0xdeadbeef)
+  (func (export "add") (param v128 v128) (result v128) local.get 0 local.get 1 i32x4.add)
+  (func (export "mix") (param i32 v128 i64) (result i64 v128 i32)
+    local.get 2 local.get 1 local.get 0 i32x4.splat i32x4.add local.get 0))"#;
+
+/// `bareflow run --invoke` with the same WAT and arguments (its stdout).
+fn run_invoke(wat: &str, args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+        .args(["run", "--mode", "jit-none", "--invoke"])
+        .arg(args[0])
+        .arg(wat)
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
+/// Issue #22 for `bareflow-load --invoke`: v128 arguments in `bareflow run`'s syntax (`0x` and
+/// hex digits, lane 0 lowest) and v128 results printed as it prints them (`0x` + 32 digits),
+/// each taking two slots. Before: "argument 1: `0x..` is not a valid v128" and results
+/// printed as the word `v128` (and a v128 result of a function without parameters was
+/// written past a one-slot buffer).
+#[test]
+fn v128_invoke_arguments_and_results_agree_with_bareflow_run() {
+    let s = compile("v128", V128);
+    let wat = s.replace(".snap", ".wat");
+    for args in [
+        &["k"][..],
+        &["add", "0x1", "0xffffffff000000020000000300000004"],
+        &["add", "0x0000000000000000000000000000000000ff", "0xff"],
+        &["mix", "7", "0x0000000a00000014000000280000ffff", "-9"],
+    ] {
+        let want = run_invoke(&wat, args);
+        let mut a = vec![s.as_str(), "--invoke"];
+        a.extend_from_slice(args);
+        let o = load(&a);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), want, "{args:?}");
+    }
+    assert_eq!(
+        stdout(&load(&[&s, "--invoke", "k"])),
+        "0xdeadbeef000000030000000200000001\n"
+    );
+    assert_eq!(
+        stdout(&load(&[&s, "--invoke", "mix", "1", "0x5", "2"])),
+        "2\n0x00000001000000010000000100000006\n1\n"
+    );
+    // Refused like `bareflow run` refuses them: no `0x`, a non-hex digit, more than 128 bits.
+    for bad in [
+        "5",
+        "0x",
+        "0xg",
+        "0x1_0",
+        "0x100000000000000000000000000000000",
+    ] {
+        let o = load(&[&s, "--invoke", "add", bad, "0x0"]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        assert!(
+            stderr(&o).contains("is not a valid v128"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+        let o = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+            .args(["run", "--mode", "jit-none", "--invoke", "add"])
+            .args([&wat, bad, "0x0"])
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "bareflow run accepted {bad}");
+    }
+}

@@ -1,6 +1,7 @@
 //! `bareflow-load [--require-signed] [--pubkey FILE] SNAP [--invoke NAME [ARGS...]]`: load a
 //! snapshot with the tiny loader, instantiate it (running its start function) and optionally
-//! call one exported function, printing its results one per line. With `--pubkey` (feature
+//! call one exported function (a `v128` argument or result as `0x` and hex digits, as in
+//! `bareflow run`), printing its results one per line. With `--pubkey` (feature
 //! `sign`) the snapshot must carry an Ed25519 signature that verifies under that key, or
 //! nothing of it is loaded; `--require-signed` refuses to run at all without `--pubkey`.
 //! With feature `wasi` (std, cap-std) or `tiny-wasi` (no std: the same WASI functions over raw
@@ -377,16 +378,47 @@ fn write_float(o: &mut Fd, v: f64, f32_: bool) {
     write_hex(o, bits);
 }
 
-fn parse_arg(ty: ValType, s: &str) -> Option<u64> {
-    match ty {
-        ValType::I32 => parse_int(s, 32),
-        ValType::I64 => parse_int(s, 64),
-        ValType::F32 => parse_float(s, true).map(|v| u64::from((v as f32).to_bits())),
-        ValType::F64 => parse_float(s, false).map(f64::to_bits),
-        ValType::FuncRef | ValType::ExternRef => (s == "null").then_some(0),
-        // Not passed on the command line (a v128 takes two slots; see docs/ABI.md).
-        ValType::V128 => None,
+/// Parses a command-line argument of type `ty` into its slots `out` (one, or two for a
+/// `v128`, low half first; `out` is long enough).
+#[inline(never)]
+fn parse_arg(ty: ValType, s: &str, out: &mut [u64]) -> Option<()> {
+    out[0] = match ty {
+        ValType::I32 => parse_int(s, 32)?,
+        ValType::I64 => parse_int(s, 64)?,
+        ValType::F32 => u64::from((parse_float(s, true)? as f32).to_bits()),
+        ValType::F64 => parse_float(s, false)?.to_bits(),
+        ValType::FuncRef | ValType::ExternRef => (s == "null").then_some(0)?,
+        ValType::V128 => return parse_v128(s, out),
+    };
+    Some(())
+}
+
+/// A `v128` as `bareflow run --invoke` takes it: `0x` and hex digits, as many as fit 128
+/// bits (lane 0 in the low bits), into `out[0]` (low half) and `out[1]`.
+#[inline(never)]
+fn parse_v128(s: &str, out: &mut [u64]) -> Option<()> {
+    let h = s.strip_prefix("0x")?;
+    // `u128::from_str_radix`, which `bareflow run` uses, takes a leading `+`.
+    let h = h.strip_prefix('+').unwrap_or(h);
+    let (mut hi, mut lo) = (0u64, 0u64);
+    for c in h.bytes() {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' | b'A'..=b'F' => (c | 0x20) - b'a' + 10,
+            _ => return None,
+        };
+        if hi >> 60 != 0 {
+            return None;
+        }
+        hi = hi << 4 | lo >> 60;
+        lo = lo << 4 | u64::from(d);
     }
+    if h.is_empty() {
+        return None;
+    }
+    out[0] = lo;
+    out[1] = hi;
+    Some(())
 }
 
 /// `v` as a signed decimal (see [`write_decimal`]).
@@ -395,6 +427,18 @@ fn write_signed(o: &mut Fd, v: i64) -> core::fmt::Result {
         o.1.push(b'-');
     }
     write_decimal(o, v.unsigned_abs())
+}
+
+/// A `v128` as `bareflow run` prints it: `0x` and all 32 hex digits.
+#[inline(never)]
+fn print_v128(o: &mut Fd, lo: u64, hi: u64) {
+    o.1.extend_from_slice(b"0x");
+    for half in [hi, lo] {
+        for k in (0..16).rev() {
+            o.1.push(b"0123456789abcdef"[(half >> (4 * k)) as usize & 15]);
+        }
+    }
+    o.1.push(b'\n');
 }
 
 fn print_result(o: &mut Fd, ty: ValType, v: u64) {
@@ -409,7 +453,8 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
             write_float(o, f64::from_bits(v), false);
             writeln!(o)
         }
-        ValType::V128 => writeln!(o, "v128"),
+        // Printed by `print_v128` (two slots).
+        ValType::V128 => Ok(()),
         ValType::FuncRef if v == 0 => writeln!(o, "null"),
         ValType::FuncRef => writeln!(o, "funcref"),
         ValType::ExternRef if v == 0 => writeln!(o, "null"),
@@ -818,10 +863,17 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             ),
         );
     }
-    let mut values = vec![0u64; ty.params.len().max(ty.results.len()).max(1)];
+    // One slot per value, two per `v128` (docs/ABI.md, "Value slots").
+    let n = ty
+        .param_types()
+        .chain(ty.result_types())
+        .map(ValType::slots)
+        .sum::<u32>() as usize;
+    let mut values = vec![0u64; n.max(1)];
+    let mut at = 0;
     for (i, (p, a)) in ty.param_types().zip(rest).enumerate() {
-        match parse_arg(p, a.1) {
-            Some(v) => values[i] = v,
+        match parse_arg(p, a.1, &mut values[at..]) {
+            Some(()) => at += p.slots() as usize,
             None => {
                 return fail(
                     1,
@@ -840,8 +892,14 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         return fail_trap(&t, &mut trap_ctx, path);
     }
     let mut o = Fd(1, Vec::new());
-    for (r, v) in ty.result_types().zip(&values) {
-        print_result(&mut o, r, *v);
+    let mut at = 0;
+    for r in ty.result_types() {
+        if r == ValType::V128 {
+            print_v128(&mut o, values[at], values[at + 1]);
+        } else {
+            print_result(&mut o, r, values[at]);
+        }
+        at += r.slots() as usize;
     }
     0
 }

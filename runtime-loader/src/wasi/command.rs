@@ -115,7 +115,7 @@ pub fn run_command<M: CodeMemory>(
             array: f.entry() as *const u8,
             vmctx: core::ptr::null_mut(),
             type_id: type_ids[t as usize],
-            func_index: f.index as u32,
+            func_index: f.index() as u32,
             kind: func_kind::HOST,
             reserved: 0,
             host_data: ctx_ptr.cast(),

@@ -60,34 +60,48 @@ pub const XDEV: Errno = Errno(75);
 /// Capabilities insufficient (a path escaping its directory).
 pub const NOTCAPABLE: Errno = Errno(76);
 
-/// Maps a Linux errno number to the closest WASI errno.
+/// WASI errno of each Linux errno number below 41 (`IO` where there is no closer one).
+const FROM_LINUX: [u8; 41] = {
+    let mut t = [IO.0 as u8; 41];
+    let pairs: [(usize, Errno); 23] = [
+        (1, PERM),
+        (2, NOENT),
+        (5, IO),
+        (9, BADF),
+        (11, AGAIN),
+        (12, NOMEM),
+        (13, ACCES),
+        (17, EXIST),
+        (18, XDEV),
+        (20, NOTDIR),
+        (21, ISDIR),
+        (22, INVAL),
+        (24, MFILE),
+        (27, FBIG),
+        (28, NOSPC),
+        (29, SPIPE),
+        (30, ROFS),
+        (31, MLINK),
+        (32, PIPE),
+        (36, NAMETOOLONG),
+        (38, NOSYS),
+        (39, NOTEMPTY),
+        (40, LOOP),
+    ];
+    let mut i = 0;
+    while i < pairs.len() {
+        t[pairs[i].0] = pairs[i].1.0 as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Maps a Linux errno number to the closest WASI errno (a table, not a `match`).
 pub fn from_raw(e: i32) -> Errno {
-    match e {
-        1 => PERM,
-        2 => NOENT,
-        5 => IO,
-        9 => BADF,
-        11 => AGAIN,
-        12 => NOMEM,
-        13 => ACCES,
-        17 => EXIST,
-        18 => XDEV,
-        20 => NOTDIR,
-        21 => ISDIR,
-        22 => INVAL,
-        24 => MFILE,
-        27 => FBIG,
-        28 => NOSPC,
-        29 => SPIPE,
-        30 => ROFS,
-        31 => MLINK,
-        32 => PIPE,
-        36 => NAMETOOLONG,
-        38 => NOSYS,
-        39 => NOTEMPTY,
-        40 => LOOP,
-        95 => NOTSUP,
-        _ => IO,
+    match usize::try_from(e).ok().and_then(|i| FROM_LINUX.get(i)) {
+        Some(&w) => Errno(u16::from(w)),
+        None if e == 95 => NOTSUP,
+        None => IO,
     }
 }
 

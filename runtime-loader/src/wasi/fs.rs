@@ -67,7 +67,7 @@ pub(crate) const MAX_RW: usize = 0x7fff_f000;
 /// A guest path, checked: `INVAL` for a NUL byte, `NOENT` when empty, `NOTCAPABLE` when
 /// absolute. Everything else (`..`, links) is checked by the backend's resolver.
 pub(crate) fn guest_path(path: &[u8]) -> Result<&[u8], Errno> {
-    if path.contains(&0) {
+    if super::has_nul(path) {
         return Err(errno::INVAL);
     }
     if path.is_empty() {
@@ -81,14 +81,19 @@ pub(crate) fn guest_path(path: &[u8]) -> Result<&[u8], Errno> {
 
 /// The 64-byte `filestat` record.
 pub(crate) fn filestat_bytes(m: &Stat) -> [u8; 64] {
+    let fields = [
+        m.dev,
+        m.ino,
+        u64::from(m.filetype),
+        m.nlink,
+        m.size,
+        m.atim,
+        m.mtim,
+        m.ctim,
+    ];
     let mut b = [0u8; 64];
-    b[0..8].copy_from_slice(&m.dev.to_le_bytes());
-    b[8..16].copy_from_slice(&m.ino.to_le_bytes());
-    b[16] = m.filetype;
-    b[24..32].copy_from_slice(&m.nlink.to_le_bytes());
-    b[32..40].copy_from_slice(&m.size.to_le_bytes());
-    b[40..48].copy_from_slice(&m.atim.to_le_bytes());
-    b[48..56].copy_from_slice(&m.mtim.to_le_bytes());
-    b[56..64].copy_from_slice(&m.ctim.to_le_bytes());
+    for (out, v) in b.chunks_exact_mut(8).zip(fields) {
+        out.copy_from_slice(&v.to_le_bytes());
+    }
     b
 }

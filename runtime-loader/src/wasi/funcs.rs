@@ -11,8 +11,9 @@ use super::mem::GuestMem;
 use super::os::{Dir, File, OpenSpec, Opened, Os, Stdio, Sys};
 use crate::abi::TrapCode;
 
-/// Signature of every implementation.
-pub(crate) type Imp = fn(&mut WasiCtx, &mut GuestMem<'_>, &[u64]) -> Result<Errno, TrapCode>;
+/// The parameter slots of one call, copied into a fixed array (zero past the function's
+/// parameters) so that reading parameter `i` is one load, with no bounds check.
+pub(crate) type Args = [u64; super::PARAMS_MAX];
 
 /// WASI `oflags`.
 const OFLAGS_CREAT: u32 = 1;
@@ -28,11 +29,13 @@ fn done(r: Result<(), Errno>) -> Result<Errno, TrapCode> {
     Ok(r.err().unwrap_or(errno::SUCCESS))
 }
 
-fn a32(v: &[u64], i: usize) -> u32 {
+#[inline(always)]
+fn a32(v: &Args, i: usize) -> u32 {
     v[i] as u32
 }
 
-fn a64(v: &[u64], i: usize) -> u64 {
+#[inline(always)]
+fn a64(v: &Args, i: usize) -> u64 {
     v[i]
 }
 
@@ -118,18 +121,14 @@ fn strings_get(list: &[Vec<u8>], mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) ->
     Ok(())
 }
 
-pub(crate) fn args_get(
-    c: &mut WasiCtx,
-    m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn args_get(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done(strings_get(&c.args, m, a32(v, 0), a32(v, 1)))
 }
 
 pub(crate) fn args_sizes_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(strings_sizes(&c.args, m, a32(v, 0), a32(v, 1)))
 }
@@ -137,7 +136,7 @@ pub(crate) fn args_sizes_get(
 pub(crate) fn environ_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(strings_get(&c.env, m, a32(v, 0), a32(v, 1)))
 }
@@ -145,7 +144,7 @@ pub(crate) fn environ_get(
 pub(crate) fn environ_sizes_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(strings_sizes(&c.env, m, a32(v, 0), a32(v, 1)))
 }
@@ -166,7 +165,7 @@ fn clock_now(c: &WasiCtx, id: u32) -> Result<u64, Errno> {
 pub(crate) fn clock_res_get(
     _c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(match a32(v, 0) {
         0..=3 => m.write_u64(a32(v, 1), 1),
@@ -177,7 +176,7 @@ pub(crate) fn clock_res_get(
 pub(crate) fn clock_time_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done(clock_now(c, a32(v, 0)).and_then(|t| m.write_u64(a32(v, 2), t)))
 }
@@ -185,7 +184,7 @@ pub(crate) fn clock_time_get(
 pub(crate) fn random_get(
     _c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| Sys::random(m.slice_mut(a32(v, 0), a32(v, 1))?))())
 }
@@ -193,7 +192,7 @@ pub(crate) fn random_get(
 pub(crate) fn proc_exit(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     c.exit_status = Some(a32(v, 0));
     Err(TrapCode::Exit)
@@ -202,18 +201,14 @@ pub(crate) fn proc_exit(
 pub(crate) fn sched_yield(
     _c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    _v: &[u64],
+    _v: &Args,
 ) -> Result<Errno, TrapCode> {
     Sys::yield_now();
     Ok(errno::SUCCESS)
 }
 
 /// Not provided: `NOSYS`.
-pub(crate) fn nosys(
-    _c: &mut WasiCtx,
-    _m: &mut GuestMem<'_>,
-    _v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn nosys(_c: &mut WasiCtx, _m: &mut GuestMem<'_>, _v: &Args) -> Result<Errno, TrapCode> {
     Ok(errno::NOSYS)
 }
 
@@ -222,58 +217,63 @@ pub(crate) fn nosys(
 pub(crate) fn poll_oneoff(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (subs, events, n, nevents_ptr) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         if n == 0 {
             return Err(errno::INVAL);
         }
+        // A copy: the events written below may overlap the subscriptions.
         let sub_bytes = m
             .slice(subs, n.checked_mul(48).ok_or(errno::FAULT)?)?
             .to_vec();
         m.slice(events, n.checked_mul(32).ok_or(errno::FAULT)?)?;
-        let u64_at =
-            |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
-        let mut ready: Vec<(u64, u8, u16)> = Vec::new();
+        let mut ready: u32 = 0;
+        // One event record: userdata, error, type (the rest zero).
+        let event = |m: &mut GuestMem<'_>, i: u32, userdata: u64, ty: u8, err: u16| {
+            let mut e = [0u8; 32];
+            e[..8].copy_from_slice(&userdata.to_le_bytes());
+            e[8..10].copy_from_slice(&err.to_le_bytes());
+            e[10] = ty;
+            m.write(events + 32 * i, &e)
+        };
         let mut earliest: Option<(u64, u64)> = None; // (deadline ns, userdata)
         for s in sub_bytes.chunks_exact(48) {
-            let userdata = u64_at(s, 0);
-            match s[8] {
+            let mut f = [0u64; 6];
+            for (w, b) in f.iter_mut().zip(s.chunks_exact(8)) {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(b);
+                *w = u64::from_le_bytes(le);
+            }
+            // userdata @0, tag @8, clock id / fd @16, timeout @24, flags @40.
+            let (userdata, tag, id) = (f[0], f[1] as u8, f[2] as u32);
+            match tag {
                 0 => {
-                    let id = u32::from_le_bytes([s[16], s[17], s[18], s[19]]);
-                    let timeout = u64_at(s, 24);
-                    let abs = u16::from_le_bytes([s[40], s[41]]) & 1 != 0;
                     let now = clock_now(c, id)?;
-                    let wait = if abs {
-                        timeout.saturating_sub(now)
+                    let wait = if f[5] & 1 != 0 {
+                        f[3].saturating_sub(now)
                     } else {
-                        timeout
+                        f[3]
                     };
                     if earliest.is_none_or(|(w, _)| wait < w) {
                         earliest = Some((wait, userdata));
                     }
                 }
-                t @ (1 | 2) => {
-                    let fd = u32::from_le_bytes([s[16], s[17], s[18], s[19]]);
-                    let err = if c.fd(fd).is_ok() { 0 } else { errno::BADF.0 };
-                    ready.push((userdata, t, err));
+                1 | 2 => {
+                    let err = if c.fd(id).is_ok() { 0 } else { errno::BADF.0 };
+                    event(m, ready, userdata, tag, err)?;
+                    ready += 1;
                 }
                 _ => return Err(errno::INVAL),
             }
         }
-        if let (true, Some((wait, userdata))) = (ready.is_empty(), earliest) {
+        if let (0, Some((wait, userdata))) = (ready, earliest) {
             Sys::sleep_ns(wait);
-            ready.push((userdata, 0, 0));
+            event(m, 0, userdata, 0, 0)?;
+            ready = 1;
         }
-        for (i, (userdata, ty, err)) in ready.iter().enumerate() {
-            let at = events + 32 * i as u32;
-            m.write(at, &[0u8; 32])?;
-            m.write_u64(at, *userdata)?;
-            m.write_u16(at + 8, *err)?;
-            m.write_u8(at + 10, *ty)?;
-        }
-        m.write_u32(nevents_ptr, ready.len() as u32)
+        m.write_u32(nevents_ptr, ready)
     })())
 }
 
@@ -294,80 +294,55 @@ pub(crate) fn capped(iov: &[(u32, u32)]) -> impl Iterator<Item = (u32, u32)> + '
 }
 
 /// `fd_write`: each iovec is written straight from guest memory (no buffer of the total).
-pub(crate) fn fd_write(
-    c: &mut WasiCtx,
-    m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_write(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
-        let mut total: u32 = 0;
-        let mut write_out = |w: &mut dyn FnMut(&[u8]) -> Result<(), Errno>| {
-            for (p, l) in capped(&iov) {
-                w(m.slice(p, l)?)?;
-                total += l;
-            }
-            Ok::<(), Errno>(())
-        };
-        match &mut c.fd_mut(fd)?.kind {
-            FdKind::Stdout => {
-                write_out(&mut |b| Sys::stdio_write(Stdio::Out, b))?;
-                Sys::stdout_flush()?;
-            }
-            FdKind::Stderr => write_out(&mut |b| Sys::stdio_write(Stdio::Err, b))?,
-            FdKind::File(f) => write_out(&mut |b| Sys::write_all(f, b))?,
+        // `None`: the file of the descriptor, else that standard stream.
+        let (stdio, mut file) = match &mut c.fd_mut(fd)?.kind {
+            FdKind::Stdout => (Some(Stdio::Out), None),
+            FdKind::Stderr => (Some(Stdio::Err), None),
+            FdKind::File(f) => (None, Some(f)),
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdin => return Err(errno::BADF),
+        };
+        let mut total: u32 = 0;
+        for (p, l) in capped(&iov) {
+            let b = m.slice(p, l)?;
+            match (stdio, &mut file) {
+                (Some(s), _) => Sys::stdio_write(s, b)?,
+                (None, Some(f)) => Sys::write_all(f, b)?,
+                (None, None) => return Err(errno::BADF),
+            }
+            total += l;
+        }
+        if stdio == Some(Stdio::Out) {
+            Sys::stdout_flush()?;
         }
         m.write_u32(out, total)
     })())
 }
 
 /// `fd_read`: straight into each iovec, stopping at the first short read.
-pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
         let iov = m.iovecs(iovs, n)?;
-        let mut total: u32 = 0;
-        let mut read_into = |r: &mut dyn FnMut(&mut [u8]) -> Result<usize, Errno>,
-                             m: &mut GuestMem<'_>|
-         -> Result<(), Errno> {
-            for (p, l) in capped(&iov) {
-                let buf = m.slice_mut(p, l)?;
-                let got = r(buf)?;
-                total += got as u32;
-                if got < buf.len() {
-                    break;
-                }
-            }
-            Ok(())
-        };
-        match &mut c.fd_mut(fd)?.kind {
-            FdKind::Stdin => read_into(&mut Sys::stdin_read, m)?,
-            FdKind::File(f) => read_into(&mut |b| Sys::read(f, b), m)?,
+        // `None`: standard input, else the descriptor's file.
+        let mut file = match &mut c.fd_mut(fd)?.kind {
+            FdKind::Stdin => None,
+            FdKind::File(f) => Some(f),
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdout | FdKind::Stderr => return Err(errno::BADF),
-        }
-        m.write_u32(out, total)
-    })())
-}
-
-pub(crate) fn fd_pread(
-    c: &mut WasiCtx,
-    m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
-        let iov = m.iovecs(iovs, n)?;
-        let f = c.file(fd)?;
+        };
         let mut total: u32 = 0;
         for (p, l) in capped(&iov) {
             let buf = m.slice_mut(p, l)?;
-            let got = Sys::pread(f, buf, off)?;
+            let got = match &mut file {
+                None => Sys::stdin_read(buf)?,
+                Some(f) => Sys::read(f, buf)?,
+            };
             total += got as u32;
-            off = off.checked_add(got as u64).ok_or(errno::INVAL)?;
             if got < buf.len() {
                 break;
             }
@@ -376,10 +351,26 @@ pub(crate) fn fd_pread(
     })())
 }
 
+pub(crate) fn fd_pread(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
+    positioned(c, m, v, false)
+}
+
 pub(crate) fn fd_pwrite(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
+) -> Result<Errno, TrapCode> {
+    positioned(c, m, v, true)
+}
+
+/// `fd_pread` / `fd_pwrite` (`write`): `(fd, iovs, iovs_len, offset, nbytes_out)`, each iovec
+/// at the offset so far, a read stopping at the first short one. One body for both.
+#[inline(never)]
+fn positioned(
+    c: &mut WasiCtx,
+    m: &mut GuestMem<'_>,
+    v: &Args,
+    write: bool,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
@@ -387,15 +378,24 @@ pub(crate) fn fd_pwrite(
         let f = c.file(fd)?;
         let mut total: u32 = 0;
         for (p, l) in capped(&iov) {
-            Sys::pwrite_all(f, m.slice(p, l)?, off)?;
-            total += l;
-            off = off.checked_add(u64::from(l)).ok_or(errno::FBIG)?;
+            let got = if write {
+                Sys::pwrite_all(f, m.slice(p, l)?, off)?;
+                l as usize
+            } else {
+                Sys::pread(f, m.slice_mut(p, l)?, off)?
+            };
+            total += got as u32;
+            let past = if write { errno::FBIG } else { errno::INVAL };
+            off = off.checked_add(got as u64).ok_or(past)?;
+            if got < l as usize {
+                break;
+            }
         }
         m.write_u32(out, total)
     })())
 }
 
-pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, off, whence, out) = (a32(v, 0), a64(v, 1) as i64, a32(v, 2), a32(v, 3));
         if whence > 2 || (whence == 0 && off < 0) {
@@ -406,7 +406,7 @@ pub(crate) fn fd_seek(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Resul
     })())
 }
 
-pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let p = Sys::seek(c.file(a32(v, 0))?, 0, 1)?;
         m.write_u64(a32(v, 1), p)
@@ -416,7 +416,7 @@ pub(crate) fn fd_tell(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &[u64]) -> Resul
 pub(crate) fn fd_close(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let fd = a32(v, 0);
@@ -429,7 +429,7 @@ pub(crate) fn fd_close(
 pub(crate) fn fd_renumber(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (from, to) = (a32(v, 0), a32(v, 1));
@@ -441,18 +441,14 @@ pub(crate) fn fd_renumber(
     })())
 }
 
-pub(crate) fn fd_sync(
-    c: &mut WasiCtx,
-    _m: &mut GuestMem<'_>,
-    v: &[u64],
-) -> Result<Errno, TrapCode> {
+pub(crate) fn fd_sync(c: &mut WasiCtx, _m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| Sys::sync(c.file(a32(v, 0))?))())
 }
 
 pub(crate) fn fd_advise(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     // Advice is optional; only the descriptor and the advice value are checked.
     done((|| {
@@ -467,7 +463,7 @@ pub(crate) fn fd_advise(
 pub(crate) fn fd_filestat_set_size(
     c: &mut WasiCtx,
     _m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| Sys::set_len(c.file(a32(v, 0))?, a64(v, 1)))())
 }
@@ -484,7 +480,7 @@ fn stdio_is_tty(k: &FdKind) -> bool {
 pub(crate) fn fd_fdstat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let e = c.fd(a32(v, 0))?;
@@ -513,7 +509,7 @@ pub(crate) fn fd_fdstat_get(
 pub(crate) fn fd_filestat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let b = match &c.fd(a32(v, 0))?.kind {
@@ -536,7 +532,7 @@ pub(crate) fn fd_filestat_get(
 pub(crate) fn fd_prestat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| match &c.fd(a32(v, 0))?.kind {
         FdKind::Dir {
@@ -554,7 +550,7 @@ pub(crate) fn fd_prestat_get(
 pub(crate) fn fd_prestat_dir_name(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| match &c.fd(a32(v, 0))?.kind {
         FdKind::Dir {
@@ -573,7 +569,7 @@ pub(crate) fn fd_prestat_dir_name(
 pub(crate) fn fd_readdir(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, buf, len, cookie, used_ptr) =
@@ -581,33 +577,37 @@ pub(crate) fn fd_readdir(
         m.slice(buf, len)?;
         let dir = c.dir(fd)?;
         let me = Sys::dir_stat(dir)?;
-        let mut entries: Vec<(Vec<u8>, u64, u8)> = alloc::vec![
-            (b".".to_vec(), me.ino, filetype::DIRECTORY),
-            (b"..".to_vec(), 0, filetype::DIRECTORY),
-        ];
         // Listed through the descriptor itself: the directory it refers to, wherever it is.
         let mut rest = Sys::read_dir(dir)?;
         // A stable order, so cookies (indices) stay valid between calls.
         sort_by_name(&mut rest);
-        entries.extend(rest);
-        let mut out = Vec::new();
-        for (i, (name, ino, ft)) in entries
+        let dots = [(&b"."[..], me.ino), (&b".."[..], 0)];
+        let entries = dots
             .iter()
-            .enumerate()
-            .skip(cookie.min(usize::MAX as u64) as usize)
-        {
-            if out.len() >= len as usize {
+            .map(|&(n, ino)| (n, ino, filetype::DIRECTORY))
+            .chain(rest.iter().map(|(n, ino, ft)| (&n[..], *ino, *ft)));
+        // Each record (a 24-byte `dirent`, then the name) straight into the buffer, the
+        // last one cut at its end.
+        let mut used: u32 = 0;
+        for (i, (name, ino, ft)) in entries.enumerate() {
+            if (i as u64) < cookie {
+                continue;
+            }
+            if used >= len {
                 break;
             }
-            out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
-            out.extend_from_slice(&ino.to_le_bytes());
-            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-            out.extend_from_slice(&[*ft, 0, 0, 0]);
-            out.extend_from_slice(name);
+            let mut h = [0u8; 24];
+            h[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            h[8..16].copy_from_slice(&ino.to_le_bytes());
+            h[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+            h[20] = ft;
+            for part in [&h[..], name] {
+                let n = part.len().min((len - used) as usize);
+                m.write(buf.wrapping_add(used), &part[..n])?;
+                used += n as u32;
+            }
         }
-        out.truncate(len as usize);
-        m.write(buf, &out)?;
-        m.write_u32(used_ptr, out.len() as u32)
+        m.write_u32(used_ptr, used)
     })())
 }
 
@@ -649,7 +649,7 @@ pub(crate) fn sort_by_name(v: &mut [(Vec<u8>, u64, u8)]) {
 pub(crate) fn path_open(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (dirfd, lookup, path, path_len, oflags) =
@@ -707,7 +707,7 @@ pub(crate) fn path_open(
 pub(crate) fn path_filestat_get(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let follow = a32(v, 1) & LOOKUP_FOLLOW != 0;
@@ -720,7 +720,7 @@ pub(crate) fn path_filestat_get(
 pub(crate) fn path_readlink(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
@@ -732,43 +732,56 @@ pub(crate) fn path_readlink(
     })())
 }
 
+/// What [`path_at`] does with the path.
+#[derive(Clone, Copy)]
+enum PathOp {
+    Mkdir,
+    Rmdir,
+    Unlink,
+}
+
+/// `path_create_directory`, `path_remove_directory` and `path_unlink_file`: `(fd, path,
+/// path_len)`, one operation on the path beneath the descriptor. One body for the three.
+#[inline(never)]
+fn path_at(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args, op: PathOp) -> Result<Errno, TrapCode> {
+    done((|| {
+        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
+        match op {
+            PathOp::Mkdir => Sys::mkdir_at(dir, p),
+            PathOp::Rmdir => Sys::rmdir_at(dir, p),
+            PathOp::Unlink => Sys::unlink_at(dir, p),
+        }
+    })())
+}
+
 pub(crate) fn path_create_directory(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
-        Sys::mkdir_at(dir, p)
-    })())
+    path_at(c, m, v, PathOp::Mkdir)
 }
 
 pub(crate) fn path_remove_directory(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
-        Sys::rmdir_at(dir, p)
-    })())
+    path_at(c, m, v, PathOp::Rmdir)
 }
 
 pub(crate) fn path_unlink_file(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
-    done((|| {
-        let (dir, p) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;
-        Sys::unlink_at(dir, p)
-    })())
+    path_at(c, m, v, PathOp::Unlink)
 }
 
 pub(crate) fn path_rename(
     c: &mut WasiCtx,
     m: &mut GuestMem<'_>,
-    v: &[u64],
+    v: &Args,
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (from_dir, from) = c.at(m, a32(v, 0), a32(v, 1), a32(v, 2))?;

@@ -55,17 +55,8 @@ impl<'a> GuestMem<'a> {
         Ok(())
     }
 
-    pub(crate) fn read_u32(&self, ptr: u32) -> Result<u32, Errno> {
-        let b = self.slice(ptr, 4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
     pub(crate) fn write_u8(&mut self, ptr: u32, v: u8) -> Result<(), Errno> {
         self.write(ptr, &[v])
-    }
-
-    pub(crate) fn write_u16(&mut self, ptr: u32, v: u16) -> Result<(), Errno> {
-        self.write(ptr, &v.to_le_bytes())
     }
 
     pub(crate) fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Errno> {
@@ -79,12 +70,11 @@ impl<'a> GuestMem<'a> {
     /// The `(buf, len)` pairs of an iovec array, each checked against memory.
     pub(crate) fn iovecs(&self, iovs: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
         let total = count.checked_mul(8).ok_or(errno::FAULT)?;
-        self.slice(iovs, total)?;
+        let raw = self.slice(iovs, total)?;
         let mut v = Vec::with_capacity(count as usize);
-        for i in 0..count {
-            let at = iovs + i * 8;
-            let buf = self.read_u32(at)?;
-            let len = self.read_u32(at + 4)?;
+        for e in raw.chunks_exact(8) {
+            let buf = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
+            let len = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
             self.slice(buf, len)?;
             v.push((buf, len));
         }

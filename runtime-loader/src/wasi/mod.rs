@@ -55,8 +55,8 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 const NAME_MAX: usize = 24;
 const PARAMS_MAX: usize = 9;
 
-/// One WASI function: name, signature and position. Stored inline (no pointers), so the
-/// table needs no load-time relocations in a position-independent binary.
+/// One WASI function: name and signature. Stored inline (no pointers), so the table needs
+/// no load-time relocations in a position-independent binary; bytes only (37 each).
 pub struct WasiFunc {
     name: [u8; NAME_MAX],
     name_len: u8,
@@ -64,8 +64,6 @@ pub struct WasiFunc {
     n_params: u8,
     results: [ValType; 1],
     n_results: u8,
-    /// Position in [`FUNCS`].
-    pub index: usize,
 }
 
 impl core::fmt::Debug for WasiFunc {
@@ -77,7 +75,7 @@ impl core::fmt::Debug for WasiFunc {
 }
 
 impl WasiFunc {
-    const fn new(name: &str, params: &[ValType], results: &[ValType], index: usize) -> Self {
+    const fn new(name: &str, params: &[ValType], results: &[ValType]) -> Self {
         let mut f = WasiFunc {
             name: [0; NAME_MAX],
             name_len: name.len() as u8,
@@ -85,7 +83,6 @@ impl WasiFunc {
             n_params: params.len() as u8,
             results: [ValType::I32; 1],
             n_results: results.len() as u8,
-            index,
         };
         let mut i = 0;
         while i < name.len() {
@@ -101,6 +98,13 @@ impl WasiFunc {
             f.results[0] = results[0];
         }
         f
+    }
+
+    /// Position in [`FUNCS`] (every `WasiFunc` is an entry of it: there is no other way to
+    /// get one).
+    pub fn index(&self) -> usize {
+        (self as *const WasiFunc as usize - FUNCS.as_ptr() as usize)
+            / core::mem::size_of::<WasiFunc>()
     }
 
     /// Import name inside [`MODULE`].
@@ -133,7 +137,9 @@ impl WasiFunc {
 
 /// The function named `name`, if preview1 has it.
 pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
-    FUNCS.iter().find(|f| f.name() == name)
+    FUNCS
+        .iter()
+        .find(|f| &f.name[..f.name_len as usize] == name.as_bytes())
 }
 
 /// The array-ABI entry of every function (see [`WasiFunc::entry`]): runs
@@ -166,15 +172,21 @@ unsafe extern "C" fn entry(
 
 macro_rules! wasi_table {
     ($($idx:literal $name:literal ($($p:ident),*) $(-> $r:ident)? => $imp:path;)*) => {
-        /// Every preview1 function, in a fixed order (`FUNCS[i].index == i`).
+        /// Every preview1 function, in a fixed order (`FUNCS[i].index() == i`).
         pub static FUNCS: &[WasiFunc] = &[$(
-            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?], $idx)
+            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?])
         ),*];
 
-        /// The implementation of `FUNCS[i]`.
-        fn imp(i: usize) -> Option<funcs::Imp> {
+        /// Runs the implementation of `FUNCS[i]` (`None`: no such function). A `match` of
+        /// direct calls, not a table of function pointers: no load-time relocations.
+        fn run(
+            i: usize,
+            c: &mut WasiCtx,
+            m: &mut mem::GuestMem<'_>,
+            v: &funcs::Args,
+        ) -> Option<Result<Errno, TrapCode>> {
             Some(match i {
-                $($idx => $imp as funcs::Imp,)*
+                $($idx => $imp(c, m, v),)*
                 _ => return None,
             })
         }
@@ -268,6 +280,12 @@ impl core::fmt::Display for WasiError {
 #[cfg(feature = "std")]
 impl std::error::Error for WasiError {}
 
+/// True if `b` holds a NUL byte (a plain loop: `contains` would bring in `memchr`).
+#[allow(clippy::manual_contains)] // `contains` is the memchr this avoids (-288 bytes)
+pub(crate) fn has_nul(b: &[u8]) -> bool {
+    b.iter().any(|&c| c == 0)
+}
+
 /// The state a WASI guest sees (see the module docs).
 #[derive(Debug)]
 pub struct WasiCtx {
@@ -315,7 +333,8 @@ impl WasiCtx {
     /// # Errors
     /// [`WasiError::BadArg`] if it contains a NUL byte.
     pub fn push_arg(&mut self, arg: &str) -> Result<(), WasiError> {
-        if arg.contains('\0') {
+        // Byte loops, not `str::contains`: no memchr in the size-built loader.
+        if has_nul(arg.as_bytes()) {
             return Err(WasiError::BadArg(arg.into()));
         }
         self.args.push(arg.as_bytes().to_vec());
@@ -327,8 +346,9 @@ impl WasiCtx {
     /// # Errors
     /// [`WasiError::BadEnv`] without `=`, with an empty key or with a NUL byte.
     pub fn push_env(&mut self, entry: &str) -> Result<(), WasiError> {
-        match entry.split_once('=') {
-            Some((k, _)) if !k.is_empty() && !entry.contains('\0') => {
+        let b = entry.as_bytes();
+        match b.iter().position(|&c| c == b'=') {
+            Some(k) if k > 0 && !has_nul(b) => {
                 self.env.push(entry.as_bytes().to_vec());
                 Ok(())
             }
@@ -414,22 +434,25 @@ impl WasiCtx {
     /// The bound memory (if any) must be live and not accessed by anything else during the
     /// call (true while a host function runs: the guest is suspended).
     pub unsafe fn invoke(&mut self, func: usize, values: &mut [u64]) -> u32 {
-        let (Some(f), Some(imp)) = (FUNCS.get(func), imp(func)) else {
+        let Some(f) = FUNCS.get(func) else {
             return TrapCode::HostError as u32;
         };
-        if values.len() < f.slots() {
+        let Some(params) = values.get(..f.slots()) else {
             return TrapCode::HostError as u32;
-        }
+        };
+        let mut args: funcs::Args = [0; PARAMS_MAX];
+        args[..params.len()].copy_from_slice(params);
         // SAFETY: forwarded from the caller's contract and `bind_memory`'s.
         let mut mem = unsafe { mem::GuestMem::new(self.memory) };
-        match imp(self, &mut mem, values) {
-            Ok(e) => {
+        match run(func, self, &mut mem, &args) {
+            None => TrapCode::HostError as u32,
+            Some(Ok(e)) => {
                 if f.n_results != 0 {
                     values[0] = u64::from(e.0);
                 }
                 0
             }
-            Err(t) => t as u32,
+            Some(Err(t)) => t as u32,
         }
     }
 }

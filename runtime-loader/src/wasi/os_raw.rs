@@ -240,6 +240,15 @@ fn at_parent(dir: &Fd, path: &[u8]) -> Result<Parent, Errno> {
     })
 }
 
+/// System call `n` (`mkdirat`, `unlinkat`) on the final component of `path` beneath `dir`
+/// (its parent resolved by [`at_parent`]) with third argument `arg`.
+#[inline(never)]
+fn at_call(dir: &Fd, path: &[u8], n: usize, arg: usize) -> Result<(), Errno> {
+    let p = at_parent(dir, path)?;
+    // SAFETY: the name is NUL-terminated; `mkdirat` and `unlinkat` take no other pointer.
+    unsafe { call(n, [p.fd(), p.name(), arg, 0, 0, 0]) }.map(drop)
+}
+
 /// The WASI file type of a `st_mode`.
 fn filetype_of_mode(mode: u32) -> u8 {
     match mode & 0o170000 {
@@ -360,7 +369,7 @@ impl Os for RawOs {
     type Error = OsError;
 
     fn open_host_dir(path: &[u8]) -> Result<Fd, OsError> {
-        if path.contains(&0) {
+        if super::has_nul(path) {
             return Err(OsError(22));
         }
         let c = cstr(path);
@@ -536,42 +545,32 @@ impl Os for RawOs {
 
     fn read_link_at(dir: &Fd, path: &[u8]) -> Result<Vec<u8>, Errno> {
         let p = at_parent(dir, path)?;
-        let mut buf = alloc::vec![0u8; 256];
-        loop {
-            // SAFETY: the name is NUL-terminated; `buf` is writable for its length.
-            let n = unsafe {
-                call(
-                    READLINKAT,
-                    [p.fd(), p.name(), buf.as_mut_ptr() as usize, buf.len(), 0, 0],
-                )
-            }?;
-            if n < buf.len() {
-                buf.truncate(n);
-                return Ok(buf);
-            }
-            if buf.len() >= 1 << 16 {
-                return Err(errno::NAMETOOLONG);
-            }
-            buf.resize(buf.len() * 2, 0);
+        // A link's text is shorter than PATH_MAX (4096): one call with a buffer that size.
+        let mut buf = alloc::vec![0u8; 4096];
+        // SAFETY: the name is NUL-terminated; `buf` is writable for its length.
+        let n = unsafe {
+            call(
+                READLINKAT,
+                [p.fd(), p.name(), buf.as_mut_ptr() as usize, buf.len(), 0, 0],
+            )
+        }?;
+        if n >= buf.len() {
+            return Err(errno::NAMETOOLONG);
         }
+        buf.truncate(n);
+        Ok(buf)
     }
 
     fn mkdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        let p = at_parent(dir, path)?;
-        // SAFETY: the name is NUL-terminated.
-        unsafe { call(MKDIRAT, [p.fd(), p.name(), 0o777, 0, 0, 0]) }.map(drop)
+        at_call(dir, path, MKDIRAT, 0o777)
     }
 
     fn rmdir_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        let p = at_parent(dir, path)?;
-        // SAFETY: the name is NUL-terminated.
-        unsafe { call(UNLINKAT, [p.fd(), p.name(), AT_REMOVEDIR, 0, 0, 0]) }.map(drop)
+        at_call(dir, path, UNLINKAT, AT_REMOVEDIR)
     }
 
     fn unlink_at(dir: &Fd, path: &[u8]) -> Result<(), Errno> {
-        let p = at_parent(dir, path)?;
-        // SAFETY: the name is NUL-terminated.
-        unsafe { call(UNLINKAT, [p.fd(), p.name(), 0, 0, 0, 0]) }.map(drop)
+        at_call(dir, path, UNLINKAT, 0)
     }
 
     fn rename_at(from: &Fd, fp: &[u8], to: &Fd, tp: &[u8]) -> Result<(), Errno> {

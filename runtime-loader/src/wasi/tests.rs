@@ -23,8 +23,8 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn table_is_indexed_and_unique() {
     for (i, f) in FUNCS.iter().enumerate() {
-        assert_eq!(f.index, i, "{}", f.name());
-        assert_eq!(lookup(f.name()).map(|g| g.index), Some(i));
+        assert_eq!(f.index(), i, "{}", f.name());
+        assert_eq!(lookup(f.name()).map(|g| g.index()), Some(i));
         assert!(f.params().len() <= 9 && f.results().len() <= 1);
         assert!(f.slots() >= 1);
     }
@@ -68,7 +68,7 @@ impl Guest {
         let mut v = vec![0u64; f.slots()];
         v[..args.len()].copy_from_slice(args);
         // SAFETY: the memory is live and only touched through `def` during the call.
-        let status = unsafe { self.ctx.invoke(f.index, &mut v) };
+        let status = unsafe { self.ctx.invoke(f.index(), &mut v) };
         (status, v[0])
     }
 
@@ -214,7 +214,7 @@ fn array_entry_uses_host_data() {
         array: f.entry() as *const u8,
         vmctx: core::ptr::null_mut(),
         type_id: 0,
-        func_index: f.index as u32,
+        func_index: f.index() as u32,
         kind: crate::abi::func_kind::HOST,
         reserved: 0,
         host_data: (&mut g.ctx as *mut WasiCtx).cast(),
@@ -632,4 +632,39 @@ fn iovecs_are_capped_per_call() {
     assert_eq!(capped(&small).collect::<Vec<_>>(), small);
     let edge = [(0, u32::MAX), (0, 0), (0, 1)];
     assert_eq!(capped(&edge).collect::<Vec<_>>(), [(0, MAX_RW as u32)]);
+}
+
+/// `errno::from_raw` (a table since 2026-12-07) against the mapping written out as a `match`.
+#[test]
+fn linux_errno_mapping() {
+    let want = |e: i32| match e {
+        1 => errno::PERM,
+        2 => errno::NOENT,
+        5 => errno::IO,
+        9 => errno::BADF,
+        11 => errno::AGAIN,
+        12 => errno::NOMEM,
+        13 => errno::ACCES,
+        17 => errno::EXIST,
+        18 => errno::XDEV,
+        20 => errno::NOTDIR,
+        21 => errno::ISDIR,
+        22 => errno::INVAL,
+        24 => errno::MFILE,
+        27 => errno::FBIG,
+        28 => errno::NOSPC,
+        29 => errno::SPIPE,
+        30 => errno::ROFS,
+        31 => errno::MLINK,
+        32 => errno::PIPE,
+        36 => errno::NAMETOOLONG,
+        38 => errno::NOSYS,
+        39 => errno::NOTEMPTY,
+        40 => errno::LOOP,
+        95 => errno::NOTSUP,
+        _ => errno::IO,
+    };
+    for e in (-200..200).chain([i32::MIN, i32::MAX, 4095]) {
+        assert_eq!(errno::from_raw(e), want(e), "linux errno {e}");
+    }
 }
