@@ -15,12 +15,17 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Type};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Type, Value};
 use runtime_loader::TrapCode;
 use runtime_loader::abi;
 use runtime_loader::trap::{TRAP_CTX_FUEL, TRAP_CTX_INTERRUPT};
 
-use super::Translator;
+use super::counted_loop::{Bound, Cont, CountedLoop};
+use super::{Result, TranslateError, Translator, Version};
+
+/// Interrupt latency bound of an unchecked loop copy: trips times body operators at most
+/// this (about 16 M operators, a few milliseconds) between two interrupt checks.
+const UNCHECKED_OPS: u64 = 1 << 24;
 
 /// Which bounded-execution checks compiled code carries. The default (none) emits no code:
 /// functions translate exactly as without this module.
@@ -93,6 +98,22 @@ impl Translator<'_, '_> {
         let Some(ctx) = self.bounds_ctx else {
             return;
         };
+        if self.unchecked {
+            // The unchecked copy of a versioned loop: the guard proved the loop cannot
+            // run out of fuel (nor run long without an interrupt check), so only the
+            // count is kept exact (every exit, a trap included, sees the right fuel).
+            if let Some(var) = self.fuel_var {
+                let f = self.b.use_var(var);
+                let f = self.b.ins().iadd_imm_s(f, -1);
+                self.b.def_var(var, f);
+                if self.guard {
+                    self.b
+                        .ins()
+                        .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
+                }
+            }
+            return;
+        }
         if let Some(var) = self.fuel_var {
             let f = self.b.use_var(var);
             let f = self.b.ins().iadd_imm_s(f, -1);
@@ -148,7 +169,7 @@ impl Translator<'_, '_> {
     /// must be terminated; every other predecessor of `header` must exist already (the
     /// header is sealed here). `None` without checks (back-edges go to the header).
     pub(super) fn back_edge_block(&mut self, header: Block, params: &[Type]) -> Option<Block> {
-        if !self.bounds.any() {
+        if !self.bounds.any() || (self.unchecked && self.fuel_var.is_none()) {
             return None;
         }
         let check = self.new_block_with(params);
@@ -163,5 +184,162 @@ impl Translator<'_, '_> {
         self.b.ins().jump(header, &args);
         self.b.seal_block(header);
         Some(check)
+    }
+}
+
+impl Translator<'_, '_> {
+    /// Loop versioning of counted loop `cl` (its `loop` operator was just read): emits the
+    /// guard (fuel: the remaining fuel covers the most back-edges the loop can take;
+    /// interrupt: those trips run at most [`UNCHECKED_OPS`] operators), branching to the
+    /// unchecked copy (translated second, see `translate_end`) when it holds, and starts
+    /// the checked copy. Both copies charge 1 fuel per taken back-edge, so the fuel left
+    /// at every exit is the same as without versioning.
+    pub(super) fn begin_versioned_loop(
+        &mut self,
+        cl: &CountedLoop,
+        blockty: wasmparser::BlockType,
+    ) -> Result<()> {
+        let trips = self.max_trips(cl)?;
+        let mut ok = None;
+        if let Some(var) = self.fuel_var {
+            let f = self.b.use_var(var);
+            ok = Some(
+                self.b
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, f, trips),
+            );
+        } else if self.bounds.fuel {
+            return Err(TranslateError::Invalid(
+                "fuel in a loop without its variable",
+            ));
+        }
+        if self.bounds.interrupt {
+            let most = UNCHECKED_OPS / (cl.ops as u64).max(1);
+            let short = self.b.ins().icmp_imm_s(
+                IntCC::UnsignedLessThanOrEqual,
+                trips,
+                i64::try_from(most).unwrap_or(i64::MAX),
+            );
+            ok = Some(match ok {
+                Some(o) => self.b.ins().band(o, short),
+                None => short,
+            });
+        }
+        let ok = ok.ok_or(TranslateError::Invalid("versioned loop without checks"))?;
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.seal_block(fast);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        self.version = Some(Version {
+            depth: self.control.len() + 1,
+            blockty,
+            fast,
+            stack: self.stack.clone(),
+            rewind: false,
+            second: false,
+        });
+        self.translate_loop_into(blockty, None)
+    }
+
+    /// The most back-edges counted loop `cl` can take from here, as an `i64` read as
+    /// unsigned (all ones: unbounded).
+    fn max_trips(&mut self, cl: &CountedLoop) -> Result<Value> {
+        let ty = if cl.wide { I64 } else { I32 };
+        let var = self
+            .locals
+            .get(cl.var as usize)
+            .map(|(v, _)| *v)
+            .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+        let i0 = self.b.use_var(var);
+        let n = match cl.bound {
+            Bound::Local(l) => {
+                let v = self
+                    .locals
+                    .get(l as usize)
+                    .map(|(v, _)| *v)
+                    .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+                self.b.use_var(v)
+            }
+            Bound::Const(k) => self.b.ins().iconst(ty, k),
+        };
+        if self.b.func.dfg.value_type(i0) != ty || self.b.func.dfg.value_type(n) != ty {
+            return Err(TranslateError::Invalid(
+                "counted loop: operand types differ",
+            ));
+        }
+        // First value the condition sees.
+        let s = if cl.after_step {
+            self.b.ins().iadd_imm_s(i0, cl.step)
+        } else {
+            i0
+        };
+        // Signed comparisons become unsigned ones with the sign bit flipped on both sides
+        // (the step commutes with the flip).
+        let signed = matches!(
+            cl.cont,
+            Cont::Lt { signed: true }
+                | Cont::Le { signed: true }
+                | Cont::Gt { signed: true }
+                | Cont::Ge { signed: true }
+        );
+        let (s, n) = if signed {
+            let bit = if cl.wide {
+                i64::MIN
+            } else {
+                i64::from(i32::MIN)
+            };
+            (
+                self.b.ins().bxor_imm_s(s, bit),
+                self.b.ins().bxor_imm_s(n, bit),
+            )
+        } else {
+            (s, n)
+        };
+        let zero = self.b.ins().iconst(ty, 0);
+        // (lo, hi): trips = hi - lo + extra if lo <= hi (unsigned), else 0; `never`: the
+        // condition cannot become false (unbounded).
+        let widen = |t: &mut Self, v: Value| {
+            if cl.wide {
+                v
+            } else {
+                t.b.ins().uextend(I64, v)
+            }
+        };
+        let (trips, never) = match cl.cont {
+            Cont::Ne => {
+                let d = if cl.step == 1 {
+                    self.b.ins().isub(n, s)
+                } else {
+                    self.b.ins().isub(s, n)
+                };
+                (d, None)
+            }
+            Cont::Lt { .. } | Cont::Gt { .. } => {
+                let (lo, hi) = if cl.step == 1 { (s, n) } else { (n, s) };
+                let d = self.b.ins().isub(hi, lo);
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
+                (self.b.ins().select(pos, d, zero), None)
+            }
+            Cont::Le { .. } | Cont::Ge { .. } => {
+                let (lo, hi) = if cl.step == 1 { (s, n) } else { (n, s) };
+                let d = self.b.ins().isub(hi, lo);
+                let d = self.b.ins().iadd_imm_s(d, 1);
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, hi);
+                // `x <= MAX` (`x >= 0` going down) holds for every x.
+                let edge = if cl.step == 1 { -1 } else { 0 };
+                let never = self.b.ins().icmp_imm_s(IntCC::Equal, n, edge);
+                (self.b.ins().select(pos, d, zero), Some(never))
+            }
+        };
+        let trips = widen(self, trips);
+        Ok(match never {
+            Some(never) => {
+                let all = self.b.ins().iconst(I64, -1);
+                self.b.ins().select(never, all, trips)
+            }
+            None => trips,
+        })
     }
 }
