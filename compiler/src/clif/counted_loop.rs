@@ -252,13 +252,13 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
         // Do-while: the back-edge is the last operator.
         Operator::BrIf { relative_depth: 0 } if top(n - 1) => {
             // `...; local.tee i; br_if 0`: continue while the stepped value is not 0.
-            if n >= 5 && (n - 5..n).all(top) {
-                if let (Some((var, wide, step)), Operator::LocalTee { local_index }) =
+            if n >= 5
+                && (n - 5..n).all(top)
+                && let (Some((var, wide, step)), Operator::LocalTee { local_index }) =
                     (step_of(&body_ops(&body, n - 5, n - 2)), ops_only[n - 2])
-                    && *local_index == var
-                {
-                    return found(var, wide, step, Bound::Const(0), Cont::Ne, true);
-                }
+                && *local_index == var
+            {
+                return found(var, wide, step, Bound::Const(0), Cont::Ne, true);
             }
             if n < 7 || !(n - 7..n).all(top) {
                 return None;
