@@ -509,6 +509,42 @@ const COUNTED: &str = r#"
       (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
       (br_if $l (i64.lt_s (local.tee $j (i64.add (local.get $j) (i64.const 1))) (local.get $m))))
     (local.get $acc))
+  ;; Steps other than 1: 4 with `ne` (endless unless 4 divides the distance), 3 with
+  ;; `lt_u` (may wrap past the bound), -4 with `ge_u`, -2 with `gt_s`, 8 with an i64 `le_s`,
+  ;; and 4 with `ne` and the bound first.
+  (func (export "ne4") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $n))))
+    (local.get $acc))
+  (func (export "lt_u3") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 3))) (local.get $n))))
+    (local.get $acc))
+  (func (export "ge_u_m4") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ge_u (local.tee $i (i32.sub (local.get $i) (i32.const 4))) (local.get $n))))
+    (local.get $acc))
+  (func (export "gt_s_m2") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.gt_s (local.tee $i (i32.add (local.get $i) (i32.const -2))) (local.get $n))))
+    (local.get $acc))
+  (func (export "le_s8_64") (param $i i32) (param $n i32) (result i32) (local $j i64) (local $m i64)
+    (local $acc i32)
+    (local.set $j (i64.extend_i32_s (local.get $i)))
+    (local.set $m (i64.extend_i32_s (local.get $n)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i64.le_s (local.tee $j (i64.add (local.get $j) (i64.const 8))) (local.get $m))))
+    (local.get $acc))
+  (func (export "ne4_swapped") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $n) (local.tee $i (i32.add (local.get $i) (i32.const 4))))))
+    (local.get $acc))
   ;; while: exit when i > n (signed), step at the end (sum_to_n's shape).
   (func (export "while_gt_s") (param $i i32) (param $n i32) (result i32) (local $acc i32)
     (block $done
@@ -576,6 +612,26 @@ fn model_back_edges(name: &str, i: i32, n: i32, cap: u64) -> Option<u64> {
                 j += 1;
                 j < m
             }
+            "ne4" | "ne4_swapped" => {
+                i = i.wrapping_add(4);
+                i != n
+            }
+            "lt_u3" => {
+                i = i.wrapping_add(3);
+                (i as u32) < (n as u32)
+            }
+            "ge_u_m4" => {
+                i = i.wrapping_sub(4);
+                (i as u32) >= (n as u32)
+            }
+            "gt_s_m2" => {
+                i = i.wrapping_add(-2);
+                i > n
+            }
+            "le_s8_64" => {
+                j += 8;
+                j <= m
+            }
             "while_gt_s" => {
                 let go = i <= n;
                 i = i.wrapping_add(1);
@@ -616,6 +672,20 @@ const COUNTED_CASES: &[(&str, i32, i32)] = &[
     ("tee", 80, 0),
     ("tee", 1, 0),
     ("lt_s64", -20, 20),
+    ("ne4", 0, 400),
+    ("ne4", 1, 400),
+    ("ne4", -8, 8),
+    ("ne4_swapped", 0, 200),
+    ("ne4_swapped", 3, 200),
+    ("lt_u3", 0, 100),
+    ("lt_u3", 0, -1),
+    ("lt_u3", -10, -2),
+    ("ge_u_m4", 100, 8),
+    ("ge_u_m4", 100, 2),
+    ("gt_s_m2", 50, -10),
+    ("gt_s_m2", i32::MIN + 5, i32::MIN),
+    ("le_s8_64", -20, 100),
+    ("le_s8_64", i32::MAX - 20, i32::MAX),
     ("while_gt_s", 1, 100),
     ("while_gt_s", i32::MAX - 30, i32::MAX),
     ("while_ge_s", 64, 0),

@@ -298,8 +298,6 @@ impl Translator<'_, '_> {
             (s, n)
         };
         let zero = self.b.ins().iconst(ty, 0);
-        // (lo, hi): trips = hi - lo + extra if lo <= hi (unsigned), else 0; `never`: the
-        // condition cannot become false (unbounded).
         let widen = |t: &mut Self, v: Value| {
             if cl.wide {
                 v
@@ -307,33 +305,78 @@ impl Translator<'_, '_> {
                 t.b.ins().uextend(I64, v)
             }
         };
-        let (trips, never) = match cl.cont {
-            Cont::Ne => {
-                let d = if cl.step == 1 {
-                    self.b.ins().isub(n, s)
-                } else {
-                    self.b.ins().isub(s, n)
-                };
-                (d, None)
-            }
-            Cont::Lt { .. } | Cont::Gt { .. } => {
-                let (lo, hi) = if cl.step == 1 { (s, n) } else { (n, s) };
-                let d = self.b.ins().isub(hi, lo);
-                let pos = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
-                (self.b.ins().select(pos, d, zero), None)
-            }
-            Cont::Le { .. } | Cont::Ge { .. } => {
-                let (lo, hi) = if cl.step == 1 { (s, n) } else { (n, s) };
-                let d = self.b.ins().isub(hi, lo);
-                let d = self.b.ins().iadd_imm_s(d, 1);
-                let pos = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, hi);
-                // `x <= MAX` (`x >= 0` going down) holds for every x.
-                let edge = if cl.step == 1 { -1 } else { 0 };
-                let never = self.b.ins().icmp_imm_s(IntCC::Equal, n, edge);
-                (self.b.ins().select(pos, d, zero), Some(never))
+        // Trips at step c (|c| = m >= 2^k): `ne` hits the bound after d / m back-edges
+        // if m divides d = the distance in the step's direction (modular: wrapping is
+        // fine), else never; `<`/`>` take ceil(d / m) <= ((d - 1) >> k) + 1 and `<=`/`>=`
+        // floor(d / m) + 1 <= (d >> k) + 1, as long as the value cannot wrap around
+        // before the condition fails (else: unbounded).
+        let m = cl.step.unsigned_abs();
+        let k = i64::from(m.ilog2());
+        let max = if cl.wide {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        // An immediate of the induction's width, as Cranelift stores it (sign-extended).
+        let imm = |v: u64| {
+            if cl.wide {
+                v as i64
+            } else {
+                i64::from(v as u32 as i32)
             }
         };
-        let trips = widen(self, trips);
+        let (lo, hi) = if cl.step > 0 { (s, n) } else { (n, s) };
+        let d = self.b.ins().isub(hi, lo);
+        let (trips, never) = match cl.cont {
+            Cont::Ne => {
+                let t = self.b.ins().ushr_imm_s(d, k);
+                let t = widen(self, t);
+                let never = (m > 1).then(|| self.b.ins().band_imm_s(d, imm(m - 1)));
+                (t, never)
+            }
+            Cont::Lt { .. } | Cont::Gt { .. } => {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
+                let d1 = self.b.ins().iadd_imm_s(d, -1);
+                let t = self.b.ins().ushr_imm_s(d1, k);
+                let t = self.b.ins().select(pos, t, zero);
+                let t = widen(self, t);
+                let one = self.b.ins().uextend(I64, pos);
+                let t = self.b.ins().iadd(t, one);
+                // Upward: x < n <= MAX - m + 1 keeps x + m in range; downward: x > n >=
+                // m - 1 keeps x - m >= 0.
+                let never = if cl.step > 0 {
+                    (m > 1).then(|| {
+                        self.b
+                            .ins()
+                            .icmp_imm_s(IntCC::UnsignedGreaterThan, n, imm(max - m + 1))
+                    })
+                } else {
+                    (m > 1).then(|| {
+                        self.b
+                            .ins()
+                            .icmp_imm_s(IntCC::UnsignedLessThan, n, imm(m - 1))
+                    })
+                };
+                (t, never)
+            }
+            Cont::Le { .. } | Cont::Ge { .. } => {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, hi);
+                let t = self.b.ins().ushr_imm_s(d, k);
+                let t = self.b.ins().select(pos, t, zero);
+                let t = widen(self, t);
+                let one = self.b.ins().uextend(I64, pos);
+                let t = self.b.ins().iadd(t, one);
+                // `x <= n` with n > MAX - m (`x >= n` with n < m going down) may wrap.
+                let never = if cl.step > 0 {
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedGreaterThan, n, imm(max - m))
+                } else {
+                    self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, n, imm(m))
+                };
+                (t, Some(never))
+            }
+        };
         Ok(match never {
             Some(never) => {
                 let all = self.b.ins().iconst(I64, -1);

@@ -1,14 +1,14 @@
 //! Counted-loop analysis: recognises a `loop` whose number of taken back-edges has an upper
 //! bound computable from values available at the loop's entry (an induction local stepped
-//! by ±1 once per trip and compared with a loop-invariant bound), so that bounded-execution
+//! by a constant once per trip and compared with a loop-invariant bound), so that bounded-execution
 //! checks can be hoisted out of it (`bounds.rs`, loop versioning).
 //!
 //! Two shapes, both at the loop body's top level (never inside a nested block, so they run
 //! on every trip that reaches them):
-//! * do-while (what clang emits): `...; local.get i; iN.const ±1; iN.add|sub; local.tee i;
+//! * do-while (what clang emits): `...; local.get i; iN.const c; iN.add|sub; local.tee i;
 //!   B; CMP; br_if 0; end`, or with `B` before `local.get i`, or `...; local.tee i; br_if 0`
 //!   (continue while `i != 0`);
-//! * while: `local.get i; B; CMP; br_if k (k >= 1, an exit); ...; local.get i; iN.const ±1;
+//! * while: `local.get i; B; CMP; br_if k (k >= 1, an exit); ...; local.get i; iN.const c;
 //!   iN.add|sub; local.set i; ...; br 0; end`.
 //!
 //! `B` is `iN.const` or a `local.get` of a local the loop never writes. The loop must be
@@ -69,7 +69,7 @@ pub(super) struct CountedLoop {
     pub var: u32,
     /// `i64` induction (else `i32`).
     pub wide: bool,
-    /// +1 or -1.
+    /// The constant step (non-zero, at most 2^30 either way; a power of two for `ne`).
     pub step: i64,
     pub bound: Bound,
     pub cont: Cont,
@@ -126,7 +126,8 @@ fn const_of(op: &Operator<'_>, wide: bool) -> Option<i64> {
     }
 }
 
-/// `local.get i; iN.const c; iN.add|sub` with `c` making a step of ±1: `(i, wide, step)`.
+/// `local.get i; iN.const c; iN.add|sub` with a step of at most 2^30 either way:
+/// `(i, wide, step)`.
 fn step_of(ops: &[Operator<'_>]) -> Option<(u32, bool, i64)> {
     let [Operator::LocalGet { local_index }, k, arith] = ops else {
         return None;
@@ -141,7 +142,7 @@ fn step_of(ops: &[Operator<'_>]) -> Option<(u32, bool, i64)> {
     };
     let c = const_of(k, wide)?;
     let step = if sub { c.checked_neg()? } else { c };
-    matches!(step, 1 | -1).then_some((*local_index, wide, step))
+    (step != 0 && step.unsigned_abs() <= 1 << 30).then_some((*local_index, wide, step))
 }
 
 /// A bound operand: a constant of the width or a `local.get`.
@@ -156,9 +157,10 @@ fn bound_of(op: &Operator<'_>, wide: bool) -> Option<Bound> {
 /// (an upward step towards an upper bound, a downward one towards a lower bound, or `ne`).
 fn supported(cont: Cont, step: i64) -> bool {
     match cont {
-        Cont::Ne => true,
-        Cont::Lt { .. } | Cont::Le { .. } => step == 1,
-        Cont::Gt { .. } | Cont::Ge { .. } => step == -1,
+        // `ne` only for power-of-two steps (the trip count is then a shift).
+        Cont::Ne => step.unsigned_abs().is_power_of_two(),
+        Cont::Lt { .. } | Cont::Le { .. } => step > 0,
+        Cont::Gt { .. } | Cont::Ge { .. } => step < 0,
     }
 }
 
@@ -297,20 +299,23 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
                 Cmp::Eq => Some(Cont::Ne),
                 Cmp::Other(e) => if swap { e.swapped() } else { e }.negated(),
             };
-            // The induction local: stepped once at top level after the test.
+            // The induction local: one of the compared locals, stepped once at top level
+            // after the test.
+            let first = bound_of(ops_only[0], wide)?;
+            let second = bound_of(ops_only[1], wide)?;
             let (var, uwide, step) = (4..n.saturating_sub(4)).find_map(|i| {
                 if !(i..i + 4).all(top) {
                     return None;
                 }
                 let (v, w, step) = step_of(&body_ops(&body, i, i + 3))?;
-                matches!(ops_only[i + 3], Operator::LocalSet { local_index } if *local_index == v)
-                    .then_some((v, w, step))
+                let compared = first == Bound::Local(v) || second == Bound::Local(v);
+                (compared
+                    && matches!(ops_only[i + 3], Operator::LocalSet { local_index } if *local_index == v))
+                .then_some((v, w, step))
             })?;
             if uwide != wide {
                 return None;
             }
-            let first = bound_of(ops_only[0], wide)?;
-            let second = bound_of(ops_only[1], wide)?;
             if first == Bound::Local(var) {
                 found(var, wide, step, second, cont_of(false)?, false)
             } else if second == Bound::Local(var) {
