@@ -808,3 +808,43 @@ fn while_shaped_loops_charge_exactly_in_the_interpreter() {
     let inst = store.instantiate(&module, &|_, _| None).expect("inst");
     check_counted_cases("interp", &mut store, inst, |e| e.starts_with("while"));
 }
+
+/// The C kernels' loops as clang emits them (many are counted loops and run unchecked in
+/// compiled code): the fuel a call leaves is the same in every mode, and a budget that runs
+/// out midway stops every mode with the same fuel charged (all of it).
+#[test]
+fn kernels_leave_the_same_fuel_in_every_mode() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm-samples");
+    for (kernel, arg) in [
+        ("sha256", 3),
+        ("crc32", 2),
+        ("matmul", 24),
+        ("nbody", 500),
+        ("sieve", 100_000),
+        ("quicksort", 5_000),
+        ("minivm", 40),
+    ] {
+        let wasm = std::fs::read(samples.join(format!("{kernel}.wasm"))).expect(kernel);
+        let module = Module::from_bytes(&wasm).expect(kernel);
+        let mut seen: Vec<(&str, Vec<Val>, u64)> = Vec::new();
+        for (name, mut config) in configs() {
+            config.consume_fuel(true);
+            let mut store = Store::new(config);
+            let inst = store.instantiate(&module, &|_, _| None).expect(kernel);
+            let run = func(&store, inst, "run");
+            store.set_fuel(BUDGET * 1000).unwrap();
+            let r = store.call(run, &[Val::I32(arg)]).expect(kernel);
+            let used = BUDGET * 1000 - store.get_fuel().unwrap();
+            seen.push((name, r, used));
+            // Half the need: out of fuel, with nothing left, in every mode.
+            store.set_fuel(used / 2).unwrap();
+            let r = store.call(run, &[Val::I32(arg)]);
+            assert_eq!(trap_code(r), TrapCode::OutOfFuel, "{kernel} {name}");
+            assert_eq!(store.get_fuel().unwrap(), 0, "{kernel} {name}");
+        }
+        let (_, want_r, want_used) = &seen[0];
+        for (name, r, used) in &seen {
+            assert_eq!((r, used), (want_r, want_used), "{kernel}: {name} vs interp");
+        }
+    }
+}
