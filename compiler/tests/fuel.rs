@@ -545,6 +545,22 @@ const COUNTED: &str = r#"
       (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
       (br_if $l (i32.ne (local.get $n) (local.tee $i (i32.add (local.get $i) (i32.const 4))))))
     (local.get $acc))
+  ;; A step held in a local (sieve's `j += i`): n & 7 (0: endless), with `le_u`; n & 15
+  ;; with `lt_s`.
+  (func (export "le_u_var") (param $i i32) (param $n i32) (result i32) (local $s i32)
+    (local $acc i32)
+    (local.set $s (i32.and (local.get $n) (i32.const 7)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.le_u (local.tee $i (i32.add (local.get $i) (local.get $s))) (local.get $n))))
+    (local.get $acc))
+  (func (export "lt_s_var") (param $i i32) (param $n i32) (result i32) (local $s i32)
+    (local $acc i32)
+    (local.set $s (i32.and (local.get $n) (i32.const 15)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.lt_s (local.tee $i (i32.add (local.get $i) (local.get $s))) (local.get $n))))
+    (local.get $acc))
   ;; while: exit when i > n (signed), step at the end (sum_to_n's shape).
   (func (export "while_gt_s") (param $i i32) (param $n i32) (result i32) (local $acc i32)
     (block $done
@@ -632,6 +648,14 @@ fn model_back_edges(name: &str, i: i32, n: i32, cap: u64) -> Option<u64> {
                 j += 8;
                 j <= m
             }
+            "le_u_var" => {
+                i = i.wrapping_add(n & 7);
+                (i as u32) <= (n as u32)
+            }
+            "lt_s_var" => {
+                i = i.wrapping_add(n & 15);
+                i < n
+            }
             "while_gt_s" => {
                 let go = i <= n;
                 i = i.wrapping_add(1);
@@ -686,6 +710,14 @@ const COUNTED_CASES: &[(&str, i32, i32)] = &[
     ("gt_s_m2", i32::MIN + 5, i32::MIN),
     ("le_s8_64", -20, 100),
     ("le_s8_64", i32::MAX - 20, i32::MAX),
+    ("le_u_var", 0, 103),
+    ("le_u_var", 0, 96),
+    ("le_u_var", -20, -1),
+    ("le_u_var", 5, 7),
+    ("lt_s_var", -100, 111),
+    ("lt_s_var", i32::MAX - 40, i32::MAX),
+    ("lt_s_var", 50, 16),
+    ("lt_s_var", 0, 16),
     ("while_gt_s", 1, 100),
     ("while_gt_s", i32::MAX - 30, i32::MAX),
     ("while_ge_s", 64, 0),

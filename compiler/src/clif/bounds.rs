@@ -269,11 +269,28 @@ impl Translator<'_, '_> {
                 "counted loop: operand types differ",
             ));
         }
+        let step_var = match cl.step_local {
+            Some(l) => {
+                let v = self
+                    .locals
+                    .get(l as usize)
+                    .map(|(v, _)| *v)
+                    .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+                let v = self.b.use_var(v);
+                if self.b.func.dfg.value_type(v) != ty {
+                    return Err(TranslateError::Invalid(
+                        "counted loop: operand types differ",
+                    ));
+                }
+                Some(v)
+            }
+            None => None,
+        };
         // First value the condition sees.
-        let s = if cl.after_step {
-            self.b.ins().iadd_imm_s(i0, cl.step)
-        } else {
-            i0
+        let s = match (cl.after_step, step_var) {
+            (false, _) => i0,
+            (true, Some(v)) => self.b.ins().iadd(i0, v),
+            (true, None) => self.b.ins().iadd_imm_s(i0, cl.step),
         };
         // Signed comparisons become unsigned ones with the sign bit flipped on both sides
         // (the step commutes with the flip).
@@ -327,6 +344,37 @@ impl Translator<'_, '_> {
         };
         let (lo, hi) = if cl.step > 0 { (s, n) } else { (n, s) };
         let d = self.b.ins().isub(hi, lo);
+        if let Some(m) = step_var {
+            // A step held in a local, m >= 2^k with k = floor(log2 m): upward only, as
+            // above with m at run time; unbounded when m = 0 or the value could wrap.
+            let bits = if cl.wide { 63 } else { 31 };
+            let lz = self.b.ins().clz(m);
+            let top = self.b.ins().iconst(ty, bits);
+            let k = self.b.ins().isub(top, lz);
+            let lt = matches!(cl.cont, Cont::Lt { .. });
+            let (pos, dd, lim) = if lt {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
+                let d1 = self.b.ins().iadd_imm_s(d, -1);
+                // x < n <= 2^w - m keeps x + m in range.
+                let lim = self.b.ins().ineg(m);
+                (pos, d1, lim)
+            } else {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, hi);
+                // x <= n <= MAX - m.
+                let lim = self.b.ins().bnot(m);
+                (pos, d, lim)
+            };
+            let t = self.b.ins().ushr(dd, k);
+            let t = self.b.ins().select(pos, t, zero);
+            let t = widen(self, t);
+            let one = self.b.ins().uextend(I64, pos);
+            let t = self.b.ins().iadd(t, one);
+            let wraps = self.b.ins().icmp(IntCC::UnsignedGreaterThan, n, lim);
+            let stuck = self.b.ins().icmp_imm_s(IntCC::Equal, m, 0);
+            let never = self.b.ins().bor(wraps, stuck);
+            let all = self.b.ins().iconst(I64, -1);
+            return Ok(self.b.ins().select(never, all, t));
+        }
         let (trips, never) = match cl.cont {
             Cont::Ne => {
                 let t = self.b.ins().ushr_imm_s(d, k);

@@ -69,8 +69,12 @@ pub(super) struct CountedLoop {
     pub var: u32,
     /// `i64` induction (else `i32`).
     pub wide: bool,
-    /// The constant step (non-zero, at most 2^30 either way; a power of two for `ne`).
+    /// The constant step (non-zero, at most 2^30 either way; a power of two for `ne`);
+    /// 1 with `step_local`.
     pub step: i64,
+    /// The step is this local's value (read as unsigned, upward: `<` and `<=` only), a
+    /// local the loop never writes.
+    pub step_local: Option<u32>,
     pub bound: Bound,
     pub cont: Cont,
     /// Do-while shape: the condition sees the stepped value (first value `i0 + step`);
@@ -126,13 +130,21 @@ fn const_of(op: &Operator<'_>, wide: bool) -> Option<i64> {
     }
 }
 
-/// `local.get i; iN.const c; iN.add|sub` with a step of at most 2^30 either way:
-/// `(i, wide, step)`.
-fn step_of(ops: &[Operator<'_>]) -> Option<(u32, bool, i64)> {
+/// `local.get i; iN.const c; iN.add|sub` with a step of at most 2^30 either way, or
+/// `local.get i; local.get s; iN.add`: `(i, wide, step, step local)`.
+fn step_of(ops: &[Operator<'_>]) -> Option<(u32, bool, i64, Option<u32>)> {
     let [Operator::LocalGet { local_index }, k, arith] = ops else {
         return None;
     };
     use Operator as O;
+    if let Operator::LocalGet { local_index: s } = k {
+        let wide = match arith {
+            O::I32Add => false,
+            O::I64Add => true,
+            _ => return None,
+        };
+        return Some((*local_index, wide, 1, Some(*s)));
+    }
     let (wide, sub) = match arith {
         O::I32Add => (false, false),
         O::I32Sub => (false, true),
@@ -142,7 +154,7 @@ fn step_of(ops: &[Operator<'_>]) -> Option<(u32, bool, i64)> {
     };
     let c = const_of(k, wide)?;
     let step = if sub { c.checked_neg()? } else { c };
-    (step != 0 && step.unsigned_abs() <= 1 << 30).then_some((*local_index, wide, step))
+    (step != 0 && step.unsigned_abs() <= 1 << 30).then_some((*local_index, wide, step, None))
 }
 
 /// A bound operand: a constant of the width or a `local.get`.
@@ -237,18 +249,23 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
         Bound::Const(_) => true,
     };
     let single_write = |var: u32| writes.get(&var) == Some(&1);
-    let found = |var, wide, step, bound, cont, after_step| {
-        (single_write(var) && invariant(bound, var) && supported(cont, step)).then_some(
-            CountedLoop {
-                var,
-                wide,
-                step,
-                bound,
-                cont,
-                after_step,
-                ops: n,
-            },
-        )
+    let found = |var, wide, (step, step_local): (i64, Option<u32>), bound, cont, after_step| {
+        let step_ok = match step_local {
+            None => supported(cont, step),
+            Some(l) => {
+                invariant(Bound::Local(l), var) && matches!(cont, Cont::Lt { .. } | Cont::Le { .. })
+            }
+        };
+        (single_write(var) && invariant(bound, var) && step_ok).then_some(CountedLoop {
+            var,
+            wide,
+            step,
+            step_local,
+            bound,
+            cont,
+            after_step,
+            ops: n,
+        })
     };
     match ops_only.last()? {
         // Do-while: the back-edge is the last operator.
@@ -256,11 +273,11 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
             // `...; local.tee i; br_if 0`: continue while the stepped value is not 0.
             if n >= 5
                 && (n - 5..n).all(top)
-                && let (Some((var, wide, step)), Operator::LocalTee { local_index }) =
+                && let (Some((var, wide, step, sl)), Operator::LocalTee { local_index }) =
                     (step_of(&body_ops(&body, n - 5, n - 2)), ops_only[n - 2])
                 && *local_index == var
             {
-                return found(var, wide, step, Bound::Const(0), Cont::Ne, true);
+                return found(var, wide, (step, sl), Bound::Const(0), Cont::Ne, true);
             }
             if n < 7 || !(n - 7..n).all(top) {
                 return None;
@@ -268,20 +285,20 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
             let (wide, cmp) = cmp_of(ops_only[n - 2])?;
             let Cmp::Other(cont) = cmp else { return None };
             // `local.get i; c; add; local.tee i; B; CMP; br_if 0`
-            if let Some((var, w, step)) = step_of(&body_ops(&body, n - 7, n - 4))
+            if let Some((var, w, step, sl)) = step_of(&body_ops(&body, n - 7, n - 4))
                 && w == wide
                 && matches!(ops_only[n - 4], Operator::LocalTee { local_index } if *local_index == var)
             {
                 let bound = bound_of(ops_only[n - 3], wide)?;
-                return found(var, wide, step, bound, cont, true);
+                return found(var, wide, (step, sl), bound, cont, true);
             }
             // `B; local.get i; c; add; local.tee i; CMP; br_if 0`
-            if let Some((var, w, step)) = step_of(&body_ops(&body, n - 6, n - 3))
+            if let Some((var, w, step, sl)) = step_of(&body_ops(&body, n - 6, n - 3))
                 && w == wide
                 && matches!(ops_only[n - 3], Operator::LocalTee { local_index } if *local_index == var)
             {
                 let bound = bound_of(ops_only[n - 7], wide)?;
-                return found(var, wide, step, bound, cont.swapped(), true);
+                return found(var, wide, (step, sl), bound, cont.swapped(), true);
             }
             None
         }
@@ -303,23 +320,23 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
             // after the test.
             let first = bound_of(ops_only[0], wide)?;
             let second = bound_of(ops_only[1], wide)?;
-            let (var, uwide, step) = (4..n.saturating_sub(4)).find_map(|i| {
+            let (var, uwide, step, sl) = (4..n.saturating_sub(4)).find_map(|i| {
                 if !(i..i + 4).all(top) {
                     return None;
                 }
-                let (v, w, step) = step_of(&body_ops(&body, i, i + 3))?;
+                let (v, w, step, sl) = step_of(&body_ops(&body, i, i + 3))?;
                 let compared = first == Bound::Local(v) || second == Bound::Local(v);
                 (compared
                     && matches!(ops_only[i + 3], Operator::LocalSet { local_index } if *local_index == v))
-                .then_some((v, w, step))
+                .then_some((v, w, step, sl))
             })?;
             if uwide != wide {
                 return None;
             }
             if first == Bound::Local(var) {
-                found(var, wide, step, second, cont_of(false)?, false)
+                found(var, wide, (step, sl), second, cont_of(false)?, false)
             } else if second == Bound::Local(var) {
-                found(var, wide, step, first, cont_of(true)?, false)
+                found(var, wide, (step, sl), first, cont_of(true)?, false)
             } else {
                 None
             }
