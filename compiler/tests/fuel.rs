@@ -770,7 +770,12 @@ fn check_counted_cases(
 #[test]
 fn counted_loops_charge_exactly_in_every_mode() {
     let module = Module::from_bytes(COUNTED.as_bytes()).expect("module");
-    for (name, mut config) in configs() {
+    // Fuel alone, and fuel with interrupt checks (the guard then also bounds the trips).
+    let both = configs().into_iter().map(|(n, mut c)| {
+        c.interruptible(true);
+        (n, c)
+    });
+    for (name, mut config) in configs().into_iter().chain(both) {
         config.consume_fuel(true);
         let mut store = Store::new(config);
         let inst = store.instantiate(&module, &|_, _| None).expect("inst");
