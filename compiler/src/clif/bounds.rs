@@ -12,6 +12,11 @@
 //! before calls, libcalls, returns, tail calls and trap exits, reloaded after calls
 //! (`fuel_spill` / `fuel_reload`, called from translate.rs), so a back-edge check is a
 //! subtract and a branch on a register.
+//!
+//! Counted loops (`counted_loop.rs`) are translated twice behind a guard at their entry
+//! (`begin_versioned_loop`): when the fuel left covers the most back-edges the loop can
+//! take (and, with interrupts, those trips are few enough), a copy without checks runs; it
+//! still subtracts 1 per back-edge from the fuel variable, so every exit sees exact fuel.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};

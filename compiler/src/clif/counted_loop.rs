@@ -1,11 +1,13 @@
 //! Counted-loop analysis: recognises a `loop` whose number of taken back-edges has an upper
 //! bound computable from values available at the loop's entry (an induction local stepped
-//! by a constant once per trip and compared with a loop-invariant bound), so that bounded-execution
-//! checks can be hoisted out of it (`bounds.rs`, loop versioning).
+//! once per trip by a constant, or upward by a local the loop never writes, and compared
+//! with a loop-invariant bound), so that bounded-execution checks can be hoisted out of it
+//! (`bounds.rs`, loop versioning).
 //!
 //! Two shapes, both at the loop body's top level (never inside a nested block, so they run
 //! on every trip that reaches them):
-//! * do-while (what clang emits): `...; local.get i; iN.const c; iN.add|sub; local.tee i;
+//! * do-while (what clang emits): `...; local.get i; iN.const c (or local.get s);
+//!   iN.add|sub; local.tee i;
 //!   B; CMP; br_if 0; end`, or with `B` before `local.get i`, or `...; local.tee i; br_if 0`
 //!   (continue while `i != 0`);
 //! * while: `local.get i; B; CMP; br_if k (k >= 1, an exit); ...; local.get i; iN.const c;
