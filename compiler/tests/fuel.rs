@@ -450,3 +450,438 @@ fn bareflow_load_fuel_and_timeout() {
     let (code, _, _) = run(&["--timeout", "soon"], &plain, &["--invoke", "f"]);
     assert_eq!(code, Some(2));
 }
+
+/// Counted loops (compiler/src/clif/counted_loop.rs) run an unchecked copy when the fuel
+/// left covers their most back-edges: each shape the analysis recognises, at budgets just
+/// below, at and above what the call needs, must stop (or finish) with the same fuel left
+/// in every mode as the plain unit count says.
+const COUNTED: &str = r#"
+(module
+  (memory 1)
+  ;; do-while, i < n (unsigned), clang's shape.
+  (func (export "lt_u") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $acc))
+  ;; do-while, n >= i (signed, bound first).
+  (func (export "le_s") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ge_s (local.get $n) (local.tee $i (i32.add (local.get $i) (i32.const 1))))))
+    (local.get $acc))
+  ;; do-while, i > n (signed), stepping down by i32.sub.
+  (func (export "gt_s") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.gt_s (local.tee $i (i32.sub (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $acc))
+  ;; do-while, i >= n (unsigned) stepping down by adding -1: endless for n = 0.
+  (func (export "ge_u") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ge_u (local.tee $i (i32.add (local.get $i) (i32.const -1))) (local.get $n))))
+    (local.get $acc))
+  ;; do-while, i <= n (unsigned): endless for n = -1.
+  (func (export "le_u") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.le_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $acc))
+  ;; do-while, i != n (wraps around).
+  (func (export "ne") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $acc))
+  ;; do-while on the stepped value itself: continue while i != 0.
+  (func (export "tee") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (local.tee $i (i32.add (local.get $i) (i32.const -1)))))
+    (local.get $acc))
+  ;; do-while, i64 induction, i < n (signed) with a constant bound n + 0.
+  (func (export "lt_s64") (param $i i32) (param $n i32) (result i32) (local $j i64) (local $m i64)
+    (local $acc i32)
+    (local.set $j (i64.extend_i32_s (local.get $i)))
+    (local.set $m (i64.extend_i32_s (local.get $n)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i64.lt_s (local.tee $j (i64.add (local.get $j) (i64.const 1))) (local.get $m))))
+    (local.get $acc))
+  ;; Steps other than 1: 4 with `ne` (endless unless 4 divides the distance), 3 with
+  ;; `lt_u` (may wrap past the bound), -4 with `ge_u`, -2 with `gt_s`, 8 with an i64 `le_s`,
+  ;; and 4 with `ne` and the bound first.
+  (func (export "ne4") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $n))))
+    (local.get $acc))
+  (func (export "lt_u3") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 3))) (local.get $n))))
+    (local.get $acc))
+  (func (export "ge_u_m4") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ge_u (local.tee $i (i32.sub (local.get $i) (i32.const 4))) (local.get $n))))
+    (local.get $acc))
+  (func (export "gt_s_m2") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.gt_s (local.tee $i (i32.add (local.get $i) (i32.const -2))) (local.get $n))))
+    (local.get $acc))
+  (func (export "le_s8_64") (param $i i32) (param $n i32) (result i32) (local $j i64) (local $m i64)
+    (local $acc i32)
+    (local.set $j (i64.extend_i32_s (local.get $i)))
+    (local.set $m (i64.extend_i32_s (local.get $n)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i64.le_s (local.tee $j (i64.add (local.get $j) (i64.const 8))) (local.get $m))))
+    (local.get $acc))
+  (func (export "ne4_swapped") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.ne (local.get $n) (local.tee $i (i32.add (local.get $i) (i32.const 4))))))
+    (local.get $acc))
+  ;; A step held in a local (sieve's `j += i`): n & 7 (0: endless), with `le_u`; n & 15
+  ;; with `lt_s`.
+  (func (export "le_u_var") (param $i i32) (param $n i32) (result i32) (local $s i32)
+    (local $acc i32)
+    (local.set $s (i32.and (local.get $n) (i32.const 7)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.le_u (local.tee $i (i32.add (local.get $i) (local.get $s))) (local.get $n))))
+    (local.get $acc))
+  (func (export "lt_s_var") (param $i i32) (param $n i32) (result i32) (local $s i32)
+    (local $acc i32)
+    (local.set $s (i32.and (local.get $n) (i32.const 15)))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+      (br_if $l (i32.lt_s (local.tee $i (i32.add (local.get $i) (local.get $s))) (local.get $n))))
+    (local.get $acc))
+  ;; while: exit when i > n (signed), step at the end (sum_to_n's shape).
+  (func (export "while_gt_s") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.gt_s (local.get $i) (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+  ;; while: exit when 0 >= i (signed, bound first), stepping down (multiply's shape).
+  (func (export "while_ge_s") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_s (local.get $n) (local.get $i)))
+        (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+  ;; do-while, i < n with an early exit: a load that traps once i * 4096 leaves the page.
+  (func (export "trap_at_16") (param $i i32) (param $n i32) (result i32) (local $acc i32)
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (i32.load (i32.shl (local.get $i) (i32.const 12)))))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $acc))
+)
+"#;
+
+/// Taken back-edges of `name` called with `(i, n)`, by the loop's wasm semantics, at most
+/// `cap` (`None`: more than `cap`).
+fn model_back_edges(name: &str, i: i32, n: i32, cap: u64) -> Option<u64> {
+    let mut edges = 0u64;
+    let mut i = i;
+    let (mut j, m) = (i64::from(i), i64::from(n));
+    loop {
+        let cont = match name {
+            "lt_u" | "trap_at_16" => {
+                i = i.wrapping_add(1);
+                (i as u32) < (n as u32)
+            }
+            "le_s" => {
+                i = i.wrapping_add(1);
+                n >= i
+            }
+            "gt_s" => {
+                i = i.wrapping_sub(1);
+                i > n
+            }
+            "ge_u" => {
+                i = i.wrapping_add(-1);
+                (i as u32) >= (n as u32)
+            }
+            "le_u" => {
+                i = i.wrapping_add(1);
+                (i as u32) <= (n as u32)
+            }
+            "ne" => {
+                i = i.wrapping_add(1);
+                i != n
+            }
+            "tee" => {
+                i = i.wrapping_add(-1);
+                i != 0
+            }
+            "lt_s64" => {
+                j += 1;
+                j < m
+            }
+            "ne4" | "ne4_swapped" => {
+                i = i.wrapping_add(4);
+                i != n
+            }
+            "lt_u3" => {
+                i = i.wrapping_add(3);
+                (i as u32) < (n as u32)
+            }
+            "ge_u_m4" => {
+                i = i.wrapping_sub(4);
+                (i as u32) >= (n as u32)
+            }
+            "gt_s_m2" => {
+                i = i.wrapping_add(-2);
+                i > n
+            }
+            "le_s8_64" => {
+                j += 8;
+                j <= m
+            }
+            "le_u_var" => {
+                i = i.wrapping_add(n & 7);
+                (i as u32) <= (n as u32)
+            }
+            "lt_s_var" => {
+                i = i.wrapping_add(n & 15);
+                i < n
+            }
+            "while_gt_s" => {
+                let go = i <= n;
+                i = i.wrapping_add(1);
+                go
+            }
+            "while_ge_s" => {
+                let go = n < i;
+                i = i.wrapping_sub(1);
+                go
+            }
+            _ => panic!("{name}"),
+        };
+        if !cont {
+            return Some(edges);
+        }
+        edges += 1;
+        if edges > cap {
+            return None;
+        }
+    }
+}
+
+const COUNTED_CASES: &[(&str, i32, i32)] = &[
+    ("lt_u", 0, 100),
+    ("lt_u", 100, 0),
+    ("lt_u", -1, 5),
+    ("le_s", -3, 40),
+    ("le_s", 5, i32::MIN),
+    ("le_s", i32::MAX - 60, i32::MAX),
+    ("gt_s", 50, -10),
+    ("gt_s", i32::MIN, 0),
+    ("ge_u", 70, 3),
+    ("ge_u", 70, 0),
+    ("le_u", 0, 90),
+    ("le_u", -50, -1),
+    ("ne", 10, 60),
+    ("ne", 10, 11),
+    ("tee", 80, 0),
+    ("tee", 1, 0),
+    ("lt_s64", -20, 20),
+    ("ne4", 0, 400),
+    ("ne4", 1, 400),
+    ("ne4", -8, 8),
+    ("ne4_swapped", 0, 200),
+    ("ne4_swapped", 3, 200),
+    ("lt_u3", 0, 100),
+    ("lt_u3", 0, -1),
+    ("lt_u3", -10, -2),
+    ("ge_u_m4", 100, 8),
+    ("ge_u_m4", 100, 2),
+    ("gt_s_m2", 50, -10),
+    ("gt_s_m2", i32::MIN + 5, i32::MIN),
+    ("le_s8_64", -20, 100),
+    ("le_s8_64", i32::MAX - 20, i32::MAX),
+    ("le_u_var", 0, 103),
+    ("le_u_var", 0, 96),
+    ("le_u_var", -20, -1),
+    ("le_u_var", 5, 7),
+    ("lt_s_var", -100, 111),
+    ("lt_s_var", i32::MAX - 40, i32::MAX),
+    ("lt_s_var", 50, 16),
+    ("lt_s_var", 0, 16),
+    ("while_gt_s", 1, 100),
+    ("while_gt_s", i32::MAX - 30, i32::MAX),
+    ("while_ge_s", 64, 0),
+    ("while_ge_s", -4, 0),
+];
+
+/// Calls every case of [`COUNTED_CASES`] accepted by `pick` at budgets around its need and
+/// checks the outcome and the fuel left against the unit count.
+fn check_counted_cases(
+    name: &str,
+    store: &mut Store,
+    inst: bareflow::InstanceId,
+    pick: fn(&str) -> bool,
+) {
+    for &(export, i, n) in COUNTED_CASES.iter().filter(|c| pick(c.0)) {
+        let f = func(store, inst, export);
+        let cap = 300;
+        let need = model_back_edges(export, i, n, cap).map(|e| e + 1);
+        let budgets: Vec<u64> = match need {
+            Some(k) => vec![k.saturating_sub(2), k - 1, k, k + 1, k + 1000],
+            None => vec![0, 1, 77, cap],
+        };
+        for budget in budgets {
+            store.set_fuel(budget).unwrap();
+            let r = store.call(f, &[Val::I32(i), Val::I32(n)]);
+            let at = format!("{name} {export}({i}, {n}) fuel {budget}");
+            match need {
+                Some(k) if budget >= k => {
+                    let acc = (k - 1 + 1) as i32;
+                    let acc = if export.starts_with("while") {
+                        acc - 1
+                    } else {
+                        acc
+                    };
+                    assert_eq!(r.expect(&at), vec![Val::I32(acc)], "{at}");
+                    assert_eq!(store.get_fuel().unwrap(), budget - k, "{at}");
+                }
+                _ => {
+                    assert!(
+                        matches!(&r, Err(CallError::Trap(t)) if t.code == TrapCode::OutOfFuel),
+                        "{at}: {r:?}"
+                    );
+                    assert_eq!(store.get_fuel().unwrap(), 0, "{at}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn counted_loops_charge_exactly_in_every_mode() {
+    let module = Module::from_bytes(COUNTED.as_bytes()).expect("module");
+    // Fuel alone, and fuel with interrupt checks (the guard then also bounds the trips).
+    let both = configs().into_iter().map(|(n, mut c)| {
+        c.interruptible(true);
+        (n, c)
+    });
+    for (name, mut config) in configs().into_iter().chain(both) {
+        config.consume_fuel(true);
+        let mut store = Store::new(config);
+        let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+        // The interpreter charges the while shape one unit short: see the ignored test.
+        if name == "interp" {
+            check_counted_cases(name, &mut store, inst, |e| !e.starts_with("while"));
+        } else {
+            check_counted_cases(name, &mut store, inst, |_| true);
+        }
+        // A trap in the unchecked copy (fuel covers the loop) leaves the exact count: 16
+        // trips run, the 17th load traps, so 1 + 16 units are spent.
+        let f = func(&store, inst, "trap_at_16");
+        for budget in [17, 18, 1000] {
+            store.set_fuel(budget).unwrap();
+            let r = store.call(f, &[Val::I32(0), Val::I32(100)]);
+            let at = format!("{name} trap_at_16 fuel {budget}");
+            assert_eq!(trap_code(r), TrapCode::MemoryOutOfBounds, "{at}");
+            assert_eq!(store.get_fuel().unwrap(), budget - 17, "{at}");
+        }
+    }
+}
+
+/// A counted loop without a bound (`i <=u -1` never fails) keeps its interrupt check, and
+/// so does one whose trip count is too large to run unchecked.
+#[test]
+fn counted_loops_are_interrupted_in_every_mode() {
+    let module = Module::from_bytes(COUNTED.as_bytes()).expect("module");
+    for (name, mut config) in configs() {
+        config.interruptible(true);
+        let mut store = Store::new(config);
+        let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+        for (export, i, n) in [("le_u", 0, -1), ("ne", 1, 0)] {
+            let f = func(&store, inst, export);
+            let h = store.interrupt_handle().unwrap();
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(30));
+                h.interrupt();
+            });
+            // `le_u(0, -1)` never ends; `ne(1, 0)` takes 2^32 - 1 trips, too many to run
+            // unchecked, and is stopped long before its end.
+            let r = store.call(f, &[Val::I32(i), Val::I32(n)]);
+            t.join().unwrap();
+            let at = format!("{name} {export}({i}, {n})");
+            assert_eq!(trap_code(r), TrapCode::Interrupted, "{at}");
+            // A short counted loop runs to the end (unchecked in compiled code).
+            let short = func(&store, inst, "lt_u");
+            assert_eq!(
+                store.call(short, &[Val::I32(0), Val::I32(1000)]).ok(),
+                Some(vec![Val::I32(1000)]),
+                "{at}"
+            );
+        }
+    }
+}
+
+/// Known bug (found with the test above, not caused by loop versioning): the interpreter
+/// does not charge one back-edge of a loop that starts with its exit test and ends with
+/// `br 0` (`while_gt_s(1, 100)` finishes on 100 units where every compiled mode needs the
+/// entry and 100 back-edges, 101).
+#[test]
+#[ignore = "interpreter undercharges while-shaped loops by one unit (issue #18 follow-up)"]
+fn while_shaped_loops_charge_exactly_in_the_interpreter() {
+    let module = Module::from_bytes(COUNTED.as_bytes()).expect("module");
+    let mut config = Config::new(Mode::Interp);
+    config.consume_fuel(true);
+    let mut store = Store::new(config);
+    let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+    check_counted_cases("interp", &mut store, inst, |e| e.starts_with("while"));
+}
+
+/// The C kernels' loops as clang emits them (many are counted loops and run unchecked in
+/// compiled code): the fuel a call leaves is the same in every mode, and a budget that runs
+/// out midway stops every mode with the same fuel charged (all of it).
+#[test]
+fn kernels_leave_the_same_fuel_in_every_mode() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wasm-samples");
+    for (kernel, arg) in [
+        ("sha256", 3),
+        ("crc32", 2),
+        ("matmul", 24),
+        ("nbody", 500),
+        ("sieve", 100_000),
+        ("quicksort", 5_000),
+        ("minivm", 40),
+    ] {
+        let wasm = std::fs::read(samples.join(format!("{kernel}.wasm"))).expect(kernel);
+        let module = Module::from_bytes(&wasm).expect(kernel);
+        let mut seen: Vec<(&str, Vec<Val>, u64)> = Vec::new();
+        for (name, mut config) in configs() {
+            config.consume_fuel(true);
+            let mut store = Store::new(config);
+            let inst = store.instantiate(&module, &|_, _| None).expect(kernel);
+            let run = func(&store, inst, "run");
+            store.set_fuel(BUDGET * 1000).unwrap();
+            let r = store.call(run, &[Val::I32(arg)]).expect(kernel);
+            let used = BUDGET * 1000 - store.get_fuel().unwrap();
+            seen.push((name, r, used));
+            // Half the need: out of fuel, with nothing left, in every mode.
+            store.set_fuel(used / 2).unwrap();
+            let r = store.call(run, &[Val::I32(arg)]);
+            assert_eq!(trap_code(r), TrapCode::OutOfFuel, "{kernel} {name}");
+            assert_eq!(store.get_fuel().unwrap(), 0, "{kernel} {name}");
+        }
+        let (_, want_r, want_used) = &seen[0];
+        for (name, r, used) in &seen {
+            assert_eq!((r, used), (want_r, want_used), "{kernel}: {name} vs interp");
+        }
+    }
+}

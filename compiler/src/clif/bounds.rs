@@ -12,15 +12,25 @@
 //! before calls, libcalls, returns, tail calls and trap exits, reloaded after calls
 //! (`fuel_spill` / `fuel_reload`, called from translate.rs), so a back-edge check is a
 //! subtract and a branch on a register.
+//!
+//! Counted loops (`counted_loop.rs`) are translated twice behind a guard at their entry
+//! (`begin_versioned_loop`): when the fuel left covers the most back-edges the loop can
+//! take (and, with interrupts, those trips are few enough), a copy without checks runs; it
+//! still subtracts 1 per back-edge from the fuel variable, so every exit sees exact fuel.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Type};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Type, Value};
 use runtime_loader::TrapCode;
 use runtime_loader::abi;
 use runtime_loader::trap::{TRAP_CTX_FUEL, TRAP_CTX_INTERRUPT};
 
-use super::Translator;
+use super::counted_loop::{Bound, Cont, CountedLoop};
+use super::{Result, TranslateError, Translator, Version};
+
+/// Interrupt latency bound of an unchecked loop copy: trips times body operators at most
+/// this (about 16 M operators, a few milliseconds) between two interrupt checks.
+const UNCHECKED_OPS: u64 = 1 << 24;
 
 /// Which bounded-execution checks compiled code carries. The default (none) emits no code:
 /// functions translate exactly as without this module.
@@ -93,6 +103,22 @@ impl Translator<'_, '_> {
         let Some(ctx) = self.bounds_ctx else {
             return;
         };
+        if self.unchecked {
+            // The unchecked copy of a versioned loop: the guard proved the loop cannot
+            // run out of fuel (nor run long without an interrupt check), so only the
+            // count is kept exact (every exit, a trap included, sees the right fuel).
+            if let Some(var) = self.fuel_var {
+                let f = self.b.use_var(var);
+                let f = self.b.ins().iadd_imm_s(f, -1);
+                self.b.def_var(var, f);
+                if self.guard {
+                    self.b
+                        .ins()
+                        .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
+                }
+            }
+            return;
+        }
         if let Some(var) = self.fuel_var {
             let f = self.b.use_var(var);
             let f = self.b.ins().iadd_imm_s(f, -1);
@@ -148,7 +174,7 @@ impl Translator<'_, '_> {
     /// must be terminated; every other predecessor of `header` must exist already (the
     /// header is sealed here). `None` without checks (back-edges go to the header).
     pub(super) fn back_edge_block(&mut self, header: Block, params: &[Type]) -> Option<Block> {
-        if !self.bounds.any() {
+        if !self.bounds.any() || (self.unchecked && self.fuel_var.is_none()) {
             return None;
         }
         let check = self.new_block_with(params);
@@ -163,5 +189,253 @@ impl Translator<'_, '_> {
         self.b.ins().jump(header, &args);
         self.b.seal_block(header);
         Some(check)
+    }
+}
+
+impl Translator<'_, '_> {
+    /// Loop versioning of counted loop `cl` (its `loop` operator was just read): emits the
+    /// guard (fuel: the remaining fuel covers the most back-edges the loop can take;
+    /// interrupt: those trips run at most [`UNCHECKED_OPS`] operators), branching to the
+    /// unchecked copy (translated second, see `translate_end`) when it holds, and starts
+    /// the checked copy. Both copies charge 1 fuel per taken back-edge, so the fuel left
+    /// at every exit is the same as without versioning.
+    pub(super) fn begin_versioned_loop(
+        &mut self,
+        cl: &CountedLoop,
+        blockty: wasmparser::BlockType,
+    ) -> Result<()> {
+        let trips = self.max_trips(cl)?;
+        let mut ok = None;
+        if let Some(var) = self.fuel_var {
+            let f = self.b.use_var(var);
+            ok = Some(
+                self.b
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThanOrEqual, f, trips),
+            );
+        } else if self.bounds.fuel {
+            return Err(TranslateError::Invalid(
+                "fuel in a loop without its variable",
+            ));
+        }
+        if self.bounds.interrupt {
+            let most = UNCHECKED_OPS / (cl.ops as u64).max(1);
+            let short = self.b.ins().icmp_imm_s(
+                IntCC::UnsignedLessThanOrEqual,
+                trips,
+                i64::try_from(most).unwrap_or(i64::MAX),
+            );
+            ok = Some(match ok {
+                Some(o) => self.b.ins().band(o, short),
+                None => short,
+            });
+        }
+        let ok = ok.ok_or(TranslateError::Invalid("versioned loop without checks"))?;
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.seal_block(fast);
+        self.b.seal_block(slow);
+        self.b.switch_to_block(slow);
+        self.version = Some(Version {
+            depth: self.control.len() + 1,
+            blockty,
+            fast,
+            stack: self.stack.clone(),
+            rewind: false,
+            second: false,
+        });
+        self.translate_loop_into(blockty, None)
+    }
+
+    /// The most back-edges counted loop `cl` can take from here, as an `i64` read as
+    /// unsigned (all ones: unbounded).
+    fn max_trips(&mut self, cl: &CountedLoop) -> Result<Value> {
+        let ty = if cl.wide { I64 } else { I32 };
+        let var = self
+            .locals
+            .get(cl.var as usize)
+            .map(|(v, _)| *v)
+            .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+        let i0 = self.b.use_var(var);
+        let n = match cl.bound {
+            Bound::Local(l) => {
+                let v = self
+                    .locals
+                    .get(l as usize)
+                    .map(|(v, _)| *v)
+                    .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+                self.b.use_var(v)
+            }
+            Bound::Const(k) => self.b.ins().iconst(ty, k),
+        };
+        if self.b.func.dfg.value_type(i0) != ty || self.b.func.dfg.value_type(n) != ty {
+            return Err(TranslateError::Invalid(
+                "counted loop: operand types differ",
+            ));
+        }
+        let step_var = match cl.step_local {
+            Some(l) => {
+                let v = self
+                    .locals
+                    .get(l as usize)
+                    .map(|(v, _)| *v)
+                    .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+                let v = self.b.use_var(v);
+                if self.b.func.dfg.value_type(v) != ty {
+                    return Err(TranslateError::Invalid(
+                        "counted loop: operand types differ",
+                    ));
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        // First value the condition sees.
+        let s = match (cl.after_step, step_var) {
+            (false, _) => i0,
+            (true, Some(v)) => self.b.ins().iadd(i0, v),
+            (true, None) => self.b.ins().iadd_imm_s(i0, cl.step),
+        };
+        // Signed comparisons become unsigned ones with the sign bit flipped on both sides
+        // (the step commutes with the flip).
+        let signed = matches!(
+            cl.cont,
+            Cont::Lt { signed: true }
+                | Cont::Le { signed: true }
+                | Cont::Gt { signed: true }
+                | Cont::Ge { signed: true }
+        );
+        let (s, n) = if signed {
+            let bit = if cl.wide {
+                i64::MIN
+            } else {
+                i64::from(i32::MIN)
+            };
+            (
+                self.b.ins().bxor_imm_s(s, bit),
+                self.b.ins().bxor_imm_s(n, bit),
+            )
+        } else {
+            (s, n)
+        };
+        let zero = self.b.ins().iconst(ty, 0);
+        let widen = |t: &mut Self, v: Value| {
+            if cl.wide {
+                v
+            } else {
+                t.b.ins().uextend(I64, v)
+            }
+        };
+        // Trips at step c (|c| = m >= 2^k): `ne` hits the bound after d / m back-edges
+        // if m divides d = the distance in the step's direction (modular: wrapping is
+        // fine), else never; `<`/`>` take ceil(d / m) <= ((d - 1) >> k) + 1 and `<=`/`>=`
+        // floor(d / m) + 1 <= (d >> k) + 1, as long as the value cannot wrap around
+        // before the condition fails (else: unbounded).
+        let m = cl.step.unsigned_abs();
+        let k = i64::from(m.ilog2());
+        let max = if cl.wide {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        // An immediate of the induction's width, as Cranelift stores it (sign-extended).
+        let imm = |v: u64| {
+            if cl.wide {
+                v as i64
+            } else {
+                i64::from(v as u32 as i32)
+            }
+        };
+        let (lo, hi) = if cl.step > 0 { (s, n) } else { (n, s) };
+        let d = self.b.ins().isub(hi, lo);
+        if let Some(m) = step_var {
+            // A step held in a local, m >= 2^k with k = floor(log2 m): upward only, as
+            // above with m at run time; unbounded when m = 0 or the value could wrap.
+            let bits = if cl.wide { 63 } else { 31 };
+            let lz = self.b.ins().clz(m);
+            let top = self.b.ins().iconst(ty, bits);
+            let k = self.b.ins().isub(top, lz);
+            let lt = matches!(cl.cont, Cont::Lt { .. });
+            let (pos, dd, lim) = if lt {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
+                let d1 = self.b.ins().iadd_imm_s(d, -1);
+                // x < n <= 2^w - m keeps x + m in range.
+                let lim = self.b.ins().ineg(m);
+                (pos, d1, lim)
+            } else {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, hi);
+                // x <= n <= MAX - m.
+                let lim = self.b.ins().bnot(m);
+                (pos, d, lim)
+            };
+            let t = self.b.ins().ushr(dd, k);
+            let t = self.b.ins().select(pos, t, zero);
+            let t = widen(self, t);
+            let one = self.b.ins().uextend(I64, pos);
+            let t = self.b.ins().iadd(t, one);
+            let wraps = self.b.ins().icmp(IntCC::UnsignedGreaterThan, n, lim);
+            let stuck = self.b.ins().icmp_imm_s(IntCC::Equal, m, 0);
+            let never = self.b.ins().bor(wraps, stuck);
+            let all = self.b.ins().iconst(I64, -1);
+            return Ok(self.b.ins().select(never, all, t));
+        }
+        let (trips, never) = match cl.cont {
+            Cont::Ne => {
+                let t = self.b.ins().ushr_imm_s(d, k);
+                let t = widen(self, t);
+                let never = (m > 1).then(|| self.b.ins().band_imm_s(d, imm(m - 1)));
+                (t, never)
+            }
+            Cont::Lt { .. } | Cont::Gt { .. } => {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
+                let d1 = self.b.ins().iadd_imm_s(d, -1);
+                let t = self.b.ins().ushr_imm_s(d1, k);
+                let t = self.b.ins().select(pos, t, zero);
+                let t = widen(self, t);
+                let one = self.b.ins().uextend(I64, pos);
+                let t = self.b.ins().iadd(t, one);
+                // Upward: x < n <= MAX - m + 1 keeps x + m in range; downward: x > n >=
+                // m - 1 keeps x - m >= 0.
+                let never = if cl.step > 0 {
+                    (m > 1).then(|| {
+                        self.b
+                            .ins()
+                            .icmp_imm_s(IntCC::UnsignedGreaterThan, n, imm(max - m + 1))
+                    })
+                } else {
+                    (m > 1).then(|| {
+                        self.b
+                            .ins()
+                            .icmp_imm_s(IntCC::UnsignedLessThan, n, imm(m - 1))
+                    })
+                };
+                (t, never)
+            }
+            Cont::Le { .. } | Cont::Ge { .. } => {
+                let pos = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, hi);
+                let t = self.b.ins().ushr_imm_s(d, k);
+                let t = self.b.ins().select(pos, t, zero);
+                let t = widen(self, t);
+                let one = self.b.ins().uextend(I64, pos);
+                let t = self.b.ins().iadd(t, one);
+                // `x <= n` with n > MAX - m (`x >= n` with n < m going down) may wrap.
+                let never = if cl.step > 0 {
+                    self.b
+                        .ins()
+                        .icmp_imm_s(IntCC::UnsignedGreaterThan, n, imm(max - m))
+                } else {
+                    self.b.ins().icmp_imm_s(IntCC::UnsignedLessThan, n, imm(m))
+                };
+                (t, Some(never))
+            }
+        };
+        Ok(match never {
+            Some(never) => {
+                let all = self.b.ins().iconst(I64, -1);
+                self.b.ins().select(never, all, trips)
+            }
+            None => trips,
+        })
     }
 }

@@ -40,6 +40,8 @@ mod simd;
 
 #[path = "bounds.rs"]
 mod bounds;
+#[path = "counted_loop.rs"]
+mod counted_loop;
 pub use bounds::Bounds;
 
 /// Reusable translation state (the frontend's scratch buffers survive across functions).
@@ -170,6 +172,8 @@ impl FuncTranslator {
             bounds: self.bounds,
             bounds_ctx: None,
             fuel_var: None,
+            version: None,
+            unchecked: false,
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -300,6 +304,27 @@ struct Translator<'a, 'f> {
     /// With fuel: the function's fuel counter (`bounds.rs`), kept in a register between
     /// the points that spill it to the trap context.
     fuel_var: Option<Variable>,
+    /// A counted loop being translated twice (`bounds.rs`, loop versioning).
+    version: Option<Version>,
+    /// Translating the unchecked copy of a versioned loop: back-edges only count fuel.
+    unchecked: bool,
+}
+
+/// State of a versioned loop: the checked copy is translated first, then the operators
+/// of the loop are read again for the unchecked copy, which joins the same `end` block.
+struct Version {
+    /// Control-stack depth with the loop's frame pushed.
+    depth: usize,
+    /// The loop's block type.
+    blockty: BlockType,
+    /// Entry of the unchecked copy (the guard branches to it).
+    fast: Block,
+    /// The value stack at the loop's entry.
+    stack: Vec<Value>,
+    /// Set when the checked copy is done: the main loop rewinds its reader.
+    rewind: bool,
+    /// Translating the second (unchecked) copy.
+    second: bool,
 }
 
 /// State of an OSR entry translation.
@@ -483,15 +508,36 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
 
         let mut ops = body.get_operators_reader()?;
+        // The reader positioned after the `loop` operator of a versioned loop.
+        let mut rewind_to = None;
         while !self.control.is_empty() {
             let offset = ops.original_position();
             let op = ops.read()?;
             self.offset = u32::try_from(offset).unwrap_or(u32::MAX);
             self.b.set_srcloc(SourceLoc::new(self.offset));
             if self.reachable {
+                if let Operator::Loop { blockty } = op
+                    && self.version.is_none()
+                    && self.osr.is_none()
+                    && self.bounds.any()
+                    && let Some(cl) = counted_loop::analyse(ops.clone(), blockty)
+                {
+                    self.checked.clear();
+                    self.begin_versioned_loop(&cl, blockty)?;
+                    rewind_to = Some(ops.clone());
+                    continue;
+                }
                 self.translate_op(op)?;
             } else {
                 self.translate_dead_op(op)?;
+            }
+            if let Some(v) = self.version.as_mut()
+                && v.rewind
+            {
+                v.rewind = false;
+                ops = rewind_to
+                    .take()
+                    .ok_or(TranslateError::Invalid("versioned loop without its reader"))?;
             }
         }
         Ok(())
@@ -862,6 +908,12 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     fn translate_loop(&mut self, bt: BlockType) -> Result<()> {
+        self.translate_loop_into(bt, None)
+    }
+
+    /// `loop`; with `end`, the loop joins that existing continuation (the second copy of
+    /// a versioned loop, whose first copy may already reach it).
+    fn translate_loop_into(&mut self, bt: BlockType, join: Option<(Block, bool)>) -> Result<()> {
         let (params, results) = self.block_types(bt)?;
         let osr_header = match &mut self.osr {
             Some(o) if o.offset == self.offset => o.header.take(),
@@ -871,7 +923,10 @@ impl<'a, 'f> Translator<'a, 'f> {
             Some(h) => h,
             None => self.new_block_with(&params),
         };
-        let end = self.new_block_with(&results);
+        let end = match join {
+            Some((end, _)) => end,
+            None => self.new_block_with(&results),
+        };
         let args = self.popn(params.len())?;
         let height = self.stack.len();
         // OSR entry: the values under the loop come from the frame on the entry path and
@@ -948,7 +1003,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             height,
             else_block: None,
             else_args: Vec::new(),
-            end_reachable: false,
+            end_reachable: join.is_some_and(|(_, r)| r),
         });
         Ok(())
     }
@@ -1027,6 +1082,26 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.seal_block(frame.header);
         }
         self.stack.truncate(frame.height);
+        if frame.kind == FrameKind::Loop
+            && let Some(v) = self.version.as_mut()
+            && v.depth == self.control.len() + 1
+        {
+            if !v.second {
+                // The checked copy is done: translate the loop again, unchecked, from the
+                // guard's other branch into the same continuation.
+                v.second = true;
+                v.rewind = true;
+                let (fast, bt) = (v.fast, v.blockty);
+                self.stack = v.stack.clone();
+                self.b.switch_to_block(fast);
+                self.reachable = true;
+                self.unchecked = true;
+                self.checked.clear();
+                return self.translate_loop_into(bt, Some((frame.end, frame.end_reachable)));
+            }
+            self.version = None;
+            self.unchecked = false;
+        }
         if frame.end_reachable {
             self.b.switch_to_block(frame.end);
             self.b.seal_block(frame.end);
