@@ -472,8 +472,9 @@ fn bareflow_load_cli() {
 }
 
 /// Profile-guided export through the CLI: `run --profile-out` records calls, `compile
-/// --profile` puts the hot function at `speed` and the cold ones at `size`, `inspect` shows
-/// it, and the snapshot still computes the same results.
+/// --profile` puts the hot function at `speed`, one that ran a little at `size` and those
+/// that never ran at `none`, `inspect` shows it, and the snapshot still computes the same
+/// results.
 #[test]
 fn profile_guided_compile_and_inspect_cli() {
     let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgo");
@@ -504,6 +505,15 @@ fn profile_guided_compile_and_inspect_cli() {
             &os("15"),
         ]);
     }
+    // `bump` runs once: cool, not cold.
+    ok(&[
+        &os("run"),
+        &os("--profile-out"),
+        prof.as_os_str(),
+        &os("--invoke"),
+        &os("bump"),
+        wat.as_os_str(),
+    ]);
     let snap = tmp.join("m.snap");
     ok(&[
         &os("compile"),
@@ -519,7 +529,16 @@ fn profile_guided_compile_and_inspect_cli() {
         .find(|l| l.ends_with(" fib"))
         .expect(&listing);
     assert!(fib_line.contains("speed"), "{listing}");
-    assert!(listing.lines().any(|l| l.contains(" size ")), "{listing}");
+    // What ran a little is at `size`, what never ran at `none`.
+    let line = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")))
+            .unwrap_or_else(|| panic!("{name} not listed: {listing}"))
+            .to_string()
+    };
+    assert!(line("bump").contains(" size "), "{listing}");
+    assert!(line("div").contains(" none "), "{listing}");
     let bytes = std::fs::read(&snap).unwrap();
     let s = format::Snapshot::parse(&bytes).unwrap();
     let fib = s.func_records().find(|r| r.name == "fib").unwrap();

@@ -26,7 +26,8 @@ pub struct CompileCommand {
     /// Optimization level for every function without a profile: none, speed or size.
     #[arg(long, default_value = "speed")]
     opt: AotOpt,
-    /// Profile written by `bareflow run --profile-out`: hot functions → speed, cold → size.
+    /// Profile written by `bareflow run --profile-out`: hot functions → speed, the others
+    /// that ran → size, functions that never ran → none.
     #[arg(long, value_name = "P")]
     profile: Option<PathBuf>,
     /// Execute in place: resolve every relocation at compile time (code compiled with
@@ -58,6 +59,10 @@ pub struct CompileCommand {
     /// stop it (`bareflow-load --timeout DUR`, `bf_interrupt`).
     #[arg(long)]
     interruptible: bool,
+    /// Worker threads compiling the functions (0: one per available core). The snapshot is
+    /// the same for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
 }
 
 impl CompileCommand {
@@ -123,6 +128,7 @@ impl CompileCommand {
                 fuel: self.fuel,
                 interrupt: self.interruptible,
             },
+            threads: self.jobs,
         };
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {
