@@ -90,6 +90,8 @@ pub struct AotOptions {
     /// Worker threads for Cranelift's compilation of the functions; 0: one per available
     /// core. The snapshot is the same for any count (results are defined in function order).
     pub threads: usize,
+    /// Inline small (and, with a profile, hot) callees at direct call sites ([`inline`]).
+    pub inline: bool,
 }
 
 impl Default for AotOptions {
@@ -102,6 +104,7 @@ impl Default for AotOptions {
             target_cpu: None,
             bounds: crate::clif::Bounds::default(),
             threads: 0,
+            inline: true,
         }
     }
 }
@@ -117,6 +120,8 @@ pub struct AotStats {
     pub by_tier: [u32; 3],
     /// Total machine code bytes of wasm functions.
     pub code_bytes: u64,
+    /// Direct call sites inlined ([`inline`]).
+    pub inlined: u32,
     /// Size of the ELF object.
     pub object_bytes: usize,
     /// Size of the whole snapshot.
@@ -329,6 +334,14 @@ struct CompileJob {
     func: ir::Function,
 }
 
+/// What the compile workers share: the ISAs per tier and the inlining candidates.
+struct Shared<'a> {
+    isas: &'a [OwnedTargetIsa; 3],
+    /// `None`: no inlining.
+    candidates: Option<&'a HashMap<u32, inline::Candidate>>,
+    profiled: bool,
+}
+
 /// One function's machine code, ready for `define_function_bytes`.
 struct CompiledFunc {
     index: u32,
@@ -338,20 +351,34 @@ struct CompiledFunc {
     bytes: Vec<u8>,
     relocs: Vec<ModuleReloc>,
     traps: Vec<(u32, runtime_loader::TrapCode)>,
+    inlined: u32,
 }
 
 fn compile_one(
     job: CompileJob,
-    isas: &[OwnedTargetIsa; 3],
+    sh: &Shared<'_>,
     ctx: &mut Context,
 ) -> Result<CompiledFunc, AotError> {
     let isa = match job.tier {
-        CodeTier::None => &isas[0],
-        CodeTier::Speed => &isas[1],
-        CodeTier::Size => &isas[2],
+        CodeTier::None => &sh.isas[0],
+        CodeTier::Speed => &sh.isas[1],
+        CodeTier::Size => &sh.isas[2],
     };
     ctx.clear();
     ctx.func = job.func;
+    let mut inlined = 0;
+    if let Some(candidates) = sh.candidates.filter(|_| job.tier != CodeTier::None) {
+        let mut inl = inline::Inliner {
+            candidates,
+            hot_caller: job.tier == CodeTier::Speed,
+            profiled: sh.profiled,
+            added: 0,
+            inlined: 0,
+        };
+        ctx.inline(&mut inl)
+            .map_err(|e| AotError::Codegen(format!("function {}: inlining: {e:?}", job.index)))?;
+        inlined = inl.inlined;
+    }
     ctx.compile(&**isa, &mut ControlPlane::default())
         .map_err(|e| AotError::Codegen(format!("function {}: {:?}", job.index, e.inner)))?;
     let code = ctx.compiled_code().expect("just compiled");
@@ -370,6 +397,7 @@ fn compile_one(
         bytes: code.buffer.data().to_vec(),
         relocs,
         traps,
+        inlined,
     })
 }
 
@@ -378,7 +406,7 @@ fn compile_one(
 /// in `jobs` order; the first error (in that order) wins.
 fn compile_parallel(
     jobs: Vec<CompileJob>,
-    isas: &[OwnedTargetIsa; 3],
+    sh: &Shared<'_>,
     threads: usize,
 ) -> Result<Vec<CompiledFunc>, AotError> {
     use std::sync::Mutex;
@@ -393,7 +421,7 @@ fn compile_parallel(
         let mut ctx = Context::new();
         return jobs
             .into_iter()
-            .map(|j| compile_one(j, isas, &mut ctx))
+            .map(|j| compile_one(j, sh, &mut ctx))
             .collect();
     }
     let slots: Vec<Mutex<Option<CompileJob>>> =
@@ -412,7 +440,7 @@ fn compile_parallel(
                     }
                     let job = slots[i].lock().unwrap_or_else(|e| e.into_inner()).take();
                     if let Some(job) = job {
-                        let r = compile_one(job, isas, &mut ctx);
+                        let r = compile_one(job, sh, &mut ctx);
                         *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                     }
                 }
@@ -514,7 +542,34 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
             func,
         });
     }
-    for done in compile_parallel(jobs, &isas, opts.threads)? {
+    // Inlining candidates: every translated function small enough to be inlined somewhere,
+    // as translated (callers splice in these copies, not their optimised code).
+    let candidates: Option<HashMap<u32, inline::Candidate>> =
+        (opts.inline && !opts.bounds.fuel && !opts.bounds.interrupt).then(|| {
+            jobs.iter()
+                .filter_map(|j| {
+                    let insts = inline::inst_count(&j.func);
+                    (insts <= inline::HOT).then(|| {
+                        let hot = opts.profile.is_some() && j.tier == CodeTier::Speed;
+                        (
+                            j.id.as_u32(),
+                            inline::Candidate {
+                                func: j.func.clone(),
+                                insts,
+                                hot,
+                            },
+                        )
+                    })
+                })
+                .collect()
+        });
+    let shared = Shared {
+        isas: &isas,
+        candidates: candidates.as_ref(),
+        profiled: opts.profile.is_some(),
+    };
+    for done in compile_parallel(jobs, &shared, opts.threads)? {
+        stats.inlined += done.inlined;
         for &(offset, code) in &done.traps {
             trap_records.push(TrapRecord {
                 func_index: done.index,
@@ -717,6 +772,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     crate::fsio::write_output(path, bytes).map_err(AotError::Io)
 }
 
+pub mod inline;
 pub mod store;
 mod stubs;
 

@@ -63,6 +63,10 @@ pub struct CompileCommand {
     /// the same for any number.
     #[arg(long, value_name = "N", default_value_t = 0)]
     jobs: usize,
+    /// Do not inline callees at direct call sites (by default small callees are inlined,
+    /// and with `--profile` hot ones into hot callers; never with `--fuel`/`--interruptible`).
+    #[arg(long)]
+    no_inline: bool,
 }
 
 impl CompileCommand {
@@ -129,6 +133,7 @@ impl CompileCommand {
                 interrupt: self.interruptible,
             },
             threads: self.jobs,
+            inline: !self.no_inline,
         };
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {
@@ -157,13 +162,14 @@ impl CompileCommand {
                 .with_context(|| format!("writing {}", obj_path.display()))?;
         }
         eprintln!(
-            "compiled {} functions ({} speed, {} size, {} none), dropped {} unreachable; \
-             code {} bytes, object {} bytes, snapshot {} bytes",
+            "compiled {} functions ({} speed, {} size, {} none), dropped {} unreachable, \
+             inlined {} call sites; code {} bytes, object {} bytes, snapshot {} bytes",
             stats.compiled,
             stats.by_tier[1],
             stats.by_tier[2],
             stats.by_tier[0],
             stats.dropped,
+            stats.inlined,
             stats.code_bytes,
             stats.object_bytes,
             stats.snapshot_bytes
