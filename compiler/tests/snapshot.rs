@@ -472,8 +472,9 @@ fn bareflow_load_cli() {
 }
 
 /// Profile-guided export through the CLI: `run --profile-out` records calls, `compile
-/// --profile` puts the hot function at `speed` and the cold ones at `size`, `inspect` shows
-/// it, and the snapshot still computes the same results.
+/// --profile` puts the hot function at `speed`, one that ran a little at `size` and those
+/// that never ran at `none`, `inspect` shows it, and the snapshot still computes the same
+/// results.
 #[test]
 fn profile_guided_compile_and_inspect_cli() {
     let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pgo");
@@ -504,6 +505,15 @@ fn profile_guided_compile_and_inspect_cli() {
             &os("15"),
         ]);
     }
+    // `bump` runs once: cool, not cold.
+    ok(&[
+        &os("run"),
+        &os("--profile-out"),
+        prof.as_os_str(),
+        &os("--invoke"),
+        &os("bump"),
+        wat.as_os_str(),
+    ]);
     let snap = tmp.join("m.snap");
     ok(&[
         &os("compile"),
@@ -519,7 +529,16 @@ fn profile_guided_compile_and_inspect_cli() {
         .find(|l| l.ends_with(" fib"))
         .expect(&listing);
     assert!(fib_line.contains("speed"), "{listing}");
-    assert!(listing.lines().any(|l| l.contains(" size ")), "{listing}");
+    // What ran a little is at `size`, what never ran at `none`.
+    let line = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")))
+            .unwrap_or_else(|| panic!("{name} not listed: {listing}"))
+            .to_string()
+    };
+    assert!(line("bump").contains(" size "), "{listing}");
+    assert!(line("div").contains(" none "), "{listing}");
     let bytes = std::fs::read(&snap).unwrap();
     let s = format::Snapshot::parse(&bytes).unwrap();
     let fib = s.func_records().find(|r| r.name == "fib").unwrap();
@@ -761,4 +780,55 @@ fn crafted_snapshots_are_refused_by_the_no_std_loader() {
         }
     }
     assert!(wrong.is_empty(), "not refused: {wrong:#?}");
+}
+
+/// Inlining (`aot::inline`): a small callee, a trapping callee and a tail-called one are
+/// inlined without a profile, a hot recursive function into itself with one; the results and
+/// trap codes are those of the code compiled without inlining, and of the interpreter's
+/// (`WAT`'s calls, whose small callees are inlined too).
+#[test]
+fn inlined_code_computes_what_calls_compute() {
+    const SMALL: &str = r#"(module
+      (memory 1)
+      (func $sq (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+      (func $div (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+      (func $ld (param i32) (result i32) (i32.load (local.get 0)))
+      (func (export "sumsq") (param i32 i32) (result i32)
+        (i32.add (call $sq (local.get 0)) (call $sq (local.get 1))))
+      (func (export "divsq") (param i32 i32) (result i32)
+        (call $div (call $sq (local.get 0)) (local.get 1)))
+      (func (export "load") (param i32) (result i32) (call $ld (local.get 0)))
+      (func (export "tail") (param i32) (result i32) (return_call $sq (local.get 0))))"#;
+    let m = bareflow::parse::parse(SMALL.as_bytes()).unwrap();
+    let build = |inline| {
+        aot::compile(
+            &m,
+            &AotOptions {
+                inline,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let ((with, s_with), (without, s_without)) = (build(true), build(false));
+    assert!(s_with.inlined >= 5, "inlined {} call sites", s_with.inlined);
+    assert_eq!(s_without.inlined, 0);
+    let cases = vec![
+        ("sumsq", vec![3, 4]),
+        ("divsq", vec![6, 4]),
+        ("divsq", vec![6, 0]),
+        ("load", vec![0]),
+        ("load", vec![65534]),
+        ("tail", vec![12]),
+    ];
+    let (a, b) = (run_snapshot(&with, &cases), run_snapshot(&without, &cases));
+    assert_eq!(a, b);
+    assert_eq!(a[0], Ok(vec![25]));
+    assert_eq!(a[1], Ok(vec![9]));
+    assert_eq!(a[2], Err(TrapCode::IntegerDivideByZero));
+    assert_eq!(a[4], Err(TrapCode::MemoryOutOfBounds));
+    assert_eq!(a[5], Ok(vec![144]));
+    // The module of the other tests, inlining on (the default): as the interpreter.
+    let (_, bytes, _) = snapshot(AotOpt::Speed);
+    assert_eq!(run_snapshot(&bytes, &calls()), run_interp(&calls()));
 }

@@ -5,8 +5,12 @@
 //! * Reachability: exports, the start function, every element segment item and `ref.func`
 //!   global initializer are roots; direct `call`s are followed. Unreachable functions are
 //!   dropped (no symbol; their `FuncRef` has no entry) and counted in [`AotStats`].
-//! * Optimization: one level for everything, or with a profile hot functions at `speed` and
-//!   cold ones at `size` (compiled with their own ISA, defined with `define_function_bytes`).
+//! * Optimization: one level for everything, or with a profile hot functions at `speed`,
+//!   functions that ran but are cool at `size`, and functions that never ran at `none`
+//!   (cheapest to compile), each with its own ISA. The code stays in function order (the
+//!   entry table requires it: `EntryTable::parse`). Cranelift compiles the functions on one
+//!   worker per core; they are defined (`define_function_bytes`) in function order, so the
+//!   snapshot does not depend on the worker count.
 //! * Symbols (the loader's contract, `runtime_loader::loader`): `bf_f<i>` the native entry of
 //!   function `i`; `bf_r<t>` the raw array→native trampoline of type `t`; `bf_a<t>` the array
 //!   entry of type `t`, which calls the import `bf_enter` (the trap trampoline) with the
@@ -65,8 +69,8 @@ impl std::str::FromStr for AotOpt {
 pub struct AotOptions {
     /// Level for every function (without a profile) or for functions the profile never saw.
     pub opt: AotOpt,
-    /// Hot functions (at least `hot_fraction` of the hottest function's hotness) → speed,
-    /// the others → size.
+    /// Hot functions (at least a tenth of the hottest function's hotness: calls plus
+    /// back-edges) → speed, the others that ran → size, those that never ran → none.
     pub profile: Option<Profile>,
     /// Execute in place: compile with SSE4.1 (no float rounding libcalls) and resolve every
     /// relocation at compile time, so the code runs from read-only memory unchanged.
@@ -83,6 +87,11 @@ pub struct AotOptions {
     /// Fuel and interrupt checks in the code (header flags `FUEL`, `INTERRUPT`; none by
     /// default, which leaves the code as without them).
     pub bounds: crate::clif::Bounds,
+    /// Worker threads for Cranelift's compilation of the functions; 0: one per available
+    /// core. The snapshot is the same for any count (results are defined in function order).
+    pub threads: usize,
+    /// Inline small (and, with a profile, hot) callees at direct call sites ([`inline`]).
+    pub inline: bool,
 }
 
 impl Default for AotOptions {
@@ -94,6 +103,8 @@ impl Default for AotOptions {
             memory: MemoryMode::Checked,
             target_cpu: None,
             bounds: crate::clif::Bounds::default(),
+            threads: 0,
+            inline: true,
         }
     }
 }
@@ -109,6 +120,8 @@ pub struct AotStats {
     pub by_tier: [u32; 3],
     /// Total machine code bytes of wasm functions.
     pub code_bytes: u64,
+    /// Direct call sites inlined ([`inline`]).
+    pub inlined: u32,
     /// Size of the ELF object.
     pub object_bytes: usize,
     /// Size of the whole snapshot.
@@ -305,10 +318,143 @@ fn tier_of(opts: &AotOptions, func: u32) -> CodeTier {
         return base;
     };
     let max = p.funcs.values().map(|f| f.hotness()).max().unwrap_or(0);
-    match p.funcs.get(&func) {
-        Some(f) if max > 0 && f.hotness().saturating_mul(10) >= max => CodeTier::Speed,
-        _ => CodeTier::Size,
+    match p.funcs.get(&func).map(|f| f.hotness()) {
+        Some(h) if max > 0 && h.saturating_mul(10) >= max => CodeTier::Speed,
+        Some(h) if h > 0 => CodeTier::Size,
+        // Never ran in any profiled run: compiled fast (`opt_level=none`).
+        _ => CodeTier::None,
     }
+}
+
+/// One translated function waiting for Cranelift.
+struct CompileJob {
+    index: u32,
+    id: cranelift_module::FuncId,
+    tier: CodeTier,
+    func: ir::Function,
+}
+
+/// What the compile workers share: the ISAs per tier and the inlining candidates.
+struct Shared<'a> {
+    isas: &'a [OwnedTargetIsa; 3],
+    /// `None`: no inlining.
+    candidates: Option<&'a HashMap<u32, inline::Candidate>>,
+    profiled: bool,
+}
+
+/// One function's machine code, ready for `define_function_bytes`.
+struct CompiledFunc {
+    index: u32,
+    id: cranelift_module::FuncId,
+    tier: CodeTier,
+    alignment: u64,
+    bytes: Vec<u8>,
+    relocs: Vec<ModuleReloc>,
+    traps: Vec<(u32, runtime_loader::TrapCode)>,
+    inlined: u32,
+}
+
+fn compile_one(
+    job: CompileJob,
+    sh: &Shared<'_>,
+    ctx: &mut Context,
+) -> Result<CompiledFunc, AotError> {
+    let isa = match job.tier {
+        CodeTier::None => &sh.isas[0],
+        CodeTier::Speed => &sh.isas[1],
+        CodeTier::Size => &sh.isas[2],
+    };
+    ctx.clear();
+    ctx.func = job.func;
+    let mut inlined = 0;
+    if let Some(candidates) = sh.candidates.filter(|_| job.tier != CodeTier::None) {
+        let mut inl = inline::Inliner {
+            candidates,
+            hot_caller: job.tier == CodeTier::Speed,
+            profiled: sh.profiled,
+            added: 0,
+            inlined: 0,
+        };
+        ctx.inline(&mut inl)
+            .map_err(|e| AotError::Codegen(format!("function {}: inlining: {e:?}", job.index)))?;
+        inlined = inl.inlined;
+    }
+    ctx.compile(&**isa, &mut ControlPlane::default())
+        .map_err(|e| AotError::Codegen(format!("function {}: {:?}", job.index, e.inner)))?;
+    let code = ctx.compiled_code().expect("just compiled");
+    let traps = clif::heap_trap_sites(code.buffer.traps());
+    let relocs = code
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, job.id))
+        .collect();
+    Ok(CompiledFunc {
+        index: job.index,
+        id: job.id,
+        tier: job.tier,
+        alignment: code.buffer.alignment as u64,
+        bytes: code.buffer.data().to_vec(),
+        relocs,
+        traps,
+        inlined,
+    })
+}
+
+/// Compiles `jobs` on `threads` worker threads (0: one per available core) (each with its own
+/// Cranelift context), taking the next function from a shared counter. Returns the results
+/// in `jobs` order; the first error (in that order) wins.
+fn compile_parallel(
+    jobs: Vec<CompileJob>,
+    sh: &Shared<'_>,
+    threads: usize,
+) -> Result<Vec<CompiledFunc>, AotError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = jobs.len();
+    let workers = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |w| w.get()),
+        t => t,
+    }
+    .min(n);
+    if workers <= 1 {
+        let mut ctx = Context::new();
+        return jobs
+            .into_iter()
+            .map(|j| compile_one(j, sh, &mut ctx))
+            .collect();
+    }
+    let slots: Vec<Mutex<Option<CompileJob>>> =
+        jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let results: Vec<Mutex<Option<Result<CompiledFunc, AotError>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut ctx = Context::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let job = slots[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(job) = job {
+                        let r = compile_one(job, sh, &mut ctx);
+                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(|| Err(AotError::Codegen("a compile worker stopped".into())))
+        })
+        .collect()
 }
 
 /// Compiles `module` into snapshot bytes.
@@ -352,6 +498,10 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         ids.insert(index, id);
     }
 
+    // Translation is sequential (it declares callees in the object module); Cranelift's
+    // compilation of the translated functions, the expensive part, runs on one worker per
+    // core (`compile_parallel`); the results are defined in function order, so the object is
+    // the same whatever the number of workers.
     let mut translator = FuncTranslator::new();
     translator.set_memory_mode(opts.memory);
     translator.set_bounds(opts.bounds);
@@ -360,6 +510,7 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
     let mut fctx = FunctionBuilderContext::new();
     let mut records = Vec::new();
     let mut types_used = HashSet::new();
+    let mut jobs = Vec::new();
     for (d, keep) in live.iter().enumerate() {
         if !keep {
             continue;
@@ -370,8 +521,8 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
             error: TranslateError::Invalid("missing function body"),
         })?;
         types_used.insert(meta.funcs[index as usize]);
-        ctx.clear();
-        ctx.func.name = UserFuncName::user(0, index);
+        let mut func = ir::Function::new();
+        func.name = UserFuncName::user(0, index);
         let mut env = ObjEnv {
             call_conv,
             calls: clif::ModuleCalls {
@@ -381,44 +532,62 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
             },
         };
         translator
-            .translate(&info, &mut env, index, &body, &mut ctx.func)
+            .translate(&info, &mut env, index, &body, &mut func)
             .map_err(|error| AotError::Translate { func: index, error })?;
         let tier = tier_of(opts, index);
-        let isa = match tier {
-            CodeTier::None => &isas[0],
-            CodeTier::Speed => &isas[1],
-            CodeTier::Size => &isas[2],
-        };
-        let id = ids[&index];
-        ctx.compile(&**isa, &mut ControlPlane::default())
-            .map_err(|e| AotError::Codegen(format!("function {index}: {:?}", e.inner)))?;
-        let code = ctx.compiled_code().expect("just compiled");
-        for (offset, code) in clif::heap_trap_sites(code.buffer.traps()) {
+        jobs.push(CompileJob {
+            index,
+            id: ids[&index],
+            tier,
+            func,
+        });
+    }
+    // Inlining candidates: every translated function small enough to be inlined somewhere,
+    // as translated (callers splice in these copies, not their optimised code).
+    let candidates: Option<HashMap<u32, inline::Candidate>> =
+        (opts.inline && !opts.bounds.fuel && !opts.bounds.interrupt).then(|| {
+            jobs.iter()
+                .filter_map(|j| {
+                    let insts = inline::inst_count(&j.func);
+                    (insts <= inline::HOT).then(|| {
+                        let hot = opts.profile.is_some() && j.tier == CodeTier::Speed;
+                        (
+                            j.id.as_u32(),
+                            inline::Candidate {
+                                func: j.func.clone(),
+                                insts,
+                                hot,
+                            },
+                        )
+                    })
+                })
+                .collect()
+        });
+    let shared = Shared {
+        isas: &isas,
+        candidates: candidates.as_ref(),
+        profiled: opts.profile.is_some(),
+    };
+    for done in compile_parallel(jobs, &shared, opts.threads)? {
+        stats.inlined += done.inlined;
+        for &(offset, code) in &done.traps {
             trap_records.push(TrapRecord {
-                func_index: index,
+                func_index: done.index,
                 offset,
                 code,
             });
         }
-        let alignment = code.buffer.alignment as u64;
-        let bytes = code.buffer.data().to_vec();
-        let relocs: Vec<ModuleReloc> = code
-            .buffer
-            .relocs()
-            .iter()
-            .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
-            .collect();
-        obj.define_function_bytes(id, alignment, &bytes, &relocs)?;
+        obj.define_function_bytes(done.id, done.alignment, &done.bytes, &done.relocs)?;
         stats.compiled += 1;
-        stats.by_tier[tier as usize] += 1;
-        stats.code_bytes += bytes.len() as u64;
-        let prof = opts.profile.as_ref().and_then(|p| p.funcs.get(&index));
+        stats.by_tier[done.tier as usize] += 1;
+        stats.code_bytes += done.bytes.len() as u64;
+        let prof = opts.profile.as_ref().and_then(|p| p.funcs.get(&done.index));
         records.push((
-            index,
-            tier,
+            done.index,
+            done.tier,
             prof.map_or(0, |p| p.calls),
             prof.map_or(0, |p| p.nanos.checked_div(p.calls).unwrap_or(0)),
-            bytes.len() as u32,
+            done.bytes.len() as u32,
         ));
     }
 
@@ -603,6 +772,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     crate::fsio::write_output(path, bytes).map_err(AotError::Io)
 }
 
+pub mod inline;
 pub mod store;
 mod stubs;
 
@@ -666,5 +836,55 @@ mod cpu_tests {
         let native = flags_for(false, Some("native")).unwrap();
         assert_eq!(check_cpu(native, host_cpu_features()), Ok(()));
         assert!(flags_for(false, Some("no-such-cpu")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod parallel_tests {
+    use super::*;
+
+    /// The snapshot does not depend on how many workers compiled it: the parallel phase
+    /// defines the functions in function order (sha256: 10+ functions, more than workers),
+    /// and every function is compiled exactly once.
+    #[test]
+    fn parallel_compile_is_deterministic() {
+        let wasm = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../wasm-samples/sha256.wasm"
+        ))
+        .unwrap();
+        let m = crate::parse::parse(&wasm).unwrap();
+        let build = |threads| {
+            let opts = AotOptions {
+                threads,
+                ..Default::default()
+            };
+            compile(&m, &opts).unwrap()
+        };
+        let (one, s1) = build(1);
+        assert!(
+            s1.compiled > 3,
+            "sample too small: {} functions",
+            s1.compiled
+        );
+        for threads in [2, 3, 8] {
+            let (many, s) = build(threads);
+            assert_eq!(s.compiled, s1.compiled);
+            assert_eq!(s.code_bytes, s1.code_bytes);
+            assert!(one == many, "snapshot differs with {threads} workers");
+        }
+    }
+
+    /// More workers asked for than there are functions: each function compiled once.
+    #[test]
+    fn more_workers_than_functions() {
+        let m =
+            crate::parse::parse(b"(module (func (export \"a\")) (func (export \"b\")))").unwrap();
+        let opts = AotOptions {
+            threads: 16,
+            ..Default::default()
+        };
+        let (_, s) = compile(&m, &opts).unwrap();
+        assert_eq!(s.compiled, 2);
     }
 }

@@ -149,6 +149,7 @@ impl SnapshotStore {
                     memory: self.memory,
                     target_cpu: None,
                     bounds: self.bounds,
+                    ..Default::default()
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
                 let loaded = if self.xip {

@@ -26,7 +26,8 @@ pub struct CompileCommand {
     /// Optimization level for every function without a profile: none, speed or size.
     #[arg(long, default_value = "speed")]
     opt: AotOpt,
-    /// Profile written by `bareflow run --profile-out`: hot functions → speed, cold → size.
+    /// Profile written by `bareflow run --profile-out`: hot functions → speed, the others
+    /// that ran → size, functions that never ran → none.
     #[arg(long, value_name = "P")]
     profile: Option<PathBuf>,
     /// Execute in place: resolve every relocation at compile time (code compiled with
@@ -58,6 +59,14 @@ pub struct CompileCommand {
     /// stop it (`bareflow-load --timeout DUR`, `bf_interrupt`).
     #[arg(long)]
     interruptible: bool,
+    /// Worker threads compiling the functions (0: one per available core). The snapshot is
+    /// the same for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    jobs: usize,
+    /// Do not inline callees at direct call sites (by default small callees are inlined,
+    /// and with `--profile` hot ones into hot callers; never with `--fuel`/`--interruptible`).
+    #[arg(long)]
+    no_inline: bool,
 }
 
 impl CompileCommand {
@@ -123,6 +132,8 @@ impl CompileCommand {
                 fuel: self.fuel,
                 interrupt: self.interruptible,
             },
+            threads: self.jobs,
+            inline: !self.no_inline,
         };
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {
@@ -151,13 +162,14 @@ impl CompileCommand {
                 .with_context(|| format!("writing {}", obj_path.display()))?;
         }
         eprintln!(
-            "compiled {} functions ({} speed, {} size, {} none), dropped {} unreachable; \
-             code {} bytes, object {} bytes, snapshot {} bytes",
+            "compiled {} functions ({} speed, {} size, {} none), dropped {} unreachable, \
+             inlined {} call sites; code {} bytes, object {} bytes, snapshot {} bytes",
             stats.compiled,
             stats.by_tier[1],
             stats.by_tier[2],
             stats.by_tier[0],
             stats.dropped,
+            stats.inlined,
             stats.code_bytes,
             stats.object_bytes,
             stats.snapshot_bytes
