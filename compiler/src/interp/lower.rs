@@ -109,6 +109,23 @@ pub fn lower_function(
     func_index: u32,
     body: &FunctionBody<'_>,
 ) -> Result<FuncCode, LowerError> {
+    lower_function_with(meta, func_index, body, true)
+}
+
+/// [`lower_function`], with loop rotation (`rotate_loops`) only if `rotate`. A rotated
+/// loop's exit leaves through its bottom test, where the `br` back to the header test it
+/// replaces would have been a back-edge: the exit is not counted as one, so code lowered for
+/// fuel or interrupt checks (which charge every back-edge, docs/ABI.md "Bounded execution")
+/// is not rotated.
+///
+/// # Errors
+/// As [`lower_function`].
+pub fn lower_function_with(
+    meta: &ModuleMeta,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    rotate: bool,
+) -> Result<FuncCode, LowerError> {
     let ty = meta.func_type(func_index).ok_or_else(|| LowerError {
         offset: body.range().start as usize,
         message: "function index out of range".into(),
@@ -206,7 +223,12 @@ pub fn lower_function(
             }
         }
     }
-    for h in rotate_loops(&mut code.ops) {
+    let rotated = if rotate {
+        rotate_loops(&mut code.ops)
+    } else {
+        Vec::new()
+    };
+    for h in rotated {
         for l in code.loops.iter_mut().filter(|l| l.header == h) {
             l.rotated = true;
         }

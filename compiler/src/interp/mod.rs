@@ -22,6 +22,14 @@ use crate::parse;
 /// # Errors
 /// The first body the lowering rejects.
 pub fn lower_module(m: &parse::Module) -> Result<ModuleCode, LowerError> {
+    lower_module_with(m, true)
+}
+
+/// [`lower_module`], with loop rotation only if `rotate` ([`lower::lower_function_with`]).
+///
+/// # Errors
+/// The first body the lowering rejects.
+pub fn lower_module_with(m: &parse::Module, rotate: bool) -> Result<ModuleCode, LowerError> {
     let meta = &m.meta;
     let mut funcs = Vec::with_capacity(m.bodies.len());
     for i in 0..m.bodies.len() {
@@ -29,10 +37,11 @@ pub fn lower_module(m: &parse::Module) -> Result<ModuleCode, LowerError> {
             offset: 0,
             message: "function body out of range".into(),
         })?;
-        funcs.push(lower_function(
+        funcs.push(lower::lower_function_with(
             meta,
             meta.num_imported_funcs + i as u32,
             &body,
+            rotate,
         )?);
     }
     // In value slots: a `v128` takes two (docs/ABI.md, "SIMD (v128)").

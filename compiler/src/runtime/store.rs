@@ -43,6 +43,9 @@ use crate::parse::{self, ParseError, ParseErrorKind};
 pub struct Module {
     inner: Arc<parse::Module>,
     code: Arc<ModuleCode>,
+    /// The code lowered without loop rotation, for stores with fuel or interrupt checks
+    /// (`interp::lower_module_with`), made on first use and shared by the clones.
+    exact: Arc<std::sync::OnceLock<Arc<ModuleCode>>>,
 }
 
 /// The type of an import or export.
@@ -90,12 +93,30 @@ impl Module {
         Ok(Module {
             inner: Arc::new(parsed),
             code: Arc::new(code),
+            exact: Arc::default(),
         })
     }
 
     /// The interpreter's lowered code.
     pub fn interp_code(&self) -> &Arc<ModuleCode> {
         &self.code
+    }
+
+    /// The lowered code an interpreter with fuel or interrupt checks runs (`bounds`), or
+    /// without: the same but for loop rotation, which would hide one back-edge per loop exit
+    /// from the checks (`interp::lower::lower_function_with`).
+    pub fn interp_code_for(&self, bounds: bool) -> &Arc<ModuleCode> {
+        if !bounds {
+            return &self.code;
+        }
+        self.exact.get_or_init(|| {
+            // The module lowered once already, so it lowers again (rotation only changes
+            // ops in place).
+            Arc::new(
+                interp::lower_module_with(&self.inner, false)
+                    .expect("a module that lowered once lowers without rotation"),
+            )
+        })
     }
 
     /// Reads and parses a `.wasm` or `.wat` file.
@@ -689,7 +710,8 @@ impl Store {
         let type_ids = meta.types.iter().map(|t| self.types.intern(t)).collect();
         let data = Box::into_raw(Box::new(InterpInstance::new(
             m.inner.clone(),
-            m.code.clone(),
+            m.interp_code_for(self.interp.config.fuel || self.interp.config.interrupt)
+                .clone(),
             self.interp.config,
         )));
         // SAFETY: every import pointer is owned by this store (checked ids above) and
