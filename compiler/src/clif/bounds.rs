@@ -21,6 +21,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::Variable;
 use runtime_loader::TrapCode;
 use runtime_loader::abi;
 use runtime_loader::trap::{TRAP_CTX_FUEL, TRAP_CTX_INTERRUPT};
@@ -85,6 +86,21 @@ impl Translator<'_, '_> {
         }
     }
 
+    /// Subtracts 1 from the fuel variable and returns the new count. Guard mode: an
+    /// out-of-bounds access faults without passing a trap exit that spills, so the counter
+    /// in memory is kept exact at every check point too.
+    fn charge_fuel_var(&mut self, var: Variable, ctx: Value) -> Value {
+        let f = self.b.use_var(var);
+        let f = self.b.ins().iadd_imm_s(f, -1);
+        self.b.def_var(var, f);
+        if self.guard {
+            self.b
+                .ins()
+                .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
+        }
+        f
+    }
+
     /// With fuel: (re)loads the fuel variable from `TrapContext::fuel` (at entry and after
     /// a call, whose callee may have consumed or set fuel).
     pub(super) fn fuel_reload(&mut self) {
@@ -108,28 +124,12 @@ impl Translator<'_, '_> {
             // run out of fuel (nor run long without an interrupt check), so only the
             // count is kept exact (every exit, a trap included, sees the right fuel).
             if let Some(var) = self.fuel_var {
-                let f = self.b.use_var(var);
-                let f = self.b.ins().iadd_imm_s(f, -1);
-                self.b.def_var(var, f);
-                if self.guard {
-                    self.b
-                        .ins()
-                        .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
-                }
+                self.charge_fuel_var(var, ctx);
             }
             return;
         }
         if let Some(var) = self.fuel_var {
-            let f = self.b.use_var(var);
-            let f = self.b.ins().iadd_imm_s(f, -1);
-            self.b.def_var(var, f);
-            // Guard mode: an out-of-bounds access faults without passing a trap exit that
-            // spills, so the counter in memory must be exact at every check point.
-            if self.guard {
-                self.b
-                    .ins()
-                    .store(MemFlagsData::trusted(), f, ctx, TRAP_CTX_FUEL);
-            }
+            let f = self.charge_fuel_var(var, ctx);
             let out = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, f, 0);
             self.trap_if(out, TrapCode::OutOfFuel);
         } else if self.bounds.fuel {
