@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "bounds-cost: valgrind not found" >&2; exit 1; }
-cargo build -q -p bareflow-compiler --bin bareflow
+cargo build -q -p bareflow --bin bareflow
 cargo build -q -p runtime-loader --bin bareflow-load --profile min-size \
     --no-default-features --features alloc,unix
 T="${CARGO_TARGET_DIR:-target}"

@@ -3,7 +3,7 @@
 # change) with the workspace's CLI. The other seeds are plain files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q -p bareflow-compiler --bin bareflow
+cargo build -q -p bareflow --bin bareflow
 bf=target/debug/bareflow
 out=fuzz/corpus/snapshot_load
 "$bf" compile fuzz/corpus/parse/small.wat -o "$out/small.snap"

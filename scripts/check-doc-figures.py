@@ -4,6 +4,8 @@ measured ones, so they cannot drift apart:
 
 * sizes: each table row listed below must contain the figures of docs/sizes.txt (written by
   `scripts/sizes.sh --write`), formatted 12,345;
+* README prose: the current sizes and budgets its sentences quote (PROSE below), and sums
+  written `a + b = c`;
 * benchmarks: every cell of the README's headline table must equal the same workload's and
   column's cell in bench/RESULTS.md (written by `cargo bench -p bench`).
 
@@ -65,6 +67,53 @@ for file, start, keys in ROWS:
             problems.append(f"{file}: row `{start}` lacks {k} = {sizes[k]:,}")
 
 
+# Sizes and budgets quoted in README.md's prose: (regex, keys). Each regex must match exactly
+# once and its groups, in order, must equal the keys' values: a docs/sizes.txt key or
+# `budget:NAME` from scripts/budgets.env. Sizes of other builds or of earlier rounds (the
+# history in parentheses) are not listed.
+budgets = {}
+for m in re.finditer(r'\$\{(\w+):=(\d+)\}', (root / "scripts/budgets.env").read_text()):
+    budgets[m.group(1)] = int(m.group(2))
+N = r"(\d[\d,]*)"
+PROSE = [
+    (r"the `bareflow-load` binary is " + N + r" bytes \(goal 64 KB\)", ["bareflow-load"]),
+    (r"size build with WASI preview1 \(no std, raw syscalls\) is " + N + " bytes",
+     ["bareflow-load-wasi"]),
+    (r"so its budget is " + N + r" \(`LOADER_CORE_BUDGET_DEFAULT`\)",
+     ["budget:LOADER_CORE_BUDGET_DEFAULT"]),
+    (N + r"\s+after the shrink steps of 2026-12-07, budget " + N,
+     ["loader-core-text-xip", "budget:LOADER_CORE_BUDGET_XIP"]),
+    (r"default library does not meet it today \(" + N + r", budget " + N + r"\)",
+     ["loader-core-text-default", "budget:LOADER_CORE_BUDGET_DEFAULT"]),
+    (r"the `bareflow-load` binary is " + N + r" bytes \(goal 64 KB\)", ["bareflow-load"]),
+    (r"size build with WASI preview1 \(no std, raw syscalls\) is " + N + " bytes",
+     ["bareflow-load-wasi"]),
+    (r"both loader-core builds are above their 16 KB goal \(" + N + " default / " + N +
+     " XIP-only", ["loader-core-text-default", "loader-core-text-xip"]),
+    (r"`bareflow-load` \(" + N + r"\) is below the 56,504", ["bareflow-load"]),
+    (r"with WASI \(`tiny-wasi`\) it is " + N + r" bytes, over the 64 KB goal of issue #21 \(budget\s+"
+     + N + r"\)", ["bareflow-load-wasi", "budget:BAREFLOW_LOAD_WASI_BUDGET"]),
+    (r"`tiny-wasi` \(min-size, " + N + " B;", ["bareflow-load-wasi"]),
+]
+readme_text = (root / "README.md").read_text()
+for pattern, keys in PROSE:
+    found = list(re.finditer(pattern, readme_text))
+    if len(found) != 1:
+        problems.append(f"README.md: expected one match of `{pattern}`, found {len(found)}")
+        continue
+    for k, g in zip(keys, found[0].groups()):
+        want = budgets.get(k[7:]) if k.startswith("budget:") else sizes.get(k)
+        if want is None:
+            problems.append(f"no figure `{k}` in docs/sizes.txt or scripts/budgets.env")
+        elif int(g.replace(",", "")) != want:
+            problems.append(f"README.md: `{found[0].group(0)}` quotes {g}, {k} is {want:,}")
+# Sums written out as `a + b = c` must add up.
+for m in re.finditer(r"(\d[\d,]*) \+ (\d[\d,]*) = (\d[\d,]*)", readme_text):
+    a, b, c = (int(x.replace(",", "")) for x in m.groups())
+    if a + b != c:
+        problems.append(f"README.md: `{m.group(0)}` does not add up ({a + b:,})")
+
+
 def table(text, first_cell):
     """Rows of the markdown table whose header starts with `| first_cell |`."""
     lines = text.splitlines()
@@ -123,4 +172,5 @@ for p in problems:
     print(p)
 if problems:
     sys.exit(1)
-print(f"doc figures ok ({len(ROWS)} size rows, {len(rrows)} benchmark rows)")
+print(f"doc figures ok ({len(ROWS)} size rows, {len(PROSE)} README prose figures, "
+      f"{len(rrows)} benchmark rows)")

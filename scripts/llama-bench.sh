@@ -27,7 +27,7 @@ src=wasm-samples/wasi/llama
 out=target/llama
 mkdir -p "$out"
 
-cargo build -q --release -p bareflow-compiler --bin bareflow
+cargo build -q --release -p bareflow --bin bareflow
 BF=$root/target/release/bareflow
 if [ -z "${LOADER:-}" ]; then
     cargo build -q --release -p runtime-loader --bin bareflow-load --features wasi

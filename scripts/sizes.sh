@@ -21,7 +21,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 out="$tmp/sizes.txt"
 
-cargo build -q -p bareflow-compiler --bin bareflow
+cargo build -q -p bareflow --bin bareflow
 BAREFLOW="$root/target/debug/bareflow"
 
 # bareflow-load, plain and with the signature verifier.

@@ -14,7 +14,7 @@
 # synchronously), so with an idle machine the two agree; on a loaded machine wall time
 # mostly measures the scheduler, and the ratios are taken from `cpu` (both are printed).
 # Usage: scripts/tiered-vs-speed.sh [RUNS]   (default 7). Prints the load average first.
-# Needs: a release build (cargo build --release -p bareflow-compiler --bin bareflow),
+# Needs: a release build (cargo build --release -p bareflow --bin bareflow),
 # clang with wasi-libc (Debian: clang, wasi-libc, libclang-rt-dev-wasm32), hyperfine, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."

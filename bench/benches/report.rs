@@ -402,7 +402,7 @@ fn simd_section(rows: &[Row<'_>], reps: usize, ok: &mut bool) -> Option<SimdSect
         std::array::from_fn(|_| std::array::from_fn(|_| Err("not run".to_string())));
     for (k, r) in [scalar, simd].into_iter().enumerate() {
         for (c, cpu) in [None, Some("native")].into_iter().enumerate() {
-            let opts = bareflow::aot::AotOptions {
+            let opts = bareflow::internals::aot::AotOptions {
                 target_cpu: cpu.map(str::to_string),
                 ..Default::default()
             };
@@ -1363,7 +1363,7 @@ fn compile_section(s: &mut String, rows: &[Row<'_>]) {
          `snapshot` = `Store::new` + `Store::instantiate` of the parsed module in that mode \
          (interp: lowering to pre-decoded ops; jit-*: the whole module compiled by Cranelift; \
          snapshot: AOT compile + load by the real loader). `aot compile` = \
-         `bareflow::aot::compile` at `speed` alone (what `bareflow compile` does).\n"
+         `bareflow::internals::aot::compile` at `speed` alone (what `bareflow compile` does).\n"
     );
     let _ = writeln!(
         s,
@@ -1497,7 +1497,7 @@ fn binary_table(s: &mut String, extras: &Extras) {
     if let Some(b) = &extras.bareflow_size {
         let _ = writeln!(
             s,
-            "| `bareflow` (development system: parser, interpreter, Cranelift JIT and AOT) | `cargo build --release -p bareflow-compiler --bin bareflow` (not stripped) | {} |",
+            "| `bareflow` (development system: parser, interpreter, Cranelift JIT and AOT) | `cargo build --release -p bareflow --bin bareflow` (not stripped) | {} |",
             size_text(b)
         );
     }

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use bareflow::aot::{self, AotOptions};
+use bareflow::internals::aot::{self, AotOptions};
 use bareflow::{Config, Extern, Mode, Module, Store, Val};
 use runtime_loader::code::MmapCodeMemory;
 use runtime_loader::instance::Imports;
@@ -66,7 +66,7 @@ pub fn parse_time(wasm: &[u8], reps: usize) -> Result<Duration> {
 /// # Errors
 /// Parse or compile errors.
 pub fn snapshot_compile(wasm: &[u8], reps: usize) -> Result<(Duration, Vec<u8>)> {
-    let parsed = bareflow::parse::parse(wasm)?;
+    let parsed = bareflow::internals::parse::parse(wasm)?;
     let mut snap = Vec::new();
     let t = median_of(reps, || {
         let t = Instant::now();
@@ -105,7 +105,7 @@ pub fn loader_first_call(snapshot: &[u8], w: &Workload, args: &[i32]) -> Result<
 /// # Errors
 /// Parse or compile errors.
 pub fn snapshot_with(wasm: &[u8], opts: &AotOptions) -> Result<Vec<u8>> {
-    let parsed = bareflow::parse::parse(wasm)?;
+    let parsed = bareflow::internals::parse::parse(wasm)?;
     Ok(aot::compile(&parsed, opts)?.0)
 }
 
@@ -254,7 +254,7 @@ pub fn build_bareflow() -> BuiltSize {
             "-q",
             "--release",
             "-p",
-            "bareflow-compiler",
+            "bareflow",
             "--bin",
             "bareflow",
         ])

@@ -74,13 +74,13 @@ fn clang_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Without clang the native oracle cannot run: a failure under CI (`bareflow::ci::in_ci`),
+/// Without clang the native oracle cannot run: a failure under CI (`bareflow::internals::ci::in_ci`),
 /// a note otherwise.
 #[test]
 fn native_matches_readme() -> Result<()> {
     if !clang_available() {
         ensure!(
-            !bareflow::ci::in_ci(),
+            !bareflow::internals::ci::in_ci(),
             "clang not installed (CI is set): the native oracle cannot run"
         );
         eprintln!("native_matches_readme: clang not installed, native build not checked");
@@ -160,7 +160,7 @@ fn interp_matches_readme() -> Result<()> {
 }
 
 /// Every other mode the library accepts. A mode that reports itself unsupported fails under
-/// CI (`bareflow::ci::in_ci`) and is reported on stderr otherwise.
+/// CI (`bareflow::internals::ci::in_ci`) and is reported on stderr otherwise.
 #[test]
 fn other_modes_match_readme() -> Result<()> {
     let mut unsupported = Vec::new();
@@ -171,7 +171,7 @@ fn other_modes_match_readme() -> Result<()> {
         }
     }
     ensure!(
-        unsupported.is_empty() || !bareflow::ci::in_ci(),
+        unsupported.is_empty() || !bareflow::internals::ci::in_ci(),
         "modes not checked because they report unsupported (CI is set): {}",
         unsupported.join(", ")
     );

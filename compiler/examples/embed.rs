@@ -1,6 +1,6 @@
 //! Embed a module: parse it, instantiate it in a store, call an export.
 //!
-//! `cargo run -p bareflow-compiler --example embed` (also run by `cargo test`, from
+//! `cargo run -p bareflow --example embed` (also run by `cargo test`, from
 //! `compiler/tests/embed.rs`).
 
 use bareflow::{Config, Extern, Mode, Module, Store, Val};

@@ -1,7 +1,7 @@
 //! Link a host function that reads guest memory: `log(ptr, len)` prints a guest string
 //! through its [`Caller`] and keeps it in the store's user data.
 //!
-//! `cargo run -p bareflow-compiler --example host_log` (also run by `cargo test`).
+//! `cargo run -p bareflow --example host_log` (also run by `cargo test`).
 
 use bareflow::{Caller, Config, Extern, FuncType, Mode, Module, Store, Trap, Val, ValType};
 

@@ -1,7 +1,7 @@
 //! Catch traps: a wasm trap and a host error are values (`CallError::Trap`); the store
 //! stays usable after them.
 //!
-//! `cargo run -p bareflow-compiler --example traps` (also run by `cargo test`).
+//! `cargo run -p bareflow --example traps` (also run by `cargo test`).
 
 use bareflow::{CallError, Config, Extern, FuncType, Mode, Module, Store, Trap, TrapCode, Val};
 

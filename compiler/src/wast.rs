@@ -2764,7 +2764,7 @@ mod judging_tests {
             } else {
                 panic!(
                     "docs/SPEC-MESSAGES.md is out of date: BAREFLOW_BLESS=1 cargo test -p \
-                     bareflow-compiler --lib message_map_doc_is_current"
+                     bareflow --lib message_map_doc_is_current"
                 );
             }
         }

@@ -282,7 +282,7 @@ const SPIN_WAST: &str = r#"
 #[test]
 fn a_stopped_wast_script_ends_its_thread() {
     for mode in [Mode::Interp, Mode::JitSpeed, Mode::Snapshot] {
-        let stop = bareflow::wast_stop::ScriptStop::new();
+        let stop = bareflow::internals::wast_stop::ScriptStop::new();
         let s = stop.clone();
         let (tid_tx, tid_rx) = std::sync::mpsc::channel();
         let worker = std::thread::spawn(move || {
@@ -290,12 +290,12 @@ fn a_stopped_wast_script_ends_its_thread() {
             tid_tx
                 .send(me.file_name().unwrap().to_string_lossy().into_owned())
                 .unwrap();
-            bareflow::wast_stop::set_thread_stop(Some(s));
-            let cfg = bareflow::wast::RunConfig {
+            bareflow::internals::wast_stop::set_thread_stop(Some(s));
+            let cfg = bareflow::internals::wast::RunConfig {
                 mode,
                 ..Default::default()
             };
-            bareflow::wast::run_script("spin.wast", SPIN_WAST, &cfg)
+            bareflow::internals::wast::run_script("spin.wast", SPIN_WAST, &cfg)
         });
         std::thread::sleep(Duration::from_millis(300));
         assert!(

@@ -418,7 +418,7 @@ fn differential_simd() {
     let (reference, others) = diff::all_engines();
     let others: Vec<&dyn diff::Engine> = others
         .iter()
-        .filter(|e| bareflow::wast::simd_in_mode(e.mode))
+        .filter(|e| bareflow::internals::wast::simd_in_mode(e.mode))
         .map(|e| e as &dyn diff::Engine)
         .collect();
     let mut counts = diff::Counts::default();

@@ -63,7 +63,7 @@ fn first_call_of_a_hot_loop_finishes_in_compiled_code() {
     let events = store.osr_events();
     assert_eq!(events.len(), 1, "one OSR of the loop: {events:?}");
     assert_eq!(events[0].func, 0);
-    assert_eq!(events[0].tier, bareflow::tier::Tier::JitSpeed);
+    assert_eq!(events[0].tier, bareflow::internals::tier::Tier::JitSpeed);
     let edges = store.func_counters(inst)[0].back_edges;
     assert!(
         edges < 100_000,
@@ -584,9 +584,9 @@ fn spec_core_in_tiered_mode_with_osr_thresholds_of_one() {
     let handle = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || {
-            let cfg = bareflow::wast::RunConfig {
+            let cfg = bareflow::internals::wast::RunConfig {
                 mode: Mode::Tiered,
-                scope: bareflow::wast::Scope::Core,
+                scope: bareflow::internals::wast::Scope::Core,
                 memory: bareflow::MemoryMode::Checked,
                 lenient_messages: false,
             };
@@ -594,10 +594,10 @@ fn spec_core_in_tiered_mode_with_osr_thresholds_of_one() {
                 calls: 1,
                 back_edges: 1,
             };
-            let mut total = bareflow::wast::FileReport::default();
+            let mut total = bareflow::internals::wast::FileReport::default();
             let mut bad = Vec::new();
             for f in files.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                let r = bareflow::wast::run_file_with(&suite.join(f), &cfg, tier_up)
+                let r = bareflow::internals::wast::run_file_with(&suite.join(f), &cfg, tier_up)
                     .unwrap_or_else(|e| panic!("{f}: {e}"));
                 if r.failed != 0 || r.skipped != 0 {
                     bad.push(format!("{f}: {} {:?}", r.counts(), r.failures.first()));

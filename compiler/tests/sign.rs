@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bareflow::aot::{self, AotOpt, AotOptions};
-use bareflow::signing::SigningKey;
+use bareflow::internals::aot::{self, AotOpt, AotOptions};
+use bareflow::internals::signing::SigningKey;
 use runtime_loader::LoadError;
 use runtime_loader::code::{CodeMemory, MmapCodeMemory};
 use runtime_loader::instance::Imports;
@@ -28,7 +28,7 @@ const WAT: &str = r#"
 "#;
 
 fn unsigned_snapshot(xip: bool) -> Vec<u8> {
-    let m = bareflow::parse::parse(WAT.as_bytes()).unwrap();
+    let m = bareflow::internals::parse::parse(WAT.as_bytes()).unwrap();
     aot::compile(
         &m,
         &AotOptions {

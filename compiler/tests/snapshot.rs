@@ -1,10 +1,10 @@
-//! Snapshots end to end: compile with `bareflow::aot`, load with the real `runtime_loader`,
+//! Snapshots end to end: compile with `bareflow::internals::aot`, load with the real `runtime_loader`,
 //! run, compare with the interpreter; corrupted snapshots are rejected before any code runs;
 //! the loader crate stays compiler-free and builds without std.
 
 use std::process::Command;
 
-use bareflow::aot::{self, AotOpt, AotOptions};
+use bareflow::internals::aot::{self, AotOpt, AotOptions};
 use bareflow::{Config, Extern, Mode, Module, Store, Val};
 use runtime_loader::LoadError;
 use runtime_loader::code::{BufferCodeMemory, MmapCodeMemory};
@@ -44,8 +44,8 @@ const WAT: &str = r#"
 )
 "#;
 
-fn snapshot(opt: AotOpt) -> (bareflow::parse::Module, Vec<u8>, aot::AotStats) {
-    let m = bareflow::parse::parse(WAT.as_bytes()).unwrap();
+fn snapshot(opt: AotOpt) -> (bareflow::internals::parse::Module, Vec<u8>, aot::AotStats) {
+    let m = bareflow::internals::parse::parse(WAT.as_bytes()).unwrap();
     let (bytes, stats) = aot::compile(
         &m,
         &AotOptions {
@@ -205,7 +205,7 @@ fn mapping_perms(addr: usize) -> Option<String> {
 #[test]
 fn xip_snapshot_runs_in_place_from_read_exec_memory() {
     let expected = run_interp(&calls());
-    let m = bareflow::parse::parse(WAT.as_bytes()).unwrap();
+    let m = bareflow::internals::parse::parse(WAT.as_bytes()).unwrap();
     let opts = AotOptions {
         xip: true,
         ..Default::default()
@@ -355,7 +355,7 @@ fn loader_dependency_tree_is_compiler_free() {
         "wasmparser",
         "wasmtime",
         "object ",
-        "bareflow-compiler",
+        "bareflow v",
     ] {
         assert!(!tree.contains(bad), "{bad} in loader tree:\n{tree}");
     }
@@ -613,7 +613,7 @@ const FLOAT_WAT: &str = r#"
 fn relocation_table_builds_the_elf_loaders_region() {
     use runtime_loader::elf::ElfObject;
     use runtime_loader::format::reloc;
-    let m = bareflow::parse::parse(FLOAT_WAT.as_bytes()).unwrap();
+    let m = bareflow::internals::parse::parse(FLOAT_WAT.as_bytes()).unwrap();
     let (float_snap, _) = aot::compile(&m, &AotOptions::default()).unwrap();
     let (_, other_snap, _) = snapshot(AotOpt::Speed);
     let fake_external = |i: u32| (i < 9).then_some(0x7000_0000_0000 + 0x100 * u64::from(i));
@@ -699,7 +699,7 @@ fn fib_snapshot() -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR"),
         "/../wasm-samples/fibonacci.wasm"
     );
-    let m = bareflow::parse::parse(&std::fs::read(path).unwrap()).unwrap();
+    let m = bareflow::internals::parse::parse(&std::fs::read(path).unwrap()).unwrap();
     aot::compile(&m, &AotOptions::default()).unwrap().0
 }
 

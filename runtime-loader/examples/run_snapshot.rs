@@ -6,7 +6,7 @@
 //! cargo run -p runtime-loader --example run_snapshot -- guest.snap
 //! ```
 //!
-//! `cargo test -p bareflow-compiler --test embed` compiles `guest.wat` and runs this.
+//! `cargo test -p bareflow --test embed` compiles `guest.wat` and runs this.
 
 use runtime_loader::embed::{
     CallError, Caller, Imports, Instance, Snapshot, Trap, TrapCode, Val, ValType,

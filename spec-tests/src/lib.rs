@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bareflow::wast::{FileReport, RunConfig, Scope, run_file};
+use bareflow::internals::wast::{FileReport, RunConfig, Scope, run_file};
 use bareflow::{MemoryMode, Mode};
 
 /// An execution mode plus the memory mode of its compiled code, as the suite runs it.
@@ -135,7 +135,7 @@ pub const CORE_FILES: &[&str] = &[
 
 /// The fixed-width SIMD files (WebAssembly 2.0 `v128`), as listed in `spec-scope/simd.txt`
 /// (58 files, 25,515 assertions). They run in the core scope: strictly (no failure, no
-/// skip) in the modes [`bareflow::wast::simd_in_mode`] accepts; elsewhere their SIMD
+/// skip) in the modes [`bareflow::internals::wast::simd_in_mode`] accepts; elsewhere their SIMD
 /// assertions are reported as skipped (feature `simd`) and nothing may fail.
 pub const SIMD_FILES: &[&str] = &[
     "simd_address.wast",
@@ -212,7 +212,7 @@ pub const RELAXED_SIMD_FILES: &[&str] = &[
 
 /// Every file that uses a WebAssembly 3.0 feature, as listed in `spec-scope/wasm3.txt`
 /// (127 files, 12,405 assertions). They run in the `wasm3` scope
-/// ([`bareflow::wast::Scope::Wasm3`]) in every mode: nothing may fail, and an assertion may
+/// ([`bareflow::internals::wast::Scope::Wasm3`]) in every mode: nothing may fail, and an assertion may
 /// only be skipped for a 3.0 feature the engine does not implement yet
 /// ([`WASM3_PENDING`]), never for one it does ([`WASM3_IMPLEMENTED`]).
 pub const WASM3_FILES: &[&str] = &[
@@ -390,7 +390,7 @@ pub fn wasm3_verdict(r: &FileReport) -> Result<(), String> {
 
 /// Whether `mode` runs SIMD (so the SIMD lists are judged strictly there).
 pub fn simd_strict(mode: SpecMode) -> bool {
-    bareflow::wast::simd_in_mode(mode.mode)
+    bareflow::internals::wast::simd_in_mode(mode.mode)
 }
 
 /// Stack of the thread a script runs on (the interpreter and the `wast` parser may recurse
@@ -593,7 +593,7 @@ mod tests {
     use super::*;
 
     /// The embedded lists match the shared scope files; a missing scope file fails under CI
-    /// (see [`bareflow::ci::in_ci`]).
+    /// (see [`bareflow::internals::ci::in_ci`]).
     #[test]
     fn core_list_matches_scope_file() {
         list_matches_scope_file("core.txt", CORE_FILES);
@@ -633,7 +633,7 @@ mod tests {
     /// implemented here, so its skips are held to 0.
     #[test]
     fn implemented_lists_agree() {
-        for (name, _) in bareflow::parse::WASM3_IMPLEMENTED.iter_names() {
+        for (name, _) in bareflow::internals::parse::WASM3_IMPLEMENTED.iter_names() {
             let name = name.to_ascii_lowercase().replace('_', "-");
             assert!(
                 WASM3_IMPLEMENTED.contains(&name.as_str()),
@@ -646,7 +646,10 @@ mod tests {
     #[test]
     fn relaxed_list_matches_suite() {
         let Ok(dir) = std::fs::read_dir(suite_dir()) else {
-            assert!(!bareflow::ci::in_ci(), "suite not readable (CI is set)");
+            assert!(
+                !bareflow::internals::ci::in_ci(),
+                "suite not readable (CI is set)"
+            );
             return;
         };
         let mut found: Vec<String> = dir
@@ -663,7 +666,7 @@ mod tests {
         let scope = scope_dir().join(list);
         let text = match std::fs::read_to_string(&scope) {
             Ok(t) => t,
-            Err(e) if bareflow::ci::in_ci() => {
+            Err(e) if bareflow::internals::ci::in_ci() => {
                 panic!("{} not readable (CI is set): {e}", scope.display())
             }
             Err(_) => {
@@ -682,7 +685,7 @@ mod tests {
     /// A runner that drops a directive is caught by the count check, whichever directive.
     #[test]
     fn dropped_directive_is_caught() {
-        use bareflow::wast::{Engine, RealEngine, run_script_with};
+        use bareflow::internals::wast::{Engine, RealEngine, run_script_with};
         struct Drops(usize);
         impl Engine for Drops {
             fn runs_directive(&mut self, index: usize) -> bool {

@@ -1,14 +1,14 @@
 //! The spec suite as libtest trials: one per (core file × execution mode), plus a summary
 //! trial printing the `N passed, N failed, N skipped` total. A trial fails on any failed or
 //! skipped assertion. Rejections are judged strictly (category and message, see
-//! `bareflow::wast`). The summary also fails when a mode judged a different number of
+//! `bareflow::internals::wast`). The summary also fails when a mode judged a different number of
 //! assertions than the scripts contain (counted from their text) or than
 //! `spec-scope/README.md` gives for the scope (core: 24,578). Per mode, one more trial runs every other top-level script of the suite
 //! (features outside the core scope are skipped there) and fails on any failure.
 //!
 //! The SIMD files (`spec-scope/simd.txt`, 25,515 assertions) and the relaxed-SIMD files get a
 //! trial per (file × mode) too, and a summary each. In the modes that run SIMD
-//! (`bareflow::wast::simd_in_mode`: the interpreter so far) they are strict like the core
+//! (`bareflow::internals::wast::simd_in_mode`: the interpreter so far) they are strict like the core
 //! files, and the SIMD total must match the scope file. In the other modes SIMD assertions
 //! are reported as skipped with their feature (`simd`, `relaxed-simd`): those trials fail on
 //! any failure, or on a skip for any other feature.
@@ -21,14 +21,14 @@
 //! fails if a feature of `spec_tests::WASM3_IMPLEMENTED` has a skip in any mode.
 //!
 //! A missing suite is never a silent pass: it fails, unless `BAREFLOW_ALLOW_MISSING_SUITE=1`
-//! (and not under CI, see `bareflow::ci::in_ci`), in which case every trial is reported as
+//! (and not under CI, see `bareflow::internals::ci::in_ci`), in which case every trial is reported as
 //! ignored with a message.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use bareflow::wast::FileReport;
-use bareflow::wast::Scope;
+use bareflow::internals::wast::FileReport;
+use bareflow::internals::wast::Scope;
 use libtest_mimic::{Arguments, Failed, Trial};
 use spec_tests::{
     CORE_FILES, MODES, RELAXED_SIMD_FILES, SIMD_FILES, SpecMode, WASM3_FILES, WASM3_IMPLEMENTED,
@@ -172,7 +172,7 @@ fn main() {
     let args = Arguments::from_args();
     let suite = suite_dir();
     let missing = !suite.join(CORE_FILES[0]).is_file();
-    let ci = bareflow::ci::in_ci();
+    let ci = bareflow::internals::ci::in_ci();
     let allow_missing = std::env::var("BAREFLOW_ALLOW_MISSING_SUITE").is_ok_and(|v| v == "1");
     if missing {
         let msg = format!(

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use bareflow::MemoryMode;
-use bareflow::aot::{self, AotOpt, AotOptions};
+use bareflow::internals::aot::{self, AotOpt, AotOptions};
 use bareflow::profile::{ModuleId, Profile};
 use clap::Args;
 
@@ -95,8 +95,8 @@ impl CompileCommand {
         }
         let input = super::ModuleFile::read(&self.file)?;
         let bytes = &input.bytes;
-        let module =
-            bareflow::parse::parse(input.wasm()).with_context(|| format!("loading {path}"))?;
+        let module = bareflow::internals::parse::parse(input.wasm())
+            .with_context(|| format!("loading {path}"))?;
         let profile = match &self.profile {
             Some(p) => {
                 Some(Profile::load(p).with_context(|| format!("reading profile {}", p.display()))?)
@@ -128,7 +128,7 @@ impl CompileCommand {
             xip: self.xip,
             memory: self.memory,
             target_cpu: self.target_cpu.clone(),
-            bounds: bareflow::clif::Bounds {
+            bounds: bareflow::internals::clif::Bounds {
                 fuel: self.fuel,
                 interrupt: self.interruptible,
             },
@@ -138,7 +138,7 @@ impl CompileCommand {
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {
             Some(k) => Some(
-                bareflow::signing::SigningKey::load(k)
+                bareflow::internals::signing::SigningKey::load(k)
                     .with_context(|| format!("reading key {}", k.display()))?,
             ),
             None => None,
@@ -151,14 +151,14 @@ impl CompileCommand {
         }
         // `fsio::write_output` directly (not `aot::write_atomic`, whose error says
         // "snapshot" also for the `.o`): atomic, symlink-safe, devices written through.
-        bareflow::fsio::write_output(&output, &snap)
+        bareflow::internals::fsio::write_output(&output, &snap)
             .with_context(|| format!("writing {}", output.display()))?;
         if let Some(obj_path) = &self.emit_obj {
             // The object is taken back out of the snapshot just written, so the `.o` is
             // byte-for-byte what the loader relocates.
             let parsed = runtime_loader::format::Snapshot::parse(&snap)
                 .map_err(|e| anyhow::anyhow!("re-reading the snapshot: {e}"))?;
-            bareflow::fsio::write_output(obj_path, parsed.object_bytes())
+            bareflow::internals::fsio::write_output(obj_path, parsed.object_bytes())
                 .with_context(|| format!("writing {}", obj_path.display()))?;
         }
         eprintln!(

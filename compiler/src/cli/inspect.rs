@@ -32,8 +32,8 @@ impl InspectCommand {
     /// Runs the command.
     pub fn execute(self) -> Result<ExitCode> {
         let path = self.file.display().to_string();
-        let bytes =
-            bareflow::fsio::read_input(&self.file).with_context(|| format!("reading {path}"))?;
+        let bytes = bareflow::internals::fsio::read_input(&self.file)
+            .with_context(|| format!("reading {path}"))?;
         let snap = Snapshot::parse(&bytes).map_err(|e| anyhow!("{path}: {e}"))?;
         let meta = decode_meta(snap.meta_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
         let obj = ElfObject::parse(snap.object_bytes()).map_err(|e| anyhow!("{path}: {e}"))?;
@@ -103,7 +103,7 @@ impl InspectCommand {
         if let Some(p) = runtime_loader::sign::signature_parts(&bytes).ok().flatten() {
             println!(
                 "  signed: ed25519, signature {}",
-                bareflow::signing::to_hex(p.signature)
+                bareflow::internals::signing::to_hex(p.signature)
             );
         }
         println!(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use bareflow::signing::SigningKey;
+use bareflow::internals::signing::SigningKey;
 use clap::Args;
 
 /// Make a key pair for signing snapshots: PREFIX.key (secret) and PREFIX.pub (public).

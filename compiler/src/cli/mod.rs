@@ -182,7 +182,8 @@ impl ModuleFile {
     pub fn read(path: &std::path::Path) -> anyhow::Result<ModuleFile> {
         use anyhow::Context as _;
         let shown = path.display();
-        let bytes = bareflow::fsio::read_input(path).with_context(|| format!("reading {shown}"))?;
+        let bytes = bareflow::internals::fsio::read_input(path)
+            .with_context(|| format!("reading {shown}"))?;
         if bytes.starts_with(b"\0asm") {
             return Ok(ModuleFile {
                 bytes,

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use bareflow::profile::{FuncProfile, ModuleId, Profile};
 use bareflow::{
-    Config, Extern, Func, InstanceId, MemoryMode, Mode, Module, Store, TierUp, Val, ValType,
+    CallError, Config, Extern, Func, InstanceId, MemoryMode, Mode, Module, Store, TierUp, Val,
+    ValType,
 };
 use clap::Args;
 
@@ -181,11 +182,24 @@ impl RunCommand {
             },
         };
         let (func, vals) = prepare_call(store, module, inst, name, args)?;
-        let results = store
-            .call(func, &vals)
-            .map_err(|e| anyhow!("calling `{name}`: {e}"))?;
+        let results = store.call(func, &vals).map_err(|e| call_error(name, &e))?;
         print_results(&results);
         Ok(())
+    }
+}
+
+/// The error line of a failed call: the error, then the wasm backtrace of a trap that has
+/// more than the trapping function (innermost first).
+pub(crate) fn call_error(name: &str, e: &CallError) -> anyhow::Error {
+    match e {
+        CallError::Trap(t) if t.backtrace().len() > 1 => {
+            let frames: Vec<String> = t.backtrace().iter().map(|f| f.to_string()).collect();
+            anyhow!(
+                "calling `{name}`: {e}; wasm backtrace (innermost first): {}",
+                frames.join(" <- ")
+            )
+        }
+        _ => anyhow!("calling `{name}`: {e}"),
     }
 }
 

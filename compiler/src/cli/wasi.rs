@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use bareflow::wasi::{Wasi, WasiCtx};
 use bareflow::{CallError, Config, Extern, Module, Store, TrapCode};
 
@@ -91,7 +91,7 @@ impl WasiRun<'_> {
                 let status = wasi.exit_status().unwrap_or(1);
                 Ok(ExitCode::from(status as u8))
             }
-            Err(e) => Err(anyhow!("calling `{name}`: {e}")),
+            Err(e) => Err(super::run::call_error(name, &e)),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use bareflow::wast::{Failure, FileReport, RunConfig, Scope, run_file};
+use bareflow::internals::wast::{Failure, FileReport, RunConfig, Scope, run_file};
 use bareflow::{MemoryMode, Mode};
 use clap::Args;
 
@@ -169,13 +169,13 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 fn run_on_big_stack(file: &Path, cfg: RunConfig, limit: Option<Duration>) -> Result<FileReport> {
     let owned = file.to_path_buf();
     let (tx, rx) = mpsc::channel();
-    let stop = limit.map(|_| bareflow::wast_stop::ScriptStop::new());
+    let stop = limit.map(|_| bareflow::internals::wast_stop::ScriptStop::new());
     let worker_stop = stop.clone();
     let worker = std::thread::Builder::new()
         .name("wast".into())
         .stack_size(SCRIPT_STACK_BYTES)
         .spawn(move || {
-            bareflow::wast_stop::set_thread_stop(worker_stop);
+            bareflow::internals::wast_stop::set_thread_stop(worker_stop);
             // The receiver is gone only after a timeout: nobody wants the late report.
             let _ = tx.send(run_file(&owned, &cfg));
         })

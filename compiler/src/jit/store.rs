@@ -607,5 +607,12 @@ pub(crate) fn attribute_trap(ctx: &mut TrapContext, trap: &mut crate::runtime::T
         if !data.is_null() {
             trap.func_name = (*data).module.func_name(index).map(str::to_string);
         }
+        // Compiled code: the trapping function only (no frame-pointer walk yet).
+        if trap.backtrace.is_empty() {
+            trap.backtrace.push(crate::runtime::BacktraceFrame {
+                func: index,
+                func_name: trap.func_name.clone(),
+            });
+        }
     }
 }

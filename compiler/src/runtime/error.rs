@@ -17,6 +17,27 @@ pub struct Trap {
     pub func_name: Option<String>,
     /// The message a host function gave with [`Trap::host`] (printed after the code's).
     pub message: Option<String>,
+    /// The wasm call stack at the trap, innermost (the trapping function) first; see
+    /// [`Trap::backtrace`]. Empty when unknown.
+    pub backtrace: Vec<BacktraceFrame>,
+}
+
+/// One wasm frame of a [`Trap::backtrace`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BacktraceFrame {
+    /// Index (in its module) of the frame's function.
+    pub func: u32,
+    /// Its name from the name section, when the module has one.
+    pub func_name: Option<String>,
+}
+
+impl fmt::Display for BacktraceFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.func_name {
+            Some(n) => f.write_str(n),
+            None => write!(f, "func {}", self.func),
+        }
+    }
 }
 
 impl Trap {
@@ -28,7 +49,37 @@ impl Trap {
             offset: None,
             func_name: None,
             message: None,
+            backtrace: Vec::new(),
         }
+    }
+
+    /// The wasm functions on the call stack when the trap happened, innermost (the trapping
+    /// function) first, outermost (the function the host called) last.
+    ///
+    /// Known in every mode for the wasm frames above the innermost host boundary: the
+    /// interpreter reads its frame stack; compiled code (`jit-none`, `jit-speed`,
+    /// snapshots) is walked by frame pointers from the trap point. Not covered (the
+    /// backtrace ends there): frames above a host function, or above an interpreter/compiled
+    /// code boundary in `tiered` mode; traps raised inside a runtime routine (`memory.grow`,
+    /// table operations) or by a guard-page fault (`--memory guard`), which have only the
+    /// trapping function; host traps ([`Trap::host`]), which have none.
+    ///
+    /// ```
+    /// use bareflow::{CallError, Config, Extern, Mode, Module, Store};
+    /// let module = Module::from_bytes(br#"(module
+    ///     (func $c unreachable)
+    ///     (func $b call $c)
+    ///     (func $a (export "a") call $b))"#)?;
+    /// let mut store = Store::new(Config::new(Mode::Interp));
+    /// let inst = store.instantiate(&module, &|_, _| None)?;
+    /// let Some(Extern::Func(a)) = store.export(inst, "a") else { unreachable!() };
+    /// let Err(CallError::Trap(trap)) = store.call(a, &[]) else { unreachable!() };
+    /// let names: Vec<String> = trap.backtrace().iter().map(|f| f.to_string()).collect();
+    /// assert_eq!(names, ["c", "b", "a"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn backtrace(&self) -> &[BacktraceFrame] {
+        &self.backtrace
     }
 
     /// A host function error with a message: [`TrapCode::HostError`], displayed as

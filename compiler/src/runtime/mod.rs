@@ -9,7 +9,7 @@ mod store;
 mod types;
 
 pub use caller::{Caller, MemoryAccessError};
-pub use error::{CallError, InstantiateError, Trap, TrapCode};
+pub use error::{BacktraceFrame, CallError, InstantiateError, Trap, TrapCode};
 pub use store::{
     ExportType, Extern, ExternType, Func, Global, HostFn, HostFnWithCaller, ImportType, InstanceId,
     InterruptHandle, Memory, Module, Store, Table,

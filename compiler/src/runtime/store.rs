@@ -37,7 +37,7 @@ use crate::parse::{self, ParseError, ParseErrorKind};
 /// assert!(matches!(&exports[0].ty, ExternType::Func(t) if t.params.len() == 1));
 /// // Bad input is a typed error, never a panic.
 /// assert!(Module::from_bytes(b"\0asm\x01\0\0\0\x05").is_err());
-/// # Ok::<(), bareflow::parse::ParseError>(())
+/// # Ok::<(), bareflow::internals::parse::ParseError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Module {

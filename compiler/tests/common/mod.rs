@@ -14,9 +14,9 @@ pub fn root() -> PathBuf {
 }
 
 /// Whether the tests run under CI: missing tools then fail instead of skipping. The
-/// workspace's one rule, `bareflow::ci::in_ci`.
+/// workspace's one rule, `bareflow::internals::ci::in_ci`.
 pub fn in_ci() -> bool {
-    bareflow::ci::in_ci()
+    bareflow::internals::ci::in_ci()
 }
 
 /// The first working C compiler among `$CC`, `cc`, `gcc`, `clang`.

@@ -39,6 +39,24 @@ struct Frame {
     base: usize,
 }
 
+/// The wasm functions of `frames` (this invocation's frame stack, the current frame last),
+/// innermost first: the trap path's [`Trap::backtrace`].
+#[cold]
+fn frame_backtrace(frames: &[Frame]) -> Vec<crate::runtime::BacktraceFrame> {
+    frames
+        .iter()
+        .rev()
+        .map(|f| {
+            // SAFETY: frames hold code and interpreter views of live instances.
+            let (code, data) = unsafe { (&*f.code, &*f.data) };
+            crate::runtime::BacktraceFrame {
+                func: code.func_index,
+                func_name: data.module.func_name(code.func_index).map(str::to_string),
+            }
+        })
+        .collect()
+}
+
 /// An interpreter: reusable stacks plus configuration.
 #[derive(Debug)]
 pub struct Interp {
@@ -2836,6 +2854,7 @@ impl Interp {
                 let offset = code.offsets.get(op_index).copied();
                 // SAFETY: `data` is the live interpreter view of the trapping instance.
                 let module = unsafe { &(*data).module };
+                let backtrace = frame_backtrace(frames);
                 frames.clear();
                 Err(Trap {
                     code: c,
@@ -2843,6 +2862,7 @@ impl Interp {
                     offset,
                     func_name: module.func_name(code.func_index).map(str::to_string),
                     message: None,
+                    backtrace,
                 })
             }
         }

@@ -456,6 +456,7 @@ pub(super) unsafe fn osr_trap(
             offset,
             func_name: (*data).module.func_name(func).map(str::to_string),
             message: None,
+            backtrace: Vec::new(),
         }
     }
 }
