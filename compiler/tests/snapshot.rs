@@ -799,7 +799,7 @@ fn inlined_code_computes_what_calls_compute() {
         (call $div (call $sq (local.get 0)) (local.get 1)))
       (func (export "load") (param i32) (result i32) (call $ld (local.get 0)))
       (func (export "tail") (param i32) (result i32) (return_call $sq (local.get 0))))"#;
-    let m = bareflow::parse::parse(SMALL.as_bytes()).unwrap();
+    let m = bareflow::internals::parse::parse(SMALL.as_bytes()).unwrap();
     let build = |inline| {
         aot::compile(
             &m,
