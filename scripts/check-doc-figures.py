@@ -153,9 +153,9 @@ else:
             key = next((k for k in by_name if k.startswith(m.group(1) + "(") and
                         by_name[k][1].replace(" ", "").split(",")[-1] == arg), key)
         elif name.startswith("geometric mean, 10 workloads"):
-            key = "geometric mean vs native"
+            key = "geometric mean vs native, ten classic workloads"
         elif name.startswith("geometric mean, 7 C kernels"):
-            key = "geometric mean vs native, C kernels"
+            key = "geometric mean vs native, seven C kernels"
         b = by_name.get(key)
         if b is None:
             problems.append(f"README.md benchmark row `{name}` has no row in bench/RESULTS.md")
