@@ -410,7 +410,6 @@ fn compile_parallel(
     threads: usize,
 ) -> Result<Vec<CompiledFunc>, AotError> {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let n = jobs.len();
     let workers = match threads {
         0 => std::thread::available_parallelism().map_or(1, |w| w.get()),
@@ -424,36 +423,36 @@ fn compile_parallel(
             .map(|j| compile_one(j, sh, &mut ctx))
             .collect();
     }
-    let slots: Vec<Mutex<Option<CompileJob>>> =
-        jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
-    let results: Vec<Mutex<Option<Result<CompiledFunc, AotError>>>> =
-        (0..n).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
+    // One queue of (index, job); each worker returns what it compiled, placed back in
+    // `jobs` order below.
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let mut results: Vec<Option<Result<CompiledFunc, AotError>>> = (0..n).map(|_| None).collect();
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut ctx = Context::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        break;
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut ctx = Context::new();
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((i, job)) = next else { break };
+                        done.push((i, compile_one(job, sh, &mut ctx)));
                     }
-                    let job = slots[i].lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some(job) = job {
-                        let r = compile_one(job, sh, &mut ctx);
-                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                    }
-                }
-            });
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            // A panicking worker re-raises its panic here, as a sequential compile would.
+            let done = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            for (i, r) in done {
+                results[i] = Some(r);
+            }
         }
     });
     results
         .into_iter()
-        .map(|r| {
-            r.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Err(AotError::Codegen("a compile worker stopped".into())))
-        })
+        .map(|r| r.unwrap_or_else(|| Err(AotError::Codegen("a compile worker stopped".into()))))
         .collect()
 }
 
@@ -549,8 +548,10 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
             jobs.iter()
                 .filter_map(|j| {
                     let insts = inline::inst_count(&j.func);
-                    (insts <= inline::HOT).then(|| {
-                        let hot = opts.profile.is_some() && j.tier == CodeTier::Speed;
+                    let hot = opts.profile.is_some() && j.tier == CodeTier::Speed;
+                    // The largest callee `Inliner` can take: `HOT` only for hot ones.
+                    let most = if hot { inline::HOT } else { inline::SMALL };
+                    (insts <= most).then(|| {
                         (
                             j.id.as_u32(),
                             inline::Candidate {

@@ -102,9 +102,9 @@ impl Module {
         &self.code
     }
 
-    /// The lowered code an interpreter with fuel or interrupt checks runs (`bounds`), or
-    /// without: the same but for loop rotation, which would hide one back-edge per loop exit
-    /// from the checks (`interp::lower::lower_function_with`).
+    /// The lowered code an interpreter runs: with fuel or interrupt checks (`bounds`), the
+    /// module lowered without loop rotation, which would hide one back-edge per loop exit
+    /// from the checks (`interp::lower::lower_function_with`); without, [`Module::interp_code`].
     pub fn interp_code_for(&self, bounds: bool) -> &Arc<ModuleCode> {
         if !bounds {
             return &self.code;
