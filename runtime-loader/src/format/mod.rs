@@ -43,6 +43,10 @@ pub const SECTION_ENTRY_SIZE: usize = 16;
 pub const CHECKSUM_RANGE: core::ops::Range<usize> = 24..32;
 /// Sections start at multiples of this in files the writer produces (readers do not require it).
 pub const SECTION_ALIGN: usize = 16;
+/// The writer places the object section so that code which runs in place (its
+/// `in_place_offset`) starts at a multiple of this in the file: one cache line, so loops sit
+/// on the same line boundaries as in a copied, page-aligned code region.
+pub const CODE_LINE_ALIGN: usize = 64;
 /// Size of one trap record.
 pub const TRAP_RECORD_SIZE: usize = 12;
 /// Fixed part of a function record (the name follows).

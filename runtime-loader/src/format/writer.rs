@@ -199,9 +199,24 @@ impl SnapshotBuilder {
             sections.push((section::RELOCS, r));
         }
         let align = |n: usize| n.div_ceil(SECTION_ALIGN) * SECTION_ALIGN;
+        // Code that runs in place starts on a cache-line boundary of the file, as copied
+        // code starts on one of its page-aligned region: the two modes then lay out every
+        // loop alike relative to cache lines and fetch blocks (a loop split across a line
+        // ran `multiply` 1.35-1.8x slower in place than copied).
+        let in_place = crate::elf::ElfObject::parse(&self.object)
+            .ok()
+            .and_then(|o| o.in_place_offset().ok());
+        let mut offsets = Vec::with_capacity(sections.len());
         let mut offset = align(HEADER_SIZE + sections.len() * SECTION_ENTRY_SIZE);
         let mut table = Vec::new();
         for (kind, body) in &sections {
+            if let (section::OBJECT, Some(code)) = (*kind, in_place) {
+                let misalign = (offset + code) % CODE_LINE_ALIGN;
+                if misalign != 0 {
+                    offset += CODE_LINE_ALIGN - misalign;
+                }
+            }
+            offsets.push(offset);
             put_u32(&mut table, *kind);
             put_u32(
                 &mut table,
@@ -225,8 +240,8 @@ impl SnapshotBuilder {
         put_u32(&mut out, self.flags);
         out.extend_from_slice(&[0; 16]); // length, checksum: patched below
         out.extend_from_slice(&table);
-        for (_, body) in &sections {
-            out.resize(align(out.len()), 0);
+        for ((_, body), &at) in sections.iter().zip(&offsets) {
+            out.resize(at, 0);
             out.extend_from_slice(body);
         }
         let len = out.len() as u64;
