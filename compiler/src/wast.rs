@@ -934,6 +934,9 @@ impl<'r> Runner<'r> {
             "multi-memory" => fs.contains(WasmFeatures::MULTI_MEMORY),
             "gc" => fs.contains(WasmFeatures::GC),
             "exceptions" => fs.contains(WasmFeatures::EXCEPTIONS),
+            // Annotations are text syntax (the `wast` crate parses them): no validator
+            // feature, in scope from 3.0 on.
+            "annotations" => self.cfg.scope != Scope::Core,
             _ => false,
         }
     }
@@ -1796,6 +1799,30 @@ pub const MESSAGE_MAP: &[MessageMapping] = &[
         engine: "invalid i32 number: constant out of range",
         category: None,
         why: "simd_const.wast: two out-of-range literals for an i32x4; the wast crate rejects the first literal before counting lanes",
+    },
+    MessageMapping {
+        spec: "illegal character",
+        engine: "unexpected character",
+        category: None,
+        why: "annotations.wast: a control character inside an annotation; the wast crate's lexer words it differently",
+    },
+    MessageMapping {
+        spec: "empty annotation id",
+        engine: "invalid character in string",
+        category: None,
+        why: "annotations.wast: `(@\"\\n\")`, an annotation id string holding a raw newline; the wast crate rejects the string's character before it looks at the id",
+    },
+    MessageMapping {
+        spec: "unexpected token",
+        engine: "extra tokens remaining after parse",
+        category: None,
+        why: "annotations.wast: a `)` after a complete annotation at the top level; the wast crate reports the tokens left over",
+    },
+    MessageMapping {
+        spec: "unclosed string",
+        engine: "unexpected end-of-file",
+        category: None,
+        why: "annotations.wast: a string inside an annotation that runs to the end of the text; the wast crate reports the end of input",
     },
 ];
 
