@@ -187,8 +187,16 @@ mod writer {
         u32::try_from(v).unwrap_or(u32::MAX)
     }
 
-    fn limits(l: Limits) -> [u32; 3] {
-        [l.min, l.max.unwrap_or(0), u32::from(l.max.is_some())]
+    fn limits(l: Limits, index64: bool) -> [u32; 5] {
+        let max = l.max.unwrap_or(0);
+        let flags = u32::from(l.max.is_some()) | u32::from(index64) << 1;
+        [
+            l.min as u32,
+            (l.min >> 32) as u32,
+            max as u32,
+            (max >> 32) as u32,
+            flags,
+        ]
     }
 
     fn expr(e: &ConstExpr, code: &[u8], pool: &mut Vec<u8>) -> [u32; 3] {
@@ -256,12 +264,12 @@ mod writer {
         }
         w.tabs[2].extend(meta.funcs.iter().copied());
         for m in &meta.memories {
-            w.tabs[3].extend(limits(m.limits));
+            w.tabs[3].extend(limits(m.limits, m.index64));
         }
         let nit = meta.num_imported_tables as usize;
         for (i, t) in meta.tables.iter().enumerate() {
             w.tabs[4].push(val(t.elem));
-            w.tabs[4].extend(limits(t.limits));
+            w.tabs[4].extend(limits(t.limits, t.index64));
             // Imported tables (and defined ones without an initialiser): `ref.null`.
             let null = ConstExpr::RefNull(t.elem);
             let init = i
@@ -354,10 +362,12 @@ mod tests {
                 min: 1,
                 max: Some(3),
             },
+            index64: false,
         };
         let tab = TableType {
             elem: ValType::FuncRef,
             limits: Limits { min: 2, max: None },
+            index64: false,
         };
         let g0 = GlobalType {
             ty: ValType::I32,
@@ -408,8 +418,9 @@ mod tests {
                     elem: ValType::ExternRef,
                     limits: Limits {
                         min: 0,
-                        max: Some(0),
+                        max: Some(0x1_0000_0000),
                     },
+                    index64: true,
                 },
             ],
             num_imported_tables: 1,
