@@ -529,12 +529,9 @@ pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     for i in 0..meta.num_elems() {
         if let (Some((table, offset)), _, count) = meta.elem(i) {
             let off = env.value(meta, offset).ok_or(TrapCode::TableOutOfBounds)?;
-            // table64: an i64 offset of 2^32 or more is past any table (no truncation).
-            let off = offset32(
-                off,
-                meta.table_type(table).index64,
-                TrapCode::TableOutOfBounds,
-            )?;
+            // The full 64-bit offset: an `i32` one is zero-extended (constants, global
+            // cells and the evaluator keep 32-bit values so); a table64 / memory64 one of
+            // 2^32 or more is out of bounds, never truncated.
             core.write_table(table, off, count, &mut |j| {
                 env.value(meta, meta.elem_item(i, j))
             })?;
@@ -543,23 +540,8 @@ pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     for i in 0..meta.num_datas() {
         if let (Some((memory, offset)), bytes) = meta.data(i) {
             let off = env.value(meta, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
-            let index64 = meta.memory_type(memory).index64;
-            core.write_memory(
-                memory,
-                offset32(off, index64, TrapCode::MemoryOutOfBounds)?,
-                bytes,
-            )?;
+            core.write_memory(memory, off, bytes)?;
         }
     }
     Ok(())
-}
-
-/// A segment offset as `u32`: the low half of an `i32` one; an `i64` (memory64 / table64)
-/// one of 2^32 or more traps `oob` (every memory and table is smaller).
-fn offset32(v: u64, index64: bool, oob: TrapCode) -> Result<u32, TrapCode> {
-    if index64 {
-        u32::try_from(v).map_err(|_| oob)
-    } else {
-        Ok(v as u32)
-    }
 }

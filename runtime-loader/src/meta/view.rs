@@ -600,12 +600,15 @@ impl<'a> MetaView<'a> {
     }
 
     /// The limits at field `k` and their 64-bit index flag.
+    #[inline(never)]
     fn limits(&self, t: Tab, i: u32, k: usize) -> (Limits, bool) {
-        let w64 = |k| u64::from(self.rec(t, i, k)) | u64::from(self.rec(t, i, k + 1)) << 32;
-        let flags = self.rec(t, i, k + 4);
+        let at = self.word_of(t, i, k);
+        let [a, b, c, d, flags] = [0, 1, 2, 3, 4].map(|j| self.word(at + j));
+        let min = u64::from(a) | u64::from(b) << 32;
+        let max = u64::from(c) | u64::from(d) << 32;
         let limits = Limits {
-            min: w64(k),
-            max: (flags & 1 != 0).then(|| w64(k + 2)),
+            min,
+            max: (flags & 1 != 0).then_some(max),
         };
         (limits, flags & 2 != 0)
     }
