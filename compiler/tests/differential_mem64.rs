@@ -35,6 +35,12 @@ const EDGES: &str = r#"(module
   (func (export "call") (param i64) (result i32) (call_indirect $t (type $r) (local.get 0)))
   (func (export "tsize") (result i64) (table.size $t))
   (func (export "tgrow") (param i64) (result i64) (table.grow $t (ref.null func) (local.get 0)))
+  (func (export "v_load") (param i64) (result i64)
+    (i64x2.extract_lane 0 (v128.load offset=8 (local.get 0))))
+  (func (export "v_store_lane") (param i64 i64)
+    (v128.store64_lane 1 (local.get 0) (i64x2.splat (local.get 1))))
+  (func (export "v_load_lane") (param i64) (result i64)
+    (i64x2.extract_lane 1 (v128.load64_lane 1 (local.get 0) (v128.const i64x2 0 0))))
 )"#;
 
 /// What a call must give.
@@ -81,6 +87,16 @@ fn script() -> Vec<(&'static str, Vec<Val>, Want)> {
         ("store", vec![a(0x1_0000_0000), I32(1)], OOB),
         // The failed stores wrote nothing: address 0 (the alias of 2^32) is still 0.
         ("load", vec![a(0)], i32s(0)),
+        // SIMD: the address sits below the vector operand of stores and lane accesses.
+        ("v_load", vec![a(8)], i64s(42)),
+        ("v_load", vec![a(65512)], i64s(0)),
+        ("v_load", vec![a(65513)], OOB),
+        ("v_load", vec![a(0x1_0000_0008)], OOB),
+        ("v_store_lane", vec![a(40), I64(-5)], none()),
+        ("v_load_lane", vec![a(40)], i64s(-5)),
+        ("v_store_lane", vec![a(0x1_0000_0028), I64(9)], OOB),
+        ("v_load_lane", vec![a(0x1_0000_0028)], OOB),
+        ("v_load_lane", vec![a(40)], i64s(-5)),
         ("size", vec![], i64s(1)),
         ("grow", vec![a(1)], i64s(1)),
         ("size", vec![], i64s(2)),
