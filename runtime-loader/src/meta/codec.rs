@@ -551,6 +551,50 @@ mod tests {
         assert!(decode_meta(&encode_meta(&m)).is_err());
     }
 
+    /// memory64 / table64 (format v8): 64-bit limits and the index-type flag round-trip; an
+    /// active segment's offset must have its memory's / table's index type, and a limits
+    /// flags word above 3 is refused.
+    #[test]
+    fn memory64_limits_and_offset_types() {
+        let mut m = sample();
+        m.memories[0] = MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(1 << 48),
+            },
+            index64: true,
+        };
+        m.imports[1].kind = ImportKind::Memory(m.memories[0]);
+        // The first data segment's i32 offset no longer fits memory 0: refused.
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        m.datas[0].mode = DataMode::Active {
+            memory: 0,
+            offset: ConstExpr::I64(1 << 40),
+        };
+        let b = encode_meta(&m);
+        assert_eq!(decode_meta(&b).unwrap(), m);
+        // Table 0 becomes table64: its element segment's i32 offset (a global.get of an
+        // i32 global) is refused, an i64 constant accepted.
+        m.tables[0].index64 = true;
+        m.imports[2].kind = ImportKind::Table(m.tables[0]);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        m.elems[0].mode = ElemMode::Active {
+            table: 0,
+            offset: ConstExpr::I64(3),
+        };
+        assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+        // A flags word of 4 (an unknown bit) in the memory record: refused. The record is
+        // found by its 64-bit maximum, 2^48: low word 0, high word 0x10000, then flags 3.
+        let mut b = encode_meta(&m);
+        let at = b
+            .windows(12)
+            .position(|w| w == [0, 0, 0, 0, 0, 0, 1, 0, 3, 0, 0, 0])
+            .expect("memory record")
+            + 8;
+        b[at] = 4;
+        assert_eq!(decode_meta(&b), Err(LoadError::BadMeta));
+    }
+
     #[test]
     fn round_trip_sample_and_empty() {
         for m in [sample(), ModuleMeta::default()] {
