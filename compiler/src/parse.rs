@@ -300,7 +300,8 @@ fn precise_val(types: &[wasmparser::FuncType], t: wasmparser::ValType) -> Option
 /// `wast::Scope::Wasm3`), so adding a flag here is what makes its files strict.
 pub const WASM3_IMPLEMENTED: WasmFeatures = WasmFeatures::EXTENDED_CONST
     .union(WasmFeatures::TAIL_CALL)
-    .union(WasmFeatures::FUNCTION_REFERENCES);
+    .union(WasmFeatures::FUNCTION_REFERENCES)
+    .union(WasmFeatures::MEMORY64);
 
 /// 3.0 features the front end accepts although they are not complete yet (none at the
 /// moment); the `wasm3` scope keeps their spec assertions skipped and named until they move
@@ -369,30 +370,28 @@ fn heap_ref_type(offset: usize, h: wasmparser::HeapType) -> Result<ValType, Pars
     }
 }
 
-fn limits32(offset: usize, min: u64, max: Option<u64>) -> Result<Limits, ParseError> {
-    let conv = |v: u64| u32::try_from(v).map_err(|_| ParseError::at(offset, "limit too large"));
-    Ok(Limits {
-        min: conv(min)?,
-        max: max.map(conv).transpose()?,
-    })
+fn limits(min: u64, max: Option<u64>) -> Limits {
+    Limits { min, max }
 }
 
 fn memory_type(offset: usize, m: wasmparser::MemoryType) -> Result<MemoryType, ParseError> {
-    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+    if m.shared || m.page_size_log2.is_some() {
         return Err(ParseError::at(offset, "memory type is not supported"));
     }
     Ok(MemoryType {
-        limits: limits32(offset, m.initial, m.maximum)?,
+        limits: limits(m.initial, m.maximum),
+        index64: m.memory64,
     })
 }
 
 fn table_type(offset: usize, t: wasmparser::TableType) -> Result<TableType, ParseError> {
-    if t.table64 || t.shared {
+    if t.shared {
         return Err(ParseError::at(offset, "table type is not supported"));
     }
     Ok(TableType {
         elem: ref_type(offset, t.element_type)?,
-        limits: limits32(offset, t.initial, t.maximum)?,
+        limits: limits(t.initial, t.maximum),
+        index64: t.table64,
     })
 }
 
@@ -980,7 +979,9 @@ mod tests {
         assert!(e.offset.is_some(), "{e}");
         parse(b"(module (func (drop (v128.const i32x4 0 0 0 0))))").unwrap();
         assert!(parse(b"(module (memory 1) (memory 1))").is_err());
-        assert!(parse(b"(module (memory i64 1))").is_err());
+        let m = parse(b"(module (memory i64 1 0x1_0000_0000_0000) (table i64 2 funcref))").unwrap();
+        assert!(m.meta.memories[0].index64 && m.meta.tables[0].index64);
+        assert_eq!(m.meta.memories[0].limits.max, Some(1 << 48));
         assert!(parse(b"\0asm\x01\0\0\0\x01").is_err());
         assert!(parse(b"(module (func").is_err());
     }

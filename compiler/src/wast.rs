@@ -61,8 +61,8 @@ use wast::{WastRet, Wat};
 use crate::parse::ParseError;
 pub use crate::parse::ParseErrorKind;
 use crate::runtime::{
-    CallError, Config, Extern, FuncType, InstanceId, InstantiateError, Mode, Module, Store, Trap,
-    TrapCode, Val, ValType,
+    CallError, Config, Extern, FuncType, InstanceId, InstantiateError, Limits, Mode, Module, Store,
+    TableType, Trap, TrapCode, Val, ValType,
 };
 
 /// Which WebAssembly features count as "in scope" for a run.
@@ -1315,6 +1315,12 @@ pub const MESSAGE_MAP: &[MessageMapping] = &[
         why: "as above, signed 64-bit LEB128",
     },
     MessageMapping {
+        spec: "integer too large",
+        engine: "invalid var_u64: integer too large",
+        category: None,
+        why: "as above, unsigned 64-bit LEB128 (memory64 limits)",
+    },
+    MessageMapping {
         spec: "integer representation too long",
         engine: "invalid var_u32: integer representation too long",
         category: None,
@@ -2518,6 +2524,15 @@ fn spectest_exports(store: &mut Store) -> HashMap<String, Extern> {
     m.insert("global_f64".into(), gf64);
     let table = store.new_table(ValType::FuncRef, 10, Some(20));
     m.insert("table".into(), Extern::Table(table));
+    let table64 = store.new_table_typed(TableType {
+        elem: ValType::FuncRef,
+        limits: Limits {
+            min: 10,
+            max: Some(20),
+        },
+        index64: true,
+    });
+    m.insert("table64".into(), Extern::Table(table64));
     let memory = store.new_memory(1, Some(2));
     m.insert("memory".into(), Extern::Memory(memory));
     m

@@ -202,12 +202,22 @@ fn limits(l: &Limits, unit: &str) -> String {
     }
 }
 
+/// `i64 ` for a memory64 memory / table64 table (their index type), else nothing.
+fn index_type(index64: bool) -> &'static str {
+    if index64 { "i64 " } else { "" }
+}
+
 fn memory_type(m: &MemoryType) -> String {
-    limits(&m.limits, "pages")
+    format!("{}{}", index_type(m.index64), limits(&m.limits, "pages"))
 }
 
 fn table_type(t: &TableType) -> String {
-    format!("{} {}", t.elem, limits(&t.limits, "elements"))
+    format!(
+        "{} {}{}",
+        t.elem,
+        index_type(t.index64),
+        limits(&t.limits, "elements")
+    )
 }
 
 fn global_type(g: &GlobalType) -> String {

@@ -90,6 +90,10 @@ pub struct ModuleInfo {
     pub num_tables: u32,
     /// Whether the module has (defines or imports) a memory.
     pub has_memory: bool,
+    /// Per memory (imports first): memory64, `i64` addresses.
+    pub memory_index64: Vec<bool>,
+    /// Per table (imports first): table64, `i64` indices.
+    pub table_index64: Vec<bool>,
 }
 
 impl ModuleInfo {
@@ -124,6 +128,8 @@ impl ModuleInfo {
                 .collect(),
             num_tables: meta.tables.len() as u32,
             has_memory: !meta.memories.is_empty(),
+            memory_index64: meta.memories.iter().map(|m| m.index64).collect(),
+            table_index64: meta.tables.iter().map(|t| t.index64).collect(),
         }
     }
 
@@ -153,8 +159,14 @@ impl ModuleInfo {
                                 ty: g.content_type,
                                 mutable: g.mutable,
                             }),
-                            TypeRef::Table(_) => info.num_tables += 1,
-                            TypeRef::Memory(_) => info.has_memory = true,
+                            TypeRef::Table(t) => {
+                                info.num_tables += 1;
+                                info.table_index64.push(t.table64);
+                            }
+                            TypeRef::Memory(m) => {
+                                info.has_memory = true;
+                                info.memory_index64.push(m.memory64);
+                            }
                             _ => return Err(TranslateError::Unsupported("import kind")),
                         }
                     }
@@ -164,8 +176,18 @@ impl ModuleInfo {
                         info.func_types.push(t?);
                     }
                 }
-                Payload::TableSection(r) => info.num_tables += r.count(),
-                Payload::MemorySection(r) => info.has_memory |= r.count() > 0,
+                Payload::TableSection(r) => {
+                    for t in r {
+                        info.num_tables += 1;
+                        info.table_index64.push(t?.ty.table64);
+                    }
+                }
+                Payload::MemorySection(r) => {
+                    for m in r {
+                        info.has_memory = true;
+                        info.memory_index64.push(m?.memory64);
+                    }
+                }
                 Payload::GlobalSection(r) => {
                     for g in r {
                         let g = g?;

@@ -1277,6 +1277,8 @@ impl<'a, 'f> Translator<'a, 'f> {
             .params()
             .len();
         let sig = self.sig_ref(type_index)?;
+        let m = self.tab64_mask(table, 0b1);
+        self.narrow_stack(m, TrapCode::UndefinedElement)?;
         let index = self.pop()?;
         let args = self.popn(n)?;
         let (elem_addr, _) = self.table_elem_addr(table, index, TrapCode::UndefinedElement);
@@ -1385,6 +1387,20 @@ impl<'a, 'f> Translator<'a, 'f> {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(TranslateError::Unsupported("multiple memories"));
         }
+        let mut memarg = *memarg;
+        if self.mem64(0) {
+            // memory64 (docs/ABI.md "memory64"): an address with a nonzero high half, or an
+            // offset of 2^32 or more, is out of bounds (a memory64 memory is below 4 GiB);
+            // otherwise the access continues on the 32-bit path below, whose checks (or
+            // guard region) cover a 32-bit index plus a 32-bit offset.
+            self.narrow_stack(0b1, TrapCode::MemoryOutOfBounds)?;
+            if memarg.offset > u64::from(u32::MAX) {
+                let always = self.b.ins().iconst(I8, 1);
+                self.trap_if(always, TrapCode::MemoryOutOfBounds);
+                memarg.offset = 0;
+            }
+        }
+        let memarg = &memarg;
         let wasm_index = self.pop()?;
         let index = self.b.ins().uextend(I64, wasm_index);
         let (base_var, len_var) = self
@@ -1471,18 +1487,73 @@ impl<'a, 'f> Translator<'a, 'f> {
             _ => self.env.memory_base_bound(&mut self.b, self.vmctx).1,
         };
         let pages = self.b.ins().ushr_imm_s(len, 16);
-        let pages = self.b.ins().ireduce(I32, pages);
+        let pages = if self.mem64(mem) {
+            pages
+        } else {
+            self.b.ins().ireduce(I32, pages)
+        };
         self.push(pages);
         Ok(())
     }
 
     fn translate_memory_grow(&mut self, mem: u32) -> Result<()> {
+        let mem64 = self.mem64(mem);
         let delta = self.pop()?;
+        let delta = if mem64 { self.saturate32(delta) } else { delta };
         let m = self.b.ins().iconst(I32, i64::from(mem));
         let r = self.libcall(libcall::MEMORY_GROW, &[I32, I32], &[I32], &[m, delta]);
         self.heap_may_have_changed();
-        self.push(r[0]);
+        // The old size (below 2^16 pages) or -1: sign extension gives the i64 result.
+        let r = if mem64 {
+            self.b.ins().sextend(I64, r[0])
+        } else {
+            r[0]
+        };
+        self.push(r);
         Ok(())
+    }
+
+    /// Whether memory `mem` is a memory64 memory.
+    fn mem64(&self, mem: u32) -> bool {
+        self.info.memory_index64.get(mem as usize) == Some(&true)
+    }
+
+    /// `mask` if table `table` is a table64 table, else 0.
+    fn tab64_mask(&self, table: u32, mask: u8) -> u8 {
+        if self.info.table_index64.get(table as usize) == Some(&true) {
+            mask
+        } else {
+            0
+        }
+    }
+
+    /// memory64 / table64: the `i64` operands `k` below the top with bit `k` of `mask` set
+    /// become `i32`, trapping `code` if one is 2^32 or more (every memory and table is
+    /// smaller, so the operation would trap anyway; docs/ABI.md "memory64").
+    fn narrow_stack(&mut self, mask: u8, code: TrapCode) -> Result<()> {
+        for k in 0..8 {
+            if mask & (1 << k) == 0 {
+                continue;
+            }
+            let i = self
+                .stack
+                .len()
+                .checked_sub(1 + k)
+                .ok_or(TranslateError::Invalid("operand stack underflow"))?;
+            let v = self.stack[i];
+            let high = self.b.ins().ushr_imm_s(v, 32);
+            let bad = self.b.ins().icmp_imm_s(IntCC::NotEqual, high, 0);
+            self.trap_if(bad, code);
+            self.stack[i] = self.b.ins().ireduce(I32, v);
+        }
+        Ok(())
+    }
+
+    /// An `i64` grow delta as `i32`, saturated at `u32::MAX` (a delta that large fails).
+    fn saturate32(&mut self, v: Value) -> Value {
+        let max = self.b.ins().iconst(I64, i64::from(u32::MAX));
+        let v = self.b.ins().umin(v, max);
+        self.b.ins().ireduce(I32, v)
     }
 
     fn libcall(
@@ -1782,12 +1853,14 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.push(v);
             }
             O::TableGet { table } => {
+                self.narrow_stack(self.tab64_mask(table, 0b1), TrapCode::TableOutOfBounds)?;
                 let index = self.pop()?;
                 let (addr, _) = self.table_elem_addr(table, index, TrapCode::TableOutOfBounds);
                 let v = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 0);
                 self.push(v);
             }
             O::TableSet { table } => {
+                self.narrow_stack(self.tab64_mask(table, 0b10), TrapCode::TableOutOfBounds)?;
                 let v = self.pop()?;
                 let index = self.pop()?;
                 let (addr, _) = self.table_elem_addr(table, index, TrapCode::TableOutOfBounds);
@@ -1799,11 +1872,17 @@ impl<'a, 'f> Translator<'a, 'f> {
                     .b
                     .ins()
                     .load(I64, MemFlagsData::trusted(), def, abi::TABLE_DEF_LEN);
-                let v = self.b.ins().ireduce(I32, len);
+                let v = if self.tab64_mask(table, 1) != 0 {
+                    len
+                } else {
+                    self.b.ins().ireduce(I32, len)
+                };
                 self.push(v);
             }
             O::TableGrow { table } => {
+                let tab64 = self.tab64_mask(table, 1) != 0;
                 let delta = self.pop()?;
+                let delta = if tab64 { self.saturate32(delta) } else { delta };
                 let init = self.pop()?;
                 let t = self.b.ins().iconst(I32, i64::from(table));
                 let r = self.libcall(
@@ -1812,18 +1891,35 @@ impl<'a, 'f> Translator<'a, 'f> {
                     &[I32],
                     &[t, init, delta],
                 );
-                self.push(r[0]);
+                // The old size (at most `MAX_TABLE_ELEMS`) or -1.
+                let r = if tab64 {
+                    self.b.ins().sextend(I64, r[0])
+                } else {
+                    r[0]
+                };
+                self.push(r);
             }
-            O::TableFill { table } => self.bulk(libcall::TABLE_FILL, &[table], &[I32, I64, I32])?,
+            O::TableFill { table } => {
+                self.narrow_stack(self.tab64_mask(table, 0b101), TrapCode::TableOutOfBounds)?;
+                self.bulk(libcall::TABLE_FILL, &[table], &[I32, I64, I32])?
+            }
             O::TableCopy {
                 dst_table,
                 src_table,
-            } => self.bulk(
-                libcall::TABLE_COPY,
-                &[dst_table, src_table],
-                &[I32, I32, I32],
-            )?,
+            } => {
+                // Mixed index types (table_copy_mixed): the length is i64 only if both are.
+                let d = self.tab64_mask(dst_table, 1) != 0;
+                let s = self.tab64_mask(src_table, 1) != 0;
+                let m = u8::from(d) << 2 | u8::from(s) << 1 | u8::from(d && s);
+                self.narrow_stack(m, TrapCode::TableOutOfBounds)?;
+                self.bulk(
+                    libcall::TABLE_COPY,
+                    &[dst_table, src_table],
+                    &[I32, I32, I32],
+                )?
+            }
             O::TableInit { elem_index, table } => {
+                self.narrow_stack(self.tab64_mask(table, 0b100), TrapCode::TableOutOfBounds)?;
                 self.bulk(libcall::TABLE_INIT, &[table, elem_index], &[I32, I32, I32])?
             }
             O::ElemDrop { elem_index } => {
@@ -1857,11 +1953,21 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::I64Store32 { memarg } => self.translate_store(&memarg, 4)?,
             O::MemorySize { mem } => self.translate_memory_size(mem)?,
             O::MemoryGrow { mem } => self.translate_memory_grow(mem)?,
-            O::MemoryFill { mem } => self.bulk(libcall::MEMORY_FILL, &[mem], &[I32, I32, I32])?,
+            O::MemoryFill { mem } => {
+                let m = if self.mem64(mem) { 0b101 } else { 0 };
+                self.narrow_stack(m, TrapCode::MemoryOutOfBounds)?;
+                self.bulk(libcall::MEMORY_FILL, &[mem], &[I32, I32, I32])?
+            }
             O::MemoryCopy { dst_mem, src_mem } => {
+                // Same memory (multi-memory is refused above the translator): all i64.
+                let (d, s) = (self.mem64(dst_mem), self.mem64(src_mem));
+                let m = u8::from(d) << 2 | u8::from(s) << 1 | u8::from(d && s);
+                self.narrow_stack(m, TrapCode::MemoryOutOfBounds)?;
                 self.bulk(libcall::MEMORY_COPY, &[dst_mem, src_mem], &[I32, I32, I32])?
             }
             O::MemoryInit { data_index, mem } => {
+                let m = if self.mem64(mem) { 0b100 } else { 0 };
+                self.narrow_stack(m, TrapCode::MemoryOutOfBounds)?;
                 self.bulk(libcall::MEMORY_INIT, &[mem, data_index], &[I32, I32, I32])?
             }
             O::DataDrop { data_index } => {

@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use runtime_loader::TrapCode;
 use runtime_loader::meta::{ModuleMeta, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -345,6 +346,34 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether memory 0 is a memory64 memory.
+    fn mem64(&self) -> bool {
+        self.meta.memories.first().is_some_and(|m| m.index64)
+    }
+
+    /// Whether table `t` is a table64 table.
+    fn tab64(&self, t: u32) -> bool {
+        self.meta.tables.get(t as usize).is_some_and(|t| t.index64)
+    }
+
+    /// `mask` if table `t` is a table64 table, else 0.
+    fn tab64_mask(&self, t: u32, mask: u8) -> u8 {
+        if self.tab64(t) { mask } else { 0 }
+    }
+
+    /// Emits [`Op::Addr64`] for the `i64` address `depth` slots below the top.
+    fn addr64(&mut self, depth: u8, off: u64, offset: usize) {
+        let (lo, hi) = (off as u32, (off >> 32) as u32);
+        self.emit(Op::Addr64 { depth, lo, hi }, offset);
+    }
+
+    /// Emits [`Op::Narrow64`] unless `mask` is 0 (32-bit operands).
+    fn narrow64(&mut self, mask: u8, code: TrapCode, offset: usize) {
+        if mask != 0 {
+            self.emit(Op::Narrow64 { mask, code }, offset);
+        }
+    }
+
     /// Records a 128-bit constant for an [`Op::Simd`] immediate.
     fn v128_const(&mut self, v: u128) -> u32 {
         self.code.v128_consts.push(v);
@@ -601,16 +630,29 @@ impl Lowerer<'_> {
                 self.pop(1);
             }};
         }
+        // memory64: `Addr64` folds the (64-bit) offset into the address once and the 32-bit
+        // op follows with offset 0, so the i32 ops carry no index-type branch.
+        let mem64 = self.mem64();
         macro_rules! load {
             ($op:ident, $m:expr) => {{
-                let o = memarg(&$m)?;
-                self.emit(Op::$op(o), offset);
+                if mem64 {
+                    self.addr64(0, $m.offset, offset);
+                    self.emit(Op::$op(0), offset);
+                } else {
+                    let o = memarg(&$m)?;
+                    self.emit(Op::$op(o), offset);
+                }
             }};
         }
         macro_rules! store {
             ($op:ident, $m:expr) => {{
-                let o = memarg(&$m)?;
-                self.emit(Op::$op(o), offset);
+                if mem64 {
+                    self.addr64(1, $m.offset, offset);
+                    self.emit(Op::$op(0), offset);
+                } else {
+                    let o = memarg(&$m)?;
+                    self.emit(Op::$op(o), offset);
+                }
                 self.pop(2);
             }};
         }
@@ -702,6 +744,8 @@ impl Lowerer<'_> {
                     })?;
                 let np = ty.param_slots();
                 let (rw, _) = Self::widths(&ty.results);
+                let m = self.tab64_mask(table_index, 0b1);
+                self.narrow64(m, TrapCode::UndefinedElement, offset);
                 self.emit(
                     Op::CallIndirect {
                         ty: type_index,
@@ -744,6 +788,8 @@ impl Lowerer<'_> {
                     })?;
                 let np = ty.param_slots();
                 let (rw, _) = Self::widths(&ty.results);
+                let m = self.tab64_mask(table_index, 0b1);
+                self.narrow64(m, TrapCode::UndefinedElement, offset);
                 self.emit(
                     Op::ReturnCallIndirect {
                         ty: type_index,
@@ -932,16 +978,32 @@ impl Lowerer<'_> {
                 self.emit(Op::MemorySize, offset);
                 self.push(1);
             }
+            O::MemoryGrow { .. } if mem64 => unop!(Op::MemoryGrow64),
             O::MemoryGrow { .. } => unop!(Op::MemoryGrow),
             O::MemoryFill { .. } => {
+                self.narrow64(
+                    if mem64 { 0b101 } else { 0 },
+                    TrapCode::MemoryOutOfBounds,
+                    offset,
+                );
                 self.emit(Op::MemoryFill, offset);
                 self.pop(3);
             }
             O::MemoryCopy { .. } => {
+                self.narrow64(
+                    if mem64 { 0b111 } else { 0 },
+                    TrapCode::MemoryOutOfBounds,
+                    offset,
+                );
                 self.emit(Op::MemoryCopy, offset);
                 self.pop(3);
             }
             O::MemoryInit { data_index, .. } => {
+                self.narrow64(
+                    if mem64 { 0b100 } else { 0 },
+                    TrapCode::MemoryOutOfBounds,
+                    offset,
+                );
                 self.emit(Op::MemoryInit(data_index), offset);
                 self.pop(3);
             }
@@ -950,8 +1012,14 @@ impl Lowerer<'_> {
             }
 
             // ---- tables and references -----------------------------------------------------
-            O::TableGet { table } => unop!(Op::TableGet(table)),
+            O::TableGet { table } => {
+                let m = self.tab64_mask(table, 0b1);
+                self.narrow64(m, TrapCode::TableOutOfBounds, offset);
+                unop!(Op::TableGet(table))
+            }
             O::TableSet { table } => {
+                let m = self.tab64_mask(table, 0b10);
+                self.narrow64(m, TrapCode::TableOutOfBounds, offset);
                 self.emit(Op::TableSet(table), offset);
                 self.pop(2);
             }
@@ -959,8 +1027,11 @@ impl Lowerer<'_> {
                 self.emit(Op::TableSize(table), offset);
                 self.push(1);
             }
+            O::TableGrow { table } if self.tab64(table) => binop!(Op::TableGrow64(table)),
             O::TableGrow { table } => binop!(Op::TableGrow(table)),
             O::TableFill { table } => {
+                let m = self.tab64_mask(table, 0b101);
+                self.narrow64(m, TrapCode::TableOutOfBounds, offset);
                 self.emit(Op::TableFill(table), offset);
                 self.pop(3);
             }
@@ -968,6 +1039,11 @@ impl Lowerer<'_> {
                 dst_table,
                 src_table,
             } => {
+                // `table.copy` between tables of different index types (table_copy_mixed):
+                // the length is `i64` only when both are table64.
+                let (d64, s64) = (self.tab64(dst_table), self.tab64(src_table));
+                let m = u8::from(d64) << 2 | u8::from(s64) << 1 | u8::from(d64 && s64);
+                self.narrow64(m, TrapCode::TableOutOfBounds, offset);
                 self.emit(
                     Op::TableCopy {
                         dst: dst_table,
@@ -978,6 +1054,8 @@ impl Lowerer<'_> {
                 self.pop(3);
             }
             O::TableInit { elem_index, table } => {
+                let m = self.tab64_mask(table, 0b100);
+                self.narrow64(m, TrapCode::TableOutOfBounds, offset);
                 self.emit(
                     Op::TableInit {
                         table,
@@ -1170,12 +1248,19 @@ impl Lowerer<'_> {
             self.simd(s, 0, 0, offset);
             return Ok(());
         }
+        let mem64 = self.mem64();
+        let wide_off = std::cell::Cell::new(None::<u64>);
         let mem = |m: &wasmparser::MemArg| -> Result<u32, LowerError> {
             if m.target != wasmparser::MemArgTarget::Memory(0) {
                 return Err(LowerError {
                     offset,
                     message: "vector access to a memory other than 0".into(),
                 });
+            }
+            if mem64 {
+                // Folded into the address by `Op::Addr64` (below).
+                wide_off.set(Some(m.offset));
+                return Ok(0);
             }
             u32::try_from(m.offset).map_err(|_| LowerError {
                 offset,
@@ -1234,6 +1319,22 @@ impl Lowerer<'_> {
                 });
             }
         };
+        if let Some(off) = wide_off.get() {
+            // The address sits below the vector operand of stores and lane accesses.
+            let depth = match s {
+                SimdOp::V128Store
+                | SimdOp::V128Load8Lane
+                | SimdOp::V128Load16Lane
+                | SimdOp::V128Load32Lane
+                | SimdOp::V128Load64Lane
+                | SimdOp::V128Store8Lane
+                | SimdOp::V128Store16Lane
+                | SimdOp::V128Store32Lane
+                | SimdOp::V128Store64Lane => 2,
+                _ => 0,
+            };
+            self.addr64(depth, off, offset);
+        }
         self.simd(s, lane, imm, offset);
         Ok(())
     }

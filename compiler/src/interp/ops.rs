@@ -146,6 +146,28 @@ pub enum Op {
     RefIsNull,
     RefFunc(u32),
 
+    // ---- memory64 / table64 (docs/ABI.md "memory64") -----------------------------------
+    /// memory64: replaces the `i64` address `depth` slots below the top with the effective
+    /// address `addr + (hi << 32 | lo)`, trapping (`MemoryOutOfBounds`) if that overflows or
+    /// is at or above 2^32 (every memory is at most 4 GiB, so such an access is out of
+    /// bounds); the 32-bit load or store that follows has offset 0.
+    Addr64 {
+        depth: u8,
+        lo: u32,
+        hi: u32,
+    },
+    /// memory64 / table64 operands of bulk, table and `call_indirect` ops: each slot `k`
+    /// below the top with bit `k` of `mask` set must be below 2^32, else trap `code` (every
+    /// memory and table is smaller, so the op would trap anyway); then the 32-bit op runs.
+    Narrow64 {
+        mask: u8,
+        code: runtime_loader::TrapCode,
+    },
+    /// `memory.grow` of a memory64 memory: `i64` delta and result.
+    MemoryGrow64,
+    /// `table.grow` of a table64 table: `i64` delta and result.
+    TableGrow64(u32),
+
     // ---- SIMD ----------------------------------------------------------------------------
     /// A vector op, run out of line by [`super::simd::exec`]: `lane` is its lane index,
     /// `imm` its memory offset, `v128` local slot, global index, or index into

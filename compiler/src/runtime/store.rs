@@ -1117,9 +1117,10 @@ impl Store {
     pub fn new_memory(&mut self, min_pages: u32, max: Option<u32>) -> Memory {
         let ty = MemoryType {
             limits: Limits {
-                min: min_pages,
-                max,
+                min: min_pages.into(),
+                max: max.map(u64::from),
             },
+            index64: false,
         };
         let m = LinearMemory::new_in_mode(ty, self.guard())
             .expect("host memory size within 4 GiB and allocatable");
@@ -1136,15 +1137,27 @@ impl Store {
     /// # Panics
     /// If `min` exceeds the table size limit or `elem` is not a reference type.
     pub fn new_table(&mut self, elem: ValType, min: u32, max: Option<u32>) -> Table {
-        assert!(elem.is_ref(), "table element type must be a reference type");
-        let t = TableInst::new(
-            TableType {
-                elem,
-                limits: Limits { min, max },
+        self.new_table_typed(TableType {
+            elem,
+            limits: Limits {
+                min: min.into(),
+                max: max.map(u64::from),
             },
-            0,
-        )
-        .expect("host table size within limits");
+            index64: false,
+        })
+    }
+
+    /// Creates a standalone table of type `ty` (a table64 one with `ty.index64`; elements
+    /// start null).
+    ///
+    /// # Panics
+    /// As [`Store::new_table`].
+    pub fn new_table_typed(&mut self, ty: TableType) -> Table {
+        assert!(
+            ty.elem.is_ref(),
+            "table element type must be a reference type"
+        );
+        let t = TableInst::new(ty, 0).expect("host table size within limits");
         let p = Box::into_raw(t);
         self.tables.push(p);
         Table {
@@ -1201,9 +1214,10 @@ impl Store {
         let lm = unsafe { &*(m.ptr as *const LinearMemory) };
         Some(MemoryType {
             limits: Limits {
-                min: lm.pages(),
+                min: lm.pages().into(),
                 max: lm.ty.limits.max,
             },
+            index64: lm.ty.index64,
         })
     }
 
@@ -1217,9 +1231,10 @@ impl Store {
         Some(TableType {
             elem: ti.ty.elem,
             limits: Limits {
-                min: ti.len(),
+                min: ti.len().into(),
                 max: ti.ty.limits.max,
             },
+            index64: ti.ty.index64,
         })
     }
 

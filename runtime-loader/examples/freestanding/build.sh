@@ -27,6 +27,10 @@ for s in fibonacci sum_to_n multiply sha256; do
 done
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/host.wat" -o "$OUT/host.snap" 2>/dev/null
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/bulk.wat" -o "$OUT/bulk.snap" 2>/dev/null
+# memory64 / table64, and a memory64 memory of 4 GiB the C API must refuse.
+"$BAREFLOW" compile $COMPILE_FLAGS "$here/mem64.wat" -o "$OUT/mem64.snap" 2>/dev/null
+echo '(module (memory i64 65536) (func (export "f")))' > "$OUT/mem64-huge.wat"
+"$BAREFLOW" compile $COMPILE_FLAGS "$OUT/mem64-huge.wat" -o "$OUT/mem64-huge.snap" 2>/dev/null
 # Fuel and interrupt checks (bf_set_fuel, bf_interrupt).
 "$BAREFLOW" compile $COMPILE_FLAGS --fuel --interruptible "$here/bounds.wat" -o "$OUT/bounds.snap" 2>/dev/null
 # Compiled for the other memory mode (guard pages): the C API must refuse it.

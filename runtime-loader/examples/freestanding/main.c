@@ -24,6 +24,8 @@ EMBED(snap_sha256, "sha256.snap")
 EMBED(snap_host, "host.snap")
 EMBED(snap_bulk, "bulk.snap")
 EMBED(snap_bounds, "bounds.snap")
+EMBED(snap_mem64, "mem64.snap")
+EMBED(snap_mem64_huge, "mem64-huge.snap")
 EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
 
 /* Executable memory for loaded code: a writable+executable .bss-like section (the loader
@@ -400,6 +402,28 @@ int main(int argc, char **argv) {
         expect(bf_memory_read(rt, size, &c, 1) == BF_ERR_BOUNDS, "memory read out of bounds");
         expect(bf_export_func(rt, "nope", 0, 0, 0) == BF_ERR_NOT_FOUND, "missing export");
     }
+
+    /* memory64 / table64 (issue #16 item 4): i64 addresses and indices; addresses of 2^32
+     * and more trap instead of aliasing a valid one; a 4 GiB memory64 memory is refused. */
+    if ((rt = start("mem64", snap_mem64, snap_mem64_end, 0))) {
+        static const uint64_t m1[][2] = {{16, 0},         {4294967312u, 0}, {65532, 305419896},
+                                         {4294967296u, 1}, {1, 0},          {4294967297u, 0}};
+        run(rt, "mem64", "load", m1[0], 1);
+        run(rt, "mem64", "load", m1[1], 1);
+        run(rt, "mem64", "store_load", m1[2], 2);
+        run(rt, "mem64", "store_load", m1[3], 2);
+        run(rt, "mem64", "call", m1[4], 1);
+        run(rt, "mem64", "call", m1[5], 1);
+        verb = "stateful ";
+        run(rt, "mem64", "grow", m1[4], 1);
+        run(rt, "mem64", "grow", m1[4], 1);
+        verb = "call ";
+        uint64_t size = 0;
+        char c;
+        expect(bf_memory_size(rt, &size) == BF_OK && size == 131072, "memory64 size");
+        expect(bf_memory_read(rt, 4294967296u, &c, 1) == BF_ERR_BOUNDS, "memory64 read at 2^32");
+    }
+    start("mem64-huge", snap_mem64_huge, snap_mem64_huge_end, 0);
 
     /* Segments, tables, globals and the bulk-memory/table libcalls of the instance. */
     if ((rt = start("bulk", snap_bulk, snap_bulk_end, 0))) {

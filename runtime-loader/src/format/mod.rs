@@ -26,14 +26,15 @@ pub use relocs::*;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (7: extended constant expressions,
+/// The container version this crate reads and writes (8: memory64 / table64, 64-bit limits
+/// and an index-type flag in the metadata's memory and table records; 7: extended constant expressions,
 /// const-expr tags 8 and 9 in the metadata; 6: the x86-64 CPU features the code
 /// uses in the header flags ([`cpu`]) and the `__cranelift_x86_pshufb` external; 5: CRC-32C
 /// checksum, entry lengths and
 /// type arities in the entry table; 4 introduced the relocation table, section kind 6; 3 the
 /// flat metadata section; 2 the entry table, section kind 5; older versions are refused with
 /// [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 7;
+pub const VERSION: u16 = 8;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.

@@ -529,7 +529,10 @@ pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     for i in 0..meta.num_elems() {
         if let (Some((table, offset)), _, count) = meta.elem(i) {
             let off = env.value(meta, offset).ok_or(TrapCode::TableOutOfBounds)?;
-            core.write_table(table, off as u32, count, &mut |j| {
+            // The full 64-bit offset: an `i32` one is zero-extended (constants, global
+            // cells and the evaluator keep 32-bit values so); a table64 / memory64 one of
+            // 2^32 or more is out of bounds, never truncated.
+            core.write_table(table, off, count, &mut |j| {
                 env.value(meta, meta.elem_item(i, j))
             })?;
         }
@@ -537,7 +540,7 @@ pub fn apply_active_segments<M: ModuleSource + ?Sized>(
     for i in 0..meta.num_datas() {
         if let (Some((memory, offset)), bytes) = meta.data(i) {
             let off = env.value(meta, offset).ok_or(TrapCode::MemoryOutOfBounds)?;
-            core.write_memory(memory, off as u32, bytes)?;
+            core.write_memory(memory, off, bytes)?;
         }
     }
     Ok(())

@@ -138,12 +138,13 @@ impl InstanceCore {
     ///
     /// # Errors
     /// `MemoryOutOfBounds` if `dst + bytes.len()` exceeds the memory.
-    pub fn write_memory(&self, mem: u32, dst: u32, bytes: &[u8]) -> Result<(), TrapCode> {
+    pub fn write_memory(&self, mem: u32, dst: u64, bytes: &[u8]) -> Result<(), TrapCode> {
         let m = self.mem(mem)?;
-        // SAFETY: the memory is live and the range is checked against its length; `bytes`
-        // never aliases linear memory (segments live in the instance or the metadata).
+        // SAFETY: the memory is live and the range is checked against its length (a `dst`
+        // near 2^64, a memory64 segment offset, saturates past it); `bytes` never aliases
+        // linear memory (segments live in the instance or the metadata).
         unsafe {
-            if u64::from(dst) + bytes.len() as u64 > (*m).def.len {
+            if dst.saturating_add(bytes.len() as u64) > (*m).def.len {
                 return Err(TrapCode::MemoryOutOfBounds);
             }
             ptr::copy_nonoverlapping(bytes.as_ptr(), (*m).def.base.add(dst as usize), bytes.len());
@@ -215,7 +216,7 @@ impl InstanceCore {
         let bytes = seg
             .get(src as usize..src as usize + len as usize)
             .ok_or(TrapCode::MemoryOutOfBounds)?;
-        self.write_memory(mem, dst, bytes)
+        self.write_memory(mem, dst.into(), bytes)
     }
 
     /// `data.drop`.
@@ -276,17 +277,19 @@ impl InstanceCore {
     pub fn write_table(
         &self,
         table: u32,
-        dst: u32,
+        dst: u64,
         len: u32,
         item: &mut dyn FnMut(u32) -> Option<u64>,
     ) -> Result<(), TrapCode> {
         let t = self.tab(table)?;
         // SAFETY: the table is live; exclusive during this call (`item` does not touch it).
         let t = unsafe { &mut *t };
-        if u64::from(dst) + u64::from(len) > u64::from(t.len()) {
+        // A `dst` near 2^64 (a table64 segment offset) saturates past the length.
+        if dst.saturating_add(u64::from(len)) > u64::from(t.len()) {
             return Err(TrapCode::TableOutOfBounds);
         }
-        let slots = &mut t.slice_mut()[dst as usize..(dst + len) as usize];
+        let dst = dst as usize;
+        let slots = &mut t.slice_mut()[dst..dst + len as usize];
         for (j, slot) in (0..len).zip(slots) {
             *slot = item(j).ok_or(TrapCode::TableOutOfBounds)?;
         }
@@ -298,7 +301,7 @@ impl InstanceCore {
     /// # Errors
     /// `TableOutOfBounds` if `dst + len` exceeds the table.
     pub fn table_fill(&self, table: u32, dst: u32, val: u64, len: u32) -> Result<(), TrapCode> {
-        self.write_table(table, dst, len, &mut |_| Some(val))
+        self.write_table(table, dst.into(), len, &mut |_| Some(val))
     }
 
     /// `table.copy` (overlapping ranges allowed).
@@ -350,7 +353,7 @@ impl InstanceCore {
         let items = seg
             .get(src as usize..src as usize + len as usize)
             .ok_or(TrapCode::TableOutOfBounds)?;
-        self.write_table(table, dst, len, &mut |j| Some(items[j as usize]))
+        self.write_table(table, dst.into(), len, &mut |j| Some(items[j as usize]))
     }
 
     /// `elem.drop`.

@@ -47,6 +47,14 @@ fn mem_layout(bytes: usize) -> Option<Layout> {
     Layout::from_size_align(bytes, 16).ok()
 }
 
+/// The most pages a memory of type `ty` can have here: 65,536 (4 GiB) for a 32-bit memory;
+/// one page less for a memory64 memory, so every in-bounds address and every bulk-operation
+/// end (which may equal the length) fits in a `u32`: the tiers check that the high half of a
+/// 64-bit address is zero and continue on the 32-bit path (docs/ABI.md "memory64").
+pub fn page_cap(ty: MemoryType) -> u64 {
+    MAX_WASM_PAGES - u64::from(ty.index64)
+}
+
 /// The initial size in bytes of a memory of type `ty`.
 ///
 /// # Errors
@@ -56,10 +64,10 @@ fn initial_bytes(ty: MemoryType) -> Result<u64, InstanceError> {
     if ty.limits.max.is_some_and(|max| max < ty.limits.min) {
         return Err(InstanceError::Malformed("memory minimum above its maximum"));
     }
-    if u64::from(ty.limits.min) > MAX_WASM_PAGES {
+    if ty.limits.min > page_cap(ty) {
         return Err(InstanceError::OutOfMemory);
     }
-    Ok(u64::from(ty.limits.min) * WASM_PAGE_SIZE)
+    Ok(ty.limits.min * WASM_PAGE_SIZE)
 }
 
 impl LinearMemory {
@@ -77,8 +85,8 @@ impl LinearMemory {
         let bytes = initial_bytes(ty)?;
         #[cfg(feature = "unix")]
         {
-            let max = u64::from(ty.limits.max.unwrap_or(MAX_WASM_PAGES as u32))
-                .clamp(u64::from(ty.limits.min), MAX_WASM_PAGES);
+            let cap = page_cap(ty);
+            let max = ty.limits.max.unwrap_or(cap).clamp(ty.limits.min, cap);
             let mut reserved =
                 usize::try_from(max * WASM_PAGE_SIZE).map_err(|_| InstanceError::OutOfMemory)?;
             let base = if reserved == 0 {
@@ -169,7 +177,8 @@ impl LinearMemory {
 
     /// The effective maximum in pages.
     pub fn max_pages(&self) -> u32 {
-        self.ty.limits.max.unwrap_or(MAX_WASM_PAGES as u32)
+        let cap = page_cap(self.ty);
+        self.ty.limits.max.map_or(cap, |m| m.min(cap)) as u32
     }
 
     /// The memory's bytes.

@@ -226,8 +226,8 @@ impl core::fmt::Debug for Instance {
     }
 }
 
-fn limits_match(actual_min: u32, actual_max: Option<u32>, want: Limits) -> bool {
-    if actual_min < want.min {
+fn limits_match(actual_min: u32, actual_max: Option<u64>, want: Limits) -> bool {
+    if u64::from(actual_min) < want.min {
         return false;
     }
     match (want.max, actual_max) {
@@ -317,6 +317,9 @@ impl Instance {
                     if !ok {
                         return Err(incompatible("memory limits"));
                     }
+                    if unsafe { (*mem).ty.index64 } != m.index64 {
+                        return Err(incompatible("memory index type (i32 vs i64)"));
+                    }
                     if unsafe { (*mem).is_guard() } != guard_memory {
                         return Err(incompatible("memory mode (checked vs guard pages)"));
                     }
@@ -331,6 +334,9 @@ impl Instance {
                     }
                     if !limits_match(len, max, t.limits) {
                         return Err(incompatible("table limits"));
+                    }
+                    if unsafe { (*tab).ty.index64 } != t.index64 {
+                        return Err(incompatible("table index type (i32 vs i64)"));
                     }
                 }
                 ImportKind::Global(g) => {

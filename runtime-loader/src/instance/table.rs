@@ -45,7 +45,9 @@ impl TableInst {
         if ty.limits.max.is_some_and(|max| max < ty.limits.min) {
             return Err(InstanceError::Malformed("table minimum above its maximum"));
         }
-        if ty.limits.min > MAX_TABLE_ELEMS || t.resize(ty.limits.min, init).is_none() {
+        if ty.limits.min > u64::from(MAX_TABLE_ELEMS)
+            || t.resize(ty.limits.min as u32, init).is_none()
+        {
             return Err(InstanceError::OutOfMemory);
         }
         Ok(t)
@@ -90,8 +92,13 @@ impl TableInst {
     pub fn grow(&mut self, delta: u32, init: u64) -> Option<u32> {
         let old = self.len();
         let new = u64::from(old) + u64::from(delta);
-        let max = self.ty.limits.max.unwrap_or(u32::MAX).min(MAX_TABLE_ELEMS);
-        if new > u64::from(max) {
+        let max = self
+            .ty
+            .limits
+            .max
+            .unwrap_or(u64::MAX)
+            .min(u64::from(MAX_TABLE_ELEMS));
+        if new > max {
             return None;
         }
         self.resize(new as u32, init)?;

@@ -17,7 +17,11 @@ fn empty_sig_meta() -> ModuleMeta {
 
 fn mem_ty(min: u32, max: Option<u32>) -> MemoryType {
     MemoryType {
-        limits: Limits { min, max },
+        limits: Limits {
+            min: min.into(),
+            max: max.map(u64::from),
+        },
+        index64: false,
     }
 }
 
@@ -94,6 +98,7 @@ fn element_segments_trap_midway_and_keep_earlier_writes() {
     let mut meta = empty_sig_meta();
     meta.funcs = vec![0];
     meta.tables = vec![TableType {
+        index64: false,
         elem: ValType::FuncRef,
         limits: Limits { min: 2, max: None },
     }];
@@ -143,6 +148,7 @@ fn passive_segments_and_bulk_ops() {
     let mut meta = empty_sig_meta();
     meta.funcs = vec![0];
     meta.tables = vec![TableType {
+        index64: false,
         elem: ValType::FuncRef,
         limits: Limits {
             min: 4,
@@ -372,6 +378,7 @@ fn limits_with_min_above_max_are_refused() {
         Err(InstanceError::Malformed(_))
     ));
     let ty = TableType {
+        index64: false,
         elem: ValType::FuncRef,
         limits: Limits {
             min: 3,
@@ -385,6 +392,7 @@ fn limits_with_min_above_max_are_refused() {
     // Equal is fine, and growth stops at the maximum.
     let mut t = TableInst::new(
         TableType {
+            index64: false,
             limits: Limits {
                 min: 2,
                 max: Some(2),
@@ -404,6 +412,7 @@ fn limits_with_min_above_max_are_refused() {
 #[test]
 fn table_growth_moves_the_definition_with_the_slots() {
     let ty = TableType {
+        index64: false,
         elem: ValType::FuncRef,
         limits: Limits { min: 0, max: None },
     };
@@ -531,6 +540,7 @@ fn table_initialiser_fills_every_element() {
     let mut meta = empty_sig_meta();
     meta.funcs = vec![0, 0];
     let tab = |min| TableType {
+        index64: false,
         elem: ValType::FuncRef,
         limits: Limits { min, max: None },
     };

@@ -187,8 +187,16 @@ mod writer {
         u32::try_from(v).unwrap_or(u32::MAX)
     }
 
-    fn limits(l: Limits) -> [u32; 3] {
-        [l.min, l.max.unwrap_or(0), u32::from(l.max.is_some())]
+    fn limits(l: Limits, index64: bool) -> [u32; 5] {
+        let max = l.max.unwrap_or(0);
+        let flags = u32::from(l.max.is_some()) | u32::from(index64) << 1;
+        [
+            l.min as u32,
+            (l.min >> 32) as u32,
+            max as u32,
+            (max >> 32) as u32,
+            flags,
+        ]
     }
 
     fn expr(e: &ConstExpr, code: &[u8], pool: &mut Vec<u8>) -> [u32; 3] {
@@ -256,12 +264,12 @@ mod writer {
         }
         w.tabs[2].extend(meta.funcs.iter().copied());
         for m in &meta.memories {
-            w.tabs[3].extend(limits(m.limits));
+            w.tabs[3].extend(limits(m.limits, m.index64));
         }
         let nit = meta.num_imported_tables as usize;
         for (i, t) in meta.tables.iter().enumerate() {
             w.tabs[4].push(val(t.elem));
-            w.tabs[4].extend(limits(t.limits));
+            w.tabs[4].extend(limits(t.limits, t.index64));
             // Imported tables (and defined ones without an initialiser): `ref.null`.
             let null = ConstExpr::RefNull(t.elem);
             let init = i
@@ -354,10 +362,12 @@ mod tests {
                 min: 1,
                 max: Some(3),
             },
+            index64: false,
         };
         let tab = TableType {
             elem: ValType::FuncRef,
             limits: Limits { min: 2, max: None },
+            index64: false,
         };
         let g0 = GlobalType {
             ty: ValType::I32,
@@ -408,8 +418,9 @@ mod tests {
                     elem: ValType::ExternRef,
                     limits: Limits {
                         min: 0,
-                        max: Some(0),
+                        max: Some(0x1_0000_0000),
                     },
+                    index64: true,
                 },
             ],
             num_imported_tables: 1,
@@ -538,6 +549,50 @@ mod tests {
             len: 27,
         };
         assert!(decode_meta(&encode_meta(&m)).is_err());
+    }
+
+    /// memory64 / table64 (format v8): 64-bit limits and the index-type flag round-trip; an
+    /// active segment's offset must have its memory's / table's index type, and a limits
+    /// flags word above 3 is refused.
+    #[test]
+    fn memory64_limits_and_offset_types() {
+        let mut m = sample();
+        m.memories[0] = MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(1 << 48),
+            },
+            index64: true,
+        };
+        m.imports[1].kind = ImportKind::Memory(m.memories[0]);
+        // The first data segment's i32 offset no longer fits memory 0: refused.
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        m.datas[0].mode = DataMode::Active {
+            memory: 0,
+            offset: ConstExpr::I64(1 << 40),
+        };
+        let b = encode_meta(&m);
+        assert_eq!(decode_meta(&b).unwrap(), m);
+        // Table 0 becomes table64: its element segment's i32 offset (a global.get of an
+        // i32 global) is refused, an i64 constant accepted.
+        m.tables[0].index64 = true;
+        m.imports[2].kind = ImportKind::Table(m.tables[0]);
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
+        m.elems[0].mode = ElemMode::Active {
+            table: 0,
+            offset: ConstExpr::I64(3),
+        };
+        assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+        // A flags word of 4 (an unknown bit) in the memory record: refused. The record is
+        // found by its 64-bit maximum, 2^48: low word 0, high word 0x10000, then flags 3.
+        let mut b = encode_meta(&m);
+        let at = b
+            .windows(12)
+            .position(|w| w == [0, 0, 0, 0, 0, 0, 1, 0, 3, 0, 0, 0])
+            .expect("memory record")
+            + 8;
+        b[at] = 4;
+        assert_eq!(decode_meta(&b), Err(LoadError::BadMeta));
     }
 
     #[test]

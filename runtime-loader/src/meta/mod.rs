@@ -120,13 +120,15 @@ impl core::fmt::Display for FuncType {
     }
 }
 
-/// Size limits of a memory (in 64 KiB pages) or a table (in elements).
+/// Size limits of a memory (in 64 KiB pages) or a table (in elements). 64-bit: a memory64
+/// memory or table64 table may declare limits past `u32` (the validator keeps a 32-bit
+/// one's within `u32`); the instance core refuses sizes it cannot create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Initial size.
-    pub min: u32,
+    pub min: u64,
     /// Optional maximum size.
-    pub max: Option<u32>,
+    pub max: Option<u64>,
 }
 
 /// A linear memory's type.
@@ -134,6 +136,8 @@ pub struct Limits {
 pub struct MemoryType {
     /// Size limits in pages.
     pub limits: Limits,
+    /// memory64: addresses are `i64` (`false`: the `i32` addresses of WebAssembly 1.0).
+    pub index64: bool,
 }
 
 /// A table's type.
@@ -143,6 +147,8 @@ pub struct TableType {
     pub elem: ValType,
     /// Size limits in elements.
     pub limits: Limits,
+    /// table64: indices are `i64` (`false`: `i32` indices).
+    pub index64: bool,
 }
 
 /// A global's type.

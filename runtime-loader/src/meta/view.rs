@@ -76,14 +76,16 @@ enum Tab {
 
 /// Words per record, by record table in section order: a type (pool offset, parameter
 /// count, result count); an import (module offset, length, name offset, length, kind); a function (type index); a
-/// memory (min, max, has-max); a table (element type, min, max, has-max, initialiser
-/// constant expression: `ref.null` for imported tables); a global type
+/// memory (limits); a table (element type, limits, initialiser constant expression:
+/// `ref.null` for imported tables); a global type
 /// (value type, mutable); a defined global (constant expression); an export (name offset,
 /// length, kind, index); an element segment (mode, table, offset expression, element type,
 /// first item, item count); a data segment (mode, memory, offset expression, pool offset,
 /// length); an element item (constant expression). A constant expression is three words:
-/// tag, low and high half of its 64-bit payload.
-pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 3, 7, 2, 3, 4, 8, 7, 3];
+/// tag, low and high half of its 64-bit payload. Limits are five words: low and high half
+/// of the 64-bit minimum and maximum, and flags (bit 0: has a maximum; bit 1: 64-bit index
+/// type, memory64 / table64).
+pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 5, 9, 2, 3, 4, 8, 7, 3];
 
 /// [`FIELD_CHECKS`]: `lo` marking a pool range (offset in field `k`, length in `k + 1`).
 const POOL_RANGE: u8 = 0xFF;
@@ -102,11 +104,11 @@ const FIELD_CHECKS: [[u8; 4]; 15] = [
     [Tab::Imports as u8, 4, 0, 4],
     // A function's type index.
     [Tab::Funcs as u8, 0, 0, HEADER_BOUND + header::TYPES as u8],
-    // A memory's has-max flag.
-    [Tab::Memories as u8, 2, 0, 2],
-    // A table's element type (a reference type) and has-max flag.
+    // A memory's limits flags.
+    [Tab::Memories as u8, 4, 0, 4],
+    // A table's element type (a reference type) and limits flags.
     [Tab::Tables as u8, 0, FUNCREF as u8, 2],
-    [Tab::Tables as u8, 3, 0, 2],
+    [Tab::Tables as u8, 5, 0, 4],
     // A global's value type and mutability flag.
     [Tab::GlobalTypes as u8, 0, 0, V128 as u8 + 1],
     [Tab::GlobalTypes as u8, 1, 0, 2],
@@ -492,7 +494,7 @@ impl<'a> MetaView<'a> {
             })
             // A table's initialiser has its element type.
             && (0..n[TABLES]).all(|t| {
-                self.expr_type(self.word_of(Tab::Tables, t, 4)) == Some(self.rec(Tab::Tables, t, 0))
+                self.expr_type(self.word_of(Tab::Tables, t, 6)) == Some(self.rec(Tab::Tables, t, 0))
             })
             && (0..n[EXPORTS]).all(|i| {
                 self.rec(Tab::Exports, i, 3) < spaces[self.rec(Tab::Exports, i, 2) as usize & 3]
@@ -500,9 +502,12 @@ impl<'a> MetaView<'a> {
             && (0..n[ELEMS]).all(|i| {
                 let r = |k| self.rec(Tab::Elems, i, k);
                 let (mode, ty) = (r(0), r(5));
+                // An active segment's offset has its table's index type (i32, or i64 for
+                // table64: limits flag bit 1).
                 (mode != 0
                     || (r(1) < n[TABLES]
-                        && self.expr_type(self.word_of(Tab::Elems, i, 2)) == Some(0)))
+                        && self.expr_type(self.word_of(Tab::Elems, i, 2))
+                            == Some(self.rec(Tab::Tables, r(1), 5) >> 1 & 1)))
                     && u64::from(r(6)) + u64::from(r(7)) <= u64::from(n[ITEMS])
                     && (r(6)..r(6) + r(7))
                         .all(|j| self.expr_type(self.word_of(Tab::Items, j, 0)) == Some(ty))
@@ -511,7 +516,8 @@ impl<'a> MetaView<'a> {
                 let r = |k| self.rec(Tab::Datas, i, k);
                 r(0) != 0
                     || (r(1) < n[MEMORIES]
-                        && self.expr_type(self.word_of(Tab::Datas, i, 2)) == Some(0))
+                        && self.expr_type(self.word_of(Tab::Datas, i, 2))
+                            == Some(self.rec(Tab::Memories, r(1), 4) >> 1 & 1))
             })
     }
 
@@ -593,11 +599,18 @@ impl<'a> MetaView<'a> {
         }
     }
 
-    fn limits(&self, t: Tab, i: u32, k: usize) -> Limits {
-        Limits {
-            min: self.rec(t, i, k),
-            max: (self.rec(t, i, k + 2) != 0).then(|| self.rec(t, i, k + 1)),
-        }
+    /// The limits at field `k` and their 64-bit index flag.
+    #[inline(never)]
+    fn limits(&self, t: Tab, i: u32, k: usize) -> (Limits, bool) {
+        let at = self.word_of(t, i, k);
+        let [a, b, c, d, flags] = [0, 1, 2, 3, 4].map(|j| self.word(at + j));
+        let min = u64::from(a) | u64::from(b) << 32;
+        let max = u64::from(c) | u64::from(d) << 32;
+        let limits = Limits {
+            min,
+            max: (flags & 1 != 0).then_some(max),
+        };
+        (limits, flags & 2 != 0)
     }
 
     /// The canonical signature id of every type: the first type index with an equal
@@ -651,22 +664,23 @@ impl<'a> MetaView<'a> {
 
     /// Memory `i` (imports first).
     pub fn memory(&self, i: u32) -> MemoryType {
-        MemoryType {
-            limits: self.limits(Tab::Memories, i, 0),
-        }
+        let (limits, index64) = self.limits(Tab::Memories, i, 0);
+        MemoryType { limits, index64 }
     }
 
     /// Table `i` (imports first).
     pub fn table(&self, i: u32) -> TableType {
+        let (limits, index64) = self.limits(Tab::Tables, i, 1);
         TableType {
             elem: val_type(self.rec(Tab::Tables, i, 0)).unwrap_or(ValType::FuncRef),
-            limits: self.limits(Tab::Tables, i, 1),
+            limits,
+            index64,
         }
     }
 
     /// The initialiser of table `i` (imports first; `ref.null` for an imported one).
     pub fn table_init(&self, i: u32) -> RawExpr {
-        self.expr(self.word_of(Tab::Tables, i, 4))
+        self.expr(self.word_of(Tab::Tables, i, 6))
     }
 
     /// Type of global `i` (imports first).

@@ -1244,6 +1244,55 @@ impl Interp {
                     try_trap!(inst!().table_init(table, elem, d, s, n));
                 }
                 Op::ElemDrop(seg) => inst!().elem_drop(seg),
+
+                // ---- memory64 / table64 ---------------------------------------------------
+                Op::Addr64 { depth, lo, hi } => {
+                    let off = u64::from(hi) << 32 | u64::from(lo);
+                    // SAFETY: validation: the address operand is `depth` slots below the top.
+                    let p = unsafe { sp.sub(1 + depth as usize) };
+                    in_bounds!(p);
+                    // SAFETY: as above.
+                    let ea = unsafe { *p }.checked_add(off);
+                    match ea {
+                        // SAFETY: as above.
+                        Some(ea) if ea <= u64::from(u32::MAX) => unsafe { *p = ea },
+                        _ => trap!(TrapCode::MemoryOutOfBounds),
+                    }
+                }
+                Op::Narrow64 { mask, code } => {
+                    let mut high = 0;
+                    for k in 0..3 {
+                        if mask & (1 << k) != 0 {
+                            // SAFETY: validation: the op has at least `k + 1` operands.
+                            let p = unsafe { sp.sub(1 + k) };
+                            in_bounds!(p);
+                            // SAFETY: as above.
+                            high |= unsafe { *p } >> 32;
+                        }
+                    }
+                    if high != 0 {
+                        trap!(code);
+                    }
+                }
+                Op::MemoryGrow64 => {
+                    let d = u32::try_from(pop!()).unwrap_or(u32::MAX);
+                    let r = inst!().memory_grow(0, d);
+                    push!(if r == u32::MAX {
+                        u64::MAX
+                    } else {
+                        u64::from(r)
+                    });
+                }
+                Op::TableGrow64(t) => {
+                    let n = u32::try_from(pop!()).unwrap_or(u32::MAX);
+                    let v = pop!();
+                    let r = inst!().table_grow(t, v, n);
+                    push!(if r == u32::MAX {
+                        u64::MAX
+                    } else {
+                        u64::from(r)
+                    });
+                }
                 Op::RefIsNull => un!(|v: u64| (v == 0) as u64),
                 Op::RefFunc(i) => {
                     // SAFETY: validated index into the live function array.
