@@ -802,7 +802,16 @@ fn counted_loops_are_interrupted_in_every_mode() {
         config.interruptible(true);
         let mut store = Store::new(config);
         let inst = store.instantiate(&module, &|_, _| None).expect("inst");
-        for (export, i, n) in [("le_u", 0, -1), ("ne", 1, 0)] {
+        // `lt_s_var(0, 16)` steps by 0, `while_gt_s(0, i32::MAX)` never exits and
+        // `le_u(-100, -1)` wraps around within a few trips: chunks would never end (the
+        // last one runs up to the bound), so they keep their checks.
+        for (export, i, n) in [
+            ("le_u", 0, -1),
+            ("le_u", -100, -1),
+            ("ne", 1, 0),
+            ("lt_s_var", 0, 16),
+            ("while_gt_s", 0, i32::MAX),
+        ] {
             let f = func(&store, inst, export);
             let h = store.interrupt_handle().unwrap();
             let t = std::thread::spawn(move || {
@@ -822,6 +831,74 @@ fn counted_loops_are_interrupted_in_every_mode() {
                 Some(vec![Val::I32(1000)]),
                 "{at}"
             );
+        }
+    }
+}
+
+/// Counted loops run in interrupt chunks in compiled code (compiler/src/clif/bounds.rs: at
+/// most 2^24 operators between two checks): each shape, its body padded to 4,000-odd
+/// operators so that a chunk is about 4,000 trips, run over several chunk boundaries (the
+/// bound at, just past and far from one), with interrupt checks alone and with fuel, must
+/// compute what the loop computes and leave the exact fuel.
+#[test]
+fn chunked_counted_loops_cross_chunk_boundaries() {
+    const PAD: usize = 1000;
+    let unit = "(local.set $acc (i32.add (local.get $acc) (i32.const 1)))";
+    let wat = COUNTED.replace(unit, &unit.repeat(PAD));
+    let module = Module::from_bytes(wat.as_bytes()).expect("module");
+    // Body operators: the padding, the step and the test (the chunk is 2^24 / ops trips).
+    let chunk = (1u64 << 24) / (4 * PAD as u64 + 7);
+    let c = i32::try_from(chunk).unwrap();
+    let cases: Vec<(&str, i32, i32)> = vec![
+        ("lt_u", 0, 2 * c),
+        ("lt_u", 0, 2 * c + 1),
+        ("lt_u", 5, 3 * c - 1),
+        ("le_s", -c, 2 * c),
+        ("le_s", i32::MAX - 3 * c, i32::MAX - 1),
+        ("gt_s", c, -2 * c),
+        ("ge_u", 3 * c, 1),
+        ("le_u", 0, 2 * c),
+        ("le_u", -3 * c, -2),
+        ("lt_s64", -c, 2 * c),
+        ("lt_u3", 0, 8 * c),
+        ("ge_u_m4", 12 * c, 3),
+        ("gt_s_m2", i32::MIN + 6 * c, i32::MIN),
+        ("le_s8_64", i32::MAX - 20 * c, i32::MAX),
+        ("le_u_var", 0, 8 * 3 * c + 7),
+        ("lt_s_var", -30 * c, 16 * c + 15),
+        ("while_gt_s", 1, 3 * c),
+        ("while_gt_s", i32::MAX - 2 * c, i32::MAX - 1),
+        ("while_ge_s", 3 * c, 0),
+    ];
+    for (name, mut config) in configs()
+        .into_iter()
+        .filter(|(n, _)| matches!(*n, "jit-none" | "jit-speed" | "snapshot" | "snapshot-guard"))
+    {
+        config.interruptible(true);
+        for fuel in [false, true] {
+            config.consume_fuel(fuel);
+            let mut store = Store::new(config.clone());
+            let inst = store.instantiate(&module, &|_, _| None).expect("inst");
+            for &(export, i, n) in &cases {
+                let edges = model_back_edges(export, i, n, 1 << 26).expect(export);
+                let trips = if export.starts_with("while") {
+                    edges
+                } else {
+                    edges + 1
+                };
+                assert!(trips >= 2 * chunk, "{export}({i}, {n}): {trips} trips");
+                let f = func(&store, inst, export);
+                let budget = 1u64 << 40;
+                if fuel {
+                    store.set_fuel(budget).unwrap();
+                }
+                let at = format!("{name} fuel {fuel} {export}({i}, {n})");
+                let r = store.call(f, &[Val::I32(i), Val::I32(n)]).expect(&at);
+                assert_eq!(r, vec![Val::I32((trips * PAD as u64) as i32)], "{at}");
+                if fuel {
+                    assert_eq!(store.get_fuel().unwrap(), budget - edges - 1, "{at}");
+                }
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ use runtime_loader::trap::{TRAP_CTX_FUEL, TRAP_CTX_INTERRUPT};
 
 use super::counted_loop::{Bound, Cont, CountedLoop};
 use super::{Result, TranslateError, Translator, Version};
+use wasmparser::Operator;
 
 /// Interrupt latency bound of an unchecked loop copy: trips times body operators at most
 /// this (about 16 M operators, a few milliseconds) between two interrupt checks.
@@ -145,6 +146,14 @@ impl Translator<'_, '_> {
             self.trap_if(out, TrapCode::OutOfFuel);
         }
         if self.bounds.interrupt {
+            self.interrupt_check(ctx);
+        }
+    }
+
+    /// The interrupt check: traps `Interrupted` (clearing the flag) when it is set; the
+    /// current block continues after it.
+    fn interrupt_check(&mut self, ctx: Value) {
+        {
             // An atomic load: another thread writes the flag, so it must be read again at
             // every check (a plain load would be merged with the previous one: no store
             // between them in a loop without calls).
@@ -218,8 +227,9 @@ impl Translator<'_, '_> {
                 "fuel in a loop without its variable",
             ));
         }
-        if self.bounds.interrupt {
-            let most = UNCHECKED_OPS / (cl.ops as u64).max(1);
+        let chunk = (self.bounds.interrupt && chunkable(cl)).then_some(*cl);
+        if self.bounds.interrupt && chunk.is_none() {
+            let most = chunk_trips(cl);
             let short = self.b.ins().icmp_imm_s(
                 IntCC::UnsignedLessThanOrEqual,
                 trips,
@@ -228,6 +238,16 @@ impl Translator<'_, '_> {
             ok = Some(match ok {
                 Some(o) => self.b.ins().band(o, short),
                 None => short,
+            });
+        }
+        if chunk.is_some() {
+            // Chunks: any trip count, as long as the loop ends (a value that may wrap
+            // around or a step of 0 keep the checked copy, see `max_trips`), so that
+            // the last chunk, up to the bound itself, is short too.
+            let ends = self.b.ins().icmp_imm_s(IntCC::NotEqual, trips, -1);
+            ok = Some(match ok {
+                Some(o) => self.b.ins().band(o, ends),
+                None => ends,
             });
         }
         let ok = ok.ok_or(TranslateError::Invalid("versioned loop without checks"))?;
@@ -244,6 +264,7 @@ impl Translator<'_, '_> {
             stack: self.stack.clone(),
             rewind: false,
             second: false,
+            chunk,
         });
         self.translate_loop_into(blockty, None)
     }
@@ -437,5 +458,286 @@ impl Translator<'_, '_> {
             }
             None => trips,
         })
+    }
+}
+
+/// Interrupt chunks in the unchecked copy of a versioned loop (interrupts on): the loop's
+/// test compares the induction with a chunk limit instead of its bound, at most
+/// [`chunk_trips`] trips ahead (never past the bound), and when the limit stops the loop
+/// before the bound would, a cold path checks the interrupt flag, computes the next limit
+/// and carries on. A trip costs what it costs without checks: the limit is a register
+/// where the bound was a register or a constant.
+pub(super) struct Chunk {
+    cl: CountedLoop,
+    /// Operators of the body read so far.
+    pos: usize,
+    /// The chunk limit (the induction's type).
+    limit: Variable,
+    /// The test's compare against the real bound, from the compare to its `br_if`.
+    real: Option<Value>,
+}
+
+/// Whether counted loop `cl` can run in interrupt chunks: a compare with an order (`ne`
+/// cannot stop early without missing the bound).
+fn chunkable(cl: &CountedLoop) -> bool {
+    cl.cmp.is_some() && cl.cont != Cont::Ne
+}
+
+/// Trips between two interrupt checks of loop `cl`: at most [`UNCHECKED_OPS`] operators.
+fn chunk_trips(cl: &CountedLoop) -> u64 {
+    UNCHECKED_OPS / (cl.ops as u64).max(1)
+}
+
+impl Translator<'_, '_> {
+    fn local_value(&mut self, l: u32) -> Result<Value> {
+        let v = self
+            .locals
+            .get(l as usize)
+            .map(|(v, _)| *v)
+            .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
+        Ok(self.b.use_var(v))
+    }
+
+    /// The induction value the test compares next and the bound. `entry`: at the loop's
+    /// entry (a do-while test sees the stepped value), else at the test (the local holds
+    /// what it compared).
+    fn chunk_operands(&mut self, cl: &CountedLoop, entry: bool) -> Result<(Value, Value)> {
+        let ty = if cl.wide { I64 } else { I32 };
+        let mut x = self.local_value(cl.var)?;
+        if entry && cl.after_step {
+            x = match cl.step_local {
+                Some(l) => {
+                    let m = self.local_value(l)?;
+                    self.b.ins().iadd(x, m)
+                }
+                None => self.b.ins().iadd_imm_s(x, cl.step),
+            };
+        }
+        let n = match cl.bound {
+            Bound::Local(l) => self.local_value(l)?,
+            Bound::Const(k) => self.b.ins().iconst(ty, k),
+        };
+        if self.b.func.dfg.value_type(x) != ty || self.b.func.dfg.value_type(n) != ty {
+            return Err(TranslateError::Invalid(
+                "counted loop: operand types differ",
+            ));
+        }
+        Ok((x, n))
+    }
+
+    /// The chunk limit from induction value `x` and bound `n`: `x + C * step` when that
+    /// is strictly between them (C = [`chunk_trips`]), else `n`. Never past `n` in the
+    /// step's direction, so the test against it holds only where the test against `n`
+    /// holds; and when the test against `n` holds at `x`, the one against the limit holds
+    /// too (the next chunk makes progress).
+    fn chunk_limit(&mut self, cl: &CountedLoop, x: Value, n: Value) -> Result<Value> {
+        let signed = matches!(
+            cl.cont,
+            Cont::Lt { signed: true }
+                | Cont::Le { signed: true }
+                | Cont::Gt { signed: true }
+                | Cont::Ge { signed: true }
+        );
+        let bit = if cl.wide {
+            i64::MIN
+        } else {
+            i64::from(i32::MIN)
+        };
+        let (x, n) = if signed {
+            (
+                self.b.ins().bxor_imm_s(x, bit),
+                self.b.ins().bxor_imm_s(n, bit),
+            )
+        } else {
+            (x, n)
+        };
+        let max = if cl.wide {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let imm = |v: u64| {
+            if cl.wide {
+                v as i64
+            } else {
+                i64::from(v as u32 as i32)
+            }
+        };
+        // The distance a chunk covers, at most the type's range (then no limit is ever
+        // strictly between: the loop runs at most C trips anyway).
+        let span = chunk_trips(cl)
+            .saturating_mul(cl.step.unsigned_abs())
+            .min(max);
+        if let Some(sl) = cl.step_local {
+            // A step held in a local (upward only): the span is m << k with 2^k <= C,
+            // unlimited (no limit strictly between) when it does not fit the type.
+            let m = self.local_value(sl)?;
+            let k = i64::from(chunk_trips(cl).ilog2());
+            let towards = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, x, n);
+            let d = self.b.ins().isub(n, x);
+            let (far, span) = if cl.wide {
+                let span = self.b.ins().ishl_imm_s(m, k);
+                let fits = self.b.ins().icmp_imm_s(
+                    IntCC::UnsignedLessThanOrEqual,
+                    m,
+                    (u64::MAX >> k) as i64,
+                );
+                let beyond = self.b.ins().icmp(IntCC::UnsignedGreaterThan, d, span);
+                (self.b.ins().band(fits, beyond), span)
+            } else {
+                let m = self.b.ins().uextend(I64, m);
+                let span = self.b.ins().ishl_imm_s(m, k);
+                let d = self.b.ins().uextend(I64, d);
+                // A span of 2^32 or more is never below the distance.
+                let far = self.b.ins().icmp(IntCC::UnsignedGreaterThan, d, span);
+                (far, self.b.ins().ireduce(I32, span))
+            };
+            let next = self.b.ins().iadd(x, span);
+            let inside = self.b.ins().band(towards, far);
+            let l = self.b.ins().select(inside, next, n);
+            return Ok(if signed {
+                self.b.ins().bxor_imm_s(l, bit)
+            } else {
+                l
+            });
+        }
+        let (towards, d, next) = if cl.step > 0 {
+            let t = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, x, n);
+            let d = self.b.ins().isub(n, x);
+            let next = self.b.ins().iadd_imm_s(x, imm(span));
+            (t, d, next)
+        } else {
+            let t = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, x, n);
+            let d = self.b.ins().isub(x, n);
+            let next = self.b.ins().iadd_imm_s(x, imm(span.wrapping_neg()));
+            (t, d, next)
+        };
+        let far = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThan, d, imm(span));
+        let inside = self.b.ins().band(towards, far);
+        let l = self.b.ins().select(inside, next, n);
+        Ok(if signed {
+            self.b.ins().bxor_imm_s(l, bit)
+        } else {
+            l
+        })
+    }
+
+    /// Starts the chunks of the unchecked copy of `cl` (in the block the guard branches
+    /// to, before the copy's header): the first limit.
+    pub(super) fn begin_chunks(&mut self, cl: CountedLoop) -> Result<()> {
+        let ty = if cl.wide { I64 } else { I32 };
+        let limit = self.b.declare_var(ty);
+        let (x, n) = self.chunk_operands(&cl, true)?;
+        let l = self.chunk_limit(&cl, x, n)?;
+        self.b.def_var(limit, l);
+        self.chunk = Some(Chunk {
+            cl,
+            pos: 0,
+            limit,
+            real: None,
+        });
+        Ok(())
+    }
+
+    /// The end of a chunk whose loop goes on: the interrupt check and the next limit.
+    fn chunk_boundary(&mut self, cl: &CountedLoop, limit: Variable) -> Result<()> {
+        let ctx = self
+            .bounds_ctx
+            .ok_or(TranslateError::Invalid("chunked loop without checks"))?;
+        self.interrupt_check(ctx);
+        if let Some(b) = self.b.current_block() {
+            self.b.set_cold_block(b);
+        }
+        let (x, n) = self.chunk_operands(cl, false)?;
+        let l = self.chunk_limit(cl, x, n)?;
+        self.b.def_var(limit, l);
+        Ok(())
+    }
+
+    /// In the unchecked copy of a chunked loop, translates the test's compare and its
+    /// `br_if` (`op`, the next operator of the body); `false` for any other operator,
+    /// which the caller translates. Called for every operator of the copy.
+    pub(super) fn chunk_op(&mut self, op: &Operator<'_>) -> Result<bool> {
+        let Some(ch) = self.chunk.as_mut() else {
+            return Ok(false);
+        };
+        let pos = ch.pos;
+        ch.pos += 1;
+        let (cl, limit) = (ch.cl, ch.limit);
+        let Some((at, bound_lhs)) = cl.cmp else {
+            return Ok(false);
+        };
+        if !self.reachable {
+            return Ok(false);
+        }
+        if pos == at {
+            let b = self.pop()?;
+            let a = self.pop()?;
+            self.push(a);
+            self.push(b);
+            self.translate_op(op.clone())?;
+            let real = self.pop()?;
+            let l = self.b.use_var(limit);
+            if bound_lhs {
+                self.push(l);
+                self.push(b);
+            } else {
+                self.push(a);
+                self.push(l);
+            }
+            self.translate_op(op.clone())?;
+            if let Some(ch) = self.chunk.as_mut() {
+                ch.real = Some(real);
+            }
+            return Ok(true);
+        }
+        if pos != at + 1 {
+            return Ok(false);
+        }
+        let (Operator::BrIf { relative_depth }, Some(real)) =
+            (op, self.chunk.as_mut().and_then(|c| c.real.take()))
+        else {
+            return Ok(false);
+        };
+        let depth = *relative_depth;
+        if depth == 0 {
+            // Do-while: the back-edge while the test against the limit holds; where it
+            // fails, the loop goes on if the test against the bound holds.
+            self.translate_br_if(0)?;
+            let more = self.b.create_block();
+            let done = self.b.create_block();
+            self.b.set_cold_block(more);
+            self.b.ins().brif(real, more, &[], done, &[]);
+            self.b.seal_block(more);
+            self.b.switch_to_block(more);
+            self.chunk_boundary(&cl, limit)?;
+            self.translate_br(0)?;
+            self.reachable = true;
+            self.b.seal_block(done);
+            self.b.switch_to_block(done);
+        } else {
+            // While: the exit test against the limit; where it holds, the loop exits if
+            // the test against the bound holds, else the trip goes on.
+            let fast = self.pop()?;
+            let slow = self.b.create_block();
+            let cont = self.b.create_block();
+            self.b.set_cold_block(slow);
+            self.b.ins().brif(fast, slow, &[], cont, &[]);
+            self.b.seal_block(slow);
+            self.b.switch_to_block(slow);
+            self.push(real);
+            self.translate_br_if(depth)?;
+            if let Some(b) = self.b.current_block() {
+                self.b.set_cold_block(b);
+            }
+            self.chunk_boundary(&cl, limit)?;
+            self.b.ins().jump(cont, &[]);
+            self.b.seal_block(cont);
+            self.b.switch_to_block(cont);
+        }
+        Ok(true)
     }
 }

@@ -84,6 +84,10 @@ pub(super) struct CountedLoop {
     pub after_step: bool,
     /// Operators in the body (for the interrupt latency bound).
     pub ops: usize,
+    /// The compare of the loop's test: its operator index in the body (the test's `br_if`
+    /// follows it) and whether the bound is its left operand. `None` for `local.tee i;
+    /// br_if 0`.
+    pub cmp: Option<(usize, bool)>,
 }
 
 /// Bodies longer than this are not analysed (the analysis buffers the operators).
@@ -251,24 +255,27 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
         Bound::Const(_) => true,
     };
     let single_write = |var: u32| writes.get(&var) == Some(&1);
-    let found = |var, wide, (step, step_local): (i64, Option<u32>), bound, cont, after_step| {
-        let step_ok = match step_local {
-            None => supported(cont, step),
-            Some(l) => {
-                invariant(Bound::Local(l), var) && matches!(cont, Cont::Lt { .. } | Cont::Le { .. })
-            }
+    let found =
+        |var, wide, (step, step_local): (i64, Option<u32>), bound, cont, after_step, cmp| {
+            let step_ok = match step_local {
+                None => supported(cont, step),
+                Some(l) => {
+                    invariant(Bound::Local(l), var)
+                        && matches!(cont, Cont::Lt { .. } | Cont::Le { .. })
+                }
+            };
+            (single_write(var) && invariant(bound, var) && step_ok).then_some(CountedLoop {
+                var,
+                wide,
+                step,
+                step_local,
+                bound,
+                cont,
+                after_step,
+                ops: n,
+                cmp,
+            })
         };
-        (single_write(var) && invariant(bound, var) && step_ok).then_some(CountedLoop {
-            var,
-            wide,
-            step,
-            step_local,
-            bound,
-            cont,
-            after_step,
-            ops: n,
-        })
-    };
     match ops_only.last()? {
         // Do-while: the back-edge is the last operator.
         Operator::BrIf { relative_depth: 0 } if top(n - 1) => {
@@ -279,7 +286,7 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
                     (step_of(&body_ops(&body, n - 5, n - 2)), ops_only[n - 2])
                 && *local_index == var
             {
-                return found(var, wide, (step, sl), Bound::Const(0), Cont::Ne, true);
+                return found(var, wide, (step, sl), Bound::Const(0), Cont::Ne, true, None);
             }
             if n < 7 || !(n - 7..n).all(top) {
                 return None;
@@ -292,7 +299,15 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
                 && matches!(ops_only[n - 4], Operator::LocalTee { local_index } if *local_index == var)
             {
                 let bound = bound_of(ops_only[n - 3], wide)?;
-                return found(var, wide, (step, sl), bound, cont, true);
+                return found(
+                    var,
+                    wide,
+                    (step, sl),
+                    bound,
+                    cont,
+                    true,
+                    Some((n - 2, false)),
+                );
             }
             // `B; local.get i; c; add; local.tee i; CMP; br_if 0`
             if let Some((var, w, step, sl)) = step_of(&body_ops(&body, n - 6, n - 3))
@@ -300,7 +315,15 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
                 && matches!(ops_only[n - 3], Operator::LocalTee { local_index } if *local_index == var)
             {
                 let bound = bound_of(ops_only[n - 7], wide)?;
-                return found(var, wide, (step, sl), bound, cont.swapped(), true);
+                return found(
+                    var,
+                    wide,
+                    (step, sl),
+                    bound,
+                    cont.swapped(),
+                    true,
+                    Some((n - 2, true)),
+                );
             }
             None
         }
@@ -336,9 +359,25 @@ pub(super) fn analyse(mut ops: OperatorsReader<'_>, blockty: BlockType) -> Optio
                 return None;
             }
             if first == Bound::Local(var) {
-                found(var, wide, (step, sl), second, cont_of(false)?, false)
+                found(
+                    var,
+                    wide,
+                    (step, sl),
+                    second,
+                    cont_of(false)?,
+                    false,
+                    Some((2, false)),
+                )
             } else if second == Bound::Local(var) {
-                found(var, wide, (step, sl), first, cont_of(true)?, false)
+                found(
+                    var,
+                    wide,
+                    (step, sl),
+                    first,
+                    cont_of(true)?,
+                    false,
+                    Some((2, true)),
+                )
             } else {
                 None
             }

@@ -174,6 +174,7 @@ impl FuncTranslator {
             fuel_var: None,
             version: None,
             unchecked: false,
+            chunk: None,
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -308,6 +309,8 @@ struct Translator<'a, 'f> {
     version: Option<Version>,
     /// Translating the unchecked copy of a versioned loop: back-edges only count fuel.
     unchecked: bool,
+    /// The interrupt chunks of the unchecked copy being translated (`bounds.rs`).
+    chunk: Option<bounds::Chunk>,
 }
 
 /// State of a versioned loop: the checked copy is translated first, then the operators
@@ -325,6 +328,8 @@ struct Version {
     rewind: bool,
     /// Translating the second (unchecked) copy.
     second: bool,
+    /// The unchecked copy runs in interrupt chunks (`bounds.rs`).
+    chunk: Option<counted_loop::CountedLoop>,
 }
 
 /// State of an OSR entry translation.
@@ -515,6 +520,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             let op = ops.read()?;
             self.offset = u32::try_from(offset).unwrap_or(u32::MAX);
             self.b.set_srcloc(SourceLoc::new(self.offset));
+            if self.chunk.is_some() && self.chunk_op(&op)? {
+                continue;
+            }
             if self.reachable {
                 if let Operator::Loop { blockty } = op
                     && self.version.is_none()
@@ -1091,9 +1099,12 @@ impl<'a, 'f> Translator<'a, 'f> {
                 // guard's other branch into the same continuation.
                 v.second = true;
                 v.rewind = true;
-                let (fast, bt) = (v.fast, v.blockty);
+                let (fast, bt, chunk) = (v.fast, v.blockty, v.chunk);
                 self.stack = v.stack.clone();
                 self.b.switch_to_block(fast);
+                if let Some(cl) = chunk {
+                    self.begin_chunks(cl)?;
+                }
                 self.reachable = true;
                 self.unchecked = true;
                 self.checked.clear();
@@ -1101,6 +1112,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             }
             self.version = None;
             self.unchecked = false;
+            self.chunk = None;
         }
         if frame.end_reachable {
             self.b.switch_to_block(frame.end);

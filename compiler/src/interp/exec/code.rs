@@ -68,7 +68,7 @@ impl Counters {
 
     /// Adds `n` back-edges at wasm offset `at` to [`Counters::loop_edges`].
     #[cold]
-    #[inline(never)]
+    #[inline]
     pub(super) fn add_loop_edges(&self, at: u32, n: u64) {
         let mut v = self.loop_edges.borrow_mut();
         match v.iter_mut().find(|e| e.0 == at) {
