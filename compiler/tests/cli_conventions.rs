@@ -614,8 +614,7 @@ fn item8_snapshot_traps_name_the_function_and_offset() {
         );
         seen.push(err);
     }
-    // The same offset in every mode (the interpreter adds the wasm backtrace, which compiled
-    // modes do not walk yet: compiler/tests/trap_backtrace.rs).
+    // The same offset in every mode, and the same backtrace (compiler/tests/trap_backtrace.rs).
     let location = |e: &String| {
         e.split("; wasm backtrace")
             .next()

@@ -112,6 +112,36 @@ fn item8_load_traps_name_the_function_and_offset() {
     );
 }
 
+/// The wasm backtrace of the frame-pointer chain, as `bareflow run` prints it (before: the
+/// trapping function only). `b` and `c` are too large for the snapshot inliner, so all three
+/// calls are machine frames.
+#[test]
+fn item8_load_prints_the_wasm_backtrace() {
+    let work =
+        "(local.set 1 (i32.add (i32.mul (local.get 1) (i32.const 3)) (local.get 0)))\n".repeat(12);
+    let wat = format!(
+        r#"(module
+  (func $c (param i32) (result i32) (local i32) {work} (i32.div_u (local.get 1) (local.get 0)))
+  (func $b (param i32) (result i32) (local i32) {work}
+    (i32.add (call $c (local.get 0)) (i32.and (local.get 1) (i32.const 0))))
+  (func $a (export "a") (param i32) (result i32) (i32.add (call $b (local.get 0)) (i32.const 2))))"#
+    );
+    let s = compile("chain", &wat);
+    let o = load(&[&s, "--invoke", "a", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(
+            "bareflow-load: trap: integer divide by zero (in function c, at code offset 0x"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("; wasm backtrace (innermost first): c <- b <- a\n"),
+        "{err}"
+    );
+}
+
 /// Before: options had to follow SNAP, `--` was refused and `--version` said "cannot read
 /// snapshot file".
 #[test]

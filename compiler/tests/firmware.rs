@@ -80,7 +80,7 @@ pub fn build_program_with(
 
 fn module_path(snap: &str) -> PathBuf {
     let root = root();
-    if snap == "host" || snap == "bulk" || snap == "mem64" {
+    if snap == "host" || snap == "bulk" || snap == "mem64" || snap == "api" {
         root.join(format!("runtime-loader/examples/freestanding/{snap}.wat"))
     } else {
         root.join("wasm-samples").join(format!("{snap}.wasm"))
@@ -99,6 +99,11 @@ fn slot(v: &Val) -> u64 {
 
 /// What the interpreter says about `export(args)` of `snap`: result slots or a trap code.
 fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
+    interpret_trap(snap, export, args).map_err(|t| t.code as u32)
+}
+
+/// [`interpret`], with the whole trap (its function and code offset).
+fn interpret_trap(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, Trap> {
     let module = Module::from_file(module_path(snap)).unwrap();
     let mut store = Store::new(Config::new(Mode::Interp));
     let log_ty = bareflow::FuncType {
@@ -139,7 +144,7 @@ fn interpret(snap: &str, export: &str, args: &[u64]) -> Result<Vec<u64>, u32> {
         .collect();
     match store.call(f, &vals) {
         Ok(r) => Ok(r.iter().map(slot).collect()),
-        Err(bareflow::CallError::Trap(t)) => Err(t.code as u32),
+        Err(bareflow::CallError::Trap(t)) => Err(t),
         Err(e) => panic!("{snap}.{export}: {e}"),
     }
 }
@@ -190,7 +195,92 @@ pub fn check_output(stdout: &str) -> usize {
     ] {
         assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");
     }
+    check_api_lines(stdout);
     calls
+}
+
+/// The module and instance view of the C API (issue #20 item 5; main.c's `api_checks` over
+/// api.wat): listing with signatures, checked bindings, globals, tables, memory in place and
+/// trap locations, each with its failing cases; trap locations agree with the interpreter.
+fn check_api_lines(stdout: &str) {
+    for want in [
+        "api import env.log kind 0 index 0 (iI)",
+        "api exports 16",
+        "api export mem kind 3 index 0",
+        "api export tab kind 2 index 0",
+        "api export refs kind 2 index 1",
+        "api export counter kind 1 index 0",
+        "api export fref kind 1 index 3",
+        "api export read_scale kind 0 index 3 ()F",
+        "api export call_slot kind 0 index 4 (ii)i",
+        "api export log kind 0 index 9 (i)",
+        "api signature small buffer -> 9, no such function -> 7",
+        "api bind_typed env.log (ii) -> status 11 signature mismatch: env.log is (iI), not (ii)",
+        "api bind_typed env.log (iI)i -> status 11 signature mismatch: env.log is (iI), not (iI)i",
+        "api bind_typed env.log (I) -> status 11",
+        "api bind_typed env.nope (iI) -> status 7 no import env.nope",
+        "api bind_typed env.log (iI -> status 1 malformed signature: (iI",
+        "api bind_typed env.log (iX) -> status 1 malformed signature: (iX)",
+        "api bind_typed env.log (iI) -> status 0",
+        "api global counter -> status 0 type 0 mutable 1 bits 7",
+        "api global limit -> status 0 type 1 mutable 0 bits 1000",
+        // 1.5 as f64 bits; fref holds $double, function 1.
+        "api global scale -> status 0 type 3 mutable 1 bits 4609434218613702656",
+        "api global fref -> status 0 type 129 mutable 1 bits 1",
+        "api global_set counter i32 41 -> status 0",
+        "api global_set counter i64 41 -> status 11 value of another type than global counter",
+        "api global_set limit i64 5 -> status 11 global is immutable: limit",
+        "api global_set scale f64 2.25 -> status 0",
+        "api global_set fref null -> status 0",
+        "api global_set fref func 999 -> status 7",
+        "api global_set nope i32 41 -> status 7 no export named nope",
+        "api global_set mem i32 41 -> status 11 export is of another kind: mem",
+        // What the host set, read by wasm (2.25 as f64 bits).
+        "api call read_counter -> 41 location 7",
+        "api call read_scale -> 4612248968380809216 location 7",
+        "api table tab size -> status 0 3",
+        "api table tab 0 -> status 0 func 1 call(21) -> status 0 42",
+        "api table tab 1 -> status 0 func 5 call(21) -> status 0 4",
+        "api table tab 2 -> status 0 func 4294967295",
+        "api table tab 3 -> status 9 func 7777",
+        "api table refs get -> status 11, table nope -> status 7, table counter -> status 11",
+        "api memory 0 -> status 0 length 65536",
+        // Bytes 4, 3, 2, 1 written through the pointer at 200, read by wasm's i32.load.
+        "api call load 200 -> 16909060 location 7",
+        "api memory 1 -> status 7",
+        "api call grow 1 -> 1 location 7",
+        "api memory 0 after grow -> status 0 length 131072 byte 200 4",
+        "api call div 7 0 trap 7 trap: integer divide by zero (in function div, at code offset 0x",
+        "api call outer 0 trap 7 trap: integer divide by zero (in function #5, at code offset 0x",
+        "api call call_slot 2 5 trap 5 trap: uninitialized element (in function call_slot, at",
+        // A host function's error has no location in compiled code.
+        "api call log 99 trap 11 trap: host function error location 7",
+        "api call div 7 2 -> 3 location 7",
+    ] {
+        assert!(stdout.contains(want), "missing `{want}` in:\n{stdout}");
+    }
+    // Every trap location is the interpreter's (function index and wasm code offset).
+    let mut traps = 0;
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("api call ") else {
+            continue;
+        };
+        let Some((_, loc)) = rest.split_once(" location 0 func ") else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let end = words.iter().position(|w| *w == "trap").unwrap();
+        let args: Vec<u64> = words[1..end].iter().map(|w| w.parse().unwrap()).collect();
+        let (func, offset) = loc.split_once(" offset ").unwrap();
+        let t = interpret_trap("api", words[0], &args).expect_err(line);
+        assert_eq!(
+            (t.func, t.offset),
+            (Some(func.parse().unwrap()), Some(offset.parse().unwrap())),
+            "{line}"
+        );
+        traps += 1;
+    }
+    assert_eq!(traps, 3, "{stdout}");
 }
 
 #[test]

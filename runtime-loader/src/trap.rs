@@ -69,12 +69,90 @@ pub struct TrapContext {
     /// at its next function entry or back-edge; the check clears it. Written with a single
     /// store from any thread or a signal handler (see [`request_interrupt`]).
     pub interrupt: u32,
+    /// Called by the raise path, when set, before it unwinds: `walk(ctx, sp, fp)` with the
+    /// stack pointer at the raise entry (`[sp]` is the return address into the code that
+    /// raised the trap) and that code's frame pointer. The std side installs
+    /// [`record_frames`] to keep a wasm backtrace of compiled code; the C library leaves it
+    /// null (the raise path then only tests it).
+    pub walk: Option<unsafe extern "C" fn(ctx: *mut TrapContext, sp: usize, fp: usize)>,
+    /// Where [`record_frames`] writes (null: nowhere); owned by whoever sets `walk`.
+    pub frames: *mut TrapFrames,
+}
+
+/// Return addresses of the compiled frames a trap unwound, innermost first, as
+/// [`record_frames`] found them by following the frame-pointer chain (every compiled
+/// function keeps frame pointers: Cranelift's `preserve_frame_pointers`). The embedder maps
+/// them to functions with its code ranges; an address outside compiled code ends the chain.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct TrapFrames {
+    /// Entries of `pcs` in use.
+    pub len: usize,
+    /// `pcs[0]`: the return address of the raise call (inside the code that trapped); then
+    /// one return address per caller frame.
+    pub pcs: [usize; TrapFrames::MAX],
+}
+
+impl TrapFrames {
+    /// Most frames kept (the innermost ones).
+    pub const MAX: usize = 32;
+
+    /// No frames.
+    pub const EMPTY: TrapFrames = TrapFrames {
+        len: 0,
+        pcs: [0; TrapFrames::MAX],
+    };
+
+    /// The recorded return addresses.
+    pub fn pcs(&self) -> &[usize] {
+        &self.pcs[..self.len.min(Self::MAX)]
+    }
+}
+
+/// The raise path's frame walk ([`TrapContext::walk`]): records in `(*ctx).frames` the
+/// return address at `sp`, then the return address of every frame of the chain from `fp`,
+/// while the chain climbs strictly towards the innermost [`enter`]'s buffer
+/// (`TrapContext::jmp`): every word it reads lies between the raise call and that entry, on
+/// the stack wasm is running on. No allocation, no lock.
+///
+/// # Safety
+/// Called by the raise path only: `ctx` is the live trap context with an active entry,
+/// `sp` the raise entry's stack pointer.
+pub unsafe extern "C" fn record_frames(ctx: *mut TrapContext, sp: usize, fp: usize) {
+    // SAFETY: per the contract; every address read is checked to lie in [sp, jmp), the
+    // live part of the stack between the raise call and the innermost entry.
+    unsafe {
+        let out = (*ctx).frames;
+        if out.is_null() {
+            return;
+        }
+        let top = (*ctx).jmp as usize;
+        let mut n = 0;
+        if sp.checked_add(8).is_some_and(|e| e <= top) {
+            (*out).pcs[0] = *(sp as *const usize);
+            n = 1;
+        }
+        let (mut prev, mut fp) = (sp, fp);
+        while n < TrapFrames::MAX
+            && fp > prev
+            && fp % 8 == 0
+            && fp.checked_add(16).is_some_and(|e| e <= top)
+        {
+            (*out).pcs[n] = *((fp + 8) as *const usize);
+            n += 1;
+            prev = fp;
+            fp = *(fp as *const usize);
+        }
+        (*out).len = n;
+    }
 }
 
 /// Offset of [`TrapContext::fuel`].
 pub const TRAP_CTX_FUEL: i32 = 64;
 /// Offset of [`TrapContext::interrupt`].
 pub const TRAP_CTX_INTERRUPT: i32 = 72;
+/// Offset of [`TrapContext::walk`].
+pub const TRAP_CTX_WALK: i32 = 80;
 
 /// Sets the interrupt flag of the trap context at `ctx` (one volatile 32-bit store:
 /// async-signal-safe, callable from another thread or an interrupt handler).
@@ -130,6 +208,8 @@ impl TrapContext {
             stack_floor_min: 0,
             fuel: 0,
             interrupt: 0,
+            walk: None,
+            frames: core::ptr::null_mut(),
         }
     }
 }
@@ -246,6 +326,23 @@ core::arch::global_asm!(
     "mov rcx, qword ptr [rax + {jmp}]",
     "test rcx, rcx",
     "jz 3f",
+    // A frame walk (TrapContext::walk) before the frames are dropped. The callee-saved
+    // registers are free: the landing restores the entry's.
+    "mov rdx, qword ptr [rax + {walk}]",
+    "test rdx, rdx",
+    "jz 4f",
+    "mov rbx, rax",
+    "mov r12d, esi",
+    "mov r13, rdx",
+    "mov rdi, rax",
+    "mov rsi, rsp",
+    "mov rdx, rbp",
+    "and rsp, -16",
+    "call r13",
+    "mov rax, rbx",
+    "mov esi, r12d",
+    "mov rcx, qword ptr [rax + {jmp}]",
+    "4:",
     "mov dword ptr [rax + {last_trap}], esi",
     "mov rsp, rcx",
     "mov eax, esi",
@@ -258,6 +355,7 @@ core::arch::global_asm!(
     budget = const TRAP_CTX_STACK_BUDGET,
     depth = const TRAP_CTX_DEPTH,
     last_trap = const TRAP_CTX_LAST_TRAP,
+    walk = const TRAP_CTX_WALK,
     floor = const TRAP_CTX_STACK_FLOOR,
     stack_overflow = const crate::abi::TrapCode::StackOverflow as u32,
     refresh = sym refresh_stack_floor,
@@ -455,6 +553,7 @@ mod tests {
             offset_of!(TrapContext, interrupt) as i32,
             TRAP_CTX_INTERRUPT
         );
+        assert_eq!(offset_of!(TrapContext, walk) as i32, TRAP_CTX_WALK);
     }
 
     fn vmctx_with(trap_ctx: *mut TrapContext) -> VMContext {

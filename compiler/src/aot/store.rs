@@ -28,6 +28,8 @@ use crate::runtime::{Config, Mode};
 /// Per-store snapshot state (present in `Mode::Snapshot` and `Mode::SnapshotXip` only).
 pub struct SnapshotStore {
     // Field order is drop order: trap-site registrations, code, the trap context last.
+    /// Code ranges of the instances' functions, for the wasm backtrace (`jit::frames`).
+    code_ranges: Vec<crate::jit::frames::CodeRange>,
     /// Per-function guard-page trap sites of each instance (guard mode), so a fault names
     /// the function as in the JIT modes (the module-wide registration has no function).
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -40,6 +42,11 @@ pub struct SnapshotStore {
     xip: bool,
     bounds: crate::clif::Bounds,
     trap_ctx: Box<TrapContext>,
+    /// Where the raise path records the frame-pointer chain (`trap_ctx.frames`).
+    _frames: Box<runtime_loader::trap::TrapFrames>,
+    /// Per loaded module (same order as `loaded`): each function's code size, from the
+    /// snapshot's function records.
+    code_sizes: Vec<HashMap<u32, u32>>,
 }
 
 impl core::fmt::Debug for SnapshotStore {
@@ -67,8 +74,13 @@ impl SnapshotStore {
             _ => return None,
         };
         let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
+        let mut frames = Box::new(runtime_loader::trap::TrapFrames::EMPTY);
+        crate::jit::frames::install(&mut trap_ctx, &mut frames);
         let stubs = JitTier::new(OptLevel::None, &mut *trap_ctx).ok()?;
         Some(SnapshotStore {
+            code_ranges: Vec::new(),
+            _frames: frames,
+            code_sizes: Vec::new(),
             #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
             located_sites: Vec::new(),
             stubs,
@@ -152,6 +164,13 @@ impl SnapshotStore {
                     ..Default::default()
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
+                let sizes: HashMap<u32, u32> = runtime_loader::format::Snapshot::parse(&bytes)
+                    .map(|s| {
+                        s.func_records()
+                            .map(|r| (r.func_index, r.code_size))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let loaded = if self.xip {
                     let image = MmapCodeMemory::map_read_exec(&bytes)
                         .map_err(|e| format!("mapping snapshot: {e}"))?;
@@ -167,6 +186,7 @@ impl SnapshotStore {
                 unsafe { loaded.register_traps(ctx) }
                     .map_err(|e| format!("loading snapshot: {e}"))?;
                 self.loaded.push(loaded);
+                self.code_sizes.push(sizes);
                 self._modules.push(module.clone());
                 self.by_module.insert(key, self.loaded.len() - 1);
                 self.loaded.len() - 1
@@ -189,6 +209,16 @@ impl SnapshotStore {
             unsafe {
                 (*fr).native = native;
                 (*fr).array = array;
+            }
+            if let Some(&len) = self.code_sizes[slot].get(&index)
+                && !native.is_null()
+            {
+                self.code_ranges.push(crate::jit::frames::register(
+                    native,
+                    len as usize,
+                    index,
+                    fr,
+                ));
             }
             #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
             if self.memory == MemoryMode::Guard && !native.is_null() {

@@ -155,6 +155,9 @@ pub struct JitTier {
     /// Guard memory mode: trap sites of the compiled functions, registered with the fault
     /// handler (dropped before the code is freed).
     trap_sites: Vec<GuardRegistration>,
+    /// Code ranges of the compiled functions, for the wasm backtrace (`frames`; dropped
+    /// before the code is freed).
+    code_ranges: Vec<frames::CodeRange>,
     /// `(hook, data)` called by counting code every `tier::HOOK_PERIOD` calls.
     tier_hook: Option<(*const u8, *const u8)>,
 }
@@ -175,6 +178,7 @@ impl core::fmt::Debug for JitTier {
 impl Drop for JitTier {
     fn drop(&mut self) {
         self.trap_sites.clear();
+        self.code_ranges.clear();
         if let Some(m) = self.module.take() {
             // SAFETY: the owner (a store) drops its tiers only after every instance whose
             // FuncRefs point into this module is gone and no compiled code is running.
@@ -286,6 +290,7 @@ impl JitTier {
             array_trampolines: HashMap::new(),
             native_stubs: HashMap::new(),
             trap_sites: Vec::new(),
+            code_ranges: Vec::new(),
             tier_hook: None,
         })
     }
@@ -453,8 +458,10 @@ impl JitTier {
             let ty = info.func_type(*index).expect("checked above");
             let array = self.array_trampoline(ty)?;
             let native = self.module().get_finalized_function(*id);
+            let func = func_refs.get(i).copied().unwrap_or(core::ptr::null());
+            self.code_ranges
+                .push(frames::register(native, size, *index, func));
             if !sites.is_empty() {
-                let func = func_refs.get(i).copied().unwrap_or(core::ptr::null());
                 self.register_trap_sites(native, size, sites, func);
             }
             out.push(CompiledFunc {
@@ -544,6 +551,8 @@ impl JitTier {
             .unwrap_or_default();
         self.module().finalize_definitions()?;
         let entry = self.module().get_finalized_function(id);
+        self.code_ranges
+            .push(frames::register(entry, size, index, func_ref));
         if !sites.is_empty() {
             self.register_trap_sites(entry, size, sites, func_ref);
         }
@@ -713,6 +722,7 @@ fn env_config(call_conv: CallConv) -> cranelift_codegen::isa::TargetFrontendConf
     clif::VmctxEnv { call_conv }.frontend_config()
 }
 
+pub(crate) mod frames;
 pub mod store;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use runtime_loader::format::MemoryMode;
 use runtime_loader::instance::GUARD_MEMORY_SUPPORTED;
 use runtime_loader::instance::Instance;
 use runtime_loader::meta;
-use runtime_loader::trap::{self, TrapContext};
+use runtime_loader::trap::{self, TrapContext, TrapFrames};
 
 use super::{JitError, JitTier, OptLevel};
 use crate::clif::{ModuleInfo, wasm_val_type};
@@ -37,6 +37,8 @@ pub struct JitStore {
     /// address, which must not change when the store moves.
     tiering: Option<Box<Tiering>>,
     trap_ctx: Box<TrapContext>,
+    /// Where the raise path records the frame-pointer chain (`trap_ctx.frames`).
+    _frames: Box<TrapFrames>,
 }
 
 /// The tiered-mode state: the tier manager and what it needs to know about every instance.
@@ -107,6 +109,8 @@ impl JitStore {
     /// [`JitError::Isa`] if the host is not supported.
     pub fn new(config: &Config) -> Result<Option<JitStore>, JitError> {
         let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
+        let mut frames = Box::new(TrapFrames::EMPTY);
+        super::frames::install(&mut trap_ctx, &mut frames);
         let ctx: *mut TrapContext = &mut *trap_ctx;
         let (mut pure, tiering) = match config.mode {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
@@ -144,6 +148,7 @@ impl JitStore {
             pure,
             tiering,
             trap_ctx,
+            _frames: frames,
         }))
     }
 
@@ -584,6 +589,7 @@ unsafe extern "C" fn compiled_tier_hook(data: *mut Tiering, calls: *const u64) {
 pub(crate) fn clear_trap_site(ctx: &mut TrapContext) {
     ctx.last_func = core::ptr::null();
     ctx.last_offset = 0;
+    super::frames::clear(ctx);
 }
 
 /// Names the compiled function that raised `trap` from the site recorded in `ctx` (JIT and
@@ -592,6 +598,7 @@ pub(crate) fn clear_trap_site(ctx: &mut TrapContext) {
 pub(crate) fn attribute_trap(ctx: &mut TrapContext, trap: &mut crate::runtime::Trap) {
     let f = core::mem::replace(&mut ctx.last_func, core::ptr::null());
     let offset = core::mem::replace(&mut ctx.last_offset, 0);
+    let chain = super::frames::backtrace(ctx);
     if trap.func.is_some() || f.is_null() {
         return;
     }
@@ -607,12 +614,29 @@ pub(crate) fn attribute_trap(ctx: &mut TrapContext, trap: &mut crate::runtime::T
         if !data.is_null() {
             trap.func_name = (*data).module.func_name(index).map(str::to_string);
         }
-        // Compiled code: the trapping function only (no frame-pointer walk yet).
+        // Compiled code: the frame-pointer chain the raise path recorded (`frames`),
+        // starting at the trapping function (a guard-page fault raises from the signal
+        // handler, whose chain starts at the caller: the recorded function comes first).
         if trap.backtrace.is_empty() {
             trap.backtrace.push(crate::runtime::BacktraceFrame {
                 func: index,
                 func_name: trap.func_name.clone(),
             });
+            let skip = usize::from(chain.first().is_some_and(|c| c.0 == index));
+            for &(i, fr) in &chain[skip..] {
+                let name = if fr.is_null() {
+                    None
+                } else {
+                    let data = (*fr).host_data as *const InterpInstance;
+                    (!data.is_null())
+                        .then(|| (*data).module.func_name(i).map(str::to_string))
+                        .flatten()
+                };
+                trap.backtrace.push(crate::runtime::BacktraceFrame {
+                    func: i,
+                    func_name: name,
+                });
+            }
         }
     }
 }

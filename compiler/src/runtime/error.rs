@@ -58,11 +58,10 @@ impl Trap {
     ///
     /// Known in every mode for the wasm frames above the innermost host boundary: the
     /// interpreter reads its frame stack; compiled code (`jit-none`, `jit-speed`,
-    /// snapshots) is walked by frame pointers from the trap point. Not covered (the
-    /// backtrace ends there): frames above a host function, or above an interpreter/compiled
-    /// code boundary in `tiered` mode; traps raised inside a runtime routine (`memory.grow`,
-    /// table operations) or by a guard-page fault (`--memory guard`), which have only the
-    /// trapping function; host traps ([`Trap::host`]), which have none.
+    /// snapshots, guard-page faults included) is walked by frame pointers from the trap
+    /// point. Not covered (the backtrace ends there): frames above a host function, or
+    /// above an interpreter/compiled code boundary in `tiered` mode; a call that snapshot
+    /// code inlined has no frame and is left out; host traps ([`Trap::host`]) have none.
     ///
     /// ```
     /// use bareflow::{CallError, Config, Extern, Mode, Module, Store};

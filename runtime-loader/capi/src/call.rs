@@ -82,8 +82,10 @@ pub unsafe extern "C" fn bf_call(
             } else {
                 core::slice::from_raw_parts_mut(values, nvalues)
             };
-            let result = call(&*r.inst, index, slots);
+            // Cleared before the call, so after a trap it names the trapping compiled
+            // function (`bf_trap_location`); host traps clear it themselves (import stubs).
             r.trap_ctx.last_func = ptr::null();
+            let result = call(&*r.inst, index, slots);
             match result {
                 Ok(()) => {
                     r.trap_code = 0;

@@ -45,11 +45,13 @@ mod bounds;
 mod call;
 mod instance;
 mod load;
+mod reflect;
 
 use arena::*;
 pub use call::*;
 pub use instance::*;
 pub use load::*;
+pub use reflect::*;
 
 // ---------------------------------------------------------------------------------------
 // Status codes
@@ -80,9 +82,13 @@ pub const BF_ERR_BOUNDS: bf_status = 9;
 /// Signed snapshots (`bf_set_public_key`): the snapshot is unsigned, its signature does not
 /// verify, or the key is invalid / not supported by this build (`bf_error_message` says which).
 pub const BF_ERR_SIGNATURE: bf_status = 10;
+/// A type mismatch: a host function's signature is not the import's (`bf_bind_typed`), a
+/// value is not of the global's type or the global is immutable (`bf_global_set`), an
+/// export is of another kind, or a table holds externrefs (`bf_error_message` says which).
+pub const BF_ERR_TYPE: bf_status = 11;
 
 /// What each status means, indexed by its value (`BF_OK` first).
-const STATUS_MESSAGES: [&CStr; 11] = [
+const STATUS_MESSAGES: [&CStr; 12] = [
     c"ok",
     c"invalid argument",
     c"call out of order or runtime poisoned",
@@ -94,8 +100,9 @@ const STATUS_MESSAGES: [&CStr; 11] = [
     c"trap",
     c"out of bounds",
     c"signature check failed",
+    c"type mismatch",
 ];
-const _: () = assert!(STATUS_MESSAGES.len() == BF_ERR_SIGNATURE as usize + 1);
+const _: () = assert!(STATUS_MESSAGES.len() == BF_ERR_TYPE as usize + 1);
 
 /// A static, NUL-terminated description of `status`.
 #[unsafe(no_mangle)]
@@ -296,24 +303,21 @@ pub unsafe extern "C" fn bf_init(
     };
     // SAFETY: `[at, heap)` lies inside the embedder's writable arena and is aligned for
     // `Runtime`; any previous runtime there is abandoned without drop (its memory is reused).
+    // Zeroed first, then the fields whose value is not all-zero bytes written: the other
+    // fields (flags, counts, null pointers, the message, the trap context but for its
+    // budget) are valid as zero. Smaller than writing a whole `Runtime` value (measured
+    // 2026-12-07: `bf_init` 177 bytes, against 299 that way with the frame-walk fields).
     unsafe {
-        rt.write(Runtime {
-            heap: Bump {
-                start: heap,
-                cur: heap,
-                end,
-            },
-            trap_ctx: TrapContext::new(budget),
-            poisoned: false,
-            module: None,
-            bindings: ptr::null_mut(),
-            inst: ptr::null_mut(),
-            trap_code: 0,
-            message: [0; 96],
-            public_key: None,
-            require_signature: false,
-            bounds: 0,
+        ptr::write_bytes(rt.cast::<u8>(), 0, size_of::<Runtime>());
+        (&raw mut (*rt).heap).write(Bump {
+            start: heap,
+            cur: heap,
+            end,
         });
+        // `TrapContext::new(budget)` but for what zero already is (no entry, no walk).
+        (*rt).trap_ctx.stack_budget = budget;
+        (&raw mut (*rt).module).write(None);
+        (&raw mut (*rt).public_key).write(None);
         *out = rt;
     }
     BF_OK

@@ -2,9 +2,12 @@
 # Builds the freestanding C proof of the BareFlow C API:
 #   1. snapshots of the trio + sha256 (wasm-samples), host.wat and bulk.wat with `bareflow compile`
 #      (plus fibonacci in guard memory mode, which the C API must refuse);
-#   2. main.c + mem.c with -ffreestanding -nostdlib -static, linked with libbareflow.a;
-#   3. prints the loader core's share of the program (from the link map) and `size`; a link
-#      map it cannot read is an error (scripts/sizes.sh checks the loader-core budget on it).
+#   2. main.c + mem.c with -ffreestanding -nostdlib -static, linked with libbareflow.a, twice:
+#      `freestanding` (everything, with -DBF_EXTENDED_API: the module and instance view,
+#      api.wat) and `freestanding-core` (without it: the calls every embedding makes);
+#   3. prints the loader core's share of freestanding-core (from the link map), what the
+#      extended API adds in `freestanding`, and `size`; a link map it cannot read is an error
+#      (scripts/sizes.sh checks the loader-core budget on it).
 # Environment:
 #   BAREFLOW  the bareflow binary            (default: target/debug/bareflow)
 #   LIB       libbareflow.a                  (default: target/min-size/libbareflow.a, built
@@ -31,6 +34,7 @@ done
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/mem64.wat" -o "$OUT/mem64.snap" 2>/dev/null
 echo '(module (memory i64 65536) (func (export "f")))' > "$OUT/mem64-huge.wat"
 "$BAREFLOW" compile $COMPILE_FLAGS "$OUT/mem64-huge.wat" -o "$OUT/mem64-huge.snap" 2>/dev/null
+"$BAREFLOW" compile $COMPILE_FLAGS "$here/api.wat" -o "$OUT/api.snap" 2>/dev/null
 # Fuel and interrupt checks (bf_set_fuel, bf_interrupt).
 "$BAREFLOW" compile $COMPILE_FLAGS --fuel --interruptible "$here/bounds.wat" -o "$OUT/bounds.snap" 2>/dev/null
 # Compiled for the other memory mode (guard pages): the C API must refuse it.
@@ -44,26 +48,43 @@ if "$CC" -fno-tree-loop-distribute-patterns -x c -c -o /dev/null /dev/null 2>/de
     MEMFLAGS="$MEMFLAGS -fno-tree-loop-distribute-patterns"
 fi
 case " $COMPILE_FLAGS " in *" --xip "*) CFLAGS="$CFLAGS -DXIP=1" ;; esac
-"$CC" $CFLAGS -I "$root/runtime-loader/include" -DSNAP_DIR="\"$OUT\"" -c "$here/main.c" -o "$OUT/main.o"
 "$CC" $CFLAGS $MEMFLAGS -c "$here/mem.c" -o "$OUT/mem.o"
-"$CC" -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-Map,"$OUT/freestanding.map" \
-    "$OUT/main.o" "$OUT/mem.o" "$LIB" -o "$OUT/freestanding" 2>"$OUT/link.log" || {
-    cat "$OUT/link.log" >&2
-    exit 1
-}
-grep -v "RWX permissions\|missing .note.GNU-stack" "$OUT/link.log" >&2 || true
-
-# Bytes of the final program that come from libbareflow.a, by output section kind.
-awk '
-    function hex(h,   i, c, v) { v = 0; h = tolower(h); sub(/^0x/, "", h); for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c } return v }
-    /^ \.[a-z]/ {
-        sec = $1
-        if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
-        if (file !~ /libbareflow\.a/) next
-        if (sec ~ /^\.text/) text += hex(size)
-        else if (sec ~ /^\.rodata/ || sec ~ /^\.data\.rel\.ro/) ro += hex(size)
-        else if (sec ~ /^\.(data|bss)/) data += hex(size)
+# `name extra-cflags`: compiles main.c and links program OUT/name with its link map.
+program() {
+    "$CC" $CFLAGS $2 -I "$root/runtime-loader/include" -DSNAP_DIR="\"$OUT\"" -c "$here/main.c" \
+        -o "$OUT/$1.o"
+    "$CC" -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-Map,"$OUT/$1.map" \
+        "$OUT/$1.o" "$OUT/mem.o" "$LIB" -o "$OUT/$1" 2>"$OUT/link.log" || {
+        cat "$OUT/link.log" >&2
+        exit 1
     }
-    END { printf "loader core in the program: text %d bytes, rodata %d bytes, data+bss %d bytes\n", text, ro, data }
-' "$OUT/freestanding.map"
-size "$OUT/freestanding"
+    grep -v "RWX permissions\|missing .note.GNU-stack" "$OUT/link.log" >&2 || true
+}
+program freestanding -DBF_EXTENDED_API=1
+program freestanding-core ""
+
+# Bytes of a program that come from libbareflow.a, by output section kind: `text ro data`
+# (input sections kept in the link; the ones --gc-sections discarded are not counted).
+lib_bytes() {
+    awk '
+        function hex(h,   i, c, v) { v = 0; h = tolower(h); sub(/^0x/, "", h); for (i = 1; i <= length(h); i++) { c = index("0123456789abcdef", substr(h, i, 1)) - 1; v = v * 16 + c } return v }
+        # Only what is linked: the map lists the sections --gc-sections dropped first.
+        /^Linker script and memory map/ { linked = 1 }
+        !linked { next }
+        /^ \.[a-z]/ {
+            sec = $1
+            if (NF >= 4) { size = $3; file = $4 } else { getline; size = $2; file = $3 }
+            if (file !~ /libbareflow\.a/) next
+            if (sec ~ /^\.text/) text += hex(size)
+            else if (sec ~ /^\.rodata/ || sec ~ /^\.data\.rel\.ro/) ro += hex(size)
+            else if (sec ~ /^\.(data|bss)/) data += hex(size)
+        }
+        END { printf "%d %d %d\n", text, ro, data }
+    ' "$1"
+}
+set -- $(lib_bytes "$OUT/freestanding-core.map")
+core_text=$1
+echo "loader core in the program: text $1 bytes, rodata $2 bytes, data+bss $3 bytes"
+set -- $(lib_bytes "$OUT/freestanding.map")
+echo "with the module and instance view (bf_export_get ... bf_trap_message): text $1 bytes (+$(($1 - core_text))), rodata $2 bytes"
+size "$OUT/freestanding-core" "$OUT/freestanding"

@@ -357,6 +357,260 @@ static int load_file(const char *path, const char *export) {
     return 0;
 }
 
+#ifdef BF_EXTENDED_API
+/* ---- the module and instance view (bf_export_get ... bf_trap_message) ---------------------
+ * Built only into the full program (build.sh: -DBF_EXTENDED_API); the loader-core figure is
+ * measured on the program without it. Lines start with "api "; firmware.rs checks them. */
+EMBED(snap_api, "api.snap")
+
+static void put_n(const char *s, size_t n) {
+    for (size_t i = 0; i < n && len < sizeof line - 1; i++) line[len++] = s[i];
+}
+
+static uint32_t host_log_api(void *env, bf_runtime *rt, uint64_t *v) {
+    (void)env;
+    (void)rt;
+    return v[0] == 99 ? 1000 : 0; /* 99: a host error (not a trap code) */
+}
+
+/* Calls export `name` with its (up to two) arguments a, b; prints
+ * "api call NAME ARGS -> R location S" or "api call NAME ARGS trap CODE MESSAGE location S"
+ * (S: the bf_trap_location status), with " func F offset O" when there is a location. */
+static uint64_t api_call(bf_runtime *rt, const char *name, uint64_t a, uint64_t b) {
+    uint32_t idx, np = 0;
+    uint64_t v[2] = {a, b};
+    expect(bf_export_func(rt, name, &idx, &np, 0) == BF_OK, "api export");
+    bf_status s = bf_call(rt, idx, v, 2);
+    uint32_t f = 0, off = 0;
+    bf_status l = bf_trap_location(rt, &f, &off);
+    put("api call ");
+    put(name);
+    for (uint32_t i = 0; i < np && i < 2; i++) {
+        put(" ");
+        put_u64(i ? b : a);
+    }
+    if (s == BF_OK) {
+        put(" -> ");
+        put_u64(v[0]);
+    } else {
+        put(" trap ");
+        put_u64(bf_trap_code(rt));
+        put(" ");
+        put(bf_trap_message(rt));
+    }
+    put(" location ");
+    put_u64(l);
+    if (l == BF_OK) {
+        put(" func ");
+        put_u64(f);
+        put(" offset ");
+        put_u64(off);
+    }
+    flush();
+    return v[0];
+}
+
+static void api_checks(void) {
+    bf_runtime *rt;
+    bf_status s = bf_init(arena, sizeof arena, 0, &rt);
+    s = s ? s : bf_load(rt, snap_api, (size_t)(snap_api_end - snap_api), CODE_REGION, CODE_LEN);
+    expect(s == BF_OK, "api load");
+    if (s != BF_OK) return;
+    char sig[32];
+    bf_extern e;
+    uint32_t n = 0;
+    /* Listing, before bf_instantiate. */
+    expect(bf_import_count(rt, &n) == BF_OK, "import count");
+    for (uint32_t i = 0; i < n; i++) {
+        expect(bf_import_get(rt, i, &e) == BF_OK, "import get");
+        put("api import ");
+        put_n(e.module, e.module_len);
+        put(".");
+        put_n(e.name, e.name_len);
+        put(" kind ");
+        put_u64(e.kind);
+        put(" index ");
+        put_u64(e.index);
+        if (e.kind == BF_EXTERN_FUNC && bf_func_signature(rt, e.index, sig, sizeof sig) == BF_OK) {
+            put(" ");
+            put(sig);
+        }
+        flush();
+    }
+    expect(bf_import_get(rt, n, &e) == BF_ERR_NOT_FOUND, "import past the end");
+    expect(bf_export_count(rt, &n) == BF_OK, "export count");
+    put("api exports ");
+    put_u64(n);
+    flush();
+    for (uint32_t i = 0; i < n; i++) {
+        expect(bf_export_get(rt, i, &e) == BF_OK && e.module == 0, "export get");
+        put("api export ");
+        put_n(e.name, e.name_len);
+        put(" kind ");
+        put_u64(e.kind);
+        put(" index ");
+        put_u64(e.index);
+        if (e.kind == BF_EXTERN_FUNC && bf_func_signature(rt, e.index, sig, sizeof sig) == BF_OK) {
+            put(" ");
+            put(sig);
+        }
+        flush();
+    }
+    expect(bf_export_get(rt, n, &e) == BF_ERR_NOT_FOUND, "export past the end");
+    put("api signature small buffer -> ");
+    put_u64(bf_func_signature(rt, 4, sig, 4)); /* "(ii)i" needs 6 bytes */
+    put(", no such function -> ");
+    put_u64(bf_func_signature(rt, 1000, sig, sizeof sig));
+    flush();
+    /* Checked bindings: wrong signatures, a wrong name, a malformed string, then the right one. */
+    static const char *const sigs[][2] = {
+        {"log", "(ii)"}, {"log", "(iI)i"}, {"log", "(I)"}, {"nope", "(iI)"}, {"log", "(iI"},
+        {"log", "(iX)"}, {"log", "(iI)"},
+    };
+    for (int i = 0; i < 7; i++) {
+        s = bf_bind_typed(rt, "env", sigs[i][0], sigs[i][1], host_log_api, 0);
+        put("api bind_typed env.");
+        put(sigs[i][0]);
+        put(" ");
+        put(sigs[i][1]);
+        put(" -> status ");
+        put_u64(s);
+        if (s != BF_OK) {
+            put(" ");
+            put(bf_error_message(rt));
+        }
+        flush();
+    }
+    expect(bf_global_get(rt, "counter", &(bf_value){0}, 0) == BF_ERR_STATE, "global before instance");
+    s = bf_instantiate(rt);
+    expect(s == BF_OK, "api instantiate");
+    if (s != BF_OK) return;
+
+    /* Globals. */
+    static const char *const globals[] = {"counter", "limit", "scale", "fref"};
+    for (int i = 0; i < 4; i++) {
+        bf_value v = {0};
+        int mut = -1;
+        s = bf_global_get(rt, globals[i], &v, &mut);
+        put("api global ");
+        put(globals[i]);
+        put(" -> status ");
+        put_u64(s);
+        put(" type ");
+        put_u64(v.type);
+        put(" mutable ");
+        put_i64(mut);
+        put(" bits ");
+        put_u64(v.bits[0]);
+        flush();
+    }
+    bf_value v41 = {BF_TYPE_I32, 0, {41, 0}};
+    bf_value wrong = {BF_TYPE_I64, 0, {41, 0}};
+    bf_value scale = {BF_TYPE_F64, 0, {0x4002000000000000ull, 0}}; /* 2.25 */
+    bf_value limit = {BF_TYPE_I64, 0, {5, 0}};
+    bf_value null_f = {BF_TYPE_FUNCREF, 0, {BF_NULL_FUNC, 0}};
+    bf_value bad_f = {BF_TYPE_FUNCREF, 0, {999, 0}};
+    struct {
+        const char *name;
+        const bf_value *v;
+        const char *what;
+    } sets[] = {
+        {"counter", &v41, "i32 41"},  {"counter", &wrong, "i64 41"}, {"limit", &limit, "i64 5"},
+        {"scale", &scale, "f64 2.25"}, {"fref", &null_f, "null"},   {"fref", &bad_f, "func 999"},
+        {"nope", &v41, "i32 41"},     {"mem", &v41, "i32 41"},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        s = bf_global_set(rt, sets[i].name, sets[i].v);
+        put("api global_set ");
+        put(sets[i].name);
+        put(" ");
+        put(sets[i].what);
+        put(" -> status ");
+        put_u64(s);
+        if (s != BF_OK) {
+            put(" ");
+            put(bf_error_message(rt));
+        }
+        flush();
+    }
+    api_call(rt, "read_counter", 0, 0);
+    api_call(rt, "read_scale", 0, 0);
+    bf_value fv = {0};
+    expect(bf_global_get(rt, "fref", &fv, 0) == BF_OK && fv.bits[0] == BF_NULL_FUNC, "fref set to null");
+
+    /* Tables: elements as function indices, callable with bf_call. */
+    uint32_t tsize = 0;
+    s = bf_table_size(rt, "tab", &tsize);
+    put("api table tab size -> status ");
+    put_u64(s);
+    put(" ");
+    put_u64(tsize);
+    flush();
+    for (uint32_t i = 0; i < 4; i++) {
+        uint32_t f = 7777;
+        s = bf_table_get(rt, "tab", i, &f);
+        put("api table tab ");
+        put_u64(i);
+        put(" -> status ");
+        put_u64(s);
+        put(" func ");
+        put_u64(f);
+        if (s == BF_OK && f != BF_NULL_FUNC) {
+            uint64_t v[1] = {21};
+            put(" call(21) -> status ");
+            put_u64(bf_call(rt, f, v, 1));
+            put(" ");
+            put_u64(v[0]);
+        }
+        flush();
+    }
+    uint32_t f = 0;
+    put("api table refs get -> status ");
+    put_u64(bf_table_get(rt, "refs", 0, &f));
+    put(", table nope -> status ");
+    put_u64(bf_table_size(rt, "nope", &tsize));
+    put(", table counter -> status ");
+    put_u64(bf_table_size(rt, "counter", &tsize));
+    flush();
+
+    /* Memory in place: written through the pointer, read by wasm; the pointer after growth. */
+    uint8_t *base = 0;
+    uint64_t mlen = 0;
+    s = bf_memory_data(rt, 0, &base, &mlen);
+    put("api memory 0 -> status ");
+    put_u64(s);
+    put(" length ");
+    put_u64(mlen);
+    flush();
+    if (s == BF_OK) {
+        base[200] = 4;
+        base[201] = 3;
+        base[202] = 2;
+        base[203] = 1;
+        api_call(rt, "load", 200, 0);
+    }
+    put("api memory 1 -> status ");
+    put_u64(bf_memory_data(rt, 1, &base, &mlen));
+    flush();
+    api_call(rt, "grow", 1, 0);
+    s = bf_memory_data(rt, 0, &base, &mlen);
+    put("api memory 0 after grow -> status ");
+    put_u64(s);
+    put(" length ");
+    put_u64(mlen);
+    put(" byte 200 ");
+    put_u64(s == BF_OK ? base[200] : 0);
+    flush();
+
+    /* Trap locations: compiled code names the function; a host error has none. */
+    api_call(rt, "div", 7, 0);
+    api_call(rt, "outer", 0, 0);
+    api_call(rt, "call_slot", 2, 5);
+    api_call(rt, "log", 99, 0);
+    api_call(rt, "div", 7, 2);
+}
+#endif
+
 int main(int argc, char **argv) {
     bf_runtime *rt;
     if (argc == 3) return load_file(argv[1], argv[2]);
@@ -565,6 +819,9 @@ int main(int argc, char **argv) {
         expect(bf_instantiate(rt) == BF_ERR_STATE, "poisoned runtime refuses calls");
     }
 
+#ifdef BF_EXTENDED_API
+    api_checks();
+#endif
     put(failures ? "FAILED " : "done ");
     put_u64((uint64_t)failures);
     flush();

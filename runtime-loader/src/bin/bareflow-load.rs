@@ -35,7 +35,7 @@ use runtime_loader::error::{Decimal, write_decimal};
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
 use runtime_loader::meta::{ExportKind, ValType};
-use runtime_loader::trap::TrapContext;
+use runtime_loader::trap::{TrapContext, TrapFrames};
 
 unsafe extern "C" {
     fn open(path: *const c_char, flags: i32, ...) -> i32;
@@ -469,7 +469,17 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
 /// does: compiled code records the trapping function's `FuncRef` and the wasm offset in the
 /// trap context just before it raises the trap. The name comes from the snapshot's function
 /// records, read again from `path` only now (nothing is kept for a run that does not trap).
-fn fail_trap(t: &runtime_loader::TrapCode, ctx: &mut TrapContext, path: *const c_char) -> i32 {
+/// Then the wasm backtrace, as `bareflow run` prints it (`; wasm backtrace (innermost
+/// first): c <- b <- a`): the return addresses the raise path recorded in `frames` (the
+/// frame-pointer chain, `trap::record_frames`) mapped to functions with the records' code
+/// sizes and `native` (a function's loaded entry, null if none).
+fn fail_trap(
+    t: &runtime_loader::TrapCode,
+    ctx: &mut TrapContext,
+    path: *const c_char,
+    frames: &TrapFrames,
+    native: &dyn Fn(u32) -> *const u8,
+) -> i32 {
     let f = core::mem::replace(&mut ctx.last_func, core::ptr::null());
     let off = core::mem::replace(&mut ctx.last_offset, 0);
     let mut e = Fd(2, Vec::new());
@@ -481,24 +491,63 @@ fn fail_trap(t: &runtime_loader::TrapCode, ctx: &mut TrapContext, path: *const c
         let index = unsafe { (*f).func_index };
         let _ = e.write_str(" (in function ");
         let bytes = read_file(path).unwrap_or_default();
-        let record = runtime_loader::format::Snapshot::parse(&bytes)
-            .ok()
-            .and_then(|s| s.func_records().find(|r| r.func_index == index));
-        match record.map(|r| r.name).filter(|n| !n.is_empty()) {
-            Some(n) => {
-                let _ = e.write_str(n);
-            }
-            None => {
-                let _ = e.write_str("#");
-                let _ = write_decimal(&mut e, u64::from(index));
-            }
-        }
+        let snap = runtime_loader::format::Snapshot::parse(&bytes).ok();
+        let snap = snap.as_ref();
+        name_of(&mut e, snap, index);
         if off != 0 {
             let _ = e.write_str(", at code offset 0x");
             write_hex(&mut e, u64::from(off));
         }
-        let _ = e.write_str(")");
+        let _ = e.write_str("); wasm backtrace (innermost first): ");
+        name_of(&mut e, snap, index);
+        // Then each recorded frame's function (a guard-page fault's chain starts at the
+        // caller: the trapping function is skipped only as the first one found); addresses
+        // outside the snapshot's functions before the first one are skipped (an import
+        // stub), after it they end the chain.
+        let mut started = false;
+        for &pc in frames.pcs() {
+            let pc = pc.wrapping_sub(1);
+            let found = snap.and_then(|s| {
+                s.func_records().find_map(|r| {
+                    let start = native(r.func_index) as usize;
+                    (start != 0 && pc >= start && pc - start < r.code_size as usize)
+                        .then_some(r.func_index)
+                })
+            });
+            match found {
+                Some(i) => {
+                    if started || i != index {
+                        let _ = e.write_str(" <- ");
+                        name_of(&mut e, snap, i);
+                    }
+                    started = true;
+                }
+                None if !started => {}
+                None => break,
+            }
+        }
+        return finish_trap(e);
     }
+    finish_trap(e)
+}
+
+/// Writes function `i`'s name from the snapshot's records (`#i` without one).
+#[inline(never)]
+fn name_of(e: &mut Fd, snap: Option<&runtime_loader::format::Snapshot<'_>>, i: u32) {
+    let record = snap.and_then(|s| s.func_records().find(|r| r.func_index == i));
+    match record.map(|r| r.name).filter(|n| !n.is_empty()) {
+        Some(n) => {
+            let _ = e.write_str(n);
+        }
+        None => {
+            let _ = e.write_str("#");
+            let _ = write_decimal(e, u64::from(i));
+        }
+    }
+}
+
+/// Ends and writes `fail_trap`'s line: exit status 1.
+fn finish_trap(mut e: Fd) -> i32 {
     let _ = e.write_str("\n");
     1
 }
@@ -804,6 +853,10 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     }
     let type_ids = meta.canonical_type_ids();
     let mut trap_ctx = Box::new(TrapContext::default());
+    // The raise path records the frame-pointer chain here (`fail_trap`'s backtrace).
+    let mut frames = Box::new(TrapFrames::EMPTY);
+    trap_ctx.walk = Some(runtime_loader::trap::record_frames);
+    trap_ctx.frames = &mut *frames;
     // SAFETY: no imports; `trap_ctx` and `module` outlive the instance (dropped after it,
     // in reverse declaration order).
     let inst = match unsafe {
@@ -832,7 +885,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     if let Some(start) = meta.start() {
         // SAFETY: the start function takes and returns nothing; one slot is enough.
         if let Err(t) = unsafe { call(&inst, start, &mut [0u64]) } {
-            return fail_trap(&t, &mut trap_ctx, path);
+            return fail_trap(&t, &mut trap_ctx, path, &frames, &|i| module.native(i));
         }
     }
     let Some(name) = invoke else {
@@ -889,7 +942,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     }
     // SAFETY: `values` holds max(params, results) slots with parameters of the right types.
     if let Err(t) = unsafe { call(&inst, export.index, &mut values) } {
-        return fail_trap(&t, &mut trap_ctx, path);
+        return fail_trap(&t, &mut trap_ctx, path, &frames, &|i| module.native(i));
     }
     let mut o = Fd(1, Vec::new());
     let mut at = 0;

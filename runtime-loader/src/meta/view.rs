@@ -653,6 +653,10 @@ impl<'a> MetaView<'a> {
     }
 
     /// Import `i` in section order.
+    // Always inlined: the C library's loader core calls it from one place each and inlines
+    // it there; its module/instance view (capi/src/reflect.rs, discarded at link time when
+    // unused) calling an outlined copy would cost the core ~100 bytes.
+    #[inline(always)]
     pub fn import(&self, i: u32) -> ImportView<'a> {
         let r = |k| self.rec(Tab::Imports, i, k);
         ImportView {
@@ -697,6 +701,10 @@ impl<'a> MetaView<'a> {
     }
 
     /// Export `i` in section order.
+    // Always inlined: the C library's loader core calls it from one place each and inlines
+    // it there; its module/instance view (capi/src/reflect.rs, discarded at link time when
+    // unused) calling an outlined copy would cost the core ~100 bytes.
+    #[inline(always)]
     pub fn export(&self, i: u32) -> ExportView<'a> {
         let r = |k| self.rec(Tab::Exports, i, k);
         ExportView {
