@@ -292,7 +292,7 @@ pub fn run(engine: &dyn Engine, module: &Module, wasm: &[u8], seed: u64) -> Trac
     for export in &exports {
         let name = export.name.to_string();
         match export.ty {
-            ExternType::Func(_) => {}
+            ExternType::Func(_) | ExternType::Tag(_) => {}
             ExternType::Memory(_) => trace.memories.push((name.clone(), inst.memory(&name))),
             ExternType::Global(_) => trace.globals.push((name.clone(), inst.global(&name))),
             ExternType::Table(_) => trace.tables.push((name.clone(), inst.table(&name))),
