@@ -124,12 +124,13 @@ pub fn simd_in_mode(_mode: Mode) -> bool {
     true
 }
 
-/// Whether `mode` runs exception handling (WebAssembly 3.0, issue #17): the interpreter
-/// only so far; the other modes refuse modules that use it
+/// Whether `mode` runs exception handling (WebAssembly 3.0, issue #17): the interpreter,
+/// and tiered mode (whose functions with exception instructions stay interpreted); the
+/// other modes refuse modules that use it
 /// (`InstantiateError::Unsupported`), and the `wasm3` scope skips them there as
 /// "exceptions".
 pub fn exceptions_in_mode(mode: Mode) -> bool {
-    mode == Mode::Interp
+    matches!(mode, Mode::Interp | Mode::Tiered)
 }
 
 impl fmt::Display for Scope {

@@ -89,6 +89,9 @@ pub enum Op {
     Throw(u32),
     /// Pop an exception reference and rethrow it; null traps (`throw_ref`).
     ThrowRef,
+    /// Not in lowered code: where the interpreter continues after a throw, to find the
+    /// handler (exec's `THROW_PENDING`).
+    ThrowPending,
 
     // ---- parametric, variables -----------------------------------------------------------
     Drop,

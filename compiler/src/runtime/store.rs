@@ -741,9 +741,9 @@ impl Store {
         imports: &dyn Fn(&str, &str) -> Option<Extern>,
     ) -> Result<InstanceId, InstantiateError> {
         check_mode(self.config.mode).map_err(InstantiateError::Unsupported)?;
-        if self.config.mode != Mode::Interp && m.uses_exceptions() {
+        if !matches!(self.config.mode, Mode::Interp | Mode::Tiered) && m.uses_exceptions() {
             return Err(InstantiateError::Unsupported(format!(
-                "exception handling is unsupported in mode {} (only interp runs it so far)",
+                "exception handling is unsupported in mode {} (interp and tiered run it)",
                 self.config.mode
             )));
         }
