@@ -357,6 +357,8 @@ pub const WASM3_IMPLEMENTED: &[&str] = &[
 
 /// The 3.0 features not implemented yet: the only ones a [`WASM3_FILES`] assertion may be
 /// skipped for.
+/// `exceptions` runs in `interp` and `tiered` only: it stays here for the other modes, and
+/// [`exceptions_verdict`] forbids its skips in the modes that run it.
 pub const WASM3_PENDING: &[&str] = &[
     "memory64",
     "multi-memory",
