@@ -323,7 +323,11 @@ fn uncaught_reaches_the_host_and_the_instance_stays_usable() {
         Err(CallError::Trap(t)) => t,
         other => panic!("{other:?}"),
     };
-    assert!(t.to_string().starts_with("uncaught wasm exception"), "{t}");
+    assert!(
+        t.to_string()
+            .starts_with("uncaught wasm exception: payload [i32 5] (in function uncaught"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -154,6 +154,27 @@ impl fmt::Display for Trap {
         if let Some(m) = &self.message {
             write!(f, ": {m}")?;
         }
+        if let Some(e) = &self.exception {
+            f.write_str(": payload [")?;
+            for (i, v) in e.payload.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                match v {
+                    Val::I32(x) => write!(f, "i32 {x}")?,
+                    Val::I64(x) => write!(f, "i64 {x}")?,
+                    Val::F32(b) => write!(f, "f32 {}", f32::from_bits(*b))?,
+                    Val::F64(b) => write!(f, "f64 {}", f64::from_bits(*b))?,
+                    Val::V128(x) => write!(f, "v128 {x:#034x}")?,
+                    Val::FuncRef(r) => f.write_str(if r.is_some() { "funcref" } else { "null" })?,
+                    Val::ExternRef(r) => {
+                        f.write_str(if r.is_some() { "externref" } else { "null" })?
+                    }
+                    Val::ExnRef(r) => f.write_str(if r.is_some() { "exnref" } else { "null" })?,
+                }
+            }
+            f.write_str("]")?;
+        }
         match (&self.func_name, self.func, self.offset) {
             (None, None, None) => Ok(()),
             (name, func, offset) => {
