@@ -130,6 +130,28 @@ pub struct Module {
     pub ref_types: RefTypes,
     /// Module name from the name section.
     pub name: Option<String>,
+    /// Tags (exception handling), imports first: what [`ModuleMeta`] does not describe yet.
+    pub tags: Tags,
+}
+
+/// A module's tags (exception handling). Kept beside [`ModuleMeta`], whose imports and
+/// exports list functions, memories, tables and globals only.
+#[derive(Clone, Debug, Default)]
+pub struct Tags {
+    /// The module type index of every tag (a tag's parameters are its payload), imports
+    /// first.
+    pub types: Vec<u32>,
+    /// Imported tags: `(module, name)`, in tag index order (tag `i < imports.len()`).
+    pub imports: Vec<(String, String)>,
+    /// Exported tags: `(name, tag index)`.
+    pub exports: Vec<(String, u32)>,
+}
+
+impl Tags {
+    /// Whether the module declares or imports any tag.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
 }
 
 impl Module {
@@ -183,6 +205,10 @@ pub enum HeapTy {
     Extern,
     /// `noextern`.
     NoExtern,
+    /// `exn`, the top of the exception references.
+    Exn,
+    /// `noexn`, the bottom.
+    NoExn,
     /// A concrete function type, in a canonical structural form that is equal for
     /// equivalent types of any two modules (a reference back to a type being spelled out
     /// is written `rec N`, N levels up).
@@ -209,7 +235,10 @@ impl RefTy {
         use HeapTy::*;
         let heap = match (&self.heap, &other.heap) {
             (a, b) if a == b => true,
-            (NoFunc, Func | Concrete(_)) | (Concrete(_), Func) | (NoExtern, Extern) => true,
+            (NoFunc, Func | Concrete(_))
+            | (Concrete(_), Func)
+            | (NoExtern, Extern)
+            | (NoExn, Exn) => true,
             _ => false,
         };
         (!self.nullable || other.nullable) && heap
@@ -240,6 +269,8 @@ fn heap(types: &[wasmparser::FuncType], h: wasmparser::HeapType, stack: &mut Vec
         HeapType::Abstract {
             ty: A::NoExtern, ..
         } => HeapTy::NoExtern,
+        HeapType::Abstract { ty: A::Exn, .. } => HeapTy::Exn,
+        HeapType::Abstract { ty: A::NoExn, .. } => HeapTy::NoExn,
         HeapType::Abstract { .. } => HeapTy::Extern,
         HeapType::Concrete(i) | HeapType::Exact(i) => {
             let i = i.as_module_index().unwrap_or(u32::MAX);
@@ -303,10 +334,12 @@ pub const WASM3_IMPLEMENTED: WasmFeatures = WasmFeatures::EXTENDED_CONST
     .union(WasmFeatures::FUNCTION_REFERENCES)
     .union(WasmFeatures::MEMORY64);
 
-/// 3.0 features the front end accepts although they are not complete yet (none at the
-/// moment); the `wasm3` scope keeps their spec assertions skipped and named until they move
+/// 3.0 features the front end accepts although they are not complete yet; the `wasm3` scope keeps their spec assertions skipped and named until they move
 /// to [`WASM3_IMPLEMENTED`].
-pub const WASM3_PARTIAL: WasmFeatures = WasmFeatures::empty();
+///
+/// Exception handling: the interpreter runs it; the compiled modes refuse modules that
+/// use it (`runtime::Store::instantiate`), so it stays partial.
+pub const WASM3_PARTIAL: WasmFeatures = WasmFeatures::EXCEPTIONS;
 
 /// The features this front end accepts: WebAssembly 2.0 (including fixed-width SIMD),
 /// relaxed SIMD, [`WASM3_IMPLEMENTED`] and [`WASM3_PARTIAL`].
@@ -364,6 +397,10 @@ fn heap_ref_type(offset: usize, h: wasmparser::HeapType) -> Result<ValType, Pars
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
             shared: false,
         } => Ok(ValType::ExternRef),
+        HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            shared: false,
+        } => Ok(ValType::ExnRef),
         // Without GC every concrete type is a function type.
         HeapType::Concrete(_) => Ok(ValType::FuncRef),
         _ => Err(ParseError::at(offset, "heap type is not supported")),
@@ -636,6 +673,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
     let mut name = None;
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     let (mut ptypes, mut ref_types) = (Vec::new(), RefTypes::default());
+    let mut tags = Tags::default();
 
     for payload in Parser::new(0).parse_all(&bytes) {
         let payload = payload?;
@@ -700,8 +738,11 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                             meta.num_imported_globals += 1;
                             ImportKind::Global(g)
                         }
-                        wasmparser::TypeRef::Tag(_) => {
-                            return Err(ParseError::at(off, "tags are not supported"));
+                        wasmparser::TypeRef::Tag(t) => {
+                            tags.types.push(t.func_type_idx);
+                            tags.imports
+                                .push((imp.module.to_string(), imp.name.to_string()));
+                            continue;
                         }
                     };
                     meta.imports.push(Import {
@@ -754,7 +795,6 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 }
             }
             Payload::ExportSection(reader) => {
-                let off = reader.range().start as usize;
                 for e in reader {
                     let e = e?;
                     let kind = match e.kind {
@@ -765,7 +805,8 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                         wasmparser::ExternalKind::Table => ExportKind::Table,
                         wasmparser::ExternalKind::Global => ExportKind::Global,
                         wasmparser::ExternalKind::Tag => {
-                            return Err(ParseError::at(off, "tags are not supported"));
+                            tags.exports.push((e.name.to_string(), e.index));
+                            continue;
                         }
                     };
                     meta.exports.push(Export {
@@ -776,6 +817,11 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 }
             }
             Payload::StartSection { func, .. } => meta.start = Some(func),
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    tags.types.push(t?.func_type_idx);
+                }
+            }
             Payload::ElementSection(reader) => {
                 let off = reader.range().start as usize;
                 for e in reader {
@@ -870,6 +916,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
         func_names,
         ref_types,
         name,
+        tags,
     })
 }
 

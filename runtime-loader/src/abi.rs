@@ -224,11 +224,15 @@ pub enum TrapCode {
     NullFuncRef = 15,
     /// `ref.as_non_null` of a null reference.
     NullReference = 16,
+    /// A wasm exception was thrown and no handler caught it before the outermost frame
+    /// (the exception itself travels beside the status, in the store; docs/ABI.md
+    /// "Exceptions").
+    Exception = 17,
 }
 
 impl TrapCode {
     /// All trap codes, in value order.
-    pub const ALL: [TrapCode; 16] = [
+    pub const ALL: [TrapCode; 17] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -245,6 +249,7 @@ impl TrapCode {
         TrapCode::Interrupted,
         TrapCode::NullFuncRef,
         TrapCode::NullReference,
+        TrapCode::Exception,
     ];
 
     /// Decodes a status value; `None` for 0 and unknown values.
@@ -271,6 +276,7 @@ impl TrapCode {
             TrapCode::Interrupted => "interrupted",
             TrapCode::NullFuncRef => "null function reference",
             TrapCode::NullReference => "null reference",
+            TrapCode::Exception => "uncaught wasm exception",
         }
     }
 }

@@ -359,7 +359,32 @@ pub const WASM3_IMPLEMENTED: &[&str] = &[
 
 /// The 3.0 features not implemented yet: the only ones a [`WASM3_FILES`] assertion may be
 /// skipped for.
+/// `exceptions` runs in `interp` and `tiered` only: it stays here for the other modes, and
+/// [`exceptions_verdict`] forbids its skips in the modes that run it.
 pub const WASM3_PENDING: &[&str] = &["multi-memory", "exceptions", "gc"];
+
+/// The modes that run exception handling ([`bareflow::internals::wast::exceptions_in_mode`]):
+/// there the `exceptions` feature stays [`WASM3_PENDING`] for the other modes' sake, but
+/// [`exceptions_verdict`] requires it to have no skip.
+pub fn exceptions_strict(mode: SpecMode) -> bool {
+    bareflow::internals::wast::exceptions_in_mode(mode.mode)
+}
+
+/// In a mode that runs exception handling ([`exceptions_strict`]): the file has no
+/// failure and no assertion skipped for `exceptions` alone.
+///
+/// # Errors
+/// The failures or the `exceptions` skips.
+pub fn exceptions_verdict(r: &FileReport) -> Result<(), String> {
+    match r.skipped_features.get("exceptions") {
+        Some(n) if *n > 0 => Err(format!(
+            "{}\n  {n} assertions skipped for `exceptions`, which this mode runs",
+            r.summary_line()
+        )),
+        _ if r.failed > 0 => Err(verdict(r).err().unwrap_or_else(|| r.summary_line())),
+        _ => Ok(()),
+    }
+}
 
 /// The verdict on a [`WASM3_FILES`] file: no failure, and every skip is for a feature of
 /// [`WASM3_PENDING`] (a skip named `a+b` needs several, each pending).

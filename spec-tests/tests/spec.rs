@@ -32,8 +32,8 @@ use bareflow::internals::wast::Scope;
 use libtest_mimic::{Arguments, Failed, Trial};
 use spec_tests::{
     CORE_FILES, MODES, RELAXED_SIMD_FILES, SIMD_FILES, SpecMode, WASM3_FILES, WASM3_IMPLEMENTED,
-    check_counts, count_assertion_forms, run_script, run_script_in, scope_assertions, simd_strict,
-    suite_dir, verdict, wasm3_verdict,
+    check_counts, count_assertion_forms, exceptions_strict, exceptions_verdict, run_script,
+    run_script_in, scope_assertions, simd_strict, suite_dir, verdict, wasm3_verdict,
 };
 
 /// Each (mode, file) report is computed once, by whichever trial asks first.
@@ -240,6 +240,35 @@ fn main() {
                 },
             ));
         }
+    }
+    // Exception handling runs in the interpreter: no `exceptions` skip there.
+    for (m, mode) in MODES
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| exceptions_strict(**m))
+    {
+        let cache = Arc::clone(&cache3);
+        trials.push(Trial::test(
+            format!("wasm3-exceptions::{mode}"),
+            move || {
+                let mut problems = Vec::new();
+                for &file in WASM3_FILES {
+                    match wasm3_report(&cache, m, file) {
+                        Ok(r) => {
+                            if let Err(e) = exceptions_verdict(r) {
+                                problems.push(format!("{file}: {e}"));
+                            }
+                        }
+                        Err(e) => problems.push(format!("{file}: {e}")),
+                    }
+                }
+                if problems.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Failed::from(problems.join("\n")))
+                }
+            },
+        ));
     }
     let cache_w3 = Arc::clone(&cache3);
     trials.push(Trial::test("summary-wasm3", move || {

@@ -374,6 +374,10 @@ pub(crate) fn parse_val(ty: ValType, s: &str) -> Result<Val> {
             "null" => Val::FuncRef(None),
             _ => bail!("only `null` can be passed as a funcref"),
         },
+        ValType::ExnRef => match s {
+            "null" => Val::ExnRef(None),
+            _ => bail!("only `null` can be passed as an exnref"),
+        },
         ValType::ExternRef => match s {
             "null" => Val::ExternRef(None),
             // Host reference N is N + 1 in slots (0 is null), as in the wast harness.
@@ -479,7 +483,8 @@ pub(crate) fn format_val(v: &Val) -> String {
             || f64::from_bits(*b).to_string(),
             || format!("{:e}", f64::from_bits(*b)),
         ),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::ExnRef(Some(_)) => "exnref".into(),
         Val::FuncRef(Some(_)) => "funcref".into(),
         Val::ExternRef(Some(n)) => format!("externref {}", n.wrapping_sub(1)),
         Val::V128(x) => format!("{x:#034x}"),

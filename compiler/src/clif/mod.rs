@@ -219,6 +219,7 @@ pub fn wasm_val_type(v: runtime_loader::meta::ValType) -> ValType {
         M::FuncRef => ValType::FUNCREF,
         M::ExternRef => ValType::EXTERNREF,
         M::V128 => ValType::V128,
+        M::ExnRef => ValType::EXNREF,
     }
 }
 

@@ -14,7 +14,9 @@ use runtime_loader::TrapCode;
 use runtime_loader::meta::{ModuleMeta, ValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
-use super::ops::{Bin, BrEntry, FBin, FuncCode, Load, LoopInfo, Op, Store};
+use super::ops::{
+    Bin, BrEntry, Catch, CatchKind, FBin, FuncCode, Handler, Load, LoopInfo, Op, Store,
+};
 use super::simd::{self, Out, SimdOp};
 
 /// A function body the lowering cannot handle (only possible for operators outside the
@@ -57,6 +59,8 @@ enum Kind {
 enum Fixup {
     Op(usize),
     Table(usize),
+    /// A catch clause of a `try_table` ([`FuncCode::catches`] index).
+    Catch(usize),
 }
 
 #[derive(Debug)]
@@ -79,6 +83,8 @@ struct Ctrl {
     unreachable: bool,
     /// The block itself was opened in dead code.
     dead: bool,
+    /// A `try_table`: its first op and its catch clauses (`first`, `len`).
+    try_table: Option<(u32, u32, u32)>,
 }
 
 struct Lowerer<'m> {
@@ -99,6 +105,10 @@ struct Lowerer<'m> {
     back_edges: bool,
     /// `br_tables` entries that branch to the function label (see `lower_function`).
     return_entries: Vec<usize>,
+    /// Catch clauses that branch to the function label (likewise).
+    return_catches: Vec<usize>,
+    /// The module type index of every tag.
+    tag_types: &'m [u32],
 }
 
 /// Lowers the body of function `func_index`.
@@ -123,6 +133,21 @@ pub fn lower_function(
 /// As [`lower_function`].
 pub fn lower_function_with(
     meta: &ModuleMeta,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+    rotate: bool,
+) -> Result<FuncCode, LowerError> {
+    lower_function_tags(meta, &[], func_index, body, rotate)
+}
+
+/// [`lower_function_with`] for a module with tags: `tag_types` is the module type index of
+/// every tag (`parse::Tags::types`), which exception instructions need.
+///
+/// # Errors
+/// As [`lower_function`].
+pub fn lower_function_tags(
+    meta: &ModuleMeta,
+    tag_types: &[u32],
     func_index: u32,
     body: &FunctionBody<'_>,
     rotate: bool,
@@ -185,6 +210,7 @@ pub fn lower_function_with(
             if_jump: None,
             unreachable: false,
             dead: false,
+            try_table: None,
         }],
         h: num_locals,
         wide: vec![false; num_locals as usize],
@@ -193,6 +219,8 @@ pub fn lower_function_with(
         barrier: 0,
         back_edges: false,
         return_entries: Vec::new(),
+        return_catches: Vec::new(),
+        tag_types,
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -209,12 +237,15 @@ pub fn lower_function_with(
     let mut code = lw.code;
     // `br_table` entries to the function label jump to one shared `Return` after the body
     // (nothing else reaches it), so the interpreter has a single return path.
-    if !lw.return_entries.is_empty() {
+    if !lw.return_entries.is_empty() || !lw.return_catches.is_empty() {
         let at = code.ops.len() as u32;
         code.ops.push(Op::Return);
         code.offsets.push(body.range().end as u32);
         for &e in &lw.return_entries {
             code.br_tables[e].target = at;
+        }
+        for &e in &lw.return_catches {
+            code.catches[e].target = at;
         }
     }
     if !back_edges {
@@ -515,7 +546,16 @@ impl Lowerer<'_> {
             match f {
                 Fixup::Op(i) => patch(&mut self.code.ops[i], end),
                 Fixup::Table(i) => self.code.br_tables[i].target = end,
+                Fixup::Catch(i) => self.code.catches[i].target = end,
             }
+        }
+        if let Some((start, first, len)) = c.try_table {
+            self.code.handlers.push(Handler {
+                start,
+                end,
+                first,
+                len,
+            });
         }
         self.h = c.height;
         self.push_vals(&c.result_wide);
@@ -538,6 +578,7 @@ impl Lowerer<'_> {
                 if_jump: None,
                 unreachable: true,
                 dead: true,
+                try_table: None,
             });
             return Ok(());
         }
@@ -573,7 +614,61 @@ impl Lowerer<'_> {
             if_jump,
             unreachable: false,
             dead: false,
+            try_table: None,
         });
+        Ok(())
+    }
+
+    /// The payload widths and slots of tag `tag`.
+    fn tag_widths(&self, tag: u32, offset: usize) -> Result<(Vec<bool>, u32), LowerError> {
+        let t = self
+            .tag_types
+            .get(tag as usize)
+            .and_then(|t| self.meta.types.get(*t as usize))
+            .ok_or_else(|| LowerError {
+                offset,
+                message: "tag index out of range".into(),
+            })?;
+        Ok(Self::widths(&t.params))
+    }
+
+    /// `try_table`: its catch clauses (labels resolved outside it), then a block whose ops
+    /// form the handler's range (no op is emitted for it).
+    fn try_table(&mut self, t: wasmparser::TryTable, offset: usize) -> Result<(), LowerError> {
+        self.code.uses_exceptions = true;
+        if self.top().unreachable {
+            return self.open(Kind::Block, t.ty, offset);
+        }
+        let first = self.code.catches.len() as u32;
+        for c in &t.catches {
+            let (kind, tag, label) = match *c {
+                wasmparser::Catch::One { tag, label } => (CatchKind::Tag, tag, label),
+                wasmparser::Catch::OneRef { tag, label } => (CatchKind::TagRef, tag, label),
+                wasmparser::Catch::All { label } => (CatchKind::All, 0, label),
+                wasmparser::Catch::AllRef { label } => (CatchKind::AllRef, 0, label),
+            };
+            let (idx, height, _, is_loop) = self.label(label, offset)?;
+            let i = self.code.catches.len();
+            let target = if is_loop { self.ctrl[idx].header } else { 0 };
+            self.back_edges |= is_loop;
+            self.code.catches.push(Catch {
+                kind,
+                tag,
+                target,
+                height,
+            });
+            if idx == 0 {
+                self.return_catches.push(i);
+            } else if !is_loop {
+                self.ctrl[idx].fixups.push(Fixup::Catch(i));
+            }
+        }
+        let len = self.code.catches.len() as u32 - first;
+        // The body's first op starts the range: nothing before it may merge into it.
+        self.bind_label();
+        let start = self.pc();
+        self.open(Kind::Block, t.ty, offset)?;
+        self.top().try_table = Some((start, first, len));
         Ok(())
     }
 
@@ -584,6 +679,7 @@ impl Lowerer<'_> {
             O::Block { blockty } => return self.open(Kind::Block, blockty, offset),
             O::Loop { blockty } => return self.open(Kind::Loop, blockty, offset),
             O::If { blockty } => return self.open(Kind::If, blockty, offset),
+            O::TryTable { try_table } => return self.try_table(try_table, offset),
             O::Else => {
                 let c = self.top();
                 if c.dead {
@@ -1067,6 +1163,19 @@ impl Lowerer<'_> {
             }
             O::ElemDrop { elem_index } => {
                 self.emit(Op::ElemDrop(elem_index), offset);
+            }
+            O::Throw { tag_index } => {
+                self.code.uses_exceptions = true;
+                let (_, slots) = self.tag_widths(tag_index, offset)?;
+                self.emit(Op::Throw(tag_index), offset);
+                self.pop(slots);
+                self.set_unreachable();
+            }
+            O::ThrowRef => {
+                self.code.uses_exceptions = true;
+                self.emit(Op::ThrowRef, offset);
+                self.pop(1);
+                self.set_unreachable();
             }
             O::RefNull { .. } => {
                 self.emit(Op::Const(0), offset);

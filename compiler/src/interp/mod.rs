@@ -37,8 +37,9 @@ pub fn lower_module_with(m: &parse::Module, rotate: bool) -> Result<ModuleCode, 
             offset: 0,
             message: "function body out of range".into(),
         })?;
-        funcs.push(lower::lower_function_with(
+        funcs.push(lower::lower_function_tags(
             meta,
+            &m.tags.types,
             meta.num_imported_funcs + i as u32,
             &body,
             rotate,
@@ -52,7 +53,9 @@ pub fn lower_module_with(m: &parse::Module, rotate: bool) -> Result<ModuleCode, 
         .iter()
         .map(|t| type_arity.get(*t as usize).copied().unwrap_or((0, 0)))
         .collect();
+    let uses_exceptions = funcs.iter().any(|f| f.uses_exceptions);
     Ok(ModuleCode {
+        uses_exceptions,
         funcs,
         func_arity,
         type_arity,

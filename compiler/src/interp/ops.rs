@@ -85,6 +85,13 @@ pub enum Op {
     /// Push whether the top reference is null, keeping it (`br_on_null`,
     /// `br_on_non_null` are this and a conditional jump).
     DupIsNull,
+    /// Pop the payload of tag `u32` (module tag index) and throw it (`throw`).
+    Throw(u32),
+    /// Pop an exception reference and rethrow it; null traps (`throw_ref`).
+    ThrowRef,
+    /// Not in lowered code: where the interpreter continues after a throw, to find the
+    /// handler (exec's `THROW_PENDING`).
+    ThrowPending,
 
     // ---- parametric, variables -----------------------------------------------------------
     Drop,
@@ -2306,6 +2313,48 @@ impl Store {
     }
 }
 
+/// One `try_table` of a lowered body: ops `start..end` (op indices) are covered by catch
+/// clauses `first..first + len` of [`FuncCode::catches`]. Sorted by `end`, so for an op
+/// the first entry covering it is its innermost `try_table`. Nothing is executed at
+/// `try_table` entry; a throw searches these (docs/ABI.md, "Exceptions").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handler {
+    /// First op of the `try_table` body.
+    pub start: u32,
+    /// One past its last op.
+    pub end: u32,
+    /// First catch clause.
+    pub first: u32,
+    /// Number of catch clauses.
+    pub len: u32,
+}
+
+/// Which exceptions a catch clause takes and what it pushes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatchKind {
+    /// `catch tag`: the payload.
+    Tag,
+    /// `catch_ref tag`: the payload, then the exception reference.
+    TagRef,
+    /// `catch_all`: nothing.
+    All,
+    /// `catch_all_ref`: the exception reference.
+    AllRef,
+}
+
+/// One catch clause: a branch to `target` with the stack cut to `height`, then its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Catch {
+    /// What it catches.
+    pub kind: CatchKind,
+    /// Module tag index (for [`CatchKind::Tag`], [`CatchKind::TagRef`]).
+    pub tag: u32,
+    /// Target op index.
+    pub target: u32,
+    /// Stack height (frame slots) the values are pushed at.
+    pub height: u32,
+}
+
 /// One `br_table` entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BrEntry {
@@ -2359,6 +2408,12 @@ pub struct FuncCode {
     pub loops: Vec<LoopInfo>,
     /// `v128.const` values and `i8x16.shuffle` lane patterns ([`Op::Simd`] immediates).
     pub v128_consts: Vec<u128>,
+    /// The `try_table`s (exception handling).
+    pub handlers: Vec<Handler>,
+    /// Their catch clauses.
+    pub catches: Vec<Catch>,
+    /// The body uses an exception instruction.
+    pub uses_exceptions: bool,
 }
 
 impl FuncCode {

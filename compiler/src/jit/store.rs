@@ -354,6 +354,11 @@ impl Tiering {
         let func = self.instances[key].module.meta.num_imported_funcs + d as u32;
         // SAFETY: as in `tier_up`.
         let c = unsafe { &(*self.instances[key].interp).counters[d] };
+        // Exception handling runs in the interpreter only (docs/ABI.md "Exceptions").
+        if code.uses_exceptions {
+            c.osr_armed.set(false);
+            return core::ptr::null();
+        }
         let hot = self.manager.tier_of(key, func) > crate::tier::Tier::Interp
             || self.manager.wants_osr(
                 key,
@@ -503,6 +508,11 @@ impl Tiering {
         let Some(c) = interp.counters.get(d) else {
             return Ok(());
         };
+        // A function with exception instructions stays interpreted (docs/ABI.md
+        // "Exceptions"); an exception passing through compiled code is a status it raises.
+        if interp.code.funcs.get(d).is_some_and(|f| f.uses_exceptions) {
+            return Ok(());
+        }
         let counters = TierCounters {
             calls: c.calls(),
             back_edges: c.back_edges.get(),

@@ -4,6 +4,9 @@ use std::fmt;
 
 pub use runtime_loader::TrapCode;
 
+use super::exn::{Exception, Tag};
+use super::types::Val;
+
 /// Why a call stopped abnormally. Traps are values: the store stays usable after one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
@@ -20,6 +23,9 @@ pub struct Trap {
     /// The wasm call stack at the trap, innermost (the trapping function) first; see
     /// [`Trap::backtrace`]. Empty when unknown.
     pub backtrace: Vec<BacktraceFrame>,
+    /// For [`TrapCode::Exception`]: the uncaught exception (tag and payload); also what a
+    /// host function returns to throw one ([`Trap::throw`]).
+    pub exception: Option<Box<Exception>>,
 }
 
 /// One wasm frame of a [`Trap::backtrace`].
@@ -50,6 +56,43 @@ impl Trap {
             func_name: None,
             message: None,
             backtrace: Vec::new(),
+            exception: None,
+        }
+    }
+
+    /// A wasm exception with tag `tag` and payload `payload` (the tag's parameter types):
+    /// a host function that returns it throws the exception into the calling wasm code,
+    /// where `try_table` handlers can catch it; if none does, the enclosing
+    /// [`Store::call`](super::Store::call) returns it as a [`TrapCode::Exception`] trap.
+    ///
+    /// ```
+    /// use bareflow::{CallError, Config, Extern, FuncType, Mode, Module, Store, Trap, Val, ValType};
+    /// let mut store = Store::new(Config::new(Mode::Interp));
+    /// let tag = store.new_tag(FuncType { params: vec![ValType::I32], results: vec![] });
+    /// let ty = FuncType::default();
+    /// let fail = store.host_func(ty, Box::new(move |_, _| Err(Trap::throw(tag, vec![Val::I32(7)]))));
+    /// let m = Module::from_bytes(br#"(module
+    ///     (import "host" "tag" (tag $t (param i32)))
+    ///     (import "host" "fail" (func $fail))
+    ///     (func (export "run") (result i32)
+    ///         (block $h (result i32)
+    ///             (try_table (catch $t $h) (call $fail))
+    ///             (i32.const -1))))"#)?;
+    /// let inst = store.instantiate(&m, &|_, name| match name {
+    ///     "tag" => Some(Extern::Tag(tag)),
+    ///     _ => Some(Extern::Func(fail)),
+    /// })?;
+    /// let Some(Extern::Func(run)) = store.export(inst, "run") else { unreachable!() };
+    /// assert_eq!(store.call(run, &[])?, vec![Val::I32(7)]);
+    /// // Uncaught, it reaches the host as a typed error.
+    /// let Err(CallError::Trap(t)) = store.call(fail, &[]) else { unreachable!() };
+    /// assert_eq!(t.exception.map(|e| e.payload), Some(vec![Val::I32(7)]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn throw(tag: Tag, payload: Vec<Val>) -> Trap {
+        Trap {
+            exception: Some(Box::new(Exception { tag, payload })),
+            ..Trap::new(TrapCode::Exception)
         }
     }
 
@@ -109,6 +152,27 @@ impl fmt::Display for Trap {
         f.write_str(self.code.message())?;
         if let Some(m) = &self.message {
             write!(f, ": {m}")?;
+        }
+        if let Some(e) = &self.exception {
+            f.write_str(": payload [")?;
+            for (i, v) in e.payload.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                match v {
+                    Val::I32(x) => write!(f, "i32 {x}")?,
+                    Val::I64(x) => write!(f, "i64 {x}")?,
+                    Val::F32(b) => write!(f, "f32 {}", f32::from_bits(*b))?,
+                    Val::F64(b) => write!(f, "f64 {}", f64::from_bits(*b))?,
+                    Val::V128(x) => write!(f, "v128 {x:#034x}")?,
+                    Val::FuncRef(r) => f.write_str(if r.is_some() { "funcref" } else { "null" })?,
+                    Val::ExternRef(r) => {
+                        f.write_str(if r.is_some() { "externref" } else { "null" })?
+                    }
+                    Val::ExnRef(r) => f.write_str(if r.is_some() { "exnref" } else { "null" })?,
+                }
+            }
+            f.write_str("]")?;
         }
         match (&self.func_name, self.func, self.offset) {
             (None, None, None) => Ok(()),

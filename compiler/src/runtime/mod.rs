@@ -5,11 +5,15 @@
 
 mod caller;
 mod error;
+mod exn;
 mod store;
 mod types;
 
 pub use caller::{Caller, MemoryAccessError};
 pub use error::{BacktraceFrame, CallError, InstantiateError, Trap, TrapCode};
+pub use exn::{Exception, Exn, Tag};
+#[doc(hidden)]
+pub use exn::{ExnHeap, ExnObj, MAX_LIVE_EXNREFS, Pending, TagInst};
 pub use store::{
     ExportType, Extern, ExternType, Func, Global, HostFn, HostFnWithCaller, ImportType, InstanceId,
     InterruptHandle, Memory, Module, Store, Table,

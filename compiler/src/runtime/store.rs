@@ -19,6 +19,7 @@ use runtime_loader::meta::{ExportKind, ImportKind, Limits};
 
 use super::caller::{Caller, MemoryAccessError, checked_range};
 use super::error::{CallError, InstantiateError, Trap};
+use super::exn::{Exception, Exn, ExnHeap, ExnObj, Pending, Tag, TagInst};
 use super::types::{
     Config, FuncCounters, FuncType, GlobalType, LoopCounters, MemoryMode, MemoryType, Mode,
     TableType, Val, ValType,
@@ -59,6 +60,8 @@ pub enum ExternType {
     Table(TableType),
     /// A global.
     Global(GlobalType),
+    /// A tag (exception handling): its type (parameters = payload, no results).
+    Tag(FuncType),
 }
 
 /// One import of a module.
@@ -152,8 +155,10 @@ impl Module {
         }
     }
 
-    /// The module's exports in order.
+    /// The module's exports in order (tags after the other kinds).
     pub fn exports(&self) -> Vec<ExportType<'_>> {
+        let meta = &self.inner.meta;
+        let tags = &self.inner.tags;
         self.inner
             .meta
             .exports
@@ -162,13 +167,30 @@ impl Module {
                 name: &e.name,
                 ty: self.extern_type(e.kind, e.index),
             })
+            .chain(tags.exports.iter().map(|(n, i)| {
+                let t = tags.types.get(*i as usize).copied().unwrap_or(u32::MAX);
+                ExportType {
+                    name: n,
+                    ty: ExternType::Tag(meta.types.get(t as usize).cloned().unwrap_or_default()),
+                }
+            }))
             .collect()
     }
 
-    /// The module's imports in order.
+    /// The module's imports in order (tags after the other kinds).
     pub fn imports(&self) -> Vec<ImportType<'_>> {
         use runtime_loader::meta::ImportKind;
         let meta = &self.inner.meta;
+        let tags = &self.inner.tags;
+        let tag_imports = tags
+            .imports
+            .iter()
+            .zip(&tags.types)
+            .map(|((m, n), t)| ImportType {
+                module: m,
+                name: n,
+                ty: ExternType::Tag(meta.types.get(*t as usize).cloned().unwrap_or_default()),
+            });
         meta.imports
             .iter()
             .map(|i| ImportType {
@@ -183,7 +205,23 @@ impl Module {
                     ImportKind::Global(g) => ExternType::Global(*g),
                 },
             })
+            .chain(tag_imports)
             .collect()
+    }
+
+    /// Whether the module uses exception handling (tags, `exnref`, or exception
+    /// instructions), which only [`Mode::Interp`] runs so far.
+    pub fn uses_exceptions(&self) -> bool {
+        let meta = &self.inner.meta;
+        let exn = |t: &ValType| *t == ValType::ExnRef;
+        !self.inner.tags.is_empty()
+            || self.code.uses_exceptions
+            || meta
+                .types
+                .iter()
+                .any(|t| t.params.iter().chain(&t.results).any(exn))
+            || meta.global_types.iter().any(|g| exn(&g.ty))
+            || meta.tables.iter().any(|t| exn(&t.elem))
     }
 
     /// The name-section name of function `index`.
@@ -271,6 +309,8 @@ pub enum Extern {
     Table(Table),
     /// A global.
     Global(Global),
+    /// A tag (exception handling).
+    Tag(Tag),
 }
 
 /// Owns instances, host functions, memories, tables and globals; runs calls. There is no
@@ -301,6 +341,9 @@ pub struct Store {
     memories: Vec<*mut LinearMemory>,
     tables: Vec<*mut TableInst>,
     globals: Vec<*mut GlobalCell>,
+    /// Every tag (defined by an instance or by the host): boxed, the address is the tag.
+    #[allow(clippy::vec_box)]
+    tags: Vec<Box<TagInst>>,
     /// The precise reference type of every instance's defined reference-typed globals and
     /// tables, by cell / table address (`parse::RefTypes`): what linking checks typed
     /// reference imports against. The host's own globals and tables are not here: their
@@ -330,6 +373,8 @@ struct StoreShared {
     /// The message of the last host error ([`Trap::host`]) with its code, picked up by the
     /// [`Store::call`] the trap ends.
     host_error: RefCell<Option<(TrapCode, String)>>,
+    /// The pending exception and the `exnref` objects (exception handling).
+    exn: ExnHeap,
 }
 
 #[path = "bounds.rs"]
@@ -345,6 +390,8 @@ struct StoreInstance {
     _host_imports: Vec<Box<HostImport>>,
     interp: *mut InterpInstance,
     module: Module,
+    /// The instance's tags (imports first).
+    tags: Vec<*const TagInst>,
 }
 
 /// One import of a host function by one instance: a copy of the host function's
@@ -417,6 +464,10 @@ fn slot_to_val(slot: u64, ty: ValType, store: u64) -> Val {
             ptr: slot as usize,
         })),
         ValType::ExternRef => Val::ExternRef((slot != 0).then_some(slot)),
+        ValType::ExnRef => Val::ExnRef((slot != 0).then_some(Exn {
+            store,
+            ptr: slot as usize,
+        })),
     }
 }
 
@@ -426,7 +477,13 @@ fn val_to_slot(v: &Val, store: u64) -> Result<u64, String> {
         Val::I64(x) => x as u64,
         Val::F32(x) => u64::from(x),
         Val::F64(x) => x,
-        Val::FuncRef(None) | Val::ExternRef(None) => 0,
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => 0,
+        Val::ExnRef(Some(e)) => {
+            if e.store != store {
+                return Err("exception reference from another store".into());
+            }
+            e.ptr as u64
+        }
         Val::FuncRef(Some(f)) => {
             if f.store != store {
                 return Err("function from another store".into());
@@ -489,6 +546,9 @@ unsafe extern "C" fn host_trampoline(
     let r = f(&mut caller, &params, &mut results);
     drop(caller);
     if let Err(t) = r {
+        if let Some(e) = t.exception {
+            return host_throw(hf.store, shared, *e);
+        }
         return match t.message {
             Some(m) => host_error(t.code, m),
             None => t.code as u32,
@@ -510,6 +570,64 @@ unsafe extern "C" fn host_trampoline(
         }
     }
     0
+}
+
+/// A host function throws `e` (its [`Trap::throw`]): makes it the store's pending
+/// exception and returns [`TrapCode::Exception`], or a host error if `e` is not a valid
+/// exception of this store.
+fn host_throw(store: u64, shared: &StoreShared, e: Exception) -> u32 {
+    let fail = |m: String| {
+        *shared.host_error.borrow_mut() = Some((TrapCode::HostError, m));
+        TrapCode::HostError as u32
+    };
+    if e.tag.store != store {
+        return fail("host function threw an exception with a tag of another store".into());
+    }
+    // SAFETY: tag handles of this store point at its live tags.
+    let tag = unsafe { &*(e.tag.ptr as *const TagInst) };
+    if e.payload.len() != tag.ty.params.len()
+        || e.payload
+            .iter()
+            .zip(&tag.ty.params)
+            .any(|(v, t)| v.ty() != *t)
+    {
+        return fail(format!(
+            "host function threw an exception whose payload does not match its tag's type {:?}",
+            tag.ty.params
+        ));
+    }
+    let mut payload = vec![0u64; tag.slots as usize];
+    let offs = runtime_loader::meta::slot_offsets(tag.ty.params.iter().copied());
+    for (v, &o) in e.payload.iter().zip(&offs) {
+        if val_to_slots(v, store, &mut payload[o as usize..]).is_err() {
+            return fail("host function threw an exception with a foreign reference".into());
+        }
+    }
+    shared.exn.set_pending(Pending::Owned(Box::new(ExnObj {
+        tag,
+        payload: payload.into_boxed_slice(),
+    })));
+    TrapCode::Exception as u32
+}
+
+/// The typed form of exception object `obj` of store `store`.
+fn exception_of(obj: &ExnObj, store: u64) -> Exception {
+    // SAFETY: an exception's tag is a live tag of its store.
+    let tag = unsafe { &*obj.tag };
+    let offs = runtime_loader::meta::slot_offsets(tag.ty.params.iter().copied());
+    Exception {
+        tag: Tag {
+            store,
+            ptr: obj.tag as usize,
+        },
+        payload: tag
+            .ty
+            .params
+            .iter()
+            .zip(&offs)
+            .map(|(t, &o)| slots_to_val(&obj.payload[o as usize..], *t, store))
+            .collect(),
+    }
 }
 
 fn check_mode(mode: Mode) -> Result<(), String> {
@@ -560,6 +678,7 @@ impl Store {
             memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
+            tags: Vec::new(),
             ref_types: std::collections::HashMap::new(),
             func_sigs: std::collections::HashMap::new(),
             interp,
@@ -622,7 +741,14 @@ impl Store {
         imports: &dyn Fn(&str, &str) -> Option<Extern>,
     ) -> Result<InstanceId, InstantiateError> {
         check_mode(self.config.mode).map_err(InstantiateError::Unsupported)?;
+        if !matches!(self.config.mode, Mode::Interp | Mode::Tiered) && m.uses_exceptions() {
+            return Err(InstantiateError::Unsupported(format!(
+                "exception handling is unsupported in mode {} (interp and tiered run it)",
+                self.config.mode
+            )));
+        }
         let meta = &m.inner.meta;
+        let tags = self.link_tags(m, imports)?;
         let mut resolved = Imports::default();
         let mut host_imports: Vec<Box<HostImport>> = Vec::new();
         let (mut ti, mut gi) = (0, 0);
@@ -708,12 +834,15 @@ impl Store {
             }
         }
         let type_ids = meta.types.iter().map(|t| self.types.intern(t)).collect();
-        let data = Box::into_raw(Box::new(InterpInstance::new(
+        let mut interp_inst = InterpInstance::new(
             m.inner.clone(),
             m.interp_code_for(self.interp.config.fuel || self.interp.config.interrupt)
                 .clone(),
             self.interp.config,
-        )));
+        );
+        interp_inst.tags = tags.clone().into_boxed_slice();
+        interp_inst.exn = &self.shared.exn;
+        let data = Box::into_raw(Box::new(interp_inst));
         // SAFETY: every import pointer is owned by this store (checked ids above) and
         // lives as long as the store, which outlives the instance.
         let inst = unsafe {
@@ -789,6 +918,7 @@ impl Store {
             _host_imports: host_imports,
             interp: data,
             module: m.clone(),
+            tags,
         });
         let si = self.instances.last().expect("just pushed");
         if let Some(jit) = &mut self.jit {
@@ -839,7 +969,87 @@ impl Store {
     /// An export of an instance.
     pub fn export(&self, i: InstanceId, name: &str) -> Option<Extern> {
         let si = self.instance(i)?;
+        if let Some((_, t)) = si.module.inner.tags.exports.iter().find(|(n, _)| n == name) {
+            return Some(Extern::Tag(Tag {
+                store: self.id,
+                ptr: *si.tags.get(*t as usize)? as usize,
+            }));
+        }
         export_of(&si.inst, &si.module, self.id, name)
+    }
+
+    /// The tags of a new instance of `m`: its imported tags (checked: same type) and new
+    /// ones for those it defines.
+    fn link_tags(
+        &mut self,
+        m: &Module,
+        imports: &dyn Fn(&str, &str) -> Option<Extern>,
+    ) -> Result<Vec<*const TagInst>, InstantiateError> {
+        let p = &m.inner;
+        let mut out = Vec::with_capacity(p.tags.types.len());
+        for (i, &t) in p.tags.types.iter().enumerate() {
+            let ty = p.meta.types.get(t as usize).cloned().unwrap_or_default();
+            let sig = p.ref_types.sigs.get(t as usize).cloned().flatten();
+            if let Some((module, name)) = p.tags.imports.get(i) {
+                let what = format!("{module}::{name}");
+                match imports(module, name) {
+                    None => {
+                        return Err(InstantiateError::Unlinkable(format!(
+                            "unknown import {what}"
+                        )));
+                    }
+                    Some(Extern::Tag(x)) if x.store == self.id => {
+                        // SAFETY: tag handles of this store point at its live tags.
+                        let have = unsafe { &*(x.ptr as *const TagInst) };
+                        if have.ty != ty || have.sig != sig {
+                            return Err(InstantiateError::Unlinkable(format!(
+                                "incompatible import type for {what}"
+                            )));
+                        }
+                        out.push(x.ptr as *const TagInst);
+                    }
+                    Some(_) => {
+                        return Err(InstantiateError::Unlinkable(format!(
+                            "incompatible import type for {what}"
+                        )));
+                    }
+                }
+            } else {
+                out.push(self.alloc_tag(ty, sig));
+            }
+        }
+        Ok(out)
+    }
+
+    fn alloc_tag(&mut self, ty: FuncType, sig: Option<Arc<str>>) -> *const TagInst {
+        let slots = ty.param_slots();
+        let b = Box::new(TagInst { ty, slots, sig });
+        let p: *const TagInst = &*b;
+        self.tags.push(b);
+        p
+    }
+
+    /// A new tag of type `ty` (its parameters are the payload; results must be empty),
+    /// for host functions that throw ([`Trap::throw`]) and modules that import it.
+    pub fn new_tag(&mut self, ty: FuncType) -> Tag {
+        let ptr = self.alloc_tag(ty, None) as usize;
+        Tag {
+            store: self.id,
+            ptr,
+        }
+    }
+
+    /// The type of tag `t` (`None` for a foreign handle).
+    pub fn tag_type(&self, t: Tag) -> Option<FuncType> {
+        // SAFETY: tag handles of this store point at its live tags.
+        (t.store == self.id).then(|| unsafe { (*(t.ptr as *const TagInst)).ty.clone() })
+    }
+
+    /// The tag and payload of exception reference `e` (`None` for a foreign handle).
+    pub fn exn_exception(&self, e: Exn) -> Option<Exception> {
+        // SAFETY: exnref handles of this store point at objects of its arena, which live
+        // as long as the store.
+        (e.store == self.id).then(|| exception_of(unsafe { &*(e.ptr as *const ExnObj) }, self.id))
     }
 
     /// Copies `buf.len()` bytes at guest address `offset` of memory `m` into `buf`.
@@ -960,12 +1170,20 @@ impl Store {
         };
         // A host error's message travels beside its status code (see `host_trampoline`).
         let host_error = std::mem::replace(&mut *self.shared.host_error.borrow_mut(), outer_error);
+        // An exception that escaped to here (or was left behind by a trap) is taken.
+        let pending = self.shared.exn.take_pending();
         let r = r.map_err(|mut t| {
             if let Some((_, m)) = host_error.filter(|(c, _)| *c == t.code) {
                 t.message.get_or_insert(m);
             }
+            if t.code == TrapCode::Exception
+                && let Some(p) = &pending
+            {
+                t.exception = Some(Box::new(exception_of(p.obj(), self.id)));
+            }
             t
         });
+        drop(pending);
         if let (Err(t), Some(jit)) = (&r, &mut self.jit) {
             let mut t = t.clone();
             jit.attribute_trap(&mut t);

@@ -233,6 +233,8 @@ pub enum Val {
     /// `v128` as its 16 bytes little-endian (lane 0 in the low bits). In value slots it takes
     /// two: the low 64 bits first (docs/ABI.md, "Value slots").
     V128(u128),
+    /// `exnref` (`None` = null): an exception object of the store (exception handling).
+    ExnRef(Option<super::exn::Exn>),
 }
 
 impl Val {
@@ -246,6 +248,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::V128(_) => ValType::V128,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -259,6 +262,7 @@ impl Val {
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
             ValType::V128 => Val::V128(0),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
 }

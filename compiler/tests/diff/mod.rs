@@ -161,6 +161,16 @@ pub fn show(v: &Val, store: &Store) -> String {
         Val::F64(b) if f64::from_bits(b).is_nan() => "f64:nan".to_string(),
         Val::FuncRef(None) => "funcref:null".to_string(),
         Val::FuncRef(Some(f)) => format!("funcref:{:?}", store.func_type(f)),
+        Val::ExnRef(None) => "exnref:null".to_string(),
+        // The tag's type and the payload, not the store-specific handles.
+        Val::ExnRef(Some(e)) => match store.exn_exception(e) {
+            Some(x) => format!(
+                "exnref:{:?}:{:?}",
+                store.tag_type(x.tag),
+                x.payload.iter().map(|v| show(v, store)).collect::<Vec<_>>()
+            ),
+            None => "exnref:?".to_string(),
+        },
         other => format!("{other:?}"),
     }
 }
@@ -279,7 +289,14 @@ pub fn run(engine: &dyn Engine, module: &Module, wasm: &[u8], seed: u64) -> Trac
             let outcome = match inst.call(export.name, &args) {
                 None => Err("no such exported function".to_string()),
                 Some(Ok(vals)) => Ok(vals.iter().map(|v| inst.show(v)).collect()),
-                Some(Err(CallError::Trap(t))) => Err(format!("trap {:?}", t.code)),
+                // An uncaught exception: its payload too (tags are compared by type).
+                Some(Err(CallError::Trap(t))) => match &t.exception {
+                    Some(x) => Err(format!(
+                        "exception {:?}",
+                        x.payload.iter().map(|v| inst.show(v)).collect::<Vec<_>>()
+                    )),
+                    None => Err(format!("trap {:?}", t.code)),
+                },
                 Some(Err(e)) => Err(format!("call error: {e}")),
             };
             let stop = exhausted(&outcome);
@@ -292,7 +309,7 @@ pub fn run(engine: &dyn Engine, module: &Module, wasm: &[u8], seed: u64) -> Trac
     for export in &exports {
         let name = export.name.to_string();
         match export.ty {
-            ExternType::Func(_) => {}
+            ExternType::Func(_) | ExternType::Tag(_) => {}
             ExternType::Memory(_) => trace.memories.push((name.clone(), inst.memory(&name))),
             ExternType::Global(_) => trace.globals.push((name.clone(), inst.global(&name))),
             ExternType::Table(_) => trace.tables.push((name.clone(), inst.table(&name))),

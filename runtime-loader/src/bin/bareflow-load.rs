@@ -387,7 +387,7 @@ fn parse_arg(ty: ValType, s: &str, out: &mut [u64]) -> Option<()> {
         ValType::I64 => parse_int(s, 64)?,
         ValType::F32 => u64::from((parse_float(s, true)? as f32).to_bits()),
         ValType::F64 => parse_float(s, false)?.to_bits(),
-        ValType::FuncRef | ValType::ExternRef => (s == "null").then_some(0)?,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => (s == "null").then_some(0)?,
         ValType::V128 => return parse_v128(s, out),
     };
     Some(())
@@ -457,7 +457,8 @@ fn print_result(o: &mut Fd, ty: ValType, v: u64) {
         ValType::V128 => Ok(()),
         ValType::FuncRef if v == 0 => writeln!(o, "null"),
         ValType::FuncRef => writeln!(o, "funcref"),
-        ValType::ExternRef if v == 0 => writeln!(o, "null"),
+        ValType::ExternRef | ValType::ExnRef if v == 0 => writeln!(o, "null"),
+        ValType::ExnRef => writeln!(o, "exnref"),
         ValType::ExternRef => o
             .write_str("externref ")
             .and_then(|()| write_decimal(o, v.wrapping_sub(1)))

@@ -29,12 +29,17 @@ pub enum ValType {
     ExternRef,
     /// 128-bit vector (SIMD).
     V128,
+    /// Nullable exception reference (exception handling; a store-owned exception object).
+    ExnRef,
 }
 
 impl ValType {
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(
+            self,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        )
     }
 
     /// Number of 8-byte value slots a value of this type takes in the interpreter's value
@@ -75,6 +80,7 @@ impl core::fmt::Display for ValType {
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
             ValType::V128 => "v128",
+            ValType::ExnRef => "exnref",
         })
     }
 }

@@ -128,6 +128,7 @@ const FIELD_CHECKS: [[u8; 4]; 15] = [
 const FUNCREF: u32 = 4;
 const EXTERNREF: u32 = 5;
 const V128: u32 = 6;
+const EXNREF: u32 = 7;
 const NO_START: u32 = u32::MAX;
 
 /// Little-endian word `i` of `b` (0 past the end: never reached for validated input).
@@ -153,6 +154,7 @@ pub(crate) fn val_code(t: ValType) -> u32 {
         ValType::FuncRef => FUNCREF,
         ValType::ExternRef => EXTERNREF,
         ValType::V128 => V128,
+        ValType::ExnRef => EXNREF,
     }
 }
 
@@ -165,12 +167,13 @@ pub(crate) fn val_type(b: u32) -> Option<ValType> {
         FUNCREF => ValType::FuncRef,
         EXTERNREF => ValType::ExternRef,
         V128 => ValType::V128,
+        EXNREF => ValType::ExnRef,
         _ => return None,
     })
 }
 
 fn is_ref(t: u32) -> bool {
-    t == FUNCREF || t == EXTERNREF
+    t == FUNCREF || t == EXTERNREF || t == EXNREF
 }
 
 /// A signature: parameter and result types as value-type bytes (validated).

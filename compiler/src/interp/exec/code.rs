@@ -17,6 +17,8 @@ pub struct ModuleCode {
     pub func_arity: Vec<(u32, u32)>,
     /// `(params, results)` value slots of every module type.
     pub type_arity: Vec<(u32, u32)>,
+    /// Some body uses an exception instruction.
+    pub uses_exceptions: bool,
 }
 
 /// Per-function profile counters.
@@ -109,6 +111,10 @@ pub struct InterpInstance {
     /// functions reached only from compiled code are sampled and can tier up or OSR too
     /// (tiered mode; set by the store's JIT side, valid as long as the store).
     pub tier_hook: Cell<Option<TierHook>>,
+    /// The instance's tags, imports first (exception handling; set by the store).
+    pub tags: Box<[*const crate::runtime::TagInst]>,
+    /// The store's exception heap (set by the store; null: the module throws nothing).
+    pub exn: *const crate::runtime::ExnHeap,
 }
 
 impl InterpInstance {
@@ -130,6 +136,8 @@ impl InterpInstance {
             counters,
             exec,
             tier_hook: Cell::new(None),
+            tags: Box::default(),
+            exn: std::ptr::null(),
         }
     }
 }

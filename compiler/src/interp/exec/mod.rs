@@ -190,6 +190,135 @@ pub unsafe extern "C" fn array_entry(
     }
 }
 
+/// The op a throw continues at ([`Op::ThrowPending`]; see `throw!` in `Interp::run`).
+static THROW_PENDING: [Op; 1] = [Op::ThrowPending];
+
+/// Where [`unwind`] found a handler.
+enum Unwound {
+    /// The last frame (frames above it were dropped) continues at op `.1` with the stack
+    /// top `.0` (the catch clause's values pushed).
+    Caught(*mut u64, u32),
+    /// No frame of this invocation catches it (nothing changed; still pending).
+    Uncaught,
+    /// A catch by reference found the arena full ([`crate::runtime::MAX_LIVE_EXNREFS`]).
+    Full,
+}
+
+/// Throws a new exception of tag `tag` (module index) whose payload is the top slots below
+/// `sp` (the handler resets the stack top).
+///
+/// # Safety
+/// `data` must be a live instance view and the payload on the stack.
+#[cold]
+#[inline(never)]
+unsafe fn throw_new(data: *const InterpInstance, tag: u32, sp: *mut u64) {
+    use crate::runtime::{ExnObj, Pending};
+    // SAFETY: per the caller.
+    unsafe {
+        let d = &*data;
+        let t = d.tags[tag as usize];
+        let n = (*t).slots as usize;
+        let base = sp.sub(n);
+        if !d.exn.is_null() {
+            let payload = std::slice::from_raw_parts(base, n).into();
+            (*d.exn).set_pending(Pending::Owned(Box::new(ExnObj { tag: t, payload })));
+        }
+    }
+}
+
+/// Rethrows exception reference `r` (non-null).
+///
+/// # Safety
+/// `data` must be a live instance view and `r` an object of its store's arena.
+#[cold]
+#[inline(never)]
+unsafe fn throw_shared(data: *const InterpInstance, r: u64) {
+    // SAFETY: per the caller.
+    unsafe {
+        let d = &*data;
+        if !d.exn.is_null() {
+            (*d.exn).set_pending(crate::runtime::Pending::Shared(
+                r as *const crate::runtime::ExnObj,
+            ));
+        }
+    }
+}
+
+/// Finds the innermost handler of the pending exception in `frames` (the running frame
+/// last, one op past the throw at `ip`; the others one op past their call), by the
+/// handler tables of their code (docs/ABI.md, "Exceptions"). On a catch it drops the
+/// frames above the catching one and pushes the clause's values at `sptr` + the frame's
+/// base + the clause's height.
+///
+/// # Safety
+/// The frames must hold live code and instance views, `ip` point into the running body
+/// and `sptr` be the value stack the frames' bases index.
+#[cold]
+#[inline(never)]
+unsafe fn unwind(frames: &mut Vec<Frame>, ip: *const Op, sptr: *mut u64) -> Unwound {
+    use super::ops::CatchKind;
+    let n = frames.len();
+    for j in (0..n).rev() {
+        let f = frames[j];
+        // SAFETY: per the caller.
+        let (code, data) = unsafe { (&*f.code, &*f.data) };
+        if data.exn.is_null() {
+            return Unwound::Uncaught;
+        }
+        // SAFETY: the store's exception heap outlives its instances.
+        let heap = unsafe { &*data.exn };
+        let at = if j == n - 1 { ip } else { f.ret };
+        // SAFETY: `at` points one past an op of this body.
+        let op_index = (unsafe { at.offset_from(code.ops.as_ptr()) } as usize).saturating_sub(1);
+        // A tail call left its frame: its handlers do not apply.
+        if matches!(
+            code.ops.get(op_index),
+            Some(Op::ReturnCall(_) | Op::ReturnCallIndirect { .. } | Op::ReturnCallRef(_))
+        ) {
+            continue;
+        }
+        let Some(tag) = heap.pending_tag() else {
+            return Unwound::Uncaught;
+        };
+        let pc = op_index as u32;
+        let hit = code
+            .handlers
+            .iter()
+            .filter(|h| h.start <= pc && pc < h.end)
+            .flat_map(|h| &code.catches[h.first as usize..(h.first + h.len) as usize])
+            .find(|c| match c.kind {
+                CatchKind::All | CatchKind::AllRef => true,
+                CatchKind::Tag | CatchKind::TagRef => {
+                    data.tags.get(c.tag as usize).copied() == Some(tag)
+                }
+            });
+        let Some(c) = hit.copied() else { continue };
+        let Some(p) = heap.take_pending() else {
+            return Unwound::Uncaught;
+        };
+        frames.truncate(j + 1);
+        // SAFETY: the catch's height plus its values fit the frame's max height (the
+        // label's arity was counted by the lowering).
+        unsafe {
+            let mut sp = sptr.add(f.base + c.height as usize);
+            if matches!(c.kind, CatchKind::Tag | CatchKind::TagRef) {
+                let payload = &p.obj().payload;
+                std::ptr::copy_nonoverlapping(payload.as_ptr(), sp, payload.len());
+                sp = sp.add(payload.len());
+            }
+            if matches!(c.kind, CatchKind::TagRef | CatchKind::AllRef) {
+                let Some(r) = heap.expose(p) else {
+                    return Unwound::Full;
+                };
+                *sp = r as u64;
+                sp = sp.add(1);
+            }
+            return Unwound::Caught(sp, c.target);
+        }
+    }
+    Unwound::Uncaught
+}
+
 fn trap_status(status: u32) -> TrapCode {
     TrapCode::from_u32(status).unwrap_or(TrapCode::HostError)
 }
@@ -720,6 +849,17 @@ impl Interp {
                 }
             }};
         }
+        // An exception is pending (`ExnHeap`): the next op is `THROW_PENDING`'s, the one
+        // place that finds the handler and reloads the frame state (one such place per
+        // throw site cost 9-12% instructions on code that never throws). The throwing op's
+        // `ip` waits in the running frame's `ret` slot, unused while it runs.
+        macro_rules! throw {
+            () => {{
+                // SAFETY: a frame is running.
+                unsafe { (*frames.as_mut_ptr().add(frames.len() - 1)).ret = ip };
+                ip = THROW_PENDING.as_ptr();
+            }};
+        }
         // Calls `$f` (a `*const FuncRef`) with `$np` arguments on the stack and `$nr` results.
         macro_rules! call {
             ($f:expr, $arity:expr) => {{
@@ -756,7 +896,10 @@ impl Interp {
                         unsafe { sampler.compiled_call_end(f, m) };
                     }
                     if status != 0 {
-                        trap!(trap_status(status));
+                        if status != TrapCode::Exception as u32 {
+                            trap!(trap_status(status));
+                        }
+                        throw!();
                     }
                     // SAFETY: the frame's max height covers the results.
                     sp = unsafe { vbase.add(nr) };
@@ -961,7 +1104,9 @@ impl Interp {
             // immediates it uses, instead of all of them before the dispatch jump.
             let op: &Op = unsafe {
                 debug_assert!(
-                    ip == OSR_RETURN.as_ptr() || (ip.offset_from(ops) as usize) < code.ops.len()
+                    ip == OSR_RETURN.as_ptr()
+                        || ip == THROW_PENDING.as_ptr()
+                        || (ip.offset_from(ops) as usize) < code.ops.len()
                 );
                 let op = &*ip;
                 ip = ip.add(1);
@@ -1110,6 +1255,48 @@ impl Interp {
                 Op::RefAsNonNull => {
                     if top!(1) == 0 {
                         trap!(TrapCode::NullReference);
+                    }
+                }
+                Op::Throw(t) => {
+                    // SAFETY: `data` is the live view of this instance; validation put the
+                    // tag's payload on the stack.
+                    unsafe { throw_new(data, t, sp) };
+                    throw!();
+                }
+                Op::ThrowRef => {
+                    let r = pop!();
+                    if r == 0 {
+                        trap!(TrapCode::NullReference);
+                    }
+                    // SAFETY: a non-null exnref is an object of the store's arena.
+                    unsafe { throw_shared(data, r) };
+                    throw!();
+                }
+                Op::ThrowPending => {
+                    // SAFETY: a frame is running; `throw!` left the throw point in its slot.
+                    let at = unsafe { (*frames.as_ptr().add(frames.len() - 1)).ret };
+                    ip = at;
+                    if profiling {
+                        flush_edges!();
+                    }
+                    // SAFETY: the frames hold live code; `at` is one past the throwing op.
+                    match unsafe { unwind(frames, at, sptr) } {
+                        Unwound::Caught(to_sp, target) => {
+                            let f = *frames.last().expect("the catching frame");
+                            // SAFETY: frames hold code and views of live instances.
+                            code = unsafe { &*f.code };
+                            data = f.data;
+                            vmctx = f.vmctx;
+                            counters = f.counters;
+                            // SAFETY: the frame's base is inside the vector.
+                            fp = unsafe { sptr.add(f.base) };
+                            sp = to_sp;
+                            ops = code.ops.as_ptr();
+                            // SAFETY: catch targets are op indices of the catching body.
+                            ip = unsafe { ops.add(target as usize) };
+                        }
+                        Unwound::Uncaught => trap!(TrapCode::Exception),
+                        Unwound::Full => trap!(TrapCode::HostError),
                     }
                 }
                 Op::DupIsNull => {
@@ -2912,6 +3099,7 @@ impl Interp {
                     func_name: module.func_name(code.func_index).map(str::to_string),
                     message: None,
                     backtrace,
+                    exception: None,
                 })
             }
         }

@@ -464,6 +464,7 @@ pub(super) unsafe fn osr_trap(
             func_name: (*data).module.func_name(func).map(str::to_string),
             message: None,
             backtrace: Vec::new(),
+            exception: None,
         }
     }
 }

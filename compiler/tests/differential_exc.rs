@@ -1,0 +1,117 @@
+//! Issue #17 item 6 (exception handling): wasm-smith modules with `try_table`, `throw`,
+//! `throw_ref` and tags (`exceptions_enabled`), run in the interpreter (the reference) and
+//! in `tiered` mode (checked and guard memory), where every function without an exception
+//! instruction is compiled after its first call and the others stay interpreted, so
+//! exceptions cross compiled frames. Results, traps (an uncaught exception is one) and
+//! memory are compared by `diff::compare`. The other compiled modes refuse these modules
+//! (`tests/exceptions.rs`). `BAREFLOW_DIFF_EXC_CASES=N` seeds (200 by default) from
+//! `BAREFLOW_DIFF_START`.
+
+mod diff;
+
+use bareflow::{MemoryMode, Mode, Module};
+
+/// Splits a 64-bit seed into bytes for `Unstructured` (the xorshift stream of `jit.rs`).
+fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Whether a module has an exception instruction.
+fn throws_in(wasm: &[u8]) -> bool {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            continue;
+        };
+        while !ops.eof() {
+            match ops.read() {
+                Ok(
+                    wasmparser::Operator::Throw { .. }
+                    | wasmparser::Operator::ThrowRef
+                    | wasmparser::Operator::TryTable { .. },
+                ) => return true,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn differential_exceptions() {
+    diff::on_big_stack(run);
+}
+
+fn run() {
+    let cases = env_u64("BAREFLOW_DIFF_EXC_CASES", 200);
+    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let reference = diff::StoreEngine::new(Mode::Interp, MemoryMode::Checked);
+    let mut engines = vec![diff::StoreEngine::new(Mode::Tiered, MemoryMode::Checked)];
+    if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
+        engines.push(diff::StoreEngine::new(Mode::Tiered, MemoryMode::Guard));
+    }
+    let others: Vec<&dyn diff::Engine> = engines.iter().map(|e| e as &dyn diff::Engine).collect();
+    let config = wasm_smith::Config {
+        exceptions_enabled: true,
+        ..diff::smith_config()
+    };
+    let mut counts = diff::Counts::default();
+    let (mut modules, mut with_exc) = (0u64, 0u64);
+    let mut failures = Vec::new();
+    let t0 = std::time::Instant::now();
+    for seed in start..start + cases {
+        let bytes = seed_bytes(seed, 4096);
+        let Some(wasm) =
+            diff::smith_module_with(config.clone(), &mut arbitrary::Unstructured::new(&bytes))
+        else {
+            continue;
+        };
+        let module = match Module::from_bytes(&wasm) {
+            Ok(m) => m,
+            Err(e) => panic!("seed {seed}: wasm-smith exception module rejected: {e}"),
+        };
+        modules += 1;
+        if throws_in(&wasm) {
+            with_exc += 1;
+        }
+        if let Ok(dir) = std::env::var("BAREFLOW_DIFF_DUMP") {
+            let _ = std::fs::write(format!("{dir}/exc-{seed}.wasm"), &wasm);
+        }
+        match diff::compare(&module, &wasm, seed, &reference, &others) {
+            Ok(c) => counts += c,
+            Err(d) => failures.push(d),
+        }
+    }
+    eprintln!(
+        "differential-exc: {cases} seeds, {modules} modules ({with_exc} with exception \
+         instructions), {} engines, {counts:?}, {} disagreements, {:.1?}",
+        others.len(),
+        failures.len(),
+        t0.elapsed()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    if cases >= 100 {
+        assert!(
+            with_exc * 5 >= cases,
+            "only {with_exc} of {cases} seeds had an exception instruction"
+        );
+    }
+}
