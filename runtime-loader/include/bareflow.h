@@ -181,6 +181,7 @@ size_t bf_arena_used(const bf_runtime *rt);
 #define BF_TYPE_V128 4u
 #define BF_TYPE_EXTERNREF 128u
 #define BF_TYPE_FUNCREF 129u
+#define BF_TYPE_EXNREF 130u  /* exnref; signature letter X (no snapshot holds one yet) */
 /* A null funcref, where function references are given as function indices. */
 #define BF_NULL_FUNC 0xffffffffu
 

@@ -53,6 +53,8 @@ pub const BF_TYPE_V128: u32 = 4;
 pub const BF_TYPE_EXTERNREF: u32 = 128;
 /// `funcref`.
 pub const BF_TYPE_FUNCREF: u32 = 129;
+/// `exnref` (exception handling; no snapshot holds one yet: compiled modes refuse exceptions).
+pub const BF_TYPE_EXNREF: u32 = 130;
 
 /// A null function reference as a function index (`bf_table_get`, funcref `bf_value`s).
 pub const BF_NULL_FUNC: u32 = u32::MAX;
@@ -99,6 +101,7 @@ fn type_code(t: ValType) -> u32 {
         ValType::V128 => BF_TYPE_V128,
         ValType::ExternRef => BF_TYPE_EXTERNREF,
         ValType::FuncRef => BF_TYPE_FUNCREF,
+        ValType::ExnRef => BF_TYPE_EXNREF,
     }
 }
 
@@ -122,6 +125,7 @@ fn sig_char(t: ValType) -> u8 {
         ValType::V128 => b'V',
         ValType::ExternRef => b'r',
         ValType::FuncRef => b'R',
+        ValType::ExnRef => b'X',
     }
 }
 
