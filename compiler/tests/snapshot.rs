@@ -243,11 +243,19 @@ fn xip_snapshot_runs_in_place_from_read_exec_memory() {
     // made `multiply` 1.35-1.8x slower in place than copied.
     let code_at = snap.object_bytes().as_ptr() as usize - bytes.as_ptr() as usize
         + elf.in_place_offset().unwrap();
-    assert_eq!(code_at % format::CODE_LINE_ALIGN, 0, "code at file offset {code_at}");
+    assert_eq!(
+        code_at % format::CODE_LINE_ALIGN,
+        0,
+        "code at file offset {code_at}"
+    );
     let copied = LoadedModule::load(&bytes, MmapCodeMemory::new()).unwrap();
     for i in meta.num_imported_funcs()..meta.num_funcs() {
         let (p, q) = (module.native(i) as usize, copied.native(i) as usize);
-        assert_eq!(p % 64, q % 64, "function {i}: in place {p:#x}, copied {q:#x}");
+        assert_eq!(
+            p % 64,
+            q % 64,
+            "function {i}: in place {p:#x}, copied {q:#x}"
+        );
     }
     assert_eq!(run_loaded(&module, &calls()), expected);
     // The copying loader takes the same snapshot too.
