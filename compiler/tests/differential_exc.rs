@@ -9,27 +9,7 @@
 
 mod diff;
 
-use bareflow::{MemoryMode, Mode, Module};
-
-/// Splits a 64-bit seed into bytes for `Unstructured` (the xorshift stream of `jit.rs`).
-fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use bareflow::{MemoryMode, Mode};
 
 /// Whether a module has an exception instruction.
 fn throws_in(wasm: &[u8]) -> bool {
@@ -61,8 +41,8 @@ fn differential_exceptions() {
 }
 
 fn run() {
-    let cases = env_u64("BAREFLOW_DIFF_EXC_CASES", 200);
-    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let cases = diff::env_u64("BAREFLOW_DIFF_EXC_CASES", 200);
+    let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let reference = diff::StoreEngine::new(Mode::Interp, MemoryMode::Checked);
     let mut engines = vec![diff::StoreEngine::new(Mode::Tiered, MemoryMode::Checked)];
     if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
@@ -78,15 +58,8 @@ fn run() {
     let mut failures = Vec::new();
     let t0 = std::time::Instant::now();
     for seed in start..start + cases {
-        let bytes = seed_bytes(seed, 4096);
-        let Some(wasm) =
-            diff::smith_module_with(config.clone(), &mut arbitrary::Unstructured::new(&bytes))
-        else {
+        let Some((wasm, module)) = diff::seed_module_with(&config, seed, "exception ") else {
             continue;
-        };
-        let module = match Module::from_bytes(&wasm) {
-            Ok(m) => m,
-            Err(e) => panic!("seed {seed}: wasm-smith exception module rejected: {e}"),
         };
         modules += 1;
         if throws_in(&wasm) {

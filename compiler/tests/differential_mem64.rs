@@ -205,25 +205,6 @@ fn memory64_size_limits() {
     }
 }
 
-fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Whether a module has a memory64 memory or a table64 table.
 fn has_64(wasm: &[u8]) -> bool {
     let m = Module::from_bytes(wasm).expect("parsed");
@@ -233,8 +214,8 @@ fn has_64(wasm: &[u8]) -> bool {
 
 #[test]
 fn differential_memory64() {
-    let cases = env_u64("BAREFLOW_DIFF_MEM64_CASES", 150);
-    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let cases = diff::env_u64("BAREFLOW_DIFF_MEM64_CASES", 150);
+    let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let config = wasm_smith::Config {
         memory64_enabled: true,
         max_memory64_bytes: 4 << 16,
@@ -250,15 +231,8 @@ fn differential_memory64() {
             others.iter().map(|e| e as &dyn diff::Engine).collect();
         engines = others.len();
         for seed in start..start + cases {
-            let bytes = seed_bytes(seed, 4096);
-            let Some(wasm) =
-                diff::smith_module_with(config.clone(), &mut arbitrary::Unstructured::new(&bytes))
-            else {
+            let Some((wasm, module)) = diff::seed_module_with(&config, seed, "memory64 ") else {
                 continue;
-            };
-            let module = match Module::from_bytes(&wasm) {
-                Ok(m) => m,
-                Err(e) => panic!("seed {seed}: wasm-smith memory64 module rejected: {e}"),
             };
             modules += 1;
             with_64 += u64::from(has_64(&wasm));

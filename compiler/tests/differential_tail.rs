@@ -5,28 +5,6 @@
 
 mod diff;
 
-use bareflow::Module;
-
-/// Splits a 64-bit seed into bytes for `Unstructured` (the xorshift stream of `jit.rs`).
-fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Whether a module has a tail call.
 fn tail_calls_in(wasm: &[u8]) -> bool {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
@@ -52,8 +30,8 @@ fn tail_calls_in(wasm: &[u8]) -> bool {
 
 #[test]
 fn differential_tail_calls() {
-    let cases = env_u64("BAREFLOW_DIFF_TAIL_CASES", 200);
-    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let cases = diff::env_u64("BAREFLOW_DIFF_TAIL_CASES", 200);
+    let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let (reference, others) = diff::all_engines();
     let others: Vec<&dyn diff::Engine> = others.iter().map(|e| e as &dyn diff::Engine).collect();
     let config = wasm_smith::Config {
@@ -65,15 +43,8 @@ fn differential_tail_calls() {
     let mut failures = Vec::new();
     let t0 = std::time::Instant::now();
     for seed in start..start + cases {
-        let bytes = seed_bytes(seed, 4096);
-        let Some(wasm) =
-            diff::smith_module_with(config.clone(), &mut arbitrary::Unstructured::new(&bytes))
-        else {
+        let Some((wasm, module)) = diff::seed_module_with(&config, seed, "tail-call ") else {
             continue;
-        };
-        let module = match Module::from_bytes(&wasm) {
-            Ok(m) => m,
-            Err(e) => panic!("seed {seed}: wasm-smith tail-call module rejected: {e}"),
         };
         modules += 1;
         if tail_calls_in(&wasm) {

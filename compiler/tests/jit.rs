@@ -284,34 +284,9 @@ fn tiered_mixes_interpreted_and_compiled_calls() {
 
 // ---- differential: interp vs every other mode --------------------------------------------------
 
-/// Splits a 64-bit seed into bytes for `Unstructured` (a simple xorshift stream).
-fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 /// The wasm-smith module of `seed` (`None` if the generator made none: not compared, counted).
 fn seed_module(seed: u64) -> Option<(Vec<u8>, Module)> {
-    let bytes = seed_bytes(seed, 4096);
-    let wasm = diff::smith_module(&mut arbitrary::Unstructured::new(&bytes))?;
-    match Module::from_bytes(&wasm) {
-        Ok(m) => Some((wasm, m)),
-        Err(e) => panic!("seed {seed}: wasm-smith module rejected: {e}"),
-    }
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    diff::seed_module_with(&diff::smith_config(), seed, "")
 }
 
 /// Every wasm-smith module of the seed range runs in the interpreter and in every compiled
@@ -327,8 +302,8 @@ fn differential_every_mode() {
 }
 
 fn differential_every_mode_body() {
-    let cases = env_u64("BAREFLOW_DIFF_CASES", 200);
-    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let cases = diff::env_u64("BAREFLOW_DIFF_CASES", 200);
+    let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let (reference, others) = diff::all_engines();
     let others: Vec<&dyn diff::Engine> = others.iter().map(|e| e as &dyn diff::Engine).collect();
     let mut counts = diff::Counts::default();
@@ -413,8 +388,8 @@ fn differential_every_mode_body() {
 /// seeds, `BAREFLOW_DIFF_DUMP=DIR` writes each module to `DIR/simd-SEED.wasm`).
 #[test]
 fn differential_simd() {
-    let cases = env_u64("BAREFLOW_DIFF_SIMD_CASES", 300);
-    let start = env_u64("BAREFLOW_DIFF_START", 0);
+    let cases = diff::env_u64("BAREFLOW_DIFF_SIMD_CASES", 300);
+    let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let (reference, others) = diff::all_engines();
     let others: Vec<&dyn diff::Engine> = others
         .iter()
@@ -426,16 +401,10 @@ fn differential_simd() {
     let mut failures = Vec::new();
     let t0 = std::time::Instant::now();
     for seed in start..start + cases {
-        let bytes = seed_bytes(seed, 4096);
-        let Some(wasm) = diff::smith_module_with(
-            diff::smith_config_simd(),
-            &mut arbitrary::Unstructured::new(&bytes),
-        ) else {
+        let Some((wasm, module)) =
+            diff::seed_module_with(&diff::smith_config_simd(), seed, "SIMD ")
+        else {
             continue;
-        };
-        let module = match Module::from_bytes(&wasm) {
-            Ok(m) => m,
-            Err(e) => panic!("seed {seed}: wasm-smith SIMD module rejected: {e}"),
         };
         modules += 1;
         if let Ok(dir) = std::env::var("BAREFLOW_DIFF_DUMP") {

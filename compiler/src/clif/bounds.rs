@@ -153,29 +153,27 @@ impl Translator<'_, '_> {
     /// The interrupt check: traps `Interrupted` (clearing the flag) when it is set; the
     /// current block continues after it.
     fn interrupt_check(&mut self, ctx: Value) {
-        {
-            // An atomic load: another thread writes the flag, so it must be read again at
-            // every check (a plain load would be merged with the previous one: no store
-            // between them in a loop without calls).
-            let addr = self.b.ins().iadd_imm_s(ctx, i64::from(TRAP_CTX_INTERRUPT));
-            let flag = self.b.ins().atomic_load(I32, MemFlagsData::trusted(), addr);
-            let cold = self.b.create_block();
-            let cont = self.b.create_block();
-            self.b.set_cold_block(cold);
-            self.b.ins().brif(flag, cold, &[], cont, &[]);
-            self.b.seal_block(cold);
-            self.b.switch_to_block(cold);
-            // One-shot: the trap consumes the request.
-            let zero = self.b.ins().iconst(I32, 0);
-            self.b
-                .ins()
-                .store(MemFlagsData::trusted(), zero, ctx, TRAP_CTX_INTERRUPT);
-            let trap = self.trap_block(TrapCode::Interrupted);
-            let offset = self.offset_arg();
-            self.b.ins().jump(trap, &[offset]);
-            self.b.seal_block(cont);
-            self.b.switch_to_block(cont);
-        }
+        // An atomic load: another thread writes the flag, so it must be read again at
+        // every check (a plain load would be merged with the previous one: no store
+        // between them in a loop without calls).
+        let addr = self.b.ins().iadd_imm_s(ctx, i64::from(TRAP_CTX_INTERRUPT));
+        let flag = self.b.ins().atomic_load(I32, MemFlagsData::trusted(), addr);
+        let cold = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(cold);
+        self.b.ins().brif(flag, cold, &[], cont, &[]);
+        self.b.seal_block(cold);
+        self.b.switch_to_block(cold);
+        // One-shot: the trap consumes the request.
+        let zero = self.b.ins().iconst(I32, 0);
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), zero, ctx, TRAP_CTX_INTERRUPT);
+        let trap = self.trap_block(TrapCode::Interrupted);
+        let offset = self.offset_arg();
+        self.b.ins().jump(trap, &[offset]);
+        self.b.seal_block(cont);
+        self.b.switch_to_block(cont);
     }
 
     /// With checks: the block back-edges of a loop whose header is `header` (parameters
@@ -272,67 +270,17 @@ impl Translator<'_, '_> {
     /// The most back-edges counted loop `cl` can take from here, as an `i64` read as
     /// unsigned (all ones: unbounded).
     fn max_trips(&mut self, cl: &CountedLoop) -> Result<Value> {
-        let ty = if cl.wide { I64 } else { I32 };
-        let var = self
-            .locals
-            .get(cl.var as usize)
-            .map(|(v, _)| *v)
-            .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
-        let i0 = self.b.use_var(var);
-        let n = match cl.bound {
-            Bound::Local(l) => {
-                let v = self
-                    .locals
-                    .get(l as usize)
-                    .map(|(v, _)| *v)
-                    .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
-                self.b.use_var(v)
-            }
-            Bound::Const(k) => self.b.ins().iconst(ty, k),
-        };
-        if self.b.func.dfg.value_type(i0) != ty || self.b.func.dfg.value_type(n) != ty {
-            return Err(TranslateError::Invalid(
-                "counted loop: operand types differ",
-            ));
-        }
+        let ty = cl.ty();
+        // First value the condition sees, and the bound.
+        let (s, n) = self.chunk_operands(cl, true)?;
         let step_var = match cl.step_local {
-            Some(l) => {
-                let v = self
-                    .locals
-                    .get(l as usize)
-                    .map(|(v, _)| *v)
-                    .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
-                let v = self.b.use_var(v);
-                if self.b.func.dfg.value_type(v) != ty {
-                    return Err(TranslateError::Invalid(
-                        "counted loop: operand types differ",
-                    ));
-                }
-                Some(v)
-            }
+            Some(l) => Some(self.typed_local(l, ty)?),
             None => None,
-        };
-        // First value the condition sees.
-        let s = match (cl.after_step, step_var) {
-            (false, _) => i0,
-            (true, Some(v)) => self.b.ins().iadd(i0, v),
-            (true, None) => self.b.ins().iadd_imm_s(i0, cl.step),
         };
         // Signed comparisons become unsigned ones with the sign bit flipped on both sides
         // (the step commutes with the flip).
-        let signed = matches!(
-            cl.cont,
-            Cont::Lt { signed: true }
-                | Cont::Le { signed: true }
-                | Cont::Gt { signed: true }
-                | Cont::Ge { signed: true }
-        );
-        let (s, n) = if signed {
-            let bit = if cl.wide {
-                i64::MIN
-            } else {
-                i64::from(i32::MIN)
-            };
+        let (s, n) = if cl.signed() {
+            let bit = cl.sign_bit();
             (
                 self.b.ins().bxor_imm_s(s, bit),
                 self.b.ins().bxor_imm_s(n, bit),
@@ -355,19 +303,8 @@ impl Translator<'_, '_> {
         // before the condition fails (else: unbounded).
         let m = cl.step.unsigned_abs();
         let k = i64::from(m.ilog2());
-        let max = if cl.wide {
-            u64::MAX
-        } else {
-            u64::from(u32::MAX)
-        };
-        // An immediate of the induction's width, as Cranelift stores it (sign-extended).
-        let imm = |v: u64| {
-            if cl.wide {
-                v as i64
-            } else {
-                i64::from(v as u32 as i32)
-            }
-        };
+        let max = cl.max_unsigned();
+        let imm = |v: u64| cl.imm(v);
         let (lo, hi) = if cl.step > 0 { (s, n) } else { (n, s) };
         let d = self.b.ins().isub(hi, lo);
         if let Some(m) = step_var {
@@ -489,39 +426,41 @@ fn chunk_trips(cl: &CountedLoop) -> u64 {
 }
 
 impl Translator<'_, '_> {
-    fn local_value(&mut self, l: u32) -> Result<Value> {
+    /// Local `l`'s current value, which must be of type `ty`.
+    fn typed_local(&mut self, l: u32, ty: Type) -> Result<Value> {
         let v = self
             .locals
             .get(l as usize)
             .map(|(v, _)| *v)
             .ok_or(TranslateError::Invalid("counted loop: local out of range"))?;
-        Ok(self.b.use_var(v))
+        let v = self.b.use_var(v);
+        if self.b.func.dfg.value_type(v) != ty {
+            return Err(TranslateError::Invalid(
+                "counted loop: operand types differ",
+            ));
+        }
+        Ok(v)
     }
 
     /// The induction value the test compares next and the bound. `entry`: at the loop's
     /// entry (a do-while test sees the stepped value), else at the test (the local holds
     /// what it compared).
     fn chunk_operands(&mut self, cl: &CountedLoop, entry: bool) -> Result<(Value, Value)> {
-        let ty = if cl.wide { I64 } else { I32 };
-        let mut x = self.local_value(cl.var)?;
+        let ty = cl.ty();
+        let mut x = self.typed_local(cl.var, ty)?;
         if entry && cl.after_step {
             x = match cl.step_local {
                 Some(l) => {
-                    let m = self.local_value(l)?;
+                    let m = self.typed_local(l, ty)?;
                     self.b.ins().iadd(x, m)
                 }
                 None => self.b.ins().iadd_imm_s(x, cl.step),
             };
         }
         let n = match cl.bound {
-            Bound::Local(l) => self.local_value(l)?,
+            Bound::Local(l) => self.typed_local(l, ty)?,
             Bound::Const(k) => self.b.ins().iconst(ty, k),
         };
-        if self.b.func.dfg.value_type(x) != ty || self.b.func.dfg.value_type(n) != ty {
-            return Err(TranslateError::Invalid(
-                "counted loop: operand types differ",
-            ));
-        }
         Ok((x, n))
     }
 
@@ -531,18 +470,8 @@ impl Translator<'_, '_> {
     /// holds; and when the test against `n` holds at `x`, the one against the limit holds
     /// too (the next chunk makes progress).
     fn chunk_limit(&mut self, cl: &CountedLoop, x: Value, n: Value) -> Result<Value> {
-        let signed = matches!(
-            cl.cont,
-            Cont::Lt { signed: true }
-                | Cont::Le { signed: true }
-                | Cont::Gt { signed: true }
-                | Cont::Ge { signed: true }
-        );
-        let bit = if cl.wide {
-            i64::MIN
-        } else {
-            i64::from(i32::MIN)
-        };
+        let signed = cl.signed();
+        let bit = cl.sign_bit();
         let (x, n) = if signed {
             (
                 self.b.ins().bxor_imm_s(x, bit),
@@ -551,18 +480,8 @@ impl Translator<'_, '_> {
         } else {
             (x, n)
         };
-        let max = if cl.wide {
-            u64::MAX
-        } else {
-            u64::from(u32::MAX)
-        };
-        let imm = |v: u64| {
-            if cl.wide {
-                v as i64
-            } else {
-                i64::from(v as u32 as i32)
-            }
-        };
+        let max = cl.max_unsigned();
+        let imm = |v: u64| cl.imm(v);
         // The distance a chunk covers, at most the type's range (then no limit is ever
         // strictly between: the loop runs at most C trips anyway).
         let span = chunk_trips(cl)
@@ -571,7 +490,7 @@ impl Translator<'_, '_> {
         if let Some(sl) = cl.step_local {
             // A step held in a local (upward only): the span is m << k with 2^k <= C,
             // unlimited (no limit strictly between) when it does not fit the type.
-            let m = self.local_value(sl)?;
+            let m = self.typed_local(sl, cl.ty())?;
             let k = i64::from(chunk_trips(cl).ilog2());
             let towards = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, x, n);
             let d = self.b.ins().isub(n, x);
@@ -628,8 +547,7 @@ impl Translator<'_, '_> {
     /// Starts the chunks of the unchecked copy of `cl` (in the block the guard branches
     /// to, before the copy's header): the first limit.
     pub(super) fn begin_chunks(&mut self, cl: CountedLoop) -> Result<()> {
-        let ty = if cl.wide { I64 } else { I32 };
-        let limit = self.b.declare_var(ty);
+        let limit = self.b.declare_var(cl.ty());
         let (x, n) = self.chunk_operands(&cl, true)?;
         let l = self.chunk_limit(&cl, x, n)?;
         self.b.def_var(limit, l);

@@ -18,6 +18,8 @@
 //! branch to its own label only at that single back-edge. Every other exit (a branch out,
 //! `return`, a trap) only shortens the loop, so the bound stays an upper bound.
 
+use cranelift_codegen::ir::Type;
+use cranelift_codegen::ir::types::{I32, I64};
 use wasmparser::{BlockType, Operator, OperatorsReader};
 
 /// The second operand of the continue condition.
@@ -88,6 +90,53 @@ pub(super) struct CountedLoop {
     /// follows it) and whether the bound is its left operand. `None` for `local.tee i;
     /// br_if 0`.
     pub cmp: Option<(usize, bool)>,
+}
+
+impl CountedLoop {
+    /// The induction's CLIF type.
+    pub fn ty(&self) -> Type {
+        if self.wide { I64 } else { I32 }
+    }
+
+    /// Whether the loop's test compares signed (the translator then flips the sign bit
+    /// of both sides, [`CountedLoop::sign_bit`], and compares unsigned).
+    pub fn signed(&self) -> bool {
+        matches!(
+            self.cont,
+            Cont::Lt { signed: true }
+                | Cont::Le { signed: true }
+                | Cont::Gt { signed: true }
+                | Cont::Ge { signed: true }
+        )
+    }
+
+    /// The sign bit of the induction's type, as an immediate.
+    pub fn sign_bit(&self) -> i64 {
+        if self.wide {
+            i64::MIN
+        } else {
+            i64::from(i32::MIN)
+        }
+    }
+
+    /// The largest unsigned value of the induction's type.
+    pub fn max_unsigned(&self) -> u64 {
+        if self.wide {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        }
+    }
+
+    /// `v` as an immediate of the induction's width, as Cranelift stores it
+    /// (sign-extended).
+    pub fn imm(&self, v: u64) -> i64 {
+        if self.wide {
+            v as i64
+        } else {
+            i64::from(v as u32 as i32)
+        }
+    }
 }
 
 /// Bodies longer than this are not analysed (the analysis buffers the operators).

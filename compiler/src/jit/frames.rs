@@ -2,13 +2,13 @@
 //! compiled code: the raise path records the return addresses of the frame-pointer chain
 //! (`runtime_loader::trap::record_frames`), and [`backtrace`] maps them to functions here.
 
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 
 use runtime_loader::abi::FuncRef;
 use runtime_loader::trap::{TrapContext, TrapFrames};
 
 struct Range {
-    id: u64,
     start: usize,
     end: usize,
     func_index: u32,
@@ -16,7 +16,9 @@ struct Range {
     func: usize,
 }
 
-static RANGES: RwLock<(u64, Vec<Range>)> = RwLock::new((1, Vec::new()));
+/// The next id, and the registered ranges by id (a store drops thousands at once: removal
+/// by key, not by a scan).
+static RANGES: RwLock<(u64, BTreeMap<u64, Range>)> = RwLock::new((1, BTreeMap::new()));
 
 /// Keeps a code range registered; dropping it unregisters it.
 #[derive(Debug)]
@@ -27,7 +29,7 @@ pub(crate) struct CodeRange {
 impl Drop for CodeRange {
     fn drop(&mut self) {
         let mut r = RANGES.write().unwrap_or_else(|e| e.into_inner());
-        r.1.retain(|x| x.id != self.id);
+        r.1.remove(&self.id);
     }
 }
 
@@ -42,13 +44,15 @@ pub(crate) fn register(
     let mut r = RANGES.write().unwrap_or_else(|e| e.into_inner());
     let id = r.0;
     r.0 += 1;
-    r.1.push(Range {
+    r.1.insert(
         id,
-        start: start as usize,
-        end: (start as usize).saturating_add(len),
-        func_index,
-        func: func as usize,
-    });
+        Range {
+            start: start as usize,
+            end: (start as usize).saturating_add(len),
+            func_index,
+            func: func as usize,
+        },
+    );
     CodeRange { id }
 }
 
@@ -57,7 +61,7 @@ fn func_at(pc: usize) -> Option<(u32, *const FuncRef)> {
     // The call instruction ends at `pc`: look one byte back, inside it.
     let at = pc.checked_sub(1)?;
     let r = RANGES.read().unwrap_or_else(|e| e.into_inner());
-    r.1.iter()
+    r.1.values()
         .find(|x| x.start <= at && at < x.end)
         .map(|x| (x.func_index, x.func as *const FuncRef))
 }

@@ -579,3 +579,41 @@ pub fn smith_module_with(
     m.ensure_termination(FUEL).ok()?;
     Some(m.to_bytes())
 }
+
+/// Bytes for `Unstructured` from a 64-bit seed (a xorshift stream), shared by the
+/// differential tests so a seed names the same module in each.
+pub fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The wasm-smith module of `seed` under `config` ([`smith_module_with`] over
+/// [`seed_bytes`]) and its parse; `None` if the generator made none (not compared). Panics
+/// if the front end rejects it (`what` names the generator setting in the message).
+pub fn seed_module_with(
+    config: &wasm_smith::Config,
+    seed: u64,
+    what: &str,
+) -> Option<(Vec<u8>, Module)> {
+    let bytes = seed_bytes(seed, 4096);
+    let wasm = smith_module_with(config.clone(), &mut arbitrary::Unstructured::new(&bytes))?;
+    match Module::from_bytes(&wasm) {
+        Ok(m) => Some((wasm, m)),
+        Err(e) => panic!("seed {seed}: wasm-smith {what}module rejected: {e}"),
+    }
+}
+
+/// The numeric value of environment variable `name`, else `default`.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
