@@ -163,3 +163,93 @@ fn typed_function_references_in_every_mode() {
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
     }
 }
+
+/// `call_indirect` compares precise signatures: a function taking `(ref null $t)` is not
+/// callable through a `call_indirect` typed `(param funcref)` (nor the reverse), while
+/// equal typed signatures of two modules match each other through a shared table.
+const PRECISE_A: &str = r#"
+(module
+  (type $t (func))
+  (type $typed (func (param (ref null $t)) (result i32)))
+  (type $plain (func (param funcref) (result i32)))
+  (table $tab (export "tab") 4 funcref)
+  (func $typed_f (type $typed) (i32.const 1))
+  (func $plain_f (type $plain) (i32.const 2))
+  (elem (table $tab) (i32.const 0) func $typed_f $plain_f)
+  (func (export "as_typed") (param $i i32) (result i32)
+    (call_indirect $tab (type $typed) (ref.null $t) (local.get $i)))
+  (func (export "as_plain") (param $i i32) (result i32)
+    (call_indirect $tab (type $plain) (ref.null func) (local.get $i))))
+"#;
+
+/// A second module whose typed signature is spelled with other type indices.
+const PRECISE_B: &str = r#"
+(module
+  (type $pad (func (param i64)))
+  (type $u (func))
+  (type $typed2 (func (param (ref null $u)) (result i32)))
+  (import "a" "tab" (table $tab 4 funcref))
+  (func $g (type $typed2) (i32.const 3))
+  (elem (table $tab) (i32.const 2) func $g)
+  (func (export "as_typed2") (param $i i32) (result i32)
+    (call_indirect $tab (type $typed2) (ref.null $u) (local.get $i))))
+"#;
+
+fn precise(mode: Mode) {
+    let a = Module::from_bytes(PRECISE_A.as_bytes()).expect("module a");
+    let b = Module::from_bytes(PRECISE_B.as_bytes()).expect("module b");
+    let mut config = Config::new(mode);
+    config.tier_up.calls = 2;
+    let mut store = Store::new(config);
+    let ia = store.instantiate(&a, &|_, _| None).expect("instantiate a");
+    let tab = store.export(ia, "tab").expect("tab");
+    let ib = store
+        .instantiate(&b, &|m, n| (m == "a" && n == "tab").then(|| tab.clone()))
+        .expect("instantiate b");
+    let i = Val::I32;
+    for round in 0..3 {
+        let w = format!("{mode:?} round {round}");
+        let mut call = |inst, name: &str, k: i32| {
+            let Some(Extern::Func(f)) = store.export(inst, name) else {
+                panic!("export {name}")
+            };
+            store.call(f, &[i(k)])
+        };
+        assert_eq!(call(ia, "as_typed", 0).expect("typed"), [i(1)], "{w}");
+        assert_eq!(call(ia, "as_plain", 1).expect("plain"), [i(2)], "{w}");
+        assert_eq!(call(ia, "as_typed", 2).expect("b's g"), [i(3)], "{w}");
+        assert_eq!(call(ib, "as_typed2", 0).expect("a's f"), [i(1)], "{w}");
+        assert_eq!(call(ib, "as_typed2", 2).expect("g"), [i(3)], "{w}");
+        for (inst, name, k) in [
+            (ia, "as_typed", 1),
+            (ia, "as_plain", 0),
+            (ia, "as_plain", 2),
+            (ib, "as_typed2", 1),
+        ] {
+            match call(inst, name, k) {
+                Err(CallError::Trap(t)) => {
+                    assert_eq!(
+                        t.code,
+                        TrapCode::IndirectCallTypeMismatch,
+                        "{w} {name}({k})"
+                    )
+                }
+                other => panic!("{w} {name}({k}): {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn call_indirect_compares_typed_references_precisely() {
+    for mode in [
+        Mode::Interp,
+        Mode::JitNone,
+        Mode::JitSpeed,
+        Mode::Tiered,
+        Mode::Snapshot,
+        Mode::SnapshotXip,
+    ] {
+        precise(mode);
+    }
+}

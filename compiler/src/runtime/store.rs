@@ -352,6 +352,10 @@ pub struct Store {
     /// The canonical signature (`parse::RefTypes::sigs`) of every instance's defined
     /// functions whose signature has typed references, by `FuncRef` address.
     func_sigs: std::collections::HashMap<usize, Arc<str>>,
+    /// The run-time type id of each canonical signature with typed references
+    /// (`parse::RefTypes::sigs`): distinct from the id of its collapsed form, so
+    /// `call_indirect` tells `(ref $t)` from `funcref`.
+    typed_sig_ids: std::collections::HashMap<Arc<str>, u32>,
     interp: Interp,
     /// JIT state (JIT modes only; see `crate::jit::store`).
     jit: Option<JitStore>,
@@ -681,6 +685,7 @@ impl Store {
             tags: Vec::new(),
             ref_types: std::collections::HashMap::new(),
             func_sigs: std::collections::HashMap::new(),
+            typed_sig_ids: std::collections::HashMap::new(),
             interp,
             jit,
             snap,
@@ -833,7 +838,23 @@ impl Store {
                 _ => return Err(incompatible()),
             }
         }
-        let type_ids = meta.types.iter().map(|t| self.types.intern(t)).collect();
+        let type_ids = meta
+            .types
+            .iter()
+            .enumerate()
+            .map(
+                |(i, t)| match m.inner.ref_types.sigs.get(i).cloned().flatten() {
+                    Some(canon) => {
+                        let types = &mut self.types;
+                        *self
+                            .typed_sig_ids
+                            .entry(canon)
+                            .or_insert_with(|| types.add_distinct(t))
+                    }
+                    None => self.types.intern(t),
+                },
+            )
+            .collect();
         let mut interp_inst = InterpInstance::new(
             m.inner.clone(),
             m.interp_code_for(self.interp.config.fuel || self.interp.config.interrupt)

@@ -75,6 +75,15 @@ impl TypeRegistry {
         id
     }
 
+    /// A new id for `ty` that [`intern`](Self::intern) never returns: for a signature whose
+    /// typed references make it differ from every other with the same collapsed form
+    /// (the caller keeps the precise form's id, see `bareflow::runtime::Store`).
+    pub fn add_distinct(&mut self, ty: &FuncType) -> u32 {
+        let id = self.types.len() as u32;
+        self.types.push(ty.clone());
+        id
+    }
+
     /// The signature with id `id`.
     pub fn get(&self, id: u32) -> Option<&FuncType> {
         self.types.get(id as usize)
