@@ -907,6 +907,16 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
             typed.then(|| canon(&ptypes, i, &mut Vec::new()).into())
         })
         .collect();
+    // Signature classes: the first type with the same collapsed signature and the same
+    // canonical typed form (what the snapshot loaders compare in `call_indirect`).
+    let classes = (0..meta.types.len())
+        .map(|i| {
+            (0..i)
+                .find(|&j| meta.types[j] == meta.types[i] && ref_types.sigs[j] == ref_types.sigs[i])
+                .unwrap_or(i) as u32
+        })
+        .collect();
+    meta.set_type_classes(classes);
     func_names.sort_by_key(|(i, _)| *i);
     func_names.dedup_by_key(|(i, _)| *i);
     Ok(Module {

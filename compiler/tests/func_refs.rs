@@ -253,3 +253,49 @@ fn call_indirect_compares_typed_references_precisely() {
         precise(mode);
     }
 }
+
+/// The snapshot loaders compare signature classes recorded in the snapshot (format v9): the
+/// safe snapshot API (the view `bareflow-load` and the C library read too) traps where the
+/// Rust API does. Before v9 the loaders compared collapsed signatures and called `$typed_f`
+/// through `(type $plain)`.
+#[test]
+fn snapshot_loaders_compare_typed_signatures_precisely() {
+    use bareflow::internals::{aot, parse};
+    use runtime_loader::embed::{CallError as E, Imports, Instance, Snapshot, Val as V};
+    let m = parse::parse(PRECISE_A.as_bytes()).expect("parse");
+    // (Type 3 is the exports' `(param i32) (result i32)`.)
+    assert_eq!(
+        m.meta.type_classes,
+        [0, 1, 2, 3],
+        "typed and plain are distinct classes"
+    );
+    assert_eq!(
+        m.meta.types[1], m.meta.types[2],
+        "equal collapsed signatures"
+    );
+    let (bytes, _) = aot::compile(&m, &aot::AotOptions::default()).expect("compile");
+    let s = Snapshot::load(&bytes).expect("load");
+    let mut inst = Instance::new(&s, Imports::new()).expect("instantiate");
+    assert_eq!(
+        inst.call("as_typed", &[V::I32(0)]).expect("typed"),
+        [V::I32(1)]
+    );
+    assert_eq!(
+        inst.call("as_plain", &[V::I32(1)]).expect("plain"),
+        [V::I32(2)]
+    );
+    for (name, k) in [("as_typed", 1), ("as_plain", 0)] {
+        match inst.call(name, &[V::I32(k)]) {
+            Err(E::Trap(t)) => assert_eq!(t.code, TrapCode::IndirectCallTypeMismatch, "{name}"),
+            other => panic!("{name}({k}): {other:?}"),
+        }
+    }
+    // Equal typed signatures spelled with other indices share a class.
+    let dup = parse::parse(
+        br#"(module (type $t (func)) (type $a (func (param (ref $t))))
+                    (type $u (func)) (type $b (func (param (ref $u)))))"#,
+    )
+    .expect("parse");
+    let classes: Vec<u32> = (0..4).map(|t| dup.meta.type_class(t)).collect();
+    assert_eq!(classes, [0, 1, 0, 1]);
+}

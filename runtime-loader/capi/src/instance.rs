@@ -284,11 +284,9 @@ pub(crate) fn build(
     // SAFETY: all writes below go to the block's own arrays, sized by the metadata counts
     // the loops are bounded by; `inst` is the block's header.
     unsafe {
-        // Store-wide signature ids for call_indirect: the first type with equal signature.
+        // Signature ids for call_indirect: each type's validated signature class.
         for i in 0..meta.num_types() {
-            let t = meta.type_at(i);
-            let same = (0..i).find(|&u| meta.type_at(u) == t).unwrap_or(i);
-            *type_ids.add(i as usize) = same;
+            *type_ids.add(i as usize) = meta.type_class(i);
         }
         let vmctx: *mut VMContext = &raw mut (*inst).vmctx;
         // Functions: host FuncRefs for imports (bound here), the loaded code for the rest.

@@ -34,7 +34,7 @@ pub const MAGIC: [u8; 4] = *b"SNAP";
 /// type arities in the entry table; 4 introduced the relocation table, section kind 6; 3 the
 /// flat metadata section; 2 the entry table, section kind 5; older versions are refused with
 /// [`LoadError::UnsupportedVersion`]).
-pub const VERSION: u16 = 8;
+pub const VERSION: u16 = 9;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 32;
 /// Size of one section table entry.

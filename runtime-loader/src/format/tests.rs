@@ -125,8 +125,9 @@ fn specific_errors() {
     assert_eq!(Snapshot::parse(&g).unwrap_err(), LoadError::BadMagic);
     // Versions 1 (before the entry table), 2 (LEB128 metadata), 3 (before the relocation
     // table), 4, 5 (before the CPU-feature bits), 6 (before the extended constant
-    // expressions), 7 (32-bit limits, before memory64) and unknown versions are refused.
-    for v in [1u8, 2, 3, 4, 5, 6, 7, 9] {
+    // expressions), 7 (32-bit limits, before memory64), 8 (before signature classes) and
+    // unknown versions are refused.
+    for v in [1u8, 2, 3, 4, 5, 6, 7, 8, 10] {
         let mut g = f.clone();
         g[4] = v;
         rehash(&mut g);

@@ -105,7 +105,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
             bytes: Vec::from(d.bytes),
         });
     }
-    Ok(ModuleMeta {
+    let mut meta = ModuleMeta {
         types: (0..v.num_types())
             .map(|t| {
                 let t = v.type_at(t);
@@ -131,7 +131,10 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ModuleMeta, LoadError> {
         elems,
         datas,
         const_code,
-    })
+        type_classes: Vec::new(),
+    };
+    meta.set_type_classes((0..v.num_types()).map(|t| v.type_class(t)).collect());
+    Ok(meta)
 }
 
 /// `e` (decoded from `raw`) with an extended expression's operations copied from the pool
@@ -245,11 +248,16 @@ mod writer {
             tabs: Default::default(),
             pool: Vec::new(),
         };
-        for t in &meta.types {
+        for (i, t) in meta.types.iter().enumerate() {
             let mut b: Vec<u8> = t.params.iter().map(|&p| val(p) as u8).collect();
             b.extend(t.results.iter().map(|&r| val(r) as u8));
             let [off, _] = w.bytes(&b);
-            w.tabs[0].extend([off, n(t.params.len()), n(t.results.len())]);
+            w.tabs[0].extend([
+                off,
+                n(t.params.len()),
+                n(t.results.len()),
+                meta.type_class(i),
+            ]);
         }
         for i in &meta.imports {
             let [mo, ml] = w.bytes(i.module.as_bytes());
@@ -488,6 +496,7 @@ mod tests {
                 },
             ],
             const_code: Vec::new(),
+            type_classes: Vec::new(),
         }
     }
 
@@ -670,9 +679,9 @@ mod tests {
         let v = MetaView::parse(&b).unwrap();
         let w = v.global_init(0);
         assert_eq!(w.tag, 7);
-        // Header (16 words), one type (3), two global types (2 each): the first global's
-        // initializer starts at word 23.
-        let pos = 23;
+        // Header (16 words), one type (4), two global types (2 each): the first global's
+        // initializer starts at word 24.
+        let pos = 24;
         assert_eq!(b[pos * 4..pos * 4 + 4], 7u32.to_le_bytes());
         let mut bad = b.clone();
         bad[(pos + 1) * 4..(pos + 2) * 4].copy_from_slice(&0xFFFF_u32.to_le_bytes());
@@ -680,6 +689,50 @@ mod tests {
         // A v128 global initialized by an i32 constant is a type mismatch.
         m.globals[0].init = ConstExpr::I32(1);
         assert!(decode_meta(&encode_meta(&m)).is_err());
+    }
+
+    /// Signature classes (format v9): a class of its own for a type whose collapsed
+    /// signature equals an earlier one round-trips; a class naming a later type, a type of
+    /// another signature or a type that is not its own class is refused.
+    #[test]
+    fn signature_classes_round_trip_and_crafted_ones_are_refused() {
+        let ft = |p: &[ValType], r: &[ValType]| FuncType {
+            params: p.to_vec(),
+            results: r.to_vec(),
+        };
+        let mut m = ModuleMeta {
+            types: vec![
+                ft(&[ValType::FuncRef], &[]),
+                ft(&[ValType::FuncRef], &[]),
+                ft(&[ValType::I32], &[]),
+            ],
+            ..ModuleMeta::default()
+        };
+        m.set_type_classes(vec![0, 1, 2]);
+        assert_eq!(m.type_classes, [0, 1, 2]);
+        assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+        m.set_type_classes(vec![0, 0, 2]);
+        assert!(
+            m.type_classes.is_empty(),
+            "the collapsed classes are not stored"
+        );
+        assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+        // The class word of type t is header (16 words) + 4 t + 3.
+        let good = encode_meta(&m);
+        for (t, class) in [(0usize, 1u32), (2, 0), (2, 1), (1, 2), (2, 7)] {
+            let mut bad = good.clone();
+            let at = (16 + 4 * t + 3) * 4;
+            bad[at..at + 4].copy_from_slice(&class.to_le_bytes());
+            assert_eq!(
+                decode_meta(&bad),
+                Err(LoadError::BadMeta),
+                "type {t} class {class}"
+            );
+        }
+        // Type 2 pointing at type 1 whose class is 0 (not its own): refused too.
+        m.types[2] = ft(&[ValType::FuncRef], &[]);
+        m.type_classes = vec![0, 0, 1];
+        assert_eq!(decode_meta(&encode_meta(&m)), Err(LoadError::BadMeta));
     }
 
     #[test]

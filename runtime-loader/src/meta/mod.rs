@@ -356,9 +356,39 @@ pub struct ModuleMeta {
     pub datas: Vec<DataSegment>,
     /// The operations of the extended constant expressions ([`ConstExpr::Code`]).
     pub const_code: Vec<u8>,
+    /// Per type: its signature class, the first type index with the same precise signature
+    /// (typed references included, which [`FuncType`] collapses): the run-time type id a
+    /// snapshot loader gives the type, what `call_indirect` compares. Empty: the first type
+    /// with an equal [`FuncType`] (see [`ModuleMeta::type_class`]); kept empty when that is
+    /// what it would say ([`ModuleMeta::set_type_classes`]), so equal modules compare equal.
+    pub type_classes: Vec<u32>,
 }
 
 impl ModuleMeta {
+    /// The signature class of type `t` ([`ModuleMeta::type_classes`], or the first type
+    /// with an equal signature when that is empty or too short).
+    pub fn type_class(&self, t: usize) -> u32 {
+        self.type_classes
+            .get(t)
+            .copied()
+            .unwrap_or_else(|| self.collapsed_class(t))
+    }
+
+    /// The first type with a [`FuncType`] equal to type `t`'s.
+    fn collapsed_class(&self, t: usize) -> u32 {
+        let ty = self.types.get(t);
+        self.types.iter().position(|u| Some(u) == ty).unwrap_or(t) as u32
+    }
+
+    /// Sets [`ModuleMeta::type_classes`], left empty if every class is the collapsed one.
+    pub fn set_type_classes(&mut self, classes: Vec<u32>) {
+        let collapsed = classes
+            .iter()
+            .enumerate()
+            .all(|(t, &c)| c == self.collapsed_class(t));
+        self.type_classes = if collapsed { Vec::new() } else { classes };
+    }
+
     /// The signature of function `index`, if the index is in range.
     pub fn func_type(&self, index: u32) -> Option<&FuncType> {
         let ty = *self.funcs.get(index as usize)?;

@@ -75,7 +75,8 @@ enum Tab {
 }
 
 /// Words per record, by record table in section order: a type (pool offset, parameter
-/// count, result count); an import (module offset, length, name offset, length, kind); a function (type index); a
+/// count, result count, signature class: the first type index with the same precise
+/// signature, see [`MetaView::type_class`]); an import (module offset, length, name offset, length, kind); a function (type index); a
 /// memory (limits); a table (element type, limits, initialiser constant expression:
 /// `ref.null` for imported tables); a global type
 /// (value type, mutable); a defined global (constant expression); an export (name offset,
@@ -85,7 +86,7 @@ enum Tab {
 /// tag, low and high half of its 64-bit payload. Limits are five words: low and high half
 /// of the 64-bit minimum and maximum, and flags (bit 0: has a maximum; bit 1: 64-bit index
 /// type, memory64 / table64).
-pub const RECORD_WORDS: [usize; 11] = [3, 5, 1, 5, 9, 2, 3, 4, 8, 7, 3];
+pub const RECORD_WORDS: [usize; 11] = [4, 5, 1, 5, 9, 2, 3, 4, 8, 7, 3];
 
 /// [`FIELD_CHECKS`]: `lo` marking a pool range (offset in field `k`, length in `k + 1`).
 const POOL_RANGE: u8 = 0xFF;
@@ -480,6 +481,15 @@ impl<'a> MetaView<'a> {
             if b.iter().any(|&b| b > V128 as u8) {
                 return false;
             }
+            // A signature class names the type itself or an earlier type that is its own
+            // class and has the same signature: a crafted class could otherwise let
+            // `call_indirect` accept a function of another signature.
+            let c = self.rec(Tab::Types, t, 3);
+            if c != t
+                && !(c < t && self.rec(Tab::Types, c, 3) == c && self.type_at(c) == self.type_at(t))
+            {
+                return false;
+            }
         }
         let mut seen = [0u32; 4];
         for i in 0..n[IMPORTS] {
@@ -616,17 +626,19 @@ impl<'a> MetaView<'a> {
         (limits, flags & 2 != 0)
     }
 
-    /// The canonical signature id of every type: the first type index with an equal
-    /// signature (what `FuncRef::type_id` and `call_indirect` compare).
+    /// The canonical signature id of every type: its signature class
+    /// ([`MetaView::type_class`], what `FuncRef::type_id` and `call_indirect` compare).
     #[cfg(feature = "alloc")]
     pub fn canonical_type_ids(&self) -> alloc::vec::Vec<u32> {
-        (0..self.num_types())
-            .map(|i| {
-                (0..i)
-                    .find(|&j| self.type_at(j) == self.type_at(i))
-                    .unwrap_or(i)
-            })
-            .collect()
+        (0..self.num_types()).map(|t| self.type_class(t)).collect()
+    }
+
+    /// The signature class of type `t`: the first type index with the same precise
+    /// signature (typed references included, which the pool's value types collapse to
+    /// `funcref`/`externref`). Validated by [`MetaView::parse`]: the class is `t` or an
+    /// earlier type that is its own class, with an equal collapsed signature.
+    pub fn type_class(&self, t: u32) -> u32 {
+        self.rec(Tab::Types, t, 3)
     }
 
     /// Signature `t` (a type index below [`MetaView::num_types`]).
