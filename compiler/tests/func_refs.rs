@@ -204,7 +204,7 @@ fn precise(mode: Mode) {
     let ia = store.instantiate(&a, &|_, _| None).expect("instantiate a");
     let tab = store.export(ia, "tab").expect("tab");
     let ib = store
-        .instantiate(&b, &|m, n| (m == "a" && n == "tab").then(|| tab.clone()))
+        .instantiate(&b, &|m, n| (m == "a" && n == "tab").then_some(tab))
         .expect("instantiate b");
     let i = Val::I32;
     for round in 0..3 {
