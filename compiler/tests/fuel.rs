@@ -12,6 +12,8 @@ const WAT: &str = r#"
 (module
   (memory (export "memory") 1)
   (func $spin (export "spin") (loop br 0))
+  ;; $spin through a call (inlined in snapshots, interrupt checks and all).
+  (func (export "spin_via") (call $spin))
   ;; n iterations, each a call and a back-edge: fuel 1 + 2n.
   (func $count (export "count") (param $n i32) (result i32) (local $acc i32)
     (block $done
@@ -256,6 +258,18 @@ fn an_endless_loop_is_interrupted_in_every_mode() {
             }
             other => panic!("{name}: {other:?}"),
         }
+        let spin_via = func(&store, inst, "spin_via");
+        let h = store.interrupt_handle().unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            h.interrupt();
+        });
+        let r = store.call(spin_via, &[]);
+        t.join().unwrap();
+        assert!(
+            matches!(&r, Err(CallError::Trap(t)) if t.code == TrapCode::Interrupted),
+            "{name} spin_via: {r:?}"
+        );
         // The check consumed the request: the next call runs to the end.
         assert_eq!(
             store.call(count, &[Val::I32(3)]).expect(name),

@@ -832,6 +832,32 @@ fn inlined_code_computes_what_calls_compute() {
     let ((with, s_with), (without, s_without)) = (build(true), build(false));
     assert!(s_with.inlined >= 5, "inlined {} call sites", s_with.inlined);
     assert_eq!(s_without.inlined, 0);
+    // With interrupt checks the same calls are inlined (a callee's checks do not count
+    // toward its size); with fuel none (the fuel counter lives in a register).
+    let checked = |bounds| {
+        aot::compile(
+            &m,
+            &AotOptions {
+                bounds,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let interrupt = bareflow::internals::clif::Bounds {
+        fuel: false,
+        interrupt: true,
+    };
+    let (int_snap, s_int) = checked(interrupt);
+    assert_eq!(
+        s_int.inlined, s_with.inlined,
+        "inlined with interrupt checks"
+    );
+    let fuel = bareflow::internals::clif::Bounds {
+        fuel: true,
+        interrupt: true,
+    };
+    assert_eq!(checked(fuel).1.inlined, 0, "inlined with fuel");
     let cases = vec![
         ("sumsq", vec![3, 4]),
         ("divsq", vec![6, 4]),
@@ -842,6 +868,7 @@ fn inlined_code_computes_what_calls_compute() {
     ];
     let (a, b) = (run_snapshot(&with, &cases), run_snapshot(&without, &cases));
     assert_eq!(a, b);
+    assert_eq!(run_snapshot(&int_snap, &cases), a);
     assert_eq!(a[0], Ok(vec![25]));
     assert_eq!(a[1], Ok(vec![9]));
     assert_eq!(a[2], Err(TrapCode::IntegerDivideByZero));

@@ -12,9 +12,12 @@
 //! * With a profile: hot callers (compiled at `speed`) inline hot callees of at most
 //!   [`HOT`] instructions; cool callers inline only the [`SMALL`] ones.
 //! * A caller grows by at most [`GROWTH`] instructions.
-//! * Never with fuel or interrupt checks: the checks keep the fuel counter in a register
-//!   across a function's body and write it back at calls, which an inlined body would not
-//!   see.
+//! * Never with fuel checks: they keep the fuel counter in a register across a function's
+//!   body and write it back at calls, which an inlined body would not see. Interrupt
+//!   checks hold no state (each reads the trap context's flag), so an inlined body keeps
+//!   its entry check and traps `Interrupted` as the callee would; a callee's size then
+//!   leaves its check instructions out (`FuncTranslator::check_insts`), so the calls
+//!   inlined are those inlined without checks.
 //!
 //! What stays exact: the inlined body is the callee's own translation, so its traps record
 //! the callee's `FuncRef` and wasm offset (the trap location names the callee, as without

@@ -332,6 +332,8 @@ struct CompileJob {
     id: cranelift_module::FuncId,
     tier: CodeTier,
     func: ir::Function,
+    /// Instructions of `func` that are interrupt checks (`FuncTranslator::check_insts`).
+    check_insts: usize,
 }
 
 /// What the compile workers share: the ISAs per tier and the inlining candidates.
@@ -539,15 +541,18 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
             id: ids[&index],
             tier,
             func,
+            check_insts: translator.check_insts(),
         });
     }
     // Inlining candidates: every translated function small enough to be inlined somewhere,
-    // as translated (callers splice in these copies, not their optimised code).
-    let candidates: Option<HashMap<u32, inline::Candidate>> =
-        (opts.inline && !opts.bounds.fuel && !opts.bounds.interrupt).then(|| {
+    // as translated (callers splice in these copies, not their optimised code). Not with
+    // fuel (see `inline`); with interrupt checks a callee's size leaves its checks out, so
+    // the same calls are inlined as without them.
+    let candidates: Option<HashMap<u32, inline::Candidate>> = (opts.inline && !opts.bounds.fuel)
+        .then(|| {
             jobs.iter()
                 .filter_map(|j| {
-                    let insts = inline::inst_count(&j.func);
+                    let insts = inline::inst_count(&j.func).saturating_sub(j.check_insts);
                     let hot = opts.profile.is_some() && j.tier == CodeTier::Speed;
                     // The largest callee `Inliner` can take: `HOT` only for hot ones.
                     let most = if hot { inline::HOT } else { inline::SMALL };

@@ -59,6 +59,12 @@ impl Translator<'_, '_> {
     /// defined. Without a loop the counter stays in memory: a function without loops
     /// checks once, and spilling around its calls would cost more than the one check.
     pub(super) fn load_bounds_ctx(&mut self, register: bool) {
+        let before = self.b.func.dfg.num_insts();
+        self.load_bounds_ctx_inner(register);
+        self.check_insts += self.b.func.dfg.num_insts() - before;
+    }
+
+    fn load_bounds_ctx_inner(&mut self, register: bool) {
         if self.bounds.any() {
             let ctx = self.b.ins().load(
                 I64,
@@ -117,6 +123,12 @@ impl Translator<'_, '_> {
     /// Emits the checks of one check point in the current block (which continues after
     /// them). Nothing without checks.
     pub(super) fn bound_checks(&mut self) {
+        let before = self.b.func.dfg.num_insts();
+        self.bound_checks_inner();
+        self.check_insts += self.b.func.dfg.num_insts() - before;
+    }
+
+    fn bound_checks_inner(&mut self) {
         let Some(ctx) = self.bounds_ctx else {
             return;
         };

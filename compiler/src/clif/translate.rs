@@ -50,6 +50,8 @@ pub struct FuncTranslator {
     ctx: FunctionBuilderContext,
     memory_mode: MemoryMode,
     bounds: Bounds,
+    /// Instructions the last translated function spent on bounded-execution checks.
+    check_insts: usize,
 }
 
 impl FuncTranslator {
@@ -71,6 +73,13 @@ impl FuncTranslator {
     /// now on; none by default (docs/ABI.md, "Bounded execution").
     pub fn set_bounds(&mut self, bounds: Bounds) {
         self.bounds = bounds;
+    }
+
+    /// Instructions of the function translated last that belong to its fuel and interrupt
+    /// checks (0 without checks): what the inliner leaves out of a callee's size, so a
+    /// callee is inlined with checks as it is without them.
+    pub fn check_insts(&self) -> usize {
+        self.check_insts
     }
 
     /// The memory mode set with [`FuncTranslator::set_memory_mode`].
@@ -171,6 +180,7 @@ impl FuncTranslator {
             checked: Vec::new(),
             bounds: self.bounds,
             bounds_ctx: None,
+            check_insts: 0,
             fuel_var: None,
             version: None,
             unchecked: false,
@@ -190,9 +200,10 @@ impl FuncTranslator {
                 Ok(())
             }
         });
+        self.check_insts = 0;
         match r {
             Ok(()) => {
-                t.finish();
+                self.check_insts = t.finish();
                 Ok(())
             }
             Err(e) => {
@@ -302,6 +313,8 @@ struct Translator<'a, 'f> {
     bounds: Bounds,
     /// With checks: the trap context address, loaded once in the entry block.
     bounds_ctx: Option<Value>,
+    /// Instructions emitted for the checks so far (`FuncTranslator::check_insts`).
+    check_insts: usize,
     /// With fuel: the function's fuel counter (`bounds.rs`), kept in a register between
     /// the points that spill it to the trap context.
     fuel_var: Option<Variable>,
@@ -620,7 +633,10 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.ins().return_(&[ok]);
     }
 
-    fn finish(mut self) {
+    /// Emits the trap exits and finalizes the function; returns the instructions that
+    /// belong to bounded-execution checks (`FuncTranslator::check_insts`), their trap
+    /// exits included.
+    fn finish(mut self) -> usize {
         for (site, code, offset) in std::mem::take(&mut self.pending_sites) {
             let trap = self.trap_block(code);
             self.b.switch_to_block(site);
@@ -628,14 +644,18 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.ins().jump(trap, &[BlockArg::Value(offset)]);
         }
         for (code, block) in std::mem::take(&mut self.trap_blocks) {
+            let before = self.b.func.dfg.num_insts();
             self.b.switch_to_block(block);
             let offset = self.b.block_params(block)[0];
             self.fuel_spill();
             self.env
                 .record_trap_site(&mut self.b, self.vmctx, self.callee, offset);
-            let code = self.b.ins().iconst(I32, i64::from(code as u32));
-            self.env.raise_trap(&mut self.b, self.vmctx, code);
+            let code_value = self.b.ins().iconst(I32, i64::from(code as u32));
+            self.env.raise_trap(&mut self.b, self.vmctx, code_value);
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
+            if matches!(code, TrapCode::Interrupted | TrapCode::OutOfFuel) {
+                self.check_insts += self.b.func.dfg.num_insts() - before;
+            }
         }
         if let Some(block) = self.status_block {
             self.b.switch_to_block(block);
@@ -650,6 +670,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.b.seal_all_blocks();
         let config = self.env.frontend_config();
         self.b.finalize(config);
+        self.check_insts
     }
 
     /// (Re)loads the heap variables from the memory definition.
