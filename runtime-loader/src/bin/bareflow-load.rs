@@ -765,21 +765,6 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(k) => k,
         Err(code) => return code,
     };
-    // A WASI command: no `--invoke`, and WASI options, guest arguments or WASI imports.
-    #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
-    if invoke.is_none()
-        && (!wasi_opts.is_empty() || !rest.is_empty() || snapshot_imports_wasi(path, key.as_ref()))
-    {
-        if fuel.is_some() || timeout_us.is_some() {
-            return fail(
-                1,
-                "error",
-                &Text("--fuel and --timeout are not supported for WASI commands"),
-            );
-        }
-        let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
-        return wasi_cmd::main(path, path_str, &wasi_opts, &rest, key.as_ref());
-    }
     #[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
     {
         let _ = path_str;
@@ -791,7 +776,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             );
         }
     }
-    if invoke.is_none() && !rest.is_empty() {
+    if invoke.is_none() && !rest.is_empty() && !cfg!(any(feature = "wasi", feature = "tiny-wasi")) {
         return fail(
             2,
             "error",
@@ -800,6 +785,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
             ),
         );
     }
+    // Read and loaded once, whatever runs it.
     let bytes = match read_file(path) {
         Ok(b) => b,
         Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
@@ -808,6 +794,19 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         Ok(m) => m,
         Err(e) => return fail(1, "error", &e),
     };
+    // A WASI command: no `--invoke`, and WASI options, guest arguments or WASI imports.
+    #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
+    if invoke.is_none() && (!wasi_opts.is_empty() || !rest.is_empty() || imports_wasi(&module)) {
+        if fuel.is_some() || timeout_us.is_some() {
+            return fail(
+                1,
+                "error",
+                &Text("--fuel and --timeout are not supported for WASI commands"),
+            );
+        }
+        drop(bytes);
+        return wasi_cmd::main(&module, path_str, &wasi_opts, rest);
+    }
     // Header flags (bytes 12..16; `load` validated the header).
     let flags = bytes
         .get(12..16)
@@ -958,17 +957,12 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     0
 }
 
-/// True if the snapshot at `path` loads and imports WASI functions.
+/// True if the loaded snapshot imports WASI functions.
 #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
-fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
-    read_file(path)
-        .ok()
-        .and_then(|b| load(&b, key).ok())
-        .is_some_and(|m| {
-            let meta = m.meta();
-            (0..meta.num_imports())
-                .any(|i| meta.import(i).module == runtime_loader::wasi::MODULE.as_bytes())
-        })
+fn imports_wasi(m: &LoadedModule<MmapCodeMemory>) -> bool {
+    let meta = m.meta();
+    (0..meta.num_imports())
+        .any(|i| meta.import(i).module == runtime_loader::wasi::MODULE.as_bytes())
 }
 
 /// `bareflow-load SNAPSHOT [--dir ..] [--env ..] [-- ARGS]`: runs a WASI command and exits
@@ -980,19 +974,16 @@ mod wasi_cmd {
     use runtime_loader::wasi::command::run_command;
 
     pub(super) fn main(
-        path: *const c_char,
+        module: &LoadedModule<MmapCodeMemory>,
         path_str: &str,
         opts: &[(&str, &str)],
-        rest: &[&str],
-        key: Option<&Key>,
+        rest: &[(*const c_char, &str)],
     ) -> i32 {
         let mut ctx = WasiCtx::new();
         let argv0 = match path_str.bytes().rposition(|b| b == b'/') {
             Some(i) => &path_str[i + 1..],
             None => path_str,
         };
-        let mut prog_args = alloc::vec![argv0];
-        prog_args.extend_from_slice(rest);
         for &(flag, v) in opts {
             let r = if flag == "--dir" {
                 ctx.grant_dir_spec(v)
@@ -1003,21 +994,12 @@ mod wasi_cmd {
                 return fail(1, "error", &e);
             }
         }
-        for a in prog_args {
+        for a in core::iter::once(argv0).chain(rest.iter().map(|a| a.1)) {
             if let Err(e) = ctx.push_arg(a) {
                 return fail(1, "error", &e);
             }
         }
-        let bytes = match read_file(path) {
-            Ok(b) => b,
-            Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
-        };
-        let module = match load(&bytes, key) {
-            Ok(m) => m,
-            Err(e) => return fail(1, "error", &e),
-        };
-        drop(bytes);
-        match run_command(&module, &mut ctx) {
+        match run_command(module, &mut ctx) {
             Ok(status) => (status & 0xff) as i32,
             Err(runtime_loader::wasi::command::CommandError::Trap(t)) => fail(1, "trap", &t),
             Err(e) => fail(1, "error", &e),

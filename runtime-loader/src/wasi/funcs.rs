@@ -4,11 +4,11 @@
 
 use alloc::vec::Vec;
 
-use super::WasiCtx;
 use super::errno::{self, Errno};
 use super::fs::{self, ALL_RIGHTS, FdEntry, FdKind, filetype};
 use super::mem::GuestMem;
 use super::os::{Dir, File, OpenSpec, Opened, Os, Stdio, Sys};
+use super::{Strings, WasiCtx};
 use crate::abi::TrapCode;
 
 /// The parameter slots of one call, copied into a fixed array (zero past the function's
@@ -99,24 +99,31 @@ impl WasiCtx {
 // ---------------------------------------------------------------- args, environment
 
 fn strings_sizes(
-    list: &[Vec<u8>],
+    list: &Strings,
     mem: &mut GuestMem<'_>,
     count_ptr: u32,
     size_ptr: u32,
 ) -> Result<(), Errno> {
-    let size: usize = list.iter().map(|s| s.len() + 1).sum();
-    mem.write_u32(count_ptr, list.len() as u32)?;
-    mem.write_u32(size_ptr, u32::try_from(size).map_err(|_| errno::NOMEM)?)
+    mem.write_u32(count_ptr, list.count)?;
+    mem.write_u32(
+        size_ptr,
+        u32::try_from(list.bytes.len()).map_err(|_| errno::NOMEM)?,
+    )
 }
 
-fn strings_get(list: &[Vec<u8>], mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) -> Result<(), Errno> {
-    let mut at = buf;
-    for (i, s) in list.iter().enumerate() {
-        mem.write_u32(ptrs.checked_add(4 * i as u32).ok_or(errno::FAULT)?, at)?;
-        mem.write(at, s)?;
-        let end = at.checked_add(s.len() as u32).ok_or(errno::FAULT)?;
-        mem.write_u8(end, 0)?;
-        at = end.checked_add(1).ok_or(errno::FAULT)?;
+/// The strings in one copy to `buf`, then a pointer to each at `ptrs`.
+fn strings_get(list: &Strings, mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) -> Result<(), Errno> {
+    // No strings: nothing is written, no pointer checked.
+    if !list.bytes.is_empty() {
+        mem.write(buf, &list.bytes)?;
+    }
+    // `buf + bytes.len()` is inside the memory (the write above), so `at` cannot wrap
+    // before the last string.
+    let (mut at, mut p) = (buf, ptrs);
+    for s in list.bytes.split_inclusive(|&b| b == 0) {
+        mem.write_u32(p, at)?;
+        p = p.checked_add(4).ok_or(errno::FAULT)?;
+        at = at.wrapping_add(s.len() as u32);
     }
     Ok(())
 }

@@ -55,10 +55,6 @@ impl<'a> GuestMem<'a> {
         Ok(())
     }
 
-    pub(crate) fn write_u8(&mut self, ptr: u32, v: u8) -> Result<(), Errno> {
-        self.write(ptr, &[v])
-    }
-
     pub(crate) fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Errno> {
         self.write(ptr, &v.to_le_bytes())
     }

@@ -30,11 +30,16 @@ fn table_is_indexed_and_unique() {
     }
     let w = lookup("fd_write").unwrap();
     assert_eq!(w.name(), "fd_write");
-    assert_eq!(w.params(), [ValType::I32; 4]);
-    assert_eq!(w.results(), [ValType::I32]);
+    assert_eq!(*w.params(), [ValType::I32; 4]);
+    assert_eq!(*w.results(), [ValType::I32]);
     let o = lookup("path_open").unwrap();
     use ValType::{I32, I64};
-    assert_eq!(o.params(), [I32, I32, I32, I32, I32, I64, I64, I32, I32]);
+    assert_eq!(*o.params(), [I32, I32, I32, I32, I32, I64, I64, I32, I32]);
+    let c = lookup("clock_time_get").unwrap();
+    assert_eq!(*c.params(), [I32, I64, I32]);
+    // Names are ranges of one string: the first and the last entry.
+    assert_eq!(FUNCS[0].name(), "args_get");
+    assert_eq!(FUNCS[FUNCS.len() - 1].name(), "sock_shutdown");
     assert!(lookup("proc_exit").unwrap().results().is_empty());
     assert!(lookup("no_such_fn").is_none());
 }
