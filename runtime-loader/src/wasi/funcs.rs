@@ -268,7 +268,11 @@ pub(crate) fn poll_oneoff(
                     }
                 }
                 1 | 2 => {
-                    let err = if c.fd(id).is_ok() { 0 } else { errno::BADF.0 };
+                    let err = if c.fd(id).is_ok() {
+                        0
+                    } else {
+                        errno::BADF.0 as u16
+                    };
                     event(m, ready, userdata, tag, err)?;
                     ready += 1;
                 }

@@ -515,7 +515,7 @@ impl WasiCtx {
             None => TrapCode::HostError as u32,
             Some(Ok(e)) => {
                 if f.n_results != 0 {
-                    values[0] = u64::from(e.0);
+                    values[0] = e.0;
                 }
                 0
             }
