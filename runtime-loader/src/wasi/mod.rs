@@ -454,7 +454,7 @@ impl WasiCtx {
         self.fds.push(Some(FdEntry {
             kind: FdKind::Dir {
                 dir,
-                preopen: Some(guest.as_bytes().to_vec()),
+                preopen: Some(guest.as_bytes().into()),
             },
             rights_base: ALL_RIGHTS,
             rights_inheriting: ALL_RIGHTS,
