@@ -31,7 +31,7 @@ use core::fmt::Write;
 
 use runtime_loader::LoadError;
 use runtime_loader::code::MmapCodeMemory;
-use runtime_loader::error::{Decimal, write_decimal};
+use runtime_loader::error::write_decimal;
 use runtime_loader::instance::Imports;
 use runtime_loader::loader::{LoadedModule, call};
 use runtime_loader::meta::{ExportKind, ValType};
@@ -146,12 +146,55 @@ fn fail(code: i32, kind: &str, msg: &dyn core::fmt::Display) -> i32 {
     code
 }
 
-/// A message shown with `write_str`: `str`'s own Display pulls in the padding code.
-struct Text<'a>(&'a str);
+/// `fail` for a message in pieces: written byte for byte, no formatting machinery (and no
+/// static table of pieces, each entry of which a position-independent binary relocates).
+#[inline(never)]
+fn fail_parts(code: i32, kind: &str, parts: &[&str]) -> i32 {
+    let mut o = Fd(2, Vec::new());
+    for p in ["bareflow-load: ", kind, ": "].iter().chain(parts) {
+        o.1.extend_from_slice(p.as_bytes());
+    }
+    o.1.push(b'\n');
+    code
+}
 
-impl core::fmt::Display for Text<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.0)
+/// `fail` for a plain message.
+#[inline(never)]
+fn fail_str(code: i32, kind: &str, msg: &str) -> i32 {
+    fail_parts(code, kind, &[msg])
+}
+
+/// A number in decimal, as a piece of [`fail_parts`].
+#[derive(Default)]
+struct Digits([u8; 20]);
+
+impl Digits {
+    #[inline(never)]
+    fn of(&mut self, mut v: u64) -> &str {
+        let mut i = self.0.len();
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        core::str::from_utf8(&self.0[i..]).unwrap_or("")
+    }
+}
+
+/// The text format's name of `t`.
+fn type_name(t: ValType) -> &'static str {
+    match t {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+        ValType::F32 => "f32",
+        ValType::F64 => "f64",
+        ValType::FuncRef => "funcref",
+        ValType::ExternRef => "externref",
+        ValType::V128 => "v128",
+        ValType::ExnRef => "exnref",
     }
 }
 
@@ -167,18 +210,18 @@ enum ReadError {
     TooLarge,
 }
 
-impl core::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl ReadError {
+    /// The message, followed by what was read (`snapshot file`, `public key file`).
+    fn text(&self) -> &'static str {
         match self {
-            ReadError::Io => f.write_str("cannot read"),
-            ReadError::TooLarge => {
-                f.write_str("input limit (")?;
-                write_decimal(f, MAX_INPUT_BYTES as u64)?;
-                f.write_str(" bytes) exceeded by")
-            }
+            ReadError::Io => "cannot read",
+            ReadError::TooLarge => "input limit (268435456 bytes) exceeded by",
         }
     }
 }
+
+// The message above spells MAX_INPUT_BYTES out.
+const _: () = assert!(MAX_INPUT_BYTES == 268_435_456);
 
 fn read_file(path: *const c_char) -> Result<Vec<u8>, ReadError> {
     // SAFETY: `path` is a NUL-terminated argv string; O_RDONLY = 0.
@@ -422,11 +465,11 @@ fn parse_v128(s: &str, out: &mut [u64]) -> Option<()> {
 }
 
 /// `v` as a signed decimal (see [`write_decimal`]).
-fn write_signed(o: &mut Fd, v: i64) -> core::fmt::Result {
+fn write_signed(o: &mut Fd, v: i64) {
     if v < 0 {
         o.1.push(b'-');
     }
-    write_decimal(o, v.unsigned_abs())
+    let _ = write_decimal(o, v.unsigned_abs());
 }
 
 /// A `v128` as `bareflow run` prints it: `0x` and all 32 hex digits.
@@ -442,28 +485,24 @@ fn print_v128(o: &mut Fd, lo: u64, hi: u64) {
 }
 
 fn print_result(o: &mut Fd, ty: ValType, v: u64) {
-    let _ = match ty {
-        ValType::I32 => write_signed(o, i64::from(v as u32 as i32)).and_then(|()| writeln!(o)),
-        ValType::I64 => write_signed(o, v as i64).and_then(|()| writeln!(o)),
-        ValType::F32 => {
-            write_float(o, f64::from(f32::from_bits(v as u32)), true);
-            writeln!(o)
-        }
-        ValType::F64 => {
-            write_float(o, f64::from_bits(v), false);
-            writeln!(o)
-        }
+    match ty {
+        ValType::I32 => write_signed(o, i64::from(v as u32 as i32)),
+        ValType::I64 => write_signed(o, v as i64),
+        ValType::F32 => write_float(o, f64::from(f32::from_bits(v as u32)), true),
+        ValType::F64 => write_float(o, f64::from_bits(v), false),
         // Printed by `print_v128` (two slots).
-        ValType::V128 => Ok(()),
-        ValType::FuncRef if v == 0 => writeln!(o, "null"),
-        ValType::FuncRef => writeln!(o, "funcref"),
-        ValType::ExternRef | ValType::ExnRef if v == 0 => writeln!(o, "null"),
-        ValType::ExnRef => writeln!(o, "exnref"),
-        ValType::ExternRef => o
-            .write_str("externref ")
-            .and_then(|()| write_decimal(o, v.wrapping_sub(1)))
-            .and_then(|()| writeln!(o)),
-    };
+        ValType::V128 => return,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef if v == 0 => {
+            o.1.extend_from_slice(b"null")
+        }
+        ValType::FuncRef => o.1.extend_from_slice(b"funcref"),
+        ValType::ExnRef => o.1.extend_from_slice(b"exnref"),
+        ValType::ExternRef => {
+            o.1.extend_from_slice(b"externref ");
+            let _ = write_decimal(o, v.wrapping_sub(1));
+        }
+    }
+    o.1.push(b'\n');
 }
 
 /// Reports a trap as `trap: MESSAGE (in function NAME, at code offset 0xN)`, as `bareflow run`
@@ -581,7 +620,7 @@ fn public_key(path: Option<*const c_char>) -> Result<Option<Key>, i32> {
     #[cfg(not(feature = "sign"))]
     {
         let _ = path;
-        Err(fail(1, "error", &Text("--pubkey needs feature `sign`")))
+        Err(fail_str(1, "error", "--pubkey needs feature `sign`"))
     }
 }
 
@@ -603,7 +642,7 @@ fn load(bytes: &[u8], key: Option<&Key>) -> Result<LoadedModule<MmapCodeMemory>,
 fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
     let text = match read_file(path) {
         Ok(t) => t,
-        Err(e) => return Err(fail(1, "error", &format_args!("{e} public key file"))),
+        Err(e) => return Err(fail_parts(1, "error", &[e.text(), " public key file"])),
     };
     let digits = text.trim_ascii_end();
     let mut key = [0u8; 32];
@@ -620,10 +659,10 @@ fn read_public_key(path: *const c_char) -> Result<[u8; 32], i32> {
                 _ => false,
             });
     if !ok {
-        return Err(fail(
+        return Err(fail_str(
             1,
             "error",
-            &Text("public key file must hold 64 hex digits (bareflow keygen writes PREFIX.pub)"),
+            "public key file must hold 64 hex digits (bareflow keygen writes PREFIX.pub)",
         ));
     }
     runtime_loader::sign::check_public_key(&key).map_err(|e| fail(1, "error", &e))?;
@@ -668,7 +707,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         // SAFETY: as above; the strings live for the whole process.
         let s = unsafe { core::ffi::CStr::from_ptr(p) };
         let Ok(s) = s.to_str() else {
-            return fail(2, "error", &Text("argument is not valid utf-8"));
+            return fail_str(2, "error", "argument is not valid utf-8");
         };
         args.push((p, s));
     }
@@ -712,18 +751,18 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
                     // `--fuel N`, `--timeout DUR` (docs/ABI.md, "Bounded execution").
                     "--fuel" => match bounds::digits(v.1) {
                         Some(n) => fuel = Some(n.min(i64::MAX as u64) as i64),
-                        None => return fail(2, "error", &Text("--fuel: not a count")),
+                        None => return fail_str(2, "error", "--fuel: not a count"),
                     },
                     "--timeout" => match bounds::parse_duration_us(v.1) {
                         Some(us) => timeout_us = Some(us),
-                        None => return fail(2, "error", &Text("--timeout: bad duration")),
+                        None => return fail_str(2, "error", "--timeout: bad duration"),
                     },
                     _ => wasi_opts.push((a, v.1)),
                 }
                 i += 2;
             }
             _ if a.starts_with('-') && a.len() > 1 => {
-                let _ = fail(2, "error", &format_args!("unknown option `{}`", Text(a)));
+                let _ = fail_parts(2, "error", &["unknown option `", a, "`"]);
                 out(2, USAGE.as_bytes());
                 return 2;
             }
@@ -757,57 +796,54 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     }
     if required && pubkey.is_none() {
         if cfg!(feature = "sign") {
-            return fail(2, "error", &Text("--require-signed needs --pubkey FILE"));
+            return fail_str(2, "error", "--require-signed needs --pubkey FILE");
         }
-        return fail(1, "error", &Text("--require-signed needs feature `sign`"));
+        return fail_str(1, "error", "--require-signed needs feature `sign`");
     }
     let key = match public_key(pubkey) {
         Ok(k) => k,
         Err(code) => return code,
     };
-    // A WASI command: no `--invoke`, and WASI options, guest arguments or WASI imports.
-    #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
-    if invoke.is_none()
-        && (!wasi_opts.is_empty() || !rest.is_empty() || snapshot_imports_wasi(path, key.as_ref()))
-    {
-        if fuel.is_some() || timeout_us.is_some() {
-            return fail(
-                1,
-                "error",
-                &Text("--fuel and --timeout are not supported for WASI commands"),
-            );
-        }
-        let rest: Vec<&str> = rest.iter().map(|a| a.1).collect();
-        return wasi_cmd::main(path, path_str, &wasi_opts, &rest, key.as_ref());
-    }
     #[cfg(not(any(feature = "wasi", feature = "tiny-wasi")))]
     {
         let _ = path_str;
         if let Some(flag) = wasi_opts.0 {
-            return fail(
+            return fail_parts(
                 1,
                 "error",
-                &format_args!("{} needs WASI: build with --features tiny-wasi", Text(flag)),
+                &[flag, " needs WASI: build with --features tiny-wasi"],
             );
         }
     }
-    if invoke.is_none() && !rest.is_empty() {
-        return fail(
+    if invoke.is_none() && !rest.is_empty() && !cfg!(any(feature = "wasi", feature = "tiny-wasi")) {
+        return fail_str(
             2,
             "error",
-            &Text(
-                "arguments after SNAP need --invoke NAME (or a WASI build: --features tiny-wasi)",
-            ),
+            "arguments after SNAP need --invoke NAME (or a WASI build: --features tiny-wasi)",
         );
     }
+    // Read and loaded once, whatever runs it.
     let bytes = match read_file(path) {
         Ok(b) => b,
-        Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
+        Err(e) => return fail_parts(1, "error", &[e.text(), " snapshot file"]),
     };
     let module = match load(&bytes, key.as_ref()) {
         Ok(m) => m,
         Err(e) => return fail(1, "error", &e),
     };
+    // A WASI command: no `--invoke`, and WASI options, guest arguments or WASI imports.
+    #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
+    if invoke.is_none() && (!wasi_opts.is_empty() || !rest.is_empty() || imports_wasi(&module)) {
+        if fuel.is_some() || timeout_us.is_some() {
+            return fail_str(
+                1,
+                "error",
+                "--fuel and --timeout are not supported for WASI commands",
+            );
+        }
+        drop(bytes);
+        return wasi_cmd::main(&module, path_str, &wasi_opts, rest);
+    }
     // Header flags (bytes 12..16; `load` validated the header).
     let flags = bytes
         .get(12..16)
@@ -815,17 +851,17 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     drop(bytes);
     use runtime_loader::format::flags::{FUEL, INTERRUPT};
     if fuel.is_some() && flags & FUEL == 0 {
-        return fail(
+        return fail_str(
             1,
             "error",
-            &Text("--fuel: the snapshot has no fuel checks (compile --fuel)"),
+            "--fuel: the snapshot has no fuel checks (compile --fuel)",
         );
     }
     if timeout_us.is_some() && flags & INTERRUPT == 0 {
-        return fail(
+        return fail_str(
             1,
             "error",
-            &Text("--timeout: the snapshot has no interrupt checks (compile --interruptible)"),
+            "--timeout: the snapshot has no interrupt checks (compile --interruptible)",
         );
     }
     let meta = module.meta();
@@ -841,15 +877,10 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         } else {
             "bareflow-load provides only WASI preview1 (--features tiny-wasi)"
         };
-        return fail(
+        return fail_parts(
             1,
             "error",
-            &format_args!(
-                "the snapshot imports `{}`.`{}`: {}",
-                Text(m),
-                Text(n),
-                Text(why)
-            ),
+            &["the snapshot imports `", m, "`.`", n, "`: ", why],
         );
     }
     let type_ids = meta.canonical_type_ids();
@@ -880,7 +911,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     if let Some(us) = timeout_us
         && !unsafe { bounds::arm(&mut *trap_ctx, us) }
     {
-        return fail(1, "error", &Text("--timeout: cannot set the timer"));
+        return fail_str(1, "error", "--timeout: cannot set the timer");
     }
     let _disarm = bounds::Disarm;
     if let Some(start) = meta.start() {
@@ -896,25 +927,25 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         .export_named(name.as_bytes())
         .filter(|e| e.kind == ExportKind::Func)
     else {
-        return fail(
-            1,
-            "error",
-            &format_args!("no exported function `{}`", Text(name)),
-        );
+        return fail_parts(1, "error", &["no exported function `", name, "`"]);
     };
     let Some(ty) = meta.func_type(export.index) else {
-        return fail(1, "error", &Text("bad export"));
+        return fail_str(1, "error", "bad export");
     };
     if rest.len() != ty.params.len() {
-        return fail(
+        let (mut want, mut given) = (Digits::default(), Digits::default());
+        return fail_parts(
             1,
             "error",
-            &format_args!(
-                "`{}` takes {} arguments, {} given",
-                Text(name),
-                Decimal(ty.params.len() as u64),
-                Decimal(rest.len() as u64)
-            ),
+            &[
+                "`",
+                name,
+                "` takes ",
+                want.of(ty.params.len() as u64),
+                " arguments, ",
+                given.of(rest.len() as u64),
+                " given",
+            ],
         );
     }
     // One slot per value, two per `v128` (docs/ABI.md, "Value slots").
@@ -929,14 +960,18 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         match parse_arg(p, a.1, &mut values[at..]) {
             Some(()) => at += p.slots() as usize,
             None => {
-                return fail(
+                let mut k = Digits::default();
+                return fail_parts(
                     1,
                     "error",
-                    &format_args!(
-                        "argument {}: `{}` is not a valid {p}",
-                        Decimal(i as u64 + 1),
-                        Text(a.1)
-                    ),
+                    &[
+                        "argument ",
+                        k.of(i as u64 + 1),
+                        ": `",
+                        a.1,
+                        "` is not a valid ",
+                        type_name(p),
+                    ],
                 );
             }
         }
@@ -958,17 +993,12 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     0
 }
 
-/// True if the snapshot at `path` loads and imports WASI functions.
+/// True if the loaded snapshot imports WASI functions.
 #[cfg(any(feature = "wasi", feature = "tiny-wasi"))]
-fn snapshot_imports_wasi(path: *const c_char, key: Option<&Key>) -> bool {
-    read_file(path)
-        .ok()
-        .and_then(|b| load(&b, key).ok())
-        .is_some_and(|m| {
-            let meta = m.meta();
-            (0..meta.num_imports())
-                .any(|i| meta.import(i).module == runtime_loader::wasi::MODULE.as_bytes())
-        })
+fn imports_wasi(m: &LoadedModule<MmapCodeMemory>) -> bool {
+    let meta = m.meta();
+    (0..meta.num_imports())
+        .any(|i| meta.import(i).module == runtime_loader::wasi::MODULE.as_bytes())
 }
 
 /// `bareflow-load SNAPSHOT [--dir ..] [--env ..] [-- ARGS]`: runs a WASI command and exits
@@ -980,19 +1010,16 @@ mod wasi_cmd {
     use runtime_loader::wasi::command::run_command;
 
     pub(super) fn main(
-        path: *const c_char,
+        module: &LoadedModule<MmapCodeMemory>,
         path_str: &str,
         opts: &[(&str, &str)],
-        rest: &[&str],
-        key: Option<&Key>,
+        rest: &[(*const c_char, &str)],
     ) -> i32 {
         let mut ctx = WasiCtx::new();
         let argv0 = match path_str.bytes().rposition(|b| b == b'/') {
             Some(i) => &path_str[i + 1..],
             None => path_str,
         };
-        let mut prog_args = alloc::vec![argv0];
-        prog_args.extend_from_slice(rest);
         for &(flag, v) in opts {
             let r = if flag == "--dir" {
                 ctx.grant_dir_spec(v)
@@ -1003,21 +1030,12 @@ mod wasi_cmd {
                 return fail(1, "error", &e);
             }
         }
-        for a in prog_args {
+        for a in core::iter::once(argv0).chain(rest.iter().map(|a| a.1)) {
             if let Err(e) = ctx.push_arg(a) {
                 return fail(1, "error", &e);
             }
         }
-        let bytes = match read_file(path) {
-            Ok(b) => b,
-            Err(e) => return fail(1, "error", &format_args!("{e} snapshot file")),
-        };
-        let module = match load(&bytes, key) {
-            Ok(m) => m,
-            Err(e) => return fail(1, "error", &e),
-        };
-        drop(bytes);
-        match run_command(&module, &mut ctx) {
+        match run_command(module, &mut ctx) {
             Ok(status) => (status & 0xff) as i32,
             Err(runtime_loader::wasi::command::CommandError::Trap(t)) => fail(1, "trap", &t),
             Err(e) => fail(1, "error", &e),

@@ -11,7 +11,7 @@
 //! absolute or climb out are refused with [`errno::NOTCAPABLE`] (see [`guest_path`] and the
 //! backends).
 
-use alloc::vec::Vec;
+use alloc::boxed::Box;
 
 use super::errno::{self, Errno};
 use super::os::{Dir, File, Stat};
@@ -37,7 +37,10 @@ pub(crate) enum FdKind {
     /// Host standard error.
     Stderr,
     /// A directory: the open host directory and, for preopens, the guest name.
-    Dir { dir: Dir, preopen: Option<Vec<u8>> },
+    Dir {
+        dir: Dir,
+        preopen: Option<Box<[u8]>>,
+    },
     /// An open regular file (or other non-directory).
     File(File),
 }

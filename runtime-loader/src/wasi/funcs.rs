@@ -4,11 +4,11 @@
 
 use alloc::vec::Vec;
 
-use super::WasiCtx;
 use super::errno::{self, Errno};
 use super::fs::{self, ALL_RIGHTS, FdEntry, FdKind, filetype};
 use super::mem::GuestMem;
 use super::os::{Dir, File, OpenSpec, Opened, Os, Stdio, Sys};
+use super::{Strings, WasiCtx};
 use crate::abi::TrapCode;
 
 /// The parameter slots of one call, copied into a fixed array (zero past the function's
@@ -99,24 +99,31 @@ impl WasiCtx {
 // ---------------------------------------------------------------- args, environment
 
 fn strings_sizes(
-    list: &[Vec<u8>],
+    list: &Strings,
     mem: &mut GuestMem<'_>,
     count_ptr: u32,
     size_ptr: u32,
 ) -> Result<(), Errno> {
-    let size: usize = list.iter().map(|s| s.len() + 1).sum();
-    mem.write_u32(count_ptr, list.len() as u32)?;
-    mem.write_u32(size_ptr, u32::try_from(size).map_err(|_| errno::NOMEM)?)
+    mem.write_u32(count_ptr, list.count)?;
+    mem.write_u32(
+        size_ptr,
+        u32::try_from(list.bytes.len()).map_err(|_| errno::NOMEM)?,
+    )
 }
 
-fn strings_get(list: &[Vec<u8>], mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) -> Result<(), Errno> {
-    let mut at = buf;
-    for (i, s) in list.iter().enumerate() {
-        mem.write_u32(ptrs.checked_add(4 * i as u32).ok_or(errno::FAULT)?, at)?;
-        mem.write(at, s)?;
-        let end = at.checked_add(s.len() as u32).ok_or(errno::FAULT)?;
-        mem.write_u8(end, 0)?;
-        at = end.checked_add(1).ok_or(errno::FAULT)?;
+/// The strings in one copy to `buf`, then a pointer to each at `ptrs`.
+fn strings_get(list: &Strings, mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) -> Result<(), Errno> {
+    // No strings: nothing is written, no pointer checked.
+    if !list.bytes.is_empty() {
+        mem.write(buf, &list.bytes)?;
+    }
+    // `buf + bytes.len()` is inside the memory (the write above), so `at` cannot wrap
+    // before the last string.
+    let (mut at, mut p) = (buf, ptrs);
+    for s in list.bytes.split_inclusive(|&b| b == 0) {
+        mem.write_u32(p, at)?;
+        p = p.checked_add(4).ok_or(errno::FAULT)?;
+        at = at.wrapping_add(s.len() as u32);
     }
     Ok(())
 }
@@ -261,7 +268,11 @@ pub(crate) fn poll_oneoff(
                     }
                 }
                 1 | 2 => {
-                    let err = if c.fd(id).is_ok() { 0 } else { errno::BADF.0 };
+                    let err = if c.fd(id).is_ok() {
+                        0
+                    } else {
+                        errno::BADF.0 as u16
+                    };
                     event(m, ready, userdata, tag, err)?;
                     ready += 1;
                 }
@@ -279,25 +290,20 @@ pub(crate) fn poll_oneoff(
 
 // ---------------------------------------------------------------- descriptors
 
-/// The iovecs `(ptr, len)` cut to at most [`fs::MAX_RW`] bytes in all (a short transfer, as
-/// Linux does), so one call never moves more than that nor overflows the `u32` count.
-pub(crate) fn capped(iov: &[(u32, u32)]) -> impl Iterator<Item = (u32, u32)> + '_ {
-    let mut left = fs::MAX_RW as u64;
-    iov.iter().map_while(move |&(p, l)| {
-        if left == 0 {
-            return None;
-        }
-        let take = u64::from(l).min(left);
-        left -= take;
-        Some((p, take as u32))
-    })
+/// The length of the next iovec (`len` bytes) cut to what is `left` of the call's
+/// [`fs::MAX_RW`] bytes (a short transfer, as Linux does), so one call never moves more than
+/// that nor overflows the `u32` count. The callers stop once nothing is left.
+pub(crate) fn capped(left: &mut u32, len: u32) -> u32 {
+    let take = len.min(*left);
+    *left -= take;
+    take
 }
 
 /// `fd_write`: each iovec is written straight from guest memory (no buffer of the total).
 pub(crate) fn fd_write(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
-        let iov = m.iovecs(iovs, n)?;
+        m.check_iovecs(iovs, n)?;
         // `None`: the file of the descriptor, else that standard stream.
         let (stdio, mut file) = match &mut c.fd_mut(fd)?.kind {
             FdKind::Stdout => (Some(Stdio::Out), None),
@@ -306,8 +312,13 @@ pub(crate) fn fd_write(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Resul
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdin => return Err(errno::BADF),
         };
-        let mut total: u32 = 0;
-        for (p, l) in capped(&iov) {
+        let (mut total, mut left) = (0u32, fs::MAX_RW as u32);
+        for i in 0..n {
+            if left == 0 {
+                break;
+            }
+            let (p, l) = m.iovec(iovs, i)?;
+            let l = capped(&mut left, l);
             let b = m.slice(p, l)?;
             match (stdio, &mut file) {
                 (Some(s), _) => Sys::stdio_write(s, b)?,
@@ -327,7 +338,7 @@ pub(crate) fn fd_write(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Resul
 pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a32(v, 3));
-        let iov = m.iovecs(iovs, n)?;
+        m.check_iovecs(iovs, n)?;
         // `None`: standard input, else the descriptor's file.
         let mut file = match &mut c.fd_mut(fd)?.kind {
             FdKind::Stdin => None,
@@ -335,8 +346,13 @@ pub(crate) fn fd_read(c: &mut WasiCtx, m: &mut GuestMem<'_>, v: &Args) -> Result
             FdKind::Dir { .. } => return Err(errno::ISDIR),
             FdKind::Stdout | FdKind::Stderr => return Err(errno::BADF),
         };
-        let mut total: u32 = 0;
-        for (p, l) in capped(&iov) {
+        let (mut total, mut left) = (0u32, fs::MAX_RW as u32);
+        for i in 0..n {
+            if left == 0 {
+                break;
+            }
+            let (p, l) = m.iovec(iovs, i)?;
+            let l = capped(&mut left, l);
             let buf = m.slice_mut(p, l)?;
             let got = match &mut file {
                 None => Sys::stdin_read(buf)?,
@@ -374,10 +390,15 @@ fn positioned(
 ) -> Result<Errno, TrapCode> {
     done((|| {
         let (fd, iovs, n, mut off, out) = (a32(v, 0), a32(v, 1), a32(v, 2), a64(v, 3), a32(v, 4));
-        let iov = m.iovecs(iovs, n)?;
+        m.check_iovecs(iovs, n)?;
         let f = c.file(fd)?;
-        let mut total: u32 = 0;
-        for (p, l) in capped(&iov) {
+        let (mut total, mut left) = (0u32, fs::MAX_RW as u32);
+        for i in 0..n {
+            if left == 0 {
+                break;
+            }
+            let (p, l) = m.iovec(iovs, i)?;
+            let l = capped(&mut left, l);
             let got = if write {
                 Sys::pwrite_all(f, m.slice(p, l)?, off)?;
                 l as usize
@@ -581,23 +602,23 @@ pub(crate) fn fd_readdir(
         let mut rest = Sys::read_dir(dir)?;
         // A stable order, so cookies (indices) stay valid between calls.
         sort_by_name(&mut rest);
-        let dots = [(&b"."[..], me.ino), (&b".."[..], 0)];
-        let entries = dots
-            .iter()
-            .map(|&(n, ino)| (n, ino, filetype::DIRECTORY))
-            .chain(rest.iter().map(|(n, ino, ft)| (&n[..], *ino, *ft)));
         // Each record (a 24-byte `dirent`, then the name) straight into the buffer, the
-        // last one cut at its end.
+        // last one cut at its end. Entry `i` is `.`, `..`, then the listing.
         let mut used: u32 = 0;
-        for (i, (name, ino, ft)) in entries.enumerate() {
-            if (i as u64) < cookie {
-                continue;
-            }
+        for i in cookie..(rest.len() as u64).saturating_add(2) {
             if used >= len {
                 break;
             }
+            let (name, ino, ft) = match i {
+                0 => (&b"."[..], me.ino, filetype::DIRECTORY),
+                1 => (&b".."[..], 0, filetype::DIRECTORY),
+                _ => match rest.get((i - 2) as usize) {
+                    Some((n, ino, ft)) => (&n[..], *ino, *ft),
+                    None => break,
+                },
+            };
             let mut h = [0u8; 24];
-            h[..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            h[..8].copy_from_slice(&(i + 1).to_le_bytes());
             h[8..16].copy_from_slice(&ino.to_le_bytes());
             h[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
             h[20] = ft;

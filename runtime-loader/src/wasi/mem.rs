@@ -3,8 +3,6 @@
 //! Every guest pointer and length goes through [`GuestMem`]; an access outside the memory is
 //! [`errno::FAULT`], never a host fault.
 
-use alloc::vec::Vec;
-
 use super::errno::{self, Errno};
 use crate::abi::MemoryDef;
 
@@ -55,10 +53,6 @@ impl<'a> GuestMem<'a> {
         Ok(())
     }
 
-    pub(crate) fn write_u8(&mut self, ptr: u32, v: u8) -> Result<(), Errno> {
-        self.write(ptr, &[v])
-    }
-
     pub(crate) fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Errno> {
         self.write(ptr, &v.to_le_bytes())
     }
@@ -67,17 +61,30 @@ impl<'a> GuestMem<'a> {
         self.write(ptr, &v.to_le_bytes())
     }
 
-    /// The `(buf, len)` pairs of an iovec array, each checked against memory.
-    pub(crate) fn iovecs(&self, iovs: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
-        let total = count.checked_mul(8).ok_or(errno::FAULT)?;
-        let raw = self.slice(iovs, total)?;
-        let mut v = Vec::with_capacity(count as usize);
+    /// Checks the iovec array at `iovs`: `count` entries `(buf, len)`, the array and every
+    /// buffer inside memory (so a call faults before it moves anything).
+    pub(crate) fn check_iovecs(&self, iovs: u32, count: u32) -> Result<(), Errno> {
+        let raw = self.slice(iovs, count.checked_mul(8).ok_or(errno::FAULT)?)?;
         for e in raw.chunks_exact(8) {
-            let buf = u32::from_le_bytes([e[0], e[1], e[2], e[3]]);
-            let len = u32::from_le_bytes([e[4], e[5], e[6], e[7]]);
+            let (buf, len) = iovec_of(e);
             self.slice(buf, len)?;
-            v.push((buf, len));
         }
-        Ok(v)
+        Ok(())
     }
+
+    /// Entry `i` of the iovec array at `iovs`, read again at each use (a transfer into memory
+    /// may have changed it: the buffer's slice is checked again when taken).
+    pub(crate) fn iovec(&self, iovs: u32, i: u32) -> Result<(u32, u32), Errno> {
+        let at = i
+            .checked_mul(8)
+            .and_then(|o| iovs.checked_add(o))
+            .ok_or(errno::FAULT)?;
+        Ok(iovec_of(self.slice(at, 8)?))
+    }
+}
+
+/// The `(buf, len)` of an 8-byte iovec record.
+fn iovec_of(e: &[u8]) -> (u32, u32) {
+    let w = |k: usize| u32::from_le_bytes([e[k], e[k + 1], e[k + 2], e[k + 3]]);
+    (w(0), w(4))
 }

@@ -51,19 +51,33 @@ pub use os_raw::OsError;
 /// The import module name of WASI preview1.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
-/// Longest preview1 function name (`path_filestat_set_times`) and parameter list.
-const NAME_MAX: usize = 24;
+/// Longest preview1 parameter list (`path_open`).
 const PARAMS_MAX: usize = 9;
 
-/// One WASI function: name and signature. Stored inline (no pointers), so the table needs
-/// no load-time relocations in a position-independent binary; bytes only (37 each).
+/// One WASI function: name and signature, in 8 bytes with no pointers (so the table needs no
+/// load-time relocations in a position-independent binary). The name is a range of
+/// [`NAMES`]; parameters are `i32` or `i64` (bit `i` of `wide` set: parameter `i` is `i64`),
+/// the result the `i32` errno (none for `proc_exit`).
 pub struct WasiFunc {
-    name: [u8; NAME_MAX],
+    name_at: u16,
+    wide: u16,
     name_len: u8,
-    params: [ValType; PARAMS_MAX],
     n_params: u8,
-    results: [ValType; 1],
     n_results: u8,
+}
+
+/// Value types of a [`WasiFunc`]'s parameters or results (a slice through `Deref`).
+#[derive(Clone, Copy, Debug)]
+pub struct Types {
+    tys: [ValType; PARAMS_MAX],
+    n: u8,
+}
+
+impl core::ops::Deref for Types {
+    type Target = [ValType];
+    fn deref(&self) -> &[ValType] {
+        &self.tys[..usize::from(self.n).min(PARAMS_MAX)]
+    }
 }
 
 impl core::fmt::Debug for WasiFunc {
@@ -75,29 +89,35 @@ impl core::fmt::Debug for WasiFunc {
 }
 
 impl WasiFunc {
-    const fn new(name: &str, params: &[ValType], results: &[ValType]) -> Self {
-        let mut f = WasiFunc {
-            name: [0; NAME_MAX],
-            name_len: name.len() as u8,
-            params: [ValType::I32; PARAMS_MAX],
-            n_params: params.len() as u8,
-            results: [ValType::I32; 1],
-            n_results: results.len() as u8,
-        };
+    const EMPTY: WasiFunc = WasiFunc {
+        name_at: 0,
+        wide: 0,
+        name_len: 0,
+        n_params: 0,
+        n_results: 0,
+    };
+
+    /// The entry of `name` (at `name_at` in [`NAMES`]); parameters `i32` or `i64` only.
+    const fn new(name_at: usize, name: &str, params: &[ValType], results: &[ValType]) -> Self {
+        let mut wide = 0u16;
         let mut i = 0;
-        while i < name.len() {
-            f.name[i] = name.as_bytes()[i];
-            i += 1;
-        }
-        i = 0;
         while i < params.len() {
-            f.params[i] = params[i];
+            match params[i] {
+                ValType::I32 => {}
+                ValType::I64 => wide |= 1 << i,
+                _ => panic!("a preview1 parameter is i32 or i64"),
+            }
             i += 1;
         }
-        if !results.is_empty() {
-            f.results[0] = results[0];
+        assert!(params.len() <= PARAMS_MAX && results.len() <= 1 && name_at < 1 << 16);
+        assert!(results.is_empty() || matches!(results[0], ValType::I32));
+        WasiFunc {
+            name_at: name_at as u16,
+            wide,
+            name_len: name.len() as u8,
+            n_params: params.len() as u8,
+            n_results: results.len() as u8,
         }
-        f
     }
 
     /// Position in [`FUNCS`] (every `WasiFunc` is an entry of it: there is no other way to
@@ -107,24 +127,44 @@ impl WasiFunc {
             / core::mem::size_of::<WasiFunc>()
     }
 
+    fn name_bytes(&self) -> &'static [u8] {
+        let at = usize::from(self.name_at);
+        NAMES
+            .as_bytes()
+            .get(at..at + usize::from(self.name_len))
+            .unwrap_or(&[])
+    }
+
     /// Import name inside [`MODULE`].
-    pub fn name(&self) -> &str {
-        core::str::from_utf8(&self.name[..self.name_len as usize]).unwrap_or("")
+    pub fn name(&self) -> &'static str {
+        core::str::from_utf8(self.name_bytes()).unwrap_or("")
     }
 
     /// Parameter types.
-    pub fn params(&self) -> &[ValType] {
-        &self.params[..self.n_params as usize]
+    pub fn params(&self) -> Types {
+        let mut tys = [ValType::I32; PARAMS_MAX];
+        for (i, t) in tys.iter_mut().enumerate() {
+            if self.wide >> i & 1 != 0 {
+                *t = ValType::I64;
+            }
+        }
+        Types {
+            tys,
+            n: self.n_params,
+        }
     }
 
     /// Result types (`[i32]` errno, or none for `proc_exit`).
-    pub fn results(&self) -> &[ValType] {
-        &self.results[..self.n_results as usize]
+    pub fn results(&self) -> Types {
+        Types {
+            tys: [ValType::I32; PARAMS_MAX],
+            n: self.n_results,
+        }
     }
 
     /// Number of 8-byte slots the array ABI needs for this function.
     pub fn slots(&self) -> usize {
-        self.params().len().max(self.results().len())
+        usize::from(self.n_params.max(self.n_results))
     }
 
     /// The array-ABI entry: one function for all of [`FUNCS`], which runs
@@ -137,9 +177,7 @@ impl WasiFunc {
 
 /// The function named `name`, if preview1 has it.
 pub fn lookup(name: &str) -> Option<&'static WasiFunc> {
-    FUNCS
-        .iter()
-        .find(|f| &f.name[..f.name_len as usize] == name.as_bytes())
+    FUNCS.iter().find(|f| f.name_bytes() == name.as_bytes())
 }
 
 /// The array-ABI entry of every function (see [`WasiFunc::entry`]): runs
@@ -172,10 +210,22 @@ unsafe extern "C" fn entry(
 
 macro_rules! wasi_table {
     ($($idx:literal $name:literal ($($p:ident),*) $(-> $r:ident)? => $imp:path;)*) => {
+        /// Every preview1 function name, one after the other (see [`WasiFunc`]).
+        const NAMES: &str = concat!($($name),*);
+
         /// Every preview1 function, in a fixed order (`FUNCS[i].index() == i`).
-        pub static FUNCS: &[WasiFunc] = &[$(
-            WasiFunc::new($name, &[$(ValType::$p),*], &[$(ValType::$r)?])
-        ),*];
+        pub static FUNCS: &[WasiFunc] = &{
+            const SPECS: &[(&str, &[ValType], &[ValType])] =
+                &[$(($name, &[$(ValType::$p),*], &[$(ValType::$r)?])),*];
+            let mut out = [WasiFunc::EMPTY; SPECS.len()];
+            let (mut i, mut at) = (0, 0);
+            while i < SPECS.len() {
+                out[i] = WasiFunc::new(at, SPECS[i].0, SPECS[i].1, SPECS[i].2);
+                at += SPECS[i].0.len();
+                i += 1;
+            }
+            out
+        };
 
         /// Runs the implementation of `FUNCS[i]` (`None`: no such function). A `match` of
         /// direct calls, not a table of function pointers: no load-time relocations.
@@ -286,11 +336,28 @@ pub(crate) fn has_nul(b: &[u8]) -> bool {
     b.iter().any(|&c| c == 0)
 }
 
+/// Arguments or environment entries as the guest gets them: each string NUL-terminated, one
+/// after the other in one buffer (the layout `args_get` / `environ_get` write), and their
+/// count.
+#[derive(Debug, Default)]
+pub(crate) struct Strings {
+    bytes: Vec<u8>,
+    count: u32,
+}
+
+impl Strings {
+    fn push(&mut self, s: &[u8]) {
+        self.bytes.extend_from_slice(s);
+        self.bytes.push(0);
+        self.count += 1;
+    }
+}
+
 /// The state a WASI guest sees (see the module docs).
 #[derive(Debug)]
 pub struct WasiCtx {
-    args: Vec<Vec<u8>>,
-    env: Vec<Vec<u8>>,
+    args: Strings,
+    env: Strings,
     fds: Vec<Option<FdEntry>>,
     exit_status: Option<u32>,
     memory: *mut MemoryDef,
@@ -315,8 +382,8 @@ impl WasiCtx {
             })
         };
         WasiCtx {
-            args: Vec::new(),
-            env: Vec::new(),
+            args: Strings::default(),
+            env: Strings::default(),
             fds: alloc::vec![
                 std_fd(FdKind::Stdin, fs::RIGHT_FD_READ | fs::RIGHT_POLL),
                 std_fd(FdKind::Stdout, fs::RIGHT_FD_WRITE | fs::RIGHT_POLL),
@@ -337,7 +404,7 @@ impl WasiCtx {
         if has_nul(arg.as_bytes()) {
             return Err(WasiError::BadArg(arg.into()));
         }
-        self.args.push(arg.as_bytes().to_vec());
+        self.args.push(arg.as_bytes());
         Ok(())
     }
 
@@ -349,7 +416,7 @@ impl WasiCtx {
         let b = entry.as_bytes();
         match b.iter().position(|&c| c == b'=') {
             Some(k) if k > 0 && !has_nul(b) => {
-                self.env.push(entry.as_bytes().to_vec());
+                self.env.push(b);
                 Ok(())
             }
             _ => Err(WasiError::BadEnv(entry.into())),
@@ -387,7 +454,7 @@ impl WasiCtx {
         self.fds.push(Some(FdEntry {
             kind: FdKind::Dir {
                 dir,
-                preopen: Some(guest.as_bytes().to_vec()),
+                preopen: Some(guest.as_bytes().into()),
             },
             rights_base: ALL_RIGHTS,
             rights_inheriting: ALL_RIGHTS,
@@ -448,7 +515,7 @@ impl WasiCtx {
             None => TrapCode::HostError as u32,
             Some(Ok(e)) => {
                 if f.n_results != 0 {
-                    values[0] = u64::from(e.0);
+                    values[0] = e.0;
                 }
                 0
             }

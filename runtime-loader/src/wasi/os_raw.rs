@@ -96,15 +96,15 @@ const RESOLVE_BENEATH: u64 = 0x08;
 const AT_SYMLINK_NOFOLLOW: usize = 0x100;
 const AT_REMOVEDIR: usize = 0x200;
 const AT_FDCWD: isize = -100;
-const EINTR: i32 = 4;
-const EAGAIN: i32 = 11;
-const EXDEV: i32 = 18;
+const EINTR: isize = 4;
+const EAGAIN: isize = 11;
+const EXDEV: isize = 18;
 
 /// One system call; a negative errno becomes `Err(errno)`.
 ///
 /// # Safety
 /// The arguments must be valid for system call `n` (pointers live for the lengths given).
-unsafe fn sys(n: usize, a: [usize; 6]) -> Result<usize, i32> {
+unsafe fn sys(n: usize, a: [usize; 6]) -> Result<usize, isize> {
     let r: isize;
     // SAFETY: the x86-64 Linux system call convention; the kernel clobbers rcx and r11 only.
     unsafe {
@@ -123,7 +123,7 @@ unsafe fn sys(n: usize, a: [usize; 6]) -> Result<usize, i32> {
         );
     }
     if (-4095..0).contains(&r) {
-        Err(-r as i32)
+        Err(-r)
     } else {
         Ok(r as usize)
     }
@@ -140,7 +140,7 @@ unsafe fn call(n: usize, a: [usize; 6]) -> Result<usize, Errno> {
         match unsafe { sys(n, a) } {
             Err(EINTR) => continue,
             Err(EXDEV) => return Err(errno::NOTCAPABLE),
-            Err(e) => return Err(errno::from_raw(e)),
+            Err(e) => return Err(errno::from_raw(e as i32)),
             Ok(v) => return Ok(v),
         }
     }
@@ -184,7 +184,7 @@ fn open_beneath(dir: i32, path: &[u8], flags: u64) -> Result<Fd, Errno> {
             // A concurrent rename somewhere on the system: the kernel asks to retry.
             Err(EAGAIN | EINTR) if tries < 16 => tries += 1,
             Err(EXDEV) => return Err(errno::NOTCAPABLE),
-            Err(e) => return Err(errno::from_raw(e)),
+            Err(e) => return Err(errno::from_raw(e as i32)),
         }
     }
 }
@@ -387,7 +387,7 @@ impl Os for RawOs {
                 ],
             )
         };
-        r.map(|fd| Fd(fd as i32)).map_err(OsError)
+        r.map(|fd| Fd(fd as i32)).map_err(|e| OsError(e as i32))
     }
 
     fn open_dir_at(dir: &Fd, path: &[u8], follow: bool) -> Result<Fd, Errno> {
