@@ -176,7 +176,9 @@ fn isa(opt: &str, sse41: bool, target_cpu: Option<&str>) -> Result<OwnedTargetIs
     for (k, v) in [
         ("opt_level", opt),
         ("is_pic", "false"),
-        ("use_colocated_libcalls", "false"),
+        // Libcalls are the snapshot's own helpers (`helpers`): direct PC-relative calls
+        // inside `.text`, resolved at export like calls between functions.
+        ("use_colocated_libcalls", "true"),
         ("enable_multi_ret_implicit_sret", "true"),
         // Cranelift's tail calls (wasm `return_call`, see clif::tail) need frame pointers.
         ("preserve_frame_pointers", "true"),
@@ -569,7 +571,11 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         candidates: candidates.as_ref(),
         profiled: opts.profile.is_some(),
     };
-    for done in compile_parallel(jobs, &shared, opts.threads)? {
+    let compiled = compile_parallel(jobs, &shared, opts.threads)?;
+    // The libcalls baseline code asked for, compiled into the object (no snapshot needs
+    // the loader to provide a symbol).
+    let libcalls = helpers::needed(compiled.iter().flat_map(|c| &c.relocs))?;
+    for done in compiled {
         stats.inlined += done.inlined;
         for &(offset, code) in &done.traps {
             trap_records.push(TrapRecord {
@@ -660,20 +666,19 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
 
     // Native entries for imported (host) functions (H6 WASI hook, see stubs.rs).
     stubs::emit_import_stubs(&mut obj, meta, &info, call_conv, frontend)?;
+    helpers::define(&mut obj, &libcalls, call_conv, &mut ctx, &mut fctx, frontend)?;
 
     let mut object = obj
         .finish()
         .emit()
         .map_err(|e| AotError::Codegen(e.to_string()))?;
-    let mut flags = cpu_flags;
-    if opts.xip {
-        resolve_in_place(&mut object)?;
-        let elf = runtime_loader::elf::ElfObject::parse(&object)
-            .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
-        elf.in_place_offset()
-            .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
-        flags |= runtime_loader::format::flags::XIP;
-    }
+    // Every snapshot is relocation-free (format v9): resolved here, refused if it cannot be.
+    resolve_in_place(&mut object)?;
+    let elf = runtime_loader::elf::ElfObject::parse(&object)
+        .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
+    elf.in_place_offset()
+        .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
+    let mut flags = cpu_flags | runtime_loader::format::flags::XIP;
     if opts.bounds.fuel {
         flags |= runtime_loader::format::flags::FUEL;
     }
@@ -745,8 +750,15 @@ fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
             }
             let shndx = rd(obj, sym_off + sym * 24 + 6, 2)? as usize;
             if shndx != target {
+                // Name the symbol (an external one: nothing in the snapshot defines it).
+                let strtab = shdr(obj, symtab, 40, 4)? as usize;
+                let str_off = shdr(obj, strtab, 24, 8)? as usize;
+                let name_at = str_off + rd(obj, sym_off + sym * 24, 4)? as usize;
+                let name = obj.get(name_at..).unwrap_or_default();
+                let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
                 return Err(bad(&format!(
-                    "relocation at {offset:#x} leaves its section"
+                    "relocation at {offset:#x} against `{}` leaves its section",
+                    String::from_utf8_lossy(name)
                 )));
             }
             let value = rd(obj, sym_off + sym * 24 + 8, 8)? as i64;
@@ -773,6 +785,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     crate::fsio::write_output(path, bytes).map_err(AotError::Io)
 }
 
+mod helpers;
 pub mod inline;
 pub mod store;
 mod stubs;

@@ -91,11 +91,11 @@ impl<'a> EntryTable<'a> {
         })
     }
 
-    /// The checks a loader that runs the code in place makes instead of validating the
-    /// relocation table it never reads ([`Snapshot::validate_relocations`] makes the same
-    /// ones through the table's copy record): the region starts where an allocated section
+    /// The in-place region's checks ([`super::Snapshot::parse`] makes them for every
+    /// snapshot with an entry table): the region starts where an allocated section
     /// of the ELF `object` starts (`sh_offset` = [`EntryTable::code_offset`], its bytes
-    /// inside the object) and every present entry lies inside that section.
+    /// inside the object) and every present entry lies inside that section (an empty
+    /// region, without entries, needs no section).
     ///
     /// # Errors
     /// [`LoadError::UnsupportedElf`] if the region is not in place, [`LoadError::BadElf`]
@@ -103,6 +103,10 @@ impl<'a> EntryTable<'a> {
     /// entry outside the section.
     pub fn check_in_place(&self, object: &[u8]) -> Result<(), LoadError> {
         let o = u64::from(self.code_offset.ok_or(LoadError::UnsupportedElf)?);
+        // An empty region (a module without code) runs nothing, wherever it lies.
+        if self.code_len == 0 {
+            return Ok(());
+        }
         let (shoff, shnum) = elf_section_headers(object)?;
         // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`).
         let mut size = None;
@@ -125,6 +129,26 @@ impl<'a> EntryTable<'a> {
             }
             _ => Err(LoadError::BadOffset),
         }
+    }
+
+    /// Copies the code region (checked by [`EntryTable::check_in_place`]) into the first
+    /// [`EntryTable::code_len`] bytes of `region`, as a copying loader lays it out: the
+    /// object's bytes from [`EntryTable::code_offset`], zeros past the object's end (the
+    /// length is rounded up to 8). Nothing is patched: version-9 code has no relocations.
+    ///
+    /// # Errors
+    /// [`LoadError::CodeMemory`] if `region` is shorter than the code,
+    /// [`LoadError::UnsupportedElf`] without an in-place offset.
+    pub fn copy_region(&self, object: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
+        let off = self.code_offset.ok_or(LoadError::UnsupportedElf)? as usize;
+        let dst = region
+            .get_mut(..self.code_len as usize)
+            .ok_or(LoadError::CodeMemory)?;
+        let src = object.get(off..).unwrap_or_default();
+        let n = dst.len().min(src.len());
+        dst[..n].copy_from_slice(&src[..n]);
+        dst[n..].fill(0);
+        Ok(())
     }
 
     /// The section's bytes (to keep a copy: [`EntryTable::rebased`]).
