@@ -70,9 +70,6 @@ impl From<LoadError> for Fail {
     }
 }
 
-// Out of line in the default library only (-39 B there; +22 B in the XIP-only one, where
-// `copy_in` is a stub).
-#[cfg_attr(feature = "relocate", inline(never))]
 pub(crate) fn load(
     r: &mut Runtime,
     file: &'static [u8],
@@ -115,8 +112,6 @@ pub(crate) fn load(
 /// The copying path: copies the in-place code region into the embedder's memory (snapshot
 /// code has no relocations) and keeps a copy of the metadata and the entry table in the
 /// arena (the snapshot bytes may go away).
-// Out of line: -39 B with `load` out of line too.
-#[inline(never)]
 #[cfg(feature = "relocate")]
 pub(crate) fn copy_in(
     r: &mut Runtime,

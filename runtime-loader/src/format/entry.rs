@@ -102,12 +102,12 @@ impl<'a> EntryTable<'a> {
     /// for an object without a sound ELF header, [`LoadError::BadOffset`] for a region or an
     /// entry outside the section.
     pub fn check_in_place(&self, object: &[u8]) -> Result<(), LoadError> {
+        let (shoff, shnum) = elf_section_headers(object)?;
         let o = u64::from(self.code_offset.ok_or(LoadError::UnsupportedElf)?);
         // An empty region (a module without code) runs nothing, wherever it lies.
         if self.code_len == 0 {
             return Ok(());
         }
-        let (shoff, shnum) = elf_section_headers(object)?;
         // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`).
         let mut size = None;
         for k in 0..shnum {

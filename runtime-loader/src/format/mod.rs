@@ -332,7 +332,6 @@ impl<'a> Snapshot<'a> {
         };
         let entries = match get(section::ENTRIES) {
             Some(e) => {
-                elf_section_headers(object)?;
                 let e = EntryTable::parse(e, object.len())?;
                 // The code region lies in the object's one loaded section, in place
                 // (copying loaders copy exactly it).
