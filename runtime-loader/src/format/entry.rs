@@ -132,22 +132,21 @@ impl<'a> EntryTable<'a> {
     }
 
     /// Copies the code region (checked by [`EntryTable::check_in_place`]) into the first
-    /// [`EntryTable::code_len`] bytes of `region`, as a copying loader lays it out: the
-    /// object's bytes from [`EntryTable::code_offset`], zeros past the object's end (the
-    /// length is rounded up to 8). Nothing is patched: version-9 code has no relocations.
+    /// [`EntryTable::code_len`] bytes of `region`: the object's bytes from
+    /// [`EntryTable::code_offset`] (inside the object: [`EntryTable::parse`]). Nothing is
+    /// patched: version-9 code has no relocations.
     ///
     /// # Errors
     /// [`LoadError::CodeMemory`] if `region` is shorter than the code,
-    /// [`LoadError::UnsupportedElf`] without an in-place offset.
+    /// [`LoadError::BadOffset`] for a region outside `object`.
     pub fn copy_region(&self, object: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
-        let off = self.code_offset.ok_or(LoadError::UnsupportedElf)? as usize;
-        let dst = region
-            .get_mut(..self.code_len as usize)
-            .ok_or(LoadError::CodeMemory)?;
-        let src = object.get(off..).unwrap_or_default();
-        let n = dst.len().min(src.len());
-        dst[..n].copy_from_slice(&src[..n]);
-        dst[n..].fill(0);
+        let (off, len) = (self.code_offset.unwrap_or(0) as usize, self.code_len as usize);
+        // `EntryTable::parse` keeps the region inside the object; checked again anyway.
+        let src = object.get(off..off + len).ok_or(LoadError::BadOffset)?;
+        region
+            .get_mut(..len)
+            .ok_or(LoadError::CodeMemory)?
+            .copy_from_slice(src);
         Ok(())
     }
 
