@@ -637,7 +637,16 @@ const FLOAT_WAT: &str = r#"
 fn baseline_snapshots_carry_their_helpers_and_no_relocations() {
     use runtime_loader::elf::ElfObject;
     let m = bareflow::internals::parse::parse(FLOAT_WAT.as_bytes()).unwrap();
-    let helpers = ["floor", "ceil", "trunc", "nearbyint", "floorf", "ceilf", "truncf", "nearbyintf"];
+    let helpers = [
+        "floor",
+        "ceil",
+        "trunc",
+        "nearbyint",
+        "floorf",
+        "ceilf",
+        "truncf",
+        "nearbyintf",
+    ];
     for xip in [false, true] {
         let opts = AotOptions {
             xip,
@@ -696,7 +705,16 @@ fn baseline_helpers_match_std_rounding_and_pshufb() {
     let (bytes, _) = aot::compile(&parsed, &AotOptions::default()).unwrap();
     let snap = format::Snapshot::parse(&bytes).unwrap();
     let obj = runtime_loader::elf::ElfObject::parse(snap.object_bytes()).unwrap();
-    for h in ["floorf", "ceilf", "truncf", "nearbyintf", "floor", "ceil", "trunc", "nearbyint"] {
+    for h in [
+        "floorf",
+        "ceilf",
+        "truncf",
+        "nearbyintf",
+        "floor",
+        "ceil",
+        "trunc",
+        "nearbyint",
+    ] {
         assert!(obj.find_symbol(h).is_some(), "baseline code defines {h}");
     }
     assert!(obj.find_symbol("__cranelift_x86_pshufb").is_some());
@@ -725,18 +743,35 @@ fn baseline_helpers_match_std_rounding_and_pshufb() {
     };
 
     let mut f32s: Vec<f32> = vec![
-        0.0, 0.5, 1.5, 2.5, 0.49999997, 1.0, 8388607.0, 8388608.0, 8388609.0, 8388607.5,
-        4194303.5, 16777215.0, 1e30, f32::MAX, f32::MIN_POSITIVE, f32::from_bits(1),
-        f32::INFINITY, 0.7, 3.3,
+        0.0,
+        0.5,
+        1.5,
+        2.5,
+        0.49999997,
+        1.0,
+        8388607.0,
+        8388608.0,
+        8388609.0,
+        8388607.5,
+        4194303.5,
+        16777215.0,
+        1e30,
+        f32::MAX,
+        f32::MIN_POSITIVE,
+        f32::from_bits(1),
+        f32::INFINITY,
+        0.7,
+        3.3,
     ];
     f32s.extend(f32s.clone().iter().map(|x| -x));
-    let nan32 = [0x7fc0_0000u32, 0x7fa0_0001, 0xffc1_2345, 0xff80_0001, 0x7f80_0001];
-    for (k, x) in f32s
-        .iter()
-        .map(|x| x.to_bits())
-        .chain(nan32)
-        .enumerate()
-    {
+    let nan32 = [
+        0x7fc0_0000u32,
+        0x7fa0_0001,
+        0xffc1_2345,
+        0xff80_0001,
+        0x7f80_0001,
+    ];
+    for (k, x) in f32s.iter().map(|x| x.to_bits()).chain(nan32).enumerate() {
         let f = f32::from_bits(x);
         let want: Vec<u64> = if f.is_nan() {
             vec![u64::from(x | 0x0040_0000); 4]
@@ -763,9 +798,25 @@ fn baseline_helpers_match_std_rounding_and_pshufb() {
 
     let p52 = 2f64.powi(52);
     let mut f64s: Vec<f64> = vec![
-        0.0, 0.5, 1.5, 2.5, 0.49999999999999994, 1.0, p52 - 1.0, p52, p52 + 1.0, p52 - 0.5,
-        2f64.powi(51) + 0.5, 8388607.5, 1e300, f64::MAX, f64::MIN_POSITIVE, f64::from_bits(1),
-        f64::INFINITY, 0.7, 3.3,
+        0.0,
+        0.5,
+        1.5,
+        2.5,
+        0.49999999999999994,
+        1.0,
+        p52 - 1.0,
+        p52,
+        p52 + 1.0,
+        p52 - 0.5,
+        2f64.powi(51) + 0.5,
+        8388607.5,
+        1e300,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        f64::from_bits(1),
+        f64::INFINITY,
+        0.7,
+        3.3,
     ];
     f64s.extend(f64s.clone().iter().map(|x| -x));
     let nan64 = [

@@ -23,8 +23,8 @@ use cranelift_codegen::ir::types::{F32, F64, I8, I8X16, I64};
 use cranelift_codegen::ir::{
     InstBuilder, LibCall, MemFlagsData, StackSlotData, StackSlotKind, Type, Value,
 };
-use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_module::{Linkage, Module, ModuleRelocTarget};
 use cranelift_object::ObjectModule;
@@ -146,7 +146,15 @@ fn step(b: &mut FunctionBuilder<'_>, cond: Value, n: Value, d: f64) -> Value {
 /// Round to nearest, ties to even (see the module comment).
 fn nearest(b: &mut FunctionBuilder<'_>, x: Value) -> Value {
     let ty = b.func.dfg.value_type(x);
-    let big = fconst(b, ty, if ty == F64 { 2f64.powi(52) } else { 2f64.powi(23) });
+    let big = fconst(
+        b,
+        ty,
+        if ty == F64 {
+            2f64.powi(52)
+        } else {
+            2f64.powi(23)
+        },
+    );
     let a = b.ins().fabs(x);
     let up = b.ins().fadd(a, big);
     let r = b.ins().fsub(up, big);

@@ -666,7 +666,9 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
 
     // Native entries for imported (host) functions (H6 WASI hook, see stubs.rs).
     stubs::emit_import_stubs(&mut obj, meta, &info, call_conv, frontend)?;
-    helpers::define(&mut obj, &libcalls, call_conv, &mut ctx, &mut fctx, frontend)?;
+    helpers::define(
+        &mut obj, &libcalls, call_conv, &mut ctx, &mut fctx, frontend,
+    )?;
 
     let mut object = obj
         .finish()

@@ -109,10 +109,13 @@ pub fn cases(base: &[u8], func: u32) -> Vec<(&'static str, Vec<u8>)> {
         let n = u32_at(b, ent_off + 4);
         set_u32(b, ent_off + 4, n.next_multiple_of(8) + 8)
     });
-    case("a section of kind 6 (the relocation table of v4 to v8)", &|b| {
-        let e = format::HEADER_SIZE + funcs_index * format::SECTION_ENTRY_SIZE;
-        set_u32(b, e, 6)
-    });
+    case(
+        "a section of kind 6 (the relocation table of v4 to v8)",
+        &|b| {
+            let e = format::HEADER_SIZE + funcs_index * format::SECTION_ENTRY_SIZE;
+            set_u32(b, e, 6)
+        },
+    );
     case("code length 0xffffffff", &|b| {
         set_u32(b, ent_off + 4, u32::MAX)
     });

@@ -108,26 +108,25 @@ impl<'a> EntryTable<'a> {
         if self.code_len == 0 {
             return Ok(());
         }
-        // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`).
-        let mut size = None;
+        // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`; 0 for
+        // none, which the non-empty region below then cannot fit).
+        let mut n = 0;
         for k in 0..shnum {
             let h = (shoff + 64 * k) as usize;
             if le(object, h + 8, 1) & 2 != 0 && le(object, h + 24, 8) == o {
-                size = size.max(Some(le(object, h + 32, 8)));
+                n = n.max(le(object, h + 32, 8));
             }
         }
         // As for a relocation table's one copy record: the section's bytes inside the
         // object, the entries inside the section, the code length at most its size rounded
         // up to 8.
-        match size {
-            Some(n)
-                if (object.len() as u64).checked_sub(o).is_some_and(|r| n <= r)
-                    && u64::from(self.entries_end) <= n
-                    && u64::from(self.code_len) <= n.next_multiple_of(8) =>
-            {
-                Ok(())
-            }
-            _ => Err(LoadError::BadOffset),
+        if n <= (object.len() as u64).saturating_sub(o)
+            && u64::from(self.entries_end) <= n
+            && u64::from(self.code_len) <= n.next_multiple_of(8)
+        {
+            Ok(())
+        } else {
+            Err(LoadError::BadOffset)
         }
     }
 
@@ -140,7 +139,10 @@ impl<'a> EntryTable<'a> {
     /// [`LoadError::CodeMemory`] if `region` is shorter than the code,
     /// [`LoadError::BadOffset`] for a region outside `object`.
     pub fn copy_region(&self, object: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
-        let (off, len) = (self.code_offset.unwrap_or(0) as usize, self.code_len as usize);
+        let (off, len) = (
+            self.code_offset.unwrap_or(0) as usize,
+            self.code_len as usize,
+        );
         // `EntryTable::parse` keeps the region inside the object; checked again anyway.
         let src = object.get(off..off + len).ok_or(LoadError::BadOffset)?;
         region

@@ -574,7 +574,6 @@ impl<'a> ElfObject<'a> {
     }
 }
 
-
 fn rela_fields(r: &[u8]) -> Result<(usize, u32, usize, i64), LoadError> {
     let offset = to_usize(u64_at(r, 0).map_err(|_| LoadError::BadRelocation)?)
         .map_err(|_| LoadError::BadRelocation)?;
