@@ -746,21 +746,28 @@ fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
             let info = rd(obj, at + 8, 8)?;
             let addend = rd(obj, at + 16, 8)? as i64;
             let (ty, sym) = (info as u32, (info >> 32) as usize);
-            if ty != runtime_loader::elf::R_X86_64_PC32 && ty != runtime_loader::elf::R_X86_64_PLT32
-            {
-                return Err(bad(&format!("relocation type {ty} at {offset:#x}")));
-            }
-            let shndx = rd(obj, sym_off + sym * 24 + 6, 2)? as usize;
-            if shndx != target {
-                // Name the symbol (an external one: nothing in the snapshot defines it).
+            // The symbol's name, for the errors (nothing in the snapshot may need a symbol
+            // the loader would have to provide).
+            let name = || -> Result<String, AotError> {
                 let strtab = shdr(obj, symtab, 40, 4)? as usize;
                 let str_off = shdr(obj, strtab, 24, 8)? as usize;
                 let name_at = str_off + rd(obj, sym_off + sym * 24, 4)? as usize;
                 let name = obj.get(name_at..).unwrap_or_default();
                 let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+                Ok(String::from_utf8_lossy(name).into_owned())
+            };
+            if ty != runtime_loader::elf::R_X86_64_PC32 && ty != runtime_loader::elf::R_X86_64_PLT32
+            {
+                return Err(bad(&format!(
+                    "relocation type {ty} at {offset:#x} against `{}`",
+                    name()?
+                )));
+            }
+            let shndx = rd(obj, sym_off + sym * 24 + 6, 2)? as usize;
+            if shndx != target {
                 return Err(bad(&format!(
                     "relocation at {offset:#x} against `{}` leaves its section",
-                    String::from_utf8_lossy(name)
+                    name()?
                 )));
             }
             let value = rd(obj, sym_off + sym * 24 + 8, 8)? as i64;
@@ -813,8 +820,8 @@ mod cpu_tests {
         Ok(Snapshot::parse(&bytes).unwrap().flags)
     }
 
-    /// The header records exactly the features the code was compiled for: none for the
-    /// baseline, SSE3/SSSE3/SSE4.1 for XIP, the preset's for `--target-cpu`; a faked host
+    /// The header records exactly the features the code was compiled for (and `XIP`, which
+    /// every snapshot has): none for the baseline, SSE3/SSSE3/SSE4.1 for XIP, the preset's for `--target-cpu`; a faked host
     /// without one of them refuses the snapshot naming it; unknown CPUs are an error.
     #[test]
     fn snapshot_records_target_cpu_features() {
@@ -836,7 +843,8 @@ mod cpu_tests {
             | cpu::BMI1
             | cpu::BMI2
             | cpu::LZCNT;
-        assert_eq!(v3, want);
+        // Every snapshot runs in place (format v9): XIP besides the features.
+        assert_eq!(v3, want | flags::XIP);
         let v2_host =
             cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT | cpu::CMPXCHG16B;
         let e = check_cpu(v3, v2_host).unwrap_err();
@@ -902,5 +910,72 @@ mod parallel_tests {
         };
         let (_, s) = compile(&m, &opts).unwrap();
         assert_eq!(s.compiled, 2);
+    }
+}
+
+#[cfg(test)]
+mod in_place_tests {
+    use super::*;
+
+    /// An object whose code calls a symbol nothing in it defines cannot become a snapshot:
+    /// the in-place resolution refuses it, naming the symbol (no loader resolves externals),
+    /// whether the call is absolute (`movabs`, a non-colocated callee) or PC-relative.
+    #[test]
+    fn an_external_symbol_is_refused_by_name() {
+        for colocated in [false, true] {
+            let e = object_calling_an_external(colocated);
+            assert!(e.contains("`not_in_the_snapshot`"), "{e}");
+            assert_eq!(e.contains("leaves its section"), colocated, "{e}");
+        }
+    }
+
+    fn object_calling_an_external(colocated: bool) -> String {
+        let isa = isa("speed", false, None).unwrap();
+        let call_conv = isa.default_call_conv();
+        let builder = ObjectBuilder::new(isa, "t", default_libcall_names()).unwrap();
+        let mut obj = ObjectModule::new(builder);
+        let sig = ir::Signature::new(call_conv);
+        let ext = obj
+            .declare_function("not_in_the_snapshot", Linkage::Import, &sig)
+            .unwrap();
+        let f = obj.declare_function("f", Linkage::Export, &sig).unwrap();
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        ctx.func.signature = sig;
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let entry = b.create_block();
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let callee = obj.declare_func_in_func(ext, b.func);
+            b.func.dfg.ext_funcs[callee].colocated = colocated;
+            b.ins().call(callee, &[]);
+            b.ins().return_(&[]);
+            b.finalize(clif::VmctxEnv { call_conv }.frontend_config());
+        }
+        obj.define_function(f, &mut ctx).unwrap();
+        let mut object = obj.finish().emit().unwrap();
+        resolve_in_place(&mut object).unwrap_err().to_string()
+    }
+
+    /// A libcall the exporter has no helper for is a compile error naming its symbol.
+    #[test]
+    fn an_unsupported_libcall_is_refused_by_name() {
+        let r = ModuleReloc {
+            offset: 0,
+            kind: cranelift_codegen::binemit::Reloc::X86CallPCRel4,
+            name: cranelift_module::ModuleRelocTarget::LibCall(ir::LibCall::FmaF32),
+            addend: 0,
+        };
+        let e = helpers::needed([&r]).unwrap_err().to_string();
+        assert!(e.contains("`fmaf`"), "{e}");
+        let ok = ModuleReloc {
+            name: cranelift_module::ModuleRelocTarget::LibCall(ir::LibCall::FloorF32),
+            ..r
+        };
+        assert_eq!(
+            helpers::needed([&ok, &ok]).unwrap(),
+            vec![ir::LibCall::FloorF32]
+        );
     }
 }
