@@ -511,7 +511,7 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
                 let c = f.chain(SHA);
                 f.set_fat(c[5], c[2]);
             },
-            "file SHA256.SNP 8644 bytes: refused: cluster chain loop",
+            "file SHA256.SNP 8620 bytes: refused: cluster chain loop",
         ),
         (
             "chain loop from the last cluster",
@@ -519,7 +519,7 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
                 let c = f.chain(SHA);
                 f.set_fat(*c.last().unwrap(), c[0]);
             },
-            "file SHA256.SNP 8644 bytes: refused: cluster chain loop",
+            "file SHA256.SNP 8620 bytes: refused: cluster chain loop",
         ),
         (
             "bad cluster",
@@ -527,7 +527,7 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
                 let c = f.chain(SHA);
                 f.set_fat(c[3], 0xfff7);
             },
-            "file SHA256.SNP 8644 bytes: refused: bad cluster (0xfff7) in the chain",
+            "file SHA256.SNP 8620 bytes: refused: bad cluster (0xfff7) in the chain",
         ),
         (
             "free cluster",
@@ -535,7 +535,7 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
                 let c = f.chain(SHA);
                 f.set_fat(c[3], 0);
             },
-            "file SHA256.SNP 8644 bytes: refused: free or reserved cluster (0 or 1) in the chain",
+            "file SHA256.SNP 8620 bytes: refused: free or reserved cluster (0 or 1) in the chain",
         ),
         (
             "cluster number out of range",
@@ -543,7 +543,7 @@ fn qemu_image_refuses_corrupt_fat16_disks() {
                 let c = f.chain(SHA);
                 f.set_fat(c[3], 0xf000);
             },
-            "file SHA256.SNP 8644 bytes: refused: cluster number out of range (cluster 61440)",
+            "file SHA256.SNP 8620 bytes: refused: cluster number out of range (cluster 61440)",
         ),
         (
             "size past the chain",

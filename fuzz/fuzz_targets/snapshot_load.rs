@@ -1,15 +1,14 @@
 //! Arbitrary bytes to every snapshot loader path, with the checksum re-sealed first (through
 //! `runtime_loader::format::file_checksum`, the format's own function) so that mutated inputs
-//! get past the checksum and reach the header, section, metadata, entry-table and relocation
-//! checks:
+//! get past the checksum and reach the header, section, metadata and entry-table (and
+//! in-place region) checks:
 //!
-//! * the Rust loader's relocating path (`LoadedModule::load`) into a plain buffer,
+//! * the Rust loader's copying path (`LoadedModule::load`) into a plain buffer,
 //! * its execute-in-place path (`LoadedModule::load_in_place`, verification only),
 //! * the C API's in-place path (`bf_load`'s sequence: `Snapshot::parse_without_records`,
-//!   `check_header`, `MetaView::parse`, `check_entries`, then the relocation table validated
-//!   and applied into an arena-sized code region, or the XIP code offset checked against the
-//!   ELF section headers, as the XIP-only library does), followed by the metadata reads that
-//!   `bf_instantiate` makes.
+//!   `check_header`, `MetaView::parse`, `check_entries`, then the code region copied into an
+//!   arena-sized region as the default library's copying path does), followed by the
+//!   metadata reads that `bf_instantiate` makes.
 //!
 //! Nothing loaded is executed: the code bytes are the fuzzer's. Any input must give `Ok` or a
 //! `LoadError`, never a panic, a hang or an unbounded allocation.
@@ -22,7 +21,7 @@ use runtime_loader::format::{self, MemoryMode, Snapshot};
 use runtime_loader::loader::{self, LoadedModule};
 use runtime_loader::meta_view::MetaView;
 
-/// The code region the C API path relocates into (an embedder's arena would be this size).
+/// The code region the C API path copies into (an embedder's arena would be this size).
 const REGION: usize = 256 << 10;
 
 fn reseal(data: &[u8]) -> Vec<u8> {
@@ -48,21 +47,16 @@ fn capi_path(file: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
         meta.num_types() as usize,
         |t| meta.type_arity(t),
     )?;
-    if entries.code_offset.is_some() {
-        entries.check_in_place(snap.object_bytes())?;
-    } else {
-        snap.validate_relocations()?;
-        let relocs = snap.relocations()?;
-        let skip = (region.as_ptr() as usize).wrapping_neg() & (entries.code_align as usize - 1);
-        let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;
-        let base = region.as_ptr() as u64;
-        relocs.apply(snap.object_bytes(), region, base, loader::external_address)?;
-        let copy = snap.meta_bytes().to_vec();
-        let ecopy = entries.raw().to_vec();
-        let (Some(_), Some(_)) = (meta.rebased(&copy), entries.rebased(&ecopy)) else {
-            return Err(LoadError::BadMeta);
-        };
-    }
+    // Both paths: the in-place region (checked by the container parse); the copying one
+    // copies it into the embedder's region and keeps copies of the metadata and entries.
+    let skip = (region.as_ptr() as usize).wrapping_neg() & (entries.code_align as usize - 1);
+    let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;
+    entries.copy_region(snap.object_bytes(), region)?;
+    let copy = snap.meta_bytes().to_vec();
+    let ecopy = entries.raw().to_vec();
+    let (Some(_), Some(_)) = (meta.rebased(&copy), entries.rebased(&ecopy)) else {
+        return Err(LoadError::BadMeta);
+    };
     // What instantiation reads from the view (validated by `MetaView::parse`).
     for t in 0..meta.num_types() {
         let ty = meta.type_at(t);

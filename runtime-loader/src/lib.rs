@@ -34,7 +34,6 @@ pub mod code;
 #[path = "load/elf.rs"]
 pub mod elf;
 pub mod error;
-pub mod float;
 pub mod format;
 #[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
 #[path = "instance/guard.rs"]

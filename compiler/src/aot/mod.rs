@@ -176,7 +176,9 @@ fn isa(opt: &str, sse41: bool, target_cpu: Option<&str>) -> Result<OwnedTargetIs
     for (k, v) in [
         ("opt_level", opt),
         ("is_pic", "false"),
-        ("use_colocated_libcalls", "false"),
+        // Libcalls are the snapshot's own helpers (`helpers`): direct PC-relative calls
+        // inside `.text`, resolved at export like calls between functions.
+        ("use_colocated_libcalls", "true"),
         ("enable_multi_ret_implicit_sret", "true"),
         // Cranelift's tail calls (wasm `return_call`, see clif::tail) need frame pointers.
         ("preserve_frame_pointers", "true"),
@@ -574,7 +576,11 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
         candidates: candidates.as_ref(),
         profiled: opts.profile.is_some(),
     };
-    for done in compile_parallel(jobs, &shared, opts.threads)? {
+    let compiled = compile_parallel(jobs, &shared, opts.threads)?;
+    // The libcalls baseline code asked for, compiled into the object (no snapshot needs
+    // the loader to provide a symbol).
+    let libcalls = helpers::needed(compiled.iter().flat_map(|c| &c.relocs))?;
+    for done in compiled {
         stats.inlined += done.inlined;
         for &(offset, code) in &done.traps {
             trap_records.push(TrapRecord {
@@ -665,20 +671,21 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
 
     // Native entries for imported (host) functions (H6 WASI hook, see stubs.rs).
     stubs::emit_import_stubs(&mut obj, meta, &info, call_conv, frontend)?;
+    helpers::define(
+        &mut obj, &libcalls, call_conv, &mut ctx, &mut fctx, frontend,
+    )?;
 
     let mut object = obj
         .finish()
         .emit()
         .map_err(|e| AotError::Codegen(e.to_string()))?;
-    let mut flags = cpu_flags;
-    if opts.xip {
-        resolve_in_place(&mut object)?;
-        let elf = runtime_loader::elf::ElfObject::parse(&object)
-            .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
-        elf.in_place_offset()
-            .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
-        flags |= runtime_loader::format::flags::XIP;
-    }
+    // Every snapshot is relocation-free (format v9): resolved here, refused if it cannot be.
+    resolve_in_place(&mut object)?;
+    let elf = runtime_loader::elf::ElfObject::parse(&object)
+        .map_err(|e| AotError::Codegen(format!("execute-in-place object: {e}")))?;
+    elf.in_place_offset()
+        .map_err(|e| AotError::Codegen(format!("object cannot execute in place: {e}")))?;
+    let mut flags = cpu_flags | runtime_loader::format::flags::XIP;
     if opts.bounds.fuel {
         flags |= runtime_loader::format::flags::FUEL;
     }
@@ -744,14 +751,28 @@ fn resolve_in_place(obj: &mut [u8]) -> Result<(), AotError> {
             let info = rd(obj, at + 8, 8)?;
             let addend = rd(obj, at + 16, 8)? as i64;
             let (ty, sym) = (info as u32, (info >> 32) as usize);
+            // The symbol's name, for the errors (nothing in the snapshot may need a symbol
+            // the loader would have to provide).
+            let name = || -> Result<String, AotError> {
+                let strtab = shdr(obj, symtab, 40, 4)? as usize;
+                let str_off = shdr(obj, strtab, 24, 8)? as usize;
+                let name_at = str_off + rd(obj, sym_off + sym * 24, 4)? as usize;
+                let name = obj.get(name_at..).unwrap_or_default();
+                let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())];
+                Ok(String::from_utf8_lossy(name).into_owned())
+            };
             if ty != runtime_loader::elf::R_X86_64_PC32 && ty != runtime_loader::elf::R_X86_64_PLT32
             {
-                return Err(bad(&format!("relocation type {ty} at {offset:#x}")));
+                return Err(bad(&format!(
+                    "relocation type {ty} at {offset:#x} against `{}`",
+                    name()?
+                )));
             }
             let shndx = rd(obj, sym_off + sym * 24 + 6, 2)? as usize;
             if shndx != target {
                 return Err(bad(&format!(
-                    "relocation at {offset:#x} leaves its section"
+                    "relocation at {offset:#x} against `{}` leaves its section",
+                    name()?
                 )));
             }
             let value = rd(obj, sym_off + sym * 24 + 8, 8)? as i64;
@@ -778,6 +799,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AotError> {
     crate::fsio::write_output(path, bytes).map_err(AotError::Io)
 }
 
+mod helpers;
 pub mod inline;
 pub mod store;
 mod stubs;
@@ -803,8 +825,8 @@ mod cpu_tests {
         Ok(Snapshot::parse(&bytes).unwrap().flags)
     }
 
-    /// The header records exactly the features the code was compiled for: none for the
-    /// baseline, SSE3/SSSE3/SSE4.1 for XIP, the preset's for `--target-cpu`; a faked host
+    /// The header records exactly the features the code was compiled for (and `XIP`, which
+    /// every snapshot has): none for the baseline, SSE3/SSSE3/SSE4.1 for XIP, the preset's for `--target-cpu`; a faked host
     /// without one of them refuses the snapshot naming it; unknown CPUs are an error.
     #[test]
     fn snapshot_records_target_cpu_features() {
@@ -826,7 +848,8 @@ mod cpu_tests {
             | cpu::BMI1
             | cpu::BMI2
             | cpu::LZCNT;
-        assert_eq!(v3, want);
+        // Every snapshot runs in place (format v9): XIP besides the features.
+        assert_eq!(v3, want | flags::XIP);
         let v2_host =
             cpu::SSE3 | cpu::SSSE3 | cpu::SSE41 | cpu::SSE42 | cpu::POPCNT | cpu::CMPXCHG16B;
         let e = check_cpu(v3, v2_host).unwrap_err();
@@ -892,5 +915,72 @@ mod parallel_tests {
         };
         let (_, s) = compile(&m, &opts).unwrap();
         assert_eq!(s.compiled, 2);
+    }
+}
+
+#[cfg(test)]
+mod in_place_tests {
+    use super::*;
+
+    /// An object whose code calls a symbol nothing in it defines cannot become a snapshot:
+    /// the in-place resolution refuses it, naming the symbol (no loader resolves externals),
+    /// whether the call is absolute (`movabs`, a non-colocated callee) or PC-relative.
+    #[test]
+    fn an_external_symbol_is_refused_by_name() {
+        for colocated in [false, true] {
+            let e = object_calling_an_external(colocated);
+            assert!(e.contains("`not_in_the_snapshot`"), "{e}");
+            assert_eq!(e.contains("leaves its section"), colocated, "{e}");
+        }
+    }
+
+    fn object_calling_an_external(colocated: bool) -> String {
+        let isa = isa("speed", false, None).unwrap();
+        let call_conv = isa.default_call_conv();
+        let builder = ObjectBuilder::new(isa, "t", default_libcall_names()).unwrap();
+        let mut obj = ObjectModule::new(builder);
+        let sig = ir::Signature::new(call_conv);
+        let ext = obj
+            .declare_function("not_in_the_snapshot", Linkage::Import, &sig)
+            .unwrap();
+        let f = obj.declare_function("f", Linkage::Export, &sig).unwrap();
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        ctx.func.signature = sig;
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let entry = b.create_block();
+            b.switch_to_block(entry);
+            b.seal_block(entry);
+            let callee = obj.declare_func_in_func(ext, b.func);
+            b.func.dfg.ext_funcs[callee].colocated = colocated;
+            b.ins().call(callee, &[]);
+            b.ins().return_(&[]);
+            b.finalize(clif::VmctxEnv { call_conv }.frontend_config());
+        }
+        obj.define_function(f, &mut ctx).unwrap();
+        let mut object = obj.finish().emit().unwrap();
+        resolve_in_place(&mut object).unwrap_err().to_string()
+    }
+
+    /// A libcall the exporter has no helper for is a compile error naming its symbol.
+    #[test]
+    fn an_unsupported_libcall_is_refused_by_name() {
+        let r = ModuleReloc {
+            offset: 0,
+            kind: cranelift_codegen::binemit::Reloc::X86CallPCRel4,
+            name: cranelift_module::ModuleRelocTarget::LibCall(ir::LibCall::FmaF32),
+            addend: 0,
+        };
+        let e = helpers::needed([&r]).unwrap_err().to_string();
+        assert!(e.contains("`fmaf`"), "{e}");
+        let ok = ModuleReloc {
+            name: cranelift_module::ModuleRelocTarget::LibCall(ir::LibCall::FloorF32),
+            ..r
+        };
+        assert_eq!(
+            helpers::needed([&ok, &ok]).unwrap(),
+            vec![ir::LibCall::FloorF32]
+        );
     }
 }

@@ -85,21 +85,21 @@ impl InspectCommand {
             snap.object_bytes().len(),
             obj.region_size().unwrap_or(0)
         );
-        // The relocation table (section kind 6) is what a loader applies; the object's own
-        // relocation entries are only its source.
-        let table = match snap.relocations() {
-            Ok(t) => format!("{} records", t.record_count()),
-            Err(_) => "none".to_string(),
-        };
+        // Format v9: nothing to relocate. The code runs in place or is copied unchanged; the
+        // helpers baseline code calls (float rounding, `pshufb`) are compiled into it.
         println!(
-            "  relocation table {table} (object: {} relocations){}",
-            obj.relocation_count(),
-            if snap.flags & runtime_loader::format::flags::XIP != 0 {
-                " (execute in place: code runs unchanged from the snapshot bytes)"
-            } else {
-                ""
-            }
+            "  relocations: {} in the object, none to apply (code runs unchanged from the \
+             snapshot bytes, or copied as is)",
+            obj.relocation_count()
         );
+        let helpers: Vec<&str> = obj
+            .defined_symbols()
+            .map(|(name, _)| name)
+            .filter(|n| !n.is_empty() && !n.starts_with("bf_"))
+            .collect();
+        if !helpers.is_empty() {
+            println!("  helpers compiled in: {}", helpers.join(", "));
+        }
         if let Some(p) = runtime_loader::sign::signature_parts(&bytes).ok().flatten() {
             println!(
                 "  signed: ed25519, signature {}",

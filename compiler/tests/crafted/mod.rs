@@ -55,27 +55,7 @@ pub fn native_slot(b: &[u8], d: usize) -> usize {
 /// Bytes per entry in the entry table (format v5: offset and length; v4 had the offset only).
 pub const ENTRY_STRIDE: usize = 8;
 
-/// The relocation records `(file offset, [at, kind, target, addend])`.
-pub fn relocs(b: &[u8]) -> Vec<(usize, [u32; 4])> {
-    let (_, off, _) = section(b, format::section::RELOCS);
-    let n = u32_at(b, off) as usize;
-    (0..n)
-        .map(|i| {
-            let r = off + 4 + 16 * i;
-            (
-                r,
-                [
-                    u32_at(b, r),
-                    u32_at(b, r + 4),
-                    u32_at(b, r + 8),
-                    u32_at(b, r + 12),
-                ],
-            )
-        })
-        .collect()
-}
-
-/// The crafted cases derived from `base` (a checked-memory, relocatable snapshot whose
+/// The crafted cases derived from `base` (a checked-memory snapshot whose
 /// defined function `func` (module index) is exported and has code): `(name, bytes)`, every
 /// one re-sealed. Each must be refused by every loader before any code runs.
 pub fn cases(base: &[u8], func: u32) -> Vec<(&'static str, Vec<u8>)> {
@@ -91,19 +71,8 @@ pub fn cases(base: &[u8], func: u32) -> Vec<(&'static str, Vec<u8>)> {
         .code_size;
     let (_, ent_off, _) = section(base, format::section::ENTRIES);
     let (obj_index, _, _) = section(base, format::section::OBJECT);
-    let (_, rel_off, _) = section(base, format::section::RELOCS);
+    let (funcs_index, _, _) = section(base, format::section::FUNCS);
     let (_, meta_off, _) = section(base, format::section::META);
-    let relocs = relocs(base);
-    let copies: Vec<_> = relocs
-        .iter()
-        .filter(|r| r.1[1] == format::reloc::COPY)
-        .collect();
-    let first_copy = copies[0];
-    let copy_end = first_copy.1[0] + first_copy.1[3];
-    let pc32 = relocs
-        .iter()
-        .find(|r| r.1[1] == format::reloc::PC32)
-        .expect("a PC32 record");
     let mut out = Vec::new();
     let mut case = |name: &'static str, f: &dyn Fn(&mut Vec<u8>)| {
         let mut b = base.to_vec();
@@ -128,20 +97,27 @@ pub fn cases(base: &[u8], func: u32) -> Vec<(&'static str, Vec<u8>)> {
         let o = u32_at(b, obj_entry + 4);
         set_u32(b, obj_entry + 4, o - 1)
     });
-    case("copy record source + 1", &|b| {
-        set_u32(b, first_copy.0 + 8, first_copy.1[2] + 1)
+    // Format v9: the code region must be an allocated section of the object, in place.
+    case("code region offset + 16 (not a section start)", &|b| {
+        let o = u32_at(b, ent_off);
+        set_u32(b, ent_off, o + 16)
     });
-    case("relocation site across its section's end", &|b| {
-        set_u32(b, pc32.0, copy_end - 2)
+    case("code region not in place", &|b| {
+        set_u32(b, ent_off, format::NO_ENTRY)
     });
-    case("relocation target outside every section", &|b| {
-        set_u32(b, pc32.0 + 8, entries.code_len)
+    case("code length beyond its section", &|b| {
+        let n = u32_at(b, ent_off + 4);
+        set_u32(b, ent_off + 4, n.next_multiple_of(8) + 8)
     });
+    case(
+        "a section of kind 6 (the relocation table of v4 to v8)",
+        &|b| {
+            let e = format::HEADER_SIZE + funcs_index * format::SECTION_ENTRY_SIZE;
+            set_u32(b, e, 6)
+        },
+    );
     case("code length 0xffffffff", &|b| {
         set_u32(b, ent_off + 4, u32::MAX)
-    });
-    case("relocation count larger than the file", &|b| {
-        set_u32(b, rel_off, u32::MAX)
     });
     case("function type rewritten to [] -> []", &|b| {
         let t = meta.func_type_index(func) as usize;

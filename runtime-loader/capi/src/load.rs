@@ -1,5 +1,5 @@
 //! `bf_load`: signature check, container and metadata validation, then the code run in
-//! place or copied and relocated into the embedder's code region; the signature settings.
+//! place or copied into the embedder's code region; the signature settings.
 
 use super::*;
 
@@ -70,23 +70,15 @@ impl From<LoadError> for Fail {
     }
 }
 
-// Out of line in the default library only (-39 B there; +22 B in the XIP-only one, where
-// `relocate` is a stub).
-#[cfg_attr(feature = "relocate", inline(never))]
 pub(crate) fn load(
     r: &mut Runtime,
     file: &'static [u8],
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
+    // The container, with the in-place code region checked against the ELF section
+    // headers (`EntryTable::check_in_place`): both paths run exactly that region.
     let snap = Snapshot::parse_without_records(file)?;
-    // The relocation table is validated as `Snapshot::parse` validates it (records, copies
-    // against the object's section headers, entries against the copies) where the library
-    // has a path that reads it: the default library, whose copying path validates and
-    // applies it in one pass (`relocate`) and whose in-place path gets the same checks
-    // (`Snapshot::validate_relocations`, below). The XIP-only library never reads the table
-    // and checks the in-place region against the ELF section headers instead
-    // (`EntryTable::check_in_place`, below).
     check_header(&snap, Some(MemoryMode::Checked))?;
     super::bounds::loaded(r, snap.flags);
     let meta = MetaView::parse(snap.meta_bytes())?;
@@ -102,12 +94,8 @@ pub(crate) fn load(
     if code.is_null() {
         // Execute in place: the entry table says where the code lies in the object; no ELF
         // parsing, nothing copied.
-        let off = entries.code_offset.ok_or(LoadError::UnsupportedElf)?;
-        // The region is the allocated section the entries lie in (see above).
-        #[cfg(not(feature = "relocate"))]
-        entries.check_in_place(snap.object_bytes())?;
-        #[cfg(feature = "relocate")]
-        snap.validate_relocations()?;
+        // Present: the container parse checked the in-place region.
+        let off = entries.code_offset.unwrap_or_default();
         let base = snap.object_bytes().as_ptr().wrapping_add(off as usize);
         if !(base as usize).is_multiple_of(entries.code_align as usize) {
             return Err(LoadError::CodeMemory.into());
@@ -119,16 +107,14 @@ pub(crate) fn load(
         });
         return Ok(());
     }
-    relocate(r, &snap, &meta, entries, code, code_len)
+    copy_in(r, &snap, &meta, entries, code, code_len)
 }
 
-/// The copying path: builds the code region in the embedder's memory from the relocation
-/// table and keeps a copy of the metadata and the entry table in the arena (the snapshot
-/// bytes may go away).
-// Out of line: -39 B with `load` out of line too.
-#[inline(never)]
+/// The copying path: copies the in-place code region into the embedder's memory (snapshot
+/// code has no relocations) and keeps a copy of the metadata and the entry table in the
+/// arena (the snapshot bytes may go away).
 #[cfg(feature = "relocate")]
-pub(crate) fn relocate(
+pub(crate) fn copy_in(
     r: &mut Runtime,
     snap: &Snapshot<'static>,
     meta: &MetaView<'static>,
@@ -136,11 +122,6 @@ pub(crate) fn relocate(
     code: *mut u8,
     code_len: usize,
 ) -> Result<(), Fail> {
-    // The relocation table builds the region: each record checked by
-    // `RelocTable::validate`'s rules, then applied (one pass), then the entries checked
-    // against the copies, as `Snapshot::validate_relocations` checks them; the ELF object
-    // is never parsed further. A refused table leaves the region written but unused.
-    let relocs = snap.relocations()?;
     // SAFETY: per `bf_load`'s contract the region is the embedder's and lives as long as
     // the runtime.
     let region = unsafe { core::slice::from_raw_parts_mut(code, code_len) };
@@ -148,13 +129,7 @@ pub(crate) fn relocate(
     let skip = (code as usize).wrapping_neg() & (entries.code_align as usize - 1);
     let region = region.get_mut(skip..).ok_or(LoadError::CodeMemory)?;
     let base = region.as_ptr();
-    relocs.validate_and_apply(
-        snap.object_bytes(),
-        region,
-        base as u64,
-        runtime_loader::loader::external_address,
-    )?;
-    relocs.check_entries(&entries)?;
+    entries.copy_region(snap.object_bytes(), region)?;
     let (m, e) = (snap.meta_bytes(), entries.raw());
     let p = arena_zeroed(r, m.len() + e.len(), 1).map_err(Fail::Status)?;
     // SAFETY: `p` is a fresh arena block of `m.len() + e.len()` bytes that lives (unchanged)
@@ -179,9 +154,9 @@ pub(crate) fn relocate(
     Ok(())
 }
 
-/// Built without the relocating loader: execute-in-place snapshots only.
+/// Built without the copying loader: execute-in-place only.
 #[cfg(not(feature = "relocate"))]
-pub(crate) fn relocate(
+pub(crate) fn copy_in(
     r: &mut Runtime,
     _: &Snapshot<'static>,
     _: &MetaView<'static>,

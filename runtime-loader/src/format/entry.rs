@@ -91,40 +91,65 @@ impl<'a> EntryTable<'a> {
         })
     }
 
-    /// The checks a loader that runs the code in place makes instead of validating the
-    /// relocation table it never reads ([`Snapshot::validate_relocations`] makes the same
-    /// ones through the table's copy record): the region starts where an allocated section
+    /// The in-place region's checks ([`super::Snapshot::parse`] makes them for every
+    /// snapshot with an entry table): the region starts where an allocated section
     /// of the ELF `object` starts (`sh_offset` = [`EntryTable::code_offset`], its bytes
-    /// inside the object) and every present entry lies inside that section.
+    /// inside the object) and every present entry lies inside that section (an empty
+    /// region, without entries, needs no section).
     ///
     /// # Errors
     /// [`LoadError::UnsupportedElf`] if the region is not in place, [`LoadError::BadElf`]
     /// for an object without a sound ELF header, [`LoadError::BadOffset`] for a region or an
     /// entry outside the section.
     pub fn check_in_place(&self, object: &[u8]) -> Result<(), LoadError> {
-        let o = u64::from(self.code_offset.ok_or(LoadError::UnsupportedElf)?);
         let (shoff, shnum) = elf_section_headers(object)?;
-        // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`).
-        let mut size = None;
+        let o = u64::from(self.code_offset.ok_or(LoadError::UnsupportedElf)?);
+        // An empty region (a module without code) runs nothing, wherever it lies.
+        if self.code_len == 0 {
+            return Ok(());
+        }
+        // sh_flags & SHF_ALLOC, sh_offset, sh_size (the largest of several at `o`; 0 for
+        // none, which the non-empty region below then cannot fit).
+        let mut n = 0;
         for k in 0..shnum {
             let h = (shoff + 64 * k) as usize;
             if le(object, h + 8, 1) & 2 != 0 && le(object, h + 24, 8) == o {
-                size = size.max(Some(le(object, h + 32, 8)));
+                n = n.max(le(object, h + 32, 8));
             }
         }
         // As for a relocation table's one copy record: the section's bytes inside the
         // object, the entries inside the section, the code length at most its size rounded
         // up to 8.
-        match size {
-            Some(n)
-                if (object.len() as u64).checked_sub(o).is_some_and(|r| n <= r)
-                    && u64::from(self.entries_end) <= n
-                    && u64::from(self.code_len) <= n.next_multiple_of(8) =>
-            {
-                Ok(())
-            }
-            _ => Err(LoadError::BadOffset),
+        if n <= (object.len() as u64).saturating_sub(o)
+            && u64::from(self.entries_end) <= n
+            && u64::from(self.code_len) <= n.next_multiple_of(8)
+        {
+            Ok(())
+        } else {
+            Err(LoadError::BadOffset)
         }
+    }
+
+    /// Copies the code region (checked by [`EntryTable::check_in_place`]) into the first
+    /// [`EntryTable::code_len`] bytes of `region`: the object's bytes from
+    /// [`EntryTable::code_offset`] (inside the object: [`EntryTable::parse`]). Nothing is
+    /// patched: version-9 code has no relocations.
+    ///
+    /// # Errors
+    /// [`LoadError::CodeMemory`] if `region` is shorter than the code,
+    /// [`LoadError::BadOffset`] for a region outside `object`.
+    pub fn copy_region(&self, object: &[u8], region: &mut [u8]) -> Result<(), LoadError> {
+        let (off, len) = (
+            self.code_offset.unwrap_or(0) as usize,
+            self.code_len as usize,
+        );
+        // `EntryTable::parse` keeps the region inside the object; checked again anyway.
+        let src = object.get(off..off + len).ok_or(LoadError::BadOffset)?;
+        region
+            .get_mut(..len)
+            .ok_or(LoadError::CodeMemory)?
+            .copy_from_slice(src);
+        Ok(())
     }
 
     /// The section's bytes (to keep a copy: [`EntryTable::rebased`]).

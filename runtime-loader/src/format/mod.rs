@@ -16,22 +16,23 @@ mod checksum;
 mod cursor;
 mod entry;
 mod records;
-mod relocs;
 
 pub use checksum::*;
 pub use cursor::*;
 pub use entry::*;
 pub use records::*;
-pub use relocs::*;
 
 /// The four bytes every snapshot starts with.
 pub const MAGIC: [u8; 4] = *b"SNAP";
-/// The container version this crate reads and writes (8: memory64 / table64, 64-bit limits
+/// The container version this crate reads and writes (9: every snapshot's code runs in
+/// place, relocation-free: no relocation table (section kind 6 is gone), no external symbols,
+/// the in-place region checked by [`Snapshot::parse`]; copying loaders copy that region;
+/// 8: memory64 / table64, 64-bit limits
 /// and an index-type flag in the metadata's memory and table records; 7: extended constant expressions,
 /// const-expr tags 8 and 9 in the metadata; 6: the x86-64 CPU features the code
-/// uses in the header flags ([`cpu`]) and the `__cranelift_x86_pshufb` external; 5: CRC-32C
+/// uses in the header flags ([`cpu`]); 5: CRC-32C
 /// checksum, entry lengths and
-/// type arities in the entry table; 4 introduced the relocation table, section kind 6; 3 the
+/// type arities in the entry table; 4 introduced the relocation table; 3 the
 /// flat metadata section; 2 the entry table, section kind 5; older versions are refused with
 /// [`LoadError::UnsupportedVersion`]).
 pub const VERSION: u16 = 9;
@@ -66,12 +67,9 @@ pub mod section {
     /// The entry table ([`super::EntryTable`]). Required by the loaders; the writer derives it
     /// from the object and the metadata.
     pub const ENTRIES: u32 = 5;
-    /// The relocation table ([`super::RelocTable`]): how to build the code region from the
-    /// object without parsing it. Required by the copying loaders; the writer derives it
-    /// from the object.
-    pub const RELOCS: u32 = 6;
-    /// Largest kind this version knows.
-    pub const MAX: u32 = 6;
+    /// Largest kind this version knows (6, the relocation table of versions 4 to 8, is
+    /// refused: [`LoadError::BadSection`]).
+    pub const MAX: u32 = 5;
 }
 
 /// Instruction set the code was compiled for.
@@ -168,7 +166,8 @@ impl CodeTier {
 /// Header flag bits (offset 12). Unknown bits are rejected.
 pub mod flags {
     /// Execute in place: the object has no relocations and exactly one loaded section, so
-    /// its code runs from the snapshot bytes unchanged (`bareflow compile --xip`).
+    /// its code runs from the snapshot bytes unchanged. Every snapshot of version 9 has it
+    /// (set by the compiler; `--xip` now only adds SSSE3 and SSE4.1).
     pub const XIP: u32 = 1;
     /// The code uses SSE4.1 (`roundss`/`roundsd` instead of rounding libcalls); the loader
     /// refuses it on a CPU without SSE4.1.
@@ -209,7 +208,6 @@ pub struct Snapshot<'a> {
     traps: &'a [u8],
     trap_count: u32,
     entries: Option<EntryTable<'a>>,
-    relocs: Option<&'a [u8]>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -226,11 +224,8 @@ impl<'a> Snapshot<'a> {
     /// data nor guard-page trap sites (the C API): the same checks, except that the function
     /// records (kind 3) and trap records (kind 4) are only bounded as sections, not
     /// validated, and [`Snapshot::func_records`] / [`Snapshot::trap_records`] then yield
-    /// nothing, and the relocation table (kind 6) is not validated: the C API calls
-    /// [`Snapshot::validate_relocations`] next when it has a path that applies the table
-    /// (the default library); the XIP-only one never reads the table and checks the
-    /// in-place region with [`EntryTable::check_in_place`]. Everything else (header, section table, metadata and object bounds,
-    /// entry table) is validated as by [`Snapshot::parse`].
+    /// nothing. Everything else (header, section table, metadata and object bounds,
+    /// entry table and its in-place region) is validated as by [`Snapshot::parse`].
     ///
     /// # Errors
     /// As [`Snapshot::parse`].
@@ -337,12 +332,14 @@ impl<'a> Snapshot<'a> {
         };
         let entries = match get(section::ENTRIES) {
             Some(e) => {
-                elf_section_headers(object)?;
-                Some(EntryTable::parse(e, object.len())?)
+                let e = EntryTable::parse(e, object.len())?;
+                // The code region lies in the object's one loaded section, in place
+                // (copying loaders copy exactly it).
+                e.check_in_place(object)?;
+                Some(e)
             }
             None => None,
         };
-        let relocs = get(section::RELOCS);
         let snap = Snapshot {
             isa,
             memory_mode,
@@ -355,56 +352,13 @@ impl<'a> Snapshot<'a> {
             traps,
             trap_count,
             entries,
-            relocs,
         };
-        if records {
-            snap.validate_relocations()?;
-        }
         Ok(snap)
-    }
-
-    /// Validates the relocation table, if there is one: every record
-    /// ([`RelocTable::validate`]) and the entries against the copied sections
-    /// ([`RelocTable::check_entries`]). [`Snapshot::parse`] runs it; after
-    /// [`Snapshot::parse_without_records`], a loader that builds the code region from the
-    /// table runs it first (one that runs the code in place never reads the table).
-    ///
-    /// # Errors
-    /// As [`RelocTable::new`], [`RelocTable::validate`] and [`RelocTable::check_entries`].
-    // Out of line: the C library calls it on its in-place path only (-20 B there).
-    #[inline(never)]
-    pub fn validate_relocations(&self) -> Result<(), LoadError> {
-        if let (Some(_), Some(e)) = (self.relocs, &self.entries) {
-            let r = self.relocations()?;
-            r.validate(self.object)?;
-            r.check_entries(e)?;
-        }
-        Ok(())
     }
 
     /// The entry table, if the snapshot has one (every snapshot this crate writes does).
     pub fn entries(&self) -> Option<EntryTable<'a>> {
         self.entries
-    }
-
-    /// The relocation table's raw bytes, if the snapshot has one (validated by
-    /// [`Snapshot::validate_relocations`], which [`Snapshot::parse`] runs).
-    pub fn relocs_raw(&self) -> Option<&'a [u8]> {
-        self.relocs
-    }
-
-    /// The relocation table, for the entry table's code length ([`RelocTable::new`]; its
-    /// records have been validated by [`Snapshot::parse`] or
-    /// [`Snapshot::validate_relocations`]; [`RelocTable::apply`] checks each anyway).
-    ///
-    /// # Errors
-    /// [`LoadError::MissingSection`] without a relocation or entry table, else as
-    /// [`RelocTable::new`].
-    pub fn relocations(&self) -> Result<RelocTable<'a>, LoadError> {
-        let (Some(r), Some(e)) = (self.relocs, self.entries) else {
-            return Err(LoadError::MissingSection);
-        };
-        RelocTable::new(r, e.code_len as usize)
     }
 
     #[inline(never)]

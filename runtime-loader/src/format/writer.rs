@@ -14,7 +14,6 @@ pub struct SnapshotBuilder {
     traps: Vec<u8>,
     trap_count: u32,
     entries: Option<Vec<u8>>,
-    relocs: Option<Vec<u8>>,
 }
 
 /// Decodes an entry symbol name (`bf_` + kind letter + canonical decimal index: no sign,
@@ -104,15 +103,7 @@ impl SnapshotBuilder {
             traps: Vec::new(),
             trap_count: 0,
             entries: None,
-            relocs: None,
         }
-    }
-
-    /// Sets the relocation table bytes (by default [`SnapshotBuilder::finish`] derives
-    /// them from the object: `ElfObject::relocation_table`).
-    pub fn relocations(&mut self, bytes: Vec<u8>) -> &mut Self {
-        self.relocs = Some(bytes);
-        self
     }
 
     /// Sets the entry table bytes (by default [`entry_table`] derives them from the
@@ -190,13 +181,6 @@ impl SnapshotBuilder {
             .or_else(|| entry_table(&self.meta, &self.object));
         if let Some(e) = entries {
             sections.push((section::ENTRIES, e));
-        }
-        let relocs = self.relocs.clone().or_else(|| {
-            let obj = crate::elf::ElfObject::parse(&self.object).ok()?;
-            obj.relocation_table().ok()
-        });
-        if let Some(r) = relocs {
-            sections.push((section::RELOCS, r));
         }
         let align = |n: usize| n.div_ceil(SECTION_ALIGN) * SECTION_ALIGN;
         // Code that runs in place starts on a cache-line boundary of the file, as copied

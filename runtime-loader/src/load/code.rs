@@ -9,7 +9,7 @@
 
 use crate::elf::ElfObject;
 use crate::error::LoadError;
-use crate::format::RelocTable;
+use crate::format::EntryTable;
 
 /// Provider of code memory for one loaded object.
 pub trait CodeMemory {
@@ -47,23 +47,24 @@ pub fn load_object(
     mem.publish()
 }
 
-/// Builds a snapshot's code region from its relocation table, without parsing the object:
-/// allocate (the table's code length, at `align`), copy and patch ([`RelocTable::apply`],
-/// `external(i)` the address of external symbol `i`), publish. Returns the region's base.
+/// Builds a snapshot's code region in memory from `mem`: allocate (the entry table's code
+/// length, at its alignment), copy the in-place region of `object`
+/// ([`EntryTable::copy_region`]: version-9 code needs no patching), publish. Returns the
+/// region's base.
 ///
 /// # Errors
-/// Any error from allocation, [`RelocTable::apply`] or publishing. On error no memory has
-/// been made executable.
-pub fn load_relocated(
+/// Any error from allocation, copying or publishing. On error no memory has been made
+/// executable.
+pub fn load_copied(
     object: &[u8],
-    relocs: &RelocTable<'_>,
-    align: usize,
+    entries: &EntryTable<'_>,
     mem: &mut dyn CodeMemory,
-    external: fn(u32) -> Option<u64>,
 ) -> Result<*const u8, LoadError> {
-    let region = mem.allocate(relocs.code_len().max(1), align)?;
-    let base = region.as_ptr() as u64;
-    relocs.apply(object, region, base, external)?;
+    let region = mem.allocate(
+        (entries.code_len as usize).max(1),
+        entries.code_align as usize,
+    )?;
+    entries.copy_region(object, region)?;
     mem.publish()
 }
 

@@ -1,15 +1,16 @@
-//! Snapshot → running instance: verify, map code, relocate, instantiate, call.
+//! Snapshot → running instance: verify, map code, instantiate, call.
 //!
-//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`], which checks every
-//! relocation record too), validates the module metadata ([`MetaView::parse`], read in place
-//! from then on: nothing is decoded), checks the entry table against it
-//! and, in `std` builds, the entry and relocation tables against the ELF object; only then
-//! does it build the code region in memory from a [`CodeMemory`] by applying the relocation
-//! table ([`load_relocated`]) and make it executable. Entry points come from the entry table
+//! [`LoadedModule::load`] validates the container ([`Snapshot::parse`], which checks the
+//! in-place code region too), validates the module metadata ([`MetaView::parse`], read in
+//! place from then on: nothing is decoded), checks the entry table against it
+//! and, in `std` builds, against the ELF object; only then does it copy the code region
+//! into memory from a [`CodeMemory`] ([`load_copied`]; snapshot code has no relocations
+//! since format version 9) and make it executable, or run it in place
+//! ([`LoadedModule::load_in_place`]). Entry points come from the entry table
 //! (the native entry `bf_f<i>` of every defined function, the array entry `bf_a<t>` of every
-//! signature: `docs/SNAPSHOT.md`). The only external symbols code may use are `bf_enter`
-//! (the trap trampoline, [`trap::enter_address`]) and the float rounding helpers of
-//! [`crate::float`] ([`external_address`]).
+//! signature: `docs/SNAPSHOT.md`). Code refers to nothing outside its region: the trap
+//! trampoline and the libcalls are reached through `vmctx`, float rounding and `pshufb`
+//! helpers of baseline code are compiled into the snapshot.
 //!
 //! [`LoadedModule::instantiate`] builds an [`Instance`] whose `FuncRef`s point at the loaded
 //! code; calls go through [`call`], which uses the function's array entry (that entry enters
@@ -22,7 +23,7 @@ use core::ffi::c_void;
 use core::pin::Pin;
 
 use crate::abi::{ArrayFn, TrapCode, libcall};
-use crate::code::{CodeMemory, load_relocated};
+use crate::code::{CodeMemory, load_copied};
 use crate::error::LoadError;
 use crate::format::{EntryTable, MemoryMode, Snapshot, TrapRecord};
 use crate::instance::{Imports, Instance, InstanceError};
@@ -46,20 +47,7 @@ pub fn import_stub_symbol(type_index: u32) -> alloc::string::String {
     format!("bf_s{type_index}")
 }
 
-/// Name of the external symbol resolved to [`trap::enter_address`].
-pub const ENTER_SYMBOL: &str = "bf_enter";
-
-/// Address of external symbol `i` of a snapshot's relocation table
-/// (`format::reloc::EXTERNALS`): 0 the trap trampoline ([`trap::enter_address`]), then the
-/// float rounding helpers ([`crate::float::helper`]).
-pub fn external_address(i: u32) -> Option<u64> {
-    match i.checked_sub(1) {
-        None => Some(trap::enter_address() as u64),
-        Some(h) => crate::float::helper(h),
-    }
-}
-
-/// A snapshot whose code is loaded, relocated and executable.
+/// A snapshot whose code is loaded (copied or in place) and executable.
 pub struct LoadedModule<M: CodeMemory> {
     /// A copy of the validated metadata section ([`LoadedModule::meta`] reads it in place).
     meta_bytes: Box<[u8]>,
@@ -203,14 +191,7 @@ impl<M: CodeMemory> LoadedModule<M> {
             }
             p
         } else {
-            let relocs = snap.relocations()?;
-            load_relocated(
-                snap.object_bytes(),
-                &relocs,
-                entries.code_align as usize,
-                &mut mem,
-                external_address,
-            )?
+            load_copied(snap.object_bytes(), &entries, &mut mem)?
         };
         let at = |o: Option<u32>| o.map_or(core::ptr::null(), |o| base.wrapping_add(o as usize));
         let ntypes = meta.num_types();
@@ -461,11 +442,11 @@ pub fn check_traps(snap: &Snapshot<'_>, nimp: u32, e: &EntryTable<'_>) -> Result
 /// `std` builds: cross-checks the tables the loaders trust against the ELF object they were
 /// derived from (catches compiler and writer bugs; the C API and the no_std `bareflow-load`
 /// never parse the object): the entry table's code length, alignment and in-place offset,
-/// and the relocation table byte for byte.
+/// and that the object has no relocations.
 ///
 /// # Errors
 /// Any [`ElfObject::parse`](crate::elf::ElfObject::parse) error, [`LoadError::MissingCode`]
-/// if the entry table disagrees, [`LoadError::BadRelocation`] if the relocation table does.
+/// if the entry table disagrees, [`LoadError::BadRelocation`] if the object has relocations.
 #[cfg(feature = "std")]
 fn check_object(snap: &Snapshot<'_>, entries: &EntryTable<'_>) -> Result<(), LoadError> {
     let obj = crate::elf::ElfObject::parse(snap.object_bytes())?;
@@ -477,9 +458,8 @@ fn check_object(snap: &Snapshot<'_>, entries: &EntryTable<'_>) -> Result<(), Loa
     {
         return Err(LoadError::MissingCode);
     }
-    if let Some(r) = snap.relocs_raw()
-        && obj.relocation_table().ok().as_deref() != Some(r)
-    {
+    // Version 9: the object must run in place (no relocations, one loaded section).
+    if obj.relocation_count() != 0 {
         return Err(LoadError::BadRelocation);
     }
     Ok(())
@@ -779,26 +759,24 @@ mod tests {
         for (fields, res) in [
             ([0, 0, 8, 1, 0], Err(LoadError::BadSection)),
             ([u32::MAX, 0, 8, 0, 1], Err(LoadError::BadSection)),
-            // A region larger than the relocation table accounts for: refused by every
-            // loader (format v5), before any code memory is asked for.
-            ([u32::MAX, 16, 8, 0, 0], Err(LoadError::BadOffset)),
-            (
-                [u32::MAX, 0, 16, 0, 0],
-                object_checked(LoadError::MissingCode),
-            ),
+            // Format v9: a region that does not run in place is refused by every loader,
+            // before any code memory is asked for; so is one the object has no section for.
+            ([u32::MAX, 16, 8, 0, 0], Err(LoadError::UnsupportedElf)),
+            ([u32::MAX, 0, 8, 0, 0], Err(LoadError::UnsupportedElf)),
+            ([0, 16, 8, 0, 0], Err(LoadError::BadOffset)),
+            ([0, 0, 16, 0, 0], object_checked(LoadError::MissingCode)),
             ([0, 0, 8, 0, 0], Ok(MemoryMode::Checked)),
         ] {
             let (_, f) = with_entries(Some(fields));
             assert_eq!(load(&f, None), res, "{fields:?}");
         }
-        // In place, the table's code offset must be the object's.
-        let (_, f) = with_entries(Some([u32::MAX, 0, 8, 0, 0]));
-        assert_eq!(load(&f, None), Ok(MemoryMode::Checked));
+        // In place too.
+        let (_, f) = with_entries(Some([0, 0, 8, 0, 0]));
         let mut buf = [0u8; 8];
         // SAFETY: nothing runs (an empty module).
         let r =
             unsafe { LoadedModule::load_in_place(&f, BufferCodeMemory::new(&mut buf, None), None) };
-        assert_eq!(r.err(), Some(LoadError::UnsupportedElf));
+        assert!(r.is_ok());
     }
 
     #[test]
