@@ -481,13 +481,12 @@ impl<'a> MetaView<'a> {
             if b.iter().any(|&b| b > V128 as u8) {
                 return false;
             }
-            // A signature class names the type itself or an earlier type that is its own
-            // class and has the same signature: a crafted class could otherwise let
-            // `call_indirect` accept a function of another signature.
+            // A signature class names the type itself or an earlier type with the same
+            // value types: types sharing an id then share a signature, so a crafted class
+            // can make `call_indirect` stricter, never let it call a function of another
+            // signature.
             let c = self.rec(Tab::Types, t, 3);
-            if c != t
-                && !(c < t && self.rec(Tab::Types, c, 3) == c && self.type_at(c) == self.type_at(t))
-            {
+            if c > t || self.type_at(c) != self.type_at(t) {
                 return false;
             }
         }
@@ -636,7 +635,7 @@ impl<'a> MetaView<'a> {
     /// The signature class of type `t`: the first type index with the same precise
     /// signature (typed references included, which the pool's value types collapse to
     /// `funcref`/`externref`). Validated by [`MetaView::parse`]: the class is `t` or an
-    /// earlier type that is its own class, with an equal collapsed signature.
+    /// earlier type with an equal collapsed signature.
     pub fn type_class(&self, t: u32) -> u32 {
         self.rec(Tab::Types, t, 3)
     }
