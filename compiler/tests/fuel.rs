@@ -970,3 +970,77 @@ fn kernels_leave_the_same_fuel_in_every_mode() {
         }
     }
 }
+
+/// The safe snapshot API (`runtime_loader::embed`, issue #18 item 2): fuel and interruption
+/// on a snapshot compiled with the checks, the same fuel left as the interpreter's, the
+/// instance usable after each stop; a snapshot without checks refuses both.
+#[test]
+fn safe_snapshot_api_fuel_and_interrupts() {
+    use bareflow::internals::{aot, clif::Bounds, parse};
+    use runtime_loader::embed::{
+        BoundsError, CallError as E, Imports, Instance, Snapshot, Val as V,
+    };
+    let m = parse::parse(WAT.as_bytes()).expect("parse");
+    let compile = |bounds| {
+        aot::compile(
+            &m,
+            &aot::AotOptions {
+                bounds,
+                ..Default::default()
+            },
+        )
+        .expect("compile")
+        .0
+    };
+    let checked = compile(Bounds {
+        fuel: true,
+        interrupt: true,
+    });
+    let s = Snapshot::load(&checked).expect("load");
+    let mut inst = Instance::new(&s, Imports::new()).expect("instantiate");
+    let code = |r: Result<Vec<V>, E>| match r {
+        Err(E::Trap(t)) => t.code,
+        other => panic!("expected a trap, got {other:?}"),
+    };
+    // A new snapshot has no fuel: the first check traps.
+    assert_eq!(s.fuel(), Ok(0));
+    assert_eq!(code(inst.call("count", &[V::I32(3)])), TrapCode::OutOfFuel);
+    // The endless loop stops when the fuel runs out; more fuel, and the next call answers.
+    s.set_fuel(1_000).unwrap();
+    assert_eq!(code(inst.call("spin", &[])), TrapCode::OutOfFuel);
+    assert_eq!(s.fuel(), Ok(0));
+    s.set_fuel(BUDGET).unwrap();
+    assert_eq!(inst.call("count", &[V::I32(1000)]).unwrap(), [V::I32(500)]);
+    let left = s.fuel().unwrap();
+    // The interpreter charges the same.
+    let module = Module::from_bytes(WAT.as_bytes()).expect("module");
+    let mut config = Config::new(Mode::Interp);
+    config.consume_fuel(true);
+    let mut store = Store::new(config);
+    let i = store.instantiate(&module, &|_, _| None).expect("inst");
+    store.set_fuel(BUDGET).unwrap();
+    let count = func(&store, i, "count");
+    store.call(count, &[Val::I32(1000)]).expect("count");
+    assert_eq!(
+        left,
+        store.get_fuel().unwrap(),
+        "fuel left: snapshot vs interp"
+    );
+    // An interrupt from another thread stops the endless loop; the next call answers.
+    s.set_fuel(u64::MAX).unwrap();
+    let h = s.interrupt_handle().unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        h.interrupt();
+    });
+    assert_eq!(code(inst.call("spin", &[])), TrapCode::Interrupted);
+    t.join().unwrap();
+    assert_eq!(inst.call("count", &[V::I32(3)]).unwrap(), [V::I32(2)]);
+    // Without the checks, both are refused with the flag to compile with.
+    let plain = Snapshot::load(&compile(Bounds::default())).expect("load");
+    assert_eq!(plain.set_fuel(1), Err(BoundsError::NoFuelChecks));
+    assert_eq!(plain.fuel(), Err(BoundsError::NoFuelChecks));
+    let e = plain.interrupt_handle().unwrap_err();
+    assert_eq!(e, BoundsError::NoInterruptChecks);
+    assert!(e.to_string().contains("--interruptible"), "{e}");
+}

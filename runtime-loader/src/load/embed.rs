@@ -36,6 +36,7 @@
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -261,7 +262,65 @@ pub struct Snapshot<M: CodeMemory> {
     // Field order is drop order: the module (which may hold a fault-handler registration
     // naming the trap context) before the context.
     module: LoadedModule<M>,
-    trap_ctx: Box<core::cell::UnsafeCell<TrapContext>>,
+    // Shared with the [`InterruptHandle`]s, which may outlive the snapshot (their request
+    // then lands in a context nothing reads).
+    trap_ctx: Arc<core::cell::UnsafeCell<TrapContext>>,
+    /// The header flags (`format::flags`: fuel and interrupt checks).
+    flags: u32,
+}
+
+/// Why [`Snapshot::set_fuel`], [`Snapshot::fuel`] or [`Snapshot::interrupt_handle`] cannot
+/// be used: the snapshot's code was compiled without the checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundsError {
+    /// No fuel checks (`bareflow compile --fuel`).
+    NoFuelChecks,
+    /// No interrupt checks (`bareflow compile --interruptible`).
+    NoInterruptChecks,
+}
+
+impl fmt::Display for BoundsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BoundsError::NoFuelChecks => "the snapshot has no fuel checks (compile --fuel)",
+            BoundsError::NoInterruptChecks => {
+                "the snapshot has no interrupt checks (compile --interruptible)"
+            }
+        })
+    }
+}
+
+impl core::error::Error for BoundsError {}
+
+/// Makes the calls of a snapshot's instances trap `Interrupted` at their next check point
+/// (function entry or loop back-edge), from any thread or a signal handler: see
+/// [`Snapshot::interrupt_handle`]. A request made while no call runs stops the next call
+/// at its first check; the check consumes it. After the snapshot is dropped a request
+/// does nothing.
+#[derive(Clone)]
+pub struct InterruptHandle {
+    ctx: Arc<core::cell::UnsafeCell<TrapContext>>,
+}
+
+// SAFETY: the handle only ever writes the context's `interrupt` word, with an aligned
+// volatile store (`trap::request_interrupt`), which compiled code reads with an atomic
+// load; every other field is touched only by the snapshot's own (non-`Send`) thread.
+unsafe impl Send for InterruptHandle {}
+// SAFETY: as for `Send`: `interrupt` takes `&self` and does that one store.
+unsafe impl Sync for InterruptHandle {}
+
+impl fmt::Debug for InterruptHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InterruptHandle").finish_non_exhaustive()
+    }
+}
+
+impl InterruptHandle {
+    /// Requests the interruption.
+    pub fn interrupt(&self) {
+        // SAFETY: the Arc keeps the context alive; see the `Send` impl.
+        unsafe { crate::trap::request_interrupt(self.ctx.get()) }
+    }
 }
 
 impl<M: CodeMemory> fmt::Debug for Snapshot<M> {
@@ -290,9 +349,63 @@ impl<M: CodeMemory> Snapshot<M> {
     /// # Errors
     /// Any [`LoadError`].
     pub fn load_into(bytes: &[u8], mem: M) -> Result<Self, LoadError> {
+        let module = LoadedModule::load(bytes, mem)?;
+        // `load` validated the header: bytes 12..16 are its flags.
+        let flags = bytes
+            .get(12..16)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         Ok(Snapshot {
-            module: LoadedModule::load(bytes, mem)?,
-            trap_ctx: Box::default(),
+            module,
+            trap_ctx: Arc::default(),
+            flags,
+        })
+    }
+
+    fn need(&self, flag: u32, e: BoundsError) -> Result<*mut TrapContext, BoundsError> {
+        if self.flags & flag == 0 {
+            return Err(e);
+        }
+        Ok(self.trap_ctx.get())
+    }
+
+    /// Sets the fuel of the snapshot's instances (they share it, as a compiler `Store`'s
+    /// instances do): each function entry and taken loop back-edge costs 1; a call that
+    /// needs more traps `OutOfFuel`, and the instance stays usable (set more and call
+    /// again). A snapshot compiled with fuel checks starts with 0.
+    ///
+    /// # Errors
+    /// [`BoundsError::NoFuelChecks`] unless compiled with `bareflow compile --fuel`.
+    pub fn set_fuel(&self, fuel: u64) -> Result<(), BoundsError> {
+        let ctx = self.need(crate::format::flags::FUEL, BoundsError::NoFuelChecks)?;
+        // SAFETY: the context is live; no wasm of this (non-`Send`) snapshot runs while
+        // its owner thread is here, except from a host function, which holds no reference
+        // into the context.
+        unsafe { (*ctx).fuel = i64::try_from(fuel).unwrap_or(i64::MAX) };
+        Ok(())
+    }
+
+    /// The fuel left (0 after an `OutOfFuel` trap).
+    ///
+    /// # Errors
+    /// As [`Snapshot::set_fuel`].
+    pub fn fuel(&self) -> Result<u64, BoundsError> {
+        let ctx = self.need(crate::format::flags::FUEL, BoundsError::NoFuelChecks)?;
+        // SAFETY: as in `set_fuel`.
+        Ok(unsafe { (*ctx).fuel }.max(0) as u64)
+    }
+
+    /// A handle that interrupts the calls of this snapshot's instances from any thread.
+    ///
+    /// # Errors
+    /// [`BoundsError::NoInterruptChecks`] unless compiled with `bareflow compile
+    /// --interruptible`.
+    pub fn interrupt_handle(&self) -> Result<InterruptHandle, BoundsError> {
+        self.need(
+            crate::format::flags::INTERRUPT,
+            BoundsError::NoInterruptChecks,
+        )?;
+        Ok(InterruptHandle {
+            ctx: self.trap_ctx.clone(),
         })
     }
 
