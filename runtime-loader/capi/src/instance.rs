@@ -371,6 +371,7 @@ pub(crate) fn build(
             libcalls: LIBCALLS.0.as_ptr().cast(),
             trap_ctx: (&raw mut r.trap_ctx).cast(),
             instance: inst.cast(),
+            memories: mems.cast(),
         };
         (*inst).nfuncs = nfuncs;
         (*inst).nglobals = meta.num_globals();

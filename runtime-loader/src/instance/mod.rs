@@ -284,6 +284,11 @@ impl Instance {
         guard_memory: bool,
     ) -> Result<Pin<Box<Instance>>, InstanceError> {
         let bad = InstanceError::Malformed;
+        if meta.num_memories() > crate::abi::MAX_MEMORIES {
+            return Err(InstanceError::Unsupported(
+                "too many memories (more than abi::MAX_MEMORIES)",
+            ));
+        }
         if type_ids.len() != meta.num_types() as usize {
             return Err(bad("type id count"));
         }
@@ -391,6 +396,12 @@ impl Instance {
             libcalls: libcalls.ptr() as *const usize,
             trap_ctx: ptr::null_mut(),
             instance: ptr::null_mut(),
+            // The vector's buffer does not move: `memories` is only read from here on.
+            memories: if memories.is_empty() {
+                ptr::null()
+            } else {
+                memories.as_ptr().cast::<*mut MemoryDef>()
+            },
         }));
 
         let nimported = meta.num_imported_funcs() as usize;
