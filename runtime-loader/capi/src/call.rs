@@ -124,12 +124,12 @@ pub unsafe extern "C" fn bf_error_message(rt: *const Runtime) -> *const c_char {
     unsafe { (*rt).message.as_ptr().cast() }
 }
 
-/// Memory `mem` of the instance: its current base and length (valid until the next call
-/// that may grow it), or `BF_ERR_NOT_FOUND` if the module has no such memory.
+/// Memory 0 of the instance: its current base and length (valid until the next call that
+/// may grow it), or `BF_ERR_NOT_FOUND` if the module has no memory.
 ///
 /// # Safety
 /// `rt` from `bf_init`.
-pub(crate) unsafe fn memory_n(rt: *mut Runtime, mem: u32) -> Result<(*mut u8, u64), bf_status> {
+pub(crate) unsafe fn memory0(rt: *mut Runtime) -> Result<(*mut u8, u64), bf_status> {
     if rt.is_null() {
         return Err(BF_ERR_ARG);
     }
@@ -142,7 +142,7 @@ pub(crate) unsafe fn memory_n(rt: *mut Runtime, mem: u32) -> Result<(*mut u8, u6
         return Err(BF_ERR_STATE);
     }
     // SAFETY: the instance is live.
-    let m = unsafe { (*r.inst).core.memory_ptr(mem) }.ok_or(BF_ERR_NOT_FOUND)?;
+    let m = unsafe { (*r.inst).core.memory_ptr(0) }.ok_or(BF_ERR_NOT_FOUND)?;
     // SAFETY: the instance's memories are live.
     Ok(unsafe { ((*m).def.base, (*m).def.len) })
 }
@@ -157,7 +157,7 @@ pub unsafe extern "C" fn bf_memory_size(rt: *mut Runtime, bytes: *mut u64) -> bf
         return BF_ERR_ARG;
     }
     // SAFETY: per the contract.
-    match unsafe { memory_n(rt, 0) } {
+    match unsafe { memory0(rt) } {
         Ok((_, len)) => {
             // SAFETY: `bytes` is writable per the contract.
             unsafe { *bytes = len };
@@ -173,15 +173,13 @@ pub(crate) fn in_bounds(offset: u64, len: usize, size: u64) -> bool {
         .is_some_and(|end| end <= size)
 }
 
-/// Copies `len` bytes between memory `mem` at `offset` and `buf` (into `buf` unless
-/// `write`).
+/// Copies `len` bytes between memory 0 at `offset` and `buf` (into `buf` unless `write`).
 ///
 /// # Safety
 /// `rt` from `bf_init`; `buf` valid for `len` bytes in the direction of the copy.
 #[inline(never)]
 unsafe fn host_copy(
     rt: *mut Runtime,
-    mem: u32,
     offset: u64,
     buf: *mut u8,
     len: usize,
@@ -191,7 +189,7 @@ unsafe fn host_copy(
         return BF_ERR_ARG;
     }
     // SAFETY: per the contract.
-    match unsafe { memory_n(rt, mem) } {
+    match unsafe { memory0(rt) } {
         Ok((base, size)) if in_bounds(offset, len, size) => {
             // SAFETY: the range is inside the memory; `buf` per the contract.
             unsafe {
@@ -218,7 +216,7 @@ pub unsafe extern "C" fn bf_memory_read(
     len: usize,
 ) -> bf_status {
     // SAFETY: per the contract.
-    unsafe { host_copy(rt, 0, offset, dst.cast(), len, false) }
+    unsafe { host_copy(rt, offset, dst.cast(), len, false) }
 }
 
 /// Copies `len` bytes from `src` into memory 0 at `offset`.
@@ -233,7 +231,60 @@ pub unsafe extern "C" fn bf_memory_write(
     len: usize,
 ) -> bf_status {
     // SAFETY: per the contract; the copy only reads `src`.
-    unsafe { host_copy(rt, 0, offset, src.cast_mut().cast(), len, true) }
+    unsafe { host_copy(rt, offset, src.cast_mut().cast(), len, true) }
+}
+
+/// Multi-memory: memory `mem` of the instance, as [`memory0`] (kept apart from it so the
+/// memory-0 entry points compile as before: the loader core of a program that uses only
+/// them does not grow).
+///
+/// # Safety
+/// `rt` from `bf_init`.
+unsafe fn memory_n(rt: *mut Runtime, mem: u32) -> Result<(*mut u8, u64), bf_status> {
+    if rt.is_null() {
+        return Err(BF_ERR_ARG);
+    }
+    // SAFETY: per the contract.
+    let r = unsafe { &*rt };
+    if r.poisoned || r.inst.is_null() {
+        return Err(BF_ERR_STATE);
+    }
+    // SAFETY: the instance is live; its memories are live.
+    let m = unsafe { (*r.inst).core.memory_ptr(mem) }.ok_or(BF_ERR_NOT_FOUND)?;
+    // SAFETY: as above.
+    Ok(unsafe { ((*m).def.base, (*m).def.len) })
+}
+
+/// Multi-memory: [`host_copy`] for memory `mem`.
+///
+/// # Safety
+/// As for [`host_copy`].
+#[inline(never)]
+unsafe fn host_copy_mem(
+    rt: *mut Runtime,
+    mem: u32,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    write: bool,
+) -> bf_status {
+    if buf.is_null() && len != 0 {
+        return BF_ERR_ARG;
+    }
+    // SAFETY: per the contract.
+    match unsafe { memory_n(rt, mem) } {
+        Ok((base, size)) if in_bounds(offset, len, size) => {
+            // SAFETY: the range is inside the memory; `buf` per the contract.
+            unsafe {
+                let at = base.add(offset as usize);
+                let (from, to) = if write { (buf, at) } else { (at, buf) };
+                ptr::copy(from, to, len);
+            }
+            BF_OK
+        }
+        Ok(_) => BF_ERR_BOUNDS,
+        Err(s) => s,
+    }
 }
 
 /// Multi-memory: [`bf_memory_read`] of memory `mem` (`BF_ERR_NOT_FOUND` for no such memory).
@@ -249,7 +300,7 @@ pub unsafe extern "C" fn bf_memory_read_mem(
     len: usize,
 ) -> bf_status {
     // SAFETY: per the contract.
-    unsafe { host_copy(rt, mem, offset, dst.cast(), len, false) }
+    unsafe { host_copy_mem(rt, mem, offset, dst.cast(), len, false) }
 }
 
 /// Multi-memory: [`bf_memory_write`] into memory `mem` (`BF_ERR_NOT_FOUND` for no such
@@ -266,7 +317,7 @@ pub unsafe extern "C" fn bf_memory_write_mem(
     len: usize,
 ) -> bf_status {
     // SAFETY: per the contract; the copy only reads `src`.
-    unsafe { host_copy(rt, mem, offset, src.cast_mut().cast(), len, true) }
+    unsafe { host_copy_mem(rt, mem, offset, src.cast_mut().cast(), len, true) }
 }
 
 /// Bytes of the arena in use (runtime state included), for sizing the arena.
