@@ -358,10 +358,15 @@ impl Instance {
         let mut memories = imports.memories;
         let mut owned_memories = Vec::new();
         for i in meta.num_imported_memories()..meta.num_memories() {
-            let m = Owned::new(LinearMemory::new_in_mode(
-                meta.memory_type(i),
-                guard_memory,
-            )?);
+            let ty = meta.memory_type(i);
+            let m = match LinearMemory::new_in_mode(ty, guard_memory) {
+                // Multi-memory: compiled code checks accesses to memories other than 0
+                // explicitly in guard mode too (docs/ABI.md "Multi-memory"), so one whose
+                // guard reservation cannot be made is a checked memory instead.
+                Err(InstanceError::OutOfMemory) if guard_memory && i != 0 => LinearMemory::new(ty)?,
+                r => r?,
+            };
+            let m = Owned::new(m);
             memories.push(m.ptr());
             owned_memories.push(m);
         }
