@@ -332,7 +332,8 @@ fn precise_val(types: &[wasmparser::FuncType], t: wasmparser::ValType) -> Option
 pub const WASM3_IMPLEMENTED: WasmFeatures = WasmFeatures::EXTENDED_CONST
     .union(WasmFeatures::TAIL_CALL)
     .union(WasmFeatures::FUNCTION_REFERENCES)
-    .union(WasmFeatures::MEMORY64);
+    .union(WasmFeatures::MEMORY64)
+    .union(WasmFeatures::MULTI_MEMORY);
 
 /// 3.0 features the front end accepts although they are not complete yet; the `wasm3` scope keeps their spec assertions skipped and named until they move
 /// to [`WASM3_IMPLEMENTED`].
@@ -409,6 +410,19 @@ fn heap_ref_type(offset: usize, h: wasmparser::HeapType) -> Result<ValType, Pars
 
 fn limits(min: u64, max: Option<u64>) -> Limits {
     Limits { min, max }
+}
+
+/// Multi-memory: more than [`runtime_loader::abi::MAX_MEMORIES`] memories (imports
+/// included) is refused, so no loader allocates per-memory arrays without bound.
+fn too_many_memories(offset: usize, n: usize) -> Result<(), ParseError> {
+    let max = runtime_loader::abi::MAX_MEMORIES;
+    if n > max as usize {
+        return Err(ParseError::at(
+            offset,
+            format!("too many memories (more than {max})"),
+        ));
+    }
+    Ok(())
 }
 
 fn memory_type(offset: usize, m: wasmparser::MemoryType) -> Result<MemoryType, ParseError> {
@@ -722,6 +736,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                             let m = memory_type(off, m)?;
                             meta.memories.push(m);
                             meta.num_imported_memories += 1;
+                            too_many_memories(off, meta.memories.len())?;
                             ImportKind::Memory(m)
                         }
                         wasmparser::TypeRef::Table(t) => {
@@ -777,6 +792,7 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
                 let off = reader.range().start as usize;
                 for m in reader {
                     meta.memories.push(memory_type(off, m?)?);
+                    too_many_memories(off, meta.memories.len())?;
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -1035,7 +1051,28 @@ mod tests {
         let e = parse(b"(module (func (result i32) i64.const 0))").unwrap_err();
         assert!(e.offset.is_some(), "{e}");
         parse(b"(module (func (drop (v128.const i32x4 0 0 0 0))))").unwrap();
-        assert!(parse(b"(module (memory 1) (memory 1))").is_err());
+        // Multi-memory is in; past `abi::MAX_MEMORIES` memories a module is refused.
+        assert_eq!(
+            parse(b"(module (memory 1) (memory 1))")
+                .unwrap()
+                .meta
+                .memories
+                .len(),
+            2
+        );
+        let many = |n: usize| format!("(module {})", "(memory 0)".repeat(n));
+        let max = runtime_loader::abi::MAX_MEMORIES as usize;
+        assert_eq!(
+            parse(many(max).as_bytes()).unwrap().meta.memories.len(),
+            max
+        );
+        let e = parse(many(max + 1).as_bytes()).unwrap_err();
+        // wasmparser's validator has the same limit (100) and may say so first.
+        let clear = |m: &str| m.contains("too many memories") || m.contains("memories count");
+        assert!(clear(&e.message), "{e}");
+        let imports = "(import \"m\" \"m\" (memory 0))".repeat(max + 1);
+        let e = parse(format!("(module {imports})").as_bytes()).unwrap_err();
+        assert!(clear(&e.message), "{e}");
         let m = parse(b"(module (memory i64 1 0x1_0000_0000_0000) (table i64 2 funcref))").unwrap();
         assert!(m.meta.memories[0].index64 && m.meta.tables[0].index64);
         assert_eq!(m.meta.memories[0].limits.max, Some(1 << 48));

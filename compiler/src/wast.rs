@@ -1395,6 +1395,12 @@ pub const MESSAGE_MAP: &[MessageMapping] = &[
         why: "as above, signed 64-bit LEB128",
     },
     MessageMapping {
+        spec: "integer representation too long",
+        engine: "invalid var_u64: integer representation too long",
+        category: None,
+        why: "as above, unsigned 64-bit LEB128 (binary0.wast: memory limits, read as 64-bit)",
+    },
+    MessageMapping {
         spec: "integer too large",
         engine: "unexpected end-of-file",
         category: None,

@@ -202,3 +202,69 @@ fn example_run_snapshot() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Multi-memory through the Rust loader's safe API (issue #16 item 3): a snapshot with three
+/// memories (the third memory64), compiled by the real binary in both memory modes; the
+/// host reads memory 1 (its data segment, a wasm store, a copy from memory 2) and writes
+/// it, an address in bounds on memory 0 but not on memory 1 traps there until memory 1
+/// grows.
+#[test]
+fn rust_loader_reads_memory_1() {
+    use runtime_loader::embed::{CallError, Imports, Instance, Snapshot, Val};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = std::env::temp_dir().join(format!("bareflow-embed-mm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for memory in ["checked", "guard"] {
+        let snap = dir.join(format!("multimem-{memory}.snap"));
+        let st = Command::new(env!("CARGO_BIN_EXE_bareflow"))
+            .args(["compile", "--memory", memory, "-o"])
+            .arg(&snap)
+            .arg(root.join("runtime-loader/examples/freestanding/multimem.wat"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "{memory}");
+        let bytes = std::fs::read(&snap).unwrap();
+        let s = Snapshot::load(&bytes).unwrap();
+        let mut inst = Instance::new(&s, Imports::new()).unwrap();
+        let mut b = [0u8; 4];
+        inst.read_at(1, 16, &mut b).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(b),
+            42,
+            "{memory}: data segment in memory 1"
+        );
+        inst.read(16, &mut b).unwrap();
+        assert_eq!(u32::from_le_bytes(b), 0, "{memory}: memory 0 untouched");
+        assert_eq!(
+            inst.call("store1", &[Val::I32(32), Val::I32(77)]).unwrap(),
+            [Val::I32(77)]
+        );
+        inst.read_at(1, 32, &mut b).unwrap();
+        assert_eq!(u32::from_le_bytes(b), 77, "{memory}");
+        let args = [Val::I64(8), Val::I32(0x5566_7788), Val::I32(40)];
+        inst.call("store2_copy", &args).unwrap();
+        inst.read_at(1, 40, &mut b).unwrap();
+        assert_eq!(u32::from_le_bytes(b), 0x5566_7788, "{memory}");
+        inst.write_at(1, 100, &9u32.to_le_bytes()).unwrap();
+        assert_eq!(inst.call("load1", &[Val::I32(100)]).unwrap(), [Val::I32(9)]);
+        assert_eq!(inst.memory_data_at(0).map(<[u8]>::len), Some(2 * 65536));
+        assert_eq!(inst.memory_data_at(1).map(<[u8]>::len), Some(65536));
+        assert!(inst.memory_data_at(3).is_none());
+        assert!(inst.read_at(1, 65536, &mut b[..1]).is_err());
+        assert!(inst.read_at(3, 0, &mut b[..1]).is_err());
+        assert!(matches!(
+            inst.call("load1", &[Val::I32(70000)]),
+            Err(CallError::Trap(_))
+        ));
+        assert_eq!(
+            inst.call("load0", &[Val::I32(70000)]).unwrap(),
+            [Val::I32(0)]
+        );
+        assert_eq!(inst.call("grow1", &[Val::I32(1)]).unwrap(), [Val::I32(1)]);
+        assert_eq!(
+            inst.call("load1", &[Val::I32(70000)]).unwrap(),
+            [Val::I32(0)]
+        );
+        assert_eq!(inst.memory_data_at(1).map(<[u8]>::len), Some(2 * 65536));
+    }
+}

@@ -80,7 +80,7 @@ pub fn build_program_with(
 
 fn module_path(snap: &str) -> PathBuf {
     let root = root();
-    if snap == "host" || snap == "bulk" || snap == "mem64" || snap == "api" {
+    if ["host", "bulk", "mem64", "api", "multimem"].contains(&snap) {
         root.join(format!("runtime-loader/examples/freestanding/{snap}.wat"))
     } else {
         root.join("wasm-samples").join(format!("{snap}.wasm"))
@@ -174,6 +174,15 @@ pub fn check_output(stdout: &str) -> usize {
         "call mem64 load 4294967312 trap 2",
         "call mem64 call 4294967297 trap 4",
         "instantiate mem64-huge -> status 3 arena exhausted",
+        // Multi-memory (issue #16 item 3): the host's write into memory 1 is read by wasm,
+        // memory 1 grows once to its maximum (2 pages), then the address 70000 that
+        // trapped on memory 1 (`call` lines, replayed in the interpreter) is in bounds.
+        "stateful multimem load1 100 -> 9",
+        "stateful multimem grow1 1 -> 1",
+        "stateful multimem grow1 1 -> 4294967295",
+        "stateful multimem load1 70000 -> 0",
+        "call multimem load1 70000 trap 2",
+        "call multimem store2_copy 8 1432778632 40 -> 1432778632",
         "instantiate host-unbound -> status 5 unknown import: env.log",
         "load corrupted -> status 4 snapshot rejected",
         "load guard-mode -> status 4 snapshot rejected: snapshot memory mode (checked / guard) \

@@ -161,6 +161,12 @@ bf_status bf_interrupt(bf_runtime *rt);
 bf_status bf_memory_size(bf_runtime *rt, uint64_t *bytes);
 bf_status bf_memory_read(bf_runtime *rt, uint64_t offset, void *dst, size_t len);
 bf_status bf_memory_write(bf_runtime *rt, uint64_t offset, const void *src, size_t len);
+/* Multi-memory: the same copies for memory `mem` (0 is memory 0); BF_ERR_NOT_FOUND for no
+ * such memory. [serial] */
+bf_status bf_memory_read_mem(bf_runtime *rt, uint32_t mem, uint64_t offset, void *dst,
+                             size_t len);
+bf_status bf_memory_write_mem(bf_runtime *rt, uint32_t mem, uint64_t offset, const void *src,
+                              size_t len);
 
 /* Arena bytes in use (for sizing the arena). [reader] */
 size_t bf_arena_used(const bf_runtime *rt);

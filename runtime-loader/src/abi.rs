@@ -131,6 +131,10 @@ pub struct VMContext {
     pub trap_ctx: *mut c_void,
     /// The runtime instance that owns this vmctx (for libcalls).
     pub instance: *mut c_void,
+    /// Multi-memory: per memory index (0 included), the memory's definition. Compiled code
+    /// and the interpreter reach memory 0 through [`VMContext::memory`] only; this array
+    /// serves the other indices (null if the module has no memory).
+    pub memories: *const *mut MemoryDef,
 }
 
 /// Offset of [`VMContext::memory`].
@@ -151,6 +155,13 @@ pub const VMCTX_LIBCALLS: i32 = 48;
 pub const VMCTX_TRAP_CTX: i32 = 56;
 /// Offset of [`VMContext::instance`].
 pub const VMCTX_INSTANCE: i32 = 64;
+/// Offset of [`VMContext::memories`].
+pub const VMCTX_MEMORIES: i32 = 72;
+
+/// Most memories (imported ones included) a module may declare: a bound on the per-memory
+/// arrays every loader allocates; past it instantiation (and parsing) fails with a clear
+/// error.
+pub const MAX_MEMORIES: u32 = 100;
 
 /// Indices into the libcall table (`VMContext::libcalls`), each an `extern "C"` function
 /// whose first argument is the calling instance's vmctx. Signatures are in docs/ABI.md.
@@ -314,6 +325,7 @@ mod tests {
         assert_eq!(offset_of!(VMContext, libcalls) as i32, VMCTX_LIBCALLS);
         assert_eq!(offset_of!(VMContext, trap_ctx) as i32, VMCTX_TRAP_CTX);
         assert_eq!(offset_of!(VMContext, instance) as i32, VMCTX_INSTANCE);
+        assert_eq!(offset_of!(VMContext, memories) as i32, VMCTX_MEMORIES);
     }
 
     #[test]

@@ -567,6 +567,7 @@ mod tests {
             libcalls: null(),
             trap_ctx: trap_ctx.cast(),
             instance: null_mut(),
+            memories: null(),
         }
     }
 

@@ -355,13 +355,14 @@ pub const WASM3_IMPLEMENTED: &[&str] = &[
     "function-references",
     "memory64",
     "annotations",
+    "multi-memory",
 ];
 
 /// The 3.0 features not implemented yet: the only ones a [`WASM3_FILES`] assertion may be
 /// skipped for.
 /// `exceptions` runs in `interp` and `tiered` only: it stays here for the other modes, and
 /// [`exceptions_verdict`] forbids its skips in the modes that run it.
-pub const WASM3_PENDING: &[&str] = &["multi-memory", "exceptions", "gc"];
+pub const WASM3_PENDING: &[&str] = &["exceptions", "gc"];
 
 /// The modes that run exception handling ([`bareflow::internals::wast::exceptions_in_mode`]):
 /// there the `exceptions` feature stays [`WASM3_PENDING`] for the other modes' sake, but

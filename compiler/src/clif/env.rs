@@ -103,6 +103,12 @@ pub trait ClifEnv {
         b.ins().load(I64, trusted(), def, abi::MEMORY_DEF_BASE)
     }
 
+    /// Multi-memory: the `MemoryDef` of memory `index` (through `VMContext::memories`; memory
+    /// 0 keeps `VMContext::memory`).
+    fn memory_def(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        array_entry(b, vmctx, abi::VMCTX_MEMORIES, index)
+    }
+
     /// Address of global `index`'s 8-byte cell.
     fn global_cell(&mut self, b: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
         array_entry(b, vmctx, abi::VMCTX_GLOBALS, index)

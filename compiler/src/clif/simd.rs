@@ -16,7 +16,7 @@ use cranelift_codegen::ir::types::{F32X4, F64X2, I8, I8X16, I16, I16X8, I32, I32
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::{MemArg, Operator};
 
-use super::{Result, Translator, heap_flags, unsupported_name};
+use super::{Result, Translator, unsupported_name};
 use crate::clif::TranslateError;
 
 /// Flags of a vector bitcast (changing the lane count needs an explicit byte order).
@@ -257,7 +257,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn v_load(&mut self, memarg: &MemArg) -> Result<()> {
         let addr = self.heap_addr(memarg, 16)?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let v = self.b.ins().load(I8X16, f, addr, 0);
         self.push_v(v);
         Ok(())
@@ -266,7 +266,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// `v128.loadNxM_{s,u}`: 8 bytes widened to `M` lanes.
     fn v_load_ext(&mut self, memarg: &MemArg, lanes: Type, signed: bool) -> Result<()> {
         let addr = self.heap_addr(memarg, 8)?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let ins = self.b.ins();
         let v = match (lanes, signed) {
             (I16X8, true) => ins.sload8x8(f, addr, 0),
@@ -282,7 +282,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn v_load_splat(&mut self, memarg: &MemArg, scalar: Type, vector: Type) -> Result<()> {
         let addr = self.heap_addr(memarg, u64::from(scalar.bytes()))?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let x = self.b.ins().load(scalar, f, addr, 0);
         let v = self.b.ins().splat(vector, x);
         self.push_v(v);
@@ -291,7 +291,7 @@ impl<'a, 'f> Translator<'a, 'f> {
 
     fn v_load_zero(&mut self, memarg: &MemArg, scalar: Type, vector: Type) -> Result<()> {
         let addr = self.heap_addr(memarg, u64::from(scalar.bytes()))?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let x = self.b.ins().load(scalar, f, addr, 0);
         // `scalar_to_vector` zeroes the other lanes.
         let v = self.b.ins().scalar_to_vector(vector, x);
@@ -302,7 +302,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn v_load_lane(&mut self, memarg: &MemArg, lane: u8, scalar: Type, vector: Type) -> Result<()> {
         let v = self.pop_v(vector)?;
         let addr = self.heap_addr(memarg, u64::from(scalar.bytes()))?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let x = self.b.ins().load(scalar, f, addr, 0);
         let r = self.b.ins().insertlane(v, x, lane);
         self.push_v(r);
@@ -312,7 +312,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn v_store(&mut self, memarg: &MemArg) -> Result<()> {
         let v = self.pop_v(I8X16)?;
         let addr = self.heap_addr(memarg, 16)?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         self.b.ins().store(f, v, addr, 0);
         Ok(())
     }
@@ -321,7 +321,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let v = self.pop_v(vector)?;
         let x = self.b.ins().extractlane(v, lane);
         let addr = self.heap_addr(memarg, u64::from(vector.lane_type().bytes()))?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         self.b.ins().store(f, x, addr, 0);
         Ok(())
     }

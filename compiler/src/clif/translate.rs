@@ -1417,11 +1417,14 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Pops an address, bounds-checks an access of `size` bytes at `memarg.offset`, and
     /// returns the native address.
     fn heap_addr(&mut self, memarg: &MemArg, size: u64) -> Result<Value> {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
-            return Err(TranslateError::Unsupported("multiple memories"));
-        }
+        let mi = match memarg.target {
+            wasmparser::MemArgTarget::Memory(i) => i,
+            wasmparser::MemArgTarget::Array(_) => {
+                return Err(TranslateError::Unsupported("GC array accesses"));
+            }
+        };
         let mut memarg = *memarg;
-        if self.mem64(0) {
+        if self.mem64(mi) {
             // memory64 (docs/ABI.md "memory64"): an address with a nonzero high half, or an
             // offset of 2^32 or more, is out of bounds (a memory64 memory is below 4 GiB);
             // otherwise the access continues on the 32-bit path below, whose checks (or
@@ -1436,6 +1439,9 @@ impl<'a, 'f> Translator<'a, 'f> {
         let memarg = &memarg;
         let wasm_index = self.pop()?;
         let index = self.b.ins().uextend(I64, wasm_index);
+        if mi != 0 {
+            return Ok(self.other_heap_addr(mi, index, memarg.offset + size, memarg.offset));
+        }
         let (base_var, len_var) = self
             .heap
             .ok_or(TranslateError::Invalid("memory access without a memory"))?;
@@ -1479,9 +1485,42 @@ impl<'a, 'f> Translator<'a, 'f> {
         })
     }
 
+    /// Multi-memory: the native address of an access to memory `mem` (not 0) at the
+    /// (zero-extended) `index`, checked explicitly against the memory's current length in
+    /// every memory mode (docs/ABI.md "Multi-memory"): base and length are loaded from the
+    /// memory's `MemoryDef` (through `VMContext::memories`) at each access, so growth and
+    /// moves need no cache invalidation.
+    fn other_heap_addr(&mut self, mem: u32, index: Value, end_offset: u64, offset: u64) -> Value {
+        let def = self.env.memory_def(&mut self.b, self.vmctx, mem);
+        let base = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), def, abi::MEMORY_DEF_BASE);
+        let len = self
+            .b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), def, abi::MEMORY_DEF_LEN);
+        // As in `heap_addr`: index < 2^32, len <= 2^32, end < 2^33 + 8, no overflow.
+        let limit = self.b.ins().iadd_imm_s(len, -(end_offset as i64));
+        let oob = self.b.ins().icmp(IntCC::SignedGreaterThan, index, limit);
+        self.trap_if(oob, TrapCode::MemoryOutOfBounds);
+        let addr = self.b.ins().iadd(base, index);
+        if offset == 0 {
+            addr
+        } else {
+            self.b.ins().iadd_imm_s(addr, offset as i64)
+        }
+    }
+
+    /// Flags of the access `memarg` describes: guard-mode accesses to memory 0 are their own
+    /// bounds check; every other access was checked explicitly.
+    pub(super) fn access_flags(&self, memarg: &MemArg) -> MemFlagsData {
+        heap_flags(self.guard && memarg.target == wasmparser::MemArgTarget::Memory(0))
+    }
+
     fn translate_load(&mut self, memarg: &MemArg, ty: Type, size: u8, signed: bool) -> Result<()> {
         let addr = self.heap_addr(memarg, u64::from(size))?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let ins = self.b.ins();
         let v = match (size, signed, ty) {
             (1, false, _) => ins.uload8(ty, f, addr, 0),
@@ -1499,7 +1538,7 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_store(&mut self, memarg: &MemArg, size: u8) -> Result<()> {
         let val = self.pop()?;
         let addr = self.heap_addr(memarg, u64::from(size))?;
-        let f = heap_flags(self.guard);
+        let f = self.access_flags(memarg);
         let ty = self.b.func.dfg.value_type(val);
         let ins = self.b.ins();
         match size {
@@ -1512,12 +1551,16 @@ impl<'a, 'f> Translator<'a, 'f> {
     }
 
     fn translate_memory_size(&mut self, mem: u32) -> Result<()> {
-        if mem != 0 {
-            return Err(TranslateError::Unsupported("multiple memories"));
-        }
-        let len = match self.heap {
-            Some((_, Some(len_var))) => self.b.use_var(len_var),
-            _ => self.env.memory_base_bound(&mut self.b, self.vmctx).1,
+        let len = if mem != 0 {
+            let def = self.env.memory_def(&mut self.b, self.vmctx, mem);
+            self.b
+                .ins()
+                .load(I64, MemFlagsData::trusted(), def, abi::MEMORY_DEF_LEN)
+        } else {
+            match self.heap {
+                Some((_, Some(len_var))) => self.b.use_var(len_var),
+                _ => self.env.memory_base_bound(&mut self.b, self.vmctx).1,
+            }
         };
         let pages = self.b.ins().ushr_imm_s(len, 16);
         let pages = if self.mem64(mem) {
@@ -1992,7 +2035,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.bulk(libcall::MEMORY_FILL, &[mem], &[I32, I32, I32])?
             }
             O::MemoryCopy { dst_mem, src_mem } => {
-                // Same memory (multi-memory is refused above the translator): all i64.
+                // The length is i64 only if both memories are memory64.
                 let (d, s) = (self.mem64(dst_mem), self.mem64(src_mem));
                 let m = u8::from(d) << 2 | u8::from(s) << 1 | u8::from(d && s);
                 self.narrow_stack(m, TrapCode::MemoryOutOfBounds)?;

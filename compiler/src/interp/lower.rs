@@ -382,6 +382,19 @@ impl Lowerer<'_> {
         self.meta.memories.first().is_some_and(|m| m.index64)
     }
 
+    /// Whether memory `m` is a memory64 memory.
+    fn mem64_of(&self, m: u32) -> bool {
+        self.meta
+            .memories
+            .get(m as usize)
+            .is_some_and(|m| m.index64)
+    }
+
+    /// `mask` if memory `m` is a memory64 memory, else 0.
+    fn mem64_mask(&self, m: u32, mask: u8) -> u8 {
+        if self.mem64_of(m) { mask } else { 0 }
+    }
+
     /// Whether table `t` is a table64 table.
     fn tab64(&self, t: u32) -> bool {
         self.meta.tables.get(t as usize).is_some_and(|t| t.index64)
@@ -729,9 +742,32 @@ impl Lowerer<'_> {
         // memory64: `Addr64` folds the (64-bit) offset into the address once and the 32-bit
         // op follows with offset 0, so the i32 ops carry no index-type branch.
         let mem64 = self.mem64();
+        // Multi-memory: an access to a memory other than 0 is one `LoadM` / `StoreM` (its
+        // memory64 address folded by `Addr64` first), so memory 0's ops stay as they are.
+        let target = |m: &wasmparser::MemArg| match m.target {
+            wasmparser::MemArgTarget::Memory(i) => i,
+            wasmparser::MemArgTarget::Array(_) => u32::MAX,
+        };
         macro_rules! load {
             ($op:ident, $m:expr) => {{
-                if mem64 {
+                let mi = target(&$m);
+                if mi != 0 {
+                    let kind = Load::of(&Op::$op(0)).expect("a load");
+                    let off = if self.mem64_of(mi) {
+                        self.addr64(0, $m.offset, offset);
+                        0
+                    } else {
+                        memarg(&$m)?
+                    };
+                    self.emit(
+                        Op::LoadM {
+                            kind: kind.0,
+                            mem: mi,
+                            off,
+                        },
+                        offset,
+                    );
+                } else if mem64 {
                     self.addr64(0, $m.offset, offset);
                     self.emit(Op::$op(0), offset);
                 } else {
@@ -742,7 +778,24 @@ impl Lowerer<'_> {
         }
         macro_rules! store {
             ($op:ident, $m:expr) => {{
-                if mem64 {
+                let mi = target(&$m);
+                if mi != 0 {
+                    let kind = Store::of(&Op::$op(0)).expect("a store");
+                    let off = if self.mem64_of(mi) {
+                        self.addr64(1, $m.offset, offset);
+                        0
+                    } else {
+                        memarg(&$m)?
+                    };
+                    self.emit(
+                        Op::StoreM {
+                            kind: kind.0,
+                            mem: mi,
+                            off,
+                        },
+                        offset,
+                    );
+                } else if mem64 {
                     self.addr64(1, $m.offset, offset);
                     self.emit(Op::$op(0), offset);
                 } else {
@@ -1070,6 +1123,52 @@ impl Lowerer<'_> {
             O::I64Store8 { memarg } => store!(I64Store8, memarg),
             O::I64Store16 { memarg } => store!(I64Store16, memarg),
             O::I64Store32 { memarg } => store!(I64Store32, memarg),
+            O::MemorySize { mem } if mem != 0 => {
+                self.emit(Op::MemorySizeM(mem), offset);
+                self.push(1);
+            }
+            O::MemoryGrow { mem } if mem != 0 && self.mem64_of(mem) => {
+                unop!(Op::MemoryGrow64M(mem))
+            }
+            O::MemoryGrow { mem } if mem != 0 => unop!(Op::MemoryGrowM(mem)),
+            O::MemoryFill { mem } if mem != 0 => {
+                self.narrow64(
+                    self.mem64_mask(mem, 0b101),
+                    TrapCode::MemoryOutOfBounds,
+                    offset,
+                );
+                self.emit(Op::MemoryFillM(mem), offset);
+                self.pop(3);
+            }
+            O::MemoryCopy { dst_mem, src_mem } if dst_mem != 0 || src_mem != 0 => {
+                // The length is i64 only if both memories are memory64.
+                let (d, s) = (self.mem64_of(dst_mem), self.mem64_of(src_mem));
+                let m = u8::from(d) << 2 | u8::from(s) << 1 | u8::from(d && s);
+                self.narrow64(m, TrapCode::MemoryOutOfBounds, offset);
+                self.emit(
+                    Op::MemoryCopyM {
+                        dst: dst_mem,
+                        src: src_mem,
+                    },
+                    offset,
+                );
+                self.pop(3);
+            }
+            O::MemoryInit { data_index, mem } if mem != 0 => {
+                self.narrow64(
+                    self.mem64_mask(mem, 0b100),
+                    TrapCode::MemoryOutOfBounds,
+                    offset,
+                );
+                self.emit(
+                    Op::MemoryInitM {
+                        mem,
+                        seg: data_index,
+                    },
+                    offset,
+                );
+                self.pop(3);
+            }
             O::MemorySize { .. } => {
                 self.emit(Op::MemorySize, offset);
                 self.push(1);
@@ -1357,16 +1456,26 @@ impl Lowerer<'_> {
             self.simd(s, 0, 0, offset);
             return Ok(());
         }
-        let mem64 = self.mem64();
         let wide_off = std::cell::Cell::new(None::<u64>);
+        // Multi-memory: the memory of the access, if not 0 (`Op::SimdM`).
+        let mem_index = std::cell::Cell::new(0u32);
+        // Which memories are memory64 (at most `abi::MAX_MEMORIES` < 128 of them).
+        let mems64: u128 = self
+            .meta
+            .memories
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.index64)
+            .fold(0, |b, (i, _)| b | 1u128 << (i & 127));
         let mem = |m: &wasmparser::MemArg| -> Result<u32, LowerError> {
-            if m.target != wasmparser::MemArgTarget::Memory(0) {
+            let wasmparser::MemArgTarget::Memory(mi) = m.target else {
                 return Err(LowerError {
                     offset,
-                    message: "vector access to a memory other than 0".into(),
+                    message: "vector access to a GC array".into(),
                 });
-            }
-            if mem64 {
+            };
+            mem_index.set(mi);
+            if mi < 128 && mems64 >> mi & 1 != 0 {
                 // Folded into the address by `Op::Addr64` (below).
                 wide_off.set(Some(m.offset));
                 return Ok(0);
@@ -1444,7 +1553,27 @@ impl Lowerer<'_> {
             };
             self.addr64(depth, off, offset);
         }
-        self.simd(s, lane, imm, offset);
+        match mem_index.get() {
+            0 => self.simd(s, lane, imm, offset),
+            mem => {
+                self.emit(
+                    Op::SimdM {
+                        op: s,
+                        lane,
+                        imm,
+                        mem,
+                    },
+                    offset,
+                );
+                let (pops, out) = simd::shape(s);
+                self.pop(pops);
+                match out {
+                    Out::None => {}
+                    Out::Scalar => self.push(1),
+                    Out::V128 => self.push_v128(),
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -175,6 +175,45 @@ pub enum Op {
     /// `table.grow` of a table64 table: `i64` delta and result.
     TableGrow64(u32),
 
+    // ---- multi-memory: memories other than 0 (memory 0 keeps the ops above) -------------
+    /// A load of kind `kind` from memory `mem` (never 0) at static offset `off`.
+    LoadM {
+        kind: Load,
+        mem: u32,
+        off: u32,
+    },
+    /// A store of width `kind` into memory `mem` (never 0) at static offset `off`.
+    StoreM {
+        kind: Store,
+        mem: u32,
+        off: u32,
+    },
+    /// `memory.size` of memory `mem` (a memory64 memory's result is zero-extended anyway).
+    MemorySizeM(u32),
+    /// `memory.grow` of the 32-bit memory `mem`.
+    MemoryGrowM(u32),
+    /// `memory.grow` of the memory64 memory `mem`: `i64` delta and result.
+    MemoryGrow64M(u32),
+    /// `memory.fill` of memory `mem`.
+    MemoryFillM(u32),
+    /// `memory.copy` from memory `src` into memory `dst` (not both 0).
+    MemoryCopyM {
+        dst: u32,
+        src: u32,
+    },
+    /// `memory.init` of data segment `seg` into memory `mem`.
+    MemoryInitM {
+        mem: u32,
+        seg: u32,
+    },
+    /// A vector memory op ([`Op::Simd`]) on memory `mem` (never 0).
+    SimdM {
+        op: super::simd::SimdOp,
+        lane: u8,
+        imm: u32,
+        mem: u32,
+    },
+
     // ---- SIMD ----------------------------------------------------------------------------
     /// A vector op, run out of line by [`super::simd::exec`]: `lane` is its lane index,
     /// `imm` its memory offset, `v128` local slot, global index, or index into

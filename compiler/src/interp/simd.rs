@@ -852,19 +852,27 @@ unsafe fn wr(p: *mut u64, v: u128) {
     }
 }
 
-/// The checked byte range `[addr + offset, + width)` of memory 0, as a pointer.
+/// The checked byte range `[addr + offset, + width)` of memory `mem`, as a pointer.
 ///
 /// # Safety
-/// `vmctx` must be a live instance with a memory (validation guarantees one).
+/// `vmctx` must be a live instance with memory `mem` (validation guarantees one).
 #[inline(always)]
 unsafe fn mem_at(
     vmctx: *mut VMContext,
+    mem: u32,
     addr: u64,
     offset: u32,
     width: u64,
 ) -> Result<*mut u8, TrapCode> {
-    // SAFETY: per the caller.
-    let m = unsafe { &*(*vmctx).memory };
+    // SAFETY: per the caller; memory 0 keeps its direct pointer, the others are in the
+    // vmctx's memory array.
+    let m = unsafe {
+        if mem == 0 {
+            &*(*vmctx).memory
+        } else {
+            &**(*vmctx).memories.add(mem as usize)
+        }
+    };
     let ea = (addr as u32 as u64) + u64::from(offset);
     if ea + width > m.len {
         return Err(TrapCode::MemoryOutOfBounds);
@@ -880,7 +888,7 @@ unsafe fn mem_at(
 /// The lowering's invariants: the operands the op pops are on the stack, the slots it
 /// pushes are inside the frame's `max_height`, `imm` is a valid local slot / global index /
 /// constant index for the op, and `vmctx` is the running instance.
-#[inline(never)]
+#[inline(always)]
 pub unsafe fn exec(
     op: SimdOp,
     lane: u8,
@@ -889,6 +897,26 @@ pub unsafe fn exec(
     fp: *mut u64,
     vmctx: *mut VMContext,
     consts: &[u128],
+) -> Result<*mut u64, TrapCode> {
+    // SAFETY: per the caller.
+    unsafe { exec_in(op, lane, imm, sp, fp, vmctx, consts, 0) }
+}
+
+/// [`exec`] with the memory of a memory op: `mem` (multi-memory, [`super::ops::Op::SimdM`]).
+///
+/// # Safety
+/// As for [`exec`]; memory `mem` exists.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn exec_in(
+    op: SimdOp,
+    lane: u8,
+    imm: u32,
+    sp: *mut u64,
+    fp: *mut u64,
+    vmctx: *mut VMContext,
+    consts: &[u128],
+    mem: u32,
 ) -> Result<*mut u64, TrapCode> {
     use SimdOp as S;
     let lane = lane as usize;
@@ -930,19 +958,19 @@ pub unsafe fn exec(
                 }
             }
             S::V128Store => {
-                let p = mem_at(vmctx, *base, imm, 16)?;
+                let p = mem_at(vmctx, mem, *base, imm, 16)?;
                 std::ptr::copy_nonoverlapping(rd(base.add(1)).to_le_bytes().as_ptr(), p, 16);
             }
             S::V128Store8Lane | S::V128Store16Lane | S::V128Store32Lane | S::V128Store64Lane => {
                 let w = access_width(op);
-                let p = mem_at(vmctx, *base, imm, w)?;
+                let p = mem_at(vmctx, mem, *base, imm, w)?;
                 let b = rd(base.add(1)).to_le_bytes();
                 let at = lane * w as usize;
                 std::ptr::copy_nonoverlapping(b[at..].as_ptr(), p, w as usize);
             }
             S::V128Load8Lane | S::V128Load16Lane | S::V128Load32Lane | S::V128Load64Lane => {
                 let w = access_width(op);
-                let p = mem_at(vmctx, *base, imm, w)?;
+                let p = mem_at(vmctx, mem, *base, imm, w)?;
                 let mut b = rd(base.add(1)).to_le_bytes();
                 let at = lane * w as usize;
                 std::ptr::copy_nonoverlapping(p, b[at..].as_mut_ptr(), w as usize);
@@ -962,7 +990,7 @@ pub unsafe fn exec(
             | S::V128Load32Zero
             | S::V128Load64Zero => {
                 let w = access_width(op);
-                let p = mem_at(vmctx, *base, imm, w)?;
+                let p = mem_at(vmctx, mem, *base, imm, w)?;
                 let mut b = [0u8; 16];
                 std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), w as usize);
                 wr(base, load(op, b));

@@ -115,6 +115,7 @@ impl TestInstance {
                 libcalls: null(),
                 trap_ctx: null_mut(),
                 instance: null_mut(),
+                memories: null(),
             }),
             memory: Box::new(MemoryDef {
                 base: null_mut(),
@@ -195,6 +196,7 @@ impl TestInstance {
             libcalls: inst._libcalls.as_ptr(),
             trap_ctx: trap_ctx.cast(),
             instance: inst_ptr.cast(),
+            memories: null(),
         };
         inst
     }

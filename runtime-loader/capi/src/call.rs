@@ -234,6 +234,92 @@ pub unsafe extern "C" fn bf_memory_write(
     unsafe { host_copy(rt, offset, src.cast_mut().cast(), len, true) }
 }
 
+/// Multi-memory: memory `mem` of the instance, as [`memory0`] (kept apart from it so the
+/// memory-0 entry points compile as before: the loader core of a program that uses only
+/// them does not grow).
+///
+/// # Safety
+/// `rt` from `bf_init`.
+unsafe fn memory_n(rt: *mut Runtime, mem: u32) -> Result<(*mut u8, u64), bf_status> {
+    if rt.is_null() {
+        return Err(BF_ERR_ARG);
+    }
+    // SAFETY: per the contract.
+    let r = unsafe { &*rt };
+    if r.poisoned || r.inst.is_null() {
+        return Err(BF_ERR_STATE);
+    }
+    // SAFETY: the instance is live; its memories are live.
+    let m = unsafe { (*r.inst).core.memory_ptr(mem) }.ok_or(BF_ERR_NOT_FOUND)?;
+    // SAFETY: as above.
+    Ok(unsafe { ((*m).def.base, (*m).def.len) })
+}
+
+/// Multi-memory: [`host_copy`] for memory `mem`.
+///
+/// # Safety
+/// As for [`host_copy`].
+#[inline(never)]
+unsafe fn host_copy_mem(
+    rt: *mut Runtime,
+    mem: u32,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    write: bool,
+) -> bf_status {
+    if buf.is_null() && len != 0 {
+        return BF_ERR_ARG;
+    }
+    // SAFETY: per the contract.
+    match unsafe { memory_n(rt, mem) } {
+        Ok((base, size)) if in_bounds(offset, len, size) => {
+            // SAFETY: the range is inside the memory; `buf` per the contract.
+            unsafe {
+                let at = base.add(offset as usize);
+                let (from, to) = if write { (buf, at) } else { (at, buf) };
+                ptr::copy(from, to, len);
+            }
+            BF_OK
+        }
+        Ok(_) => BF_ERR_BOUNDS,
+        Err(s) => s,
+    }
+}
+
+/// Multi-memory: [`bf_memory_read`] of memory `mem` (`BF_ERR_NOT_FOUND` for no such memory).
+///
+/// # Safety
+/// `rt` from `bf_init`; `dst` writable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bf_memory_read_mem(
+    rt: *mut Runtime,
+    mem: u32,
+    offset: u64,
+    dst: *mut c_void,
+    len: usize,
+) -> bf_status {
+    // SAFETY: per the contract.
+    unsafe { host_copy_mem(rt, mem, offset, dst.cast(), len, false) }
+}
+
+/// Multi-memory: [`bf_memory_write`] into memory `mem` (`BF_ERR_NOT_FOUND` for no such
+/// memory).
+///
+/// # Safety
+/// `rt` from `bf_init`; `src` readable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bf_memory_write_mem(
+    rt: *mut Runtime,
+    mem: u32,
+    offset: u64,
+    src: *const c_void,
+    len: usize,
+) -> bf_status {
+    // SAFETY: per the contract; the copy only reads `src`.
+    unsafe { host_copy_mem(rt, mem, offset, src.cast_mut().cast(), len, true) }
+}
+
 /// Bytes of the arena in use (runtime state included), for sizing the arena.
 ///
 /// # Safety

@@ -102,11 +102,13 @@ pub(crate) unsafe extern "C" fn host_entry(
 pub(crate) struct Inst {
     /// First: `vmctx.instance` points here, where the shared libcalls read the core.
     pub(crate) core: InstanceCore,
-    pub(crate) vmctx: VMContext,
+    // Before the vmctx (80 bytes with multi-memory's `memories`): so these fields keep
+    // 8-bit displacements (offsets below 128), 67 bytes of XIP-only loader core.
     pub(crate) nfuncs: u32,
     pub(crate) nglobals: u32,
     pub(crate) funcs: *mut *const FuncRef,
     pub(crate) gptrs: *mut *mut u64,
+    pub(crate) vmctx: VMContext,
     pub(crate) segments: Segments,
 }
 
@@ -369,6 +371,7 @@ pub(crate) fn build(
             libcalls: LIBCALLS.0.as_ptr().cast(),
             trap_ctx: (&raw mut r.trap_ctx).cast(),
             instance: inst.cast(),
+            memories: mems.cast(),
         };
         (*inst).nfuncs = nfuncs;
         (*inst).nglobals = meta.num_globals();

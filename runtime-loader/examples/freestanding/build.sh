@@ -35,6 +35,8 @@ done
 echo '(module (memory i64 65536) (func (export "f")))' > "$OUT/mem64-huge.wat"
 "$BAREFLOW" compile $COMPILE_FLAGS "$OUT/mem64-huge.wat" -o "$OUT/mem64-huge.snap" 2>/dev/null
 "$BAREFLOW" compile $COMPILE_FLAGS "$here/api.wat" -o "$OUT/api.snap" 2>/dev/null
+# Multi-memory: three memories, memory 1 read and written by the host.
+"$BAREFLOW" compile $COMPILE_FLAGS "$here/multimem.wat" -o "$OUT/multimem.snap" 2>/dev/null
 # Fuel and interrupt checks (bf_set_fuel, bf_interrupt).
 "$BAREFLOW" compile $COMPILE_FLAGS --fuel --interruptible "$here/bounds.wat" -o "$OUT/bounds.snap" 2>/dev/null
 # Compiled for the other memory mode (guard pages): the C API must refuse it.

@@ -26,6 +26,7 @@ EMBED(snap_bulk, "bulk.snap")
 EMBED(snap_bounds, "bounds.snap")
 EMBED(snap_mem64, "mem64.snap")
 EMBED(snap_mem64_huge, "mem64-huge.snap")
+EMBED(snap_multimem, "multimem.snap")
 EMBED(snap_fibonacci_guard, "fibonacci-guard.snap")
 
 /* Executable memory for loaded code: a writable+executable .bss-like section (the loader
@@ -678,6 +679,39 @@ int main(int argc, char **argv) {
         expect(bf_memory_read(rt, 4294967296u, &c, 1) == BF_ERR_BOUNDS, "memory64 read at 2^32");
     }
     start("mem64-huge", snap_mem64_huge, snap_mem64_huge_end, 0);
+
+#ifdef BF_EXTENDED_API
+    /* Multi-memory (issue #16 item 3): memory 1 through bf_memory_read_mem/write_mem; an
+     * address in bounds on memory 0 (2 pages) but not on memory 1 (1 page) traps there.
+     * In the extended program only: freestanding-core measures the loader core of an
+     * embedding that uses memory 0 alone. */
+    if ((rt = start("multimem", snap_multimem, snap_multimem_end, 0))) {
+        static const uint64_t a[][3] = {{16}, {70000}, {32, 77}, {8, 0x55667788u, 40}, {1}};
+        run(rt, "multimem", "load1", a[0], 1);
+        run(rt, "multimem", "load0", a[0], 1);
+        run(rt, "multimem", "load0", a[1], 1);
+        run(rt, "multimem", "load1", a[1], 1);
+        run(rt, "multimem", "store1", a[2], 2);
+        run(rt, "multimem", "store2_copy", a[3], 3);
+        uint8_t b[4] = {0};
+        expect(bf_memory_read_mem(rt, 1, 16, b, 4) == BF_OK && b[0] == 42, "memory 1 read");
+        expect(bf_memory_read_mem(rt, 1, 40, b, 4) == BF_OK && b[0] == 0x88 && b[3] == 0x55,
+               "memory 1 read of the copy from memory 2");
+        expect(bf_memory_read(rt, 16, b, 4) == BF_OK && b[0] == 0, "memory 0 untouched");
+        expect(bf_memory_write_mem(rt, 1, 100, "\x09\x00\x00\x00", 4) == BF_OK, "memory 1 write");
+        expect(bf_memory_read_mem(rt, 1, 65536, b, 1) == BF_ERR_BOUNDS, "memory 1 bounds");
+        expect(bf_memory_read_mem(rt, 3, 0, b, 1) == BF_ERR_NOT_FOUND, "no memory 3");
+        uint64_t at100[] = {100};
+        verb = "stateful ";
+        run(rt, "multimem", "load1", at100, 1);
+        run(rt, "multimem", "grow1", a[4], 1);
+        run(rt, "multimem", "grow1", a[4], 1);
+        run(rt, "multimem", "load1", a[1], 1);
+        verb = "call ";
+        expect(bf_memory_read_mem(rt, 1, 131068, b, 4) == BF_OK, "memory 1 read after grow");
+        expect(bf_memory_read_mem(rt, 1, 131072, b, 1) == BF_ERR_BOUNDS, "memory 1 grown once");
+    }
+#endif
 
     /* Segments, tables, globals and the bulk-memory/table libcalls of the instance. */
     if ((rt = start("bulk", snap_bulk, snap_bulk_end, 0))) {

@@ -293,6 +293,11 @@ impl Instance {
         guard_memory: bool,
     ) -> Result<Pin<Box<Instance>>, InstanceError> {
         let bad = InstanceError::Malformed;
+        if meta.num_memories() > crate::abi::MAX_MEMORIES {
+            return Err(InstanceError::Unsupported(
+                "too many memories (more than abi::MAX_MEMORIES)",
+            ));
+        }
         if type_ids.len() != meta.num_types() as usize {
             return Err(bad("type id count"));
         }
@@ -362,10 +367,15 @@ impl Instance {
         let mut memories = imports.memories;
         let mut owned_memories = Vec::new();
         for i in meta.num_imported_memories()..meta.num_memories() {
-            let m = Owned::new(LinearMemory::new_in_mode(
-                meta.memory_type(i),
-                guard_memory,
-            )?);
+            let ty = meta.memory_type(i);
+            let m = match LinearMemory::new_in_mode(ty, guard_memory) {
+                // Multi-memory: compiled code checks accesses to memories other than 0
+                // explicitly in guard mode too (docs/ABI.md "Multi-memory"), so one whose
+                // guard reservation cannot be made is a checked memory instead.
+                Err(InstanceError::OutOfMemory) if guard_memory && i != 0 => LinearMemory::new(ty)?,
+                r => r?,
+            };
+            let m = Owned::new(m);
             memories.push(m.ptr());
             owned_memories.push(m);
         }
@@ -400,6 +410,12 @@ impl Instance {
             libcalls: libcalls.ptr() as *const usize,
             trap_ctx: ptr::null_mut(),
             instance: ptr::null_mut(),
+            // The vector's buffer does not move: `memories` is only read from here on.
+            memories: if memories.is_empty() {
+                ptr::null()
+            } else {
+                memories.as_ptr().cast::<*mut MemoryDef>()
+            },
         }));
 
         let nimported = meta.num_imported_funcs() as usize;

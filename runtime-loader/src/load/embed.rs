@@ -884,6 +884,43 @@ impl<'s, M: CodeMemory> Instance<'s, M> {
         Ok(())
     }
 
+    /// Multi-memory: memory `index` of the instance (imports included), `None` if there is
+    /// no such memory.
+    pub fn memory_data_at(&self, index: u32) -> Option<&[u8]> {
+        // SAFETY: as in `memory_data`.
+        self.inst.memory(index).map(|p| unsafe { (*p).data() })
+    }
+
+    /// Multi-memory: copies bytes of memory `mem` at `offset` into `buf`.
+    ///
+    /// # Errors
+    /// [`MemoryAccessError`] if the range is outside the memory (size 0: no such memory).
+    pub fn read_at(&self, mem: u32, offset: u64, buf: &mut [u8]) -> Result<(), MemoryAccessError> {
+        let data = self.memory_data_at(mem).unwrap_or(&[]);
+        buf.copy_from_slice(&data[range(offset, buf.len(), data.len())?]);
+        Ok(())
+    }
+
+    /// Multi-memory: copies `bytes` into memory `mem` at `offset`.
+    ///
+    /// # Errors
+    /// [`MemoryAccessError`] if the range is outside the memory (size 0: no such memory).
+    pub fn write_at(
+        &mut self,
+        mem: u32,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<(), MemoryAccessError> {
+        let data = match self.inst.memory(mem) {
+            // SAFETY: as in `memory_data_mut`, exclusive through `&mut self`.
+            Some(p) => unsafe { (*p).data_mut() },
+            None => &mut [],
+        };
+        let r = range(offset, bytes.len(), data.len())?;
+        data[r].copy_from_slice(bytes);
+        Ok(())
+    }
+
     /// Sets the user data host functions reach through [`Caller::data`].
     pub fn set_data<T: Any>(&mut self, data: T) {
         *self.shared.data.borrow_mut() = Some(Box::new(data));

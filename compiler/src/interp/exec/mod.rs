@@ -779,10 +779,13 @@ impl Interp {
         // Loads kind `$k` (a `Load`) from linear address `$addr`: the slot value.
         macro_rules! load_val {
             ($k:expr, $addr:expr) => {{
-                let (k, addr): (Load, u64) = ($k, $addr);
                 // SAFETY: validation guarantees the module has a memory, so
                 // `vmctx.memory` points at a live definition.
-                let m = unsafe { &*(*vmctx).memory };
+                load_val!(@in unsafe { &*(*vmctx).memory }, $k, $addr)
+            }};
+            (@in $m:expr, $k:expr, $addr:expr) => {{
+                let (k, addr): (Load, u64) = ($k, $addr);
+                let m: &runtime_loader::abi::MemoryDef = $m;
                 if addr + k.width() > m.len {
                     trap!(TrapCode::MemoryOutOfBounds);
                 }
@@ -824,10 +827,13 @@ impl Interp {
         // Stores the low bytes (width `$k`, a `Store`) of `$v` at linear address `$addr`.
         macro_rules! store_w {
             ($k:expr, $addr:expr, $v:expr) => {{
-                let (k, addr, v): (Store, u64, u64) = ($k, $addr, $v);
                 // SAFETY: validation guarantees the module has a memory, so
                 // `vmctx.memory` points at a live definition.
-                let m = unsafe { &*(*vmctx).memory };
+                store_w!(@in unsafe { &*(*vmctx).memory }, $k, $addr, $v)
+            }};
+            (@in $m:expr, $k:expr, $addr:expr, $v:expr) => {{
+                let (k, addr, v): (Store, u64, u64) = ($k, $addr, $v);
+                let m: &runtime_loader::abi::MemoryDef = $m;
                 let w = match k {
                     Store::S8 => 1,
                     Store::S16 => 2,
@@ -1469,6 +1475,61 @@ impl Interp {
                     } else {
                         u64::from(r)
                     });
+                }
+                // ---- multi-memory (memories other than 0) ---------------------------------
+                Op::LoadM { kind, mem, off } => {
+                    let addr = pop!() as u32 as u64 + u64::from(off);
+                    // SAFETY: validation guarantees memory `mem` exists, so the vmctx's
+                    // memory array has a live definition at `mem`.
+                    let v = load_val!(@in unsafe { &**(*vmctx).memories.add(mem as usize) }, kind, addr);
+                    push!(v);
+                }
+                Op::StoreM { kind, mem, off } => {
+                    let v = pop!();
+                    let addr = pop!() as u32 as u64 + u64::from(off);
+                    // SAFETY: as for `LoadM`.
+                    store_w!(@in unsafe { &**(*vmctx).memories.add(mem as usize) }, kind, addr, v);
+                }
+                Op::MemorySizeM(m) => push!(u64::from(inst!().memory_size(m))),
+                Op::MemoryGrowM(m) => {
+                    let d = pop!() as u32;
+                    push!(u64::from(inst!().memory_grow(m, d)));
+                }
+                Op::MemoryGrow64M(m) => {
+                    let d = u32::try_from(pop!()).unwrap_or(u32::MAX);
+                    let r = inst!().memory_grow(m, d);
+                    push!(if r == u32::MAX {
+                        u64::MAX
+                    } else {
+                        u64::from(r)
+                    });
+                }
+                Op::MemoryFillM(m) => {
+                    let n = pop!() as u32;
+                    let v = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().memory_fill(m, d, v, n));
+                }
+                Op::MemoryCopyM { dst, src } => {
+                    let n = pop!() as u32;
+                    let s = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().memory_copy(dst, src, d, s, n));
+                }
+                Op::MemoryInitM { mem, seg } => {
+                    let n = pop!() as u32;
+                    let s = pop!() as u32;
+                    let d = pop!() as u32;
+                    try_trap!(inst!().memory_init(mem, seg, d, s, n));
+                }
+                Op::SimdM { op, lane, imm, mem } => {
+                    // SAFETY: as for `Simd`; memory `mem` exists (validation).
+                    match unsafe {
+                        super::simd::exec_in(op, lane, imm, sp, fp, vmctx, &code.v128_consts, mem)
+                    } {
+                        Ok(p) => sp = p,
+                        Err(c) => trap!(c),
+                    }
                 }
                 Op::TableGrow64(t) => {
                     let n = u32::try_from(pop!()).unwrap_or(u32::MAX);
