@@ -125,12 +125,15 @@ pub fn simd_in_mode(_mode: Mode) -> bool {
 }
 
 /// Whether `mode` runs exception handling (WebAssembly 3.0, issue #17): the interpreter,
-/// and tiered mode (whose functions with exception instructions stay interpreted); the
-/// other modes refuse modules that use it
+/// tiered mode and the JIT modes (compiled code propagates exceptions explicitly,
+/// docs/ABI.md "Exceptions"); the snapshot modes refuse modules that use it
 /// (`InstantiateError::Unsupported`), and the `wasm3` scope skips them there as
 /// "exceptions".
 pub fn exceptions_in_mode(mode: Mode) -> bool {
-    matches!(mode, Mode::Interp | Mode::Tiered)
+    matches!(
+        mode,
+        Mode::Interp | Mode::Tiered | Mode::JitNone | Mode::JitSpeed
+    )
 }
 
 impl fmt::Display for Scope {

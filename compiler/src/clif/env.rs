@@ -44,6 +44,21 @@ impl<M: Module + ?Sized> ModuleCalls<'_, M> {
     }
 }
 
+/// Exception handling in compiled code (docs/ABI.md, "Exceptions"): addresses of the
+/// runtime's `extern "C"` exception functions, each taking the calling function's own
+/// `*const FuncRef` first: `throw(fr, tag, values)`, `throw_ref(fr, exnref)` and
+/// `catch(fr, kind, tag, values) -> u64` (0: no match, 1: caught, else the `exnref`;
+/// `u64::MAX`: the arena is full).
+#[derive(Clone, Copy, Debug)]
+pub struct ExnFns {
+    /// `throw`.
+    pub throw: usize,
+    /// `throw_ref`.
+    pub throw_ref: usize,
+    /// One catch clause.
+    pub catch: usize,
+}
+
 /// Widens a value to a full 8-byte slot (array-ABI arguments and results): i32/f32
 /// zero-extended bits, f64 raw bits, i64 unchanged.
 pub fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
@@ -217,6 +232,12 @@ pub trait ClifEnv {
     /// function `hook(data, calls_cell)` whenever its call count becomes a multiple of
     /// `period` (a power of two), so the tier policy can look at it. `None` by default.
     fn tier_hook(&mut self) -> Option<(usize, usize, u64)> {
+        None
+    }
+
+    /// The exception functions compiled code calls ([`ExnFns`]); `None` (the default): the
+    /// environment cannot run exception handling and such functions are refused.
+    fn exn_fns(&self) -> Option<ExnFns> {
         None
     }
 

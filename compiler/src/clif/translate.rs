@@ -42,6 +42,8 @@ mod simd;
 mod bounds;
 #[path = "counted_loop.rs"]
 mod counted_loop;
+#[path = "exn.rs"]
+mod exn;
 pub use bounds::Bounds;
 
 /// Reusable translation state (the frontend's scratch buffers survive across functions).
@@ -175,6 +177,8 @@ impl FuncTranslator {
             version: None,
             unchecked: false,
             chunk: None,
+            exn: None,
+            tries: Vec::new(),
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -311,6 +315,11 @@ struct Translator<'a, 'f> {
     unchecked: bool,
     /// The interrupt chunks of the unchecked copy being translated (`bounds.rs`).
     chunk: Option<bounds::Chunk>,
+    /// Exception handling: the state of an aware function (`exn.rs`); `None` for every
+    /// function of a module without exceptions.
+    exn: Option<exn::ExnState>,
+    /// The open `try_table`s, innermost last (`exn.rs`).
+    tries: Vec<exn::TryFrame>,
 }
 
 /// State of a versioned loop: the checked copy is translated first, then the operators
@@ -420,6 +429,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let params = self.b.block_params(entry).to_vec();
         self.vmctx = params[0];
         self.callee = params[1];
+        self.exn_setup(params[1]);
         let frame = self.osr.as_mut().map(|o| {
             o.frame = params[2];
             params[2]
@@ -527,6 +537,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 if let Operator::Loop { blockty } = op
                     && self.version.is_none()
                     && self.osr.is_none()
+                    && self.exn.is_none()
                     && self.bounds.any()
                     && let Some(cl) = counted_loop::analyse(ops.clone(), blockty)
                 {
@@ -637,6 +648,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.env.raise_trap(&mut self.b, self.vmctx, code);
             self.b.ins().trap(ir::TrapCode::unwrap_user(1));
         }
+        self.finish_exn();
         if let Some(block) = self.status_block {
             self.b.switch_to_block(block);
             let code = self.b.block_params(block)[0];
@@ -1086,6 +1098,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.ins().jump(frame.end, &block_args(&frame.else_args));
             frame.end_reachable = true;
         }
+        if !self.tries.is_empty() {
+            self.end_try_table();
+        }
         if frame.kind == FrameKind::Loop {
             self.b.seal_block(frame.header);
         }
@@ -1219,7 +1234,10 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Skips an operator in dead code, tracking only nesting.
     fn translate_dead_op(&mut self, op: Operator<'_>) -> Result<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.translate_else()?,
@@ -1264,9 +1282,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(n)?;
         self.fuel_spill();
-        let results = self
-            .env
-            .call_direct(&mut self.b, self.vmctx, func, sig, &args);
+        let results = if self.exn.is_some() {
+            let fr = self.env.func_ref(&mut self.b, self.vmctx, func);
+            let direct = self.env.direct_callee(self.b.func, func);
+            self.aware_call(type_index, sig, fr, direct, &args)?
+        } else {
+            self.env
+                .call_direct(&mut self.b, self.vmctx, func, sig, &args)
+        };
         self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
@@ -1315,7 +1338,11 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
         let (sig, func_ref, args) = self.checked_table_func_ref(type_index, table)?;
         self.fuel_spill();
-        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        let results = if self.exn.is_some() {
+            self.aware_call(type_index, sig, func_ref, None, &args)?
+        } else {
+            self.env.call_func_ref(&mut self.b, sig, func_ref, &args)
+        };
         self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
@@ -1339,12 +1366,20 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.trap_if(is_null, TrapCode::NullFuncRef);
         if tail && self.osr.is_none() {
             self.fuel_spill();
-            super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+            if self.exn.is_some() {
+                self.aware_return_call(type_index, sig, func_ref, None, &args)?;
+            } else {
+                super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+            }
             self.reachable = false;
             return Ok(());
         }
         self.fuel_spill();
-        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        let results = if self.exn.is_some() {
+            self.aware_call(type_index, sig, func_ref, None, &args)?
+        } else {
+            self.env.call_func_ref(&mut self.b, sig, func_ref, &args)
+        };
         self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
@@ -1370,6 +1405,13 @@ impl<'a, 'f> Translator<'a, 'f> {
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(n)?;
         self.fuel_spill();
+        if self.exn.is_some() {
+            let fr = self.env.func_ref(&mut self.b, self.vmctx, func);
+            let direct = self.env.direct_callee(self.b.func, func);
+            self.aware_return_call(type_index, sig, fr, direct, &args)?;
+            self.reachable = false;
+            return Ok(());
+        }
         super::tail::return_call_direct(&mut *self.env, &mut self.b, self.vmctx, func, sig, &args);
         self.reachable = false;
         Ok(())
@@ -1384,6 +1426,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
         let (sig, func_ref, args) = self.checked_table_func_ref(type_index, table)?;
         self.fuel_spill();
+        if self.exn.is_some() {
+            self.aware_return_call(type_index, sig, func_ref, None, &args)?;
+            self.reachable = false;
+            return Ok(());
+        }
         super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
         self.reachable = false;
         Ok(())
@@ -1792,6 +1839,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::BrIf { relative_depth } => self.translate_br_if(relative_depth)?,
             O::BrTable { targets } => self.translate_br_table(&targets)?,
             O::Return => self.translate_return()?,
+            O::TryTable { try_table } => self.translate_try_table(try_table)?,
+            O::Throw { tag_index } => self.translate_throw(tag_index)?,
+            O::ThrowRef => self.translate_throw_ref()?,
             O::Call { function_index } => self.translate_call(function_index)?,
             O::CallIndirect {
                 type_index,

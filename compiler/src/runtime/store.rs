@@ -741,9 +741,13 @@ impl Store {
         imports: &dyn Fn(&str, &str) -> Option<Extern>,
     ) -> Result<InstanceId, InstantiateError> {
         check_mode(self.config.mode).map_err(InstantiateError::Unsupported)?;
-        if !matches!(self.config.mode, Mode::Interp | Mode::Tiered) && m.uses_exceptions() {
+        if !matches!(
+            self.config.mode,
+            Mode::Interp | Mode::Tiered | Mode::JitNone | Mode::JitSpeed
+        ) && m.uses_exceptions()
+        {
             return Err(InstantiateError::Unsupported(format!(
-                "exception handling is unsupported in mode {} (interp and tiered run it)",
+                "exception handling is unsupported in mode {} (interp, tiered and jit-* run it)",
                 self.config.mode
             )));
         }
