@@ -1,10 +1,10 @@
 //! Issue #17 item 6 (exception handling): wasm-smith modules with `try_table`, `throw`,
 //! `throw_ref` and tags (`exceptions_enabled`), run in the interpreter (the reference) and
-//! in `tiered`, `jit-none` and `jit-speed` (checked and guard memory each). Tiered mode
+//! in `tiered`, `jit-none`, `jit-speed`, `snapshot` (checked and guard memory each) and
+//! `snapshot-xip`. Tiered mode
 //! compiles every function after its first call, so exceptions cross the tier boundary
 //! while a module is half compiled. Results, traps (an uncaught exception is one) and
-//! memory are compared by `diff::compare`. The snapshot modes refuse these modules
-//! (`tests/exceptions.rs`). `BAREFLOW_DIFF_EXC_CASES=N` seeds (200 by default) from
+//! memory are compared by `diff::compare`. `BAREFLOW_DIFF_EXC_CASES=N` seeds (200 by default) from
 //! `BAREFLOW_DIFF_START`.
 
 mod diff;
@@ -45,12 +45,16 @@ fn run() {
     let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let reference = diff::StoreEngine::new(Mode::Interp, MemoryMode::Checked);
     let mut engines = Vec::new();
-    for mode in [Mode::Tiered, Mode::JitNone, Mode::JitSpeed] {
+    for mode in [Mode::Tiered, Mode::JitNone, Mode::JitSpeed, Mode::Snapshot] {
         engines.push(diff::StoreEngine::new(mode, MemoryMode::Checked));
         if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
             engines.push(diff::StoreEngine::new(mode, MemoryMode::Guard));
         }
     }
+    engines.push(diff::StoreEngine::new(
+        Mode::SnapshotXip,
+        MemoryMode::Checked,
+    ));
     let others: Vec<&dyn diff::Engine> = engines.iter().map(|e| e as &dyn diff::Engine).collect();
     let config = wasm_smith::Config {
         exceptions_enabled: true,

@@ -81,6 +81,11 @@ pub struct TrapContext {
     pub walk: Option<unsafe extern "C" fn(ctx: *mut TrapContext, sp: usize, fp: usize)>,
     /// Where [`record_frames`] writes (null: nowhere); owned by whoever sets `walk`.
     pub frames: *mut TrapFrames,
+    /// Exception handling: the table of the embedder's exception functions compiled code
+    /// of a module that uses exceptions calls (`throw`, `throw_ref`, `catch`: three code
+    /// addresses; docs/ABI.md, "Exceptions"). Null where the embedder has none (the
+    /// loaders: such code is not loaded there).
+    pub exn_fns: *const usize,
 }
 
 /// Return addresses of the compiled frames a trap unwound, innermost first, as
@@ -157,6 +162,8 @@ pub const TRAP_CTX_FUEL: i32 = 64;
 pub const TRAP_CTX_INTERRUPT: i32 = 72;
 /// Offset of [`TrapContext::exn_pending`].
 pub const TRAP_CTX_EXN_PENDING: i32 = 76;
+/// Offset of [`TrapContext::exn_fns`].
+pub const TRAP_CTX_EXN_FNS: i32 = 96;
 /// Offset of [`TrapContext::walk`].
 pub const TRAP_CTX_WALK: i32 = 80;
 
@@ -217,6 +224,7 @@ impl TrapContext {
             exn_pending: 0,
             walk: None,
             frames: core::ptr::null_mut(),
+            exn_fns: core::ptr::null(),
         }
     }
 }
@@ -565,6 +573,7 @@ mod tests {
             offset_of!(TrapContext, exn_pending) as i32,
             TRAP_CTX_EXN_PENDING
         );
+        assert_eq!(offset_of!(TrapContext, exn_fns) as i32, TRAP_CTX_EXN_FNS);
     }
 
     fn vmctx_with(trap_ctx: *mut TrapContext) -> VMContext {

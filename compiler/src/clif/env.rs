@@ -44,19 +44,20 @@ impl<M: Module + ?Sized> ModuleCalls<'_, M> {
     }
 }
 
-/// Exception handling in compiled code (docs/ABI.md, "Exceptions"): addresses of the
-/// runtime's `extern "C"` exception functions, each taking the calling function's own
-/// `*const FuncRef` first: `throw(fr, tag, values)`, `throw_ref(fr, exnref)` and
-/// `catch(fr, kind, tag, values) -> u64` (0: no match, 1: caught, else the `exnref`;
-/// `u64::MAX`: the arena is full).
-#[derive(Clone, Copy, Debug)]
-pub struct ExnFns {
+/// Exception handling in compiled code (docs/ABI.md, "Exceptions"): indices into the
+/// table of the embedder's `extern "C"` exception functions (`TrapContext::exn_fns`), each
+/// taking the calling function's own `*const FuncRef` first: `throw(fr, tag, values)`,
+/// `throw_ref(fr, exnref)` and `catch(fr, kind, tag, values) -> u64` (0: no match, 1:
+/// caught, else the `exnref`; `u64::MAX`: the arena is full).
+pub mod exn_fn {
     /// `throw`.
-    pub throw: usize,
+    pub const THROW: usize = 0;
     /// `throw_ref`.
-    pub throw_ref: usize,
+    pub const THROW_REF: usize = 1;
     /// One catch clause.
-    pub catch: usize,
+    pub const CATCH: usize = 2;
+    /// Entries of the table.
+    pub const COUNT: usize = 3;
 }
 
 /// Widens a value to a full 8-byte slot (array-ABI arguments and results): i32/f32
@@ -235,10 +236,11 @@ pub trait ClifEnv {
         None
     }
 
-    /// The exception functions compiled code calls ([`ExnFns`]); `None` (the default): the
-    /// environment cannot run exception handling and such functions are refused.
-    fn exn_fns(&self) -> Option<ExnFns> {
-        None
+    /// Whether the code may call the embedder's exception functions ([`exn_fn`], through
+    /// `TrapContext::exn_fns`). `false` (the default): functions with exception
+    /// instructions are refused (`TranslateError::Unsupported`).
+    fn exceptions(&self) -> bool {
+        false
     }
 
     /// Records which function is about to raise a trap, and where (`callee` is the

@@ -33,11 +33,11 @@ use cranelift_codegen::ir::{
 };
 use runtime_loader::TrapCode;
 use runtime_loader::abi;
-use runtime_loader::trap::TRAP_CTX_EXN_PENDING;
+use runtime_loader::trap::{TRAP_CTX_EXN_FNS, TRAP_CTX_EXN_PENDING};
 use wasmparser::{Catch, TryTable};
 
 use super::{Result, Translator, block_args, slot_flags, slots_of};
-use crate::clif::env::{ExnFns, readonly, trusted};
+use crate::clif::env::{exn_fn, readonly, trusted};
 use crate::clif::{TranslateError, clif_type, widen};
 
 use crate::runtime::exn::compiled;
@@ -50,7 +50,6 @@ const CATCH_ALL_REF: i64 = compiled::CATCH_ALL_REF as i64;
 
 /// Per-function state of an aware function.
 pub(super) struct ExnState {
-    pub(super) fns: ExnFns,
     /// Bit 0 of the function's `FuncRef` argument: the caller takes an uncaught exception
     /// through `exn_pending` (always 0 in an OSR entry).
     pub(super) caller_bit: Value,
@@ -80,9 +79,9 @@ impl Translator<'_, '_> {
         if !self.info.exceptions {
             return;
         }
-        let Some(fns) = self.env.exn_fns() else {
+        if !self.env.exceptions() {
             return;
-        };
+        }
         let caller_bit = if self.osr.is_some() {
             self.b.ins().iconst(I64, 0)
         } else {
@@ -90,18 +89,17 @@ impl Translator<'_, '_> {
             self.b.ins().band_imm_s(raw_callee, 1)
         };
         self.exn = Some(ExnState {
-            fns,
             caller_bit,
             uncaught: None,
             reraise: None,
         });
     }
 
-    fn exn_fns(&self) -> Result<ExnFns> {
-        self.exn
-            .as_ref()
-            .map(|e| e.fns)
-            .ok_or(TranslateError::Unsupported("exception handling"))
+    fn exn_check(&self) -> Result<()> {
+        match self.exn {
+            Some(_) => Ok(()),
+            None => Err(TranslateError::Unsupported("exception handling")),
+        }
     }
 
     /// The payload types of tag `tag`.
@@ -159,10 +157,11 @@ impl Translator<'_, '_> {
         out
     }
 
-    /// Calls runtime exception function `f` (platform convention).
+    /// Calls entry `which` ([`exn_fn`]) of the embedder's exception functions (platform
+    /// convention).
     fn exn_call(
         &mut self,
-        f: usize,
+        which: usize,
         params: &[Type],
         ret: Option<Type>,
         args: &[Value],
@@ -171,7 +170,12 @@ impl Translator<'_, '_> {
         sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
         sig.returns.extend(ret.map(AbiParam::new));
         let sig = self.b.import_signature(sig);
-        let f = self.b.ins().iconst(I64, f as i64);
+        let ctx = self.trap_ctx();
+        let table = self.b.ins().load(I64, readonly(), ctx, TRAP_CTX_EXN_FNS);
+        let f = self
+            .b
+            .ins()
+            .load(I64, readonly(), table, (which * 8) as i32);
         let call = self.b.ins().call_indirect(sig, f, args);
         self.b.inst_results(call).first().copied()
     }
@@ -209,7 +213,7 @@ impl Translator<'_, '_> {
     /// `try_table`: resolves the clauses' labels (outside the construct), opens it as a
     /// block.
     pub(super) fn translate_try_table(&mut self, t: TryTable) -> Result<()> {
-        self.exn_fns()?;
+        self.exn_check()?;
         let mut clauses = Vec::with_capacity(t.catches.len());
         for c in &t.catches {
             let (kind, tag, label) = match *c {
@@ -255,9 +259,6 @@ impl Translator<'_, '_> {
         let (Some(dispatch), Some(parent)) = (t.dispatch, t.parent) else {
             return;
         };
-        let Some(fns) = self.exn.as_ref().map(|e| e.fns) else {
-            return;
-        };
         self.b.switch_to_block(dispatch);
         self.b.seal_block(dispatch);
         // The callee (or the thrower) may have used fuel and grown memory.
@@ -275,7 +276,7 @@ impl Translator<'_, '_> {
             let tg = self.b.ins().iconst(I32, i64::from(tag));
             let r = self
                 .exn_call(
-                    fns.catch,
+                    exn_fn::CATCH,
                     &[I64, I32, I32, I64],
                     Some(I64),
                     &[self.callee, k, tg, addr],
@@ -301,14 +302,19 @@ impl Translator<'_, '_> {
 
     /// `throw tag`.
     pub(super) fn translate_throw(&mut self, tag: u32) -> Result<()> {
-        let fns = self.exn_fns()?;
+        self.exn_check()?;
         let payload = self.tag_payload(tag)?;
         let vals = self.popn(payload.len())?;
         let slots: usize = payload.iter().map(|t| slots_of(*t)).sum();
         let addr = self.value_slots(slots);
         self.store_slots(addr, &vals);
         let tg = self.b.ins().iconst(I32, i64::from(tag));
-        self.exn_call(fns.throw, &[I64, I32, I64], None, &[self.callee, tg, addr]);
+        self.exn_call(
+            exn_fn::THROW,
+            &[I64, I32, I64],
+            None,
+            &[self.callee, tg, addr],
+        );
         let h = self.handler();
         self.b.ins().jump(h, &[]);
         self.reachable = false;
@@ -317,11 +323,11 @@ impl Translator<'_, '_> {
 
     /// `throw_ref`: a null reference traps.
     pub(super) fn translate_throw_ref(&mut self) -> Result<()> {
-        let fns = self.exn_fns()?;
+        self.exn_check()?;
         let r = self.pop()?;
         let is_null = self.b.ins().icmp_imm_s(IntCC::Equal, r, 0);
         self.trap_if(is_null, TrapCode::NullReference);
-        self.exn_call(fns.throw_ref, &[I64, I64], None, &[self.callee, r]);
+        self.exn_call(exn_fn::THROW_REF, &[I64, I64], None, &[self.callee, r]);
         let h = self.handler();
         self.b.ins().jump(h, &[]);
         self.reachable = false;

@@ -25,7 +25,7 @@ use cranelift_codegen::ir::{self, AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
 use wasmparser::{FuncType, ValType};
 
-pub use env::{ClifEnv, ExnFns, ModuleCalls, VmctxEnv, widen};
+pub use env::{ClifEnv, ModuleCalls, VmctxEnv, exn_fn, widen};
 pub use translate::{
     Bounds, FuncTranslator, heap_trap_sites, heap_trap_sites_located, translate_function,
 };

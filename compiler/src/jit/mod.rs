@@ -231,13 +231,8 @@ impl ClifEnv for JitEnv<'_> {
         self.calls.callee(func, index)
     }
 
-    fn exn_fns(&self) -> Option<clif::ExnFns> {
-        use crate::runtime::exn::compiled;
-        Some(clif::ExnFns {
-            throw: compiled::throw as *const u8 as usize,
-            throw_ref: compiled::throw_ref as *const u8 as usize,
-            catch: compiled::catch as *const u8 as usize,
-        })
+    fn exceptions(&self) -> bool {
+        true
     }
 }
 

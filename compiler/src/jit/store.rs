@@ -111,6 +111,7 @@ impl JitStore {
         let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
         let mut frames = Box::new(TrapFrames::EMPTY);
         super::frames::install(&mut trap_ctx, &mut frames);
+        trap_ctx.exn_fns = crate::runtime::exn::compiled::table();
         let ctx: *mut TrapContext = &mut *trap_ctx;
         let (mut pure, tiering) = match config.mode {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),

@@ -156,6 +156,26 @@ pub(crate) mod compiled {
     /// What [`catch`] returns when a catch by reference finds the arena full.
     pub const CATCH_FULL: u64 = u64::MAX;
 
+    /// The table `TrapContext::exn_fns` points at, in `clif::exn_fn` order.
+    #[repr(C)]
+    pub struct Table {
+        throw: unsafe extern "C" fn(*const FuncRef, u32, *const u64),
+        throw_ref: unsafe extern "C" fn(*const FuncRef, u64),
+        catch: unsafe extern "C" fn(*const FuncRef, u32, u32, *mut u64) -> u64,
+    }
+
+    /// This runtime's exception functions.
+    pub static TABLE: Table = Table {
+        throw,
+        throw_ref,
+        catch,
+    };
+
+    /// What a store's `TrapContext::exn_fns` is set to.
+    pub fn table() -> *const usize {
+        (&raw const TABLE).cast()
+    }
+
     /// The instance view of compiled function `fr`.
     ///
     /// # Safety
