@@ -194,10 +194,6 @@ fn configs() -> Vec<Config> {
     v
 }
 
-fn setup(mode: Mode) -> Result<Setup, InstantiateError> {
-    setup_with(Config::new(mode))
-}
-
 fn setup_with(config: Config) -> Result<Setup, InstantiateError> {
     let mut store = Store::new(config);
     let host_tag = store.new_tag(FuncType {
