@@ -338,8 +338,9 @@ pub const WASM3_IMPLEMENTED: WasmFeatures = WasmFeatures::EXTENDED_CONST
 /// 3.0 features the front end accepts although they are not complete yet; the `wasm3` scope keeps their spec assertions skipped and named until they move
 /// to [`WASM3_IMPLEMENTED`].
 ///
-/// Exception handling: the interpreter runs it; the compiled modes refuse modules that
-/// use it (`runtime::Store::instantiate`), so it stays partial.
+/// Exception handling runs in every mode, but snapshot files of modules that use it are
+/// refused (the loaders have no exception functions yet), so the front end keeps it here;
+/// the `wasm3` scope adds it in every mode (`wast::exceptions_in_mode`).
 pub const WASM3_PARTIAL: WasmFeatures = WasmFeatures::EXCEPTIONS;
 
 /// The features this front end accepts: WebAssembly 2.0 (including fixed-width SIMD),

@@ -1,10 +1,10 @@
 //! Issue #17 item 6 (exception handling): wasm-smith modules with `try_table`, `throw`,
 //! `throw_ref` and tags (`exceptions_enabled`), run in the interpreter (the reference) and
-//! in `tiered` mode (checked and guard memory), where every function without an exception
-//! instruction is compiled after its first call and the others stay interpreted, so
-//! exceptions cross compiled frames. Results, traps (an uncaught exception is one) and
-//! memory are compared by `diff::compare`. The other compiled modes refuse these modules
-//! (`tests/exceptions.rs`). `BAREFLOW_DIFF_EXC_CASES=N` seeds (200 by default) from
+//! in `tiered`, `jit-none`, `jit-speed`, `snapshot` (checked and guard memory each) and
+//! `snapshot-xip`. Tiered mode
+//! compiles every function after its first call, so exceptions cross the tier boundary
+//! while a module is half compiled. Results, traps (an uncaught exception is one) and
+//! memory are compared by `diff::compare`. `BAREFLOW_DIFF_EXC_CASES=N` seeds (200 by default) from
 //! `BAREFLOW_DIFF_START`.
 
 mod diff;
@@ -44,10 +44,17 @@ fn run() {
     let cases = diff::env_u64("BAREFLOW_DIFF_EXC_CASES", 200);
     let start = diff::env_u64("BAREFLOW_DIFF_START", 0);
     let reference = diff::StoreEngine::new(Mode::Interp, MemoryMode::Checked);
-    let mut engines = vec![diff::StoreEngine::new(Mode::Tiered, MemoryMode::Checked)];
-    if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
-        engines.push(diff::StoreEngine::new(Mode::Tiered, MemoryMode::Guard));
+    let mut engines = Vec::new();
+    for mode in [Mode::Tiered, Mode::JitNone, Mode::JitSpeed, Mode::Snapshot] {
+        engines.push(diff::StoreEngine::new(mode, MemoryMode::Checked));
+        if runtime_loader::instance::GUARD_MEMORY_SUPPORTED {
+            engines.push(diff::StoreEngine::new(mode, MemoryMode::Guard));
+        }
     }
+    engines.push(diff::StoreEngine::new(
+        Mode::SnapshotXip,
+        MemoryMode::Checked,
+    ));
     let others: Vec<&dyn diff::Engine> = engines.iter().map(|e| e as &dyn diff::Engine).collect();
     let config = wasm_smith::Config {
         exceptions_enabled: true,

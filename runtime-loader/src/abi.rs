@@ -79,7 +79,7 @@ pub struct FuncRef {
     pub func_index: u32,
     /// One of [`func_kind`].
     pub kind: u32,
-    /// Padding; always zero.
+    /// Flags ([`FUNC_REF_FLAG_EXN`]); zero unless the JIT sets one.
     pub reserved: u32,
     /// Host data: for wasm functions, the host-side instance that owns the code; for host
     /// functions, the closure environment.
@@ -88,6 +88,12 @@ pub struct FuncRef {
 
 /// Offset of [`FuncRef::native`].
 pub const FUNC_REF_NATIVE: i32 = 0;
+/// Offset of [`FuncRef::reserved`], the flags word.
+pub const FUNC_REF_FLAGS: i32 = 36;
+/// Flag of [`FuncRef::reserved`]: `native` is compiled code of a module that uses exception
+/// handling, which propagates an uncaught exception to a caller that passed its `FuncRef`
+/// with bit 0 set by [`crate::trap::TrapContext::exn_pending`] (docs/ABI.md, "Exceptions").
+pub const FUNC_REF_FLAG_EXN: u32 = 1;
 /// Offset of [`FuncRef::array`].
 pub const FUNC_REF_ARRAY: i32 = 8;
 /// Offset of [`FuncRef::vmctx`].

@@ -69,6 +69,10 @@ pub struct TrapContext {
     /// at its next function entry or back-edge; the check clears it. Written with a single
     /// store from any thread or a signal handler (see [`request_interrupt`]).
     pub interrupt: u32,
+    /// Exception handling: non-zero while compiled code returns an uncaught exception to a
+    /// compiled caller that asked for it (docs/ABI.md, "Exceptions"); that caller clears it.
+    /// The exception itself is the store's pending one. Fills the padding before `walk`.
+    pub exn_pending: u32,
     /// Called by the raise path, when set, before it unwinds: `walk(ctx, sp, fp)` with the
     /// stack pointer at the raise entry (`[sp]` is the return address into the code that
     /// raised the trap) and that code's frame pointer. The std side installs
@@ -77,6 +81,11 @@ pub struct TrapContext {
     pub walk: Option<unsafe extern "C" fn(ctx: *mut TrapContext, sp: usize, fp: usize)>,
     /// Where [`record_frames`] writes (null: nowhere); owned by whoever sets `walk`.
     pub frames: *mut TrapFrames,
+    /// Exception handling: the table of the embedder's exception functions compiled code
+    /// of a module that uses exceptions calls (`throw`, `throw_ref`, `catch`: three code
+    /// addresses; docs/ABI.md, "Exceptions"). Null where the embedder has none (the
+    /// loaders: such code is not loaded there).
+    pub exn_fns: *const usize,
 }
 
 /// Return addresses of the compiled frames a trap unwound, innermost first, as
@@ -151,6 +160,10 @@ pub unsafe extern "C" fn record_frames(ctx: *mut TrapContext, sp: usize, fp: usi
 pub const TRAP_CTX_FUEL: i32 = 64;
 /// Offset of [`TrapContext::interrupt`].
 pub const TRAP_CTX_INTERRUPT: i32 = 72;
+/// Offset of [`TrapContext::exn_pending`].
+pub const TRAP_CTX_EXN_PENDING: i32 = 76;
+/// Offset of [`TrapContext::exn_fns`].
+pub const TRAP_CTX_EXN_FNS: i32 = 96;
 /// Offset of [`TrapContext::walk`].
 pub const TRAP_CTX_WALK: i32 = 80;
 
@@ -208,8 +221,10 @@ impl TrapContext {
             stack_floor_min: 0,
             fuel: 0,
             interrupt: 0,
+            exn_pending: 0,
             walk: None,
             frames: core::ptr::null_mut(),
+            exn_fns: core::ptr::null(),
         }
     }
 }
@@ -554,6 +569,11 @@ mod tests {
             TRAP_CTX_INTERRUPT
         );
         assert_eq!(offset_of!(TrapContext, walk) as i32, TRAP_CTX_WALK);
+        assert_eq!(
+            offset_of!(TrapContext, exn_pending) as i32,
+            TRAP_CTX_EXN_PENDING
+        );
+        assert_eq!(offset_of!(TrapContext, exn_fns) as i32, TRAP_CTX_EXN_FNS);
     }
 
     fn vmctx_with(trap_ctx: *mut TrapContext) -> VMContext {

@@ -356,17 +356,16 @@ pub const WASM3_IMPLEMENTED: &[&str] = &[
     "memory64",
     "annotations",
     "multi-memory",
+    "exceptions",
 ];
 
 /// The 3.0 features not implemented yet: the only ones a [`WASM3_FILES`] assertion may be
 /// skipped for.
-/// `exceptions` runs in `interp` and `tiered` only: it stays here for the other modes, and
-/// [`exceptions_verdict`] forbids its skips in the modes that run it.
-pub const WASM3_PENDING: &[&str] = &["exceptions", "gc"];
+pub const WASM3_PENDING: &[&str] = &["gc"];
 
-/// The modes that run exception handling ([`bareflow::internals::wast::exceptions_in_mode`]):
-/// there the `exceptions` feature stays [`WASM3_PENDING`] for the other modes' sake, but
-/// [`exceptions_verdict`] requires it to have no skip.
+/// The modes that run exception handling ([`bareflow::internals::wast::exceptions_in_mode`],
+/// every mode since compiled code propagates exceptions): [`exceptions_verdict`] requires
+/// the `exceptions` feature to have no skip there.
 pub fn exceptions_strict(mode: SpecMode) -> bool {
     bareflow::internals::wast::exceptions_in_mode(mode.mode)
 }
@@ -631,7 +630,7 @@ mod tests {
             ..FileReport::default()
         };
         r.skipped_features.insert("gc".into(), 2);
-        r.skipped_features.insert("gc+exceptions".into(), 1);
+        r.skipped_features.insert("gc+multi-memory".into(), 1);
         assert_eq!(wasm3_verdict(&r), Ok(()));
         r.skipped_features.insert("relaxed-simd".into(), 1);
         let e = wasm3_verdict(&r).unwrap_err();

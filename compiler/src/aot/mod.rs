@@ -92,6 +92,11 @@ pub struct AotOptions {
     pub threads: usize,
     /// Inline small (and, with a profile, hot) callees at direct call sites ([`inline`]).
     pub inline: bool,
+    /// Exception handling (docs/ABI.md, "Exceptions"): compile the module's functions to
+    /// propagate exceptions, calling the embedder's exception functions through
+    /// `TrapContext::exn_fns`. Only the compiler's in-process snapshot mode provides them;
+    /// `false` (the default) refuses functions with exception instructions.
+    pub exceptions: bool,
 }
 
 impl Default for AotOptions {
@@ -105,6 +110,7 @@ impl Default for AotOptions {
             bounds: crate::clif::Bounds::default(),
             threads: 0,
             inline: true,
+            exceptions: false,
         }
     }
 }
@@ -298,11 +304,17 @@ pub fn reachable(module: &parse::Module) -> Result<Vec<bool>, AotError> {
 struct ObjEnv<'m> {
     call_conv: CallConv,
     calls: clif::ModuleCalls<'m, ObjectModule>,
+    /// [`AotOptions::exceptions`].
+    exceptions: bool,
 }
 
 impl ClifEnv for ObjEnv<'_> {
     fn call_conv(&self) -> CallConv {
         self.call_conv
+    }
+
+    fn exceptions(&self) -> bool {
+        self.exceptions
     }
 
     fn direct_callee(&mut self, func: &mut ir::Function, index: u32) -> Option<ir::FuncRef> {
@@ -466,7 +478,11 @@ fn compile_parallel(
 /// [`AotError::Translate`] or [`AotError::Codegen`].
 pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, AotStats), AotError> {
     let meta = &module.meta;
-    let info = ModuleInfo::from_meta(meta);
+    let info = if opts.exceptions {
+        ModuleInfo::from_module(module, true)
+    } else {
+        ModuleInfo::from_meta(meta)
+    };
     let sse41 = opts.xip;
     let cpu = opts.target_cpu.as_deref();
     let isas = [
@@ -533,6 +549,7 @@ pub fn compile(module: &parse::Module, opts: &AotOptions) -> Result<(Vec<u8>, Ao
                 ids: &ids,
                 colocated: true,
             },
+            exceptions: opts.exceptions,
         };
         translator
             .translate(&info, &mut env, index, &body, &mut func)

@@ -76,6 +76,7 @@ impl SnapshotStore {
         let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
         let mut frames = Box::new(runtime_loader::trap::TrapFrames::EMPTY);
         crate::jit::frames::install(&mut trap_ctx, &mut frames);
+        trap_ctx.exn_fns = crate::runtime::exn::compiled::table();
         let stubs = JitTier::new(OptLevel::None, &mut *trap_ctx).ok()?;
         Some(SnapshotStore {
             code_ranges: Vec::new(),
@@ -143,6 +144,7 @@ impl SnapshotStore {
         &mut self,
         inst: &Instance,
         module: &Arc<parse::Module>,
+        exceptions: bool,
     ) -> Result<(), String> {
         let ctx: *mut TrapContext = &mut *self.trap_ctx;
         // SAFETY: the vmctx and libcall table are live allocations owned by `inst`.
@@ -161,6 +163,7 @@ impl SnapshotStore {
                     memory: self.memory,
                     target_cpu: None,
                     bounds: self.bounds,
+                    exceptions,
                     ..Default::default()
                 };
                 let (bytes, _) = super::compile(module, &opts).map_err(|e| e.to_string())?;
@@ -209,6 +212,9 @@ impl SnapshotStore {
             unsafe {
                 (*fr).native = native;
                 (*fr).array = array;
+                if exceptions && !native.is_null() {
+                    (*fr).reserved |= runtime_loader::abi::FUNC_REF_FLAG_EXN;
+                }
             }
             if let Some(&len) = self.code_sizes[slot].get(&index)
                 && !native.is_null()

@@ -134,6 +134,8 @@ impl CompileCommand {
             },
             threads: self.jobs,
             inline: !self.no_inline,
+            // The loaders have no exception functions (docs/ABI.md, "Exceptions").
+            exceptions: false,
         };
         // Read the key first: a bad key file fails before the (slow) compilation.
         let key = match &self.sign {

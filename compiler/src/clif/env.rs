@@ -44,6 +44,22 @@ impl<M: Module + ?Sized> ModuleCalls<'_, M> {
     }
 }
 
+/// Exception handling in compiled code (docs/ABI.md, "Exceptions"): indices into the
+/// table of the embedder's `extern "C"` exception functions (`TrapContext::exn_fns`), each
+/// taking the calling function's own `*const FuncRef` first: `throw(fr, tag, values)`,
+/// `throw_ref(fr, exnref)` and `catch(fr, kind, tag, values) -> u64` (0: no match, 1:
+/// caught, else the `exnref`; `u64::MAX`: the arena is full).
+pub mod exn_fn {
+    /// `throw`.
+    pub const THROW: usize = 0;
+    /// `throw_ref`.
+    pub const THROW_REF: usize = 1;
+    /// One catch clause.
+    pub const CATCH: usize = 2;
+    /// Entries of the table.
+    pub const COUNT: usize = 3;
+}
+
 /// Widens a value to a full 8-byte slot (array-ABI arguments and results): i32/f32
 /// zero-extended bits, f64 raw bits, i64 unchanged.
 pub fn widen(b: &mut FunctionBuilder, v: Value) -> Value {
@@ -224,6 +240,13 @@ pub trait ClifEnv {
     /// `period` (a power of two), so the tier policy can look at it. `None` by default.
     fn tier_hook(&mut self) -> Option<(usize, usize, u64)> {
         None
+    }
+
+    /// Whether the code may call the embedder's exception functions ([`exn_fn`], through
+    /// `TrapContext::exn_fns`). `false` (the default): functions with exception
+    /// instructions are refused (`TranslateError::Unsupported`).
+    fn exceptions(&self) -> bool {
+        false
     }
 
     /// Records which function is about to raise a trap, and where (`callee` is the

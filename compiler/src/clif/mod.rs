@@ -25,7 +25,7 @@ use cranelift_codegen::ir::{self, AbiParam, Signature, types};
 use cranelift_codegen::isa::CallConv;
 use wasmparser::{FuncType, ValType};
 
-pub use env::{ClifEnv, ModuleCalls, VmctxEnv, widen};
+pub use env::{ClifEnv, ModuleCalls, VmctxEnv, exn_fn, widen};
 pub use translate::{
     Bounds, FuncTranslator, heap_trap_sites, heap_trap_sites_located, translate_function,
 };
@@ -94,6 +94,11 @@ pub struct ModuleInfo {
     pub memory_index64: Vec<bool>,
     /// Per table (imports first): table64, `i64` indices.
     pub table_index64: Vec<bool>,
+    /// Exception handling: the type index of every tag (imports first).
+    pub tags: Vec<u32>,
+    /// The module uses exception handling: every function propagates exceptions
+    /// (docs/ABI.md, "Exceptions").
+    pub exceptions: bool,
 }
 
 impl ModuleInfo {
@@ -130,6 +135,17 @@ impl ModuleInfo {
             has_memory: !meta.memories.is_empty(),
             memory_index64: meta.memories.iter().map(|m| m.index64).collect(),
             table_index64: meta.tables.iter().map(|t| t.index64).collect(),
+            tags: Vec::new(),
+            exceptions: false,
+        }
+    }
+
+    /// [`ModuleInfo::from_meta`] with the parsed module's tags and exception use.
+    pub fn from_module(m: &crate::parse::Module, exceptions: bool) -> ModuleInfo {
+        ModuleInfo {
+            tags: m.tags.types.clone(),
+            exceptions,
+            ..ModuleInfo::from_meta(&m.meta)
         }
     }
 

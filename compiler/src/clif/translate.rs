@@ -42,6 +42,8 @@ mod simd;
 mod bounds;
 #[path = "counted_loop.rs"]
 mod counted_loop;
+#[path = "exn.rs"]
+mod exn;
 pub use bounds::Bounds;
 
 /// Reusable translation state (the frontend's scratch buffers survive across functions).
@@ -185,6 +187,8 @@ impl FuncTranslator {
             version: None,
             unchecked: false,
             chunk: None,
+            exn: None,
+            tries: Vec::new(),
             osr: osr.map(|(offset, below)| Osr {
                 offset,
                 below: below as usize,
@@ -324,6 +328,11 @@ struct Translator<'a, 'f> {
     unchecked: bool,
     /// The interrupt chunks of the unchecked copy being translated (`bounds.rs`).
     chunk: Option<bounds::Chunk>,
+    /// Exception handling: the state of an aware function (`exn.rs`); `None` for every
+    /// function of a module without exceptions.
+    exn: Option<exn::ExnState>,
+    /// The open `try_table`s, innermost last (`exn.rs`).
+    tries: Vec<exn::TryFrame>,
 }
 
 /// State of a versioned loop: the checked copy is translated first, then the operators
@@ -433,6 +442,7 @@ impl<'a, 'f> Translator<'a, 'f> {
         let params = self.b.block_params(entry).to_vec();
         self.vmctx = params[0];
         self.callee = params[1];
+        self.exn_setup(params[1]);
         let frame = self.osr.as_mut().map(|o| {
             o.frame = params[2];
             params[2]
@@ -540,6 +550,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 if let Operator::Loop { blockty } = op
                     && self.version.is_none()
                     && self.osr.is_none()
+                    && self.exn.is_none()
                     && self.bounds.any()
                     && let Some(cl) = counted_loop::analyse(ops.clone(), blockty)
                 {
@@ -657,6 +668,7 @@ impl<'a, 'f> Translator<'a, 'f> {
                 self.check_insts += self.b.func.dfg.num_insts() - before;
             }
         }
+        self.finish_exn();
         if let Some(block) = self.status_block {
             self.b.switch_to_block(block);
             let code = self.b.block_params(block)[0];
@@ -1107,6 +1119,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             self.b.ins().jump(frame.end, &block_args(&frame.else_args));
             frame.end_reachable = true;
         }
+        if !self.tries.is_empty() {
+            self.end_try_table();
+        }
         if frame.kind == FrameKind::Loop {
             self.b.seal_block(frame.header);
         }
@@ -1240,7 +1255,10 @@ impl<'a, 'f> Translator<'a, 'f> {
     /// Skips an operator in dead code, tracking only nesting.
     fn translate_dead_op(&mut self, op: Operator<'_>) -> Result<()> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.dead_depth += 1;
             }
             Operator::Else if self.dead_depth == 0 => self.translate_else()?,
@@ -1285,9 +1303,14 @@ impl<'a, 'f> Translator<'a, 'f> {
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(n)?;
         self.fuel_spill();
-        let results = self
-            .env
-            .call_direct(&mut self.b, self.vmctx, func, sig, &args);
+        let results = if self.exn.is_some() {
+            let fr = self.env.func_ref(&mut self.b, self.vmctx, func);
+            let direct = self.env.direct_callee(self.b.func, func);
+            self.aware_call(type_index, sig, fr, direct, &args)?
+        } else {
+            self.env
+                .call_direct(&mut self.b, self.vmctx, func, sig, &args)
+        };
         self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
@@ -1336,7 +1359,11 @@ impl<'a, 'f> Translator<'a, 'f> {
     fn translate_call_indirect(&mut self, type_index: u32, table: u32) -> Result<()> {
         let (sig, func_ref, args) = self.checked_table_func_ref(type_index, table)?;
         self.fuel_spill();
-        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        let results = if self.exn.is_some() {
+            self.aware_call(type_index, sig, func_ref, None, &args)?
+        } else {
+            self.env.call_func_ref(&mut self.b, sig, func_ref, &args)
+        };
         self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
@@ -1360,12 +1387,20 @@ impl<'a, 'f> Translator<'a, 'f> {
         self.trap_if(is_null, TrapCode::NullFuncRef);
         if tail && self.osr.is_none() {
             self.fuel_spill();
-            super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+            if self.exn.is_some() {
+                self.aware_return_call(type_index, sig, func_ref, None, &args)?;
+            } else {
+                super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
+            }
             self.reachable = false;
             return Ok(());
         }
         self.fuel_spill();
-        let results = self.env.call_func_ref(&mut self.b, sig, func_ref, &args);
+        let results = if self.exn.is_some() {
+            self.aware_call(type_index, sig, func_ref, None, &args)?
+        } else {
+            self.env.call_func_ref(&mut self.b, sig, func_ref, &args)
+        };
         self.fuel_reload();
         self.heap_may_have_changed();
         self.stack.extend(results);
@@ -1391,6 +1426,13 @@ impl<'a, 'f> Translator<'a, 'f> {
         let sig = self.sig_ref(type_index)?;
         let args = self.popn(n)?;
         self.fuel_spill();
+        if self.exn.is_some() {
+            let fr = self.env.func_ref(&mut self.b, self.vmctx, func);
+            let direct = self.env.direct_callee(self.b.func, func);
+            self.aware_return_call(type_index, sig, fr, direct, &args)?;
+            self.reachable = false;
+            return Ok(());
+        }
         super::tail::return_call_direct(&mut *self.env, &mut self.b, self.vmctx, func, sig, &args);
         self.reachable = false;
         Ok(())
@@ -1405,6 +1447,11 @@ impl<'a, 'f> Translator<'a, 'f> {
         }
         let (sig, func_ref, args) = self.checked_table_func_ref(type_index, table)?;
         self.fuel_spill();
+        if self.exn.is_some() {
+            self.aware_return_call(type_index, sig, func_ref, None, &args)?;
+            self.reachable = false;
+            return Ok(());
+        }
         super::tail::return_call_func_ref(&mut self.b, sig, func_ref, &args);
         self.reachable = false;
         Ok(())
@@ -1856,6 +1903,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             O::BrIf { relative_depth } => self.translate_br_if(relative_depth)?,
             O::BrTable { targets } => self.translate_br_table(&targets)?,
             O::Return => self.translate_return()?,
+            O::TryTable { try_table } => self.translate_try_table(try_table)?,
+            O::Throw { tag_index } => self.translate_throw(tag_index)?,
+            O::ThrowRef => self.translate_throw_ref()?,
             O::Call { function_index } => self.translate_call(function_index)?,
             O::CallIndirect {
                 type_index,

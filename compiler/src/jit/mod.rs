@@ -230,6 +230,10 @@ impl ClifEnv for JitEnv<'_> {
     fn direct_callee(&mut self, func: &mut ir::Function, index: u32) -> Option<ir::FuncRef> {
         self.calls.callee(func, index)
     }
+
+    fn exceptions(&self) -> bool {
+        true
+    }
 }
 
 impl JitTier {

@@ -111,6 +111,7 @@ impl JitStore {
         let mut trap_ctx = Box::new(TrapContext::new(config.wasm_stack_budget()));
         let mut frames = Box::new(TrapFrames::EMPTY);
         super::frames::install(&mut trap_ctx, &mut frames);
+        trap_ctx.exn_fns = crate::runtime::exn::compiled::table();
         let ctx: *mut TrapContext = &mut *trap_ctx;
         let (mut pure, tiering) = match config.mode {
             Mode::JitNone => (Some(JitTier::new(OptLevel::None, ctx)?), None),
@@ -231,7 +232,9 @@ impl JitStore {
             *inst.libcalls_mut().add(libcall::RAISE_TRAP) = trap::raise_trap_address();
         }
         let meta = &module.meta;
-        let info = ModuleInfo::from_meta(meta);
+        // SAFETY: per the caller, `interp` is live.
+        let exceptions = !module.tags.is_empty() || unsafe { (&*interp).code.uses_exceptions };
+        let info = ModuleInfo::from_module(module, exceptions);
         let n = meta.num_defined_funcs();
         if let Some(tier) = &mut self.pure {
             let mut bodies = Vec::with_capacity(n as usize);
@@ -258,6 +261,9 @@ impl JitStore {
                 unsafe {
                     (*fr).native = c.native;
                     (*fr).array = c.array;
+                    if exceptions {
+                        (*fr).reserved |= runtime_loader::abi::FUNC_REF_FLAG_EXN;
+                    }
                 }
             }
             return Ok(());
@@ -508,11 +514,6 @@ impl Tiering {
         let Some(c) = interp.counters.get(d) else {
             return Ok(());
         };
-        // A function with exception instructions stays interpreted (docs/ABI.md
-        // "Exceptions"); an exception passing through compiled code is a status it raises.
-        if interp.code.funcs.get(d).is_some_and(|f| f.uses_exceptions) {
-            return Ok(());
-        }
         let counters = TierCounters {
             calls: c.calls(),
             back_edges: c.back_edges.get(),

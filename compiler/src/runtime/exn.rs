@@ -134,3 +134,127 @@ impl ExnHeap {
         }
     }
 }
+
+/// Compiled code's exception functions (docs/ABI.md, "Exceptions"), called by absolute
+/// address from JIT code ([`crate::clif::env::ExnFns`]). `fr` is the calling function's own
+/// `FuncRef`, whose `host_data` is its instance's interpreter view (tags and the store's
+/// exception heap).
+pub(crate) mod compiled {
+    use super::{ExnObj, Pending};
+    use crate::interp::InterpInstance;
+    use runtime_loader::abi::FuncRef;
+
+    /// Catch clause kinds, as compiled code passes them to [`catch`].
+    pub const CATCH_TAG: u32 = 0;
+    /// `catch_ref`.
+    pub const CATCH_TAG_REF: u32 = 1;
+    /// `catch_all`.
+    pub const CATCH_ALL: u32 = 2;
+    /// `catch_all_ref`.
+    pub const CATCH_ALL_REF: u32 = 3;
+
+    /// What [`catch`] returns when a catch by reference finds the arena full.
+    pub const CATCH_FULL: u64 = u64::MAX;
+
+    /// The table `TrapContext::exn_fns` points at, in `clif::exn_fn` order.
+    #[repr(C)]
+    pub struct Table {
+        throw: unsafe extern "C" fn(*const FuncRef, u32, *const u64),
+        throw_ref: unsafe extern "C" fn(*const FuncRef, u64),
+        catch: unsafe extern "C" fn(*const FuncRef, u32, u32, *mut u64) -> u64,
+    }
+
+    /// This runtime's exception functions.
+    pub static TABLE: Table = Table {
+        throw,
+        throw_ref,
+        catch,
+    };
+
+    /// What a store's `TrapContext::exn_fns` is set to.
+    pub fn table() -> *const usize {
+        (&raw const TABLE).cast()
+    }
+
+    /// The instance view of compiled function `fr`.
+    ///
+    /// # Safety
+    /// `fr` is a live wasm `FuncRef`.
+    unsafe fn view<'a>(fr: *const FuncRef) -> Option<&'a InterpInstance> {
+        // SAFETY: per the caller; wasm FuncRefs carry their interpreter view.
+        unsafe {
+            let d = (*fr).host_data as *const InterpInstance;
+            (!d.is_null() && !(*d).exn.is_null()).then(|| &*d)
+        }
+    }
+
+    /// `throw tag`: makes a new exception with the payload in `values` (the tag's slots)
+    /// the store's pending one.
+    ///
+    /// # Safety
+    /// Called by compiled code: `fr` its live `FuncRef`, `tag` a tag index of its module,
+    /// `values` the tag's payload slots.
+    pub unsafe extern "C" fn throw(fr: *const FuncRef, tag: u32, values: *const u64) {
+        // SAFETY: per the caller.
+        unsafe {
+            let Some(d) = view(fr) else { return };
+            let Some(&t) = d.tags.get(tag as usize) else {
+                return;
+            };
+            let n = (*t).slots as usize;
+            let payload = std::slice::from_raw_parts(values, n).into();
+            (*d.exn).set_pending(Pending::Owned(Box::new(ExnObj { tag: t, payload })));
+        }
+    }
+
+    /// `throw_ref`: makes exception reference `r` (non-null) the pending exception.
+    ///
+    /// # Safety
+    /// As for [`throw`]; `r` an object of the store's arena.
+    pub unsafe extern "C" fn throw_ref(fr: *const FuncRef, r: u64) {
+        // SAFETY: per the caller.
+        unsafe {
+            if let Some(d) = view(fr) {
+                (*d.exn).set_pending(Pending::Shared(r as *const ExnObj));
+            }
+        }
+    }
+
+    /// One catch clause: if the pending exception matches (`kind` one of the `CATCH_*`
+    /// constants, `tag` the clause's tag index), takes it, writes its payload to `values`
+    /// (tag clauses) and returns its `exnref` (by-reference clauses; [`CATCH_FULL`] if the
+    /// arena is full) or 1; 0 if it does not match.
+    ///
+    /// # Safety
+    /// As for [`throw`]; `values` has room for the tag's payload slots.
+    pub unsafe extern "C" fn catch(
+        fr: *const FuncRef,
+        kind: u32,
+        tag: u32,
+        values: *mut u64,
+    ) -> u64 {
+        // SAFETY: per the caller.
+        unsafe {
+            let Some(d) = view(fr) else { return 0 };
+            let heap = &*d.exn;
+            let Some(pending) = heap.pending_tag() else {
+                return 0;
+            };
+            let by_tag = matches!(kind, CATCH_TAG | CATCH_TAG_REF);
+            if by_tag && d.tags.get(tag as usize).copied() != Some(pending) {
+                return 0;
+            }
+            let Some(p) = heap.take_pending() else {
+                return 0;
+            };
+            if by_tag {
+                let payload = &p.obj().payload;
+                std::ptr::copy_nonoverlapping(payload.as_ptr(), values, payload.len());
+            }
+            if matches!(kind, CATCH_TAG_REF | CATCH_ALL_REF) {
+                return heap.expose(p).map_or(CATCH_FULL, |r| r as u64);
+            }
+            1
+        }
+    }
+}

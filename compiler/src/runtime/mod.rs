@@ -5,7 +5,7 @@
 
 mod caller;
 mod error;
-mod exn;
+pub(crate) mod exn;
 mod store;
 mod types;
 

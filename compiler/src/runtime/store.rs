@@ -746,12 +746,6 @@ impl Store {
         imports: &dyn Fn(&str, &str) -> Option<Extern>,
     ) -> Result<InstanceId, InstantiateError> {
         check_mode(self.config.mode).map_err(InstantiateError::Unsupported)?;
-        if !matches!(self.config.mode, Mode::Interp | Mode::Tiered) && m.uses_exceptions() {
-            return Err(InstantiateError::Unsupported(format!(
-                "exception handling is unsupported in mode {} (interp and tiered run it)",
-                self.config.mode
-            )));
-        }
         let meta = &m.inner.meta;
         let tags = self.link_tags(m, imports)?;
         let mut resolved = Imports::default();
@@ -949,7 +943,8 @@ impl Store {
                 .map_err(|e| InstantiateError::Resource(e.to_string()))?;
         } else if let Some(snap) = &mut self.snap {
             // SAFETY: as above (snapshot mode).
-            unsafe { snap.install_instance(&si.inst, &m.inner) }
+            let exceptions = !m.inner.tags.is_empty() || m.code.uses_exceptions;
+            unsafe { snap.install_instance(&si.inst, &m.inner, exceptions) }
                 .map_err(InstantiateError::Resource)?;
         } else if self.config.mode != Mode::Interp {
             return Err(InstantiateError::Unsupported(format!(

@@ -386,6 +386,9 @@ impl TierManager {
         unsafe {
             (*func_ref).native = compiled.native;
             (*func_ref).array = compiled.array;
+            if info.exceptions {
+                (*func_ref).reserved |= runtime_loader::abi::FUNC_REF_FLAG_EXN;
+            }
         }
         self.tiers.insert((instance, func), tier);
         let event = TierUpEvent {

@@ -736,6 +736,39 @@ mod tests {
         assert!(decode_meta(&encode_meta(&m)).is_ok());
     }
 
+    /// Exception handling: `exnref` in a signature, a global and a table is accepted (the
+    /// in-process snapshot mode runs such modules); a `v128` table is still refused.
+    #[test]
+    fn exnref_types_round_trip_and_v128_tables_are_refused() {
+        let g = GlobalType {
+            ty: ValType::ExnRef,
+            mutable: true,
+        };
+        let mut m = ModuleMeta {
+            types: vec![FuncType {
+                params: vec![ValType::ExnRef],
+                results: vec![ValType::ExnRef, ValType::I32],
+            }],
+            global_types: vec![g],
+            globals: vec![GlobalDef {
+                ty: g,
+                init: ConstExpr::RefNull(ValType::ExnRef),
+            }],
+            tables: vec![TableType {
+                elem: ValType::ExnRef,
+                limits: Limits { min: 1, max: None },
+                index64: false,
+            }],
+            table_inits: vec![ConstExpr::RefNull(ValType::ExnRef)],
+            ..ModuleMeta::default()
+        };
+        let b = encode_meta(&m);
+        assert_eq!(decode_meta(&b).unwrap(), m);
+        m.tables[0].elem = ValType::V128;
+        assert!(decode_meta(&encode_meta(&m)).is_err());
+        assert!(MetaView::parse(&encode_meta(&m)).is_err());
+    }
+
     #[test]
     fn every_truncation_and_extension_rejected() {
         let b = encode_meta(&sample());

@@ -107,11 +107,12 @@ const FIELD_CHECKS: [[u8; 4]; 15] = [
     [Tab::Funcs as u8, 0, 0, HEADER_BOUND + header::TYPES as u8],
     // A memory's limits flags.
     [Tab::Memories as u8, 4, 0, 4],
-    // A table's element type (a reference type) and limits flags.
-    [Tab::Tables as u8, 0, FUNCREF as u8, 2],
+    // A table's element type (a reference type: funcref, externref or exnref, v128 is
+    // refused in `check`) and limits flags.
+    [Tab::Tables as u8, 0, FUNCREF as u8, 4],
     [Tab::Tables as u8, 5, 0, 4],
     // A global's value type and mutability flag.
-    [Tab::GlobalTypes as u8, 0, 0, V128 as u8 + 1],
+    [Tab::GlobalTypes as u8, 0, 0, EXNREF as u8 + 1],
     [Tab::GlobalTypes as u8, 1, 0, 2],
     // An export's name and kind (its index: in `MetaView::check`).
     [Tab::Exports as u8, 0, POOL_RANGE, 0],
@@ -119,7 +120,7 @@ const FIELD_CHECKS: [[u8; 4]; 15] = [
     // An element segment's mode (active, passive, declared) and element type (a reference
     // type).
     [Tab::Elems as u8, 0, 0, 3],
-    [Tab::Elems as u8, 5, FUNCREF as u8, 2],
+    [Tab::Elems as u8, 5, FUNCREF as u8, 4],
     // A data segment's mode (active, passive) and bytes.
     [Tab::Datas as u8, 0, 0, 2],
     [Tab::Datas as u8, 5, POOL_RANGE, 0],
@@ -461,7 +462,9 @@ impl<'a> MetaView<'a> {
                 let (v, k) = (r(k as usize), k as usize);
                 let ok = match (lo, bound) {
                     (POOL_RANGE, _) => self.pool_range(v, r(k + 1).into()).is_some(),
-                    (_, b) if b < HEADER_BOUND => v.wrapping_sub(lo.into()) < b.into(),
+                    (_, b) if b < HEADER_BOUND => {
+                        v.wrapping_sub(lo.into()) < b.into() && (lo != FUNCREF as u8 || v != V128)
+                    }
                     (_, b) => v < n[usize::from(b - HEADER_BOUND)],
                 };
                 if !ok {
@@ -478,7 +481,7 @@ impl<'a> MetaView<'a> {
             let Some(b) = self.pool_range(off, u64::from(np) + u64::from(nr)) else {
                 return false;
             };
-            if b.iter().any(|&b| b > V128 as u8) {
+            if b.iter().any(|&b| b > EXNREF as u8) {
                 return false;
             }
             // A signature class names the type itself or an earlier type with the same

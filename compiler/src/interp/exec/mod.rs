@@ -1033,7 +1033,11 @@ impl Interp {
                 // SAFETY: as in `call!`.
                 if !unsafe { is_interpreted(f) } {
                     call!(f, $arity);
-                    ret!();
+                    // A callee that threw continues at the throw op (`throw!`), whose
+                    // search skips this frame (it made a tail call).
+                    if !core::ptr::eq(ip, THROW_PENDING.as_ptr()) {
+                        ret!();
+                    }
                 } else {
                     if profiling {
                         // The pending back-edges belong to the frame being replaced.
