@@ -466,14 +466,7 @@ impl Translator<'_, '_> {
         let join = self.new_block_with(&results);
         let aware = self.b.create_block();
         let other = self.b.create_block();
-        let flags = self
-            .b
-            .ins()
-            .load(I32, trusted(), func_ref, abi::FUNC_REF_FLAGS);
-        let bit = self
-            .b
-            .ins()
-            .band_imm_s(flags, i64::from(abi::FUNC_REF_FLAG_EXN));
+        let bit = self.exn_flag(func_ref);
         self.b.ins().brif(bit, aware, &[], other, &[]);
         self.b.seal_block(aware);
         self.b.seal_block(other);
@@ -503,6 +496,18 @@ impl Translator<'_, '_> {
         Ok(self.b.block_params(join).to_vec())
     }
 
+    /// The `FUNC_REF_FLAG_EXN` bit of `func_ref`'s flags: non-zero when the callee is
+    /// exception-aware (takes the tagged `FuncRef` and reports through `exn_pending`).
+    fn exn_flag(&mut self, func_ref: Value) -> Value {
+        let flags = self
+            .b
+            .ins()
+            .load(I32, trusted(), func_ref, abi::FUNC_REF_FLAGS);
+        self.b
+            .ins()
+            .band_imm_s(flags, i64::from(abi::FUNC_REF_FLAG_EXN))
+    }
+
     /// An aware function's tail call (see the module docs); terminates the block.
     pub(super) fn aware_return_call(
         &mut self,
@@ -527,14 +532,7 @@ impl Translator<'_, '_> {
         let other = self.b.create_block();
         let plain = self.b.create_block();
         let array = self.b.create_block();
-        let flags = self
-            .b
-            .ins()
-            .load(I32, trusted(), func_ref, abi::FUNC_REF_FLAGS);
-        let bit = self
-            .b
-            .ins()
-            .band_imm_s(flags, i64::from(abi::FUNC_REF_FLAG_EXN));
+        let bit = self.exn_flag(func_ref);
         let native = self
             .b
             .ins()

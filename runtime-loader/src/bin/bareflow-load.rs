@@ -184,20 +184,6 @@ impl Digits {
     }
 }
 
-/// The text format's name of `t`.
-fn type_name(t: ValType) -> &'static str {
-    match t {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-        ValType::FuncRef => "funcref",
-        ValType::ExternRef => "externref",
-        ValType::V128 => "v128",
-        ValType::ExnRef => "exnref",
-    }
-}
-
 /// Largest file `bareflow-load` reads (snapshot, public key): 256 MiB. Reading stops there
 /// with an error, so `/dev/zero` or an endless pipe cannot make it read (and allocate) forever.
 const MAX_INPUT_BYTES: usize = 256 << 20;
@@ -970,7 +956,7 @@ extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
                         ": `",
                         a.1,
                         "` is not a valid ",
-                        type_name(p),
+                        p.name(),
                     ],
                 );
             }

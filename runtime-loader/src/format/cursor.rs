@@ -6,8 +6,8 @@ use super::*;
 /// Bounds of an ELF64 little-endian object's section header table: `(e_shoff, e_shnum)`
 /// after checking the identification bytes (`\x7fELF`, 64-bit, little-endian, version 1),
 /// `e_shentsize` = 64 and that the table lies inside `object`. The loaders parse no more of
-/// the object than this ([`RelocTable::validate`] matches copy records to section headers);
-/// `crate::elf` is the full parser.
+/// the object than this (the in-place region check of [`super::Snapshot::parse`] reads the
+/// section headers); `crate::elf` is the full parser.
 ///
 /// # Errors
 /// [`LoadError::BadElf`].

@@ -68,7 +68,7 @@ pub mod section {
     /// from the object and the metadata.
     pub const ENTRIES: u32 = 5;
     /// Largest kind this version knows (6, the relocation table of versions 4 to 8, is
-    /// refused: [`LoadError::BadSection`]).
+    /// refused: [`crate::LoadError::BadSection`]).
     pub const MAX: u32 = 5;
 }
 

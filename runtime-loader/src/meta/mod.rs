@@ -70,9 +70,11 @@ pub fn slot_offsets(types: impl IntoIterator<Item = ValType>) -> Vec<u32> {
         .collect()
 }
 
-impl core::fmt::Display for ValType {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
+impl ValType {
+    /// The text format's name (`i32`, `funcref`, ...): what `Display` writes, for callers
+    /// that avoid `core::fmt` (the size-built `bareflow-load`).
+    pub fn name(self) -> &'static str {
+        match self {
             ValType::I32 => "i32",
             ValType::I64 => "i64",
             ValType::F32 => "f32",
@@ -81,7 +83,13 @@ impl core::fmt::Display for ValType {
             ValType::ExternRef => "externref",
             ValType::V128 => "v128",
             ValType::ExnRef => "exnref",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for ValType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

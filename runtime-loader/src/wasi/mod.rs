@@ -56,7 +56,7 @@ const PARAMS_MAX: usize = 9;
 
 /// One WASI function: name and signature, in 8 bytes with no pointers (so the table needs no
 /// load-time relocations in a position-independent binary). The name is a range of
-/// [`NAMES`]; parameters are `i32` or `i64` (bit `i` of `wide` set: parameter `i` is `i64`),
+/// `NAMES` (all names in one string); parameters are `i32` or `i64` (bit `i` of `wide` set: parameter `i` is `i64`),
 /// the result the `i32` errno (none for `proc_exit`).
 pub struct WasiFunc {
     name_at: u16,
