@@ -629,9 +629,13 @@ mod tests {
             skipped: 3,
             ..FileReport::default()
         };
-        r.skipped_features.insert("gc".into(), 2);
-        r.skipped_features.insert("gc+multi-memory".into(), 1);
+        r.skipped_features.insert("gc".into(), 3);
         assert_eq!(wasm3_verdict(&r), Ok(()));
+        // A skip naming an implemented feature beside a pending one is refused too.
+        r.skipped_features.insert("gc+multi-memory".into(), 1);
+        let e = wasm3_verdict(&r).unwrap_err();
+        assert!(e.contains("`gc+multi-memory`"), "{e}");
+        r.skipped_features.remove("gc+multi-memory");
         r.skipped_features.insert("relaxed-simd".into(), 1);
         let e = wasm3_verdict(&r).unwrap_err();
         assert!(e.contains("`relaxed-simd`"), "{e}");
