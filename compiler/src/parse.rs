@@ -926,11 +926,13 @@ fn parse_binary(bytes: Arc<[u8]>) -> Result<Module, ParseError> {
         .collect();
     // Signature classes: the first type with the same collapsed signature and the same
     // canonical typed form (what the snapshot loaders compare in `call_indirect`).
+    // (A map of first occurrences: linear in the types, whatever their number.)
+    let mut first = std::collections::HashMap::new();
     let classes = (0..meta.types.len())
         .map(|i| {
-            (0..i)
-                .find(|&j| meta.types[j] == meta.types[i] && ref_types.sigs[j] == ref_types.sigs[i])
-                .unwrap_or(i) as u32
+            *first
+                .entry((&meta.types[i], ref_types.sigs.get(i)))
+                .or_insert(i as u32)
         })
         .collect();
     meta.set_type_classes(classes);

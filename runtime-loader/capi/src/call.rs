@@ -185,23 +185,8 @@ unsafe fn host_copy(
     len: usize,
     write: bool,
 ) -> bf_status {
-    if buf.is_null() && len != 0 {
-        return BF_ERR_ARG;
-    }
     // SAFETY: per the contract.
-    match unsafe { memory0(rt) } {
-        Ok((base, size)) if in_bounds(offset, len, size) => {
-            // SAFETY: the range is inside the memory; `buf` per the contract.
-            unsafe {
-                let at = base.add(offset as usize);
-                let (from, to) = if write { (buf, at) } else { (at, buf) };
-                ptr::copy(from, to, len);
-            }
-            BF_OK
-        }
-        Ok(_) => BF_ERR_BOUNDS,
-        Err(s) => s,
-    }
+    unsafe { copy_checked(memory0(rt), offset, buf, len, write) }
 }
 
 /// Copies `len` bytes of memory 0 starting at `offset` into `dst`.
@@ -268,11 +253,29 @@ unsafe fn host_copy_mem(
     len: usize,
     write: bool,
 ) -> bf_status {
+    // SAFETY: per the contract.
+    unsafe { copy_checked(memory_n(rt, mem), offset, buf, len, write) }
+}
+
+/// The copy of [`host_copy`] and [`host_copy_mem`] once the memory is found (`memory`: its
+/// base and size, or the status that it is not there): `buf` checked, the range bounded.
+/// Inlined into each, which stay out of line themselves.
+///
+/// # Safety
+/// `memory`'s base addresses `size` bytes; `buf` valid for `len` bytes in the direction of
+/// the copy.
+#[inline(always)]
+unsafe fn copy_checked(
+    memory: Result<(*mut u8, u64), bf_status>,
+    offset: u64,
+    buf: *mut u8,
+    len: usize,
+    write: bool,
+) -> bf_status {
     if buf.is_null() && len != 0 {
         return BF_ERR_ARG;
     }
-    // SAFETY: per the contract.
-    match unsafe { memory_n(rt, mem) } {
+    match memory {
         Ok((base, size)) if in_bounds(offset, len, size) => {
             // SAFETY: the range is inside the memory; `buf` per the contract.
             unsafe {

@@ -248,16 +248,12 @@ mod writer {
             tabs: Default::default(),
             pool: Vec::new(),
         };
-        for (i, t) in meta.types.iter().enumerate() {
+        let classes = meta.all_type_classes();
+        for (t, &class) in meta.types.iter().zip(&classes) {
             let mut b: Vec<u8> = t.params.iter().map(|&p| val(p) as u8).collect();
             b.extend(t.results.iter().map(|&r| val(r) as u8));
             let [off, _] = w.bytes(&b);
-            w.tabs[0].extend([
-                off,
-                n(t.params.len()),
-                n(t.results.len()),
-                meta.type_class(i),
-            ]);
+            w.tabs[0].extend([off, n(t.params.len()), n(t.results.len()), class]);
         }
         for i in &meta.imports {
             let [mo, ml] = w.bytes(i.module.as_bytes());

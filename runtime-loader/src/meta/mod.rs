@@ -379,21 +379,32 @@ impl ModuleMeta {
         self.type_classes
             .get(t)
             .copied()
-            .unwrap_or_else(|| self.collapsed_class(t))
+            .unwrap_or_else(|| self.collapsed_classes().get(t).map_or(t as u32, |&c| c))
     }
 
-    /// The first type with a [`FuncType`] equal to type `t`'s.
-    fn collapsed_class(&self, t: usize) -> u32 {
-        let ty = self.types.get(t);
-        self.types.iter().position(|u| Some(u) == ty).unwrap_or(t) as u32
+    /// Every type's signature class ([`ModuleMeta::type_class`] of each), computed once.
+    pub fn all_type_classes(&self) -> Vec<u32> {
+        if self.type_classes.len() == self.types.len() {
+            return self.type_classes.clone();
+        }
+        let collapsed = self.collapsed_classes();
+        (0..self.types.len())
+            .map(|t| self.type_classes.get(t).copied().unwrap_or(collapsed[t]))
+            .collect()
+    }
+
+    /// Per type, the first type with an equal [`FuncType`] (one pass over a sorted map, so
+    /// a module with many types costs `n log n`, not `n²`).
+    fn collapsed_classes(&self) -> Vec<u32> {
+        let mut first = alloc::collections::BTreeMap::new();
+        (0..self.types.len())
+            .map(|t| *first.entry(&self.types[t]).or_insert(t as u32))
+            .collect()
     }
 
     /// Sets [`ModuleMeta::type_classes`], left empty if every class is the collapsed one.
     pub fn set_type_classes(&mut self, classes: Vec<u32>) {
-        let collapsed = classes
-            .iter()
-            .enumerate()
-            .all(|(t, &c)| c == self.collapsed_class(t));
+        let collapsed = classes == self.collapsed_classes();
         self.type_classes = if collapsed { Vec::new() } else { classes };
     }
 
